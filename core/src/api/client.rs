@@ -1,0 +1,50 @@
+//! The CLI's way to a running gateway's admin API.
+
+use serde::de::DeserializeOwned;
+
+use super::RuntimeFile;
+use crate::config::Paths;
+
+/// A connection to a running gateway.
+pub struct AdminClient {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+/// Talking to the running gateway failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The request failed.
+    #[error("the running gateway at {url} did not answer: {message}\nhint: is it still running? remove {runtime} if it is not")]
+    Request {
+        /// Where.
+        url: String,
+        /// What failed.
+        message: String,
+        /// The runtime file.
+        runtime: String,
+    },
+}
+
+impl AdminClient {
+    /// Finds a running gateway through `gateway.json` and `admin.token`.
+    pub fn discover(paths: &Paths) -> Option<Self> {
+        let rt = RuntimeFile::read(&paths.runtime_file())?;
+        let token = std::fs::read_to_string(paths.admin_token()).ok()?.trim().to_owned();
+        let http = reqwest::Client::builder().no_proxy().timeout(std::time::Duration::from_secs(10)).build().ok()?;
+        Some(Self { base: rt.api_url, token, http })
+    }
+
+    /// GETs `/api/v1/<path>`.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str, runtime: &std::path::Path) -> Result<T, ClientError> {
+        let url = format!("{}/{}", self.base, path);
+        let err = |message: String| ClientError::Request { url: url.clone(), message, runtime: runtime.display().to_string() };
+        let resp = self.http.get(&url).bearer_auth(&self.token).send().await.map_err(|e| err(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(err(format!("HTTP {}", resp.status())));
+        }
+        let bytes = resp.bytes().await.map_err(|e| err(e.to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|e| err(e.to_string()))
+    }
+}
