@@ -169,6 +169,7 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
                     log: paths.logs().join(format!("{}.log", s.name)).display().to_string(),
                     restarts: 0,
                     protocol_version: None,
+                    pid: None,
                 })
                 .collect()
         }

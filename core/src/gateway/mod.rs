@@ -76,6 +76,8 @@ pub struct ServerView {
     pub restarts: u32,
     /// The protocol version it speaks.
     pub protocol_version: Option<String>,
+    /// The process id of a running stdio server.
+    pub pid: Option<u32>,
 }
 
 pub(crate) struct Inner {
@@ -197,6 +199,7 @@ impl Gateway {
                     log: h.log_path().display().to_string(),
                     restarts: status.restarts,
                     protocol_version: (!info.protocol_version.is_empty()).then_some(info.protocol_version),
+                    pid: status.pid,
                 }
             })
             .collect()

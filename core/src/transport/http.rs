@@ -136,7 +136,7 @@ pub(crate) async fn connect_http(opts: HttpOptions<'_>, inbound: Inbound, tasks:
         }
         l.signal.close("the connection was closed");
     });
-    Ok(Connection { tx, closed, cancel })
+    Ok(Connection { tx, closed, cancel, pid: None })
 }
 
 /// Tells the waiting caller why its request did not get through.

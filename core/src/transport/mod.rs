@@ -39,6 +39,8 @@ pub(crate) struct Connection {
     pub(crate) closed: oneshot::Receiver<String>,
     /// Cancelling it ends the connection (and stops the child).
     pub(crate) cancel: CancellationToken,
+    /// The child's process id, for a stdio upstream.
+    pub(crate) pid: Option<u32>,
 }
 
 /// Reports the first reason a connection ended; later ones are ignored.

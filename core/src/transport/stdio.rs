@@ -169,7 +169,7 @@ pub(crate) fn spawn_stdio(opts: StdioOptions<'_>, stderr_log: Arc<StderrLog>, in
         // Whatever is left of the group (grandchildren) goes too.
         c.cancel();
     });
-    Ok(Connection { tx, closed, cancel })
+    Ok(Connection { tx, closed, cancel, pid })
 }
 
 /// SIGTERM to the whole process group, SIGKILL after the grace period, then reap.

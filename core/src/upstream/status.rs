@@ -31,6 +31,8 @@ pub struct UpstreamStatus {
     pub last_error: Option<String>,
     /// How many times it was restarted.
     pub restarts: u32,
+    /// The process id of a running stdio upstream.
+    pub pid: Option<u32>,
     /// When the next try is due, while backing off.
     #[serde(skip)]
     pub retry_at: Option<SystemTime>,
@@ -38,7 +40,7 @@ pub struct UpstreamStatus {
 
 impl Default for UpstreamStatus {
     fn default() -> Self {
-        Self { state: UpstreamState::Starting, last_error: None, restarts: 0, retry_at: None }
+        Self { state: UpstreamState::Starting, last_error: None, restarts: 0, pid: None, retry_at: None }
     }
 }
 

@@ -198,6 +198,7 @@ fn rpc_result(server: &str, method: &str, resp: &Message) -> Result<Value, Upstr
 /// Serves until the connection ends or the upstream is stopped; returns why it ended.
 async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>) -> String {
     let shared = &handle.0;
+    shared.status.send_modify(|s| s.pid = conn.pid);
     set_state(handle, UpstreamState::Ready, None);
     let mut closed = conn.closed;
     let reason = loop {
@@ -216,7 +217,10 @@ async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>
         }
     };
     // Record why first, so callers woken below can say it.
-    shared.status.send_modify(|s| s.last_error = Some(reason.clone()));
+    shared.status.send_modify(|s| {
+        s.last_error = Some(reason.clone());
+        s.pid = None;
+    });
     *shared.live.write().unwrap_or_else(|p| p.into_inner()) = None;
     pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
     conn.cancel.cancel();
