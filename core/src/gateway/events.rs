@@ -77,6 +77,16 @@ fn route_notification(gw: &Gateway, server: &str, mut msg: Message) {
         }
         return;
     }
+    if msg.method() == "notifications/resources/updated" {
+        let uri = msg.params_as::<serde_json::Value>().ok().flatten().and_then(|p| p.get("uri").and_then(|u| u.as_str()).map(str::to_owned));
+        let subscribers = uri.and_then(|u| gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).get(&u).cloned());
+        if let Some(ids) = subscribers.filter(|s| !s.is_empty()) {
+            for s in sessions(gw).into_iter().filter(|s| ids.contains(s.id())) {
+                s.push(msg.clone(), None);
+            }
+            return;
+        }
+    }
     tracing::trace!(server, method = msg.method(), "forwarding a notification to every session");
     broadcast(gw, &msg);
 }

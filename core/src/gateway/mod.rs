@@ -2,6 +2,7 @@
 //! list. The MCP endpoints (HTTP and stdio), the admin API, the CLI and the
 //! desktop app all call it; none of them re-implements an operation.
 
+mod catalog;
 mod error;
 mod events;
 mod router;
@@ -93,7 +94,13 @@ pub(crate) struct Inner {
     pub(crate) tasks: TaskTracker,
     pub(crate) cancel: CancellationToken,
     pub(crate) reload: tokio::sync::Mutex<()>,
+    pub(crate) catalog: Mutex<catalog::Catalog>,
+    /// Resource URI → ids of the sessions subscribed to it.
+    pub(crate) subscriptions: Mutex<HashMap<String, std::collections::HashSet<String>>>,
 }
+
+/// An HTTP session with no request and no open stream for this long ends.
+const SESSION_IDLE: Duration = Duration::from_secs(3600);
 
 /// The gateway. Clones share one gateway.
 #[derive(Clone)]
@@ -127,6 +134,8 @@ impl Gateway {
             tasks: TaskTracker::new(),
             cancel: CancellationToken::new(),
             reload: tokio::sync::Mutex::new(()),
+            catalog: Mutex::default(),
+            subscriptions: Mutex::default(),
         });
         let gw = Self { inner };
         for server in settings.servers.values() {
@@ -134,6 +143,8 @@ impl Gateway {
         }
         let g = gw.clone();
         gw.inner.tasks.spawn(async move { events::run(g, upstream_rx).await });
+        let g = gw.clone();
+        gw.inner.tasks.spawn(async move { g.expire_sessions().await });
         Ok(gw)
     }
 
@@ -264,6 +275,29 @@ impl Gateway {
         session
     }
 
+    /// Ends HTTP sessions that were idle for `SESSION_IDLE` with no stream open.
+    async fn expire_sessions(&self) {
+        loop {
+            tokio::select! {
+                () = self.inner.cancel.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(60)) => {}
+            }
+            let idle: Vec<String> = self
+                .inner
+                .sessions
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .values()
+                .filter(|s| s.transport() == "http" && !s.is_streaming() && s.last_active.lock().unwrap_or_else(|p| p.into_inner()).elapsed() > SESSION_IDLE)
+                .map(|s| s.id().to_owned())
+                .collect();
+            for id in idle {
+                tracing::debug!(session = id, "ending an idle session");
+                self.close_session(&id).await;
+            }
+        }
+    }
+
     /// A session by id.
     pub fn session(&self, id: &str) -> Option<Arc<Session>> {
         self.inner.sessions.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
@@ -273,6 +307,9 @@ impl Gateway {
     pub async fn close_session(&self, id: &str) -> bool {
         let removed = self.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).remove(id);
         let Some(session) = removed else { return false };
+        for subscribers in self.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).values_mut() {
+            subscribers.remove(id);
+        }
         let inflight: Vec<(String, u64)> = session.inflight.lock().unwrap_or_else(|p| p.into_inner()).values().map(|f| (f.server.clone(), f.upstream_id)).collect();
         for (server, id) in inflight {
             if let Some(h) = self.upstream(&server) {

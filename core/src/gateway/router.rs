@@ -10,14 +10,14 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use super::session::{Inflight, InflightGuard};
-use super::{Gateway, GatewayError, Session};
+use super::{catalog, Gateway, GatewayError, Session};
 use crate::protocol::{negotiate, raw, to_raw, Kind, Message};
 
 /// Tools per `tools/list` page.
 const PAGE_SIZE: usize = 500;
-/// How long a `tools/list` waits for upstreams that are still starting, so a
-/// client that connects right after `serve` sees their tools (later changes
-/// reach it as `notifications/tools/list_changed`).
+/// How long `initialize` and the first lists wait for upstreams that are
+/// still starting, so a client that connects right after `serve` sees their
+/// capabilities and tools (later changes reach it as `list_changed`).
 const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Where a rewritten progress token leads back to.
@@ -82,6 +82,10 @@ async fn notification(gw: &Gateway, session: &Arc<Session>, msg: Message) {
 }
 
 async fn request(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
+    if matches!(msg.method(), "initialize" | "resources/list" | "resources/templates/list" | "prompts/list") {
+        // Capabilities and lists are only complete once upstreams have started.
+        gw.wait_for_starting(STARTUP_WAIT).await;
+    }
     match msg.method() {
         "initialize" => Ok(ok(initialize(gw, session, &msg)?)),
         "ping" => Ok(ok(json!({}))),
@@ -90,6 +94,15 @@ async fn request(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Op
             tools_list(gw, &msg).map(ok)
         }
         "tools/call" => tools_call(gw, session, msg, related).await,
+        "resources/list" => catalog::list(gw, catalog::RESOURCES, &msg).await.map(ok),
+        "resources/templates/list" => catalog::list(gw, catalog::TEMPLATES, &msg).await.map(ok),
+        "prompts/list" => catalog::list(gw, catalog::PROMPTS, &msg).await.map(ok),
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => resource_request(gw, session, msg).await,
+        "prompts/get" => {
+            let (server, msg) = rename_param(gw, msg, &["name"])?;
+            forward(gw, session, &server, msg, related).await
+        }
+        "completion/complete" => completion(gw, session, msg, related).await,
         "logging/setLevel" => {
             for h in gw.upstream_handles() {
                 if h.info().capabilities.get("logging").is_some() {
@@ -132,8 +145,19 @@ fn initialize(gw: &Gateway, session: &Arc<Session>, msg: &Message) -> Result<Val
     let mut instructions = Vec::new();
     for h in gw.upstream_handles() {
         let info = h.info();
-        if info.capabilities.get("logging").is_some() {
+        let caps = &info.capabilities;
+        if caps.get("logging").is_some() {
             capabilities["logging"] = json!({});
+        }
+        if caps.get("completions").is_some() {
+            capabilities["completions"] = json!({});
+        }
+        if caps.get("prompts").is_some() {
+            capabilities["prompts"] = json!({ "listChanged": true });
+        }
+        if let Some(r) = caps.get("resources") {
+            let subscribe = r.get("subscribe").and_then(Value::as_bool).unwrap_or(false) || capabilities.pointer("/resources/subscribe").and_then(Value::as_bool).unwrap_or(false);
+            capabilities["resources"] = json!({ "listChanged": true, "subscribe": subscribe });
         }
         if let Some(exp) = info.capabilities.get("experimental").and_then(Value::as_object) {
             for (k, v) in exp {
@@ -238,4 +262,55 @@ pub(super) fn map_progress_back(gw: &Gateway, msg: &Message) -> Option<(Arc<Sess
     let session = route.session.upgrade()?;
     params.insert("progressToken".into(), route.token.clone());
     Some((session, route.related.clone(), to_raw(&params)))
+}
+
+/// Reads, subscribes and unsubscribes go to the upstream that owns the URI.
+async fn resource_request(gw: &Gateway, session: &Arc<Session>, msg: Message) -> Result<Message, GatewayError> {
+    let uri = msg.params_as::<Value>().ok().flatten().and_then(|p| p.get("uri").and_then(Value::as_str).map(str::to_owned)).ok_or_else(|| GatewayError::InvalidParams(format!("{} needs a string `uri`", msg.method())))?;
+    let method = msg.method().to_owned();
+    let (_server, resp) = catalog::by_uri(gw, &uri, &msg).await?;
+    if resp.error.is_none() {
+        let mut subs = gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
+        match method.as_str() {
+            "resources/subscribe" => {
+                subs.entry(uri).or_default().insert(session.id().to_owned());
+            }
+            "resources/unsubscribe" => {
+                if let Some(set) = subs.get_mut(&uri) {
+                    set.remove(session.id());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(resp)
+}
+
+/// Rewrites a prompt name (at the JSON path `path`) to the upstream's own name.
+fn rename_param(gw: &Gateway, msg: Message, path: &[&str]) -> Result<(String, Message), GatewayError> {
+    let mut params: Value = msg.params_as().map_err(|e| GatewayError::InvalidParams(format!("{}: {e}", msg.method())))?.unwrap_or(Value::Null);
+    let pointer = format!("/{}", path.join("/"));
+    let name = params.pointer(&pointer).and_then(Value::as_str).ok_or_else(|| GatewayError::InvalidParams(format!("{} needs a string `{}`", msg.method(), path.join("."))))?.to_owned();
+    let (server, upstream_name) = catalog::resolve_prompt(gw, &name).ok_or_else(|| GatewayError::InvalidParams(format!("unknown prompt `{name}`: prompts/list shows the prompts there are")))?;
+    if let Some(slot) = params.pointer_mut(&pointer) {
+        *slot = Value::String(upstream_name);
+    }
+    Ok((server, Message { params: Some(to_raw(&params)), ..msg }))
+}
+
+/// `completion/complete` goes where its `ref` leads.
+async fn completion(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
+    let params: Value = msg.params_as().ok().flatten().unwrap_or(Value::Null);
+    match params.pointer("/ref/type").and_then(Value::as_str) {
+        Some("ref/prompt") => {
+            let (server, msg) = rename_param(gw, msg, &["ref", "name"])?;
+            forward(gw, session, &server, msg, related).await
+        }
+        Some("ref/resource") => {
+            let uri = params.pointer("/ref/uri").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let (_, resp) = catalog::by_uri(gw, &uri, &msg).await?;
+            Ok(resp)
+        }
+        _ => Err(GatewayError::InvalidParams("completion/complete needs `ref` of type ref/prompt or ref/resource".into())),
+    }
 }

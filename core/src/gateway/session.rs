@@ -83,6 +83,11 @@ impl Session {
         self.outbound_rx.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
+    /// Whether a client currently reads the stream of server-initiated messages.
+    pub fn is_streaming(&self) -> bool {
+        self.outbound_rx.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+
     /// Gives the stream back when its reader goes away.
     pub fn return_outbound(&self, rx: mpsc::Receiver<Message>) {
         *self.outbound_rx.lock().unwrap_or_else(|p| p.into_inner()) = Some(rx);

@@ -80,7 +80,7 @@ fn set_state(handle: &UpstreamHandle, state: UpstreamState, error: Option<String
 }
 
 fn notify(handle: &UpstreamHandle, event: UpstreamEvent) {
-    if handle.0.ctx.events.try_send(event).is_err() {
+    if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = handle.0.ctx.events.try_send(event) {
         tracing::warn!(server = handle.name(), "gateway event queue full; an upstream event was dropped");
     }
 }
