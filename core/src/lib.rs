@@ -1,1 +1,3 @@
 //! Portcullis
+
+pub mod search;
