@@ -14,10 +14,20 @@
 //! - [`SearchIndex::search`] never fails because of what the query says.
 #![warn(missing_docs)]
 
+mod analysis;
 mod error;
+mod explain;
+mod fields;
+mod index;
+mod query;
 mod signature;
+mod synonyms;
 mod types;
 
+#[cfg(test)]
+mod index_tests;
+
 pub use error::SearchError;
+pub use index::SearchIndex;
 pub use signature::signature;
 pub use types::{SearchHit, SearchOptions, ToolDoc};
