@@ -1,9 +1,12 @@
 //! Behaviour tests of the search index: freshness, persistence, filters, explanations,
-//! hostile input.
+//! hostile input, and retrieval quality on a fixture and on the shared evaluation sets.
+
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
 use super::analysis::{analyze, analyzer};
+use super::eval;
 use super::{SearchIndex, SearchOptions, ToolDoc};
 
 fn tool(server: &str, name: &str, description: &str) -> ToolDoc {
@@ -233,4 +236,59 @@ fn hostile_queries_do_not_fail() {
 fn index_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<SearchIndex>();
+}
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/search/testdata/fixture")
+}
+
+#[test]
+fn eval_on_fixture_retrieves() {
+    let report = eval::run(&fixture_dir()).unwrap();
+    println!("fixture: {report}");
+    assert_eq!((report.queries, report.tools), (15, 15));
+    assert!(report.p_at_1 >= 0.8, "{report}");
+    assert!(report.hit_at_5 >= 0.9, "{report}");
+}
+
+/// The shared sets sit beside the checkout (`../shared/search-eval`), in CI too.
+fn shared_set(name: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/search-eval")
+        .join(name);
+    if dir.join("tools.jsonl").exists() {
+        Some(dir)
+    } else {
+        println!("skipped: {} not found", dir.display());
+        None
+    }
+}
+
+/// BM25 reference figures from the shared README: P@1, R@5, Hit@5, nDCG@10.
+const REFERENCE: [(&str, [f64; 4]); 2] = [
+    ("toollens", [0.346, 0.265, 0.544, 0.295]),
+    ("metatool", [0.287, 0.457, 0.457, 0.401]),
+];
+
+#[test]
+fn eval_on_shared_sets_beats_reference() {
+    let mut failures = Vec::new();
+    for (name, reference) in REFERENCE {
+        let Some(dir) = shared_set(name) else {
+            continue;
+        };
+        let r = eval::run(&dir).unwrap();
+        println!("{name}: {r}");
+        let got = [r.p_at_1, r.r_at_5, r.hit_at_5, r.ndcg_at_10];
+        if got.iter().zip(reference).any(|(g, want)| *g < want) {
+            failures.push(format!("{name}: {r} is below the reference {reference:?}"));
+        }
+        if r.r_at_5 < reference[1] * 1.15 {
+            failures.push(format!(
+                "{name}: R@5 {:.3} is not 15% above {:.3}",
+                r.r_at_5, reference[1]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

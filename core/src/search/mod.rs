@@ -16,6 +16,7 @@
 
 mod analysis;
 mod error;
+pub mod eval;
 mod explain;
 mod fields;
 mod index;
