@@ -11,6 +11,7 @@ pub mod config;
 mod downstream;
 mod gateway;
 pub mod protocol;
+pub mod search;
 pub mod transport;
 pub mod upstream;
 

@@ -1,0 +1,320 @@
+//! The search index: one tantivy index, one writer behind a lock, one manually reloaded reader.
+//!
+//! Writes are per server: [`SearchIndex::replace_server`] deletes that server's documents and
+//! adds the new ones in a single commit, then reloads the reader, so a search that starts after
+//! it returns sees exactly the new tools. Searches never take the writer lock.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::query::{AllQuery, Query};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term,
+};
+
+use super::analysis::{analyze, analyzer, ANALYZER};
+use super::explain::explain;
+use super::fields::{from_document, schema, to_document, Fields};
+use super::query::{build, server_filter, QueryTerms, WEIGHTS};
+use super::{signature, SearchError, SearchHit, SearchOptions, ToolDoc};
+
+/// Memory the writer may buffer before flushing a segment. Tool documents are small; this is
+/// plenty for 100k tools in one commit while staying modest for a desktop gateway.
+const WRITER_MEMORY_BYTES: usize = 32 * 1024 * 1024;
+
+/// Bytes of query text analyzed; the rest is ignored. A request for a tool is a sentence.
+const MAX_QUERY_BYTES: usize = 1024;
+
+/// Distinct query terms searched; more only slows the search down.
+const MAX_QUERY_TERMS: usize = 32;
+
+/// File names tantivy owns in an index directory, removed when a broken index is rebuilt.
+const INDEX_FILE_EXTENSIONS: &[&str] = &["idx", "pos", "term", "store", "fast", "fieldnorm", "del"];
+
+/// A searchable set of tools. `Send + Sync`; share it in an `Arc`.
+pub struct SearchIndex {
+    fields: Fields,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    analyzer: TextAnalyzer,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SearchIndex {
+    /// Opens the index stored in `dir`, creating the directory and the index if missing.
+    ///
+    /// An index that cannot be opened (corrupt, or written with another schema) is removed and
+    /// recreated empty, with a warning: the gateway refills it from its upstreams, so losing it
+    /// costs less than refusing to start. An index locked by another process is an error.
+    pub fn open(dir: &Path) -> Result<Self, SearchError> {
+        let io_err = |source| SearchError::Io {
+            path: dir.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io_err)?;
+        let (schema, fields) = schema();
+        let index = match open_existing(dir, &schema) {
+            Ok(Some(index)) => index,
+            Ok(None) => Index::create_in_dir(dir, schema)?,
+            Err(reason) => {
+                tracing::warn!(
+                    path = %dir.display(),
+                    %reason,
+                    "search index unusable, rebuilding it empty; it refills as upstreams connect"
+                );
+                clear_index_files(dir).map_err(io_err)?;
+                Index::create_in_dir(dir, schema)?
+            }
+        };
+        Self::with_index(index, fields, Some(dir.to_owned()))
+    }
+
+    /// Creates an empty index held in memory only.
+    pub fn in_memory() -> Result<Self, SearchError> {
+        let (schema, fields) = schema();
+        Self::with_index(Index::create_in_ram(schema), fields, None)
+    }
+
+    fn with_index(
+        index: Index,
+        fields: Fields,
+        path: Option<PathBuf>,
+    ) -> Result<Self, SearchError> {
+        index.tokenizers().register(ANALYZER, analyzer());
+        let writer = index
+            .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
+            .map_err(|e| match (e, &path) {
+                (TantivyError::LockFailure(..), Some(p)) => SearchError::Locked { path: p.clone() },
+                (e, _) => SearchError::Index(e),
+            })?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            fields,
+            reader,
+            writer: Mutex::new(writer),
+            analyzer: analyzer(),
+            path,
+        })
+    }
+
+    /// Replaces every tool of `server` with `tools`, in one commit.
+    ///
+    /// Each tool is indexed under `server` whatever its own `server` field says, so that
+    /// [`SearchIndex::remove_server`] and the server filter always agree with this call.
+    pub fn replace_server(&self, server: &str, tools: &[ToolDoc]) -> Result<(), SearchError> {
+        self.write(|writer, fields| {
+            writer.delete_term(Term::from_field_text(fields.server_key, server));
+            for tool in tools {
+                let doc = if tool.server == server {
+                    to_document(fields, tool)?
+                } else {
+                    let mut tool = tool.clone();
+                    tool.server = server.to_owned();
+                    to_document(fields, &tool)?
+                };
+                writer.add_document(doc)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces the whole content of the index with `tools`, in one commit.
+    ///
+    /// For a full rebuild (startup, tests, benchmarks) this is much cheaper than one
+    /// [`SearchIndex::replace_server`] per server, which commits each time.
+    #[allow(dead_code)]
+    pub fn replace_all(&self, tools: &[ToolDoc]) -> Result<(), SearchError> {
+        self.write(|writer, fields| {
+            writer.delete_all_documents()?;
+            for tool in tools {
+                writer.add_document(to_document(fields, tool)?)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes every tool of `server`.
+    pub fn remove_server(&self, server: &str) -> Result<(), SearchError> {
+        self.write(|writer, fields| {
+            writer.delete_term(Term::from_field_text(fields.server_key, server));
+            Ok(())
+        })
+    }
+
+    /// Runs `change` then commits and reloads the reader; rolls back if anything fails.
+    fn write(
+        &self,
+        change: impl FnOnce(&IndexWriter, &Fields) -> Result<(), SearchError>,
+    ) -> Result<(), SearchError> {
+        let mut writer = self.lock_writer()?;
+        let result = change(&writer, &self.fields).and_then(|()| {
+            writer.commit()?;
+            Ok(())
+        });
+        if let Err(e) = result {
+            // Drop the half-made change so the next commit does not publish it.
+            if let Err(rollback) = writer.rollback() {
+                tracing::warn!(error = %rollback, "search index rollback failed");
+            }
+            return Err(e);
+        }
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    fn lock_writer(&self) -> Result<MutexGuard<'_, IndexWriter>, SearchError> {
+        self.writer.lock().map_err(|_| SearchError::Poisoned)
+    }
+
+    /// Ranks the tools for a request in plain words.
+    ///
+    /// Any text is a valid query. A query with no searchable word (empty, or only stop words
+    /// such as "can you") lists tools with score 0, so an agent still sees what exists.
+    pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<Vec<SearchHit>, SearchError> {
+        let searcher = self.reader.searcher();
+        let total = usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX);
+        let limit = opts.limit.min(total);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut analyzer = self.analyzer.clone();
+        let mut analyzed = analyze(&mut analyzer, truncate(query, MAX_QUERY_BYTES));
+        analyzed.truncate(MAX_QUERY_TERMS * 2);
+        let mut terms = QueryTerms::new(analyzed);
+        terms.terms.truncate(MAX_QUERY_TERMS);
+
+        let server = opts.server.as_deref();
+        let scored: Vec<(f32, DocAddress)> = if terms.is_empty() {
+            let q: Box<dyn Query> = match server {
+                Some(server) => server_filter(&self.fields, server),
+                None => Box::new(AllQuery),
+            };
+            let mut docs = searcher.search(&q, &TopDocs::with_limit(limit))?;
+            docs.sort_by_key(|(_, addr)| *addr);
+            docs.into_iter().map(|(_, addr)| (0.0, addr)).collect()
+        } else {
+            let q = build(&self.fields, &WEIGHTS, &terms, server);
+            searcher.search(&q, &TopDocs::with_limit(limit))?
+        };
+
+        let mut hits = Vec::with_capacity(scored.len());
+        for (score, addr) in scored {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let tool = from_document(&self.fields, &doc)?;
+            let explanation = opts.explain.then(|| explain(&mut analyzer, &tool, &terms));
+            hits.push(SearchHit {
+                signature: signature(&tool.input_schema),
+                server: tool.server,
+                name: tool.name,
+                score,
+                title: tool.title,
+                description: tool.description,
+                state: tool.state,
+                explanation,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// Every stored tool, sorted by server then name.
+    pub fn all(&self) -> Result<Vec<ToolDoc>, SearchError> {
+        let searcher = self.reader.searcher();
+        let mut addrs: Vec<DocAddress> = searcher
+            .search(&AllQuery, &DocSetCollector)?
+            .into_iter()
+            .collect();
+        addrs.sort();
+        let mut tools = Vec::with_capacity(addrs.len());
+        for addr in addrs {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            tools.push(from_document(&self.fields, &doc)?);
+        }
+        tools.sort_by(|a, b| (&a.server, &a.name).cmp(&(&b.server, &b.name)));
+        Ok(tools)
+    }
+
+    /// Number of tools indexed.
+    pub fn len(&self) -> usize {
+        usize::try_from(self.reader.searcher().num_docs()).unwrap_or(usize::MAX)
+    }
+
+    /// True when no tool is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Opens an existing index; `Ok(None)` when there is none, `Err(reason)` when it is unusable.
+fn open_existing(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<Index>, String> {
+    if !dir.join("meta.json").exists() {
+        return Ok(None);
+    }
+    let index = Index::open_in_dir(dir).map_err(|e| e.to_string())?;
+    if &index.schema() != schema {
+        return Err("it was written with a different schema".to_owned());
+    }
+    // Opening a reader opens every segment: missing or truncated files show up here.
+    index.tokenizers().register(ANALYZER, analyzer());
+    index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+        .map_err(|e: TantivyError| e.to_string())?;
+    Ok(Some(index))
+}
+
+/// Removes the files tantivy writes in an index directory, leaving anything else alone.
+fn clear_index_files(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
+        let owned = name == "meta.json"
+            || name == ".managed.json"
+            || (name.starts_with(".tantivy-") && name.ends_with(".lock"))
+            || (INDEX_FILE_EXTENSIONS.contains(&ext) && is_segment_file(name));
+        if owned && path.is_file() {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Segment files are named `<32 hex digits>.<ext>`.
+fn is_segment_file(name: &str) -> bool {
+    name.split('.')
+        .next()
+        .is_some_and(|stem| stem.len() == 32 && stem.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

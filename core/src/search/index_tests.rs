@@ -1,0 +1,294 @@
+//! Behaviour tests of the search index: freshness, persistence, filters, explanations,
+//! hostile input, and retrieval quality on a fixture and on the shared evaluation sets.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::analysis::{analyze, analyzer};
+use super::eval;
+use super::{SearchIndex, SearchOptions, ToolDoc};
+
+fn tool(server: &str, name: &str, description: &str) -> ToolDoc {
+    ToolDoc {
+        server: server.to_owned(),
+        name: name.to_owned(),
+        title: None,
+        description: Some(description.to_owned()),
+        input_schema: json!({"type": "object", "properties": {"path": {"type": "string", "description": "where to look"}}, "required": ["path"]}),
+        state: "approved".to_owned(),
+    }
+}
+
+fn names(index: &SearchIndex, query: &str, opts: &SearchOptions) -> Vec<String> {
+    index
+        .search(query, opts)
+        .expect("search")
+        .into_iter()
+        .map(|h| format!("{}/{}", h.server, h.name))
+        .collect()
+}
+
+fn terms(text: &str) -> Vec<String> {
+    analyze(&mut analyzer(), text)
+        .into_iter()
+        .map(|t| t.text)
+        .collect()
+}
+
+#[test]
+fn analyzer_splits_identifiers() {
+    assert_eq!(
+        terms("get_userProfile"),
+        ["getuserprofil", "get", "user", "profil"]
+    );
+    assert_eq!(terms("list-repos"), ["listrepo", "list", "repo"]);
+    assert_eq!(terms("HTMLParser"), ["htmlparser", "html", "parser"]);
+    assert_eq!(terms("ec2Instances"), ["ec2inst", "ec", "2", "instanc"]);
+    assert_eq!(
+        terms("chat.postMessage"),
+        ["chat", "postmessag", "post", "messag"]
+    );
+    assert_eq!(terms("Café Übersicht"), ["cafe", "ubersicht"]);
+    assert_eq!(
+        terms("Can you please find the weather?"),
+        ["find", "weather"]
+    );
+}
+
+#[test]
+fn replaced_description_is_found_by_new_words_only() {
+    let index = SearchIndex::in_memory().unwrap();
+    index
+        .replace_server("notes", &[tool("notes", "save", "Store a zebra note")])
+        .unwrap();
+    assert_eq!(
+        names(&index, "zebra", &SearchOptions::default()),
+        ["notes/save"]
+    );
+    index
+        .replace_server("notes", &[tool("notes", "save", "Store a giraffe note")])
+        .unwrap();
+    assert!(names(&index, "zebra", &SearchOptions::default()).is_empty());
+    assert_eq!(
+        names(&index, "giraffe", &SearchOptions::default()),
+        ["notes/save"]
+    );
+    assert_eq!(index.len(), 1);
+}
+
+#[test]
+fn replace_touches_only_that_server() {
+    let index = SearchIndex::in_memory().unwrap();
+    index
+        .replace_server("a", &[tool("a", "one", "alpha tool")])
+        .unwrap();
+    index
+        .replace_server("b", &[tool("b", "two", "alpha tool")])
+        .unwrap();
+    index.replace_server("a", &[]).unwrap();
+    assert_eq!(names(&index, "alpha", &SearchOptions::default()), ["b/two"]);
+    index.remove_server("b").unwrap();
+    assert!(index.is_empty());
+}
+
+#[test]
+fn on_disk_index_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let stored = tool("files", "read_file", "Read a file from disk");
+    {
+        let index = SearchIndex::open(dir.path()).unwrap();
+        index
+            .replace_server("files", std::slice::from_ref(&stored))
+            .unwrap();
+    }
+    let index = SearchIndex::open(dir.path()).unwrap();
+    assert_eq!(index.all().unwrap(), [stored]);
+    assert_eq!(
+        names(&index, "read file", &SearchOptions::default()),
+        ["files/read_file"]
+    );
+}
+
+#[test]
+fn corrupt_index_is_rebuilt_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let index = SearchIndex::open(dir.path()).unwrap();
+        index
+            .replace_server("files", &[tool("files", "read_file", "Read a file")])
+            .unwrap();
+    }
+    std::fs::write(dir.path().join("meta.json"), b"{ not json").unwrap();
+    std::fs::write(dir.path().join("unrelated.txt"), b"keep me").unwrap();
+    let index = SearchIndex::open(dir.path()).unwrap();
+    assert!(index.is_empty());
+    assert!(dir.path().join("unrelated.txt").exists());
+    index
+        .replace_server("files", &[tool("files", "read_file", "Read a file")])
+        .unwrap();
+    assert_eq!(index.len(), 1);
+}
+
+#[test]
+fn second_open_of_a_locked_index_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = SearchIndex::open(dir.path()).unwrap();
+    let second = SearchIndex::open(dir.path());
+    assert!(
+        matches!(second, Err(super::SearchError::Locked { .. })),
+        "{second:?}"
+    );
+}
+
+#[test]
+fn server_filter_restricts_hits() {
+    let index = SearchIndex::in_memory().unwrap();
+    index
+        .replace_server("a", &[tool("a", "read", "read a file")])
+        .unwrap();
+    index
+        .replace_server("b", &[tool("b", "read", "read a file")])
+        .unwrap();
+    let opts = SearchOptions {
+        server: Some("b".to_owned()),
+        ..SearchOptions::default()
+    };
+    assert_eq!(names(&index, "read file", &opts), ["b/read"]);
+    assert_eq!(names(&index, "", &opts), ["b/read"]);
+    let none = SearchOptions {
+        server: Some("missing".to_owned()),
+        ..SearchOptions::default()
+    };
+    assert!(names(&index, "read", &none).is_empty());
+}
+
+#[test]
+fn explain_names_matched_fields() {
+    let index = SearchIndex::in_memory().unwrap();
+    let mut t = tool("weather", "get_forecast", "Daily weather for a city");
+    t.input_schema =
+        json!({"properties": {"city": {"type": "string", "description": "City name"}}});
+    index.replace_server("weather", &[t]).unwrap();
+    let opts = SearchOptions {
+        explain: true,
+        ..SearchOptions::default()
+    };
+    let hits = index.search("weather forecast for my city", &opts).unwrap();
+    let explanation = hits[0].explanation.as_deref().unwrap();
+    assert!(explanation.contains("name: forecast"), "{explanation}");
+    assert!(explanation.contains("server: weather"), "{explanation}");
+    assert!(
+        explanation.contains("description: weather"),
+        "{explanation}"
+    );
+    assert!(explanation.contains("params: citi"), "{explanation}");
+    assert_eq!(hits[0].signature, "(city?: string)");
+    let plain = index.search("weather", &SearchOptions::default()).unwrap();
+    assert!(plain[0].explanation.is_none());
+}
+
+#[test]
+fn hostile_queries_do_not_fail() {
+    let index = SearchIndex::in_memory().unwrap();
+    index
+        .replace_server("s", &[tool("s", "read_file", "Read a file")])
+        .unwrap();
+    let long = "file ".repeat(10_000);
+    let queries = [
+        "",
+        " ",
+        "\"",
+        "\"unterminated",
+        "a:b",
+        "name:read",
+        "(((",
+        ")",
+        "[1 TO 5]",
+        "+-!^~*?",
+        "file AND OR NOT",
+        "\\",
+        "\u{0}",
+        "é😀中文ファイル",
+        "'; DROP TABLE tools; --",
+        &long,
+        "read_file^10",
+        "*",
+        "ﬁle",
+    ];
+    for q in queries {
+        for limit in [0, 1, 10, usize::MAX] {
+            let opts = SearchOptions {
+                limit,
+                ..SearchOptions::default()
+            };
+            let hits = index.search(q, &opts);
+            assert!(hits.is_ok(), "query {q:?} failed: {hits:?}");
+        }
+    }
+    assert_eq!(
+        names(&index, "\"read\" (file)", &SearchOptions::default()),
+        ["s/read_file"]
+    );
+}
+
+#[test]
+fn index_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<SearchIndex>();
+}
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/search/testdata/fixture")
+}
+
+#[test]
+fn eval_on_fixture_retrieves() {
+    let report = eval::run(&fixture_dir()).unwrap();
+    println!("fixture: {report}");
+    assert_eq!((report.queries, report.tools), (15, 15));
+    assert!(report.p_at_1 >= 0.8, "{report}");
+    assert!(report.hit_at_5 >= 0.9, "{report}");
+}
+
+/// The shared sets sit beside the checkout (`../shared/search-eval`), in CI too.
+fn shared_set(name: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/search-eval")
+        .join(name);
+    if dir.join("tools.jsonl").exists() {
+        Some(dir)
+    } else {
+        println!("skipped: {} not found", dir.display());
+        None
+    }
+}
+
+/// BM25 reference figures from the shared README: P@1, R@5, Hit@5, nDCG@10.
+const REFERENCE: [(&str, [f64; 4]); 2] = [
+    ("toollens", [0.346, 0.265, 0.544, 0.295]),
+    ("metatool", [0.287, 0.457, 0.457, 0.401]),
+];
+
+#[test]
+fn eval_on_shared_sets_beats_reference() {
+    let mut failures = Vec::new();
+    for (name, reference) in REFERENCE {
+        let Some(dir) = shared_set(name) else {
+            continue;
+        };
+        let r = eval::run(&dir).unwrap();
+        println!("{name}: {r}");
+        let got = [r.p_at_1, r.r_at_5, r.hit_at_5, r.ndcg_at_10];
+        if got.iter().zip(reference).any(|(g, want)| *g < want) {
+            failures.push(format!("{name}: {r} is below the reference {reference:?}"));
+        }
+        if r.r_at_5 < reference[1] * 1.15 {
+            failures.push(format!(
+                "{name}: R@5 {:.3} is not 15% above {:.3}",
+                r.r_at_5, reference[1]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
