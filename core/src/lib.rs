@@ -1,1 +1,4 @@
 //! Portcullis
+
+pub mod store;
+pub mod trust;

@@ -12,6 +12,8 @@
 //!
 //! Persistence of states, decisions and findings lives in [`crate::store`].
 
+#![warn(missing_docs)]
+
 mod blobs;
 mod hash;
 mod rules;
@@ -27,4 +29,5 @@ pub use scanner::{
     RULE_EXFILTRATION, RULE_HIDDEN_INSTRUCTIONS, RULE_INVISIBLE_UNICODE, RULE_OVERSIZED,
     RULE_PADDING, RULE_SECRET_PATHS, RULE_TOOL_SHADOWING,
 };
+pub(crate) use state::spelled_enum;
 pub use state::{Actor, Callability, ServerOrigin, ServerState, ToolSelection, ToolState};

@@ -30,7 +30,12 @@ struct Pattern {
     reject: Option<fn(&Captures<'_>) -> bool>,
 }
 
-const fn p(rule: &'static str, severity: Severity, says: &'static str, regex: &'static str) -> Pattern {
+const fn p(
+    rule: &'static str,
+    severity: Severity,
+    says: &'static str,
+    regex: &'static str,
+) -> Pattern {
     Pattern {
         rule,
         severity,
@@ -51,24 +56,60 @@ macro_rules! secret_paths {
 
 const PATTERNS: &[Pattern] = &[
     // Hidden or imperative instructions aimed at the model.
-    p(RULE_HIDDEN_INSTRUCTIONS, High, "tells the model to ignore its instructions",
-        r"\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+|your\s+|of\s+|these\s+)*(previous|prior|above|earlier|preceding|former|system|safety|other|existing|original)?\s*(instructions?|prompts?|rules|directions|directives|guidelines|guardrails)\b"),
-    p(RULE_HIDDEN_INSTRUCTIONS, High, "tells the model to keep something from the user",
-        r"\b(do\s*n[o']?t|never|must\s+not|mustn't|should\s+not|shouldn't|without)\s+(ever\s+)?(tell|telling|mention|mentioning|inform|informing|notify|notifying|reveal|revealing|disclose|disclosing|alert|alerting|show|showing|let)\b[^.\n]{0,40}\b(user|human|person|them|anyone)\b"),
-    p(RULE_HIDDEN_INSTRUCTIONS, High, "tells the model to keep something quiet",
-        r"\b(do\s*n[o']?t|never|must\s+not|mustn't)\s+(mention|reveal|disclose|tell\s+anyone|talk\s+about|bring\s+up)\b"),
-    p(RULE_HIDDEN_INSTRUCTIONS, High, "asks to hide something from the user",
-        r"\b(hide|conceal|keep)\b[^.\n]{0,40}\bfrom\s+the\s+(user|human)\b|\b(user|human)\s+(must|should)\s+(not|never)\s+(know|see|notice|be\s+told)\b|\bsilently\s+(send|read|include|add|forward|call|upload)"),
-    p(RULE_HIDDEN_INSTRUCTIONS, High, "contains a markup block aimed at the model",
-        r"(?i)<\s*/?\s*(important|system|instructions?|secret|hidden|admin|assistant|prompt|ai|context|critical|mandatory|override)(\s+[^<>]{0,30})?>|\[\s*/?\s*(system|important|instructions?|admin)\s*\]|<\|\s*(im_start|im_end|system|endoftext)\s*\|>|\{\{\s*system"),
-    p(RULE_HIDDEN_INSTRUCTIONS, Medium, "contains a hidden HTML comment",
-        r"<!--[\s\S]*?-->"),
-    p(RULE_HIDDEN_INSTRUCTIONS, Medium, "tries to change the model's role",
-        r"\byou\s+are\s+now\s+(a|an|in)\b|\b(developer|god|admin|jailbreak)\s+mode\b|\bnew\s+instructions\s*:"),
-    p(RULE_HIDDEN_INSTRUCTIONS, Medium, "pressures the model with threats or urgency",
-        r"\b(very\s+){2,}important\b|\b(system|application|app|tool)\s+will\s+crash\b|\bdata\s+will\s+be\s+lost\b|\btool\s+will\s+not\s+work\b|\botherwise\b[^.\n]{0,40}\bwill\s+(not\s+work|crash|fail\s+silently)"),
-    p(RULE_HIDDEN_INSTRUCTIONS, Low, "gives the model steps to take before using the tool",
-        r"\bbefore\s+(using|calling|invoking|running|executing|you\s+use|you\s+call)\s+(this|the|any|each|every)\s+(\w+\s+)?(tool|function)\b"),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        High,
+        "tells the model to ignore its instructions",
+        r"\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+|your\s+|of\s+|these\s+)*(previous|prior|above|earlier|preceding|former|system|safety|other|existing|original)?\s*(instructions?|prompts?|rules|directions|directives|guidelines|guardrails)\b",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        High,
+        "tells the model to keep something from the user",
+        r"\b(do\s*n[o']?t|never|must\s+not|mustn't|should\s+not|shouldn't|without)\s+(ever\s+)?(tell|telling|mention|mentioning|inform|informing|notify|notifying|reveal|revealing|disclose|disclosing|alert|alerting|show|showing|let)\b[^.\n]{0,40}\b(user|human|person|them|anyone)\b",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        High,
+        "tells the model to keep something quiet",
+        r"\b(do\s*n[o']?t|never|must\s+not|mustn't)\s+(mention|reveal|disclose|tell\s+anyone|talk\s+about|bring\s+up)\b",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        High,
+        "asks to hide something from the user",
+        r"\b(hide|conceal|keep)\b[^.\n]{0,40}\bfrom\s+the\s+(user|human)\b|\b(user|human)\s+(must|should)\s+(not|never)\s+(know|see|notice|be\s+told)\b|\bsilently\s+(send|read|include|add|forward|call|upload)",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        High,
+        "contains a markup block aimed at the model",
+        r"(?i)<\s*/?\s*(important|system|instructions?|secret|hidden|admin|assistant|prompt|ai|context|critical|mandatory|override)(\s+[^<>]{0,30})?>|\[\s*/?\s*(system|important|instructions?|admin)\s*\]|<\|\s*(im_start|im_end|system|endoftext)\s*\|>|\{\{\s*system",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        Medium,
+        "contains a hidden HTML comment",
+        r"<!--[\s\S]*?-->",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        Medium,
+        "tries to change the model's role",
+        r"\byou\s+are\s+now\s+(a|an|in)\b|\b(developer|god|admin|jailbreak)\s+mode\b|\bnew\s+instructions\s*:",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        Medium,
+        "pressures the model with threats or urgency",
+        r"\b(very\s+){2,}important\b|\b(system|application|app|tool)\s+will\s+crash\b|\bdata\s+will\s+be\s+lost\b|\btool\s+will\s+not\s+work\b|\botherwise\b[^.\n]{0,40}\bwill\s+(not\s+work|crash|fail\s+silently)",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        Low,
+        "gives the model steps to take before using the tool",
+        r"\bbefore\s+(using|calling|invoking|running|executing|you\s+use|you\s+call)\s+(this|the|any|each|every)\s+(\w+\s+)?(tool|function)\b",
+    ),
     // Instructions about other tools (shadowing, preference manipulation).
     Pattern {
         rule: RULE_TOOL_SHADOWING,
@@ -88,37 +129,97 @@ const PATTERNS: &[Pattern] = &[
             generic || !(tool_like || c.name("tool").is_some())
         }),
     },
-    p(RULE_TOOL_SHADOWING, High, "claims a side effect on other tools",
-        r"\bside[\s-]effects?\s+on\b|\bother\s+tools?\s+(must|should|will)\b"),
-    p(RULE_TOOL_SHADOWING, High, "tells the model to redirect a recipient or destination",
-        r"\b(change|replace|set|redirect|switch|override)\s+(the\s+)?(email\s+)?(recipients?|destination|to[\s_]address|receiver|beneficiary|iban|account\s+number|wallet(\s+address)?)\b|\b(send|forward|route)\s+all\s+(emails?|messages?|payments?|transfers?)\s+to\b"),
-    p(RULE_TOOL_SHADOWING, High, "tells another named tool what to do",
-        r"\b[`'\x22]?[a-z][a-z0-9]*(?:_[a-z0-9]+)+[`'\x22]?\s+tool\s+(must|should|has\s+to|needs\s+to|shall)\b"),
-    p(RULE_TOOL_SHADOWING, Medium, "steers the model away from other tools",
-        r"\binstead\s+of\s+(using|calling|invoking)\b|\binstead\s+of\s+(the\s+|any\s+)?(built[\s-]?in|default|other|native|standard)\s+(\w+\s+)?(tools?|functions?)\b|\b(always|only)\s+(use|call|choose|prefer|select)\s+this\s+(tool|function)\b|\bprefer\s+this\s+tool\b|\b(do\s*n[o']?t|never)\s+(use|call)\s+(any\s+)?(other|another)\s+(tools?|functions?)\b|\bthis\s+tool\s+(takes\s+priority|has\s+priority|supersedes|replaces)\b|\b(better\s+than|over|before)\s+(all|any|every)\s+other\s+tools?\b"),
+    p(
+        RULE_TOOL_SHADOWING,
+        High,
+        "claims a side effect on other tools",
+        r"\bside[\s-]effects?\s+on\b|\bother\s+tools?\s+(must|should|will)\b",
+    ),
+    p(
+        RULE_TOOL_SHADOWING,
+        High,
+        "tells the model to redirect a recipient or destination",
+        r"\b(change|replace|set|redirect|switch|override)\s+(the\s+)?(email\s+)?(recipients?|destination|to[\s_]address|receiver|beneficiary|iban|account\s+number|wallet(\s+address)?)\b|\b(send|forward|route)\s+all\s+(emails?|messages?|payments?|transfers?)\s+to\b",
+    ),
+    p(
+        RULE_TOOL_SHADOWING,
+        High,
+        "tells another named tool what to do",
+        r"\b[`'\x22]?[a-z][a-z0-9]*(?:_[a-z0-9]+)+[`'\x22]?\s+tool\s+(must|should|has\s+to|needs\s+to|shall)\b",
+    ),
+    p(
+        RULE_TOOL_SHADOWING,
+        Medium,
+        "steers the model away from other tools",
+        r"\binstead\s+of\s+(using|calling|invoking)\b|\binstead\s+of\s+(the\s+|any\s+)?(built[\s-]?in|default|other|native|standard)\s+(\w+\s+)?(tools?|functions?)\b|\b(always|only)\s+(use|call|choose|prefer|select)\s+this\s+(tool|function)\b|\bprefer\s+this\s+tool\b|\b(do\s*n[o']?t|never)\s+(use|call)\s+(any\s+)?(other|another)\s+(tools?|functions?)\b|\bthis\s+tool\s+(takes\s+priority|has\s+priority|supersedes|replaces)\b|\b(better\s+than|over|before)\s+(all|any|every)\s+other\s+tools?\b",
+    ),
     // Paths and names of secrets.
-    p(RULE_SECRET_PATHS, High, "asks to read or pass along a secret file",
-        concat!(r"\b(read|reads|reading|pass|passing|include|send|cat|open|upload|attach|copy|collect|access|load|extract|dump)\b[^\n]{0,60}?(", secret_paths!(), ")")),
-    p(RULE_SECRET_PATHS, Medium, "names a secret file",
-        secret_paths!()),
-    p(RULE_SECRET_PATHS, High, "asks for secrets to be read or passed along",
-        r"\b(read|pass|include|send|print|leak|attach|append|copy|extract|collect|dump)\b[^.\n]{0,40}\b((all|your|every|the\s+values?\s+of(\s+the)?|any)\s+(environment\s+variables?|env\s+vars?)|process\.env\b|os\.environ\b|printenv\b|(?-i:[A-Z][A-Z0-9]*_(API_KEY|SECRET(_KEY)?|TOKEN|PASSWORD))\b|private\s+keys?|seed\s+phrases?|recovery\s+phrases?|mnemonic|session\s+cookies?|ssh\s+keys?|passwords?\s+(file|store|vault|manager))"),
+    p(
+        RULE_SECRET_PATHS,
+        High,
+        "asks to read or pass along a secret file",
+        concat!(
+            r"\b(read|reads|reading|pass|passing|include|send|cat|open|upload|attach|copy|collect|access|load|extract|dump)\b[^\n]{0,60}?(",
+            secret_paths!(),
+            ")"
+        ),
+    ),
+    p(
+        RULE_SECRET_PATHS,
+        Medium,
+        "names a secret file",
+        secret_paths!(),
+    ),
+    p(
+        RULE_SECRET_PATHS,
+        High,
+        "asks for secrets to be read or passed along",
+        r"\b(read|pass|include|send|print|leak|attach|append|copy|extract|collect|dump)\b[^.\n]{0,40}\b((all|your|every|the\s+values?\s+of(\s+the)?|any)\s+(environment\s+variables?|env\s+vars?)|process\.env\b|os\.environ\b|printenv\b|(?-i:[A-Z][A-Z0-9]*_(API_KEY|SECRET(_KEY)?|TOKEN|PASSWORD))\b|private\s+keys?|seed\s+phrases?|recovery\s+phrases?|mnemonic|session\s+cookies?|ssh\s+keys?|passwords?\s+(file|store|vault|manager))",
+    ),
     // Exfiltration.
-    p(RULE_EXFILTRATION, High, "tells the model to send data to a URL",
-        r"\b(send|sending|upload|uploading|forward|forwarding|transmit|transmitting|exfiltrate|leak|deliver|relay|post\s+(it|them|this|that|the|all|your|any|every|data|results?|contents?)|(?-i:POST))\b[^\n]{0,80}?\b(to|at|via)\s+[`'\x22<(\[]*(https?|wss?|ftp)://"),
-    p(RULE_EXFILTRATION, High, "names a request-collecting service",
-        r"(?i)webhook\.site|requestbin|pipedream\.net|ngrok(-free)?\.(io|app|dev)|burpcollaborator|interact\.sh|\boast\.(fun|pro|me|site|online|live)\b|canarytokens|hookbin|beeceptor|postb\.in|requestcatcher|webhook\.cool"),
-    p(RULE_EXFILTRATION, High, "asks to include file or conversation contents in a call",
-        r"\b(include|including|pass|passing|put|append|attach|embed|paste|send)\s+(\w+\s+){0,3}?(the\s+|its\s+|their\s+|all\s+|a\s+|your\s+)?((full|entire|complete|whole|raw)\s+)?(contents?|transcript|history)\s+(of|from)\b|\b(include|including|pass|passing|put|append|attach|embed|paste|send)\s+(\w+\s+){0,3}?(full|entire|complete|whole)\s+(list|text|body|output)\s+of\b|\bpass\s+(its|their|the\s+file'?s?)\s+contents?\b"),
-    p(RULE_EXFILTRATION, High, "asks to send the conversation or instructions along",
-        r"\b(send|include|pass|append|attach|add|post|forward|put|copy|leak|share)\b[^.\n]{0,60}\b(conversation\s+history|chat\s+history|(entire|full|whole)\s+conversation|previous\s+messages|last\s+messages|system\s+prompt|your\s+(instructions|system\s+prompt))\b"),
-    p(RULE_EXFILTRATION, High, "builds a URL that carries data out",
-        r"https?://[^\s)]*[?&][\w-]+=\{[^}]*\}|!\[[^\]]*\]\(https?://[^)\s]*[?&][^)\s]*\)"),
-    p(RULE_EXFILTRATION, Medium, "asks to copy messages to an extra recipient",
-        r"\b(bcc|blind\s+copy)\b[^.\n]{0,40}@|\b(cc|bcc)\s+[\w.+-]+@[\w-]+\.[\w.]+"),
+    p(
+        RULE_EXFILTRATION,
+        High,
+        "tells the model to send data to a URL",
+        r"\b(send|sending|upload|uploading|forward|forwarding|transmit|transmitting|exfiltrate|leak|deliver|relay|post\s+(it|them|this|that|the|all|your|any|every|data|results?|contents?)|(?-i:POST))\b[^\n]{0,80}?\b(to|at|via)\s+[`'\x22<(\[]*(https?|wss?|ftp)://",
+    ),
+    p(
+        RULE_EXFILTRATION,
+        High,
+        "names a request-collecting service",
+        r"(?i)webhook\.site|requestbin|pipedream\.net|ngrok(-free)?\.(io|app|dev)|burpcollaborator|interact\.sh|\boast\.(fun|pro|me|site|online|live)\b|canarytokens|hookbin|beeceptor|postb\.in|requestcatcher|webhook\.cool",
+    ),
+    p(
+        RULE_EXFILTRATION,
+        High,
+        "asks to include file or conversation contents in a call",
+        r"\b(include|including|pass|passing|put|append|attach|embed|paste|send)\s+(\w+\s+){0,3}?(the\s+|its\s+|their\s+|all\s+|a\s+|your\s+)?((full|entire|complete|whole|raw)\s+)?(contents?|transcript|history)\s+(of|from)\b|\b(include|including|pass|passing|put|append|attach|embed|paste|send)\s+(\w+\s+){0,3}?(full|entire|complete|whole)\s+(list|text|body|output)\s+of\b|\bpass\s+(its|their|the\s+file'?s?)\s+contents?\b",
+    ),
+    p(
+        RULE_EXFILTRATION,
+        High,
+        "asks to send the conversation or instructions along",
+        r"\b(send|include|pass|append|attach|add|post|forward|put|copy|leak|share)\b[^.\n]{0,60}\b(conversation\s+history|chat\s+history|(entire|full|whole)\s+conversation|previous\s+messages|last\s+messages|system\s+prompt|your\s+(instructions|system\s+prompt))\b",
+    ),
+    p(
+        RULE_EXFILTRATION,
+        High,
+        "builds a URL that carries data out",
+        r"https?://[^\s)]*[?&][\w-]+=\{[^}]*\}|!\[[^\]]*\]\(https?://[^)\s]*[?&][^)\s]*\)",
+    ),
+    p(
+        RULE_EXFILTRATION,
+        Medium,
+        "asks to copy messages to an extra recipient",
+        r"\b(bcc|blind\s+copy)\b[^.\n]{0,40}@|\b(cc|bcc)\s+[\w.+-]+@[\w-]+\.[\w.]+",
+    ),
     // Whitespace padding.
-    p(RULE_PADDING, Medium, "contains a long run of whitespace that pushes text out of view",
-        r"[ \t\u{00A0}]{40,}|(\r?\n[ \t]*){12,}"),
+    p(
+        RULE_PADDING,
+        Medium,
+        "contains a long run of whitespace that pushes text out of view",
+        r"[ \t\u{00A0}]{40,}|(\r?\n[ \t]*){12,}",
+    ),
 ];
 
 struct Compiled {

@@ -193,7 +193,7 @@ impl Scanner {
             self.scan_field(&field, &mut findings);
         }
         // Stable sort: within a severity, findings keep the order of fields.
-        findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         findings
     }
 
@@ -258,7 +258,14 @@ pub(super) fn fields(tool: &Value) -> Vec<Field<'_>> {
 }
 
 /// Keys whose string values (or arrays of strings) are shown to the model.
-const TEXT_KEYS: [&str; 6] = ["description", "title", "default", "const", "enum", "examples"];
+const TEXT_KEYS: [&str; 6] = [
+    "description",
+    "title",
+    "default",
+    "const",
+    "enum",
+    "examples",
+];
 
 fn schema_fields<'a>(value: &'a Value, path: String, out: &mut Vec<Field<'a>>) {
     match value {

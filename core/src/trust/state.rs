@@ -6,8 +6,6 @@
 //! state has one stable lowercase spelling, used in the database, in JSON and
 //! on the command line.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 macro_rules! spelled_enum {
@@ -27,13 +25,14 @@ macro_rules! spelled_enum {
             }
         }
 
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+pub(crate) use spelled_enum;
 
 /// Whether the gateway may start a server and route calls to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

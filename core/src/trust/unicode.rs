@@ -36,8 +36,15 @@ impl Kind {
 
 fn kind(c: char) -> Option<Kind> {
     match u32::from(c) {
-        0x200B..=0x200D | 0x2060..=0x2064 | 0xFEFF | 0x180E | 0x034F | 0x115F | 0x1160
-        | 0x3164 | 0xFFA0 => Some(Kind::ZeroWidth),
+        0x200B..=0x200D
+        | 0x2060..=0x2064
+        | 0xFEFF
+        | 0x180E
+        | 0x034F
+        | 0x115F
+        | 0x1160
+        | 0x3164
+        | 0xFFA0 => Some(Kind::ZeroWidth),
         0x200E | 0x200F | 0x061C | 0x202A..=0x202E | 0x2066..=0x2069 => Some(Kind::Bidi),
         0xE0000..=0xE007F => Some(Kind::Tag),
         0xE0100..=0xE01EF => Some(Kind::VariationSelector),
@@ -157,8 +164,12 @@ mod tests {
 
     #[test]
     fn plain_text_and_emoji_sequences_pass() {
-        assert!(run("Adds two numbers.\n\tTabs and newlines are fine.").0.is_empty());
-        assert!(run("Family: 👨\u{200D}👩\u{200D}👧 and ❤\u{FE0F}").0.is_empty());
+        assert!(run("Adds two numbers.\n\tTabs and newlines are fine.")
+            .0
+            .is_empty());
+        assert!(run("Family: 👨\u{200D}👩\u{200D}👧 and ❤\u{FE0F}")
+            .0
+            .is_empty());
     }
 
     #[test]
