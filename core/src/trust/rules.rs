@@ -139,7 +139,7 @@ const PATTERNS: &[Pattern] = &[
         RULE_TOOL_SHADOWING,
         High,
         "tells the model to redirect a recipient or destination",
-        r"\b(change|replace|set|redirect|switch|override)\s+(the\s+)?(email\s+)?(recipients?|destination|to[\s_]address|receiver|beneficiary|iban|account\s+number|wallet(\s+address)?)\b|\b(send|forward|route)\s+all\s+(emails?|messages?|payments?|transfers?)\s+to\b",
+        r"\b(change|replace|set|redirect|switch|override)\s+(the\s+)?(email\s+)?(recipients?|destination|to[\s_]address|receiver|beneficiary|iban|account\s+number|wallet(\s+address)?)\s+(to|with)\b|\b(send|forward|route)\s+all\s+(emails?|messages?|payments?|transfers?)\s+to\b",
     ),
     p(
         RULE_TOOL_SHADOWING,
