@@ -56,6 +56,12 @@ fn migrates_an_empty_file_and_reopens() {
     assert_eq!(store.schema_version().unwrap(), migrations::SCHEMA_VERSION);
     assert_eq!(store.servers().unwrap().len(), 1);
 
+    // FULL (2): a commit is synced before the method returns.
+    let synchronous: i64 = store
+        .lock()
+        .pragma_query_value(None, "synchronous", |r| r.get(0))
+        .unwrap();
+    assert_eq!(synchronous, 2);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mode: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
