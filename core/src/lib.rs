@@ -12,6 +12,8 @@ mod downstream;
 mod gateway;
 pub mod protocol;
 pub mod search;
+pub mod store;
+pub mod trust;
 pub mod transport;
 pub mod upstream;
 
