@@ -243,6 +243,7 @@ def start_gateway(
     extra_args: Sequence[str] = (),
     extra_env: Mapping[str, str] | None = None,
     timeout: float = 30.0,
+    trust: bool = True,
 ) -> Gateway:
     """Write <base_dir>/home/config.toml, run `portcullis serve --listen 127.0.0.1:0` with
     PORTCULLIS_HOME=<base_dir>/home, and wait for its "Portcullis listening on …" line.
@@ -298,9 +299,57 @@ def start_gateway(
             )
 
     m = match[0]
-    return Gateway(
+    gw = Gateway(
         url=m.group(1), port=int(m.group(2)), home=home, proc=proc, stderr_path=stderr_path, stdout_lines=lines
     )
+    if trust:
+        try:
+            approve_everything(gw, config_toml)
+        except Exception:
+            _stop(proc)
+            raise
+    return gw
+
+
+def admin_call(gw: Gateway, method: str, path: str, body: dict | None = None):
+    """One admin API request with the gateway's token; returns the decoded JSON answer."""
+    import json
+    import urllib.request
+
+    runtime = json.loads((gw.home / "gateway.json").read_text())
+    token = (gw.home / "admin.token").read_text().strip()
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(
+        f"{runtime['api_url']}/{path}",
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", "X-Portcullis-Actor": "cli"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 (loopback only)
+        return json.loads(resp.read() or b"null")
+
+
+def approve_everything(gw: Gateway, config_toml: str, timeout: float = 60.0) -> None:
+    """As a person would: approve every configured server, wait until it has started, then
+    approve all of its tools. Servers that fail to start are left as they are."""
+    import tomllib
+
+    names = list(tomllib.loads(config_toml).get("servers", {}))
+    for name in names:
+        admin_call(gw, "POST", f"servers/{name}/approve", {})
+    deadline = time.monotonic() + timeout
+    waiting = set(names)
+    while waiting and time.monotonic() < deadline:
+        views = {v["name"]: v for v in admin_call(gw, "GET", "servers")}
+        for name in list(waiting):
+            state = views.get(name, {}).get("state")
+            if state == "ready":
+                admin_call(gw, "POST", f"servers/{name}/approve", {"all_tools": True})
+                waiting.discard(name)
+            elif state in ("backoff", "disabled", "blocked", "stopped"):
+                waiting.discard(name)
+        if waiting:
+            time.sleep(0.1)
 
 
 def text_of(result) -> str:

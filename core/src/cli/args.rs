@@ -18,9 +18,83 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Serve the gateway over stdin/stdout, for clients that only spawn commands.
     Stdio(ConfigArgs),
-    /// Add, list, remove and import upstream MCP servers.
+    /// Add, list, remove, import, approve and block upstream MCP servers.
     #[command(subcommand)]
     Upstream(UpstreamCommand),
+    /// Search, list and review the tools of every upstream.
+    #[command(subcommand)]
+    Tools(ToolsCommand),
+    /// Show tool calls and decisions.
+    Activity(ActivityArgs),
+    /// Measure tool search on a labeled data set (P@1, R@5, Hit@5, nDCG@10).
+    SearchEval {
+        /// A folder with tools.jsonl and queries.jsonl.
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ToolsCommand {
+    /// Search every tool (quarantined ones too) the way agents do.
+    Search {
+        /// What you want to do, in plain words.
+        query: String,
+        /// Most results.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Only this server's tools.
+        #[arg(long)]
+        server: Option<String>,
+        /// Say which fields matched.
+        #[arg(long)]
+        explain: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List tools with their approval state.
+    List {
+        /// Only this server's tools.
+        #[arg(long)]
+        server: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Tools waiting for approval (new or changed), with scanner findings.
+    Pending {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Show the approved and the current definition of a changed tool side by side.
+    Diff {
+        /// The tool, as <server>__<tool>.
+        name: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct ActivityArgs {
+    /// How many entries.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: usize,
+    /// Keep printing new entries.
+    #[arg(long)]
+    pub(crate) follow: bool,
+    /// Print JSON (one object per line with --follow).
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
 }
 
 #[derive(Args, Clone)]
@@ -66,6 +140,10 @@ pub(crate) enum UpstreamCommand {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Approve a server (it starts), or some or all of its tools (they become callable).
+    Approve(DecideArgs),
+    /// Block a server (it stops), or some or all of its tools.
+    Block(DecideArgs),
     /// Enable a server.
     Enable {
         /// The server's name.
@@ -116,6 +194,21 @@ pub(crate) struct AddArgs {
     /// Add it disabled.
     #[arg(long)]
     pub(crate) disabled: bool,
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
+}
+
+#[derive(Args)]
+pub(crate) struct DecideArgs {
+    /// The server's name.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// Tools by their name at the server, comma-separated (e.g. "create_pull_request,list_issues").
+    #[arg(long, value_delimiter = ',', conflicts_with = "all_tools")]
+    pub(crate) tools: Vec<String>,
+    /// Every tool the server lists now.
+    #[arg(long)]
+    pub(crate) all_tools: bool,
     #[command(flatten)]
     pub(crate) config: ConfigArgs,
 }

@@ -1,9 +1,12 @@
 //! The command line: parses arguments, runs one command, and prints errors
 //! (with their hints) in one place.
 
+mod activity;
 mod args;
+mod decide;
 mod serve;
 mod snippets;
+mod tools;
 mod upstream;
 
 use std::process::ExitCode;
@@ -36,6 +39,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(a) => serve::serve(a).await,
         Command::Stdio(a) => serve::stdio(a).await,
         Command::Upstream(a) => upstream::run(a).await,
+        Command::Tools(a) => tools::run(a).await,
+        Command::Activity(a) => activity::run(a).await,
+        Command::SearchEval { dir } => tools::search_eval(&dir),
     }
 }
 

@@ -6,6 +6,8 @@ use anyhow::{bail, Context};
 use indexmap::IndexMap;
 use portcullis::api::AdminClient;
 use portcullis::config::{import_servers, ConfigEditor, ConfigFile, Overrides, Paths, ServerConfig, Settings, TransportKind};
+use portcullis::store::Store;
+use portcullis::trust::ServerOrigin;
 use portcullis::ServerView;
 
 use super::args::{AddArgs, ConfigArgs, UpstreamCommand};
@@ -18,6 +20,8 @@ pub(crate) async fn run(cmd: UpstreamCommand) -> anyhow::Result<()> {
         UpstreamCommand::Enable { name, config } => edit(&config, |ed| ed.set_enabled(&name, true), &format!("enabled `{name}`")),
         UpstreamCommand::Disable { name, config } => edit(&config, |ed| ed.set_enabled(&name, false), &format!("disabled `{name}`")),
         UpstreamCommand::Import { file, config } => import(&file, &config),
+        UpstreamCommand::Approve(a) => super::decide::decide(a, true).await,
+        UpstreamCommand::Block(a) => super::decide::decide(a, false).await,
     }
 }
 
@@ -116,11 +120,20 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
     let paths = paths(&a.config)?;
     let mut ed = ConfigEditor::open(&paths.config)?;
     ed.add_server(&a.name, &server)?;
+    // A person added it: it may start to show its tools (they stay pending).
+    register_person(&paths, &a.name)?;
     ed.save()?;
     println!("added `{}` to {}", a.name, paths.config.display());
     if AdminClient::discover(&paths).is_some() {
         println!("the running gateway starts it within a second; `portcullis upstream list` shows its state");
     }
+    Ok(())
+}
+
+/// Records that a person added the server, so the gateway starts it (its tools stay pending).
+fn register_person(paths: &Paths, name: &str) -> anyhow::Result<()> {
+    let store = Store::open(paths.database()).with_context(|| format!("opening {}", paths.database().display()))?;
+    store.register_server(name, ServerOrigin::Person)?;
     Ok(())
 }
 
@@ -136,6 +149,7 @@ fn import(file: &std::path::Path, config: &ConfigArgs) -> anyhow::Result<()> {
             continue;
         }
         ed.add_server(&s.name, &s.config)?;
+        register_person(&paths, &s.name)?;
         for w in &s.warnings {
             eprintln!("warning: {w}");
         }

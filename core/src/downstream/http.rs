@@ -22,6 +22,7 @@ use futures::stream::{self, Stream};
 use tokio::sync::mpsc;
 
 use super::check_local;
+use crate::config::SurfaceMode;
 use crate::gateway::{Gateway, GatewayError, Session};
 use crate::protocol::{raw, ErrorCode, Kind, Message, ParseError};
 
@@ -42,7 +43,9 @@ pub async fn serve_http(gw: &Gateway, addr: SocketAddr, extra: Router) -> Result
     })?;
     let local = listener.local_addr().map_err(|source| GatewayError::Listen { addr, source })?;
     let app = Router::new()
-        .route("/mcp", get(get_stream).post(post).delete(delete))
+        .route("/mcp", get(get_stream).post(post_default).delete(delete))
+        .route("/mcp/direct", get(get_stream).post(post_direct).delete(delete))
+        .route("/mcp/search", get(get_stream).post(post_search).delete(delete))
         .with_state(gw.clone())
         .merge(extra)
         .layer(middleware::from_fn(local_only));
@@ -87,7 +90,19 @@ fn session_of(gw: &Gateway, headers: &HeaderMap) -> Result<Arc<Session>, Respons
     gw.session(id).ok_or_else(|| rpc_error(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, "unknown or expired session: start a new one with `initialize`"))
 }
 
-async fn post(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
+async fn post_default(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
+    post(gw, None, headers, body).await
+}
+
+async fn post_direct(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
+    post(gw, Some(SurfaceMode::Direct), headers, body).await
+}
+
+async fn post_search(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
+    post(gw, Some(SurfaceMode::Search), headers, body).await
+}
+
+async fn post(gw: Gateway, surface: Option<SurfaceMode>, headers: HeaderMap, body: Bytes) -> Response {
     let limit = gw.settings().max_message_bytes;
     let (msgs, batch) = match Message::parse_many(&body, limit) {
         Ok(parsed) => parsed,
@@ -100,7 +115,7 @@ async fn post(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Res
         if batch {
             return rpc_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "`initialize` must be sent alone, not in a batch");
         }
-        (gw.open_session("http"), true)
+        (gw.open_session("http", surface), true)
     } else {
         match session_of(&gw, &headers) {
             Ok(s) => (s, false),

@@ -16,7 +16,7 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let session = gw.open_session("stdio");
+    let session = gw.open_session("stdio", None);
     let limit = gw.settings().max_message_bytes;
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(1024);
     let writer = tokio::spawn(async move {

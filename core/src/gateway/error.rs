@@ -52,6 +52,21 @@ pub enum GatewayError {
         /// Why it cannot be routed.
         why: String,
     },
+    /// The trust store failed.
+    #[error("{error}{}", error.hint().map(|h| format!("\nhint: {h}")).unwrap_or_default())]
+    Store {
+        /// The cause.
+        error: crate::store::StoreError,
+    },
+    /// The search index failed.
+    #[error("the search index failed: {0}")]
+    Search(crate::search::SearchError),
+    /// The tool may not be called (not approved, changed, blocked).
+    #[error("{message}")]
+    NotCallable {
+        /// Why, and how a person can allow it.
+        message: String,
+    },
     /// A file the gateway keeps could not be written.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -68,6 +83,7 @@ impl GatewayError {
         match self {
             Self::UnknownTool { .. } | Self::UnknownServer { .. } | Self::InvalidParams(_) => ErrorCode::InvalidParams,
             Self::MethodNotFound { .. } => ErrorCode::MethodNotFound,
+            Self::NotCallable { .. } => ErrorCode::NotApproved,
             Self::Upstream(UpstreamError::Timeout { .. }) => ErrorCode::RequestTimeout,
             Self::Upstream(UpstreamError::Unavailable { .. } | UpstreamError::Died { .. } | UpstreamError::Handshake { .. } | UpstreamError::Transport { .. }) => ErrorCode::UpstreamUnavailable,
             _ => ErrorCode::InternalError,

@@ -25,6 +25,7 @@ pub(super) async fn run(gw: Gateway, mut rx: mpsc::Receiver<UpstreamEvent>) {
         };
         match event {
             UpstreamEvent::ToolsChanged { server } => {
+                gw.observe_tools(&server).await;
                 rebuild_tools(&gw);
                 let count = gw.upstream(&server).map_or(0, |h| h.tools().len());
                 gw.emit(GatewayEvent::ToolsChanged { server, count });
@@ -47,7 +48,10 @@ pub(super) async fn run(gw: Gateway, mut rx: mpsc::Receiver<UpstreamEvent>) {
 pub(super) fn rebuild_tools(gw: &Gateway) {
     let settings = gw.settings();
     let servers: Vec<_> = gw.upstream_handles().iter().map(|h| (h.name().to_owned(), h.tools())).collect();
-    let table = super::ToolTable::build(&servers, &settings.separator, settings.prefix);
+    let table = {
+        let trust = gw.inner.trust.read().unwrap_or_else(|p| p.into_inner());
+        super::ToolTable::build(&servers, &settings.separator, settings.prefix, |s, t| trust.callability(s, t).is_callable())
+    };
     let changed = {
         let mut current = gw.inner.table.write().unwrap_or_else(|p| p.into_inner());
         let changed = current.fingerprint != table.fingerprint;
@@ -55,7 +59,11 @@ pub(super) fn rebuild_tools(gw: &Gateway) {
         changed
     };
     if changed {
-        broadcast(gw, &Message::notification("notifications/tools/list_changed", None));
+        // Search-mode sessions always see the same three tools.
+        let msg = Message::notification("notifications/tools/list_changed", None);
+        for s in sessions(gw).into_iter().filter(|s| s.surface() == crate::config::SurfaceMode::Direct) {
+            s.push(msg.clone(), None);
+        }
     }
 }
 

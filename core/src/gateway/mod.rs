@@ -2,12 +2,15 @@
 //! list. The MCP endpoints (HTTP and stdio), the admin API, the CLI and the
 //! desktop app all call it; none of them re-implements an operation.
 
+mod activity;
 mod catalog;
 mod error;
 mod events;
 mod router;
 mod session;
+mod surface;
 mod tools;
+mod trust;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -19,13 +22,17 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Paths, Settings};
+use crate::config::{Paths, Settings, SurfaceMode};
+use crate::search::SearchIndex;
+use crate::store::{CallRecord, Store};
+use crate::trust::{ServerOrigin, ServerState};
 use crate::protocol::Message;
 use crate::upstream::{UpstreamContext, UpstreamEvent, UpstreamHandle, UpstreamState};
 
 pub use error::GatewayError;
 pub use session::{ClientInfo, Session};
 pub use tools::ToolEntry;
+pub use trust::Decision;
 use tools::ToolTable;
 
 /// Something a person (or the UI) may want to know about, as it happens.
@@ -53,6 +60,31 @@ pub enum GatewayEvent {
     ConfigRejected {
         /// What was wrong.
         error: String,
+    },
+    /// New tools wait for a person's approval.
+    ToolsPending {
+        /// Server name.
+        server: String,
+        /// Their upstream names.
+        tools: Vec<String>,
+    },
+    /// Approved tools changed their definition and are held again.
+    ToolsModified {
+        /// Server name.
+        server: String,
+        /// Their upstream names.
+        tools: Vec<String>,
+    },
+    /// A tool call finished.
+    CallFinished {
+        /// Server name.
+        server: String,
+        /// Upstream tool name.
+        tool: String,
+        /// `ok`, `error` or `blocked`.
+        outcome: String,
+        /// How long it took.
+        duration_ms: u64,
     },
 }
 
@@ -97,6 +129,11 @@ pub(crate) struct Inner {
     pub(crate) catalog: Mutex<catalog::Catalog>,
     /// Resource URI → ids of the sessions subscribed to it.
     pub(crate) subscriptions: Mutex<HashMap<String, std::collections::HashSet<String>>>,
+    pub(crate) store: Arc<Store>,
+    pub(crate) index: Arc<SearchIndex>,
+    pub(crate) trust: RwLock<trust::TrustView>,
+    pub(crate) validators: surface::Validators,
+    pub(crate) calls: mpsc::Sender<CallRecord>,
 }
 
 /// An HTTP session with no request and no open stream for this long ends.
@@ -121,6 +158,15 @@ impl Gateway {
         std::fs::create_dir_all(&paths.data).map_err(|source| GatewayError::Io { path: paths.data.display().to_string(), source })?;
         let (events, _) = broadcast::channel(1024);
         let (upstream_events, upstream_rx) = mpsc::channel(4096);
+        let (calls, calls_rx) = mpsc::channel(8192);
+        let store = Arc::new(Store::open(paths.database()).map_err(|error| GatewayError::Store { error })?);
+        let index = match SearchIndex::open(&paths.index()) {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::warn!("the search index at {} cannot be used ({e}); searching in memory this run", paths.index().display());
+                SearchIndex::in_memory().map_err(GatewayError::Search)?
+            }
+        };
         let inner = Arc::new(Inner {
             paths,
             settings: RwLock::new(Arc::new(settings.clone())),
@@ -136,6 +182,11 @@ impl Gateway {
             reload: tokio::sync::Mutex::new(()),
             catalog: Mutex::default(),
             subscriptions: Mutex::default(),
+            store,
+            index: Arc::new(index),
+            trust: RwLock::new(trust::TrustView::default()),
+            validators: surface::Validators::default(),
+            calls,
         });
         let gw = Self { inner };
         for server in settings.servers.values() {
@@ -145,10 +196,20 @@ impl Gateway {
         gw.inner.tasks.spawn(async move { events::run(g, upstream_rx).await });
         let g = gw.clone();
         gw.inner.tasks.spawn(async move { g.expire_sessions().await });
+        let g = gw.clone();
+        gw.inner.tasks.spawn(async move { activity::write_calls(g, calls_rx).await });
         Ok(gw)
     }
 
     fn start_upstream(&self, server: crate::config::ServerSettings) {
+        let state = match self.inner.store.register_server(&server.name, ServerOrigin::ConfigFile) {
+            Ok(r) => r.server.state,
+            Err(e) => {
+                tracing::error!(server = server.name, "reading its approval failed ({e}); keeping it stopped");
+                ServerState::Pending
+            }
+        };
+        self.refresh_trust(&server.name);
         let settings = self.settings();
         let ctx = UpstreamContext {
             logs: self.inner.paths.logs(),
@@ -157,7 +218,14 @@ impl Gateway {
             client_capabilities: client_capabilities(),
         };
         let name = server.name.clone();
-        let handle = UpstreamHandle::start(server, ctx, &self.inner.tasks, &self.inner.cancel);
+        let handle = match state {
+            ServerState::Trusted => UpstreamHandle::start(server, ctx, &self.inner.tasks, &self.inner.cancel),
+            ServerState::Pending => {
+                tracing::info!(server = name, "not started: it waits for approval (portcullis upstream approve --name {name})");
+                UpstreamHandle::held(server, ctx, UpstreamState::Pending, &self.inner.cancel)
+            }
+            ServerState::Blocked => UpstreamHandle::held(server, ctx, UpstreamState::Blocked, &self.inner.cancel),
+        };
         self.inner.upstreams.write().unwrap_or_else(|p| p.into_inner()).insert(name, handle);
     }
 
@@ -267,10 +335,23 @@ impl Gateway {
         self.emit(GatewayEvent::ConfigReloaded);
     }
 
-    /// Opens a client session.
-    pub fn open_session(&self, transport: &'static str) -> Arc<Session> {
+    /// Stops a server and starts it again as its approval now says.
+    pub(crate) async fn restart_upstream(&self, name: &str) {
+        let _serial = self.inner.reload.lock().await;
+        let Some(settings) = self.settings().servers.get(name).cloned() else { return };
+        let old = self.inner.upstreams.read().unwrap_or_else(|p| p.into_inner()).get(name).cloned();
+        if let Some(h) = old {
+            h.stop().await;
+        }
+        self.start_upstream(settings);
+        let order = self.settings();
+        self.inner.upstreams.write().unwrap_or_else(|p| p.into_inner()).sort_by_cached_key(|k, _| order.servers.get_index_of(k).unwrap_or(usize::MAX));
+    }
+
+    /// Opens a client session; `surface` overrides the configured tool surface.
+    pub fn open_session(&self, transport: &'static str, surface: Option<SurfaceMode>) -> Arc<Session> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let session = Session::new(id.clone(), transport);
+        let session = Session::new(id.clone(), transport, surface.unwrap_or(self.settings().surface));
         self.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).insert(id, session.clone());
         session
     }

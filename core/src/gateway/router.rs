@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use super::session::{Inflight, InflightGuard};
-use super::{catalog, Gateway, GatewayError, Session};
+use super::{catalog, surface, Gateway, GatewayError, GatewayEvent, Session};
+use crate::config::SurfaceMode;
+use crate::store::{CallOutcome, CallRecord, UnixMillis};
 use crate::protocol::{negotiate, raw, to_raw, Kind, Message};
 
 /// Tools per `tools/list` page.
@@ -89,10 +91,13 @@ async fn request(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Op
     match msg.method() {
         "initialize" => Ok(ok(initialize(gw, session, &msg)?)),
         "ping" => Ok(ok(json!({}))),
-        "tools/list" => {
-            gw.wait_for_starting(STARTUP_WAIT).await;
-            tools_list(gw, &msg).map(ok)
-        }
+        "tools/list" => match session.surface() {
+            SurfaceMode::Search => Ok(ok(json!({ "tools": surface::search_mode_tools() }))),
+            SurfaceMode::Direct => {
+                gw.wait_for_starting(STARTUP_WAIT).await;
+                tools_list(gw, &msg).map(ok)
+            }
+        },
         "tools/call" => tools_call(gw, session, msg, related).await,
         "resources/list" => catalog::list(gw, catalog::RESOURCES, &msg).await.map(ok),
         "resources/templates/list" => catalog::list(gw, catalog::TEMPLATES, &msg).await.map(ok),
@@ -199,11 +204,72 @@ async fn tools_call(gw: &Gateway, session: &Arc<Session>, msg: Message, related:
         .params_as()
         .map_err(|e| GatewayError::InvalidParams(format!("tools/call params must be an object with a `name`: {e}")))?
         .ok_or_else(|| GatewayError::InvalidParams("tools/call needs params with a `name`".into()))?;
-    let name: String = params.get("name").and_then(|n| serde_json::from_str(n.get()).ok()).ok_or_else(|| GatewayError::InvalidParams("tools/call needs a string `name`".into()))?;
+    let mut name: String = params.get("name").and_then(|n| serde_json::from_str(n.get()).ok()).ok_or_else(|| GatewayError::InvalidParams("tools/call needs a string `name`".into()))?;
+    if session.surface() == SurfaceMode::Search && gw.table().resolve(&name).is_none() {
+        let args: Value = params.get("arguments").and_then(|a| serde_json::from_str(a.get()).ok()).unwrap_or(Value::Null);
+        match name.as_str() {
+            surface::SEARCH_TOOLS => return surface::search_tools(gw, &args).await.map(ok),
+            surface::DESCRIBE_TOOL => return surface::describe_tool(gw, &args).map(ok),
+            surface::CALL_TOOL => {
+                let target = args.get("name").and_then(Value::as_str).ok_or_else(|| GatewayError::InvalidParams("call_tool needs a string `name` from search_tools".into()))?.to_owned();
+                let inner = args.get("arguments").cloned().unwrap_or_else(|| json!({}));
+                if let Some((_, def)) = surface::find_doc(gw, &target) {
+                    if let Some(schema) = def.get("inputSchema") {
+                        gw.inner.validators.check(&target, schema, &inner)?;
+                    }
+                }
+                params.insert("arguments".into(), to_raw(&inner));
+                name = target;
+            }
+            _ => {}
+        }
+    }
     let target = gw.table().resolve(&name).cloned().ok_or_else(|| GatewayError::UnknownTool { name: name.clone() })?;
-    params.insert("name".into(), to_raw(&target.tool));
-    let msg = Message { params: Some(to_raw(&params)), ..msg };
-    forward(gw, session, &target.server, msg, related).await
+    let started = std::time::Instant::now();
+    let request_bytes = msg.params.as_ref().map_or(0, |p| p.get().len()) as u64;
+    let callability = gw.callability(&target.server, &target.tool);
+    let result = if callability.is_callable() {
+        params.insert("name".into(), to_raw(&target.tool));
+        let msg = Message { params: Some(to_raw(&params)), ..msg };
+        forward(gw, session, &target.server, msg, related).await
+    } else {
+        Err(GatewayError::NotCallable { message: format!("`{name}` cannot be called: {}, or in the Portcullis window", callability.explain(&target.server, &target.tool)) })
+    };
+    record_call(gw, session, &target.server, &target.tool, started, request_bytes, &result);
+    result
+}
+
+/// Queues the call for the activity log and tells the UI.
+fn record_call(gw: &Gateway, session: &Session, server: &str, tool: &str, started: std::time::Instant, request_bytes: u64, result: &Result<Message, GatewayError>) {
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let (outcome, response_bytes) = match result {
+        Ok(m) if m.error.is_some() => (CallOutcome::Error(m.error.as_ref().map_or(String::new(), |e| e.get().chars().take(500).collect())), m.error.as_ref().map_or(0, |e| e.get().len())),
+        Ok(m) => (CallOutcome::Ok, m.result.as_ref().map_or(0, |r| r.get().len())),
+        Err(GatewayError::NotCallable { .. }) => (CallOutcome::Blocked, 0),
+        Err(e) => (CallOutcome::Error(e.to_string().chars().take(500).collect()), 0),
+    };
+    let label = match &outcome {
+        CallOutcome::Ok => "ok",
+        CallOutcome::Blocked => "blocked",
+        _ => "error",
+    };
+    gw.emit(GatewayEvent::CallFinished { server: server.to_owned(), tool: tool.to_owned(), outcome: label.to_owned(), duration_ms });
+    let client = session.client();
+    let record = CallRecord {
+        time: UnixMillis::now(),
+        session: session.id().to_owned(),
+        client_name: (!client.name.is_empty()).then_some(client.name),
+        client_version: (!client.version.is_empty()).then_some(client.version),
+        server: server.to_owned(),
+        tool: tool.to_owned(),
+        duration_ms,
+        outcome,
+        request_bytes,
+        response_bytes: response_bytes as u64,
+    };
+    if gw.inner.calls.try_send(record).is_err() {
+        tracing::warn!("the activity log is behind; a call was not recorded");
+    }
 }
 
 /// Sends a request to one upstream on behalf of a session and waits for the

@@ -8,6 +8,7 @@ use std::time::Instant;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::config::SurfaceMode;
 use crate::protocol::Message;
 
 /// How many server-initiated messages wait for a client's GET stream.
@@ -24,6 +25,7 @@ pub struct Session {
     pub(super) client_requests: Mutex<HashMap<String, oneshot::Sender<Message>>>,
     next_request: AtomicU64,
     pub(super) last_active: Mutex<Instant>,
+    surface: SurfaceMode,
 }
 
 /// What the client said about itself in `initialize`.
@@ -48,7 +50,7 @@ pub(super) struct Inflight {
 }
 
 impl Session {
-    pub(super) fn new(id: String, transport: &'static str) -> Arc<Self> {
+    pub(super) fn new(id: String, transport: &'static str, surface: SurfaceMode) -> Arc<Self> {
         let (outbound, rx) = mpsc::channel(OUTBOUND_QUEUE);
         Arc::new(Self {
             id,
@@ -60,6 +62,7 @@ impl Session {
             client_requests: Mutex::default(),
             next_request: AtomicU64::new(1),
             last_active: Mutex::new(Instant::now()),
+            surface,
         })
     }
 
@@ -71,6 +74,11 @@ impl Session {
     /// `http` or `stdio`.
     pub fn transport(&self) -> &'static str {
         self.transport
+    }
+
+    /// The tool surface this session sees.
+    pub fn surface(&self) -> SurfaceMode {
+        self.surface
     }
 
     /// What the client said about itself.

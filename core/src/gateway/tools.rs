@@ -14,6 +14,8 @@ pub struct ToolEntry {
     pub name: String,
     /// The server it belongs to.
     pub server: String,
+    /// Whether it may be called now (its server trusted, its definition approved).
+    pub callable: bool,
     /// The tool as the upstream lists it.
     pub tool: Tool,
 }
@@ -29,7 +31,7 @@ pub(crate) struct ToolTable {
 
 impl ToolTable {
     /// Builds the table from each server's tools, in server order.
-    pub(crate) fn build(servers: &[(String, Arc<Vec<Tool>>)], separator: &str, prefix: bool) -> Self {
+    pub(crate) fn build(servers: &[(String, Arc<Vec<Tool>>)], separator: &str, prefix: bool, callable: impl Fn(&str, &str) -> bool) -> Self {
         let pairs = servers.iter().flat_map(|(s, tools)| tools.iter().map(move |t| (s.as_str(), t.name.as_str())));
         let names = NameMap::build(pairs, separator, prefix);
         let mut entries = Vec::new();
@@ -37,12 +39,14 @@ impl ToolTable {
         for (server, tools) in servers {
             for tool in tools.iter() {
                 if let Some(name) = names.downstream(server, &tool.name) {
+                    let callable = callable(server, &tool.name);
                     std::hash::Hash::hash(name, &mut hasher);
+                    std::hash::Hash::hash(&callable, &mut hasher);
                     for (k, v) in &tool.fields {
                         std::hash::Hash::hash(k, &mut hasher);
                         std::hash::Hash::hash(v.get(), &mut hasher);
                     }
-                    entries.push(ToolEntry { name: name.to_owned(), server: server.clone(), tool: tool.clone() });
+                    entries.push(ToolEntry { name: name.to_owned(), server: server.clone(), callable, tool: tool.clone() });
                 }
             }
         }
@@ -60,10 +64,20 @@ impl ToolTable {
         &self.entries
     }
 
-    /// One page of downstream tool definitions, and the offset of the next.
+    /// One page of the callable tools' downstream definitions, and the offset of the next.
     pub(crate) fn page(&self, offset: usize, size: usize) -> (Vec<Box<RawValue>>, Option<usize>) {
-        let end = (offset + size).min(self.entries.len());
-        let tools = self.entries.get(offset..end).unwrap_or_default().iter().map(|e| e.tool.renamed(&e.name)).collect();
-        (tools, (end < self.entries.len()).then_some(end))
+        let callable: Vec<&ToolEntry> = self.entries.iter().filter(|e| e.callable).collect();
+        let end = (offset + size).min(callable.len());
+        let tools = callable.get(offset..end).unwrap_or_default().iter().map(|e| e.tool.renamed(&e.name)).collect();
+        (tools, (end < callable.len()).then_some(end))
+    }
+
+    /// The downstream name of a tool, also for one not connected now.
+    pub(crate) fn downstream_name(&self, server: &str, tool: &str, separator: &str, prefix: bool) -> String {
+        if let Some(n) = self.names.downstream(server, tool) {
+            return n.to_owned();
+        }
+        let single = NameMap::build([(server, tool)], separator, prefix);
+        single.downstream(server, tool).unwrap_or(tool).to_owned()
     }
 }

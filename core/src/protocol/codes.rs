@@ -17,6 +17,8 @@ pub enum ErrorCode {
     RequestTimeout,
     /// The upstream is down or restarting.
     UpstreamUnavailable,
+    /// The tool or server waits for a person's approval, or was blocked.
+    NotApproved,
 }
 
 impl ErrorCode {
@@ -30,6 +32,7 @@ impl ErrorCode {
             Self::InternalError => -32603,
             Self::RequestTimeout => -32001,
             Self::UpstreamUnavailable => -32002,
+            Self::NotApproved => -32003,
         }
     }
 }

@@ -89,6 +89,25 @@ impl UpstreamHandle {
         handle
     }
 
+    /// A handle to a server that is not started (waiting for approval, blocked).
+    pub(crate) fn held(settings: ServerSettings, ctx: UpstreamContext, state: UpstreamState, parent: &CancellationToken) -> Self {
+        let stderr = Arc::new(StderrLog::new(&ctx.logs, &settings.name));
+        let (status, _) = watch::channel(UpstreamStatus { state, ..UpstreamStatus::default() });
+        Self(Arc::new(Shared {
+            settings,
+            ctx,
+            live: RwLock::new(None),
+            next_id: AtomicU64::new(1),
+            status,
+            info: RwLock::new(UpstreamInfo::default()),
+            tools: RwLock::new(Arc::new(Vec::new())),
+            stderr,
+            refresh: Notify::new(),
+            cancel: parent.child_token(),
+            tasks: TaskTracker::new(),
+        }))
+    }
+
     /// The server's name.
     pub fn name(&self) -> &str {
         &self.0.settings.name
@@ -197,6 +216,9 @@ impl UpstreamHandle {
         self.0.cancel.cancel();
         self.0.tasks.close();
         self.0.tasks.wait().await;
+        if matches!(self.status().state, UpstreamState::Pending | UpstreamState::Blocked | UpstreamState::Disabled) {
+            return;
+        }
         let mut rx = self.0.status.subscribe();
         let _ = tokio::time::timeout(Duration::from_secs(5), rx.wait_for(|s| s.state == UpstreamState::Stopped)).await;
     }
@@ -232,6 +254,8 @@ impl UpstreamHandle {
             UpstreamState::Disabled => ("it is disabled".to_owned(), format!("enable it: set `enabled = true` under [servers.{name}]")),
             UpstreamState::Starting => ("it is still starting".to_owned(), "try again in a moment".to_owned()),
             UpstreamState::Stopped => ("it was stopped".to_owned(), "check it with `portcullis upstream list`".to_owned()),
+            UpstreamState::Pending => ("it waits for a person's approval".to_owned(), format!("approve it with `portcullis upstream approve --name {name}`, or in the Portcullis window")),
+            UpstreamState::Blocked => ("a person blocked it".to_owned(), format!("unblock it with `portcullis upstream approve --name {name}`")),
             _ => {
                 let when = status.retry_at.and_then(|t| t.duration_since(std::time::SystemTime::now()).ok()).map_or(String::new(), |d| format!(" (next try in {:.1} s)", d.as_secs_f64()));
                 (

@@ -20,6 +20,10 @@ pub enum UpstreamState {
     Backoff,
     /// Stopped by the gateway.
     Stopped,
+    /// Not started: it waits for a person's approval.
+    Pending,
+    /// Not started: a person blocked it.
+    Blocked,
 }
 
 /// A snapshot of an upstream's status.
