@@ -572,11 +572,17 @@ fn list_and_add_talk_to_a_running_gateway() {
     snapshot!(home, "serve_banner", serve.banner.clone());
     assert!(home.path().join("gateway.json").exists());
 
-    // Live state: the missing program is reported by the running gateway.
+    // A server that appeared in the config file by hand waits for a person's approval.
+    let list = wait_for(&home, &["upstream", "list"], "`missing` to be pending", |o| o.contains("pending"));
+    snapshot!(home, "live_list_pending", list);
+    snapshot!(home, "live_approve", home.run(&["upstream", "approve", "--name", "missing"]));
+
+    // Once approved it starts, and the missing program is reported by the running gateway.
     let list = wait_for(&home, &["upstream", "list"], "`missing` to back off", |o| o.contains("backoff"));
     snapshot!(home, "live_list", list);
+    // `off` was never approved, so it shows `pending` rather than `disabled`.
     let json = home.json(&["upstream", "list", "--json"]);
-    assert_eq!(json[1]["state"], "disabled", "{json}");
+    assert_eq!(json[1]["state"], "pending", "{json}");
 
     // An edit through the CLI is applied by the running gateway.
     snapshot!(home, "live_add", home.run(&["upstream", "add", "--name", "later", "--command", "/nonexistent/later", "--disabled"]));
