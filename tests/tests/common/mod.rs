@@ -228,7 +228,11 @@ impl Gateway {
                         panic!("the gateway exited with {status} before listening\n--- stderr ---\n{}", gw.stderr());
                     }
                 }
-                Err(_) => panic!("the gateway did not print `Portcullis listening on …` within {START_TIMEOUT:?}\n--- stderr ---\n{}", gw.stderr()),
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("the gateway did not print `Portcullis listening on …` within {START_TIMEOUT:?}\n--- stderr ---\n{}", gw.stderr()),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = gw.child.wait().map_or_else(|e| format!("unknown status ({e})"), |s| s.to_string());
+                    panic!("the gateway closed its stdout without listening; it exited with {status}\n--- stderr ---\n{}", gw.stderr());
+                }
             }
         }
     }
