@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every test of the repository, the way CI does (.ci/run calls exactly this):
+#   1. scripts/setup.sh          the test environment (.venv, tests/node_modules, apt packages)
+#   2. cargo build               every target of the workspace (binaries, tests, examples)
+#   3. cargo test                unit, integration and CLI snapshot tests of every package
+#   4. scripts/test-python.sh    end-to-end tests against real MCP peers and the built binary
+# Stops at the first failing step and exits non-zero. Needs no terminal.
+# If cargo had to update Cargo.lock, the run says so at the end: commit the lock file.
+# A CLI snapshot that changed on purpose: `cargo insta review`, or accept the .snap.new files.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# The Python tests run the binary this script builds, wherever cargo puts it.
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+export PORTCULLIS_BIN="${PORTCULLIS_BIN:-$(mkdir -p "$TARGET" && cd "$TARGET" && pwd)/debug/portcullis}"
+
+STEPS=4
+n=0
+summary=()
+started=$SECONDS
+
+step() {
+    local title="$1"
+    shift
+    n=$((n + 1))
+    printf '\n==== [%d/%d] %s ====\n$ %s\n' "$n" "$STEPS" "$title" "$*"
+    local t0=$SECONDS status=0
+    "$@" || status=$?
+    local took=$((SECONDS - t0))
+    if [ "$status" -ne 0 ]; then
+        printf '\n==== FAILED: [%d/%d] %s (exit %d after %d s) ====\n' "$n" "$STEPS" "$title" "$status" "$took" >&2
+        exit "$status"
+    fi
+    summary+=("$title ${took} s")
+}
+
+step "setup" ./scripts/setup.sh
+lock_before="$(sha256sum Cargo.lock 2>/dev/null || true)"
+step "cargo build" cargo build --workspace --all-targets
+step "cargo test" cargo test --workspace --no-fail-fast
+step "python end-to-end tests" ./scripts/test-python.sh
+
+if [ "$(sha256sum Cargo.lock 2>/dev/null || true)" != "$lock_before" ]; then
+    echo "test: warning: cargo updated Cargo.lock during this run; commit it with the change that needed it" >&2
+fi
+joined="$(printf '%s, ' "${summary[@]}")"
+printf '\n==== all %d steps passed in %d s (%s) ====\n' "$STEPS" "$((SECONDS - started))" "${joined%, }"
