@@ -2,13 +2,12 @@
 //! session, one JSON-RPC message per line. Requests are handled
 //! concurrently, so a `notifications/cancelled` reaches a call in flight.
 
-use futures::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
-use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 
 use crate::gateway::Gateway;
 use crate::protocol::{raw, ErrorCode, Kind, Message};
+use crate::transport::{Line, LineReader};
 
 /// Serves one session on `input`/`output` until `input` ends or the gateway stops.
 pub async fn serve_stdio<R, W>(gw: &Gateway, input: R, output: W)
@@ -34,9 +33,11 @@ where
         let _ = output.flush().await;
     });
     // Server-initiated messages go out on the same pipe.
+    let done = gw.cancellation().child_token();
+    let _stop_forwarding = done.clone().drop_guard();
     if let Some(mut outbound) = session.take_outbound() {
         let tx = out_tx.clone();
-        let cancel = gw.cancellation();
+        let cancel = done.clone();
         gw.tasks().spawn(async move {
             loop {
                 tokio::select! {
@@ -50,7 +51,7 @@ where
         });
     }
     let requests = tokio_util::task::TaskTracker::new();
-    let mut lines = FramedRead::new(input, LinesCodec::new_with_max_length(limit));
+    let mut lines = LineReader::new(input, limit);
     let cancel = gw.cancellation();
     loop {
         let line = tokio::select! {
@@ -58,18 +59,18 @@ where
             l = lines.next() => l,
         };
         let line = match line {
-            Some(Ok(line)) => line,
-            Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
-                let err = Message::error_response(raw("null"), ErrorCode::InvalidRequest.code(), &format!("message larger than the {limit}-byte limit (raise `max_message_bytes` in [gateway] if this is expected)"), None);
+            Ok(Line::Text(line)) => line,
+            Ok(Line::TooLong(n)) => {
+                let err = Message::error_response(raw("null"), ErrorCode::InvalidRequest.code(), &format!("a message of {n} bytes is larger than the limit of {limit} bytes (raise `max_message_bytes` in [gateway] if this is expected)"), None);
                 let _ = out_tx.send(err).await;
                 continue;
             }
-            Some(Err(LinesCodecError::Io(_))) | None => break,
+            Err(_) | Ok(Line::Eof) => break,
         };
-        if line.trim().is_empty() {
+        if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let msg = match Message::parse(line.as_bytes(), limit) {
+        let msg = match Message::parse(&line, limit) {
             Ok(m) => m,
             Err(e) => {
                 let _ = out_tx.send(Message::error_response(raw("null"), ErrorCode::ParseError.code(), &e.to_string(), None)).await;
@@ -90,6 +91,7 @@ where
     requests.close();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), requests.wait()).await;
     gw.close_session(session.id()).await;
+    done.cancel();
     drop(out_tx);
     let _ = writer.await;
 }

@@ -58,7 +58,7 @@ fn decode_cursor(cursor: &str) -> Option<(String, Option<String>)> {
 }
 
 /// One merged page of a list.
-pub(super) async fn list(gw: &Gateway, kind: ListKind, msg: &Message) -> Result<Value, GatewayError> {
+pub(super) async fn list(gw: &Gateway, kind: ListKind, msg: &Message) -> Result<Box<RawValue>, GatewayError> {
     let params: IndexMap<String, Box<RawValue>> = msg.params_as().ok().flatten().unwrap_or_default();
     let upstreams = capable(gw, kind.capability);
     let (mut index, mut cursor) = match params.get("cursor").and_then(|c| serde_json::from_str::<String>(c.get()).ok()) {
@@ -77,8 +77,8 @@ pub(super) async fn list(gw: &Gateway, kind: ListKind, msg: &Message) -> Result<
             Some(c) => p.insert("cursor".into(), to_raw(c)),
             None => p.shift_remove("cursor"),
         };
-        let page = h.request(kind.method, Some(to_raw(&p))).await;
-        let (page_items, next) = match page {
+        let answer = h.request(kind.method, Some(to_raw(&p))).await;
+        let (page_items, next) = match answer {
             Ok(resp) if resp.error.is_none() => read_page(&resp, kind.key),
             Ok(resp) => {
                 tracing::warn!(server = h.name(), "{} failed: {}", kind.method, resp.error.as_ref().map_or("", |e| e.get()));
@@ -96,23 +96,29 @@ pub(super) async fn list(gw: &Gateway, kind: ListKind, msg: &Message) -> Result<
             Some(n) => {
                 cursor = Some(n);
                 if !items.is_empty() {
-                    return Ok(json!({ kind.key: items, "nextCursor": encode_cursor(h.name(), cursor.as_deref()) }));
+                    return Ok(page(kind.key, items, Some(encode_cursor(h.name(), cursor.as_deref()))));
                 }
             }
             None => {
                 index += 1;
                 cursor = None;
                 if !items.is_empty() {
-                    let mut out = json!({ kind.key: items });
-                    if let Some(next) = upstreams.get(index) {
-                        out["nextCursor"] = Value::String(encode_cursor(next.name(), None));
-                    }
-                    return Ok(out);
+                    return Ok(page(kind.key, items, upstreams.get(index).map(|next| encode_cursor(next.name(), None))));
                 }
             }
         }
     }
-    Ok(json!({ kind.key: items }))
+    Ok(page(kind.key, items, None))
+}
+
+/// A list result whose items stay byte for byte as the upstreams sent them.
+pub(super) fn page(key: &str, items: Vec<Box<RawValue>>, next: Option<String>) -> Box<RawValue> {
+    let mut out: IndexMap<&str, Box<RawValue>> = IndexMap::new();
+    out.insert(key, to_raw(&items));
+    if let Some(n) = next {
+        out.insert("nextCursor", to_raw(&n));
+    }
+    to_raw(&out)
 }
 
 fn read_page(resp: &Message, key: &str) -> (Vec<IndexMap<String, Box<RawValue>>>, Option<String>) {

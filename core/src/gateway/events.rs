@@ -77,14 +77,15 @@ fn broadcast(gw: &Gateway, msg: &Message) {
     }
 }
 
-fn route_notification(gw: &Gateway, server: &str, mut msg: Message) {
-    if msg.method() == "notifications/progress" {
-        if let Some((session, related, params)) = super::router::map_progress_back(gw, &msg) {
-            msg.params = Some(params);
-            session.push(msg, related.as_ref());
-        }
-        return;
+/// A progress notification to the session (and request stream) it belongs to.
+pub(super) fn route_progress(gw: &Gateway, mut msg: Message) {
+    if let Some((session, related, params)) = super::router::map_progress_back(gw, &msg) {
+        msg.params = Some(params);
+        session.push(msg, related.as_ref());
     }
+}
+
+fn route_notification(gw: &Gateway, server: &str, msg: Message) {
     if msg.method() == "notifications/resources/updated" {
         let uri = msg.params_as::<serde_json::Value>().ok().flatten().and_then(|p| p.get("uri").and_then(|u| u.as_str()).map(str::to_owned));
         let subscribers = uri.and_then(|u| gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).get(&u).cloned());

@@ -198,6 +198,8 @@ impl Gateway {
         gw.inner.tasks.spawn(async move { g.expire_sessions().await });
         let g = gw.clone();
         gw.inner.tasks.spawn(async move { activity::write_calls(g, calls_rx).await });
+        let g = gw.clone();
+        gw.inner.tasks.spawn(async move { g.follow_store().await });
         Ok(gw)
     }
 
@@ -216,6 +218,14 @@ impl Gateway {
             max_message_bytes: settings.max_message_bytes,
             events: self.inner.upstream_events.clone(),
             client_capabilities: client_capabilities(),
+            progress: {
+                let weak = Arc::downgrade(&self.inner);
+                Arc::new(move |msg: Message| {
+                    if let Some(inner) = weak.upgrade() {
+                        events::route_progress(&Gateway { inner }, msg);
+                    }
+                })
+            },
         };
         let name = server.name.clone();
         let handle = match state {

@@ -95,13 +95,13 @@ async fn request(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Op
             SurfaceMode::Search => Ok(ok(json!({ "tools": surface::search_mode_tools() }))),
             SurfaceMode::Direct => {
                 gw.wait_for_starting(STARTUP_WAIT).await;
-                tools_list(gw, &msg).map(ok)
+                tools_list(gw, &msg).map(ok_raw)
             }
         },
         "tools/call" => tools_call(gw, session, msg, related).await,
-        "resources/list" => catalog::list(gw, catalog::RESOURCES, &msg).await.map(ok),
-        "resources/templates/list" => catalog::list(gw, catalog::TEMPLATES, &msg).await.map(ok),
-        "prompts/list" => catalog::list(gw, catalog::PROMPTS, &msg).await.map(ok),
+        "resources/list" => catalog::list(gw, catalog::RESOURCES, &msg).await.map(ok_raw),
+        "resources/templates/list" => catalog::list(gw, catalog::TEMPLATES, &msg).await.map(ok_raw),
+        "prompts/list" => catalog::list(gw, catalog::PROMPTS, &msg).await.map(ok_raw),
         "resources/read" | "resources/subscribe" | "resources/unsubscribe" => resource_request(gw, session, msg).await,
         "prompts/get" => {
             let (server, msg) = rename_param(gw, msg, &["name"])?;
@@ -133,7 +133,11 @@ async fn request(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Op
 }
 
 fn ok(value: Value) -> Message {
-    Message { result: Some(to_raw(&value)), ..Message::default() }
+    ok_raw(to_raw(&value))
+}
+
+fn ok_raw(result: Box<RawValue>) -> Message {
+    Message { result: Some(result), ..Message::default() }
 }
 
 fn initialize(gw: &Gateway, session: &Arc<Session>, msg: &Message) -> Result<Value, GatewayError> {
@@ -184,7 +188,7 @@ fn initialize(gw: &Gateway, session: &Arc<Session>, msg: &Message) -> Result<Val
     Ok(result)
 }
 
-fn tools_list(gw: &Gateway, msg: &Message) -> Result<Value, GatewayError> {
+fn tools_list(gw: &Gateway, msg: &Message) -> Result<Box<RawValue>, GatewayError> {
     let cursor = msg.params_as::<Value>().ok().flatten().and_then(|p| p.get("cursor").and_then(Value::as_str).map(str::to_owned));
     let offset = match cursor {
         None => 0,
@@ -192,11 +196,7 @@ fn tools_list(gw: &Gateway, msg: &Message) -> Result<Value, GatewayError> {
     };
     let table = gw.table();
     let (tools, next) = table.page(offset, PAGE_SIZE);
-    let mut result = json!({ "tools": tools });
-    if let Some(next) = next {
-        result["nextCursor"] = Value::String(format!("pc:{next}"));
-    }
-    Ok(result)
+    Ok(catalog::page("tools", tools, next.map(|n| format!("pc:{n}"))))
 }
 
 async fn tools_call(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
@@ -278,9 +278,8 @@ async fn forward(gw: &Gateway, session: &Arc<Session>, server: &str, mut msg: Me
     let upstream = gw.upstream(server).ok_or_else(|| GatewayError::UnknownServer { name: server.to_owned() })?;
     let token = map_progress(gw, session, &mut msg, related.clone());
     let _token_guard = TokenGuard { gw, token };
-    let params = msg.params.take();
-    let call = upstream.start_request(msg.method(), params).await?;
     let key = msg.id_key().map(str::to_owned);
+    let call = upstream.start_forward(msg).await?;
     if let Some(k) = &key {
         session.inflight.lock().unwrap_or_else(|p| p.into_inner()).insert(k.clone(), Inflight { server: server.to_owned(), upstream_id: call.upstream_id, related, started: std::time::Instant::now() });
     }
@@ -297,6 +296,10 @@ fn map_progress(gw: &Gateway, session: &Arc<Session>, msg: &mut Message, related
     let mut value: IndexMap<String, Box<RawValue>> = serde_json::from_str(params.get()).ok()?;
     let mut meta: IndexMap<String, Box<RawValue>> = serde_json::from_str(value.get("_meta")?.get()).ok()?;
     let original = meta.get("progressToken")?.clone();
+    // Tokens are strings or integers; anything else is passed on as it is.
+    if !matches!(serde_json::from_str::<Value>(original.get()), Ok(Value::String(_) | Value::Number(_))) {
+        return None;
+    }
     let n = gw.inner.next_token.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let token = format!("portcullis-progress-{n}");
     meta.insert("progressToken".into(), to_raw(&token));

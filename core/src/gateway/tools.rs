@@ -40,11 +40,13 @@ impl ToolTable {
             for tool in tools.iter() {
                 if let Some(name) = names.downstream(server, &tool.name) {
                     let callable = callable(server, &tool.name);
-                    std::hash::Hash::hash(name, &mut hasher);
-                    std::hash::Hash::hash(&callable, &mut hasher);
-                    for (k, v) in &tool.fields {
-                        std::hash::Hash::hash(k, &mut hasher);
-                        std::hash::Hash::hash(v.get(), &mut hasher);
+                    // Direct-mode clients see callable tools only: only they count.
+                    if callable {
+                        std::hash::Hash::hash(name, &mut hasher);
+                        for (k, v) in &tool.fields {
+                            std::hash::Hash::hash(k, &mut hasher);
+                            std::hash::Hash::hash(v.get(), &mut hasher);
+                        }
                     }
                     entries.push(ToolEntry { name: name.to_owned(), server: server.clone(), callable, tool: tool.clone() });
                 }

@@ -77,6 +77,35 @@ impl Gateway {
         view.tools.insert(server.to_owned(), tools);
     }
 
+    /// Applies decisions other processes wrote to the store (the CLI without
+    /// a running gateway's API, a second gateway): polls `data_version`.
+    pub(crate) async fn follow_store(&self) {
+        let mut last = self.inner.store.data_version().ok();
+        loop {
+            tokio::select! {
+                () = self.inner.cancel.cancelled() => return,
+                () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+            }
+            let now = self.inner.store.data_version().ok();
+            if now == last {
+                continue;
+            }
+            last = now;
+            for handle in self.upstream_handles() {
+                let name = handle.name().to_owned();
+                let before = self.inner.trust.read().unwrap_or_else(|p| p.into_inner()).servers.get(&name).copied();
+                self.refresh_trust(&name);
+                let after = self.inner.trust.read().unwrap_or_else(|p| p.into_inner()).servers.get(&name).copied();
+                if before != after {
+                    tracing::info!(server = name, "its approval changed elsewhere; applying it");
+                    self.restart_upstream(&name).await;
+                }
+                self.reindex(&name).await;
+            }
+            super::events::rebuild_tools(self);
+        }
+    }
+
     /// Whether a tool may be called now, and if not, why.
     pub fn callability(&self, server: &str, tool: &str) -> Callability {
         self.inner.trust.read().unwrap_or_else(|p| p.into_inner()).callability(server, tool)

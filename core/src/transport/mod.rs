@@ -11,6 +11,7 @@
 
 mod error;
 mod http;
+mod lines;
 mod sse;
 mod sse_codec;
 mod stderr;
@@ -25,6 +26,7 @@ use crate::protocol::Message;
 
 pub use error::TransportError;
 pub(crate) use http::{connect_http, HttpOptions};
+pub(crate) use lines::{Line, LineReader};
 pub use stderr::StderrLog;
 pub(crate) use stdio::{spawn_stdio, StdioOptions};
 

@@ -6,16 +6,14 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use indexmap::IndexMap;
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
-use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{CloseSignal, Connection, Inbound, StderrLog, TransportError};
+use super::{CloseSignal, Connection, Inbound, Line, LineReader, StderrLog, TransportError};
 use crate::protocol::Message;
 
 /// How long a child gets between SIGTERM and SIGKILL.
@@ -97,15 +95,16 @@ pub(crate) fn spawn_stdio(opts: StdioOptions<'_>, stderr_log: Arc<StderrLog>, in
     let server = opts.server.to_owned();
     let limit = opts.max_message_bytes;
     tasks.spawn(async move {
-        let mut lines = FramedRead::new(stdout, LinesCodec::new_with_max_length(limit));
+        let mut lines = LineReader::new(stdout, limit);
         loop {
             let line = tokio::select! {
                 () = c.cancelled() => break,
                 line = lines.next() => line,
             };
             match line {
-                Some(Ok(line)) => {
-                    let trimmed = line.trim();
+                Ok(Line::Text(line)) => {
+                    let text = String::from_utf8_lossy(&line);
+                    let trimmed = text.trim();
                     if trimmed.is_empty() {
                         continue;
                     }
@@ -114,14 +113,12 @@ pub(crate) fn spawn_stdio(opts: StdioOptions<'_>, stderr_log: Arc<StderrLog>, in
                         Err(e) => tracing::warn!(server, "ignoring a line on stdout that is not JSON-RPC ({e}): {}", preview(trimmed)),
                     }
                 }
-                Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
-                    tracing::warn!(server, "dropped a message over the {limit}-byte limit from stdout");
-                }
-                Some(Err(LinesCodecError::Io(e))) => {
+                Ok(Line::TooLong(n)) => tracing::warn!(server, "dropped a {n}-byte message over the {limit}-byte limit from stdout"),
+                Err(e) => {
                     s.close(format!("reading its stdout failed: {e}"));
                     break;
                 }
-                None => {
+                Ok(Line::Eof) => {
                     s.close("it closed its stdout");
                     break;
                 }
@@ -132,13 +129,13 @@ pub(crate) fn spawn_stdio(opts: StdioOptions<'_>, stderr_log: Arc<StderrLog>, in
     // Stderr to the log.
     let c = cancel.clone();
     tasks.spawn(async move {
-        let mut lines = FramedRead::new(stderr, LinesCodec::new_with_max_length(64 * 1024));
+        let mut lines = LineReader::new(stderr, 64 * 1024);
         loop {
             tokio::select! {
                 () = c.cancelled() => break,
                 line = lines.next() => match line {
-                    Some(Ok(line)) => stderr_log.push(&line),
-                    Some(Err(LinesCodecError::MaxLineLengthExceeded)) => stderr_log.push("[a very long line was cut]"),
+                    Ok(Line::Text(line)) => stderr_log.push(&String::from_utf8_lossy(&line)),
+                    Ok(Line::TooLong(n)) => stderr_log.push(&format!("[a {n}-byte line was left out]")),
                     _ => break,
                 },
             }

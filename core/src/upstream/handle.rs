@@ -27,6 +27,9 @@ pub(crate) struct UpstreamContext {
     pub(crate) events: mpsc::Sender<UpstreamEvent>,
     /// Capabilities the gateway declares to upstreams.
     pub(crate) client_capabilities: serde_json::Value,
+    /// Takes progress notifications on the reader task itself, so they reach
+    /// the client before the response they belong to.
+    pub(crate) progress: Arc<dyn Fn(Message) + Send + Sync>,
 }
 
 /// The requests in flight on one connection.
@@ -146,7 +149,14 @@ impl UpstreamHandle {
     /// Sends a request; the answer is awaited with [`PendingCall::wait`].
     pub async fn start_request(&self, method: &str, params: Option<Box<RawValue>>) -> Result<PendingCall, UpstreamError> {
         let live = self.live().await?;
-        self.send_request(&live, method, params).await
+        self.send_request(&live, Message::request(raw("null"), method, params)).await
+    }
+
+    /// Forwards a client's request as it is (envelope members the gateway
+    /// does not know included), under an id of this upstream's own.
+    pub async fn start_forward(&self, msg: Message) -> Result<PendingCall, UpstreamError> {
+        let live = self.live().await?;
+        self.send_request(&live, msg).await
     }
 
     /// Sends a request and waits for the answer with the server's timeout.
@@ -164,7 +174,7 @@ impl UpstreamHandle {
     /// Like `start_request`, during the handshake (before the upstream is ready).
     pub(super) async fn start_request_live(&self, method: &str, params: Option<Box<RawValue>>) -> Result<PendingCall, UpstreamError> {
         let live = self.connected()?;
-        self.send_request(&live, method, params).await
+        self.send_request(&live, Message::request(raw("null"), method, params)).await
     }
 
     /// Like `request`, during the handshake.
@@ -179,16 +189,17 @@ impl UpstreamHandle {
         live.tx.send(msg).await.map_err(|_| self.died("a notification"))
     }
 
-    async fn send_request(&self, live: &Live, method: &str, params: Option<Box<RawValue>>) -> Result<PendingCall, UpstreamError> {
+    async fn send_request(&self, live: &Live, mut msg: Message) -> Result<PendingCall, UpstreamError> {
         let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         live.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(id, tx);
-        let msg = Message::request(to_raw(&id), method, params);
+        msg.id = Some(to_raw(&id));
+        let method = msg.method().to_owned();
         if live.tx.send(msg).await.is_err() {
             live.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-            return Err(self.died(method));
+            return Err(self.died(&method));
         }
-        Ok(PendingCall { upstream_id: id, method: method.to_owned(), rx, handle: self.clone() })
+        Ok(PendingCall { upstream_id: id, method, rx, handle: self.clone() })
     }
 
     /// Asks the upstream to stop working on a request.

@@ -231,6 +231,7 @@ async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>
 /// their waiting callers, everything else to the gateway.
 fn inbound_sink(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Inbound {
     let events = handle.0.ctx.events.clone();
+    let progress = handle.0.ctx.progress.clone();
     let name = handle.name().to_owned();
     let weak = Arc::downgrade(&handle.0);
     Arc::new(move |msg: Message| match msg.kind() {
@@ -244,6 +245,7 @@ fn inbound_sink(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Inbound {
                 None => tracing::debug!(server = name, "a response to an unknown id {:?}", msg.id_key()),
             }
         }
+        Kind::Notification if msg.method() == "notifications/progress" => progress(msg),
         Kind::Notification if msg.method() == "notifications/tools/list_changed" => {
             if let Some(shared) = weak.upgrade() {
                 shared.refresh.notify_one();
