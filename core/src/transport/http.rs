@@ -111,8 +111,10 @@ pub(crate) async fn connect_http(opts: HttpOptions<'_>, inbound: Inbound, tasks:
                     Ok(()) => mode = Mode::Streamable,
                 },
                 Mode::Streamable => {
-                    if msg.method() == "initialize" {
-                        // Handshakes go in order; nothing else is in flight yet.
+                    if matches!(msg.method(), "initialize" | "notifications/initialized") {
+                        // Handshakes go in order: the server must have seen `initialized`
+                        // (and registered what it registers then) before the next request
+                        // reaches it, so wait for its 202 before sending anything else.
                         if let Err(e) = post_streamable(&l, &msg).await {
                             fail(&l, &msg, &e);
                         }

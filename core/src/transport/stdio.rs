@@ -18,6 +18,10 @@ use crate::protocol::Message;
 
 /// How long a child gets between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
+/// How long a closed pipe waits for the exit status to be known.
+const EXIT_STATUS_WAIT: Duration = Duration::from_millis(300);
+/// How long the reaper waits for the last stderr lines of an exited child.
+const STDERR_DRAIN: Duration = Duration::from_millis(200);
 
 /// What to run.
 pub(crate) struct StdioOptions<'a> {
@@ -83,7 +87,7 @@ pub(crate) fn spawn_stdio(opts: StdioOptions<'_>, stderr_log: Arc<StderrLog>, in
                 }
             }
             if !ok || stdin.flush().await.is_err() {
-                s.close("its stdin was closed");
+                close_pipe(&s, "its stdin was closed").await;
                 break;
             }
         }
@@ -115,20 +119,22 @@ pub(crate) fn spawn_stdio(opts: StdioOptions<'_>, stderr_log: Arc<StderrLog>, in
                 }
                 Ok(Line::TooLong(n)) => tracing::warn!(server, "dropped a {n}-byte message over the {limit}-byte limit from stdout"),
                 Err(e) => {
-                    s.close(format!("reading its stdout failed: {e}"));
+                    close_pipe(&s, format!("reading its stdout failed: {e}")).await;
                     break;
                 }
                 Ok(Line::Eof) => {
-                    s.close("it closed its stdout");
+                    close_pipe(&s, "it closed its stdout").await;
                     break;
                 }
             }
         }
     });
 
-    // Stderr to the log.
+    // Stderr to the log; the reaper waits (briefly) for its last lines.
     let c = cancel.clone();
+    let (stderr_done_tx, stderr_done) = tokio::sync::oneshot::channel::<()>();
     tasks.spawn(async move {
+        let _done = stderr_done_tx;
         let mut lines = LineReader::new(stderr, 64 * 1024);
         loop {
             tokio::select! {
@@ -150,6 +156,8 @@ pub(crate) fn spawn_stdio(opts: StdioOptions<'_>, stderr_log: Arc<StderrLog>, in
             status = child.wait() => status,
             () = c.cancelled() => stop_child(&mut child).await,
         };
+        // Its last stderr lines belong in the error that reports the exit.
+        let _ = tokio::time::timeout(STDERR_DRAIN, stderr_done).await;
         // Grandchildren (npx starts node, uvx starts python) go with it.
         if let Some(pid) = pid {
             signal_group(pid, libc::SIGKILL);
@@ -167,6 +175,13 @@ pub(crate) fn spawn_stdio(opts: StdioOptions<'_>, stderr_log: Arc<StderrLog>, in
         c.cancel();
     });
     Ok(Connection { tx, closed, cancel, pid })
+}
+
+/// A closed pipe usually means the process is exiting: give the reaper a
+/// moment to report how (exit status, signal), which says more.
+async fn close_pipe(signal: &CloseSignal, reason: impl Into<String>) {
+    tokio::time::sleep(EXIT_STATUS_WAIT).await;
+    signal.close(reason);
 }
 
 /// SIGTERM to the whole process group, SIGKILL after the grace period, then reap.

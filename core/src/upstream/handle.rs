@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 
 use super::{Tool, UpstreamError, UpstreamEvent, UpstreamInfo, UpstreamState, UpstreamStatus};
 use crate::config::ServerSettings;
-use crate::protocol::{raw, to_raw, Message};
+use crate::protocol::{raw, to_raw, ErrorCode, Message};
 use crate::transport::StderrLog;
 
 /// How long a call waits for an upstream that is still starting.
@@ -205,7 +205,13 @@ impl UpstreamHandle {
     /// Asks the upstream to stop working on a request.
     pub async fn cancel_request(&self, upstream_id: u64, reason: &str) {
         if let Ok(live) = self.connected() {
-            live.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&upstream_id);
+            let waiter = live.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&upstream_id);
+            if let Some(tx) = waiter {
+                // Answer the caller now, saying what happened: a dropped sender would
+                // read as "the upstream stopped", which it did not.
+                let message = format!("the request to upstream `{}` was cancelled: {reason}", self.name());
+                let _ = tx.send(Message::error_response(to_raw(&upstream_id), ErrorCode::RequestTimeout.code(), &message, None));
+            }
             let params = serde_json::json!({ "requestId": upstream_id, "reason": reason });
             let _ = live.tx.send(Message::notification("notifications/cancelled", Some(to_raw(&params)))).await;
         }

@@ -104,17 +104,27 @@ async fn connect(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Result<Co
     .map_err(|source| UpstreamError::Transport { server: name.clone(), source })?;
     let live = Arc::new(Live { tx: conn.tx.clone(), pending });
     *shared.live.write().unwrap_or_else(|p| p.into_inner()) = Some(live);
-    let result = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(handle)).await;
-    let failure = match result {
-        Ok(Ok(())) => return Ok(conn),
-        Ok(Err(e)) => e,
-        Err(_) => UpstreamError::Handshake { server: name.clone(), message: format!("no answer to `initialize` within {} s", HANDSHAKE_TIMEOUT.as_secs()), stderr: handle.stderr_tail() },
+    let mut conn = conn;
+    // A connection that ends during the handshake fails it now: nobody else
+    // would answer the requests it leaves pending.
+    let result = tokio::select! {
+        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(handle)) => Ok(r),
+        reason = &mut conn.closed => Err(reason.unwrap_or_else(|_| "the connection closed".into())),
+    };
+    let (failure, exit) = match result {
+        Ok(Ok(Ok(()))) => return Ok(conn),
+        Ok(Ok(Err(e))) => (e, None),
+        Ok(Err(_)) => (UpstreamError::Handshake { server: name.clone(), message: format!("no answer to `initialize` within {} s", HANDSHAKE_TIMEOUT.as_secs()), stderr: handle.stderr_tail() }, None),
+        Err(reason) => (UpstreamError::Unavailable { server: name.clone(), reason: reason.clone(), stderr: Vec::new(), hint: String::new() }, Some(reason)),
     };
     *shared.live.write().unwrap_or_else(|p| p.into_inner()) = None;
     conn.cancel.cancel();
     // Let the process die so its exit status and last stderr lines are known.
     let mut closed = conn.closed;
-    let exit = tokio::time::timeout(Duration::from_secs(3), &mut closed).await.ok().and_then(Result::ok);
+    let exit = match exit {
+        Some(reason) => Some(reason),
+        None => tokio::time::timeout(Duration::from_secs(3), &mut closed).await.ok().and_then(Result::ok),
+    };
     Err(match failure {
         UpstreamError::Died { .. } | UpstreamError::Unavailable { .. } => UpstreamError::Handshake {
             server: name,
