@@ -235,6 +235,17 @@ fn add_errors() {
     }
 }
 
+/// An `add` that fails leaves no trace: a name recorded as added by a person
+/// would let a later hand edit under that name start without approval.
+#[test]
+fn a_failed_add_records_nothing() {
+    let home = Home::new();
+    let out = home.run(&["upstream", "add", "--name", "x", "--url", "127.0.0.1:9/mcp"]);
+    assert!(out.starts_with("success: false"), "{out}");
+    let out = home.run(&["upstream", "approve", "--name", "x"]);
+    assert!(out.starts_with("success: false") && out.contains("not known to Portcullis"), "{out}");
+}
+
 #[test]
 fn add_help() {
     let home = Home::new();
@@ -330,7 +341,6 @@ transport = "sse"
 
 /// `upstream list` shows servers in the order of the file, as the gateway starts them.
 #[test]
-#[ignore = "toml is built without `preserve_order`, so servers come out sorted by name: /work/patches/cli-toml-order.diff"]
 fn list_keeps_file_order() {
     let home = Home::new();
     home.write_config("[servers.zeta]\ncommand = \"z\"\n\n[servers.alpha]\ncommand = \"a\"\n\n[servers.mid]\ncommand = \"m\"\n");
@@ -492,7 +502,9 @@ struct Serve {
 
 impl Serve {
     fn start(home: &Home) -> Self {
-        let mut child = home.command(&["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn serve");
+        let log = std::fs::File::create(home.path().join("serve.stderr")).expect("create serve.stderr");
+        // Without NO_COLOR: the log must be plain because it goes to a file.
+        let mut child = home.command(&["serve", "--listen", "127.0.0.1:0"]).env_remove("NO_COLOR").stdout(Stdio::piped()).stderr(log).spawn().expect("spawn serve");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -594,6 +606,9 @@ fn list_and_add_talk_to_a_running_gateway() {
     assert!(status.success(), "serve exited with {status}");
     assert!(!home.path().join("gateway.json").exists(), "serve left gateway.json behind");
     assert!(home.path().join("admin.token").exists());
+    // Its log, written to a file, is plain text.
+    let log = std::fs::read_to_string(home.path().join("serve.stderr")).unwrap();
+    assert!(log.contains("INFO") && !log.contains('\x1b'), "{log}");
 }
 
 /// A config as JSON, to assert on its values.

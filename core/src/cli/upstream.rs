@@ -120,6 +120,7 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
     let paths = paths(&a.config)?;
     let mut ed = ConfigEditor::open(&paths.config)?;
     ed.add_server(&a.name, &server)?;
+    validate(&ed, &paths)?;
     // A person added it: it may start to show its tools (they stay pending).
     register_person(&paths, &a.name)?;
     ed.save()?;
@@ -127,6 +128,17 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
     if AdminClient::discover(&paths).is_some() {
         println!("the running gateway starts it within a second; `portcullis upstream list` shows its state");
     }
+    Ok(())
+}
+
+/// Checks the edited config as `save` will, before anything is recorded in the
+/// store: a name registered for an add that then fails (bad URL, bad timeout…)
+/// would let a later hand edit under that name start without approval.
+/// (Registering before saving stays: a running gateway that read the file first
+/// would register the server as pending.)
+fn validate(ed: &ConfigEditor, paths: &Paths) -> anyhow::Result<()> {
+    let file = ConfigFile::parse(&ed.text(), &paths.config)?;
+    Settings::resolve(&file, &Overrides::default(), &paths.config)?;
     Ok(())
 }
 
@@ -149,11 +161,14 @@ fn import(file: &std::path::Path, config: &ConfigArgs) -> anyhow::Result<()> {
             continue;
         }
         ed.add_server(&s.name, &s.config)?;
-        register_person(&paths, &s.name)?;
         for w in &s.warnings {
             eprintln!("warning: {w}");
         }
         added.push(s.name.clone());
+    }
+    validate(&ed, &paths)?;
+    for name in &added {
+        register_person(&paths, name)?;
     }
     ed.save()?;
     println!("imported {} server(s) into {}: {}", added.len(), paths.config.display(), if added.is_empty() { "none".into() } else { added.join(", ") });
@@ -169,7 +184,7 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
         Some(client) => client.get("servers", &paths.runtime_file()).await?,
         None => {
             let file = ConfigFile::load(&paths.config)?;
-            let settings = Settings::resolve(&file, &Overrides::default(), &paths.config).context("reading the config")?;
+            let settings = Settings::resolve(&file, &Overrides::default(), &paths.config)?;
             settings
                 .servers
                 .values()

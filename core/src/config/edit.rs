@@ -15,20 +15,25 @@ const HEADER: &str = "# Portcullis configuration. See config.example.toml in the
 pub struct ConfigEditor {
     path: PathBuf,
     doc: DocumentMut,
+    /// The file did not exist: write [`HEADER`] above everything else.
+    new_file: bool,
 }
 
 impl ConfigEditor {
     /// Opens the file; a missing file starts empty.
     pub fn open(path: &Path) -> Result<Self, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => HEADER.to_owned(),
+        // The header is added when writing, not parsed here: toml_edit keeps a
+        // comment-only document as trailing text, so tables added later would
+        // land above it.
+        let (text, new_file) = match std::fs::read_to_string(path) {
+            Ok(text) => (text, false),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), true),
             Err(source) => return Err(ConfigError::Io { action: "read", path: path.to_path_buf(), source }),
         };
         // Refuse to edit a file that does not parse: we would lose what the person meant.
         ConfigFile::parse(&text, path)?;
         let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| ConfigError::syntax(path, &text, e.span().map(|s| s.start), e.message()))?;
-        Ok(Self { path: path.to_path_buf(), doc })
+        Ok(Self { path: path.to_path_buf(), doc, new_file })
     }
 
     /// The names of the configured servers, in file order.
@@ -72,7 +77,17 @@ impl ConfigEditor {
         let table = self.doc.get_mut("servers").and_then(Item::as_table_like_mut).and_then(|t| t.get_mut(name)).and_then(Item::as_table_like_mut);
         match table {
             Some(t) => {
-                t.insert("enabled", value(enabled));
+                // Keep the comment after an existing `enabled = ...`.
+                match t.get_mut("enabled").and_then(Item::as_value_mut) {
+                    Some(v) => {
+                        let decor = v.decor().clone();
+                        *v = enabled.into();
+                        *v.decor_mut() = decor;
+                    }
+                    None => {
+                        t.insert("enabled", value(enabled));
+                    }
+                }
                 Ok(())
             }
             None => Err(ConfigError::UnknownServer { name: name.to_owned(), path: self.path.clone(), known }),
@@ -81,7 +96,12 @@ impl ConfigEditor {
 
     /// The text as it would be written.
     pub fn text(&self) -> String {
-        self.doc.to_string()
+        let body = self.doc.to_string();
+        if self.new_file {
+            format!("{HEADER}\n{}", body.trim_start_matches('\n'))
+        } else {
+            body
+        }
     }
 
     /// Validates and writes the file atomically (temp file, then rename).
@@ -147,7 +167,12 @@ fn server_table(server: &ServerConfig) -> Table {
         t.insert("enabled", value(e));
     }
     if let Some(s) = server.timeout {
-        t.insert("timeout", value(s));
+        // `timeout = 120`, not `120.0`, for whole seconds.
+        if s.fract() == 0.0 && s.abs() < 1e15 {
+            t.insert("timeout", value(s as i64));
+        } else {
+            t.insert("timeout", value(s));
+        }
     }
     t
 }
@@ -178,6 +203,35 @@ mod tests {
         assert!(text.contains("# my gateway") && text.contains("# odd port") && !text.contains("mcp-server-time"), "{text}");
         let err = ed.remove_server("nope").unwrap_err().to_string();
         assert!(err.contains("configured: github"), "{err}");
+    }
+
+    #[test]
+    fn a_new_file_starts_with_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let mut ed = ConfigEditor::open(&path).unwrap();
+        ed.add_server("b", &ServerConfig { command: Some("y".into()), timeout: Some(120.0), ..Default::default() }).unwrap();
+        ed.add_server("a", &ServerConfig { command: Some("x".into()), timeout: Some(2.5), ..Default::default() }).unwrap();
+        ed.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("{HEADER}\n[servers.b]\ncommand = \"y\"\ntimeout = 120\n\n[servers.a]\ncommand = \"x\"\ntimeout = 2.5\n"));
+        // Reopened, it is an ordinary file: the header is not written twice.
+        let mut ed = ConfigEditor::open(&path).unwrap();
+        ed.remove_server("a").unwrap();
+        ed.save().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{HEADER}\n[servers.b]\ncommand = \"y\"\ntimeout = 120\n"));
+        let file = ConfigFile::parse(&std::fs::read_to_string(&path).unwrap(), &path).unwrap();
+        assert_eq!(file.servers["b"].timeout, Some(120.0));
+    }
+
+    #[test]
+    fn enabling_keeps_the_comment_on_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[servers.a]\ncommand = \"x\"\nenabled = true  # flip when needed\n").unwrap();
+        let mut ed = ConfigEditor::open(&path).unwrap();
+        ed.set_enabled("a", false).unwrap();
+        assert_eq!(ed.text(), "[servers.a]\ncommand = \"x\"\nenabled = false  # flip when needed\n");
     }
 
     #[test]

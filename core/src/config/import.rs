@@ -46,7 +46,8 @@ struct Entry {
 pub fn import_servers(path: &Path) -> Result<Vec<ImportedServer>, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { action: "read", path: path.to_path_buf(), source })?;
     let err = |message: String| ConfigError::Import { path: path.to_path_buf(), message };
-    let file: ImportFile = serde_json::from_str(&text).map_err(|e| err(format!("line {}, column {}: {e}", e.line(), e.column())))?;
+    // serde_json's message ends with "at line L column C" already.
+    let file: ImportFile = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
     let entries = file.mcp_servers.or(file.servers).ok_or_else(|| err("it has neither `mcpServers` nor `servers`".into()))?;
     let mut out = Vec::new();
     for (original, entry) in entries {
@@ -55,7 +56,7 @@ pub fn import_servers(path: &Path) -> Result<Vec<ImportedServer>, ConfigError> {
         if name != original {
             warnings.push(format!("`{original}` is imported as `{name}`"));
         }
-        let url = entry.url.or(entry.server_url);
+        let url = entry.url.clone().or_else(|| entry.server_url.clone());
         let transport = match entry.kind.as_deref() {
             None | Some("stdio") => None,
             Some("http" | "streamable-http" | "streamableHttp" | "streamable_http") => Some(TransportKind::StreamableHttp),
@@ -65,8 +66,9 @@ pub fn import_servers(path: &Path) -> Result<Vec<ImportedServer>, ConfigError> {
         if entry.command.is_none() && url.is_none() {
             return Err(err(format!("server `{original}` has neither `command` nor `url`")));
         }
-        if text_has_variables(&entry.args, &entry.env) {
-            warnings.push(format!("`{name}` uses ${{...}} variables, which Portcullis does not expand: edit them in the config"));
+        let fields = variable_fields(&entry, url.as_deref());
+        if !fields.is_empty() {
+            warnings.push(format!("`{name}` uses ${{...}} variables in {}, which Portcullis does not expand: edit them in the config", fields.join(", ")));
         }
         let config = ServerConfig {
             command: entry.command,
@@ -84,8 +86,32 @@ pub fn import_servers(path: &Path) -> Result<Vec<ImportedServer>, ConfigError> {
     Ok(out)
 }
 
-fn text_has_variables(args: &[String], env: &Option<IndexMap<String, String>>) -> bool {
-    args.iter().chain(env.iter().flat_map(|e| e.values())).any(|s| s.contains("${"))
+/// The fields of an entry that hold `${...}` (VS Code's `${input:...}`, Cursor's
+/// `${env:...}`, `${workspaceFolder}`…), which would otherwise reach the server as
+/// literal text, e.g. a header `Authorization: Bearer ${input:token}`.
+fn variable_fields(entry: &Entry, url: Option<&str>) -> Vec<&'static str> {
+    let has = |s: &str| s.contains("${");
+    let any_value = |m: &Option<IndexMap<String, String>>| m.iter().flat_map(|m| m.values()).any(|v| has(v));
+    let mut fields = Vec::new();
+    if entry.command.as_deref().is_some_and(has) {
+        fields.push("command");
+    }
+    if entry.args.iter().any(|a| has(a)) {
+        fields.push("args");
+    }
+    if any_value(&entry.env) {
+        fields.push("env");
+    }
+    if entry.cwd.as_deref().is_some_and(has) {
+        fields.push("cwd");
+    }
+    if url.is_some_and(has) {
+        fields.push("url");
+    }
+    if any_value(&entry.headers) {
+        fields.push("headers");
+    }
+    fields
 }
 
 #[cfg(test)]
@@ -114,6 +140,14 @@ mod tests {
         assert_eq!(got[0].name, "my-time");
         assert_eq!(got[0].warnings.len(), 1);
         assert_eq!(got[1].config.transport, Some(TransportKind::Sse));
+    }
+
+    #[test]
+    fn variables_are_flagged_wherever_they_are() {
+        let got = import(r#"{"servers":{"gh":{"type":"http","url":"https://h/mcp","headers":{"Authorization":"Bearer ${input:tok}"}},"x":{"command":"node","args":["${workspaceFolder}/s.js"],"env":{"K":"${env:K}"}},"plain":{"command":"uvx"}}}"#).unwrap();
+        assert!(got[0].warnings[0].contains("in headers"), "{:?}", got[0].warnings);
+        assert!(got[1].warnings[0].contains("in args, env"), "{:?}", got[1].warnings);
+        assert!(got[2].warnings.is_empty());
     }
 
     #[test]
