@@ -136,6 +136,18 @@ pub(crate) struct Inner {
     pub(crate) calls: mpsc::Sender<CallRecord>,
 }
 
+/// What a server's approval is tied to besides its name: what it runs, or
+/// where it connects. A config edit that changes it needs a new approval.
+fn launch_fingerprint(transport: &crate::config::TransportSettings) -> String {
+    let value = match transport {
+        crate::config::TransportSettings::Stdio { command, args, env, cwd } => {
+            serde_json::json!({ "command": command, "args": args, "env": env, "cwd": cwd })
+        }
+        crate::config::TransportSettings::Http { url, headers, .. } => serde_json::json!({ "url": url, "headers": headers, "transport": transport.label() }),
+    };
+    crate::trust::launch_hash(&value)
+}
+
 /// An HTTP session with no request and no open stream for this long ends.
 const SESSION_IDLE: Duration = Duration::from_secs(3600);
 
@@ -204,8 +216,10 @@ impl Gateway {
     }
 
     fn start_upstream(&self, server: crate::config::ServerSettings) {
-        let state = match self.inner.store.register_server(&server.name, ServerOrigin::ConfigFile) {
-            Ok(r) => r.server.state,
+        let launch = launch_fingerprint(&server.transport);
+        let registered = self.inner.store.register_server(&server.name, ServerOrigin::ConfigFile);
+        let state = match registered.and_then(|_| self.inner.store.check_launch(&server.name, &launch)) {
+            Ok(info) => info.state,
             Err(e) => {
                 tracing::error!(server = server.name, "reading its approval failed ({e}); keeping it stopped");
                 ServerState::Pending

@@ -14,6 +14,7 @@ use super::{catalog, surface, Gateway, GatewayError, GatewayEvent, Session};
 use crate::config::SurfaceMode;
 use crate::store::{CallOutcome, CallRecord, UnixMillis};
 use crate::protocol::{negotiate, raw, to_raw, Kind, Message};
+use crate::trust::Callability;
 
 /// Tools per `tools/list` page.
 const PAGE_SIZE: usize = 500;
@@ -224,7 +225,9 @@ async fn tools_call(gw: &Gateway, session: &Arc<Session>, msg: Message, related:
             _ => {}
         }
     }
-    let target = gw.table().resolve(&name).cloned().ok_or_else(|| GatewayError::UnknownTool { name: name.clone() })?;
+    let Some(target) = gw.table().resolve(&name).cloned() else {
+        return held_elsewhere(gw, session, &name);
+    };
     let started = std::time::Instant::now();
     let request_bytes = msg.params.as_ref().map_or(0, |p| p.get().len()) as u64;
     let callability = gw.callability(&target.server, &target.tool);
@@ -236,6 +239,24 @@ async fn tools_call(gw: &Gateway, session: &Arc<Session>, msg: Message, related:
         Err(GatewayError::NotCallable { message: format!("`{name}` cannot be called: {}, or in the Portcullis window", callability.explain(&target.server, &target.tool)) })
     };
     record_call(gw, session, &target.server, &target.tool, started, request_bytes, &result);
+    result
+}
+
+/// A name no running server lists. A tool of a blocked or pending server (its
+/// server is not running, but the index knows the tool from earlier runs) is
+/// refused as not callable, saying why and how a person can allow it, and
+/// logged as blocked; any other name is unknown.
+fn held_elsewhere(gw: &Gateway, session: &Session, name: &str) -> Result<Message, GatewayError> {
+    let Some((server, def)) = surface::find_doc(gw, name) else {
+        return Err(GatewayError::UnknownTool { name: name.to_owned() });
+    };
+    let tool = def.get("name").and_then(Value::as_str).unwrap_or(name).to_owned();
+    let callability = gw.callability(&server, &tool);
+    if !matches!(callability, Callability::ServerBlocked | Callability::ServerPending) {
+        return Err(GatewayError::UnknownTool { name: name.to_owned() });
+    }
+    let result = Err(GatewayError::NotCallable { message: format!("`{name}` cannot be called: {}, or in the Portcullis window", callability.explain(&server, &tool)) });
+    record_call(gw, session, &server, &tool, std::time::Instant::now(), 0, &result);
     result
 }
 

@@ -68,8 +68,17 @@ pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, Ga
     for h in hits {
         let name = table.downstream_name(&h.server, &h.name, &settings.separator, settings.prefix);
         let line_desc = one_line(h.description.as_deref().unwrap_or(""));
-        let callable = h.state == "approved";
-        let note = if callable { String::new() } else { format!(" [{}: cannot be called until a person approves it]", h.state) };
+        // The index outlives upstreams: a tool is callable only while its server serves it.
+        let live = table.resolve(&name).is_some();
+        let callable = h.state == "approved" && live;
+        let note = if h.state != "approved" {
+            format!(" [{}: cannot be called until a person approves it]", h.state)
+        } else if !live {
+            let running = gw.upstream(&h.server).and_then(|u| serde_json::to_value(u.status().state).ok()).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| "not configured".to_owned());
+            format!(" [server {} is {running}: cannot be called until it runs]", h.server)
+        } else {
+            String::new()
+        };
         lines.push(format!("{name}{} — {line_desc}{note}", h.signature));
         results.push(json!({ "name": name, "server": h.server, "description": line_desc, "signature": h.signature, "state": h.state, "callable": callable }));
     }
@@ -113,8 +122,9 @@ pub(super) fn find_doc(gw: &Gateway, name: &str) -> Option<(String, Value)> {
 pub(super) fn describe_tool(gw: &Gateway, args: &Value) -> Result<Value, GatewayError> {
     let name = args.get("name").and_then(Value::as_str).ok_or_else(|| GatewayError::InvalidParams("describe_tool needs a string `name` from search_tools".into()))?;
     let (server, mut def) = find_doc(gw, name).ok_or_else(|| GatewayError::UnknownTool { name: name.to_owned() })?;
-    def["name"] = Value::String(name.to_owned());
+    // The state is kept under the upstream's own name: read it before the rename.
     let state = gw.tool_state(&server, def.get("name").and_then(Value::as_str).unwrap_or(name));
+    def["name"] = Value::String(name.to_owned());
     let text = serde_json::to_string_pretty(&def).unwrap_or_default();
     Ok(text_result(text, json!({ "server": server, "state": state, "tool": def })))
 }

@@ -51,6 +51,9 @@ spelled_enum!(DecisionAction {
 pub enum DiscoveryAction {
     /// A server was registered.
     ServerAdded,
+    /// A server's launch (command, arguments, URL…) changed in the config
+    /// file; a trusted server went back to pending.
+    ServerChanged,
     /// A server listed a tool for the first time.
     ToolAdded,
     /// A tool's definition changed.
@@ -62,6 +65,7 @@ pub enum DiscoveryAction {
 }
 spelled_enum!(DiscoveryAction {
     ServerAdded => "server_added",
+    ServerChanged => "server_changed",
     ToolAdded => "tool_added",
     ToolChanged => "tool_changed",
     ToolRemoved => "tool_removed",

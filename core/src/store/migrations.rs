@@ -82,6 +82,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX activity_by_time ON activity (time);
     CREATE INDEX activity_by_kind ON activity (kind, id);
     "#,
+    // 2: how each server is launched, so a config edit that runs something
+    // else under a trusted name is noticed (NULL: not seen yet).
+    r#"
+    ALTER TABLE servers ADD COLUMN launch_hash TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

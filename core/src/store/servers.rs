@@ -40,7 +40,9 @@ impl Store {
     /// Records that a server exists. A new server starts in
     /// `origin.initial_state()` (a person's server is trusted, one from an
     /// outside edit of the config file is pending) and a discovery row is
-    /// logged; an existing server is returned unchanged, whatever `origin`.
+    /// logged; an existing server keeps its state, whatever `origin` (a
+    /// person's re-registration only forgets how it was launched, see
+    /// [`Store::check_launch`]).
     pub fn register_server(
         &self,
         name: &str,
@@ -56,6 +58,11 @@ impl Store {
                 params![name, state, origin, now],
             )?;
             let created = inserted == 1;
+            if !created && origin == ServerOrigin::Person {
+                // A person added it again (maybe running something else):
+                // the next start records its launch afresh.
+                tx.execute("UPDATE servers SET launch_hash = NULL WHERE name = ?1", [name])?;
+            }
             if created {
                 Discovery {
                     server: name,
@@ -98,6 +105,46 @@ impl Store {
                 hash: None,
             }
             .log(tx, now)?;
+            get_server(tx, name)
+        })
+    }
+
+    /// Compares how a server is launched now (`launch_hash`: a fingerprint
+    /// of its command, arguments, environment and directory, or URL and
+    /// headers) with the fingerprint recorded before. The first one is
+    /// recorded as is. A different one means the config file now runs
+    /// something else under this name: a trusted server goes back to
+    /// pending (a discovery row says so) until a person approves it again.
+    /// Returns the server as it now is.
+    pub fn check_launch(&self, name: &str, launch_hash: &str) -> Result<ServerInfo, StoreError> {
+        self.write(|tx| {
+            let before = get_server(tx, name)?;
+            let known: Option<String> =
+                tx.query_row("SELECT launch_hash FROM servers WHERE name = ?1", [name], |row| row.get(0))?;
+            if known.as_deref() == Some(launch_hash) {
+                return Ok(before);
+            }
+            let now = UnixMillis::now();
+            tx.execute(
+                "UPDATE servers SET launch_hash = ?2 WHERE name = ?1",
+                params![name, launch_hash],
+            )?;
+            if known.is_some() && before.state == ServerState::Trusted {
+                tx.execute(
+                    "UPDATE servers SET state = ?2, updated_at = ?3 WHERE name = ?1",
+                    params![name, ServerState::Pending, now],
+                )?;
+                Discovery {
+                    server: name,
+                    tool: None,
+                    action: DiscoveryAction::ServerChanged,
+                    from: Some(before.state.as_str()),
+                    to: Some(ServerState::Pending.as_str()),
+                    hash: Some(launch_hash),
+                    detail: Some(ServerOrigin::ConfigFile.as_str()),
+                }
+                .log(tx, now)?;
+            }
             get_server(tx, name)
         })
     }

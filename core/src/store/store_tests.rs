@@ -667,3 +667,24 @@ fn in_memory_store_works() {
     trusted_server_with(&store, &[tool("a", "Does A.")]);
     assert_eq!(store.tools("gh").unwrap().len(), 1);
 }
+
+#[test]
+fn a_changed_launch_sends_a_trusted_server_back_to_pending() {
+    let (_dir, store) = temp_store();
+    store.register_server("s", ServerOrigin::Person).unwrap();
+    // The first launch is recorded as is, and the same one again changes nothing.
+    assert_eq!(store.check_launch("s", "a").unwrap().state, ServerState::Trusted);
+    assert_eq!(store.check_launch("s", "a").unwrap().state, ServerState::Trusted);
+    // Something else under the same name waits for a person.
+    assert_eq!(store.check_launch("s", "b").unwrap().state, ServerState::Pending);
+    let changed = store.activity(&ActivityQuery::default()).unwrap();
+    assert!(matches!(changed.last().map(|e| &e.event), Some(ActivityEvent::Discovery { action: DiscoveryAction::ServerChanged, .. })));
+    store.set_server_state("s", ServerState::Trusted, Actor::Cli).unwrap();
+    assert_eq!(store.check_launch("s", "b").unwrap().state, ServerState::Trusted);
+    // A person adding it again may change what it runs.
+    store.register_server("s", ServerOrigin::Person).unwrap();
+    assert_eq!(store.check_launch("s", "c").unwrap().state, ServerState::Trusted);
+    // An outside edit may not.
+    store.register_server("s", ServerOrigin::ConfigFile).unwrap();
+    assert_eq!(store.check_launch("s", "d").unwrap().state, ServerState::Pending);
+}

@@ -48,7 +48,16 @@ pub fn hashed_definition(tool: &Value) -> Value {
 /// description, inputSchema, outputSchema and annotations, whatever the key
 /// order or formatting the upstream used.
 pub fn definition_hash(tool: &Value) -> String {
-    let canonical = canonical_json(&hashed_definition(tool));
+    sha256_hex(&canonical_json(&hashed_definition(tool)))
+}
+
+/// The SHA-256 (lowercase hex) of the canonical JSON of `value`: the
+/// fingerprint of how a server is launched.
+pub fn launch_hash(value: &Value) -> String {
+    sha256_hex(&canonical_json(value))
+}
+
+fn sha256_hex(canonical: &str) -> String {
     let digest = Sha256::digest(canonical.as_bytes());
     let mut hex = String::with_capacity(64);
     for byte in digest.iter() {

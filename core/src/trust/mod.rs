@@ -23,7 +23,7 @@ mod scanner_tests;
 mod state;
 mod unicode;
 
-pub use hash::{canonical_json, definition_hash, hashed_definition, HASHED_FIELDS};
+pub use hash::{canonical_json, definition_hash, hashed_definition, launch_hash, HASHED_FIELDS};
 pub use scanner::{
     rule_id, scan, Finding, RuleInfo, ScanSettings, Scanner, Severity, RULES, RULE_ENCODED_BLOB,
     RULE_EXFILTRATION, RULE_HIDDEN_INSTRUCTIONS, RULE_INVISIBLE_UNICODE, RULE_OVERSIZED,
