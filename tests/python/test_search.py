@@ -186,11 +186,6 @@ async def test_describe_tool_gives_the_full_schema(peers) -> None:
     assert json.loads(harness.text_of(result))["inputSchema"]["properties"]["message"]["type"] == "string"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="describe_tool looks the approval state up by the prefixed name it just wrote into the "
-    "definition, so every tool reads `pending`; see /work/patches/search-surface-state.diff",
-)
 async def test_describe_tool_reports_the_approval_state(peers) -> None:
     gw, _ = peers
     async with Client(search_url(gw), mode="legacy", read_timeout_seconds=30) as client:
@@ -311,12 +306,6 @@ async def test_index_survives_a_restart_with_a_broken_upstream(restartable, tmp_
     assert "git_status" in [h["name"] for h in json.loads(out)[:TOP]], out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="search_tools marks a tool callable from its approval alone: the tools of a server that is "
-    "not running read `approved`, callable, with no note, and call_tool then says `unknown tool`; "
-    "see /work/patches/search-surface-state.diff",
-)
 async def test_tools_of_a_broken_upstream_are_marked_with_its_state(restartable, tmp_path) -> None:
     base = tmp_path / "gw"
     repo = harness.make_git_repo(tmp_path / "repo")

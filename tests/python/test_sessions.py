@@ -163,11 +163,6 @@ def test_delete_ends_calls_in_flight_and_keeps_the_upstream(http_everything) -> 
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: a call ended by DELETE (or notifications/cancelled) is answered 'upstream stopped while "
-    "handling tools/call … Portcullis restarts it', though the upstream runs on; see /work/patches/e2e-cancel-message.diff",
-)
 def test_a_call_ended_by_delete_is_not_blamed_on_the_upstream(http_everything) -> None:
     http, gw = http_everything
     session = http.open_session()

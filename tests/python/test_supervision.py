@@ -25,18 +25,10 @@ OBSERVE = 4.0  # seconds
 MAX_RESTARTS = 5
 
 
-EXIT_DURING_HANDSHAKE = pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: a stdio upstream that exits before answering `initialize` stays `starting` for the "
-    "90 s handshake timeout instead of backing off; see /work/patches/e2e-exit-during-handshake.diff",
-)
-
-
 def crasher(name: str = "crasher") -> str:
     return harness.server_table(name, command=sys.executable, args=["-c", "import sys; sys.exit(1)"])
 
 
-@EXIT_DURING_HANDSHAKE
 async def test_upstream_that_exits_at_once_backs_off(gateway) -> None:
     # trust=False: the harness would wait for the crasher to leave `starting`; approve by hand.
     gw = gateway(crasher() + "\n" + harness.time_stdio(), trust=False)
@@ -82,7 +74,6 @@ def works_once_then_fails(name: str, marker: Path) -> str:
     return harness.server_table(name, command="sh", args=["-c", script])
 
 
-@EXIT_DURING_HANDSHAKE
 async def test_a_call_to_a_server_that_cannot_restart_fails_at_once_with_why(gateway, tmp_path) -> None:
     gw = gateway(works_once_then_fails("flaky", tmp_path / "started-once") + "\n" + harness.time_stdio())
     admin = Admin.of(gw)

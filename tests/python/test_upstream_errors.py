@@ -36,11 +36,6 @@ def test_command_not_found_on_path(gateway) -> None:
     assert "`portcullis-test-no-such-command`" in error and "not found" in error, error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: a stdio upstream that exits before answering `initialize` stays `starting` for the "
-    "90 s handshake timeout instead of backing off; see /work/patches/e2e-exit-during-handshake.diff",
-)
 def test_handshake_failure_quotes_the_stderr_tail(gateway) -> None:
     script = "echo 'starting up' >&2; echo 'fatal: API_TOKEN is not set' >&2; exit 2"
     # trust=False: the harness would wait for it to leave `starting`; approve it by hand.
