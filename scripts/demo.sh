@@ -52,7 +52,8 @@ if [ ! -f "$CONFIG" ]; then
 
 [gateway]
 listen = "127.0.0.1:7331"
-surface = "direct"
+# Agents see three tools (search_tools, describe_tool, call_tool); /mcp/direct lists every tool.
+surface = "search"
 
 # The MCP reference server: echo, get-sum, get-env and a dozen more test tools.
 [servers.everything]

@@ -25,7 +25,7 @@ fn config_example_parses_and_resolves() {
     let s = resolve(&text, &path);
 
     assert_eq!(s.listen.to_string(), "127.0.0.1:7331");
-    assert_eq!(s.surface, SurfaceMode::Direct);
+    assert_eq!(s.surface, SurfaceMode::Search);
     assert_eq!(s.separator, "__");
     assert!(s.prefix);
     assert_eq!(s.call_timeout, Duration::from_secs(60));

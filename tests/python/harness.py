@@ -235,6 +235,16 @@ def _tail(text: str, limit: int = 6000) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
 
 
+def direct_unless_said(config_toml: str) -> str:
+    """The tests list tools directly unless a config chooses a surface: agents get the
+    search surface by default, `[gateway] surface = "direct"` lists every tool."""
+    if "surface" in config_toml:
+        return config_toml
+    if "[gateway]" in config_toml:
+        return config_toml.replace("[gateway]", '[gateway]\nsurface = "direct"', 1)
+    return '[gateway]\nsurface = "direct"\n\n' + config_toml
+
+
 def start_gateway(
     config_toml: str,
     base_dir: Path,
@@ -253,7 +263,7 @@ def start_gateway(
     binary = binary or gateway_bin()
     home = base_dir / "home"
     home.mkdir(parents=True, exist_ok=True)
-    (home / "config.toml").write_text(config_toml)
+    (home / "config.toml").write_text(direct_unless_said(config_toml))
     stderr_path = base_dir / "gateway.stderr.log"
 
     env = {**os.environ, "PORTCULLIS_HOME": str(home), **(extra_env or {})}

@@ -112,7 +112,7 @@ fn portcullis(home: &Path, args: &[&str]) -> String {
 
 /// A gateway in front of the echo server, with the echo server's tools approved.
 fn approved_gateway(home: &Path) -> StdioGateway {
-    std::fs::write(home.join("config.toml"), "[gateway]\nmax_message_bytes = 65536\n\n").expect("write config");
+    std::fs::write(home.join("config.toml"), "[gateway]\nsurface = \"direct\"\nmax_message_bytes = 65536\n\n").expect("write config");
     portcullis(home, &["upstream", "add", "--name", "echo", "--command", ECHO]);
     let mut gw = StdioGateway::start(home);
     let init = gw.call("0", "initialize", r#"{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"lossless-test","version":"1"}}"#);

@@ -118,7 +118,7 @@ impl Settings {
         }
         Ok(Self {
             listen,
-            surface: file.gateway.surface.unwrap_or(SurfaceMode::Direct),
+            surface: file.gateway.surface.unwrap_or(SurfaceMode::Search),
             separator,
             prefix,
             call_timeout,

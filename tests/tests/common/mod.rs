@@ -110,8 +110,20 @@ pub fn make_git_repo(path: &Path, message: &str) {
 pub fn home_with(dir: &Path, config: &str) -> PathBuf {
     let home = dir.join("home");
     std::fs::create_dir_all(&home).expect("create the home dir");
-    std::fs::write(home.join("config.toml"), config).expect("write config.toml");
+    std::fs::write(home.join("config.toml"), direct_unless_said(config)).expect("write config.toml");
     home
+}
+
+/// The tests list tools directly unless a config chooses a surface: agents get
+/// the search surface by default, `[gateway] surface = "direct"` lists every tool.
+pub fn direct_unless_said(config: &str) -> String {
+    if config.contains("surface") {
+        config.to_owned()
+    } else if config.contains("[gateway]") {
+        config.replacen("[gateway]", "[gateway]\nsurface = \"direct\"", 1)
+    } else {
+        format!("[gateway]\nsurface = \"direct\"\n\n{config}")
+    }
 }
 
 /// The admin API of a running gateway (`gateway.json` + `admin.token` in its home).
