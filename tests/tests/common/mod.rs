@@ -9,6 +9,8 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod stdio;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,66 @@
+//! Cancellation and timeouts reach the upstream under its own request ids.
+//!
+//! The echo server's `sleep` answers late (or never, once cancelled) and its
+//! `received` tool reports the `notifications/cancelled` it got, with the
+//! request ids as the upstream knew them.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::stdio::approved_gateway;
+use serde_json::Value;
+
+/// The request ids the echo server saw cancelled.
+fn cancelled_upstream(gw: &mut common::stdio::StdioGateway, id: &str) -> Vec<Value> {
+    let line = gw.call(id, "tools/call", r#"{"name":"echo__received","arguments":{}}"#);
+    let v: Value = serde_json::from_str(&line).expect("JSON");
+    v["result"]["structuredContent"]["cancelled"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn a_client_cancellation_reaches_the_upstream_with_its_own_id() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut gw = approved_gateway(home.path(), "");
+    gw.send(r#"{"jsonrpc":"2.0","id":"nap-1","method":"tools/call","params":{"name":"echo__sleep","arguments":{"ms":60000}}}"#);
+    std::thread::sleep(Duration::from_millis(300));
+    gw.send(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"nap-1","reason":"the user gave up"}}"#);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut n = 0;
+    let cancelled = loop {
+        n += 1;
+        let c = cancelled_upstream(&mut gw, &format!("\"check-{n}\""));
+        if !c.is_empty() || Instant::now() > deadline {
+            break c;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(cancelled.len(), 1, "the upstream saw {cancelled:?}");
+    // The gateway's own id (a number), not the client's "nap-1".
+    assert!(cancelled[0].is_u64(), "the upstream was told about {cancelled:?}");
+    // The client hears no success for what it cancelled.
+    let answer = gw.response(r#""nap-1""#);
+    assert!(answer.contains("cancelled"), "{answer}");
+}
+
+#[test]
+fn a_call_past_the_servers_timeout_fails_in_time_and_is_cancelled_upstream() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut gw = approved_gateway(home.path(), "--timeout 1");
+    let started = Instant::now();
+    let line = gw.call("7", "tools/call", r#"{"name":"echo__sleep","arguments":{"ms":30000}}"#);
+    let elapsed = started.elapsed();
+    let v: Value = serde_json::from_str(&line).expect("JSON");
+    assert_eq!(v["error"]["code"], -32001, "{line}");
+    let message = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("within 1 s") && message.contains("[servers.echo]"), "{message}");
+    // A behaviour bound, not a benchmark: the 1 s timeout, not the 30 s sleep.
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut n = 0;
+    while cancelled_upstream(&mut gw, &format!("\"c{n}\"")).is_empty() {
+        n += 1;
+        assert!(Instant::now() < deadline, "the upstream was never told the call was abandoned");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
