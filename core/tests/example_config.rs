@@ -14,7 +14,7 @@ fn repo_file(name: &str) -> PathBuf {
 fn resolve(text: &str, path: &Path) -> Settings {
     let file = ConfigFile::parse(text, path).unwrap_or_else(|e| panic!("{e}"));
     // `--listen` given, so a PORTCULLIS_LISTEN in the environment cannot change the result.
-    let overrides = Overrides { listen: file.gateway.listen.clone(), ..Overrides::default() };
+    let overrides = Overrides { listen: file.gateway.listen.clone() };
     Settings::resolve(&file, &overrides, path).unwrap_or_else(|e| panic!("{e}"))
 }
 

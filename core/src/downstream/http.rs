@@ -83,6 +83,7 @@ fn add_session_header(resp: &mut Response, session: Option<&str>) {
     }
 }
 
+#[allow(clippy::result_large_err)] // the error is the HTTP answer itself
 fn session_of(gw: &Gateway, headers: &HeaderMap) -> Result<Arc<Session>, Response> {
     let Some(id) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) else {
         return Err(rpc_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "missing Mcp-Session-Id header: send `initialize` first and echo the session id it returns"));

@@ -343,8 +343,11 @@ impl Drop for TokenGuard<'_> {
     }
 }
 
-/// For an upstream's progress notification: the session, its stream and the params with the client's own token.
-pub(super) fn map_progress_back(gw: &Gateway, msg: &Message) -> Option<(Arc<Session>, Option<mpsc::Sender<Message>>, Box<RawValue>)> {
+/// Where a progress notification goes: the session, the request's own stream, and the params with the client's token.
+pub(super) type ProgressTarget = (Arc<Session>, Option<mpsc::Sender<Message>>, Box<RawValue>);
+
+/// For an upstream's progress notification: where it goes, with the client's own token.
+pub(super) fn map_progress_back(gw: &Gateway, msg: &Message) -> Option<ProgressTarget> {
     let mut params: IndexMap<String, Box<RawValue>> = serde_json::from_str(msg.params.as_ref()?.get()).ok()?;
     let token: String = serde_json::from_str(params.get("progressToken")?.get()).ok()?;
     let routes = gw.inner.progress.lock().unwrap_or_else(|p| p.into_inner());
