@@ -44,6 +44,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     watch_config(&gw, &paths, overrides);
+    announce_approvals(&gw);
     wait_for_signal().await;
     tracing::info!("shutting down");
     RuntimeFile::remove(&paths.runtime_file());
@@ -85,6 +86,30 @@ fn watch_config(gw: &Gateway, paths: &Paths, overrides: Overrides) {
                     tracing::error!("ignoring the new config: {e}");
                     g.emit_event(GatewayEvent::ConfigRejected { error: e.to_string() });
                 }
+            }
+        }
+    });
+}
+
+/// Tells the person at the terminal when tools wait for them.
+fn announce_approvals(gw: &Gateway) {
+    let mut events = gw.subscribe();
+    let cancel = gw.cancellation();
+    gw.tasks().spawn(async move {
+        loop {
+            let event = tokio::select! {
+                () = cancel.cancelled() => return,
+                e = events.recv() => e,
+            };
+            match event {
+                Ok(GatewayEvent::ToolsPending { server, tools }) => {
+                    tracing::warn!("{} new tool(s) of `{server}` wait for approval: {}; review with `portcullis tools pending`, approve with `portcullis upstream approve --name {server} --tools {}`", tools.len(), tools.join(", "), tools.join(","));
+                }
+                Ok(GatewayEvent::ToolsModified { server, tools }) => {
+                    tracing::warn!("approved tool(s) of `{server}` changed and are held: {}; see `portcullis tools diff {server}__{}`", tools.join(", "), tools.first().map_or("", String::as_str));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                _ => {}
             }
         }
     });
