@@ -147,7 +147,6 @@ impl Gateway {
             self.emit(GatewayEvent::ToolsPending { server: server.to_owned(), tools: pending });
         }
         if !changed.is_empty() {
-            self.emit(GatewayEvent::ToolsChanged { server: server.to_owned(), count: tools.len() });
             self.emit(GatewayEvent::ToolsModified { server: server.to_owned(), tools: changed });
         }
         self.reindex(server).await;
