@@ -105,21 +105,21 @@ impl DecisionBody {
 }
 
 async fn approve(State(api): State<Api>, Path(name): Path<String>, headers: axum::http::HeaderMap, body: Option<Json<DecisionBody>>) -> Response {
-    let body = body.map(|b| b.0).unwrap_or_default();
-    let who = actor(&headers);
-    let result = match body.selection() {
-        Some(sel) => api.gw.approve_tools(&name, &sel, who).await,
-        None => api.gw.approve_server(&name, who).await,
-    };
-    result.map_or_else(error, |d| Json(d).into_response())
+    decide(&api, &name, &headers, body, true).await
 }
 
 async fn block(State(api): State<Api>, Path(name): Path<String>, headers: axum::http::HeaderMap, body: Option<Json<DecisionBody>>) -> Response {
+    decide(&api, &name, &headers, body, false).await
+}
+
+async fn decide(api: &Api, name: &str, headers: &axum::http::HeaderMap, body: Option<Json<DecisionBody>>, approve: bool) -> Response {
     let body = body.map(|b| b.0).unwrap_or_default();
-    let who = actor(&headers);
-    let result = match body.selection() {
-        Some(sel) => api.gw.block_tools(&name, &sel, who).await,
-        None => api.gw.block_server(&name, who).await,
+    let who = actor(headers);
+    let result = match (body.selection(), approve) {
+        (Some(sel), true) => api.gw.approve_tools(name, &sel, who).await,
+        (Some(sel), false) => api.gw.block_tools(name, &sel, who).await,
+        (None, true) => api.gw.approve_server(name, who).await,
+        (None, false) => api.gw.block_server(name, who).await,
     };
     result.map_or_else(error, |d| Json(d).into_response())
 }

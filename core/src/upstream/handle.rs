@@ -71,22 +71,7 @@ pub struct PendingCall {
 impl UpstreamHandle {
     /// Starts the upstream's supervisor in `tasks`.
     pub(crate) fn start(settings: ServerSettings, ctx: UpstreamContext, tasks: &TaskTracker, parent: &CancellationToken) -> Self {
-        let stderr = Arc::new(StderrLog::new(&ctx.logs, &settings.name));
-        let (status, _) = watch::channel(UpstreamStatus::default());
-        let shared = Arc::new(Shared {
-            settings,
-            ctx,
-            live: RwLock::new(None),
-            next_id: AtomicU64::new(1),
-            status,
-            info: RwLock::new(UpstreamInfo::default()),
-            tools: RwLock::new(Arc::new(Vec::new())),
-            stderr,
-            refresh: Notify::new(),
-            cancel: parent.child_token(),
-            tasks: TaskTracker::new(),
-        });
-        let handle = Self(shared);
+        let handle = Self::new(settings, ctx, UpstreamState::Starting, parent);
         let h = handle.clone();
         tasks.spawn(async move { super::supervisor::supervise(h).await });
         handle
@@ -94,6 +79,10 @@ impl UpstreamHandle {
 
     /// A handle to a server that is not started (waiting for approval, blocked).
     pub(crate) fn held(settings: ServerSettings, ctx: UpstreamContext, state: UpstreamState, parent: &CancellationToken) -> Self {
+        Self::new(settings, ctx, state, parent)
+    }
+
+    fn new(settings: ServerSettings, ctx: UpstreamContext, state: UpstreamState, parent: &CancellationToken) -> Self {
         let stderr = Arc::new(StderrLog::new(&ctx.logs, &settings.name));
         let (status, _) = watch::channel(UpstreamStatus { state, ..UpstreamStatus::default() });
         Self(Arc::new(Shared {
