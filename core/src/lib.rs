@@ -12,6 +12,7 @@ mod downstream;
 mod gateway;
 pub mod protocol;
 pub mod search;
+pub mod serve;
 pub mod store;
 pub mod trust;
 pub mod transport;
