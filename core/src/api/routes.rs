@@ -40,6 +40,9 @@ pub fn router(gw: Gateway, token: String) -> Router {
         .route("/api/v1/search", get(search))
         .route("/api/v1/activity", get(activity))
         .route("/api/v1/events", get(events))
+        .route("/api/v1/gateway", get(gateway_state))
+        .route("/api/v1/gateway/pause", post(pause))
+        .route("/api/v1/gateway/resume", post(resume))
         .layer(middleware::from_fn_with_state(api.clone(), require_token))
         .with_state(api)
 }
@@ -186,6 +189,20 @@ struct ActivityParams {
 async fn activity(State(api): State<Api>, Query(q): Query<ActivityParams>) -> Response {
     let query = ActivityQuery { limit: q.limit.unwrap_or(100).min(10_000), after_id: q.after_id, kind: None, server: q.server };
     api.gw.activity(&query).map_or_else(error, |a| Json(a).into_response())
+}
+
+async fn gateway_state(State(api): State<Api>) -> Response {
+    Json(json!({ "paused": api.gw.is_paused() })).into_response()
+}
+
+async fn pause(State(api): State<Api>) -> Response {
+    api.gw.set_paused(true);
+    gateway_state(State(api)).await
+}
+
+async fn resume(State(api): State<Api>) -> Response {
+    api.gw.set_paused(false);
+    gateway_state(State(api)).await
 }
 
 async fn events(State(api): State<Api>) -> Response {

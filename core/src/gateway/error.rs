@@ -67,6 +67,12 @@ pub enum GatewayError {
         /// Why, and how a person can allow it.
         message: String,
     },
+    /// The person paused the gateway.
+    #[error("Portcullis is paused: `{method}` was not passed on to any server\nhint: the person at this machine paused the gateway; resume it from the Portcullis tray menu (Resume gateway) or with POST /api/v1/gateway/resume")]
+    Paused {
+        /// The refused method.
+        method: String,
+    },
     /// A file the gateway keeps could not be written.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -84,6 +90,7 @@ impl GatewayError {
             Self::UnknownTool { .. } | Self::UnknownServer { .. } | Self::InvalidParams(_) => ErrorCode::InvalidParams,
             Self::MethodNotFound { .. } => ErrorCode::MethodNotFound,
             Self::NotCallable { .. } => ErrorCode::NotApproved,
+            Self::Paused { .. } => ErrorCode::GatewayPaused,
             Self::Upstream(UpstreamError::Timeout { .. }) => ErrorCode::RequestTimeout,
             Self::Upstream(UpstreamError::Unavailable { .. } | UpstreamError::Died { .. } | UpstreamError::Handshake { .. } | UpstreamError::Transport { .. }) => ErrorCode::UpstreamUnavailable,
             _ => ErrorCode::InternalError,

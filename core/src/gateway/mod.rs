@@ -75,6 +75,11 @@ pub enum GatewayEvent {
         /// Their upstream names.
         tools: Vec<String>,
     },
+    /// The person paused or resumed the gateway.
+    PauseChanged {
+        /// Whether it is paused now.
+        paused: bool,
+    },
     /// A tool call finished.
     CallFinished {
         /// Server name.
@@ -134,6 +139,8 @@ pub(crate) struct Inner {
     pub(crate) trust: RwLock<trust::TrustView>,
     pub(crate) validators: surface::Validators,
     pub(crate) calls: mpsc::Sender<CallRecord>,
+    /// While set, agents' requests are refused before they reach an upstream.
+    pub(crate) paused: std::sync::atomic::AtomicBool,
 }
 
 /// What a server's approval is tied to besides its name: what it runs, or
@@ -199,6 +206,7 @@ impl Gateway {
             trust: RwLock::new(trust::TrustView::default()),
             validators: surface::Validators::default(),
             calls,
+            paused: std::sync::atomic::AtomicBool::new(false),
         });
         let gw = Self { inner };
         for server in settings.servers.values() {
@@ -429,6 +437,28 @@ impl Gateway {
     /// (progress, server-to-client requests) while it is in flight.
     pub async fn handle(&self, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Option<Message> {
         router::handle(self, session, msg, related).await
+    }
+
+    /// Pauses (`true`) or resumes the gateway; returns whether that changed anything.
+    ///
+    /// Paused means no request of an agent reaches an upstream: `tools/call`
+    /// (search-mode tools included), resources, prompts and completions are
+    /// answered with [`GatewayError::Paused`]. `initialize`, `ping` and
+    /// `tools/list` still answer, so clients stay connected; upstreams keep
+    /// running, so resuming is instant. The pause lasts until resumed or until
+    /// the gateway stops.
+    pub fn set_paused(&self, paused: bool) -> bool {
+        let was = self.inner.paused.swap(paused, std::sync::atomic::Ordering::SeqCst);
+        if was != paused {
+            tracing::info!("{}", if paused { "paused: agents' requests are refused until resumed" } else { "resumed" });
+            self.emit(GatewayEvent::PauseChanged { paused });
+        }
+        was != paused
+    }
+
+    /// Whether the gateway is paused (see [`Gateway::set_paused`]).
+    pub fn is_paused(&self) -> bool {
+        self.inner.paused.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The token that ends the gateway's tasks.

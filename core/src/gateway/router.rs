@@ -84,7 +84,13 @@ async fn notification(gw: &Gateway, session: &Arc<Session>, msg: Message) {
     }
 }
 
+/// Methods a paused gateway still answers: they reach no upstream on an agent's behalf.
+const ANSWERED_WHILE_PAUSED: &[&str] = &["initialize", "ping", "tools/list", "logging/setLevel"];
+
 async fn request(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
+    if gw.is_paused() && !ANSWERED_WHILE_PAUSED.contains(&msg.method()) {
+        return Err(GatewayError::Paused { method: msg.method().to_owned() });
+    }
     if matches!(msg.method(), "initialize" | "resources/list" | "resources/templates/list" | "prompts/list") {
         // Capabilities and lists are only complete once upstreams have started.
         gw.wait_for_starting(STARTUP_WAIT).await;

@@ -19,6 +19,8 @@ pub enum ErrorCode {
     UpstreamUnavailable,
     /// The tool or server waits for a person's approval, or was blocked.
     NotApproved,
+    /// The person paused the gateway: no request reaches an upstream until they resume it.
+    GatewayPaused,
 }
 
 impl ErrorCode {
@@ -33,6 +35,7 @@ impl ErrorCode {
             Self::RequestTimeout => -32001,
             Self::UpstreamUnavailable => -32002,
             Self::NotApproved => -32003,
+            Self::GatewayPaused => -32004,
         }
     }
 }
