@@ -1,0 +1,59 @@
+//! The desktop commands pages can invoke. Each is a thin adapter over an
+//! action or a status snapshot, and fails with a [`CommandError`]
+//! (`{kind, message, hint}`), never a bare string. Servers, tools and
+//! decisions are not here: the pages use the admin API for those, the same
+//! in the window as in a browser. A new command goes into build.rs's
+//! `COMMANDS`, [`PERMISSIONS`], capabilities/default.json and `run()`'s handler.
+
+use tauri::{AppHandle, Manager};
+
+use crate::error::CommandError;
+use crate::state::{Desktop, DesktopStatus};
+use crate::tray::TrayModel;
+use crate::{actions, tray};
+
+/// The permissions that allow every command to a page (build.rs generates them).
+pub const PERMISSIONS: &[&str] = &["allow-desktop-status", "allow-tray-state", "allow-set-paused", "allow-open-popup", "allow-close-popup", "allow-open-window", "allow-quit"];
+
+/// Whether the gateway serves, where, what waits, and whether notifications work.
+#[tauri::command]
+pub fn desktop_status(app: AppHandle) -> DesktopStatus {
+    app.state::<Desktop>().status()
+}
+
+/// What the tray menu shows now (it is redrawn first).
+#[tauri::command]
+pub fn tray_state(app: AppHandle) -> TrayModel {
+    tray::refresh(&app)
+}
+
+/// Pauses or resumes the gateway, as the tray's Pause/Resume does.
+#[tauri::command]
+pub fn set_paused(app: AppHandle, paused: bool) -> Result<DesktopStatus, CommandError> {
+    actions::set_paused(&app, paused)?;
+    Ok(app.state::<Desktop>().status())
+}
+
+/// Opens the approval popup, as the tray's "N tools awaiting approval" and a notification's Review do.
+#[tauri::command]
+pub fn open_popup(app: AppHandle) -> Result<(), CommandError> {
+    actions::review(&app)
+}
+
+/// Closes the approval popup (e.g. once nothing waits).
+#[tauri::command]
+pub fn close_popup(app: AppHandle) -> Result<(), CommandError> {
+    crate::window::close_popup(&app)
+}
+
+/// Opens the main window, as the tray's "Open Portcullis" does.
+#[tauri::command]
+pub fn open_window(app: AppHandle) -> Result<(), CommandError> {
+    actions::open_window(&app)
+}
+
+/// Quits the app, as the tray's Quit does.
+#[tauri::command]
+pub fn quit(app: AppHandle) {
+    actions::quit(&app);
+}

@@ -1,0 +1,329 @@
+//! Native notifications (freedesktop, through notify-rust) when tools become
+//! pending or change.
+//!
+//! Guarantees:
+//! - **Coalesced.** Events of one server are collected for [`COALESCE`] after
+//!   the first one and shown as one notification naming the server and the
+//!   count. While it is still on screen, later ones for the same server
+//!   replace it (same notification id) with the counts added up. When more
+//!   than [`MAX_SEPARATE`] servers are due at once, one summary is shown
+//!   instead of one per server. So a server that flaps, or twenty that start
+//!   together, never make a storm.
+//! - **Review.** The notification's "Review" action, or a click on it, opens
+//!   the approval popup.
+//! - **Never fatal.** Without a D-Bus session bus or a notification daemon
+//!   nothing is shown; the reason is kept in [`NotificationState`] (shown in
+//!   the status the pages and tests read) and logged once. The tray still
+//!   shows what waits.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis::GatewayEvent;
+use serde::Serialize;
+use tauri::{AppHandle, Manager};
+use tokio::time::Instant;
+
+use crate::actions;
+use crate::state::Desktop;
+
+/// How long events of one server are collected before one notification.
+pub const COALESCE: Duration = Duration::from_secs(2);
+/// More servers than this due at once get one summary notification.
+pub const MAX_SEPARATE: usize = 3;
+/// How many tool names a notification lists before "and N more".
+const NAMES_SHOWN: usize = 4;
+
+/// Whether notifications can be shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum NotificationState {
+    /// Nothing tried yet.
+    Unknown,
+    /// A notification daemon answers on the session bus.
+    Ready {
+        /// The daemon's name (e.g. `dunst`).
+        daemon: String,
+    },
+    /// Notifications cannot be shown.
+    Unavailable {
+        /// What failed.
+        reason: String,
+        /// What to do.
+        hint: String,
+    },
+}
+
+impl NotificationState {
+    fn unavailable(error: &dyn std::fmt::Display) -> Self {
+        Self::Unavailable {
+            reason: format!("cannot reach a notification daemon on the D-Bus session bus: {error}"),
+            hint: "run Portcullis in a desktop session (DBUS_SESSION_BUS_ADDRESS set) with a notification daemon such as dunst or notification-daemon; until then the tray icon shows what waits for approval".into(),
+        }
+    }
+}
+
+/// What waits to be said about one server.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// New tools awaiting approval.
+    pub new: BTreeSet<String>,
+    /// Approved tools that changed and are held.
+    pub changed: BTreeSet<String>,
+}
+
+impl Batch {
+    fn merge(&mut self, other: &Batch) {
+        self.new.extend(other.new.iter().cloned());
+        self.changed.extend(other.changed.iter().cloned());
+        // A tool both new and changed within one batch (rare) counts as changed.
+        self.new.retain(|t| !self.changed.contains(t));
+    }
+
+    fn count(&self) -> usize {
+        self.new.len() + self.changed.len()
+    }
+}
+
+fn tools(n: usize) -> String {
+    format!("{n} tool{}", if n == 1 { "" } else { "s" })
+}
+
+fn names(set: &BTreeSet<String>) -> String {
+    let shown: Vec<&str> = set.iter().take(NAMES_SHOWN).map(String::as_str).collect();
+    let more = set.len().saturating_sub(NAMES_SHOWN);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// The summary and body of one server's notification.
+pub fn text(server: &str, b: &Batch) -> (String, String) {
+    let summary = match (b.new.len(), b.changed.len()) {
+        (n, 0) => format!("{server}: {} awaiting approval", tools(n)),
+        (0, c) => format!("{server}: {} changed, held for review", tools(c)),
+        (n, c) => format!("{server}: {} awaiting approval ({n} new, {c} changed)", tools(n + c)),
+    };
+    let mut body = Vec::new();
+    if !b.new.is_empty() {
+        body.push(format!("New: {}.", names(&b.new)));
+    }
+    if !b.changed.is_empty() {
+        body.push(format!("Changed: {}.", names(&b.changed)));
+    }
+    body.push("Agents cannot call them until you approve.".into());
+    (summary, body.join("\n"))
+}
+
+/// The summary and body when many servers are due at once.
+pub fn summary_text(batches: &[(String, Batch)]) -> (String, String) {
+    let total: usize = batches.iter().map(|(_, b)| b.count()).sum();
+    let servers: Vec<String> = batches.iter().map(|(s, b)| format!("{s} ({})", b.count())).collect();
+    (format!("{} from {} servers awaiting approval", tools(total), batches.len()), format!("{}.\nAgents cannot call them until you approve.", servers.join(", ")))
+}
+
+/// A notification on screen, for a server (or `*` for a summary).
+struct Shown {
+    id: u32,
+    batch: Batch,
+    open: Arc<AtomicBool>,
+}
+
+/// Collects events into batches and shows them when due.
+#[derive(Default)]
+struct Coalescer {
+    due: HashMap<String, (Instant, Batch)>,
+}
+
+impl Coalescer {
+    fn add(&mut self, now: Instant, server: String, new: &[String], changed: &[String]) {
+        let (_, batch) = self.due.entry(server).or_insert_with(|| (now + COALESCE, Batch::default()));
+        batch.merge(&Batch { new: new.iter().cloned().collect(), changed: changed.iter().cloned().collect() });
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        self.due.values().map(|(t, _)| *t).min()
+    }
+
+    /// Takes the batches due by `now`, in server order.
+    fn take_due(&mut self, now: Instant) -> Vec<(String, Batch)> {
+        let names: Vec<String> = self.due.iter().filter(|(_, (t, _))| *t <= now).map(|(s, _)| s.clone()).collect();
+        let mut out: Vec<(String, Batch)> = names.into_iter().filter_map(|s| self.due.remove(&s).map(|(_, b)| (s, b))).collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
+/// Watches the gateway's events and notifies. Ends with the gateway.
+pub fn follow(app: &AppHandle) {
+    let desktop = app.state::<Desktop>();
+    let Ok(server) = desktop.server() else { return };
+    let gw = server.gateway().clone();
+    let icon = notification_icon(&server.paths().data);
+    let (app, cancel, mut events) = (app.clone(), gw.cancellation(), gw.subscribe());
+    gw.tasks().spawn(async move {
+        probe(&app).await;
+        let mut coalescer = Coalescer::default();
+        let mut shown: HashMap<String, Shown> = HashMap::new();
+        loop {
+            let due = coalescer.next_due();
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = async { tokio::time::sleep_until(due.unwrap_or_else(Instant::now)).await }, if due.is_some() => {
+                    let batches = coalescer.take_due(Instant::now());
+                    if batches.len() > MAX_SEPARATE {
+                        let (summary, body) = summary_text(&batches);
+                        show(&app, &mut shown, "*", Batch::default(), summary, body, icon.as_deref()).await;
+                    } else {
+                        for (server, batch) in batches {
+                            let mut merged = shown.get(&server).filter(|s| s.open.load(Ordering::SeqCst)).map(|s| s.batch.clone()).unwrap_or_default();
+                            merged.merge(&batch);
+                            let (summary, body) = text(&server, &merged);
+                            show(&app, &mut shown, &server, merged, summary, body, icon.as_deref()).await;
+                        }
+                    }
+                }
+                e = events.recv() => match e {
+                    Ok(GatewayEvent::ToolsPending { server, tools }) => coalescer.add(Instant::now(), server, &tools, &[]),
+                    Ok(GatewayEvent::ToolsModified { server, tools }) => coalescer.add(Instant::now(), server, &[], &tools),
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::warn!("notifications missed {n} gateway events"),
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+            }
+        }
+    });
+}
+
+/// Asks the session bus for the notification daemon, to report the state early.
+async fn probe(app: &AppHandle) {
+    let state = match tokio::task::spawn_blocking(notify_rust::get_server_information).await {
+        Ok(Ok(info)) => NotificationState::Ready { daemon: info.name },
+        Ok(Err(e)) => NotificationState::unavailable(&e),
+        Err(e) => NotificationState::unavailable(&e),
+    };
+    report(app, state);
+}
+
+fn report(app: &AppHandle, state: NotificationState) {
+    let desktop = app.state::<Desktop>();
+    let before = desktop.notifications();
+    if before != state {
+        match &state {
+            NotificationState::Ready { daemon } => tracing::info!("notifications go to {daemon}"),
+            NotificationState::Unavailable { reason, hint } => tracing::warn!("notifications are off: {reason}\nhint: {hint}"),
+            NotificationState::Unknown => {}
+        }
+    }
+    desktop.set_notifications(state);
+}
+
+async fn show(app: &AppHandle, shown: &mut HashMap<String, Shown>, key: &str, batch: Batch, summary: String, body: String, icon: Option<&str>) {
+    let mut n = notify_rust::Notification::new();
+    n.appname("Portcullis").summary(&summary).body(&body).action("default", "Review").action("review", "Review").hint(notify_rust::Hint::Category("im.received".into()));
+    if let Some(icon) = icon {
+        n.icon(icon);
+    }
+    let replacing = shown.get(key).filter(|s| s.open.load(Ordering::SeqCst)).map(|s| s.id);
+    if let Some(id) = replacing {
+        n.id(id);
+    }
+    let result = tokio::task::spawn_blocking(move || n.show()).await;
+    let handle = match result {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => return report(app, NotificationState::unavailable(&e)),
+        Err(e) => return report(app, NotificationState::unavailable(&e)),
+    };
+    tracing::info!("notified: {summary}");
+    if !matches!(app.state::<Desktop>().notifications(), NotificationState::Ready { .. }) {
+        report(app, NotificationState::Ready { daemon: "notification daemon".into() });
+    }
+    let id = handle.id();
+    if replacing == Some(id) {
+        // The waiter of the notification it replaced is still listening for this id.
+        if let Some(s) = shown.get_mut(key) {
+            s.batch = batch;
+        }
+        return;
+    }
+    let open = Arc::new(AtomicBool::new(true));
+    shown.insert(key.to_owned(), Shown { id, batch, open: open.clone() });
+    let app = app.clone();
+    // Blocks until the person acts on it or it closes (the daemon's timeout).
+    drop(tokio::task::spawn_blocking(move || {
+        handle.wait_for_action(|action| {
+            if matches!(action, "default" | "review") {
+                if let Err(e) = actions::review(&app) {
+                    tracing::error!("cannot open the approval popup: {}", e.message);
+                }
+            }
+        });
+        open.store(false, Ordering::SeqCst);
+    }));
+}
+
+/// Writes the app icon where the notification daemon can read it.
+fn notification_icon(data: &std::path::Path) -> Option<String> {
+    let path = data.join("desktop").join("portcullis-128.png");
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(path.parent().unwrap_or(data))?;
+        std::fs::write(&path, include_bytes!("../icons/128x128.png"))
+    };
+    match write() {
+        Ok(()) => Some(path.display().to_string()),
+        Err(e) => {
+            tracing::debug!("no icon for notifications: {e}");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn one_server_one_notification_with_the_count() {
+        let mut c = Coalescer::default();
+        let t0 = Instant::now();
+        c.add(t0, "everything".into(), &names(&["echo", "add"]), &[]);
+        c.add(t0 + Duration::from_millis(500), "everything".into(), &names(&["add", "printEnv"]), &[]);
+        assert!(c.take_due(t0 + Duration::from_millis(1999)).is_empty());
+        let due = c.take_due(t0 + COALESCE);
+        assert_eq!(due.len(), 1);
+        let (summary, body) = text(&due[0].0, &due[0].1);
+        assert_eq!(summary, "everything: 3 tools awaiting approval");
+        assert_eq!(body, "New: add, echo, printEnv.\nAgents cannot call them until you approve.");
+        assert!(c.next_due().is_none());
+    }
+
+    #[test]
+    fn changed_and_new_are_told_apart() {
+        let b = Batch { new: ["a".to_owned()].into(), changed: ["b".to_owned(), "c".to_owned()].into() };
+        assert_eq!(text("git", &b).0, "git: 3 tools awaiting approval (1 new, 2 changed)");
+        let only_changed = Batch { changed: ["b".to_owned()].into(), ..Batch::default() };
+        assert_eq!(text("git", &only_changed).0, "git: 1 tool changed, held for review");
+    }
+
+    #[test]
+    fn long_lists_are_cut() {
+        let b = Batch { new: (0..10).map(|i| format!("t{i}")).collect(), ..Batch::default() };
+        assert_eq!(text("s", &b).1.lines().next().unwrap(), "New: t0, t1, t2, t3 and 6 more.");
+    }
+
+    #[test]
+    fn many_servers_at_once_get_one_summary() {
+        let batches: Vec<(String, Batch)> = (0..5).map(|i| (format!("s{i}"), Batch { new: ["x".to_owned()].into(), ..Batch::default() })).collect();
+        let (summary, body) = summary_text(&batches);
+        assert_eq!(summary, "5 tools from 5 servers awaiting approval");
+        assert!(body.starts_with("s0 (1), s1 (1)"), "{body}");
+    }
+}

@@ -1,0 +1,126 @@
+//! What the shell holds: the serving gateway (or why it did not start), the
+//! state of notifications, and a snapshot of both for the tray and the pages.
+//! Every decision and every query goes to core's `Gateway`; nothing here
+//! keeps its own copy of servers or tools.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use portcullis::serve::Server;
+use portcullis::upstream::UpstreamState;
+use serde::Serialize;
+
+use crate::error::{CommandError, ErrorKind};
+use crate::notify::NotificationState;
+
+/// The app's state, managed by Tauri.
+pub struct Desktop {
+    /// The runtime the gateway runs on (Tauri's async runtime is set to it).
+    pub rt: tokio::runtime::Handle,
+    server: Result<Arc<Server>, CommandError>,
+    notifications: Mutex<NotificationState>,
+    quitting: AtomicBool,
+}
+
+/// A snapshot for the tray menu and the pages.
+#[derive(Debug, Clone, Serialize)]
+pub struct DesktopStatus {
+    /// Whether the gateway serves.
+    pub running: bool,
+    /// Why it does not, when it does not.
+    pub error: Option<CommandError>,
+    /// The address it listens on.
+    pub listen: Option<String>,
+    /// The MCP endpoint agents connect to.
+    pub mcp_url: Option<String>,
+    /// The web UI the window shows.
+    pub ui_url: Option<String>,
+    /// Servers that are up (ready).
+    pub servers_up: usize,
+    /// Configured servers.
+    pub servers_total: usize,
+    /// Tools (new or changed) that wait for a person.
+    pub pending: usize,
+    /// Whether the person paused the gateway.
+    pub paused: bool,
+    /// Whether notifications reach a notification daemon.
+    pub notifications: NotificationState,
+    /// The config file.
+    pub config: Option<String>,
+}
+
+impl Desktop {
+    /// The state around a gateway that started, or the reason it did not.
+    pub fn new(rt: tokio::runtime::Handle, server: Result<Arc<Server>, CommandError>) -> Self {
+        Self { rt, server, notifications: Mutex::new(NotificationState::Unknown), quitting: AtomicBool::new(false) }
+    }
+
+    /// The serving gateway.
+    pub fn server(&self) -> Result<&Arc<Server>, CommandError> {
+        self.server.as_ref().map_err(|e| CommandError { kind: ErrorKind::NotRunning, message: format!("Portcullis is not running: {}", e.message), hint: e.hint.clone() })
+    }
+
+    /// Records what the last attempt to notify found out.
+    pub fn set_notifications(&self, state: NotificationState) {
+        *self.notifications.lock().unwrap_or_else(|p| p.into_inner()) = state;
+    }
+
+    /// Whether notifications work, as far as is known.
+    pub fn notifications(&self) -> NotificationState {
+        self.notifications.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Marks the app as quitting; returns false when it already was.
+    pub fn begin_quit(&self) -> bool {
+        !self.quitting.swap(true, Ordering::SeqCst)
+    }
+
+    /// Whether Quit was asked for.
+    pub fn is_quitting(&self) -> bool {
+        self.quitting.load(Ordering::SeqCst)
+    }
+
+    /// A fresh snapshot: asks the gateway and the store.
+    pub fn status(&self) -> DesktopStatus {
+        let notifications = self.notifications();
+        match &self.server {
+            Ok(server) => {
+                let gw = server.gateway();
+                let servers = gw.servers();
+                let pending = match gw.pending_tools() {
+                    Ok(p) => p.len(),
+                    Err(e) => {
+                        tracing::warn!("cannot count the tools awaiting approval: {e}");
+                        0
+                    }
+                };
+                DesktopStatus {
+                    running: true,
+                    error: None,
+                    listen: Some(server.addr().to_string()),
+                    mcp_url: Some(server.mcp_url()),
+                    ui_url: Some(server.ui_url()),
+                    servers_up: servers.iter().filter(|s| s.state == UpstreamState::Ready).count(),
+                    servers_total: servers.len(),
+                    pending,
+                    paused: gw.is_paused(),
+                    notifications,
+                    config: Some(server.paths().config.display().to_string()),
+                }
+            }
+            Err(e) => DesktopStatus {
+                running: false,
+                error: Some(e.clone()),
+                listen: None,
+                mcp_url: None,
+                ui_url: None,
+                servers_up: 0,
+                servers_total: 0,
+                pending: 0,
+                paused: false,
+                notifications,
+                config: None,
+            },
+        }
+    }
+}
