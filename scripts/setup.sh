@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the test environment into this checkout (never globally):
-#   - Debian packages the tests need (apt section below),
+#   - Debian packages the tests and the desktop app's build need (apt section below),
+#   - .deps/cargo/bin/tauri-driver   WebDriver bridge for the desktop app's tests,
 #   - .venv/               Python venv from tests/requirements.txt (mcp SDK, real peers, pytest, Node 24),
 #   - tests/node_modules/  npm packages from tests/package-lock.json (server-everything, conformance).
 # Idempotent and fast when nothing changed: each part is skipped while the hash of its
@@ -17,8 +18,19 @@ log() { echo "setup: $*" >&2; }
 # ---------------------------------------------------------------------------
 # Debian packages. Add packages to APT_PACKAGES; only missing ones are installed.
 #   git: mcp-server-git and the tests' temporary repositories need it.
+#   The desktop app (src-tauri, Tauri v2) builds against WebKitGTK 4.1, GTK 3,
+#   ayatana-appindicator (tray) and librsvg; its tests run it under Xvfb in a
+#   D-Bus session with dunst as notification daemon, through webkit2gtk-driver
+#   (WebKitWebDriver), and imagemagick draws the icons (scripts/make-icons.sh).
+#   The headless `portcullis` binary needs none of these.
 # ---------------------------------------------------------------------------
 APT_PACKAGES=(git)
+DESKTOP_PACKAGES=(
+    build-essential pkg-config file libssl-dev
+    libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+    xvfb xauth dbus dbus-x11 webkit2gtk-driver dunst libnotify-bin imagemagick
+)
+APT_PACKAGES+=("${DESKTOP_PACKAGES[@]}")
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -83,6 +95,22 @@ else
     log "installing npm packages into tests/node_modules"
     "$NPM" ci --prefix "$ROOT/tests" --no-audit --no-fund --loglevel=error
     echo "$node_hash" >"$NODE_STAMP"
+fi
+
+# ---------------------------------------------------------------------------
+# tauri-driver: .deps/cargo/bin/tauri-driver (about a minute to build, once)
+# ---------------------------------------------------------------------------
+TAURI_DRIVER_VERSION=2.1.0
+DEPS_CARGO="$ROOT/.deps/cargo"
+DRIVER_STAMP="$DEPS_CARGO/.tauri-driver-version"
+if [ "$FORCE" != "1" ] && [ -x "$DEPS_CARGO/bin/tauri-driver" ] && [ "$(cat "$DRIVER_STAMP" 2>/dev/null)" = "$TAURI_DRIVER_VERSION" ]; then
+    log "tauri-driver $TAURI_DRIVER_VERSION present (.deps/cargo)"
+else
+    log "installing tauri-driver $TAURI_DRIVER_VERSION into .deps/cargo"
+    # Its own target dir: a shared CARGO_TARGET_DIR would keep its build around for nothing.
+    CARGO_TARGET_DIR="$ROOT/.deps/cargo-build" cargo install tauri-driver --version "$TAURI_DRIVER_VERSION" --locked --root "$DEPS_CARGO" --quiet
+    rm -rf "$ROOT/.deps/cargo-build"
+    echo "$TAURI_DRIVER_VERSION" >"$DRIVER_STAMP"
 fi
 
 log "done"
