@@ -88,6 +88,26 @@ impl TransportSettings {
             Self::Http { .. } => "auto",
         }
     }
+
+    /// What it runs or where it connects, for a person deciding whether to
+    /// trust it: the command line (quoted where needed) or the URL. Never the
+    /// values of environment variables or headers, which may be secrets.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Stdio { command, args, .. } => std::iter::once(command).chain(args).map(|w| quote_word(w)).collect::<Vec<_>>().join(" "),
+            Self::Http { url, .. } => url.clone(),
+        }
+    }
+}
+
+/// A word as a shell would need it written.
+fn quote_word(word: &str) -> String {
+    let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 impl Settings {
