@@ -247,4 +247,12 @@ mod tests {
             assert!(err.contains(needle) && err.contains("hint:"), "{text:?} -> {err}");
         }
     }
+
+    #[test]
+    fn a_summary_quotes_like_a_shell_and_hides_secrets() {
+        let stdio = TransportSettings::Stdio { command: "npx".into(), args: vec!["-y".into(), "@scope/pkg".into(), "a b".into(), "it's".into()], env: [("TOKEN".to_owned(), "secret".to_owned())].into_iter().collect(), cwd: None };
+        assert_eq!(stdio.summary(), "npx -y @scope/pkg 'a b' 'it'\\''s'");
+        let http = TransportSettings::Http { url: "https://h/mcp".into(), headers: [("Authorization".to_owned(), "Bearer secret".to_owned())].into_iter().collect(), kind: TransportKind::Auto };
+        assert_eq!(http.summary(), "https://h/mcp");
+    }
 }
