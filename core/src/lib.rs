@@ -19,4 +19,4 @@ pub mod transport;
 pub mod upstream;
 
 pub use downstream::{serve_http, serve_stdio, HttpServer};
-pub use gateway::{ClientInfo, Decision, Gateway, GatewayError, GatewayEvent, ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry};
+pub use gateway::{ClientInfo, ClientSetups, Decision, Gateway, GatewayError, GatewayEvent, ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry};

@@ -28,7 +28,7 @@ import harness
 
 DRIVER = harness.REPO_ROOT / "tests" / "ui" / "driver.mjs"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOTS = Path(os.environ.get("PORTCULLIS_SCREENSHOTS", harness.REPO_ROOT / "target" / "ui-screenshots"))
+SCREENSHOTS = Path(os.environ.get("PORTCULLIS_SCREENSHOTS", harness.REPO_ROOT / "target" / "ui-screenshots")).resolve()
 """Where the tests put their screenshots. `PORTCULLIS_SCREENSHOTS=docs/screenshots` refreshes the README's."""
 
 

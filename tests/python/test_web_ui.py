@@ -321,7 +321,11 @@ async def test_screenshots(gateway, b, tmp_path):
         harness.server_table("files", command="project-files-mcp"),
         harness.server_table("github", command="github-mcp-server", args=["stdio"]),
     ])
-    gw = gateway(config, trust=False, extra_env={"PATH": path})
+    person = tmp_path / "person"  # the home whose client configs Connect shows
+    (person / ".cursor").mkdir(parents=True)
+    (person / ".cursor" / "mcp.json").write_text('{"mcpServers": {"linear": {"url": "https://mcp.linear.app/sse"}}}\n')
+    env = {"PATH": path, "HOME": str(person), "XDG_CONFIG_HOME": str(person / ".config")}
+    gw = gateway(config, trust=False, extra_env=env)
     admin = Admin.of(gw)
     for name in ["everything", "time", "git", "files", "github"]:
         admin.approve_server(name)
@@ -350,6 +354,14 @@ async def test_screenshots(gateway, b, tmp_path):
     b.wait('[data-server="github"]', "stderr")
     b.screenshot("servers")
 
+    b.click(button("Add server"))
+    b.fill("#add-name", "github")
+    b.fill("#add-command", "npx")
+    b.fill("#add-args", "-y @modelcontextprotocol/server-github")
+    b.fill("#add-env", "GITHUB_PERSONAL_ACCESS_TOKEN=ghp_your_token")
+    b.screenshot("add-server")
+    b.click(button("Cancel"))
+
     b.goto(base + "#/tools")
     b.fill("#tool-search", "what time is it in Tokyo")
     b.wait(".result-count", "for “what time is it in Tokyo”")
@@ -366,7 +378,9 @@ async def test_screenshots(gateway, b, tmp_path):
     b.screenshot("activity")
 
     b.goto(base + "#/connect")
-    b.wait('[data-client="cursor"]')
+    b.click(button("Add to Cursor", '[data-client="cursor"]'))
+    b.wait('[data-client="cursor"]', "Backup: ~/.cursor/mcp.json.portcullis-backup-")
+    b.click('role=button[name="Dismiss"]')
     b.screenshot("connect")
 
     b.viewport(760, 900)

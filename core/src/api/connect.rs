@@ -23,8 +23,7 @@ fn client(id: &str) -> Result<Client, GatewayError> {
 }
 
 pub(super) async fn list(State(api): State<Api>, headers: HeaderMap) -> Response {
-    let url = mcp_url(&headers);
-    Json(serde_json::json!({ "mcp_url": url, "clients": api.gw.client_setups(&url) })).into_response()
+    Json(api.gw.client_setups(&mcp_url(&headers))).into_response()
 }
 
 pub(super) async fn install(State(api): State<Api>, Path(id): Path<String>, headers: HeaderMap) -> Response {

@@ -111,6 +111,11 @@ impl ClientFiles {
         Self { home: Some(home.to_path_buf()), config_dir: Some(config_dir.to_path_buf()), records: data_dir.join("clients") }
     }
 
+    /// The home folder, which the UI shows as `~`.
+    pub fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+
     /// A client's config file.
     pub fn path(&self, client: Client) -> Result<PathBuf, ClientError> {
         match (&self.home, &self.config_dir) {

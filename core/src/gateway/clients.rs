@@ -1,7 +1,22 @@
 //! Pointing MCP clients at this gateway, as the Connect page does.
 
+use std::path::PathBuf;
+
+use serde::Serialize;
+
 use super::{Gateway, GatewayError};
 use crate::clients::{Client, ClientFiles, ClientSetup, Installed, Target, Undone};
+
+/// The Connect page: where clients connect, and each client's setup.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientSetups {
+    /// The MCP endpoint the snippets point at.
+    pub mcp_url: String,
+    /// The person's home folder (paths under it can be shown as `~`).
+    pub home: Option<PathBuf>,
+    /// Each known client.
+    pub clients: Vec<ClientSetup>,
+}
 
 impl Gateway {
     fn client_files(&self) -> ClientFiles {
@@ -9,8 +24,9 @@ impl Gateway {
     }
 
     /// Each known client with its snippet for `mcp_url` and whether its config has it.
-    pub fn client_setups(&self, mcp_url: &str) -> Vec<ClientSetup> {
-        self.client_files().setups(&Target::new(mcp_url))
+    pub fn client_setups(&self, mcp_url: &str) -> ClientSetups {
+        let files = self.client_files();
+        ClientSetups { mcp_url: mcp_url.to_owned(), home: files.home().map(PathBuf::from), clients: files.setups(&Target::new(mcp_url)) }
     }
 
     /// Writes the snippet for `mcp_url` into the client's config, with a backup.

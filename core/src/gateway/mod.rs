@@ -32,6 +32,7 @@ use crate::protocol::Message;
 use crate::upstream::{UpstreamContext, UpstreamEvent, UpstreamHandle, UpstreamState};
 
 pub use error::GatewayError;
+pub use clients::ClientSetups;
 pub use servers::{ServerEditor, ServersAdded};
 pub use session::{ClientInfo, Session};
 pub use tools::ToolEntry;

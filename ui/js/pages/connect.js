@@ -52,16 +52,19 @@ export function mount(root, ctx) {
       h('h2', { text: 'MCP endpoint' }),
       h('div', { class: 'endpoint' }, h('code', { id: 'mcp-url', text: data.mcp_url }), copyButton(data.mcp_url, ctx)),
       h('p', { class: 'muted small', text: 'Agents get a few tools there to search, describe and call every approved tool. At /mcp/direct they see every approved tool by name instead.' })));
-    const cards = data.clients.map((c) => clientCard(c));
+    const home = data.home ? data.home.replace(/\/+$/, '') : null;
+    const short = (path) => (home && path && path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path);
+    const cards = data.clients.map((c) => clientCard(c, short));
     fill(body, endpoint, h('div', { class: 'clients' }, cards));
   }
 
-  function clientCard(c) {
-    const install = h('button', { class: 'btn primary small', type: 'button', text: `Add to ${c.label}`, disabled: c.status === 'installed' || c.status === 'unreadable' });
+  function clientCard(c, short) {
+    const label = c.status === 'installed' ? 'Added' : c.status === 'different' ? `Update ${c.label}` : `Add to ${c.label}`;
+    const install = h('button', { class: 'btn primary small', type: 'button', text: label, disabled: c.status === 'installed' || c.status === 'unreadable' });
     install.addEventListener('click', () => busy(install, async () => {
       try {
         const done = await api.installClient(c.client);
-        ctx.toast(done.changed ? `Added Portcullis to ${c.label}.` : `${c.label} already had this entry.`, { hint: done.backup ? `Backup: ${done.backup}` : undefined });
+        ctx.toast(done.changed ? `Added Portcullis to ${c.label}.` : `${c.label} already had this entry.`, { hint: done.backup ? `The file as it was is kept as ${short(done.backup)}.` : undefined });
       } catch (e) {
         ctx.fail(e);
       }
@@ -82,13 +85,13 @@ export function mount(root, ctx) {
     let snippet = c.snippet;
     try { snippet = prettyJson(JSON.parse(c.snippet)); } catch (e) { /* show it as the gateway wrote it */ }
     const undoNote = c.undo
-      ? h('div', { class: 'muted small' }, `Written ${ago(c.undo.installed_at)}. `, c.undo.backup ? ['Backup: ', h('code', { text: c.undo.backup })] : 'There was no file before.')
+      ? h('div', { class: 'muted small' }, `Written ${ago(c.undo.installed_at)}. `, c.undo.backup ? ['Backup: ', h('code', { text: short(c.undo.backup) })] : 'There was no file before.')
       : null;
     return h('section', { class: 'card client', dataset: { client: c.client }, 'aria-label': c.label },
       h('div', { class: 'card-body' },
         h('div', { class: 'info' },
           h('div', { class: 'row' }, h('h2', { class: 'grow', text: c.label }), badge(c.status, STATUS[c.status] || c.status)),
-          h('div', { class: 'path', text: c.path }),
+          h('div', { class: 'path', title: c.path, text: short(c.path) }),
           h('p', { class: 'muted small', text: c.note }),
           undoNote,
           h('div', { class: 'actions' }, install, undo)),
