@@ -131,8 +131,16 @@ pub(crate) fn build(
     for t in &q.terms {
         should.extend(term_in_fields(f, w, &t.text, 1.0));
     }
+    // Synonyms only in the all-text field: they are a hint, and every extra clause costs.
     for s in &q.synonyms {
-        should.extend(term_in_fields(f, w, s, w.synonym));
+        let q = TermQuery::new(
+            Term::from_field_text(f.all, s),
+            IndexRecordOption::WithFreqs,
+        );
+        should.push((
+            Occur::Should,
+            Box::new(BoostQuery::new(Box::new(q), w.all * w.synonym)),
+        ));
     }
     // Adjacent query words (joined identifier forms excluded) found together.
     let words: Vec<&AnalyzedTerm> = q.terms.iter().filter(|t| !t.joined).collect();
