@@ -131,6 +131,26 @@ fn corrupt_index_is_rebuilt_empty() {
 }
 
 #[test]
+fn index_of_another_analysis_version_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let index = SearchIndex::open(dir.path()).unwrap();
+        index
+            .replace_server("files", &[tool("files", "read_file", "Read a file")])
+            .unwrap();
+    }
+    let meta_path = dir.path().join("meta.json");
+    let meta = std::fs::read_to_string(&meta_path).unwrap();
+    assert!(meta.contains("portcullis-search/1"), "{meta}");
+    std::fs::write(
+        &meta_path,
+        meta.replace("portcullis-search/1", "portcullis-search/0"),
+    )
+    .unwrap();
+    assert!(SearchIndex::open(dir.path()).unwrap().is_empty());
+}
+
+#[test]
 fn second_open_of_a_locked_index_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let _first = SearchIndex::open(dir.path()).unwrap();

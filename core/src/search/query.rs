@@ -4,7 +4,7 @@
 //! analyzer produced, so quotes, colons, parentheses or any other syntax in a request are just
 //! text, and a query cannot fail to parse. Scoring is BM25 per field, weighted by how much a
 //! match in that field says about the tool, plus lower-weighted generic synonyms and a boost
-//! when two query words appear next to each other in the tool's name or description.
+//! when two query words appear next to each other in the tool's text.
 
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery,
@@ -120,7 +120,7 @@ fn term_in_fields(
         .collect()
 }
 
-/// Builds the scoring query, restricted to `server` when given.
+/// Builds the main scoring query (terms and synonyms), restricted to `server` when given.
 pub(crate) fn build(
     f: &Fields,
     w: &Weights,
@@ -142,11 +142,29 @@ pub(crate) fn build(
             Box::new(BoostQuery::new(Box::new(q), w.all * w.synonym)),
         ));
     }
-    // Adjacent query words (joined identifier forms excluded) found together.
+    let text_query: Box<dyn Query> = Box::new(BooleanQuery::new(should));
+    match server {
+        None => text_query,
+        Some(server) => Box::new(BooleanQuery::new(vec![
+            (Occur::Must, text_query),
+            (Occur::Must, server_filter(f, server)),
+        ])),
+    }
+}
+
+/// Adjacent query words (joined identifier forms excluded) found next to each other in the
+/// tool's text, or `None` when the query has no such pair. Scored only on the best candidates
+/// of [`build`] (see `rerank`): a phrase clause in the main query would stop tantivy from
+/// skipping hopeless documents (block-max WAND), which costs more than it adds.
+pub(crate) fn phrases(f: &Fields, w: &Weights, q: &QueryTerms) -> Option<Box<dyn Query>> {
+    if w.phrase <= 0.0 {
+        return None;
+    }
     let words: Vec<&AnalyzedTerm> = q.terms.iter().filter(|t| !t.joined).collect();
+    let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for pair in words.windows(2) {
         let gap = pair[1].position.saturating_sub(pair[0].position);
-        if gap == 0 || gap > 3 || w.phrase <= 0.0 {
+        if gap == 0 || gap > 3 {
             continue;
         }
         let phrase = PhraseQuery::new_with_offset_and_slop(
@@ -161,14 +179,7 @@ pub(crate) fn build(
             Box::new(BoostQuery::new(Box::new(phrase), w.phrase)),
         ));
     }
-    let text_query: Box<dyn Query> = Box::new(BooleanQuery::new(should));
-    match server {
-        None => text_query,
-        Some(server) => Box::new(BooleanQuery::new(vec![
-            (Occur::Must, text_query),
-            (Occur::Must, server_filter(f, server)),
-        ])),
-    }
+    (!should.is_empty()).then(|| Box::new(BooleanQuery::new(should)) as Box<dyn Query>)
 }
 
 /// Matches the documents of one server, adding nothing to the score.
