@@ -16,7 +16,7 @@ const GROUPS: &[&[&str]] = &[
     // Actions on data.
     &["search", "find", "lookup", "locate", "seek", "discover", "query"],
     &["fetch", "retrieve", "obtain", "download"],
-    &["create", "make", "add", "new", "generate"],
+    &["create", "add", "new", "generate"],
     &["delete", "remove", "erase", "destroy", "drop"],
     &["update", "edit", "modify", "change", "alter"],
     &["list", "enumerate", "browse", "show", "display"],
@@ -32,6 +32,7 @@ const GROUPS: &[&[&str]] = &[
     &["recommend", "recommendation", "suggest", "suggestion", "advice", "tip"],
     &["schedule", "book", "reserve", "reservation", "booking", "appointment"],
     &["upload", "attach", "import"],
+    &["resize", "scale", "shrink", "enlarge", "crop", "thumbnail"],
     &["export", "save", "backup"],
     &["run", "execute", "launch", "start", "invoke"],
     &["stop", "halt", "cancel", "terminate", "kill"],
