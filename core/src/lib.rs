@@ -1,3 +1,21 @@
-//! Portcullis
+//! Portcullis: a local MCP gateway.
+//!
+//! One MCP endpoint on localhost in front of many upstream MCP servers, with
+//! tool search, quarantine of new and changed tools, and isolation. The CLI,
+//! the admin API, the MCP surface and the desktop app are adapters over one
+//! typed [`Gateway`] API.
+#![warn(missing_docs)]
 
+pub mod api;
+pub mod config;
+mod downstream;
+mod gateway;
+pub mod protocol;
 pub mod search;
+pub mod store;
+pub mod trust;
+pub mod transport;
+pub mod upstream;
+
+pub use downstream::{serve_http, serve_stdio, HttpServer};
+pub use gateway::{ClientInfo, Decision, Gateway, GatewayError, GatewayEvent, ServerView, Session, ToolEntry};

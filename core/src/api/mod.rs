@@ -1,0 +1,14 @@
+//! The admin API: JSON over HTTP on loopback under `/api/v1`, for the CLI,
+//! the web UI and the desktop app. Every request needs the bearer token kept
+//! in `admin.token` (mode 0600). It is served on the same listener as the
+//! MCP endpoint, so Host and Origin are checked the same way.
+
+mod client;
+mod routes;
+mod runtime;
+mod token;
+
+pub use client::{AdminClient, ClientError};
+pub use routes::router;
+pub use runtime::RuntimeFile;
+pub use token::load_or_create_token;

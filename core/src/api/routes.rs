@@ -1,0 +1,198 @@
+//! The admin API's routes: thin adapters over [`Gateway`] operations.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, Query};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::StreamExt;
+use serde_json::json;
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::search::SearchOptions;
+use crate::store::ActivityQuery;
+use crate::trust::{Actor, ToolSelection};
+use crate::{Gateway, GatewayError};
+
+#[derive(Clone)]
+struct Api {
+    gw: Gateway,
+    token: Arc<str>,
+}
+
+/// The `/api/v1` routes, all behind the bearer token.
+pub fn router(gw: Gateway, token: String) -> Router {
+    let api = Api { gw, token: token.into() };
+    Router::new()
+        .route("/api/v1/servers", get(servers))
+        .route("/api/v1/servers/{name}/approve", post(approve))
+        .route("/api/v1/servers/{name}/block", post(block))
+        .route("/api/v1/tools", get(tools))
+        .route("/api/v1/tools/pending", get(pending))
+        .route("/api/v1/tools/diff", get(diff))
+        .route("/api/v1/search", get(search))
+        .route("/api/v1/activity", get(activity))
+        .route("/api/v1/events", get(events))
+        .layer(middleware::from_fn_with_state(api.clone(), require_token))
+        .with_state(api)
+}
+
+async fn require_token(State(api): State<Api>, req: Request, next: Next) -> Response {
+    let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(t) if constant_time_eq(t.as_bytes(), api.token.as_bytes()) => next.run(req).await,
+        _ => (StatusCode::UNAUTHORIZED, Json(json!({ "error": "missing or wrong admin token", "hint": "send `Authorization: Bearer <token>` with the token from admin.token in the data dir" }))).into_response(),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn servers(State(api): State<Api>) -> Response {
+    Json(api.gw.servers()).into_response()
+}
+
+/// A gateway error as an HTTP answer: status, message and hint apart.
+fn error(e: GatewayError) -> Response {
+    let status = match &e {
+        GatewayError::UnknownServer { .. } | GatewayError::UnknownTool { .. } => StatusCode::NOT_FOUND,
+        GatewayError::InvalidParams(_) | GatewayError::Store { .. } => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let text = e.to_string();
+    let (message, hint) = match text.split_once("\nhint: ") {
+        Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
+        None => (text, None),
+    };
+    (status, Json(json!({ "error": message, "hint": hint }))).into_response()
+}
+
+fn actor(headers: &axum::http::HeaderMap) -> Actor {
+    match headers.get("x-portcullis-actor").and_then(|v| v.to_str().ok()) {
+        Some("cli") => Actor::Cli,
+        Some("window") => Actor::Window,
+        _ => Actor::Api,
+    }
+}
+
+/// What to approve or block: the server itself, or some or all of its tools.
+#[derive(serde::Deserialize, Default)]
+struct DecisionBody {
+    #[serde(default)]
+    tools: Vec<String>,
+    #[serde(default)]
+    all_tools: bool,
+}
+
+impl DecisionBody {
+    fn selection(&self) -> Option<ToolSelection> {
+        if self.all_tools {
+            Some(ToolSelection::All)
+        } else if self.tools.is_empty() {
+            None
+        } else {
+            Some(ToolSelection::names(self.tools.clone()))
+        }
+    }
+}
+
+async fn approve(State(api): State<Api>, Path(name): Path<String>, headers: axum::http::HeaderMap, body: Option<Json<DecisionBody>>) -> Response {
+    let body = body.map(|b| b.0).unwrap_or_default();
+    let who = actor(&headers);
+    let result = match body.selection() {
+        Some(sel) => api.gw.approve_tools(&name, &sel, who).await,
+        None => api.gw.approve_server(&name, who).await,
+    };
+    result.map_or_else(error, |d| Json(d).into_response())
+}
+
+async fn block(State(api): State<Api>, Path(name): Path<String>, headers: axum::http::HeaderMap, body: Option<Json<DecisionBody>>) -> Response {
+    let body = body.map(|b| b.0).unwrap_or_default();
+    let who = actor(&headers);
+    let result = match body.selection() {
+        Some(sel) => api.gw.block_tools(&name, &sel, who).await,
+        None => api.gw.block_server(&name, who).await,
+    };
+    result.map_or_else(error, |d| Json(d).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct ToolsQuery {
+    server: Option<String>,
+}
+
+async fn tools(State(api): State<Api>, Query(q): Query<ToolsQuery>) -> Response {
+    let tools: Vec<_> = api
+        .gw
+        .tools()
+        .into_iter()
+        .filter(|t| q.server.as_ref().is_none_or(|s| *s == t.server))
+        .map(|t| {
+            let state = api.gw.tool_state(&t.server, &t.tool.name);
+            let signature = crate::search::signature(&t.tool.field("inputSchema").unwrap_or_default());
+            json!({ "name": t.name, "server": t.server, "tool": t.tool.name, "description": t.tool.description(), "signature": signature, "state": state, "callable": t.callable })
+        })
+        .collect();
+    Json(tools).into_response()
+}
+
+async fn pending(State(api): State<Api>) -> Response {
+    api.gw.pending_tools().map_or_else(error, |p| Json(p).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct DiffQuery {
+    server: String,
+    tool: String,
+}
+
+async fn diff(State(api): State<Api>, Query(q): Query<DiffQuery>) -> Response {
+    match api.gw.tool_diff(&q.server, &q.tool) {
+        Ok(Some(d)) => Json(d).into_response(),
+        Ok(None) => error(GatewayError::UnknownTool { name: format!("{}/{}", q.server, q.tool) }),
+        Err(e) => error(e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct SearchQuery {
+    q: String,
+    limit: Option<usize>,
+    server: Option<String>,
+    #[serde(default)]
+    explain: bool,
+}
+
+async fn search(State(api): State<Api>, Query(q): Query<SearchQuery>) -> Response {
+    let opts = SearchOptions { limit: q.limit.unwrap_or(10).min(100), server: q.server, explain: q.explain };
+    api.gw.search(&q.q, opts).await.map_or_else(error, |h| Json(h).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct ActivityParams {
+    limit: Option<usize>,
+    after_id: Option<i64>,
+    server: Option<String>,
+}
+
+async fn activity(State(api): State<Api>, Query(q): Query<ActivityParams>) -> Response {
+    let query = ActivityQuery { limit: q.limit.unwrap_or(100).min(10_000), after_id: q.after_id, kind: None, server: q.server };
+    api.gw.activity(&query).map_or_else(error, |a| Json(a).into_response())
+}
+
+async fn events(State(api): State<Api>) -> Response {
+    let stream = BroadcastStream::new(api.gw.subscribe()).filter_map(|e| async move {
+        let e = e.ok()?;
+        let data = serde_json::to_string(&e).ok()?;
+        Some(Ok::<_, Infallible>(Event::default().event("gateway").data(data)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+}

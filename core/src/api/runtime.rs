@@ -1,0 +1,41 @@
+//! `gateway.json`: where a running gateway can be reached, so the CLI asks
+//! it instead of guessing from the config file.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// What a running gateway writes about itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuntimeFile {
+    /// Its process id.
+    pub pid: u32,
+    /// The MCP endpoint.
+    pub mcp_url: String,
+    /// The admin API base, e.g. `http://127.0.0.1:7331/api/v1`.
+    pub api_url: String,
+}
+
+impl RuntimeFile {
+    /// Writes the file.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self).unwrap_or_default())?;
+        std::fs::rename(tmp, path)
+    }
+
+    /// Reads the file if there is one and its process is alive.
+    pub fn read(path: &Path) -> Option<Self> {
+        let rt: Self = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        // SAFETY: signal 0 only checks that the process exists.
+        let alive = libc::pid_t::try_from(rt.pid).is_ok_and(|pid| unsafe { libc::kill(pid, 0) } == 0);
+        alive.then_some(rt)
+    }
+
+    /// Removes the file if it still names this process.
+    pub fn remove(path: &Path) {
+        if Self::read(path).is_some_and(|rt| rt.pid == std::process::id()) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}

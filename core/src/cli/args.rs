@@ -1,0 +1,214 @@
+//! The command-line grammar.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Portcullis: one MCP endpoint on localhost in front of all your MCP servers.
+#[derive(Parser)]
+#[command(name = "portcullis", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Run the gateway: the MCP endpoint and the admin API on loopback.
+    Serve(ServeArgs),
+    /// Serve the gateway over stdin/stdout, for clients that only spawn commands.
+    Stdio(ConfigArgs),
+    /// Add, list, remove, import, approve and block upstream MCP servers.
+    #[command(subcommand)]
+    Upstream(UpstreamCommand),
+    /// Search, list and review the tools of every upstream.
+    #[command(subcommand)]
+    Tools(ToolsCommand),
+    /// Show tool calls and decisions.
+    Activity(ActivityArgs),
+    /// Measure tool search on a labeled data set (P@1, R@5, Hit@5, nDCG@10).
+    SearchEval {
+        /// A folder with tools.jsonl and queries.jsonl.
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ToolsCommand {
+    /// Search every tool (quarantined ones too) the way agents do.
+    Search {
+        /// What you want to do, in plain words.
+        query: String,
+        /// Most results.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Only this server's tools.
+        #[arg(long)]
+        server: Option<String>,
+        /// Say which fields matched.
+        #[arg(long)]
+        explain: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List tools with their approval state.
+    List {
+        /// Only this server's tools.
+        #[arg(long)]
+        server: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Tools waiting for approval (new or changed), with scanner findings.
+    Pending {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Show the approved and the current definition of a changed tool side by side.
+    Diff {
+        /// The tool, as <server>__<tool>.
+        name: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct ActivityArgs {
+    /// How many entries.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: usize,
+    /// Keep printing new entries.
+    #[arg(long)]
+    pub(crate) follow: bool,
+    /// Print JSON (one object per line with --follow).
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
+}
+
+#[derive(Args, Clone)]
+pub(crate) struct ConfigArgs {
+    /// The config file (default: $PORTCULLIS_HOME/config.toml or the XDG config dir).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on, e.g. 127.0.0.1:7331 (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum UpstreamCommand {
+    /// Add a server to the config (a running gateway starts it within a second).
+    Add(AddArgs),
+    /// List servers with their transport, state, tool count and last error.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Remove a server from the config.
+    Remove {
+        /// The server's name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Import servers from a Claude Desktop or Cursor config (`mcpServers`) or a VS Code mcp.json (`servers`).
+    Import {
+        /// The JSON file.
+        file: PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Approve a server (it starts), or some or all of its tools (they become callable).
+    Approve(DecideArgs),
+    /// Block a server (it stops), or some or all of its tools.
+    Block(DecideArgs),
+    /// Enable a server.
+    Enable {
+        /// The server's name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Disable a server (it stays configured but stopped).
+    Disable {
+        /// The server's name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct AddArgs {
+    /// Name of the server (1-64 of A-Z a-z 0-9 _ -); its tools appear as <name>__<tool>.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// Program to run for a stdio server.
+    #[arg(long, conflicts_with = "url")]
+    pub(crate) command: Option<String>,
+    /// Arguments for the program; repeat it, or give several in one quoted string.
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true, num_args = 1)]
+    pub(crate) args: Vec<String>,
+    /// Environment for the program, K=V; repeatable.
+    #[arg(long, value_name = "K=V")]
+    pub(crate) env: Vec<String>,
+    /// Working directory for the program.
+    #[arg(long)]
+    pub(crate) cwd: Option<PathBuf>,
+    /// URL of an HTTP server.
+    #[arg(long)]
+    pub(crate) url: Option<String>,
+    /// HTTP header, K=V; repeatable.
+    #[arg(long, value_name = "K=V")]
+    pub(crate) header: Vec<String>,
+    /// streamable-http, sse or auto (default for a URL: auto).
+    #[arg(long)]
+    pub(crate) transport: Option<String>,
+    /// Per-call timeout in seconds.
+    #[arg(long)]
+    pub(crate) timeout: Option<f64>,
+    /// Add it disabled.
+    #[arg(long)]
+    pub(crate) disabled: bool,
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
+}
+
+#[derive(Args)]
+pub(crate) struct DecideArgs {
+    /// The server's name.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// Tools by their name at the server, comma-separated (e.g. "create_pull_request,list_issues").
+    #[arg(long, value_delimiter = ',', conflicts_with = "all_tools")]
+    pub(crate) tools: Vec<String>,
+    /// Every tool the server lists now.
+    #[arg(long)]
+    pub(crate) all_tools: bool,
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
+}

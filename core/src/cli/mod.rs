@@ -1,0 +1,68 @@
+//! The command line: parses arguments, runs one command, and prints errors
+//! (with their hints) in one place.
+
+mod activity;
+mod args;
+mod decide;
+mod serve;
+mod snippets;
+mod tools;
+mod upstream;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+/// Runs the CLI and turns its outcome into an exit code.
+pub(crate) fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            print_error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(a) => serve::serve(a).await,
+        Command::Stdio(a) => serve::stdio(a).await,
+        Command::Upstream(a) => upstream::run(a).await,
+        Command::Tools(a) => tools::run(a).await,
+        Command::Activity(a) => activity::run(a).await,
+        Command::SearchEval { dir } => tools::search_eval(&dir),
+    }
+}
+
+/// The one place errors are printed: the message, then its causes, with
+/// `hint:` lines set apart.
+fn print_error(e: &anyhow::Error) {
+    let text = format!("{e}");
+    let mut lines = text.lines();
+    if let Some(first) = lines.next() {
+        eprintln!("error: {first}");
+    }
+    for l in lines {
+        eprintln!("{l}");
+    }
+    for cause in e.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}
+
+/// Sets up logging to stderr (`PORTCULLIS_LOG` filters).
+pub(crate) fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env(portcullis::config::EnvVars::PORTCULLIS_LOG).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}

@@ -1,0 +1,13 @@
+//! Every environment variable Portcullis reads, listed once.
+
+/// Names of the environment variables Portcullis reads.
+pub struct EnvVars;
+
+impl EnvVars {
+    /// Puts the config file, the data dir and the logs under one folder.
+    pub const PORTCULLIS_HOME: &'static str = "PORTCULLIS_HOME";
+    /// The address to listen on, below `--listen` and above the file.
+    pub const PORTCULLIS_LISTEN: &'static str = "PORTCULLIS_LISTEN";
+    /// A tracing filter, e.g. `portcullis=debug`.
+    pub const PORTCULLIS_LOG: &'static str = "PORTCULLIS_LOG";
+}

@@ -1,0 +1,130 @@
+//! The config file's types, exactly as a person writes them.
+//!
+//! Every field is optional and unknown fields are refused, so a typo is an
+//! error with its line and column rather than a setting silently ignored.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+
+/// The whole config file.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Gateway-wide settings.
+    #[serde(default)]
+    pub gateway: GatewayConfig,
+    /// Upstream servers by name, in file order.
+    #[serde(default)]
+    pub servers: IndexMap<String, ServerConfig>,
+}
+
+/// `[gateway]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Address of the MCP endpoint and the admin API, e.g. `127.0.0.1:7331`.
+    pub listen: Option<String>,
+    /// What agents see: `direct` (every tool, prefixed) or `search`.
+    pub surface: Option<SurfaceMode>,
+    /// Between the server's name and the tool's name. Default `__`.
+    pub separator: Option<String>,
+    /// `false` serves tool names as the upstream gives them; only allowed
+    /// with exactly one server (single-upstream mode). Default `true`.
+    pub prefix: Option<bool>,
+    /// Default per-call timeout in seconds. Default 60.
+    pub timeout: Option<f64>,
+    /// Largest JSON-RPC message accepted, in bytes. Default 16 MiB.
+    pub max_message_bytes: Option<usize>,
+}
+
+/// The tool surface agents see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SurfaceMode {
+    /// Every callable tool, prefixed with its server's name.
+    Direct,
+    /// A few tools to search, describe and call the others.
+    Search,
+}
+
+/// How to reach an upstream that has a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransportKind {
+    /// A child process speaking over stdin and stdout.
+    Stdio,
+    /// Streamable HTTP (MCP 2025-03-26 and later).
+    StreamableHttp,
+    /// The legacy HTTP+SSE transport (MCP 2024-11-05).
+    Sse,
+    /// Streamable HTTP, falling back to SSE.
+    Auto,
+}
+
+/// `[servers.<name>]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// The program of a stdio server.
+    pub command: Option<String>,
+    /// Its arguments.
+    pub args: Option<Vec<String>>,
+    /// Extra environment for the program.
+    pub env: Option<IndexMap<String, String>>,
+    /// Its working directory.
+    pub cwd: Option<PathBuf>,
+    /// The URL of an HTTP server.
+    pub url: Option<String>,
+    /// Extra HTTP headers, e.g. `Authorization`.
+    pub headers: Option<IndexMap<String, String>>,
+    /// `stdio`, `streamable-http`, `sse` or `auto` (the default for a URL).
+    pub transport: Option<TransportKind>,
+    /// `false` keeps the server configured but stopped.
+    pub enabled: Option<bool>,
+    /// Per-call timeout in seconds, overriding `[gateway] timeout`.
+    pub timeout: Option<f64>,
+}
+
+impl ConfigFile {
+    /// Parses config text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::syntax(path, text, e.span().map(|s| s.start), e.message()))
+    }
+
+    /// Reads the file; a missing file is an empty config.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Io { action: "read", path: path.to_path_buf(), source }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typo_gives_line_and_column() {
+        let text = "[gateway]\nlisten = \"127.0.0.1:1\"\n\n[servers.a]\ncommand = \"x\"\nargz = []\n";
+        match ConfigFile::parse(text, Path::new("c.toml")) {
+            Err(ConfigError::Syntax { line, column, message, .. }) => {
+                assert_eq!((line, column), (6, 1), "{message}");
+                assert!(message.contains("argz"), "{message}");
+            }
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn broken_toml_gives_position() {
+        let err = ConfigFile::parse("[servers.a]\ncommand = \"x\nargs=[]", Path::new("c.toml")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("line 2"), "{text}");
+    }
+}

@@ -1,0 +1,125 @@
+//! Reads the MCP server lists of other clients: the `mcpServers` JSON of
+//! Claude Desktop and Cursor, and the `servers` JSON of VS Code.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use super::{ConfigError, ServerConfig, TransportKind};
+
+/// One server found in an import file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedServer {
+    /// Its name, made valid for Portcullis.
+    pub name: String,
+    /// Its configuration.
+    pub config: ServerConfig,
+    /// Things the person should look at (e.g. a renamed server).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ImportFile {
+    #[serde(rename = "mcpServers")]
+    mcp_servers: Option<IndexMap<String, Entry>>,
+    servers: Option<IndexMap<String, Entry>>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    command: Option<String>,
+    #[serde(default)]
+    args: Vec<String>,
+    env: Option<IndexMap<String, String>>,
+    cwd: Option<String>,
+    url: Option<String>,
+    #[serde(rename = "serverUrl")]
+    server_url: Option<String>,
+    headers: Option<IndexMap<String, String>>,
+    #[serde(rename = "type", alias = "transport")]
+    kind: Option<String>,
+    disabled: Option<bool>,
+}
+
+/// Reads an import file.
+pub fn import_servers(path: &Path) -> Result<Vec<ImportedServer>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { action: "read", path: path.to_path_buf(), source })?;
+    let err = |message: String| ConfigError::Import { path: path.to_path_buf(), message };
+    let file: ImportFile = serde_json::from_str(&text).map_err(|e| err(format!("line {}, column {}: {e}", e.line(), e.column())))?;
+    let entries = file.mcp_servers.or(file.servers).ok_or_else(|| err("it has neither `mcpServers` nor `servers`".into()))?;
+    let mut out = Vec::new();
+    for (original, entry) in entries {
+        let mut warnings = Vec::new();
+        let name: String = original.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' }).take(64).collect();
+        if name != original {
+            warnings.push(format!("`{original}` is imported as `{name}`"));
+        }
+        let url = entry.url.or(entry.server_url);
+        let transport = match entry.kind.as_deref() {
+            None | Some("stdio") => None,
+            Some("http" | "streamable-http" | "streamableHttp" | "streamable_http") => Some(TransportKind::StreamableHttp),
+            Some("sse") => Some(TransportKind::Sse),
+            Some(other) => return Err(err(format!("server `{original}` has an unknown type `{other}`"))),
+        };
+        if entry.command.is_none() && url.is_none() {
+            return Err(err(format!("server `{original}` has neither `command` nor `url`")));
+        }
+        if text_has_variables(&entry.args, &entry.env) {
+            warnings.push(format!("`{name}` uses ${{...}} variables, which Portcullis does not expand: edit them in the config"));
+        }
+        let config = ServerConfig {
+            command: entry.command,
+            args: (!entry.args.is_empty()).then_some(entry.args),
+            env: entry.env.filter(|e| !e.is_empty()),
+            cwd: entry.cwd.map(Into::into),
+            transport: if url.is_some() { transport } else { None },
+            url,
+            headers: entry.headers.filter(|h| !h.is_empty()),
+            enabled: entry.disabled.map(|d| !d),
+            timeout: None,
+        };
+        out.push(ImportedServer { name, config, warnings });
+    }
+    Ok(out)
+}
+
+fn text_has_variables(args: &[String], env: &Option<IndexMap<String, String>>) -> bool {
+    args.iter().chain(env.iter().flat_map(|e| e.values())).any(|s| s.contains("${"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn import(json: &str) -> Result<Vec<ImportedServer>, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        std::fs::write(&path, json).unwrap();
+        import_servers(&path)
+    }
+
+    #[test]
+    fn claude_desktop_and_cursor() {
+        let got = import(r#"{"mcpServers":{"github":{"command":"npx","args":["-y","@modelcontextprotocol/server-github"],"env":{"GITHUB_TOKEN":"t"}},"remote":{"url":"http://127.0.0.1:3001/mcp"}}}"#).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].config.command.as_deref(), Some("npx"));
+        assert_eq!(got[0].config.env.as_ref().unwrap()["GITHUB_TOKEN"], "t");
+        assert_eq!(got[1].config.url.as_deref(), Some("http://127.0.0.1:3001/mcp"));
+    }
+
+    #[test]
+    fn vscode() {
+        let got = import(r#"{"inputs":[],"servers":{"my.time":{"type":"stdio","command":"uvx","args":["mcp-server-time"]},"w":{"type":"sse","url":"http://h/sse"}}}"#).unwrap();
+        assert_eq!(got[0].name, "my-time");
+        assert_eq!(got[0].warnings.len(), 1);
+        assert_eq!(got[1].config.transport, Some(TransportKind::Sse));
+    }
+
+    #[test]
+    fn bad_files_are_explained() {
+        assert!(import("{}").unwrap_err().to_string().contains("neither `mcpServers` nor `servers`"));
+        assert!(import("{").unwrap_err().to_string().contains("line 1"));
+        assert!(import(r#"{"servers":{"a":{"type":"ws","url":"x"}}}"#).unwrap_err().to_string().contains("unknown type `ws`"));
+    }
+}

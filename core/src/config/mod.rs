@@ -1,0 +1,25 @@
+//! Configuration: what the person declared.
+//!
+//! `file` holds the TOML types exactly as written (every field optional,
+//! unknown fields refused); `settings` resolves them, with the command line
+//! and environment on top, into validated values in one step. `edit` changes
+//! the file keeping the person's comments and order; `import` reads the
+//! `mcpServers`/`servers` JSON of other MCP clients; `watch` notices edits.
+
+mod edit;
+mod env_vars;
+mod error;
+mod file;
+mod import;
+mod paths;
+mod settings;
+mod watch;
+
+pub use edit::ConfigEditor;
+pub use env_vars::EnvVars;
+pub use error::ConfigError;
+pub use file::{ConfigFile, GatewayConfig, ServerConfig, SurfaceMode, TransportKind};
+pub use import::{import_servers, ImportedServer};
+pub use paths::Paths;
+pub use settings::{Overrides, ServerSettings, Settings, TransportSettings, DEFAULT_LISTEN};
+pub use watch::ConfigWatcher;

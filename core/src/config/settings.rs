@@ -1,0 +1,230 @@
+//! Validated settings, resolved in one step from the file, the environment
+//! and the command line (CLI > env > file > default).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+
+use super::{ConfigError, ConfigFile, EnvVars, ServerConfig, SurfaceMode, TransportKind};
+
+/// Where the gateway listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7331";
+const DEFAULT_TIMEOUT: f64 = 60.0;
+const DEFAULT_MAX_MESSAGE: usize = 16 * 1024 * 1024;
+
+/// Values given on the command line, above everything else.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<String>,
+}
+
+/// The gateway's resolved settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Address of the MCP endpoint and admin API.
+    pub listen: SocketAddr,
+    /// What agents see.
+    pub surface: SurfaceMode,
+    /// Between server and tool names.
+    pub separator: String,
+    /// Prefix tool names with their server's name.
+    pub prefix: bool,
+    /// Default per-call timeout.
+    pub call_timeout: Duration,
+    /// Largest message accepted.
+    pub max_message_bytes: usize,
+    /// Upstreams by name, in file order.
+    pub servers: IndexMap<String, ServerSettings>,
+}
+
+/// One upstream's resolved settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSettings {
+    /// Its name.
+    pub name: String,
+    /// How to reach it.
+    pub transport: TransportSettings,
+    /// Whether it runs.
+    pub enabled: bool,
+    /// Per-call timeout.
+    pub call_timeout: Duration,
+}
+
+/// How to reach an upstream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransportSettings {
+    /// A child process.
+    Stdio {
+        /// Program.
+        command: String,
+        /// Arguments.
+        args: Vec<String>,
+        /// Extra environment.
+        env: IndexMap<String, String>,
+        /// Working directory.
+        cwd: Option<PathBuf>,
+    },
+    /// An HTTP server.
+    Http {
+        /// Its URL.
+        url: String,
+        /// Extra headers.
+        headers: IndexMap<String, String>,
+        /// Streamable, SSE or auto.
+        kind: TransportKind,
+    },
+}
+
+impl TransportSettings {
+    /// `stdio`, `streamable-http`, `sse` or `auto`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Stdio { .. } => "stdio",
+            Self::Http { kind: TransportKind::StreamableHttp, .. } => "streamable-http",
+            Self::Http { kind: TransportKind::Sse, .. } => "sse",
+            Self::Http { .. } => "auto",
+        }
+    }
+}
+
+impl Settings {
+    /// Resolves the file with the environment and the command line on top.
+    pub fn resolve(file: &ConfigFile, overrides: &Overrides, path: &Path) -> Result<Self, ConfigError> {
+        let invalid = |message: String, hint: &str| ConfigError::Invalid { path: path.to_path_buf(), message, hint: hint.into() };
+        let env_listen = std::env::var(EnvVars::PORTCULLIS_LISTEN).ok().filter(|v| !v.is_empty());
+        let listen_text = overrides.listen.clone().or(env_listen).or_else(|| file.gateway.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            invalid(format!("`{listen_text}` is not an address to listen on"), "write it as IP:PORT, e.g. 127.0.0.1:7331 (port 0 picks a free one)")
+        })?;
+        let separator = file.gateway.separator.clone().unwrap_or_else(|| "__".into());
+        if separator.is_empty() || !separator.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+            return Err(invalid(format!("separator `{separator}` is not allowed"), "use one or more of A-Z a-z 0-9 _ - ."));
+        }
+        let call_timeout = seconds(file.gateway.timeout.unwrap_or(DEFAULT_TIMEOUT)).ok_or_else(|| invalid("[gateway] timeout must be a positive number of seconds".into(), "e.g. timeout = 60"))?;
+        let max_message_bytes = file.gateway.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE);
+        if max_message_bytes < 1024 {
+            return Err(invalid(format!("max_message_bytes = {max_message_bytes} is too small"), "use at least 1024; the default is 16 MiB"));
+        }
+        let mut servers = IndexMap::new();
+        for (name, server) in &file.servers {
+            servers.insert(name.clone(), ServerSettings::resolve(name, server, call_timeout, path)?);
+        }
+        let prefix = file.gateway.prefix.unwrap_or(true);
+        if !prefix && servers.len() > 1 {
+            return Err(invalid("`prefix = false` needs exactly one server, but several are configured".into(), "remove `prefix = false` from [gateway], or keep one server"));
+        }
+        Ok(Self {
+            listen,
+            surface: file.gateway.surface.unwrap_or(SurfaceMode::Direct),
+            separator,
+            prefix,
+            call_timeout,
+            max_message_bytes,
+            servers,
+        })
+    }
+}
+
+impl ServerSettings {
+    /// Validates one `[servers.<name>]` table.
+    pub fn resolve(name: &str, server: &ServerConfig, default_timeout: Duration, path: &Path) -> Result<Self, ConfigError> {
+        let invalid = |message: String, hint: String| ConfigError::Invalid { path: path.to_path_buf(), message, hint };
+        validate_name(name).map_err(|m| invalid(m, "server names are 1 to 64 of A-Z a-z 0-9 _ -".into()))?;
+        let transport = match (&server.command, &server.url) {
+            (Some(_), Some(_)) => return Err(invalid(format!("[servers.{name}] has both `command` and `url`"), "keep `command` for a program or `url` for an HTTP server, not both".into())),
+            (None, None) => return Err(invalid(format!("[servers.{name}] has neither `command` nor `url`"), format!("add `command = \"...\"` or `url = \"http://...\"` under [servers.{name}]"))),
+            (Some(command), None) => {
+                if matches!(server.transport, Some(k) if k != TransportKind::Stdio) {
+                    return Err(invalid(format!("[servers.{name}] runs a command, so its transport can only be `stdio`"), "remove `transport`, or use `url` for an HTTP server".into()));
+                }
+                if server.headers.is_some() {
+                    return Err(invalid(format!("[servers.{name}] has `headers` but runs a command"), "headers are for HTTP servers; pass secrets to a command with `env`".into()));
+                }
+                if command.trim().is_empty() {
+                    return Err(invalid(format!("[servers.{name}] has an empty `command`"), "name the program to run, e.g. command = \"npx\"".into()));
+                }
+                TransportSettings::Stdio {
+                    command: command.clone(),
+                    args: server.args.clone().unwrap_or_default(),
+                    env: server.env.clone().unwrap_or_default(),
+                    cwd: server.cwd.clone(),
+                }
+            }
+            (None, Some(url)) => {
+                if server.transport == Some(TransportKind::Stdio) {
+                    return Err(invalid(format!("[servers.{name}] has a `url`, so its transport cannot be `stdio`"), "use streamable-http, sse or auto".into()));
+                }
+                if server.args.is_some() || server.env.is_some() || server.cwd.is_some() {
+                    return Err(invalid(format!("[servers.{name}] has a `url` and also args, env or cwd"), "args, env and cwd are for commands; remove them".into()));
+                }
+                let parsed = reqwest::Url::parse(url).map_err(|e| invalid(format!("[servers.{name}] url `{url}`: {e}"), "write a full URL such as http://127.0.0.1:3001/mcp".into()))?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(invalid(format!("[servers.{name}] url `{url}` is not http or https"), "write a full URL such as http://127.0.0.1:3001/mcp".into()));
+                }
+                TransportSettings::Http { url: url.clone(), headers: server.headers.clone().unwrap_or_default(), kind: server.transport.unwrap_or(TransportKind::Auto) }
+            }
+        };
+        let call_timeout = match server.timeout {
+            Some(t) => seconds(t).ok_or_else(|| invalid(format!("[servers.{name}] timeout must be a positive number of seconds"), "e.g. timeout = 120".into()))?,
+            None => default_timeout,
+        };
+        Ok(Self { name: name.to_owned(), transport, enabled: server.enabled.unwrap_or(true), call_timeout })
+    }
+}
+
+/// Checks a server name: 1 to 64 of `[A-Za-z0-9_-]`.
+pub(crate) fn validate_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(format!("`{name}` is not a valid server name"));
+    }
+    Ok(())
+}
+
+fn seconds(value: f64) -> Option<Duration> {
+    (value.is_finite() && value > 0.0 && value < 1e7).then(|| Duration::from_secs_f64(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(text: &str) -> Result<Settings, ConfigError> {
+        let file = ConfigFile::parse(text, Path::new("c.toml"))?;
+        Settings::resolve(&file, &Overrides::default(), Path::new("c.toml"))
+    }
+
+    #[test]
+    fn defaults() {
+        let s = resolve("").unwrap();
+        assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(s.call_timeout, Duration::from_secs(60));
+        assert_eq!(s.separator, "__");
+    }
+
+    #[test]
+    fn servers_resolve_with_overrides() {
+        let s = resolve("[gateway]\ntimeout = 5\n[servers.a]\ncommand = \"x\"\nargs = [\"1\"]\n[servers.b]\nurl = \"http://127.0.0.1:1/mcp\"\ntimeout = 2.5\n").unwrap();
+        assert_eq!(s.servers["a"].call_timeout, Duration::from_secs(5));
+        assert_eq!(s.servers["b"].call_timeout, Duration::from_millis(2500));
+        assert_eq!(s.servers["b"].transport.label(), "auto");
+        assert_eq!(s.servers.keys().collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    #[test]
+    fn invalid_servers_are_explained() {
+        for (text, needle) in [
+            ("[servers.a]\n", "neither"),
+            ("[servers.a]\ncommand=\"x\"\nurl=\"http://h\"\n", "both"),
+            ("[servers.\"a b\"]\ncommand=\"x\"\n", "not a valid server name"),
+            ("[servers.a]\nurl=\"ftp://h\"\n", "not http"),
+            ("[servers.a]\ncommand=\"x\"\ntransport=\"sse\"\n", "only be `stdio`"),
+            ("[gateway]\nlisten=\"nope\"\n", "not an address"),
+        ] {
+            let err = resolve(text).unwrap_err().to_string();
+            assert!(err.contains(needle) && err.contains("hint:"), "{text:?} -> {err}");
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Streamable HTTP at `/mcp`: POST carries client messages (answered as JSON,
+//! or as an SSE stream once the request has related messages to deliver),
+//! GET opens the stream of server-initiated messages, DELETE ends a session.
+//! Sessions are named by `Mcp-Session-Id`; an unknown id gets 404. Every
+//! request passes the loopback Host/Origin check first.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use futures::stream::{self, Stream};
+use tokio::sync::mpsc;
+
+use super::check_local;
+use crate::config::SurfaceMode;
+use crate::gateway::{Gateway, GatewayError, Session};
+use crate::protocol::{raw, ErrorCode, Kind, Message, ParseError};
+
+const SESSION_HEADER: &str = "mcp-session-id";
+
+/// A running HTTP endpoint.
+pub struct HttpServer {
+    /// The address it listens on (with the real port when 0 was asked for).
+    pub addr: SocketAddr,
+}
+
+/// Binds `addr`, serves `/mcp` (and `extra`, e.g. the admin API) until the
+/// gateway is cancelled. The task lives in the gateway's tracker.
+pub async fn serve_http(gw: &Gateway, addr: SocketAddr, extra: Router) -> Result<HttpServer, GatewayError> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| match source.kind() {
+        std::io::ErrorKind::AddrInUse => GatewayError::PortInUse { addr },
+        _ => GatewayError::Listen { addr, source },
+    })?;
+    let local = listener.local_addr().map_err(|source| GatewayError::Listen { addr, source })?;
+    let app = Router::new()
+        .route("/mcp", get(get_stream).post(post_default).delete(delete))
+        .route("/mcp/direct", get(get_stream).post(post_direct).delete(delete))
+        .route("/mcp/search", get(get_stream).post(post_search).delete(delete))
+        .with_state(gw.clone())
+        .merge(extra)
+        .layer(middleware::from_fn(local_only));
+    let cancel = gw.cancellation();
+    gw.tasks().spawn(async move {
+        let shutdown = async move { cancel.cancelled().await };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            tracing::error!("the HTTP server stopped: {e}");
+        }
+    });
+    Ok(HttpServer { addr: local })
+}
+
+async fn local_only(req: Request, next: Next) -> Response {
+    match check_local(req.headers()) {
+        Ok(()) => next.run(req).await,
+        Err((status, message)) => (status, axum::Json(serde_json::json!({ "error": message }))).into_response(),
+    }
+}
+
+fn rpc_error(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    let body = Message::error_response(raw("null"), code.code(), message, None).to_bytes();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn json_response(body: Vec<u8>, session: Option<&str>) -> Response {
+    let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    add_session_header(&mut resp, session);
+    resp
+}
+
+fn add_session_header(resp: &mut Response, session: Option<&str>) {
+    if let Some(Ok(v)) = session.map(HeaderValue::from_str) {
+        resp.headers_mut().insert(SESSION_HEADER, v);
+    }
+}
+
+fn session_of(gw: &Gateway, headers: &HeaderMap) -> Result<Arc<Session>, Response> {
+    let Some(id) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) else {
+        return Err(rpc_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "missing Mcp-Session-Id header: send `initialize` first and echo the session id it returns"));
+    };
+    gw.session(id).ok_or_else(|| rpc_error(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, "unknown or expired session: start a new one with `initialize`"))
+}
+
+async fn post_default(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
+    post(gw, None, headers, body).await
+}
+
+async fn post_direct(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
+    post(gw, Some(SurfaceMode::Direct), headers, body).await
+}
+
+async fn post_search(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
+    post(gw, Some(SurfaceMode::Search), headers, body).await
+}
+
+async fn post(gw: Gateway, surface: Option<SurfaceMode>, headers: HeaderMap, body: Bytes) -> Response {
+    let limit = gw.settings().max_message_bytes;
+    let (msgs, batch) = match Message::parse_many(&body, limit) {
+        Ok(parsed) => parsed,
+        Err(e @ ParseError::TooLarge { .. }) => return rpc_error(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::InvalidRequest, &e.to_string()),
+        Err(e @ ParseError::Json(_)) => return rpc_error(StatusCode::BAD_REQUEST, ErrorCode::ParseError, &e.to_string()),
+        Err(e @ ParseError::Invalid(_)) => return rpc_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, &e.to_string()),
+    };
+    let is_init = msgs.iter().any(|m| m.method() == "initialize" && m.kind() == Kind::Request);
+    let (session, new_session) = if is_init {
+        if batch {
+            return rpc_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "`initialize` must be sent alone, not in a batch");
+        }
+        (gw.open_session("http", surface), true)
+    } else {
+        match session_of(&gw, &headers) {
+            Ok(s) => (s, false),
+            Err(resp) => return resp,
+        }
+    };
+    let session_header = new_session.then(|| session.id().to_owned());
+    let requests = msgs.iter().filter(|m| m.kind() == Kind::Request).count();
+    if requests == 0 {
+        for m in msgs {
+            gw.handle(&session, m, None).await;
+        }
+        let mut resp = StatusCode::ACCEPTED.into_response();
+        add_session_header(&mut resp, session_header.as_deref());
+        return resp;
+    }
+    if batch {
+        let answers = futures::future::join_all(msgs.into_iter().map(|m| gw.handle(&session, m, None))).await;
+        let answers: Vec<String> = answers.into_iter().flatten().map(|m| m.to_json_string()).collect();
+        return json_response(format!("[{}]", answers.join(",")).into_bytes(), session_header.as_deref());
+    }
+    let Some(msg) = msgs.into_iter().next() else { return StatusCode::ACCEPTED.into_response() };
+    let (tx, mut rx) = mpsc::channel::<Message>(64);
+    let gw2 = gw.clone();
+    let s2 = session.clone();
+    let mut answer = Box::pin(async move { gw2.handle(&s2, msg, Some(tx)).await });
+    // Answer as plain JSON unless something related arrives before the answer.
+    let first = tokio::select! {
+        biased;
+        a = &mut answer => return json_response(a.map(|m| m.to_bytes()).unwrap_or_default(), session_header.as_deref()),
+        m = rx.recv() => m,
+    };
+    let queued: VecDeque<Message> = first.into_iter().collect();
+    let state = Streaming::Running(answer, rx, queued);
+    let events = stream::unfold(state, |state| async move {
+        let mut state = state;
+        loop {
+            state = match state {
+                Streaming::Running(answer, rx, mut queued) if !queued.is_empty() => {
+                    let m = queued.pop_front()?;
+                    return Some((Ok::<_, Infallible>(event(&m)), Streaming::Running(answer, rx, queued)));
+                }
+                Streaming::Running(mut answer, mut rx, queued) => tokio::select! {
+                    biased;
+                    m = rx.recv() => match m {
+                        Some(m) => return Some((Ok(event(&m)), Streaming::Running(answer, rx, queued))),
+                        None => Streaming::Draining((&mut answer).await.into_iter().collect()),
+                    },
+                    a = &mut answer => {
+                        // Deliver what is still queued before the final answer.
+                        let mut rest = VecDeque::new();
+                        while let Ok(m) = rx.try_recv() {
+                            rest.push_back(m);
+                        }
+                        rest.extend(a);
+                        Streaming::Draining(rest)
+                    }
+                },
+                Streaming::Draining(mut rest) => {
+                    let m = rest.pop_front()?;
+                    return Some((Ok(event(&m)), Streaming::Draining(rest)));
+                }
+            };
+        }
+    });
+    let mut resp = Sse::new(events).into_response();
+    add_session_header(&mut resp, session_header.as_deref());
+    resp
+}
+
+/// The state of a POST answered as an event stream.
+enum Streaming<F> {
+    Running(std::pin::Pin<Box<F>>, mpsc::Receiver<Message>, VecDeque<Message>),
+    Draining(VecDeque<Message>),
+}
+
+fn event(m: &Message) -> Event {
+    Event::default().event("message").data(m.to_json_string())
+}
+
+async fn get_stream(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
+    let accepts = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !accepts.contains("text/event-stream") {
+        return rpc_error(StatusCode::NOT_ACCEPTABLE, ErrorCode::InvalidRequest, "the GET stream needs `Accept: text/event-stream`");
+    }
+    let session = match session_of(&gw, &headers) {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let Some(rx) = session.take_outbound() else {
+        return rpc_error(StatusCode::CONFLICT, ErrorCode::InvalidRequest, "this session already has a GET stream open");
+    };
+    let stream = OutboundStream { rx: Some(rx), session: session.clone() };
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+}
+
+/// The GET stream; gives the queue back to the session when the client goes.
+struct OutboundStream {
+    rx: Option<mpsc::Receiver<Message>>,
+    session: Arc<Session>,
+}
+
+impl Stream for OutboundStream {
+    type Item = Result<Event, Infallible>;
+
+    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+        match self.rx.as_mut() {
+            Some(rx) => rx.poll_recv(cx).map(|m| m.map(|m| Ok(event(&m)))),
+            None => std::task::Poll::Ready(None),
+        }
+    }
+}
+
+impl Drop for OutboundStream {
+    fn drop(&mut self) {
+        if let Some(rx) = self.rx.take() {
+            self.session.return_outbound(rx);
+        }
+    }
+}
+
+async fn delete(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
+    let Some(id) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) else {
+        return rpc_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "missing Mcp-Session-Id header");
+    };
+    if gw.close_session(id).await {
+        StatusCode::OK.into_response()
+    } else {
+        rpc_error(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, "unknown or expired session")
+    }
+}

@@ -1,0 +1,55 @@
+//! Tool calls go to the activity log in batches, off the hot path: a call
+//! only queues its record; one task writes what has queued in a single
+//! transaction and prunes the log by age and row count now and then.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::Gateway;
+use crate::store::CallRecord;
+
+/// Calls older than this leave the log.
+const MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+/// At most this many rows stay in the log.
+const MAX_ROWS: usize = 100_000;
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+pub(super) async fn write_calls(gw: Gateway, mut rx: mpsc::Receiver<CallRecord>) {
+    let mut last_prune = Instant::now() - PRUNE_EVERY;
+    loop {
+        let first = tokio::select! {
+            r = rx.recv() => r,
+            () = gw.inner.cancel.cancelled() => None,
+        };
+        let mut batch: Vec<CallRecord> = first.into_iter().collect();
+        while batch.len() < 512 {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let done = batch.is_empty();
+        let store = gw.inner.store.clone();
+        let prune = last_prune.elapsed() >= PRUNE_EVERY;
+        if prune {
+            last_prune = Instant::now();
+        }
+        let result = tokio::task::spawn_blocking(move || {
+            if !batch.is_empty() {
+                store.record_calls(&batch)?;
+            }
+            if prune {
+                store.prune(MAX_AGE, MAX_ROWS)?;
+            }
+            Ok::<_, crate::store::StoreError>(())
+        })
+        .await;
+        if let Ok(Err(e)) = result {
+            tracing::warn!("writing the activity log failed: {e}");
+        }
+        if done {
+            return;
+        }
+    }
+}

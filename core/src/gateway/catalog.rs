@@ -1,0 +1,213 @@
+//! Resources, resource templates and prompts of every upstream, merged.
+//!
+//! Rules (see also `protocol/README.md`):
+//! - Lists are paginated across upstreams with opaque cursors: a cursor names
+//!   the upstream to continue with and that upstream's own cursor.
+//! - Prompt names get the same `<server><separator><prompt>` rule as tools.
+//! - Resource URIs pass through unchanged. A read, subscribe or completion
+//!   for a URI goes to the upstream that listed it (the first in config order
+//!   if several did); a URI nobody listed goes to the upstream with the
+//!   longest matching resource-template prefix, else to each upstream that
+//!   offers resources in config order until one answers without an error.
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+use super::{Gateway, GatewayError};
+use crate::protocol::{to_raw, Message, NameMap};
+use crate::upstream::{UpstreamHandle, UpstreamState};
+
+/// What the gateway learned from lists, to route later requests.
+#[derive(Default)]
+pub(crate) struct Catalog {
+    resource_owner: HashMap<String, String>,
+    template_prefixes: Vec<(String, String)>,
+    prompts: HashMap<String, (String, String)>,
+}
+
+/// Which list and where its items are.
+#[derive(Clone, Copy)]
+pub(super) struct ListKind {
+    pub(super) method: &'static str,
+    pub(super) key: &'static str,
+    pub(super) capability: &'static str,
+}
+
+pub(super) const RESOURCES: ListKind = ListKind { method: "resources/list", key: "resources", capability: "resources" };
+pub(super) const TEMPLATES: ListKind = ListKind { method: "resources/templates/list", key: "resourceTemplates", capability: "resources" };
+pub(super) const PROMPTS: ListKind = ListKind { method: "prompts/list", key: "prompts", capability: "prompts" };
+
+fn capable(gw: &Gateway, capability: &str) -> Vec<UpstreamHandle> {
+    gw.upstream_handles().into_iter().filter(|h| h.status().state == UpstreamState::Ready && h.info().capabilities.get(capability).is_some()).collect()
+}
+
+fn encode_cursor(server: &str, cursor: Option<&str>) -> String {
+    let text = json!({ "s": server, "c": cursor }).to_string();
+    let hex: String = text.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("pc1.{hex}")
+}
+
+fn decode_cursor(cursor: &str) -> Option<(String, Option<String>)> {
+    let hex = cursor.strip_prefix("pc1.")?;
+    let bytes: Option<Vec<u8>> = (0..hex.len()).step_by(2).map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect();
+    let v: Value = serde_json::from_slice(&bytes?).ok()?;
+    Some((v.get("s")?.as_str()?.to_owned(), v.get("c").and_then(Value::as_str).map(str::to_owned)))
+}
+
+/// One merged page of a list.
+pub(super) async fn list(gw: &Gateway, kind: ListKind, msg: &Message) -> Result<Value, GatewayError> {
+    let params: IndexMap<String, Box<RawValue>> = msg.params_as().ok().flatten().unwrap_or_default();
+    let upstreams = capable(gw, kind.capability);
+    let (mut index, mut cursor) = match params.get("cursor").and_then(|c| serde_json::from_str::<String>(c.get()).ok()) {
+        None => (0, None),
+        Some(c) => {
+            let (server, inner) = decode_cursor(&c).ok_or_else(|| GatewayError::InvalidParams(format!("invalid cursor `{c}`: pass the nextCursor of the previous page")))?;
+            let i = upstreams.iter().position(|h| h.name() == server).ok_or_else(|| GatewayError::InvalidParams(format!("the cursor names server `{server}`, which is gone; list again from the start")))?;
+            (i, inner)
+        }
+    };
+    let settings = gw.settings();
+    let mut items: Vec<Box<RawValue>> = Vec::new();
+    while let Some(h) = upstreams.get(index) {
+        let mut p = params.clone();
+        match &cursor {
+            Some(c) => p.insert("cursor".into(), to_raw(c)),
+            None => p.shift_remove("cursor"),
+        };
+        let page = h.request(kind.method, Some(to_raw(&p))).await;
+        let (page_items, next) = match page {
+            Ok(resp) if resp.error.is_none() => read_page(&resp, kind.key),
+            Ok(resp) => {
+                tracing::warn!(server = h.name(), "{} failed: {}", kind.method, resp.error.as_ref().map_or("", |e| e.get()));
+                (Vec::new(), None)
+            }
+            Err(e) => {
+                tracing::warn!(server = h.name(), "{} failed: {e}", kind.method);
+                (Vec::new(), None)
+            }
+        };
+        for item in page_items {
+            items.push(adopt(gw, h.name(), kind, item, &settings.separator, settings.prefix));
+        }
+        match next {
+            Some(n) => {
+                cursor = Some(n);
+                if !items.is_empty() {
+                    return Ok(json!({ kind.key: items, "nextCursor": encode_cursor(h.name(), cursor.as_deref()) }));
+                }
+            }
+            None => {
+                index += 1;
+                cursor = None;
+                if !items.is_empty() {
+                    let mut out = json!({ kind.key: items });
+                    if let Some(next) = upstreams.get(index) {
+                        out["nextCursor"] = Value::String(encode_cursor(next.name(), None));
+                    }
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    Ok(json!({ kind.key: items }))
+}
+
+fn read_page(resp: &Message, key: &str) -> (Vec<IndexMap<String, Box<RawValue>>>, Option<String>) {
+    let Some(result) = resp.result.as_deref() else { return (Vec::new(), None) };
+    let Ok(fields) = serde_json::from_str::<IndexMap<String, Box<RawValue>>>(result.get()) else { return (Vec::new(), None) };
+    let items = fields.get(key).and_then(|r| serde_json::from_str(r.get()).ok()).unwrap_or_default();
+    let next = fields.get("nextCursor").and_then(|c| serde_json::from_str::<String>(c.get()).ok());
+    (items, next)
+}
+
+/// Records where an item came from and renames prompts.
+fn adopt(gw: &Gateway, server: &str, kind: ListKind, mut item: IndexMap<String, Box<RawValue>>, sep: &str, prefix: bool) -> Box<RawValue> {
+    let text = |k: &str| item.get(k).and_then(|v| serde_json::from_str::<String>(v.get()).ok());
+    let mut catalog = gw.inner.catalog.lock().unwrap_or_else(|p| p.into_inner());
+    match kind.key {
+        "resources" => {
+            if let Some(uri) = text("uri") {
+                catalog.resource_owner.entry(uri).or_insert_with(|| server.to_owned());
+            }
+        }
+        "resourceTemplates" => {
+            if let Some(t) = text("uriTemplate") {
+                let prefix = t.split('{').next().unwrap_or("").to_owned();
+                if !catalog.template_prefixes.iter().any(|(p, s)| *p == prefix && s == server) {
+                    catalog.template_prefixes.push((prefix, server.to_owned()));
+                }
+            }
+        }
+        _ => {
+            if let Some(name) = text("name") {
+                let map = NameMap::build([(server, name.as_str())], sep, prefix);
+                if let Some(down) = map.downstream(server, &name) {
+                    catalog.prompts.insert(down.to_owned(), (server.to_owned(), name.clone()));
+                    item.insert("name".into(), to_raw(down));
+                }
+            }
+        }
+    }
+    to_raw(&item)
+}
+
+/// The upstream that should get a request about `uri`, in order of preference.
+pub(super) fn resource_targets(gw: &Gateway, uri: &str) -> Vec<UpstreamHandle> {
+    let catalog = gw.inner.catalog.lock().unwrap_or_else(|p| p.into_inner());
+    let owner = catalog.resource_owner.get(uri).cloned().or_else(|| {
+        catalog.template_prefixes.iter().filter(|(p, _)| !p.is_empty() && uri.starts_with(p.as_str())).max_by_key(|(p, _)| p.len()).map(|(_, s)| s.clone())
+    });
+    drop(catalog);
+    match owner.and_then(|o| gw.upstream(&o)) {
+        Some(h) => vec![h],
+        None => capable(gw, "resources"),
+    }
+}
+
+/// Where a downstream prompt name leads.
+pub(super) fn resolve_prompt(gw: &Gateway, name: &str) -> Option<(String, String)> {
+    if let Some(found) = gw.inner.catalog.lock().unwrap_or_else(|p| p.into_inner()).prompts.get(name).cloned() {
+        return Some(found);
+    }
+    let settings = gw.settings();
+    if !settings.prefix {
+        return gw.upstream_handles().first().map(|h| (h.name().to_owned(), name.to_owned()));
+    }
+    let (server, prompt) = name.split_once(settings.separator.as_str())?;
+    gw.upstream(server).map(|_| (server.to_owned(), prompt.to_owned()))
+}
+
+/// Sends a request about a resource URI, trying the candidates in order.
+pub(super) async fn by_uri(gw: &Gateway, uri: &str, msg: &Message) -> Result<(String, Message), GatewayError> {
+    let targets = resource_targets(gw, uri);
+    let mut last = None;
+    for h in &targets {
+        match h.request(msg.method(), msg.params.clone()).await {
+            Ok(resp) if resp.error.is_none() || targets.len() == 1 => return Ok((h.name().to_owned(), resp)),
+            Ok(resp) => last = Some(Ok(resp)),
+            Err(e) => last = Some(Err(e)),
+        }
+    }
+    match last {
+        Some(Ok(resp)) => Ok((String::new(), resp)),
+        Some(Err(e)) => Err(e.into()),
+        None => Err(GatewayError::MethodNotFound { method: msg.method().to_owned(), why: "no upstream offers resources".into() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_roundtrip_and_reject_garbage() {
+        let c = encode_cursor("every thing", Some("abc\"1"));
+        assert_eq!(decode_cursor(&c), Some(("every thing".into(), Some("abc\"1".into()))));
+        assert_eq!(decode_cursor(&encode_cursor("s", None)), Some(("s".into(), None)));
+        assert_eq!(decode_cursor("pc1.zz"), None);
+        assert_eq!(decode_cursor("nope"), None);
+    }
+}

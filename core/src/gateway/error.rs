@@ -1,0 +1,92 @@
+//! Gateway errors, and the one function that turns an error into a
+//! JSON-RPC error code and message.
+
+use crate::config::ConfigError;
+use crate::protocol::ErrorCode;
+use crate::upstream::UpstreamError;
+
+/// What a gateway operation can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayError {
+    /// The listen address is taken.
+    #[error("cannot listen on {addr}: the address is in use\nhint: another Portcullis may be running (`portcullis upstream list` asks it); or choose another address with --listen 127.0.0.1:0")]
+    PortInUse {
+        /// The address.
+        addr: std::net::SocketAddr,
+    },
+    /// Binding failed for another reason.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The configuration is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// An upstream failed.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    /// No such tool.
+    #[error("unknown tool `{name}`\nhint: tools/list (or `portcullis tools list`) shows the tools there are")]
+    UnknownTool {
+        /// The name asked for.
+        name: String,
+    },
+    /// No such server.
+    #[error("unknown server `{name}`\nhint: `portcullis upstream list` shows the configured servers")]
+    UnknownServer {
+        /// The name asked for.
+        name: String,
+    },
+    /// The request's params are wrong.
+    #[error("{0}")]
+    InvalidParams(String),
+    /// No upstream can answer this method.
+    #[error("method `{method}` is not offered: {why}")]
+    MethodNotFound {
+        /// The method.
+        method: String,
+        /// Why it cannot be routed.
+        why: String,
+    },
+    /// The trust store failed.
+    #[error("{error}{}", error.hint().map(|h| format!("\nhint: {h}")).unwrap_or_default())]
+    Store {
+        /// The cause.
+        error: crate::store::StoreError,
+    },
+    /// The search index failed.
+    #[error("the search index failed: {0}")]
+    Search(crate::search::SearchError),
+    /// The tool may not be called (not approved, changed, blocked).
+    #[error("{message}")]
+    NotCallable {
+        /// Why, and how a person can allow it.
+        message: String,
+    },
+    /// A file the gateway keeps could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl GatewayError {
+    /// The JSON-RPC error code for this error: chosen here and nowhere else.
+    pub fn rpc_code(&self) -> ErrorCode {
+        match self {
+            Self::UnknownTool { .. } | Self::UnknownServer { .. } | Self::InvalidParams(_) => ErrorCode::InvalidParams,
+            Self::MethodNotFound { .. } => ErrorCode::MethodNotFound,
+            Self::NotCallable { .. } => ErrorCode::NotApproved,
+            Self::Upstream(UpstreamError::Timeout { .. }) => ErrorCode::RequestTimeout,
+            Self::Upstream(UpstreamError::Unavailable { .. } | UpstreamError::Died { .. } | UpstreamError::Handshake { .. } | UpstreamError::Transport { .. }) => ErrorCode::UpstreamUnavailable,
+            _ => ErrorCode::InternalError,
+        }
+    }
+}

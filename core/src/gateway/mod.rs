@@ -1,0 +1,429 @@
+//! The gateway: one typed API over upstreams, sessions and the merged tool
+//! list. The MCP endpoints (HTTP and stdio), the admin API, the CLI and the
+//! desktop app all call it; none of them re-implements an operation.
+
+mod activity;
+mod catalog;
+mod error;
+mod events;
+mod router;
+mod session;
+mod surface;
+mod tools;
+mod trust;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Paths, Settings, SurfaceMode};
+use crate::search::SearchIndex;
+use crate::store::{CallRecord, Store};
+use crate::trust::{ServerOrigin, ServerState};
+use crate::protocol::Message;
+use crate::upstream::{UpstreamContext, UpstreamEvent, UpstreamHandle, UpstreamState};
+
+pub use error::GatewayError;
+pub use session::{ClientInfo, Session};
+pub use tools::ToolEntry;
+pub use trust::Decision;
+use tools::ToolTable;
+
+/// Something a person (or the UI) may want to know about, as it happens.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum GatewayEvent {
+    /// A server started, failed, backed off or stopped.
+    ServerStateChanged {
+        /// Server name.
+        server: String,
+        /// Its new state.
+        state: UpstreamState,
+    },
+    /// A server's tools were (re)listed.
+    ToolsChanged {
+        /// Server name.
+        server: String,
+        /// How many tools it has.
+        count: usize,
+    },
+    /// The configuration was reloaded.
+    ConfigReloaded,
+    /// The config file changed but could not be used.
+    ConfigRejected {
+        /// What was wrong.
+        error: String,
+    },
+    /// New tools wait for a person's approval.
+    ToolsPending {
+        /// Server name.
+        server: String,
+        /// Their upstream names.
+        tools: Vec<String>,
+    },
+    /// Approved tools changed their definition and are held again.
+    ToolsModified {
+        /// Server name.
+        server: String,
+        /// Their upstream names.
+        tools: Vec<String>,
+    },
+    /// A tool call finished.
+    CallFinished {
+        /// Server name.
+        server: String,
+        /// Upstream tool name.
+        tool: String,
+        /// `ok`, `error` or `blocked`.
+        outcome: String,
+        /// How long it took.
+        duration_ms: u64,
+    },
+}
+
+/// A server as a person sees it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ServerView {
+    /// Its name.
+    pub name: String,
+    /// `stdio`, `streamable-http`, `sse` or `auto`.
+    pub transport: String,
+    /// Lifecycle state.
+    pub state: UpstreamState,
+    /// How many tools it lists.
+    pub tools: usize,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// The last lines of its stderr.
+    pub stderr_tail: Vec<String>,
+    /// Its stderr log.
+    pub log: String,
+    /// How many times it was restarted.
+    pub restarts: u32,
+    /// The protocol version it speaks.
+    pub protocol_version: Option<String>,
+    /// The process id of a running stdio server.
+    pub pid: Option<u32>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) paths: Paths,
+    pub(crate) settings: RwLock<Arc<Settings>>,
+    pub(crate) upstreams: RwLock<IndexMap<String, UpstreamHandle>>,
+    pub(crate) sessions: RwLock<HashMap<String, Arc<Session>>>,
+    pub(crate) table: RwLock<Arc<ToolTable>>,
+    pub(crate) events: broadcast::Sender<GatewayEvent>,
+    pub(crate) upstream_events: mpsc::Sender<UpstreamEvent>,
+    pub(crate) progress: Mutex<HashMap<String, router::ProgressRoute>>,
+    pub(crate) next_token: std::sync::atomic::AtomicU64,
+    pub(crate) tasks: TaskTracker,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) reload: tokio::sync::Mutex<()>,
+    pub(crate) catalog: Mutex<catalog::Catalog>,
+    /// Resource URI → ids of the sessions subscribed to it.
+    pub(crate) subscriptions: Mutex<HashMap<String, std::collections::HashSet<String>>>,
+    pub(crate) store: Arc<Store>,
+    pub(crate) index: Arc<SearchIndex>,
+    pub(crate) trust: RwLock<trust::TrustView>,
+    pub(crate) validators: surface::Validators,
+    pub(crate) calls: mpsc::Sender<CallRecord>,
+}
+
+/// An HTTP session with no request and no open stream for this long ends.
+const SESSION_IDLE: Duration = Duration::from_secs(3600);
+
+/// The gateway. Clones share one gateway.
+#[derive(Clone)]
+pub struct Gateway {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// Capabilities the gateway declares to upstreams, so that servers offer
+/// their sampling, elicitation and roots features; such requests are routed
+/// to a client that declared the same capability (see the protocol notes).
+fn client_capabilities() -> serde_json::Value {
+    serde_json::json!({ "roots": { "listChanged": true }, "sampling": {}, "elicitation": { "form": {}, "url": {} } })
+}
+
+impl Gateway {
+    /// Starts the gateway and every enabled upstream, concurrently.
+    pub fn start(paths: Paths, settings: Settings) -> Result<Self, GatewayError> {
+        std::fs::create_dir_all(&paths.data).map_err(|source| GatewayError::Io { path: paths.data.display().to_string(), source })?;
+        let (events, _) = broadcast::channel(1024);
+        let (upstream_events, upstream_rx) = mpsc::channel(4096);
+        let (calls, calls_rx) = mpsc::channel(8192);
+        let store = Arc::new(Store::open(paths.database()).map_err(|error| GatewayError::Store { error })?);
+        let index = match SearchIndex::open(&paths.index()) {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::warn!("the search index at {} cannot be used ({e}); searching in memory this run", paths.index().display());
+                SearchIndex::in_memory().map_err(GatewayError::Search)?
+            }
+        };
+        let inner = Arc::new(Inner {
+            paths,
+            settings: RwLock::new(Arc::new(settings.clone())),
+            upstreams: RwLock::new(IndexMap::new()),
+            sessions: RwLock::new(HashMap::new()),
+            table: RwLock::new(Arc::new(ToolTable::default())),
+            events,
+            upstream_events,
+            progress: Mutex::new(HashMap::new()),
+            next_token: std::sync::atomic::AtomicU64::new(1),
+            tasks: TaskTracker::new(),
+            cancel: CancellationToken::new(),
+            reload: tokio::sync::Mutex::new(()),
+            catalog: Mutex::default(),
+            subscriptions: Mutex::default(),
+            store,
+            index: Arc::new(index),
+            trust: RwLock::new(trust::TrustView::default()),
+            validators: surface::Validators::default(),
+            calls,
+        });
+        let gw = Self { inner };
+        for server in settings.servers.values() {
+            gw.start_upstream(server.clone());
+        }
+        let g = gw.clone();
+        gw.inner.tasks.spawn(async move { events::run(g, upstream_rx).await });
+        let g = gw.clone();
+        gw.inner.tasks.spawn(async move { g.expire_sessions().await });
+        let g = gw.clone();
+        gw.inner.tasks.spawn(async move { activity::write_calls(g, calls_rx).await });
+        Ok(gw)
+    }
+
+    fn start_upstream(&self, server: crate::config::ServerSettings) {
+        let state = match self.inner.store.register_server(&server.name, ServerOrigin::ConfigFile) {
+            Ok(r) => r.server.state,
+            Err(e) => {
+                tracing::error!(server = server.name, "reading its approval failed ({e}); keeping it stopped");
+                ServerState::Pending
+            }
+        };
+        self.refresh_trust(&server.name);
+        let settings = self.settings();
+        let ctx = UpstreamContext {
+            logs: self.inner.paths.logs(),
+            max_message_bytes: settings.max_message_bytes,
+            events: self.inner.upstream_events.clone(),
+            client_capabilities: client_capabilities(),
+        };
+        let name = server.name.clone();
+        let handle = match state {
+            ServerState::Trusted => UpstreamHandle::start(server, ctx, &self.inner.tasks, &self.inner.cancel),
+            ServerState::Pending => {
+                tracing::info!(server = name, "not started: it waits for approval (portcullis upstream approve --name {name})");
+                UpstreamHandle::held(server, ctx, UpstreamState::Pending, &self.inner.cancel)
+            }
+            ServerState::Blocked => UpstreamHandle::held(server, ctx, UpstreamState::Blocked, &self.inner.cancel),
+        };
+        self.inner.upstreams.write().unwrap_or_else(|p| p.into_inner()).insert(name, handle);
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> Arc<Settings> {
+        self.inner.settings.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Where the gateway keeps its files.
+    pub fn paths(&self) -> &Paths {
+        &self.inner.paths
+    }
+
+    /// Live events for the UI and the admin API.
+    pub fn subscribe(&self) -> broadcast::Receiver<GatewayEvent> {
+        self.inner.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, event: GatewayEvent) {
+        let _ = self.inner.events.send(event);
+    }
+
+    /// Publishes an event from a front end (e.g. a rejected config edit).
+    pub fn emit_event(&self, event: GatewayEvent) {
+        self.emit(event);
+    }
+
+    pub(crate) fn upstream(&self, name: &str) -> Option<UpstreamHandle> {
+        self.inner.upstreams.read().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+    }
+
+    pub(crate) fn upstream_handles(&self) -> Vec<UpstreamHandle> {
+        self.inner.upstreams.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    }
+
+    /// Every configured server with its state.
+    pub fn servers(&self) -> Vec<ServerView> {
+        self.upstream_handles()
+            .iter()
+            .map(|h| {
+                let status = h.status();
+                let info = h.info();
+                ServerView {
+                    name: h.name().to_owned(),
+                    transport: h.settings().transport.label().to_owned(),
+                    state: status.state,
+                    tools: h.tools().len(),
+                    last_error: status.last_error,
+                    stderr_tail: h.stderr_tail(),
+                    log: h.log_path().display().to_string(),
+                    restarts: status.restarts,
+                    protocol_version: (!info.protocol_version.is_empty()).then_some(info.protocol_version),
+                    pid: status.pid,
+                }
+            })
+            .collect()
+    }
+
+    /// Waits (at most `limit`) until no upstream is starting for the first time.
+    pub async fn wait_for_starting(&self, limit: Duration) {
+        let all = self.upstream_handles();
+        let waits = all.iter().map(|h| h.wait_first_start());
+        let _ = tokio::time::timeout(limit, futures::future::join_all(waits)).await;
+        // The merged table is rebuilt by the event loop; make sure it is current.
+        events::rebuild_tools(self);
+    }
+
+    /// Every tool as clients see it, in server order.
+    pub fn tools(&self) -> Vec<ToolEntry> {
+        self.table().entries().to_vec()
+    }
+
+    pub(crate) fn table(&self) -> Arc<ToolTable> {
+        self.inner.table.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Applies new settings: servers that were added start, removed ones
+    /// stop, changed ones restart; the rest and every session are untouched.
+    pub async fn apply_settings(&self, new: Settings) {
+        let _serial = self.inner.reload.lock().await;
+        let old = self.settings();
+        *self.inner.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new.clone());
+        let mut stops = Vec::new();
+        for (name, server) in &old.servers {
+            if new.servers.get(name) != Some(server) {
+                if let Some(h) = self.inner.upstreams.write().unwrap_or_else(|p| p.into_inner()).shift_remove(name) {
+                    stops.push(h);
+                }
+            }
+        }
+        for h in &stops {
+            tracing::info!(server = h.name(), "stopping (its configuration changed or it was removed)");
+            h.stop().await;
+        }
+        for (name, server) in &new.servers {
+            if old.servers.get(name) != Some(server) {
+                tracing::info!(server = name, "starting (new or changed configuration)");
+                self.start_upstream(server.clone());
+            }
+        }
+        // Keep file order.
+        {
+            let mut ups = self.inner.upstreams.write().unwrap_or_else(|p| p.into_inner());
+            ups.sort_by_cached_key(|k, _| new.servers.get_index_of(k).unwrap_or(usize::MAX));
+        }
+        events::rebuild_tools(self);
+        self.emit(GatewayEvent::ConfigReloaded);
+    }
+
+    /// Stops a server and starts it again as its approval now says.
+    pub(crate) async fn restart_upstream(&self, name: &str) {
+        let _serial = self.inner.reload.lock().await;
+        let Some(settings) = self.settings().servers.get(name).cloned() else { return };
+        let old = self.inner.upstreams.read().unwrap_or_else(|p| p.into_inner()).get(name).cloned();
+        if let Some(h) = old {
+            h.stop().await;
+        }
+        self.start_upstream(settings);
+        let order = self.settings();
+        self.inner.upstreams.write().unwrap_or_else(|p| p.into_inner()).sort_by_cached_key(|k, _| order.servers.get_index_of(k).unwrap_or(usize::MAX));
+    }
+
+    /// Opens a client session; `surface` overrides the configured tool surface.
+    pub fn open_session(&self, transport: &'static str, surface: Option<SurfaceMode>) -> Arc<Session> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let session = Session::new(id.clone(), transport, surface.unwrap_or(self.settings().surface));
+        self.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).insert(id, session.clone());
+        session
+    }
+
+    /// Ends HTTP sessions that were idle for `SESSION_IDLE` with no stream open.
+    async fn expire_sessions(&self) {
+        loop {
+            tokio::select! {
+                () = self.inner.cancel.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(60)) => {}
+            }
+            let idle: Vec<String> = self
+                .inner
+                .sessions
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .values()
+                .filter(|s| s.transport() == "http" && !s.is_streaming() && s.last_active.lock().unwrap_or_else(|p| p.into_inner()).elapsed() > SESSION_IDLE)
+                .map(|s| s.id().to_owned())
+                .collect();
+            for id in idle {
+                tracing::debug!(session = id, "ending an idle session");
+                self.close_session(&id).await;
+            }
+        }
+    }
+
+    /// A session by id.
+    pub fn session(&self, id: &str) -> Option<Arc<Session>> {
+        self.inner.sessions.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+    }
+
+    /// Ends a session; its requests in flight are cancelled upstream.
+    pub async fn close_session(&self, id: &str) -> bool {
+        let removed = self.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).remove(id);
+        let Some(session) = removed else { return false };
+        for subscribers in self.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).values_mut() {
+            subscribers.remove(id);
+        }
+        let inflight: Vec<(String, u64)> = session.inflight.lock().unwrap_or_else(|p| p.into_inner()).values().map(|f| (f.server.clone(), f.upstream_id)).collect();
+        for (server, id) in inflight {
+            if let Some(h) = self.upstream(&server) {
+                h.cancel_request(id, "the client ended its session").await;
+            }
+        }
+        true
+    }
+
+    /// Handles one message from a client. Returns the response for a
+    /// request; `related` receives messages that belong to this request
+    /// (progress, server-to-client requests) while it is in flight.
+    pub async fn handle(&self, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Option<Message> {
+        router::handle(self, session, msg, related).await
+    }
+
+    /// The token that ends the gateway's tasks.
+    pub fn cancellation(&self) -> CancellationToken {
+        self.inner.cancel.clone()
+    }
+
+    /// The tracker that owns the gateway's tasks (for front ends to add theirs).
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.inner.tasks
+    }
+
+    /// Stops every upstream (reaping their processes) and waits for every task, up to `deadline`.
+    pub async fn shutdown(&self, deadline: Duration) {
+        let handles = self.upstream_handles();
+        let stop_all = futures::future::join_all(handles.iter().map(UpstreamHandle::stop));
+        let _ = tokio::time::timeout(deadline, stop_all).await;
+        self.inner.cancel.cancel();
+        self.inner.tasks.close();
+        let _ = tokio::time::timeout(deadline, self.inner.tasks.wait()).await;
+    }
+}

@@ -1,0 +1,382 @@
+//! Handles one client message: the MCP methods the gateway answers itself
+//! (initialize, ping, tools/list), the ones it routes (tools/call), and
+//! passthrough of everything else.
+
+use std::sync::{Arc, Weak};
+
+use indexmap::IndexMap;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use super::session::{Inflight, InflightGuard};
+use super::{catalog, surface, Gateway, GatewayError, GatewayEvent, Session};
+use crate::config::SurfaceMode;
+use crate::store::{CallOutcome, CallRecord, UnixMillis};
+use crate::protocol::{negotiate, raw, to_raw, Kind, Message};
+
+/// Tools per `tools/list` page.
+const PAGE_SIZE: usize = 500;
+/// How long `initialize` and the first lists wait for upstreams that are
+/// still starting, so a client that connects right after `serve` sees their
+/// capabilities and tools (later changes reach it as `list_changed`).
+const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Where a rewritten progress token leads back to.
+pub(crate) struct ProgressRoute {
+    session: Weak<Session>,
+    token: Box<RawValue>,
+    related: Option<mpsc::Sender<Message>>,
+}
+
+pub(super) async fn handle(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Option<Message> {
+    session.touch();
+    match msg.kind() {
+        Kind::Response => {
+            let waiter = msg.id_key().and_then(|k| serde_json::from_str::<String>(k).ok()).and_then(|k| session.client_requests.lock().unwrap_or_else(|p| p.into_inner()).remove(&k));
+            match waiter {
+                Some(tx) => {
+                    let _ = tx.send(msg);
+                }
+                None => tracing::debug!(session = session.id(), "a response to an unknown request {:?}", msg.id_key()),
+            }
+            None
+        }
+        Kind::Notification => {
+            notification(gw, session, msg).await;
+            None
+        }
+        Kind::Request => {
+            let id = msg.id.clone().unwrap_or_else(|| raw("null"));
+            Some(match request(gw, session, msg, related).await {
+                Ok(mut resp) => {
+                    resp.id = Some(id);
+                    resp
+                }
+                Err(e) => Message::error_response(id, e.rpc_code().code(), &e.to_string(), None),
+            })
+        }
+    }
+}
+
+async fn notification(gw: &Gateway, session: &Arc<Session>, msg: Message) {
+    match msg.method() {
+        "notifications/initialized" => {}
+        "notifications/cancelled" => {
+            let Ok(Some(params)) = msg.params_as::<Value>() else { return };
+            let Some(request_id) = params.get("requestId") else { return };
+            let key = request_id.to_string();
+            let found = session.inflight.lock().unwrap_or_else(|p| p.into_inner()).get(&key).map(|f| (f.server.clone(), f.upstream_id));
+            if let Some((server, upstream_id)) = found {
+                let reason = params.get("reason").and_then(Value::as_str).unwrap_or("cancelled by the client");
+                if let Some(h) = gw.upstream(&server) {
+                    h.cancel_request(upstream_id, reason).await;
+                }
+            }
+        }
+        _ => {
+            // Unknown and client-side notifications (roots/list_changed…) go to every ready upstream.
+            for h in gw.upstream_handles() {
+                let _ = h.send(msg.clone()).await;
+            }
+        }
+    }
+}
+
+async fn request(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
+    if matches!(msg.method(), "initialize" | "resources/list" | "resources/templates/list" | "prompts/list") {
+        // Capabilities and lists are only complete once upstreams have started.
+        gw.wait_for_starting(STARTUP_WAIT).await;
+    }
+    match msg.method() {
+        "initialize" => Ok(ok(initialize(gw, session, &msg)?)),
+        "ping" => Ok(ok(json!({}))),
+        "tools/list" => match session.surface() {
+            SurfaceMode::Search => Ok(ok(json!({ "tools": surface::search_mode_tools() }))),
+            SurfaceMode::Direct => {
+                gw.wait_for_starting(STARTUP_WAIT).await;
+                tools_list(gw, &msg).map(ok)
+            }
+        },
+        "tools/call" => tools_call(gw, session, msg, related).await,
+        "resources/list" => catalog::list(gw, catalog::RESOURCES, &msg).await.map(ok),
+        "resources/templates/list" => catalog::list(gw, catalog::TEMPLATES, &msg).await.map(ok),
+        "prompts/list" => catalog::list(gw, catalog::PROMPTS, &msg).await.map(ok),
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => resource_request(gw, session, msg).await,
+        "prompts/get" => {
+            let (server, msg) = rename_param(gw, msg, &["name"])?;
+            forward(gw, session, &server, msg, related).await
+        }
+        "completion/complete" => completion(gw, session, msg, related).await,
+        "logging/setLevel" => {
+            for h in gw.upstream_handles() {
+                if h.info().capabilities.get("logging").is_some() {
+                    if let Err(e) = h.request("logging/setLevel", msg.params.clone()).await {
+                        tracing::debug!(server = h.name(), "logging/setLevel: {e}");
+                    }
+                }
+            }
+            Ok(ok(json!({})))
+        }
+        method => {
+            let ready: Vec<_> = gw.upstream_handles().into_iter().filter(|h| h.status().state == crate::upstream::UpstreamState::Ready).collect();
+            match ready.as_slice() {
+                [only] => {
+                    let server = only.name().to_owned();
+                    forward(gw, session, &server, msg, related).await
+                }
+                [] => Err(GatewayError::MethodNotFound { method: method.to_owned(), why: "no upstream is ready".into() }),
+                _ => Err(GatewayError::MethodNotFound { method: method.to_owned(), why: "Portcullis does not know this method, and with several upstreams it cannot tell which one to ask".into() }),
+            }
+        }
+    }
+}
+
+fn ok(value: Value) -> Message {
+    Message { result: Some(to_raw(&value)), ..Message::default() }
+}
+
+fn initialize(gw: &Gateway, session: &Arc<Session>, msg: &Message) -> Result<Value, GatewayError> {
+    let params: Value = msg.params_as().map_err(|e| GatewayError::InvalidParams(format!("initialize: {e}")))?.unwrap_or(Value::Null);
+    let version = negotiate(params.get("protocolVersion").and_then(Value::as_str));
+    {
+        let mut client = session.client.write().unwrap_or_else(|p| p.into_inner());
+        client.protocol_version = version.to_owned();
+        client.name = params.pointer("/clientInfo/name").and_then(Value::as_str).unwrap_or("").to_owned();
+        client.version = params.pointer("/clientInfo/version").and_then(Value::as_str).unwrap_or("").to_owned();
+        client.capabilities = params.get("capabilities").cloned().unwrap_or(Value::Null);
+    }
+    let mut capabilities = json!({ "tools": { "listChanged": true } });
+    let mut instructions = Vec::new();
+    for h in gw.upstream_handles() {
+        let info = h.info();
+        let caps = &info.capabilities;
+        if caps.get("logging").is_some() {
+            capabilities["logging"] = json!({});
+        }
+        if caps.get("completions").is_some() {
+            capabilities["completions"] = json!({});
+        }
+        if caps.get("prompts").is_some() {
+            capabilities["prompts"] = json!({ "listChanged": true });
+        }
+        if let Some(r) = caps.get("resources") {
+            let subscribe = r.get("subscribe").and_then(Value::as_bool).unwrap_or(false) || capabilities.pointer("/resources/subscribe").and_then(Value::as_bool).unwrap_or(false);
+            capabilities["resources"] = json!({ "listChanged": true, "subscribe": subscribe });
+        }
+        if let Some(exp) = info.capabilities.get("experimental").and_then(Value::as_object) {
+            for (k, v) in exp {
+                capabilities["experimental"][k] = v.clone();
+            }
+        }
+        if let Some(text) = info.instructions {
+            instructions.push(format!("{}: {}", h.name(), text));
+        }
+    }
+    let mut result = json!({
+        "protocolVersion": version,
+        "capabilities": capabilities,
+        "serverInfo": { "name": "portcullis", "title": "Portcullis MCP gateway", "version": env!("CARGO_PKG_VERSION") },
+    });
+    if !instructions.is_empty() {
+        result["instructions"] = Value::String(instructions.join("\n\n"));
+    }
+    Ok(result)
+}
+
+fn tools_list(gw: &Gateway, msg: &Message) -> Result<Value, GatewayError> {
+    let cursor = msg.params_as::<Value>().ok().flatten().and_then(|p| p.get("cursor").and_then(Value::as_str).map(str::to_owned));
+    let offset = match cursor {
+        None => 0,
+        Some(c) => c.strip_prefix("pc:").and_then(|n| n.parse().ok()).ok_or_else(|| GatewayError::InvalidParams(format!("invalid cursor `{c}`: pass the nextCursor of the previous page")))?,
+    };
+    let table = gw.table();
+    let (tools, next) = table.page(offset, PAGE_SIZE);
+    let mut result = json!({ "tools": tools });
+    if let Some(next) = next {
+        result["nextCursor"] = Value::String(format!("pc:{next}"));
+    }
+    Ok(result)
+}
+
+async fn tools_call(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
+    let mut params: IndexMap<String, Box<RawValue>> = msg
+        .params_as()
+        .map_err(|e| GatewayError::InvalidParams(format!("tools/call params must be an object with a `name`: {e}")))?
+        .ok_or_else(|| GatewayError::InvalidParams("tools/call needs params with a `name`".into()))?;
+    let mut name: String = params.get("name").and_then(|n| serde_json::from_str(n.get()).ok()).ok_or_else(|| GatewayError::InvalidParams("tools/call needs a string `name`".into()))?;
+    if session.surface() == SurfaceMode::Search && gw.table().resolve(&name).is_none() {
+        let args: Value = params.get("arguments").and_then(|a| serde_json::from_str(a.get()).ok()).unwrap_or(Value::Null);
+        match name.as_str() {
+            surface::SEARCH_TOOLS => return surface::search_tools(gw, &args).await.map(ok),
+            surface::DESCRIBE_TOOL => return surface::describe_tool(gw, &args).map(ok),
+            surface::CALL_TOOL => {
+                let target = args.get("name").and_then(Value::as_str).ok_or_else(|| GatewayError::InvalidParams("call_tool needs a string `name` from search_tools".into()))?.to_owned();
+                let inner = args.get("arguments").cloned().unwrap_or_else(|| json!({}));
+                if let Some((_, def)) = surface::find_doc(gw, &target) {
+                    if let Some(schema) = def.get("inputSchema") {
+                        gw.inner.validators.check(&target, schema, &inner)?;
+                    }
+                }
+                params.insert("arguments".into(), to_raw(&inner));
+                name = target;
+            }
+            _ => {}
+        }
+    }
+    let target = gw.table().resolve(&name).cloned().ok_or_else(|| GatewayError::UnknownTool { name: name.clone() })?;
+    let started = std::time::Instant::now();
+    let request_bytes = msg.params.as_ref().map_or(0, |p| p.get().len()) as u64;
+    let callability = gw.callability(&target.server, &target.tool);
+    let result = if callability.is_callable() {
+        params.insert("name".into(), to_raw(&target.tool));
+        let msg = Message { params: Some(to_raw(&params)), ..msg };
+        forward(gw, session, &target.server, msg, related).await
+    } else {
+        Err(GatewayError::NotCallable { message: format!("`{name}` cannot be called: {}, or in the Portcullis window", callability.explain(&target.server, &target.tool)) })
+    };
+    record_call(gw, session, &target.server, &target.tool, started, request_bytes, &result);
+    result
+}
+
+/// Queues the call for the activity log and tells the UI.
+fn record_call(gw: &Gateway, session: &Session, server: &str, tool: &str, started: std::time::Instant, request_bytes: u64, result: &Result<Message, GatewayError>) {
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let (outcome, response_bytes) = match result {
+        Ok(m) if m.error.is_some() => (CallOutcome::Error(m.error.as_ref().map_or(String::new(), |e| e.get().chars().take(500).collect())), m.error.as_ref().map_or(0, |e| e.get().len())),
+        Ok(m) => (CallOutcome::Ok, m.result.as_ref().map_or(0, |r| r.get().len())),
+        Err(GatewayError::NotCallable { .. }) => (CallOutcome::Blocked, 0),
+        Err(e) => (CallOutcome::Error(e.to_string().chars().take(500).collect()), 0),
+    };
+    let label = match &outcome {
+        CallOutcome::Ok => "ok",
+        CallOutcome::Blocked => "blocked",
+        _ => "error",
+    };
+    gw.emit(GatewayEvent::CallFinished { server: server.to_owned(), tool: tool.to_owned(), outcome: label.to_owned(), duration_ms });
+    let client = session.client();
+    let record = CallRecord {
+        time: UnixMillis::now(),
+        session: session.id().to_owned(),
+        client_name: (!client.name.is_empty()).then_some(client.name),
+        client_version: (!client.version.is_empty()).then_some(client.version),
+        server: server.to_owned(),
+        tool: tool.to_owned(),
+        duration_ms,
+        outcome,
+        request_bytes,
+        response_bytes: response_bytes as u64,
+    };
+    if gw.inner.calls.try_send(record).is_err() {
+        tracing::warn!("the activity log is behind; a call was not recorded");
+    }
+}
+
+/// Sends a request to one upstream on behalf of a session and waits for the
+/// answer, mapping ids and progress tokens and honouring cancellation.
+async fn forward(gw: &Gateway, session: &Arc<Session>, server: &str, mut msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
+    let upstream = gw.upstream(server).ok_or_else(|| GatewayError::UnknownServer { name: server.to_owned() })?;
+    let token = map_progress(gw, session, &mut msg, related.clone());
+    let _token_guard = TokenGuard { gw, token };
+    let params = msg.params.take();
+    let call = upstream.start_request(msg.method(), params).await?;
+    let key = msg.id_key().map(str::to_owned);
+    if let Some(k) = &key {
+        session.inflight.lock().unwrap_or_else(|p| p.into_inner()).insert(k.clone(), Inflight { server: server.to_owned(), upstream_id: call.upstream_id, related, started: std::time::Instant::now() });
+    }
+    let _guard = InflightGuard { session, key };
+    Ok(call.wait(upstream.settings().call_timeout).await?)
+}
+
+/// Rewrites `_meta.progressToken` to a gateway-unique token and remembers the way back.
+fn map_progress(gw: &Gateway, session: &Arc<Session>, msg: &mut Message, related: Option<mpsc::Sender<Message>>) -> Option<String> {
+    let params = msg.params.as_ref()?;
+    if !params.get().contains("progressToken") {
+        return None;
+    }
+    let mut value: IndexMap<String, Box<RawValue>> = serde_json::from_str(params.get()).ok()?;
+    let mut meta: IndexMap<String, Box<RawValue>> = serde_json::from_str(value.get("_meta")?.get()).ok()?;
+    let original = meta.get("progressToken")?.clone();
+    let n = gw.inner.next_token.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let token = format!("portcullis-progress-{n}");
+    meta.insert("progressToken".into(), to_raw(&token));
+    value.insert("_meta".into(), to_raw(&meta));
+    msg.params = Some(to_raw(&value));
+    gw.inner.progress.lock().unwrap_or_else(|p| p.into_inner()).insert(token.clone(), ProgressRoute { session: Arc::downgrade(session), token: original, related });
+    Some(token)
+}
+
+struct TokenGuard<'a> {
+    gw: &'a Gateway,
+    token: Option<String>,
+}
+
+impl Drop for TokenGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(t) = &self.token {
+            self.gw.inner.progress.lock().unwrap_or_else(|p| p.into_inner()).remove(t);
+        }
+    }
+}
+
+/// For an upstream's progress notification: the session, its stream and the params with the client's own token.
+pub(super) fn map_progress_back(gw: &Gateway, msg: &Message) -> Option<(Arc<Session>, Option<mpsc::Sender<Message>>, Box<RawValue>)> {
+    let mut params: IndexMap<String, Box<RawValue>> = serde_json::from_str(msg.params.as_ref()?.get()).ok()?;
+    let token: String = serde_json::from_str(params.get("progressToken")?.get()).ok()?;
+    let routes = gw.inner.progress.lock().unwrap_or_else(|p| p.into_inner());
+    let route = routes.get(&token)?;
+    let session = route.session.upgrade()?;
+    params.insert("progressToken".into(), route.token.clone());
+    Some((session, route.related.clone(), to_raw(&params)))
+}
+
+/// Reads, subscribes and unsubscribes go to the upstream that owns the URI.
+async fn resource_request(gw: &Gateway, session: &Arc<Session>, msg: Message) -> Result<Message, GatewayError> {
+    let uri = msg.params_as::<Value>().ok().flatten().and_then(|p| p.get("uri").and_then(Value::as_str).map(str::to_owned)).ok_or_else(|| GatewayError::InvalidParams(format!("{} needs a string `uri`", msg.method())))?;
+    let method = msg.method().to_owned();
+    let (_server, resp) = catalog::by_uri(gw, &uri, &msg).await?;
+    if resp.error.is_none() {
+        let mut subs = gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
+        match method.as_str() {
+            "resources/subscribe" => {
+                subs.entry(uri).or_default().insert(session.id().to_owned());
+            }
+            "resources/unsubscribe" => {
+                if let Some(set) = subs.get_mut(&uri) {
+                    set.remove(session.id());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(resp)
+}
+
+/// Rewrites a prompt name (at the JSON path `path`) to the upstream's own name.
+fn rename_param(gw: &Gateway, msg: Message, path: &[&str]) -> Result<(String, Message), GatewayError> {
+    let mut params: Value = msg.params_as().map_err(|e| GatewayError::InvalidParams(format!("{}: {e}", msg.method())))?.unwrap_or(Value::Null);
+    let pointer = format!("/{}", path.join("/"));
+    let name = params.pointer(&pointer).and_then(Value::as_str).ok_or_else(|| GatewayError::InvalidParams(format!("{} needs a string `{}`", msg.method(), path.join("."))))?.to_owned();
+    let (server, upstream_name) = catalog::resolve_prompt(gw, &name).ok_or_else(|| GatewayError::InvalidParams(format!("unknown prompt `{name}`: prompts/list shows the prompts there are")))?;
+    if let Some(slot) = params.pointer_mut(&pointer) {
+        *slot = Value::String(upstream_name);
+    }
+    Ok((server, Message { params: Some(to_raw(&params)), ..msg }))
+}
+
+/// `completion/complete` goes where its `ref` leads.
+async fn completion(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
+    let params: Value = msg.params_as().ok().flatten().unwrap_or(Value::Null);
+    match params.pointer("/ref/type").and_then(Value::as_str) {
+        Some("ref/prompt") => {
+            let (server, msg) = rename_param(gw, msg, &["ref", "name"])?;
+            forward(gw, session, &server, msg, related).await
+        }
+        Some("ref/resource") => {
+            let uri = params.pointer("/ref/uri").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let (_, resp) = catalog::by_uri(gw, &uri, &msg).await?;
+            Ok(resp)
+        }
+        _ => Err(GatewayError::InvalidParams("completion/complete needs `ref` of type ref/prompt or ref/resource".into())),
+    }
+}

@@ -1,0 +1,186 @@
+//! What agents see in search mode: `search_tools`, `describe_tool` and
+//! `call_tool` instead of every tool definition. `call_tool` validates the
+//! arguments against the tool's input schema before anything reaches the
+//! upstream.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::{Gateway, GatewayError};
+use crate::search::{SearchOptions, ToolDoc};
+
+/// Names of the search-mode tools.
+pub(super) const SEARCH_TOOLS: &str = "search_tools";
+pub(super) const DESCRIBE_TOOL: &str = "describe_tool";
+pub(super) const CALL_TOOL: &str = "call_tool";
+
+const DEFAULT_LIMIT: usize = 5;
+const MAX_LIMIT: usize = 25;
+
+/// The three tool definitions of search mode.
+pub(super) fn search_mode_tools() -> Value {
+    json!([
+        {
+            "name": SEARCH_TOOLS,
+            "description": "Find tools on all connected MCP servers by describing the task in plain words. Returns the best matches with their arguments; then call one with call_tool.",
+            "inputSchema": { "type": "object", "properties": {
+                "query": { "type": "string", "description": "What you want to do" },
+                "limit": { "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "description": "Most results (default 5)" },
+                "server": { "type": "string", "description": "Only this server's tools" }
+            }, "required": ["query"] },
+            "annotations": { "readOnlyHint": true }
+        },
+        {
+            "name": DESCRIBE_TOOL,
+            "description": "Show a tool's full definition: input and output schema and annotations.",
+            "inputSchema": { "type": "object", "properties": { "name": { "type": "string", "description": "Full tool name from search_tools" } }, "required": ["name"] },
+            "annotations": { "readOnlyHint": true }
+        },
+        {
+            "name": CALL_TOOL,
+            "description": "Call a tool found with search_tools, by its full name, with its arguments.",
+            "inputSchema": { "type": "object", "properties": {
+                "name": { "type": "string", "description": "Full tool name from search_tools" },
+                "arguments": { "type": "object", "description": "The tool's arguments" }
+            }, "required": ["name"] }
+        }
+    ])
+}
+
+fn text_result(text: String, structured: Value) -> Value {
+    json!({ "content": [{ "type": "text", "text": text }], "structuredContent": structured })
+}
+
+/// `search_tools`.
+pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, GatewayError> {
+    let query = args.get("query").and_then(Value::as_str).ok_or_else(|| GatewayError::InvalidParams("search_tools needs a string `query`, e.g. {\"query\": \"create a github issue\"}".into()))?.to_owned();
+    let limit = args.get("limit").and_then(Value::as_u64).map_or(DEFAULT_LIMIT, |l| (l as usize).clamp(1, MAX_LIMIT));
+    let server = args.get("server").and_then(Value::as_str).map(str::to_owned);
+    let index = gw.inner.index.clone();
+    let opts = SearchOptions { limit, server, explain: false };
+    let hits = tokio::task::spawn_blocking(move || index.search(&query, &opts)).await.map_err(|e| GatewayError::InvalidParams(e.to_string()))?.map_err(|e| GatewayError::InvalidParams(format!("search failed: {e}")))?;
+    let table = gw.table();
+    let settings = gw.settings();
+    let mut lines = Vec::new();
+    let mut results = Vec::new();
+    for h in hits {
+        let name = table.downstream_name(&h.server, &h.name, &settings.separator, settings.prefix);
+        let line_desc = one_line(h.description.as_deref().unwrap_or(""));
+        let callable = h.state == "approved";
+        let note = if callable { String::new() } else { format!(" [{}: cannot be called until a person approves it]", h.state) };
+        lines.push(format!("{name}{} — {line_desc}{note}", h.signature));
+        results.push(json!({ "name": name, "server": h.server, "description": line_desc, "signature": h.signature, "state": h.state, "callable": callable }));
+    }
+    let text = if lines.is_empty() { "No tools match. Try other words, or fewer.".to_owned() } else { lines.join("\n") };
+    Ok(text_result(text, json!({ "results": results })))
+}
+
+/// The first sentence of a description, at most 160 characters.
+fn one_line(text: &str) -> String {
+    let first = text.split("\n\n").next().unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+    let cut = first.find(". ").map_or(first.as_str(), |i| &first[..=i]);
+    if cut.chars().count() > 160 {
+        let s: String = cut.chars().take(157).collect();
+        format!("{s}...")
+    } else {
+        cut.to_owned()
+    }
+}
+
+/// Finds a tool by downstream name: among connected upstreams, else in the index.
+pub(super) fn find_doc(gw: &Gateway, name: &str) -> Option<(String, Value)> {
+    let table = gw.table();
+    if let Some(entry) = table.entries().iter().find(|e| e.name == name) {
+        return Some((entry.server.clone(), entry.tool.to_value()));
+    }
+    let settings = gw.settings();
+    let docs: Vec<ToolDoc> = gw.inner.index.all().ok()?;
+    docs.into_iter().find(|d| table.downstream_name(&d.server, &d.name, &settings.separator, settings.prefix) == name).map(|d| {
+        let mut v = json!({ "name": d.name, "inputSchema": d.input_schema });
+        if let Some(t) = d.title {
+            v["title"] = Value::String(t);
+        }
+        if let Some(t) = d.description {
+            v["description"] = Value::String(t);
+        }
+        (d.server, v)
+    })
+}
+
+/// `describe_tool`.
+pub(super) fn describe_tool(gw: &Gateway, args: &Value) -> Result<Value, GatewayError> {
+    let name = args.get("name").and_then(Value::as_str).ok_or_else(|| GatewayError::InvalidParams("describe_tool needs a string `name` from search_tools".into()))?;
+    let (server, mut def) = find_doc(gw, name).ok_or_else(|| GatewayError::UnknownTool { name: name.to_owned() })?;
+    def["name"] = Value::String(name.to_owned());
+    let state = gw.tool_state(&server, def.get("name").and_then(Value::as_str).unwrap_or(name));
+    let text = serde_json::to_string_pretty(&def).unwrap_or_default();
+    Ok(text_result(text, json!({ "server": server, "state": state, "tool": def })))
+}
+
+/// Compiled input schemas, by the schema's text.
+#[derive(Default)]
+pub(crate) struct Validators(std::sync::Mutex<HashMap<String, Arc<jsonschema::Validator>>>);
+
+impl Validators {
+    /// Checks `args` against `schema`; the error lists every violation.
+    pub(super) fn check(&self, tool: &str, schema: &Value, args: &Value) -> Result<(), GatewayError> {
+        let key = schema.to_string();
+        let cached = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+        let validator = match cached {
+            Some(v) => v,
+            None => match jsonschema::validator_for(schema) {
+                Ok(v) => {
+                    let v = Arc::new(v);
+                    let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+                    if map.len() > 4096 {
+                        map.clear();
+                    }
+                    map.insert(key, v.clone());
+                    v
+                }
+                // A schema the validator cannot read: let the upstream judge.
+                Err(e) => {
+                    tracing::debug!(tool, "input schema not usable for validation: {e}");
+                    return Ok(());
+                }
+            },
+        };
+        let errors: Vec<String> = validator
+            .iter_errors(args)
+            .take(10)
+            .map(|e| {
+                let path = e.instance_path().to_string();
+                format!("  - {}: {e}", if path.is_empty() { "(arguments)".to_owned() } else { path })
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(GatewayError::InvalidParams(format!("arguments for `{tool}` do not match its input schema:\n{}\nhint: describe_tool shows the schema", errors.join("\n"))))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_cuts() {
+        assert_eq!(one_line("Get the time. Use it often.\n\nMore."), "Get the time.");
+        assert!(one_line(&"word ".repeat(100)).ends_with("..."));
+    }
+
+    #[test]
+    fn validation_names_what_is_wrong() {
+        let v = Validators::default();
+        let schema = json!({ "type": "object", "properties": { "a": { "type": "integer" } }, "required": ["a"] });
+        assert!(v.check("t", &schema, &json!({ "a": 1 })).is_ok());
+        let err = v.check("t", &schema, &json!({ "a": "x" })).unwrap_err().to_string();
+        assert!(err.contains("/a") && err.contains("integer"), "{err}");
+        let err = v.check("t", &schema, &json!({})).unwrap_err().to_string();
+        assert!(err.contains("required") || err.contains("\"a\""), "{err}");
+    }
+}

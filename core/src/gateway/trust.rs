@@ -1,0 +1,247 @@
+//! Quarantine in the gateway: the store decides, the gateway enforces.
+//!
+//! A server starts only when the store says it is trusted; a tool is listed
+//! (direct mode) and callable only when its server is trusted and its current
+//! definition is the approved one. Decisions are taken through the typed
+//! operations below, which the CLI, the admin API and the desktop app all
+//! call; nothing on the MCP endpoint can reach them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::{Gateway, GatewayError, GatewayEvent};
+use crate::search::ToolDoc;
+use crate::store::{ActivityEntry, ActivityQuery, PendingTool, StoreError, ToolDiff, ToolStatus};
+use crate::trust::{Actor, Callability, ServerState, ToolSelection, ToolState};
+
+/// The decisions of the store, cached for the hot path.
+#[derive(Default)]
+pub(crate) struct TrustView {
+    servers: HashMap<String, ServerState>,
+    tools: HashMap<String, HashMap<String, ToolState>>,
+}
+
+impl TrustView {
+    pub(crate) fn callability(&self, server: &str, tool: &str) -> Callability {
+        match self.servers.get(server) {
+            None => Callability::UnknownServer,
+            Some(ServerState::Pending) => Callability::ServerPending,
+            Some(ServerState::Blocked) => Callability::ServerBlocked,
+            Some(ServerState::Trusted) => match self.tools.get(server).and_then(|t| t.get(tool)) {
+                None => Callability::UnknownTool,
+                Some(ToolState::Approved) => Callability::Callable,
+                Some(ToolState::Pending) => Callability::ToolPending,
+                Some(ToolState::Changed) => Callability::ToolChanged,
+                Some(ToolState::Blocked) => Callability::ToolBlocked,
+            },
+        }
+    }
+
+    fn tool_state(&self, server: &str, tool: &str) -> Option<ToolState> {
+        self.tools.get(server).and_then(|t| t.get(tool)).copied()
+    }
+}
+
+/// The outcome of a decision, for the front ends to print.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decision {
+    /// The server.
+    pub server: String,
+    /// The server's state after the decision.
+    pub server_state: ServerState,
+    /// The tools the decision changed, with their new state.
+    pub tools: Vec<(String, ToolState)>,
+}
+
+fn store_err(e: StoreError) -> GatewayError {
+    GatewayError::Store { error: e }
+}
+
+impl Gateway {
+    /// Reloads one server's decisions from the store into the cache.
+    pub(crate) fn refresh_trust(&self, server: &str) {
+        let store = &self.inner.store;
+        let state = store.server(server).ok().flatten().map(|s| s.state);
+        let tools: HashMap<String, ToolState> = store.tools(server).unwrap_or_default().into_iter().filter(|t| t.present).map(|t| (t.name, t.state)).collect();
+        let mut view = self.inner.trust.write().unwrap_or_else(|p| p.into_inner());
+        match state {
+            Some(s) => {
+                view.servers.insert(server.to_owned(), s);
+            }
+            None => {
+                view.servers.remove(server);
+            }
+        }
+        view.tools.insert(server.to_owned(), tools);
+    }
+
+    /// Whether a tool may be called now, and if not, why.
+    pub fn callability(&self, server: &str, tool: &str) -> Callability {
+        self.inner.trust.read().unwrap_or_else(|p| p.into_inner()).callability(server, tool)
+    }
+
+    /// A tool's approval state as text (`pending` for one never seen).
+    pub fn tool_state(&self, server: &str, tool: &str) -> &'static str {
+        let view = self.inner.trust.read().unwrap_or_else(|p| p.into_inner());
+        match view.servers.get(server) {
+            Some(ServerState::Blocked) => "blocked",
+            _ => view.tool_state(server, tool).map_or("pending", ToolState::as_str),
+        }
+    }
+
+    /// Records what an upstream lists now; tells people about new and changed
+    /// tools; updates the index and the merged list.
+    pub(crate) async fn observe_tools(&self, server: &str) {
+        let Some(handle) = self.upstream(server) else { return };
+        let tools = handle.tools();
+        let values: Vec<serde_json::Value> = tools.iter().map(|t| t.to_value()).collect();
+        let store = self.inner.store.clone();
+        let name = server.to_owned();
+        let statuses = tokio::task::spawn_blocking(move || store.observe_tools(&name, &values)).await;
+        let statuses: Vec<ToolStatus> = match statuses {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::error!(server, "recording the tool list failed: {e}");
+                Vec::new()
+            }
+            Err(e) => {
+                tracing::error!(server, "recording the tool list failed: {e}");
+                Vec::new()
+            }
+        };
+        self.refresh_trust(server);
+        let pending: Vec<String> = statuses.iter().filter(|s| s.present && s.state == ToolState::Pending && (s.is_new() || s.state_changed())).map(|s| s.name.clone()).collect();
+        let changed: Vec<String> = statuses.iter().filter(|s| s.present && s.state == ToolState::Changed && s.state_changed()).map(|s| s.name.clone()).collect();
+        if !pending.is_empty() {
+            self.emit(GatewayEvent::ToolsPending { server: server.to_owned(), tools: pending });
+        }
+        if !changed.is_empty() {
+            self.emit(GatewayEvent::ToolsChanged { server: server.to_owned(), count: tools.len() });
+            self.emit(GatewayEvent::ToolsModified { server: server.to_owned(), tools: changed });
+        }
+        self.reindex(server).await;
+    }
+
+    /// Puts a server's tools (with their states) into the search index.
+    pub(crate) async fn reindex(&self, server: &str) {
+        let Some(handle) = self.upstream(server) else { return };
+        let tools = handle.tools();
+        if tools.is_empty() && handle.status().state != crate::upstream::UpstreamState::Ready {
+            // Not connected: keep what the index knows from earlier runs, with fresh states.
+            let docs: Vec<ToolDoc> = self.inner.index.all().unwrap_or_default().into_iter().filter(|d| d.server == server).map(|mut d| {
+                d.state = self.tool_state(server, &d.name).to_owned();
+                d
+            }).collect();
+            self.index_docs(server, docs).await;
+            return;
+        }
+        let docs: Vec<ToolDoc> = tools
+            .iter()
+            .map(|t| ToolDoc {
+                server: server.to_owned(),
+                name: t.name.clone(),
+                title: t.field("title").and_then(|v| v.as_str().map(str::to_owned)),
+                description: t.description(),
+                input_schema: t.field("inputSchema").unwrap_or(serde_json::Value::Null),
+                state: self.tool_state(server, &t.name).to_owned(),
+            })
+            .collect();
+        self.index_docs(server, docs).await;
+    }
+
+    async fn index_docs(&self, server: &str, docs: Vec<ToolDoc>) {
+        let index = self.inner.index.clone();
+        let name = server.to_owned();
+        match tokio::task::spawn_blocking(move || index.replace_server(&name, &docs)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(server, "updating the search index failed: {e}"),
+            Err(e) => tracing::error!(server, "updating the search index failed: {e}"),
+        }
+    }
+
+    /// Approves a server: it is started and its approved tools become callable.
+    pub async fn approve_server(&self, name: &str, actor: Actor) -> Result<Decision, GatewayError> {
+        self.decide_server(name, ServerState::Trusted, actor).await
+    }
+
+    /// Blocks a server: it is stopped and none of its tools can be called.
+    pub async fn block_server(&self, name: &str, actor: Actor) -> Result<Decision, GatewayError> {
+        self.decide_server(name, ServerState::Blocked, actor).await
+    }
+
+    async fn decide_server(&self, name: &str, state: ServerState, actor: Actor) -> Result<Decision, GatewayError> {
+        if self.upstream(name).is_none() {
+            return Err(GatewayError::UnknownServer { name: name.to_owned() });
+        }
+        let info = self.inner.store.set_server_state(name, state, actor).map_err(store_err)?;
+        self.refresh_trust(name);
+        self.restart_upstream(name).await;
+        super::events::rebuild_tools(self);
+        self.reindex(name).await;
+        Ok(Decision { server: name.to_owned(), server_state: info.state, tools: Vec::new() })
+    }
+
+    /// Approves tools of a server (the server too, if it was pending).
+    pub async fn approve_tools(&self, server: &str, selection: &ToolSelection, actor: Actor) -> Result<Decision, GatewayError> {
+        self.decide_tools(server, selection, actor, true).await
+    }
+
+    /// Blocks tools of a server.
+    pub async fn block_tools(&self, server: &str, selection: &ToolSelection, actor: Actor) -> Result<Decision, GatewayError> {
+        self.decide_tools(server, selection, actor, false).await
+    }
+
+    async fn decide_tools(&self, server: &str, selection: &ToolSelection, actor: Actor, approve: bool) -> Result<Decision, GatewayError> {
+        if self.upstream(server).is_none() {
+            return Err(GatewayError::UnknownServer { name: server.to_owned() });
+        }
+        // Decide on what the server lists now.
+        if self.upstream(server).is_some_and(|h| h.status().state == crate::upstream::UpstreamState::Ready) {
+            self.observe_tools(server).await;
+        }
+        let store = &self.inner.store;
+        let statuses = if approve { store.approve_tools(server, selection, actor) } else { store.block_tools(server, selection, actor) }.map_err(store_err)?;
+        let mut server_state = store.server(server).ok().flatten().map_or(ServerState::Pending, |s| s.state);
+        if approve && server_state == ServerState::Pending {
+            server_state = store.set_server_state(server, ServerState::Trusted, actor).map_err(store_err)?.state;
+            self.refresh_trust(server);
+            self.restart_upstream(server).await;
+        }
+        self.refresh_trust(server);
+        super::events::rebuild_tools(self);
+        self.reindex(server).await;
+        Ok(Decision { server: server.to_owned(), server_state, tools: statuses.into_iter().map(|s| (s.name, s.state)).collect() })
+    }
+
+    /// Tools waiting for a person: new ones and changed ones, with findings.
+    pub fn pending_tools(&self) -> Result<Vec<PendingTool>, GatewayError> {
+        self.inner.store.pending_tools().map_err(store_err)
+    }
+
+    /// The approved and current definitions of a tool, by server and upstream name.
+    pub fn tool_diff(&self, server: &str, tool: &str) -> Result<Option<ToolDiff>, GatewayError> {
+        self.inner.store.tool_diff(server, tool).map_err(store_err)
+    }
+
+    /// The activity log.
+    pub fn activity(&self, query: &ActivityQuery) -> Result<Vec<ActivityEntry>, GatewayError> {
+        self.inner.store.activity(query).map_err(store_err)
+    }
+
+    /// Searches every tool (quarantined ones too), as agents do.
+    pub async fn search(&self, query: &str, opts: crate::search::SearchOptions) -> Result<Vec<crate::search::SearchHit>, GatewayError> {
+        let index = self.inner.index.clone();
+        let query = query.to_owned();
+        tokio::task::spawn_blocking(move || index.search(&query, &opts))
+            .await
+            .map_err(|e| GatewayError::InvalidParams(e.to_string()))?
+            .map_err(GatewayError::Search)
+    }
+
+    /// The store (for front ends that show more of it).
+    pub fn store(&self) -> Arc<crate::store::Store> {
+        self.inner.store.clone()
+    }
+}

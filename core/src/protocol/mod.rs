@@ -1,0 +1,15 @@
+//! The MCP wire protocol as far as the gateway needs it: a lossless JSON-RPC
+//! message, error codes chosen in one place, protocol versions and the rule
+//! that turns upstream tool names into downstream names.
+//!
+//! See `README.md` beside this file for the protocol notes.
+
+mod codes;
+mod message;
+mod names;
+mod version;
+
+pub use codes::ErrorCode;
+pub use message::{raw, to_raw, Kind, Message, ParseError};
+pub use names::{NameMap, ToolName};
+pub use version::{negotiate, LATEST_VERSION, SUPPORTED_VERSIONS};

@@ -1,0 +1,143 @@
+//! A person's decisions about tools: approve, block.
+//!
+//! A decision names its tools explicitly or selects them all; a name the
+//! server never listed fails the whole decision, with the names it does
+//! list, so a typo never approves half a selection. Each decided tool gets an
+//! activity row in the same transaction as the change.
+
+use std::collections::HashSet;
+
+use rusqlite::{params, Transaction};
+
+use crate::trust::{Actor, ToolSelection, ToolState};
+
+use super::activity::{Decision, DecisionAction};
+use super::servers::get_server;
+use super::tools::{drop_if_unreferenced, known_names, max_severity, tool_rows, ToolRow};
+use super::{Store, StoreError, ToolStatus, UnixMillis};
+
+impl Store {
+    /// Approves the current definitions of the selected tools of `server`:
+    /// they become callable while the server is trusted and the definitions
+    /// do not change. [`ToolSelection::All`] selects the listed tools that are
+    /// pending or changed; naming a blocked tool unblocks it.
+    ///
+    /// Returns the status of each decided tool (`previous` is the state
+    /// before the decision).
+    pub fn approve_tools(
+        &self,
+        server: &str,
+        selection: &ToolSelection,
+        actor: Actor,
+    ) -> Result<Vec<ToolStatus>, StoreError> {
+        self.write(|tx| decide(tx, server, selection, actor, ToolState::Approved))
+    }
+
+    /// Blocks the selected tools of `server`: they are never callable, whatever
+    /// their definition, until a person approves them by name.
+    /// [`ToolSelection::All`] selects every listed tool not blocked yet.
+    pub fn block_tools(
+        &self,
+        server: &str,
+        selection: &ToolSelection,
+        actor: Actor,
+    ) -> Result<Vec<ToolStatus>, StoreError> {
+        self.write(|tx| decide(tx, server, selection, actor, ToolState::Blocked))
+    }
+}
+
+fn decide(
+    tx: &Transaction<'_>,
+    server: &str,
+    selection: &ToolSelection,
+    actor: Actor,
+    target: ToolState,
+) -> Result<Vec<ToolStatus>, StoreError> {
+    get_server(tx, server)?;
+    let rows = tool_rows(tx, server)?;
+    let selected = select(server, &rows, selection, target)?;
+    let now = UnixMillis::now();
+    let (action, set_approved) = match target {
+        ToolState::Approved => (DecisionAction::ApproveTool, true),
+        _ => (DecisionAction::BlockTool, false),
+    };
+    let mut out = Vec::with_capacity(selected.len());
+    for row in selected {
+        tx.execute(
+            "UPDATE tools SET state = ?3, updated_at = ?4,
+                    approved_hash = CASE WHEN ?5 THEN current_hash ELSE approved_hash END
+             WHERE server = ?1 AND name = ?2",
+            params![server, row.name, target, now, set_approved],
+        )?;
+        Decision {
+            actor,
+            server,
+            tool: Some(&row.name),
+            action,
+            from: row.state.as_str(),
+            to: target.as_str(),
+            hash: Some(&row.current_hash),
+        }
+        .log(tx, now)?;
+        if set_approved {
+            if let Some(old) = row
+                .approved_hash
+                .as_deref()
+                .filter(|h| *h != row.current_hash)
+            {
+                drop_if_unreferenced(tx, old)?;
+            }
+        }
+        out.push(ToolStatus {
+            name: row.name.clone(),
+            state: target,
+            previous: Some(row.state),
+            present: row.present,
+            definition_changed: false,
+            max_severity: max_severity(tx, &row.current_hash)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The rows a selection names, or an error listing the names that do not exist.
+fn select<'a>(
+    server: &str,
+    rows: &'a [ToolRow],
+    selection: &ToolSelection,
+    target: ToolState,
+) -> Result<Vec<&'a ToolRow>, StoreError> {
+    match selection {
+        ToolSelection::All => Ok(rows
+            .iter()
+            .filter(|row| row.present)
+            .filter(|row| match target {
+                ToolState::Approved => matches!(row.state, ToolState::Pending | ToolState::Changed),
+                _ => row.state != target,
+            })
+            .collect()),
+        ToolSelection::Names(names) => {
+            let mut seen = HashSet::new();
+            let mut unknown = Vec::new();
+            let mut selected = Vec::new();
+            for name in names {
+                if !seen.insert(name.as_str()) {
+                    continue;
+                }
+                match rows.iter().find(|row| row.name == *name) {
+                    Some(row) => selected.push(row),
+                    None => unknown.push(name.clone()),
+                }
+            }
+            if unknown.is_empty() {
+                Ok(selected)
+            } else {
+                Err(StoreError::UnknownTools {
+                    server: server.to_owned(),
+                    unknown,
+                    known: known_names(rows),
+                })
+            }
+        }
+    }
+}

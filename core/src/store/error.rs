@@ -1,0 +1,139 @@
+//! The one error type of the store, with what a person should do about it.
+
+use std::path::PathBuf;
+
+/// What went wrong in the trust store.
+///
+/// Messages name the server, tool or file involved; [`StoreError::hint`]
+/// adds what a person can do about it, for the one place that prints errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The directory that should hold the database could not be created.
+    #[error("cannot create the data directory {}: {source}", path.display())]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// SQLite could not open or configure the database file.
+    #[error("cannot open the trust store {}: {source}", path.display())]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// The file was written by a newer Portcullis with a schema this one
+    /// does not know.
+    #[error(
+        "the trust store {} has schema version {found}, newer than this Portcullis supports ({supported})",
+        path.display()
+    )]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// The schema version in the file.
+        found: i64,
+        /// The newest schema version this build knows.
+        supported: i64,
+    },
+    /// A schema migration failed; the database is left at the previous version.
+    #[error("upgrading the trust store {} to schema version {version} failed: {source}", path.display())]
+    Migration {
+        /// The database file.
+        path: PathBuf,
+        /// The version that could not be reached.
+        version: usize,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// No server of this name was ever registered.
+    #[error("unknown server `{server}`; known servers: {}", list(known))]
+    UnknownServer {
+        /// The name asked for.
+        server: String,
+        /// The registered servers, sorted.
+        known: Vec<String>,
+    },
+    /// A decision named tools the server never listed. Nothing was decided.
+    #[error(
+        "server `{server}` has no tool named {}; its tools are: {}",
+        quoted(unknown),
+        list(known)
+    )]
+    UnknownTools {
+        /// The server.
+        server: String,
+        /// The names it does not have.
+        unknown: Vec<String>,
+        /// The tools it lists now, sorted.
+        known: Vec<String>,
+    },
+    /// Any other SQLite failure (disk full, database locked for longer than
+    /// the busy timeout, a value this build cannot read).
+    #[error("trust store operation failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl StoreError {
+    /// What a person can do about the error, when there is something to say
+    /// beyond the message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            StoreError::CreateDir { .. } | StoreError::Open { .. } => Some(
+                "check that the data directory exists and is writable by this user, \
+                 or choose another one with PORTCULLIS_HOME"
+                    .to_owned(),
+            ),
+            StoreError::TooNew { .. } => Some(
+                "upgrade Portcullis, or point PORTCULLIS_HOME at another data directory".to_owned(),
+            ),
+            StoreError::Migration { .. } => Some(
+                "the file was not changed; report this with the message above, \
+                 and keep a copy of the file"
+                    .to_owned(),
+            ),
+            StoreError::UnknownServer { server, .. } => Some(format!(
+                "list servers with `portcullis upstream list`; add one with \
+                 `portcullis upstream add --name {server} ...`"
+            )),
+            StoreError::UnknownTools { server, .. } => Some(format!(
+                "list its tools with `portcullis upstream tools --name {server}`; \
+                 names are the upstream's, without the `{server}__` prefix"
+            )),
+            StoreError::Sqlite(e) => match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                    Some(
+                        "another Portcullis process is writing to the store; retry in a moment"
+                            .to_owned(),
+                    )
+                }
+                Some(rusqlite::ErrorCode::DiskFull) => {
+                    Some("free disk space in the data directory, then retry".to_owned())
+                }
+                Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen) => {
+                    Some("check the permissions of the data directory and its files".to_owned())
+                }
+                _ => None,
+            },
+        }
+    }
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn quoted(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

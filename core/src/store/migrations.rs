@@ -1,0 +1,129 @@
+//! Versioned schema migrations.
+//!
+//! `PRAGMA user_version` holds the number of steps applied. Steps are only
+//! ever appended: a released step is never edited, because databases in the
+//! field have already run it. Each step runs in its own IMMEDIATE
+//! transaction together with the version bump, so a crash leaves the file at
+//! the previous version, and two processes opening the same file at once
+//! apply each step once.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StoreError;
+
+/// The schema steps, oldest first. Step `i` takes the schema from version
+/// `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: servers, tools, definitions, findings, activity.
+    r#"
+    CREATE TABLE servers (
+        name       TEXT PRIMARY KEY NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('pending', 'trusted', 'blocked')),
+        origin     TEXT NOT NULL CHECK (origin IN ('person', 'config_file')),
+        added_at   INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+
+    -- Every definition still referenced by a tool, keyed by its hash; the
+    -- text is the canonical JSON of the hashed fields.
+    CREATE TABLE definitions (
+        hash       TEXT PRIMARY KEY NOT NULL,
+        definition TEXT NOT NULL,
+        first_seen INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE tools (
+        server        TEXT NOT NULL REFERENCES servers (name) ON DELETE CASCADE,
+        name          TEXT NOT NULL,
+        state         TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'changed', 'blocked')),
+        present       INTEGER NOT NULL CHECK (present IN (0, 1)),
+        current_hash  TEXT NOT NULL REFERENCES definitions (hash),
+        approved_hash TEXT REFERENCES definitions (hash),
+        first_seen    INTEGER NOT NULL,
+        last_seen     INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        PRIMARY KEY (server, name)
+    ) STRICT;
+
+    CREATE TABLE findings (
+        hash     TEXT NOT NULL REFERENCES definitions (hash) ON DELETE CASCADE,
+        ordinal  INTEGER NOT NULL,
+        rule     TEXT NOT NULL,
+        severity TEXT NOT NULL CHECK (severity IN ('low', 'medium', 'high')),
+        message  TEXT NOT NULL,
+        excerpt  TEXT NOT NULL,
+        PRIMARY KEY (hash, ordinal)
+    ) STRICT;
+
+    -- AUTOINCREMENT: ids are never reused, so `after_id` polling never
+    -- skips a row.
+    CREATE TABLE activity (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        time           INTEGER NOT NULL,
+        kind           TEXT NOT NULL CHECK (kind IN ('call', 'decision', 'discovery')),
+        server         TEXT,
+        tool           TEXT,
+        action         TEXT,
+        actor          TEXT,
+        from_state     TEXT,
+        to_state       TEXT,
+        hash           TEXT,
+        session        TEXT,
+        client_name    TEXT,
+        client_version TEXT,
+        duration_ms    INTEGER,
+        outcome        TEXT CHECK (outcome IN ('ok', 'error', 'blocked')),
+        detail         TEXT,
+        request_bytes  INTEGER,
+        response_bytes INTEGER
+    ) STRICT;
+    CREATE INDEX activity_by_time ON activity (time);
+    CREATE INDEX activity_by_kind ON activity (kind, id);
+    "#,
+];
+
+/// The schema version this build writes.
+pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the schema of `conn` up to [`SCHEMA_VERSION`].
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let found = user_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (step, sql) in MIGRATIONS.iter().enumerate() {
+        let version = step + 1;
+        let failed = |source| StoreError::Migration {
+            path: path.to_owned(),
+            version,
+            source,
+        };
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(failed)?;
+        // Read again under the write lock: another process may have
+        // migrated since we looked.
+        let current: i64 = tx
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(failed)?;
+        if current >= version as i64 {
+            continue;
+        }
+        tx.execute_batch(sql).map_err(failed)?;
+        tx.pragma_update(None, "user_version", version as i64)
+            .map_err(failed)?;
+        tx.commit().map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// The schema version recorded in the file.
+pub(super) fn user_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}

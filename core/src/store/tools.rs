@@ -1,0 +1,614 @@
+//! Tools: what each upstream lists, and whether a call may go through.
+//!
+//! [`Store::observe_tools`] records a server's current listing and moves
+//! each tool through its states; [`Store::is_callable`] is the one check the
+//! gateway makes before forwarding a call. A tool is callable only while its
+//! server is trusted and the definition it lists now hashes to the definition
+//! a person approved.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::types::Type;
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::trust::{
+    canonical_json, definition_hash, hashed_definition, rule_id, Callability, Finding, ServerState,
+    Severity, ToolState,
+};
+
+use super::activity::{Discovery, DiscoveryAction};
+use super::servers::get_server;
+use super::{Store, StoreError, UnixMillis};
+
+/// A tool's state after [`Store::observe_tools`] or a decision, and how it
+/// moved, so the gateway can announce what changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToolStatus {
+    /// The tool's upstream name.
+    pub name: String,
+    /// Its state now.
+    pub state: ToolState,
+    /// Its state before the call; `None` for a tool seen for the first time.
+    pub previous: Option<ToolState>,
+    /// Whether the server lists it now. In the result of
+    /// [`Store::observe_tools`], `false` marks a tool that vanished in that
+    /// listing (tools that were already gone are not repeated).
+    pub present: bool,
+    /// Whether the listed definition differs from the one listed before.
+    pub definition_changed: bool,
+    /// The most severe scanner finding on the current definition.
+    pub max_severity: Option<Severity>,
+}
+
+impl ToolStatus {
+    /// Whether the tool was seen for the first time.
+    pub fn is_new(&self) -> bool {
+        self.previous.is_none()
+    }
+
+    /// Whether its state differs from before (a new tool counts as changed).
+    pub fn state_changed(&self) -> bool {
+        self.previous != Some(self.state)
+    }
+}
+
+/// A tool as the store knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToolInfo {
+    /// Its server.
+    pub server: String,
+    /// Its upstream name.
+    pub name: String,
+    /// Its state.
+    pub state: ToolState,
+    /// Whether the server lists it now.
+    pub present: bool,
+    /// The description of the current definition.
+    pub description: Option<String>,
+    /// The hash of the current definition.
+    pub current_hash: String,
+    /// The hash of the approved definition, if it was ever approved.
+    pub approved_hash: Option<String>,
+    /// How many scanner findings the current definition has.
+    pub findings: usize,
+    /// The most severe of them.
+    pub max_severity: Option<Severity>,
+    /// When it was first listed.
+    pub first_seen: UnixMillis,
+    /// When it was last listed.
+    pub last_seen: UnixMillis,
+}
+
+/// A tool waiting for a person: pending or changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PendingTool {
+    /// Its server.
+    pub server: String,
+    /// Its server's state (tools of a pending server need the server
+    /// approved too).
+    pub server_state: ServerState,
+    /// Its upstream name.
+    pub name: String,
+    /// [`ToolState::Pending`] or [`ToolState::Changed`].
+    pub state: ToolState,
+    /// The description of the current definition.
+    pub description: Option<String>,
+    /// The current definition (the hashed fields).
+    pub definition: Value,
+    /// For a changed tool, the definition that was approved.
+    pub approved: Option<Value>,
+    /// The scanner's findings on the current definition, most severe first.
+    pub findings: Vec<Finding>,
+    /// When it was first listed.
+    pub first_seen: UnixMillis,
+}
+
+/// The approved and current definitions of a changed tool, side by side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolDiff {
+    /// What a person approved.
+    pub approved: Value,
+    /// What the server lists now.
+    pub current: Value,
+}
+
+/// A row of `tools`, as decisions and listings need it.
+#[derive(Debug, Clone)]
+pub(super) struct ToolRow {
+    pub(super) name: String,
+    pub(super) state: ToolState,
+    pub(super) present: bool,
+    pub(super) current_hash: String,
+    pub(super) approved_hash: Option<String>,
+}
+
+/// Every tool row of `server`, by name.
+pub(super) fn tool_rows(tx: &Transaction<'_>, server: &str) -> Result<Vec<ToolRow>, StoreError> {
+    let mut stmt = tx.prepare(
+        "SELECT name, state, present, current_hash, approved_hash
+         FROM tools WHERE server = ?1 ORDER BY name",
+    )?;
+    let rows = stmt.query_map([server], |row| {
+        Ok(ToolRow {
+            name: row.get(0)?,
+            state: row.get(1)?,
+            present: row.get(2)?,
+            current_hash: row.get(3)?,
+            approved_hash: row.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The state a tool moves to when its server lists the definition `hash`.
+fn next_state(old: ToolState, hash: &str, approved: Option<&str>) -> ToolState {
+    match old {
+        ToolState::Pending => ToolState::Pending,
+        ToolState::Blocked => ToolState::Blocked,
+        // A changed tool whose upstream reverted to the approved definition
+        // is the approved tool again: the hash is all that approval covers.
+        ToolState::Approved | ToolState::Changed if approved == Some(hash) => ToolState::Approved,
+        ToolState::Approved | ToolState::Changed => ToolState::Changed,
+    }
+}
+
+impl Store {
+    /// Records what `server` lists now (its `tools/list` result, all pages).
+    ///
+    /// A new tool is pending; an approved tool listed with another definition
+    /// becomes changed (the approved definition is kept for
+    /// [`Store::tool_diff`]) and is approved again if the upstream reverts;
+    /// pending and blocked tools keep their state; a tool no longer listed is
+    /// marked absent, not deleted. Each definition is scanned and its
+    /// findings stored. Tools without a string `name` are skipped, and of
+    /// duplicate names the first is kept.
+    ///
+    /// Returns the status of each listed tool in listing order, then of each
+    /// tool that vanished in this listing.
+    pub fn observe_tools(
+        &self,
+        server: &str,
+        tools: &[Value],
+    ) -> Result<Vec<ToolStatus>, StoreError> {
+        // Scan outside the lock: it is the slow part.
+        let mut listed = Vec::with_capacity(tools.len());
+        let mut names = HashSet::new();
+        for tool in tools {
+            let Some(name) = tool.get("name").and_then(Value::as_str) else {
+                tracing::warn!(server, "ignoring a listed tool without a string name");
+                continue;
+            };
+            if !names.insert(name) {
+                tracing::warn!(
+                    server,
+                    tool = name,
+                    "ignoring a duplicate tool name in the listing"
+                );
+                continue;
+            }
+            let definition = hashed_definition(tool);
+            let findings = self.scanner.scan(&definition);
+            listed.push((
+                name,
+                definition_hash(tool),
+                canonical_json(&definition),
+                findings,
+            ));
+        }
+
+        self.write(|tx| {
+            get_server(tx, server)?;
+            let now = UnixMillis::now();
+            let existing: HashMap<String, ToolRow> = tool_rows(tx, server)?
+                .into_iter()
+                .map(|row| (row.name.clone(), row))
+                .collect();
+            let mut out = Vec::with_capacity(listed.len());
+            let mut replaced = Vec::new();
+
+            for (name, hash, definition, findings) in &listed {
+                save_definition(tx, hash, definition, findings, now)?;
+                let max_severity = findings.iter().map(|f| f.severity).max();
+                let Some(old) = existing.get(*name) else {
+                    tx.execute(
+                        "INSERT INTO tools (server, name, state, present, current_hash,
+                                            approved_hash, first_seen, last_seen, updated_at)
+                         VALUES (?1, ?2, ?3, 1, ?4, NULL, ?5, ?5, ?5)",
+                        params![server, name, ToolState::Pending, hash, now],
+                    )?;
+                    discovery(
+                        server,
+                        name,
+                        DiscoveryAction::ToolAdded,
+                        None,
+                        ToolState::Pending,
+                        hash,
+                    )
+                    .log(tx, now)?;
+                    out.push(ToolStatus {
+                        name: (*name).to_owned(),
+                        state: ToolState::Pending,
+                        previous: None,
+                        present: true,
+                        definition_changed: false,
+                        max_severity,
+                    });
+                    continue;
+                };
+                let state = next_state(old.state, hash, old.approved_hash.as_deref());
+                let definition_changed = old.current_hash != *hash;
+                let touched = definition_changed || state != old.state || !old.present;
+                tx.execute(
+                    "UPDATE tools SET state = ?3, present = 1, current_hash = ?4, last_seen = ?5,
+                                      updated_at = CASE WHEN ?6 THEN ?5 ELSE updated_at END
+                     WHERE server = ?1 AND name = ?2",
+                    params![server, name, state, hash, now, touched],
+                )?;
+                if definition_changed {
+                    replaced.push(old.current_hash.clone());
+                    discovery(
+                        server,
+                        name,
+                        DiscoveryAction::ToolChanged,
+                        Some(old.state),
+                        state,
+                        hash,
+                    )
+                    .log(tx, now)?;
+                } else if !old.present {
+                    discovery(
+                        server,
+                        name,
+                        DiscoveryAction::ToolReturned,
+                        Some(old.state),
+                        state,
+                        hash,
+                    )
+                    .log(tx, now)?;
+                }
+                out.push(ToolStatus {
+                    name: (*name).to_owned(),
+                    state,
+                    previous: Some(old.state),
+                    present: true,
+                    definition_changed,
+                    max_severity,
+                });
+            }
+
+            let mut vanished: Vec<&ToolRow> = existing
+                .values()
+                .filter(|row| row.present && !names.contains(row.name.as_str()))
+                .collect();
+            vanished.sort_by(|a, b| a.name.cmp(&b.name));
+            for row in vanished {
+                tx.execute(
+                    "UPDATE tools SET present = 0, updated_at = ?3 WHERE server = ?1 AND name = ?2",
+                    params![server, row.name, now],
+                )?;
+                discovery(
+                    server,
+                    &row.name,
+                    DiscoveryAction::ToolRemoved,
+                    Some(row.state),
+                    row.state,
+                    &row.current_hash,
+                )
+                .log(tx, now)?;
+                out.push(ToolStatus {
+                    name: row.name.clone(),
+                    state: row.state,
+                    previous: Some(row.state),
+                    present: false,
+                    definition_changed: false,
+                    max_severity: max_severity(tx, &row.current_hash)?,
+                });
+            }
+
+            for hash in replaced {
+                drop_if_unreferenced(tx, &hash)?;
+            }
+            Ok(out)
+        })
+    }
+
+    /// Whether a call to `tool` of `server` may go through, and if not, why
+    /// (see [`Callability::explain`] for a sentence to show).
+    pub fn is_callable(&self, server: &str, tool: &str) -> Result<Callability, StoreError> {
+        self.read(|tx| {
+            let row = tx
+                .query_row(
+                    "SELECT s.state, t.state, t.present, t.current_hash = t.approved_hash
+                     FROM servers s LEFT JOIN tools t ON t.server = s.name AND t.name = ?2
+                     WHERE s.name = ?1",
+                    params![server, tool],
+                    |row| {
+                        Ok((
+                            row.get::<_, ServerState>(0)?,
+                            row.get::<_, Option<ToolState>>(1)?,
+                            row.get::<_, Option<bool>>(2)?,
+                            row.get::<_, Option<bool>>(3)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            Ok(match row {
+                None => Callability::UnknownServer,
+                Some((ServerState::Pending, ..)) => Callability::ServerPending,
+                Some((ServerState::Blocked, ..)) => Callability::ServerBlocked,
+                Some((ServerState::Trusted, None, ..)) => Callability::UnknownTool,
+                Some((_, Some(ToolState::Blocked), ..)) => Callability::ToolBlocked,
+                Some((_, Some(ToolState::Pending), ..)) => Callability::ToolPending,
+                Some((_, Some(ToolState::Changed), ..)) => Callability::ToolChanged,
+                Some((_, Some(ToolState::Approved), present, same_hash)) => {
+                    if same_hash != Some(true) {
+                        Callability::ToolChanged
+                    } else if present != Some(true) {
+                        Callability::ToolAbsent
+                    } else {
+                        Callability::Callable
+                    }
+                }
+            })
+        })
+    }
+
+    /// Every tool the store knows for `server` (listed now or not), by name.
+    pub fn tools(&self, server: &str) -> Result<Vec<ToolInfo>, StoreError> {
+        self.read(|tx| {
+            get_server(tx, server)?;
+            let mut stmt = tx.prepare(
+                "SELECT t.name, t.state, t.present, t.current_hash, t.approved_hash,
+                        t.first_seen, t.last_seen, d.definition
+                 FROM tools t JOIN definitions d ON d.hash = t.current_hash
+                 WHERE t.server = ?1 ORDER BY t.name",
+            )?;
+            let rows = stmt
+                .query_map([server], |row| {
+                    Ok((
+                        ToolInfo {
+                            server: server.to_owned(),
+                            name: row.get(0)?,
+                            state: row.get(1)?,
+                            present: row.get(2)?,
+                            description: None,
+                            current_hash: row.get(3)?,
+                            approved_hash: row.get(4)?,
+                            findings: 0,
+                            max_severity: None,
+                            first_seen: row.get(5)?,
+                            last_seen: row.get(6)?,
+                        },
+                        row.get::<_, String>(7)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (mut info, definition) in rows {
+                info.description = description(&parse_json(&definition)?);
+                let findings = load_findings(tx, &info.current_hash)?;
+                info.findings = findings.len();
+                info.max_severity = findings.iter().map(|f| f.severity).max();
+                out.push(info);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Every listed tool waiting for a person (pending or changed), by
+    /// server and name, with its definition and findings.
+    pub fn pending_tools(&self) -> Result<Vec<PendingTool>, StoreError> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT t.server, s.state, t.name, t.state, t.current_hash, t.first_seen,
+                        d.definition, a.definition
+                 FROM tools t
+                 JOIN servers s ON s.name = t.server
+                 JOIN definitions d ON d.hash = t.current_hash
+                 LEFT JOIN definitions a ON a.hash = t.approved_hash
+                 WHERE t.present = 1 AND t.state IN ('pending', 'changed')
+                 ORDER BY t.server, t.name",
+            )?;
+            let rows = stmt
+                .query_map([], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, ServerState>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, ToolState>(3)?,
+                        row.get::<_, String>(4)?,
+                        row.get::<_, UnixMillis>(5)?,
+                        row.get::<_, String>(6)?,
+                        row.get::<_, Option<String>>(7)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (server, server_state, name, state, hash, first_seen, current, approved) in rows {
+                let definition = parse_json(&current)?;
+                let approved = match (state, approved) {
+                    (ToolState::Changed, Some(text)) => Some(parse_json(&text)?),
+                    _ => None,
+                };
+                out.push(PendingTool {
+                    server,
+                    server_state,
+                    name,
+                    state,
+                    description: description(&definition),
+                    definition,
+                    approved,
+                    findings: load_findings(tx, &hash)?,
+                    first_seen,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// The approved and current definitions of a tool whose definition
+    /// changed since approval; `None` when it was never approved or has not
+    /// changed.
+    pub fn tool_diff(&self, server: &str, tool: &str) -> Result<Option<ToolDiff>, StoreError> {
+        self.read(|tx| {
+            let row = find_tool(tx, server, tool)?;
+            let Some(approved_hash) = row.approved_hash.filter(|h| *h != row.current_hash) else {
+                return Ok(None);
+            };
+            Ok(Some(ToolDiff {
+                approved: load_definition(tx, &approved_hash)?,
+                current: load_definition(tx, &row.current_hash)?,
+            }))
+        })
+    }
+
+    /// The scanner's findings on a tool's current definition, most severe first.
+    pub fn findings(&self, server: &str, tool: &str) -> Result<Vec<Finding>, StoreError> {
+        self.read(|tx| {
+            let row = find_tool(tx, server, tool)?;
+            load_findings(tx, &row.current_hash)
+        })
+    }
+}
+
+fn discovery<'a>(
+    server: &'a str,
+    tool: &'a str,
+    action: DiscoveryAction,
+    from: Option<ToolState>,
+    to: ToolState,
+    hash: &'a str,
+) -> Discovery<'a> {
+    Discovery {
+        server,
+        tool: Some(tool),
+        action,
+        from: from.map(ToolState::as_str),
+        to: Some(to.as_str()),
+        hash: Some(hash),
+        detail: None,
+    }
+}
+
+/// The tool `name` of `server`, or an error naming the known ones.
+pub(super) fn find_tool(
+    tx: &Transaction<'_>,
+    server: &str,
+    name: &str,
+) -> Result<ToolRow, StoreError> {
+    get_server(tx, server)?;
+    let rows = tool_rows(tx, server)?;
+    let known = known_names(&rows);
+    rows.into_iter()
+        .find(|row| row.name == name)
+        .ok_or_else(|| StoreError::UnknownTools {
+            server: server.to_owned(),
+            unknown: vec![name.to_owned()],
+            known,
+        })
+}
+
+/// The names of the tools listed now, for error messages.
+pub(super) fn known_names(rows: &[ToolRow]) -> Vec<String> {
+    rows.iter()
+        .filter(|row| row.present)
+        .map(|row| row.name.clone())
+        .collect()
+}
+
+fn save_definition(
+    tx: &Transaction<'_>,
+    hash: &str,
+    definition: &str,
+    findings: &[Finding],
+    now: UnixMillis,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO definitions (hash, definition, first_seen) VALUES (?1, ?2, ?3)
+         ON CONFLICT (hash) DO NOTHING",
+        params![hash, definition, now],
+    )?;
+    // Findings are replaced on every listing, so a newer scanner's findings
+    // reach definitions approved under an older one.
+    tx.execute("DELETE FROM findings WHERE hash = ?1", [hash])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO findings (hash, ordinal, rule, severity, message, excerpt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (ordinal, f) in findings.iter().enumerate() {
+        insert.execute(params![
+            hash,
+            ordinal as i64,
+            f.rule,
+            f.severity,
+            f.message,
+            f.excerpt
+        ])?;
+    }
+    Ok(())
+}
+
+/// Deletes a definition (and its findings) no tool refers to any more.
+pub(super) fn drop_if_unreferenced(tx: &Transaction<'_>, hash: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM definitions WHERE hash = ?1
+         AND NOT EXISTS (SELECT 1 FROM tools WHERE current_hash = ?1 OR approved_hash = ?1)",
+        [hash],
+    )?;
+    Ok(())
+}
+
+/// The findings stored for a definition, most severe first.
+pub(super) fn load_findings(tx: &Transaction<'_>, hash: &str) -> Result<Vec<Finding>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT rule, severity, message, excerpt FROM findings WHERE hash = ?1 ORDER BY ordinal",
+    )?;
+    let rows = stmt.query_map([hash], |row| {
+        let rule: String = row.get(0)?;
+        Ok(Finding {
+            // A rule this build does not know (a retired one) stays visible.
+            rule: rule_id(&rule).unwrap_or("unknown-rule"),
+            severity: row.get(1)?,
+            message: row.get(2)?,
+            excerpt: row.get(3)?,
+        })
+    })?;
+    let mut findings: Vec<Finding> = rows.collect::<Result<_, _>>()?;
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    Ok(findings)
+}
+
+pub(super) fn max_severity(
+    tx: &Transaction<'_>,
+    hash: &str,
+) -> Result<Option<Severity>, StoreError> {
+    Ok(load_findings(tx, hash)?.iter().map(|f| f.severity).max())
+}
+
+fn load_definition(tx: &Transaction<'_>, hash: &str) -> Result<Value, StoreError> {
+    let text: String = tx.query_row(
+        "SELECT definition FROM definitions WHERE hash = ?1",
+        [hash],
+        |row| row.get(0),
+    )?;
+    parse_json(&text)
+}
+
+fn parse_json(text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|e| {
+        StoreError::Sqlite(rusqlite::Error::FromSqlConversionFailure(
+            0,
+            Type::Text,
+            Box::new(e),
+        ))
+    })
+}
+
+fn description(definition: &Value) -> Option<String> {
+    definition
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}

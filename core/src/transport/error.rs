@@ -1,0 +1,52 @@
+//! Why an upstream connection could not be made.
+
+/// Failure to start or reach an upstream.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The program does not exist.
+    #[error("command `{command}` was not found\nhint: install it, or give its full path in `command` (PATH is searched)")]
+    CommandNotFound {
+        /// The program.
+        command: String,
+    },
+    /// The program could not be started.
+    #[error("cannot start `{command}`: {source}")]
+    Spawn {
+        /// The program.
+        command: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The working directory does not exist.
+    #[error("working directory {} does not exist\nhint: fix `cwd` for this server", path.display())]
+    NoCwd {
+        /// The folder.
+        path: std::path::PathBuf,
+    },
+    /// The HTTP server could not be reached.
+    #[error("cannot reach {url}: {message}\nhint: check that the server is running and the URL is right")]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// The HTTP server answered with an error.
+    #[error("{url} answered HTTP {status}: {body}")]
+    Status {
+        /// The URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// Start of the body.
+        body: String,
+    },
+    /// The server did not follow the transport's rules.
+    #[error("{url}: {message}")]
+    Protocol {
+        /// The URL.
+        url: String,
+        /// What was wrong.
+        message: String,
+    },
+}

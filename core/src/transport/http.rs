@@ -1,0 +1,326 @@
+//! HTTP upstreams: streamable HTTP (one POST per message, answers as JSON or
+//! as an SSE stream, a GET stream for server-initiated messages, the session
+//! in `Mcp-Session-Id`), the legacy HTTP+SSE transport, and `auto`, which
+//! tries streamable HTTP with the first message (the `initialize`) and falls
+//! back to SSE when the server answers 400, 404 or 405, as the spec advises.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use indexmap::IndexMap;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::sse::LegacySse;
+use super::sse_codec::SseParser;
+use super::{CloseSignal, Connection, Inbound, TransportError};
+use crate::config::TransportKind;
+use crate::protocol::{ErrorCode, Kind, Message};
+
+const SESSION_HEADER: &str = "mcp-session-id";
+const VERSION_HEADER: &str = "mcp-protocol-version";
+
+/// What to connect to.
+pub(crate) struct HttpOptions<'a> {
+    pub(crate) server: &'a str,
+    pub(crate) url: &'a str,
+    pub(crate) headers: &'a IndexMap<String, String>,
+    pub(crate) kind: TransportKind,
+    pub(crate) max_message_bytes: usize,
+}
+
+/// Shared by the writer and the tasks it starts.
+pub(super) struct Link {
+    pub(super) server: String,
+    pub(super) url: reqwest::Url,
+    pub(super) http: reqwest::Client,
+    pub(super) headers: HeaderMap,
+    pub(super) limit: usize,
+    pub(super) inbound: Inbound,
+    pub(super) signal: CloseSignal,
+    pub(super) tasks: TaskTracker,
+    pub(super) cancel: CancellationToken,
+    session: Mutex<Option<String>>,
+    version: Mutex<Option<String>>,
+}
+
+enum Mode {
+    Undecided,
+    Streamable,
+    Sse(LegacySse),
+}
+
+/// Connects an HTTP upstream. SSE connects now; streamable HTTP on the first message.
+pub(crate) async fn connect_http(opts: HttpOptions<'_>, inbound: Inbound, tasks: &TaskTracker, parent: &CancellationToken) -> Result<Connection, TransportError> {
+    let url = reqwest::Url::parse(opts.url).map_err(|e| TransportError::Protocol { url: opts.url.to_owned(), message: e.to_string() })?;
+    let mut headers = HeaderMap::new();
+    for (k, v) in opts.headers {
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| TransportError::Protocol { url: opts.url.to_owned(), message: format!("`{k}` is not a valid header name") })?;
+        let value = HeaderValue::from_str(v).map_err(|_| TransportError::Protocol { url: opts.url.to_owned(), message: format!("the value of header `{k}` is not valid") })?;
+        headers.insert(name, value);
+    }
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| TransportError::Unreachable { url: opts.url.to_owned(), message: e.to_string() })?;
+    let cancel = parent.child_token();
+    let (signal, closed) = CloseSignal::new();
+    let link = Arc::new(Link {
+        server: opts.server.to_owned(),
+        url,
+        http,
+        headers,
+        limit: opts.max_message_bytes,
+        inbound,
+        signal,
+        tasks: tasks.clone(),
+        cancel: cancel.clone(),
+        session: Mutex::new(None),
+        version: Mutex::new(None),
+    });
+    let mut mode = match opts.kind {
+        TransportKind::Sse => Mode::Sse(LegacySse::connect(link.clone(), link.url.clone()).await?),
+        TransportKind::StreamableHttp => Mode::Streamable,
+        _ => Mode::Undecided,
+    };
+    let (tx, mut rx) = mpsc::channel::<Message>(256);
+    let l = link.clone();
+    tasks.spawn(async move {
+        loop {
+            let msg = tokio::select! {
+                () = l.cancel.cancelled() => break,
+                msg = rx.recv() => match msg { Some(m) => m, None => break },
+            };
+            match &mode {
+                Mode::Undecided => match post_streamable(&l, &msg).await {
+                    Err(TransportError::Status { status: 400 | 404 | 405, .. }) => {
+                        tracing::info!(server = l.server, "no streamable HTTP at {}; trying the legacy SSE transport", l.url);
+                        match LegacySse::connect(l.clone(), l.url.clone()).await {
+                            Ok(sse) => {
+                                sse.send(&msg).await;
+                                mode = Mode::Sse(sse);
+                            }
+                            Err(e) => fail(&l, &msg, &e),
+                        }
+                    }
+                    Err(e) => fail(&l, &msg, &e),
+                    Ok(()) => mode = Mode::Streamable,
+                },
+                Mode::Streamable => {
+                    if msg.method() == "initialize" {
+                        // Handshakes go in order; nothing else is in flight yet.
+                        if let Err(e) = post_streamable(&l, &msg).await {
+                            fail(&l, &msg, &e);
+                        }
+                    } else {
+                        let l2 = l.clone();
+                        l.tasks.spawn(async move {
+                            if let Err(e) = post_streamable(&l2, &msg).await {
+                                fail(&l2, &msg, &e);
+                            }
+                        });
+                    }
+                }
+                Mode::Sse(sse) => sse.send(&msg).await,
+            }
+        }
+        // End the session politely.
+        let session = l.session.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(id) = session {
+            let req = l.http.delete(l.url.clone()).headers(l.headers.clone()).header(SESSION_HEADER, id);
+            let _ = tokio::time::timeout(Duration::from_secs(2), req.send()).await;
+        }
+        l.signal.close("the connection was closed");
+    });
+    Ok(Connection { tx, closed, cancel, pid: None })
+}
+
+/// Tells the waiting caller why its request did not get through.
+pub(super) fn fail(link: &Link, msg: &Message, err: &TransportError) {
+    match (msg.kind(), msg.id.clone()) {
+        (Kind::Request, Some(id)) => (link.inbound)(Message::error_response(id, ErrorCode::UpstreamUnavailable.code(), &format!("upstream `{}`: {err}", link.server), None)),
+        _ => tracing::warn!(server = link.server, "sending {} failed: {err}", msg.method()),
+    }
+    if msg.method() == "initialize" {
+        link.signal.close(err.to_string());
+    }
+}
+
+fn request_headers(link: &Link) -> HeaderMap {
+    let mut h = link.headers.clone();
+    h.insert(ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(s) = link.session.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
+        if let Ok(v) = HeaderValue::from_str(s) {
+            h.insert(SESSION_HEADER, v);
+        }
+    }
+    if let Some(v) = link.version.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            h.insert(VERSION_HEADER, v);
+        }
+    }
+    h
+}
+
+async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), TransportError> {
+    let unreachable = |e: reqwest::Error| TransportError::Unreachable { url: link.url.to_string(), message: error_chain(&e) };
+    let resp = link.http.post(link.url.clone()).headers(request_headers(link)).body(msg.to_bytes()).send().await.map_err(unreachable)?;
+    let status = resp.status();
+    if msg.method() == "initialize" && status.is_success() {
+        if let Some(id) = resp.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
+            *link.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.to_owned());
+        }
+    }
+    if status == reqwest::StatusCode::NOT_FOUND && link.session.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+        link.signal.close("the server ended the session (HTTP 404)");
+        return Err(TransportError::Status { url: link.url.to_string(), status: 404, body: "session not found".into() });
+    }
+    if !status.is_success() {
+        let body = resp.text().await.unwrap_or_default();
+        return Err(TransportError::Status { url: link.url.to_string(), status: status.as_u16(), body: body.chars().take(300).collect() });
+    }
+    if status == reqwest::StatusCode::ACCEPTED {
+        if msg.method() == "notifications/initialized" {
+            open_get_stream(link.clone());
+        }
+        return Ok(());
+    }
+    let content_type = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    if content_type.starts_with("text/event-stream") {
+        let l = link.clone();
+        let is_init = msg.method() == "initialize";
+        let stream = async move { read_sse(&l, resp, is_init).await };
+        if is_init {
+            stream.await;
+        } else {
+            link.tasks.spawn(stream);
+        }
+    } else if content_type.starts_with("application/json") {
+        let body = read_bounded(resp, link.limit).await.map_err(|message| TransportError::Protocol { url: link.url.to_string(), message })?;
+        let (msgs, _) = Message::parse_many(&body, link.limit).map_err(|e| TransportError::Protocol { url: link.url.to_string(), message: e.to_string() })?;
+        for m in msgs {
+            deliver(link, m, msg.method() == "initialize");
+        }
+    } else if msg.kind() == Kind::Request {
+        return Err(TransportError::Protocol { url: link.url.to_string(), message: format!("answered with content type `{content_type}`, not JSON or an event stream") });
+    }
+    if msg.method() == "notifications/initialized" {
+        open_get_stream(link.clone());
+    }
+    Ok(())
+}
+
+fn deliver(link: &Link, m: Message, is_init: bool) {
+    if is_init {
+        if let Ok(Some(v)) = m.result.as_deref().map(|r| serde_json::from_str::<serde_json::Value>(r.get())).transpose() {
+            if let Some(pv) = v.get("protocolVersion").and_then(|p| p.as_str()) {
+                *link.version.lock().unwrap_or_else(|p| p.into_inner()) = Some(pv.to_owned());
+            }
+        }
+    }
+    (link.inbound)(m);
+}
+
+async fn read_sse(link: &Link, resp: reqwest::Response, is_init: bool) {
+    let mut parser = SseParser::new(link.limit);
+    let mut body = resp.bytes_stream();
+    loop {
+        let chunk = tokio::select! {
+            () = link.cancel.cancelled() => return,
+            chunk = body.next() => chunk,
+        };
+        let Some(Ok(chunk)) = chunk else { return };
+        match parser.feed(&chunk) {
+            Ok(events) => {
+                for ev in events {
+                    if !(ev.event.is_empty() || ev.event == "message") || ev.data.trim().is_empty() {
+                        continue;
+                    }
+                    match Message::parse(ev.data.as_bytes(), link.limit) {
+                        Ok(m) => deliver(link, m, is_init),
+                        Err(e) => tracing::warn!(server = link.server, "ignoring an SSE event that is not JSON-RPC: {e}"),
+                    }
+                }
+            }
+            Err(_) => {
+                tracing::warn!(server = link.server, "an SSE event passed the {}-byte limit; closing that stream", link.limit);
+                return;
+            }
+        }
+    }
+}
+
+/// The standalone GET stream for server-initiated messages; reopened when it drops.
+fn open_get_stream(link: Arc<Link>) {
+    let tasks = link.tasks.clone();
+    tasks.spawn(async move {
+        let mut delay = Duration::from_millis(250);
+        loop {
+            if link.cancel.is_cancelled() {
+                return;
+            }
+            let mut h = request_headers(&link);
+            h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+            h.remove(CONTENT_TYPE);
+            let resp = tokio::select! {
+                () = link.cancel.cancelled() => return,
+                r = link.http.get(link.url.clone()).headers(h).send() => r,
+            };
+            match resp {
+                Ok(r) if r.status() == reqwest::StatusCode::METHOD_NOT_ALLOWED => return,
+                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => {
+                    link.signal.close("the server ended the session (HTTP 404 on the GET stream)");
+                    return;
+                }
+                Ok(r) if r.status().is_success() => {
+                    delay = Duration::from_millis(250);
+                    read_sse(&link, r, false).await;
+                }
+                Ok(r) => tracing::debug!(server = link.server, "GET stream answered {}", r.status()),
+                Err(e) => tracing::debug!(server = link.server, "GET stream failed: {e}"),
+            }
+            tokio::select! {
+                () = link.cancel.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 2).min(Duration::from_secs(10));
+        }
+    });
+}
+
+/// Reads a body, refusing more than `limit` bytes.
+pub(super) async fn read_bounded(resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(format!("the response is larger than the {limit}-byte limit"));
+    }
+    let mut out = Vec::new();
+    let mut body = resp.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| e.to_string())?;
+        if out.len() + chunk.len() > limit {
+            return Err(format!("the response is larger than the {limit}-byte limit"));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// reqwest's errors hide the useful part (e.g. "connection refused") in their sources.
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,61 @@
+//! Client transports to upstream servers: a child process over stdio,
+//! streamable HTTP, and the legacy HTTP+SSE transport.
+//!
+//! Each `connect_*` returns a [`Connection`]: a bounded sender for outgoing
+//! messages and a `closed` receiver that says why the connection ended.
+//! Incoming messages are handed to the caller's [`Inbound`] sink on the
+//! reader task, so a response reaches its waiting caller without an extra
+//! hop. Every task a transport starts lives in the caller's `TaskTracker`
+//! and ends when the connection's `CancellationToken` is cancelled; a child
+//! process is then terminated, killed after a grace period, and reaped.
+
+mod error;
+mod http;
+mod sse;
+mod sse_codec;
+mod stderr;
+mod stdio;
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::protocol::Message;
+
+pub use error::TransportError;
+pub(crate) use http::{connect_http, HttpOptions};
+pub use stderr::StderrLog;
+pub(crate) use stdio::{spawn_stdio, StdioOptions};
+
+/// Where a transport hands each incoming message.
+pub(crate) type Inbound = Arc<dyn Fn(Message) + Send + Sync>;
+
+/// A live connection to an upstream.
+pub(crate) struct Connection {
+    /// Messages to send, in order.
+    pub(crate) tx: mpsc::Sender<Message>,
+    /// Resolves with the reason once the connection has ended.
+    pub(crate) closed: oneshot::Receiver<String>,
+    /// Cancelling it ends the connection (and stops the child).
+    pub(crate) cancel: CancellationToken,
+    /// The child's process id, for a stdio upstream.
+    pub(crate) pid: Option<u32>,
+}
+
+/// Reports the first reason a connection ended; later ones are ignored.
+#[derive(Clone)]
+pub(crate) struct CloseSignal(Arc<std::sync::Mutex<Option<oneshot::Sender<String>>>>);
+
+impl CloseSignal {
+    pub(crate) fn new() -> (Self, oneshot::Receiver<String>) {
+        let (tx, rx) = oneshot::channel();
+        (Self(Arc::new(std::sync::Mutex::new(Some(tx)))), rx)
+    }
+
+    pub(crate) fn close(&self, reason: impl Into<String>) {
+        if let Some(tx) = self.0.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = tx.send(reason.into());
+        }
+    }
+}

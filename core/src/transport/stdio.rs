@@ -1,0 +1,204 @@
+//! A stdio upstream: a child process in its own process group, one JSON-RPC
+//! message per line on stdin and stdout, stderr to a bounded log.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use indexmap::IndexMap;
+use tokio::io::AsyncWriteExt;
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::{CloseSignal, Connection, Inbound, StderrLog, TransportError};
+use crate::protocol::Message;
+
+/// How long a child gets between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// What to run.
+pub(crate) struct StdioOptions<'a> {
+    pub(crate) server: &'a str,
+    pub(crate) command: &'a str,
+    pub(crate) args: &'a [String],
+    pub(crate) env: &'a IndexMap<String, String>,
+    pub(crate) cwd: Option<&'a PathBuf>,
+    pub(crate) max_message_bytes: usize,
+}
+
+/// Starts the child and the tasks that pump its pipes.
+pub(crate) fn spawn_stdio(opts: StdioOptions<'_>, stderr_log: Arc<StderrLog>, inbound: Inbound, tasks: &TaskTracker, parent: &CancellationToken) -> Result<Connection, TransportError> {
+    if let Some(cwd) = opts.cwd {
+        if !cwd.is_dir() {
+            return Err(TransportError::NoCwd { path: cwd.clone() });
+        }
+    }
+    let mut cmd = Command::new(opts.command);
+    cmd.args(opts.args)
+        .envs(opts.env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    if let Some(cwd) = opts.cwd {
+        cmd.current_dir(cwd);
+    }
+    let mut child = cmd.spawn().map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => TransportError::CommandNotFound { command: opts.command.to_owned() },
+        _ => TransportError::Spawn { command: opts.command.to_owned(), source },
+    })?;
+    let (stdin, stdout, stderr) = match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
+        (Some(i), Some(o), Some(e)) => (i, o, e),
+        _ => return Err(TransportError::Spawn { command: opts.command.to_owned(), source: std::io::Error::other("pipes missing") }),
+    };
+    let cancel = parent.child_token();
+    let (signal, closed) = CloseSignal::new();
+    let (tx, mut rx) = mpsc::channel::<Message>(256);
+
+    // Writer: one line per message; batches consecutive messages into one write.
+    let c = cancel.clone();
+    let s = signal.clone();
+    tasks.spawn(async move {
+        let mut stdin = tokio::io::BufWriter::new(stdin);
+        loop {
+            let msg = tokio::select! {
+                () = c.cancelled() => break,
+                msg = rx.recv() => match msg { Some(m) => m, None => break },
+            };
+            let mut buf = msg.to_bytes();
+            buf.push(b'\n');
+            let mut ok = stdin.write_all(&buf).await.is_ok();
+            while ok {
+                match rx.try_recv() {
+                    Ok(more) => {
+                        let mut b = more.to_bytes();
+                        b.push(b'\n');
+                        ok = stdin.write_all(&b).await.is_ok();
+                    }
+                    Err(_) => break,
+                }
+            }
+            if !ok || stdin.flush().await.is_err() {
+                s.close("its stdin was closed");
+                break;
+            }
+        }
+    });
+
+    // Reader: stdout lines to the inbound sink.
+    let c = cancel.clone();
+    let s = signal.clone();
+    let server = opts.server.to_owned();
+    let limit = opts.max_message_bytes;
+    tasks.spawn(async move {
+        let mut lines = FramedRead::new(stdout, LinesCodec::new_with_max_length(limit));
+        loop {
+            let line = tokio::select! {
+                () = c.cancelled() => break,
+                line = lines.next() => line,
+            };
+            match line {
+                Some(Ok(line)) => {
+                    let trimmed = line.trim();
+                    if trimmed.is_empty() {
+                        continue;
+                    }
+                    match Message::parse(trimmed.as_bytes(), limit) {
+                        Ok(msg) => inbound(msg),
+                        Err(e) => tracing::warn!(server, "ignoring a line on stdout that is not JSON-RPC ({e}): {}", preview(trimmed)),
+                    }
+                }
+                Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
+                    tracing::warn!(server, "dropped a message over the {limit}-byte limit from stdout");
+                }
+                Some(Err(LinesCodecError::Io(e))) => {
+                    s.close(format!("reading its stdout failed: {e}"));
+                    break;
+                }
+                None => {
+                    s.close("it closed its stdout");
+                    break;
+                }
+            }
+        }
+    });
+
+    // Stderr to the log.
+    let c = cancel.clone();
+    tasks.spawn(async move {
+        let mut lines = FramedRead::new(stderr, LinesCodec::new_with_max_length(64 * 1024));
+        loop {
+            tokio::select! {
+                () = c.cancelled() => break,
+                line = lines.next() => match line {
+                    Some(Ok(line)) => stderr_log.push(&line),
+                    Some(Err(LinesCodecError::MaxLineLengthExceeded)) => stderr_log.push("[a very long line was cut]"),
+                    _ => break,
+                },
+            }
+        }
+    });
+
+    // Reaper: waits for exit, or terminates the group on cancel.
+    let c = cancel.clone();
+    let pid = child.id();
+    tasks.spawn(async move {
+        let status = tokio::select! {
+            status = child.wait() => status,
+            () = c.cancelled() => stop_child(&mut child).await,
+        };
+        // Grandchildren (npx starts node, uvx starts python) go with it.
+        if let Some(pid) = pid {
+            signal_group(pid, libc::SIGKILL);
+        }
+        let reason = match status {
+            Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
+                (Some(code), _) => format!("it exited with status {code}"),
+                (None, Some(sig)) => format!("it was killed by signal {sig}"),
+                _ => "it exited".to_owned(),
+            },
+            Err(e) => format!("waiting for it failed: {e}"),
+        };
+        signal.close(reason);
+        // Whatever is left of the group (grandchildren) goes too.
+        c.cancel();
+    });
+    Ok(Connection { tx, closed, cancel, pid })
+}
+
+/// SIGTERM to the whole process group, SIGKILL after the grace period, then reap.
+async fn stop_child(child: &mut Child) -> std::io::Result<std::process::ExitStatus> {
+    if let Some(pid) = child.id() {
+        signal_group(pid, libc::SIGTERM);
+        if let Ok(status) = tokio::time::timeout(GRACE, child.wait()).await {
+            signal_group(pid, libc::SIGKILL);
+            return status;
+        }
+        signal_group(pid, libc::SIGKILL);
+    }
+    let _ = child.start_kill();
+    child.wait().await
+}
+
+fn signal_group(pid: u32, sig: libc::c_int) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: killpg only sends a signal; a stale group id fails harmlessly.
+        unsafe {
+            libc::killpg(pid, sig);
+        }
+    }
+}
+
+fn preview(text: &str) -> &str {
+    let mut end = text.len().min(200);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

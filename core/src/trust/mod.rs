@@ -1,0 +1,33 @@
+//! Trust: what a person approved, and what looks dangerous.
+//!
+//! Tools reach the model as text chosen by their upstream, so a definition is
+//! code the model will follow. This module holds the pieces the gateway uses
+//! to keep unapproved text away from agents:
+//!
+//! - [`definition_hash`]: the identity of a definition; a call goes through
+//!   only while the current hash equals the approved one.
+//! - the states of servers and tools, who decides them ([`Actor`]), and why a
+//!   call is refused ([`Callability`]);
+//! - the offline [`Scanner`], whose [`Finding`]s are shown at approval time.
+//!
+//! Persistence of states, decisions and findings lives in [`crate::store`].
+
+#![warn(missing_docs)]
+
+mod blobs;
+mod hash;
+mod rules;
+mod scanner;
+#[cfg(test)]
+mod scanner_tests;
+mod state;
+mod unicode;
+
+pub use hash::{canonical_json, definition_hash, hashed_definition, HASHED_FIELDS};
+pub use scanner::{
+    rule_id, scan, Finding, RuleInfo, ScanSettings, Scanner, Severity, RULES, RULE_ENCODED_BLOB,
+    RULE_EXFILTRATION, RULE_HIDDEN_INSTRUCTIONS, RULE_INVISIBLE_UNICODE, RULE_OVERSIZED,
+    RULE_PADDING, RULE_SECRET_PATHS, RULE_TOOL_SHADOWING,
+};
+pub(crate) use state::spelled_enum;
+pub use state::{Actor, Callability, ServerOrigin, ServerState, ToolSelection, ToolState};

@@ -1,0 +1,359 @@
+//! The offline scanner: flags tool definitions that look poisoned.
+//!
+//! A tool's name, title, description and every description, title, default,
+//! const, example and enum string inside its schemas (and the names of its
+//! parameters) reach the model verbatim, so an upstream can use them to give
+//! the model orders. The scanner reads those strings with fixed rules (see
+//! [`RULES`]) and reports what it finds, so a person sees it before approving
+//! the tool. It never calls out to anything and never blocks on its own: the
+//! decision stays with the person.
+//!
+//! Rules live in sibling files: phrase rules in `rules.rs`, invisible and
+//! control characters in `unicode.rs`, encoded blobs in `blobs.rs`. Text
+//! hidden by an encoding (Unicode tag characters, base64) is decoded and read
+//! again by the phrase rules.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{blobs, rules, unicode};
+
+/// How much a finding should weigh in a person's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Unusual, often harmless; worth a glance.
+    Low,
+    /// Suspicious on its own; read the excerpt before approving.
+    Medium,
+    /// Matches a known poisoning technique; approve only if you understand why it is there.
+    High,
+}
+
+impl Severity {
+    /// The stable lowercase spelling used in the database and JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+
+    /// The severity spelled `text`, if any.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "low" => Some(Severity::Low),
+            "medium" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One thing the scanner noticed in a tool definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The rule's stable id, one of [`RULES`].
+    pub rule: &'static str,
+    /// How much it should weigh.
+    pub severity: Severity,
+    /// What was found and where, in a sentence.
+    pub message: String,
+    /// The text around the match, with invisible characters made visible.
+    pub excerpt: String,
+}
+
+/// A rule the scanner applies: its id and what it looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RuleInfo {
+    /// The stable id reported in [`Finding::rule`].
+    pub id: &'static str,
+    /// What the rule looks for.
+    pub summary: &'static str,
+}
+
+/// Instructions aimed at the model and hidden from the person.
+pub const RULE_HIDDEN_INSTRUCTIONS: &str = "hidden-instructions";
+/// Instructions about other tools (shadowing) or preference manipulation.
+pub const RULE_TOOL_SHADOWING: &str = "tool-shadowing";
+/// Paths and names of secrets (SSH keys, cloud credentials, MCP configs).
+pub const RULE_SECRET_PATHS: &str = "secret-paths";
+/// Sending data out: URLs with send verbs, collectors, "include the contents of".
+pub const RULE_EXFILTRATION: &str = "exfiltration";
+/// Invisible, bidirectional, tag or terminal control characters.
+pub const RULE_INVISIBLE_UNICODE: &str = "invisible-unicode";
+/// Long base64 runs, which can carry instructions no person reads.
+pub const RULE_ENCODED_BLOB: &str = "encoded-blob";
+/// Runs of whitespace that push text out of sight.
+pub const RULE_PADDING: &str = "whitespace-padding";
+/// A single string longer than [`ScanSettings::max_text_chars`].
+pub const RULE_OVERSIZED: &str = "oversized-text";
+
+/// Every rule, with a one-line summary (for `--help` texts and the UI).
+pub const RULES: &[RuleInfo] = &[
+    RuleInfo {
+        id: RULE_HIDDEN_INSTRUCTIONS,
+        summary: "instructions aimed at the model: \"ignore previous instructions\", \
+                  \"do not tell the user\", <IMPORTANT>/<SYSTEM> blocks, \"before using this tool you must\"",
+    },
+    RuleInfo {
+        id: RULE_TOOL_SHADOWING,
+        summary: "instructions about other tools: \"when the X tool is called\", \
+                  \"instead of using\", changing recipients, \"always use this tool\"",
+    },
+    RuleInfo {
+        id: RULE_SECRET_PATHS,
+        summary: "paths to secrets: ~/.ssh, id_rsa, .env, .aws, mcp.json, browser and wallet stores",
+    },
+    RuleInfo {
+        id: RULE_EXFILTRATION,
+        summary: "sending data out: posting to URLs, request collectors, \
+                  \"include the contents of\", conversation history in arguments",
+    },
+    RuleInfo {
+        id: RULE_INVISIBLE_UNICODE,
+        summary: "zero-width, bidirectional, tag and terminal control characters",
+    },
+    RuleInfo {
+        id: RULE_ENCODED_BLOB,
+        summary: "long base64 runs (decoded and read again when they hold text)",
+    },
+    RuleInfo {
+        id: RULE_PADDING,
+        summary: "long runs of spaces or blank lines that push text out of view",
+    },
+    RuleInfo {
+        id: RULE_OVERSIZED,
+        summary: "a single string longer than the configured limit",
+    },
+];
+
+/// The rule id spelled `id`, as the `'static` constant (used when findings
+/// are read back from storage). Unknown ids, e.g. of a retired rule, give `None`.
+pub fn rule_id(id: &str) -> Option<&'static str> {
+    RULES.iter().find(|r| r.id == id).map(|r| r.id)
+}
+
+/// Tunable limits of the scanner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanSettings {
+    /// A single string (description, schema text) longer than this many
+    /// characters is reported as [`RULE_OVERSIZED`].
+    ///
+    /// Default 4,000. Published poisoning payloads fit in under 1,500
+    /// characters, so length is not how they are caught; it matters because
+    /// clients show a few lines and a long text hides what follows, and
+    /// because every character costs context. Real tools run long: the
+    /// reference `sequentialthinking` tool is close to 3,000 characters and
+    /// hosted servers ship 3,000-character descriptions with usage guides,
+    /// while the 663 tools of the project's evaluation sets stay under 1,800.
+    /// 4,000 flags only texts twice the size of any benign tool we know,
+    /// instead of teaching people to ignore the finding.
+    pub max_text_chars: usize,
+}
+
+impl Default for ScanSettings {
+    fn default() -> Self {
+        ScanSettings {
+            max_text_chars: 4_000,
+        }
+    }
+}
+
+/// A scanner with its settings. Cheap to clone and to share.
+#[derive(Debug, Clone, Default)]
+pub struct Scanner {
+    settings: ScanSettings,
+}
+
+impl Scanner {
+    /// A scanner with these settings.
+    pub fn new(settings: ScanSettings) -> Self {
+        Scanner { settings }
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &ScanSettings {
+        &self.settings
+    }
+
+    /// The findings for one tool definition (an MCP `Tool` object), most
+    /// severe first. An empty list means no rule matched, not that the tool
+    /// is safe.
+    pub fn scan(&self, tool: &Value) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for field in fields(tool) {
+            self.scan_field(&field, &mut findings);
+        }
+        // Stable sort: within a severity, findings keep the order of fields.
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        findings
+    }
+
+    fn scan_field(&self, field: &Field<'_>, out: &mut Vec<Finding>) {
+        let text = field.text;
+        let chars = text.chars().count();
+        if chars > self.settings.max_text_chars {
+            out.push(Finding {
+                rule: RULE_OVERSIZED,
+                severity: Severity::Low,
+                message: format!(
+                    "{} is {chars} characters long (limit {}); read all of it, \
+                     clients often show only the first lines",
+                    field.location, self.settings.max_text_chars
+                ),
+                excerpt: excerpt(text, 0, 0),
+            });
+        }
+        let hidden = unicode::check(field, out);
+        let decoded = blobs::check(field, out);
+        // Phrase rules read the text with invisible characters removed, so
+        // "ig\u{200B}nore previous instructions" is still recognised.
+        let visible = unicode::strip_invisible(text);
+        rules::check(&field.location, &visible, out);
+        for (how, text) in hidden.into_iter().chain(decoded) {
+            rules::check(&format!("{} ({how})", field.location), &text, out);
+        }
+    }
+}
+
+/// The findings for `tool` with the default [`ScanSettings`].
+pub fn scan(tool: &Value) -> Vec<Finding> {
+    Scanner::default().scan(tool)
+}
+
+/// One string of a tool definition that reaches the model.
+#[derive(Debug)]
+pub(super) struct Field<'a> {
+    /// Where it is, as a dotted path (`inputSchema.properties.path.description`).
+    pub(super) location: String,
+    /// Its text.
+    pub(super) text: &'a str,
+}
+
+/// Every string of `tool` that the scanner reads.
+pub(super) fn fields(tool: &Value) -> Vec<Field<'_>> {
+    let mut out = Vec::new();
+    for key in ["name", "title", "description"] {
+        if let Some(Value::String(text)) = tool.get(key) {
+            out.push(Field {
+                location: key.to_owned(),
+                text,
+            });
+        }
+    }
+    for key in ["inputSchema", "outputSchema", "annotations"] {
+        if let Some(schema) = tool.get(key) {
+            schema_fields(schema, key.to_owned(), &mut out);
+        }
+    }
+    out
+}
+
+/// Keys whose string values (or arrays of strings) are shown to the model.
+const TEXT_KEYS: [&str; 6] = [
+    "description",
+    "title",
+    "default",
+    "const",
+    "enum",
+    "examples",
+];
+
+fn schema_fields<'a>(value: &'a Value, path: String, out: &mut Vec<Field<'a>>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                let here = format!("{path}.{key}");
+                if TEXT_KEYS.contains(&key.as_str()) {
+                    match v {
+                        Value::String(text) => out.push(Field {
+                            location: here,
+                            text,
+                        }),
+                        Value::Array(items) => {
+                            for (i, item) in items.iter().enumerate() {
+                                if let Value::String(text) = item {
+                                    out.push(Field {
+                                        location: format!("{here}[{i}]"),
+                                        text,
+                                    });
+                                } else {
+                                    schema_fields(item, format!("{here}[{i}]"), out);
+                                }
+                            }
+                        }
+                        other => schema_fields(other, here, out),
+                    }
+                    continue;
+                }
+                if key == "properties" {
+                    // Parameter names reach the model too, and have carried
+                    // payloads ("content_from_reading_ssh_id_rsa").
+                    if let Value::Object(props) = v {
+                        for name in props.keys() {
+                            out.push(Field {
+                                location: format!("{here}.{name} (parameter name)"),
+                                text: name,
+                            });
+                        }
+                    }
+                }
+                schema_fields(v, here, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                schema_fields(item, format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Up to 60 characters either side of `start..end` (character offsets are
+/// byte offsets into `text`), on one line, with invisible characters shown
+/// as `<U+XXXX>`.
+pub(super) fn excerpt(text: &str, start: usize, end: usize) -> String {
+    const SIDE: usize = 60;
+    let from = text[..start]
+        .char_indices()
+        .rev()
+        .nth(SIDE - 1)
+        .map_or(0, |(i, _)| i);
+    let to = text[end..]
+        .char_indices()
+        .nth(SIDE)
+        .map_or(text.len(), |(i, _)| end + i);
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    let mut last_space = false;
+    for c in text[from..to].chars() {
+        if c.is_whitespace() {
+            if !last_space {
+                out.push(' ');
+            }
+            last_space = true;
+            continue;
+        }
+        last_space = false;
+        if unicode::is_suspicious(c) {
+            out.push_str(&format!("<U+{:04X}>", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    if to < text.len() {
+        out.push('…');
+    }
+    out
+}

@@ -1,0 +1,80 @@
+//! Upstream errors: each names the server and, where it helps, quotes the
+//! tail of its stderr and says what to do.
+
+use std::time::Duration;
+
+use crate::transport::TransportError;
+
+/// Why a request to an upstream failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// The upstream is not running (stopped, failed, waiting to restart).
+    #[error("upstream `{server}` is not available: {reason}{}\nhint: {hint}", tail(stderr))]
+    Unavailable {
+        /// Server name.
+        server: String,
+        /// Why.
+        reason: String,
+        /// Its last stderr lines.
+        stderr: Vec<String>,
+        /// What to do.
+        hint: String,
+    },
+    /// The upstream went away while the request was in flight.
+    #[error("upstream `{server}` stopped while handling `{method}`: {reason}{}\nhint: Portcullis restarts it; see the log at {log}", tail(stderr))]
+    Died {
+        /// Server name.
+        server: String,
+        /// The method in flight.
+        method: String,
+        /// Why it stopped.
+        reason: String,
+        /// Its last stderr lines.
+        stderr: Vec<String>,
+        /// Its log file.
+        log: String,
+    },
+    /// No answer within the timeout.
+    #[error("upstream `{server}` did not answer `{method}` within {} s\nhint: raise `timeout` under [servers.{server}] if it needs longer", after.as_secs_f64())]
+    Timeout {
+        /// Server name.
+        server: String,
+        /// The method.
+        method: String,
+        /// The timeout.
+        after: Duration,
+    },
+    /// The upstream could not be started or reached.
+    #[error("upstream `{server}`: {source}")]
+    Transport {
+        /// Server name.
+        server: String,
+        /// The cause.
+        source: TransportError,
+    },
+    /// The upstream started but its `initialize` failed.
+    #[error("upstream `{server}` failed its handshake: {message}{}\nhint: run its command by hand to see what it prints", tail(stderr))]
+    Handshake {
+        /// Server name.
+        server: String,
+        /// What went wrong.
+        message: String,
+        /// Its last stderr lines.
+        stderr: Vec<String>,
+    },
+    /// The gateway is shutting down.
+    #[error("the gateway is shutting down")]
+    ShuttingDown,
+}
+
+fn tail(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n  stderr (last lines):");
+    for l in lines.iter().rev().take(8).rev() {
+        out.push_str("\n  | ");
+        out.push_str(l);
+    }
+    out
+}

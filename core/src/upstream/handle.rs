@@ -1,0 +1,301 @@
+//! The cheap handle callers hold, and the state it shares with the supervisor.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde_json::value::RawValue;
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::{Tool, UpstreamError, UpstreamEvent, UpstreamInfo, UpstreamState, UpstreamStatus};
+use crate::config::ServerSettings;
+use crate::protocol::{raw, to_raw, Message};
+use crate::transport::StderrLog;
+
+/// How long a call waits for an upstream that is still starting.
+const START_WAIT: Duration = Duration::from_secs(60);
+
+/// What every upstream needs from the gateway.
+#[derive(Clone)]
+pub(crate) struct UpstreamContext {
+    pub(crate) logs: PathBuf,
+    pub(crate) max_message_bytes: usize,
+    pub(crate) events: mpsc::Sender<UpstreamEvent>,
+    /// Capabilities the gateway declares to upstreams.
+    pub(crate) client_capabilities: serde_json::Value,
+}
+
+/// The requests in flight on one connection.
+pub(super) type PendingMap = Mutex<HashMap<u64, oneshot::Sender<Message>>>;
+
+/// One live connection: where to write and who waits for what.
+pub(super) struct Live {
+    pub(super) tx: mpsc::Sender<Message>,
+    pub(super) pending: Arc<PendingMap>,
+}
+
+pub(super) struct Shared {
+    pub(super) settings: ServerSettings,
+    pub(super) ctx: UpstreamContext,
+    pub(super) live: RwLock<Option<Arc<Live>>>,
+    pub(super) next_id: AtomicU64,
+    pub(super) status: watch::Sender<UpstreamStatus>,
+    pub(super) info: RwLock<UpstreamInfo>,
+    pub(super) tools: RwLock<Arc<Vec<Tool>>>,
+    pub(super) stderr: Arc<StderrLog>,
+    pub(super) refresh: Notify,
+    pub(super) cancel: CancellationToken,
+    pub(super) tasks: TaskTracker,
+}
+
+/// A handle to one upstream. Clones share the same upstream.
+#[derive(Clone)]
+pub struct UpstreamHandle(pub(super) Arc<Shared>);
+
+/// A request sent to an upstream, not yet answered.
+pub struct PendingCall {
+    /// The id the upstream knows the request by.
+    pub upstream_id: u64,
+    method: String,
+    rx: oneshot::Receiver<Message>,
+    handle: UpstreamHandle,
+}
+
+impl UpstreamHandle {
+    /// Starts the upstream's supervisor in `tasks`.
+    pub(crate) fn start(settings: ServerSettings, ctx: UpstreamContext, tasks: &TaskTracker, parent: &CancellationToken) -> Self {
+        let stderr = Arc::new(StderrLog::new(&ctx.logs, &settings.name));
+        let (status, _) = watch::channel(UpstreamStatus::default());
+        let shared = Arc::new(Shared {
+            settings,
+            ctx,
+            live: RwLock::new(None),
+            next_id: AtomicU64::new(1),
+            status,
+            info: RwLock::new(UpstreamInfo::default()),
+            tools: RwLock::new(Arc::new(Vec::new())),
+            stderr,
+            refresh: Notify::new(),
+            cancel: parent.child_token(),
+            tasks: TaskTracker::new(),
+        });
+        let handle = Self(shared);
+        let h = handle.clone();
+        tasks.spawn(async move { super::supervisor::supervise(h).await });
+        handle
+    }
+
+    /// A handle to a server that is not started (waiting for approval, blocked).
+    pub(crate) fn held(settings: ServerSettings, ctx: UpstreamContext, state: UpstreamState, parent: &CancellationToken) -> Self {
+        let stderr = Arc::new(StderrLog::new(&ctx.logs, &settings.name));
+        let (status, _) = watch::channel(UpstreamStatus { state, ..UpstreamStatus::default() });
+        Self(Arc::new(Shared {
+            settings,
+            ctx,
+            live: RwLock::new(None),
+            next_id: AtomicU64::new(1),
+            status,
+            info: RwLock::new(UpstreamInfo::default()),
+            tools: RwLock::new(Arc::new(Vec::new())),
+            stderr,
+            refresh: Notify::new(),
+            cancel: parent.child_token(),
+            tasks: TaskTracker::new(),
+        }))
+    }
+
+    /// The server's name.
+    pub fn name(&self) -> &str {
+        &self.0.settings.name
+    }
+
+    /// Its settings.
+    pub fn settings(&self) -> &ServerSettings {
+        &self.0.settings
+    }
+
+    /// A snapshot of its status.
+    pub fn status(&self) -> UpstreamStatus {
+        self.0.status.borrow().clone()
+    }
+
+    /// What it said in its handshake.
+    pub fn info(&self) -> UpstreamInfo {
+        self.0.info.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Its tools as last listed.
+    pub fn tools(&self) -> Arc<Vec<Tool>> {
+        self.0.tools.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The last lines of its stderr.
+    pub fn stderr_tail(&self) -> Vec<String> {
+        self.0.stderr.tail()
+    }
+
+    /// Its stderr log file.
+    pub fn log_path(&self) -> PathBuf {
+        self.0.stderr.path().to_path_buf()
+    }
+
+    /// Sends a request; the answer is awaited with [`PendingCall::wait`].
+    pub async fn start_request(&self, method: &str, params: Option<Box<RawValue>>) -> Result<PendingCall, UpstreamError> {
+        let live = self.live().await?;
+        self.send_request(&live, method, params).await
+    }
+
+    /// Sends a request and waits for the answer with the server's timeout.
+    pub async fn request(&self, method: &str, params: Option<Box<RawValue>>) -> Result<Message, UpstreamError> {
+        let call = self.start_request(method, params).await?;
+        call.wait(self.0.settings.call_timeout).await
+    }
+
+    /// Sends a notification (or a response to the upstream's own request).
+    pub async fn send(&self, msg: Message) -> Result<(), UpstreamError> {
+        let live = self.live().await?;
+        live.tx.send(msg).await.map_err(|_| self.died("a notification"))
+    }
+
+    /// Like `start_request`, during the handshake (before the upstream is ready).
+    pub(super) async fn start_request_live(&self, method: &str, params: Option<Box<RawValue>>) -> Result<PendingCall, UpstreamError> {
+        let live = self.connected()?;
+        self.send_request(&live, method, params).await
+    }
+
+    /// Like `request`, during the handshake.
+    pub(super) async fn request_live(&self, method: &str, params: Option<Box<RawValue>>) -> Result<Message, UpstreamError> {
+        let call = self.start_request_live(method, params).await?;
+        call.wait(self.0.settings.call_timeout).await
+    }
+
+    /// Like `send`, during the handshake.
+    pub(super) async fn send_live(&self, msg: Message) -> Result<(), UpstreamError> {
+        let live = self.connected()?;
+        live.tx.send(msg).await.map_err(|_| self.died("a notification"))
+    }
+
+    async fn send_request(&self, live: &Live, method: &str, params: Option<Box<RawValue>>) -> Result<PendingCall, UpstreamError> {
+        let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        live.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(id, tx);
+        let msg = Message::request(to_raw(&id), method, params);
+        if live.tx.send(msg).await.is_err() {
+            live.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+            return Err(self.died(method));
+        }
+        Ok(PendingCall { upstream_id: id, method: method.to_owned(), rx, handle: self.clone() })
+    }
+
+    /// Asks the upstream to stop working on a request.
+    pub async fn cancel_request(&self, upstream_id: u64, reason: &str) {
+        if let Ok(live) = self.connected() {
+            live.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&upstream_id);
+            let params = serde_json::json!({ "requestId": upstream_id, "reason": reason });
+            let _ = live.tx.send(Message::notification("notifications/cancelled", Some(to_raw(&params)))).await;
+        }
+    }
+
+    /// Returns once the first start has finished (successfully or not).
+    pub async fn wait_first_start(&self) {
+        let mut rx = self.0.status.subscribe();
+        let _ = rx.wait_for(|s| s.state != UpstreamState::Starting || s.restarts > 0).await;
+    }
+
+    /// Re-lists its tools now.
+    pub fn refresh_tools(&self) {
+        self.0.refresh.notify_one();
+    }
+
+    /// Stops it: ends the connection, reaps the process, waits for its tasks.
+    pub async fn stop(&self) {
+        self.0.cancel.cancel();
+        self.0.tasks.close();
+        self.0.tasks.wait().await;
+        if matches!(self.status().state, UpstreamState::Pending | UpstreamState::Blocked | UpstreamState::Disabled) {
+            return;
+        }
+        let mut rx = self.0.status.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(5), rx.wait_for(|s| s.state == UpstreamState::Stopped)).await;
+    }
+
+    /// The connection, whether or not the handshake is done.
+    fn connected(&self) -> Result<Arc<Live>, UpstreamError> {
+        self.0.live.read().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(|| self.unavailable())
+    }
+
+    /// The connection once the upstream is ready.
+    fn live_now(&self) -> Result<Arc<Live>, UpstreamError> {
+        if self.0.status.borrow().state != UpstreamState::Ready {
+            return Err(self.unavailable());
+        }
+        self.connected()
+    }
+
+    async fn live(&self) -> Result<Arc<Live>, UpstreamError> {
+        if self.0.status.borrow().state == UpstreamState::Starting {
+            let mut rx = self.0.status.subscribe();
+            let _ = tokio::time::timeout(START_WAIT, rx.wait_for(|s| s.state != UpstreamState::Starting)).await;
+        }
+        self.live_now()
+    }
+
+    fn unavailable(&self) -> UpstreamError {
+        if self.0.cancel.is_cancelled() {
+            return UpstreamError::ShuttingDown;
+        }
+        let status = self.status();
+        let name = self.name();
+        let (reason, hint) = match status.state {
+            UpstreamState::Disabled => ("it is disabled".to_owned(), format!("enable it: set `enabled = true` under [servers.{name}]")),
+            UpstreamState::Starting => ("it is still starting".to_owned(), "try again in a moment".to_owned()),
+            UpstreamState::Stopped => ("it was stopped".to_owned(), "check it with `portcullis upstream list`".to_owned()),
+            UpstreamState::Pending => ("it waits for a person's approval".to_owned(), format!("approve it with `portcullis upstream approve --name {name}`, or in the Portcullis window")),
+            UpstreamState::Blocked => ("a person blocked it".to_owned(), format!("unblock it with `portcullis upstream approve --name {name}`")),
+            _ => {
+                let when = status.retry_at.and_then(|t| t.duration_since(std::time::SystemTime::now()).ok()).map_or(String::new(), |d| format!(" (next try in {:.1} s)", d.as_secs_f64()));
+                (
+                    format!("{}{when}", status.last_error.clone().unwrap_or_else(|| "it is restarting".into())),
+                    format!("Portcullis keeps retrying; its log is {}", self.0.stderr.path().display()),
+                )
+            }
+        };
+        UpstreamError::Unavailable { server: name.to_owned(), reason, stderr: self.stderr_tail(), hint }
+    }
+
+    fn died(&self, method: &str) -> UpstreamError {
+        if self.0.cancel.is_cancelled() {
+            return UpstreamError::ShuttingDown;
+        }
+        let reason = self.status().last_error.unwrap_or_else(|| "the connection closed".into());
+        UpstreamError::Died { server: self.name().to_owned(), method: method.to_owned(), reason, stderr: self.stderr_tail(), log: self.0.stderr.path().display().to_string() }
+    }
+}
+
+impl PendingCall {
+    /// Waits for the answer; on timeout the upstream is told to cancel.
+    pub async fn wait(self, timeout: Duration) -> Result<Message, UpstreamError> {
+        match tokio::time::timeout(timeout, self.rx).await {
+            Ok(Ok(msg)) => Ok(msg),
+            Ok(Err(_)) => {
+                // The connection ended: give the supervisor a moment to record why.
+                let mut rx = self.handle.0.status.subscribe();
+                let _ = tokio::time::timeout(Duration::from_millis(200), rx.wait_for(|s| s.state != UpstreamState::Ready)).await;
+                Err(self.handle.died(&self.method))
+            }
+            Err(_) => {
+                self.handle.cancel_request(self.upstream_id, "timed out in the gateway").await;
+                Err(UpstreamError::Timeout { server: self.handle.name().to_owned(), method: self.method, after: timeout })
+            }
+        }
+    }
+}
+
+/// `{}` as params.
+pub(super) fn empty_params() -> Box<RawValue> {
+    raw("{}")
+}

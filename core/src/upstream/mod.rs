@@ -1,0 +1,48 @@
+//! Upstream servers. Each is an actor: one supervisor task owns its process
+//! or connection, restarts it with capped, jittered exponential backoff, and
+//! keeps its handshake result and tool list; callers hold a cheap
+//! [`UpstreamHandle`]. Requests get upstream-local ids and wait on a oneshot
+//! that the connection's reader completes directly.
+
+mod error;
+mod handle;
+mod status;
+mod supervisor;
+mod tool;
+
+use crate::protocol::Message;
+
+pub use error::UpstreamError;
+pub use handle::{PendingCall, UpstreamHandle};
+pub(crate) use handle::UpstreamContext;
+pub use status::{UpstreamInfo, UpstreamState, UpstreamStatus};
+pub use tool::Tool;
+
+/// Something an upstream did that the gateway must act on.
+#[derive(Debug)]
+pub enum UpstreamEvent {
+    /// Its tool list was (re)fetched.
+    ToolsChanged {
+        /// Server name.
+        server: String,
+    },
+    /// Its state changed (started, failed, backing off, stopped).
+    StateChanged {
+        /// Server name.
+        server: String,
+    },
+    /// A notification for the clients (progress, logging, resource updates…).
+    Notification {
+        /// Server name.
+        server: String,
+        /// The notification, untouched.
+        msg: Message,
+    },
+    /// A request for a client (sampling, elicitation, roots).
+    Request {
+        /// Server name.
+        server: String,
+        /// The request with the upstream's own id.
+        msg: Message,
+    },
+}

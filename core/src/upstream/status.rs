@@ -1,0 +1,62 @@
+//! What a person (and the gateway) can see of an upstream.
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// The lifecycle of an upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum UpstreamState {
+    /// Configured with `enabled = false`.
+    Disabled,
+    /// Connecting and handshaking.
+    Starting,
+    /// Serving.
+    Ready,
+    /// Failed; waiting before the next try.
+    Backoff,
+    /// Stopped by the gateway.
+    Stopped,
+    /// Not started: it waits for a person's approval.
+    Pending,
+    /// Not started: a person blocked it.
+    Blocked,
+}
+
+/// A snapshot of an upstream's status.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpstreamStatus {
+    /// Lifecycle state.
+    pub state: UpstreamState,
+    /// The last error, with the stderr tail when there is one.
+    pub last_error: Option<String>,
+    /// How many times it was restarted.
+    pub restarts: u32,
+    /// The process id of a running stdio upstream.
+    pub pid: Option<u32>,
+    /// When the next try is due, while backing off.
+    #[serde(skip)]
+    pub retry_at: Option<SystemTime>,
+}
+
+impl Default for UpstreamStatus {
+    fn default() -> Self {
+        Self { state: UpstreamState::Starting, last_error: None, restarts: 0, pid: None, retry_at: None }
+    }
+}
+
+/// What the upstream said about itself in its handshake.
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamInfo {
+    /// The protocol version it agreed to.
+    pub protocol_version: String,
+    /// Its `serverInfo`.
+    pub server_info: Value,
+    /// Its `capabilities`.
+    pub capabilities: Value,
+    /// Its `instructions`.
+    pub instructions: Option<String>,
+}

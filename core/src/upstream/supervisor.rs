@@ -1,0 +1,289 @@
+//! The task that owns an upstream: connect, handshake, list tools, serve,
+//! and on failure restart with capped exponential backoff and full jitter.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use rand::Rng;
+use serde_json::Value;
+
+use super::handle::{empty_params, Live, PendingMap};
+use super::{Tool, UpstreamError, UpstreamEvent, UpstreamHandle, UpstreamInfo, UpstreamState};
+use crate::config::TransportSettings;
+use crate::protocol::{to_raw, Kind, Message, LATEST_VERSION, SUPPORTED_VERSIONS};
+use crate::transport::{connect_http, spawn_stdio, Connection, HttpOptions, Inbound, StdioOptions};
+
+const BACKOFF_BASE: Duration = Duration::from_millis(500);
+const BACKOFF_CAP: Duration = Duration::from_secs(30);
+/// Up this long, a run counts as healthy and the backoff starts over.
+const HEALTHY_AFTER: Duration = Duration::from_secs(30);
+/// How long a start may take (npx and uvx may fetch packages first).
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(90);
+
+pub(super) async fn supervise(handle: UpstreamHandle) {
+    let shared = handle.0.clone();
+    if !shared.settings.enabled {
+        set_state(&handle, UpstreamState::Disabled, None);
+        return;
+    }
+    let mut failures: u32 = 0;
+    loop {
+        set_state(&handle, UpstreamState::Starting, None);
+        shared.stderr.clear_tail();
+        let started = Instant::now();
+        let pending: Arc<PendingMap> = Arc::default();
+        let attempt = tokio::select! {
+            r = connect(&handle, pending.clone()) => r,
+            () = shared.cancel.cancelled() => break,
+        };
+        let error = match attempt {
+            Ok(conn) => run(&handle, conn, pending).await,
+            Err(e) => e.to_string(),
+        };
+        if shared.cancel.is_cancelled() {
+            break;
+        }
+        failures = if started.elapsed() > HEALTHY_AFTER { 1 } else { failures.saturating_add(1) };
+        let delay = backoff(failures);
+        tracing::warn!(server = shared.settings.name, "upstream stopped: {error}; retrying in {:.1} s", delay.as_secs_f64());
+        shared.status.send_modify(|s| {
+            s.state = UpstreamState::Backoff;
+            s.last_error = Some(error);
+            s.restarts += 1;
+            s.retry_at = Some(SystemTime::now() + delay);
+        });
+        notify(&handle, UpstreamEvent::StateChanged { server: shared.settings.name.clone() });
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = shared.cancel.cancelled() => break,
+        }
+    }
+    set_state(&handle, UpstreamState::Stopped, None);
+}
+
+/// Full jitter: a uniform wait between half and all of the capped exponential step.
+fn backoff(failures: u32) -> Duration {
+    let exp = BACKOFF_BASE.saturating_mul(1u32 << failures.saturating_sub(1).min(16)).min(BACKOFF_CAP);
+    let ms = exp.as_millis() as u64;
+    Duration::from_millis(rand::rng().random_range(ms / 2..=ms.max(1)))
+}
+
+fn set_state(handle: &UpstreamHandle, state: UpstreamState, error: Option<String>) {
+    handle.0.status.send_modify(|s| {
+        s.state = state;
+        if error.is_some() || state == UpstreamState::Ready {
+            s.last_error = error;
+        }
+        s.retry_at = None;
+    });
+    notify(handle, UpstreamEvent::StateChanged { server: handle.name().to_owned() });
+}
+
+fn notify(handle: &UpstreamHandle, event: UpstreamEvent) {
+    if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = handle.0.ctx.events.try_send(event) {
+        tracing::warn!(server = handle.name(), "gateway event queue full; an upstream event was dropped");
+    }
+}
+
+/// Connects, handshakes and lists tools. On error the connection is ended.
+async fn connect(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Result<Connection, UpstreamError> {
+    let shared = &handle.0;
+    let name = shared.settings.name.clone();
+    let inbound = inbound_sink(handle, pending.clone());
+    let limit = shared.ctx.max_message_bytes;
+    let conn = match &shared.settings.transport {
+        TransportSettings::Stdio { command, args, env, cwd } => spawn_stdio(
+            StdioOptions { server: &name, command, args, env, cwd: cwd.as_ref(), max_message_bytes: limit },
+            shared.stderr.clone(),
+            inbound,
+            &shared.tasks,
+            &shared.cancel,
+        ),
+        TransportSettings::Http { url, headers, kind } => connect_http(HttpOptions { server: &name, url, headers, kind: *kind, max_message_bytes: limit }, inbound, &shared.tasks, &shared.cancel).await,
+    }
+    .map_err(|source| UpstreamError::Transport { server: name.clone(), source })?;
+    let live = Arc::new(Live { tx: conn.tx.clone(), pending });
+    *shared.live.write().unwrap_or_else(|p| p.into_inner()) = Some(live);
+    let result = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(handle)).await;
+    let failure = match result {
+        Ok(Ok(())) => return Ok(conn),
+        Ok(Err(e)) => e,
+        Err(_) => UpstreamError::Handshake { server: name.clone(), message: format!("no answer to `initialize` within {} s", HANDSHAKE_TIMEOUT.as_secs()), stderr: handle.stderr_tail() },
+    };
+    *shared.live.write().unwrap_or_else(|p| p.into_inner()) = None;
+    conn.cancel.cancel();
+    // Let the process die so its exit status and last stderr lines are known.
+    let mut closed = conn.closed;
+    let exit = tokio::time::timeout(Duration::from_secs(3), &mut closed).await.ok().and_then(Result::ok);
+    Err(match failure {
+        UpstreamError::Died { .. } | UpstreamError::Unavailable { .. } => UpstreamError::Handshake {
+            server: name,
+            message: exit.unwrap_or_else(|| "the connection closed".into()),
+            stderr: handle.stderr_tail(),
+        },
+        other => other,
+    })
+}
+
+async fn handshake(handle: &UpstreamHandle) -> Result<(), UpstreamError> {
+    let shared = &handle.0;
+    let name = shared.settings.name.clone();
+    let params = serde_json::json!({
+        "protocolVersion": LATEST_VERSION,
+        "capabilities": shared.ctx.client_capabilities,
+        "clientInfo": { "name": "portcullis", "title": "Portcullis MCP gateway", "version": env!("CARGO_PKG_VERSION") },
+    });
+    let call = handle.start_request_live("initialize", Some(to_raw(&params))).await?;
+    let resp = call.wait(HANDSHAKE_TIMEOUT).await?;
+    let result = rpc_result(&name, "initialize", &resp)?;
+    let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if !SUPPORTED_VERSIONS.contains(&version.as_str()) {
+        return Err(UpstreamError::Handshake {
+            server: name,
+            message: format!("it answered with protocol version `{version}`, which Portcullis does not speak (it speaks {})", SUPPORTED_VERSIONS.join(", ")),
+            stderr: handle.stderr_tail(),
+        });
+    }
+    *shared.info.write().unwrap_or_else(|p| p.into_inner()) = UpstreamInfo {
+        protocol_version: version,
+        server_info: result.get("serverInfo").cloned().unwrap_or(Value::Null),
+        capabilities: result.get("capabilities").cloned().unwrap_or(Value::Null),
+        instructions: result.get("instructions").and_then(Value::as_str).map(str::to_owned),
+    };
+    handle.send_live(Message::notification("notifications/initialized", None)).await?;
+    list_tools(handle).await
+}
+
+/// Fetches every page of `tools/list`.
+async fn list_tools(handle: &UpstreamHandle) -> Result<(), UpstreamError> {
+    let shared = &handle.0;
+    let has_tools = shared.info.read().unwrap_or_else(|p| p.into_inner()).capabilities.get("tools").is_some();
+    let mut tools = Vec::new();
+    if has_tools {
+        let mut cursor: Option<String> = None;
+        for _page in 0..1000 {
+            let params = match &cursor {
+                Some(c) => to_raw(&serde_json::json!({ "cursor": c })),
+                None => empty_params(),
+            };
+            let resp = handle.request_live("tools/list", Some(params)).await?;
+            let result = rpc_result(handle.name(), "tools/list", &resp)?;
+            let Some(list) = resp.result.as_deref().and_then(|r| serde_json::from_str::<ToolsPage>(r.get()).ok()) else { break };
+            tools.extend(list.tools.iter().filter_map(|t| Tool::from_raw(t)));
+            cursor = result.get("nextCursor").and_then(Value::as_str).map(str::to_owned);
+            if cursor.is_none() {
+                break;
+            }
+        }
+    }
+    *shared.tools.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tools);
+    notify(handle, UpstreamEvent::ToolsChanged { server: handle.name().to_owned() });
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct ToolsPage {
+    #[serde(default)]
+    tools: Vec<Box<serde_json::value::RawValue>>,
+}
+
+/// The result of a response as a value, or the upstream's error as ours.
+fn rpc_result(server: &str, method: &str, resp: &Message) -> Result<Value, UpstreamError> {
+    if let Some(err) = &resp.error {
+        return Err(UpstreamError::Handshake { server: server.to_owned(), message: format!("`{method}` failed: {}", err.get()), stderr: Vec::new() });
+    }
+    Ok(resp.result.as_deref().and_then(|r| serde_json::from_str(r.get()).ok()).unwrap_or(Value::Null))
+}
+
+/// Serves until the connection ends or the upstream is stopped; returns why it ended.
+async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>) -> String {
+    let shared = &handle.0;
+    shared.status.send_modify(|s| s.pid = conn.pid);
+    set_state(handle, UpstreamState::Ready, None);
+    let mut closed = conn.closed;
+    let reason = loop {
+        tokio::select! {
+            r = &mut closed => break r.unwrap_or_else(|_| "the connection closed".into()),
+            () = shared.cancel.cancelled() => {
+                conn.cancel.cancel();
+                let _ = tokio::time::timeout(Duration::from_secs(5), &mut closed).await;
+                break "stopped".into();
+            }
+            () = shared.refresh.notified() => {
+                if let Err(e) = list_tools(handle).await {
+                    tracing::warn!(server = handle.name(), "re-listing tools failed: {e}");
+                }
+            }
+        }
+    };
+    // Record why first, so callers woken below can say it.
+    shared.status.send_modify(|s| {
+        s.last_error = Some(reason.clone());
+        s.pid = None;
+    });
+    *shared.live.write().unwrap_or_else(|p| p.into_inner()) = None;
+    pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    conn.cancel.cancel();
+    reason
+}
+
+/// Where the transport hands each incoming message: responses straight to
+/// their waiting callers, everything else to the gateway.
+fn inbound_sink(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Inbound {
+    let events = handle.0.ctx.events.clone();
+    let name = handle.name().to_owned();
+    let weak = Arc::downgrade(&handle.0);
+    Arc::new(move |msg: Message| match msg.kind() {
+        Kind::Response => {
+            let id = msg.id_key().and_then(|k| k.parse::<u64>().ok());
+            let waiter = id.and_then(|id| pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id));
+            match waiter {
+                Some(tx) => {
+                    let _ = tx.send(msg);
+                }
+                None => tracing::debug!(server = name, "a response to an unknown id {:?}", msg.id_key()),
+            }
+        }
+        Kind::Notification if msg.method() == "notifications/tools/list_changed" => {
+            if let Some(shared) = weak.upgrade() {
+                shared.refresh.notify_one();
+            }
+        }
+        Kind::Notification => {
+            if events.try_send(UpstreamEvent::Notification { server: name.clone(), msg }).is_err() {
+                tracing::warn!(server = name, "gateway event queue full; a notification was dropped");
+            }
+        }
+        Kind::Request => {
+            if let Err(e) = events.try_send(UpstreamEvent::Request { server: name.clone(), msg }) {
+                tracing::warn!(server = name, "gateway event queue full; refusing a request from the upstream");
+                let msg = match e {
+                    tokio::sync::mpsc::error::TrySendError::Full(UpstreamEvent::Request { msg, .. }) | tokio::sync::mpsc::error::TrySendError::Closed(UpstreamEvent::Request { msg, .. }) => msg,
+                    _ => return,
+                };
+                if let (Some(id), Some(shared)) = (msg.id.clone(), weak.upgrade()) {
+                    if let Some(live) = shared.live.read().unwrap_or_else(|p| p.into_inner()).clone() {
+                        let _ = live.tx.try_send(Message::error_response(id, -32603, "the gateway is overloaded", None));
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        for n in 1..40 {
+            let d = backoff(n);
+            let step = BACKOFF_BASE.saturating_mul(1u32 << (n - 1).min(16)).min(BACKOFF_CAP);
+            assert!(d >= step / 2 && d <= step, "{n}: {d:?} vs {step:?}");
+        }
+        assert!(backoff(30) <= BACKOFF_CAP);
+        let spread: std::collections::HashSet<_> = (0..20).map(|_| backoff(6)).collect();
+        assert!(spread.len() > 1, "no jitter");
+    }
+}

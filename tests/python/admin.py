@@ -1,0 +1,115 @@
+"""The running gateway's admin API, as the tests use it.
+
+`Admin.of(gw)` reads `<home>/gateway.json` and `<home>/admin.token` (both written by
+`portcullis serve`) and asks `GET <api_url>/servers`. The waits poll it, and on timeout
+fail with the last answer, so a failing test says what the gateway last reported.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import httpx2
+
+import harness
+
+ServerView = dict  # one entry of GET /api/v1/servers: name, state, pid, last_error, …
+
+
+@dataclass
+class Admin:
+    api_url: str
+    token: str
+
+    @classmethod
+    def of(cls, gw: harness.Gateway, timeout: float = 10.0) -> Admin:
+        """Reads gateway.json and admin.token from the gateway's home (waits for them briefly)."""
+        home: Path = gw.home
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                runtime = json.loads((home / "gateway.json").read_text())
+                token = (home / "admin.token").read_text().strip()
+                return cls(api_url=runtime["api_url"], token=token)
+            except (FileNotFoundError, json.JSONDecodeError, KeyError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def get(self, path: str) -> httpx2.Response:
+        return httpx2.get(
+            f"{self.api_url}/{path}", headers={"Authorization": f"Bearer {self.token}"}, timeout=10, trust_env=False
+        )
+
+    def post(self, path: str, body: dict) -> httpx2.Response:
+        headers = {"Authorization": f"Bearer {self.token}", "X-Portcullis-Actor": "cli"}
+        return httpx2.post(f"{self.api_url}/{path}", headers=headers, json=body, timeout=30, trust_env=False)
+
+    def servers(self) -> dict[str, ServerView]:
+        resp = self.get("servers")
+        assert resp.status_code == 200, f"GET /servers answered {resp.status_code}: {resp.text}"
+        return {s["name"]: s for s in resp.json()}
+
+    def server(self, name: str) -> ServerView:
+        views = self.servers()
+        assert name in views, f"the admin API does not list `{name}`; it lists {sorted(views)}"
+        return views[name]
+
+    def wait_for(
+        self, name: str, predicate: Callable[[ServerView], bool], what: str, timeout: float = 30.0
+    ) -> ServerView:
+        """Polls until `predicate(view of name)` holds; fails with the last view after `timeout` s."""
+        deadline = time.monotonic() + timeout
+        last: ServerView | None = None
+        while True:
+            last = self.servers().get(name)
+            if last is not None and predicate(last):
+                return last
+            if time.monotonic() > deadline:
+                raise AssertionError(f"`{name}` was not {what} within {timeout} s; last view: {json.dumps(last, indent=2)}")
+            time.sleep(0.1)
+
+    def wait_ready(self, name: str, timeout: float = 30.0) -> ServerView:
+        return self.wait_for(name, lambda s: s["state"] == "ready", "ready", timeout)
+
+    async def wait_for_async(
+        self, name: str, predicate: Callable[[ServerView], bool], what: str, timeout: float = 30.0
+    ) -> ServerView:
+        """Like wait_for, but sleeps with anyio so a client in the same event loop keeps running."""
+        deadline = time.monotonic() + timeout
+        last: ServerView | None = None
+        while True:
+            last = self.servers().get(name)
+            if last is not None and predicate(last):
+                return last
+            if time.monotonic() > deadline:
+                raise AssertionError(f"`{name}` was not {what} within {timeout} s; last view: {json.dumps(last, indent=2)}")
+            await anyio.sleep(0.1)
+
+    def approve_server(self, name: str) -> None:
+        """Approves a server (quarantine) without waiting for it to start."""
+        resp = self.post(f"servers/{name}/approve", {})
+        assert resp.status_code == 200, f"approving {name}: HTTP {resp.status_code} {resp.text}"
+
+    def approve_if_pending(self, name: str, timeout: float = 60.0) -> ServerView:
+        """Quarantine, where the gateway has it: a server new to the config waits in `pending`
+        for a person's approval, and then its tools do. Approves both, as a person would, and
+        returns the server's view once it has left `starting`. A gateway without quarantine
+        starts the server by itself; then this only waits."""
+        settled = ("pending", "ready", "backoff", "blocked", "disabled")
+        view = self.wait_for(name, lambda s: s["state"] in settled, "past starting", timeout)
+        if view["state"] != "pending":
+            return view
+        resp = self.post(f"servers/{name}/approve", {})
+        assert resp.status_code == 200, f"approving {name}: HTTP {resp.status_code} {resp.text}"
+        view = self.wait_for(name, lambda s: s["state"] in settled[1:], "started after approval", timeout)
+        if view["state"] == "ready":
+            resp = self.post(f"servers/{name}/approve", {"all_tools": True})
+            assert resp.status_code == 200, f"approving the tools of {name}: HTTP {resp.status_code} {resp.text}"
+        return self.servers()[name]
+
