@@ -14,7 +14,7 @@ use tantivy::Term;
 
 use super::analysis::AnalyzedTerm;
 use super::fields::Fields;
-use super::synonyms::synonyms;
+use super::synonyms::{synonyms, Synonym};
 
 /// How much each field and each kind of match counts.
 #[derive(Debug, Clone, Copy)]
@@ -55,7 +55,7 @@ pub(crate) struct QueryTerms {
     /// Unique terms in query order.
     pub(crate) terms: Vec<AnalyzedTerm>,
     /// Synonyms not already among the terms.
-    pub(crate) synonyms: Vec<String>,
+    pub(crate) synonyms: Vec<Synonym>,
 }
 
 impl QueryTerms {
@@ -67,10 +67,12 @@ impl QueryTerms {
                 terms.push(t);
             }
         }
-        let mut syns: Vec<String> = Vec::new();
+        let mut syns: Vec<Synonym> = Vec::new();
         for t in &terms {
             for s in synonyms(&t.text) {
-                if !terms.iter().any(|u| &u.text == s) && !syns.contains(s) {
+                let known =
+                    terms.iter().any(|u| u.text == s.stem) || syns.iter().any(|u| u.stem == s.stem);
+                if !known {
                     syns.push(s.clone());
                 }
             }
@@ -134,7 +136,7 @@ pub(crate) fn build(
     // Synonyms only in the all-text field: they are a hint, and every extra clause costs.
     for s in &q.synonyms {
         let q = TermQuery::new(
-            Term::from_field_text(f.all, s),
+            Term::from_field_text(f.all, &s.stem),
             IndexRecordOption::WithFreqs,
         );
         should.push((
