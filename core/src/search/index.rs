@@ -257,9 +257,18 @@ impl SearchIndex {
 
     /// Every stored tool, sorted by server then name.
     pub fn all(&self) -> Result<Vec<ToolDoc>, SearchError> {
+        self.stored(&AllQuery)
+    }
+
+    /// The stored tools of one server, sorted by name; cheaper than filtering [`Self::all`].
+    pub fn server_tools(&self, server: &str) -> Result<Vec<ToolDoc>, SearchError> {
+        self.stored(server_filter(&self.fields, server).as_ref())
+    }
+
+    fn stored(&self, query: &dyn Query) -> Result<Vec<ToolDoc>, SearchError> {
         let searcher = self.reader.searcher();
         let mut addrs: Vec<DocAddress> = searcher
-            .search(&AllQuery, &DocSetCollector)?
+            .search(query, &DocSetCollector)?
             .into_iter()
             .collect();
         addrs.sort();

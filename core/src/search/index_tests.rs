@@ -93,6 +93,23 @@ fn replace_touches_only_that_server() {
 }
 
 #[test]
+fn stored_tools_by_server_and_all() {
+    let index = SearchIndex::in_memory().unwrap();
+    let b2 = tool("b", "zeta", "z");
+    let b1 = tool("b", "alpha", "a");
+    let a1 = tool("a", "one", "o");
+    index
+        .replace_server("b", &[b2.clone(), b1.clone()])
+        .unwrap();
+    index
+        .replace_server("a", std::slice::from_ref(&a1))
+        .unwrap();
+    assert_eq!(index.server_tools("b").unwrap(), [b1.clone(), b2.clone()]);
+    assert!(index.server_tools("missing").unwrap().is_empty());
+    assert_eq!(index.all().unwrap(), [a1, b1, b2]);
+}
+
+#[test]
 fn on_disk_index_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let stored = tool("files", "read_file", "Read a file from disk");
@@ -250,6 +267,36 @@ fn hostile_queries_do_not_fail() {
         names(&index, "\"read\" (file)", &SearchOptions::default()),
         ["s/read_file"]
     );
+}
+
+#[test]
+fn searches_during_replacements_see_one_version() {
+    let index = std::sync::Arc::new(SearchIndex::in_memory().unwrap());
+    index
+        .replace_server("s", &[tool("s", "read", "read a file")])
+        .unwrap();
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let index = index.clone();
+            std::thread::spawn(move || {
+                for _ in 0..200 {
+                    let hits = index
+                        .search("read file", &SearchOptions::default())
+                        .unwrap();
+                    assert_eq!(hits.len(), 1, "{hits:?}");
+                }
+            })
+        })
+        .collect();
+    for i in 0..30 {
+        let description = format!("read a file, version {i}");
+        index
+            .replace_server("s", &[tool("s", "read", &description)])
+            .unwrap();
+    }
+    for reader in readers {
+        reader.join().unwrap();
+    }
 }
 
 #[test]
