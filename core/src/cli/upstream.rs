@@ -6,6 +6,9 @@ use anyhow::bail;
 use indexmap::IndexMap;
 use portcullis::api::AdminClient;
 use portcullis::config::{import_servers, split_words, ConfigFile, Overrides, Paths, ServerConfig, Settings, TransportKind};
+use portcullis::store::Store;
+use portcullis::trust::ServerState;
+use portcullis::upstream::UpstreamState;
 use portcullis::{ServerEditor, ServerView};
 
 use super::args::{AddArgs, ConfigArgs, UpstreamCommand};
@@ -103,6 +106,16 @@ fn import(file: &std::path::Path, config: &ConfigArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a server's state is while no gateway runs: its approval, else stopped or disabled.
+fn offline_state(approvals: &std::collections::HashMap<String, ServerState>, name: &str, enabled: bool) -> UpstreamState {
+    match approvals.get(name) {
+        _ if !enabled => UpstreamState::Disabled,
+        Some(ServerState::Blocked) => UpstreamState::Blocked,
+        Some(ServerState::Trusted) => UpstreamState::Stopped,
+        _ => UpstreamState::Pending,
+    }
+}
+
 async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
     let paths = paths(config)?;
     let views: Vec<ServerView> = match AdminClient::discover(&paths) {
@@ -110,6 +123,12 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
         None => {
             let file = ConfigFile::load(&paths.config)?;
             let settings = Settings::resolve(&file, &Overrides::default(), &paths.config)?;
+            // The store may not exist yet (nothing was ever approved): then every server is pending.
+            let approvals: std::collections::HashMap<String, ServerState> = if paths.database().exists() {
+                Store::open(paths.database())?.servers()?.into_iter().map(|s| (s.name, s.state)).collect()
+            } else {
+                std::collections::HashMap::new()
+            };
             settings
                 .servers
                 .values()
@@ -117,7 +136,7 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
                     name: s.name.clone(),
                     transport: s.transport.label().to_owned(),
                     launch: s.transport.summary(),
-                    state: if s.enabled { portcullis::upstream::UpstreamState::Stopped } else { portcullis::upstream::UpstreamState::Disabled },
+                    state: offline_state(&approvals, &s.name, s.enabled),
                     tools: 0,
                     last_error: None,
                     stderr_tail: Vec::new(),
