@@ -3,7 +3,8 @@
 #   - Debian packages the tests and the desktop app's build need (apt section below),
 #   - .deps/cargo/bin/tauri-driver   WebDriver bridge for the desktop app's tests,
 #   - .venv/               Python venv from tests/requirements.txt (mcp SDK, real peers, pytest, Node 24),
-#   - tests/node_modules/  npm packages from tests/package-lock.json (server-everything, conformance).
+#   - tests/node_modules/  npm packages from tests/package-lock.json (server-everything, conformance,
+#                          playwright-core for the web UI tests).
 # Idempotent and fast when nothing changed: each part is skipped while the hash of its
 # lock file (and of the interpreter that installed it) matches the stamp it left behind.
 # Set PORTCULLIS_SETUP_FORCE=1 to reinstall everything.
@@ -18,13 +19,16 @@ log() { echo "setup: $*" >&2; }
 # ---------------------------------------------------------------------------
 # Debian packages. Add packages to APT_PACKAGES; only missing ones are installed.
 #   git: mcp-server-git and the tests' temporary repositories need it.
+#   chromium: the web UI tests drive Debian's headless Chromium with playwright-core
+#     (tests/ui/driver.mjs); Playwright's own browser downloads are never used.
+#   fonts-inter: the UI's first font, so that screenshots look as on a desktop.
 #   The desktop app (src-tauri, Tauri v2) builds against WebKitGTK 4.1, GTK 3,
 #   ayatana-appindicator (tray) and librsvg; its tests run it under Xvfb in a
 #   D-Bus session with dunst as notification daemon, through webkit2gtk-driver
 #   (WebKitWebDriver), and imagemagick draws the icons (scripts/make-icons.sh).
 #   The headless `portcullis` binary needs none of these.
 # ---------------------------------------------------------------------------
-APT_PACKAGES=(git)
+APT_PACKAGES=(git chromium fonts-inter)
 DESKTOP_PACKAGES=(
     build-essential pkg-config file libssl-dev
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev

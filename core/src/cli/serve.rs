@@ -1,11 +1,11 @@
 //! `portcullis serve` and `portcullis stdio`.
 
+use portcullis::clients::{terminal_snippets, Target};
 use portcullis::config::{Overrides, Paths, Settings};
 use portcullis::serve::{load_settings, watch_config, Server, SHUTDOWN_DEADLINE};
 use portcullis::{serve_stdio, Gateway, GatewayEvent};
 
 use super::args::{ConfigArgs, ServeArgs};
-use super::snippets::client_snippets;
 
 fn load(config: &ConfigArgs, overrides: &Overrides) -> anyhow::Result<(Paths, Settings)> {
     Ok(load_settings(config.config.as_deref(), overrides)?)
@@ -19,7 +19,8 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mcp_url = server.mcp_url();
     println!("Portcullis listening on {mcp_url}");
     println!("config: {}", server.paths().config.display());
-    println!("{}", client_snippets(&mcp_url));
+    println!("web UI: {} (it asks for the admin token in {})", server.ui_url(), server.paths().admin_token().display());
+    println!("{}", terminal_snippets(&Target::new(mcp_url.clone())));
     use std::io::Write;
     let _ = std::io::stdout().flush();
     announce_approvals(server.gateway());

@@ -73,6 +73,9 @@ pub enum GatewayError {
         /// The refused method.
         method: String,
     },
+    /// Configuring an MCP client failed.
+    #[error(transparent)]
+    Client(#[from] crate::clients::ClientError),
     /// A file the gateway keeps could not be written.
     #[error("cannot write {path}: {source}")]
     Io {
