@@ -25,14 +25,13 @@ log() { echo "setup: $*" >&2; }
 #   The desktop app (src-tauri, Tauri v2) builds against WebKitGTK 4.1, GTK 3,
 #   ayatana-appindicator (tray) and librsvg; its tests run it under Xvfb in a
 #   D-Bus session with dunst as notification daemon, through webkit2gtk-driver
-#   (WebKitWebDriver), and imagemagick draws the icons (scripts/make-icons.sh).
-#   The headless `portcullis` binary needs none of these.
+#   (WebKitWebDriver). The headless `portcullis` binary needs none of these.
 # ---------------------------------------------------------------------------
 APT_PACKAGES=(git chromium fonts-inter)
 DESKTOP_PACKAGES=(
     build-essential pkg-config file libssl-dev
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-    xvfb xauth dbus dbus-x11 webkit2gtk-driver dunst libnotify-bin imagemagick
+    xvfb xauth dbus dbus-x11 webkit2gtk-driver dunst libnotify-bin
 )
 APT_PACKAGES+=("${DESKTOP_PACKAGES[@]}")
 

@@ -13,7 +13,7 @@ use crate::tray::TrayModel;
 use crate::{actions, tray};
 
 /// The permissions that allow every command to a page (build.rs generates them).
-pub const PERMISSIONS: &[&str] = &["allow-desktop-status", "allow-tray-state", "allow-set-paused", "allow-open-popup", "allow-close-popup", "allow-open-window", "allow-quit"];
+pub const PERMISSIONS: &[&str] = &["allow-desktop-status", "allow-tray-state", "allow-set-paused", "allow-open-popup", "allow-close-window", "allow-open-window", "allow-windows", "allow-quit"];
 
 /// Whether the gateway serves, where, what waits, and whether notifications work.
 #[tauri::command]
@@ -40,16 +40,23 @@ pub fn open_popup(app: AppHandle) -> Result<(), CommandError> {
     actions::review(&app)
 }
 
-/// Closes the approval popup (e.g. once nothing waits).
+/// Closes the window of the page that asks, as its close button does: the
+/// popup goes, the main window hides (the app stays in the tray).
 #[tauri::command]
-pub fn close_popup(app: AppHandle) -> Result<(), CommandError> {
-    crate::window::close_popup(&app)
+pub fn close_window(window: tauri::WebviewWindow) -> Result<(), CommandError> {
+    window.close().map_err(|e| CommandError::window(&e))
 }
 
 /// Opens the main window, as the tray's "Open Portcullis" does.
 #[tauri::command]
 pub fn open_window(app: AppHandle) -> Result<(), CommandError> {
     actions::open_window(&app)
+}
+
+/// The app's windows: label, whether shown, and the page they show.
+#[tauri::command]
+pub fn windows(app: AppHandle) -> Vec<crate::window::WindowState> {
+    crate::window::states(&app)
 }
 
 /// Quits the app, as the tray's Quit does.

@@ -77,8 +77,9 @@ pub fn run() -> ExitCode {
             commands::tray_state,
             commands::set_paused,
             commands::open_popup,
-            commands::close_popup,
+            commands::close_window,
             commands::open_window,
+            commands::windows,
             commands::quit,
         ])
         .on_window_event(|window, event| {

@@ -40,12 +40,26 @@ pub fn open_popup(app: &AppHandle) -> Result<(), CommandError> {
     reveal(&window)
 }
 
-/// Closes the popup, if it is open.
-pub fn close_popup(app: &AppHandle) -> Result<(), CommandError> {
-    match app.get_webview_window(POPUP) {
-        Some(w) => w.close().map_err(|e| CommandError::window(&e)),
-        None => Ok(()),
-    }
+/// A window as the pages (and tests) see it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WindowState {
+    /// `main` or `popup`.
+    pub label: String,
+    /// Whether it is shown (a closed main window is hidden, not gone).
+    pub visible: bool,
+    /// The page it shows.
+    pub url: String,
+}
+
+/// Every window of the app, in label order.
+pub fn states(app: &AppHandle) -> Vec<WindowState> {
+    let mut all: Vec<WindowState> = app
+        .webview_windows()
+        .into_iter()
+        .map(|(label, w)| WindowState { label, visible: w.is_visible().unwrap_or(false), url: w.url().map(|u| u.to_string()).unwrap_or_default() })
+        .collect();
+    all.sort_by(|a, b| a.label.cmp(&b.label));
+    all
 }
 
 fn reveal(window: &WebviewWindow) -> Result<(), CommandError> {
