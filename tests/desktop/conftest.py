@@ -60,6 +60,10 @@ class Monitor:
                         c["id"] = int(ids[0]) if ids else None
         return calls
 
+    def signals(self, member: str) -> list[list[str]]:
+        """The arguments (as printed) of every signal `member` seen."""
+        return [[l.strip() for l in lines] for head, lines in _blocks(self.text()) if head.startswith("signal ") and f"member={member}" in head]
+
     def stop(self) -> None:
         self.proc.terminate()
         try:

@@ -95,7 +95,8 @@ class App:
         assert binary.exists(), f"{binary} is missing: build it with `cargo build -p portcullis-desktop`"
         driver_bin = require(tauri_driver_bin(), "run scripts/setup.sh (it installs tauri-driver into .deps/cargo)")
         native = require("WebKitWebDriver", "apt-get install webkit2gtk-driver (scripts/setup.sh does)")
-        port, native_port = harness.free_port(), harness.free_port()
+        port = harness.free_port()
+        native_port = wait_for("a second free port", lambda: (p := harness.free_port()) != port and p)
         full_env = {**os.environ, "PORTCULLIS_HOME": str(home), "PORTCULLIS_LOG": "portcullis=info,portcullis_desktop=debug"}
         for k, v in (env or {}).items():
             if v is None:
@@ -113,7 +114,8 @@ class App:
             start_new_session=True,
         )
         try:
-            wait_for("tauri-driver to listen", lambda: _port_open(port), timeout=20)
+            # tauri-driver forwards to WebKitWebDriver: both must listen before a session.
+            wait_for("tauri-driver and WebKitWebDriver to listen", lambda: _port_open(port) and _port_open(native_port), timeout=20)
             options = ArgOptions()
             options.set_capability("browserName", "wry")
             options.set_capability("tauri:options", {"application": str(binary), "args": args or []})
