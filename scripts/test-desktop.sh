@@ -5,7 +5,8 @@
 # Needs scripts/setup.sh (Debian packages, .venv, tauri-driver in .deps/cargo) and
 # the built app and CLI: `cargo build -p portcullis -p portcullis-desktop`.
 # Anything missing fails the run and says what to do: nothing is skipped.
-# Screenshots land in docs/screenshots/desktop-*.png (the README shows them).
+# Screenshots of the window and the popup land in <target>/desktop-screenshots/;
+# PORTCULLIS_SCREENSHOTS=docs/screenshots scripts/test-desktop.sh refreshes the README's.
 # Extra arguments go to pytest, e.g. scripts/test-desktop.sh -k popup -x
 set -euo pipefail
 

@@ -35,7 +35,6 @@ import harness  # noqa: E402  (tests/python: peers and the gateway binary)
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.options import ArgOptions  # noqa: E402
 
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 
 
 def target_dir() -> Path:
@@ -195,8 +194,12 @@ class App:
         return wait_for(f"a window at *{label_url_part}*", look, timeout=timeout)
 
     def screenshot(self, name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / name
+        """Saves what the current window shows in <target>/desktop-screenshots/, or in
+        $PORTCULLIS_SCREENSHOTS (PORTCULLIS_SCREENSHOTS=docs/screenshots refreshes the README's)."""
+        folder = Path(os.environ.get("PORTCULLIS_SCREENSHOTS") or target_dir() / "desktop-screenshots")
+        folder = folder if folder.is_absolute() else REPO_ROOT / folder
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
         assert self.driver.save_screenshot(str(path)), f"no screenshot {path}"
         return path
 
