@@ -10,6 +10,7 @@ pub mod api;
 pub mod config;
 mod downstream;
 mod gateway;
+pub mod isolation;
 pub mod protocol;
 pub mod search;
 pub mod store;

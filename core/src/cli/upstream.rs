@@ -5,7 +5,7 @@
 use anyhow::{bail, Context};
 use indexmap::IndexMap;
 use portcullis::api::AdminClient;
-use portcullis::config::{import_servers, ConfigEditor, ConfigFile, Overrides, Paths, ServerConfig, Settings, TransportKind};
+use portcullis::config::{import_servers, ConfigEditor, ConfigFile, IsolationKind, Overrides, Paths, ServerConfig, Settings, TransportKind};
 use portcullis::store::Store;
 use portcullis::trust::ServerOrigin;
 use portcullis::ServerView;
@@ -105,6 +105,12 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
         Some("auto") => Some(TransportKind::Auto),
         Some(other) => bail!("--transport `{other}` is not known\nhint: use streamable-http, sse or auto"),
     };
+    let isolation = match a.isolation.as_deref() {
+        None => None,
+        Some("none") => Some(IsolationKind::None),
+        Some("docker") => Some(IsolationKind::Docker),
+        Some(other) => bail!("--isolation `{other}` is not known\nhint: use docker (a hardened container) or none"),
+    };
     let args = split_args(&a.args)?;
     let server = ServerConfig {
         command: a.command,
@@ -116,6 +122,13 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
         transport,
         enabled: a.disabled.then_some(false),
         timeout: a.timeout,
+        isolation,
+        image: a.image,
+        network: a.network.then_some(true),
+        mounts: (!a.mount.is_empty()).then_some(a.mount),
+        memory: a.memory,
+        cpus: a.cpus,
+        pids: a.pids,
     };
     let paths = paths(&a.config)?;
     let mut ed = ConfigEditor::open(&paths.config)?;
@@ -190,7 +203,7 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
                 .values()
                 .map(|s| ServerView {
                     name: s.name.clone(),
-                    transport: s.transport.label().to_owned(),
+                    transport: s.label().to_owned(),
                     state: if s.enabled { portcullis::upstream::UpstreamState::Stopped } else { portcullis::upstream::UpstreamState::Disabled },
                     tools: 0,
                     last_error: None,

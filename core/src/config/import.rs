@@ -79,7 +79,7 @@ pub fn import_servers(path: &Path) -> Result<Vec<ImportedServer>, ConfigError> {
             url,
             headers: entry.headers.filter(|h| !h.is_empty()),
             enabled: entry.disabled.map(|d| !d),
-            timeout: None,
+            ..ServerConfig::default()
         };
         out.push(ImportedServer { name, config, warnings });
     }
