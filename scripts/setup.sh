@@ -17,8 +17,10 @@ log() { echo "setup: $*" >&2; }
 # ---------------------------------------------------------------------------
 # Debian packages. Add packages to APT_PACKAGES; only missing ones are installed.
 #   git: mcp-server-git and the tests' temporary repositories need it.
+#   docker.io: the Docker engine for the isolation tests (tests/tests/docker_isolation.rs
+#     starts dockerd when none answers, and stops it by its PID at the end).
 # ---------------------------------------------------------------------------
-APT_PACKAGES=(git)
+APT_PACKAGES=(git docker.io)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
