@@ -393,7 +393,7 @@ fn a_stale_runtime_file_is_ignored() {
     home.file("gateway.json", &format!(r#"{{"pid": {pid}, "mcp_url": "http://127.0.0.1:9/mcp", "api_url": "http://127.0.0.1:9/api/v1"}}"#));
     home.file("admin.token", &"0".repeat(64));
     let list = home.json(&["upstream", "list", "--json"]);
-    assert_eq!(list[0]["state"], "stopped", "{list}");
+    assert_eq!(list[0]["state"], "pending", "{list}"); // read offline: never approved
 }
 
 #[test]

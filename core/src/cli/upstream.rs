@@ -7,7 +7,8 @@ use indexmap::IndexMap;
 use portcullis::api::AdminClient;
 use portcullis::config::{import_servers, ConfigEditor, ConfigFile, IsolationKind, Overrides, Paths, ServerConfig, Settings, TransportKind};
 use portcullis::store::Store;
-use portcullis::trust::ServerOrigin;
+use portcullis::trust::{ServerOrigin, ServerState};
+use portcullis::upstream::UpstreamState;
 use portcullis::ServerView;
 
 use super::args::{AddArgs, ConfigArgs, UpstreamCommand};
@@ -191,6 +192,16 @@ fn import(file: &std::path::Path, config: &ConfigArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a server's state is while no gateway runs: its approval, else stopped or disabled.
+fn offline_state(approvals: &std::collections::HashMap<String, ServerState>, name: &str, enabled: bool) -> UpstreamState {
+    match approvals.get(name) {
+        _ if !enabled => UpstreamState::Disabled,
+        Some(ServerState::Blocked) => UpstreamState::Blocked,
+        Some(ServerState::Trusted) => UpstreamState::Stopped,
+        _ => UpstreamState::Pending,
+    }
+}
+
 async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
     let paths = paths(config)?;
     let views: Vec<ServerView> = match AdminClient::discover(&paths) {
@@ -198,13 +209,19 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
         None => {
             let file = ConfigFile::load(&paths.config)?;
             let settings = Settings::resolve(&file, &Overrides::default(), &paths.config)?;
+            // The store may not exist yet (nothing was ever approved): then every server is pending.
+            let approvals: std::collections::HashMap<String, ServerState> = if paths.database().exists() {
+                Store::open(paths.database())?.servers()?.into_iter().map(|s| (s.name, s.state)).collect()
+            } else {
+                std::collections::HashMap::new()
+            };
             settings
                 .servers
                 .values()
                 .map(|s| ServerView {
                     name: s.name.clone(),
                     transport: s.label().to_owned(),
-                    state: if s.enabled { portcullis::upstream::UpstreamState::Stopped } else { portcullis::upstream::UpstreamState::Disabled },
+                    state: offline_state(&approvals, &s.name, s.enabled),
                     tools: 0,
                     last_error: None,
                     stderr_tail: Vec::new(),
