@@ -229,6 +229,16 @@ async fn a_missing_image_keeps_the_server_down_and_says_how_to_get_it() {
     let error = ghost["last_error"].as_str().unwrap();
     assert!(error.contains("image `portcullis-test-missing:none` is not in the Docker engine") && error.contains("never runs outside its container") && error.contains("docker import"), "{error}");
     assert!(containers_of(&docker, &home, None).await.is_empty(), "no container was made");
+    // A command the image does not have is named as such, and its container does not stay.
+    let image = test_image(&docker).await;
+    let with_absent = config.clone() + &isolated("absent", &image, "/usr/bin/not-in-the-image", "");
+    std::fs::write(home.join("config.toml"), common::direct_unless_said(&with_absent)).unwrap();
+    wait_servers(&home, "`absent` to be known", |s| s.iter().any(|s| s["name"] == "absent")).await;
+    admin.approve("absent", json!({})).await;
+    let servers = wait_servers(&home, "absent reporting its command missing", |s| server(s, "absent")["last_error"].as_str().is_some_and(|e| e.contains("was not found in the image"))).await;
+    let error = server(&servers, "absent")["last_error"].as_str().unwrap().to_owned();
+    assert!(error.contains(&format!("`/usr/bin/not-in-the-image` was not found in the image `{image}`")), "{error}");
+    wait_gone(&docker, &home, Some("absent"), Duration::from_secs(10)).await;
     let on_host: Vec<String> = common::processes_of(&home).into_iter().filter(|p| p.contains("probe-server")).collect();
     assert!(on_host.is_empty(), "the server ran on the host: {on_host:?}");
     // The rest of the gateway serves.

@@ -116,7 +116,7 @@ pub(crate) struct ServeArgs {
 #[derive(Subcommand)]
 pub(crate) enum UpstreamCommand {
     /// Add a server to the config (a running gateway starts it within a second).
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List servers with their transport, state, tool count and last error.
     List {
         /// Print JSON.

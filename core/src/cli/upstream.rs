@@ -15,7 +15,7 @@ use super::args::{AddArgs, ConfigArgs, UpstreamCommand};
 
 pub(crate) async fn run(cmd: UpstreamCommand) -> anyhow::Result<()> {
     match cmd {
-        UpstreamCommand::Add(a) => add(a),
+        UpstreamCommand::Add(a) => add(*a),
         UpstreamCommand::List { json, config } => list(json, &config).await,
         UpstreamCommand::Remove { name, config } => edit(&config, |ed| ed.remove_server(&name), &format!("removed `{name}`")),
         UpstreamCommand::Enable { name, config } => edit(&config, |ed| ed.set_enabled(&name, true), &format!("enabled `{name}`")),

@@ -129,6 +129,7 @@ pub(crate) async fn spawn_container(
     // Reaper: waits for the container to exit, or stops it on cancel; then removes it.
     let c = cancel.clone();
     let memory = opts.settings.memory;
+    let missing = format!("`{}` was not found in the image `{image}`: use an image that has it, give its path in the image, or mount it", opts.command);
     let id = created.id;
     tasks.spawn(async move {
         // Owned here from now on; whatever happens below, it goes.
@@ -147,8 +148,8 @@ pub(crate) async fn spawn_container(
         let _ = tokio::time::timeout(STDERR_DRAIN, stderr_done).await;
         let reason = match exit {
             None => "it was stopped".to_owned(),
-            Some(Some(Ok(r))) => exit_reason(&docker, &id, r.status_code, memory).await,
-            Some(Some(Err(BollardError::DockerContainerWaitError { code, .. }))) => exit_reason(&docker, &id, code, memory).await,
+            Some(Some(Ok(r))) => exit_reason(&docker, &id, r.status_code, memory, &missing).await,
+            Some(Some(Err(BollardError::DockerContainerWaitError { code, .. }))) => exit_reason(&docker, &id, code, memory, &missing).await,
             Some(Some(Err(e))) => format!("waiting for its container failed: {}", engine_error("wait for the container", e)),
             Some(None) => "its container ended".to_owned(),
         };
@@ -160,10 +161,14 @@ pub(crate) async fn spawn_container(
     Ok(Connection { tx, closed, cancel, pid: None })
 }
 
-async fn exit_reason(docker: &Docker, id: &str, code: i64, memory: u64) -> String {
+/// Why a container ended, in a person's terms. `missing` explains status 127
+/// (its init could not run the command).
+async fn exit_reason(docker: &Docker, id: &str, code: i64, memory: u64, missing: &str) -> String {
     let oom = docker.inspect_container(id, None).await.ok().and_then(|i| i.state).and_then(|s| s.oom_killed).unwrap_or(false);
     if oom {
         format!("its container was killed for going over its memory limit ({} MiB; raise `memory` for this server)", memory >> 20)
+    } else if code == 127 {
+        format!("its container exited with status 127: {missing}")
     } else {
         format!("its container exited with status {code}")
     }
