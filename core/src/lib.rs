@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod clients;
 pub mod config;
 mod downstream;
 mod gateway;
@@ -19,4 +20,4 @@ pub mod transport;
 pub mod upstream;
 
 pub use downstream::{serve_http, serve_stdio, HttpServer};
-pub use gateway::{ClientInfo, Decision, Gateway, GatewayError, GatewayEvent, ServerView, Session, ToolEntry};
+pub use gateway::{ClientInfo, ClientSetups, Decision, Gateway, GatewayError, GatewayEvent, ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry};

@@ -68,6 +68,20 @@ pub enum TransportKind {
     Auto,
 }
 
+impl TransportKind {
+    /// Reads a transport as people write it: `stdio`, `streamable-http`
+    /// (or `http`), `sse` or `auto`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "stdio" => Some(Self::Stdio),
+            "streamable-http" | "http" => Some(Self::StreamableHttp),
+            "sse" => Some(Self::Sse),
+            "auto" => Some(Self::Auto),
+            _ => None,
+        }
+    }
+}
+
 /// `[servers.<name>]`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -15,13 +15,15 @@ mod isolation;
 mod paths;
 mod settings;
 mod watch;
+mod words;
 
 pub use edit::ConfigEditor;
 pub use env_vars::EnvVars;
 pub use error::ConfigError;
 pub use file::{ConfigFile, GatewayConfig, ServerConfig, SurfaceMode, TransportKind};
-pub use import::{import_servers, ImportedServer};
+pub use import::{import_servers, parse_servers, ImportedServer};
 pub use isolation::{parse_memory, DockerSettings, Isolation, IsolationKind, MountSpec, DEFAULT_CPUS, DEFAULT_MEMORY, DEFAULT_PIDS};
 pub use paths::Paths;
 pub use settings::{Overrides, ServerSettings, Settings, TransportSettings, DEFAULT_LISTEN};
 pub use watch::ConfigWatcher;
+pub use words::{split_words, UnclosedQuote};

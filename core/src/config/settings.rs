@@ -90,6 +90,26 @@ impl TransportSettings {
             Self::Http { .. } => "auto",
         }
     }
+
+    /// What it runs or where it connects, for a person deciding whether to
+    /// trust it: the command line (quoted where needed) or the URL. Never the
+    /// values of environment variables or headers, which may be secrets.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Stdio { command, args, .. } => std::iter::once(command).chain(args).map(|w| quote_word(w)).collect::<Vec<_>>().join(" "),
+            Self::Http { url, .. } => url.clone(),
+        }
+    }
+}
+
+/// A word as a shell would need it written.
+fn quote_word(word: &str) -> String {
+    let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 impl Settings {
@@ -266,5 +286,13 @@ mod tests {
             let err = resolve(text).unwrap_err().to_string();
             assert!(err.contains(needle) && err.contains("hint:"), "{text:?} -> {err}");
         }
+    }
+
+    #[test]
+    fn a_summary_quotes_like_a_shell_and_hides_secrets() {
+        let stdio = TransportSettings::Stdio { command: "npx".into(), args: vec!["-y".into(), "@scope/pkg".into(), "a b".into(), "it's".into()], env: [("TOKEN".to_owned(), "secret".to_owned())].into_iter().collect(), cwd: None };
+        assert_eq!(stdio.summary(), "npx -y @scope/pkg 'a b' 'it'\\''s'");
+        let http = TransportSettings::Http { url: "https://h/mcp".into(), headers: [("Authorization".to_owned(), "Bearer secret".to_owned())].into_iter().collect(), kind: TransportKind::Auto };
+        assert_eq!(http.summary(), "https://h/mcp");
     }
 }

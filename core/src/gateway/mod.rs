@@ -4,9 +4,11 @@
 
 mod activity;
 mod catalog;
+mod clients;
 mod error;
 mod events;
 mod router;
+mod servers;
 mod session;
 mod surface;
 mod tools;
@@ -31,9 +33,11 @@ use crate::protocol::Message;
 use crate::upstream::{UpstreamContext, UpstreamEvent, UpstreamHandle, UpstreamState};
 
 pub use error::GatewayError;
+pub use clients::ClientSetups;
+pub use servers::{ServerEditor, ServersAdded};
 pub use session::{ClientInfo, Session};
 pub use tools::ToolEntry;
-pub use trust::Decision;
+pub use trust::{Decision, ToolDetail};
 use tools::ToolTable;
 
 /// Something a person (or the UI) may want to know about, as it happens.
@@ -96,6 +100,9 @@ pub struct ServerView {
     pub name: String,
     /// `stdio`, `streamable-http`, `sse`, `auto`, or `docker` (stdio in a container).
     pub transport: String,
+    /// What it runs (the command line) or where it connects (the URL).
+    #[serde(default)]
+    pub launch: String,
     /// Lifecycle state.
     pub state: UpstreamState,
     /// How many tools it lists.
@@ -312,6 +319,7 @@ impl Gateway {
                 ServerView {
                     name: h.name().to_owned(),
                     transport: h.settings().label().to_owned(),
+                    launch: h.settings().transport.summary(),
                     state: status.state,
                     tools: h.tools().len(),
                     last_error: status.last_error,
