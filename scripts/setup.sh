@@ -19,6 +19,8 @@ log() { echo "setup: $*" >&2; }
 # ---------------------------------------------------------------------------
 # Debian packages. Add packages to APT_PACKAGES; only missing ones are installed.
 #   git: mcp-server-git and the tests' temporary repositories need it.
+#   docker.io: the Docker engine for the isolation tests (tests/tests/docker_isolation.rs
+#     starts dockerd when none answers, and stops it by its PID at the end).
 #   chromium: the web UI tests drive Debian's headless Chromium with playwright-core
 #     (tests/ui/driver.mjs); Playwright's own browser downloads are never used.
 #   fonts-inter: the UI's first font, so that screenshots look as on a desktop.
@@ -27,7 +29,7 @@ log() { echo "setup: $*" >&2; }
 #   D-Bus session with dunst as notification daemon, through webkit2gtk-driver
 #   (WebKitWebDriver). The headless `portcullis` binary needs none of these.
 # ---------------------------------------------------------------------------
-APT_PACKAGES=(git chromium fonts-inter)
+APT_PACKAGES=(git docker.io chromium fonts-inter)
 DESKTOP_PACKAGES=(
     build-essential pkg-config file libssl-dev
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev

@@ -11,6 +11,7 @@ pub mod clients;
 pub mod config;
 mod downstream;
 mod gateway;
+pub mod isolation;
 pub mod protocol;
 pub mod search;
 pub mod serve;

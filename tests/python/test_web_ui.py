@@ -13,7 +13,8 @@ real upstreams (mcp-server-time, server-everything, the mutable fixture).
   server's waiting tools at once;
 - Connect writes the snippet into a client's config with a backup, and undo restores it;
 - the static files need no token, the API always does, and only the desktop app's
-  origins get CORS headers.
+  origins get CORS headers; the management routes answer errors with a status, a
+  message and a hint.
 
 `test_screenshots` takes the README's screenshots of every page (to target/ui-screenshots;
 `PORTCULLIS_SCREENSHOTS=docs/screenshots scripts/test-python.sh -k screenshots` refreshes
@@ -110,6 +111,36 @@ def test_static_files_need_no_token_and_the_api_always_does(gateway):
         other = http.get(f"{base}/api/v1/servers", headers={"Origin": "http://localhost:5173"})
         assert "access-control-allow-origin" not in other.headers
     assert "web UI: http://127.0.0.1:" in "\n".join(gw.stdout_lines)
+
+
+def test_management_routes_answer_with_status_message_and_hint(gateway, tmp_path):
+    gw = gateway("", trust=False, extra_env={"HOME": str(tmp_path / "person"), "XDG_CONFIG_HOME": str(tmp_path / "person" / ".config")})
+    admin = Admin.of(gw)
+    headers = {"Authorization": f"Bearer {admin.token}"}
+
+    def call(method: str, path: str, body: dict | None = None) -> httpx2.Response:
+        return httpx2.request(method, f"{admin.api_url}/{path}", headers=headers, json=body, timeout=30, trust_env=False)
+
+    added = call("POST", "servers", {"name": "clock", "command": str(harness.TIME_SERVER), "args": "--local-timezone UTC"})
+    assert added.status_code == 200 and added.json()["added"] == ["clock"], added.text
+    cases = [
+        ("POST", "servers", {"name": "clock", "command": "x"}, 409, "exists already"),
+        ("POST", "servers", {"name": "bad name!", "command": "x"}, 400, "server names"),
+        ("POST", "servers", {"name": "x"}, 400, "either a command"),
+        ("POST", "servers", {"snippet": "{not json"}, 400, "cannot import the pasted JSON"),
+        ("DELETE", "servers/nope", None, 404, "no server named `nope`"),
+        ("POST", "servers/nope/disable", {}, 404, "no server named `nope`"),
+        ("POST", "clients/emacs/install", {}, 400, "unknown client `emacs`"),
+        ("POST", "clients/cursor/undo", {}, 409, "nothing to undo"),
+    ]
+    for method, path, body, status, text in cases:
+        resp = call(method, path, body)
+        assert resp.status_code == status, f"{method} {path}: {resp.status_code} {resp.text}"
+        answer = resp.json()
+        assert text in answer["error"] + (answer.get("hint") or ""), f"{method} {path}: {answer}"
+    assert call("POST", "servers", {"snippet": '{"mcpServers": {"clock": {"command": "x"}}}'}).json() == {"added": [], "skipped": ["clock"], "warnings": []}
+    assert call("DELETE", "servers/clock").status_code == 200
+    assert "clock" not in config_servers(gw)
 
 
 async def test_a_person_approves_with_clicks_and_an_agent_then_calls_the_tool(gateway, b):

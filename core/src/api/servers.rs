@@ -72,6 +72,8 @@ impl AddBody {
             transport,
             enabled: self.enabled.filter(|e| !e),
             timeout: self.timeout,
+            // The form has no isolation options yet: edit the file or use the CLI.
+            ..ServerConfig::default()
         };
         Ok((name, server))
     }

@@ -5,7 +5,7 @@
 use anyhow::bail;
 use indexmap::IndexMap;
 use portcullis::api::AdminClient;
-use portcullis::config::{import_servers, split_words, ConfigFile, Overrides, Paths, ServerConfig, Settings, TransportKind};
+use portcullis::config::{import_servers, split_words, ConfigFile, IsolationKind, Overrides, Paths, ServerConfig, Settings, TransportKind};
 use portcullis::store::Store;
 use portcullis::trust::ServerState;
 use portcullis::upstream::UpstreamState;
@@ -15,7 +15,7 @@ use super::args::{AddArgs, ConfigArgs, UpstreamCommand};
 
 pub(crate) async fn run(cmd: UpstreamCommand) -> anyhow::Result<()> {
     match cmd {
-        UpstreamCommand::Add(a) => add(a),
+        UpstreamCommand::Add(a) => add(*a),
         UpstreamCommand::List { json, config } => list(json, &config).await,
         UpstreamCommand::Remove { name, config } => edit(&config, |ed| ed.remove(&name), &format!("removed `{name}`")),
         UpstreamCommand::Enable { name, config } => edit(&config, |ed| ed.set_enabled(&name, true), &format!("enabled `{name}`")),
@@ -69,6 +69,12 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
             None => bail!("--transport `{t}` is not known\nhint: use streamable-http, sse or auto"),
         },
     };
+    let isolation = match a.isolation.as_deref() {
+        None => None,
+        Some("none") => Some(IsolationKind::None),
+        Some("docker") => Some(IsolationKind::Docker),
+        Some(other) => bail!("--isolation `{other}` is not known\nhint: use docker (a hardened container) or none"),
+    };
     let args = split_args(&a.args)?;
     let server = ServerConfig {
         command: a.command,
@@ -80,6 +86,13 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
         transport,
         enabled: a.disabled.then_some(false),
         timeout: a.timeout,
+        isolation,
+        image: a.image,
+        network: a.network.then_some(true),
+        mounts: (!a.mount.is_empty()).then_some(a.mount),
+        memory: a.memory,
+        cpus: a.cpus,
+        pids: a.pids,
     };
     let paths = paths(&a.config)?;
     // A person added it: it may start to show its tools (they stay pending).
@@ -134,7 +147,7 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
                 .values()
                 .map(|s| ServerView {
                     name: s.name.clone(),
-                    transport: s.transport.label().to_owned(),
+                    transport: s.label().to_owned(),
                     launch: s.transport.summary(),
                     state: offline_state(&approvals, &s.name, s.enabled),
                     tools: 0,

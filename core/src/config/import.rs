@@ -95,7 +95,7 @@ pub fn parse_servers(text: &str, source: &Path) -> Result<Vec<ImportedServer>, C
             url,
             headers: entry.headers.filter(|h| !h.is_empty()),
             enabled: entry.disabled.map(|d| !d),
-            timeout: None,
+            ..ServerConfig::default()
         };
         out.push(ImportedServer { name, config, warnings });
     }

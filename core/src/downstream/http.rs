@@ -144,12 +144,15 @@ async fn post(gw: Gateway, surface: Option<SurfaceMode>, headers: HeaderMap, bod
     let s2 = session.clone();
     let mut answer = Box::pin(async move { gw2.handle(&s2, msg, Some(tx)).await });
     // Answer as plain JSON unless something related arrives before the answer.
+    // Related messages first: an upstream's progress is queued on `rx` just
+    // before its answer resolves `answer`, and both are often ready at once;
+    // answering first would drop what is queued.
     let first = tokio::select! {
         biased;
+        Some(m) = rx.recv() => m,
         a = &mut answer => return json_response(a.map(|m| m.to_bytes()).unwrap_or_default(), session_header.as_deref()),
-        m = rx.recv() => m,
     };
-    let queued: VecDeque<Message> = first.into_iter().collect();
+    let queued = VecDeque::from([first]);
     let state = Streaming::Running(answer, rx, queued);
     let events = stream::unfold(state, |state| async move {
         let mut state = state;

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Paths, Settings, SurfaceMode};
+use crate::isolation::DockerRuntime;
 use crate::search::SearchIndex;
 use crate::store::{CallRecord, Store};
 use crate::trust::{ServerOrigin, ServerState};
@@ -102,7 +103,7 @@ pub enum GatewayEvent {
 pub struct ServerView {
     /// Its name.
     pub name: String,
-    /// `stdio`, `streamable-http`, `sse` or `auto`.
+    /// `stdio`, `streamable-http`, `sse`, `auto`, or `docker` (stdio in a container).
     pub transport: String,
     /// What it runs (the command line) or where it connects (the URL).
     #[serde(default)]
@@ -148,16 +149,24 @@ pub(crate) struct Inner {
     pub(crate) calls: mpsc::Sender<CallRecord>,
     /// While set, agents' requests are refused before they reach an upstream.
     pub(crate) paused: std::sync::atomic::AtomicBool,
+    pub(crate) docker: DockerRuntime,
 }
 
 /// What a server's approval is tied to besides its name: what it runs, or
 /// where it connects. A config edit that changes it needs a new approval.
-fn launch_fingerprint(transport: &crate::config::TransportSettings) -> String {
-    let value = match transport {
+fn launch_fingerprint(server: &crate::config::ServerSettings) -> String {
+    let value = match &server.transport {
         crate::config::TransportSettings::Stdio { command, args, env, cwd } => {
-            serde_json::json!({ "command": command, "args": args, "env": env, "cwd": cwd })
+            let mut launch = serde_json::json!({ "command": command, "args": args, "env": env, "cwd": cwd });
+            // Only for isolated servers, so approvals of the others stay valid;
+            // leaving or loosening the container needs a new approval.
+            if let crate::config::Isolation::Docker(d) = &server.isolation {
+                let mounts: Vec<String> = d.mounts.iter().map(crate::config::MountSpec::to_spec).collect();
+                launch["isolation"] = serde_json::json!({ "docker": { "image": d.image, "network": d.network, "mounts": mounts, "memory": d.memory, "cpus": d.cpus, "pids": d.pids } });
+            }
+            launch
         }
-        crate::config::TransportSettings::Http { url, headers, .. } => serde_json::json!({ "url": url, "headers": headers, "transport": transport.label() }),
+        crate::config::TransportSettings::Http { url, headers, .. } => serde_json::json!({ "url": url, "headers": headers, "transport": server.transport.label() }),
     };
     crate::trust::launch_hash(&value)
 }
@@ -193,6 +202,7 @@ impl Gateway {
                 SearchIndex::in_memory().map_err(GatewayError::Search)?
             }
         };
+        let paths_data = paths.data.clone();
         let inner = Arc::new(Inner {
             paths,
             settings: RwLock::new(Arc::new(settings.clone())),
@@ -214,10 +224,16 @@ impl Gateway {
             validators: surface::Validators::default(),
             calls,
             paused: std::sync::atomic::AtomicBool::new(false),
+            docker: DockerRuntime::new(&paths_data),
         });
         let gw = Self { inner };
         for server in settings.servers.values() {
             gw.start_upstream(server.clone());
+        }
+        // Containers an earlier gateway on this home left behind (it was killed) go now.
+        if settings.servers.values().any(|s| matches!(s.isolation, crate::config::Isolation::Docker(_))) {
+            let docker = gw.inner.docker.clone();
+            gw.inner.tasks.spawn(async move { docker.sweep().await });
         }
         let g = gw.clone();
         gw.inner.tasks.spawn(async move { events::run(g, upstream_rx).await });
@@ -231,7 +247,7 @@ impl Gateway {
     }
 
     fn start_upstream(&self, server: crate::config::ServerSettings) {
-        let launch = launch_fingerprint(&server.transport);
+        let launch = launch_fingerprint(&server);
         let registered = self.inner.store.register_server(&server.name, ServerOrigin::ConfigFile);
         let state = match registered.and_then(|_| self.inner.store.check_launch(&server.name, &launch)) {
             Ok(info) => info.state,
@@ -247,6 +263,7 @@ impl Gateway {
             max_message_bytes: settings.max_message_bytes,
             events: self.inner.upstream_events.clone(),
             client_capabilities: client_capabilities(),
+            docker: self.inner.docker.clone(),
             progress: {
                 let weak = Arc::downgrade(&self.inner);
                 Arc::new(move |msg: Message| {
@@ -309,7 +326,7 @@ impl Gateway {
                 let info = h.info();
                 ServerView {
                     name: h.name().to_owned(),
-                    transport: h.settings().transport.label().to_owned(),
+                    transport: h.settings().label().to_owned(),
                     launch: h.settings().transport.summary(),
                     state: status.state,
                     tools: h.tools().len(),

@@ -105,7 +105,8 @@ export function mount(root, ctx) {
     }
   }
 
-  const later = throttle(more, 200);
+  // The gateway writes calls in small batches (every 200 ms): look a little after the event.
+  const later = throttle(more, 450);
   ctx.on(later);
   // Decisions taken elsewhere (the CLI) raise no event: look now and then too.
   ctx.every(more, 3000);
