@@ -18,4 +18,4 @@ pub mod transport;
 pub mod upstream;
 
 pub use downstream::{serve_http, serve_stdio, HttpServer};
-pub use gateway::{ClientInfo, Decision, Gateway, GatewayError, GatewayEvent, ServerView, Session, ToolEntry};
+pub use gateway::{ClientInfo, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener, ServerView, Session, ToolEntry};
