@@ -21,4 +21,4 @@ pub mod transport;
 pub mod upstream;
 
 pub use downstream::{serve_http, serve_stdio, HttpServer};
-pub use gateway::{ClientInfo, ClientSetups, Decision, Gateway, GatewayError, GatewayEvent, ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry};
+pub use gateway::{ClientInfo, ClientSetups, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener, ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry};

@@ -71,7 +71,7 @@ fn rpc_error(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn json_response(body: Vec<u8>, session: Option<&str>) -> Response {
+pub(super) fn json_response(body: Vec<u8>, session: Option<&str>) -> Response {
     let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     add_session_header(&mut resp, session);
     resp
@@ -111,6 +111,9 @@ async fn post(gw: Gateway, surface: Option<SurfaceMode>, headers: HeaderMap, bod
         Err(e @ ParseError::Json(_)) => return rpc_error(StatusCode::BAD_REQUEST, ErrorCode::ParseError, &e.to_string()),
         Err(e @ ParseError::Invalid(_)) => return rpc_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, &e.to_string()),
     };
+    if super::http_modern::is_modern(&headers, &msgs) {
+        return super::http_modern::post(gw, surface, headers, msgs, batch).await;
+    }
     let is_init = msgs.iter().any(|m| m.method() == "initialize" && m.kind() == Kind::Request);
     let (session, new_session) = if is_init {
         if batch {
@@ -139,18 +142,32 @@ async fn post(gw: Gateway, surface: Option<SurfaceMode>, headers: HeaderMap, bod
         return json_response(format!("[{}]", answers.join(",")).into_bytes(), session_header.as_deref());
     }
     let Some(msg) = msgs.into_iter().next() else { return StatusCode::ACCEPTED.into_response() };
-    let (tx, mut rx) = mpsc::channel::<Message>(64);
-    let gw2 = gw.clone();
+    let (tx, rx) = mpsc::channel::<Message>(64);
     let s2 = session.clone();
-    let mut answer = Box::pin(async move { gw2.handle(&s2, msg, Some(tx)).await });
-    // Answer as plain JSON unless something related arrives before the answer.
+    answer_streaming(async move { gw.handle(&s2, msg, Some(tx)).await }, rx, session_header, |_| StatusCode::OK).await
+}
+
+/// Answers one request: as plain JSON unless something related (progress,
+/// a server-to-client request) arrives before the answer, then as an event
+/// stream that ends with the answer. `status` picks the HTTP status of a
+/// plain JSON answer.
+pub(super) async fn answer_streaming<F>(answer: F, mut rx: mpsc::Receiver<Message>, session_header: Option<String>, status: fn(&Message) -> StatusCode) -> Response
+where
+    F: std::future::Future<Output = Option<Message>> + Send + 'static,
+{
+    let mut answer = Box::pin(answer);
     // Related messages first: an upstream's progress is queued on `rx` just
     // before its answer resolves `answer`, and both are often ready at once;
     // answering first would drop what is queued.
     let first = tokio::select! {
         biased;
         Some(m) = rx.recv() => m,
-        a = &mut answer => return json_response(a.map(|m| m.to_bytes()).unwrap_or_default(), session_header.as_deref()),
+        a = &mut answer => {
+            let code = a.as_ref().map_or(StatusCode::OK, status);
+            let mut resp = json_response(a.map(|m| m.to_bytes()).unwrap_or_default(), session_header.as_deref());
+            *resp.status_mut() = code;
+            return resp;
+        }
     };
     let queued = VecDeque::from([first]);
     let state = Streaming::Running(answer, rx, queued);
@@ -200,7 +217,15 @@ fn event(m: &Message) -> Event {
     Event::default().event("message").data(m.to_json_string())
 }
 
+/// Whether a GET or DELETE comes from a stateless-era client (which has neither).
+fn stateless(headers: &HeaderMap) -> bool {
+    headers.get(crate::protocol::modern::HEADER_VERSION).and_then(|v| v.to_str().ok()).is_some_and(|v| !crate::protocol::SUPPORTED_VERSIONS.contains(&v)) && !headers.contains_key(SESSION_HEADER)
+}
+
 async fn get_stream(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
+    if stateless(&headers) {
+        return super::http_modern::method_not_allowed();
+    }
     let accepts = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !accepts.contains("text/event-stream") {
         return rpc_error(StatusCode::NOT_ACCEPTABLE, ErrorCode::InvalidRequest, "the GET stream needs `Accept: text/event-stream`");
@@ -242,6 +267,9 @@ impl Drop for OutboundStream {
 }
 
 async fn delete(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
+    if stateless(&headers) {
+        return super::http_modern::method_not_allowed();
+    }
     let Some(id) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) else {
         return rpc_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "missing Mcp-Session-Id header");
     };

@@ -2,6 +2,7 @@
 
 mod guard;
 mod http;
+mod http_modern;
 mod stdio;
 
 pub use http::{serve_http, HttpServer};

@@ -1,6 +1,9 @@
 //! The gateway over stdio, for clients that can only spawn a command: one
 //! session, one JSON-RPC message per line. Requests are handled
 //! concurrently, so a `notifications/cancelled` reaches a call in flight.
+//! A request whose `_meta` carries a protocol version is a stateless
+//! (2026-07-28) request and is served as one; `subscriptions/listen` is not
+//! offered over stdio yet.
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -8,6 +11,12 @@ use tokio::sync::mpsc;
 use crate::gateway::Gateway;
 use crate::protocol::{raw, ErrorCode, Kind, Message};
 use crate::transport::{Line, LineReader};
+
+/// Whether a request speaks the stateless era (its `_meta` names a
+/// protocol version, and it is not `initialize`).
+fn is_stateless(msg: &Message) -> bool {
+    msg.method() != "initialize" && msg.params.as_ref().is_some_and(|p| p.get().contains(crate::protocol::modern::META_PROTOCOL_VERSION))
+}
 
 /// Serves one session on `input`/`output` until `input` ends or the gateway stops.
 pub async fn serve_stdio<R, W>(gw: &Gateway, input: R, output: W)
@@ -77,7 +86,14 @@ where
                 continue;
             }
         };
-        if msg.kind() == Kind::Request {
+        if msg.kind() == Kind::Request && is_stateless(&msg) {
+            // A 2026-07-28 request: its notifications go out on the same pipe.
+            let (gw, tx) = (gw.clone(), out_tx.clone());
+            requests.spawn(async move {
+                let answer = gw.handle_modern(msg, None, None, Some(tx.clone())).await;
+                let _ = tx.send(answer).await;
+            });
+        } else if msg.kind() == Kind::Request {
             let (gw, session, tx) = (gw.clone(), session.clone(), out_tx.clone());
             requests.spawn(async move {
                 // Related messages (progress) go straight to the output, so

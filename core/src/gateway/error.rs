@@ -87,6 +87,11 @@ pub enum GatewayError {
 }
 
 impl GatewayError {
+    /// Machine-readable detail for the JSON-RPC error's `data`.
+    pub fn rpc_data(&self) -> Option<serde_json::Value> {
+        None
+    }
+
     /// The JSON-RPC error code for this error: chosen here and nowhere else.
     pub fn rpc_code(&self) -> ErrorCode {
         match self {

@@ -2,17 +2,24 @@
 //! clients, route notifications, and carry server-to-client requests to the
 //! client that should answer them.
 //!
-//! Routing rule for server-to-client requests (sampling, elicitation, roots):
-//! the request goes to the session with the most recent call in flight on
-//! that upstream (on that call's own response stream when it has one). With
-//! no call in flight, it goes to the most recently active session whose
-//! client declared the matching capability. With no such session, the
-//! upstream gets an error that says so.
+//! Routing rule for server-to-client requests (sampling, elicitation, roots;
+//! see `protocol/README.md`, which states it for people):
+//! 1. Calls in flight on that upstream: the request goes to the session of
+//!    the most recent of them whose client declared the matching capability,
+//!    on that call's own response stream when it has one. When calls are in
+//!    flight but none of their clients declared it, the upstream gets an
+//!    error: another client must not answer for a call it did not make.
+//! 2. No call in flight: the most recently active session whose client
+//!    declared the capability (a handshake-era session: a 2026-07-28 client
+//!    can only be asked within its own request).
+//! 3. Nobody: the upstream gets an error that says so.
 
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use super::continuation::InputAsk;
+use super::session::Era;
 use super::{Gateway, GatewayEvent, Session};
 use crate::protocol::{to_raw, ErrorCode, Message};
 use crate::upstream::UpstreamEvent;
@@ -32,7 +39,13 @@ pub(super) async fn run(gw: Gateway, mut rx: mpsc::Receiver<UpstreamEvent>) {
             }
             UpstreamEvent::StateChanged { server } => {
                 if let Some(h) = gw.upstream(&server) {
-                    gw.emit(GatewayEvent::ServerStateChanged { server, state: h.status().state });
+                    let state = h.status().state;
+                    if state == crate::upstream::UpstreamState::Ready {
+                        // A restarted upstream forgot the level clients asked for.
+                        let g = gw.clone();
+                        gw.inner.tasks.spawn(async move { super::logging::apply(&g).await });
+                    }
+                    gw.emit(GatewayEvent::ServerStateChanged { server, state });
                 }
             }
             UpstreamEvent::Notification { server, msg } => route_notification(&gw, &server, msg),
@@ -64,6 +77,7 @@ pub(super) fn rebuild_tools(gw: &Gateway) {
         for s in sessions(gw).into_iter().filter(|s| s.surface() == crate::config::SurfaceMode::Direct) {
             s.push(msg.clone(), None);
         }
+        super::listen::notify(gw, &msg, None);
     }
 }
 
@@ -86,18 +100,39 @@ pub(super) fn route_progress(gw: &Gateway, mut msg: Message) {
 }
 
 fn route_notification(gw: &Gateway, server: &str, msg: Message) {
-    if msg.method() == "notifications/resources/updated" {
-        let uri = msg.params_as::<serde_json::Value>().ok().flatten().and_then(|p| p.get("uri").and_then(|u| u.as_str()).map(str::to_owned));
-        let subscribers = uri.and_then(|u| gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).get(&u).cloned());
-        if let Some(ids) = subscribers.filter(|s| !s.is_empty()) {
+    match msg.method() {
+        "notifications/resources/updated" => {
+            let uri = msg.params_as::<serde_json::Value>().ok().flatten().and_then(|p| p.get("uri").and_then(|u| u.as_str()).map(str::to_owned)).unwrap_or_default();
+            let ids = gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).subscribers_of(&uri);
             for s in sessions(gw).into_iter().filter(|s| ids.contains(s.id())) {
                 s.push(msg.clone(), None);
             }
-            return;
+            super::listen::notify(gw, &msg, Some(&ids));
+        }
+        "notifications/message" => {
+            let level = super::logging::level_of(&msg);
+            for s in sessions(gw) {
+                let threshold = s.log_level.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                if !super::logging::passes(&level, threshold.as_deref()) {
+                    continue;
+                }
+                match s.era() {
+                    Era::Legacy => s.push(msg.clone(), None),
+                    // A stateless request hears only from the upstream serving it, on its own stream.
+                    Era::Modern => {
+                        if let Some((_, Some(related), _)) = s.latest_inflight_on(server) {
+                            s.push(msg.clone(), Some(&related));
+                        }
+                    }
+                }
+            }
+        }
+        method => {
+            tracing::trace!(server, method, "forwarding a notification to every session");
+            broadcast(gw, &msg);
+            super::listen::notify(gw, &msg, None);
         }
     }
-    tracing::trace!(server, method = msg.method(), "forwarding a notification to every session");
-    broadcast(gw, &msg);
 }
 
 fn capability_for(method: &str) -> Option<&'static str> {
@@ -109,18 +144,34 @@ fn capability_for(method: &str) -> Option<&'static str> {
     }
 }
 
-/// Picks the session that should answer a request from `server`.
-pub(super) fn pick_session(gw: &Gateway, server: &str, method: &str) -> Option<(Arc<Session>, Option<mpsc::Sender<Message>>)> {
+/// Who answers a request from an upstream.
+pub(super) enum Pick {
+    /// This session, on this stream when there is one (and, for a stateless
+    /// session, through its call's input channel).
+    Session(Arc<Session>, Option<mpsc::Sender<Message>>, Option<mpsc::Sender<InputAsk>>),
+    /// Nobody: the upstream gets this explanation.
+    Nobody(String),
+}
+
+/// Picks the session that should answer a request from `server` (the rule in the module doc).
+pub(super) fn pick_session(gw: &Gateway, server: &str, method: &str) -> Pick {
     let all = sessions(gw);
-    let busy = all.iter().filter_map(|s| s.latest_inflight_on(server).map(|(t, r)| (t, s.clone(), r))).max_by_key(|(t, _, _)| *t);
-    if let Some((_, s, related)) = busy {
-        return Some((s, related));
-    }
     let cap = capability_for(method);
+    let declared = |s: &Session| cap.is_none_or(|c| s.has_capability(c));
+    let busy: Vec<_> = all.iter().filter_map(|s| s.latest_inflight_on(server).map(|(t, r, i)| (t, s.clone(), r, i))).collect();
+    if !busy.is_empty() {
+        return match busy.into_iter().filter(|(_, s, _, _)| declared(s)).max_by_key(|(t, _, _, _)| *t) {
+            Some((_, s, related, input)) => Pick::Session(s, related, input),
+            None => Pick::Nobody(format!(
+                "the client whose call is in flight on `{server}` did not declare the `{}` capability, so it cannot answer `{method}`",
+                cap.unwrap_or(method)
+            )),
+        };
+    }
     all.into_iter()
-        .filter(|s| cap.is_none_or(|c| s.has_capability(c)))
+        .filter(|s| s.era() == Era::Legacy && declared(s))
         .max_by_key(|s| *s.last_active.lock().unwrap_or_else(|p| p.into_inner()))
-        .map(|s| (s, None))
+        .map_or_else(|| Pick::Nobody(format!("no client connected to Portcullis declared the `{}` capability, so none can answer `{method}` now", cap.unwrap_or(method))), |s| Pick::Session(s, None, None))
 }
 
 async fn route_request(gw: &Gateway, server: &str, msg: Message) {
@@ -128,8 +179,25 @@ async fn route_request(gw: &Gateway, server: &str, msg: Message) {
     let Some(upstream_id) = msg.id.clone() else { return };
     let method = msg.method().to_owned();
     let reply = match pick_session(gw, server, &method) {
-        None => Message::error_response(upstream_id, ErrorCode::MethodNotFound.code(), &format!("no client connected to Portcullis can answer `{method}` now"), None),
-        Some((session, related)) => {
+        Pick::Nobody(why) => {
+            tracing::info!(server, "refusing the upstream's `{method}`: {why}");
+            Message::error_response(upstream_id, ErrorCode::MethodNotFound.code(), &why, None)
+        }
+        Pick::Session(session, _, input) if session.era() == Era::Modern => {
+            let timeout = upstream.settings().call_timeout;
+            let asked = match input {
+                Some(input) => tokio::select! {
+                    () = gw.inner.cancel.cancelled() => return,
+                    a = super::continuation::ask(&session, input, &msg, timeout) => a,
+                },
+                None => Err(format!("a 2026-07-28 client can only be asked for input during tools/call, prompts/get or resources/read, so `{method}` cannot reach it")),
+            };
+            match asked {
+                Ok(answer) => Message::response(upstream_id, to_raw(&answer)),
+                Err(why) => Message::error_response(upstream_id, ErrorCode::RequestTimeout.code(), &why, None),
+            }
+        }
+        Pick::Session(session, related, _) => {
             let id = session.next_request_id();
             let (tx, rx) = tokio::sync::oneshot::channel();
             session.client_requests.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), tx);

@@ -5,11 +5,16 @@
 mod activity;
 mod catalog;
 mod clients;
+mod continuation;
 mod error;
 mod events;
+mod listen;
+mod logging;
+mod modern;
 mod router;
 mod servers;
 mod session;
+mod subscriptions;
 mod surface;
 mod tools;
 mod trust;
@@ -34,8 +39,9 @@ use crate::upstream::{UpstreamContext, UpstreamEvent, UpstreamHandle, UpstreamSt
 
 pub use error::GatewayError;
 pub use clients::ClientSetups;
+pub use listen::Listener;
 pub use servers::{ServerEditor, ServersAdded};
-pub use session::{ClientInfo, Session};
+pub use session::{ClientInfo, Era, Session};
 pub use tools::ToolEntry;
 pub use trust::{Decision, ToolDetail};
 use tools::ToolTable;
@@ -140,8 +146,12 @@ pub(crate) struct Inner {
     pub(crate) cancel: CancellationToken,
     pub(crate) reload: tokio::sync::Mutex<()>,
     pub(crate) catalog: Mutex<catalog::Catalog>,
-    /// Resource URI → ids of the sessions subscribed to it.
-    pub(crate) subscriptions: Mutex<HashMap<String, std::collections::HashSet<String>>>,
+    /// Stateless-era calls waiting for their client's retry, by `requestState`.
+    pub(crate) parked: Mutex<continuation::Parked>,
+    /// Open `subscriptions/listen` streams.
+    pub(crate) listeners: Mutex<listen::Listeners>,
+    /// Who subscribed to which resource.
+    pub(crate) subscriptions: Mutex<subscriptions::Subscriptions>,
     pub(crate) store: Arc<Store>,
     pub(crate) index: Arc<SearchIndex>,
     pub(crate) trust: RwLock<trust::TrustView>,
@@ -217,6 +227,8 @@ impl Gateway {
             cancel: CancellationToken::new(),
             reload: tokio::sync::Mutex::new(()),
             catalog: Mutex::default(),
+            parked: Mutex::default(),
+            listeners: Mutex::default(),
             subscriptions: Mutex::default(),
             store,
             index: Arc::new(index),
@@ -408,7 +420,7 @@ impl Gateway {
     /// Opens a client session; `surface` overrides the configured tool surface.
     pub fn open_session(&self, transport: &'static str, surface: Option<SurfaceMode>) -> Arc<Session> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let session = Session::new(id.clone(), transport, surface.unwrap_or(self.settings().surface));
+        let session = Session::new(id.clone(), transport, session::Era::Legacy, surface.unwrap_or(self.settings().surface));
         self.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).insert(id, session.clone());
         session
     }
@@ -420,6 +432,7 @@ impl Gateway {
                 () = self.inner.cancel.cancelled() => return,
                 () = tokio::time::sleep(Duration::from_secs(60)) => {}
             }
+            continuation::expire(self);
             let idle: Vec<String> = self
                 .inner
                 .sessions
@@ -445,9 +458,7 @@ impl Gateway {
     pub async fn close_session(&self, id: &str) -> bool {
         let removed = self.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).remove(id);
         let Some(session) = removed else { return false };
-        for subscribers in self.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).values_mut() {
-            subscribers.remove(id);
-        }
+        subscriptions::release_session(self, id);
         let inflight: Vec<(String, u64)> = session.inflight.lock().unwrap_or_else(|p| p.into_inner()).values().map(|f| (f.server.clone(), f.upstream_id)).collect();
         for (server, id) in inflight {
             if let Some(h) = self.upstream(&server) {

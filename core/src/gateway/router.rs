@@ -9,8 +9,8 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::session::{Inflight, InflightGuard};
-use super::{catalog, surface, Gateway, GatewayError, GatewayEvent, Session};
+use super::session::{Era, Inflight, InflightGuard};
+use super::{catalog, logging, subscriptions, surface, Gateway, GatewayError, GatewayEvent, Session};
 use crate::config::SurfaceMode;
 use crate::store::{CallOutcome, CallRecord, UnixMillis};
 use crate::protocol::{negotiate, raw, to_raw, Kind, Message};
@@ -27,7 +27,7 @@ const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 pub(crate) struct ProgressRoute {
     session: Weak<Session>,
     token: Box<RawValue>,
-    related: Option<mpsc::Sender<Message>>,
+    pub(super) related: Option<mpsc::Sender<Message>>,
 }
 
 pub(super) async fn handle(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Option<Message> {
@@ -85,12 +85,18 @@ async fn notification(gw: &Gateway, session: &Arc<Session>, msg: Message) {
 }
 
 /// Methods a paused gateway still answers: they reach no upstream on an agent's behalf.
-const ANSWERED_WHILE_PAUSED: &[&str] = &["initialize", "ping", "tools/list", "logging/setLevel"];
+const ANSWERED_WHILE_PAUSED: &[&str] = &["initialize", "server/discover", "ping", "tools/list", "logging/setLevel"];
 
-async fn request(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
-    if gw.is_paused() && !ANSWERED_WHILE_PAUSED.contains(&msg.method()) {
-        return Err(GatewayError::Paused { method: msg.method().to_owned() });
+/// Refuses `method` while the person has paused the gateway.
+pub(super) fn refuse_if_paused(gw: &Gateway, method: &str) -> Result<(), GatewayError> {
+    if gw.is_paused() && !ANSWERED_WHILE_PAUSED.contains(&method) {
+        return Err(GatewayError::Paused { method: method.to_owned() });
     }
+    Ok(())
+}
+
+pub(super) async fn request(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
+    refuse_if_paused(gw, msg.method())?;
     if matches!(msg.method(), "initialize" | "resources/list" | "resources/templates/list" | "prompts/list") {
         // Capabilities and lists are only complete once upstreams have started.
         gw.wait_for_starting(STARTUP_WAIT).await;
@@ -109,20 +115,16 @@ async fn request(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Op
         "resources/list" => catalog::list(gw, catalog::RESOURCES, &msg).await.map(ok_raw),
         "resources/templates/list" => catalog::list(gw, catalog::TEMPLATES, &msg).await.map(ok_raw),
         "prompts/list" => catalog::list(gw, catalog::PROMPTS, &msg).await.map(ok_raw),
-        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => resource_request(gw, session, msg).await,
+        "resources/read" => resource_read(gw, session, msg, related).await,
+        "resources/subscribe" => subscriptions::subscribe(gw, session, msg).await,
+        "resources/unsubscribe" => subscriptions::unsubscribe(gw, session, msg).await,
         "prompts/get" => {
             let (server, msg) = rename_param(gw, msg, &["name"])?;
             forward(gw, session, &server, msg, related).await
         }
         "completion/complete" => completion(gw, session, msg, related).await,
         "logging/setLevel" => {
-            for h in gw.upstream_handles() {
-                if h.info().capabilities.get("logging").is_some() {
-                    if let Err(e) = h.request("logging/setLevel", msg.params.clone()).await {
-                        tracing::debug!(server = h.name(), "logging/setLevel: {e}");
-                    }
-                }
-            }
+            logging::set_level(gw, session, msg.params.as_deref()).await?;
             Ok(ok(json!({})))
         }
         method => {
@@ -157,6 +159,20 @@ fn initialize(gw: &Gateway, session: &Arc<Session>, msg: &Message) -> Result<Val
         client.version = params.pointer("/clientInfo/version").and_then(Value::as_str).unwrap_or("").to_owned();
         client.capabilities = params.get("capabilities").cloned().unwrap_or(Value::Null);
     }
+    let (capabilities, instructions) = server_capabilities(gw);
+    let mut result = json!({
+        "protocolVersion": version,
+        "capabilities": capabilities,
+        "serverInfo": { "name": "portcullis", "title": "Portcullis MCP gateway", "version": env!("CARGO_PKG_VERSION") },
+    });
+    if let Some(text) = instructions {
+        result["instructions"] = Value::String(text);
+    }
+    Ok(result)
+}
+
+/// What the gateway offers, from what its upstreams offer, and their instructions.
+pub(super) fn server_capabilities(gw: &Gateway) -> (Value, Option<String>) {
     let mut capabilities = json!({ "tools": { "listChanged": true } });
     let mut instructions = Vec::new();
     for h in gw.upstream_handles() {
@@ -184,15 +200,7 @@ fn initialize(gw: &Gateway, session: &Arc<Session>, msg: &Message) -> Result<Val
             instructions.push(format!("{}: {}", h.name(), text));
         }
     }
-    let mut result = json!({
-        "protocolVersion": version,
-        "capabilities": capabilities,
-        "serverInfo": { "name": "portcullis", "title": "Portcullis MCP gateway", "version": env!("CARGO_PKG_VERSION") },
-    });
-    if !instructions.is_empty() {
-        result["instructions"] = Value::String(instructions.join("\n\n"));
-    }
-    Ok(result)
+    (capabilities, (!instructions.is_empty()).then(|| instructions.join("\n\n")))
 }
 
 fn tools_list(gw: &Gateway, msg: &Message) -> Result<Box<RawValue>, GatewayError> {
@@ -306,11 +314,15 @@ fn record_call(gw: &Gateway, session: &Session, server: &str, tool: &str, starte
 async fn forward(gw: &Gateway, session: &Arc<Session>, server: &str, mut msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
     let upstream = gw.upstream(server).ok_or_else(|| GatewayError::UnknownServer { name: server.to_owned() })?;
     let token = map_progress(gw, session, &mut msg, related.clone());
+    if session.era() == Era::Modern && crate::protocol::modern::INPUT_METHODS.contains(&msg.method()) {
+        // The upstream may ask this client for input: the call may outlive this request.
+        return super::continuation::start(gw, session, server, msg, token, related).await;
+    }
     let _token_guard = TokenGuard { gw, token };
     let key = msg.id_key().map(str::to_owned);
     let call = upstream.start_forward(msg).await?;
     if let Some(k) = &key {
-        session.inflight.lock().unwrap_or_else(|p| p.into_inner()).insert(k.clone(), Inflight { server: server.to_owned(), upstream_id: call.upstream_id, related, started: std::time::Instant::now() });
+        session.inflight.lock().unwrap_or_else(|p| p.into_inner()).insert(k.clone(), Inflight { server: server.to_owned(), upstream_id: call.upstream_id, related, started: std::time::Instant::now(), input: None });
     }
     let _guard = InflightGuard { session, key };
     Ok(call.wait(upstream.settings().call_timeout).await?)
@@ -365,26 +377,17 @@ pub(super) fn map_progress_back(gw: &Gateway, msg: &Message) -> Option<ProgressT
     Some((session, route.related.clone(), to_raw(&params)))
 }
 
-/// Reads, subscribes and unsubscribes go to the upstream that owns the URI.
-async fn resource_request(gw: &Gateway, session: &Arc<Session>, msg: Message) -> Result<Message, GatewayError> {
-    let uri = msg.params_as::<Value>().ok().flatten().and_then(|p| p.get("uri").and_then(Value::as_str).map(str::to_owned)).ok_or_else(|| GatewayError::InvalidParams(format!("{} needs a string `uri`", msg.method())))?;
-    let method = msg.method().to_owned();
-    let (_server, resp) = catalog::by_uri(gw, &uri, &msg).await?;
-    if resp.error.is_none() {
-        let mut subs = gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
-        match method.as_str() {
-            "resources/subscribe" => {
-                subs.entry(uri).or_default().insert(session.id().to_owned());
-            }
-            "resources/unsubscribe" => {
-                if let Some(set) = subs.get_mut(&uri) {
-                    set.remove(session.id());
-                }
-            }
-            _ => {}
+/// A read goes to the upstream that owns the URI (as a call of this session
+/// when one upstream is known, so it may ask the client for input).
+async fn resource_read(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
+    let uri = msg.params_as::<Value>().ok().flatten().and_then(|p| p.get("uri").and_then(Value::as_str).map(str::to_owned)).ok_or_else(|| GatewayError::InvalidParams("resources/read needs a string `uri`".into()))?;
+    match catalog::resource_targets(gw, &uri).as_slice() {
+        [only] => {
+            let server = only.name().to_owned();
+            forward(gw, session, &server, msg, related).await
         }
+        _ => Ok(catalog::by_uri(gw, &uri, &msg).await?.1),
     }
-    Ok(resp)
 }
 
 /// Rewrites a prompt name (at the JSON path `path`) to the upstream's own name.

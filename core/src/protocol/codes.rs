@@ -21,6 +21,12 @@ pub enum ErrorCode {
     NotApproved,
     /// The person paused the gateway: no request reaches an upstream until they resume it.
     GatewayPaused,
+    /// An HTTP routing header disagrees with the body (2026-07-28).
+    HeaderMismatch,
+    /// The request needs a client capability it did not declare (2026-07-28).
+    MissingCapability,
+    /// The request's protocol version is not served (2026-07-28).
+    UnsupportedVersion,
 }
 
 impl ErrorCode {
@@ -36,6 +42,20 @@ impl ErrorCode {
             Self::UpstreamUnavailable => -32002,
             Self::NotApproved => -32003,
             Self::GatewayPaused => -32004,
+            Self::HeaderMismatch => -32020,
+            Self::MissingCapability => -32021,
+            Self::UnsupportedVersion => -32022,
         }
+    }
+}
+
+/// The HTTP status for a JSON-RPC error answered to a stateless (2026-07-28)
+/// request: the spec ties malformed requests to 400 and unknown methods to
+/// 404; every other error is a normal 200 answer.
+pub fn http_status_for(code: i64) -> u16 {
+    match code {
+        -32700 | -32600 | -32602 | -32020 | -32021 | -32022 => 400,
+        -32601 => 404,
+        _ => 200,
     }
 }

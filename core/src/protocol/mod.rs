@@ -6,10 +6,11 @@
 
 mod codes;
 mod message;
+pub mod modern;
 mod names;
 mod version;
 
-pub use codes::ErrorCode;
+pub use codes::{http_status_for, ErrorCode};
 pub use message::{raw, to_raw, Kind, Message, ParseError};
 pub use names::{NameMap, ToolName};
 pub use version::{negotiate, LATEST_VERSION, SUPPORTED_VERSIONS};

@@ -54,6 +54,8 @@ pub(super) struct Shared {
     pub(super) tools: RwLock<Arc<Vec<Tool>>>,
     pub(super) stderr: Arc<StderrLog>,
     pub(super) refresh: Notify,
+    /// The log level it was last set to (forgotten when it restarts).
+    pub(super) log_level: Mutex<Option<String>>,
     pub(super) cancel: CancellationToken,
     pub(super) tasks: TaskTracker,
 }
@@ -98,6 +100,7 @@ impl UpstreamHandle {
             tools: RwLock::new(Arc::new(Vec::new())),
             stderr,
             refresh: Notify::new(),
+            log_level: Mutex::new(None),
             cancel: parent.child_token(),
             tasks: TaskTracker::new(),
         }))
@@ -131,6 +134,15 @@ impl UpstreamHandle {
     /// The last lines of its stderr.
     pub fn stderr_tail(&self) -> Vec<String> {
         self.0.stderr.tail()
+    }
+
+    /// The log level it was last set to with `logging/setLevel`.
+    pub fn log_level(&self) -> Option<String> {
+        self.0.log_level.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(crate) fn set_log_level(&self, level: Option<String>) {
+        *self.0.log_level.lock().unwrap_or_else(|p| p.into_inner()) = level;
     }
 
     /// Its stderr log file.

@@ -31,6 +31,8 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
     loop {
         set_state(&handle, UpstreamState::Starting, None);
         shared.stderr.clear_tail();
+        // A new process or connection starts at its own default level.
+        handle.set_log_level(None);
         let started = Instant::now();
         let pending: Arc<PendingMap> = Arc::default();
         let attempt = tokio::select! {

@@ -1,0 +1,178 @@
+//! Serving 2026-07-28 (stateless) clients on the same router as session
+//! clients.
+//!
+//! Each request is checked against the era's envelope rules
+//! (`protocol::modern::classify`), then handled by a session that lives for
+//! that request only and carries the request's capabilities, client info and
+//! log level. Its result gets `resultType` and, for lists and reads, caching
+//! hints. `server/discover` is answered by the gateway. A server-to-client
+//! request that an upstream sends during the call becomes an
+//! `input_required` result (see `continuation.rs`). Methods of the handshake
+//! era (`initialize`, `ping`, `logging/setLevel`, `resources/subscribe`…) do
+//! not exist here and get -32601.
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+use tokio::sync::mpsc;
+
+use super::session::{ClientInfo, Era};
+use super::{continuation, router, Gateway, GatewayError, Session};
+use crate::config::SurfaceMode;
+use crate::protocol::modern::{self, Envelope, RoutingHeaders};
+use crate::protocol::{raw, to_raw, ErrorCode, Message};
+
+/// What the gateway says about itself on every modern result.
+pub(super) fn server_info() -> Value {
+    json!({ "name": "portcullis", "title": "Portcullis MCP gateway", "version": env!("CARGO_PKG_VERSION") })
+}
+
+impl Gateway {
+    /// Handles one 2026-07-28 request and returns its response (a result or
+    /// an error). `headers` are the HTTP routing headers when it came over
+    /// HTTP; `related` receives the notifications that belong to it
+    /// (progress, and log messages when it opted in).
+    pub async fn handle_modern(&self, msg: Message, headers: Option<&RoutingHeaders>, surface: Option<SurfaceMode>, related: Option<mpsc::Sender<Message>>) -> Message {
+        let id = msg.id.clone().unwrap_or_else(|| raw("null"));
+        let method = msg.method().to_owned();
+        let answer = match self.prepare_modern(&msg, headers) {
+            Err(rejection) => Err(rejection),
+            Ok((params, envelope)) => self.dispatch_modern(msg, params, envelope, surface, related).await,
+        };
+        match answer {
+            Ok(mut resp) => {
+                resp.id = Some(id);
+                if let Some(result) = resp.result.as_deref() {
+                    if let Ok(mut map) = serde_json::from_str::<Map<String, Value>>(result.get()) {
+                        modern::stamp_result(&method, &mut map, &server_info());
+                        resp.result = Some(to_raw(&map));
+                    }
+                }
+                resp
+            }
+            Err(e) => Message::error_response(id, e.code, &e.message, e.data),
+        }
+    }
+
+    /// Parses and checks the envelope; the params come back as a value.
+    fn prepare_modern(&self, msg: &Message, headers: Option<&RoutingHeaders>) -> Result<(Map<String, Value>, Envelope), modern::Rejection> {
+        let params: Value = msg.params_as().map_err(|e| rejection(ErrorCode::InvalidParams, format!("params must be an object: {e}")))?.unwrap_or(Value::Null);
+        let envelope = modern::classify(msg.method(), Some(&params), headers)?;
+        let Value::Object(params) = params else {
+            return Err(rejection(ErrorCode::InvalidParams, "params must be an object".into()));
+        };
+        if let Some(responses) = params.get("inputResponses") {
+            continuation::check_responses(responses)?;
+        }
+        Ok((params, envelope))
+    }
+
+    async fn dispatch_modern(&self, msg: Message, mut params: Map<String, Value>, envelope: Envelope, surface: Option<SurfaceMode>, related: Option<mpsc::Sender<Message>>) -> Result<Message, modern::Rejection> {
+        let method = msg.method().to_owned();
+        if modern::REMOVED_METHODS.contains(&method.as_str()) || method == "subscriptions/listen" {
+            let why = if method == "subscriptions/listen" { "it needs the streaming HTTP endpoint" } else { "it does not exist in 2026-07-28" };
+            return Err(rejection(ErrorCode::MethodNotFound, format!("method `{method}` is not offered: {why}")));
+        }
+        if method == "server/discover" {
+            return Ok(Message { result: Some(to_raw(&discover(self))), ..Message::default() });
+        }
+        // A resumed call (requestState) would reach the upstream too.
+        router::refuse_if_paused(self, &method).map_err(into_rejection)?;
+        let state = params.remove("requestState");
+        let responses = params.remove("inputResponses");
+        if let Some(state) = state.filter(|s| !s.is_null()) {
+            let token = state.as_str().ok_or_else(|| rejection(ErrorCode::InvalidParams, "requestState must be a string".into()))?;
+            let name = modern::name_param(&method).and_then(|k| params.get(k)).and_then(Value::as_str).map(str::to_owned);
+            return continuation::resume(self, token, &method, name.as_deref(), responses, related).await.map_err(into_rejection);
+        }
+        let name = modern::name_param(&method).and_then(|k| params.get(k)).and_then(Value::as_str).map(str::to_owned);
+        strip_modern_meta(&mut params);
+        let session = self.modern_session(&envelope, surface);
+        *session.origin.lock().unwrap_or_else(|p| p.into_inner()) = Some((method.clone(), name));
+        if let Some(Value::Object(answers)) = responses {
+            *session.prefilled.lock().unwrap_or_else(|p| p.into_inner()) = answers;
+        }
+        let forwarded = Message { params: Some(to_raw(&params)), ..msg };
+        let _registered = Registered { gw: self, session: &session };
+        router::request(self, &session, forwarded, related).await.map_err(into_rejection)
+    }
+
+    /// A session for one request, registered so that upstream requests during its call find it.
+    fn modern_session(&self, envelope: &Envelope, surface: Option<SurfaceMode>) -> Arc<Session> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let session = Session::new(id.clone(), "http", Era::Modern, surface.unwrap_or(self.settings().surface));
+        let info = envelope.client_info.clone().unwrap_or(Value::Null);
+        *session.client.write().unwrap_or_else(|p| p.into_inner()) = ClientInfo {
+            protocol_version: envelope.protocol_version.clone(),
+            name: info.get("name").and_then(Value::as_str).unwrap_or("").to_owned(),
+            version: info.get("version").and_then(Value::as_str).unwrap_or("").to_owned(),
+            capabilities: envelope.capabilities.clone(),
+        };
+        // Without an opt-in, no log message reaches this request.
+        *session.log_level.lock().unwrap_or_else(|p| p.into_inner()) = Some(envelope.log_level.clone().unwrap_or_else(|| super::logging::NONE.to_owned()));
+        self.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).insert(id, session.clone());
+        session
+    }
+}
+
+/// Unregisters a request's session when the request ends, however it ends,
+/// unless its call is parked (the continuation unregisters it then).
+struct Registered<'a> {
+    gw: &'a Gateway,
+    session: &'a Arc<Session>,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        if !self.session.is_parked() {
+            self.gw.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).remove(self.session.id());
+        }
+    }
+}
+
+/// The `_meta` keys that only describe the modern envelope; an upstream gets the rest.
+fn strip_modern_meta(params: &mut Map<String, Value>) {
+    if let Some(Value::Object(meta)) = params.get_mut("_meta") {
+        meta.retain(|k, _| !k.starts_with("io.modelcontextprotocol/"));
+        if meta.is_empty() {
+            params.remove("_meta");
+        }
+    }
+}
+
+fn rejection(code: ErrorCode, message: String) -> modern::Rejection {
+    modern::Rejection { code: code.code(), message, data: None }
+}
+
+fn into_rejection(e: GatewayError) -> modern::Rejection {
+    modern::Rejection { code: e.rpc_code().code(), message: e.to_string(), data: e.rpc_data() }
+}
+
+/// `server/discover`: the versions the gateway serves and the capabilities of what is behind it.
+fn discover(gw: &Gateway) -> Value {
+    let (capabilities, instructions) = router::server_capabilities(gw);
+    let mut result = json!({
+        "supportedVersions": modern::MODERN_VERSIONS,
+        "capabilities": capabilities,
+        "serverInfo": server_info(),
+    });
+    if let Some(text) = instructions {
+        result["instructions"] = Value::String(text);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_envelope_keys_are_stripped() {
+        let mut p: Map<String, Value> = serde_json::from_value(json!({ "name": "t", "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "progressToken": 3 } })).unwrap();
+        strip_modern_meta(&mut p);
+        assert_eq!(Value::Object(p), json!({ "name": "t", "_meta": { "progressToken": 3 } }));
+        let mut q: Map<String, Value> = serde_json::from_value(json!({ "_meta": { "io.modelcontextprotocol/clientCapabilities": {} } })).unwrap();
+        strip_modern_meta(&mut q);
+        assert_eq!(Value::Object(q), json!({}));
+    }
+}

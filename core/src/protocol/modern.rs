@@ -1,0 +1,229 @@
+//! The stateless protocol era (2026-07-28): what a request must carry and
+//! what a result must say, as pure functions over JSON.
+//!
+//! A modern request has no session. Its `params._meta` carries the protocol
+//! version and the client's capabilities (and usually its info and a log
+//! level); over HTTP the `MCP-Protocol-Version`, `Mcp-Method` and (for
+//! `tools/call`, `prompts/get`, `resources/read`) `Mcp-Name` headers must
+//! agree with the body. Results carry `resultType`; list and read results
+//! also carry the caching hints `ttlMs` and `cacheScope`.
+
+use serde_json::{json, Map, Value};
+
+/// The stateless protocol versions the gateway speaks.
+pub const MODERN_VERSIONS: &[&str] = &["2026-07-28"];
+
+/// `_meta` key: the request's protocol version.
+pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+/// `_meta` key: the client's capabilities for this request.
+pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+/// `_meta` key: the client's name and version.
+pub const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
+/// `_meta` key: the log level this request opts in to.
+pub const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
+/// `_meta` key on results: who answered.
+pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+/// `_meta` key on listen-stream notifications: which subscription they belong to.
+pub const META_SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
+
+/// HTTP header: the protocol version.
+pub const HEADER_VERSION: &str = "mcp-protocol-version";
+/// HTTP header: the JSON-RPC method.
+pub const HEADER_METHOD: &str = "mcp-method";
+/// HTTP header: the tool or prompt name, or the resource URI.
+pub const HEADER_NAME: &str = "mcp-name";
+
+/// Methods whose results a client may cache (they carry `ttlMs` and `cacheScope`).
+const CACHEABLE: &[&str] = &["server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"];
+
+/// Methods that may answer with an `input_required` result.
+pub const INPUT_METHODS: &[&str] = &["tools/call", "prompts/get", "resources/read"];
+
+/// Handshake-era methods that do not exist in the stateless era.
+pub const REMOVED_METHODS: &[&str] = &["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe", "notifications/initialized"];
+
+/// Whether a protocol version belongs to the stateless era.
+pub fn is_modern(version: &str) -> bool {
+    MODERN_VERSIONS.contains(&version)
+}
+
+/// The parameter a method's `Mcp-Name` header mirrors.
+pub fn name_param(method: &str) -> Option<&'static str> {
+    match method {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        _ => None,
+    }
+}
+
+/// What a valid modern request says about its client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// The protocol version of this request.
+    pub protocol_version: String,
+    /// The client's capabilities for this request.
+    pub capabilities: Value,
+    /// The client's `name` and `version`, when it sent them.
+    pub client_info: Option<Value>,
+    /// The log level it opted in to, if any.
+    pub log_level: Option<String>,
+}
+
+/// Why a modern request is refused before it is handled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// The JSON-RPC error code.
+    pub code: i64,
+    /// What is wrong.
+    pub message: String,
+    /// Machine-readable detail (`supported`/`requested` for a version).
+    pub data: Option<Value>,
+}
+
+/// The routing headers of an HTTP request, when it came over HTTP.
+#[derive(Debug, Clone, Default)]
+pub struct RoutingHeaders {
+    /// `MCP-Protocol-Version`.
+    pub version: Option<String>,
+    /// `Mcp-Method`.
+    pub method: Option<String>,
+    /// `Mcp-Name`, as sent (possibly base64-wrapped).
+    pub name: Option<String>,
+}
+
+/// Checks a modern request, in the order the spec's validation ladder gives:
+/// the `_meta` envelope (-32602), then the headers against the body (-32020),
+/// then the version (-32022).
+pub fn classify(method: &str, params: Option<&Value>, headers: Option<&RoutingHeaders>) -> Result<Envelope, Rejection> {
+    let invalid = |message: String| Rejection { code: super::ErrorCode::InvalidParams.code(), message, data: None };
+    let meta = params.and_then(|p| p.get("_meta")).and_then(Value::as_object).ok_or_else(|| invalid(format!("params._meta must be an object carrying `{META_PROTOCOL_VERSION}` and `{META_CLIENT_CAPABILITIES}`")))?;
+    let missing: Vec<&str> = [META_PROTOCOL_VERSION, META_CLIENT_CAPABILITIES].into_iter().filter(|k| !meta.contains_key(*k)).collect();
+    if !missing.is_empty() {
+        return Err(invalid(format!("params._meta is missing {}", missing.join(" and "))));
+    }
+    let version = &meta[META_PROTOCOL_VERSION];
+    if let Some(h) = headers {
+        let mismatch = |message: String| Rejection { code: super::ErrorCode::HeaderMismatch.code(), message, data: None };
+        if h.version.as_deref().is_none_or(|v| Some(v) != version.as_str()) {
+            return Err(mismatch(format!("the {HEADER_VERSION} header does not match params._meta[\"{META_PROTOCOL_VERSION}\"]")));
+        }
+        if h.method.as_deref() != Some(method) {
+            return Err(mismatch(format!("the {HEADER_METHOD} header does not match the method `{method}`")));
+        }
+        if let Some(key) = name_param(method) {
+            if let Some(body) = params.and_then(|p| p.get(key)).filter(|v| !v.is_null()) {
+                if h.name.as_deref().and_then(decode_header_value).as_deref() != body.as_str() {
+                    return Err(mismatch(format!("the {HEADER_NAME} header does not match params.{key}")));
+                }
+            }
+        }
+    }
+    let Some(version) = version.as_str() else {
+        return Err(invalid(format!("params._meta[\"{META_PROTOCOL_VERSION}\"] must be a string")));
+    };
+    if !is_modern(version) {
+        return Err(unsupported_version(version));
+    }
+    Ok(Envelope {
+        protocol_version: version.to_owned(),
+        capabilities: meta[META_CLIENT_CAPABILITIES].clone(),
+        client_info: meta.get(META_CLIENT_INFO).cloned(),
+        log_level: meta.get(META_LOG_LEVEL).and_then(Value::as_str).map(str::to_owned),
+    })
+}
+
+/// The error for a version the gateway does not serve in the stateless era.
+pub fn unsupported_version(requested: &str) -> Rejection {
+    Rejection {
+        code: super::ErrorCode::UnsupportedVersion.code(),
+        message: format!("unsupported protocol version `{requested}`: Portcullis serves {} without a session, and {} with `initialize`", MODERN_VERSIONS.join(", "), super::SUPPORTED_VERSIONS.join(", ")),
+        data: Some(json!({ "supported": MODERN_VERSIONS, "requested": requested })),
+    }
+}
+
+/// Decodes a header value that may be wrapped as `=?base64?…?=` (for text
+/// that is not printable ASCII); `None` when the wrapping is malformed.
+pub fn decode_header_value(value: &str) -> Option<String> {
+    use base64::Engine;
+    match value.strip_prefix("=?base64?").and_then(|v| v.strip_suffix("?=")) {
+        Some(payload) => base64::engine::general_purpose::STANDARD.decode(payload).ok().and_then(|b| String::from_utf8(b).ok()),
+        None => Some(value.to_owned()),
+    }
+}
+
+/// Completes a result for a modern client: `resultType` (`complete` unless
+/// the result says otherwise) and, on cacheable methods, caching hints. The
+/// gateway merges and filters what clients see, so its hints are `ttlMs: 0`
+/// and `cacheScope: "private"` unless the one upstream behind it said more.
+pub fn stamp_result(method: &str, result: &mut Map<String, Value>, server_info: &Value) {
+    result.entry("resultType").or_insert_with(|| Value::String("complete".into()));
+    if CACHEABLE.contains(&method) && result.get("resultType").and_then(Value::as_str) == Some("complete") {
+        result.entry("ttlMs").or_insert(json!(0));
+        result.entry("cacheScope").or_insert(json!("private"));
+    }
+    let meta = result.entry("_meta").or_insert_with(|| json!({}));
+    if let Some(meta) = meta.as_object_mut() {
+        meta.entry(META_SERVER_INFO).or_insert_with(|| server_info.clone());
+    }
+}
+
+/// Removes what only the stateless era knows from a result sent to a
+/// handshake-era client (`resultType`, caching hints).
+pub fn unstamp_result(result: &mut Map<String, Value>) {
+    if result.get("resultType").and_then(Value::as_str) == Some("complete") {
+        result.remove("resultType");
+    }
+    result.remove("ttlMs");
+    result.remove("cacheScope");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(version: &str) -> Value {
+        json!({ "_meta": { META_PROTOCOL_VERSION: version, META_CLIENT_CAPABILITIES: { "sampling": {} }, META_LOG_LEVEL: "info" }, "name": "t" })
+    }
+
+    #[test]
+    fn ladder_order() {
+        assert_eq!(classify("tools/list", Some(&json!({})), None).unwrap_err().code, -32602);
+        assert_eq!(classify("tools/list", None, None).unwrap_err().code, -32602);
+        let no_caps = json!({ "_meta": { META_PROTOCOL_VERSION: "2026-07-28" } });
+        assert_eq!(classify("tools/list", Some(&no_caps), None).unwrap_err().code, -32602);
+        let headers = RoutingHeaders { version: Some("2026-07-28".into()), method: Some("tools/call".into()), name: Some("t".into()) };
+        let env = classify("tools/call", Some(&meta("2026-07-28")), Some(&headers)).unwrap();
+        assert_eq!(env.log_level.as_deref(), Some("info"));
+        assert_eq!(env.capabilities, json!({ "sampling": {} }));
+        // A version the body and header disagree on is a mismatch, before it is unsupported.
+        assert_eq!(classify("tools/call", Some(&meta("v999")), Some(&headers)).unwrap_err().code, -32020);
+        let wrong_name = RoutingHeaders { name: Some("other".into()), ..headers.clone() };
+        assert_eq!(classify("tools/call", Some(&meta("2026-07-28")), Some(&wrong_name)).unwrap_err().code, -32020);
+        let v999 = RoutingHeaders { version: Some("v999".into()), ..headers };
+        let rejected = classify("tools/call", Some(&meta("v999")), Some(&v999)).unwrap_err();
+        assert_eq!(rejected.code, -32022);
+        assert_eq!(rejected.data.unwrap()["requested"], "v999");
+    }
+
+    #[test]
+    fn header_values_may_be_base64() {
+        assert_eq!(decode_header_value("=?base64?w6k=?=").as_deref(), Some("é"));
+        assert_eq!(decode_header_value("plain").as_deref(), Some("plain"));
+        assert_eq!(decode_header_value("=?base64?!!?="), None);
+    }
+
+    #[test]
+    fn stamping() {
+        let mut r = serde_json::Map::new();
+        stamp_result("tools/list", &mut r, &json!({ "name": "portcullis" }));
+        assert_eq!(r["resultType"], "complete");
+        assert_eq!(r["ttlMs"], 0);
+        assert_eq!(r["_meta"][META_SERVER_INFO]["name"], "portcullis");
+        let mut call = serde_json::Map::new();
+        call.insert("resultType".into(), json!("input_required"));
+        stamp_result("resources/read", &mut call, &Value::Null);
+        assert!(!call.contains_key("ttlMs"));
+        unstamp_result(&mut r);
+        assert!(!r.contains_key("resultType") && !r.contains_key("ttlMs"));
+    }
+}
