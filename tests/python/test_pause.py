@@ -1,6 +1,7 @@
 """Pausing the gateway (the tray's Pause, or POST <api_url>/gateway/pause): no agent
 request reaches a server until it is resumed. Calls get JSON-RPC -32004 saying so and
-how to resume; initialize, ping and tools/list still answer, so clients stay connected;
+how to resume (stateless 2026-07-28 requests too); initialize, server/discover, ping
+and tools/list still answer, so clients stay connected;
 the server keeps running, so resuming is instant. The event stream says it changed."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import pytest
 import harness
 import trustkit as tk
 from admin import Admin
+from test_modern import answer, post
 from trustkit import EventStream, McpSession
 
 pytestmark = pytest.mark.gateway
@@ -39,6 +41,10 @@ def test_paused_gateway_refuses_calls_until_resumed(gateway):
         with McpSession(f"{gw.url}/direct", client_name="joins-while-paused") as late:
             assert "everything__echo" in late.tool_names()
         assert admin.server("everything")["pid"] == pid
+        # Stateless (2026-07-28) clients likewise: discovery answers, calls are refused.
+        assert "result" in answer(post(gw.url, "server/discover"))
+        stateless = answer(post(f"{gw.url}/direct", "tools/call", {"name": "everything__echo", "arguments": {"message": "x"}}))
+        assert stateless["error"]["code"] == GATEWAY_PAUSED, stateless
 
         assert admin.post("gateway/resume", {}).json() == {"paused": False}
         result = s.call("everything__echo", {"message": "resumed"})
