@@ -4,6 +4,7 @@
 #   2. cargo build               every target of the workspace (binaries, tests, examples)
 #   3. cargo test                unit, integration and CLI snapshot tests of every package
 #   4. scripts/test-python.sh    end-to-end tests against real MCP peers and the built binary
+#   5. scripts/conformance.sh    the official MCP conformance suite, both modes, both eras
 # Stops at the first failing step and exits non-zero. Needs no terminal.
 # If cargo had to update Cargo.lock, the run says so at the end: commit the lock file.
 # A CLI snapshot that changed on purpose: `cargo insta review`, or accept the .snap.new files.
@@ -16,7 +17,7 @@ cd "$ROOT"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 export PORTCULLIS_BIN="${PORTCULLIS_BIN:-$(mkdir -p "$TARGET" && cd "$TARGET" && pwd)/debug/portcullis}"
 
-STEPS=4
+STEPS=5
 n=0
 summary=()
 started=$SECONDS
@@ -41,6 +42,7 @@ lock_before="$(sha256sum Cargo.lock 2>/dev/null || true)"
 step "cargo build" cargo build --workspace --all-targets
 step "cargo test" cargo test --workspace --no-fail-fast
 step "python end-to-end tests" ./scripts/test-python.sh
+step "MCP conformance suite" ./scripts/conformance.sh
 
 if [ "$(sha256sum Cargo.lock 2>/dev/null || true)" != "$lock_before" ]; then
     echo "test: warning: cargo updated Cargo.lock during this run; commit it with the change that needed it" >&2
