@@ -196,7 +196,13 @@ async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), Transpor
     if content_type.starts_with("text/event-stream") {
         let l = link.clone();
         let is_init = msg.method() == "initialize";
-        let stream = async move { read_sse(&l, resp, is_init).await };
+        let awaited = (msg.kind() == Kind::Request).then(|| msg.id.clone()).flatten();
+        let stream = async move {
+            let end = read_sse(&l, resp, is_init, awaited.as_deref()).await;
+            if let (Some(id), false) = (awaited, end.answered) {
+                resume(&l, id, end).await;
+            }
+        };
         if is_init {
             stream.await;
         } else {
@@ -228,15 +234,23 @@ fn deliver(link: &Link, m: Message, is_init: bool) {
     (link.inbound)(m);
 }
 
-async fn read_sse(link: &Link, resp: reqwest::Response, is_init: bool) {
+/// How an SSE stream ended: whether it carried the awaited response, and where to resume.
+struct StreamEnd {
+    answered: bool,
+    last_id: Option<String>,
+    retry_ms: Option<u64>,
+}
+
+async fn read_sse(link: &Link, resp: reqwest::Response, is_init: bool, awaited: Option<&serde_json::value::RawValue>) -> StreamEnd {
     let mut parser = SseParser::new(link.limit);
     let mut body = resp.bytes_stream();
+    let mut answered = false;
     loop {
         let chunk = tokio::select! {
-            () = link.cancel.cancelled() => return,
+            () = link.cancel.cancelled() => break,
             chunk = body.next() => chunk,
         };
-        let Some(Ok(chunk)) = chunk else { return };
+        let Some(Ok(chunk)) = chunk else { break };
         match parser.feed(&chunk) {
             Ok(events) => {
                 for ev in events {
@@ -244,17 +258,60 @@ async fn read_sse(link: &Link, resp: reqwest::Response, is_init: bool) {
                         continue;
                     }
                     match Message::parse(ev.data.as_bytes(), link.limit) {
-                        Ok(m) => deliver(link, m, is_init),
+                        Ok(m) => {
+                            answered |= m.kind() == Kind::Response && awaited.is_some_and(|id| m.id_key() == Some(id.get()));
+                            deliver(link, m, is_init);
+                        }
                         Err(e) => tracing::warn!(server = link.server, "ignoring an SSE event that is not JSON-RPC: {e}"),
                     }
                 }
             }
             Err(_) => {
                 tracing::warn!(server = link.server, "an SSE event passed the {}-byte limit; closing that stream", link.limit);
-                return;
+                break;
             }
         }
     }
+    StreamEnd { answered, last_id: parser.last_id, retry_ms: parser.retry_ms }
+}
+
+/// How many times a request's stream is resumed before its caller is told it was lost.
+const RESUME_ATTEMPTS: u32 = 5;
+
+/// A request's event stream ended before its response: after the server's
+/// `retry` delay, resume with a GET carrying `Last-Event-ID`, as the
+/// streamable HTTP transport specifies; a caller whose response never comes
+/// gets an error instead of waiting for its timeout.
+async fn resume(link: &Arc<Link>, id: Box<serde_json::value::RawValue>, mut end: StreamEnd) {
+    for _ in 0..RESUME_ATTEMPTS {
+        let delay = Duration::from_millis(end.retry_ms.unwrap_or(1000));
+        tokio::select! {
+            () = link.cancel.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+        let mut h = request_headers(link);
+        h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        h.remove(CONTENT_TYPE);
+        if let Some(Ok(v)) = end.last_id.as_deref().map(HeaderValue::from_str) {
+            h.insert("last-event-id", v);
+        }
+        match link.http.get(link.url.clone()).headers(h).send().await {
+            Ok(r) if r.status().is_success() => {
+                let next = read_sse(link, r, false, Some(&id)).await;
+                if next.answered {
+                    return;
+                }
+                end = StreamEnd { answered: false, last_id: next.last_id.or(end.last_id), retry_ms: next.retry_ms.or(end.retry_ms) };
+            }
+            Ok(r) => {
+                tracing::debug!(server = link.server, "resuming a response stream: GET answered {}", r.status());
+                break;
+            }
+            Err(e) => tracing::debug!(server = link.server, "resuming a response stream failed: {e}"),
+        }
+    }
+    let message = format!("upstream `{}` closed the response stream before answering, and it could not be resumed", link.server);
+    (link.inbound)(Message::error_response(id, ErrorCode::UpstreamUnavailable.code(), &message, None));
 }
 
 /// The standalone GET stream for server-initiated messages; reopened when it drops.
@@ -275,13 +332,15 @@ fn open_get_stream(link: Arc<Link>) {
             };
             match resp {
                 Ok(r) if r.status() == reqwest::StatusCode::METHOD_NOT_ALLOWED => return,
+                // Without a session, 404 only says there is no GET stream here (stateless servers).
+                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND && link.session.lock().unwrap_or_else(|p| p.into_inner()).is_none() => return,
                 Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => {
                     link.signal.close("the server ended the session (HTTP 404 on the GET stream)");
                     return;
                 }
                 Ok(r) if r.status().is_success() => {
                     delay = Duration::from_millis(250);
-                    read_sse(&link, r, false).await;
+                    read_sse(&link, r, false, None).await;
                 }
                 Ok(r) => tracing::debug!(server = link.server, "GET stream answered {}", r.status()),
                 Err(e) => tracing::debug!(server = link.server, "GET stream failed: {e}"),
