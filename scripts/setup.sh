@@ -2,7 +2,8 @@
 # Installs the test environment into this checkout (never globally):
 #   - Debian packages the tests need (apt section below),
 #   - .venv/               Python venv from tests/requirements.txt (mcp SDK, real peers, pytest, Node 24),
-#   - tests/node_modules/  npm packages from tests/package-lock.json (server-everything, conformance).
+#   - tests/node_modules/  npm packages from tests/package-lock.json (server-everything, conformance,
+#                          playwright-core for the web UI tests).
 # Idempotent and fast when nothing changed: each part is skipped while the hash of its
 # lock file (and of the interpreter that installed it) matches the stamp it left behind.
 # Set PORTCULLIS_SETUP_FORCE=1 to reinstall everything.
@@ -17,8 +18,13 @@ log() { echo "setup: $*" >&2; }
 # ---------------------------------------------------------------------------
 # Debian packages. Add packages to APT_PACKAGES; only missing ones are installed.
 #   git: mcp-server-git and the tests' temporary repositories need it.
+#   docker.io: the Docker engine for the isolation tests (tests/tests/docker_isolation.rs
+#     starts dockerd when none answers, and stops it by its PID at the end).
+#   chromium: the web UI tests drive Debian's headless Chromium with playwright-core
+#     (tests/ui/driver.mjs); Playwright's own browser downloads are never used.
+#   fonts-inter: the UI's first font, so that screenshots look as on a desktop.
 # ---------------------------------------------------------------------------
-APT_PACKAGES=(git)
+APT_PACKAGES=(git docker.io chromium fonts-inter)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -7,9 +7,11 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod clients;
 pub mod config;
 mod downstream;
 mod gateway;
+pub mod isolation;
 pub mod protocol;
 pub mod search;
 pub mod store;
@@ -18,4 +20,4 @@ pub mod transport;
 pub mod upstream;
 
 pub use downstream::{serve_http, serve_stdio, HttpServer};
-pub use gateway::{ClientInfo, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener, ServerView, Session, ToolEntry};
+pub use gateway::{ClientInfo, ClientSetups, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener, ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry};

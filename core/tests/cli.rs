@@ -209,6 +209,36 @@ fn add_http_server_with_header() {
 }
 
 #[test]
+fn add_isolated_server() {
+    let home = Home::new();
+    let out = home.run(&[
+        "upstream",
+        "add",
+        "--name",
+        "fs",
+        "--command",
+        "npx",
+        "--args",
+        "-y @modelcontextprotocol/server-filesystem /projects",
+        "--isolation",
+        "docker",
+        "--image",
+        "node:22-slim",
+        "--network",
+        "--mount",
+        "/srv/projects:/projects:ro",
+        "--memory",
+        "1g",
+        "--cpus",
+        "1.5",
+        "--pids",
+        "128",
+    ]);
+    snapshot!(home, "add_isolated", out);
+    snapshot!(home, "add_isolated_config", home.config());
+}
+
+#[test]
 fn add_errors() {
     let home = Home::new();
     home.write_config("[servers.time]\ncommand = \"uvx\"\nargs = [\"mcp-server-time\"]\n");
@@ -226,6 +256,10 @@ fn add_errors() {
         ("add_unclosed_quote", &["upstream", "add", "--name", "x", "--command", "x", "--args", "\"open"]),
         ("add_bad_url", &["upstream", "add", "--name", "x", "--url", "127.0.0.1:9/mcp"]),
         ("add_zero_timeout", &["upstream", "add", "--name", "x", "--command", "x", "--timeout", "0"]),
+        ("add_bad_isolation", &["upstream", "add", "--name", "x", "--command", "npx", "--isolation", "vm"]),
+        ("add_isolated_unknown_runtime", &["upstream", "add", "--name", "x", "--command", "./server", "--isolation", "docker"]),
+        ("add_network_without_isolation", &["upstream", "add", "--name", "x", "--command", "npx", "--network"]),
+        ("add_isolated_bad_mount", &["upstream", "add", "--name", "x", "--command", "npx", "--isolation", "docker", "--mount", "projects:/projects"]),
     ];
     for (name, args) in cases {
         let out = home.run(args);
@@ -359,7 +393,7 @@ fn a_stale_runtime_file_is_ignored() {
     home.file("gateway.json", &format!(r#"{{"pid": {pid}, "mcp_url": "http://127.0.0.1:9/mcp", "api_url": "http://127.0.0.1:9/api/v1"}}"#));
     home.file("admin.token", &"0".repeat(64));
     let list = home.json(&["upstream", "list", "--json"]);
-    assert_eq!(list[0]["state"], "stopped", "{list}");
+    assert_eq!(list[0]["state"], "pending", "{list}"); // read offline: never approved
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use portcullis::config::{ConfigFile, Overrides, Settings, SurfaceMode, TransportKind, TransportSettings};
+use portcullis::config::{ConfigFile, Isolation, MountSpec, Overrides, Settings, SurfaceMode, TransportKind, TransportSettings, DEFAULT_CPUS, DEFAULT_MEMORY, DEFAULT_PIDS};
 
 fn repo_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
@@ -32,7 +32,7 @@ fn config_example_parses_and_resolves() {
     assert_eq!(s.max_message_bytes, 16 * 1024 * 1024);
 
     let names: Vec<&str> = s.servers.keys().map(String::as_str).collect();
-    for expected in ["github", "time", "docs", "fetch", "legacy"] {
+    for expected in ["github", "time", "docs", "fs", "fetch", "legacy"] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
 
@@ -69,6 +69,20 @@ fn config_example_parses_and_resolves() {
             assert_eq!(*kind, TransportKind::StreamableHttp);
         }
         other => panic!("docs should be HTTP, got {other:?}"),
+    }
+
+    assert_eq!(github.isolation, Isolation::None, "isolation is off unless asked for");
+    let fs = &s.servers["fs"];
+    assert_eq!(fs.label(), "docker");
+    match &fs.isolation {
+        Isolation::Docker(d) => {
+            assert_eq!(d.image, "node:22-slim");
+            assert!(d.network);
+            assert_eq!(d.mounts, [MountSpec::parse("/home/me/projects:/projects:ro").unwrap()]);
+            assert!(d.mounts[0].read_only);
+            assert_eq!((d.memory, d.cpus, d.pids), (DEFAULT_MEMORY, DEFAULT_CPUS, DEFAULT_PIDS), "the example shows the defaults");
+        }
+        other => panic!("fs should be isolated, got {other:?}"),
     }
 
     assert!(!s.servers["fetch"].enabled);

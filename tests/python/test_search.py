@@ -355,7 +355,8 @@ async def test_changed_description_is_found_by_its_new_words_only(restartable, t
         text, results = await search(client, new_words)
         assert results and results[0]["name"] == "fixture__gauge", show(results)
         hit = results[0]
-        assert hit["description"] == "Counts penguins standing on a glacier."
+        # Found by its new words, but the agent is not shown text no person approved.
+        assert "Counts penguins" not in hit["description"], hit
         # A changed definition waits for a person again, and the agent is told so.
         assert hit["state"] == "changed" and hit["callable"] is False, hit
         assert "[changed:" in text.splitlines()[0], text

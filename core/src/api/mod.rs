@@ -1,12 +1,16 @@
 //! The admin API: JSON over HTTP on loopback under `/api/v1`, for the CLI,
 //! the web UI and the desktop app. Every request needs the bearer token kept
 //! in `admin.token` (mode 0600). It is served on the same listener as the
-//! MCP endpoint, so Host and Origin are checked the same way.
+//! MCP endpoint, so Host and Origin are checked the same way. The web UI is
+//! served beside it at `/ui/`.
 
 mod client;
+mod connect;
 mod routes;
 mod runtime;
+mod servers;
 mod token;
+mod ui;
 
 pub use client::{AdminClient, ClientError};
 pub use routes::router;

@@ -10,7 +10,7 @@ use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::extract::{Path, Query};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use futures::StreamExt;
 use serde_json::json;
@@ -22,26 +22,60 @@ use crate::trust::{Actor, ToolSelection};
 use crate::{Gateway, GatewayError};
 
 #[derive(Clone)]
-struct Api {
-    gw: Gateway,
+pub(super) struct Api {
+    pub(super) gw: Gateway,
     token: Arc<str>,
 }
 
-/// The `/api/v1` routes, all behind the bearer token.
+/// The `/api/v1` routes, all behind the bearer token, and the web UI at
+/// `/ui/` (whose files need none).
 pub fn router(gw: Gateway, token: String) -> Router {
     let api = Api { gw, token: token.into() };
-    Router::new()
-        .route("/api/v1/servers", get(servers))
+    let v1 = Router::new()
+        .route("/api/v1/servers", get(servers).post(super::servers::add))
+        .route("/api/v1/servers/{name}", delete(super::servers::remove))
+        .route("/api/v1/servers/{name}/enable", post(super::servers::enable))
+        .route("/api/v1/servers/{name}/disable", post(super::servers::disable))
         .route("/api/v1/servers/{name}/approve", post(approve))
         .route("/api/v1/servers/{name}/block", post(block))
         .route("/api/v1/tools", get(tools))
         .route("/api/v1/tools/pending", get(pending))
         .route("/api/v1/tools/diff", get(diff))
+        .route("/api/v1/tools/detail", get(detail))
         .route("/api/v1/search", get(search))
         .route("/api/v1/activity", get(activity))
         .route("/api/v1/events", get(events))
+        .route("/api/v1/clients", get(super::connect::list))
+        .route("/api/v1/clients/{client}/install", post(super::connect::install))
+        .route("/api/v1/clients/{client}/undo", post(super::connect::undo))
         .layer(middleware::from_fn_with_state(api.clone(), require_token))
-        .with_state(api)
+        .layer(middleware::from_fn(cross_origin))
+        .with_state(api);
+    v1.merge(super::ui::routes())
+}
+
+/// The origins of the desktop app's webview, which loads the UI from its own
+/// scheme and calls this API across origins. Pages from anywhere else get no
+/// CORS headers, so a browser keeps their scripts out.
+const APP_ORIGINS: [&str; 3] = ["tauri://localhost", "http://tauri.localhost", "https://tauri.localhost"];
+
+async fn cross_origin(req: Request, next: Next) -> Response {
+    let origin = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()).filter(|o| APP_ORIGINS.contains(o)).map(str::to_owned);
+    let Some(origin) = origin else { return next.run(req).await };
+    let allow_origin = header::HeaderValue::from_str(&origin).unwrap_or(header::HeaderValue::from_static("null"));
+    let mut resp = if req.method() == axum::http::Method::OPTIONS {
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        let h = r.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, header::HeaderValue::from_static("GET, POST, DELETE"));
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, header::HeaderValue::from_static("authorization, content-type, x-portcullis-actor"));
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, header::HeaderValue::from_static("600"));
+        r
+    } else {
+        next.run(req).await
+    };
+    resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
+    resp.headers_mut().insert(header::VARY, header::HeaderValue::from_static("Origin"));
+    resp
 }
 
 async fn require_token(State(api): State<Api>, req: Request, next: Next) -> Response {
@@ -61,10 +95,13 @@ async fn servers(State(api): State<Api>) -> Response {
 }
 
 /// A gateway error as an HTTP answer: status, message and hint apart.
-fn error(e: GatewayError) -> Response {
+pub(super) fn error(e: GatewayError) -> Response {
+    use crate::clients::ClientError;
+    use crate::config::ConfigError;
     let status = match &e {
-        GatewayError::UnknownServer { .. } | GatewayError::UnknownTool { .. } => StatusCode::NOT_FOUND,
-        GatewayError::InvalidParams(_) | GatewayError::Store { .. } => StatusCode::BAD_REQUEST,
+        GatewayError::UnknownServer { .. } | GatewayError::UnknownTool { .. } | GatewayError::Config(ConfigError::UnknownServer { .. }) => StatusCode::NOT_FOUND,
+        GatewayError::Config(ConfigError::DuplicateServer { .. }) | GatewayError::Client(ClientError::NothingToUndo { .. } | ClientError::ChangedSince { .. } | ClientError::NotJson { .. }) => StatusCode::CONFLICT,
+        GatewayError::InvalidParams(_) | GatewayError::Store { .. } | GatewayError::Config(ConfigError::Syntax { .. } | ConfigError::Invalid { .. } | ConfigError::Import { .. }) => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let text = e.to_string();
@@ -75,7 +112,7 @@ fn error(e: GatewayError) -> Response {
     (status, Json(json!({ "error": message, "hint": hint }))).into_response()
 }
 
-fn actor(headers: &axum::http::HeaderMap) -> Actor {
+pub(super) fn actor(headers: &axum::http::HeaderMap) -> Actor {
     match headers.get("x-portcullis-actor").and_then(|v| v.to_str().ok()) {
         Some("cli") => Actor::Cli,
         Some("window") => Actor::Window,
@@ -145,7 +182,29 @@ async fn tools(State(api): State<Api>, Query(q): Query<ToolsQuery>) -> Response 
 }
 
 async fn pending(State(api): State<Api>) -> Response {
-    api.gw.pending_tools().map_or_else(error, |p| Json(p).into_response())
+    let with_signatures = |pending: Vec<crate::store::PendingTool>| {
+        let items: Vec<serde_json::Value> = pending
+            .into_iter()
+            .map(|p| {
+                let signature = crate::search::signature(p.definition.get("inputSchema").unwrap_or(&serde_json::Value::Null));
+                let mut v = serde_json::to_value(p).unwrap_or_default();
+                v["signature"] = signature.into();
+                v
+            })
+            .collect();
+        Json(items).into_response()
+    };
+    api.gw.pending_tools().map_or_else(error, with_signatures)
+}
+
+#[derive(serde::Deserialize)]
+struct DetailQuery {
+    server: String,
+    tool: String,
+}
+
+async fn detail(State(api): State<Api>, Query(q): Query<DetailQuery>) -> Response {
+    api.gw.tool_detail(&q.server, &q.tool).map_or_else(error, |d| Json(d).into_response())
 }
 
 #[derive(serde::Deserialize)]

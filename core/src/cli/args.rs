@@ -116,7 +116,7 @@ pub(crate) struct ServeArgs {
 #[derive(Subcommand)]
 pub(crate) enum UpstreamCommand {
     /// Add a server to the config (a running gateway starts it within a second).
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List servers with their transport, state, tool count and last error.
     List {
         /// Print JSON.
@@ -194,6 +194,27 @@ pub(crate) struct AddArgs {
     /// Add it disabled.
     #[arg(long)]
     pub(crate) disabled: bool,
+    /// `docker` runs the command in a hardened container (no network, read-only root, limits); `none` (default) as a plain process.
+    #[arg(long, value_name = "KIND")]
+    pub(crate) isolation: Option<String>,
+    /// The container image (default: chosen from the command: node for npx/node, python for python/pip, uv for uvx).
+    #[arg(long, requires = "isolation")]
+    pub(crate) image: Option<String>,
+    /// Let the container reach the network (default: no network).
+    #[arg(long, requires = "isolation")]
+    pub(crate) network: bool,
+    /// A host path for the container, /host:/container[:ro|:rw] (read-only by default); repeatable.
+    #[arg(long, value_name = "SPEC", requires = "isolation")]
+    pub(crate) mount: Vec<String>,
+    /// The container's memory limit, e.g. 512m (default) or 1g.
+    #[arg(long, requires = "isolation")]
+    pub(crate) memory: Option<String>,
+    /// The container's CPU limit in CPUs (default 1).
+    #[arg(long, requires = "isolation")]
+    pub(crate) cpus: Option<f64>,
+    /// The container's limit on processes and threads (default 256).
+    #[arg(long, requires = "isolation")]
+    pub(crate) pids: Option<i64>,
     #[command(flatten)]
     pub(crate) config: ConfigArgs,
 }

@@ -52,6 +52,8 @@ pub(crate) async fn decide(a: DecideArgs, approve: bool) -> anyhow::Result<()> {
     println!("server `{}`: {state}", a.name);
     if !tools.is_empty() {
         println!("tools: {}", tools.join(", "));
+    } else if a.all_tools && approve {
+        println!("no tool changed state: Portcullis knows no pending tool of `{}` yet.\nhint: once the gateway has started it, `portcullis tools pending` lists its tools; approve them then", a.name);
     } else if a.all_tools || !a.tools.is_empty() {
         println!("no tool changed state");
     }

@@ -5,7 +5,6 @@ mod activity;
 mod args;
 mod decide;
 mod serve;
-mod snippets;
 mod tools;
 mod upstream;
 

@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use portcullis::api::{self, load_or_create_token, RuntimeFile};
+use portcullis::clients::{terminal_snippets, Target};
 use portcullis::config::{ConfigFile, ConfigWatcher, Overrides, Paths, Settings};
 use portcullis::{serve_http, serve_stdio, Gateway, GatewayEvent};
 
 use super::args::{ConfigArgs, ServeArgs};
-use super::snippets::client_snippets;
 
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -40,7 +40,8 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     runtime.write(&paths.runtime_file()).with_context(|| format!("writing {}", paths.runtime_file().display()))?;
     println!("Portcullis listening on {mcp_url}");
     println!("config: {}", paths.config.display());
-    println!("{}", client_snippets(&mcp_url));
+    println!("web UI: http://{}/ui/ (it asks for the admin token in {})", server.addr, paths.admin_token().display());
+    println!("{}", terminal_snippets(&Target::new(mcp_url.clone())));
     use std::io::Write;
     let _ = std::io::stdout().flush();
     watch_config(&gw, &paths, overrides);

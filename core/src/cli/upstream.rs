@@ -2,21 +2,22 @@
 //! order); a running gateway notices the change and applies it. `list` asks
 //! the running gateway for live state, or reads the config when none runs.
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use indexmap::IndexMap;
 use portcullis::api::AdminClient;
-use portcullis::config::{import_servers, ConfigEditor, ConfigFile, Overrides, Paths, ServerConfig, Settings, TransportKind};
+use portcullis::config::{import_servers, split_words, ConfigFile, IsolationKind, Overrides, Paths, ServerConfig, Settings, TransportKind};
 use portcullis::store::Store;
-use portcullis::trust::ServerOrigin;
-use portcullis::ServerView;
+use portcullis::trust::ServerState;
+use portcullis::upstream::UpstreamState;
+use portcullis::{ServerEditor, ServerView};
 
 use super::args::{AddArgs, ConfigArgs, UpstreamCommand};
 
 pub(crate) async fn run(cmd: UpstreamCommand) -> anyhow::Result<()> {
     match cmd {
-        UpstreamCommand::Add(a) => add(a),
+        UpstreamCommand::Add(a) => add(*a),
         UpstreamCommand::List { json, config } => list(json, &config).await,
-        UpstreamCommand::Remove { name, config } => edit(&config, |ed| ed.remove_server(&name), &format!("removed `{name}`")),
+        UpstreamCommand::Remove { name, config } => edit(&config, |ed| ed.remove(&name), &format!("removed `{name}`")),
         UpstreamCommand::Enable { name, config } => edit(&config, |ed| ed.set_enabled(&name, true), &format!("enabled `{name}`")),
         UpstreamCommand::Disable { name, config } => edit(&config, |ed| ed.set_enabled(&name, false), &format!("disabled `{name}`")),
         UpstreamCommand::Import { file, config } => import(&file, &config),
@@ -29,11 +30,9 @@ fn paths(config: &ConfigArgs) -> anyhow::Result<Paths> {
     Ok(Paths::resolve(config.config.as_deref())?)
 }
 
-fn edit(config: &ConfigArgs, f: impl FnOnce(&mut ConfigEditor) -> Result<(), portcullis::config::ConfigError>, done: &str) -> anyhow::Result<()> {
+fn edit(config: &ConfigArgs, f: impl FnOnce(&ServerEditor) -> Result<(), portcullis::GatewayError>, done: &str) -> anyhow::Result<()> {
     let paths = paths(config)?;
-    let mut ed = ConfigEditor::open(&paths.config)?;
-    f(&mut ed)?;
-    ed.save()?;
+    f(&ServerEditor::new(&paths))?;
     println!("{done} in {}", paths.config.display());
     Ok(())
 }
@@ -54,41 +53,7 @@ fn key_values(items: &[String], what: &str) -> anyhow::Result<Option<IndexMap<St
 fn split_args(values: &[String]) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     for v in values {
-        let mut word = String::new();
-        let mut in_word = false;
-        let mut quote: Option<char> = None;
-        let mut chars = v.chars();
-        while let Some(c) = chars.next() {
-            match (quote, c) {
-                (Some(q), c) if c == q => quote = None,
-                (Some('"'), '\\') => word.extend(chars.next()),
-                (Some(_), c) => word.push(c),
-                (None, '"' | '\'') => {
-                    quote = Some(c);
-                    in_word = true;
-                }
-                (None, '\\') => {
-                    word.extend(chars.next());
-                    in_word = true;
-                }
-                (None, c) if c.is_whitespace() => {
-                    if in_word {
-                        out.push(std::mem::take(&mut word));
-                        in_word = false;
-                    }
-                }
-                (None, c) => {
-                    word.push(c);
-                    in_word = true;
-                }
-            }
-        }
-        if quote.is_some() {
-            bail!("--args `{v}` has an unclosed quote");
-        }
-        if in_word {
-            out.push(word);
-        }
+        out.extend(split_words(v).map_err(|_| anyhow::anyhow!("--args `{v}` has an unclosed quote"))?);
     }
     Ok(out)
 }
@@ -99,11 +64,16 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
     }
     let transport = match a.transport.as_deref() {
         None => None,
-        Some("stdio") => Some(TransportKind::Stdio),
-        Some("streamable-http" | "http") => Some(TransportKind::StreamableHttp),
-        Some("sse") => Some(TransportKind::Sse),
-        Some("auto") => Some(TransportKind::Auto),
-        Some(other) => bail!("--transport `{other}` is not known\nhint: use streamable-http, sse or auto"),
+        Some(t) => match TransportKind::parse(t) {
+            Some(k) => Some(k),
+            None => bail!("--transport `{t}` is not known\nhint: use streamable-http, sse or auto"),
+        },
+    };
+    let isolation = match a.isolation.as_deref() {
+        None => None,
+        Some("none") => Some(IsolationKind::None),
+        Some("docker") => Some(IsolationKind::Docker),
+        Some(other) => bail!("--isolation `{other}` is not known\nhint: use docker (a hardened container) or none"),
     };
     let args = split_args(&a.args)?;
     let server = ServerConfig {
@@ -116,14 +86,17 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
         transport,
         enabled: a.disabled.then_some(false),
         timeout: a.timeout,
+        isolation,
+        image: a.image,
+        network: a.network.then_some(true),
+        mounts: (!a.mount.is_empty()).then_some(a.mount),
+        memory: a.memory,
+        cpus: a.cpus,
+        pids: a.pids,
     };
     let paths = paths(&a.config)?;
-    let mut ed = ConfigEditor::open(&paths.config)?;
-    ed.add_server(&a.name, &server)?;
-    validate(&ed, &paths)?;
     // A person added it: it may start to show its tools (they stay pending).
-    register_person(&paths, &a.name)?;
-    ed.save()?;
+    ServerEditor::new(&paths).add(&a.name, &server)?;
     println!("added `{}` to {}", a.name, paths.config.display());
     if AdminClient::discover(&paths).is_some() {
         println!("the running gateway starts it within a second; `portcullis upstream list` shows its state");
@@ -131,51 +104,29 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Checks the edited config as `save` will, before anything is recorded in the
-/// store: a name registered for an add that then fails (bad URL, bad timeout…)
-/// would let a later hand edit under that name start without approval.
-/// (Registering before saving stays: a running gateway that read the file first
-/// would register the server as pending.)
-fn validate(ed: &ConfigEditor, paths: &Paths) -> anyhow::Result<()> {
-    let file = ConfigFile::parse(&ed.text(), &paths.config)?;
-    Settings::resolve(&file, &Overrides::default(), &paths.config)?;
-    Ok(())
-}
-
-/// Records that a person added the server, so the gateway starts it (its tools stay pending).
-fn register_person(paths: &Paths, name: &str) -> anyhow::Result<()> {
-    let store = Store::open(paths.database()).with_context(|| format!("opening {}", paths.database().display()))?;
-    store.register_server(name, ServerOrigin::Person)?;
-    Ok(())
-}
-
 fn import(file: &std::path::Path, config: &ConfigArgs) -> anyhow::Result<()> {
     let paths = paths(config)?;
     let servers = import_servers(file)?;
-    let mut ed = ConfigEditor::open(&paths.config)?;
-    let existing = ed.server_names();
-    let (mut added, mut skipped) = (Vec::new(), Vec::new());
-    for s in &servers {
-        if existing.contains(&s.name) {
-            skipped.push(s.name.clone());
-            continue;
-        }
-        ed.add_server(&s.name, &s.config)?;
-        for w in &s.warnings {
-            eprintln!("warning: {w}");
-        }
-        added.push(s.name.clone());
+    let done = ServerEditor::new(&paths).import(&servers)?;
+    for w in &done.warnings {
+        eprintln!("warning: {w}");
     }
-    validate(&ed, &paths)?;
-    for name in &added {
-        register_person(&paths, name)?;
-    }
-    ed.save()?;
+    let added = &done.added;
     println!("imported {} server(s) into {}: {}", added.len(), paths.config.display(), if added.is_empty() { "none".into() } else { added.join(", ") });
-    if !skipped.is_empty() {
-        println!("skipped (a server of that name exists): {}", skipped.join(", "));
+    if !done.skipped.is_empty() {
+        println!("skipped (a server of that name exists): {}", done.skipped.join(", "));
     }
     Ok(())
+}
+
+/// What a server's state is while no gateway runs: its approval, else stopped or disabled.
+fn offline_state(approvals: &std::collections::HashMap<String, ServerState>, name: &str, enabled: bool) -> UpstreamState {
+    match approvals.get(name) {
+        _ if !enabled => UpstreamState::Disabled,
+        Some(ServerState::Blocked) => UpstreamState::Blocked,
+        Some(ServerState::Trusted) => UpstreamState::Stopped,
+        _ => UpstreamState::Pending,
+    }
 }
 
 async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
@@ -185,13 +136,20 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
         None => {
             let file = ConfigFile::load(&paths.config)?;
             let settings = Settings::resolve(&file, &Overrides::default(), &paths.config)?;
+            // The store may not exist yet (nothing was ever approved): then every server is pending.
+            let approvals: std::collections::HashMap<String, ServerState> = if paths.database().exists() {
+                Store::open(paths.database())?.servers()?.into_iter().map(|s| (s.name, s.state)).collect()
+            } else {
+                std::collections::HashMap::new()
+            };
             settings
                 .servers
                 .values()
                 .map(|s| ServerView {
                     name: s.name.clone(),
-                    transport: s.transport.label().to_owned(),
-                    state: if s.enabled { portcullis::upstream::UpstreamState::Stopped } else { portcullis::upstream::UpstreamState::Disabled },
+                    transport: s.label().to_owned(),
+                    launch: s.transport.summary(),
+                    state: offline_state(&approvals, &s.name, s.enabled),
                     tools: 0,
                     last_error: None,
                     stderr_tail: Vec::new(),

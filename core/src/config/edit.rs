@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::{value, Array, DocumentMut, InlineTable, Item, Table};
 
 use super::settings::validate_name;
-use super::{ConfigError, ConfigFile, Overrides, ServerConfig, Settings, TransportKind};
+use super::{ConfigError, ConfigFile, IsolationKind, Overrides, ServerConfig, Settings, TransportKind};
 
 const HEADER: &str = "# Portcullis configuration. See config.example.toml in the Portcullis repository.\n";
 
@@ -167,14 +167,42 @@ fn server_table(server: &ServerConfig) -> Table {
         t.insert("enabled", value(e));
     }
     if let Some(s) = server.timeout {
-        // `timeout = 120`, not `120.0`, for whole seconds.
-        if s.fract() == 0.0 && s.abs() < 1e15 {
-            t.insert("timeout", value(s as i64));
-        } else {
-            t.insert("timeout", value(s));
-        }
+        t.insert("timeout", number(s));
+    }
+    if let Some(i) = server.isolation {
+        t.insert("isolation", value(match i {
+            IsolationKind::None => "none",
+            IsolationKind::Docker => "docker",
+        }));
+    }
+    if let Some(i) = &server.image {
+        t.insert("image", value(i.as_str()));
+    }
+    if let Some(n) = server.network {
+        t.insert("network", value(n));
+    }
+    if let Some(m) = &server.mounts {
+        t.insert("mounts", value(strings(m)));
+    }
+    if let Some(m) = &server.memory {
+        t.insert("memory", value(m.as_str()));
+    }
+    if let Some(c) = server.cpus {
+        t.insert("cpus", number(c));
+    }
+    if let Some(p) = server.pids {
+        t.insert("pids", value(p));
     }
     t
+}
+
+/// `120`, not `120.0`, for whole numbers.
+fn number(n: f64) -> Item {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        value(n as i64)
+    } else {
+        value(n)
+    }
 }
 
 #[cfg(test)]
@@ -222,6 +250,29 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{HEADER}\n[servers.b]\ncommand = \"y\"\ntimeout = 120\n"));
         let file = ConfigFile::parse(&std::fs::read_to_string(&path).unwrap(), &path).unwrap();
         assert_eq!(file.servers["b"].timeout, Some(120.0));
+    }
+
+    #[test]
+    fn isolation_options_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let mut ed = ConfigEditor::open(&path).unwrap();
+        let server = ServerConfig {
+            command: Some("npx".into()),
+            isolation: Some(IsolationKind::Docker),
+            image: Some("node:22".into()),
+            network: Some(true),
+            mounts: Some(vec!["/srv:/srv:ro".into()]),
+            memory: Some("1g".into()),
+            cpus: Some(2.0),
+            pids: Some(64),
+            ..Default::default()
+        };
+        ed.add_server("n", &server).unwrap();
+        ed.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with("[servers.n]\ncommand = \"npx\"\nisolation = \"docker\"\nimage = \"node:22\"\nnetwork = true\nmounts = [\"/srv:/srv:ro\"]\nmemory = \"1g\"\ncpus = 2\npids = 64\n"), "{text}");
+        assert_eq!(ConfigFile::parse(&text, &path).unwrap().servers["n"], server);
     }
 
     #[test]

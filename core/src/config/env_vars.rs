@@ -10,4 +10,7 @@ impl EnvVars {
     pub const PORTCULLIS_LISTEN: &'static str = "PORTCULLIS_LISTEN";
     /// A tracing filter, e.g. `portcullis=debug`.
     pub const PORTCULLIS_LOG: &'static str = "PORTCULLIS_LOG";
+    /// The Docker engine's socket for isolated servers (`unix://…`), as the
+    /// Docker CLI reads it. Default `unix:///var/run/docker.sock`.
+    pub const DOCKER_HOST: &'static str = "DOCKER_HOST";
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use super::ConfigError;
+use super::{ConfigError, IsolationKind};
 
 /// The whole config file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -39,6 +39,9 @@ pub struct GatewayConfig {
     pub timeout: Option<f64>,
     /// Largest JSON-RPC message accepted, in bytes. Default 16 MiB.
     pub max_message_bytes: Option<usize>,
+    /// The image for isolated servers whose runtime Portcullis does not
+    /// recognise (neither node/npx nor python/pip/uv/uvx).
+    pub docker_image: Option<String>,
 }
 
 /// The tool surface agents see.
@@ -65,6 +68,20 @@ pub enum TransportKind {
     Auto,
 }
 
+impl TransportKind {
+    /// Reads a transport as people write it: `stdio`, `streamable-http`
+    /// (or `http`), `sse` or `auto`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "stdio" => Some(Self::Stdio),
+            "streamable-http" | "http" => Some(Self::StreamableHttp),
+            "sse" => Some(Self::Sse),
+            "auto" => Some(Self::Auto),
+            _ => None,
+        }
+    }
+}
+
 /// `[servers.<name>]`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -87,6 +104,20 @@ pub struct ServerConfig {
     pub enabled: Option<bool>,
     /// Per-call timeout in seconds, overriding `[gateway] timeout`.
     pub timeout: Option<f64>,
+    /// `none` (the default) or `docker`: run the command in a hardened container.
+    pub isolation: Option<IsolationKind>,
+    /// The container image, instead of the one chosen from the command.
+    pub image: Option<String>,
+    /// `true` lets the container reach the network; default `false`.
+    pub network: Option<bool>,
+    /// Host paths mounted into the container, `/host:/container[:ro|:rw]`.
+    pub mounts: Option<Vec<String>>,
+    /// The container's memory limit, e.g. `"512m"` (the default) or `"1g"`.
+    pub memory: Option<String>,
+    /// The container's CPU limit in CPUs; default 1.
+    pub cpus: Option<f64>,
+    /// The container's limit on processes and threads; default 256.
+    pub pids: Option<i64>,
 }
 
 impl ConfigFile {

@@ -45,10 +45,26 @@ struct Entry {
 /// Reads an import file.
 pub fn import_servers(path: &Path) -> Result<Vec<ImportedServer>, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { action: "read", path: path.to_path_buf(), source })?;
-    let err = |message: String| ConfigError::Import { path: path.to_path_buf(), message };
+    parse_servers(&text, path)
+}
+
+/// Reads the servers of an import file's text, or of a snippet a person
+/// pasted: `{"mcpServers": {...}}`, `{"servers": {...}}`, or the bare map
+/// `{"name": {"command": ...}}`. `source` only names the text in errors.
+pub fn parse_servers(text: &str, source: &Path) -> Result<Vec<ImportedServer>, ConfigError> {
+    let err = |message: String| ConfigError::Import { path: source.to_path_buf(), message };
     // serde_json's message ends with "at line L column C" already.
-    let file: ImportFile = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
-    let entries = file.mcp_servers.or(file.servers).ok_or_else(|| err("it has neither `mcpServers` nor `servers`".into()))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
+    let bare_map = value.as_object().is_some_and(|o| {
+        !o.is_empty() && !o.contains_key("mcpServers") && !o.contains_key("servers") && o.values().all(|v| v.get("command").or_else(|| v.get("url")).or_else(|| v.get("serverUrl")).is_some())
+    });
+    let entries = if bare_map {
+        serde_json::from_str::<IndexMap<String, Entry>>(text).map_err(|e| err(e.to_string()))?
+    } else {
+        // From the text again, so that type errors say where they are.
+        let file: ImportFile = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
+        file.mcp_servers.or(file.servers).ok_or_else(|| err("it has neither `mcpServers` nor `servers`".into()))?
+    };
     let mut out = Vec::new();
     for (original, entry) in entries {
         let mut warnings = Vec::new();
@@ -79,7 +95,7 @@ pub fn import_servers(path: &Path) -> Result<Vec<ImportedServer>, ConfigError> {
             url,
             headers: entry.headers.filter(|h| !h.is_empty()),
             enabled: entry.disabled.map(|d| !d),
-            timeout: None,
+            ..ServerConfig::default()
         };
         out.push(ImportedServer { name, config, warnings });
     }
@@ -148,6 +164,14 @@ mod tests {
         assert!(got[0].warnings[0].contains("in headers"), "{:?}", got[0].warnings);
         assert!(got[1].warnings[0].contains("in args, env"), "{:?}", got[1].warnings);
         assert!(got[2].warnings.is_empty());
+    }
+
+    #[test]
+    fn a_pasted_bare_map() {
+        let got = parse_servers(r#"{"time": {"command": "uvx", "args": ["mcp-server-time"]}, "web": {"url": "http://127.0.0.1:9/mcp"}}"#, Path::new("the pasted text")).unwrap();
+        assert_eq!(got.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["time", "web"]);
+        let err = parse_servers(r#"{"time": {"args": []}}"#, Path::new("the pasted text")).unwrap_err().to_string();
+        assert!(err.starts_with("cannot import the pasted text: it has neither"), "{err}");
     }
 
     #[test]

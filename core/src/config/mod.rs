@@ -3,7 +3,7 @@
 //! `file` holds the TOML types exactly as written (every field optional,
 //! unknown fields refused); `settings` resolves them, with the command line
 //! and environment on top, into validated values in one step. `edit` changes
-//! the file keeping the person's comments and order; `import` reads the
+//! the file keeping the person's comments and order; `isolation` resolves a server's container options; `import` reads the
 //! `mcpServers`/`servers` JSON of other MCP clients; `watch` notices edits.
 
 mod edit;
@@ -11,15 +11,19 @@ mod env_vars;
 mod error;
 mod file;
 mod import;
+mod isolation;
 mod paths;
 mod settings;
 mod watch;
+mod words;
 
 pub use edit::ConfigEditor;
 pub use env_vars::EnvVars;
 pub use error::ConfigError;
 pub use file::{ConfigFile, GatewayConfig, ServerConfig, SurfaceMode, TransportKind};
-pub use import::{import_servers, ImportedServer};
+pub use import::{import_servers, parse_servers, ImportedServer};
+pub use isolation::{parse_memory, DockerSettings, Isolation, IsolationKind, MountSpec, DEFAULT_CPUS, DEFAULT_MEMORY, DEFAULT_PIDS};
 pub use paths::Paths;
 pub use settings::{Overrides, ServerSettings, Settings, TransportSettings, DEFAULT_LISTEN};
 pub use watch::ConfigWatcher;
+pub use words::{split_words, UnclosedQuote};

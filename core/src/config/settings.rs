@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use super::{ConfigError, ConfigFile, EnvVars, ServerConfig, SurfaceMode, TransportKind};
+use super::{ConfigError, ConfigFile, EnvVars, Isolation, ServerConfig, SurfaceMode, TransportKind};
 
 /// Where the gateway listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7331";
@@ -51,6 +51,8 @@ pub struct ServerSettings {
     pub enabled: bool,
     /// Per-call timeout.
     pub call_timeout: Duration,
+    /// Whether (and how) its command runs in a container.
+    pub isolation: Isolation,
 }
 
 /// How to reach an upstream.
@@ -88,6 +90,26 @@ impl TransportSettings {
             Self::Http { .. } => "auto",
         }
     }
+
+    /// What it runs or where it connects, for a person deciding whether to
+    /// trust it: the command line (quoted where needed) or the URL. Never the
+    /// values of environment variables or headers, which may be secrets.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Stdio { command, args, .. } => std::iter::once(command).chain(args).map(|w| quote_word(w)).collect::<Vec<_>>().join(" "),
+            Self::Http { url, .. } => url.clone(),
+        }
+    }
+}
+
+/// A word as a shell would need it written.
+fn quote_word(word: &str) -> String {
+    let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 impl Settings {
@@ -110,7 +132,7 @@ impl Settings {
         }
         let mut servers = IndexMap::new();
         for (name, server) in &file.servers {
-            servers.insert(name.clone(), ServerSettings::resolve(name, server, call_timeout, path)?);
+            servers.insert(name.clone(), ServerSettings::resolve(name, server, call_timeout, file.gateway.docker_image.as_deref(), path)?);
         }
         let prefix = file.gateway.prefix.unwrap_or(true);
         if !prefix && servers.len() > 1 {
@@ -129,8 +151,8 @@ impl Settings {
 }
 
 impl ServerSettings {
-    /// Validates one `[servers.<name>]` table.
-    pub fn resolve(name: &str, server: &ServerConfig, default_timeout: Duration, path: &Path) -> Result<Self, ConfigError> {
+    /// Validates one `[servers.<name>]` table; `docker_image` is `[gateway] docker_image`.
+    pub fn resolve(name: &str, server: &ServerConfig, default_timeout: Duration, docker_image: Option<&str>, path: &Path) -> Result<Self, ConfigError> {
         let invalid = |message: String, hint: String| ConfigError::Invalid { path: path.to_path_buf(), message, hint };
         validate_name(name).map_err(|m| invalid(m, "server names are 1 to 64 of A-Z a-z 0-9 _ -".into()))?;
         let transport = match (&server.command, &server.url) {
@@ -171,7 +193,20 @@ impl ServerSettings {
             Some(t) => seconds(t).ok_or_else(|| invalid(format!("[servers.{name}] timeout must be a positive number of seconds"), "e.g. timeout = 120".into()))?,
             None => default_timeout,
         };
-        Ok(Self { name: name.to_owned(), transport, enabled: server.enabled.unwrap_or(true), call_timeout })
+        let command = match &transport {
+            TransportSettings::Stdio { command, .. } => Some(command.as_str()),
+            TransportSettings::Http { .. } => None,
+        };
+        let isolation = super::isolation::resolve(name, server, command, docker_image).map_err(|(m, h)| invalid(m, h))?;
+        Ok(Self { name: name.to_owned(), transport, enabled: server.enabled.unwrap_or(true), call_timeout, isolation })
+    }
+
+    /// `stdio`, `streamable-http`, `sse`, `auto`, or `docker` for a command run in a container.
+    pub fn label(&self) -> &'static str {
+        match self.isolation {
+            Isolation::Docker(_) => "docker",
+            Isolation::None => self.transport.label(),
+        }
     }
 }
 
@@ -214,6 +249,24 @@ mod tests {
     }
 
     #[test]
+    fn docker_isolation_resolves_with_safe_defaults() {
+        let s = resolve("[gateway]\ndocker_image = \"debian:12\"\n[servers.n]\ncommand = \"npx\"\nisolation = \"docker\"\n[servers.o]\ncommand = \"/opt/srv\"\nisolation = \"docker\"\nnetwork = true\nmounts = [\"/srv:/srv\", \"/tmp/out:/out:rw\"]\nmemory = \"1g\"\ncpus = 0.5\npids = 64\n[servers.p]\ncommand = \"uvx\"\nisolation = \"docker\"\nimage = \"mine:1\"\n").unwrap();
+        let Isolation::Docker(n) = &s.servers["n"].isolation else { panic!("n is isolated") };
+        assert_eq!((n.image.as_str(), n.image_source.as_str()), (crate::isolation::NODE_IMAGE, "node"));
+        assert!(!n.network && n.mounts.is_empty());
+        assert_eq!((n.memory, n.cpus, n.pids), (super::super::DEFAULT_MEMORY, 1.0, 256));
+        let Isolation::Docker(o) = &s.servers["o"].isolation else { panic!("o is isolated") };
+        assert_eq!((o.image.as_str(), o.image_source.as_str()), ("debian:12", "gateway"));
+        assert!(o.network);
+        assert_eq!(o.mounts.iter().map(|m| m.read_only).collect::<Vec<_>>(), [true, false]);
+        assert_eq!((o.memory, o.cpus, o.pids), (1 << 30, 0.5, 64));
+        let Isolation::Docker(p) = &s.servers["p"].isolation else { panic!("p is isolated") };
+        assert_eq!(p.image, "mine:1");
+        assert_eq!(s.servers["p"].label(), "docker");
+        assert_eq!(resolve("[servers.a]\ncommand = \"x\"\n").unwrap().servers["a"].isolation, Isolation::None);
+    }
+
+    #[test]
     fn invalid_servers_are_explained() {
         for (text, needle) in [
             ("[servers.a]\n", "neither"),
@@ -222,9 +275,24 @@ mod tests {
             ("[servers.a]\nurl=\"ftp://h\"\n", "not http"),
             ("[servers.a]\ncommand=\"x\"\ntransport=\"sse\"\n", "only be `stdio`"),
             ("[gateway]\nlisten=\"nope\"\n", "not an address"),
+            ("[servers.a]\ncommand=\"x\"\nnetwork=false\n", "not isolated"),
+            ("[servers.a]\nurl=\"http://h\"\nisolation=\"docker\"\n", "cannot be isolated"),
+            ("[servers.a]\ncommand=\"./srv\"\nisolation=\"docker\"\n", "which image"),
+            ("[servers.a]\ncommand=\"npx\"\nisolation=\"docker\"\nmounts=[\"data:/data\"]\n", "not absolute"),
+            ("[servers.a]\ncommand=\"npx\"\nisolation=\"docker\"\nmemory=\"lots\"\n", "memory"),
+            ("[servers.a]\ncommand=\"npx\"\nisolation=\"docker\"\npids=0\n", "pids"),
+            ("[servers.a]\ncommand=\"npx\"\nisolation=\"docker\"\ncpus=0\n", "cpus"),
         ] {
             let err = resolve(text).unwrap_err().to_string();
             assert!(err.contains(needle) && err.contains("hint:"), "{text:?} -> {err}");
         }
+    }
+
+    #[test]
+    fn a_summary_quotes_like_a_shell_and_hides_secrets() {
+        let stdio = TransportSettings::Stdio { command: "npx".into(), args: vec!["-y".into(), "@scope/pkg".into(), "a b".into(), "it's".into()], env: [("TOKEN".to_owned(), "secret".to_owned())].into_iter().collect(), cwd: None };
+        assert_eq!(stdio.summary(), "npx -y @scope/pkg 'a b' 'it'\\''s'");
+        let http = TransportSettings::Http { url: "https://h/mcp".into(), headers: [("Authorization".to_owned(), "Bearer secret".to_owned())].into_iter().collect(), kind: TransportKind::Auto };
+        assert_eq!(http.summary(), "https://h/mcp");
     }
 }

@@ -156,17 +156,20 @@ where
     F: std::future::Future<Output = Option<Message>> + Send + 'static,
 {
     let mut answer = Box::pin(answer);
+    // Related messages first: an upstream's progress is queued on `rx` just
+    // before its answer resolves `answer`, and both are often ready at once;
+    // answering first would drop what is queued.
     let first = tokio::select! {
         biased;
+        Some(m) = rx.recv() => m,
         a = &mut answer => {
             let code = a.as_ref().map_or(StatusCode::OK, status);
             let mut resp = json_response(a.map(|m| m.to_bytes()).unwrap_or_default(), session_header.as_deref());
             *resp.status_mut() = code;
             return resp;
         }
-        m = rx.recv() => m,
     };
-    let queued: VecDeque<Message> = first.into_iter().collect();
+    let queued = VecDeque::from([first]);
     let state = Streaming::Running(answer, rx, queued);
     let events = stream::unfold(state, |state| async move {
         let mut state = state;

@@ -96,7 +96,9 @@ where
         } else if msg.kind() == Kind::Request {
             let (gw, session, tx) = (gw.clone(), session.clone(), out_tx.clone());
             requests.spawn(async move {
-                if let Some(answer) = gw.handle(&session, msg, None).await {
+                // Related messages (progress) go straight to the output, so
+                // they stay ahead of the answer they precede upstream.
+                if let Some(answer) = gw.handle(&session, msg, Some(tx.clone())).await {
                     let _ = tx.send(answer).await;
                 }
             });

@@ -14,6 +14,10 @@ const MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 /// At most this many rows stay in the log.
 const MAX_ROWS: usize = 100_000;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// How long a batch gathers calls after its first one.
+const GATHER: Duration = Duration::from_millis(200);
+/// The most calls in one transaction.
+const MAX_BATCH: usize = 1024;
 
 pub(super) async fn write_calls(gw: Gateway, mut rx: mpsc::Receiver<CallRecord>) {
     let mut last_prune = Instant::now() - PRUNE_EVERY;
@@ -23,10 +27,18 @@ pub(super) async fn write_calls(gw: Gateway, mut rx: mpsc::Receiver<CallRecord>)
             () = gw.inner.cancel.cancelled() => None,
         };
         let mut batch: Vec<CallRecord> = first.into_iter().collect();
-        while batch.len() < 512 {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
+        // Gather what arrives in the next moment: one transaction for a burst.
+        if !batch.is_empty() {
+            let until = tokio::time::Instant::now() + GATHER;
+            while batch.len() < MAX_BATCH {
+                tokio::select! {
+                    r = rx.recv() => match r {
+                        Some(r) => batch.push(r),
+                        None => break,
+                    },
+                    () = tokio::time::sleep_until(until) => break,
+                    () = gw.inner.cancel.cancelled() => break,
+                }
             }
         }
         let done = batch.is_empty();

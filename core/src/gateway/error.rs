@@ -67,6 +67,9 @@ pub enum GatewayError {
         /// Why, and how a person can allow it.
         message: String,
     },
+    /// Configuring an MCP client failed.
+    #[error(transparent)]
+    Client(#[from] crate::clients::ClientError),
     /// A file the gateway keeps could not be written.
     #[error("cannot write {path}: {source}")]
     Io {

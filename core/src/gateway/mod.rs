@@ -4,6 +4,7 @@
 
 mod activity;
 mod catalog;
+mod clients;
 mod continuation;
 mod error;
 mod events;
@@ -11,6 +12,7 @@ mod listen;
 mod logging;
 mod modern;
 mod router;
+mod servers;
 mod session;
 mod subscriptions;
 mod surface;
@@ -28,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Paths, Settings, SurfaceMode};
+use crate::isolation::DockerRuntime;
 use crate::search::SearchIndex;
 use crate::store::{CallRecord, Store};
 use crate::trust::{ServerOrigin, ServerState};
@@ -35,10 +38,12 @@ use crate::protocol::Message;
 use crate::upstream::{UpstreamContext, UpstreamEvent, UpstreamHandle, UpstreamState};
 
 pub use error::GatewayError;
+pub use clients::ClientSetups;
 pub use listen::Listener;
+pub use servers::{ServerEditor, ServersAdded};
 pub use session::{ClientInfo, Era, Session};
 pub use tools::ToolEntry;
-pub use trust::Decision;
+pub use trust::{Decision, ToolDetail};
 use tools::ToolTable;
 
 /// Something a person (or the UI) may want to know about, as it happens.
@@ -99,8 +104,11 @@ pub enum GatewayEvent {
 pub struct ServerView {
     /// Its name.
     pub name: String,
-    /// `stdio`, `streamable-http`, `sse` or `auto`.
+    /// `stdio`, `streamable-http`, `sse`, `auto`, or `docker` (stdio in a container).
     pub transport: String,
+    /// What it runs (the command line) or where it connects (the URL).
+    #[serde(default)]
+    pub launch: String,
     /// Lifecycle state.
     pub state: UpstreamState,
     /// How many tools it lists.
@@ -144,16 +152,24 @@ pub(crate) struct Inner {
     pub(crate) trust: RwLock<trust::TrustView>,
     pub(crate) validators: surface::Validators,
     pub(crate) calls: mpsc::Sender<CallRecord>,
+    pub(crate) docker: DockerRuntime,
 }
 
 /// What a server's approval is tied to besides its name: what it runs, or
 /// where it connects. A config edit that changes it needs a new approval.
-fn launch_fingerprint(transport: &crate::config::TransportSettings) -> String {
-    let value = match transport {
+fn launch_fingerprint(server: &crate::config::ServerSettings) -> String {
+    let value = match &server.transport {
         crate::config::TransportSettings::Stdio { command, args, env, cwd } => {
-            serde_json::json!({ "command": command, "args": args, "env": env, "cwd": cwd })
+            let mut launch = serde_json::json!({ "command": command, "args": args, "env": env, "cwd": cwd });
+            // Only for isolated servers, so approvals of the others stay valid;
+            // leaving or loosening the container needs a new approval.
+            if let crate::config::Isolation::Docker(d) = &server.isolation {
+                let mounts: Vec<String> = d.mounts.iter().map(crate::config::MountSpec::to_spec).collect();
+                launch["isolation"] = serde_json::json!({ "docker": { "image": d.image, "network": d.network, "mounts": mounts, "memory": d.memory, "cpus": d.cpus, "pids": d.pids } });
+            }
+            launch
         }
-        crate::config::TransportSettings::Http { url, headers, .. } => serde_json::json!({ "url": url, "headers": headers, "transport": transport.label() }),
+        crate::config::TransportSettings::Http { url, headers, .. } => serde_json::json!({ "url": url, "headers": headers, "transport": server.transport.label() }),
     };
     crate::trust::launch_hash(&value)
 }
@@ -189,6 +205,7 @@ impl Gateway {
                 SearchIndex::in_memory().map_err(GatewayError::Search)?
             }
         };
+        let paths_data = paths.data.clone();
         let inner = Arc::new(Inner {
             paths,
             settings: RwLock::new(Arc::new(settings.clone())),
@@ -211,10 +228,16 @@ impl Gateway {
             trust: RwLock::new(trust::TrustView::default()),
             validators: surface::Validators::default(),
             calls,
+            docker: DockerRuntime::new(&paths_data),
         });
         let gw = Self { inner };
         for server in settings.servers.values() {
             gw.start_upstream(server.clone());
+        }
+        // Containers an earlier gateway on this home left behind (it was killed) go now.
+        if settings.servers.values().any(|s| matches!(s.isolation, crate::config::Isolation::Docker(_))) {
+            let docker = gw.inner.docker.clone();
+            gw.inner.tasks.spawn(async move { docker.sweep().await });
         }
         let g = gw.clone();
         gw.inner.tasks.spawn(async move { events::run(g, upstream_rx).await });
@@ -228,7 +251,7 @@ impl Gateway {
     }
 
     fn start_upstream(&self, server: crate::config::ServerSettings) {
-        let launch = launch_fingerprint(&server.transport);
+        let launch = launch_fingerprint(&server);
         let registered = self.inner.store.register_server(&server.name, ServerOrigin::ConfigFile);
         let state = match registered.and_then(|_| self.inner.store.check_launch(&server.name, &launch)) {
             Ok(info) => info.state,
@@ -244,6 +267,7 @@ impl Gateway {
             max_message_bytes: settings.max_message_bytes,
             events: self.inner.upstream_events.clone(),
             client_capabilities: client_capabilities(),
+            docker: self.inner.docker.clone(),
             progress: {
                 let weak = Arc::downgrade(&self.inner);
                 Arc::new(move |msg: Message| {
@@ -306,7 +330,8 @@ impl Gateway {
                 let info = h.info();
                 ServerView {
                     name: h.name().to_owned(),
-                    transport: h.settings().transport.label().to_owned(),
+                    transport: h.settings().label().to_owned(),
+                    launch: h.settings().transport.summary(),
                     state: status.state,
                     tools: h.tools().len(),
                     last_error: status.last_error,

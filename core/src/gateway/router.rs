@@ -216,8 +216,10 @@ async fn tools_call(gw: &Gateway, session: &Arc<Session>, msg: Message, related:
             surface::CALL_TOOL => {
                 let target = args.get("name").and_then(Value::as_str).ok_or_else(|| GatewayError::InvalidParams("call_tool needs a string `name` from search_tools".into()))?.to_owned();
                 let inner = args.get("arguments").cloned().unwrap_or_else(|| json!({}));
-                if let Some((_, def)) = surface::find_doc(gw, &target) {
-                    if let Some(schema) = def.get("inputSchema") {
+                // Only an approved schema may answer: a held tool is refused below, saying why.
+                if let Some((server, def)) = surface::find_doc(gw, &target) {
+                    let tool = def.get("name").and_then(Value::as_str).unwrap_or(&target);
+                    if let (true, Some(schema)) = (gw.callability(&server, tool).is_callable(), def.get("inputSchema")) {
                         gw.inner.validators.check(&target, schema, &inner)?;
                     }
                 }

@@ -67,12 +67,15 @@ pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, Ga
     let mut results = Vec::new();
     for h in hits {
         let name = table.downstream_name(&h.server, &h.name, &settings.separator, settings.prefix);
-        let line_desc = one_line(h.description.as_deref().unwrap_or(""));
+        // The index catches up after the trust view: ask the trust view. Text no
+        // person approved is not shown to agents: it is where poisoning hides.
+        let state = gw.tool_state(&h.server, &h.name);
+        let line_desc = if state == "approved" { one_line(h.description.as_deref().unwrap_or("")) } else { WITHHELD.to_owned() };
         // The index outlives upstreams: a tool is callable only while its server serves it.
         let live = table.resolve(&name).is_some();
-        let callable = h.state == "approved" && live;
-        let note = if h.state != "approved" {
-            format!(" [{}: cannot be called until a person approves it]", h.state)
+        let callable = state == "approved" && live;
+        let note = if state != "approved" {
+            format!(" [{}: cannot be called until a person approves it]", state)
         } else if !live {
             let running = gw.upstream(&h.server).and_then(|u| serde_json::to_value(u.status().state).ok()).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| "not configured".to_owned());
             format!(" [server {} is {running}: cannot be called until it runs]", h.server)
@@ -80,11 +83,14 @@ pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, Ga
             String::new()
         };
         lines.push(format!("{name}{} — {line_desc}{note}", h.signature));
-        results.push(json!({ "name": name, "server": h.server, "description": line_desc, "signature": h.signature, "state": h.state, "callable": callable }));
+        results.push(json!({ "name": name, "server": h.server, "description": line_desc, "signature": h.signature, "state": state, "callable": callable }));
     }
     let text = if lines.is_empty() { "No tools match. Try other words, or fewer.".to_owned() } else { lines.join("\n") };
     Ok(text_result(text, json!({ "results": results })))
 }
+
+/// What agents see instead of the description of a tool no person approved.
+const WITHHELD: &str = "(description not shown until a person approves this tool)";
 
 /// The first sentence of a description, at most 160 characters.
 fn one_line(text: &str) -> String {
@@ -123,7 +129,13 @@ pub(super) fn describe_tool(gw: &Gateway, args: &Value) -> Result<Value, Gateway
     let name = args.get("name").and_then(Value::as_str).ok_or_else(|| GatewayError::InvalidParams("describe_tool needs a string `name` from search_tools".into()))?;
     let (server, mut def) = find_doc(gw, name).ok_or_else(|| GatewayError::UnknownTool { name: name.to_owned() })?;
     // The state is kept under the upstream's own name: read it before the rename.
-    let state = gw.tool_state(&server, def.get("name").and_then(Value::as_str).unwrap_or(name));
+    let tool = def.get("name").and_then(Value::as_str).unwrap_or(name).to_owned();
+    let state = gw.tool_state(&server, &tool);
+    if state != "approved" {
+        // Its definition is text no person approved: do not show it to the agent.
+        let text = format!("`{name}` is {state}: its definition is shown once a person approves it (portcullis upstream approve --name {server} --tools {tool})");
+        return Ok(text_result(text, json!({ "server": server, "state": state, "tool": { "name": name } })));
+    }
     def["name"] = Value::String(name.to_owned());
     let text = serde_json::to_string_pretty(&def).unwrap_or_default();
     Ok(text_result(text, json!({ "server": server, "state": state, "tool": def })))

@@ -55,6 +55,29 @@ pub struct Decision {
     pub tools: Vec<(String, ToolState)>,
 }
 
+/// One tool, for a person deciding on it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolDetail {
+    /// Its server.
+    pub server: String,
+    /// Its upstream name.
+    pub name: String,
+    /// The name clients call it by, while its server lists it.
+    pub downstream_name: Option<String>,
+    /// `approved`, `pending`, `changed` or `blocked`.
+    pub state: &'static str,
+    /// Whether clients may call it now.
+    pub callable: bool,
+    /// Its compact argument signature.
+    pub signature: String,
+    /// Its definition.
+    pub definition: serde_json::Value,
+    /// For a changed tool, the definition a person approved.
+    pub approved: Option<serde_json::Value>,
+    /// The scanner's findings on its definition.
+    pub findings: Vec<crate::trust::Finding>,
+}
+
 fn store_err(e: StoreError) -> GatewayError {
     GatewayError::Store { error: e }
 }
@@ -246,6 +269,41 @@ impl Gateway {
     /// Tools waiting for a person: new ones and changed ones, with findings.
     pub fn pending_tools(&self) -> Result<Vec<PendingTool>, GatewayError> {
         self.inner.store.pending_tools().map_err(store_err)
+    }
+
+    /// Everything a person needs to decide on one tool: its definition (as
+    /// the server lists it now, else as last indexed), state, findings and,
+    /// for a changed tool, the approved definition.
+    pub fn tool_detail(&self, server: &str, tool: &str) -> Result<ToolDetail, GatewayError> {
+        if self.upstream(server).is_none() {
+            return Err(GatewayError::UnknownServer { name: server.to_owned() });
+        }
+        let unknown = || GatewayError::UnknownTool { name: format!("{server}/{tool}") };
+        let live = self.upstream(server).and_then(|h| h.tools().iter().find(|t| t.name == tool).map(|t| t.to_value()));
+        let definition = match live {
+            Some(d) => d,
+            None => {
+                let doc = self.inner.index.all().unwrap_or_default().into_iter().find(|d| d.server == server && d.name == tool).ok_or_else(unknown)?;
+                let mut d = serde_json::json!({ "name": doc.name, "description": doc.description, "inputSchema": doc.input_schema });
+                if let Some(title) = doc.title {
+                    d["title"] = title.into();
+                }
+                d
+            }
+        };
+        let signature = crate::search::signature(definition.get("inputSchema").unwrap_or(&serde_json::Value::Null));
+        let entry = self.table().entries().iter().find(|e| e.server == server && e.tool.name == tool).map(|e| e.name.clone());
+        Ok(ToolDetail {
+            server: server.to_owned(),
+            name: tool.to_owned(),
+            downstream_name: entry,
+            state: self.tool_state(server, tool),
+            callable: self.callability(server, tool) == Callability::Callable,
+            signature,
+            definition,
+            approved: self.inner.store.tool_diff(server, tool).ok().flatten().map(|d| d.approved),
+            findings: self.inner.store.findings(server, tool).unwrap_or_default(),
+        })
     }
 
     /// The approved and current definitions of a tool, by server and upstream name.

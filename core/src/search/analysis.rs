@@ -62,6 +62,9 @@ pub(crate) struct AnalyzedTerm {
     pub(crate) text: String,
     /// True for the joined form of a split identifier (`userprofile` for `userProfile`).
     pub(crate) joined: bool,
+    /// The text the term came from, lowercased, as a person wrote it (`forecasts` for
+    /// the term `forecast`): what explanations show.
+    pub(crate) word: String,
 }
 
 /// Runs `text` through `analyzer`, collecting the terms.
@@ -73,6 +76,10 @@ pub(crate) fn analyze(analyzer: &mut TextAnalyzer, text: &str) -> Vec<AnalyzedTe
             position: token.position,
             text: token.text.clone(),
             joined: token.position_length == JOINED_MARK,
+            word: text
+                .get(token.offset_from..token.offset_to)
+                .unwrap_or(&token.text)
+                .to_lowercase(),
         });
     }
     out

@@ -11,7 +11,8 @@ use super::fields::param_texts;
 use super::query::QueryTerms;
 use super::ToolDoc;
 
-/// One line such as `name: weather; description: forecast, weather; synonyms: climate`.
+/// One line such as `name: forecast; description: weather, ~climate`, listing the query words
+/// each field contains (`~` marks a synonym of a query word).
 pub(crate) fn explain(analyzer: &mut TextAnalyzer, tool: &ToolDoc, q: &QueryTerms) -> String {
     let params = param_texts(&tool.input_schema);
     let fields: [(&str, Vec<&str>); 6] = [
@@ -38,24 +39,21 @@ pub(crate) fn explain(analyzer: &mut TextAnalyzer, tool: &ToolDoc, q: &QueryTerm
                 }
             }
         }
-        let matched: Vec<&str> = q
+        let mut matched: Vec<String> = q
             .terms
             .iter()
-            .map(|t| t.text.as_str())
-            .filter(|t| present.iter().any(|p| p == t))
+            .filter(|t| present.contains(&t.text))
+            .map(|t| t.word.clone())
             .collect();
-        let matched_syns: Vec<String> = q
-            .synonyms
-            .iter()
-            .filter(|s| present.contains(s))
-            .map(|s| format!("~{s}"))
-            .collect();
-        if matched.is_empty() && matched_syns.is_empty() {
-            continue;
+        matched.extend(
+            q.synonyms
+                .iter()
+                .filter(|s| present.contains(&s.stem))
+                .map(|s| format!("~{}", s.word)),
+        );
+        if !matched.is_empty() {
+            parts.push(format!("{label}: {}", matched.join(", ")));
         }
-        let mut all: Vec<String> = matched.into_iter().map(str::to_owned).collect();
-        all.extend(matched_syns);
-        parts.push(format!("{label}: {}", all.join(", ")));
     }
     if parts.is_empty() {
         "no field matched a query term".to_owned()

@@ -4,6 +4,7 @@
 //! more than the same word deep in a parameter description. The whole `ToolDoc` is stored as
 //! JSON in one stored-only field, so the index alone can answer `all()` before upstreams connect.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, STORED, STRING,
@@ -11,7 +12,7 @@ use tantivy::schema::{
 use tantivy::TantivyDocument;
 
 use super::analysis::ANALYZER;
-use super::{SearchError, ToolDoc};
+use super::{signature, SearchError, ToolDoc};
 
 /// Nesting depth of `inputSchema` walked for parameter names and descriptions.
 const MAX_SCHEMA_DEPTH: usize = 6;
@@ -38,6 +39,20 @@ pub(crate) struct Fields {
     pub(crate) params: Field,
     /// The whole `ToolDoc` as JSON, stored only.
     pub(crate) doc: Field,
+    /// What a search hit shows, as JSON, stored only: cheaper to read back than the whole
+    /// `ToolDoc`, and the signature is computed once at indexing time.
+    pub(crate) hit: Field,
+}
+
+/// The stored part of a [`super::SearchHit`].
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct StoredHit {
+    pub(crate) server: String,
+    pub(crate) name: String,
+    pub(crate) title: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) signature: String,
+    pub(crate) state: String,
 }
 
 /// Builds the schema. Changing it makes older on-disk indexes incompatible; they are then
@@ -59,6 +74,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
         title: b.add_text_field("title", indexed(IndexRecordOption::WithFreqs)),
         params: b.add_text_field("params", indexed(IndexRecordOption::WithFreqs)),
         doc: b.add_text_field("doc", STORED),
+        hit: b.add_text_field("hit", STORED),
     };
     (b.build(), fields)
 }
@@ -155,17 +171,37 @@ pub(crate) fn to_document(f: &Fields, tool: &ToolDoc) -> Result<TantivyDocument,
     }
     let json = serde_json::to_string(tool).map_err(SearchError::StoredDoc)?;
     doc.add_text(f.doc, json);
+    let hit = StoredHit {
+        server: tool.server.clone(),
+        name: tool.name.clone(),
+        title: tool.title.clone(),
+        description: tool.description.clone(),
+        signature: signature(&tool.input_schema),
+        state: tool.state.clone(),
+    };
+    let json = serde_json::to_string(&hit).map_err(SearchError::StoredDoc)?;
+    doc.add_text(f.hit, json);
     Ok(doc)
 }
 
 /// Reads the stored `ToolDoc` back from a document.
 pub(crate) fn from_document(f: &Fields, doc: &TantivyDocument) -> Result<ToolDoc, SearchError> {
+    serde_json::from_str(stored_str(doc, f.doc)).map_err(SearchError::StoredDoc)
+}
+
+/// Reads the stored hit back from a document.
+pub(crate) fn hit_from_document(
+    f: &Fields,
+    doc: &TantivyDocument,
+) -> Result<StoredHit, SearchError> {
+    serde_json::from_str(stored_str(doc, f.hit)).map_err(SearchError::StoredDoc)
+}
+
+fn stored_str(doc: &TantivyDocument, field: Field) -> &str {
     use tantivy::schema::Value as _;
-    let json = doc
-        .get_first(f.doc)
+    doc.get_first(field)
         .and_then(|v| v.as_str())
-        .unwrap_or_default();
-    serde_json::from_str(json).map_err(SearchError::StoredDoc)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

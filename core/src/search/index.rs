@@ -16,9 +16,10 @@ use tantivy::{
 
 use super::analysis::{analyze, analyzer, ANALYZER};
 use super::explain::explain;
-use super::fields::{from_document, schema, to_document, Fields};
-use super::query::{build, server_filter, QueryTerms, WEIGHTS};
-use super::{signature, SearchError, SearchHit, SearchOptions, ToolDoc};
+use super::fields::{from_document, hit_from_document, schema, to_document, Fields};
+use super::query::{build, phrases, server_filter, QueryTerms, WEIGHTS};
+use super::rerank;
+use super::{SearchError, SearchHit, SearchOptions, ToolDoc};
 
 /// Memory the writer may buffer before flushing a segment. Tool documents are small; this is
 /// plenty for 100k tools in one commit while staying modest for a desktop gateway.
@@ -29,6 +30,14 @@ const MAX_QUERY_BYTES: usize = 1024;
 
 /// Distinct query terms searched; more only slows the search down.
 const MAX_QUERY_TERMS: usize = 32;
+
+/// Written as the payload of every commit. Bump it when analysis changes what terms a text
+/// produces (tokenizer, stop words, stemming): an index written by another version is then
+/// rebuilt instead of being searched with terms it does not contain.
+const INDEX_FORMAT: &str = "portcullis-search/1";
+
+/// Candidates rescored with phrase matches before the top `limit` are kept.
+const RERANK_POOL: usize = 50;
 
 /// File names tantivy owns in an index directory, removed when a broken index is rebuilt.
 const INDEX_FILE_EXTENSIONS: &[&str] = &["idx", "pos", "term", "store", "fast", "fieldnorm", "del"];
@@ -161,7 +170,9 @@ impl SearchIndex {
     ) -> Result<(), SearchError> {
         let mut writer = self.lock_writer()?;
         let result = change(&writer, &self.fields).and_then(|()| {
-            writer.commit()?;
+            let mut commit = writer.prepare_commit()?;
+            commit.set_payload(INDEX_FORMAT);
+            commit.commit()?;
             Ok(())
         });
         if let Err(e) = result {
@@ -208,22 +219,36 @@ impl SearchIndex {
             docs.into_iter().map(|(_, addr)| (0.0, addr)).collect()
         } else {
             let q = build(&self.fields, &WEIGHTS, &terms, server);
-            searcher.search(&q, &TopDocs::with_limit(limit))?
+            match phrases(&self.fields, &WEIGHTS, &terms) {
+                None => searcher.search(&q, &TopDocs::with_limit(limit))?,
+                Some(phrase_query) => {
+                    let pool = limit.max(RERANK_POOL.min(total));
+                    let mut top = searcher.search(&q, &TopDocs::with_limit(pool))?;
+                    rerank::add_scores(&searcher, phrase_query.as_ref(), &mut top)?;
+                    top.truncate(limit);
+                    top
+                }
+            }
         };
 
         let mut hits = Vec::with_capacity(scored.len());
         for (score, addr) in scored {
             let doc: TantivyDocument = searcher.doc(addr)?;
-            let tool = from_document(&self.fields, &doc)?;
-            let explanation = opts.explain.then(|| explain(&mut analyzer, &tool, &terms));
+            let hit = hit_from_document(&self.fields, &doc)?;
+            let explanation = if opts.explain {
+                let tool = from_document(&self.fields, &doc)?;
+                Some(explain(&mut analyzer, &tool, &terms))
+            } else {
+                None
+            };
             hits.push(SearchHit {
-                signature: signature(&tool.input_schema),
-                server: tool.server,
-                name: tool.name,
+                server: hit.server,
+                name: hit.name,
                 score,
-                title: tool.title,
-                description: tool.description,
-                state: tool.state,
+                title: hit.title,
+                description: hit.description,
+                signature: hit.signature,
+                state: hit.state,
                 explanation,
             });
         }
@@ -232,9 +257,18 @@ impl SearchIndex {
 
     /// Every stored tool, sorted by server then name.
     pub fn all(&self) -> Result<Vec<ToolDoc>, SearchError> {
+        self.stored(&AllQuery)
+    }
+
+    /// The stored tools of one server, sorted by name; cheaper than filtering [`Self::all`].
+    pub fn server_tools(&self, server: &str) -> Result<Vec<ToolDoc>, SearchError> {
+        self.stored(server_filter(&self.fields, server).as_ref())
+    }
+
+    fn stored(&self, query: &dyn Query) -> Result<Vec<ToolDoc>, SearchError> {
         let searcher = self.reader.searcher();
         let mut addrs: Vec<DocAddress> = searcher
-            .search(&AllQuery, &DocSetCollector)?
+            .search(query, &DocSetCollector)?
             .into_iter()
             .collect();
         addrs.sort();
@@ -266,6 +300,13 @@ fn open_existing(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<
     let index = Index::open_in_dir(dir).map_err(|e| e.to_string())?;
     if &index.schema() != schema {
         return Err("it was written with a different schema".to_owned());
+    }
+    let payload = index.load_metas().map_err(|e| e.to_string())?.payload;
+    if payload.as_deref().is_some_and(|p| p != INDEX_FORMAT) {
+        return Err(format!(
+            "it was written by another version ({})",
+            payload.unwrap_or_default()
+        ));
     }
     // Opening a reader opens every segment: missing or truncated files show up here.
     index.tokenizers().register(ANALYZER, analyzer());

@@ -93,6 +93,23 @@ fn replace_touches_only_that_server() {
 }
 
 #[test]
+fn stored_tools_by_server_and_all() {
+    let index = SearchIndex::in_memory().unwrap();
+    let b2 = tool("b", "zeta", "z");
+    let b1 = tool("b", "alpha", "a");
+    let a1 = tool("a", "one", "o");
+    index
+        .replace_server("b", &[b2.clone(), b1.clone()])
+        .unwrap();
+    index
+        .replace_server("a", std::slice::from_ref(&a1))
+        .unwrap();
+    assert_eq!(index.server_tools("b").unwrap(), [b1.clone(), b2.clone()]);
+    assert!(index.server_tools("missing").unwrap().is_empty());
+    assert_eq!(index.all().unwrap(), [a1, b1, b2]);
+}
+
+#[test]
 fn on_disk_index_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let stored = tool("files", "read_file", "Read a file from disk");
@@ -128,6 +145,26 @@ fn corrupt_index_is_rebuilt_empty() {
         .replace_server("files", &[tool("files", "read_file", "Read a file")])
         .unwrap();
     assert_eq!(index.len(), 1);
+}
+
+#[test]
+fn index_of_another_analysis_version_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let index = SearchIndex::open(dir.path()).unwrap();
+        index
+            .replace_server("files", &[tool("files", "read_file", "Read a file")])
+            .unwrap();
+    }
+    let meta_path = dir.path().join("meta.json");
+    let meta = std::fs::read_to_string(&meta_path).unwrap();
+    assert!(meta.contains("portcullis-search/1"), "{meta}");
+    std::fs::write(
+        &meta_path,
+        meta.replace("portcullis-search/1", "portcullis-search/0"),
+    )
+    .unwrap();
+    assert!(SearchIndex::open(dir.path()).unwrap().is_empty());
 }
 
 #[test]
@@ -174,15 +211,15 @@ fn explain_names_matched_fields() {
         explain: true,
         ..SearchOptions::default()
     };
-    let hits = index.search("weather forecast for my city", &opts).unwrap();
+    let hits = index
+        .search("Weather forecasts for my cities", &opts)
+        .unwrap();
     let explanation = hits[0].explanation.as_deref().unwrap();
-    assert!(explanation.contains("name: forecast"), "{explanation}");
-    assert!(explanation.contains("server: weather"), "{explanation}");
-    assert!(
-        explanation.contains("description: weather"),
-        "{explanation}"
+    assert_eq!(
+        explanation,
+        "name: forecasts; server: weather; description: weather, cities; params: cities; \
+         param_desc: cities"
     );
-    assert!(explanation.contains("params: citi"), "{explanation}");
     assert_eq!(hits[0].signature, "(city?: string)");
     let plain = index.search("weather", &SearchOptions::default()).unwrap();
     assert!(plain[0].explanation.is_none());
@@ -230,6 +267,36 @@ fn hostile_queries_do_not_fail() {
         names(&index, "\"read\" (file)", &SearchOptions::default()),
         ["s/read_file"]
     );
+}
+
+#[test]
+fn searches_during_replacements_see_one_version() {
+    let index = std::sync::Arc::new(SearchIndex::in_memory().unwrap());
+    index
+        .replace_server("s", &[tool("s", "read", "read a file")])
+        .unwrap();
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let index = index.clone();
+            std::thread::spawn(move || {
+                for _ in 0..200 {
+                    let hits = index
+                        .search("read file", &SearchOptions::default())
+                        .unwrap();
+                    assert_eq!(hits.len(), 1, "{hits:?}");
+                }
+            })
+        })
+        .collect();
+    for i in 0..30 {
+        let description = format!("read a file, version {i}");
+        index
+            .replace_server("s", &[tool("s", "read", &description)])
+            .unwrap();
+    }
+    for reader in readers {
+        reader.join().unwrap();
+    }
 }
 
 #[test]

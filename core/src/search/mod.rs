@@ -21,6 +21,7 @@ mod explain;
 mod fields;
 mod index;
 mod query;
+mod rerank;
 mod signature;
 mod synonyms;
 mod types;

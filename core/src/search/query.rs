@@ -4,7 +4,7 @@
 //! analyzer produced, so quotes, colons, parentheses or any other syntax in a request are just
 //! text, and a query cannot fail to parse. Scoring is BM25 per field, weighted by how much a
 //! match in that field says about the tool, plus lower-weighted generic synonyms and a boost
-//! when two query words appear next to each other in the tool's name or description.
+//! when two query words appear next to each other in the tool's text.
 
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery,
@@ -14,7 +14,7 @@ use tantivy::Term;
 
 use super::analysis::AnalyzedTerm;
 use super::fields::Fields;
-use super::synonyms::synonyms;
+use super::synonyms::{synonyms, Synonym};
 
 /// How much each field and each kind of match counts.
 #[derive(Debug, Clone, Copy)]
@@ -55,7 +55,7 @@ pub(crate) struct QueryTerms {
     /// Unique terms in query order.
     pub(crate) terms: Vec<AnalyzedTerm>,
     /// Synonyms not already among the terms.
-    pub(crate) synonyms: Vec<String>,
+    pub(crate) synonyms: Vec<Synonym>,
 }
 
 impl QueryTerms {
@@ -67,10 +67,12 @@ impl QueryTerms {
                 terms.push(t);
             }
         }
-        let mut syns: Vec<String> = Vec::new();
+        let mut syns: Vec<Synonym> = Vec::new();
         for t in &terms {
             for s in synonyms(&t.text) {
-                if !terms.iter().any(|u| &u.text == s) && !syns.contains(s) {
+                let known =
+                    terms.iter().any(|u| u.text == s.stem) || syns.iter().any(|u| u.stem == s.stem);
+                if !known {
                     syns.push(s.clone());
                 }
             }
@@ -120,7 +122,7 @@ fn term_in_fields(
         .collect()
 }
 
-/// Builds the scoring query, restricted to `server` when given.
+/// Builds the main scoring query (terms and synonyms), restricted to `server` when given.
 pub(crate) fn build(
     f: &Fields,
     w: &Weights,
@@ -131,14 +133,40 @@ pub(crate) fn build(
     for t in &q.terms {
         should.extend(term_in_fields(f, w, &t.text, 1.0));
     }
+    // Synonyms only in the all-text field: they are a hint, and every extra clause costs.
     for s in &q.synonyms {
-        should.extend(term_in_fields(f, w, s, w.synonym));
+        let q = TermQuery::new(
+            Term::from_field_text(f.all, &s.stem),
+            IndexRecordOption::WithFreqs,
+        );
+        should.push((
+            Occur::Should,
+            Box::new(BoostQuery::new(Box::new(q), w.all * w.synonym)),
+        ));
     }
-    // Adjacent query words (joined identifier forms excluded) found together.
+    let text_query: Box<dyn Query> = Box::new(BooleanQuery::new(should));
+    match server {
+        None => text_query,
+        Some(server) => Box::new(BooleanQuery::new(vec![
+            (Occur::Must, text_query),
+            (Occur::Must, server_filter(f, server)),
+        ])),
+    }
+}
+
+/// Adjacent query words (joined identifier forms excluded) found next to each other in the
+/// tool's text, or `None` when the query has no such pair. Scored only on the best candidates
+/// of [`build`] (see `rerank`): a phrase clause in the main query would stop tantivy from
+/// skipping hopeless documents (block-max WAND), which costs more than it adds.
+pub(crate) fn phrases(f: &Fields, w: &Weights, q: &QueryTerms) -> Option<Box<dyn Query>> {
+    if w.phrase <= 0.0 {
+        return None;
+    }
     let words: Vec<&AnalyzedTerm> = q.terms.iter().filter(|t| !t.joined).collect();
+    let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for pair in words.windows(2) {
         let gap = pair[1].position.saturating_sub(pair[0].position);
-        if gap == 0 || gap > 3 || w.phrase <= 0.0 {
+        if gap == 0 || gap > 3 {
             continue;
         }
         let phrase = PhraseQuery::new_with_offset_and_slop(
@@ -153,14 +181,7 @@ pub(crate) fn build(
             Box::new(BoostQuery::new(Box::new(phrase), w.phrase)),
         ));
     }
-    let text_query: Box<dyn Query> = Box::new(BooleanQuery::new(should));
-    match server {
-        None => text_query,
-        Some(server) => Box::new(BooleanQuery::new(vec![
-            (Occur::Must, text_query),
-            (Occur::Must, server_filter(f, server)),
-        ])),
-    }
+    (!should.is_empty()).then(|| Box::new(BooleanQuery::new(should)) as Box<dyn Query>)
 }
 
 /// Matches the documents of one server, adding nothing to the score.

@@ -16,7 +16,7 @@ const GROUPS: &[&[&str]] = &[
     // Actions on data.
     &["search", "find", "lookup", "locate", "seek", "discover", "query"],
     &["fetch", "retrieve", "obtain", "download"],
-    &["create", "make", "add", "new", "generate"],
+    &["create", "add", "new", "generate"],
     &["delete", "remove", "erase", "destroy", "drop"],
     &["update", "edit", "modify", "change", "alter"],
     &["list", "enumerate", "browse", "show", "display"],
@@ -32,6 +32,7 @@ const GROUPS: &[&[&str]] = &[
     &["recommend", "recommendation", "suggest", "suggestion", "advice", "tip"],
     &["schedule", "book", "reserve", "reservation", "booking", "appointment"],
     &["upload", "attach", "import"],
+    &["resize", "scale", "shrink", "enlarge", "crop", "thumbnail"],
     &["export", "save", "backup"],
     &["run", "execute", "launch", "start", "invoke"],
     &["stop", "halt", "cancel", "terminate", "kill"],
@@ -135,25 +136,37 @@ const GROUPS: &[&[&str]] = &[
     &["number", "numeric", "digit"],
 ];
 
-/// Stemmed term → stemmed synonyms (the term itself excluded).
-fn table() -> &'static HashMap<String, Vec<String>> {
-    static TABLE: OnceLock<HashMap<String, Vec<String>>> = OnceLock::new();
+/// One synonym: the term searched, and the word it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Synonym {
+    /// The analyzed (stemmed) term.
+    pub(crate) stem: String,
+    /// The word as written in the group, for explanations.
+    pub(crate) word: &'static str,
+}
+
+/// Stemmed term → its synonyms (the term itself excluded).
+fn table() -> &'static HashMap<String, Vec<Synonym>> {
+    static TABLE: OnceLock<HashMap<String, Vec<Synonym>>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut analyzer = analyzer();
-        let mut table: HashMap<String, Vec<String>> = HashMap::new();
+        let mut table: HashMap<String, Vec<Synonym>> = HashMap::new();
         for group in GROUPS {
-            let stems: Vec<String> = group
+            let members: Vec<Synonym> = group
                 .iter()
-                .filter_map(|w| {
-                    let terms = analyze(&mut analyzer, w);
+                .filter_map(|word| {
+                    let terms = analyze(&mut analyzer, word);
                     // Multi-token or stop-word entries cannot stand for a single term.
-                    (terms.len() == 1).then(|| terms[0].text.clone())
+                    (terms.len() == 1).then(|| Synonym {
+                        stem: terms[0].text.clone(),
+                        word,
+                    })
                 })
                 .collect();
-            for stem in &stems {
-                let entry = table.entry(stem.clone()).or_default();
-                for other in &stems {
-                    if other != stem && !entry.contains(other) {
+            for member in &members {
+                let entry = table.entry(member.stem.clone()).or_default();
+                for other in &members {
+                    if other.stem != member.stem && !entry.iter().any(|e| e.stem == other.stem) {
                         entry.push(other.clone());
                     }
                 }
@@ -164,7 +177,7 @@ fn table() -> &'static HashMap<String, Vec<String>> {
 }
 
 /// The synonyms of a stemmed term, possibly none.
-pub(crate) fn synonyms(stemmed: &str) -> &'static [String] {
+pub(crate) fn synonyms(stemmed: &str) -> &'static [Synonym] {
     table().get(stemmed).map_or(&[], Vec::as_slice)
 }
 
@@ -175,8 +188,11 @@ mod tests {
     #[test]
     fn synonyms_are_stemmed_and_symmetric() {
         let pics = synonyms("pictur");
-        assert!(pics.iter().any(|s| s == "imag"), "{pics:?}");
-        assert!(synonyms("imag").iter().any(|s| s == "pictur"));
+        assert!(
+            pics.iter().any(|s| s.stem == "imag" && s.word == "image"),
+            "{pics:?}"
+        );
+        assert!(synonyms("imag").iter().any(|s| s.stem == "pictur"));
         assert!(synonyms("zzzz").is_empty());
     }
 }

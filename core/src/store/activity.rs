@@ -226,9 +226,11 @@ impl Store {
         self.write(|tx| insert_call(tx, &record))
     }
 
-    /// Appends several calls in one transaction (one disk sync for all).
+    /// Appends several calls in one transaction, without a disk sync: a
+    /// crash of the process loses none of them, a power failure may lose the
+    /// last ones (decisions are always synced).
     pub fn record_calls(&self, records: &[CallRecord]) -> Result<(), StoreError> {
-        self.write(|tx| {
+        self.write_relaxed(|tx| {
             for record in records {
                 insert_call(tx, record)?;
             }
@@ -283,11 +285,12 @@ fn insert_call(tx: &Transaction<'_>, r: &CallRecord) -> Result<i64, StoreError> 
         CallOutcome::Error(message) => ("error", Some(message.as_str())),
         CallOutcome::Blocked => ("blocked", None),
     };
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO activity (time, kind, server, tool, session, client_name, client_version,
                                duration_ms, outcome, detail, request_bytes, response_bytes)
          VALUES (?1, 'call', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
+    )?
+    .execute(params![
             r.time,
             r.server,
             r.tool,

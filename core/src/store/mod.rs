@@ -146,6 +146,25 @@ impl Store {
         Ok(out)
     }
 
+    /// Like `write`, for records that may be lost in a power failure (never
+    /// in a crash of the process): the call log. WAL with `synchronous=NORMAL`
+    /// skips the disk sync at commit; decisions keep `FULL`.
+    fn write_relaxed<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.lock();
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        result
+    }
+
     /// Runs `f` in a read transaction, so it sees one consistent snapshot.
     fn read<T>(
         &self,

@@ -12,6 +12,7 @@
 mod error;
 mod http;
 mod lines;
+mod pipes;
 mod sse;
 mod sse_codec;
 mod stderr;
@@ -27,6 +28,7 @@ use crate::protocol::Message;
 pub use error::TransportError;
 pub(crate) use http::{connect_http, HttpOptions};
 pub(crate) use lines::{Line, LineReader};
+pub(crate) use pipes::{spawn_reader, spawn_stderr, spawn_writer};
 pub use stderr::StderrLog;
 pub(crate) use stdio::{spawn_stdio, StdioOptions};
 

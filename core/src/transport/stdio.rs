@@ -7,19 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use indexmap::IndexMap;
-use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{CloseSignal, Connection, Inbound, Line, LineReader, StderrLog, TransportError};
+use super::{pipes, CloseSignal, Connection, Inbound, StderrLog, TransportError};
 use crate::protocol::Message;
 
 /// How long a child gets between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
-/// How long a closed pipe waits for the exit status to be known.
-const EXIT_STATUS_WAIT: Duration = Duration::from_millis(300);
 /// How long the reaper waits for the last stderr lines of an exited child.
 const STDERR_DRAIN: Duration = Duration::from_millis(200);
 
@@ -61,92 +58,11 @@ pub(crate) fn spawn_stdio(opts: StdioOptions<'_>, stderr_log: Arc<StderrLog>, in
     };
     let cancel = parent.child_token();
     let (signal, closed) = CloseSignal::new();
-    let (tx, mut rx) = mpsc::channel::<Message>(256);
-
-    // Writer: one line per message; batches consecutive messages into one write.
-    let c = cancel.clone();
-    let s = signal.clone();
-    tasks.spawn(async move {
-        let mut stdin = tokio::io::BufWriter::new(stdin);
-        loop {
-            let msg = tokio::select! {
-                () = c.cancelled() => break,
-                msg = rx.recv() => match msg { Some(m) => m, None => break },
-            };
-            let mut buf = msg.to_bytes();
-            buf.push(b'\n');
-            let mut ok = stdin.write_all(&buf).await.is_ok();
-            while ok {
-                match rx.try_recv() {
-                    Ok(more) => {
-                        let mut b = more.to_bytes();
-                        b.push(b'\n');
-                        ok = stdin.write_all(&b).await.is_ok();
-                    }
-                    Err(_) => break,
-                }
-            }
-            if !ok || stdin.flush().await.is_err() {
-                close_pipe(&s, "its stdin was closed").await;
-                break;
-            }
-        }
-    });
-
-    // Reader: stdout lines to the inbound sink.
-    let c = cancel.clone();
-    let s = signal.clone();
-    let server = opts.server.to_owned();
-    let limit = opts.max_message_bytes;
-    tasks.spawn(async move {
-        let mut lines = LineReader::new(stdout, limit);
-        loop {
-            let line = tokio::select! {
-                () = c.cancelled() => break,
-                line = lines.next() => line,
-            };
-            match line {
-                Ok(Line::Text(line)) => {
-                    let text = String::from_utf8_lossy(&line);
-                    let trimmed = text.trim();
-                    if trimmed.is_empty() {
-                        continue;
-                    }
-                    match Message::parse(trimmed.as_bytes(), limit) {
-                        Ok(msg) => inbound(msg),
-                        Err(e) => tracing::warn!(server, "ignoring a line on stdout that is not JSON-RPC ({e}): {}", preview(trimmed)),
-                    }
-                }
-                Ok(Line::TooLong(n)) => tracing::warn!(server, "dropped a {n}-byte message over the {limit}-byte limit from stdout"),
-                Err(e) => {
-                    close_pipe(&s, format!("reading its stdout failed: {e}")).await;
-                    break;
-                }
-                Ok(Line::Eof) => {
-                    close_pipe(&s, "it closed its stdout").await;
-                    break;
-                }
-            }
-        }
-    });
-
-    // Stderr to the log; the reaper waits (briefly) for its last lines.
-    let c = cancel.clone();
-    let (stderr_done_tx, stderr_done) = tokio::sync::oneshot::channel::<()>();
-    tasks.spawn(async move {
-        let _done = stderr_done_tx;
-        let mut lines = LineReader::new(stderr, 64 * 1024);
-        loop {
-            tokio::select! {
-                () = c.cancelled() => break,
-                line = lines.next() => match line {
-                    Ok(Line::Text(line)) => stderr_log.push(&String::from_utf8_lossy(&line)),
-                    Ok(Line::TooLong(n)) => stderr_log.push(&format!("[a {n}-byte line was left out]")),
-                    _ => break,
-                },
-            }
-        }
-    });
+    let (tx, rx) = mpsc::channel::<Message>(256);
+    pipes::spawn_writer(tasks, cancel.clone(), signal.clone(), stdin, rx);
+    pipes::spawn_reader(tasks, cancel.clone(), signal.clone(), opts.server.to_owned(), opts.max_message_bytes, stdout, inbound);
+    // The reaper waits (briefly) for the last stderr lines.
+    let stderr_done = pipes::spawn_stderr(tasks, cancel.clone(), stderr, stderr_log);
 
     // Reaper: waits for exit, or terminates the group on cancel.
     let c = cancel.clone();
@@ -177,13 +93,6 @@ pub(crate) fn spawn_stdio(opts: StdioOptions<'_>, stderr_log: Arc<StderrLog>, in
     Ok(Connection { tx, closed, cancel, pid })
 }
 
-/// A closed pipe usually means the process is exiting: give the reaper a
-/// moment to report how (exit status, signal), which says more.
-async fn close_pipe(signal: &CloseSignal, reason: impl Into<String>) {
-    tokio::time::sleep(EXIT_STATUS_WAIT).await;
-    signal.close(reason);
-}
-
 /// SIGTERM to the whole process group, SIGKILL after the grace period, then reap.
 async fn stop_child(child: &mut Child) -> std::io::Result<std::process::ExitStatus> {
     if let Some(pid) = child.id() {
@@ -205,12 +114,4 @@ fn signal_group(pid: u32, sig: libc::c_int) {
             libc::killpg(pid, sig);
         }
     }
-}
-
-fn preview(text: &str) -> &str {
-    let mut end = text.len().min(200);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::isolation::IsolationError;
 use crate::transport::TransportError;
 
 /// Why a request to an upstream failed.
@@ -51,6 +52,14 @@ pub enum UpstreamError {
         server: String,
         /// The cause.
         source: TransportError,
+    },
+    /// Its container could not be started (Docker unavailable, image missing…).
+    #[error("upstream `{server}`: {source}")]
+    Isolation {
+        /// Server name.
+        server: String,
+        /// The cause, with a hint.
+        source: IsolationError,
     },
     /// The upstream started but its `initialize` failed.
     #[error("upstream `{server}` failed its handshake: {message}{}\nhint: run its command by hand to see what it prints", tail(stderr))]

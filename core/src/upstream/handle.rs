@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 
 use super::{Tool, UpstreamError, UpstreamEvent, UpstreamInfo, UpstreamState, UpstreamStatus};
 use crate::config::ServerSettings;
+use crate::isolation::DockerRuntime;
 use crate::protocol::{raw, to_raw, ErrorCode, Message};
 use crate::transport::StderrLog;
 
@@ -30,6 +31,8 @@ pub(crate) struct UpstreamContext {
     /// Takes progress notifications on the reader task itself, so they reach
     /// the client before the response they belong to.
     pub(crate) progress: Arc<dyn Fn(Message) + Send + Sync>,
+    /// The Docker client for isolated servers (contacted only when one starts).
+    pub(crate) docker: DockerRuntime,
 }
 
 /// The requests in flight on one connection.

@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use super::handle::{empty_params, Live, PendingMap};
 use super::{Tool, UpstreamError, UpstreamEvent, UpstreamHandle, UpstreamInfo, UpstreamState};
-use crate::config::TransportSettings;
+use crate::config::{Isolation, TransportSettings};
+use crate::isolation::{spawn_container, ContainerOptions};
 use crate::protocol::{to_raw, Kind, Message, LATEST_VERSION, SUPPORTED_VERSIONS};
 use crate::transport::{connect_http, spawn_stdio, Connection, HttpOptions, Inbound, StdioOptions};
 
@@ -93,17 +94,29 @@ async fn connect(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Result<Co
     let name = shared.settings.name.clone();
     let inbound = inbound_sink(handle, pending.clone());
     let limit = shared.ctx.max_message_bytes;
-    let conn = match &shared.settings.transport {
-        TransportSettings::Stdio { command, args, env, cwd } => spawn_stdio(
+    let conn = match (&shared.settings.transport, &shared.settings.isolation) {
+        (TransportSettings::Stdio { command, args, env, cwd }, Isolation::Docker(docker)) => spawn_container(
+            ContainerOptions { server: &name, command, args, env, cwd: cwd.as_ref(), settings: docker, max_message_bytes: limit },
+            &shared.ctx.docker,
+            shared.stderr.clone(),
+            inbound,
+            &shared.tasks,
+            &shared.cancel,
+        )
+        .await
+        .map_err(|source| UpstreamError::Isolation { server: name.clone(), source })?,
+        (TransportSettings::Stdio { command, args, env, cwd }, Isolation::None) => spawn_stdio(
             StdioOptions { server: &name, command, args, env, cwd: cwd.as_ref(), max_message_bytes: limit },
             shared.stderr.clone(),
             inbound,
             &shared.tasks,
             &shared.cancel,
-        ),
-        TransportSettings::Http { url, headers, kind } => connect_http(HttpOptions { server: &name, url, headers, kind: *kind, max_message_bytes: limit }, inbound, &shared.tasks, &shared.cancel).await,
-    }
-    .map_err(|source| UpstreamError::Transport { server: name.clone(), source })?;
+        )
+        .map_err(|source| UpstreamError::Transport { server: name.clone(), source })?,
+        (TransportSettings::Http { url, headers, kind }, _) => connect_http(HttpOptions { server: &name, url, headers, kind: *kind, max_message_bytes: limit }, inbound, &shared.tasks, &shared.cancel)
+            .await
+            .map_err(|source| UpstreamError::Transport { server: name.clone(), source })?,
+    };
     let live = Arc::new(Live { tx: conn.tx.clone(), pending });
     *shared.live.write().unwrap_or_else(|p| p.into_inner()) = Some(live);
     let mut conn = conn;

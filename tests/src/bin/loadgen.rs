@@ -14,6 +14,12 @@
 //! - `--http URL`: N streamable HTTP sessions, each with its own
 //!   `initialize` and its own keep-alive HTTP/1.1 connection.
 //!
+//! A fresh `--gateway-stdio` home is approved the way a person would do it
+//! (`portcullis upstream approve --name echo` once the gateway has seen the
+//! server, then `--all-tools` once it has listed the tools), since the
+//! gateway quarantines what nobody approved; with `--home` the home's own
+//! approvals are used.
+//!
 //! Latencies of the warm-up are dropped. Every answer is checked: a JSON-RPC
 //! error or a tool error counts as an error, and the first answer of each
 //! worker must return the arguments it was sent, byte for byte.
@@ -61,8 +67,11 @@ struct Args {
     #[arg(long, value_name = "URL")]
     http: Option<String>,
     /// The echo server for --gateway-stdio (default: portcullis-echo-server beside this program).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "home")]
     echo_server: Option<PathBuf>,
+    /// For --gateway-stdio: use this PORTCULLIS_HOME (its config and approvals) instead of a fresh one.
+    #[arg(long, value_name = "DIR", requires = "gateway_stdio")]
+    home: Option<PathBuf>,
     /// Calls in flight at once (stdio: on one connection; HTTP: one session each).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=4096))]
     concurrency: u64,
@@ -81,6 +90,9 @@ struct Args {
     /// The `message` argument sent with every call.
     #[arg(long, default_value = "hello from portcullis-loadgen")]
     message: String,
+    /// How long to wait for the tool to be listed (and approved) before giving up.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    setup_timeout: f64,
     /// A label for the JSON report (default: the mode).
     #[arg(long)]
     label: Option<String>,
@@ -145,18 +157,27 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         requests: args.requests,
     });
     let mut _home = None;
+    let mut approver = None;
     let conns: Vec<Conn> = if let Some(cmd) = &args.direct_stdio {
         let (program, rest) = cmd.split_first().context("--direct-stdio needs a command")?;
         vec![Conn::Stdio(StdioConn::spawn(Command::new(program).args(rest)).await?)]
     } else if let Some(portcullis) = &args.gateway_stdio {
-        let echo = match &args.echo_server {
-            Some(p) => p.clone(),
-            None => std::env::current_exe()?.with_file_name("portcullis-echo-server"),
+        let home = match &args.home {
+            Some(h) => h.clone(),
+            None => {
+                let echo = match &args.echo_server {
+                    Some(p) => p.clone(),
+                    None => std::env::current_exe()?.with_file_name("portcullis-echo-server"),
+                };
+                let home = gateway_home(&echo)?;
+                let path = home.path().to_owned();
+                _home = Some(home);
+                approver = Some(Approver { portcullis: portcullis.clone(), home: path.clone(), server: "echo".into() });
+                path
+            }
         };
-        let home = gateway_home(&echo)?;
         let mut cmd = Command::new(portcullis);
-        cmd.arg("stdio").env("PORTCULLIS_HOME", home.path());
-        _home = Some(home);
+        cmd.arg("stdio").env("PORTCULLIS_HOME", &home);
         vec![Conn::Stdio(StdioConn::spawn(&mut cmd).await?)]
     } else {
         let url: Uri = args.http.as_deref().unwrap_or_default().parse().context("--http needs a URL such as http://127.0.0.1:7331/mcp")?;
@@ -167,7 +188,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         sessions
     };
     let first = conns.first().context("no connection")?.clone();
-    tokio::time::timeout(SETUP_TIMEOUT, check_tool(&first, &plan.tool)).await.context("listing tools timed out")??;
+    check_tool(&first, &plan.tool, approver.as_ref(), secs(args.setup_timeout, "--setup-timeout")?).await?;
 
     let started = Instant::now();
     let measure_from = started + plan.warmup;
@@ -209,8 +230,59 @@ fn gateway_home(echo: &std::path::Path) -> anyhow::Result<tempfile::TempDir> {
     Ok(home)
 }
 
-/// Checks that `tool` is listed (following pages).
-async fn check_tool(conn: &Conn, tool: &str) -> anyhow::Result<()> {
+/// Approves a server and its tools in a PORTCULLIS_HOME with the CLI, as a
+/// person would. A gateway without quarantine has no such command: then it
+/// does nothing, and the tool list says whether the tool is there.
+struct Approver {
+    portcullis: PathBuf,
+    home: PathBuf,
+    server: String,
+}
+
+impl Approver {
+    /// Approves the server, then its tools; the first refusal, if any.
+    async fn approve_all(&self) -> Option<String> {
+        let server = self.approve(false).await;
+        let tools = self.approve(true).await;
+        tools.or(server)
+    }
+
+    async fn approve(&self, all_tools: bool) -> Option<String> {
+        let mut cmd = Command::new(&self.portcullis);
+        cmd.args(["upstream", "approve", "--name", &self.server]).env("PORTCULLIS_HOME", &self.home).stdin(Stdio::null());
+        if all_tools {
+            cmd.arg("--all-tools");
+        }
+        match cmd.output().await {
+            Ok(out) if out.status.success() => None,
+            Ok(out) => Some(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
+            Err(e) => Some(e.to_string()),
+        }
+    }
+}
+
+/// Waits until `tool` is listed (following pages), approving tools on the way when asked to.
+async fn check_tool(conn: &Conn, tool: &str, approver: Option<&Approver>, wait: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let (found, seen) = tokio::time::timeout(SETUP_TIMEOUT, list_has_tool(conn, tool)).await.context("listing tools timed out")??;
+        if found {
+            return Ok(());
+        }
+        let refused = match approver {
+            Some(a) => a.approve_all().await,
+            None => None,
+        };
+        if Instant::now() >= deadline {
+            let why = refused.map_or(String::new(), |e| format!("; approving its tools failed: {e}"));
+            bail!("the tool `{tool}` is not listed ({seen} tools are){why}; pass --tool, or approve it (portcullis upstream approve --name <server> --all-tools)");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Whether `tool` is listed, and how many tools are.
+async fn list_has_tool(conn: &Conn, tool: &str) -> anyhow::Result<(bool, usize)> {
     #[derive(Deserialize)]
     struct Page {
         tools: Vec<Named>,
@@ -231,14 +303,14 @@ async fn check_tool(conn: &Conn, tool: &str) -> anyhow::Result<()> {
         let page: Page = serde_json::from_str(conn.call("tools/list", &params).await?.result()?.get()).context("tools/list answered something that is not a tool list")?;
         seen += page.tools.len();
         if page.tools.iter().any(|t| t.name == tool) {
-            return Ok(());
+            return Ok((true, seen));
         }
         match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => break,
         }
     }
-    bail!("the tool `{tool}` is not listed ({seen} tools are); pass --tool")
+    Ok((false, seen))
 }
 
 /// What one worker measured.

@@ -9,6 +9,7 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod docker;
 pub mod stdio;
 
 use std::io::{BufRead, BufReader, Write};
@@ -208,11 +209,17 @@ impl Gateway {
     /// Starts `portcullis serve --listen 127.0.0.1:0` on `home` and waits for its
     /// `Portcullis listening on …` line.
     pub fn start(home: &Path) -> Self {
+        Self::start_with_env(home, &[])
+    }
+
+    /// Like [`Gateway::start`], with extra environment variables for the gateway.
+    pub fn start_with_env(home: &Path, env: &[(&str, &str)]) -> Self {
         let stderr_path = home.join("gateway.stderr.log");
-        let stderr = std::fs::File::create(&stderr_path).expect("create the stderr log");
+        let stderr = std::fs::OpenOptions::new().create(true).append(true).open(&stderr_path).expect("open the stderr log");
         let mut child = Command::new(gateway_bin())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("PORTCULLIS_HOME", home)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -249,6 +256,12 @@ impl Gateway {
                 }
             }
         }
+    }
+
+    /// Kills the gateway with SIGKILL (it cleans nothing up) and reaps it.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// What the gateway wrote on stderr so far.

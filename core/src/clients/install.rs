@@ -1,0 +1,376 @@
+//! Writing the snippet into a client's config file, and taking it back.
+//!
+//! Each install leaves a small record in `<data dir>/clients/<client>.json`:
+//! the file, its backup, and the hash of what Portcullis wrote. `undo` acts
+//! only while the file still has that hash.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::snippet::{Client, ClientSetup, ClientStatus, Target, UndoInfo};
+use crate::store::UnixMillis;
+
+/// What went wrong configuring a client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// No home folder is known, so the client's config cannot be found.
+    #[error("cannot find the home folder, so not the {client} config either\nhint: set HOME")]
+    NoHome {
+        /// The client's name.
+        client: &'static str,
+    },
+    /// A file could not be read or written.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// "read", "write", ...
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The client's config is not JSON that Portcullis can edit safely.
+    #[error("{} is not plain JSON ({message}), so Portcullis leaves it alone\nhint: add the snippet to it by hand", path.display())]
+    NotJson {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        message: String,
+    },
+    /// Portcullis has no install of this client to undo.
+    #[error("Portcullis has not changed the {client} config, so there is nothing to undo")]
+    NothingToUndo {
+        /// The client's name.
+        client: &'static str,
+    },
+    /// The file changed after Portcullis wrote it: restoring would lose that.
+    #[error("{} changed after Portcullis wrote it, so undo would lose those changes\nhint: {}", path.display(), match backup { Some(b) => format!("the file as it was before Portcullis is at {}: copy it back by hand if you want it", b.display()), None => "remove the `portcullis` entry by hand".to_owned() })]
+    ChangedSince {
+        /// The file.
+        path: PathBuf,
+        /// Its backup, if there was a file before.
+        backup: Option<PathBuf>,
+    },
+}
+
+/// What an install did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Installed {
+    /// The client.
+    pub client: Client,
+    /// Its config file.
+    pub path: PathBuf,
+    /// Whether the file changed (false: it had exactly this entry already).
+    pub changed: bool,
+    /// The file as it was, when there was one and it changed.
+    pub backup: Option<PathBuf>,
+}
+
+/// What an undo did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Undone {
+    /// The client.
+    pub client: Client,
+    /// Its config file.
+    pub path: PathBuf,
+    /// The backup it was restored from; none when Portcullis had created the file, which is now removed.
+    pub restored_from: Option<PathBuf>,
+}
+
+/// The record of the last install of a client.
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    path: PathBuf,
+    backup: Option<PathBuf>,
+    written_sha256: String,
+    installed_at: UnixMillis,
+}
+
+/// Where clients keep their configs, and where Portcullis keeps its records.
+#[derive(Debug, Clone)]
+pub struct ClientFiles {
+    home: Option<PathBuf>,
+    config_dir: Option<PathBuf>,
+    records: PathBuf,
+}
+
+impl ClientFiles {
+    /// The person's real client configs (`$HOME`, the per-user config
+    /// folder); records under `data_dir`.
+    pub fn new(data_dir: &Path) -> Self {
+        Self { home: dirs::home_dir(), config_dir: dirs::config_dir(), records: data_dir.join("clients") }
+    }
+
+    /// Client configs under the given folders (for tests).
+    pub fn with_dirs(home: &Path, config_dir: &Path, data_dir: &Path) -> Self {
+        Self { home: Some(home.to_path_buf()), config_dir: Some(config_dir.to_path_buf()), records: data_dir.join("clients") }
+    }
+
+    /// The home folder, which the UI shows as `~`.
+    pub fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+
+    /// A client's config file.
+    pub fn path(&self, client: Client) -> Result<PathBuf, ClientError> {
+        match (&self.home, &self.config_dir) {
+            (Some(home), Some(config)) => Ok(client.config_path(home, config)),
+            _ => Err(ClientError::NoHome { client: client.label() }),
+        }
+    }
+
+    /// Every client with its snippet and whether its config has it.
+    pub fn setups(&self, target: &Target) -> Vec<ClientSetup> {
+        Client::ALL
+            .into_iter()
+            .filter_map(|client| {
+                let path = self.path(client).ok()?;
+                let status = match read_json(&path) {
+                    Ok(None) => ClientStatus::NoFile,
+                    Ok(Some(doc)) => match doc.get(client.key()).and_then(|s| s.get("portcullis")) {
+                        None => ClientStatus::NotInstalled,
+                        Some(entry) if *entry == client.entry(target) => ClientStatus::Installed,
+                        Some(_) => ClientStatus::Different,
+                    },
+                    Err(_) => ClientStatus::Unreadable,
+                };
+                let undo = self.record(client).ok().flatten().filter(|r| r.path == path).map(|r| UndoInfo { backup: r.backup, installed_at: r.installed_at });
+                Some(ClientSetup::new(client, target, path, status, undo))
+            })
+            .collect()
+    }
+
+    /// Writes the `portcullis` entry into the client's config, keeping a
+    /// timestamped backup of the file as it was.
+    pub fn install(&self, client: Client, target: &Target) -> Result<Installed, ClientError> {
+        let path = self.path(client)?;
+        let before = read_text(&path)?;
+        let mut doc = match &before {
+            Some(text) => parse(&path, text)?,
+            None => Map::new(),
+        };
+        let servers = doc.entry(client.key()).or_insert_with(|| Value::Object(Map::new()));
+        let Some(servers) = servers.as_object_mut() else {
+            return Err(ClientError::NotJson { path, message: format!("`{}` is not an object", client.key()) });
+        };
+        let entry = client.entry(target);
+        if servers.get("portcullis") == Some(&entry) {
+            return Ok(Installed { client, path, changed: false, backup: None });
+        }
+        servers.insert("portcullis".into(), entry);
+        let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        text.push('\n');
+        let backup = match &before {
+            Some(_) => Some(backup(&path)?),
+            None => None,
+        };
+        write_atomic(&path, text.as_bytes())?;
+        let record = Record { path: path.clone(), backup: backup.clone(), written_sha256: sha256(text.as_bytes()), installed_at: UnixMillis::now() };
+        self.save_record(client, &record)?;
+        Ok(Installed { client, path, changed: true, backup })
+    }
+
+    /// Puts the client's config back as it was before the last install.
+    pub fn undo(&self, client: Client) -> Result<Undone, ClientError> {
+        let record = self.record(client)?.ok_or(ClientError::NothingToUndo { client: client.label() })?;
+        let now = std::fs::read(&record.path).ok();
+        let untouched = now.as_deref().map(sha256) == Some(record.written_sha256.clone());
+        if !untouched {
+            return Err(ClientError::ChangedSince { path: record.path, backup: record.backup });
+        }
+        match &record.backup {
+            Some(backup) => {
+                let bytes = std::fs::read(backup).map_err(|source| ClientError::Io { action: "read", path: backup.clone(), source })?;
+                write_atomic(&record.path, &bytes)?;
+            }
+            None => std::fs::remove_file(&record.path).map_err(|source| ClientError::Io { action: "remove", path: record.path.clone(), source })?,
+        }
+        let file = self.record_path(client);
+        std::fs::remove_file(&file).map_err(|source| ClientError::Io { action: "remove", path: file, source })?;
+        Ok(Undone { client, path: record.path, restored_from: record.backup })
+    }
+
+    fn record_path(&self, client: Client) -> PathBuf {
+        self.records.join(format!("{}.json", client.id()))
+    }
+
+    fn record(&self, client: Client) -> Result<Option<Record>, ClientError> {
+        let path = self.record_path(client);
+        match read_text(&path)? {
+            None => Ok(None),
+            Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| ClientError::NotJson { path, message: e.to_string() }),
+        }
+    }
+
+    fn save_record(&self, client: Client, record: &Record) -> Result<(), ClientError> {
+        let text = serde_json::to_string_pretty(record).unwrap_or_default();
+        write_atomic(&self.record_path(client), text.as_bytes())
+    }
+}
+
+fn read_text(path: &Path) -> Result<Option<String>, ClientError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ClientError::Io { action: "read", path: path.to_path_buf(), source }),
+    }
+}
+
+/// The file's JSON object; an empty file is an empty object.
+fn parse(path: &Path, text: &str) -> Result<Map<String, Value>, ClientError> {
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ClientError::NotJson { path: path.to_path_buf(), message: "it is not a JSON object".into() }),
+        Err(e) => Err(ClientError::NotJson { path: path.to_path_buf(), message: e.to_string() }),
+    }
+}
+
+fn read_json(path: &Path) -> Result<Option<Map<String, Value>>, ClientError> {
+    read_text(path)?.map(|text| parse(path, &text)).transpose()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Copies `path` to `<name>.portcullis-backup-<UTC time>` beside it.
+fn backup(path: &Path) -> Result<PathBuf, ClientError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stamp = utc_stamp(SystemTime::now());
+    let mut candidate = path.with_file_name(format!("{name}.portcullis-backup-{stamp}"));
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = path.with_file_name(format!("{name}.portcullis-backup-{stamp}-{n}"));
+        n += 1;
+    }
+    std::fs::copy(path, &candidate).map_err(|source| ClientError::Io { action: "back up", path: path.to_path_buf(), source })?;
+    Ok(candidate)
+}
+
+/// Writes through a temporary file and a rename, keeping the permissions of
+/// the file it replaces (client configs may hold secrets).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ClientError> {
+    let io = |action, source| ClientError::Io { action, path: path.to_path_buf(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io("create the folder of", e))?;
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.portcullis-tmp"));
+    std::fs::write(&tmp, bytes).map_err(|e| io("write", e))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(&tmp, meta.permissions());
+    }
+    std::fs::rename(&tmp, path).map_err(|e| io("replace", e))
+}
+
+/// `20261123T101500Z`: sortable, and valid in every file system.
+fn utc_stamp(t: SystemTime) -> String {
+    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (tempfile::TempDir, ClientFiles, Target) {
+        let dir = tempfile::tempdir().unwrap();
+        let files = ClientFiles::with_dirs(&dir.path().join("home"), &dir.path().join("config"), &dir.path().join("data"));
+        let target = Target { mcp_url: "http://127.0.0.1:7331/mcp".into(), exe: "/opt/portcullis".into(), home: None };
+        (dir, files, target)
+    }
+
+    #[test]
+    fn stamps() {
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_428_900);
+        assert_eq!(utc_stamp(t), "20261123T101500Z");
+        assert_eq!(utc_stamp(SystemTime::UNIX_EPOCH), "19700101T000000Z");
+    }
+
+    #[test]
+    fn installs_into_an_existing_file_keeping_the_rest_and_undoes() {
+        let (_dir, files, target) = setup();
+        let path = files.path(Client::Cursor).unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let original = "{\n  \"mcpServers\": {\n    \"zeta\": {\"command\": \"z\"},\n    \"alpha\": {\"url\": \"http://x\"}\n  },\n  \"other\": 1\n}\n";
+        std::fs::write(&path, original).unwrap();
+        assert_eq!(files.setups(&target)[1].status, ClientStatus::NotInstalled);
+
+        let done = files.install(Client::Cursor, &target).unwrap();
+        assert!(done.changed);
+        let backup = done.backup.clone().unwrap();
+        assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
+        assert!(backup.file_name().unwrap().to_string_lossy().starts_with("mcp.json.portcullis-backup-"));
+        let now: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let keys: Vec<_> = now["mcpServers"].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["zeta", "alpha", "portcullis"]);
+        assert_eq!(now["mcpServers"]["portcullis"], serde_json::json!({ "url": "http://127.0.0.1:7331/mcp" }));
+        assert_eq!(now["other"], 1);
+        let setup = &files.setups(&target)[1];
+        assert_eq!(setup.status, ClientStatus::Installed);
+        assert_eq!(setup.undo.as_ref().unwrap().backup.as_ref(), Some(&backup));
+
+        // Again: nothing to change, no second backup, and undo still goes back to the original.
+        assert!(!files.install(Client::Cursor, &target).unwrap().changed);
+        let undone = files.undo(Client::Cursor).unwrap();
+        assert_eq!(undone.restored_from, Some(backup));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+        assert!(matches!(files.undo(Client::Cursor), Err(ClientError::NothingToUndo { .. })));
+    }
+
+    #[test]
+    fn a_file_it_created_is_removed_by_undo() {
+        let (_dir, files, target) = setup();
+        let done = files.install(Client::VsCode, &target).unwrap();
+        assert!(done.backup.is_none());
+        let text = std::fs::read_to_string(&done.path).unwrap();
+        assert_eq!(text, "{\n  \"servers\": {\n    \"portcullis\": {\n      \"type\": \"http\",\n      \"url\": \"http://127.0.0.1:7331/mcp\"\n    }\n  }\n}\n");
+        files.undo(Client::VsCode).unwrap();
+        assert!(!done.path.exists());
+    }
+
+    #[test]
+    fn undo_refuses_to_lose_a_later_edit() {
+        let (_dir, files, target) = setup();
+        let path = files.path(Client::ClaudeDesktop).unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "{}").unwrap();
+        files.install(Client::ClaudeDesktop, &target).unwrap();
+        std::fs::write(&path, "{\"edited\": true}").unwrap();
+        let err = files.undo(Client::ClaudeDesktop).unwrap_err().to_string();
+        assert!(err.contains("changed after Portcullis wrote it") && err.contains("portcullis-backup-"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"edited\": true}");
+    }
+
+    #[test]
+    fn files_it_cannot_read_are_left_alone() {
+        let (_dir, files, target) = setup();
+        let path = files.path(Client::VsCode).unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let jsonc = "{\n  // my servers\n  \"servers\": {}\n}\n";
+        std::fs::write(&path, jsonc).unwrap();
+        assert_eq!(files.setups(&target)[2].status, ClientStatus::Unreadable);
+        let err = files.install(Client::VsCode, &target).unwrap_err().to_string();
+        assert!(err.contains("not plain JSON") && err.contains("hint: add the snippet to it by hand"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), jsonc);
+    }
+}

@@ -1,0 +1,216 @@
+//! Resolving a server's isolation options (`isolation`, `image`, `network`,
+//! `mounts`, `memory`, `cpus`, `pids`) into [`Isolation`].
+//!
+//! The options are refused on a server that is not isolated: `network =
+//! false` on a plain stdio server would read as a guarantee nobody enforces.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::ServerConfig;
+
+/// Memory limit of a container unless the server says otherwise (512 MiB).
+pub const DEFAULT_MEMORY: u64 = 512 * 1024 * 1024;
+/// CPU limit of a container unless the server says otherwise.
+pub const DEFAULT_CPUS: f64 = 1.0;
+/// Process (and thread) limit of a container unless the server says otherwise.
+pub const DEFAULT_PIDS: u32 = 256;
+/// Docker refuses less memory than this.
+const MIN_MEMORY: u64 = 6 * 1024 * 1024;
+
+/// How a server is isolated, as written in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IsolationKind {
+    /// A plain child process with the gateway's rights (the default).
+    None,
+    /// A hardened container through the Docker API.
+    Docker,
+}
+
+/// How a server is isolated, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Isolation {
+    /// A plain child process.
+    None,
+    /// A container.
+    Docker(DockerSettings),
+}
+
+/// A container's resolved settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DockerSettings {
+    /// The image to run the command in.
+    pub image: String,
+    /// Why that image: `configured` (the server's `image`), `gateway`
+    /// (`[gateway] docker_image`) or the runtime it was chosen for (`node`…).
+    pub image_source: String,
+    /// `true` puts it on Docker's default bridge (outbound access to any
+    /// host); `false` (the default) leaves it only a loopback interface.
+    pub network: bool,
+    /// Host folders or files mounted into it.
+    pub mounts: Vec<MountSpec>,
+    /// Memory limit in bytes (swap included: no swap beyond it).
+    pub memory: u64,
+    /// CPU limit in CPUs (fractions allowed).
+    pub cpus: f64,
+    /// Limit on processes and threads.
+    pub pids: u32,
+}
+
+/// One `mounts` entry: `/host/path:/container/path[:ro|:rw]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountSpec {
+    /// Absolute path on the host.
+    pub host: PathBuf,
+    /// Absolute path in the container.
+    pub container: PathBuf,
+    /// Read-only unless `:rw` is written.
+    pub read_only: bool,
+}
+
+impl MountSpec {
+    /// Parses `/host:/container`, `/host:/container:ro` or `/host:/container:rw`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.split(':').collect();
+        let (host, container, read_only) = match parts.as_slice() {
+            [h, c] => (*h, *c, true),
+            [h, c, "ro"] => (*h, *c, true),
+            [h, c, "rw"] => (*h, *c, false),
+            [_, _, mode] => return Err(format!("mount `{text}` has mode `{mode}`; use ro or rw")),
+            _ => return Err(format!("mount `{text}` is not /host/path:/container/path[:ro|:rw]")),
+        };
+        for (what, p) in [("host", host), ("container", container)] {
+            if !p.starts_with('/') {
+                return Err(format!("mount `{text}`: the {what} path `{p}` is not absolute"));
+            }
+            if p.split('/').any(|c| c == "..") {
+                return Err(format!("mount `{text}`: the {what} path `{p}` has `..` in it"));
+            }
+        }
+        if container == "/" {
+            return Err(format!("mount `{text}` would cover the container's whole filesystem"));
+        }
+        Ok(Self { host: PathBuf::from(host), container: PathBuf::from(container), read_only })
+    }
+
+    /// The spec as written in the file.
+    pub fn to_spec(&self) -> String {
+        format!("{}:{}:{}", self.host.display(), self.container.display(), if self.read_only { "ro" } else { "rw" })
+    }
+}
+
+/// Parses a memory size: `512m`, `1g`, `1.5g`, `65536k`, `2GiB` or a plain number of bytes.
+pub fn parse_memory(text: &str) -> Result<u64, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let digits = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let scale: u64 = match unit.trim() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("memory `{text}` has an unknown unit `{other}`; use k, m or g, e.g. \"512m\"")),
+    };
+    let value: f64 = number.parse().map_err(|_| format!("memory `{text}` is not a size such as \"512m\" or \"1g\""))?;
+    let bytes = value * scale as f64;
+    if !bytes.is_finite() || bytes < MIN_MEMORY as f64 || bytes > 1e15 {
+        return Err(format!("memory `{text}` is out of range; Docker needs at least 6m"));
+    }
+    Ok(bytes as u64)
+}
+
+/// Resolves the isolation options of `[servers.<name>]`. `gateway_image` is
+/// `[gateway] docker_image`; `command` is set for a program, `None` for a URL.
+pub(crate) fn resolve(name: &str, server: &ServerConfig, command: Option<&str>, gateway_image: Option<&str>) -> Result<Isolation, (String, String)> {
+    let kind = server.isolation.unwrap_or(IsolationKind::None);
+    if kind == IsolationKind::None {
+        let given: Vec<&str> = [
+            ("image", server.image.is_some()),
+            ("network", server.network.is_some()),
+            ("mounts", server.mounts.is_some()),
+            ("memory", server.memory.is_some()),
+            ("cpus", server.cpus.is_some()),
+            ("pids", server.pids.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect();
+        if !given.is_empty() {
+            return Err((
+                format!("[servers.{name}] sets {} but is not isolated, so nothing would enforce it", given.join(", ")),
+                format!("add `isolation = \"docker\"` under [servers.{name}], or remove {}", given.join(", ")),
+            ));
+        }
+        return Ok(Isolation::None);
+    }
+    let Some(command) = command else {
+        return Err((format!("[servers.{name}] has a `url`, so it cannot be isolated"), "isolation runs a command in a container; remove `isolation` for an HTTP server".into()));
+    };
+    if let Some(cwd) = &server.cwd {
+        if !cwd.is_absolute() {
+            return Err((format!("[servers.{name}] cwd `{}` is not absolute", cwd.display()), "in a container `cwd` is a path inside it, e.g. cwd = \"/work\" (mount a host folder there with `mounts`)".into()));
+        }
+    }
+    let (image, image_source) = match (&server.image, crate::isolation::image_for(command), gateway_image) {
+        (Some(image), _, _) => (image.trim().to_owned(), "configured".to_owned()),
+        (None, Some((image, runtime)), _) => (image.to_owned(), runtime.to_owned()),
+        (None, None, Some(image)) => (image.trim().to_owned(), "gateway".to_owned()),
+        (None, None, None) => {
+            return Err((
+                format!("[servers.{name}] runs `{command}` in Docker, but Portcullis cannot tell which image has it (it knows node/npx and python/pip/uv/uvx)"),
+                format!("name the image with image = \"...\" under [servers.{name}], or set a default for such servers with docker_image = \"...\" under [gateway]"),
+            ))
+        }
+    };
+    if image.is_empty() || image.chars().any(char::is_whitespace) {
+        return Err((format!("[servers.{name}] image `{image}` is not an image name"), "write it as NAME[:TAG], e.g. image = \"node:22-slim\"".into()));
+    }
+    let mut mounts = Vec::new();
+    for spec in server.mounts.iter().flatten() {
+        mounts.push(MountSpec::parse(spec).map_err(|m| (format!("[servers.{name}] {m}"), "write mounts as [\"/host/path:/container/path:ro\"] (ro is the default; rw allows writes)".into()))?);
+    }
+    let memory = match &server.memory {
+        Some(m) => parse_memory(m).map_err(|m| (format!("[servers.{name}] {m}"), "e.g. memory = \"512m\"".into()))?,
+        None => DEFAULT_MEMORY,
+    };
+    let cpus = server.cpus.unwrap_or(DEFAULT_CPUS);
+    if !(cpus.is_finite() && (0.01..=1024.0).contains(&cpus)) {
+        return Err((format!("[servers.{name}] cpus = {cpus} is out of range"), "give a number of CPUs from 0.01 up, e.g. cpus = 1.5".into()));
+    }
+    let pids = match server.pids {
+        Some(p) if (1..=1_000_000).contains(&p) => p as u32,
+        Some(p) => return Err((format!("[servers.{name}] pids = {p} is out of range"), "give a positive limit on processes and threads, e.g. pids = 256".into())),
+        None => DEFAULT_PIDS,
+    };
+    Ok(Isolation::Docker(DockerSettings { image, image_source, network: server.network.unwrap_or(false), mounts, memory, cpus, pids }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mounts_parse_read_only_by_default() {
+        let m = MountSpec::parse("/srv/data:/data").unwrap();
+        assert!(m.read_only);
+        assert_eq!(m.to_spec(), "/srv/data:/data:ro");
+        assert!(!MountSpec::parse("/a:/b:rw").unwrap().read_only);
+        for bad in ["rel:/b", "/a:rel", "/a:/b:rx", "/a", "/a:/b:ro:x", "/a/../etc:/b", "/a:/"] {
+            assert!(MountSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("512m").unwrap(), 512 << 20);
+        assert_eq!(parse_memory("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_memory("1.5g").unwrap(), 3 << 29);
+        assert_eq!(parse_memory("2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_memory("104857600").unwrap(), 100 << 20);
+        for bad in ["", "m", "12x", "1k", "-5m", "1e400m"] {
+            assert!(parse_memory(bad).is_err(), "{bad}");
+        }
+    }
+}

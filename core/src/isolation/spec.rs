@@ -1,0 +1,133 @@
+//! The container an isolated server runs in, as a create request: what it
+//! runs, and the hardening that holds unless the server's config says more.
+//!
+//! - no network (only a loopback interface) unless `network = true`;
+//! - a read-only root, a tmpfs on /tmp (also its HOME), only the mounts named;
+//! - every capability dropped, no-new-privileges, not privileged, and the
+//!   gateway's own user rather than root;
+//! - memory (swap included), CPU and pid limits;
+//! - an init process that forwards signals and reaps zombies;
+//! - environment passed as the container's env, never on its command line;
+//! - no log driver: stdout carries tool results, which must not be kept on disk.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, Mount, MountType, RestartPolicy, RestartPolicyNameEnum};
+use indexmap::IndexMap;
+
+use crate::config::DockerSettings;
+
+/// What to run in the container.
+pub(crate) struct ContainerSpec<'a> {
+    pub(crate) command: &'a str,
+    pub(crate) args: &'a [String],
+    pub(crate) env: &'a IndexMap<String, String>,
+    pub(crate) cwd: Option<&'a Path>,
+    pub(crate) settings: &'a DockerSettings,
+    pub(crate) labels: HashMap<String, String>,
+    /// `uid:gid` to run as.
+    pub(crate) user: Option<String>,
+}
+
+/// The create request for `spec`.
+pub(crate) fn create_body(spec: ContainerSpec<'_>) -> ContainerCreateBody {
+    let s = spec.settings;
+    let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    if !spec.env.contains_key("HOME") {
+        // The root is read-only: tools that keep caches under HOME (npm, uv) write to /tmp.
+        env.push("HOME=/tmp".to_owned());
+    }
+    // /tmp counts against the memory limit; half of it at most.
+    let tmpfs = HashMap::from([("/tmp".to_owned(), format!("rw,exec,nosuid,nodev,mode=1777,size={}", s.memory / 2))]);
+    let mounts: Vec<Mount> = s
+        .mounts
+        .iter()
+        .map(|m| Mount {
+            typ: Some(MountType::BIND),
+            source: Some(m.host.display().to_string()),
+            target: Some(m.container.display().to_string()),
+            read_only: Some(m.read_only),
+            ..Default::default()
+        })
+        .collect();
+    let host_config = HostConfig {
+        network_mode: Some(if s.network { "bridge" } else { "none" }.to_owned()),
+        readonly_rootfs: Some(true),
+        tmpfs: Some(tmpfs),
+        mounts: Some(mounts),
+        cap_drop: Some(vec!["ALL".to_owned()]),
+        security_opt: Some(vec!["no-new-privileges".to_owned()]),
+        privileged: Some(false),
+        memory: Some(s.memory as i64),
+        memory_swap: Some(s.memory as i64),
+        nano_cpus: Some((s.cpus * 1e9).round() as i64),
+        pids_limit: Some(i64::from(s.pids)),
+        init: Some(true),
+        ipc_mode: Some("private".to_owned()),
+        log_config: Some(HostConfigLogConfig { typ: Some("none".to_owned()), config: None }),
+        restart_policy: Some(RestartPolicy { name: Some(RestartPolicyNameEnum::NO), maximum_retry_count: None }),
+        auto_remove: Some(false),
+        ..Default::default()
+    };
+    ContainerCreateBody {
+        image: Some(s.image.clone()),
+        // The command is the entrypoint, so an image's own entrypoint cannot change what runs.
+        entrypoint: Some(vec![spec.command.to_owned()]),
+        cmd: Some(spec.args.to_vec()),
+        env: Some(env),
+        working_dir: spec.cwd.map(|p| p.display().to_string()),
+        user: spec.user,
+        labels: Some(spec.labels),
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        open_stdin: Some(true),
+        // Our attachment ending closes its stdin: a server whose gateway is gone sees EOF.
+        stdin_once: Some(true),
+        tty: Some(false),
+        host_config: Some(host_config),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MountSpec;
+
+    #[test]
+    fn hardened_by_default_and_secrets_only_in_env() {
+        let settings = DockerSettings {
+            image: "node:22-slim".into(),
+            image_source: "node".into(),
+            network: false,
+            mounts: vec![MountSpec::parse("/srv/data:/data").unwrap()],
+            memory: 512 << 20,
+            cpus: 1.5,
+            pids: 128,
+        };
+        let env: IndexMap<String, String> = [("TOKEN".to_owned(), "s3cret".to_owned())].into_iter().collect();
+        let args = vec!["-y".to_owned(), "pkg".to_owned()];
+        let body = create_body(ContainerSpec { command: "npx", args: &args, env: &env, cwd: None, settings: &settings, labels: HashMap::new(), user: Some("1000:1000".into()) });
+        let json = serde_json::to_value(&body).unwrap();
+        let hc = &json["HostConfig"];
+        assert_eq!(hc["NetworkMode"], "none");
+        assert_eq!(hc["ReadonlyRootfs"], true);
+        assert_eq!(hc["CapDrop"], serde_json::json!(["ALL"]));
+        assert_eq!(hc["SecurityOpt"], serde_json::json!(["no-new-privileges"]));
+        assert_eq!((hc["Memory"].as_i64(), hc["MemorySwap"].as_i64()), (Some(512 << 20), Some(512 << 20)));
+        assert_eq!(hc["NanoCpus"], 1_500_000_000i64);
+        assert_eq!(hc["PidsLimit"], 128);
+        assert_eq!(hc["LogConfig"]["Type"], "none");
+        assert!(hc["Tmpfs"]["/tmp"].as_str().unwrap().contains("size=268435456"));
+        assert_eq!(hc["Mounts"][0]["ReadOnly"], true);
+        assert_eq!(json["Entrypoint"], serde_json::json!(["npx"]));
+        assert_eq!(json["Cmd"], serde_json::json!(["-y", "pkg"]));
+        assert_eq!(json["Env"], serde_json::json!(["TOKEN=s3cret", "HOME=/tmp"]));
+        let outside_env = serde_json::json!([json["Entrypoint"], json["Cmd"], json["Labels"], json["HostConfig"]]).to_string();
+        assert!(!outside_env.contains("s3cret"), "{outside_env}");
+        let open = create_body(ContainerSpec { command: "npx", args: &args, env: &env, cwd: None, settings: &DockerSettings { network: true, ..settings }, labels: HashMap::new(), user: None });
+        assert_eq!(open.host_config.unwrap().network_mode.as_deref(), Some("bridge"));
+    }
+}

@@ -1,0 +1,101 @@
+//! `portcullis-probe-server`: an MCP server over stdio that reports what the
+//! place it runs in allows, for the isolation tests. Each tool tries one
+//! thing and says how it went, as text; nothing here fails the call.
+//!
+//! Tools:
+//! - `try_connect(host, port)`: a TCP connection, 3 s at most;
+//! - `try_write(path)`: creates (or truncates) a file and writes to it;
+//! - `read(path)`: a file's text;
+//! - `env(name)`: an environment variable, or `unset`;
+//! - `interfaces`: the network interfaces (from /proc/net/dev);
+//! - `whoami`: uid, gid and the process's capabilities (from /proc/self/status).
+//!
+//! Written on serde_json alone and handled one request at a time: it has to
+//! run in a container whose root holds only it and its libraries.
+
+use std::io::{BufRead, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+fn main() {
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        let Ok(msg) = serde_json::from_str::<Value>(&line) else { continue };
+        let Some(id) = msg.get("id").cloned() else { continue };
+        let method = msg["method"].as_str().unwrap_or_default();
+        let reply = match method {
+            "initialize" => json!({
+                "protocolVersion": msg["params"]["protocolVersion"].as_str().unwrap_or("2025-11-25"),
+                "capabilities": { "tools": {} },
+                "serverInfo": { "name": "portcullis-probe-server", "version": env!("CARGO_PKG_VERSION") },
+            }),
+            "tools/list" => json!({ "tools": tools() }),
+            "tools/call" => {
+                let args = &msg["params"]["arguments"];
+                let text = call(msg["params"]["name"].as_str().unwrap_or_default(), args);
+                json!({ "content": [{ "type": "text", "text": text }] })
+            }
+            "ping" => json!({}),
+            _ => {
+                let err = json!({ "jsonrpc": "2.0", "id": id, "error": { "code": -32601, "message": format!("unknown method {method}") } });
+                let _ = writeln!(stdout, "{err}");
+                let _ = stdout.flush();
+                continue;
+            }
+        };
+        let _ = writeln!(stdout, "{}", json!({ "jsonrpc": "2.0", "id": id, "result": reply }));
+        let _ = stdout.flush();
+    }
+}
+
+fn tools() -> Value {
+    let s = |name: &str, description: &str, props: Value, required: &[&str]| json!({ "name": name, "description": description, "inputSchema": { "type": "object", "properties": props, "required": required } });
+    let string = json!({ "type": "string" });
+    json!([
+        s("try_connect", "Try a TCP connection and say how it went.", json!({ "host": string, "port": { "type": "integer" } }), &["host", "port"]),
+        s("try_write", "Try to write a file and say how it went.", json!({ "path": string }), &["path"]),
+        s("read", "Read a text file.", json!({ "path": string }), &["path"]),
+        s("env", "Read an environment variable.", json!({ "name": string }), &["name"]),
+        s("interfaces", "List the network interfaces.", json!({}), &[]),
+        s("whoami", "Say the user, group and capabilities of this process.", json!({}), &[]),
+    ])
+}
+
+fn call(name: &str, args: &Value) -> String {
+    let arg = |k: &str| args[k].as_str().unwrap_or_default().to_owned();
+    match name {
+        "try_connect" => {
+            let target = format!("{}:{}", arg("host"), args["port"].as_u64().unwrap_or(0));
+            let addr = match target.to_socket_addrs().map(|mut a| a.next()) {
+                Ok(Some(a)) => a,
+                Ok(None) => return format!("failed: {target} has no address"),
+                Err(e) => return format!("failed: {e}"),
+            };
+            match TcpStream::connect_timeout(&addr, Duration::from_secs(3)) {
+                Ok(_) => format!("connected to {addr}"),
+                Err(e) => format!("failed: {e}"),
+            }
+        }
+        "try_write" => match std::fs::write(arg("path"), b"written by the probe\n") {
+            Ok(()) => "wrote".to_owned(),
+            Err(e) => format!("failed: {e}"),
+        },
+        "read" => std::fs::read_to_string(arg("path")).unwrap_or_else(|e| format!("failed: {e}")),
+        "env" => std::env::var(arg("name")).unwrap_or_else(|_| "unset".to_owned()),
+        "interfaces" => {
+            let dev = std::fs::read_to_string("/proc/net/dev").unwrap_or_default();
+            let names: Vec<&str> = dev.lines().skip(2).filter_map(|l| l.split(':').next()).map(str::trim).collect();
+            names.join(",")
+        }
+        "whoami" => {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let pick = |key: &str| status.lines().find(|l| l.starts_with(key)).map(|l| l[key.len()..].trim().to_owned()).unwrap_or_default();
+            format!("uid={} gid={} CapEff={} CapBnd={} NoNewPrivs={}", pick("Uid:"), pick("Gid:"), pick("CapEff:"), pick("CapBnd:"), pick("NoNewPrivs:"))
+        }
+        other => format!("failed: no tool {other}"),
+    }
+}

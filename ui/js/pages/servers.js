@@ -1,0 +1,262 @@
+// Servers: each upstream's state, tool count and last error (with the tail of
+// its stderr), enable/disable/remove, and adding a server from a form or a
+// pasted `mcpServers` snippet.
+
+import { api } from '../api.js';
+import { h, fill, icon, ICONS, badge, busy, confirmButton } from '../dom.js';
+import { plural } from '../format.js';
+import { errorBox, throttle } from '../shell.js';
+
+const STATE_TEXT = {
+  ready: 'ready',
+  starting: 'starting',
+  backoff: 'failing, retrying',
+  disabled: 'disabled',
+  stopped: 'stopped',
+  pending: 'waiting for approval',
+  blocked: 'blocked',
+};
+
+/** Lines `KEY=value` (env) or `Name: value` (headers) as an object; throws on a bad line. */
+function pairs(text, sep, what) {
+  const out = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line) continue;
+    const at = line.indexOf(sep);
+    if (at <= 0) throw new Error(`${what}: write each line as NAME${sep === '=' ? '=' : ': '}value (“${line}” is not).`);
+    out[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  return out;
+}
+
+function addPanel(ctx, onDone) {
+  let mode = 'form';
+  let kind = 'command';
+  const err = h('div');
+  const field = (id, label, input, help) => h('div', { class: 'field', dataset: { field: id } }, h('label', { for: `add-${id}`, text: label }), input, help ? h('div', { class: 'help', text: help }) : null);
+  const input = (id, placeholder, type = 'text') => h('input', { id: `add-${id}`, name: id, type, placeholder, autocomplete: 'off', spellcheck: 'false' });
+  const name = input('name', 'e.g. github');
+  const command = input('command', 'e.g. npx');
+  const args = input('args', 'e.g. -y @modelcontextprotocol/server-github');
+  const env = h('textarea', { id: 'add-env', name: 'env', rows: 2, placeholder: 'GITHUB_PERSONAL_ACCESS_TOKEN=ghp_…' });
+  const cwd = input('cwd', 'optional');
+  const url = input('url', 'e.g. https://mcp.example.com/mcp');
+  const transport = h('select', { id: 'add-transport', name: 'transport' },
+    h('option', { value: 'auto', text: 'auto (streamable HTTP, else SSE)' }),
+    h('option', { value: 'streamable-http', text: 'streamable HTTP' }),
+    h('option', { value: 'sse', text: 'SSE (legacy)' }));
+  const headers = h('textarea', { id: 'add-headers', name: 'headers', rows: 2, placeholder: 'Authorization: Bearer …' });
+  const timeout = input('timeout', '60', 'number');
+  timeout.min = '0';
+  timeout.step = 'any';
+  const snippet = h('textarea', { id: 'add-snippet', name: 'snippet', rows: 9, placeholder: '{\n  "mcpServers": {\n    "time": { "command": "uvx", "args": ["mcp-server-time"] }\n  }\n}' });
+
+  const commandFields = h('div', {},
+    h('div', { class: 'grid-2' }, field('command', 'Command', command), field('args', 'Arguments', args, 'Split like a shell does; quote an argument that has spaces.')),
+    h('div', { class: 'grid-2' }, field('env', 'Environment', env, 'One NAME=value per line.'), field('cwd', 'Working folder', cwd)));
+  const urlFields = h('div', { hidden: true },
+    h('div', { class: 'grid-2' }, field('url', 'URL', url), field('transport', 'Transport', transport)),
+    field('headers', 'Headers', headers, 'One “Name: value” per line.'));
+  const kinds = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Kind of server' });
+  for (const [k, label] of [['command', 'Program (stdio)'], ['url', 'URL (HTTP)']]) {
+    const b = h('button', { type: 'button', class: k === kind ? 'on' : '', text: label, dataset: { kind: k } });
+    b.addEventListener('click', () => {
+      kind = k;
+      for (const o of kinds.children) o.classList.toggle('on', o.dataset.kind === k);
+      commandFields.hidden = k !== 'command';
+      urlFields.hidden = k !== 'url';
+    });
+    kinds.appendChild(b);
+  }
+  const form = h('div', {},
+    h('div', { class: 'grid-2' }, field('name', 'Name', name, 'Tools are named <name>__<tool>. Letters, digits, - and _.'), h('div', { class: 'field' }, h('label', { text: 'Kind' }), kinds)),
+    commandFields, urlFields,
+    h('div', { class: 'grid-2' }, field('timeout', 'Timeout per call (seconds)', timeout), h('div')));
+  const paste = h('div', { hidden: true },
+    field('snippet', 'mcpServers JSON', snippet, 'From Claude Desktop, Cursor (mcpServers) or VS Code (servers). Servers whose name exists are skipped.'));
+
+  const tabs = h('div', { class: 'tabs', role: 'tablist' });
+  for (const [m, label] of [['form', 'Form'], ['paste', 'Paste JSON']]) {
+    const b = h('button', { type: 'button', role: 'tab', class: m === mode ? 'on' : '', text: label, dataset: { mode: m } });
+    b.addEventListener('click', () => {
+      mode = m;
+      for (const o of tabs.children) o.classList.toggle('on', o.dataset.mode === m);
+      form.hidden = m !== 'form';
+      paste.hidden = m !== 'paste';
+      fill(err);
+    });
+    tabs.appendChild(b);
+  }
+
+  const submit = h('button', { class: 'btn primary', type: 'submit', text: 'Add server' });
+  const cancel = h('button', { class: 'btn', type: 'button', text: 'Cancel' });
+  const panel = h('form', { class: 'card add-panel', 'aria-label': 'Add a server', novalidate: true },
+    h('div', { class: 'card-body' },
+      h('div', { class: 'row', }, h('h2', { class: 'grow', text: 'Add a server' })),
+      h('p', { class: 'muted small', text: 'A server you add here starts at once so that its tools can be seen; each tool waits for your approval before agents can use it.' }),
+      tabs, form, paste, err,
+      h('div', { class: 'form-actions' }, submit, cancel)));
+
+  function body() {
+    if (mode === 'paste') {
+      if (!snippet.value.trim()) throw new Error('Paste a JSON snippet with mcpServers (or servers).');
+      return { snippet: snippet.value };
+    }
+    const out = { name: name.value.trim() };
+    if (kind === 'command') {
+      Object.assign(out, { command: command.value.trim(), args: args.value, env: pairs(env.value, '=', 'Environment'), cwd: cwd.value.trim() || undefined });
+    } else {
+      Object.assign(out, { url: url.value.trim(), transport: transport.value, headers: pairs(headers.value, ':', 'Headers') });
+    }
+    if (timeout.value.trim()) out.timeout = Number(timeout.value);
+    return out;
+  }
+
+  panel.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    fill(err);
+    let request;
+    try {
+      request = body();
+    } catch (e) {
+      fill(err, errorBox(e));
+      return;
+    }
+    await busy(submit, async () => {
+      try {
+        const done = await api.addServer(request);
+        const added = done.added || [];
+        let msg = added.length ? `Added ${added.join(', ')}: starting now. Its tools wait for your approval.` : 'No server added.';
+        if (done.skipped && done.skipped.length) msg += ` Skipped (name exists): ${done.skipped.join(', ')}.`;
+        ctx.toast(msg, { hint: (done.warnings || []).join(' ') || undefined });
+        onDone(true);
+      } catch (e) {
+        fill(err, errorBox(e));
+      }
+    });
+  });
+  cancel.addEventListener('click', () => onDone(false));
+  setTimeout(() => name.focus(), 0);
+  return panel;
+}
+
+function serverRow(s, ctx, reload) {
+  const act = (btn, what, done) => busy(btn, async () => {
+    try {
+      await what();
+      ctx.toast(done);
+      ctx.refreshBadges();
+    } catch (e) {
+      ctx.fail(e);
+    }
+    await reload();
+  });
+  const button = (label, cls, what, done) => {
+    const b = h('button', { class: cls, type: 'button', text: label });
+    b.addEventListener('click', () => act(b, what, done));
+    return b;
+  };
+  const actions = [];
+  if (s.state === 'pending') {
+    actions.push(button('Approve', 'btn primary small', () => api.approve(s.name), `${s.name} is approved and starting.`));
+    actions.push(button('Block', 'btn danger small', () => api.block(s.name), `${s.name} is blocked.`));
+  } else if (s.state === 'blocked') {
+    actions.push(button('Unblock', 'btn small', () => api.approve(s.name), `${s.name} is approved again and starting.`));
+  } else if (s.state === 'disabled') {
+    actions.push(button('Enable', 'btn small', () => api.enableServer(s.name), `${s.name} is enabled.`));
+  } else {
+    actions.push(button('Disable', 'btn small', () => api.disableServer(s.name), `${s.name} is disabled: stopped until you enable it.`));
+  }
+  actions.push(confirmButton('Remove', 'Remove?', async () => {
+    try {
+      await api.removeServer(s.name);
+      ctx.toast(`${s.name} is removed from the config.`);
+    } catch (e) {
+      ctx.fail(e);
+    }
+    await reload();
+  }, 'btn ghost small'));
+
+  const meta = [];
+  if (s.state === 'ready' || s.tools) meta.push(h('a', { href: `#/tools?server=${encodeURIComponent(s.name)}`, text: plural(s.tools, 'tool') }));
+  if (s.protocol_version) meta.push(h('span', { text: `MCP ${s.protocol_version}` }));
+  if (s.pid) meta.push(h('span', { text: `pid ${s.pid}` }));
+  if (s.restarts) meta.push(h('span', { text: `restarted ${plural(s.restarts, 'time')}` }));
+
+  let note = null;
+  if (s.state === 'pending') note = h('div', { class: 'note alert warn' }, 'It appeared in the config file without going through Portcullis, so it waits for your approval before it starts.');
+  if (s.state === 'blocked') note = h('div', { class: 'note muted small', text: 'Blocked: it stays stopped and none of its tools can be called.' });
+
+  let problem = null;
+  if (s.last_error && s.state !== 'ready') {
+    const tail = (s.stderr_tail || []).join('\n');
+    problem = h('div', { class: 'problem' },
+      h('div', { class: 'alert error' }, h('pre', { class: 'mono', text: s.last_error })),
+      tail ? h('details', {}, h('summary', { text: `Last ${plural(s.stderr_tail.length, 'line')} of its stderr (full log: ${s.log})` }), h('pre', { text: tail })) : null);
+  }
+
+  return h('div', { class: 'server', dataset: { server: s.name, state: s.state } },
+    h('div', { class: 'grow' },
+      h('div', { class: 'row' }, h('span', { class: 'name', text: s.name }), h('span', { class: 'chip', text: s.transport })),
+      s.launch ? h('div', { class: 'launch', title: s.launch, text: s.launch }) : null,
+      meta.length ? h('div', { class: 'meta' }, meta) : null),
+    h('div', { class: 'side' }, badge(s.state, STATE_TEXT[s.state] || s.state), actions),
+    note, problem);
+}
+
+export function mount(root, ctx) {
+  const addBtn = h('button', { class: 'btn primary', type: 'button' }, icon(ICONS.plus), 'Add server');
+  const summary = h('p');
+  const slot = h('div');
+  const list = h('div');
+  root.append(
+    h('div', { class: 'page-head' },
+      h('div', { class: 'titles' }, h('h1', { text: 'Servers' }), summary),
+      h('div', { class: 'actions' }, addBtn)),
+    slot, list);
+
+  let shown = null;
+  async function reload() {
+    let servers;
+    try {
+      servers = await api.servers();
+    } catch (e) {
+      shown = null;
+      fill(list, errorBox(e));
+      return;
+    }
+    // Unchanged: leave the page alone (an open stderr, a half-confirmed removal).
+    const key = JSON.stringify(servers);
+    if (key === shown) return;
+    shown = key;
+    const ready = servers.filter((s) => s.state === 'ready').length;
+    const tools = servers.reduce((n, s) => n + (s.tools || 0), 0);
+    summary.textContent = servers.length
+      ? `${plural(servers.length, 'server')}, ${ready} ready, ${plural(tools, 'tool')} in all.`
+      : 'No servers yet.';
+    if (servers.length === 0) {
+      fill(list, h('div', { class: 'card' }, h('div', { class: 'empty' },
+        h('h2', { text: 'No servers yet' }),
+        h('p', { text: 'Add one with the button above, or paste the mcpServers JSON of another client.' }))));
+      return;
+    }
+    fill(list, h('div', { class: 'card' }, servers.map((s) => serverRow(s, ctx, reload))));
+  }
+
+  addBtn.addEventListener('click', () => {
+    if (slot.firstChild) return;
+    addBtn.disabled = true;
+    fill(slot, addPanel(ctx, (added) => {
+      fill(slot);
+      addBtn.disabled = false;
+      if (added) reload();
+    }));
+  });
+
+  const later = throttle(reload, 250);
+  ctx.on((e) => { if (e.type !== 'call_finished') later(); });
+  // Restart counts and stderr tails change without an event.
+  ctx.every(reload, 5000);
+  reload();
+}
