@@ -91,6 +91,15 @@ fn broadcast(gw: &Gateway, msg: &Message) {
     }
 }
 
+/// Progress and log messages, routed on the upstream's reader task so that
+/// they reach a call's stream before the answer that follows them.
+pub(super) fn route_inline(gw: &Gateway, server: &str, msg: Message) {
+    match msg.method() {
+        "notifications/progress" => route_progress(gw, msg),
+        _ => route_notification(gw, server, msg),
+    }
+}
+
 /// A progress notification to the session (and request stream) it belongs to.
 pub(super) fn route_progress(gw: &Gateway, mut msg: Message) {
     if let Some((session, related, params)) = super::router::map_progress_back(gw, &msg) {
@@ -198,27 +207,37 @@ async fn route_request(gw: &Gateway, server: &str, msg: Message) {
             }
         }
         Pick::Session(session, related, _) => {
-            let id = session.next_request_id();
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            session.client_requests.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), tx);
-            let out = Message { id: Some(to_raw(&id)), ..msg };
-            session.push(out, related.as_ref());
             let timeout = upstream.settings().call_timeout;
             let answer = tokio::select! {
                 () = gw.inner.cancel.cancelled() => return,
-                r = tokio::time::timeout(timeout, rx) => r,
+                a = ask_client(&session, related.as_ref(), msg, timeout) => a,
             };
-            session.client_requests.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
             match answer {
-                Ok(Ok(mut resp)) => {
+                Ok(mut resp) => {
                     resp.id = Some(upstream_id);
                     resp
                 }
-                _ => Message::error_response(upstream_id, ErrorCode::RequestTimeout.code(), &format!("the client did not answer `{method}` within {} s", timeout.as_secs()), None),
+                Err(why) => Message::error_response(upstream_id, ErrorCode::RequestTimeout.code(), &why, None),
             }
         }
     };
     if let Err(e) = upstream.send(reply).await {
         tracing::warn!(server, "could not answer the upstream's `{method}`: {e}");
+    }
+}
+
+/// Sends a request to a handshake-era client (on `related`, the stream of
+/// the call it belongs to, when there is one) and waits for its response.
+pub(super) async fn ask_client(session: &Session, related: Option<&mpsc::Sender<Message>>, msg: Message, timeout: std::time::Duration) -> Result<Message, String> {
+    let method = msg.method().to_owned();
+    let id = session.next_request_id();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    session.client_requests.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), tx);
+    session.push(Message { id: Some(to_raw(&id)), ..msg }, related);
+    let answer = tokio::time::timeout(timeout, rx).await;
+    session.client_requests.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    match answer {
+        Ok(Ok(resp)) => Ok(resp),
+        _ => Err(format!("the client did not answer `{method}` within {} s", timeout.as_secs())),
     }
 }
