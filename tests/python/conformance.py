@@ -53,8 +53,11 @@ def run_suite(args: list[str], out: Path, label: str) -> bool:
     return done.returncode == 0
 
 
-def server_mode(revisions: list[str], out: Path) -> bool:
+def server_mode(revisions: list[str], out: Path, fixture_protocol: str | None) -> bool:
     config = '[gateway]\nprefix = false\nsurface = "direct"\n\n' + harness.server_table("fixture", command=sys.executable, args=[str(FIXTURE)])
+    if fixture_protocol:
+        config += f'protocol = "{fixture_protocol}"\n'
+        out = out / f"fixture-{fixture_protocol}"
     gw = harness.start_gateway(config, Path(tempfile.mkdtemp(prefix="portcullis-conformance-server-")))
     ok = True
     try:
@@ -80,6 +83,12 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=harness.REPO_ROOT / "target" / "conformance")
     parser.add_argument("--only", choices=["server", "client"])
     parser.add_argument("--requirements", choices=REVISIONS, action="append")
+    parser.add_argument(
+        "--fixture-protocol",
+        choices=["auto", "2025-11-25", "2026-07-28"],
+        help="the era the gateway speaks to the fixture (default auto: it discovers as 2026-07-28); "
+        "2025-11-25 exercises the translation for stateless clients (expected failures differ: see CONFORMANCE.md)",
+    )
     args = parser.parse_args()
     if not harness.gateway_bin().is_file():
         print(f"conformance: no gateway binary at {harness.gateway_bin()}: build it first (cargo build -p portcullis)", file=sys.stderr)
@@ -87,7 +96,7 @@ def main() -> int:
     revisions = args.requirements or REVISIONS
     ok = True
     if args.only in (None, "server"):
-        ok &= server_mode(revisions, args.out)
+        ok &= server_mode(revisions, args.out, args.fixture_protocol)
     if args.only in (None, "client"):
         ok &= client_mode(revisions, args.out)
     print(f"\nconformance: {'every failure was expected' if ok else 'unexpected failures or stale expectations (see above)'}; results in {args.out}")
