@@ -4,7 +4,8 @@
 #   2. cargo build               every target of the workspace (binaries, tests, examples)
 #   3. cargo test                unit, integration and CLI snapshot tests of every package
 #   4. scripts/test-python.sh    end-to-end tests against real MCP peers and the built binary
-#   5. scripts/test-desktop.sh   the desktop app under Xvfb with dunst, driven by tauri-driver
+#   5. scripts/conformance.sh    the official MCP conformance suite, both modes, both eras
+#   6. scripts/test-desktop.sh   the desktop app under Xvfb with dunst, driven by tauri-driver
 # Stops at the first failing step and exits non-zero. Needs no terminal.
 # If cargo had to update Cargo.lock, the run says so at the end: commit the lock file.
 # A CLI snapshot that changed on purpose: `cargo insta review`, or accept the .snap.new files.
@@ -42,6 +43,7 @@ lock_before="$(sha256sum Cargo.lock 2>/dev/null || true)"
 step "cargo build" cargo build --workspace --all-targets
 step "cargo test" cargo test --workspace --no-fail-fast
 step "python end-to-end tests" ./scripts/test-python.sh
+step "MCP conformance suite" ./scripts/conformance.sh
 step "desktop end-to-end tests" ./scripts/test-desktop.sh
 
 if [ "$(sha256sum Cargo.lock 2>/dev/null || true)" != "$lock_before" ]; then

@@ -219,21 +219,6 @@ async def test_sdk_callbacks_answer_through_input_required(gw, mode: str) -> Non
     assert len(peer.sampled) == 1 and len(peer.elicited) == 2
 
 
-@pytest.mark.parametrize("level", [None, "info"])
-async def test_log_messages_only_for_requests_that_opt_in(gateway, level) -> None:
-    """server-everything logs "Roots updated" (info) while get-roots-list runs, the first
-    time it gets roots; that message reaches the request only when it opted in."""
-    gw = gateway(harness.everything_stdio())
-    peer = Peer("alice")
-    async with Client(gw.url, mode=V, log_level=level, logging_callback=peer.log, list_roots_callback=peer.list_roots) as c:
-        await c.call_tool(EV + "get-roots-list", {})
-    texts = [str(m.data) for m in peer.logs]
-    if level is None:
-        assert texts == []
-    else:
-        assert any("Roots updated" in t for t in texts), texts
-
-
 # --------------------------------------------------------------------------
 # mcp-server-time (a 2026-07-28 server) behind both kinds of client
 # --------------------------------------------------------------------------
@@ -286,3 +271,80 @@ def test_listen_acknowledges_then_reports_tool_changes(gateway, tmp_path) -> Non
     assert ack["params"]["notifications"] == {"toolsListChanged": True}
     for frame in (ack, change):
         assert frame["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == "sub-1"
+
+
+# --------------------------------------------------------------------------
+# A 2026-07-28 upstream: the conformance fixture (Python SDK), which answers
+# input_required itself when spoken to statelessly
+# --------------------------------------------------------------------------
+
+FIXTURE = harness.REPO_ROOT / "tests" / "python" / "fixtures" / "conformance_server.py"
+
+
+@pytest.fixture(scope="module")
+def modern_upstream(tmp_path_factory) -> Iterator[harness.Gateway]:
+    import sys
+
+    g = harness.start_gateway(harness.server_table("fx", command=sys.executable, args=[str(FIXTURE)]), tmp_path_factory.mktemp("modern-upstream"))
+    try:
+        yield g
+    finally:
+        g.stop()
+
+
+def test_the_gateway_speaks_2026_to_an_upstream_that_discovers(modern_upstream) -> None:
+    servers = {v["name"]: v for v in harness.admin_call(modern_upstream, "GET", "servers")}
+    assert servers["fx"]["protocol_version"] == V
+    # mcp-server-time discovers too; server-everything only knows the handshake.
+
+
+async def test_a_legacy_client_is_carried_through_input_required_rounds(modern_upstream) -> None:
+    peer = Peer("alice")
+    async with peer.client(modern_upstream.url, mode="legacy") as client:
+        result = await client.call_tool("fx__test_input_required_result_multi_round", {})
+    text = harness.text_of(result)
+    assert not result.is_error and text.startswith("state-ok"), text
+    # Two rounds, each an elicitation the gateway sent to the client as a real request.
+    assert [e.message for e in peer.elicited] == ["Step 1: What is your name?", "Step 2: What is your favorite color?"]
+
+
+def test_a_modern_client_sees_the_upstreams_own_input_required(modern_upstream) -> None:
+    first = answer(post(modern_upstream.url, "tools/call", {"name": "fx__test_input_required_result_request_state", "arguments": {}}))["result"]
+    assert first["resultType"] == "input_required"
+    assert list(first["inputRequests"]) == ["confirm"]  # the upstream's key, untouched
+    state = first["requestState"]
+    done = answer(post(modern_upstream.url, "tools/call", {"name": "fx__test_input_required_result_request_state", "arguments": {}, "inputResponses": {"confirm": {"action": "accept", "content": {"ok": True}}}, "requestState": state}))["result"]
+    assert done["resultType"] == "complete" and "state-ok" in done["content"][0]["text"]
+
+
+async def test_legacy_subscriptions_reach_a_stateless_upstream_through_listen(modern_upstream) -> None:
+    peer = Peer("p")
+    async with peer.client(modern_upstream.url, mode="legacy") as client:
+        await client.subscribe_resource("test://watched-resource")
+        await client.call_tool("fx__test_trigger_resource_update", {})
+        with anyio.fail_after(10):
+            while not any(getattr(getattr(n, "root", n), "method", "") == "notifications/resources/updated" for n in peer.notifications):
+                await anyio.sleep(0.05)
+        await client.unsubscribe_resource("test://watched-resource")
+
+
+@pytest.mark.parametrize("level", [None, "info", "error"])
+async def test_log_messages_only_for_requests_that_opt_in(modern_upstream, level) -> None:
+    """test_tool_with_logging logs three info messages during the call; a 2026-07-28
+    request gets them only when its _meta opts in at or below info."""
+    peer = Peer("alice")
+    async with Client(modern_upstream.url, mode=V, log_level=level, logging_callback=peer.log) as c:
+        await c.call_tool("fx__test_tool_with_logging", {})
+    texts = [str(m.data) for m in peer.logs]
+    if level == "info":
+        assert texts == ["Tool execution started", "Tool processing data", "Tool execution completed"], texts
+    else:
+        assert texts == [], texts
+
+
+async def test_log_messages_reach_a_legacy_client_during_its_call(modern_upstream) -> None:
+    peer = Peer("alice")
+    async with peer.client(modern_upstream.url, mode="legacy") as c:
+        await c.set_logging_level("info")
+        await c.call_tool("fx__test_tool_with_logging", {})
+    assert [str(m.data) for m in peer.logs] == ["Tool execution started", "Tool processing data", "Tool execution completed"]

@@ -300,18 +300,21 @@ async def test_several_calls_in_flight_the_latest_caller_answers(gateway) -> Non
 
 
 async def test_a_caller_without_the_capability_is_not_answered_for(gateway) -> None:
-    """Another client must not answer for a call it did not make: the upstream gets an error."""
+    """Another client must not answer for a call it did not make, even while a call of its
+    own is in flight on the same upstream: the upstream gets an error instead."""
     gw = gateway(harness.everything_stdio())
     alice, mute = Peer("alice"), Peer("mute", sampling=False)
     async with alice.client(gw.url) as a, mute.client(gw.url) as m:
-        await a.list_tools()
-        try:
-            result = await m.call_tool(EV + "trigger-sampling-request", {"prompt": "anyone?", "maxTokens": 5})
-            text = harness.text_of(result)
-            assert result.is_error, text
-        except Exception as e:  # an upstream may also answer with a JSON-RPC error
-            text = str(e)
-        assert "did not declare the `sampling` capability" in text or "sampling" in text.lower(), text
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(a.call_tool, EV + "trigger-long-running-operation", {"duration": 2, "steps": 2})
+            await anyio.sleep(0.5)  # alice's call is in flight, and alice could sample
+            try:
+                result = await m.call_tool(EV + "trigger-sampling-request", {"prompt": "anyone?", "maxTokens": 5})
+                text = harness.text_of(result)
+                assert result.is_error, text
+            except Exception as e:  # an upstream may also answer with a JSON-RPC error
+                text = str(e)
+        assert "sampling" in text.lower(), text
     assert alice.sampled == []
     assert "did not declare the `sampling` capability" in gw.stderr_text()
 

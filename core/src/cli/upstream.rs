@@ -93,6 +93,7 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
         memory: a.memory,
         cpus: a.cpus,
         pids: a.pids,
+        protocol: None,
     };
     let paths = paths(&a.config)?;
     // A person added it: it may start to show its tools (they stay pending).

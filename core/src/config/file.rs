@@ -54,6 +54,21 @@ pub enum SurfaceMode {
     Search,
 }
 
+/// Which protocol era the gateway speaks to an upstream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum UpstreamProtocol {
+    /// Try `server/discover` (2026-07-28); on an error, the `initialize` handshake.
+    #[default]
+    #[serde(rename = "auto")]
+    Auto,
+    /// The `initialize` handshake (2025-11-25 and earlier).
+    #[serde(rename = "2025-11-25")]
+    Handshake,
+    /// Stateless requests (2026-07-28).
+    #[serde(rename = "2026-07-28")]
+    Stateless,
+}
+
 /// How to reach an upstream that has a URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -106,6 +121,10 @@ pub struct ServerConfig {
     pub timeout: Option<f64>,
     /// `none` (the default) or `docker`: run the command in a hardened container.
     pub isolation: Option<IsolationKind>,
+    /// Which protocol era to speak to it: `auto` (the default: ask with
+    /// `server/discover`, else `initialize`), `2025-11-25` (always the
+    /// handshake) or `2026-07-28` (always stateless).
+    pub protocol: Option<UpstreamProtocol>,
     /// The container image, instead of the one chosen from the command.
     pub image: Option<String>,
     /// `true` lets the container reach the network; default `false`.

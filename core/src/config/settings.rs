@@ -53,6 +53,8 @@ pub struct ServerSettings {
     pub call_timeout: Duration,
     /// Whether (and how) its command runs in a container.
     pub isolation: Isolation,
+    /// Which protocol era to speak to it.
+    pub protocol: super::UpstreamProtocol,
 }
 
 /// How to reach an upstream.
@@ -198,7 +200,7 @@ impl ServerSettings {
             TransportSettings::Http { .. } => None,
         };
         let isolation = super::isolation::resolve(name, server, command, docker_image).map_err(|(m, h)| invalid(m, h))?;
-        Ok(Self { name: name.to_owned(), transport, enabled: server.enabled.unwrap_or(true), call_timeout, isolation })
+        Ok(Self { name: name.to_owned(), transport, enabled: server.enabled.unwrap_or(true), call_timeout, isolation, protocol: server.protocol.unwrap_or_default() })
     }
 
     /// `stdio`, `streamable-http`, `sse`, `auto`, or `docker` for a command run in a container.

@@ -38,6 +38,9 @@ use crate::protocol::modern::Rejection;
 use crate::protocol::{to_raw, ErrorCode, Message};
 use crate::upstream::{UpstreamError, UpstreamHandle};
 
+/// How the gateway's own `requestState` tokens start (an upstream's pass through).
+pub(super) const TOKEN_PREFIX: &str = "pcs1.";
+
 /// How long to wait for more requests after the first, before asking the client.
 const GATHER: Duration = Duration::from_millis(50);
 
@@ -148,7 +151,7 @@ async fn drive(mut c: Continuation) -> Result<Message, GatewayError> {
 
 /// Parks the call and answers the client with what it must provide.
 fn park(c: Continuation) -> Message {
-    let token = format!("pcs1.{}", uuid::Uuid::new_v4().simple());
+    let token = format!("{TOKEN_PREFIX}{}", uuid::Uuid::new_v4().simple());
     let requests: Map<String, Value> = c.asks.iter().map(|a| (a.key.clone(), json!({ "method": a.method, "params": a.params }))).collect();
     c.session.parked.store(true, Ordering::Relaxed);
     let result = json!({ "resultType": "input_required", "inputRequests": requests, "requestState": token });

@@ -5,10 +5,10 @@
 //! Routing rule for server-to-client requests (sampling, elicitation, roots;
 //! see `protocol/README.md`, which states it for people):
 //! 1. Calls in flight on that upstream: the request goes to the session of
-//!    the most recent of them whose client declared the matching capability,
-//!    on that call's own response stream when it has one. When calls are in
-//!    flight but none of their clients declared it, the upstream gets an
-//!    error: another client must not answer for a call it did not make.
+//!    the most recent of them, on that call's own response stream when it
+//!    has one. When that session's client did not declare the matching
+//!    capability, the upstream gets an error: another client must not answer
+//!    for a call it did not make (its answer would reach the caller).
 //! 2. No call in flight: the most recently active session whose client
 //!    declared the capability (a handshake-era session: a 2026-07-28 client
 //!    can only be asked within its own request).
@@ -91,6 +91,15 @@ fn broadcast(gw: &Gateway, msg: &Message) {
     }
 }
 
+/// Progress and log messages, routed on the upstream's reader task so that
+/// they reach a call's stream before the answer that follows them.
+pub(super) fn route_inline(gw: &Gateway, server: &str, msg: Message) {
+    match msg.method() {
+        "notifications/progress" => route_progress(gw, msg),
+        _ => route_notification(gw, server, msg),
+    }
+}
+
 /// A progress notification to the session (and request stream) it belongs to.
 pub(super) fn route_progress(gw: &Gateway, mut msg: Message) {
     if let Some((session, related, params)) = super::router::map_progress_back(gw, &msg) {
@@ -116,14 +125,12 @@ fn route_notification(gw: &Gateway, server: &str, msg: Message) {
                 if !super::logging::passes(&level, threshold.as_deref()) {
                     continue;
                 }
-                match s.era() {
-                    Era::Legacy => s.push(msg.clone(), None),
-                    // A stateless request hears only from the upstream serving it, on its own stream.
-                    Era::Modern => {
-                        if let Some((_, Some(related), _)) = s.latest_inflight_on(server) {
-                            s.push(msg.clone(), Some(&related));
-                        }
-                    }
+                // During a call on that upstream the message most likely belongs to it: it goes
+                // on the call's own stream. A stateless request hears nothing else; a session
+                // gets the rest on its GET stream.
+                let related = s.latest_inflight_on(server).and_then(|(_, related, _)| related);
+                if related.is_some() || s.era() == Era::Legacy {
+                    s.push(msg.clone(), related.as_ref());
                 }
             }
         }
@@ -160,7 +167,9 @@ pub(super) fn pick_session(gw: &Gateway, server: &str, method: &str) -> Pick {
     let declared = |s: &Session| cap.is_none_or(|c| s.has_capability(c));
     let busy: Vec<_> = all.iter().filter_map(|s| s.latest_inflight_on(server).map(|(t, r, i)| (t, s.clone(), r, i))).collect();
     if !busy.is_empty() {
-        return match busy.into_iter().filter(|(_, s, _, _)| declared(s)).max_by_key(|(t, _, _, _)| *t) {
+        // The most recent call is the likeliest cause; if its client cannot answer, nobody
+        // else may answer for it.
+        return match busy.into_iter().max_by_key(|(t, _, _, _)| *t).filter(|(_, s, _, _)| declared(s)) {
             Some((_, s, related, input)) => Pick::Session(s, related, input),
             None => Pick::Nobody(format!(
                 "the client whose call is in flight on `{server}` did not declare the `{}` capability, so it cannot answer `{method}`",
@@ -198,27 +207,37 @@ async fn route_request(gw: &Gateway, server: &str, msg: Message) {
             }
         }
         Pick::Session(session, related, _) => {
-            let id = session.next_request_id();
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            session.client_requests.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), tx);
-            let out = Message { id: Some(to_raw(&id)), ..msg };
-            session.push(out, related.as_ref());
             let timeout = upstream.settings().call_timeout;
             let answer = tokio::select! {
                 () = gw.inner.cancel.cancelled() => return,
-                r = tokio::time::timeout(timeout, rx) => r,
+                a = ask_client(&session, related.as_ref(), msg, timeout) => a,
             };
-            session.client_requests.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
             match answer {
-                Ok(Ok(mut resp)) => {
+                Ok(mut resp) => {
                     resp.id = Some(upstream_id);
                     resp
                 }
-                _ => Message::error_response(upstream_id, ErrorCode::RequestTimeout.code(), &format!("the client did not answer `{method}` within {} s", timeout.as_secs()), None),
+                Err(why) => Message::error_response(upstream_id, ErrorCode::RequestTimeout.code(), &why, None),
             }
         }
     };
     if let Err(e) = upstream.send(reply).await {
         tracing::warn!(server, "could not answer the upstream's `{method}`: {e}");
+    }
+}
+
+/// Sends a request to a handshake-era client (on `related`, the stream of
+/// the call it belongs to, when there is one) and waits for its response.
+pub(super) async fn ask_client(session: &Session, related: Option<&mpsc::Sender<Message>>, msg: Message, timeout: std::time::Duration) -> Result<Message, String> {
+    let method = msg.method().to_owned();
+    let id = session.next_request_id();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    session.client_requests.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), tx);
+    session.push(Message { id: Some(to_raw(&id)), ..msg }, related);
+    let answer = tokio::time::timeout(timeout, rx).await;
+    session.client_requests.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    match answer {
+        Ok(Ok(resp)) => Ok(resp),
+        _ => Err(format!("the client did not answer `{method}` within {} s", timeout.as_secs())),
     }
 }

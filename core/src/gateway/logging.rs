@@ -60,7 +60,8 @@ fn wanted(gw: &Gateway) -> Option<String> {
 pub(super) async fn apply(gw: &Gateway) {
     let Some(level) = wanted(gw) else { return };
     for h in gw.upstream_handles() {
-        if h.info().capabilities.get("logging").is_none() || h.status().state != crate::upstream::UpstreamState::Ready {
+        // A stateless upstream has no logging/setLevel: each request says its level.
+        if h.info().capabilities.get("logging").is_none() || h.status().state != crate::upstream::UpstreamState::Ready || h.is_stateless() {
             continue;
         }
         if h.log_level().as_deref() == Some(level.as_str()) {

@@ -6,6 +6,7 @@ mod activity;
 mod catalog;
 mod clients;
 mod continuation;
+mod eras;
 mod error;
 mod events;
 mod listen;
@@ -278,9 +279,10 @@ impl Gateway {
             docker: self.inner.docker.clone(),
             progress: {
                 let weak = Arc::downgrade(&self.inner);
+                let name = server.name.clone();
                 Arc::new(move |msg: Message| {
                     if let Some(inner) = weak.upgrade() {
-                        events::route_progress(&Gateway { inner }, msg);
+                        events::route_inline(&Gateway { inner }, &name, msg);
                     }
                 })
             },

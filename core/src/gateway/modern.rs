@@ -78,20 +78,21 @@ impl Gateway {
         }
         // A resumed call (requestState) would reach the upstream too.
         router::refuse_if_paused(self, &method).map_err(into_rejection)?;
-        let state = params.remove("requestState");
-        let responses = params.remove("inputResponses");
-        if let Some(state) = state.filter(|s| !s.is_null()) {
-            let token = state.as_str().ok_or_else(|| rejection(ErrorCode::InvalidParams, "requestState must be a string".into()))?;
-            let name = modern::name_param(&method).and_then(|k| params.get(k)).and_then(Value::as_str).map(str::to_owned);
-            return continuation::resume(self, token, &method, name.as_deref(), responses, related).await.map_err(into_rejection);
-        }
         let name = modern::name_param(&method).and_then(|k| params.get(k)).and_then(Value::as_str).map(str::to_owned);
-        strip_modern_meta(&mut params);
+        match params.get("requestState") {
+            // The gateway's own state: a call parked for this client's answers.
+            Some(Value::String(token)) if token.starts_with(continuation::TOKEN_PREFIX) => {
+                let token = token.clone();
+                let responses = params.remove("inputResponses");
+                return continuation::resume(self, &token, &method, name.as_deref(), responses, related).await.map_err(into_rejection);
+            }
+            Some(Value::String(_) | Value::Null) | None => {}
+            Some(_) => return Err(rejection(ErrorCode::InvalidParams, "requestState must be a string".into())),
+        }
+        // Anything else (the envelope, an upstream's own requestState and
+        // inputResponses) is adapted per upstream when the request is forwarded.
         let session = self.modern_session(&envelope, surface);
         *session.origin.lock().unwrap_or_else(|p| p.into_inner()) = Some((method.clone(), name));
-        if let Some(Value::Object(answers)) = responses {
-            *session.prefilled.lock().unwrap_or_else(|p| p.into_inner()) = answers;
-        }
         let forwarded = Message { params: Some(to_raw(&params)), ..msg };
         let _registered = Registered { gw: self, session: &session };
         router::request(self, &session, forwarded, related).await.map_err(into_rejection)
@@ -130,16 +131,6 @@ impl Drop for Registered<'_> {
     }
 }
 
-/// The `_meta` keys that only describe the modern envelope; an upstream gets the rest.
-fn strip_modern_meta(params: &mut Map<String, Value>) {
-    if let Some(Value::Object(meta)) = params.get_mut("_meta") {
-        meta.retain(|k, _| !k.starts_with("io.modelcontextprotocol/"));
-        if meta.is_empty() {
-            params.remove("_meta");
-        }
-    }
-}
-
 fn rejection(code: ErrorCode, message: String) -> modern::Rejection {
     modern::Rejection { code: code.code(), message, data: None }
 }
@@ -160,19 +151,4 @@ fn discover(gw: &Gateway) -> Value {
         result["instructions"] = Value::String(text);
     }
     result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_envelope_keys_are_stripped() {
-        let mut p: Map<String, Value> = serde_json::from_value(json!({ "name": "t", "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "progressToken": 3 } })).unwrap();
-        strip_modern_meta(&mut p);
-        assert_eq!(Value::Object(p), json!({ "name": "t", "_meta": { "progressToken": 3 } }));
-        let mut q: Map<String, Value> = serde_json::from_value(json!({ "_meta": { "io.modelcontextprotocol/clientCapabilities": {} } })).unwrap();
-        strip_modern_meta(&mut q);
-        assert_eq!(Value::Object(q), json!({}));
-    }
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use super::session::{Era, Inflight, InflightGuard};
-use super::{catalog, logging, subscriptions, surface, Gateway, GatewayError, GatewayEvent, Session};
+use super::{catalog, eras, logging, subscriptions, surface, Gateway, GatewayError, GatewayEvent, Session};
 use crate::config::SurfaceMode;
 use crate::store::{CallOutcome, CallRecord, UnixMillis};
 use crate::protocol::{negotiate, raw, to_raw, Kind, Message};
@@ -313,19 +313,31 @@ fn record_call(gw: &Gateway, session: &Session, server: &str, tool: &str, starte
 /// answer, mapping ids and progress tokens and honouring cancellation.
 async fn forward(gw: &Gateway, session: &Arc<Session>, server: &str, mut msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
     let upstream = gw.upstream(server).ok_or_else(|| GatewayError::UnknownServer { name: server.to_owned() })?;
+    let stateless = upstream.is_stateless();
+    match (session.era(), stateless) {
+        (Era::Modern, false) => eras::for_handshake_upstream(session, &mut msg),
+        (Era::Legacy, true) => eras::for_stateless_upstream(session, &mut msg),
+        _ => {}
+    }
     let token = map_progress(gw, session, &mut msg, related.clone());
-    if session.era() == Era::Modern && crate::protocol::modern::INPUT_METHODS.contains(&msg.method()) {
+    if session.era() == Era::Modern && !stateless && crate::protocol::modern::INPUT_METHODS.contains(&msg.method()) {
         // The upstream may ask this client for input: the call may outlive this request.
         return super::continuation::start(gw, session, server, msg, token, related).await;
     }
     let _token_guard = TokenGuard { gw, token };
+    // A handshake-era client cannot read `input_required`: the gateway answers it for the client.
+    let retry = (session.era() == Era::Legacy && stateless).then(|| (msg.clone(), related.clone()));
     let key = msg.id_key().map(str::to_owned);
     let call = upstream.start_forward(msg).await?;
     if let Some(k) = &key {
         session.inflight.lock().unwrap_or_else(|p| p.into_inner()).insert(k.clone(), Inflight { server: server.to_owned(), upstream_id: call.upstream_id, related, started: std::time::Instant::now(), input: None });
     }
     let _guard = InflightGuard { session, key };
-    Ok(call.wait(upstream.settings().call_timeout).await?)
+    let resp = call.wait(upstream.settings().call_timeout).await?;
+    match retry {
+        Some((request, related)) => eras::fulfil(gw, session, &upstream, &request, resp, related.as_ref()).await,
+        None => Ok(resp),
+    }
 }
 
 /// Rewrites `_meta.progressToken` to a gateway-unique token and remembers the way back.

@@ -5,7 +5,9 @@
 //! upstream, the last one that unsubscribes (or ends) makes it unsubscribe.
 //! `notifications/resources/updated` reaches only the sessions subscribed to
 //! that URI (or to a URI it lies under, as the spec allows servers to notify
-//! about sub-resources).
+//! about sub-resources). A stateless (2026-07-28) upstream has no
+//! `resources/subscribe`: the gateway renews its own `subscriptions/listen`
+//! there with the URIs subscribed at that upstream instead.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -55,6 +57,22 @@ pub(super) async fn subscribe(gw: &Gateway, session: &Arc<Session>, msg: Message
     subscribe_uri(gw, session.id(), &uri, &msg).await
 }
 
+/// The URIs subscribed at one upstream.
+fn uris_at(gw: &Gateway, server: &str) -> Vec<String> {
+    let subs = gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
+    let mut uris: Vec<String> = subs.upstream.iter().filter(|(_, s)| *s == server).map(|(u, _)| u.clone()).collect();
+    uris.sort();
+    uris
+}
+
+/// A stateless upstream hears about subscriptions through the gateway's listen stream.
+async fn renew_listen(gw: &Gateway, server: &str) -> Result<(), GatewayError> {
+    if let Some(h) = gw.upstream(server).filter(|h| h.is_stateless()) {
+        h.set_resource_subscriptions(uris_at(gw, server)).await?;
+    }
+    Ok(())
+}
+
 /// Subscribes `subscriber` (a session or a listen stream) to `uri`.
 pub(super) async fn subscribe_uri(gw: &Gateway, subscriber: &str, uri: &str, msg: &Message) -> Result<Message, GatewayError> {
     {
@@ -63,6 +81,16 @@ pub(super) async fn subscribe_uri(gw: &Gateway, subscriber: &str, uri: &str, msg
             subs.by_uri.entry(uri.to_owned()).or_default().insert(subscriber.to_owned());
             return Ok(empty_result());
         }
+    }
+    // A stateless upstream has no resources/subscribe: its owner learns through listen.
+    if let Some(owner) = catalog::resource_targets(gw, uri).into_iter().next().filter(|h| h.is_stateless()) {
+        {
+            let mut subs = gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
+            subs.by_uri.entry(uri.to_owned()).or_default().insert(subscriber.to_owned());
+            subs.upstream.insert(uri.to_owned(), owner.name().to_owned());
+        }
+        renew_listen(gw, owner.name()).await?;
+        return Ok(empty_result());
     }
     let (server, resp) = catalog::by_uri(gw, uri, msg).await?;
     if resp.error.is_none() {
@@ -93,6 +121,10 @@ pub(super) async fn unsubscribe(gw: &Gateway, session: &Arc<Session>, msg: Messa
         }
     };
     match release.and_then(|server| gw.upstream(&server)) {
+        Some(h) if h.is_stateless() => {
+            renew_listen(gw, h.name()).await?;
+            Ok(empty_result())
+        }
         Some(h) => Ok(h.request("resources/unsubscribe", msg.params.clone()).await?),
         // Never subscribed through the gateway: let the owner answer.
         None => Ok(catalog::by_uri(gw, &uri, &msg).await?.1),
@@ -115,6 +147,15 @@ pub(super) fn release_session(gw: &Gateway, id: &str) {
     };
     for (uri, server) in released {
         let Some(h) = gw.upstream(&server) else { continue };
+        if h.is_stateless() {
+            let g = gw.clone();
+            gw.inner.tasks.spawn(async move {
+                if let Err(e) = renew_listen(&g, &server).await {
+                    tracing::debug!(server, "renewing the listen stream after the last subscriber of {uri} left: {e}");
+                }
+            });
+            continue;
+        }
         gw.inner.tasks.spawn(async move {
             if let Err(e) = h.request("resources/unsubscribe", Some(to_raw(&serde_json::json!({ "uri": uri })))).await {
                 tracing::debug!(server = h.name(), "resources/unsubscribe after the last subscriber left: {e}");

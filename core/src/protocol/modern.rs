@@ -151,6 +151,47 @@ pub fn decode_header_value(value: &str) -> Option<String> {
     }
 }
 
+/// Wraps a header value that is not printable ASCII as `=?base64?…?=`.
+pub fn encode_header_value(value: &str) -> String {
+    use base64::Engine;
+    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) && value.trim() == value {
+        value.to_owned()
+    } else {
+        format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode(value))
+    }
+}
+
+/// The `Mcp-Param-*` headers a `tools/call` carries: each argument whose
+/// property in the tool's input schema has an `x-mcp-header` name (found
+/// through nested `properties`) is mirrored, strings as they are (base64
+/// wrapped when not plain printable ASCII), integers and booleans as JSON
+/// text; absent and null arguments are left out, as are values of other types.
+pub fn param_headers(input_schema: &Value, arguments: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(input_schema, arguments)];
+    while let Some((schema, args)) = stack.pop() {
+        let Some(props) = schema.get("properties").and_then(Value::as_object) else { continue };
+        for (name, sub) in props {
+            let Some(value) = args.get(name).filter(|v| !v.is_null()) else { continue };
+            if let Some(header) = sub.get("x-mcp-header").and_then(Value::as_str) {
+                let rendered = match value {
+                    Value::String(s) => Some(encode_header_value(s)),
+                    Value::Bool(b) => Some(b.to_string()),
+                    Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+                    _ => None,
+                };
+                if let Some(r) = rendered {
+                    out.push((format!("Mcp-Param-{header}"), r));
+                }
+            }
+            if value.is_object() {
+                stack.push((sub, value));
+            }
+        }
+    }
+    out
+}
+
 /// Completes a result for a modern client: `resultType` (`complete` unless
 /// the result says otherwise) and, on cacheable methods, caching hints. The
 /// gateway merges and filters what clients see, so its hints are `ttlMs: 0`
@@ -210,6 +251,30 @@ mod tests {
         assert_eq!(decode_header_value("=?base64?w6k=?=").as_deref(), Some("é"));
         assert_eq!(decode_header_value("plain").as_deref(), Some("plain"));
         assert_eq!(decode_header_value("=?base64?!!?="), None);
+        for v in ["plain", "Hello, 世界", " padded "] {
+            assert_eq!(decode_header_value(&encode_header_value(v)).as_deref(), Some(v));
+        }
+        assert_eq!(encode_header_value("plain"), "plain");
+    }
+
+    #[test]
+    fn param_headers_mirror_annotated_arguments() {
+        let schema = json!({ "type": "object", "properties": {
+            "region": { "type": "string", "x-mcp-header": "Region" },
+            "n": { "type": "integer", "x-mcp-header": "N" },
+            "flag": { "type": "boolean", "x-mcp-header": "Flag" },
+            "gone": { "type": "string", "x-mcp-header": "Gone" },
+            "plain": { "type": "string" },
+            "nested": { "type": "object", "properties": { "deep": { "type": "string", "x-mcp-header": "Deep" } } }
+        } });
+        let mut got = param_headers(&schema, &json!({ "region": "Hello, 世界", "n": 42, "flag": false, "gone": null, "plain": "x", "nested": { "deep": "d" } }));
+        got.sort();
+        assert_eq!(got, vec![
+            ("Mcp-Param-Deep".to_owned(), "d".to_owned()),
+            ("Mcp-Param-Flag".to_owned(), "false".to_owned()),
+            ("Mcp-Param-N".to_owned(), "42".to_owned()),
+            ("Mcp-Param-Region".to_owned(), encode_header_value("Hello, 世界")),
+        ]);
     }
 
     #[test]

@@ -18,14 +18,18 @@ use super::sse::LegacySse;
 use super::sse_codec::SseParser;
 use super::{CloseSignal, Connection, Inbound, TransportError};
 use crate::config::TransportKind;
-use crate::protocol::{ErrorCode, Kind, Message};
+use crate::protocol::{modern, ErrorCode, Kind, Message};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
 
+/// The input schema of an upstream tool, by name (for `Mcp-Param-*` headers).
+pub(crate) type ToolSchemas = Arc<dyn Fn(&str) -> Option<serde_json::Value> + Send + Sync>;
+
 /// What to connect to.
 pub(crate) struct HttpOptions<'a> {
     pub(crate) server: &'a str,
+    pub(crate) tool_schemas: ToolSchemas,
     pub(crate) url: &'a str,
     pub(crate) headers: &'a IndexMap<String, String>,
     pub(crate) kind: TransportKind,
@@ -43,6 +47,7 @@ pub(super) struct Link {
     pub(super) signal: CloseSignal,
     pub(super) tasks: TaskTracker,
     pub(super) cancel: CancellationToken,
+    tool_schemas: ToolSchemas,
     session: Mutex<Option<String>>,
     version: Mutex<Option<String>>,
 }
@@ -79,6 +84,7 @@ pub(crate) async fn connect_http(opts: HttpOptions<'_>, inbound: Inbound, tasks:
         signal,
         tasks: tasks.clone(),
         cancel: cancel.clone(),
+        tool_schemas: opts.tool_schemas,
         session: Mutex::new(None),
         version: Mutex::new(None),
     });
@@ -97,7 +103,9 @@ pub(crate) async fn connect_http(opts: HttpOptions<'_>, inbound: Inbound, tasks:
             };
             match &mode {
                 Mode::Undecided => match post_streamable(&l, &msg).await {
-                    Err(TransportError::Status { status: 400 | 404 | 405, .. }) => {
+                    // Only the handshake decides the transport: a 2026-07-28 probe
+                    // (`server/discover`) refused by an older server is just refused.
+                    Err(TransportError::Status { status: 400 | 404 | 405, .. }) if msg.method() == "initialize" => {
                         tracing::info!(server = l.server, "no streamable HTTP at {}; trying the legacy SSE transport", l.url);
                         match LegacySse::connect(l.clone(), l.url.clone()).await {
                             Ok(sse) => {
@@ -108,7 +116,11 @@ pub(crate) async fn connect_http(opts: HttpOptions<'_>, inbound: Inbound, tasks:
                         }
                     }
                     Err(e) => fail(&l, &msg, &e),
-                    Ok(()) => mode = Mode::Streamable,
+                    Ok(()) => {
+                        if msg.method() == "initialize" || stateless_version(&msg).is_some() {
+                            mode = Mode::Streamable;
+                        }
+                    }
                 },
                 Mode::Streamable => {
                     if matches!(msg.method(), "initialize" | "notifications/initialized") {
@@ -169,9 +181,46 @@ fn request_headers(link: &Link) -> HeaderMap {
     h
 }
 
+/// The protocol version a stateless (2026-07-28) request names in its `_meta`.
+fn stateless_version(msg: &Message) -> Option<String> {
+    let params = msg.params.as_ref().filter(|p| p.get().contains(modern::META_PROTOCOL_VERSION))?;
+    let value: serde_json::Value = serde_json::from_str(params.get()).ok()?;
+    value.get("_meta")?.get(modern::META_PROTOCOL_VERSION)?.as_str().map(str::to_owned)
+}
+
+/// The headers of one POST: a stateless request's own version, method and
+/// name (`Mcp-Name`, base64-wrapped when it is not printable ASCII).
+fn message_headers(link: &Link, msg: &Message) -> HeaderMap {
+    let mut h = request_headers(link);
+    let Some(version) = stateless_version(msg) else { return h };
+    if let Ok(v) = HeaderValue::from_str(&version) {
+        h.insert(VERSION_HEADER, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(msg.method()) {
+        h.insert(modern::HEADER_METHOD, v);
+    }
+    let params: serde_json::Value = msg.params_as().ok().flatten().unwrap_or_default();
+    let name = modern::name_param(msg.method()).and_then(|k| params.get(k)?.as_str().map(str::to_owned));
+    if let Some(name) = name {
+        if let Ok(v) = HeaderValue::from_str(&modern::encode_header_value(&name)) {
+            h.insert(modern::HEADER_NAME, v);
+        }
+        if msg.method() == "tools/call" {
+            if let Some(schema) = (link.tool_schemas)(&name) {
+                for (k, v) in modern::param_headers(&schema, params.get("arguments").unwrap_or(&serde_json::Value::Null)) {
+                    if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
+                        h.insert(k, v);
+                    }
+                }
+            }
+        }
+    }
+    h
+}
+
 async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), TransportError> {
     let unreachable = |e: reqwest::Error| TransportError::Unreachable { url: link.url.to_string(), message: error_chain(&e) };
-    let resp = link.http.post(link.url.clone()).headers(request_headers(link)).body(msg.to_bytes()).send().await.map_err(unreachable)?;
+    let resp = link.http.post(link.url.clone()).headers(message_headers(link, msg)).body(msg.to_bytes()).send().await.map_err(unreachable)?;
     let status = resp.status();
     if msg.method() == "initialize" && status.is_success() {
         if let Some(id) = resp.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
@@ -184,6 +233,13 @@ async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), Transpor
     }
     if !status.is_success() {
         let body = resp.text().await.unwrap_or_default();
+        // A JSON-RPC error for this very request (2026-07-28 servers answer errors with 4xx) is the answer.
+        if let Ok(answer) = Message::parse(body.as_bytes(), link.limit) {
+            if answer.kind() == Kind::Response && answer.id.is_some() && answer.id_key() == msg.id_key() && msg.kind() == Kind::Request {
+                deliver(link, answer, false);
+                return Ok(());
+            }
+        }
         return Err(TransportError::Status { url: link.url.to_string(), status: status.as_u16(), body: body.chars().take(300).collect() });
     }
     if status == reqwest::StatusCode::ACCEPTED {
@@ -196,7 +252,13 @@ async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), Transpor
     if content_type.starts_with("text/event-stream") {
         let l = link.clone();
         let is_init = msg.method() == "initialize";
-        let stream = async move { read_sse(&l, resp, is_init).await };
+        let awaited = (msg.kind() == Kind::Request).then(|| msg.id.clone()).flatten();
+        let stream = async move {
+            let end = read_sse(&l, resp, is_init, awaited.as_deref()).await;
+            if let (Some(id), false) = (awaited, end.answered) {
+                resume(&l, id, end).await;
+            }
+        };
         if is_init {
             stream.await;
         } else {
@@ -228,15 +290,23 @@ fn deliver(link: &Link, m: Message, is_init: bool) {
     (link.inbound)(m);
 }
 
-async fn read_sse(link: &Link, resp: reqwest::Response, is_init: bool) {
+/// How an SSE stream ended: whether it carried the awaited response, and where to resume.
+struct StreamEnd {
+    answered: bool,
+    last_id: Option<String>,
+    retry_ms: Option<u64>,
+}
+
+async fn read_sse(link: &Link, resp: reqwest::Response, is_init: bool, awaited: Option<&serde_json::value::RawValue>) -> StreamEnd {
     let mut parser = SseParser::new(link.limit);
     let mut body = resp.bytes_stream();
+    let mut answered = false;
     loop {
         let chunk = tokio::select! {
-            () = link.cancel.cancelled() => return,
+            () = link.cancel.cancelled() => break,
             chunk = body.next() => chunk,
         };
-        let Some(Ok(chunk)) = chunk else { return };
+        let Some(Ok(chunk)) = chunk else { break };
         match parser.feed(&chunk) {
             Ok(events) => {
                 for ev in events {
@@ -244,17 +314,60 @@ async fn read_sse(link: &Link, resp: reqwest::Response, is_init: bool) {
                         continue;
                     }
                     match Message::parse(ev.data.as_bytes(), link.limit) {
-                        Ok(m) => deliver(link, m, is_init),
+                        Ok(m) => {
+                            answered |= m.kind() == Kind::Response && awaited.is_some_and(|id| m.id_key() == Some(id.get()));
+                            deliver(link, m, is_init);
+                        }
                         Err(e) => tracing::warn!(server = link.server, "ignoring an SSE event that is not JSON-RPC: {e}"),
                     }
                 }
             }
             Err(_) => {
                 tracing::warn!(server = link.server, "an SSE event passed the {}-byte limit; closing that stream", link.limit);
-                return;
+                break;
             }
         }
     }
+    StreamEnd { answered, last_id: parser.last_id, retry_ms: parser.retry_ms }
+}
+
+/// How many times a request's stream is resumed before its caller is told it was lost.
+const RESUME_ATTEMPTS: u32 = 5;
+
+/// A request's event stream ended before its response: after the server's
+/// `retry` delay, resume with a GET carrying `Last-Event-ID`, as the
+/// streamable HTTP transport specifies; a caller whose response never comes
+/// gets an error instead of waiting for its timeout.
+async fn resume(link: &Arc<Link>, id: Box<serde_json::value::RawValue>, mut end: StreamEnd) {
+    for _ in 0..RESUME_ATTEMPTS {
+        let delay = Duration::from_millis(end.retry_ms.unwrap_or(1000));
+        tokio::select! {
+            () = link.cancel.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+        let mut h = request_headers(link);
+        h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        h.remove(CONTENT_TYPE);
+        if let Some(Ok(v)) = end.last_id.as_deref().map(HeaderValue::from_str) {
+            h.insert("last-event-id", v);
+        }
+        match link.http.get(link.url.clone()).headers(h).send().await {
+            Ok(r) if r.status().is_success() => {
+                let next = read_sse(link, r, false, Some(&id)).await;
+                if next.answered {
+                    return;
+                }
+                end = StreamEnd { answered: false, last_id: next.last_id.or(end.last_id), retry_ms: next.retry_ms.or(end.retry_ms) };
+            }
+            Ok(r) => {
+                tracing::debug!(server = link.server, "resuming a response stream: GET answered {}", r.status());
+                break;
+            }
+            Err(e) => tracing::debug!(server = link.server, "resuming a response stream failed: {e}"),
+        }
+    }
+    let message = format!("upstream `{}` closed the response stream before answering, and it could not be resumed", link.server);
+    (link.inbound)(Message::error_response(id, ErrorCode::UpstreamUnavailable.code(), &message, None));
 }
 
 /// The standalone GET stream for server-initiated messages; reopened when it drops.
@@ -275,13 +388,15 @@ fn open_get_stream(link: Arc<Link>) {
             };
             match resp {
                 Ok(r) if r.status() == reqwest::StatusCode::METHOD_NOT_ALLOWED => return,
+                // Without a session, 404 only says there is no GET stream here (stateless servers).
+                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND && link.session.lock().unwrap_or_else(|p| p.into_inner()).is_none() => return,
                 Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => {
                     link.signal.close("the server ended the session (HTTP 404 on the GET stream)");
                     return;
                 }
                 Ok(r) if r.status().is_success() => {
                     delay = Duration::from_millis(250);
-                    read_sse(&link, r, false).await;
+                    read_sse(&link, r, false, None).await;
                 }
                 Ok(r) => tracing::debug!(server = link.server, "GET stream answered {}", r.status()),
                 Err(e) => tracing::debug!(server = link.server, "GET stream failed: {e}"),

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::protocol::Message;
 
 pub use error::TransportError;
-pub(crate) use http::{connect_http, HttpOptions};
+pub(crate) use http::{connect_http, HttpOptions, ToolSchemas};
 pub(crate) use lines::{Line, LineReader};
 pub(crate) use pipes::{spawn_reader, spawn_stderr, spawn_writer};
 pub use stderr::StderrLog;

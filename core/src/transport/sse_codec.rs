@@ -20,6 +20,10 @@ pub(crate) struct SseParser {
     current: SseEvent,
     has_data: bool,
     limit: usize,
+    /// The last `id:` seen on the stream (for `Last-Event-ID` when resuming).
+    pub(crate) last_id: Option<String>,
+    /// The last `retry:` the server asked for, in milliseconds.
+    pub(crate) retry_ms: Option<u64>,
 }
 
 /// An event or line exceeded the size limit.
@@ -73,7 +77,11 @@ impl SseParser {
                         return Err(TooLarge);
                     }
                 }
-                "id" => self.current.id = Some(value),
+                "id" => {
+                    self.last_id = Some(value.clone());
+                    self.current.id = Some(value);
+                }
+                "retry" => self.retry_ms = value.trim().parse().ok().or(self.retry_ms),
                 _ => {}
             }
         }

@@ -28,7 +28,7 @@ pub(crate) struct UpstreamContext {
     pub(crate) events: mpsc::Sender<UpstreamEvent>,
     /// Capabilities the gateway declares to upstreams.
     pub(crate) client_capabilities: serde_json::Value,
-    /// Takes progress notifications on the reader task itself, so they reach
+    /// Takes progress and log notifications on the reader task itself, so they reach
     /// the client before the response they belong to.
     pub(crate) progress: Arc<dyn Fn(Message) + Send + Sync>,
     /// The Docker client for isolated servers (contacted only when one starts).
@@ -56,6 +56,13 @@ pub(super) struct Shared {
     pub(super) refresh: Notify,
     /// The log level it was last set to (forgotten when it restarts).
     pub(super) log_level: Mutex<Option<String>>,
+    /// `protocol = "auto"` found that this upstream does not survive `server/discover`.
+    pub(super) no_discover: std::sync::atomic::AtomicBool,
+    /// Stateless era: the resource URIs clients subscribed to here.
+    pub(super) resource_subscriptions: Mutex<Vec<String>>,
+    /// Stateless era: the id of the gateway's listen stream, and a counter for the next.
+    pub(super) listen_id: Mutex<Option<String>>,
+    pub(super) listen_seq: AtomicU64,
     pub(super) cancel: CancellationToken,
     pub(super) tasks: TaskTracker,
 }
@@ -101,6 +108,10 @@ impl UpstreamHandle {
             stderr,
             refresh: Notify::new(),
             log_level: Mutex::new(None),
+            no_discover: std::sync::atomic::AtomicBool::new(false),
+            resource_subscriptions: Mutex::default(),
+            listen_id: Mutex::new(None),
+            listen_seq: AtomicU64::new(1),
             cancel: parent.child_token(),
             tasks: TaskTracker::new(),
         }))
@@ -114,6 +125,20 @@ impl UpstreamHandle {
     /// Its settings.
     pub fn settings(&self) -> &ServerSettings {
         &self.0.settings
+    }
+
+    /// Stateless era: sets the resources to hear about and renews the listen stream.
+    pub(crate) async fn set_resource_subscriptions(&self, uris: Vec<String>) -> Result<(), UpstreamError> {
+        *self.0.resource_subscriptions.lock().unwrap_or_else(|p| p.into_inner()) = uris;
+        if self.is_stateless() && self.status().state == UpstreamState::Ready {
+            super::stateless::listen(self).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether it speaks the stateless era (2026-07-28) with the gateway.
+    pub fn is_stateless(&self) -> bool {
+        crate::protocol::modern::is_modern(&self.0.info.read().unwrap_or_else(|p| p.into_inner()).protocol_version)
     }
 
     /// A snapshot of its status.
@@ -194,6 +219,9 @@ impl UpstreamHandle {
     }
 
     async fn send_request(&self, live: &Live, mut msg: Message) -> Result<PendingCall, UpstreamError> {
+        if self.is_stateless() {
+            super::stateless::stamp(&mut msg, &self.0.ctx.client_capabilities);
+        }
         let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         live.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(id, tx);

@@ -6,6 +6,7 @@
 
 mod error;
 mod handle;
+mod stateless;
 mod status;
 mod supervisor;
 mod tool;

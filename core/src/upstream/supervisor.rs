@@ -8,7 +8,8 @@ use rand::Rng;
 use serde_json::Value;
 
 use super::handle::{empty_params, Live, PendingMap};
-use super::{Tool, UpstreamError, UpstreamEvent, UpstreamHandle, UpstreamInfo, UpstreamState};
+use super::{stateless, Tool, UpstreamError, UpstreamEvent, UpstreamHandle, UpstreamInfo, UpstreamState};
+use crate::config::UpstreamProtocol;
 use crate::config::{Isolation, TransportSettings};
 use crate::isolation::{spawn_container, ContainerOptions};
 use crate::protocol::{to_raw, Kind, Message, LATEST_VERSION, SUPPORTED_VERSIONS};
@@ -31,8 +32,10 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
     loop {
         set_state(&handle, UpstreamState::Starting, None);
         shared.stderr.clear_tail();
-        // A new process or connection starts at its own default level.
+        // A new process or connection starts at its own default level, and in no era yet.
         handle.set_log_level(None);
+        shared.info.write().unwrap_or_else(|p| p.into_inner()).protocol_version.clear();
+        *shared.listen_id.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let started = Instant::now();
         let pending: Arc<PendingMap> = Arc::default();
         let attempt = tokio::select! {
@@ -113,7 +116,7 @@ async fn connect(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Result<Co
             &shared.cancel,
         )
         .map_err(|source| UpstreamError::Transport { server: name.clone(), source })?,
-        (TransportSettings::Http { url, headers, kind }, _) => connect_http(HttpOptions { server: &name, url, headers, kind: *kind, max_message_bytes: limit }, inbound, &shared.tasks, &shared.cancel)
+        (TransportSettings::Http { url, headers, kind }, _) => connect_http(HttpOptions { server: &name, tool_schemas: tool_schemas(handle), url, headers, kind: *kind, max_message_bytes: limit }, inbound, &shared.tasks, &shared.cancel)
             .await
             .map_err(|source| UpstreamError::Transport { server: name.clone(), source })?,
     };
@@ -150,7 +153,40 @@ async fn connect(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Result<Co
     })
 }
 
+/// Stateless when the upstream is (see `stateless.rs`), else `initialize`.
 async fn handshake(handle: &UpstreamHandle) -> Result<(), UpstreamError> {
+    let shared = &handle.0;
+    let protocol = shared.settings.protocol;
+    if protocol != UpstreamProtocol::Handshake && !shared.no_discover.load(std::sync::atomic::Ordering::Relaxed) {
+        let found = match stateless::discover(handle).await {
+            Ok(found) => found,
+            Err(e) if protocol == UpstreamProtocol::Auto => {
+                // The connection did not survive the question: ask with `initialize` from the next start on.
+                shared.no_discover.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        match found {
+            Some(info) => {
+                *shared.info.write().unwrap_or_else(|p| p.into_inner()) = info;
+                stateless::listen(handle).await?;
+                return list_tools(handle).await;
+            }
+            None if protocol == UpstreamProtocol::Stateless => {
+                return Err(UpstreamError::Handshake {
+                    server: shared.settings.name.clone(),
+                    message: "it does not answer `server/discover` with 2026-07-28, which `protocol = \"2026-07-28\"` requires; use protocol = \"auto\" or \"2025-11-25\"".into(),
+                    stderr: handle.stderr_tail(),
+                });
+            }
+            None => {}
+        }
+    }
+    initialize(handle).await
+}
+
+async fn initialize(handle: &UpstreamHandle) -> Result<(), UpstreamError> {
     let shared = &handle.0;
     let name = shared.settings.name.clone();
     let params = serde_json::json!({
@@ -252,6 +288,34 @@ async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>
     reason
 }
 
+/// Looks up a tool's input schema in the upstream's last listing.
+fn tool_schemas(handle: &UpstreamHandle) -> crate::transport::ToolSchemas {
+    let weak = Arc::downgrade(&handle.0);
+    Arc::new(move |name: &str| {
+        let shared = weak.upgrade()?;
+        let tools = shared.tools.read().unwrap_or_else(|p| p.into_inner()).clone();
+        tools.iter().find(|t| t.name == name).and_then(|t| t.field("inputSchema"))
+    })
+}
+
+/// A notification from the gateway's own listen stream, without that stream's id
+/// (clients' listen streams get their own; session clients none).
+fn without_subscription_id(mut msg: Message) -> Message {
+    let key = crate::protocol::modern::META_SUBSCRIPTION_ID;
+    if msg.params.as_ref().is_some_and(|p| p.get().contains(key)) {
+        if let Ok(Some(mut params)) = msg.params_as::<serde_json::Map<String, Value>>() {
+            if let Some(Value::Object(meta)) = params.get_mut("_meta") {
+                meta.remove(key);
+                if meta.is_empty() {
+                    params.remove("_meta");
+                }
+            }
+            msg.params = Some(to_raw(&params));
+        }
+    }
+    msg
+}
+
 /// Where the transport hands each incoming message: responses straight to
 /// their waiting callers, everything else to the gateway.
 fn inbound_sink(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Inbound {
@@ -270,13 +334,16 @@ fn inbound_sink(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Inbound {
                 None => tracing::debug!(server = name, "a response to an unknown id {:?}", msg.id_key()),
             }
         }
-        Kind::Notification if msg.method() == "notifications/progress" => progress(msg),
+        // The acknowledgment of the gateway's own listen stream is for the gateway.
+        Kind::Notification if msg.method() == "notifications/subscriptions/acknowledged" => {}
+        Kind::Notification if matches!(msg.method(), "notifications/progress" | "notifications/message") => progress(without_subscription_id(msg)),
         Kind::Notification if msg.method() == "notifications/tools/list_changed" => {
             if let Some(shared) = weak.upgrade() {
                 shared.refresh.notify_one();
             }
         }
         Kind::Notification => {
+            let msg = without_subscription_id(msg);
             if events.try_send(UpstreamEvent::Notification { server: name.clone(), msg }).is_err() {
                 tracing::warn!(server = name, "gateway event queue full; a notification was dropped");
             }

@@ -664,7 +664,7 @@ impl HttpSession {
             return Ok(Answer(text));
         }
         // The answer is the event whose id is ours; others are related messages.
-        sse_data(&text)
+        portcullis_tests::sse_data(&text)
             .into_iter()
             .find(|d| serde_json::from_str::<Envelope<'_>>(d).ok().and_then(|e| e.id) == Some(id))
             .map(Answer)
@@ -678,23 +678,3 @@ impl HttpSession {
     }
 }
 
-/// The data of each event in an SSE body.
-fn sse_data(text: &str) -> Vec<String> {
-    let mut events = Vec::new();
-    let mut data: Option<String> = None;
-    for line in text.lines().chain(std::iter::once("")) {
-        if line.is_empty() {
-            events.extend(data.take());
-        } else if let Some(d) = line.strip_prefix("data:") {
-            let d = d.strip_prefix(' ').unwrap_or(d);
-            match &mut data {
-                Some(buf) => {
-                    buf.push('\n');
-                    buf.push_str(d);
-                }
-                None => data = Some(d.to_owned()),
-            }
-        }
-    }
-    events
-}

@@ -385,7 +385,7 @@ impl McpSession {
         let (headers, text) = self.post(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })).await?;
         let is_sse = headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/event-stream"));
         let answer: Value = if is_sse {
-            sse_data(&text).iter().filter_map(|d| serde_json::from_str::<Value>(d).ok()).find(|m| m["id"] == id).with_context(|| format!("{method}: no answer in the event stream"))?
+            portcullis_tests::sse_data(&text).iter().filter_map(|d| serde_json::from_str::<Value>(d).ok()).find(|m| m["id"] == id).with_context(|| format!("{method}: no answer in the event stream"))?
         } else {
             serde_json::from_str(&text).with_context(|| format!("{method}: the answer is not JSON"))?
         };
@@ -414,26 +414,6 @@ impl McpSession {
     }
 }
 
-/// The data of each event in an SSE body.
-fn sse_data(text: &str) -> Vec<String> {
-    let mut events = Vec::new();
-    let mut data: Option<String> = None;
-    for line in text.lines().chain(std::iter::once("")) {
-        if line.is_empty() {
-            events.extend(data.take());
-        } else if let Some(d) = line.strip_prefix("data:") {
-            let d = d.strip_prefix(' ').unwrap_or(d);
-            match &mut data {
-                Some(buf) => {
-                    buf.push('\n');
-                    buf.push_str(d);
-                }
-                None => data = Some(d.to_owned()),
-            }
-        }
-    }
-    events
-}
 
 fn tokens(bpe: &CoreBPE, text: &str) -> usize {
     bpe.encode_with_special_tokens(text).len()
