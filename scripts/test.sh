@@ -18,7 +18,7 @@ cd "$ROOT"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 export PORTCULLIS_BIN="${PORTCULLIS_BIN:-$(mkdir -p "$TARGET" && cd "$TARGET" && pwd)/debug/portcullis}"
 
-STEPS=5
+STEPS=6
 n=0
 summary=()
 started=$SECONDS
