@@ -1,6 +1,8 @@
 //! Tool calls go to the activity log in batches, off the hot path: a call
 //! only queues its record; one task writes what has queued in a single
 //! transaction and prunes the log by age and row count now and then.
+//! Identical calls of one batch (an agent looping on a tool) become one row
+//! that counts them, so a burst costs one insert and cannot flush the log.
 
 use std::time::{Duration, Instant};
 
@@ -49,7 +51,7 @@ pub(super) async fn write_calls(gw: Gateway, mut rx: mpsc::Receiver<CallRecord>)
         }
         let result = tokio::task::spawn_blocking(move || {
             if !batch.is_empty() {
-                store.record_calls(&batch)?;
+                store.record_calls(&crate::store::coalesce(batch))?;
             }
             if prune {
                 store.prune(MAX_AGE, MAX_ROWS)?;

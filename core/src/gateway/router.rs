@@ -303,6 +303,7 @@ fn record_call(gw: &Gateway, session: &Session, server: &str, tool: &str, starte
         outcome,
         request_bytes,
         response_bytes: response_bytes as u64,
+        calls: 1,
     };
     if gw.inner.calls.try_send(record).is_err() {
         tracing::warn!("the activity log is behind; a call was not recorded");

@@ -107,6 +107,43 @@ pub struct CallRecord {
     pub request_bytes: u64,
     /// Size of the response as returned.
     pub response_bytes: u64,
+    /// How many calls this record stands for: 1 for one call; more once
+    /// [`coalesce`] has folded a burst of identical calls into it.
+    pub calls: u64,
+}
+
+impl CallRecord {
+    /// Whether `other` is the same call again: same session, server, tool
+    /// and outcome (an error with the same message).
+    fn same_call(&self, other: &CallRecord) -> bool {
+        self.session == other.session && self.server == other.server && self.tool == other.tool && self.outcome == other.outcome
+    }
+
+    /// Folds `other` into this record: counts and sizes add up, the
+    /// duration becomes the mean, the time stays that of the first call.
+    fn absorb(&mut self, other: &CallRecord) {
+        let total = self.calls + other.calls;
+        let spent = self.duration_ms * self.calls + other.duration_ms * other.calls;
+        self.duration_ms = (spent + total / 2) / total.max(1);
+        self.calls = total;
+        self.request_bytes = self.request_bytes.saturating_add(other.request_bytes);
+        self.response_bytes = self.response_bytes.saturating_add(other.response_bytes);
+    }
+}
+
+/// Folds identical calls of one batch into one record each, in the order
+/// of their first call, so an agent calling the same tool in a tight loop
+/// writes one row per batch rather than one per call.
+pub fn coalesce(records: Vec<CallRecord>) -> Vec<CallRecord> {
+    let mut out: Vec<CallRecord> = Vec::with_capacity(records.len().min(64));
+    for record in records {
+        // Batches hold few distinct calls: a short scan from the newest wins.
+        match out.iter_mut().rev().find(|r| r.same_call(&record)) {
+            Some(first) => first.absorb(&record),
+            None => out.push(record),
+        }
+    }
+    out
 }
 
 /// What an activity entry records, by kind.
@@ -121,14 +158,16 @@ pub enum ActivityEvent {
         client_name: Option<String>,
         /// The client's version.
         client_version: Option<String>,
-        /// How long it took.
+        /// How long it took (for a row of several calls: their mean).
         duration_ms: u64,
         /// How it ended.
         outcome: CallOutcome,
-        /// Request size.
+        /// Request size (for several calls: their total).
         request_bytes: u64,
-        /// Response size.
+        /// Response size (for several calls: their total).
         response_bytes: u64,
+        /// How many identical calls the row stands for (1 for most).
+        calls: u64,
     },
     /// A person's decision.
     Decision {
@@ -218,7 +257,7 @@ impl Default for ActivityQuery {
 }
 
 const COLUMNS: &str = "id, time, kind, server, tool, action, actor, from_state, to_state, hash, \
-     session, client_name, client_version, duration_ms, outcome, detail, request_bytes, response_bytes";
+     session, client_name, client_version, duration_ms, outcome, detail, request_bytes, response_bytes, calls";
 
 impl Store {
     /// Appends one call to the log. Returns its id.
@@ -287,8 +326,8 @@ fn insert_call(tx: &Transaction<'_>, r: &CallRecord) -> Result<i64, StoreError> 
     };
     tx.prepare_cached(
         "INSERT INTO activity (time, kind, server, tool, session, client_name, client_version,
-                               duration_ms, outcome, detail, request_bytes, response_bytes)
-         VALUES (?1, 'call', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                               duration_ms, outcome, detail, request_bytes, response_bytes, calls)
+         VALUES (?1, 'call', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
             r.time,
@@ -302,6 +341,7 @@ fn insert_call(tx: &Transaction<'_>, r: &CallRecord) -> Result<i64, StoreError> 
             detail,
             saturate(r.request_bytes),
             saturate(r.response_bytes),
+            saturate(r.calls.max(1)),
         ],
     )?;
     Ok(tx.last_insert_rowid())
@@ -372,6 +412,7 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<ActivityEntry> {
             },
             request_bytes: unsigned(row.get(16)?),
             response_bytes: unsigned(row.get(17)?),
+            calls: unsigned(row.get(18)?).max(1),
         },
         ActivityKind::Decision => ActivityEvent::Decision {
             action: row.get(5)?,

@@ -87,6 +87,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE servers ADD COLUMN launch_hash TEXT;
     "#,
+    // 3: a call row may stand for a burst of identical calls (same session,
+    // tool and outcome within one write of the log).
+    r#"
+    ALTER TABLE activity ADD COLUMN calls INTEGER NOT NULL DEFAULT 1;
+    "#,
 ];
 
 /// The schema version this build writes.

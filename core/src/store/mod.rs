@@ -39,7 +39,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use crate::trust::Scanner;
 
 pub use activity::{
-    ActivityEntry, ActivityEvent, ActivityKind, ActivityQuery, CallOutcome, CallRecord,
+    coalesce, ActivityEntry, ActivityEvent, ActivityKind, ActivityQuery, CallOutcome, CallRecord,
     DecisionAction, DiscoveryAction,
 };
 pub use error::StoreError;

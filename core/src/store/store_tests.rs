@@ -512,7 +512,55 @@ fn call(time: UnixMillis, tool: &str, outcome: CallOutcome) -> CallRecord {
         outcome,
         request_bytes: 100,
         response_bytes: 2_000,
+        calls: 1,
     }
+}
+
+#[test]
+fn a_burst_of_identical_calls_is_one_row_that_counts_them() {
+    let (_dir, store) = temp_store();
+    let now = UnixMillis::now();
+    let mut batch = Vec::new();
+    for i in 0..1000u64 {
+        let mut c = call(now, "echo", CallOutcome::Ok);
+        c.duration_ms = i % 2 * 10; // 0 and 10: a mean of 5
+        batch.push(c);
+        if i == 500 {
+            batch.push(call(now, "echo", CallOutcome::Error("boom".into())));
+            batch.push(call(now, "other", CallOutcome::Ok));
+        }
+    }
+    batch.push(call(now, "echo", CallOutcome::Error("boom".into())));
+    batch.push(call(now, "echo", CallOutcome::Error("something else".into())));
+    let mut another_session = call(now, "echo", CallOutcome::Ok);
+    another_session.session = "s2".into();
+    batch.push(another_session);
+
+    let rows = coalesce(batch);
+    let summary: Vec<(&str, &CallOutcome, &str, u64)> = rows.iter().map(|r| (r.tool.as_str(), &r.outcome, r.session.as_str(), r.calls)).collect();
+    assert_eq!(
+        summary,
+        [
+            ("echo", &CallOutcome::Ok, "s1", 1000),
+            ("echo", &CallOutcome::Error("boom".into()), "s1", 2),
+            ("other", &CallOutcome::Ok, "s1", 1),
+            ("echo", &CallOutcome::Error("something else".into()), "s1", 1),
+            ("echo", &CallOutcome::Ok, "s2", 1),
+        ]
+    );
+    assert_eq!((rows[0].duration_ms, rows[0].request_bytes, rows[0].response_bytes), (5, 100_000, 2_000_000));
+
+    store.record_calls(&rows).unwrap();
+    let logged = store.activity(&ActivityQuery::default()).unwrap();
+    let counts: Vec<u64> = logged
+        .iter()
+        .map(|e| match &e.event {
+            ActivityEvent::Call { calls, .. } => *calls,
+            other => panic!("not a call: {other:?}"),
+        })
+        .collect();
+    assert_eq!(counts, [1000, 2, 1, 1, 1]);
+    assert_eq!(serde_json::to_value(&logged[0]).unwrap()["calls"], 1000);
 }
 
 #[test]

@@ -13,9 +13,11 @@ const ACTOR = { cli: 'at the command line', window: 'in the window', api: 'throu
 function what(e) {
   if (e.kind === 'call') {
     const o = e.outcome || {};
-    if (o.status === 'ok') return [badge('ok', 'ok')];
-    if (o.status === 'blocked') return [badge('blocked', 'refused: not approved')];
-    return [badge('error', 'error'), ' ', h('span', { class: 'muted', text: o.message || '' })];
+    // A burst of identical calls is one row that counts them.
+    const times = e.calls > 1 ? h('span', { class: 'muted', title: `${e.calls} identical calls; the time is their mean`, text: ` ×${e.calls}` }) : null;
+    if (o.status === 'ok') return [badge('ok', 'ok'), times];
+    if (o.status === 'blocked') return [badge('blocked', 'refused: not approved'), times];
+    return [badge('error', 'error'), times, ' ', h('span', { class: 'muted', text: o.message || '' })];
   }
   if (e.kind === 'decision') {
     const by = ACTOR[e.actor] || e.actor;
