@@ -20,5 +20,5 @@ pub mod trust;
 pub mod transport;
 pub mod upstream;
 
-pub use downstream::{serve_http, serve_stdio, HttpServer};
+pub use downstream::{process_stdio, serve_http, serve_stdio, HttpServer, ProcessInput, ProcessOutput};
 pub use gateway::{ClientInfo, ClientSetups, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener, ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry};

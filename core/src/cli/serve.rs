@@ -3,7 +3,7 @@
 use portcullis::clients::{terminal_snippets, Target};
 use portcullis::config::{Overrides, Paths, Settings};
 use portcullis::serve::{load_settings, watch_config, Server, SHUTDOWN_DEADLINE};
-use portcullis::{serve_stdio, Gateway, GatewayEvent};
+use portcullis::{process_stdio, serve_stdio, Gateway, GatewayEvent};
 
 use super::args::{ConfigArgs, ServeArgs};
 
@@ -36,8 +36,9 @@ pub(crate) async fn stdio(args: ConfigArgs) -> anyhow::Result<()> {
     let (paths, settings) = load(&args, &overrides)?;
     let gw = Gateway::start(paths.clone(), settings)?;
     watch_config(&gw, &paths, overrides);
+    let (input, output) = process_stdio();
     tokio::select! {
-        () = serve_stdio(&gw, tokio::io::stdin(), tokio::io::stdout()) => {}
+        () = serve_stdio(&gw, input, output) => {}
         () = wait_for_signal() => {}
     }
     gw.shutdown(SHUTDOWN_DEADLINE).await;

@@ -6,5 +6,5 @@ mod http_modern;
 mod stdio;
 
 pub use http::{serve_http, HttpServer};
-pub use stdio::serve_stdio;
+pub use stdio::{process_stdio, serve_stdio, ProcessInput, ProcessOutput};
 pub(crate) use guard::check_local;

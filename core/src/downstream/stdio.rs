@@ -5,7 +5,10 @@
 //! (2026-07-28) request and is served as one; `subscriptions/listen` is not
 //! offered over stdio yet.
 
+use std::os::fd::{AsFd, OwnedFd};
+
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
 use crate::gateway::Gateway;
@@ -16,6 +19,53 @@ use crate::transport::{Line, LineReader};
 /// protocol version, and it is not `initialize`).
 fn is_stateless(msg: &Message) -> bool {
     msg.method() != "initialize" && msg.params.as_ref().is_some_and(|p| p.get().contains(crate::protocol::modern::META_PROTOCOL_VERSION))
+}
+
+/// The process's stdin, to pass to [`serve_stdio`].
+pub type ProcessInput = Box<dyn AsyncRead + Unpin + Send>;
+/// The process's stdout, to pass to [`serve_stdio`].
+pub type ProcessOutput = Box<dyn AsyncWrite + Unpin + Send>;
+
+/// This process's stdin and stdout for [`serve_stdio`].
+///
+/// A client that spawns the gateway talks to it over pipes. Those are
+/// driven by the reactor directly: tokio's own stdin and stdout hand every
+/// read and write to a blocking thread, two thread hand-offs per message.
+/// Anything else (a terminal, a file), and a stdout that is also stderr
+/// (non-blocking mode would be shared with the log), keeps tokio's.
+pub fn process_stdio() -> (ProcessInput, ProcessOutput) {
+    let input: ProcessInput = match dup_pipe(std::io::stdin().as_fd()).and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok()) {
+        Some(rx) => Box::new(rx),
+        None => Box::new(tokio::io::stdin()),
+    };
+    let shares_stderr = same_file(std::io::stdout().as_fd(), std::io::stderr().as_fd());
+    let output: ProcessOutput = match (!shares_stderr).then(|| dup_pipe(std::io::stdout().as_fd())).flatten().and_then(|fd| pipe::Sender::from_owned_fd(fd).ok()) {
+        Some(tx) => Box::new(tx),
+        None => Box::new(tokio::io::stdout()),
+    };
+    (input, output)
+}
+
+/// A duplicate of `fd` when it is a pipe (or FIFO).
+fn dup_pipe(fd: std::os::fd::BorrowedFd<'_>) -> Option<OwnedFd> {
+    let kind = stat(fd)?.st_mode & libc::S_IFMT;
+    (kind == libc::S_IFIFO).then(|| fd.try_clone_to_owned().ok()).flatten()
+}
+
+fn same_file(a: std::os::fd::BorrowedFd<'_>, b: std::os::fd::BorrowedFd<'_>) -> bool {
+    match (stat(a), stat(b)) {
+        (Some(a), Some(b)) => (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino),
+        _ => false,
+    }
+}
+
+fn stat(fd: std::os::fd::BorrowedFd<'_>) -> Option<libc::stat> {
+    use std::os::fd::AsRawFd;
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes a `stat` into the buffer on success and reads only the descriptor.
+    let rc = unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) };
+    // SAFETY: initialised by the successful call above.
+    (rc == 0).then(|| unsafe { st.assume_init() })
 }
 
 /// Serves one session on `input`/`output` until `input` ends or the gateway stops.
