@@ -5,6 +5,8 @@
 # PORTCULLIS_HOME whose only upstream is the echo server, and runs
 # portcullis-loadgen at each concurrency in three modes:
 #   direct-stdio   loadgen -> echo server (stdio)
+#   relay          loadgen -> portcullis-relay -> echo server: a byte copier,
+#                  the floor for any process in the middle
 #   gateway-stdio  loadgen -> portcullis stdio -> echo server
 #   gateway-http   loadgen -> portcullis serve (streamable HTTP) -> echo server
 # then prints a markdown table. Modes are interleaved per concurrency so that
@@ -32,6 +34,7 @@ fi
 portcullis="$bin/portcullis"
 echo_server="$(cd "$bin" && pwd)/portcullis-echo-server"
 loadgen="$bin/portcullis-loadgen"
+relay="$bin/portcullis-relay"
 
 home=$(mktemp -d -t portcullis-bench-XXXXXX)
 OUT=${OUT:-$(mktemp -t portcullis-bench-results-XXXXXX)}
@@ -85,6 +88,7 @@ run() {
 }
 for c in $CONCURRENCY; do
     run direct "$c" --direct-stdio "$echo_server"
+    run relay "$c" --direct-stdio "$relay" "$echo_server"
     run gateway-stdio "$c" --gateway-stdio "$portcullis" --echo-server "$echo_server"
     run gateway-http "$c" --http "$url"
 done
