@@ -31,6 +31,9 @@ pub(crate) struct Weights {
     pub(crate) params: f32,
     /// Factor applied to a synonym's field weights.
     pub(crate) synonym: f32,
+    /// The factor instead for the synonyms of a query word that no tool contains: 1, as if
+    /// the request had used the tools' own word.
+    pub(crate) stand_in: f32,
     /// Weight of two adjacent query words found next to each other.
     pub(crate) phrase: f32,
 }
@@ -45,6 +48,7 @@ pub(crate) const WEIGHTS: Weights = Weights {
     title: 0.4,
     params: 0.3,
     synonym: 0.3,
+    stand_in: 1.0,
     phrase: 0.2,
 };
 
@@ -56,6 +60,9 @@ pub(crate) struct QueryTerms {
     pub(crate) terms: Vec<AnalyzedTerm>,
     /// Synonyms not already among the terms.
     pub(crate) synonyms: Vec<Synonym>,
+    /// The stems of the synonyms that stand in for a word no tool contains
+    /// (see [`QueryTerms::promote_stand_ins`]).
+    pub(crate) stand_ins: Vec<String>,
 }
 
 impl QueryTerms {
@@ -80,6 +87,23 @@ impl QueryTerms {
         Self {
             terms,
             synonyms: syns,
+            stand_ins: Vec::new(),
+        }
+    }
+
+    /// The synonyms of a term that no tool contains weigh more than other synonyms: the word
+    /// itself cannot add to any score, so they are all the request says on that point ("commit
+    /// history" finds a log tool among tools that all say "commit").
+    pub(crate) fn promote_stand_ins(&mut self, absent: impl Fn(&str) -> bool) {
+        for t in &self.terms {
+            if !absent(&t.text) {
+                continue;
+            }
+            for s in synonyms(&t.text) {
+                if self.synonyms.iter().any(|u| u.stem == s.stem) && !self.stand_ins.contains(&s.stem) {
+                    self.stand_ins.push(s.stem.clone());
+                }
+            }
         }
     }
 
@@ -135,13 +159,14 @@ pub(crate) fn build(
     }
     // Synonyms only in the all-text field: they are a hint, and every extra clause costs.
     for s in &q.synonyms {
+        let factor = if q.stand_ins.contains(&s.stem) { w.stand_in } else { w.synonym };
         let q = TermQuery::new(
             Term::from_field_text(f.all, &s.stem),
             IndexRecordOption::WithFreqs,
         );
         should.push((
             Occur::Should,
-            Box::new(BoostQuery::new(Box::new(q), w.all * w.synonym)),
+            Box::new(BoostQuery::new(Box::new(q), w.all * factor)),
         ));
     }
     let text_query: Box<dyn Query> = Box::new(BooleanQuery::new(should));

@@ -123,7 +123,7 @@ const GROUPS: &[&[&str]] = &[
     &["database", "db", "sql", "table", "record"],
     &["data", "dataset", "information", "info", "detail", "details"],
     &["server", "host", "hosting", "deploy", "deployment", "cloud"],
-    &["log", "logs", "logging", "trace"],
+    &["log", "logs", "logging", "trace", "history"],
     &["notification", "notify", "alert"],
     &["social", "twitter", "tweet", "facebook", "instagram", "post"],
     &["contact", "people", "person", "phone", "call"],
