@@ -2,14 +2,19 @@
 //! session, one JSON-RPC message per line. Requests are handled
 //! concurrently, so a `notifications/cancelled` reaches a call in flight.
 //! A request whose `_meta` carries a protocol version is a stateless
-//! (2026-07-28) request and is served as one; `subscriptions/listen` is not
-//! offered over stdio yet.
+//! (2026-07-28) request and is served as one. A `subscriptions/listen`
+//! request opens a stream whose notifications go out on stdout, tagged with
+//! its subscription id, until the client cancels that request
+//! (`notifications/cancelled`) or closes stdin.
 
+use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::gateway::Gateway;
 use crate::protocol::{raw, ErrorCode, Kind, Message};
@@ -109,7 +114,10 @@ where
             }
         });
     }
-    let requests = tokio_util::task::TaskTracker::new();
+    let requests = TaskTracker::new();
+    // Open listen streams by their request's id (JSON text), for cancelling.
+    let mut listens: HashMap<String, CancellationToken> = HashMap::new();
+    let listening = CancellationToken::new();
     let mut lines = LineReader::new(input, limit);
     let cancel = gw.cancellation();
     loop {
@@ -136,7 +144,12 @@ where
                 continue;
             }
         };
-        if msg.kind() == Kind::Request && is_stateless(&msg) {
+        if msg.kind() == Kind::Request && msg.method() == "subscriptions/listen" && is_stateless(&msg) {
+            let key = msg.id_key().unwrap_or("null").to_owned();
+            let stop = listening.child_token();
+            listens.insert(key, stop.clone());
+            listen(gw, msg, out_tx.clone(), &requests, stop).await;
+        } else if msg.kind() == Kind::Request && is_stateless(&msg) {
             // A 2026-07-28 request: its notifications go out on the same pipe.
             let (gw, tx) = (gw.clone(), out_tx.clone());
             requests.spawn(async move {
@@ -152,14 +165,51 @@ where
                     let _ = tx.send(answer).await;
                 }
             });
+        } else if let Some(stop) = cancelled_request(&msg).and_then(|id| listens.remove(&id)) {
+            // The end of a listen stream: nothing more is sent for it.
+            stop.cancel();
         } else {
             gw.handle(&session, msg, None).await;
         }
     }
+    listening.cancel();
     requests.close();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), requests.wait()).await;
     gw.close_session(session.id()).await;
     done.cancel();
     drop(out_tx);
     let _ = writer.await;
+}
+
+/// Opens a `subscriptions/listen` stream whose notifications go to `out`
+/// until `stop`; a refusal is answered at once.
+async fn listen(gw: &Gateway, msg: Message, out: mpsc::Sender<Message>, tasks: &TaskTracker, stop: CancellationToken) {
+    let mut listener = match gw.listen(msg, None).await {
+        Ok(l) => l,
+        Err(answer) => {
+            let _ = out.send(answer).await;
+            return;
+        }
+    };
+    tasks.spawn(async move {
+        loop {
+            let next = tokio::select! {
+                () = stop.cancelled() => break,
+                m = listener.next() => m,
+            };
+            let Some(m) = next else { break };
+            if out.send(m).await.is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// The request id (JSON text) a `notifications/cancelled` names.
+fn cancelled_request(msg: &Message) -> Option<String> {
+    if msg.kind() != Kind::Notification || msg.method() != "notifications/cancelled" {
+        return None;
+    }
+    let params: serde_json::Value = msg.params_as().ok().flatten()?;
+    Some(params.get("requestId")?.to_string())
 }

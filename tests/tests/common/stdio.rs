@@ -75,18 +75,37 @@ impl StdioGateway {
 
     /// The first line (seen before or arriving within 10 s) that contains `needle`.
     pub fn line_with(&mut self, needle: &str) -> String {
-        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
+        self.line_where(needle, |l| l.contains(needle))
+    }
+
+    /// The first line (seen before, then taken, or arriving within 10 s) that
+    /// contains every one of `needles`.
+    pub fn take_line_with_all(&mut self, needles: &[&str]) -> String {
+        let is_it = |l: &str| needles.iter().all(|n| l.contains(n));
+        if let Some(i) = self.seen.iter().position(|l| is_it(l)) {
+            return self.seen.remove(i);
+        }
+        self.line_where(&needles.join(" + "), is_it)
+    }
+
+    fn line_where(&mut self, what: &str, is_it: impl Fn(&str) -> bool) -> String {
+        if let Some(l) = self.seen.iter().find(|l| is_it(l)) {
             return l.clone();
         }
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| panic!("no line containing {needle} within 10 s; saw {:?}", self.seen));
-            if line.contains(needle) {
+            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| panic!("no line containing {what} within 10 s; saw {:?}", self.seen));
+            if is_it(&line) {
                 return line;
             }
             self.seen.push(line);
         }
+    }
+
+    /// Lines read so far that were not a response asked for.
+    pub fn seen(&self) -> &[String] {
+        &self.seen
     }
 }
 
