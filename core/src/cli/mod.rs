@@ -17,7 +17,13 @@ use args::{Cli, Command};
 /// Runs the CLI and turns its outcome into an exit code.
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // `portcullis stdio` serves one client: one thread does it with no
+    // hand-offs between workers (blocking work still has its own pool).
+    let mut builder = match &cli.command {
+        Command::Stdio(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
