@@ -112,19 +112,21 @@ pub(super) async fn request(gw: &Gateway, session: &Arc<Session>, msg: Message, 
             }
         },
         "tools/call" => tools_call(gw, session, msg, related).await,
-        "resources/list" => catalog::list(gw, catalog::RESOURCES, &msg).await.map(ok_raw),
-        "resources/templates/list" => catalog::list(gw, catalog::TEMPLATES, &msg).await.map(ok_raw),
-        "prompts/list" => catalog::list(gw, catalog::PROMPTS, &msg).await.map(ok_raw),
-        "resources/read" => resource_read(gw, session, msg, related).await,
-        "resources/subscribe" => subscriptions::subscribe(gw, session, msg).await,
-        "resources/unsubscribe" => subscriptions::unsubscribe(gw, session, msg).await,
+        // Everything but tools/call is boxed: an async fn is as large as its largest branch,
+        // and the future of every request is allocated (and moved) whole.
+        "resources/list" => Box::pin(catalog::list(gw, catalog::RESOURCES, &msg)).await.map(ok_raw),
+        "resources/templates/list" => Box::pin(catalog::list(gw, catalog::TEMPLATES, &msg)).await.map(ok_raw),
+        "prompts/list" => Box::pin(catalog::list(gw, catalog::PROMPTS, &msg)).await.map(ok_raw),
+        "resources/read" => Box::pin(resource_read(gw, session, msg, related)).await,
+        "resources/subscribe" => Box::pin(subscriptions::subscribe(gw, session, msg)).await,
+        "resources/unsubscribe" => Box::pin(subscriptions::unsubscribe(gw, session, msg)).await,
         "prompts/get" => {
             let (server, msg) = rename_param(gw, msg, &["name"])?;
-            forward(gw, session, &server, msg, related).await
+            Box::pin(forward(gw, session, &server, msg, related)).await
         }
-        "completion/complete" => completion(gw, session, msg, related).await,
+        "completion/complete" => Box::pin(completion(gw, session, msg, related)).await,
         "logging/setLevel" => {
-            logging::set_level(gw, session, msg.params.as_deref()).await?;
+            Box::pin(logging::set_level(gw, session, msg.params.as_deref())).await?;
             Ok(ok(json!({})))
         }
         method => {
@@ -132,7 +134,7 @@ pub(super) async fn request(gw: &Gateway, session: &Arc<Session>, msg: Message, 
             match ready.as_slice() {
                 [only] => {
                     let server = only.name().to_owned();
-                    forward(gw, session, &server, msg, related).await
+                    Box::pin(forward(gw, session, &server, msg, related)).await
                 }
                 [] => Err(GatewayError::MethodNotFound { method: method.to_owned(), why: "no upstream is ready".into() }),
                 _ => Err(GatewayError::MethodNotFound { method: method.to_owned(), why: "Portcullis does not know this method, and with several upstreams it cannot tell which one to ask".into() }),
@@ -223,7 +225,7 @@ async fn tools_call(gw: &Gateway, session: &Arc<Session>, msg: Message, related:
     if session.surface() == SurfaceMode::Search && gw.table().resolve(&name).is_none() {
         let args: Value = params.get("arguments").and_then(|a| serde_json::from_str(a.get()).ok()).unwrap_or(Value::Null);
         match name.as_str() {
-            surface::SEARCH_TOOLS => return surface::search_tools(gw, &args).await.map(ok),
+            surface::SEARCH_TOOLS => return Box::pin(surface::search_tools(gw, &args)).await.map(ok),
             surface::DESCRIBE_TOOL => return surface::describe_tool(gw, &args).map(ok),
             surface::CALL_TOOL => {
                 let target = args.get("name").and_then(Value::as_str).ok_or_else(|| GatewayError::InvalidParams("call_tool needs a string `name` from search_tools".into()))?.to_owned();
@@ -323,7 +325,7 @@ async fn forward(gw: &Gateway, session: &Arc<Session>, server: &str, mut msg: Me
     let token = map_progress(gw, session, &mut msg, related.clone());
     if session.era() == Era::Modern && !stateless && crate::protocol::modern::INPUT_METHODS.contains(&msg.method()) {
         // The upstream may ask this client for input: the call may outlive this request.
-        return super::continuation::start(gw, session, server, msg, token, related).await;
+        return Box::pin(super::continuation::start(gw, session, server, msg, token, related)).await;
     }
     let _token_guard = TokenGuard { gw, token };
     // A handshake-era client cannot read `input_required`: the gateway answers it for the client.

@@ -227,7 +227,13 @@ impl UpstreamHandle {
         live.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(id, tx);
         msg.id = Some(to_raw(&id));
         let method = msg.method().to_owned();
-        if live.tx.send(msg).await.is_err() {
+        // The queue is rarely full: the await (a large future) is boxed off the common path.
+        let sent = match live.tx.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(msg)) => Box::pin(live.tx.send(msg)).await.map_err(|_| ()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
+        };
+        if sent.is_err() {
             live.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
             return Err(self.died(&method));
         }
@@ -287,8 +293,12 @@ impl UpstreamHandle {
 
     async fn live(&self) -> Result<Arc<Live>, UpstreamError> {
         if self.0.status.borrow().state == UpstreamState::Starting {
-            let mut rx = self.0.status.subscribe();
-            let _ = tokio::time::timeout(START_WAIT, rx.wait_for(|s| s.state != UpstreamState::Starting)).await;
+            // Boxed: a rare wait, kept out of the size of every call's future.
+            Box::pin(async {
+                let mut rx = self.0.status.subscribe();
+                let _ = tokio::time::timeout(START_WAIT, rx.wait_for(|s| s.state != UpstreamState::Starting)).await;
+            })
+            .await;
         }
         self.live_now()
     }
@@ -330,14 +340,19 @@ impl PendingCall {
     pub async fn wait(self, timeout: Duration) -> Result<Message, UpstreamError> {
         match tokio::time::timeout(timeout, self.rx).await {
             Ok(Ok(msg)) => Ok(msg),
+            // The failure paths are boxed: they would otherwise set the size of every call's future.
             Ok(Err(_)) => {
                 // The connection ended: give the supervisor a moment to record why.
-                let mut rx = self.handle.0.status.subscribe();
-                let _ = tokio::time::timeout(Duration::from_millis(200), rx.wait_for(|s| s.state != UpstreamState::Ready)).await;
+                let handle = &self.handle;
+                Box::pin(async move {
+                    let mut rx = handle.0.status.subscribe();
+                    let _ = tokio::time::timeout(Duration::from_millis(200), rx.wait_for(|s| s.state != UpstreamState::Ready)).await;
+                })
+                .await;
                 Err(self.handle.died(&self.method))
             }
             Err(_) => {
-                self.handle.cancel_request(self.upstream_id, "timed out in the gateway").await;
+                Box::pin(self.handle.cancel_request(self.upstream_id, "timed out in the gateway")).await;
                 Err(UpstreamError::Timeout { server: self.handle.name().to_owned(), method: self.method, after: timeout })
             }
         }
