@@ -158,9 +158,14 @@ def diff_columns(text: str) -> list[tuple[str, str, str]]:
     return [(line[:width].rstrip(), line[width + 1 : width + 2], line[width + 3 :]) for line in lines[1:]]
 
 
-def assert_side_by_side(text: str, old: str, new: str) -> None:
+def assert_side_by_side(text: str, old: str | None, new: str) -> None:
+    """`old` (None: nothing was replaced, only added) on the left and `new` on the right, marked."""
     rows = diff_columns(text)
-    assert any(old in left and mark != " " for left, mark, _ in rows), f"the approved `{old}` is not in the left column, marked changed:\n{text}"
+    if old is None:
+        assert any(new in right and mark == ">" and not left for left, mark, right in rows), f"the added `{new}` is not marked as added:\n{text}"
+        assert all(mark in " >" for _, mark, _ in rows), f"only additions were made:\n{text}"
+    else:
+        assert any(old in left and mark != " " for left, mark, _ in rows), f"the approved `{old}` is not in the left column, marked changed:\n{text}"
     assert any(new in right and mark != " " for _, mark, right in rows), f"the current `{new}` is not in the right column, marked changed:\n{text}"
     assert not any(new in left for left, _, _ in rows), f"`{new}` shows as approved:\n{text}"
 
@@ -175,7 +180,7 @@ def assert_side_by_side(text: str, old: str, new: str) -> None:
         ),
         (
             lambda t: t | {"inputSchema": {"type": "object", "properties": {"url": {"type": "string"}, "sidenote": {"type": "string"}}}},
-            "\"url\"",
+            None,  # a parameter added, nothing replaced: `url` stays an equal line
             "\"sidenote\"",
         ),
         (

@@ -182,7 +182,8 @@ async fn diff(name: &str, config: &ConfigArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Two texts in columns, lines that differ marked with `|`, `<` or `>`.
+/// Two texts in columns, lines matched by longest common subsequence: a
+/// changed line is marked `|`, a removed one `<`, an added one `>`.
 fn side_by_side(old: &str, new: &str) -> String {
     let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
     let width = a.iter().map(|l| l.chars().count()).max().unwrap_or(0).clamp(20, 70);
@@ -191,16 +192,63 @@ fn side_by_side(old: &str, new: &str) -> String {
         format!("{c:<width$}")
     };
     let mut out = format!("{}   {}\n", cut("APPROVED"), "CURRENT");
-    for i in 0..a.len().max(b.len()) {
-        let (l, r) = (a.get(i).copied(), b.get(i).copied());
-        let mark = match (l, r) {
-            (Some(x), Some(y)) if x == y => ' ',
-            (Some(_), Some(_)) => '|',
-            (Some(_), None) => '<',
-            _ => '>',
-        };
-        out.push_str(&format!("{} {mark} {}\n", cut(l.unwrap_or("")), r.unwrap_or("")));
+    for (l, mark, r) in rows(&a, &b) {
+        out.push_str(&format!("{} {mark} {}\n", cut(l), r));
     }
+    out
+}
+
+/// Side-by-side rows: equal lines together, and each run of removed and
+/// added lines between them paired up (`|`), the rest alone (`<`, `>`).
+fn rows<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(&'a str, char, &'a str)> {
+    let (n, m) = (a.len(), b.len());
+    // Longest common subsequence from the end; a definition too large for
+    // that is shown as all replaced.
+    let lcs = if n * m <= 4_000_000 {
+        let mut t = vec![vec![0u32; m + 1]; n + 1];
+        for i in (0..n).rev() {
+            for j in (0..m).rev() {
+                t[i][j] = if a[i] == b[j] { t[i + 1][j + 1] + 1 } else { t[i + 1][j].max(t[i][j + 1]) };
+            }
+        }
+        Some(t)
+    } else {
+        None
+    };
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    let (mut dels, mut adds): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+    let flush = |dels: &mut Vec<&'a str>, adds: &mut Vec<&'a str>, out: &mut Vec<(&'a str, char, &'a str)>| {
+        for k in 0..dels.len().max(adds.len()) {
+            out.push(match (dels.get(k), adds.get(k)) {
+                (Some(l), Some(r)) => (*l, '|', *r),
+                (Some(l), None) => (*l, '<', ""),
+                (None, r) => ("", '>', r.copied().unwrap_or("")),
+            });
+        }
+        dels.clear();
+        adds.clear();
+    };
+    while i < n || j < m {
+        if lcs.is_some() && i < n && j < m && a[i] == b[j] {
+            flush(&mut dels, &mut adds, &mut out);
+            out.push((a[i], ' ', b[j]));
+            (i, j) = (i + 1, j + 1);
+            continue;
+        }
+        let remove = match &lcs {
+            Some(t) => i < n && (j == m || t[i + 1][j] >= t[i][j + 1]),
+            None => i < n,
+        };
+        if remove {
+            dels.push(a[i]);
+            i += 1;
+        } else {
+            adds.push(b[j]);
+            j += 1;
+        }
+    }
+    flush(&mut dels, &mut adds, &mut out);
     out
 }
 
@@ -209,4 +257,24 @@ pub(crate) fn search_eval(dir: &std::path::Path) -> anyhow::Result<()> {
     println!("{}: {} tools, {} queries", dir.display(), r.tools, r.queries);
     println!("P@1 {:.3}  R@5 {:.3}  Hit@5 {:.3}  nDCG@10 {:.3}", r.p_at_1, r.r_at_5, r.hit_at_5, r.ndcg_at_10);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rows;
+
+    #[test]
+    fn diff_rows_keep_equal_lines_together() {
+        let old = ["{", "  \"a\": 1,", "  \"url\": 2", "}"];
+        let new = ["{", "  \"a\": 1,", "  \"sidenote\": 3,", "  \"url\": 2", "}"];
+        let marks: Vec<(char, &str, &str)> = rows(&old, &new).into_iter().map(|(l, m, r)| (m, l, r)).collect();
+        assert_eq!(
+            marks,
+            [(' ', "{", "{"), (' ', "  \"a\": 1,", "  \"a\": 1,"), ('>', "", "  \"sidenote\": 3,"), (' ', "  \"url\": 2", "  \"url\": 2"), (' ', "}", "}")]
+        );
+        let changed: Vec<char> = rows(&["x", "old text", "y"], &["x", "new text", "y", "z"]).into_iter().map(|r| r.1).collect();
+        assert_eq!(changed, [' ', '|', ' ', '>']);
+        let removed: Vec<char> = rows(&["x", "gone", "y"], &["x", "y"]).into_iter().map(|r| r.1).collect();
+        assert_eq!(removed, [' ', '<', ' ']);
+    }
 }
