@@ -227,6 +227,39 @@ def test_servers_are_added_from_the_form_and_from_pasted_json(gateway, b):
     b.wait("#pending-count")
     assert int(b.text("#pending-count")) >= 5
 
+    # A program in a Docker container: the form writes the isolation settings.
+    b.click(button("Add server"))
+    b.fill("#add-name", "sandboxed")
+    b.fill("#add-command", "npx")
+    b.fill("#add-args", "-y @modelcontextprotocol/server-filesystem /data")
+    b.click("#add-docker")
+    b.fill("#add-mounts", f"{gw.home}:/data")
+    b.fill("#add-memory", "256m")
+    b.click(button("Add server", "form"))
+    b.wait('[data-server="sandboxed"]')
+    sandboxed = config_servers(gw)["sandboxed"]
+    assert sandboxed == {
+        "command": "npx",
+        "args": ["-y", "@modelcontextprotocol/server-filesystem", "/data"],
+        "isolation": "docker",
+        "mounts": [f"{gw.home}:/data"],
+        "memory": "256m",
+    }, sandboxed
+    b.click(button("Remove", '[data-server="sandboxed"]'))
+    b.click(button("Remove?", '[data-server="sandboxed"]'))
+    b.gone('[data-server="sandboxed"]')
+
+    # A container setting the file cannot take is refused in the form; nothing is written.
+    b.click(button("Add server"))
+    b.fill("#add-name", "sandboxed")
+    b.fill("#add-command", "npx")
+    b.click("#add-docker")
+    b.fill("#add-memory", "lots")
+    b.click(button("Add server", "form"))
+    b.wait("form .alert.error", "lots")
+    b.click(button("Cancel"))
+    assert "sandboxed" not in config_servers(gw)
+
     # A bad form is answered in the form, with the gateway's hint.
     b.click(button("Add server"))
     b.fill("#add-name", "everything")
@@ -390,6 +423,8 @@ async def test_screenshots(gateway, b, tmp_path):
     b.fill("#add-command", "npx")
     b.fill("#add-args", "-y @modelcontextprotocol/server-github")
     b.fill("#add-env", "GITHUB_PERSONAL_ACCESS_TOKEN=ghp_your_token")
+    b.click("#add-docker")  # the container options show
+    b.wait("#add-network")
     b.screenshot("add-server")
     b.click(button("Cancel"))
 

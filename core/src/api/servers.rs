@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::routes::{error, Api};
-use crate::config::{split_words, ServerConfig, TransportKind};
+use crate::config::{split_words, IsolationKind, ServerConfig, TransportKind};
 use crate::GatewayError;
 
 /// `POST /servers`: a pasted `mcpServers` snippet, or one server from a form.
@@ -31,6 +31,18 @@ pub(super) struct AddBody {
     transport: Option<String>,
     timeout: Option<f64>,
     enabled: Option<bool>,
+    /// `docker` runs the command in a hardened container; `none` (the default) as a process.
+    isolation: Option<String>,
+    /// The container image, instead of the one chosen from the command.
+    image: Option<String>,
+    /// Lets the container reach the network.
+    network: Option<bool>,
+    /// `host:container[:rw]` folders shared with the container.
+    mounts: Option<Vec<String>>,
+    /// The container's memory limit, e.g. `512m`.
+    memory: Option<String>,
+    /// The container's CPU limit.
+    cpus: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +74,19 @@ impl AddBody {
             None => None,
             Some(t) => Some(TransportKind::parse(&t).ok_or_else(|| invalid(&format!("the transport `{t}` is not known\nhint: use streamable-http, sse or auto")))?),
         };
+        let isolation = match non_empty(self.isolation) {
+            None => None,
+            Some(i) => Some(IsolationKind::parse(&i).ok_or_else(|| invalid(&format!("the isolation `{i}` is not known\nhint: use docker (a hardened container) or none")))?),
+        };
+        let mounts: Vec<String> = self.mounts.unwrap_or_default().into_iter().filter_map(|m| non_empty(Some(m))).collect();
+        let container = (self.image.is_some() || self.network.is_some() || !mounts.is_empty() || self.memory.is_some() || self.cpus.is_some()).then_some(());
+        if isolation != Some(IsolationKind::Docker) && container.is_some() {
+            return Err(invalid("image, network, shared folders, memory and CPUs are container settings\nhint: choose isolation `docker`, or leave them out"));
+        }
+        if isolation == Some(IsolationKind::Docker) && url.is_some() {
+            return Err(invalid("only a command can run in a container; an HTTP server (a URL) runs wherever it is hosted\nhint: leave isolation out for a URL"));
+        }
+        // Memory, CPU and folder specs are checked with the whole file before it is saved.
         let server = ServerConfig {
             command,
             args: (!args.is_empty()).then_some(args),
@@ -72,7 +97,12 @@ impl AddBody {
             transport,
             enabled: self.enabled.filter(|e| !e),
             timeout: self.timeout,
-            // The form has no isolation options yet: edit the file or use the CLI.
+            isolation,
+            image: non_empty(self.image),
+            network: self.network.filter(|n| *n),
+            mounts: (!mounts.is_empty()).then_some(mounts),
+            memory: non_empty(self.memory),
+            cpus: self.cpus,
             ..ServerConfig::default()
         };
         Ok((name, server))
@@ -135,5 +165,19 @@ mod tests {
         assert!(err(json!({ "name": "a", "command": "x", "args": "\"open" })).contains("unclosed quote"));
         assert!(err(json!({ "name": "a", "url": "http://h", "transport": "ws" })).contains("`ws` is not known"));
         assert!(serde_json::from_value::<AddBody>(json!({ "name": "a", "comand": "x" })).is_err(), "unknown fields are refused");
+        assert!(err(json!({ "name": "a", "command": "x", "isolation": "vm" })).contains("`vm` is not known"));
+        assert!(err(json!({ "name": "a", "command": "x", "memory": "1g" })).contains("choose isolation `docker`"));
+        assert!(err(json!({ "name": "a", "url": "http://h", "isolation": "docker" })).contains("only a command can run in a container"));
+    }
+
+    #[test]
+    fn a_form_can_ask_for_a_container() {
+        let form = json!({ "name": "fs", "command": "npx", "args": "-y @modelcontextprotocol/server-filesystem /data", "isolation": "docker", "network": false, "mounts": ["/home/me/notes:/data", " "], "memory": "256m", "image": "" });
+        let (_, s) = body(form).server().unwrap();
+        assert_eq!(s.isolation, Some(IsolationKind::Docker));
+        assert_eq!((s.network, s.image, s.memory.as_deref(), s.cpus), (None, None, Some("256m"), None));
+        assert_eq!(s.mounts.unwrap(), ["/home/me/notes:/data"]);
+        let (_, s) = body(json!({ "name": "web", "command": "uvx", "args": "mcp-server-fetch", "isolation": "docker", "network": true })).server().unwrap();
+        assert_eq!(s.network, Some(true));
     }
 }

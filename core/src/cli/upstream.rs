@@ -71,9 +71,10 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
     };
     let isolation = match a.isolation.as_deref() {
         None => None,
-        Some("none") => Some(IsolationKind::None),
-        Some("docker") => Some(IsolationKind::Docker),
-        Some(other) => bail!("--isolation `{other}` is not known\nhint: use docker (a hardened container) or none"),
+        Some(text) => match IsolationKind::parse(text) {
+            Some(k) => Some(k),
+            None => bail!("--isolation `{text}` is not known\nhint: use docker (a hardened container) or none"),
+        },
     };
     let args = split_args(&a.args)?;
     let server = ServerConfig {

@@ -29,6 +29,17 @@ pub enum IsolationKind {
     Docker,
 }
 
+impl IsolationKind {
+    /// Reads `none` or `docker`, as written in the file.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "none" => Some(Self::None),
+            "docker" => Some(Self::Docker),
+            _ => None,
+        }
+    }
+}
+
 /// How a server is isolated, resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Isolation {

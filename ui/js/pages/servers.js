@@ -52,9 +52,22 @@ function addPanel(ctx, onDone) {
   timeout.step = 'any';
   const snippet = h('textarea', { id: 'add-snippet', name: 'snippet', rows: 9, placeholder: '{\n  "mcpServers": {\n    "time": { "command": "uvx", "args": ["mcp-server-time"] }\n  }\n}' });
 
+  // Isolation: the command in a hardened Docker container (no network, read-only root, limits).
+  const docker = h('input', { id: 'add-docker', name: 'docker', type: 'checkbox' });
+  const network = h('input', { id: 'add-network', name: 'network', type: 'checkbox' });
+  const image = input('image', 'chosen from the command (node, python, uv)');
+  const memory = input('memory', '512m');
+  const mounts = h('textarea', { id: 'add-mounts', name: 'mounts', rows: 2, placeholder: '/home/me/notes:/data' });
+  const check = (id, box, label, help) => h('div', { class: 'field check', dataset: { field: id } }, h('label', { for: `add-${id}` }, box, ` ${label}`), help ? h('div', { class: 'help', text: help }) : null);
+  const containerFields = h('div', { hidden: true },
+    h('div', { class: 'grid-2' }, check('network', network, 'Allow network access', 'Off: the container cannot reach any host.'), field('image', 'Image', image)),
+    h('div', { class: 'grid-2' }, field('mounts', 'Shared folders', mounts, 'One host:container per line, read-only; add :rw to allow writes.'), field('memory', 'Memory limit', memory)));
+  docker.addEventListener('change', () => { containerFields.hidden = !docker.checked; });
   const commandFields = h('div', {},
     h('div', { class: 'grid-2' }, field('command', 'Command', command), field('args', 'Arguments', args, 'Split like a shell does; quote an argument that has spaces.')),
-    h('div', { class: 'grid-2' }, field('env', 'Environment', env, 'One NAME=value per line.'), field('cwd', 'Working folder', cwd)));
+    h('div', { class: 'grid-2' }, field('env', 'Environment', env, 'One NAME=value per line.'), field('cwd', 'Working folder', cwd)),
+    check('docker', docker, 'Run in a Docker container', 'No network, a read-only root, memory and CPU limits, only the folders you share.'),
+    containerFields);
   const urlFields = h('div', { hidden: true },
     h('div', { class: 'grid-2' }, field('url', 'URL', url), field('transport', 'Transport', transport)),
     field('headers', 'Headers', headers, 'One “Name: value” per line.'));
@@ -106,6 +119,10 @@ function addPanel(ctx, onDone) {
     const out = { name: name.value.trim() };
     if (kind === 'command') {
       Object.assign(out, { command: command.value.trim(), args: args.value, env: pairs(env.value, '=', 'Environment'), cwd: cwd.value.trim() || undefined });
+      if (docker.checked) {
+        const shared = mounts.value.split('\n').map((l) => l.trim()).filter(Boolean);
+        Object.assign(out, { isolation: 'docker', network: network.checked || undefined, image: image.value.trim() || undefined, memory: memory.value.trim() || undefined, mounts: shared.length ? shared : undefined });
+      }
     } else {
       Object.assign(out, { url: url.value.trim(), transport: transport.value, headers: pairs(headers.value, ':', 'Headers') });
     }
