@@ -161,7 +161,8 @@ where
             requests.spawn(async move {
                 // Related messages (progress) go straight to the output, so
                 // they stay ahead of the answer they precede upstream.
-                if let Some(answer) = gw.handle(&session, msg, Some(tx.clone())).await {
+                // Boxed: the task stays small, the large future gets a plain allocation.
+                if let Some(answer) = Box::pin(gw.handle(&session, msg, Some(tx.clone()))).await {
                     let _ = tx.send(answer).await;
                 }
             });
