@@ -335,6 +335,12 @@ async def test_log_messages_only_for_requests_that_opt_in(modern_upstream, level
     peer = Peer("alice")
     async with Client(modern_upstream.url, mode=V, log_level=level, logging_callback=peer.log) as c:
         await c.call_tool("fx__test_tool_with_logging", {})
+        # The SDK runs notification callbacks in their own task: the last one may run just
+        # after call_tool returns, although the gateway sent it before the result.
+        for _ in range(40):
+            if len(peer.logs) >= 3:
+                break
+            await anyio.sleep(0.05)
     texts = [str(m.data) for m in peer.logs]
     if level == "info":
         assert texts == ["Tool execution started", "Tool processing data", "Tool execution completed"], texts
