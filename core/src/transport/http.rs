@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use indexmap::IndexMap;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -18,6 +18,7 @@ use super::sse::LegacySse;
 use super::sse_codec::SseParser;
 use super::{CloseSignal, Connection, Inbound, TransportError};
 use crate::config::TransportKind;
+use crate::oauth::OAuthClient;
 use crate::protocol::{modern, ErrorCode, Kind, Message};
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -34,6 +35,8 @@ pub(crate) struct HttpOptions<'a> {
     pub(crate) headers: &'a IndexMap<String, String>,
     pub(crate) kind: TransportKind,
     pub(crate) max_message_bytes: usize,
+    /// Signs in when the server asks for OAuth.
+    pub(crate) auth: Option<Arc<OAuthClient>>,
 }
 
 /// Shared by the writer and the tasks it starts.
@@ -48,6 +51,7 @@ pub(super) struct Link {
     pub(super) tasks: TaskTracker,
     pub(super) cancel: CancellationToken,
     tool_schemas: ToolSchemas,
+    pub(super) auth: Option<Arc<OAuthClient>>,
     session: Mutex<Option<String>>,
     version: Mutex<Option<String>>,
 }
@@ -85,6 +89,7 @@ pub(crate) async fn connect_http(opts: HttpOptions<'_>, inbound: Inbound, tasks:
         tasks: tasks.clone(),
         cancel: cancel.clone(),
         tool_schemas: opts.tool_schemas,
+        auth: opts.auth,
         session: Mutex::new(None),
         version: Mutex::new(None),
     });
@@ -164,8 +169,19 @@ pub(super) fn fail(link: &Link, msg: &Message, err: &TransportError) {
     }
 }
 
-fn request_headers(link: &Link) -> HeaderMap {
+/// The configured headers, with the access token when there is one.
+pub(super) fn base_headers(link: &Link) -> HeaderMap {
     let mut h = link.headers.clone();
+    if let Some(token) = link.auth.as_ref().and_then(|a| a.current_token()) {
+        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
+            h.insert(AUTHORIZATION, v);
+        }
+    }
+    h
+}
+
+fn request_headers(link: &Link) -> HeaderMap {
+    let mut h = base_headers(link);
     h.insert(ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(s) = link.session.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
@@ -220,7 +236,38 @@ fn message_headers(link: &Link, msg: &Message) -> HeaderMap {
 
 async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), TransportError> {
     let unreachable = |e: reqwest::Error| TransportError::Unreachable { url: link.url.to_string(), message: error_chain(&e) };
-    let resp = link.http.post(link.url.clone()).headers(message_headers(link, msg)).body(msg.to_bytes()).send().await.map_err(unreachable)?;
+    // A refusal for want of a sign-in is answered by signing in (refreshing,
+    // or waiting for a person), then sending again; a few times at most.
+    let mut challenges = 0;
+    let resp = loop {
+        let mut headers = message_headers(link, msg);
+        let sent = match &link.auth {
+            Some(auth) => auth.token().await,
+            None => None,
+        };
+        if let Some(Ok(v)) = sent.as_ref().map(|t| HeaderValue::from_str(&format!("Bearer {t}"))) {
+            headers.insert(AUTHORIZATION, v);
+        }
+        let resp = link.http.post(link.url.clone()).headers(headers).body(msg.to_bytes()).send().await.map_err(unreachable)?;
+        let Some(auth) = &link.auth else { break resp };
+        let status = resp.status().as_u16();
+        let www = resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let wants_sign_in = status == 401 || (status == 403 && www.as_deref().is_some_and(|w| w.contains("insufficient_scope")));
+        if !wants_sign_in {
+            if resp.status().is_success() && sent.is_some() {
+                auth.note_success();
+            }
+            break resp;
+        }
+        if challenges >= crate::oauth::MAX_AUTHORIZATIONS {
+            break resp;
+        }
+        challenges += 1;
+        tokio::select! {
+            () = link.cancel.cancelled() => return Err(TransportError::Unreachable { url: link.url.to_string(), message: "the connection was closed while waiting for sign-in".into() }),
+            r = auth.on_challenge(status, www.as_deref(), sent.as_deref()) => r?,
+        }
+    };
     let status = resp.status();
     if msg.method() == "initialize" && status.is_success() {
         if let Some(id) = resp.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {

@@ -1,0 +1,308 @@
+//! The steps of one sign-in: discovery, the client identity, the
+//! authorization URL (PKCE S256, `state`, `resource`, scopes), the code
+//! exchange with its `iss` check (RFC 9207), and refreshing.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use rand::RngCore;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::discovery::{self, Challenge, ServerMetadata};
+use super::{OAuthClient, OAuthError};
+use crate::store::{OAuthClientRecord, OAuthTokenRecord, UnixMillis};
+
+/// A flow waiting for its callback.
+#[derive(Clone)]
+pub(super) struct Pending {
+    pub(super) url: String,
+    pub(super) state: String,
+    verifier: String,
+    redirect_uri: String,
+    client: OAuthClientRecord,
+    metadata: ServerMetadata,
+    resource: Option<String>,
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn challenge_of(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Discovers, picks the client and builds the authorization URL.
+pub(super) async fn prepare(client: &OAuthClient, challenge: Challenge, redirect_uri: String) -> Result<Pending, OAuthError> {
+    let http = &client.ctx.http;
+    let prm = discovery::resource_metadata(http, &client.url, &challenge).await?;
+    let (issuer, resource, scopes_supported) = match &prm {
+        Some(m) => {
+            if let Some(r) = &m.resource {
+                if !discovery::resource_covers(r, &client.url) {
+                    return Err(OAuthError::Untrusted {
+                        message: format!("the server's protected resource metadata is for `{r}`, not for {}", client.url),
+                        hint: "a token for another resource must not be sent here; check the server's URL, or ask its operator to fix `resource`".into(),
+                    });
+                }
+            }
+            let issuer = m.authorization_servers.first().cloned().ok_or_else(|| OAuthError::Discovery {
+                what: "protected resource metadata",
+                message: "it names no authorization server".into(),
+                hint: "ask the server's operator to list `authorization_servers`".into(),
+            })?;
+            (issuer, m.resource.clone().or_else(|| Some(client.url.clone())), m.scopes_supported.clone())
+        }
+        None => {
+            // Older servers (MCP 2025-03-26): the authorization server is the server's own origin.
+            let u = reqwest::Url::parse(&client.url).map_err(|e| OAuthError::Discovery { what: "server URL", message: e.to_string(), hint: "fix `url`".into() })?;
+            (u.origin().ascii_serialization(), Some(client.url.clone()), None)
+        }
+    };
+    let metadata = discovery::server_metadata(http, &issuer).await?;
+    if let Some(methods) = &metadata.code_challenge_methods_supported {
+        if !methods.iter().any(|m| m == "S256") {
+            return Err(OAuthError::Untrusted { message: format!("the authorization server {issuer} does not support PKCE with S256"), hint: "Portcullis only signs in with PKCE (S256), as the MCP spec requires".into() });
+        }
+    }
+    let authorization_endpoint = metadata.authorization_endpoint.clone().ok_or_else(|| OAuthError::Discovery { what: "authorization server metadata", message: format!("{issuer} names no authorization_endpoint"), hint: "ask the server's operator".into() })?;
+    let client_record = identity(client, &metadata, &redirect_uri).await?;
+
+    // Scopes: the person's choice, else the challenge's, else everything the resource supports; always
+    // with what was asked before (a step-up must not lose what was granted).
+    let wanted: Option<String> = client.config.scope.clone().or(challenge.scope.clone()).or_else(|| scopes_supported.map(|s| s.join(" ")));
+    let mut scopes = client.scopes.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for s in wanted.iter().flat_map(|w| w.split_whitespace()) {
+        if !scopes.iter().any(|x| x == s) {
+            scopes.push(s.to_owned());
+        }
+    }
+    if !scopes.is_empty() {
+        *client.scopes.lock().unwrap_or_else(|p| p.into_inner()) = scopes.clone();
+    }
+
+    let verifier = random_token();
+    let state = random_token();
+    let mut url = reqwest::Url::parse(&authorization_endpoint).map_err(|e| OAuthError::Discovery { what: "authorization server metadata", message: format!("authorization_endpoint: {e}"), hint: "ask the server's operator".into() })?;
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("response_type", "code");
+        q.append_pair("client_id", &client_record.client_id);
+        q.append_pair("redirect_uri", &redirect_uri);
+        q.append_pair("code_challenge", &challenge_of(&verifier));
+        q.append_pair("code_challenge_method", "S256");
+        q.append_pair("state", &state);
+        if !scopes.is_empty() {
+            q.append_pair("scope", &scopes.join(" "));
+        }
+        if let Some(r) = &resource {
+            q.append_pair("resource", r);
+        }
+    }
+    Ok(Pending { url: url.to_string(), state, verifier, redirect_uri, client: client_record, metadata, resource })
+}
+
+/// The client identity: pre-registered, stored, a metadata document URL, or a new registration.
+async fn identity(client: &OAuthClient, metadata: &ServerMetadata, redirect_uri: &str) -> Result<OAuthClientRecord, OAuthError> {
+    let store = &client.ctx.store;
+    let supported = metadata.token_endpoint_auth_methods_supported.clone().unwrap_or_else(|| vec!["client_secret_basic".into()]);
+    let with_secret = |secret: &Option<String>| -> String {
+        match secret {
+            None => "none".into(),
+            Some(_) if supported.iter().any(|m| m == "client_secret_basic") => "client_secret_basic".into(),
+            Some(_) if supported.iter().any(|m| m == "client_secret_post") => "client_secret_post".into(),
+            Some(_) => "client_secret_basic".into(),
+        }
+    };
+    let record = if let Some(id) = &client.config.client_id {
+        OAuthClientRecord { issuer: metadata.issuer.clone(), redirect_uri: redirect_uri.to_owned(), client_id: id.clone(), client_secret: client.config.client_secret.clone(), auth_method: with_secret(&client.config.client_secret) }
+    } else if let Some(stored) = store.oauth_client(&client.server, &metadata.issuer, redirect_uri).ok().flatten() {
+        return Ok(stored);
+    } else if let (true, Some(url)) = (metadata.client_id_metadata_document_supported, &client.config.client_metadata_url) {
+        OAuthClientRecord { issuer: metadata.issuer.clone(), redirect_uri: redirect_uri.to_owned(), client_id: url.clone(), client_secret: None, auth_method: "none".into() }
+    } else {
+        register(client, metadata, redirect_uri, &supported).await?
+    };
+    if let Err(e) = store.save_oauth_client(&client.server, &record) {
+        tracing::warn!(server = client.server, "storing its client registration failed: {e}");
+    }
+    Ok(record)
+}
+
+#[derive(Deserialize)]
+struct Registration {
+    client_id: String,
+    client_secret: Option<String>,
+    token_endpoint_auth_method: Option<String>,
+}
+
+/// Dynamic client registration (RFC 7591).
+async fn register(client: &OAuthClient, metadata: &ServerMetadata, redirect_uri: &str, supported: &[String]) -> Result<OAuthClientRecord, OAuthError> {
+    let what = "the client registration";
+    let Some(endpoint) = &metadata.registration_endpoint else {
+        return Err(OAuthError::Refused {
+            what,
+            message: format!("{} offers no dynamic client registration", metadata.issuer),
+            hint: format!("register a client there by hand (redirect URI {redirect_uri}) and set client_id (and client_secret) under [servers.{}.oauth]", client.server),
+        });
+    };
+    let method = ["none", "client_secret_basic", "client_secret_post"].into_iter().find(|m| supported.iter().any(|s| s == m)).unwrap_or("client_secret_basic");
+    let body = serde_json::json!({
+        "client_name": "Portcullis",
+        "redirect_uris": [redirect_uri],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": method,
+        "application_type": "native",
+    });
+    let resp = client.ctx.http.post(endpoint).header("content-type", "application/json").body(body.to_string()).send().await.map_err(|e| refused(what, e.to_string()))?;
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(refused(what, describe_error(status.as_u16(), &text)));
+    }
+    let reg: Registration = serde_json::from_str(&text).map_err(|e| refused(what, format!("its answer is not a registration: {e}")))?;
+    let auth_method = reg.token_endpoint_auth_method.clone().unwrap_or_else(|| if reg.client_secret.is_some() { method.to_owned() } else { "none".into() });
+    Ok(OAuthClientRecord { issuer: metadata.issuer.clone(), redirect_uri: redirect_uri.to_owned(), client_id: reg.client_id, client_secret: reg.client_secret, auth_method })
+}
+
+fn refused(what: &'static str, message: String) -> OAuthError {
+    OAuthError::Refused { what, message, hint: "try signing in again; if it keeps failing, the authorization server's operator can tell why".into() }
+}
+
+/// `error: error_description` of an OAuth error answer, never the rest of the body.
+fn describe_error(status: u16, body: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    match (v.get("error").and_then(|e| e.as_str()), v.get("error_description").and_then(|e| e.as_str())) {
+        (Some(e), Some(d)) => format!("HTTP {status}, {e}: {d}"),
+        (Some(e), None) => format!("HTTP {status}, {e}"),
+        _ => format!("HTTP {status}"),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_in: Option<f64>,
+    scope: Option<String>,
+}
+
+/// POSTs a form to the token endpoint with the client's authentication.
+async fn token_request(client: &OAuthClient, metadata: &ServerMetadata, record: &OAuthClientRecord, form: &[(&str, &str)], what: &'static str) -> Result<TokenAnswer, OAuthError> {
+    let endpoint = metadata.token_endpoint.clone().ok_or_else(|| refused(what, format!("{} names no token_endpoint", metadata.issuer)))?;
+    let mut encoded = reqwest::Url::parse("http://form.invalid/").map_err(|e| refused(what, e.to_string()))?;
+    {
+        let mut q = encoded.query_pairs_mut();
+        for (k, v) in form {
+            q.append_pair(k, v);
+        }
+        match (record.auth_method.as_str(), &record.client_secret) {
+            ("client_secret_post", Some(secret)) => {
+                q.append_pair("client_id", &record.client_id);
+                q.append_pair("client_secret", secret);
+            }
+            ("client_secret_basic", Some(_)) => {}
+            _ => {
+                q.append_pair("client_id", &record.client_id);
+            }
+        }
+    }
+    let body = encoded.query().unwrap_or_default().to_owned();
+    let mut req = client.ctx.http.post(&endpoint).header("content-type", "application/x-www-form-urlencoded").header("accept", "application/json");
+    if let ("client_secret_basic", Some(secret)) = (record.auth_method.as_str(), &record.client_secret) {
+        let enc = |s: &str| -> String {
+            let mut u = reqwest::Url::parse("http://x.invalid/").unwrap_or_else(|_| unreachable!("a constant URL parses"));
+            u.query_pairs_mut().append_pair("v", s);
+            u.query().unwrap_or_default().trim_start_matches("v=").to_owned()
+        };
+        let pair = format!("{}:{}", enc(&record.client_id), enc(secret));
+        req = req.header("authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)));
+    }
+    let resp = req.body(body).send().await.map_err(|e| refused(what, e.to_string()))?;
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(refused(what, describe_error(status.as_u16(), &text)));
+    }
+    serde_json::from_str(&text).map_err(|_| refused(what, "its answer is not a token response".into()))
+}
+
+fn record_of(client: &OAuthClient, issuer: &str, client_id: &str, resource: Option<String>, answer: TokenAnswer, old_refresh: Option<String>, asked: Option<String>) -> OAuthTokenRecord {
+    OAuthTokenRecord {
+        url: client.url.clone(),
+        issuer: issuer.to_owned(),
+        client_id: client_id.to_owned(),
+        resource,
+        access_token: answer.access_token,
+        refresh_token: answer.refresh_token.or(old_refresh),
+        scope: answer.scope.or(asked),
+        expires_at: answer.expires_in.filter(|s| s.is_finite() && *s > 0.0).map(|s| UnixMillis(UnixMillis::now().0 + (s * 1000.0) as i64)),
+    }
+}
+
+/// Checks the callback and trades its code for tokens.
+pub(super) async fn exchange(client: &OAuthClient, pending: &Pending, query: &HashMap<String, String>) -> Result<OAuthTokenRecord, OAuthError> {
+    let issuer = &pending.metadata.issuer;
+    if let Some(error) = query.get("error") {
+        let detail = query.get("error_description").map(|d| format!(": {d}")).unwrap_or_default();
+        return Err(OAuthError::Incomplete { server: client.server.clone(), message: format!("the authorization server answered `{error}`{detail}") });
+    }
+    match query.get("iss") {
+        Some(iss) if iss != issuer => {
+            return Err(OAuthError::Untrusted {
+                message: format!("the answer came from issuer `{iss}`, but the sign-in was started at `{issuer}`"),
+                hint: "another authorization server may be trying to mix in its answer (RFC 9207); sign in again".into(),
+            })
+        }
+        None if pending.metadata.authorization_response_iss_parameter_supported => {
+            return Err(OAuthError::Untrusted {
+                message: format!("`{issuer}` promises an `iss` parameter in its answers, and this one has none"),
+                hint: "the answer may not come from that authorization server (RFC 9207); sign in again".into(),
+            })
+        }
+        _ => {}
+    }
+    let code = query.get("code").ok_or_else(|| OAuthError::Incomplete { server: client.server.clone(), message: "the answer carries no authorization code".into() })?;
+    let mut form = vec![("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", pending.redirect_uri.as_str()), ("code_verifier", pending.verifier.as_str())];
+    if let Some(r) = &pending.resource {
+        form.push(("resource", r.as_str()));
+    }
+    let answer = token_request(client, &pending.metadata, &pending.client, &form, "the code exchange").await?;
+    let asked = Some(client.scopes.lock().unwrap_or_else(|p| p.into_inner()).join(" ")).filter(|s| !s.is_empty());
+    Ok(record_of(client, issuer, &pending.client.client_id, pending.resource.clone(), answer, None, asked))
+}
+
+/// Trades the refresh token of `old` for new tokens.
+pub(super) async fn refresh(client: &OAuthClient, old: &OAuthTokenRecord) -> Result<OAuthTokenRecord, OAuthError> {
+    let Some(refresh_token) = &old.refresh_token else {
+        return Err(OAuthError::Incomplete { server: client.server.clone(), message: "no refresh token".into() });
+    };
+    let metadata = discovery::server_metadata(&client.ctx.http, &old.issuer).await?;
+    let record = match client.ctx.store.oauth_client(&client.server, &old.issuer, &client.ctx.redirect_uri().await?).ok().flatten() {
+        Some(r) if r.client_id == old.client_id => r,
+        _ => OAuthClientRecord { issuer: old.issuer.clone(), redirect_uri: String::new(), client_id: old.client_id.clone(), client_secret: client.config.client_secret.clone().filter(|_| client.config.client_id.as_deref() == Some(old.client_id.as_str())), auth_method: "none".into() },
+    };
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token.as_str())];
+    if let Some(r) = &old.resource {
+        form.push(("resource", r.as_str()));
+    }
+    let answer = token_request(client, &metadata, &record, &form, "a token refresh").await?;
+    Ok(record_of(client, &old.issuer, &old.client_id, old.resource.clone(), answer, old.refresh_token.clone(), old.scope.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_challenge_is_s256_of_the_verifier() {
+        // RFC 7636 appendix B.
+        assert_eq!(challenge_of("dBjftJeZ4CVP-mJ92K1qtyGmjfjzgPBsbfnS3fqMwrQ"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert_ne!(random_token(), random_token());
+        assert!(random_token().len() >= 43);
+    }
+}
