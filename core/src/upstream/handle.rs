@@ -327,6 +327,11 @@ impl UpstreamHandle {
         self.live_now()
     }
 
+    /// Why it cannot take a request now, with what to do about it.
+    pub(crate) fn unavailable_error(&self) -> UpstreamError {
+        self.unavailable()
+    }
+
     fn unavailable(&self) -> UpstreamError {
         if self.0.cancel.is_cancelled() {
             return UpstreamError::ShuttingDown;
