@@ -135,3 +135,36 @@ async def test_sign_in_call_and_reuse_after_restart(oauth_upstream) -> None:
     assert kinds.count("authorize") == 1, f"a second sign-in was asked for: {kinds}"
     assert any(e["event"] == "token" and e["grant_type"] == "refresh_token" for e in after), kinds
     assert "Bearer " not in log and "access_token" not in log, "a token may have reached the log"
+
+
+def test_the_servers_page_offers_sign_in_and_a_browser_completes_it(oauth_upstream, gateway) -> None:
+    """The web UI's Servers page shows the waiting sign-in as a "Sign in" link; a real
+    browser following it comes back to the gateway's callback, and the server starts."""
+    import browser as br
+
+    missing = br.missing_reason()
+    if missing:
+        pytest.skip(missing)
+    url, events = oauth_upstream
+    gw = gateway('[gateway]\nsurface = "direct"\n\n' + harness.http_upstream("remote", url, transport="streamable-http"), trust=False)
+    admin = Admin.of(gw)
+    admin.approve_server("remote")
+    view = admin.wait_for("remote", lambda s: s["state"] == "needs-sign-in", "waiting for sign-in")
+    with br.Browser.start() as b:
+        b.goto(f"http://127.0.0.1:{gw.port}/ui/")
+        b.wait("#token-input")
+        b.fill("#token-input", admin.token)
+        b.click("#token-submit")
+        b.gone("#token-dialog")
+        row = '[data-server="remote"]'
+        b.wait(row, "needs sign-in")
+        href = b.eval("document.querySelector('[data-server=\"remote\"] a.btn').getAttribute('href')")
+        assert href == view["sign_in_url"]
+        assert b.text(f'{row} a.btn') == "Sign in"
+        b.goto(href)  # the authorization server approves at once and redirects to the gateway
+        b.wait("h1", "Signed in")
+        b.goto(f"http://127.0.0.1:{gw.port}/ui/")
+        b.wait('[data-server="remote"][data-state="ready"]', timeout=30)
+        errors = [e for e in b.errors() if "Failed to load resource" not in e]
+        assert not errors, errors
+    assert [e["event"] for e in read_events(events)].count("authorize") == 1
