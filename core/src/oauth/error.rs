@@ -52,6 +52,12 @@ pub enum OAuthError {
         /// Why.
         message: String,
     },
+    /// This gateway has no HTTP listener to receive the sign-in (`portcullis stdio`).
+    #[error("it needs sign-in, and this gateway has no HTTP listener for the authorization server to send the browser back to\nhint: sign in once with `portcullis serve` running (`portcullis upstream login --name {server}`); the tokens are kept in the database and used here too")]
+    NoListener {
+        /// Server name.
+        server: String,
+    },
     /// No authorization flow is waiting for this callback.
     #[error("no sign-in is waiting for this answer (it expired, or was already used)\nhint: start again with `portcullis upstream login --name <server>`")]
     UnknownState,

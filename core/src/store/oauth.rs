@@ -77,6 +77,19 @@ impl Store {
         })
     }
 
+    /// The client identity `client_id` of `server` at `issuer`, whatever its redirect URI.
+    pub fn oauth_client_by_id(&self, server: &str, issuer: &str, client_id: &str) -> Result<Option<OAuthClientRecord>, StoreError> {
+        self.read(|tx| {
+            Ok(tx
+                .query_row(
+                    "SELECT redirect_uri, client_secret, auth_method FROM oauth_clients WHERE server = ?1 AND issuer = ?2 AND client_id = ?3 ORDER BY created_at DESC LIMIT 1",
+                    params![server, issuer, client_id],
+                    |r| Ok(OAuthClientRecord { issuer: issuer.to_owned(), redirect_uri: r.get(0)?, client_id: client_id.to_owned(), client_secret: r.get(1)?, auth_method: r.get(2)? }),
+                )
+                .optional()?)
+        })
+    }
+
     /// Records (or replaces) a client identity.
     pub fn save_oauth_client(&self, server: &str, client: &OAuthClientRecord) -> Result<(), StoreError> {
         self.write(|tx| {
@@ -177,8 +190,12 @@ mod tests {
         assert_eq!(store.oauth_tokens("remote", "http://127.0.0.1:1/mcp").unwrap(), Some(tokens.clone()));
         assert_eq!(store.oauth_tokens("remote", "http://127.0.0.1:1/other").unwrap(), None);
         assert_eq!(store.oauth_client("remote", "http://as", &client.redirect_uri).unwrap(), Some(client.clone()));
+        assert_eq!(store.oauth_client_by_id("remote", "http://as", "c").unwrap(), Some(client.clone()));
+        assert_eq!(store.oauth_client_by_id("remote", "http://other-as", "c").unwrap(), None);
         let shown = format!("{tokens:?} {client:?}");
-        assert!(!shown.contains("secret"), "{shown}");
+        for secret in ["secret-access", "secret-refresh", "s3cret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
         store.forget_oauth_tokens("remote").unwrap();
         assert_eq!(store.oauth_tokens("remote", "http://127.0.0.1:1/mcp").unwrap(), None);
     }
