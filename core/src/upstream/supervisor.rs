@@ -77,12 +77,11 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
         let signed_in = async {
             match &shared.oauth {
                 // A sign-in started by a person during the wait ends it.
-                Some(oauth) => loop {
+                Some(oauth) => {
                     let mut rx = shared.status.subscribe();
                     let _ = rx.wait_for(|s| s.sign_in_url.is_some()).await;
                     oauth.settled().await;
-                    break;
-                },
+                }
                 None => std::future::pending().await,
             }
         };
