@@ -21,7 +21,9 @@ pending sign-in URL and opens it the way a browser would (GET, following redirec
 suite's authorization server redirects at once to the gateway's own callback, which
 finishes the flow. A scenario's `client_id`/`client_secret` context (pre-registration) goes
 into the server's `[servers.server.oauth]` table, and so does the client id metadata
-document URL the suite expects Portcullis to have published.
+document URL the suite expects Portcullis to have published. Client credentials scenarios
+give a `client_id` with a `client_secret` or a `private_key_pem` (written to a file for
+`private_key`); the gateway then needs no person at all.
 """
 
 from __future__ import annotations
@@ -114,11 +116,16 @@ def sign_in_as_a_person(gw, stop: threading.Event) -> None:
                     print(f"driver: the sign-in page answered {e!r}", file=sys.stderr)
 
 
-def oauth_table(context: dict[str, Any]) -> str:
+def oauth_table(context: dict[str, Any], base: Path) -> str:
     lines = ["", "[servers.server.oauth]", f'client_metadata_url = "{CLIENT_METADATA_URL}"']
     for key in ("client_id", "client_secret"):
         if isinstance(context.get(key), str):
             lines.append(f"{key} = {json.dumps(context[key])}")
+    if isinstance(context.get("private_key_pem"), str):  # client credentials with private_key_jwt
+        key_file = base / "client-key.pem"
+        key_file.write_text(context["private_key_pem"])
+        key_file.chmod(0o600)
+        lines.append(f"private_key = {json.dumps(str(key_file))}")
     return "\n".join(lines) + "\n"
 
 
@@ -128,8 +135,8 @@ def main() -> int:
     version = os.environ.get("MCP_CONFORMANCE_PROTOCOL_VERSION", "")
     context = json.loads(os.environ.get("MCP_CONFORMANCE_CONTEXT") or "{}")
     mode = "2026-07-28" if version == "2026-07-28" else "legacy"
-    config = '[gateway]\nprefix = false\nsurface = "direct"\n\n' + harness.http_upstream("server", url, transport="streamable-http") + oauth_table(context)
     base = Path(tempfile.mkdtemp(prefix="portcullis-conformance-"))
+    config = '[gateway]\nprefix = false\nsurface = "direct"\n\n' + harness.http_upstream("server", url, transport="streamable-http") + oauth_table(context, base)
     print(f"driver: scenario {scenario!r} at {version or 'default version'}: gateway in {base}", file=sys.stderr)
     gw = harness.start_gateway(config, base, timeout=30, trust=False)
     stop = threading.Event()

@@ -189,7 +189,7 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
 
 #[derive(serde::Deserialize)]
 struct SignIn {
-    url: String,
+    url: Option<String>,
 }
 
 /// Asks the running gateway for the sign-in URL, shows it, waits until the server is signed in.
@@ -200,9 +200,13 @@ async fn login(name: &str, no_browser: bool, timeout: u64, config: &ConfigArgs) 
     };
     let runtime = paths.runtime_file();
     let sign_in: SignIn = client.post(&format!("servers/{name}/login"), &serde_json::json!({}), &runtime).await?;
-    println!("Open this URL in a browser to sign in to `{name}`:\n\n  {}\n", sign_in.url);
+    let Some(url) = sign_in.url else {
+        println!("signed in to `{name}` with its client credentials (no browser needed)");
+        return Ok(());
+    };
+    println!("Open this URL in a browser to sign in to `{name}`:\n\n  {url}\n");
     if !no_browser {
-        let opened = std::process::Command::new("xdg-open").arg(&sign_in.url).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
+        let opened = std::process::Command::new("xdg-open").arg(&url).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
         if !matches!(opened, Ok(s) if s.success()) {
             println!("(no browser could be opened here; open the URL yourself)");
         }

@@ -157,6 +157,10 @@ pub struct OAuthConfig {
     pub client_metadata_url: Option<String>,
     /// Scopes to ask for (space-separated), instead of the ones the server names.
     pub scope: Option<String>,
+    /// A PEM file with the client's P-256 private key (PKCS#8): the client
+    /// authenticates with a signed JWT (`private_key_jwt`, ES256). Used by the
+    /// client credentials grant, where no person signs in.
+    pub private_key: Option<PathBuf>,
 }
 
 impl ConfigFile {

@@ -206,8 +206,8 @@ impl ServerSettings {
         if server.oauth.is_some() && command.is_some() {
             return Err(invalid(format!("[servers.{name}.oauth] is set but the server runs a command"), "OAuth is for HTTP servers; remove the oauth table".into()));
         }
-        if oauth.client_secret.is_some() && oauth.client_id.is_none() {
-            return Err(invalid(format!("[servers.{name}.oauth] has `client_secret` without `client_id`"), "add the client_id the secret belongs to".into()));
+        if (oauth.client_secret.is_some() || oauth.private_key.is_some()) && oauth.client_id.is_none() {
+            return Err(invalid(format!("[servers.{name}.oauth] has a `client_secret` or `private_key` without `client_id`"), "add the client_id they belong to".into()));
         }
         if let Some(u) = &oauth.client_metadata_url {
             if !u.starts_with("https://") {

@@ -365,8 +365,9 @@ impl Gateway {
 
     /// Starts signing in to the HTTP server `name` (or joins the sign-in that
     /// waits) and returns the URL a person opens; the server starts once the
-    /// authorization server has sent the browser back to the gateway.
-    pub async fn sign_in(&self, name: &str) -> Result<String, GatewayError> {
+    /// authorization server has sent the browser back to the gateway. `None`:
+    /// no person is needed (the client credentials grant signed in already).
+    pub async fn sign_in(&self, name: &str) -> Result<Option<String>, GatewayError> {
         let handle = self.upstream(name).ok_or_else(|| GatewayError::UnknownServer { name: name.to_owned() })?;
         handle.sign_in().await.map_err(|source| GatewayError::SignIn { server: name.to_owned(), source })
     }

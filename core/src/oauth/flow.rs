@@ -35,8 +35,18 @@ fn challenge_of(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-/// Discovers, picks the client and builds the authorization URL.
-pub(super) async fn prepare(client: &OAuthClient, challenge: Challenge, redirect_uri: String) -> Result<Pending, OAuthError> {
+/// What a sign-in needs next.
+pub(super) enum Prepared {
+    /// A person, at this authorization URL.
+    Browser(Pending),
+    /// Nobody: the client credentials grant gave these tokens.
+    Machine(OAuthTokenRecord),
+}
+
+/// Discovers, then either builds the authorization URL (after picking the
+/// client) or, where the authorization server only offers the client
+/// credentials grant and a client is configured, gets a token at once.
+pub(super) async fn prepare(client: &OAuthClient, challenge: Challenge) -> Result<Prepared, OAuthError> {
     let http = &client.ctx.http;
     let prm = discovery::resource_metadata(http, &client.url, &challenge).await?;
     let (issuer, resource, scopes_supported) = match &prm {
@@ -68,14 +78,18 @@ pub(super) async fn prepare(client: &OAuthClient, challenge: Challenge, redirect
             return Err(OAuthError::Untrusted { message: format!("the authorization server {issuer} does not support PKCE with S256"), hint: "Portcullis only signs in with PKCE (S256), as the MCP spec requires".into() });
         }
     }
-    let authorization_endpoint = metadata.authorization_endpoint.clone().ok_or_else(|| OAuthError::Discovery { what: "authorization server metadata", message: format!("{issuer} names no authorization_endpoint"), hint: "ask the server's operator".into() })?;
-    let client_record = identity(client, &metadata, &redirect_uri).await?;
-
     let previous = client.scopes.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let scopes = choose_scopes(client.config.scope.as_deref(), challenge.scope.as_deref(), scopes_supported.as_deref(), metadata.scopes_supported.as_deref(), &previous);
     if !scopes.is_empty() {
         *client.scopes.lock().unwrap_or_else(|p| p.into_inner()) = scopes.iter().filter(|s| *s != OFFLINE_ACCESS).cloned().collect();
     }
+    let grants = metadata.grant_types_supported.clone().unwrap_or_else(|| vec!["authorization_code".into()]);
+    if client.config.client_id.is_some() && grants.iter().any(|g| g == "client_credentials") && !grants.iter().any(|g| g == "authorization_code") {
+        return client_credentials(client, &metadata, resource, &scopes).await.map(Prepared::Machine);
+    }
+    let redirect_uri = client.ctx.redirect_uri(&client.server).await?;
+    let authorization_endpoint = metadata.authorization_endpoint.clone().ok_or_else(|| OAuthError::Discovery { what: "authorization server metadata", message: format!("{issuer} names no authorization_endpoint"), hint: "ask the server's operator".into() })?;
+    let client_record = identity(client, &metadata, &redirect_uri).await?;
 
     let verifier = random_token();
     let state = random_token();
@@ -95,7 +109,57 @@ pub(super) async fn prepare(client: &OAuthClient, challenge: Challenge, redirect
             q.append_pair("resource", r);
         }
     }
-    Ok(Pending { url: url.to_string(), state, verifier, redirect_uri, client: client_record, metadata, resource })
+    Ok(Prepared::Browser(Pending { url: url.to_string(), state, verifier, redirect_uri, client: client_record, metadata, resource }))
+}
+
+/// The client credentials grant (OAuth 2.1 §4.2, the MCP extension SEP-1046): the
+/// configured client authenticates with its secret or a signed JWT.
+async fn client_credentials(client: &OAuthClient, metadata: &ServerMetadata, resource: Option<String>, scopes: &[String]) -> Result<OAuthTokenRecord, OAuthError> {
+    let client_id = client.config.client_id.clone().unwrap_or_default();
+    let supported = metadata.token_endpoint_auth_methods_supported.clone().unwrap_or_else(|| vec!["client_secret_basic".into()]);
+    let auth_method = if client.config.private_key.is_some() {
+        "private_key_jwt"
+    } else if client.config.client_secret.is_some() && !supported.iter().any(|m| m == "client_secret_basic") && supported.iter().any(|m| m == "client_secret_post") {
+        "client_secret_post"
+    } else if client.config.client_secret.is_some() {
+        "client_secret_basic"
+    } else {
+        "none"
+    };
+    let record = OAuthClientRecord { issuer: metadata.issuer.clone(), redirect_uri: String::new(), client_id: client_id.clone(), client_secret: client.config.client_secret.clone(), auth_method: auth_method.into() };
+    if let Err(e) = client.ctx.store.save_oauth_client(&client.server, &record) {
+        tracing::warn!(server = client.server, "storing its client failed: {e}");
+    }
+    let scope = scopes.iter().filter(|s| *s != OFFLINE_ACCESS).cloned().collect::<Vec<_>>().join(" ");
+    let mut form = vec![("grant_type", "client_credentials")];
+    if !scope.is_empty() {
+        form.push(("scope", scope.as_str()));
+    }
+    if let Some(r) = &resource {
+        form.push(("resource", r.as_str()));
+    }
+    let answer = token_request(client, metadata, &record, &form, "the client credentials grant").await?;
+    Ok(record_of(client, &metadata.issuer, &client_id, resource, answer, None, Some(scope).filter(|s| !s.is_empty())))
+}
+
+/// A `private_key_jwt` client assertion (RFC 7523 §2.2): ES256, issued by and
+/// about the client, for the authorization server, valid for five minutes.
+fn client_assertion(client: &OAuthClient, client_id: &str, audience: &str) -> Result<String, OAuthError> {
+    use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    let bad_key = |message: String| OAuthError::Untrusted { message, hint: format!("set `private_key` under [servers.{}.oauth] to a PEM file with an unencrypted P-256 key in PKCS#8 (BEGIN PRIVATE KEY)", client.server) };
+    let path = client.config.private_key.clone().unwrap_or_default();
+    let pem = std::fs::read_to_string(&path).map_err(|e| bad_key(format!("cannot read the client's private key {}: {e}", path.display())))?;
+    let body: String = pem.lines().skip_while(|l| !l.starts_with("-----BEGIN PRIVATE KEY")).skip(1).take_while(|l| !l.starts_with("-----END")).collect();
+    let der = base64::engine::general_purpose::STANDARD.decode(body.trim()).map_err(|_| bad_key(format!("{} is not a PEM private key", path.display())))?;
+    let rng = ring::rand::SystemRandom::new();
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng).map_err(|_| bad_key(format!("{} is not a P-256 private key in PKCS#8", path.display())))?;
+    let now = UnixMillis::now().0 / 1000;
+    let b64 = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let header = serde_json::json!({ "alg": "ES256", "typ": "JWT" });
+    let claims = serde_json::json!({ "iss": client_id, "sub": client_id, "aud": audience, "iat": now, "exp": now + 300, "jti": random_token() });
+    let input = format!("{}.{}", b64(&header), b64(&claims));
+    let signature = key.sign(&rng, input.as_bytes()).map_err(|_| bad_key("signing the client assertion failed".into()))?;
+    Ok(format!("{input}.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature.as_ref())))
 }
 
 const OFFLINE_ACCESS: &str = "offline_access";
@@ -225,6 +289,11 @@ async fn token_request(client: &OAuthClient, metadata: &ServerMetadata, record: 
                 q.append_pair("client_secret", secret);
             }
             ("client_secret_basic", Some(_)) => {}
+            ("private_key_jwt", _) => {
+                q.append_pair("client_id", &record.client_id);
+                q.append_pair("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+                q.append_pair("client_assertion", &client_assertion(client, &record.client_id, &metadata.issuer)?);
+            }
             _ => {
                 q.append_pair("client_id", &record.client_id);
             }

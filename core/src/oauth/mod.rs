@@ -63,7 +63,7 @@ impl OAuthContext {
         self.redirect.send_replace(Some(format!("http://{host}:{}{CALLBACK_PATH}", addr.port())));
     }
 
-    async fn redirect_uri(&self, server: &str) -> Result<String, OAuthError> {
+    pub(super) async fn redirect_uri(&self, server: &str) -> Result<String, OAuthError> {
         let mut rx = self.redirect.subscribe();
         let found = match tokio::time::timeout(Duration::from_secs(30), rx.wait_for(Option::is_some)).await {
             Ok(Ok(v)) => v.clone(),
@@ -214,11 +214,19 @@ impl OAuthClient {
     }
 
     /// Starts a sign-in a person asked for (`portcullis upstream login`), or
-    /// joins the one waiting; returns its URL.
-    pub(crate) async fn sign_in(self: &Arc<Self>) -> Result<String, OAuthError> {
+    /// joins the one waiting; returns its URL, or `None` when no person is
+    /// needed (the client credentials grant signed in already).
+    pub(crate) async fn sign_in(self: &Arc<Self>) -> Result<Option<String>, OAuthError> {
         self.authorizations.store(0, Ordering::Relaxed);
-        self.begin(None, true).await?;
-        self.sign_in_url().ok_or_else(|| OAuthError::Incomplete { server: self.server.clone(), message: "the sign-in ended before it could be shown".into() })
+        let generation = self.begin(None, true).await?;
+        if let Some(url) = self.sign_in_url() {
+            return Ok(Some(url));
+        }
+        match self.outcome.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            Some(Ok(())) if *self.settled.borrow() > generation => Ok(None),
+            Some(Err(e)) => Err(e),
+            _ => Err(OAuthError::Incomplete { server: self.server.clone(), message: "the sign-in ended before it could be shown".into() }),
+        }
     }
 
     /// Waits until the flow that was current at `generation` ends.
@@ -248,8 +256,17 @@ impl OAuthClient {
             let reason = self.last_refusal.lock().unwrap_or_else(|p| p.into_inner()).clone();
             return Err(OAuthError::GaveUp { server: self.server.clone(), attempts, reason });
         }
-        let redirect_uri = self.ctx.redirect_uri(&self.server).await?;
-        let pending = flow::prepare(self, challenge.unwrap_or_default(), redirect_uri).await?;
+        let pending = match flow::prepare(self, challenge.unwrap_or_default()).await? {
+            flow::Prepared::Browser(pending) => pending,
+            flow::Prepared::Machine(record) => {
+                // The client credentials grant: no person, the token is here already.
+                self.authorizations.fetch_add(1, Ordering::Relaxed);
+                self.save(record);
+                tracing::info!(server = self.server, "signed in with its client credentials");
+                self.settle(Ok(()));
+                return Ok(generation);
+            }
+        };
         self.authorizations.fetch_add(1, Ordering::Relaxed);
         let url = pending.url.clone();
         self.ctx.flows.lock().unwrap_or_else(|p| p.into_inner()).insert(pending.state.clone(), self.clone());

@@ -143,8 +143,9 @@ impl UpstreamHandle {
         handle
     }
 
-    /// Starts a sign-in (or joins the one waiting) and returns where a person signs in.
-    pub async fn sign_in(&self) -> Result<String, crate::oauth::OAuthError> {
+    /// Starts a sign-in (or joins the one waiting) and returns where a person
+    /// signs in (`None`: signed in without one, with client credentials).
+    pub async fn sign_in(&self) -> Result<Option<String>, crate::oauth::OAuthError> {
         match &self.0.oauth {
             Some(oauth) => oauth.sign_in().await,
             None => Err(crate::oauth::OAuthError::Incomplete { server: self.name().to_owned(), message: "it runs a command; only HTTP servers sign in".into() }),
