@@ -20,8 +20,10 @@ impl Challenge {
     pub(crate) fn parse(header: Option<&str>) -> Self {
         let mut out = Self::default();
         let Some(text) = header else { return out };
-        let Some(start) = text.to_ascii_lowercase().find("bearer") else { return out };
-        let mut rest = &text[start + "bearer".len()..];
+        // The `Bearer` challenge, else a `DPoP` one (RFC 9449 §7.1): the same parameters.
+        let lower = text.to_ascii_lowercase();
+        let Some((start, scheme)) = lower.find("bearer").map(|i| (i, "bearer")).or_else(|| lower.find("dpop").map(|i| (i, "dpop"))) else { return out };
+        let mut rest = &text[start + scheme.len()..];
         loop {
             rest = rest.trim_start_matches([' ', ',', '\t']);
             let Some(eq) = rest.find('=') else { break };
@@ -87,6 +89,7 @@ pub(crate) struct ServerMetadata {
     pub(crate) token_endpoint_auth_methods_supported: Option<Vec<String>>,
     pub(crate) code_challenge_methods_supported: Option<Vec<String>>,
     pub(crate) grant_types_supported: Option<Vec<String>>,
+    pub(crate) dpop_signing_alg_values_supported: Option<Vec<String>>,
     #[serde(default)]
     pub(crate) client_id_metadata_document_supported: bool,
     #[serde(default)]

@@ -9,7 +9,10 @@ use rand::RngCore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use std::sync::Arc;
+
 use super::discovery::{self, Challenge, ServerMetadata};
+use super::dpop::DpopKey;
 use super::{OAuthClient, OAuthError};
 use crate::store::{OAuthClientRecord, OAuthTokenRecord, UnixMillis};
 
@@ -23,6 +26,7 @@ pub(super) struct Pending {
     client: OAuthClientRecord,
     metadata: ServerMetadata,
     resource: Option<String>,
+    dpop: Option<Arc<DpopKey>>,
 }
 
 fn random_token() -> String {
@@ -109,7 +113,8 @@ pub(super) async fn prepare(client: &OAuthClient, challenge: Challenge) -> Resul
             q.append_pair("resource", r);
         }
     }
-    Ok(Prepared::Browser(Pending { url: url.to_string(), state, verifier, redirect_uri, client: client_record, metadata, resource }))
+    let dpop = dpop_key_for(&metadata)?;
+    Ok(Prepared::Browser(Pending { url: url.to_string(), state, verifier, redirect_uri, client: client_record, metadata, resource, dpop }))
 }
 
 /// The client credentials grant (OAuth 2.1 §4.2, the MCP extension SEP-1046): the
@@ -138,8 +143,9 @@ async fn client_credentials(client: &OAuthClient, metadata: &ServerMetadata, res
     if let Some(r) = &resource {
         form.push(("resource", r.as_str()));
     }
-    let answer = token_request(client, metadata, &record, &form, "the client credentials grant").await?;
-    Ok(record_of(client, &metadata.issuer, &client_id, resource, answer, None, Some(scope).filter(|s| !s.is_empty())))
+    let dpop = dpop_key_for(metadata)?;
+    let answer = token_request(client, metadata, &record, &form, "the client credentials grant", dpop.as_deref()).await?;
+    Ok(record_of(client, &metadata.issuer, &client_id, resource, answer, None, Some(scope).filter(|s| !s.is_empty()), dpop.as_deref()))
 }
 
 /// A `private_key_jwt` client assertion (RFC 7523 §2.2): ES256, issued by and
@@ -266,60 +272,89 @@ fn describe_error(status: u16, body: &str) -> String {
     }
 }
 
+fn bearer() -> String {
+    "Bearer".into()
+}
+
 #[derive(Deserialize)]
 struct TokenAnswer {
     access_token: String,
+    #[serde(default = "bearer")]
+    token_type: String,
     refresh_token: Option<String>,
     expires_in: Option<f64>,
     scope: Option<String>,
 }
 
-/// POSTs a form to the token endpoint with the client's authentication.
-async fn token_request(client: &OAuthClient, metadata: &ServerMetadata, record: &OAuthClientRecord, form: &[(&str, &str)], what: &'static str) -> Result<TokenAnswer, OAuthError> {
+/// POSTs a form to the token endpoint with the client's authentication (and a
+/// DPoP proof when the token is to be bound to `dpop`; once more with the
+/// server's nonce when it asks for one).
+async fn token_request(client: &OAuthClient, metadata: &ServerMetadata, record: &OAuthClientRecord, form: &[(&str, &str)], what: &'static str, dpop: Option<&DpopKey>) -> Result<TokenAnswer, OAuthError> {
     let endpoint = metadata.token_endpoint.clone().ok_or_else(|| refused(what, format!("{} names no token_endpoint", metadata.issuer)))?;
-    let mut encoded = reqwest::Url::parse("http://form.invalid/").map_err(|e| refused(what, e.to_string()))?;
-    {
-        let mut q = encoded.query_pairs_mut();
-        for (k, v) in form {
-            q.append_pair(k, v);
+    let mut nonce: Option<String> = None;
+    for _attempt in 0..2 {
+        let mut encoded = reqwest::Url::parse("http://form.invalid/").map_err(|e| refused(what, e.to_string()))?;
+        {
+            let mut q = encoded.query_pairs_mut();
+            for (k, v) in form {
+                q.append_pair(k, v);
+            }
+            match (record.auth_method.as_str(), &record.client_secret) {
+                ("client_secret_post", Some(secret)) => {
+                    q.append_pair("client_id", &record.client_id);
+                    q.append_pair("client_secret", secret);
+                }
+                ("client_secret_basic", Some(_)) => {}
+                ("private_key_jwt", _) => {
+                    q.append_pair("client_id", &record.client_id);
+                    q.append_pair("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+                    q.append_pair("client_assertion", &client_assertion(client, &record.client_id, &metadata.issuer)?);
+                }
+                _ => {
+                    q.append_pair("client_id", &record.client_id);
+                }
+            }
         }
-        match (record.auth_method.as_str(), &record.client_secret) {
-            ("client_secret_post", Some(secret)) => {
-                q.append_pair("client_id", &record.client_id);
-                q.append_pair("client_secret", secret);
-            }
-            ("client_secret_basic", Some(_)) => {}
-            ("private_key_jwt", _) => {
-                q.append_pair("client_id", &record.client_id);
-                q.append_pair("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
-                q.append_pair("client_assertion", &client_assertion(client, &record.client_id, &metadata.issuer)?);
-            }
-            _ => {
-                q.append_pair("client_id", &record.client_id);
-            }
+        let body = encoded.query().unwrap_or_default().to_owned();
+        let mut req = client.ctx.http.post(&endpoint).header("content-type", "application/x-www-form-urlencoded").header("accept", "application/json");
+        if let ("client_secret_basic", Some(secret)) = (record.auth_method.as_str(), &record.client_secret) {
+            let enc = |s: &str| -> String {
+                let mut u = reqwest::Url::parse("http://x.invalid/").unwrap_or_else(|_| unreachable!("a constant URL parses"));
+                u.query_pairs_mut().append_pair("v", s);
+                u.query().unwrap_or_default().trim_start_matches("v=").to_owned()
+            };
+            let pair = format!("{}:{}", enc(&record.client_id), enc(secret));
+            req = req.header("authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)));
+        }
+        if let Some(key) = dpop {
+            req = req.header("dpop", key.proof("POST", &endpoint, None, nonce.as_deref())?);
+        }
+        let resp = req.body(body).send().await.map_err(|e| refused(what, e.to_string()))?;
+        let status = resp.status();
+        let offered = resp.headers().get("dpop-nonce").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let text = resp.text().await.unwrap_or_default();
+        if status.is_success() {
+            return serde_json::from_str(&text).map_err(|_| refused(what, "its answer is not a token response".into()));
+        }
+        let asks_nonce = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v.get("error")?.as_str().map(|e| e == "use_dpop_nonce")).unwrap_or(false);
+        match (dpop, asks_nonce, offered) {
+            (Some(_), true, Some(n)) if nonce.as_deref() != Some(n.as_str()) => nonce = Some(n),
+            _ => return Err(refused(what, describe_error(status.as_u16(), &text))),
         }
     }
-    let body = encoded.query().unwrap_or_default().to_owned();
-    let mut req = client.ctx.http.post(&endpoint).header("content-type", "application/x-www-form-urlencoded").header("accept", "application/json");
-    if let ("client_secret_basic", Some(secret)) = (record.auth_method.as_str(), &record.client_secret) {
-        let enc = |s: &str| -> String {
-            let mut u = reqwest::Url::parse("http://x.invalid/").unwrap_or_else(|_| unreachable!("a constant URL parses"));
-            u.query_pairs_mut().append_pair("v", s);
-            u.query().unwrap_or_default().trim_start_matches("v=").to_owned()
-        };
-        let pair = format!("{}:{}", enc(&record.client_id), enc(secret));
-        req = req.header("authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)));
-    }
-    let resp = req.body(body).send().await.map_err(|e| refused(what, e.to_string()))?;
-    let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
-    if !status.is_success() {
-        return Err(refused(what, describe_error(status.as_u16(), &text)));
-    }
-    serde_json::from_str(&text).map_err(|_| refused(what, "its answer is not a token response".into()))
+    Err(refused(what, "it kept asking for a new DPoP nonce".into()))
 }
 
-fn record_of(client: &OAuthClient, issuer: &str, client_id: &str, resource: Option<String>, answer: TokenAnswer, old_refresh: Option<String>, asked: Option<String>) -> OAuthTokenRecord {
+/// A new DPoP key when the authorization server binds tokens with ES256 proofs.
+fn dpop_key_for(metadata: &ServerMetadata) -> Result<Option<Arc<DpopKey>>, OAuthError> {
+    match &metadata.dpop_signing_alg_values_supported {
+        Some(algs) if algs.iter().any(|a| a == "ES256") => Ok(Some(Arc::new(DpopKey::generate()?))),
+        _ => Ok(None),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_of(client: &OAuthClient, issuer: &str, client_id: &str, resource: Option<String>, answer: TokenAnswer, old_refresh: Option<String>, asked: Option<String>, dpop: Option<&DpopKey>) -> OAuthTokenRecord {
     OAuthTokenRecord {
         url: client.url.clone(),
         issuer: issuer.to_owned(),
@@ -329,6 +364,9 @@ fn record_of(client: &OAuthClient, issuer: &str, client_id: &str, resource: Opti
         refresh_token: answer.refresh_token.or(old_refresh),
         scope: answer.scope.or(asked),
         expires_at: answer.expires_in.filter(|s| s.is_finite() && *s > 0.0).map(|s| UnixMillis(UnixMillis::now().0 + (s * 1000.0) as i64)),
+        // A proof was sent, but only a `DPoP` answer says the token is bound to the key.
+        dpop_key: dpop.filter(|_| answer.token_type.eq_ignore_ascii_case("dpop")).map(|k| k.pkcs8().to_vec()),
+        token_type: if answer.token_type.eq_ignore_ascii_case("dpop") && dpop.is_some() { "DPoP".into() } else { "Bearer".into() },
     }
 }
 
@@ -359,9 +397,9 @@ pub(super) async fn exchange(client: &OAuthClient, pending: &Pending, query: &Ha
     if let Some(r) = &pending.resource {
         form.push(("resource", r.as_str()));
     }
-    let answer = token_request(client, &pending.metadata, &pending.client, &form, "the code exchange").await?;
+    let answer = token_request(client, &pending.metadata, &pending.client, &form, "the code exchange", pending.dpop.as_deref()).await?;
     let asked = Some(client.scopes.lock().unwrap_or_else(|p| p.into_inner()).join(" ")).filter(|s| !s.is_empty());
-    Ok(record_of(client, issuer, &pending.client.client_id, pending.resource.clone(), answer, None, asked))
+    Ok(record_of(client, issuer, &pending.client.client_id, pending.resource.clone(), answer, None, asked, pending.dpop.as_deref()))
 }
 
 /// Trades the refresh token of `old` for new tokens.
@@ -378,8 +416,9 @@ pub(super) async fn refresh(client: &OAuthClient, old: &OAuthTokenRecord) -> Res
     if let Some(r) = &old.resource {
         form.push(("resource", r.as_str()));
     }
-    let answer = token_request(client, &metadata, &record, &form, "a token refresh").await?;
-    Ok(record_of(client, &old.issuer, &old.client_id, old.resource.clone(), answer, old.refresh_token.clone(), old.scope.clone()))
+    let dpop = old.dpop_key.as_deref().map(DpopKey::from_pkcs8).transpose()?;
+    let answer = token_request(client, &metadata, &record, &form, "a token refresh", dpop.as_ref()).await?;
+    Ok(record_of(client, &old.issuer, &old.client_id, old.resource.clone(), answer, old.refresh_token.clone(), old.scope.clone(), dpop.as_ref()))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 //! request, so a server that keeps refusing cannot loop the person.
 
 mod discovery;
+mod dpop;
 mod error;
 mod flow;
 
@@ -31,6 +32,7 @@ use crate::store::{OAuthTokenRecord, Store, UnixMillis};
 
 pub(crate) use discovery::Challenge;
 pub use error::OAuthError;
+use dpop::DpopKey;
 use flow::Pending;
 
 /// Authorizations in a row (without a request succeeding) before giving up.
@@ -106,6 +108,9 @@ pub(crate) struct OAuthClient {
     starting: tokio::sync::Mutex<()>,
     refreshing: tokio::sync::Mutex<()>,
     observer: Mutex<Option<SignInObserver>>,
+    /// The key the current token is bound to (DPoP), and the server's last nonce.
+    dpop: Mutex<Option<Arc<DpopKey>>>,
+    nonce: Mutex<Option<String>>,
 }
 
 impl OAuthClient {
@@ -118,6 +123,7 @@ impl OAuthClient {
                 None
             }
         };
+        let dpop = token.as_ref().and_then(|t| t.dpop_key.as_deref()).and_then(|k| DpopKey::from_pkcs8(k).ok()).map(Arc::new);
         let scopes = token.as_ref().and_then(|t| t.scope.clone()).map(|s| s.split_whitespace().map(str::to_owned).collect()).unwrap_or_default();
         Arc::new(Self {
             ctx,
@@ -134,6 +140,8 @@ impl OAuthClient {
             starting: tokio::sync::Mutex::new(()),
             refreshing: tokio::sync::Mutex::new(()),
             observer: Mutex::new(None),
+            dpop: Mutex::new(dpop),
+            nonce: Mutex::new(None),
         })
     }
 
@@ -152,6 +160,30 @@ impl OAuthClient {
     /// The URL a person should open, while a sign-in waits for one.
     pub(crate) fn sign_in_url(&self) -> Option<String> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|p| p.url.clone())
+    }
+
+    /// The `Authorization` header (and the `DPoP` proof) that present `token`
+    /// on a `method` request to `url`.
+    pub(crate) fn authorization_headers(&self, method: &str, url: &str, token: &str) -> Vec<(&'static str, String)> {
+        let key = self.dpop.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(key) = key else { return vec![("authorization", format!("Bearer {token}"))] };
+        let nonce = self.nonce.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match key.proof(method, url, Some(token), nonce.as_deref()) {
+            Ok(proof) => vec![("authorization", format!("DPoP {token}")), ("dpop", proof)],
+            Err(e) => {
+                tracing::warn!(server = self.server, "{e}");
+                vec![("authorization", format!("DPoP {token}"))]
+            }
+        }
+    }
+
+    /// The server gave a DPoP nonce (with a `use_dpop_nonce` refusal, or any answer);
+    /// returns whether it is new.
+    pub(crate) fn set_nonce(&self, nonce: &str) -> bool {
+        let mut n = self.nonce.lock().unwrap_or_else(|p| p.into_inner());
+        let new = n.as_deref() != Some(nonce);
+        *n = Some(nonce.to_owned());
+        new
     }
 
     /// The access token to send now, without refreshing.
@@ -307,6 +339,7 @@ impl OAuthClient {
     }
 
     fn save(&self, record: OAuthTokenRecord) {
+        *self.dpop.lock().unwrap_or_else(|p| p.into_inner()) = record.dpop_key.as_deref().and_then(|k| DpopKey::from_pkcs8(k).ok()).map(Arc::new);
         if let Err(e) = self.ctx.store.save_oauth_tokens(&self.server, &record) {
             tracing::warn!(server = self.server, "storing its tokens failed ({e}); this sign-in lasts until the gateway stops");
         }

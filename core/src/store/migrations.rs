@@ -117,6 +117,8 @@ const MIGRATIONS: &[&str] = &[
         refresh_token TEXT,
         scope         TEXT,
         expires_at    INTEGER,
+        token_type    TEXT NOT NULL DEFAULT 'Bearer',
+        dpop_key      BLOB,
         updated_at    INTEGER NOT NULL
     ) STRICT;
     "#,

@@ -49,6 +49,10 @@ pub struct OAuthTokenRecord {
     pub scope: Option<String>,
     /// When the access token expires.
     pub expires_at: Option<UnixMillis>,
+    /// `Bearer`, or `DPoP` for a token bound to `dpop_key`.
+    pub token_type: String,
+    /// The private key (PKCS#8) a DPoP-bound token is bound to.
+    pub dpop_key: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for OAuthTokenRecord {
@@ -59,6 +63,7 @@ impl std::fmt::Debug for OAuthTokenRecord {
             .field("scope", &self.scope)
             .field("expires_at", &self.expires_at)
             .field("refresh_token", &self.refresh_token.is_some())
+            .field("token_type", &self.token_type)
             .finish_non_exhaustive()
     }
 }
@@ -108,7 +113,7 @@ impl Store {
         self.read(|tx| {
             Ok(tx
                 .query_row(
-                    "SELECT url, issuer, client_id, resource, access_token, refresh_token, scope, expires_at FROM oauth_tokens WHERE server = ?1 AND url = ?2",
+                    "SELECT url, issuer, client_id, resource, access_token, refresh_token, scope, expires_at, token_type, dpop_key FROM oauth_tokens WHERE server = ?1 AND url = ?2",
                     params![server, url],
                     |r| {
                         Ok(OAuthTokenRecord {
@@ -120,6 +125,8 @@ impl Store {
                             refresh_token: r.get(5)?,
                             scope: r.get(6)?,
                             expires_at: r.get::<_, Option<i64>>(7)?.map(UnixMillis),
+                            token_type: r.get(8)?,
+                            dpop_key: r.get(9)?,
                         })
                     },
                 )
@@ -131,10 +138,10 @@ impl Store {
     pub fn save_oauth_tokens(&self, server: &str, tokens: &OAuthTokenRecord) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO oauth_tokens (server, url, issuer, client_id, resource, access_token, refresh_token, scope, expires_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                "INSERT INTO oauth_tokens (server, url, issuer, client_id, resource, access_token, refresh_token, scope, expires_at, updated_at, token_type, dpop_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT (server) DO UPDATE SET url = ?2, issuer = ?3, client_id = ?4, resource = ?5, access_token = ?6,
-                     refresh_token = ?7, scope = ?8, expires_at = ?9, updated_at = ?10",
+                     refresh_token = ?7, scope = ?8, expires_at = ?9, updated_at = ?10, token_type = ?11, dpop_key = ?12",
                 params![
                     server,
                     tokens.url,
@@ -145,7 +152,9 @@ impl Store {
                     tokens.refresh_token,
                     tokens.scope,
                     tokens.expires_at.map(|t| t.0),
-                    UnixMillis::now()
+                    UnixMillis::now(),
+                    tokens.token_type,
+                    tokens.dpop_key
                 ],
             )?;
             Ok(())
@@ -181,6 +190,8 @@ mod tests {
             refresh_token: Some("secret-refresh".into()),
             scope: Some("a b".into()),
             expires_at: Some(UnixMillis(5)),
+            token_type: "DPoP".into(),
+            dpop_key: Some(b"secret-key".to_vec()),
         };
         store.save_oauth_tokens("remote", &tokens).unwrap();
         let client = OAuthClientRecord { issuer: "http://as".into(), redirect_uri: "http://127.0.0.1:2/oauth/callback".into(), client_id: "c".into(), client_secret: Some("s3cret".into()), auth_method: "client_secret_basic".into() };
@@ -193,7 +204,7 @@ mod tests {
         assert_eq!(store.oauth_client_by_id("remote", "http://as", "c").unwrap(), Some(client.clone()));
         assert_eq!(store.oauth_client_by_id("remote", "http://other-as", "c").unwrap(), None);
         let shown = format!("{tokens:?} {client:?}");
-        for secret in ["secret-access", "secret-refresh", "s3cret"] {
+        for secret in ["secret-access", "secret-refresh", "s3cret", "secret-key", "115, 101"] {
             assert!(!shown.contains(secret), "{shown}");
         }
         store.forget_oauth_tokens("remote").unwrap();

@@ -150,7 +150,7 @@ pub(crate) async fn connect_http(opts: HttpOptions<'_>, inbound: Inbound, tasks:
         // End the session politely.
         let session = l.session.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(id) = session {
-            let req = l.http.delete(l.url.clone()).headers(l.headers.clone()).header(SESSION_HEADER, id);
+            let req = l.http.delete(l.url.clone()).headers(base_headers(&l, "DELETE", l.url.as_str())).header(SESSION_HEADER, id);
             let _ = tokio::time::timeout(Duration::from_secs(2), req.send()).await;
         }
         l.signal.close("the connection was closed");
@@ -169,19 +169,29 @@ pub(super) fn fail(link: &Link, msg: &Message, err: &TransportError) {
     }
 }
 
-/// The configured headers, with the access token when there is one.
-pub(super) fn base_headers(link: &Link) -> HeaderMap {
+/// The configured headers, with the access token (and its DPoP proof for a
+/// `method` request to `url`) when there is one.
+pub(super) fn base_headers(link: &Link, method: &str, url: &str) -> HeaderMap {
     let mut h = link.headers.clone();
-    if let Some(token) = link.auth.as_ref().and_then(|a| a.current_token()) {
-        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
-            h.insert(AUTHORIZATION, v);
-        }
+    if let (Some(auth), Some(token)) = (&link.auth, link.auth.as_ref().and_then(|a| a.current_token())) {
+        put_token(&mut h, auth, method, url, &token);
     }
     h
 }
 
-fn request_headers(link: &Link) -> HeaderMap {
-    let mut h = base_headers(link);
+/// Presents `token` in `h` (replacing what was there).
+fn put_token(h: &mut HeaderMap, auth: &OAuthClient, method: &str, url: &str, token: &str) {
+    h.remove(AUTHORIZATION);
+    h.remove("dpop");
+    for (name, value) in auth.authorization_headers(method, url, token) {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+}
+
+fn request_headers(link: &Link, method: &str) -> HeaderMap {
+    let mut h = base_headers(link, method, link.url.as_str());
     h.insert(ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(s) = link.session.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
@@ -207,7 +217,7 @@ fn stateless_version(msg: &Message) -> Option<String> {
 /// The headers of one POST: a stateless request's own version, method and
 /// name (`Mcp-Name`, base64-wrapped when it is not printable ASCII).
 fn message_headers(link: &Link, msg: &Message) -> HeaderMap {
-    let mut h = request_headers(link);
+    let mut h = request_headers(link, "POST");
     let Some(version) = stateless_version(msg) else { return h };
     if let Ok(v) = HeaderValue::from_str(&version) {
         h.insert(VERSION_HEADER, v);
@@ -245,13 +255,19 @@ async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), Transpor
             Some(auth) => auth.token().await,
             None => None,
         };
-        if let Some(Ok(v)) = sent.as_ref().map(|t| HeaderValue::from_str(&format!("Bearer {t}"))) {
-            headers.insert(AUTHORIZATION, v);
+        if let (Some(auth), Some(token)) = (&link.auth, &sent) {
+            put_token(&mut headers, auth, "POST", link.url.as_str(), token);
         }
         let resp = link.http.post(link.url.clone()).headers(headers).body(msg.to_bytes()).send().await.map_err(unreachable)?;
         let Some(auth) = &link.auth else { break resp };
         let status = resp.status().as_u16();
         let www = resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        // DPoP (RFC 9449 §9): a server that wants a nonce in the proof names it; send again with it.
+        let fresh_nonce = resp.headers().get("dpop-nonce").and_then(|v| v.to_str().ok()).is_some_and(|n| auth.set_nonce(n));
+        if status == 401 && fresh_nonce && www.as_deref().is_some_and(|w| w.contains("use_dpop_nonce")) && challenges < crate::oauth::MAX_AUTHORIZATIONS {
+            challenges += 1;
+            continue;
+        }
         let wants_sign_in = status == 401 || (status == 403 && www.as_deref().is_some_and(|w| w.contains("insufficient_scope")));
         if !wants_sign_in {
             if resp.status().is_success() && sent.is_some() {
@@ -392,7 +408,7 @@ async fn resume(link: &Arc<Link>, id: Box<serde_json::value::RawValue>, mut end:
             () = link.cancel.cancelled() => return,
             () = tokio::time::sleep(delay) => {}
         }
-        let mut h = request_headers(link);
+        let mut h = request_headers(link, "GET");
         h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         h.remove(CONTENT_TYPE);
         if let Some(Ok(v)) = end.last_id.as_deref().map(HeaderValue::from_str) {
@@ -426,7 +442,7 @@ fn open_get_stream(link: Arc<Link>) {
             if link.cancel.is_cancelled() {
                 return;
             }
-            let mut h = request_headers(&link);
+            let mut h = request_headers(&link, "GET");
             h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
             h.remove(CONTENT_TYPE);
             let resp = tokio::select! {
