@@ -126,6 +126,10 @@ def oauth_table(context: dict[str, Any], base: Path) -> str:
         key_file.write_text(context["private_key_pem"])
         key_file.chmod(0o600)
         lines.append(f"private_key = {json.dumps(str(key_file))}")
+    if isinstance(context.get("valid_jwt"), str):  # workload identity: the platform's token, in a file
+        token_file = base / "workload-token.jwt"
+        token_file.write_text(context["valid_jwt"])
+        lines.append(f"assertion_file = {json.dumps(str(token_file))}")
     return "\n".join(lines) + "\n"
 
 

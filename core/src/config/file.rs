@@ -161,6 +161,10 @@ pub struct OAuthConfig {
     /// authenticates with a signed JWT (`private_key_jwt`, ES256). Used by the
     /// client credentials grant, where no person signs in.
     pub private_key: Option<PathBuf>,
+    /// A file holding a JWT the platform issues to this workload (workload
+    /// identity federation): where the authorization server offers only the
+    /// JWT bearer grant, it is traded for a token, with no person.
+    pub assertion_file: Option<PathBuf>,
 }
 
 impl ConfigFile {

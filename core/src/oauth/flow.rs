@@ -88,7 +88,11 @@ pub(super) async fn prepare(client: &OAuthClient, challenge: Challenge) -> Resul
         *client.scopes.lock().unwrap_or_else(|p| p.into_inner()) = scopes.iter().filter(|s| *s != OFFLINE_ACCESS).cloned().collect();
     }
     let grants = metadata.grant_types_supported.clone().unwrap_or_else(|| vec!["authorization_code".into()]);
-    if client.config.client_id.is_some() && grants.iter().any(|g| g == "client_credentials") && !grants.iter().any(|g| g == "authorization_code") {
+    let browser = grants.iter().any(|g| g == "authorization_code");
+    if let (Some(file), false, true) = (&client.config.assertion_file, browser, grants.iter().any(|g| g == JWT_BEARER)) {
+        return jwt_bearer(client, &metadata, file, resource, &scopes).await.map(Prepared::Machine);
+    }
+    if client.config.client_id.is_some() && grants.iter().any(|g| g == "client_credentials") && !browser {
         return client_credentials(client, &metadata, resource, &scopes).await.map(Prepared::Machine);
     }
     let redirect_uri = client.ctx.redirect_uri(&client.server).await?;
@@ -115,6 +119,31 @@ pub(super) async fn prepare(client: &OAuthClient, challenge: Challenge) -> Resul
     }
     let dpop = dpop_key_for(&metadata)?;
     Ok(Prepared::Browser(Pending { url: url.to_string(), state, verifier, redirect_uri, client: client_record, metadata, resource, dpop }))
+}
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// The JWT bearer grant (RFC 7523 §2.1) for workload identity federation
+/// (SEP-1933): the assertion is a token the platform gives the workload, read
+/// afresh from its file each time (platforms rotate it).
+async fn jwt_bearer(client: &OAuthClient, metadata: &ServerMetadata, file: &std::path::Path, resource: Option<String>, scopes: &[String]) -> Result<OAuthTokenRecord, OAuthError> {
+    let assertion = std::fs::read_to_string(file).map_err(|e| OAuthError::Untrusted {
+        message: format!("cannot read the workload identity token {}: {e}", file.display()),
+        hint: format!("point `assertion_file` under [servers.{}.oauth] at the token file your platform provides", client.server),
+    })?;
+    let client_id = client.config.client_id.clone().unwrap_or_default();
+    let record = OAuthClientRecord { issuer: metadata.issuer.clone(), redirect_uri: String::new(), client_id: client_id.clone(), client_secret: client.config.client_secret.clone(), auth_method: if client.config.client_secret.is_some() { "client_secret_basic".into() } else { "none".into() } };
+    let scope = scopes.iter().filter(|s| *s != OFFLINE_ACCESS).cloned().collect::<Vec<_>>().join(" ");
+    let mut form = vec![("grant_type", JWT_BEARER), ("assertion", assertion.trim())];
+    if !scope.is_empty() {
+        form.push(("scope", scope.as_str()));
+    }
+    if let Some(r) = &resource {
+        form.push(("resource", r.as_str()));
+    }
+    let dpop = dpop_key_for(metadata)?;
+    let answer = token_request(client, metadata, &record, &form, "the workload identity (JWT bearer) grant", dpop.as_deref()).await?;
+    Ok(record_of(client, &metadata.issuer, &client_id, resource, answer, None, Some(scope).filter(|s| !s.is_empty()), dpop.as_deref()))
 }
 
 /// The client credentials grant (OAuth 2.1 §4.2, the MCP extension SEP-1046): the

@@ -288,7 +288,13 @@ impl OAuthClient {
             let reason = self.last_refusal.lock().unwrap_or_else(|p| p.into_inner()).clone();
             return Err(OAuthError::GaveUp { server: self.server.clone(), attempts, reason });
         }
-        let pending = match flow::prepare(self, challenge.unwrap_or_default()).await? {
+        let prepared = flow::prepare(self, challenge.unwrap_or_default()).await;
+        if let Err(OAuthError::Refused { .. }) = &prepared {
+            // Refused credentials do not get better by asking again (and some servers
+            // forbid it): stop until a person signs in again or the config changes.
+            self.authorizations.store(MAX_AUTHORIZATIONS, Ordering::Relaxed);
+        }
+        let pending = match prepared? {
             flow::Prepared::Browser(pending) => pending,
             flow::Prepared::Machine(record) => {
                 // The client credentials grant: no person, the token is here already.
