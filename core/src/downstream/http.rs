@@ -71,7 +71,6 @@ async fn oauth_callback(State(gw): State<Gateway>, axum::extract::Query(query): 
     };
     match gw.complete_sign_in(&query).await {
         Ok(server) => page(StatusCode::OK, "Signed in", &format!("Portcullis is signed in to `{server}`. You can close this window.")),
-        Err(GatewayError::SignIn { source, .. }) => page(StatusCode::BAD_REQUEST, "Sign-in failed", &source.to_string()),
         Err(e) => page(StatusCode::BAD_REQUEST, "Sign-in failed", &e.to_string()),
     }
 }

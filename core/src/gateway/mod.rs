@@ -374,8 +374,8 @@ impl Gateway {
 
     /// The browser came back to `/oauth/callback` with `query`: finishes that
     /// sign-in and returns the server's name.
-    pub async fn complete_sign_in(&self, query: &HashMap<String, String>) -> Result<String, GatewayError> {
-        self.inner.oauth.complete(query).await.map_err(|source| GatewayError::SignIn { server: "?".into(), source })
+    pub async fn complete_sign_in(&self, query: &HashMap<String, String>) -> Result<String, crate::OAuthError> {
+        self.inner.oauth.complete(query).await
     }
 
     /// The gateway listens at `addr` (its sign-in callback is there).
