@@ -12,6 +12,7 @@ pub mod config;
 mod downstream;
 mod gateway;
 pub mod isolation;
+mod oauth;
 pub mod protocol;
 pub mod search;
 pub mod serve;
@@ -20,5 +21,6 @@ pub mod trust;
 pub mod transport;
 pub mod upstream;
 
+pub use oauth::{OAuthError, MAX_AUTHORIZATIONS};
 pub use downstream::{process_stdio, serve_http, serve_stdio, HttpServer, ProcessInput, ProcessOutput};
 pub use gateway::{ClientInfo, ClientSetups, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener, ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry};

@@ -105,8 +105,8 @@ fn known_options(table: &str) -> Vec<String> {
 #[test]
 fn config_example_documents_every_option() {
     let text = std::fs::read_to_string(repo_file("config.example.toml")).unwrap();
-    let shown = |option: &str| text.lines().any(|l| l.trim_start_matches(['#', ' ']).starts_with(&format!("{option} =")));
-    for table in ["[gateway]", "[servers.probe]"] {
+    let shown = |option: &str| text.lines().any(|l| l.trim_start_matches(['#', ' ']).starts_with(&format!("{option} =")) || (option == "oauth" && l.starts_with("[servers.") && l.trim_end().ends_with(".oauth]")));
+    for table in ["[gateway]", "[servers.probe]", "[servers.probe.oauth]"] {
         for option in known_options(table) {
             assert!(shown(&option), "config.example.toml does not show `{option} = ...` of {table}");
         }

@@ -14,6 +14,16 @@ gets the other tool's schema as the gateway listed it). Elicitation
 requests are accepted with the schema's defaults, sampling answered with a fixed
 text, roots with one folder. So what the suite observes on the wire is the gateway
 acting as an MCP client. Exits non-zero when the gateway or a call fails.
+
+OAuth scenarios (`auth/*`): the gateway signs in to the test server as it would for a
+person, and this driver plays the person. It polls the admin API's server list for a
+pending sign-in URL and opens it the way a browser would (GET, following redirects); the
+suite's authorization server redirects at once to the gateway's own callback, which
+finishes the flow. A scenario's `client_id`/`client_secret` context (pre-registration) goes
+into the server's `[servers.server.oauth]` table, and so does the client id metadata
+document URL the suite expects Portcullis to have published. Client credentials scenarios
+give a `client_id` with a `client_secret` or a `private_key_pem` (written to a file for
+`private_key`); the gateway then needs no person at all.
 """
 
 from __future__ import annotations
@@ -22,6 +32,8 @@ import json
 import os
 import sys
 import tempfile
+import threading
+import urllib.request
 import warnings
 from pathlib import Path
 from typing import Any
@@ -81,22 +93,67 @@ async def drive(gateway_url: str, mode: str, context: dict[str, Any]) -> int:
     return 1 if failures else 0
 
 
+# The client id metadata document URL the suite's authorization server expects (auth/basic-cimd).
+CLIENT_METADATA_URL = "https://conformance-test.local/client-metadata.json"
+
+
+def sign_in_as_a_person(gw, stop: threading.Event) -> None:
+    """Open every sign-in URL the gateway shows, once, as a browser would."""
+    opened: set[str] = set()
+    while not stop.wait(0.1):
+        try:
+            views = harness.admin_call(gw, "GET", "servers")
+        except Exception:
+            continue
+        for v in views:
+            url = v.get("sign_in_url")
+            if url and url not in opened:
+                opened.add(url)
+                try:
+                    with urllib.request.urlopen(url, timeout=20) as resp:  # noqa: S310 (the suite's local server)
+                        print(f"driver: signed in at {url.split('?')[0]}: HTTP {resp.status}", file=sys.stderr)
+                except Exception as e:
+                    print(f"driver: the sign-in page answered {e!r}", file=sys.stderr)
+
+
+def oauth_table(context: dict[str, Any], base: Path) -> str:
+    lines = ["", "[servers.server.oauth]", f'client_metadata_url = "{CLIENT_METADATA_URL}"']
+    for key in ("client_id", "client_secret"):
+        if isinstance(context.get(key), str):
+            lines.append(f"{key} = {json.dumps(context[key])}")
+    if isinstance(context.get("private_key_pem"), str):  # client credentials with private_key_jwt
+        key_file = base / "client-key.pem"
+        key_file.write_text(context["private_key_pem"])
+        key_file.chmod(0o600)
+        lines.append(f"private_key = {json.dumps(str(key_file))}")
+    if isinstance(context.get("valid_jwt"), str):  # workload identity: the platform's token, in a file
+        token_file = base / "workload-token.jwt"
+        token_file.write_text(context["valid_jwt"])
+        lines.append(f"assertion_file = {json.dumps(str(token_file))}")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     url = sys.argv[-1]
     scenario = os.environ.get("MCP_CONFORMANCE_SCENARIO", "")
     version = os.environ.get("MCP_CONFORMANCE_PROTOCOL_VERSION", "")
     context = json.loads(os.environ.get("MCP_CONFORMANCE_CONTEXT") or "{}")
     mode = "2026-07-28" if version == "2026-07-28" else "legacy"
-    config = '[gateway]\nprefix = false\nsurface = "direct"\n\n' + harness.http_upstream("server", url, transport="streamable-http")
     base = Path(tempfile.mkdtemp(prefix="portcullis-conformance-"))
+    config = '[gateway]\nprefix = false\nsurface = "direct"\n\n' + harness.http_upstream("server", url, transport="streamable-http") + oauth_table(context, base)
     print(f"driver: scenario {scenario!r} at {version or 'default version'}: gateway in {base}", file=sys.stderr)
-    gw = harness.start_gateway(config, base, timeout=30)
+    gw = harness.start_gateway(config, base, timeout=30, trust=False)
+    stop = threading.Event()
+    person = threading.Thread(target=sign_in_as_a_person, args=(gw, stop), daemon=True)
+    person.start()
     try:
+        harness.approve_everything(gw, config)
         return anyio.run(drive, gw.url, mode, context)
     except Exception as e:
         print(f"driver: {e!r}\n--- gateway stderr ---\n{gw.stderr_text()[-4000:]}", file=sys.stderr)
         return 1
     finally:
+        stop.set()
         gw.stop()
 
 

@@ -94,6 +94,7 @@ export const api = {
   enableServer: (name) => request('POST', `servers/${seg(name)}/enable`, {}),
   disableServer: (name) => request('POST', `servers/${seg(name)}/disable`, {}),
   /** body: {} for the server itself, {tools: [...]} or {all_tools: true}. */
+  login: (name) => request('POST', `servers/${seg(name)}/login`, {}),
   approve: (server, body = {}) => request('POST', `servers/${seg(server)}/approve`, body),
   block: (server, body = {}) => request('POST', `servers/${seg(server)}/block`, body),
   tools: (server) => request('GET', `tools${q({ server })}`),

@@ -38,6 +38,7 @@ pub fn router(gw: Gateway, token: String) -> Router {
         .route("/api/v1/servers/{name}/disable", post(super::servers::disable))
         .route("/api/v1/servers/{name}/approve", post(approve))
         .route("/api/v1/servers/{name}/block", post(block))
+        .route("/api/v1/servers/{name}/login", post(login))
         .route("/api/v1/tools", get(tools))
         .route("/api/v1/tools/pending", get(pending))
         .route("/api/v1/tools/diff", get(diff))
@@ -91,6 +92,14 @@ async fn require_token(State(api): State<Api>, req: Request, next: Next) -> Resp
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `POST /servers/{name}/login`: starts (or joins) the server's sign-in; answers its URL.
+async fn login(State(api): State<Api>, Path(name): Path<String>) -> Response {
+    match api.gw.sign_in(&name).await {
+        Ok(url) => Json(json!({ "url": url })).into_response(),
+        Err(e) => error(e),
+    }
 }
 
 async fn servers(State(api): State<Api>) -> Response {

@@ -152,6 +152,21 @@ pub(crate) enum UpstreamCommand {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Sign in to an HTTP server that asks for OAuth: prints the URL to open
+    /// (and tries to open it), then waits until the sign-in completes.
+    Login {
+        /// The server's name.
+        #[arg(long)]
+        name: String,
+        /// Only print the URL; do not try to open a browser.
+        #[arg(long)]
+        no_browser: bool,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
     /// Disable a server (it stays configured but stopped).
     Disable {
         /// The server's name.

@@ -21,6 +21,7 @@ pub(crate) async fn run(cmd: UpstreamCommand) -> anyhow::Result<()> {
         UpstreamCommand::Enable { name, config } => edit(&config, |ed| ed.set_enabled(&name, true), &format!("enabled `{name}`")),
         UpstreamCommand::Disable { name, config } => edit(&config, |ed| ed.set_enabled(&name, false), &format!("disabled `{name}`")),
         UpstreamCommand::Import { file, config } => import(&file, &config),
+        UpstreamCommand::Login { name, no_browser, timeout, config } => login(&name, no_browser, timeout, &config).await,
         UpstreamCommand::Approve(a) => super::decide::decide(a, true).await,
         UpstreamCommand::Block(a) => super::decide::decide(a, false).await,
     }
@@ -95,6 +96,7 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
         cpus: a.cpus,
         pids: a.pids,
         protocol: None,
+        oauth: None,
     };
     let paths = paths(&a.config)?;
     // A person added it: it may start to show its tools (they stay pending).
@@ -159,6 +161,7 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
                     restarts: 0,
                     protocol_version: None,
                     pid: None,
+                    sign_in_url: None,
                 })
                 .collect()
         }
@@ -178,8 +181,57 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
     for v in &views {
         let err = v.last_error.as_deref().and_then(|e| e.lines().next()).unwrap_or("-");
         println!("{:<w_name$}  {:<w_tr$}  {:<9}  {:>5}  {}", v.name, v.transport, state(v), v.tools, err);
+        if let Some(url) = &v.sign_in_url {
+            println!("{:<w_name$}  sign in: {url}\n{:<w_name$}  (or run: portcullis upstream login --name {})", "", "", v.name);
+        }
     }
     Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct SignIn {
+    url: Option<String>,
+}
+
+/// Asks the running gateway for the sign-in URL, shows it, waits until the server is signed in.
+async fn login(name: &str, no_browser: bool, timeout: u64, config: &ConfigArgs) -> anyhow::Result<()> {
+    let paths = paths(config)?;
+    let Some(client) = AdminClient::discover(&paths) else {
+        bail!("no running gateway found\nhint: start it with `portcullis serve` (signing in needs its callback listener)");
+    };
+    let runtime = paths.runtime_file();
+    let sign_in: SignIn = client.post(&format!("servers/{name}/login"), &serde_json::json!({}), &runtime).await?;
+    let Some(url) = sign_in.url else {
+        println!("signed in to `{name}` with its client credentials (no browser needed)");
+        return Ok(());
+    };
+    println!("Open this URL in a browser to sign in to `{name}`:\n\n  {url}\n");
+    if !no_browser {
+        let opened = std::process::Command::new("xdg-open").arg(&url).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
+        if !matches!(opened, Ok(s) if s.success()) {
+            println!("(no browser could be opened here; open the URL yourself)");
+        }
+    }
+    println!("waiting for the sign-in to complete…");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let views: Vec<ServerView> = client.get("servers", &runtime).await?;
+        let Some(v) = views.iter().find(|v| v.name == name) else { bail!("server `{name}` is gone from the gateway") };
+        if v.sign_in_url.is_none() && v.state != UpstreamState::NeedsSignIn {
+            if v.state == UpstreamState::Ready {
+                println!("signed in; `{name}` is ready with {} tools", v.tools);
+                return Ok(());
+            }
+            if v.state != UpstreamState::Starting {
+                let err = v.last_error.clone().unwrap_or_default();
+                bail!("`{name}` is {:?} after the sign-in: {err}", v.state);
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("the sign-in did not complete within {timeout} s\nhint: run `portcullis upstream login --name {name}` again; the URL stays valid while the gateway runs");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -137,6 +137,34 @@ pub struct ServerConfig {
     pub cpus: Option<f64>,
     /// The container's limit on processes and threads; default 256.
     pub pids: Option<i64>,
+    /// `[servers.<name>.oauth]`: how Portcullis signs in to an HTTP server
+    /// that asks for OAuth. Without it, Portcullis registers itself.
+    pub oauth: Option<OAuthConfig>,
+}
+
+/// `[servers.<name>.oauth]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthConfig {
+    /// A client id registered with the server's authorization server by
+    /// hand (pre-registration); without it Portcullis uses a client id
+    /// metadata document or dynamic client registration.
+    pub client_id: Option<String>,
+    /// The secret of that client, for a confidential client.
+    pub client_secret: Option<String>,
+    /// The HTTPS URL of a client id metadata document describing Portcullis,
+    /// used as the client id where the authorization server supports it.
+    pub client_metadata_url: Option<String>,
+    /// Scopes to ask for (space-separated), instead of the ones the server names.
+    pub scope: Option<String>,
+    /// A PEM file with the client's P-256 private key (PKCS#8): the client
+    /// authenticates with a signed JWT (`private_key_jwt`, ES256). Used by the
+    /// client credentials grant, where no person signs in.
+    pub private_key: Option<PathBuf>,
+    /// A file holding a JWT the platform issues to this workload (workload
+    /// identity federation): where the authorization server offers only the
+    /// JWT bearer grant, it is traded for a token, with no person.
+    pub assertion_file: Option<PathBuf>,
 }
 
 impl ConfigFile {

@@ -55,6 +55,8 @@ pub struct ServerSettings {
     pub isolation: Isolation,
     /// Which protocol era to speak to it.
     pub protocol: super::UpstreamProtocol,
+    /// How to sign in when an HTTP server asks for OAuth.
+    pub oauth: super::OAuthConfig,
 }
 
 /// How to reach an upstream.
@@ -200,7 +202,19 @@ impl ServerSettings {
             TransportSettings::Http { .. } => None,
         };
         let isolation = super::isolation::resolve(name, server, command, docker_image).map_err(|(m, h)| invalid(m, h))?;
-        Ok(Self { name: name.to_owned(), transport, enabled: server.enabled.unwrap_or(true), call_timeout, isolation, protocol: server.protocol.unwrap_or_default() })
+        let oauth = server.oauth.clone().unwrap_or_default();
+        if server.oauth.is_some() && command.is_some() {
+            return Err(invalid(format!("[servers.{name}.oauth] is set but the server runs a command"), "OAuth is for HTTP servers; remove the oauth table".into()));
+        }
+        if (oauth.client_secret.is_some() || oauth.private_key.is_some()) && oauth.client_id.is_none() {
+            return Err(invalid(format!("[servers.{name}.oauth] has a `client_secret` or `private_key` without `client_id`"), "add the client_id they belong to".into()));
+        }
+        if let Some(u) = &oauth.client_metadata_url {
+            if !u.starts_with("https://") {
+                return Err(invalid(format!("[servers.{name}.oauth] client_metadata_url `{u}` is not an https URL"), "a client id metadata document must be served over https".into()));
+            }
+        }
+        Ok(Self { name: name.to_owned(), transport, enabled: server.enabled.unwrap_or(true), call_timeout, isolation, protocol: server.protocol.unwrap_or_default(), oauth })
     }
 
     /// `stdio`, `streamable-http`, `sse`, `auto`, or `docker` for a command run in a container.

@@ -42,7 +42,9 @@ pub async fn serve_http(gw: &Gateway, addr: SocketAddr, extra: Router) -> Result
         _ => GatewayError::Listen { addr, source },
     })?;
     let local = listener.local_addr().map_err(|source| GatewayError::Listen { addr, source })?;
+    gw.set_listen_addr(local);
     let app = Router::new()
+        .route(crate::oauth::CALLBACK_PATH, get(oauth_callback))
         .route("/mcp", get(get_stream).post(post_default).delete(delete))
         .route("/mcp/direct", get(get_stream).post(post_direct).delete(delete))
         .route("/mcp/search", get(get_stream).post(post_search).delete(delete))
@@ -57,6 +59,20 @@ pub async fn serve_http(gw: &Gateway, addr: SocketAddr, extra: Router) -> Result
         }
     });
     Ok(HttpServer { addr: local })
+}
+
+/// Where the authorization server sends the browser back after a sign-in.
+/// Needs no token: the `state` it carries names a flow the gateway started.
+async fn oauth_callback(State(gw): State<Gateway>, axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>) -> Response {
+    let page = |status: StatusCode, title: &str, text: &str| {
+        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let body = format!("<!doctype html><meta charset=utf-8><title>Portcullis: {}</title><h1>{}</h1><p>{}</p>", esc(title), esc(title), esc(text).replace('\n', "<br>"));
+        (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+    };
+    match gw.complete_sign_in(&query).await {
+        Ok(server) => page(StatusCode::OK, "Signed in", &format!("Portcullis is signed in to `{server}`. You can close this window.")),
+        Err(e) => page(StatusCode::BAD_REQUEST, "Sign-in failed", &e.to_string()),
+    }
 }
 
 async fn local_only(req: Request, next: Next) -> Response {

@@ -76,6 +76,14 @@ pub enum GatewayError {
     /// Configuring an MCP client failed.
     #[error(transparent)]
     Client(#[from] crate::clients::ClientError),
+    /// Signing in to an upstream failed.
+    #[error("upstream `{server}`: {source}")]
+    SignIn {
+        /// Server name.
+        server: String,
+        /// What failed, with a hint.
+        source: crate::oauth::OAuthError,
+    },
     /// A file the gateway keeps could not be written.
     #[error("cannot write {path}: {source}")]
     Io {

@@ -131,6 +131,9 @@ pub struct ServerView {
     pub protocol_version: Option<String>,
     /// The process id of a running stdio server.
     pub pid: Option<u32>,
+    /// Where a person signs in, while the server waits for that (OAuth).
+    #[serde(default)]
+    pub sign_in_url: Option<String>,
 }
 
 pub(crate) struct Inner {
@@ -161,6 +164,7 @@ pub(crate) struct Inner {
     /// While set, agents' requests are refused before they reach an upstream.
     pub(crate) paused: std::sync::atomic::AtomicBool,
     pub(crate) docker: DockerRuntime,
+    pub(crate) oauth: Arc<crate::oauth::OAuthContext>,
 }
 
 /// What a server's approval is tied to besides its name: what it runs, or
@@ -214,6 +218,7 @@ impl Gateway {
             }
         };
         let paths_data = paths.data.clone();
+        let store_for_oauth = store.clone();
         let inner = Arc::new(Inner {
             paths,
             settings: RwLock::new(Arc::new(settings.clone())),
@@ -238,6 +243,7 @@ impl Gateway {
             calls,
             paused: std::sync::atomic::AtomicBool::new(false),
             docker: DockerRuntime::new(&paths_data),
+            oauth: crate::oauth::OAuthContext::new(store_for_oauth),
         });
         let gw = Self { inner };
         for server in settings.servers.values() {
@@ -277,6 +283,7 @@ impl Gateway {
             events: self.inner.upstream_events.clone(),
             client_capabilities: client_capabilities(),
             docker: self.inner.docker.clone(),
+            oauth: self.inner.oauth.clone(),
             progress: {
                 let weak = Arc::downgrade(&self.inner);
                 let name = server.name.clone();
@@ -350,9 +357,30 @@ impl Gateway {
                     restarts: status.restarts,
                     protocol_version: (!info.protocol_version.is_empty()).then_some(info.protocol_version),
                     pid: status.pid,
+                    sign_in_url: status.sign_in_url,
                 }
             })
             .collect()
+    }
+
+    /// Starts signing in to the HTTP server `name` (or joins the sign-in that
+    /// waits) and returns the URL a person opens; the server starts once the
+    /// authorization server has sent the browser back to the gateway. `None`:
+    /// no person is needed (the client credentials grant signed in already).
+    pub async fn sign_in(&self, name: &str) -> Result<Option<String>, GatewayError> {
+        let handle = self.upstream(name).ok_or_else(|| GatewayError::UnknownServer { name: name.to_owned() })?;
+        handle.sign_in().await.map_err(|source| GatewayError::SignIn { server: name.to_owned(), source })
+    }
+
+    /// The browser came back to `/oauth/callback` with `query`: finishes that
+    /// sign-in and returns the server's name.
+    pub async fn complete_sign_in(&self, query: &HashMap<String, String>) -> Result<String, crate::OAuthError> {
+        self.inner.oauth.complete(query).await
+    }
+
+    /// The gateway listens at `addr` (its sign-in callback is there).
+    pub(crate) fn set_listen_addr(&self, addr: std::net::SocketAddr) {
+        self.inner.oauth.set_listen_addr(addr);
     }
 
     /// Waits (at most `limit`) until no upstream is starting for the first time.

@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
+use crate::upstream::UpstreamState;
 use super::session::{Era, Inflight, InflightGuard};
 use super::{catalog, eras, logging, subscriptions, surface, Gateway, GatewayError, GatewayEvent, Session};
 use crate::config::SurfaceMode;
@@ -266,6 +267,14 @@ async fn tools_call(gw: &Gateway, session: &Arc<Session>, msg: Message, related:
 /// logged as blocked; any other name is unknown.
 fn held_elsewhere(gw: &Gateway, session: &Session, name: &str) -> Result<Message, GatewayError> {
     let Some((server, def)) = surface::find_doc(gw, name) else {
+        // A server waiting for sign-in has listed nothing yet: say that, not "unknown".
+        let settings = gw.settings();
+        let waiting = gw.upstream_handles().into_iter().find(|h| {
+            h.status().state == UpstreamState::NeedsSignIn && (!settings.prefix || name.strip_prefix(h.name()).is_some_and(|rest| rest.starts_with(settings.separator.as_str())))
+        });
+        if let Some(h) = waiting {
+            return Err(GatewayError::Upstream(h.unavailable_error()));
+        }
         return Err(GatewayError::UnknownTool { name: name.to_owned() });
     };
     let tool = def.get("name").and_then(Value::as_str).unwrap_or(name).to_owned();

@@ -92,6 +92,36 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE activity ADD COLUMN calls INTEGER NOT NULL DEFAULT 1;
     "#,
+    // 4: OAuth toward HTTP upstreams: the client identities Portcullis
+    // registered (or was given) at each authorization server, and each
+    // server's tokens, bound to the URL they were granted for.
+    r#"
+    CREATE TABLE oauth_clients (
+        server        TEXT NOT NULL REFERENCES servers (name) ON DELETE CASCADE,
+        issuer        TEXT NOT NULL,
+        redirect_uri  TEXT NOT NULL,
+        client_id     TEXT NOT NULL,
+        client_secret TEXT,
+        auth_method   TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        PRIMARY KEY (server, issuer, redirect_uri)
+    ) STRICT;
+
+    CREATE TABLE oauth_tokens (
+        server        TEXT PRIMARY KEY NOT NULL REFERENCES servers (name) ON DELETE CASCADE,
+        url           TEXT NOT NULL,
+        issuer        TEXT NOT NULL,
+        client_id     TEXT NOT NULL,
+        resource      TEXT,
+        access_token  TEXT NOT NULL,
+        refresh_token TEXT,
+        scope         TEXT,
+        expires_at    INTEGER,
+        token_type    TEXT NOT NULL DEFAULT 'Bearer',
+        dpop_key      BLOB,
+        updated_at    INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.

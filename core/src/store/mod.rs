@@ -22,6 +22,7 @@ mod activity;
 mod decisions;
 mod error;
 mod migrations;
+mod oauth;
 mod servers;
 mod sql;
 mod time;
@@ -43,6 +44,7 @@ pub use activity::{
     DecisionAction, DiscoveryAction,
 };
 pub use error::StoreError;
+pub use oauth::{OAuthClientRecord, OAuthTokenRecord};
 pub use servers::{ServerInfo, ServerRegistration};
 pub use time::UnixMillis;
 pub use tools::{PendingTool, ToolDiff, ToolInfo, ToolStatus};

@@ -41,6 +41,13 @@ pub enum TransportError {
         /// Start of the body.
         body: String,
     },
+    /// The server wants a sign-in that did not succeed (or has not yet).
+    #[error("{source}")]
+    Authorization {
+        /// What failed, with a hint.
+        #[from]
+        source: crate::oauth::OAuthError,
+    },
     /// The server did not follow the transport's rules.
     #[error("{url}: {message}")]
     Protocol {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use indexmap::IndexMap;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -18,6 +18,7 @@ use super::sse::LegacySse;
 use super::sse_codec::SseParser;
 use super::{CloseSignal, Connection, Inbound, TransportError};
 use crate::config::TransportKind;
+use crate::oauth::OAuthClient;
 use crate::protocol::{modern, ErrorCode, Kind, Message};
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -34,6 +35,8 @@ pub(crate) struct HttpOptions<'a> {
     pub(crate) headers: &'a IndexMap<String, String>,
     pub(crate) kind: TransportKind,
     pub(crate) max_message_bytes: usize,
+    /// Signs in when the server asks for OAuth.
+    pub(crate) auth: Option<Arc<OAuthClient>>,
 }
 
 /// Shared by the writer and the tasks it starts.
@@ -48,6 +51,7 @@ pub(super) struct Link {
     pub(super) tasks: TaskTracker,
     pub(super) cancel: CancellationToken,
     tool_schemas: ToolSchemas,
+    pub(super) auth: Option<Arc<OAuthClient>>,
     session: Mutex<Option<String>>,
     version: Mutex<Option<String>>,
 }
@@ -85,6 +89,7 @@ pub(crate) async fn connect_http(opts: HttpOptions<'_>, inbound: Inbound, tasks:
         tasks: tasks.clone(),
         cancel: cancel.clone(),
         tool_schemas: opts.tool_schemas,
+        auth: opts.auth,
         session: Mutex::new(None),
         version: Mutex::new(None),
     });
@@ -145,7 +150,7 @@ pub(crate) async fn connect_http(opts: HttpOptions<'_>, inbound: Inbound, tasks:
         // End the session politely.
         let session = l.session.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(id) = session {
-            let req = l.http.delete(l.url.clone()).headers(l.headers.clone()).header(SESSION_HEADER, id);
+            let req = l.http.delete(l.url.clone()).headers(base_headers(&l, "DELETE", l.url.as_str())).header(SESSION_HEADER, id);
             let _ = tokio::time::timeout(Duration::from_secs(2), req.send()).await;
         }
         l.signal.close("the connection was closed");
@@ -164,8 +169,29 @@ pub(super) fn fail(link: &Link, msg: &Message, err: &TransportError) {
     }
 }
 
-fn request_headers(link: &Link) -> HeaderMap {
+/// The configured headers, with the access token (and its DPoP proof for a
+/// `method` request to `url`) when there is one.
+pub(super) fn base_headers(link: &Link, method: &str, url: &str) -> HeaderMap {
     let mut h = link.headers.clone();
+    if let (Some(auth), Some(token)) = (&link.auth, link.auth.as_ref().and_then(|a| a.current_token())) {
+        put_token(&mut h, auth, method, url, &token);
+    }
+    h
+}
+
+/// Presents `token` in `h` (replacing what was there).
+fn put_token(h: &mut HeaderMap, auth: &OAuthClient, method: &str, url: &str, token: &str) {
+    h.remove(AUTHORIZATION);
+    h.remove("dpop");
+    for (name, value) in auth.authorization_headers(method, url, token) {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+}
+
+fn request_headers(link: &Link, method: &str) -> HeaderMap {
+    let mut h = base_headers(link, method, link.url.as_str());
     h.insert(ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(s) = link.session.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
@@ -191,7 +217,7 @@ fn stateless_version(msg: &Message) -> Option<String> {
 /// The headers of one POST: a stateless request's own version, method and
 /// name (`Mcp-Name`, base64-wrapped when it is not printable ASCII).
 fn message_headers(link: &Link, msg: &Message) -> HeaderMap {
-    let mut h = request_headers(link);
+    let mut h = request_headers(link, "POST");
     let Some(version) = stateless_version(msg) else { return h };
     if let Ok(v) = HeaderValue::from_str(&version) {
         h.insert(VERSION_HEADER, v);
@@ -220,7 +246,44 @@ fn message_headers(link: &Link, msg: &Message) -> HeaderMap {
 
 async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), TransportError> {
     let unreachable = |e: reqwest::Error| TransportError::Unreachable { url: link.url.to_string(), message: error_chain(&e) };
-    let resp = link.http.post(link.url.clone()).headers(message_headers(link, msg)).body(msg.to_bytes()).send().await.map_err(unreachable)?;
+    // A refusal for want of a sign-in is answered by signing in (refreshing,
+    // or waiting for a person), then sending again; a few times at most.
+    let mut challenges = 0;
+    let resp = loop {
+        let mut headers = message_headers(link, msg);
+        let sent = match &link.auth {
+            Some(auth) => auth.token().await,
+            None => None,
+        };
+        if let (Some(auth), Some(token)) = (&link.auth, &sent) {
+            put_token(&mut headers, auth, "POST", link.url.as_str(), token);
+        }
+        let resp = link.http.post(link.url.clone()).headers(headers).body(msg.to_bytes()).send().await.map_err(unreachable)?;
+        let Some(auth) = &link.auth else { break resp };
+        let status = resp.status().as_u16();
+        let www = resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        // DPoP (RFC 9449 §9): a server that wants a nonce in the proof names it; send again with it.
+        let fresh_nonce = resp.headers().get("dpop-nonce").and_then(|v| v.to_str().ok()).is_some_and(|n| auth.set_nonce(n));
+        if status == 401 && fresh_nonce && www.as_deref().is_some_and(|w| w.contains("use_dpop_nonce")) && challenges < crate::oauth::MAX_AUTHORIZATIONS {
+            challenges += 1;
+            continue;
+        }
+        let wants_sign_in = status == 401 || (status == 403 && www.as_deref().is_some_and(|w| w.contains("insufficient_scope")));
+        if !wants_sign_in {
+            if resp.status().is_success() && sent.is_some() {
+                auth.note_success();
+            }
+            break resp;
+        }
+        if challenges >= crate::oauth::MAX_AUTHORIZATIONS {
+            break resp;
+        }
+        challenges += 1;
+        tokio::select! {
+            () = link.cancel.cancelled() => return Err(TransportError::Unreachable { url: link.url.to_string(), message: "the connection was closed while waiting for sign-in".into() }),
+            r = auth.on_challenge(status, www.as_deref(), sent.as_deref()) => r?,
+        }
+    };
     let status = resp.status();
     if msg.method() == "initialize" && status.is_success() {
         if let Some(id) = resp.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
@@ -345,7 +408,7 @@ async fn resume(link: &Arc<Link>, id: Box<serde_json::value::RawValue>, mut end:
             () = link.cancel.cancelled() => return,
             () = tokio::time::sleep(delay) => {}
         }
-        let mut h = request_headers(link);
+        let mut h = request_headers(link, "GET");
         h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         h.remove(CONTENT_TYPE);
         if let Some(Ok(v)) = end.last_id.as_deref().map(HeaderValue::from_str) {
@@ -379,7 +442,7 @@ fn open_get_stream(link: Arc<Link>) {
             if link.cancel.is_cancelled() {
                 return;
             }
-            let mut h = request_headers(&link);
+            let mut h = request_headers(&link, "GET");
             h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
             h.remove(CONTENT_TYPE);
             let resp = tokio::select! {

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use tokio::sync::oneshot;
 
-use super::http::{error_chain, fail, Link};
+use super::http::{base_headers, error_chain, fail, Link};
 use super::sse_codec::SseParser;
 use super::TransportError;
 use crate::protocol::Message;
@@ -23,7 +23,7 @@ pub(super) struct LegacySse {
 impl LegacySse {
     /// Opens the stream and waits for the `endpoint` event.
     pub(super) async fn connect(link: Arc<Link>, url: reqwest::Url) -> Result<Self, TransportError> {
-        let mut h = link.headers.clone();
+        let mut h = base_headers(&link, "GET", url.as_str());
         h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         let resp = link.http.get(url.clone()).headers(h).send().await.map_err(|e| TransportError::Unreachable { url: url.to_string(), message: error_chain(&e) })?;
         if !resp.status().is_success() {
@@ -75,7 +75,7 @@ impl LegacySse {
     /// POSTs one message; a failure is reported to the waiting caller.
     pub(super) async fn send(&self, msg: &Message) {
         let l = &self.link;
-        let mut h = l.headers.clone();
+        let mut h = base_headers(l, "POST", self.endpoint.as_str());
         h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let result = match l.http.post(self.endpoint.clone()).headers(h).body(msg.to_bytes()).send().await {
             Ok(r) if r.status().is_success() => Ok(()),

@@ -15,6 +15,7 @@ use super::{Tool, UpstreamError, UpstreamEvent, UpstreamInfo, UpstreamState, Ups
 use crate::config::ServerSettings;
 use crate::isolation::DockerRuntime;
 use crate::protocol::{raw, to_raw, ErrorCode, Message};
+use crate::oauth::{OAuthClient, OAuthContext};
 use crate::transport::StderrLog;
 
 /// How long a call waits for an upstream that is still starting.
@@ -33,6 +34,8 @@ pub(crate) struct UpstreamContext {
     pub(crate) progress: Arc<dyn Fn(Message) + Send + Sync>,
     /// The Docker client for isolated servers (contacted only when one starts).
     pub(crate) docker: DockerRuntime,
+    /// OAuth toward HTTP upstreams (tokens, flows waiting for their callback).
+    pub(crate) oauth: Arc<OAuthContext>,
 }
 
 /// The requests in flight on one connection.
@@ -63,6 +66,8 @@ pub(super) struct Shared {
     /// Stateless era: the id of the gateway's listen stream, and a counter for the next.
     pub(super) listen_id: Mutex<Option<String>>,
     pub(super) listen_seq: AtomicU64,
+    /// Signs in to an HTTP upstream that asks for OAuth.
+    pub(super) oauth: Option<Arc<OAuthClient>>,
     pub(super) cancel: CancellationToken,
     pub(super) tasks: TaskTracker,
 }
@@ -97,7 +102,11 @@ impl UpstreamHandle {
     fn new(settings: ServerSettings, ctx: UpstreamContext, state: UpstreamState, parent: &CancellationToken) -> Self {
         let stderr = Arc::new(StderrLog::new(&ctx.logs, &settings.name));
         let (status, _) = watch::channel(UpstreamStatus { state, ..UpstreamStatus::default() });
-        Self(Arc::new(Shared {
+        let oauth = match &settings.transport {
+            crate::config::TransportSettings::Http { url, .. } => Some(OAuthClient::new(ctx.oauth.clone(), &settings.name, url, settings.oauth.clone())),
+            crate::config::TransportSettings::Stdio { .. } => None,
+        };
+        let handle = Self(Arc::new(Shared {
             settings,
             ctx,
             live: RwLock::new(None),
@@ -112,9 +121,35 @@ impl UpstreamHandle {
             resource_subscriptions: Mutex::default(),
             listen_id: Mutex::new(None),
             listen_seq: AtomicU64::new(1),
+            oauth,
             cancel: parent.child_token(),
             tasks: TaskTracker::new(),
-        }))
+        }));
+        if let Some(oauth) = &handle.0.oauth {
+            let weak = Arc::downgrade(&handle.0);
+            oauth.observe(Arc::new(move |url: Option<String>| {
+                let Some(shared) = weak.upgrade() else { return };
+                shared.status.send_modify(|s| {
+                    match (&url, s.state) {
+                        (Some(_), UpstreamState::Starting | UpstreamState::Backoff) => s.state = UpstreamState::NeedsSignIn,
+                        (None, UpstreamState::NeedsSignIn) => s.state = UpstreamState::Starting,
+                        _ => {}
+                    }
+                    s.sign_in_url = url;
+                });
+                let _ = shared.ctx.events.try_send(UpstreamEvent::StateChanged { server: shared.settings.name.clone() });
+            }));
+        }
+        handle
+    }
+
+    /// Starts a sign-in (or joins the one waiting) and returns where a person
+    /// signs in (`None`: signed in without one, with client credentials).
+    pub async fn sign_in(&self) -> Result<Option<String>, crate::oauth::OAuthError> {
+        match &self.0.oauth {
+            Some(oauth) => oauth.sign_in().await,
+            None => Err(crate::oauth::OAuthError::Incomplete { server: self.name().to_owned(), message: "it runs a command; only HTTP servers sign in".into() }),
+        }
     }
 
     /// The server's name.
@@ -303,6 +338,11 @@ impl UpstreamHandle {
         self.live_now()
     }
 
+    /// Why it cannot take a request now, with what to do about it.
+    pub(crate) fn unavailable_error(&self) -> UpstreamError {
+        self.unavailable()
+    }
+
     fn unavailable(&self) -> UpstreamError {
         if self.0.cancel.is_cancelled() {
             return UpstreamError::ShuttingDown;
@@ -315,6 +355,10 @@ impl UpstreamHandle {
             UpstreamState::Stopped => ("it was stopped".to_owned(), "check it with `portcullis upstream list`".to_owned()),
             UpstreamState::Pending => ("it waits for a person's approval".to_owned(), format!("approve it with `portcullis upstream approve --name {name}`, or in the Portcullis window")),
             UpstreamState::Blocked => ("a person blocked it".to_owned(), format!("unblock it with `portcullis upstream approve --name {name}`")),
+            UpstreamState::NeedsSignIn => (
+                format!("it needs sign-in at {}", status.sign_in_url.clone().unwrap_or_default()),
+                format!("open that URL in a browser, or run `portcullis upstream login --name {name}`"),
+            ),
             _ => {
                 let when = status.retry_at.and_then(|t| t.duration_since(std::time::SystemTime::now()).ok()).map_or(String::new(), |d| format!(" (next try in {:.1} s)", d.as_secs_f64()));
                 (

@@ -24,6 +24,8 @@ pub enum UpstreamState {
     Pending,
     /// Not started: a person blocked it.
     Blocked,
+    /// Waits for a person to sign in (OAuth) at `sign_in_url`.
+    NeedsSignIn,
 }
 
 /// A snapshot of an upstream's status.
@@ -37,6 +39,8 @@ pub struct UpstreamStatus {
     pub restarts: u32,
     /// The process id of a running stdio upstream.
     pub pid: Option<u32>,
+    /// Where a person signs in, while the upstream waits for that.
+    pub sign_in_url: Option<String>,
     /// When the next try is due, while backing off.
     #[serde(skip)]
     pub retry_at: Option<SystemTime>,
@@ -44,7 +48,7 @@ pub struct UpstreamStatus {
 
 impl Default for UpstreamStatus {
     fn default() -> Self {
-        Self { state: UpstreamState::Starting, last_error: None, restarts: 0, pid: None, retry_at: None }
+        Self { state: UpstreamState::Starting, last_error: None, restarts: 0, pid: None, sign_in_url: None, retry_at: None }
     }
 }
 

@@ -49,6 +49,21 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
         if shared.cancel.is_cancelled() {
             break;
         }
+        // Waiting for a person to sign in is not a failure: wait for them, then start at once.
+        if let Some(oauth) = shared.oauth.clone().filter(|o| o.sign_in_url().is_some()) {
+            tracing::info!(server = shared.settings.name, "waiting for sign-in ({error})");
+            shared.status.send_modify(|s| {
+                s.state = UpstreamState::NeedsSignIn;
+                s.last_error = Some(error);
+            });
+            notify(&handle, UpstreamEvent::StateChanged { server: shared.settings.name.clone() });
+            tokio::select! {
+                () = oauth.settled() => {}
+                () = shared.cancel.cancelled() => break,
+            }
+            failures = 0;
+            continue;
+        }
         failures = if started.elapsed() > HEALTHY_AFTER { 1 } else { failures.saturating_add(1) };
         let delay = backoff(failures);
         tracing::warn!(server = shared.settings.name, "upstream stopped: {error}; retrying in {:.1} s", delay.as_secs_f64());
@@ -59,8 +74,20 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
             s.retry_at = Some(SystemTime::now() + delay);
         });
         notify(&handle, UpstreamEvent::StateChanged { server: shared.settings.name.clone() });
+        let signed_in = async {
+            match &shared.oauth {
+                // A sign-in started by a person during the wait ends it.
+                Some(oauth) => {
+                    let mut rx = shared.status.subscribe();
+                    let _ = rx.wait_for(|s| s.sign_in_url.is_some()).await;
+                    oauth.settled().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
+            () = signed_in => {}
             () = shared.cancel.cancelled() => break,
         }
     }
@@ -76,7 +103,7 @@ fn backoff(failures: u32) -> Duration {
 
 fn set_state(handle: &UpstreamHandle, state: UpstreamState, error: Option<String>) {
     handle.0.status.send_modify(|s| {
-        s.state = state;
+        s.state = if s.sign_in_url.is_some() && matches!(state, UpstreamState::Starting | UpstreamState::Backoff) { UpstreamState::NeedsSignIn } else { state };
         if error.is_some() || state == UpstreamState::Ready {
             s.last_error = error;
         }
@@ -116,7 +143,7 @@ async fn connect(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Result<Co
             &shared.cancel,
         )
         .map_err(|source| UpstreamError::Transport { server: name.clone(), source })?,
-        (TransportSettings::Http { url, headers, kind }, _) => connect_http(HttpOptions { server: &name, tool_schemas: tool_schemas(handle), url, headers, kind: *kind, max_message_bytes: limit }, inbound, &shared.tasks, &shared.cancel)
+        (TransportSettings::Http { url, headers, kind }, _) => connect_http(HttpOptions { server: &name, tool_schemas: tool_schemas(handle), url, headers, kind: *kind, max_message_bytes: limit, auth: shared.oauth.clone() }, inbound, &shared.tasks, &shared.cancel)
             .await
             .map_err(|source| UpstreamError::Transport { server: name.clone(), source })?,
     };

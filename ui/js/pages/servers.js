@@ -15,6 +15,7 @@ const STATE_TEXT = {
   stopped: 'stopped',
   pending: 'waiting for approval',
   blocked: 'blocked',
+  'needs-sign-in': 'needs sign-in',
 };
 
 /** Lines `KEY=value` (env) or `Name: value` (headers) as an object; throws on a bad line. */
@@ -175,6 +176,12 @@ function serverRow(s, ctx, reload) {
     return b;
   };
   const actions = [];
+  if (s.sign_in_url) {
+    // The authorization server sends the browser back to the gateway, which finishes the sign-in.
+    actions.push(h('a', { class: 'btn primary small', href: s.sign_in_url, target: '_blank', rel: 'noopener noreferrer', text: 'Sign in' }));
+  } else if (s.state === 'backoff' && /sign-in|sign in/.test(s.last_error || '')) {
+    actions.push(button('Sign in again', 'btn small', () => api.login(s.name), `Signing in to ${s.name}: use the Sign in button.`));
+  }
   if (s.state === 'pending') {
     actions.push(button('Approve', 'btn primary small', () => api.approve(s.name), `${s.name} is approved and starting.`));
     actions.push(button('Block', 'btn danger small', () => api.block(s.name), `${s.name} is blocked.`));
@@ -203,6 +210,7 @@ function serverRow(s, ctx, reload) {
 
   let note = null;
   if (s.state === 'pending') note = h('div', { class: 'note alert warn' }, 'It appeared in the config file without going through Portcullis, so it waits for your approval before it starts.');
+  if (s.state === 'needs-sign-in') note = h('div', { class: 'note alert warn' }, 'It asks you to sign in (OAuth). Sign in opens its sign-in page; when you are done there, Portcullis finishes by itself and starts it.');
   if (s.state === 'blocked') note = h('div', { class: 'note muted small', text: 'Blocked: it stays stopped and none of its tools can be called.' });
 
   let problem = null;

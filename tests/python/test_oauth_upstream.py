@@ -1,0 +1,170 @@
+"""An HTTP upstream behind OAuth, end to end through the gateway.
+
+The upstream is fixtures/oauth_server.py: an MCP server that refuses every request without
+a token it issued, with its own authorization server (metadata, dynamic registration,
+authorization code with PKCE, refresh tokens), which approves at once. The test plays the
+person: it runs `portcullis upstream login`, opens the URL it prints the way a browser
+would (GET, following the redirect to the gateway's callback), and checks:
+
+- before sign-in the server is `needs-sign-in` with the URL, in the admin API and in
+  `portcullis upstream list`, and a call gets an error that says to sign in;
+- after sign-in a tool call goes through;
+- a restarted gateway reuses the stored sign-in (no second authorization), refreshing the
+  expired access token with its refresh token;
+- no token appears in the gateway's log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+
+import harness
+from admin import Admin
+
+pytestmark = [pytest.mark.anyio, pytest.mark.gateway]
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "oauth_server.py"
+LIFETIME = 3.0  # seconds an access token lives at the fixture
+
+
+@pytest.fixture
+def oauth_upstream(tmp_path: Path):
+    """Starts the fixture; yields (its MCP URL, its events file)."""
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen([sys.executable, str(FIXTURE), "--log", str(events), "--token-lifetime", str(LIFETIME)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    match = re.search(r"listening on (\S+)", line)
+    assert match, f"the OAuth fixture printed {line!r}"
+    try:
+        yield match.group(1), events
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def read_events(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def cli(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PORTCULLIS_HOME": str(home)}
+    return subprocess.run([str(harness.gateway_bin()), *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+async def test_sign_in_call_and_reuse_after_restart(oauth_upstream) -> None:
+    url, events = oauth_upstream
+    config = '[gateway]\nsurface = "direct"\n\n' + harness.http_upstream("remote", url, transport="streamable-http")
+    base = Path(tempfile.mkdtemp(prefix="portcullis-oauth-"))
+    gw = harness.start_gateway(config, base, trust=False)
+    try:
+        admin = Admin.of(gw)
+        admin.approve_server("remote")
+
+        # Before sign-in: a visible state with the URL, and errors that say what to do.
+        view = admin.wait_for("remote", lambda s: s["state"] == "needs-sign-in", "waiting for sign-in")
+        assert view["sign_in_url"].startswith(url.removesuffix("/mcp") + "/authorize?"), view
+        assert "code_challenge_method=S256" in view["sign_in_url"]
+        listed = cli(gw.home, "upstream", "list")
+        assert listed.returncode == 0, listed.stderr
+        assert "needs-sign-in" in listed.stdout and "portcullis upstream login --name remote" in listed.stdout, listed.stdout
+        async with Client(gw.url, mode="legacy") as client:
+            with pytest.raises(MCPError) as refused:
+                await client.call_tool("remote__whoami", {})
+            assert "needs sign-in" in str(refused.value) and "portcullis upstream login --name remote" in str(refused.value), refused.value
+        assert [e["event"] for e in read_events(events)].count("authorize") == 0
+
+        # The person signs in: `upstream login` prints the URL and waits; the browser follows it.
+        env = {**os.environ, "PORTCULLIS_HOME": str(gw.home)}
+        login = subprocess.Popen([str(harness.gateway_bin()), "upstream", "login", "--name", "remote", "--no-browser", "--timeout", "60"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert login.stdout is not None
+        sign_in_url = ""
+        while not sign_in_url:
+            line = login.stdout.readline()
+            assert line, f"`upstream login` printed no URL: {login.stderr.read() if login.stderr else ''}"
+            if line.strip().startswith("http"):
+                sign_in_url = line.strip()
+        assert sign_in_url == view["sign_in_url"], "the login command must show the sign-in that is waiting"
+        with urllib.request.urlopen(sign_in_url, timeout=20) as page:  # noqa: S310 (loopback fixture)
+            assert page.status == 200
+            assert "Signed in" in page.read().decode()
+        out, err = login.communicate(timeout=60)
+        assert login.returncode == 0, f"{out}\n{err}"
+        assert "signed in" in out
+
+        admin.wait_ready("remote")
+        admin.post("servers/remote/approve", {"all_tools": True})
+        async with Client(gw.url, mode="legacy") as client:
+            result = await client.call_tool("remote__whoami", {})
+            assert not result.is_error, harness.text_of(result)
+            assert harness.text_of(result) == "hello from behind OAuth"
+    finally:
+        gw.stop()
+
+    kinds = [e["event"] for e in read_events(events)]
+    assert kinds.count("register") == 1 and kinds.count("authorize") == 1, kinds
+    first = [e for e in read_events(events) if e["event"] == "authorize"][0]
+    assert first["resource"] == url and first["scope"] == "tools" and first["method"] == "S256", first
+
+    # A restarted gateway (same home) signs in with what it stored, after the access token expired.
+    time.sleep(LIFETIME + 0.5)
+    gw = harness.start_gateway(config, base, trust=False)
+    try:
+        admin = Admin.of(gw)
+        admin.wait_ready("remote")
+        async with Client(gw.url, mode="legacy") as client:
+            result = await client.call_tool("remote__whoami", {})
+            assert harness.text_of(result) == "hello from behind OAuth", harness.text_of(result)
+        log = gw.stderr_text()
+    finally:
+        gw.stop()
+    after = read_events(events)
+    kinds = [e["event"] for e in after]
+    assert kinds.count("authorize") == 1, f"a second sign-in was asked for: {kinds}"
+    assert any(e["event"] == "token" and e["grant_type"] == "refresh_token" for e in after), kinds
+    assert "Bearer " not in log and "access_token" not in log, "a token may have reached the log"
+
+
+def test_the_servers_page_offers_sign_in_and_a_browser_completes_it(oauth_upstream, gateway) -> None:
+    """The web UI's Servers page shows the waiting sign-in as a "Sign in" link; a real
+    browser following it comes back to the gateway's callback, and the server starts."""
+    import browser as br
+
+    missing = br.missing_reason()
+    if missing:
+        pytest.skip(missing)
+    url, events = oauth_upstream
+    gw = gateway('[gateway]\nsurface = "direct"\n\n' + harness.http_upstream("remote", url, transport="streamable-http"), trust=False)
+    admin = Admin.of(gw)
+    admin.approve_server("remote")
+    view = admin.wait_for("remote", lambda s: s["state"] == "needs-sign-in", "waiting for sign-in")
+    with br.Browser.start() as b:
+        b.goto(f"http://127.0.0.1:{gw.port}/ui/")
+        b.wait("#token-input")
+        b.fill("#token-input", admin.token)
+        b.click("#token-submit")
+        b.gone("#token-dialog")
+        row = '[data-server="remote"]'
+        b.wait(row, "needs sign-in")
+        href = b.eval("document.querySelector('[data-server=\"remote\"] a.btn').getAttribute('href')")
+        assert href == view["sign_in_url"]
+        assert b.text(f'{row} a.btn') == "Sign in"
+        b.goto(href)  # the authorization server approves at once and redirects to the gateway
+        b.wait("h1", "Signed in")
+        b.goto(f"http://127.0.0.1:{gw.port}/ui/")
+        b.wait('[data-server="remote"][data-state="ready"]', timeout=30)
+        errors = [e for e in b.errors() if "Failed to load resource" not in e]
+        assert not errors, errors
+    assert [e["event"] for e in read_events(events)].count("authorize") == 1
