@@ -217,9 +217,29 @@ fn tools_list(gw: &Gateway, msg: &Message) -> Result<Box<RawValue>, GatewayError
     Ok(catalog::page("tools", tools, next.map(|n| format!("pc:{n}"))))
 }
 
+/// A params key, borrowed from the request's text unless it has escapes.
+#[derive(PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(transparent)]
+struct Key<'a>(#[serde(borrow)] std::borrow::Cow<'a, str>);
+
+impl Key<'static> {
+    const fn of(key: &'static str) -> Self {
+        Key(std::borrow::Cow::Borrowed(key))
+    }
+}
+
+impl std::borrow::Borrow<str> for Key<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 async fn tools_call(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
-    let mut params: IndexMap<String, Box<RawValue>> = msg
-        .params_as()
+    // The params are read in place: values stay slices of the request's text, and only
+    // the rewritten name (and call_tool's arguments) are new. Both outlive the map.
+    let (arguments_raw, name_raw): (Box<RawValue>, Box<RawValue>);
+    let params_text = msg.params.as_deref().map_or("null", RawValue::get);
+    let mut params: IndexMap<Key<'_>, &RawValue> = serde_json::from_str::<Option<_>>(params_text)
         .map_err(|e| GatewayError::InvalidParams(format!("tools/call params must be an object with a `name`: {e}")))?
         .ok_or_else(|| GatewayError::InvalidParams("tools/call needs params with a `name`".into()))?;
     let mut name: String = params.get("name").and_then(|n| serde_json::from_str(n.get()).ok()).ok_or_else(|| GatewayError::InvalidParams("tools/call needs a string `name`".into()))?;
@@ -238,7 +258,8 @@ async fn tools_call(gw: &Gateway, session: &Arc<Session>, msg: Message, related:
                         gw.inner.validators.check(&target, schema, &inner)?;
                     }
                 }
-                params.insert("arguments".into(), to_raw(&inner));
+                arguments_raw = to_raw(&inner);
+                params.insert(Key::of("arguments"), &arguments_raw);
                 name = target;
             }
             _ => {}
@@ -251,8 +272,11 @@ async fn tools_call(gw: &Gateway, session: &Arc<Session>, msg: Message, related:
     let request_bytes = msg.params.as_ref().map_or(0, |p| p.get().len()) as u64;
     let callability = gw.callability(&target.server, &target.tool);
     let result = if callability.is_callable() {
-        params.insert("name".into(), to_raw(&target.tool));
-        let msg = Message { params: Some(to_raw(&params)), ..msg };
+        name_raw = to_raw(&target.tool);
+        params.insert(Key::of("name"), &name_raw);
+        let forwarded = to_raw(&params);
+        drop(params);
+        let msg = Message { params: Some(forwarded), ..msg };
         forward(gw, session, &target.server, msg, related).await
     } else {
         Err(GatewayError::NotCallable { message: format!("`{name}` cannot be called: {}, or in the Portcullis window", callability.explain(&target.server, &target.tool)) })
