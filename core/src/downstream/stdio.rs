@@ -37,7 +37,10 @@ pub type ProcessOutput = Box<dyn AsyncWrite + Unpin + Send>;
 /// driven by the reactor directly: tokio's own stdin and stdout hand every
 /// read and write to a blocking thread, two thread hand-offs per message.
 /// Anything else (a terminal, a file), and a stdout that is also stderr
-/// (non-blocking mode would be shared with the log), keeps tokio's.
+/// (non-blocking mode would be shared with the log), keeps tokio's. The
+/// pipes are put in non-blocking mode, which is shared with any other
+/// process holding the same pipe ends (a client that spawned the gateway
+/// holds the other ends only).
 pub fn process_stdio() -> (ProcessInput, ProcessOutput) {
     let input: ProcessInput = match dup_pipe(std::io::stdin().as_fd()).and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok()) {
         Some(rx) => Box::new(rx),

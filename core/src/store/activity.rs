@@ -123,7 +123,7 @@ impl CallRecord {
     /// duration becomes the mean, the time stays that of the first call.
     fn absorb(&mut self, other: &CallRecord) {
         let total = self.calls + other.calls;
-        let spent = self.duration_ms * self.calls + other.duration_ms * other.calls;
+        let spent = self.duration_ms.saturating_mul(self.calls).saturating_add(other.duration_ms.saturating_mul(other.calls));
         self.duration_ms = (spent + total / 2) / total.max(1);
         self.calls = total;
         self.request_bytes = self.request_bytes.saturating_add(other.request_bytes);
