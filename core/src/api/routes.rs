@@ -274,7 +274,9 @@ async fn resume(State(api): State<Api>) -> Response {
 }
 
 async fn events(State(api): State<Api>) -> Response {
-    let stream = BroadcastStream::new(api.gw.subscribe()).filter_map(|e| async move {
+    // Both kinds of event: the window follows calls too.
+    let all = futures::stream::select(BroadcastStream::new(api.gw.subscribe()), BroadcastStream::new(api.gw.subscribe_calls()));
+    let stream = all.filter_map(|e| async move {
         let e = e.ok()?;
         let data = serde_json::to_string(&e).ok()?;
         Some(Ok::<_, Infallible>(Event::default().event("gateway").data(data)))

@@ -143,6 +143,8 @@ pub(crate) struct Inner {
     pub(crate) sessions: RwLock<HashMap<String, Arc<Session>>>,
     pub(crate) table: RwLock<Arc<ToolTable>>,
     pub(crate) events: broadcast::Sender<GatewayEvent>,
+    /// `CallFinished` only: one per call, so only those who follow calls wake for them.
+    pub(crate) call_events: broadcast::Sender<GatewayEvent>,
     pub(crate) upstream_events: mpsc::Sender<UpstreamEvent>,
     pub(crate) progress: Mutex<HashMap<String, router::ProgressRoute>>,
     pub(crate) next_token: std::sync::atomic::AtomicU64,
@@ -207,6 +209,7 @@ impl Gateway {
     pub fn start(paths: Paths, settings: Settings) -> Result<Self, GatewayError> {
         std::fs::create_dir_all(&paths.data).map_err(|source| GatewayError::Io { path: paths.data.display().to_string(), source })?;
         let (events, _) = broadcast::channel(1024);
+        let (call_events, _) = broadcast::channel(1024);
         let (upstream_events, upstream_rx) = mpsc::channel(4096);
         let (calls, calls_rx) = mpsc::channel(8192);
         let store = Arc::new(Store::open(paths.database()).map_err(|error| GatewayError::Store { error })?);
@@ -226,6 +229,7 @@ impl Gateway {
             sessions: RwLock::new(HashMap::new()),
             table: RwLock::new(Arc::new(ToolTable::default())),
             events,
+            call_events,
             upstream_events,
             progress: Mutex::new(HashMap::new()),
             next_token: std::sync::atomic::AtomicU64::new(1),
@@ -316,13 +320,24 @@ impl Gateway {
         &self.inner.paths
     }
 
-    /// Live events for the UI and the admin API.
+    /// Live events for the UI, the admin API and the tray: everything but
+    /// [`GatewayEvent::CallFinished`] (see [`Gateway::subscribe_calls`]).
     pub fn subscribe(&self) -> broadcast::Receiver<GatewayEvent> {
         self.inner.events.subscribe()
     }
 
+    /// [`GatewayEvent::CallFinished`] for every tool call. Apart from the
+    /// other events: one per call would wake every subscriber that ignores it.
+    pub fn subscribe_calls(&self) -> broadcast::Receiver<GatewayEvent> {
+        self.inner.call_events.subscribe()
+    }
+
     pub(crate) fn emit(&self, event: GatewayEvent) {
-        let _ = self.inner.events.send(event);
+        let channel = match event {
+            GatewayEvent::CallFinished { .. } => &self.inner.call_events,
+            _ => &self.inner.events,
+        };
+        let _ = channel.send(event);
     }
 
     /// Publishes an event from a front end (e.g. a rejected config edit).

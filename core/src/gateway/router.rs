@@ -325,7 +325,9 @@ fn record_call(gw: &Gateway, session: &Session, server: &str, tool: &str, starte
         CallOutcome::Blocked => "blocked",
         _ => "error",
     };
-    gw.emit(GatewayEvent::CallFinished { server: server.to_owned(), tool: tool.to_owned(), outcome: label.to_owned(), duration_ms });
+    if gw.inner.call_events.receiver_count() > 0 {
+        gw.emit(GatewayEvent::CallFinished { server: server.to_owned(), tool: tool.to_owned(), outcome: label.to_owned(), duration_ms });
+    }
     let client = session.client();
     let record = CallRecord {
         time: UnixMillis::now(),
