@@ -11,7 +11,8 @@ would (GET, following the redirect to the gateway's callback), and checks:
 - after sign-in a tool call goes through;
 - a restarted gateway reuses the stored sign-in (no second authorization), refreshing the
   expired access token with its refresh token;
-- no token appears in the gateway's log.
+- no token appears in the gateway's log;
+- a legacy HTTP+SSE upstream behind the same sign-in is signed in to the same way.
 """
 
 from __future__ import annotations
@@ -135,6 +136,26 @@ async def test_sign_in_call_and_reuse_after_restart(oauth_upstream) -> None:
     assert kinds.count("authorize") == 1, f"a second sign-in was asked for: {kinds}"
     assert any(e["event"] == "token" and e["grant_type"] == "refresh_token" for e in after), kinds
     assert "Bearer " not in log and "access_token" not in log, "a token may have reached the log"
+
+
+async def test_a_legacy_sse_upstream_asks_for_sign_in_too(oauth_upstream, gateway) -> None:
+    """The same server over the legacy HTTP+SSE transport: its stream's GET answers 401, the
+    gateway waits for the person's sign-in, then opens the stream with the token."""
+    url, events = oauth_upstream
+    sse_url = url.removesuffix("/mcp") + "/sse"
+    gw = gateway('[gateway]\nsurface = "direct"\n\n' + harness.http_upstream("old", sse_url, transport="sse"), trust=False)
+    admin = Admin.of(gw)
+    admin.approve_server("old")
+    view = admin.wait_for("old", lambda s: s["state"] == "needs-sign-in", "waiting for sign-in")
+    with urllib.request.urlopen(view["sign_in_url"], timeout=20) as page:  # noqa: S310 (loopback fixture)
+        assert "Signed in" in page.read().decode()
+    admin.wait_ready("old")
+    admin.post("servers/old/approve", {"all_tools": True})
+    async with Client(gw.url, mode="legacy") as client:
+        result = await client.call_tool("old__whoami", {})
+        assert harness.text_of(result) == "hello from behind OAuth", harness.text_of(result)
+    authorized = [e for e in read_events(events) if e["event"] == "authorize"]
+    assert len(authorized) == 1 and authorized[0]["resource"] == sse_url, authorized
 
 
 def test_the_servers_page_offers_sign_in_and_a_browser_completes_it(oauth_upstream, gateway) -> None:

@@ -180,7 +180,7 @@ pub(super) fn base_headers(link: &Link, method: &str, url: &str) -> HeaderMap {
 }
 
 /// Presents `token` in `h` (replacing what was there).
-fn put_token(h: &mut HeaderMap, auth: &OAuthClient, method: &str, url: &str, token: &str) {
+pub(super) fn put_token(h: &mut HeaderMap, auth: &OAuthClient, method: &str, url: &str, token: &str) {
     h.remove(AUTHORIZATION);
     h.remove("dpop");
     for (name, value) in auth.authorization_headers(method, url, token) {

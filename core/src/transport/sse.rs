@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE, WWW_AUTHENTICATE};
 use tokio::sync::oneshot;
 
-use super::http::{base_headers, error_chain, fail, Link};
+use super::http::{base_headers, error_chain, fail, put_token, Link};
 use super::sse_codec::SseParser;
 use super::TransportError;
 use crate::protocol::Message;
@@ -21,11 +21,38 @@ pub(super) struct LegacySse {
 }
 
 impl LegacySse {
-    /// Opens the stream and waits for the `endpoint` event.
+    /// Opens the stream and waits for the `endpoint` event. A refusal for
+    /// want of a sign-in is answered by signing in (refreshing, or waiting
+    /// for a person), then opening it again; a few times at most.
     pub(super) async fn connect(link: Arc<Link>, url: reqwest::Url) -> Result<Self, TransportError> {
-        let mut h = base_headers(&link, "GET", url.as_str());
-        h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
-        let resp = link.http.get(url.clone()).headers(h).send().await.map_err(|e| TransportError::Unreachable { url: url.to_string(), message: error_chain(&e) })?;
+        let mut challenges = 0;
+        let resp = loop {
+            let mut h = base_headers(&link, "GET", url.as_str());
+            h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+            let sent = match &link.auth {
+                Some(auth) => auth.token().await,
+                None => None,
+            };
+            if let (Some(auth), Some(token)) = (&link.auth, &sent) {
+                put_token(&mut h, auth, "GET", url.as_str(), token);
+            }
+            let resp = link.http.get(url.clone()).headers(h).send().await.map_err(|e| TransportError::Unreachable { url: url.to_string(), message: error_chain(&e) })?;
+            let Some(auth) = &link.auth else { break resp };
+            let status = resp.status().as_u16();
+            let www = resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let wants_sign_in = status == 401 || (status == 403 && www.as_deref().is_some_and(|w| w.contains("insufficient_scope")));
+            if !wants_sign_in || challenges >= crate::oauth::MAX_AUTHORIZATIONS {
+                if resp.status().is_success() && sent.is_some() {
+                    auth.note_success();
+                }
+                break resp;
+            }
+            challenges += 1;
+            tokio::select! {
+                () = link.cancel.cancelled() => return Err(TransportError::Unreachable { url: url.to_string(), message: "the connection was closed while waiting for sign-in".into() }),
+                r = auth.on_challenge(status, www.as_deref(), sent.as_deref()) => r?,
+            }
+        };
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
             let body = resp.text().await.unwrap_or_default();
