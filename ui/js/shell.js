@@ -27,6 +27,23 @@ export function fail(err) {
 }
 
 /** An inline error block with the gateway's message and hint. */
+/**
+ * A person's action from a page (approve, block, enable…): success is toasted and the
+ * Approvals badge refreshed, a failure is shown. Returns whether it worked. The caller
+ * keeps its button busy around it and reloads what the action changed.
+ */
+export async function act(ctx, what, done) {
+  try {
+    await what();
+    ctx.toast(done);
+    ctx.refreshBadges();
+    return true;
+  } catch (e) {
+    ctx.fail(e);
+    return false;
+  }
+}
+
 export function errorBox(err) {
   return h('div', { class: 'alert error', role: 'alert' }, err.message || String(err), err.hint && h('span', { class: 'hint', text: `Hint: ${err.hint}` }));
 }

@@ -6,7 +6,7 @@
 import { api } from '../api.js';
 import { h, fill, icon, ICONS, badge, busy } from '../dom.js';
 import { ago, plural } from '../format.js';
-import { throttle } from '../shell.js';
+import { act as runAction, throttle } from '../shell.js';
 import { description, diffView, findingsList } from '../tooldef.js';
 
 const RELOAD_ON = new Set(['tools_pending', 'tools_modified', 'tools_changed', 'server_state_changed', 'config_reloaded']);
@@ -32,14 +32,7 @@ export function mount(root, ctx) {
 
   async function act(btn, what, done) {
     await busy(btn, async () => {
-      try {
-        await what();
-        ctx.toast(done);
-        ctx.refreshBadges();
-        await reload();
-      } catch (e) {
-        ctx.fail(e);
-      }
+      if (await runAction(ctx, what, done)) await reload();
     });
   }
 

@@ -5,7 +5,7 @@
 import { api } from '../api.js';
 import { h, fill, icon, ICONS, badge, busy, confirmButton } from '../dom.js';
 import { plural } from '../format.js';
-import { errorBox, throttle } from '../shell.js';
+import { act as runAction, errorBox, throttle } from '../shell.js';
 
 const STATE_TEXT = {
   ready: 'ready',
@@ -161,13 +161,7 @@ function addPanel(ctx, onDone) {
 
 function serverRow(s, ctx, reload) {
   const act = (btn, what, done) => busy(btn, async () => {
-    try {
-      await what();
-      ctx.toast(done);
-      ctx.refreshBadges();
-    } catch (e) {
-      ctx.fail(e);
-    }
+    await runAction(ctx, what, done);
     await reload();
   });
   const button = (label, cls, what, done) => {

@@ -5,7 +5,7 @@
 import { api } from '../api.js';
 import { h, fill, badge, busy } from '../dom.js';
 import { firstLine, plural } from '../format.js';
-import { errorBox, throttle } from '../shell.js';
+import { act as runAction, errorBox, throttle } from '../shell.js';
 import { description, diffView, findingsList, paramsTable, rawJson } from '../tooldef.js';
 
 const STATES = ['all', 'approved', 'pending', 'changed', 'blocked'];
@@ -126,13 +126,7 @@ export function mount(root, ctx) {
     const decide = (label, cls, what, done) => {
       const b = h('button', { class: cls, type: 'button', text: label });
       b.addEventListener('click', () => busy(b, async () => {
-        try {
-          await what();
-          ctx.toast(done);
-          ctx.refreshBadges();
-        } catch (e) {
-          ctx.fail(e);
-        }
+        await runAction(ctx, what, done);
         await Promise.all([load(), showDetail()]);
       }));
       return b;
