@@ -44,11 +44,6 @@ def gw(tmp_path_factory) -> Iterator[harness.Gateway]:
         g.stop()
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 # --------------------------------------------------------------------------
 # Raw stateless requests
 # --------------------------------------------------------------------------

@@ -95,11 +95,6 @@ def gw(tmp_path_factory) -> Iterator[harness.Gateway]:
         g.stop()
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 # --------------------------------------------------------------------------
 # Everything MCP carries
 # --------------------------------------------------------------------------
