@@ -79,8 +79,8 @@ impl AddBody {
             Some(i) => Some(IsolationKind::parse(&i).ok_or_else(|| invalid(&format!("the isolation `{i}` is not known\nhint: use docker (a hardened container) or none")))?),
         };
         let mounts: Vec<String> = self.mounts.unwrap_or_default().into_iter().filter_map(|m| non_empty(Some(m))).collect();
-        let container = (self.image.is_some() || self.network.is_some() || !mounts.is_empty() || self.memory.is_some() || self.cpus.is_some()).then_some(());
-        if isolation != Some(IsolationKind::Docker) && container.is_some() {
+        let container = self.image.is_some() || self.network.is_some() || !mounts.is_empty() || self.memory.is_some() || self.cpus.is_some();
+        if isolation != Some(IsolationKind::Docker) && container {
             return Err(invalid("image, network, shared folders, memory and CPUs are container settings\nhint: choose isolation `docker`, or leave them out"));
         }
         if isolation == Some(IsolationKind::Docker) && url.is_some() {
