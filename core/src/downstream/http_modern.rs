@@ -31,7 +31,7 @@ pub(super) fn is_modern(headers: &HeaderMap, msgs: &[Message]) -> bool {
     if headers.contains_key("mcp-session-id") {
         return false;
     }
-    matches!(msgs, [m] if m.kind() == Kind::Request && m.method() != "initialize" && m.params.as_ref().is_some_and(|p| p.get().contains(modern::META_PROTOCOL_VERSION)))
+    matches!(msgs, [m] if m.kind() == Kind::Request && m.method() != "initialize" && m.params.as_ref().is_some_and(|p| modern::mentions_protocol_version(p.get())))
 }
 
 fn routing_headers(headers: &HeaderMap) -> Result<RoutingHeaders, String> {

@@ -26,6 +26,14 @@ pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 /// `_meta` key on listen-stream notifications: which subscription they belong to.
 pub const META_SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
+/// Whether a request's params (JSON text) may name a protocol version in
+/// `_meta`: a quick look at the text, asked of every request, that callers
+/// confirm by parsing when it says yes.
+pub fn mentions_protocol_version(params: &str) -> bool {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> = std::sync::LazyLock::new(|| memchr::memmem::Finder::new(META_PROTOCOL_VERSION));
+    FINDER.find(params.as_bytes()).is_some()
+}
+
 /// HTTP header: the protocol version.
 pub const HEADER_VERSION: &str = "mcp-protocol-version";
 /// HTTP header: the JSON-RPC method.

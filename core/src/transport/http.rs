@@ -209,7 +209,7 @@ fn request_headers(link: &Link, method: &str) -> HeaderMap {
 
 /// The protocol version a stateless (2026-07-28) request names in its `_meta`.
 fn stateless_version(msg: &Message) -> Option<String> {
-    let params = msg.params.as_ref().filter(|p| p.get().contains(modern::META_PROTOCOL_VERSION))?;
+    let params = msg.params.as_ref().filter(|p| modern::mentions_protocol_version(p.get()))?;
     let value: serde_json::Value = serde_json::from_str(params.get()).ok()?;
     value.get("_meta")?.get(modern::META_PROTOCOL_VERSION)?.as_str().map(str::to_owned)
 }

@@ -66,14 +66,13 @@ where
             };
             match line {
                 Ok(Line::Text(line)) => {
-                    let text = String::from_utf8_lossy(&line);
-                    let trimmed = text.trim();
+                    let trimmed = line.trim_ascii();
                     if trimmed.is_empty() {
                         continue;
                     }
-                    match Message::parse(trimmed.as_bytes(), limit) {
+                    match Message::parse(trimmed, limit).or_else(|e| salvage(trimmed, limit).ok_or(e)) {
                         Ok(msg) => inbound(msg),
-                        Err(e) => tracing::warn!(server, "ignoring a line on stdout that is not JSON-RPC ({e}): {}", preview(trimmed)),
+                        Err(e) => tracing::warn!(server, "ignoring a line on stdout that is not JSON-RPC ({e}): {}", preview(&String::from_utf8_lossy(trimmed))),
                     }
                 }
                 Ok(Line::TooLong(n)) => tracing::warn!(server, "dropped a {n}-byte message over the {limit}-byte limit from stdout"),
@@ -121,10 +120,33 @@ async fn close_pipe(signal: &CloseSignal, reason: impl Into<String>) {
     signal.close(reason);
 }
 
+/// A line that is not UTF-8 read with its bad bytes replaced (U+FFFD), as
+/// JSON text must be; `None` when it is UTF-8 (its parse error stands).
+fn salvage(line: &[u8], limit: usize) -> Option<Message> {
+    match String::from_utf8_lossy(line) {
+        std::borrow::Cow::Owned(text) => Message::parse(text.as_bytes(), limit).ok(),
+        std::borrow::Cow::Borrowed(_) => None,
+    }
+}
+
 fn preview(text: &str) -> &str {
     let mut end = text.len().min(200);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_read_with_replacement_characters() {
+        let line = b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"text\":\"caf\xe9\"}}";
+        assert!(Message::parse(line, 1024).is_err());
+        let msg = salvage(line, 1024).expect("salvaged");
+        assert_eq!(msg.result.expect("a result").get(), "{\"text\":\"caf\u{fffd}\"}");
+        assert!(salvage(b"{not json}", 1024).is_none(), "a UTF-8 line keeps its parse error");
+    }
 }
