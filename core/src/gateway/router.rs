@@ -328,12 +328,16 @@ fn record_call(gw: &Gateway, session: &Session, server: &str, tool: &str, starte
     if gw.inner.call_events.receiver_count() > 0 {
         gw.emit(GatewayEvent::CallFinished { server: server.to_owned(), tool: tool.to_owned(), outcome: label.to_owned(), duration_ms });
     }
-    let client = session.client();
+    // Only the name and version: a copy of the whole ClientInfo (its capabilities) per call is not free.
+    let (client_name, client_version) = {
+        let client = session.client.read().unwrap_or_else(|p| p.into_inner());
+        ((!client.name.is_empty()).then(|| client.name.clone()), (!client.version.is_empty()).then(|| client.version.clone()))
+    };
     let record = CallRecord {
         time: UnixMillis::now(),
         session: session.id().to_owned(),
-        client_name: (!client.name.is_empty()).then_some(client.name),
-        client_version: (!client.version.is_empty()).then_some(client.version),
+        client_name,
+        client_version,
         server: server.to_owned(),
         tool: tool.to_owned(),
         duration_ms,
@@ -381,7 +385,8 @@ async fn forward(gw: &Gateway, session: &Arc<Session>, server: &str, mut msg: Me
 /// Rewrites `_meta.progressToken` to a gateway-unique token and remembers the way back.
 fn map_progress(gw: &Gateway, session: &Arc<Session>, msg: &mut Message, related: Option<mpsc::Sender<Message>>) -> Option<String> {
     let params = msg.params.as_ref()?;
-    if !params.get().contains("progressToken") {
+    static PROGRESS_TOKEN: std::sync::LazyLock<memchr::memmem::Finder<'static>> = std::sync::LazyLock::new(|| memchr::memmem::Finder::new("progressToken"));
+    if PROGRESS_TOKEN.find(params.get().as_bytes()).is_none() {
         return None;
     }
     let mut value: IndexMap<String, Box<RawValue>> = serde_json::from_str(params.get()).ok()?;
