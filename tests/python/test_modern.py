@@ -293,6 +293,34 @@ def test_the_gateway_speaks_2026_to_an_upstream_that_discovers(modern_upstream) 
     # mcp-server-time discovers too; server-everything only knows the handshake.
 
 
+@pytest.mark.parametrize(
+    ("case", "sent", "status"),
+    [
+        ("base64 of the argument", {"Mcp-Param-Region": "=?base64?SGVsbG8=?="}, 200),
+        ("the argument itself, any case of the name", {"mcp-param-region": "Hello"}, 200),
+        ("base64 without its padding", {"Mcp-Param-Region": "=?base64?SGVsbG8?="}, 400),
+        ("base64 with characters outside the alphabet", {"Mcp-Param-Region": "=?base64?SGVs!!!bG8=?="}, 400),
+        ("another value", {"Mcp-Param-Region": "Goodbye"}, 400),
+        ("left out", {}, 400),
+    ],
+)
+def test_param_headers_must_mirror_annotated_arguments(modern_upstream, case, sent, status) -> None:
+    """A tool whose schema marks `region` with `x-mcp-header: Region`: a stateless call must
+    carry `Mcp-Param-Region` saying the same as the argument, or it gets 400 and -32020 before
+    it reaches the upstream."""
+    listed = answer(post(modern_upstream.url, "tools/list"))["result"]["tools"]
+    schema = next(t["inputSchema"] for t in listed if t["name"] == "fx__test_custom_header")
+    assert schema["properties"]["region"]["x-mcp-header"] == "Region", "the annotation is listed as the upstream wrote it"
+    resp = post(modern_upstream.url, "tools/call", {"name": "fx__test_custom_header", "arguments": {"region": "Hello"}}, headers=sent)
+    assert resp.status_code == status, f"{case}: HTTP {resp.status_code} {resp.text[:300]}"
+    got = answer(resp)
+    if status == 200:
+        assert got["result"]["content"][0]["text"] == "region: Hello", case
+    else:
+        assert got["error"]["code"] == -32020, case
+        assert "Mcp-Param-Region" in got["error"]["message"], got["error"]["message"]
+
+
 async def test_a_legacy_client_is_carried_through_input_required_rounds(modern_upstream) -> None:
     peer = Peer("alice")
     async with peer.client(modern_upstream.url, mode="legacy") as client:

@@ -41,7 +41,16 @@ fn routing_headers(headers: &HeaderMap) -> Result<RoutingHeaders, String> {
         }
     }
     let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    Ok(RoutingHeaders { version: get(modern::HEADER_VERSION), method: get(modern::HEADER_METHOD), name: get(modern::HEADER_NAME) })
+    let mut params: Vec<(String, String)> = Vec::new();
+    for (name, value) in headers {
+        let Some(suffix) = name.as_str().strip_prefix(modern::HEADER_PARAM_PREFIX) else { continue };
+        if params.iter().any(|(n, _)| n == suffix) {
+            return Err(format!("the {name} header appears more than once"));
+        }
+        let value = value.to_str().map_err(|_| format!("the {name} header is not visible ASCII: wrap other text as =?base64?…?="))?;
+        params.push((suffix.to_owned(), value.to_owned()));
+    }
+    Ok(RoutingHeaders { version: get(modern::HEADER_VERSION), method: get(modern::HEADER_METHOD), name: get(modern::HEADER_NAME), params })
 }
 
 fn error(id: Option<Box<serde_json::value::RawValue>>, code: ErrorCode, message: &str, data: Option<serde_json::Value>) -> Response {

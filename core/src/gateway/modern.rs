@@ -57,7 +57,13 @@ impl Gateway {
     /// Parses and checks the envelope; the params come back as a value.
     fn prepare_modern(&self, msg: &Message, headers: Option<&RoutingHeaders>) -> Result<(Map<String, Value>, Envelope), modern::Rejection> {
         let params: Value = msg.params_as().map_err(|e| rejection(ErrorCode::InvalidParams, format!("params must be an object: {e}")))?.unwrap_or(Value::Null);
-        let envelope = modern::classify(msg.method(), Some(&params), headers)?;
+        let envelope = modern::classify(msg.method(), Some(&params), headers);
+        // The argument headers are headers: checked after the envelope, before the version.
+        let before_headers = matches!(&envelope, Err(r) if r.code != ErrorCode::UnsupportedVersion.code());
+        if let (Some(headers), "tools/call", false) = (headers, msg.method(), before_headers) {
+            self.check_param_headers(&params, headers)?;
+        }
+        let envelope = envelope?;
         let Value::Object(params) = params else {
             return Err(rejection(ErrorCode::InvalidParams, "params must be an object".into()));
         };
@@ -65,6 +71,22 @@ impl Gateway {
             continuation::check_responses(responses)?;
         }
         Ok((params, envelope))
+    }
+
+    /// The `Mcp-Param-*` headers of a call against its arguments, for a
+    /// listed tool whose schema annotates arguments with `x-mcp-header`.
+    fn check_param_headers(&self, params: &Value, headers: &RoutingHeaders) -> Result<(), modern::Rejection> {
+        let Some(name) = params.get("name").and_then(Value::as_str) else { return Ok(()) };
+        let schema = {
+            let table = self.table();
+            let Some(raw) = table.entries().iter().find(|e| e.name == name).and_then(|e| e.tool.fields.get("inputSchema")) else { return Ok(()) };
+            if !raw.get().contains("x-mcp-header") {
+                return Ok(());
+            }
+            serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null)
+        };
+        let arguments = params.get("arguments").unwrap_or(&Value::Null);
+        modern::check_param_headers(&schema, arguments, &headers.params).map_err(|why| rejection(ErrorCode::HeaderMismatch, why))
     }
 
     async fn dispatch_modern(&self, msg: Message, mut params: Map<String, Value>, envelope: Envelope, surface: Option<SurfaceMode>, related: Option<mpsc::Sender<Message>>) -> Result<Message, modern::Rejection> {

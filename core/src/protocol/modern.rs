@@ -40,6 +40,8 @@ pub const HEADER_VERSION: &str = "mcp-protocol-version";
 pub const HEADER_METHOD: &str = "mcp-method";
 /// HTTP header: the tool or prompt name, or the resource URI.
 pub const HEADER_NAME: &str = "mcp-name";
+/// HTTP headers mirroring `tools/call` arguments the tool's schema annotates with `x-mcp-header`.
+pub const HEADER_PARAM_PREFIX: &str = "mcp-param-";
 
 /// Methods whose results a client may cache (they carry `ttlMs` and `cacheScope`).
 const CACHEABLE: &[&str] = &["server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"];
@@ -97,6 +99,8 @@ pub struct RoutingHeaders {
     pub method: Option<String>,
     /// `Mcp-Name`, as sent (possibly base64-wrapped).
     pub name: Option<String>,
+    /// The `Mcp-Param-*` headers: each name without that prefix, and its value as sent.
+    pub params: Vec<(String, String)>,
 }
 
 /// Checks a modern request, in the order the spec's validation ladder gives:
@@ -175,29 +179,65 @@ pub fn encode_header_value(value: &str) -> String {
 /// wrapped when not plain printable ASCII), integers and booleans as JSON
 /// text; absent and null arguments are left out, as are values of other types.
 pub fn param_headers(input_schema: &Value, arguments: &Value) -> Vec<(String, String)> {
+    annotated_arguments(input_schema, arguments)
+        .into_iter()
+        .filter_map(|(header, value)| Some((format!("Mcp-Param-{header}"), encode_header_value(&plain_text(value?)?))))
+        .collect()
+}
+
+/// Checks the `Mcp-Param-*` headers of a `tools/call` (`sent`: the part of
+/// each header name after `Mcp-Param-`, and its value) against the
+/// arguments: every annotated argument with a value must come with its
+/// header, and the header must say the same (base64-wrapped or literal); a
+/// header for an annotated argument that has no value is refused too.
+/// Headers no annotation names are not the gateway's business.
+pub fn check_param_headers(input_schema: &Value, arguments: &Value, sent: &[(String, String)]) -> Result<(), String> {
+    for (header, value) in annotated_arguments(input_schema, arguments) {
+        let found = sent.iter().find(|(name, _)| name.eq_ignore_ascii_case(header)).map(|(_, v)| v.trim_matches([' ', '\t']));
+        let expected = value.and_then(plain_text);
+        match (found, expected) {
+            (None, None) => {}
+            (None, Some(_)) => return Err(format!("the Mcp-Param-{header} header is missing: the tool's `x-mcp-header` asks for it when its argument has a value")),
+            (Some(_), None) => return Err(format!("the Mcp-Param-{header} header has no argument with a value to mirror")),
+            (Some(sent), Some(expected)) => match decode_header_value(sent) {
+                None => return Err(format!("the Mcp-Param-{header} header is not valid `=?base64?…?=` (padded standard base64 of UTF-8 text)")),
+                Some(decoded) if decoded != expected => return Err(format!("the Mcp-Param-{header} header does not match its argument")),
+                Some(_) => {}
+            },
+        }
+    }
+    Ok(())
+}
+
+/// Each `x-mcp-header` name in a schema's (nested) `properties` with the
+/// argument it stands for, if the arguments have one that is not null.
+fn annotated_arguments<'a>(input_schema: &'a Value, arguments: &'a Value) -> Vec<(&'a str, Option<&'a Value>)> {
     let mut out = Vec::new();
-    let mut stack = vec![(input_schema, arguments)];
+    let mut stack = vec![(input_schema, Some(arguments))];
     while let Some((schema, args)) = stack.pop() {
         let Some(props) = schema.get("properties").and_then(Value::as_object) else { continue };
         for (name, sub) in props {
-            let Some(value) = args.get(name).filter(|v| !v.is_null()) else { continue };
+            let value = args.and_then(|a| a.get(name)).filter(|v| !v.is_null());
             if let Some(header) = sub.get("x-mcp-header").and_then(Value::as_str) {
-                let rendered = match value {
-                    Value::String(s) => Some(encode_header_value(s)),
-                    Value::Bool(b) => Some(b.to_string()),
-                    Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
-                    _ => None,
-                };
-                if let Some(r) = rendered {
-                    out.push((format!("Mcp-Param-{header}"), r));
-                }
+                out.push((header, value));
             }
-            if value.is_object() {
+            if value.is_some_and(Value::is_object) {
                 stack.push((sub, value));
             }
         }
     }
     out
+}
+
+/// What an argument's header says, before any base64 wrapping: strings,
+/// integers and booleans; `None` for values headers do not carry.
+fn plain_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// Completes a result for a modern client: `resultType` (`complete` unless
@@ -240,7 +280,7 @@ mod tests {
         assert_eq!(classify("tools/list", None, None).unwrap_err().code, -32602);
         let no_caps = json!({ "_meta": { META_PROTOCOL_VERSION: "2026-07-28" } });
         assert_eq!(classify("tools/list", Some(&no_caps), None).unwrap_err().code, -32602);
-        let headers = RoutingHeaders { version: Some("2026-07-28".into()), method: Some("tools/call".into()), name: Some("t".into()) };
+        let headers = RoutingHeaders { version: Some("2026-07-28".into()), method: Some("tools/call".into()), name: Some("t".into()), params: Vec::new() };
         let env = classify("tools/call", Some(&meta("2026-07-28")), Some(&headers)).unwrap();
         assert_eq!(env.log_level.as_deref(), Some("info"));
         assert_eq!(env.capabilities, json!({ "sampling": {} }));
@@ -283,6 +323,38 @@ mod tests {
             ("Mcp-Param-N".to_owned(), "42".to_owned()),
             ("Mcp-Param-Region".to_owned(), encode_header_value("Hello, 世界")),
         ]);
+    }
+
+    #[test]
+    fn param_headers_are_checked_against_the_arguments() {
+        let schema = json!({ "type": "object", "properties": {
+            "region": { "type": "string", "x-mcp-header": "Region" },
+            "n": { "type": "integer", "x-mcp-header": "N" },
+            "nested": { "type": "object", "properties": { "deep": { "type": "string", "x-mcp-header": "Deep" } } }
+        } });
+        let sent = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+        let check = |args: Value, headers: &[(&str, &str)]| check_param_headers(&schema, &args, &sent(headers));
+        // Accepted: base64 of the value, the value itself, any case of the name, whitespace around it.
+        assert_eq!(check(json!({ "region": "Hello" }), &[("region", "=?base64?SGVsbG8=?=")]), Ok(()));
+        assert_eq!(check(json!({ "region": "Hello" }), &[("REGION", "  Hello ")]), Ok(()));
+        assert_eq!(check(json!({ "region": "Hello, 世界" }), &[("region", &encode_header_value("Hello, 世界"))]), Ok(()));
+        // Without both ends of the wrapping, a value is literal.
+        assert_eq!(check(json!({ "region": "SGVsbG8=" }), &[("region", "SGVsbG8=")]), Ok(()));
+        assert_eq!(check(json!({ "region": "=?base64?SGVsbG8=" }), &[("region", "=?base64?SGVsbG8=")]), Ok(()));
+        assert_eq!(check(json!({ "n": 42, "nested": { "deep": "d" } }), &[("n", "42"), ("deep", "d")]), Ok(()));
+        assert_eq!(check(json!({}), &[("unrelated", "x")]), Ok(()), "headers no annotation names are ignored");
+        // Refused, each saying which header.
+        let refused = |args: Value, headers: &[(&str, &str)], why: &str| {
+            let err = check(args, headers).unwrap_err();
+            assert!(err.contains(why), "{err}");
+        };
+        refused(json!({ "region": "Hello" }), &[("region", "=?base64?SGVsbG8?=")], "Mcp-Param-Region header is not valid");
+        refused(json!({ "region": "Hello" }), &[("region", "=?base64?SGVs!!!bG8=?=")], "not valid");
+        refused(json!({ "region": "test-value" }), &[], "Mcp-Param-Region header is missing");
+        refused(json!({ "region": "Hello" }), &[("region", "Goodbye")], "does not match");
+        refused(json!({ "n": 42 }), &[("n", "43")], "Mcp-Param-N header does not match");
+        refused(json!({ "nested": { "deep": "d" } }), &[], "Mcp-Param-Deep header is missing");
+        refused(json!({ "region": null }), &[("region", "Hello")], "no argument with a value");
     }
 
     #[test]
