@@ -22,5 +22,5 @@ pub mod transport;
 pub mod upstream;
 
 pub use oauth::{OAuthError, MAX_AUTHORIZATIONS};
-pub use downstream::{process_stdio, serve_http, serve_stdio, HttpServer, ProcessInput, ProcessOutput};
+pub use downstream::{process_stdio, serve_http, serve_sign_in_callback, serve_stdio, HttpServer, ProcessInput, ProcessOutput};
 pub use gateway::{ClientInfo, ClientSetups, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener, ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry};

@@ -12,7 +12,8 @@ would (GET, following the redirect to the gateway's callback), and checks:
 - a restarted gateway reuses the stored sign-in (no second authorization), refreshing the
   expired access token with its refresh token;
 - no token appears in the gateway's log;
-- a legacy HTTP+SSE upstream behind the same sign-in is signed in to the same way.
+- a legacy HTTP+SSE upstream behind the same sign-in is signed in to the same way;
+- `portcullis stdio`, spawned by a client, signs in through its own loopback listener.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import anyio
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
 import harness
@@ -188,4 +191,44 @@ def test_the_servers_page_offers_sign_in_and_a_browser_completes_it(oauth_upstre
         b.wait('[data-server="remote"][data-state="ready"]', timeout=30)
         errors = [e for e in b.errors() if "Failed to load resource" not in e]
         assert not errors, errors
+    assert [e["event"] for e in read_events(events)].count("authorize") == 1
+
+
+async def test_a_stdio_gateway_signs_in_through_its_own_listener(oauth_upstream, tmp_path) -> None:
+    """A client that can only spawn commands runs `portcullis stdio`: the sign-in URL in its
+    error leads the browser back to a loopback port of that process, and the call then works."""
+    url, events = oauth_upstream
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('[gateway]\nsurface = "direct"\n\n' + harness.http_upstream("remote", url, transport="streamable-http"))
+    params = StdioServerParameters(command=str(harness.gateway_bin()), args=["stdio"], env={**os.environ, "PORTCULLIS_HOME": str(home)})
+
+    async def call_until(check, what: str):
+        deadline = time.monotonic() + 30
+        last = ""
+        while time.monotonic() < deadline:
+            try:
+                result = await client.call_tool("remote__whoami", {})
+                last = harness.text_of(result)
+            except MCPError as e:
+                last = str(e)
+            if (found := check(last)) is not None:
+                return found
+            await anyio.sleep(0.3)
+        raise AssertionError(f"{what}; last answer: {last}")
+
+    async with Client(params, mode="legacy") as client:
+        # The person approves the server (the gateway sees the database change), and it asks for sign-in.
+        approved = cli(home, "upstream", "approve", "--name", "remote")
+        assert approved.returncode == 0, approved.stderr
+        sign_in_url = await call_until(lambda text: m.group(1) if (m := re.search(r"needs sign-in at (http\S+)", text)) else None, "no sign-in URL in the error")
+        redirect = urllib.parse.parse_qs(urllib.parse.urlparse(sign_in_url).query)["redirect_uri"][0]
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/oauth/callback", redirect), redirect
+        with urllib.request.urlopen(sign_in_url, timeout=20) as page:  # noqa: S310 (loopback fixture)
+            assert "Signed in" in page.read().decode()
+        # Signed in: its tools are listed and wait for approval like any new tool.
+        await call_until(lambda text: True if "approv" in text else None, "the tool was not listed after sign-in")
+        approved = cli(home, "upstream", "approve", "--name", "remote", "--all-tools")
+        assert approved.returncode == 0, approved.stderr
+        await call_until(lambda text: text if text == "hello from behind OAuth" else None, "the call did not go through after sign-in")
     assert [e["event"] for e in read_events(events)].count("authorize") == 1

@@ -3,7 +3,7 @@
 use portcullis::clients::{terminal_snippets, Target};
 use portcullis::config::{Overrides, Paths, Settings};
 use portcullis::serve::{load_settings, watch_config, Server, SHUTDOWN_DEADLINE};
-use portcullis::{process_stdio, serve_stdio, Gateway, GatewayEvent};
+use portcullis::{process_stdio, serve_sign_in_callback, serve_stdio, Gateway, GatewayEvent};
 
 use super::args::{ConfigArgs, ServeArgs};
 
@@ -36,6 +36,10 @@ pub(crate) async fn stdio(args: ConfigArgs) -> anyhow::Result<()> {
     let (paths, settings) = load(&args, &overrides)?;
     let gw = Gateway::start(paths.clone(), settings)?;
     watch_config(&gw, &paths, overrides);
+    // An HTTP upstream may ask for an OAuth sign-in: the browser comes back to a loopback port.
+    if let Err(e) = serve_sign_in_callback(&gw).await {
+        tracing::warn!("no listener for OAuth sign-ins ({e}); sign in with `portcullis serve` running instead");
+    }
     let (input, output) = process_stdio();
     tokio::select! {
         () = serve_stdio(&gw, input, output) => {}

@@ -37,20 +37,31 @@ pub struct HttpServer {
 /// Binds `addr`, serves `/mcp` (and `extra`, e.g. the admin API) until the
 /// gateway is cancelled. The task lives in the gateway's tracker.
 pub async fn serve_http(gw: &Gateway, addr: SocketAddr, extra: Router) -> Result<HttpServer, GatewayError> {
+    let app = Router::new()
+        .route("/mcp", get(get_stream).post(post_default).delete(delete))
+        .route("/mcp/direct", get(get_stream).post(post_direct).delete(delete))
+        .route("/mcp/search", get(get_stream).post(post_search).delete(delete))
+        .with_state(gw.clone())
+        .merge(extra);
+    listen(gw, addr, app).await
+}
+
+/// For a gateway without an HTTP endpoint (`portcullis stdio`): listens on
+/// a loopback port the system picks, only for the browser coming back from
+/// an OAuth sign-in to an HTTP upstream, until the gateway is cancelled.
+pub async fn serve_sign_in_callback(gw: &Gateway) -> Result<HttpServer, GatewayError> {
+    listen(gw, SocketAddr::from(([127, 0, 0, 1], 0)), Router::new()).await
+}
+
+/// Binds `addr` and serves `app` with the OAuth callback, behind the loopback check.
+async fn listen(gw: &Gateway, addr: SocketAddr, app: Router) -> Result<HttpServer, GatewayError> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| match source.kind() {
         std::io::ErrorKind::AddrInUse => GatewayError::PortInUse { addr },
         _ => GatewayError::Listen { addr, source },
     })?;
     let local = listener.local_addr().map_err(|source| GatewayError::Listen { addr, source })?;
     gw.set_listen_addr(local);
-    let app = Router::new()
-        .route(crate::oauth::CALLBACK_PATH, get(oauth_callback))
-        .route("/mcp", get(get_stream).post(post_default).delete(delete))
-        .route("/mcp/direct", get(get_stream).post(post_direct).delete(delete))
-        .route("/mcp/search", get(get_stream).post(post_search).delete(delete))
-        .with_state(gw.clone())
-        .merge(extra)
-        .layer(middleware::from_fn(local_only));
+    let app = Router::new().route(crate::oauth::CALLBACK_PATH, get(oauth_callback)).with_state(gw.clone()).merge(app).layer(middleware::from_fn(local_only));
     let cancel = gw.cancellation();
     gw.tasks().spawn(async move {
         let shutdown = async move { cancel.cancelled().await };
