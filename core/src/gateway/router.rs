@@ -386,9 +386,7 @@ async fn forward(gw: &Gateway, session: &Arc<Session>, server: &str, mut msg: Me
 fn map_progress(gw: &Gateway, session: &Arc<Session>, msg: &mut Message, related: Option<mpsc::Sender<Message>>) -> Option<String> {
     let params = msg.params.as_ref()?;
     static PROGRESS_TOKEN: std::sync::LazyLock<memchr::memmem::Finder<'static>> = std::sync::LazyLock::new(|| memchr::memmem::Finder::new("progressToken"));
-    if PROGRESS_TOKEN.find(params.get().as_bytes()).is_none() {
-        return None;
-    }
+    PROGRESS_TOKEN.find(params.get().as_bytes())?;
     let mut value: IndexMap<String, Box<RawValue>> = serde_json::from_str(params.get()).ok()?;
     let mut meta: IndexMap<String, Box<RawValue>> = serde_json::from_str(value.get("_meta")?.get()).ok()?;
     let original = meta.get("progressToken")?.clone();
