@@ -9,7 +9,10 @@
 #                  the floor for any process in the middle
 #   gateway-stdio  loadgen -> portcullis stdio -> echo server
 #   gateway-http   loadgen -> portcullis serve (streamable HTTP) -> echo server
-# then prints a markdown table. Modes are interleaved per concurrency so that
+# then prints a markdown table (with the peak resident memory of the process
+# the load generator talks to: the echo server, the relay, `portcullis stdio`,
+# or `portcullis serve`, whose peak is since it started). Modes are
+# interleaved per concurrency so that
 # drift of the machine hits them alike.
 #
 # Usage: tests/bench/run.sh            (10 s per run after 2 s of warm-up)
@@ -90,7 +93,7 @@ for c in $CONCURRENCY; do
     run direct "$c" --direct-stdio "$echo_server"
     run relay "$c" --direct-stdio "$relay" "$echo_server"
     run gateway-stdio "$c" --gateway-stdio "$portcullis" --echo-server "$echo_server"
-    run gateway-http "$c" --http "$url"
+    run gateway-http "$c" --http "$url" --pid "$gateway_pid"
 done
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//' || true)
@@ -99,8 +102,8 @@ echo "Machine: $(nproc) cores${cpu:+ ($cpu)}, $(uname -sr), $(rustc --version 2>
 echo
 jq -rs '
   (map(select(.label == "direct")) | map({key: (.concurrency | tostring), value: .}) | from_entries) as $direct
-  | "| Concurrency | Mode | Calls/s | % of direct | p50 µs | Added p50 µs | p90 µs | p99 µs | Errors |",
-    "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+  | "| Concurrency | Mode | Calls/s | % of direct | p50 µs | Added p50 µs | p90 µs | p99 µs | Errors | Peak RSS MiB |",
+    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     (sort_by(.concurrency)[]
      | . as $r
      | ($direct[$r.concurrency | tostring]) as $d
@@ -108,7 +111,8 @@ jq -rs '
        + (if $d then "\((100 * $r.calls_per_sec / $d.calls_per_sec) | round)%" else "" end)
        + " | \($r.p50_us) | "
        + (if $d and $r.label != "direct" then "\($r.p50_us - $d.p50_us)" else "" end)
-       + " | \($r.p90_us) | \($r.p99_us) | \($r.errors) |")
+       + " | \($r.p90_us) | \($r.p99_us) | \($r.errors) | "
+       + (if $r.peak_rss_kb then "\(($r.peak_rss_kb / 102.4 | round) / 10)" else "" end) + " |")
 ' "$OUT"
 echo
 echo "raw results: $OUT" >&2

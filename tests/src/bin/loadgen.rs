@@ -20,6 +20,9 @@
 //! gateway quarantines what nobody approved; with `--home` the home's own
 //! approvals are used.
 //!
+//! The report also gives the peak resident memory (`VmHWM`) of the process
+//! it talks to: the one it spawned, or `--pid` (the gateway behind `--http`).
+//!
 //! Latencies of the warm-up are dropped. Every answer is checked: a JSON-RPC
 //! error or a tool error counts as an error, and the first answer of each
 //! worker must return the arguments it was sent, byte for byte.
@@ -96,6 +99,10 @@ struct Args {
     /// A label for the JSON report (default: the mode).
     #[arg(long)]
     label: Option<String>,
+    /// Report the peak memory of this process (e.g. the gateway behind --http);
+    /// over stdio, the spawned process's is reported.
+    #[arg(long, value_name = "PID")]
+    pid: Option<u32>,
     /// Runtime threads of the load generator itself (1: a single-threaded runtime).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -202,10 +209,16 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     while let Some(done) = workers.join_next().await {
         stats.merge(done.context("a worker panicked")?);
     }
+    // Before the spawned process is closed: its peak while it served the run.
+    let watched = args.pid.or_else(|| match &first {
+        Conn::Stdio(c) => c.pid,
+        Conn::Http(_) => None,
+    });
+    let peak_rss_kb = watched.and_then(peak_rss_kb);
     for c in conns {
         c.close().await;
     }
-    let report = stats.report(&plan, measure_from);
+    let report = stats.report(&plan, measure_from, peak_rss_kb);
     println!("{}", report.json);
     eprintln!("{}", report.text);
     if let Some(e) = &stats.first_error {
@@ -386,6 +399,12 @@ async fn worker(conn: Conn, plan: Arc<Plan>, measure_from: Instant, claimed: Arc
     stats
 }
 
+/// The peak resident set of a process, in KiB (`VmHWM` in /proc/PID/status).
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().strip_suffix("kB")?.trim().parse().ok()
+}
+
 /// The report of a run.
 struct Report {
     json: String,
@@ -393,7 +412,7 @@ struct Report {
 }
 
 impl Stats {
-    fn report(&mut self, plan: &Plan, measure_from: Instant) -> Report {
+    fn report(&mut self, plan: &Plan, measure_from: Instant, peak_rss_kb: Option<u64>) -> Report {
         self.latencies.sort_unstable();
         let n = self.latencies.len();
         let pct = |p: f64| -> u32 {
@@ -421,6 +440,7 @@ impl Stats {
             "p90_us": p90,
             "p99_us": p99,
             "max_us": max,
+            "peak_rss_kb": peak_rss_kb,
         });
         let text = format!(
             "{} (concurrency {}): {n} calls in {seconds:.2} s = {rate:.0} calls/s; latency p50 {p50} µs, p90 {p90} µs, p99 {p99} µs, max {max} µs; {} errors",
@@ -519,6 +539,7 @@ struct StdioConn {
     pending: Arc<Mutex<HashMap<u64, oneshot::Sender<String>>>>,
     next_id: AtomicU64,
     child: tokio::sync::Mutex<Option<Child>>,
+    pid: Option<u32>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -543,7 +564,8 @@ impl StdioConn {
             p.lock().unwrap_or_else(|e| e.into_inner()).clear();
         });
         let write = tokio::spawn(write_lines(stdin, rx));
-        let conn = Arc::new(Self { writer, pending, next_id: AtomicU64::new(1), child: tokio::sync::Mutex::new(Some(child)), tasks: vec![reader, write] });
+        let pid = child.id();
+        let conn = Arc::new(Self { writer, pending, next_id: AtomicU64::new(1), child: tokio::sync::Mutex::new(Some(child)), pid, tasks: vec![reader, write] });
         let init = format!(r#"{{"protocolVersion":"{PROTOCOL_VERSION}","capabilities":{{}},"clientInfo":{{"name":"portcullis-loadgen","version":"{}"}}}}"#, env!("CARGO_PKG_VERSION"));
         tokio::time::timeout(SETUP_TIMEOUT, conn.call("initialize", &init)).await.context("no answer to initialize")??.result()?;
         conn.writer.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n".to_vec()).await.map_err(|_| anyhow!("the server closed its stdin"))?;
