@@ -44,6 +44,28 @@ fn a_client_cancellation_reaches_the_upstream_with_its_own_id() {
 }
 
 #[test]
+fn a_cancellation_right_behind_its_request_still_reaches_the_upstream() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut gw = approved_gateway(home.path(), "");
+    // Both lines (and their newlines) in one write: the gateway reads them together.
+    gw.send(concat!(
+        r#"{"jsonrpc":"2.0","id":"nap-2","method":"tools/call","params":{"name":"echo__sleep","arguments":{"ms":60000}}}"#,
+        "\n",
+        r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"nap-2","reason":"changed my mind"}}"#,
+        "\n",
+    ));
+    let answer = gw.response(r#""nap-2""#);
+    assert!(answer.contains("cancelled"), "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut n = 0;
+    while cancelled_upstream(&mut gw, &format!("\"quick-{n}\"")).is_empty() {
+        n += 1;
+        assert!(Instant::now() < deadline, "the upstream was never told the call was cancelled");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
 fn a_call_past_the_servers_timeout_fails_in_time_and_is_cancelled_upstream() {
     let home = tempfile::tempdir().expect("tempdir");
     let mut gw = approved_gateway(home.path(), "--timeout 1");

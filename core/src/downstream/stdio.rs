@@ -187,6 +187,11 @@ where
             // The end of a listen stream: nothing more is sent for it.
             stop.cancel();
         } else {
+            if msg.method() == "notifications/cancelled" {
+                // Its request may have come in the same read, its task not run yet: once
+                // polled it is in flight (forwarded and registered), and can be cancelled.
+                tokio::task::yield_now().await;
+            }
             gw.handle(&session, msg, None).await;
         }
     }
