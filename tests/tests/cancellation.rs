@@ -18,6 +18,20 @@ fn cancelled_upstream(gw: &mut common::stdio::StdioGateway, id: &str) -> Vec<Val
     v["result"]["structuredContent"]["cancelled"].as_array().cloned().unwrap_or_default()
 }
 
+/// Waits (up to 10 s) until the echo server has seen a cancellation; returns what it saw.
+fn wait_for_upstream_cancellation(gw: &mut common::stdio::StdioGateway, what: &str) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for n in 0.. {
+        let seen = cancelled_upstream(gw, &format!("\"check-{n}\""));
+        if !seen.is_empty() {
+            return seen;
+        }
+        assert!(Instant::now() < deadline, "the upstream was never told {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    unreachable!()
+}
+
 #[test]
 fn a_client_cancellation_reaches_the_upstream_with_its_own_id() {
     let home = tempfile::tempdir().expect("tempdir");
@@ -25,16 +39,7 @@ fn a_client_cancellation_reaches_the_upstream_with_its_own_id() {
     gw.send(r#"{"jsonrpc":"2.0","id":"nap-1","method":"tools/call","params":{"name":"echo__sleep","arguments":{"ms":60000}}}"#);
     std::thread::sleep(Duration::from_millis(300));
     gw.send(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"nap-1","reason":"the user gave up"}}"#);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut n = 0;
-    let cancelled = loop {
-        n += 1;
-        let c = cancelled_upstream(&mut gw, &format!("\"check-{n}\""));
-        if !c.is_empty() || Instant::now() > deadline {
-            break c;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let cancelled = wait_for_upstream_cancellation(&mut gw, "the call was cancelled");
     assert_eq!(cancelled.len(), 1, "the upstream saw {cancelled:?}");
     // The gateway's own id (a number), not the client's "nap-1".
     assert!(cancelled[0].is_u64(), "the upstream was told about {cancelled:?}");
@@ -56,13 +61,7 @@ fn a_cancellation_right_behind_its_request_still_reaches_the_upstream() {
     ));
     let answer = gw.response(r#""nap-2""#);
     assert!(answer.contains("cancelled"), "{answer}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut n = 0;
-    while cancelled_upstream(&mut gw, &format!("\"quick-{n}\"")).is_empty() {
-        n += 1;
-        assert!(Instant::now() < deadline, "the upstream was never told the call was cancelled");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_upstream_cancellation(&mut gw, "the call was cancelled");
 }
 
 #[test]
@@ -78,11 +77,5 @@ fn a_call_past_the_servers_timeout_fails_in_time_and_is_cancelled_upstream() {
     assert!(message.contains("within 1 s") && message.contains("[servers.echo]"), "{message}");
     // A behaviour bound, not a benchmark: the 1 s timeout, not the 30 s sleep.
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut n = 0;
-    while cancelled_upstream(&mut gw, &format!("\"c{n}\"")).is_empty() {
-        n += 1;
-        assert!(Instant::now() < deadline, "the upstream was never told the call was abandoned");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_upstream_cancellation(&mut gw, "the call was abandoned");
 }
