@@ -17,10 +17,16 @@ pub mod protocol;
 pub mod search;
 pub mod serve;
 pub mod store;
-pub mod trust;
 pub mod transport;
+pub mod trust;
 pub mod upstream;
 
+pub use downstream::{
+    process_stdio, serve_http, serve_sign_in_callback, serve_stdio, HttpServer, ProcessInput,
+    ProcessOutput,
+};
+pub use gateway::{
+    ClientInfo, ClientSetups, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener,
+    ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry,
+};
 pub use oauth::{OAuthError, MAX_AUTHORIZATIONS};
-pub use downstream::{process_stdio, serve_http, serve_sign_in_callback, serve_stdio, HttpServer, ProcessInput, ProcessOutput};
-pub use gateway::{ClientInfo, ClientSetups, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener, ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry};

@@ -15,7 +15,10 @@ use crate::{serve_http, Gateway, GatewayError, GatewayEvent};
 
 /// Resolves the paths and settings a gateway runs with: the config file
 /// (`config_override`, else the standard place), the environment, then `overrides`.
-pub fn load_settings(config_override: Option<&Path>, overrides: &Overrides) -> Result<(Paths, Settings), ConfigError> {
+pub fn load_settings(
+    config_override: Option<&Path>,
+    overrides: &Overrides,
+) -> Result<(Paths, Settings), ConfigError> {
     let paths = Paths::resolve(config_override)?;
     let file = ConfigFile::load(&paths.config)?;
     let settings = Settings::resolve(&file, overrides, &paths.config)?;
@@ -35,7 +38,11 @@ impl Server {
     /// Starts the gateway and its upstreams, listens on `settings.listen`,
     /// writes the runtime file and applies later edits of the config file
     /// (resolved again with `overrides`).
-    pub async fn start(paths: Paths, settings: Settings, overrides: Overrides) -> Result<Self, GatewayError> {
+    pub async fn start(
+        paths: Paths,
+        settings: Settings,
+        overrides: Overrides,
+    ) -> Result<Self, GatewayError> {
         if !settings.listen.ip().is_loopback() {
             tracing::warn!("listening on {}, which is not a loopback address; requests must still name localhost in Host", settings.listen);
         }
@@ -53,10 +60,22 @@ impl Server {
                 return Err(e);
             }
         };
-        let server = Self { gw, paths, addr, token };
-        let runtime = RuntimeFile { pid: std::process::id(), mcp_url: server.mcp_url(), api_url: server.api_url() };
+        let server = Self {
+            gw,
+            paths,
+            addr,
+            token,
+        };
+        let runtime = RuntimeFile {
+            pid: std::process::id(),
+            mcp_url: server.mcp_url(),
+            api_url: server.api_url(),
+        };
         if let Err(source) = runtime.write(&server.paths.runtime_file()) {
-            let error = GatewayError::Io { path: server.paths.runtime_file().display().to_string(), source };
+            let error = GatewayError::Io {
+                path: server.paths.runtime_file().display().to_string(),
+                source,
+            };
             server.shutdown(SHUTDOWN_DEADLINE).await;
             return Err(error);
         }
@@ -130,7 +149,9 @@ pub fn watch_config(gw: &Gateway, paths: &Paths, overrides: Overrides) {
                 }
                 Err(e) => {
                     tracing::error!("ignoring the new config: {e}");
-                    g.emit_event(GatewayEvent::ConfigRejected { error: e.to_string() });
+                    g.emit_event(GatewayEvent::ConfigRejected {
+                        error: e.to_string(),
+                    });
                 }
             }
         }

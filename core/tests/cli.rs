@@ -26,7 +26,13 @@ struct Home {
 
 impl Home {
     fn new() -> Self {
-        Self { dir: tempfile::Builder::new().prefix("portcullis-cli-").tempdir().expect("temp dir"), ports: Default::default() }
+        Self {
+            dir: tempfile::Builder::new()
+                .prefix("portcullis-cli-")
+                .tempdir()
+                .expect("temp dir"),
+            ports: Default::default(),
+        }
     }
 
     fn path(&self) -> &Path {
@@ -80,7 +86,11 @@ impl Home {
     /// Runs the CLI, expects success, and parses its stdout as JSON.
     fn json(&self, args: &[&str]) -> Value {
         let out = self.command(args).output().expect("run portcullis");
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("JSON on stdout")
     }
 
@@ -88,7 +98,13 @@ impl Home {
     fn settings(&self) -> insta::Settings {
         let mut s = insta::Settings::clone_current();
         s.set_prepend_module_to_snapshot(false);
-        for p in [Some(self.path().to_path_buf()), self.path().canonicalize().ok()].into_iter().flatten() {
+        for p in [
+            Some(self.path().to_path_buf()),
+            self.path().canonicalize().ok(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             s.add_filter(&escape(&p.display().to_string()), "[HOME]");
         }
         s.add_filter(&escape(BIN), "[PORTCULLIS]");
@@ -113,7 +129,9 @@ fn escape(text: &str) -> String {
 
 macro_rules! snapshot {
     ($home:expr, $name:expr, $value:expr) => {
-        $home.settings().bind(|| insta::assert_snapshot!($name, $value))
+        $home
+            .settings()
+            .bind(|| insta::assert_snapshot!($name, $value))
     };
 }
 
@@ -124,7 +142,20 @@ macro_rules! snapshot {
 #[test]
 fn add_with_one_arg() {
     let home = Home::new();
-    snapshot!(home, "add_with_one_arg", home.run(&["upstream", "add", "--name", "time", "--command", "uvx", "--args", "mcp-server-time"]));
+    snapshot!(
+        home,
+        "add_with_one_arg",
+        home.run(&[
+            "upstream",
+            "add",
+            "--name",
+            "time",
+            "--command",
+            "uvx",
+            "--args",
+            "mcp-server-time"
+        ])
+    );
     snapshot!(home, "add_with_one_arg_config", home.config());
 }
 
@@ -178,10 +209,26 @@ fn add_with_repeated_args_and_quoting() {
     snapshot!(home, "add_repeated_args_config", home.config());
 
     // The same path without inner quotes becomes two arguments.
-    let out = home.run(&["upstream", "add", "--name", "git2", "--command", "uvx", "--args", "mcp-server-git", "--args", "--repository", "--args", "/srv/my repo"]);
+    let out = home.run(&[
+        "upstream",
+        "add",
+        "--name",
+        "git2",
+        "--command",
+        "uvx",
+        "--args",
+        "mcp-server-git",
+        "--args",
+        "--repository",
+        "--args",
+        "/srv/my repo",
+    ]);
     assert!(out.starts_with("success: true"), "{out}");
     let file: Value = toml_to_json(&home.config());
-    assert_eq!(file["servers"]["git2"]["args"], serde_json::json!(["mcp-server-git", "--repository", "/srv/my", "repo"]));
+    assert_eq!(
+        file["servers"]["git2"]["args"],
+        serde_json::json!(["mcp-server-git", "--repository", "/srv/my", "repo"])
+    );
 }
 
 #[test]
@@ -244,22 +291,188 @@ fn add_errors() {
     home.write_config("[servers.time]\ncommand = \"uvx\"\nargs = [\"mcp-server-time\"]\n");
     let before = home.config();
     let cases: &[(&str, &[&str])] = &[
-        ("add_duplicate_name", &["upstream", "add", "--name", "time", "--command", "uvx", "--args", "mcp-server-time"]),
-        ("add_bad_env", &["upstream", "add", "--name", "x", "--command", "x", "--env", "TOKEN"]),
-        ("add_env_without_name", &["upstream", "add", "--name", "x", "--command", "x", "--env", "=value"]),
-        ("add_bad_header", &["upstream", "add", "--name", "x", "--url", "http://127.0.0.1:9/mcp", "--header", "Authorization: Bearer t"]),
-        ("add_neither_command_nor_url", &["upstream", "add", "--name", "x"]),
-        ("add_command_and_url", &["upstream", "add", "--name", "x", "--command", "x", "--url", "http://127.0.0.1:9/mcp"]),
-        ("add_bad_name", &["upstream", "add", "--name", "my server", "--command", "x"]),
-        ("add_bad_transport", &["upstream", "add", "--name", "x", "--url", "http://127.0.0.1:9/mcp", "--transport", "websocket"]),
-        ("add_sse_for_a_command", &["upstream", "add", "--name", "x", "--command", "x", "--transport", "sse"]),
-        ("add_unclosed_quote", &["upstream", "add", "--name", "x", "--command", "x", "--args", "\"open"]),
-        ("add_bad_url", &["upstream", "add", "--name", "x", "--url", "127.0.0.1:9/mcp"]),
-        ("add_zero_timeout", &["upstream", "add", "--name", "x", "--command", "x", "--timeout", "0"]),
-        ("add_bad_isolation", &["upstream", "add", "--name", "x", "--command", "npx", "--isolation", "vm"]),
-        ("add_isolated_unknown_runtime", &["upstream", "add", "--name", "x", "--command", "./server", "--isolation", "docker"]),
-        ("add_network_without_isolation", &["upstream", "add", "--name", "x", "--command", "npx", "--network"]),
-        ("add_isolated_bad_mount", &["upstream", "add", "--name", "x", "--command", "npx", "--isolation", "docker", "--mount", "projects:/projects"]),
+        (
+            "add_duplicate_name",
+            &[
+                "upstream",
+                "add",
+                "--name",
+                "time",
+                "--command",
+                "uvx",
+                "--args",
+                "mcp-server-time",
+            ],
+        ),
+        (
+            "add_bad_env",
+            &[
+                "upstream",
+                "add",
+                "--name",
+                "x",
+                "--command",
+                "x",
+                "--env",
+                "TOKEN",
+            ],
+        ),
+        (
+            "add_env_without_name",
+            &[
+                "upstream",
+                "add",
+                "--name",
+                "x",
+                "--command",
+                "x",
+                "--env",
+                "=value",
+            ],
+        ),
+        (
+            "add_bad_header",
+            &[
+                "upstream",
+                "add",
+                "--name",
+                "x",
+                "--url",
+                "http://127.0.0.1:9/mcp",
+                "--header",
+                "Authorization: Bearer t",
+            ],
+        ),
+        (
+            "add_neither_command_nor_url",
+            &["upstream", "add", "--name", "x"],
+        ),
+        (
+            "add_command_and_url",
+            &[
+                "upstream",
+                "add",
+                "--name",
+                "x",
+                "--command",
+                "x",
+                "--url",
+                "http://127.0.0.1:9/mcp",
+            ],
+        ),
+        (
+            "add_bad_name",
+            &["upstream", "add", "--name", "my server", "--command", "x"],
+        ),
+        (
+            "add_bad_transport",
+            &[
+                "upstream",
+                "add",
+                "--name",
+                "x",
+                "--url",
+                "http://127.0.0.1:9/mcp",
+                "--transport",
+                "websocket",
+            ],
+        ),
+        (
+            "add_sse_for_a_command",
+            &[
+                "upstream",
+                "add",
+                "--name",
+                "x",
+                "--command",
+                "x",
+                "--transport",
+                "sse",
+            ],
+        ),
+        (
+            "add_unclosed_quote",
+            &[
+                "upstream",
+                "add",
+                "--name",
+                "x",
+                "--command",
+                "x",
+                "--args",
+                "\"open",
+            ],
+        ),
+        (
+            "add_bad_url",
+            &["upstream", "add", "--name", "x", "--url", "127.0.0.1:9/mcp"],
+        ),
+        (
+            "add_zero_timeout",
+            &[
+                "upstream",
+                "add",
+                "--name",
+                "x",
+                "--command",
+                "x",
+                "--timeout",
+                "0",
+            ],
+        ),
+        (
+            "add_bad_isolation",
+            &[
+                "upstream",
+                "add",
+                "--name",
+                "x",
+                "--command",
+                "npx",
+                "--isolation",
+                "vm",
+            ],
+        ),
+        (
+            "add_isolated_unknown_runtime",
+            &[
+                "upstream",
+                "add",
+                "--name",
+                "x",
+                "--command",
+                "./server",
+                "--isolation",
+                "docker",
+            ],
+        ),
+        (
+            "add_network_without_isolation",
+            &[
+                "upstream",
+                "add",
+                "--name",
+                "x",
+                "--command",
+                "npx",
+                "--network",
+            ],
+        ),
+        (
+            "add_isolated_bad_mount",
+            &[
+                "upstream",
+                "add",
+                "--name",
+                "x",
+                "--command",
+                "npx",
+                "--isolation",
+                "docker",
+                "--mount",
+                "projects:/projects",
+            ],
+        ),
     ];
     for (name, args) in cases {
         let out = home.run(args);
@@ -277,7 +490,10 @@ fn a_failed_add_records_nothing() {
     let out = home.run(&["upstream", "add", "--name", "x", "--url", "127.0.0.1:9/mcp"]);
     assert!(out.starts_with("success: false"), "{out}");
     let out = home.run(&["upstream", "approve", "--name", "x"]);
-    assert!(out.starts_with("success: false") && out.contains("not known to Portcullis"), "{out}");
+    assert!(
+        out.starts_with("success: false") && out.contains("not known to Portcullis"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -317,14 +533,36 @@ fn edits_keep_comments_and_order() {
     home.write_config(HAND_WRITTEN);
     let mut transcript = String::new();
     for args in [
-        &["upstream", "add", "--name", "everything", "--command", "npx", "--args", "-y @modelcontextprotocol/server-everything"][..],
+        &[
+            "upstream",
+            "add",
+            "--name",
+            "everything",
+            "--command",
+            "npx",
+            "--args",
+            "-y @modelcontextprotocol/server-everything",
+        ][..],
         &["upstream", "disable", "--name", "git"],
         &["upstream", "disable", "--name", "time"],
         &["upstream", "enable", "--name", "time"],
         &["upstream", "remove", "--name", "everything"],
-        &["upstream", "add", "--name", "fetch", "--command", "uvx", "--args", "mcp-server-fetch"],
+        &[
+            "upstream",
+            "add",
+            "--name",
+            "fetch",
+            "--command",
+            "uvx",
+            "--args",
+            "mcp-server-fetch",
+        ],
     ] {
-        transcript.push_str(&format!("$ portcullis {}\n{}\n", args.join(" "), home.run(args)));
+        transcript.push_str(&format!(
+            "$ portcullis {}\n{}\n",
+            args.join(" "),
+            home.run(args)
+        ));
     }
     snapshot!(home, "edit_transcript", transcript);
     snapshot!(home, "edit_config", home.config());
@@ -334,12 +572,28 @@ fn edits_keep_comments_and_order() {
 fn remove_and_unknown_server() {
     let home = Home::new();
     home.write_config("# My servers.\n\n# The clock.\n[servers.time]\ncommand = \"uvx\"\nargs = [\"mcp-server-time\"]\n\n# The repository.\n[servers.git]\ncommand = \"uvx\"\nargs = [\"mcp-server-git\"]\n");
-    snapshot!(home, "remove_unknown", home.run(&["upstream", "remove", "--name", "github"]));
-    snapshot!(home, "enable_unknown", home.run(&["upstream", "enable", "--name", "github"]));
-    snapshot!(home, "remove", home.run(&["upstream", "remove", "--name", "time"]));
+    snapshot!(
+        home,
+        "remove_unknown",
+        home.run(&["upstream", "remove", "--name", "github"])
+    );
+    snapshot!(
+        home,
+        "enable_unknown",
+        home.run(&["upstream", "enable", "--name", "github"])
+    );
+    snapshot!(
+        home,
+        "remove",
+        home.run(&["upstream", "remove", "--name", "time"])
+    );
     snapshot!(home, "remove_config", home.config());
     home.run(&["upstream", "remove", "--name", "git"]);
-    snapshot!(home, "remove_unknown_when_empty", home.run(&["upstream", "remove", "--name", "git"]));
+    snapshot!(
+        home,
+        "remove_unknown_when_empty",
+        home.run(&["upstream", "remove", "--name", "git"])
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -350,7 +604,11 @@ fn remove_and_unknown_server() {
 fn list_without_a_gateway() {
     let home = Home::new();
     snapshot!(home, "list_no_config", home.run(&["upstream", "list"]));
-    snapshot!(home, "list_no_config_json", home.run(&["upstream", "list", "--json"]));
+    snapshot!(
+        home,
+        "list_no_config_json",
+        home.run(&["upstream", "list", "--json"])
+    );
     home.write_config(
         r#"[servers.everything]
 command = "npx"
@@ -378,7 +636,13 @@ transport = "sse"
 fn list_keeps_file_order() {
     let home = Home::new();
     home.write_config("[servers.zeta]\ncommand = \"z\"\n\n[servers.alpha]\ncommand = \"a\"\n\n[servers.mid]\ncommand = \"m\"\n");
-    let names: Vec<String> = home.json(&["upstream", "list", "--json"]).as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_owned()).collect();
+    let names: Vec<String> = home
+        .json(&["upstream", "list", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(names, ["zeta", "alpha", "mid"]);
 }
 
@@ -400,13 +664,20 @@ fn a_stale_runtime_file_is_ignored() {
 fn a_live_pid_with_no_gateway_behind_it_is_explained() {
     let home = Home::new();
     home.write_config("[servers.time]\ncommand = \"uvx\"\n");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     // This test's own pid is alive, but nothing listens on the port.
     home.file("gateway.json", &format!(r#"{{"pid": {}, "mcp_url": "http://127.0.0.1:{port}/mcp", "api_url": "http://127.0.0.1:{port}/api/v1"}}"#, std::process::id()));
     home.file("admin.token", &"0".repeat(64));
     let out = home.run(&["upstream", "list"]);
     assert!(out.starts_with("success: false"), "{out}");
-    assert!(out.contains("did not answer") && out.contains("gateway.json"), "{out}");
+    assert!(
+        out.contains("did not answer") && out.contains("gateway.json"),
+        "{out}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -434,10 +705,18 @@ fn import_claude_desktop() {
   "globalShortcut": ""
 }"#,
     );
-    snapshot!(home, "import_claude", home.run(&["upstream", "import", file.to_str().unwrap()]));
+    snapshot!(
+        home,
+        "import_claude",
+        home.run(&["upstream", "import", file.to_str().unwrap()])
+    );
     snapshot!(home, "import_claude_config", home.config());
     // Importing again adds nothing and says why.
-    snapshot!(home, "import_claude_again", home.run(&["upstream", "import", file.to_str().unwrap()]));
+    snapshot!(
+        home,
+        "import_claude_again",
+        home.run(&["upstream", "import", file.to_str().unwrap()])
+    );
 }
 
 #[test]
@@ -459,7 +738,11 @@ fn import_cursor() {
   }
 }"#,
     );
-    snapshot!(home, "import_cursor", home.run(&["upstream", "import", file.to_str().unwrap()]));
+    snapshot!(
+        home,
+        "import_cursor",
+        home.run(&["upstream", "import", file.to_str().unwrap()])
+    );
     snapshot!(home, "import_cursor_config", home.config());
 }
 
@@ -481,7 +764,11 @@ fn import_vscode() {
   }
 }"#,
     );
-    snapshot!(home, "import_vscode", home.run(&["upstream", "import", file.to_str().unwrap()]));
+    snapshot!(
+        home,
+        "import_vscode",
+        home.run(&["upstream", "import", file.to_str().unwrap()])
+    );
     snapshot!(home, "import_vscode_config", home.config());
 }
 
@@ -491,8 +778,14 @@ fn import_errors() {
     let cases = [
         ("import_not_json", "{ \"mcpServers\": { \"a\": "),
         ("import_unknown_format", r#"{ "mcp": { "servers": {} } }"#),
-        ("import_unknown_type", r#"{ "servers": { "ws": { "type": "websocket", "url": "ws://127.0.0.1:9" } } }"#),
-        ("import_no_command_or_url", r#"{ "mcpServers": { "empty": { "args": ["x"] } } }"#),
+        (
+            "import_unknown_type",
+            r#"{ "servers": { "ws": { "type": "websocket", "url": "ws://127.0.0.1:9" } } }"#,
+        ),
+        (
+            "import_no_command_or_url",
+            r#"{ "mcpServers": { "empty": { "args": ["x"] } } }"#,
+        ),
     ];
     for (name, text) in cases {
         let file = home.file(&format!("{name}.json"), text);
@@ -500,8 +793,15 @@ fn import_errors() {
         assert!(out.starts_with("success: false"), "{name}: {out}");
         snapshot!(home, name, out);
     }
-    snapshot!(home, "import_missing_file", home.run(&["upstream", "import", "no-such-file.json"]));
-    assert!(!home.config_path().exists(), "a failed import wrote a config");
+    snapshot!(
+        home,
+        "import_missing_file",
+        home.run(&["upstream", "import", "no-such-file.json"])
+    );
+    assert!(
+        !home.config_path().exists(),
+        "a failed import wrote a config"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -514,7 +814,11 @@ fn broken_config_is_reported_with_line_and_column_and_left_alone() {
     let broken = "[gateway]\nlisten = \"127.0.0.1:7331\"\n\n[servers.time]\ncommand = \"uvx\nargs = [\"mcp-server-time\"]\n";
     home.write_config(broken);
     snapshot!(home, "syntax_error_list", home.run(&["upstream", "list"]));
-    snapshot!(home, "syntax_error_add", home.run(&["upstream", "add", "--name", "x", "--command", "x"]));
+    snapshot!(
+        home,
+        "syntax_error_add",
+        home.run(&["upstream", "add", "--name", "x", "--command", "x"])
+    );
     assert_eq!(home.config(), broken);
 
     home.write_config("[servers.time]\ncommand = \"uvx\"\nargz = [\"mcp-server-time\"]\n");
@@ -536,9 +840,16 @@ struct Serve {
 
 impl Serve {
     fn start(home: &Home) -> Self {
-        let log = std::fs::File::create(home.path().join("serve.stderr")).expect("create serve.stderr");
+        let log =
+            std::fs::File::create(home.path().join("serve.stderr")).expect("create serve.stderr");
         // Without NO_COLOR: the log must be plain because it goes to a file.
-        let mut child = home.command(&["serve", "--listen", "127.0.0.1:0"]).env_remove("NO_COLOR").stdout(Stdio::piped()).stderr(log).spawn().expect("spawn serve");
+        let mut child = home
+            .command(&["serve", "--listen", "127.0.0.1:0"])
+            .env_remove("NO_COLOR")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn serve");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -549,7 +860,10 @@ impl Serve {
                 }
             }
         });
-        let mut serve = Self { child, banner: String::new() };
+        let mut serve = Self {
+            child,
+            banner: String::new(),
+        };
         // The banner ends with the stdio snippet.
         loop {
             match rx.recv_timeout(Duration::from_secs(30)) {
@@ -561,11 +875,21 @@ impl Serve {
                         break;
                     }
                 }
-                Err(e) => panic!("serve printed no complete banner ({e}); got:\n{}", serve.banner),
+                Err(e) => panic!(
+                    "serve printed no complete banner ({e}); got:\n{}",
+                    serve.banner
+                ),
             }
         }
-        let port = serve.banner.split("http://127.0.0.1:").nth(1).and_then(|rest| rest.split('/').next()).and_then(|p| p.parse().ok());
-        home.ports.borrow_mut().push(port.expect("the banner names the port"));
+        let port = serve
+            .banner
+            .split("http://127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|p| p.parse().ok());
+        home.ports
+            .borrow_mut()
+            .push(port.expect("the banner names the port"));
         serve
     }
 
@@ -605,7 +929,10 @@ fn wait_for(home: &Home, args: &[&str], what: &str, ok: impl Fn(&str) -> bool) -
         if ok(&out) {
             return out;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}; last output:\n{out}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; last output:\n{out}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -619,26 +946,62 @@ fn list_and_add_talk_to_a_running_gateway() {
     assert!(home.path().join("gateway.json").exists());
 
     // A server that appeared in the config file by hand waits for a person's approval.
-    let list = wait_for(&home, &["upstream", "list"], "`missing` to be pending", |o| o.contains("pending"));
+    let list = wait_for(
+        &home,
+        &["upstream", "list"],
+        "`missing` to be pending",
+        |o| o.contains("pending"),
+    );
     snapshot!(home, "live_list_pending", list);
-    snapshot!(home, "live_approve", home.run(&["upstream", "approve", "--name", "missing"]));
+    snapshot!(
+        home,
+        "live_approve",
+        home.run(&["upstream", "approve", "--name", "missing"])
+    );
 
     // Once approved it starts, and the missing program is reported by the running gateway.
-    let list = wait_for(&home, &["upstream", "list"], "`missing` to back off", |o| o.contains("backoff"));
+    let list = wait_for(&home, &["upstream", "list"], "`missing` to back off", |o| {
+        o.contains("backoff")
+    });
     snapshot!(home, "live_list", list);
     // `off` was never approved, so it shows `pending` rather than `disabled`.
     let json = home.json(&["upstream", "list", "--json"]);
     assert_eq!(json[1]["state"], "pending", "{json}");
 
     // An edit through the CLI is applied by the running gateway.
-    snapshot!(home, "live_add", home.run(&["upstream", "add", "--name", "later", "--command", "/nonexistent/later", "--disabled"]));
-    wait_for(&home, &["upstream", "list", "--json"], "the gateway to pick up `later`", |o| o.contains(r#""name": "later""#));
+    snapshot!(
+        home,
+        "live_add",
+        home.run(&[
+            "upstream",
+            "add",
+            "--name",
+            "later",
+            "--command",
+            "/nonexistent/later",
+            "--disabled"
+        ])
+    );
+    wait_for(
+        &home,
+        &["upstream", "list", "--json"],
+        "the gateway to pick up `later`",
+        |o| o.contains(r#""name": "later""#),
+    );
     home.run(&["upstream", "remove", "--name", "later"]);
-    wait_for(&home, &["upstream", "list", "--json"], "the gateway to drop `later`", |o| !o.contains(r#""name": "later""#));
+    wait_for(
+        &home,
+        &["upstream", "list", "--json"],
+        "the gateway to drop `later`",
+        |o| !o.contains(r#""name": "later""#),
+    );
 
     let status = serve.stop();
     assert!(status.success(), "serve exited with {status}");
-    assert!(!home.path().join("gateway.json").exists(), "serve left gateway.json behind");
+    assert!(
+        !home.path().join("gateway.json").exists(),
+        "serve left gateway.json behind"
+    );
     assert!(home.path().join("admin.token").exists());
     // Its log, written to a file, is plain text.
     let log = std::fs::read_to_string(home.path().join("serve.stderr")).unwrap();

@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use portcullis::config::{ConfigFile, Isolation, MountSpec, Overrides, Settings, SurfaceMode, TransportKind, TransportSettings, DEFAULT_CPUS, DEFAULT_MEMORY, DEFAULT_PIDS};
+use portcullis::config::{
+    ConfigFile, Isolation, MountSpec, Overrides, Settings, SurfaceMode, TransportKind,
+    TransportSettings, DEFAULT_CPUS, DEFAULT_MEMORY, DEFAULT_PIDS,
+};
 
 fn repo_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
@@ -14,7 +17,9 @@ fn repo_file(name: &str) -> PathBuf {
 fn resolve(text: &str, path: &Path) -> Settings {
     let file = ConfigFile::parse(text, path).unwrap_or_else(|e| panic!("{e}"));
     // `--listen` given, so a PORTCULLIS_LISTEN in the environment cannot change the result.
-    let overrides = Overrides { listen: file.gateway.listen.clone() };
+    let overrides = Overrides {
+        listen: file.gateway.listen.clone(),
+    };
     Settings::resolve(&file, &overrides, path).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -33,26 +38,43 @@ fn config_example_parses_and_resolves() {
 
     let names: Vec<&str> = s.servers.keys().map(String::as_str).collect();
     for expected in ["github", "time", "docs", "fs", "fetch", "legacy"] {
-        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
     }
 
     let github = &s.servers["github"];
     assert!(github.enabled);
     assert_eq!(github.call_timeout, Duration::from_secs(120));
     match &github.transport {
-        TransportSettings::Stdio { command, args, env, cwd } => {
+        TransportSettings::Stdio {
+            command,
+            args,
+            env,
+            cwd,
+        } => {
             assert_eq!(command, "npx");
             assert_eq!(args, &["-y", "@modelcontextprotocol/server-github"]);
-            assert!(env["GITHUB_PERSONAL_ACCESS_TOKEN"].contains("REPLACE"), "the example must hold a placeholder, not a token");
+            assert!(
+                env["GITHUB_PERSONAL_ACCESS_TOKEN"].contains("REPLACE"),
+                "the example must hold a placeholder, not a token"
+            );
             assert!(cwd.is_none());
         }
         other => panic!("github should be a program, got {other:?}"),
     }
 
     let time = &s.servers["time"];
-    assert_eq!(time.call_timeout, Duration::from_secs(60), "inherits [gateway] timeout");
+    assert_eq!(
+        time.call_timeout,
+        Duration::from_secs(60),
+        "inherits [gateway] timeout"
+    );
     match &time.transport {
-        TransportSettings::Stdio { command, args, cwd, .. } => {
+        TransportSettings::Stdio {
+            command, args, cwd, ..
+        } => {
             assert_eq!(command, "uvx");
             assert_eq!(args[0], "mcp-server-time");
             assert_eq!(cwd.as_deref(), Some(Path::new("/tmp")));
@@ -71,16 +93,27 @@ fn config_example_parses_and_resolves() {
         other => panic!("docs should be HTTP, got {other:?}"),
     }
 
-    assert_eq!(github.isolation, Isolation::None, "isolation is off unless asked for");
+    assert_eq!(
+        github.isolation,
+        Isolation::None,
+        "isolation is off unless asked for"
+    );
     let fs = &s.servers["fs"];
     assert_eq!(fs.label(), "docker");
     match &fs.isolation {
         Isolation::Docker(d) => {
             assert_eq!(d.image, "node:22-slim");
             assert!(d.network);
-            assert_eq!(d.mounts, [MountSpec::parse("/home/me/projects:/projects:ro").unwrap()]);
+            assert_eq!(
+                d.mounts,
+                [MountSpec::parse("/home/me/projects:/projects:ro").unwrap()]
+            );
             assert!(d.mounts[0].read_only);
-            assert_eq!((d.memory, d.cpus, d.pids), (DEFAULT_MEMORY, DEFAULT_CPUS, DEFAULT_PIDS), "the example shows the defaults");
+            assert_eq!(
+                (d.memory, d.cpus, d.pids),
+                (DEFAULT_MEMORY, DEFAULT_CPUS, DEFAULT_PIDS),
+                "the example shows the defaults"
+            );
         }
         other => panic!("fs should be isolated, got {other:?}"),
     }
@@ -95,9 +128,19 @@ fn config_example_parses_and_resolves() {
 /// so this list follows core/src/config/file.rs without being copied from it.
 fn known_options(table: &str) -> Vec<String> {
     let text = format!("{table}\nzz_not_an_option = 1\n");
-    let err = ConfigFile::parse(&text, Path::new("probe.toml")).expect_err("an unknown option must be refused").to_string();
-    let expected = err.split_once("expected").map(|(_, rest)| rest).unwrap_or_else(|| panic!("no option list in: {err}"));
-    let options: Vec<String> = expected.split('`').skip(1).step_by(2).map(str::to_owned).collect();
+    let err = ConfigFile::parse(&text, Path::new("probe.toml"))
+        .expect_err("an unknown option must be refused")
+        .to_string();
+    let expected = err
+        .split_once("expected")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no option list in: {err}"));
+    let options: Vec<String> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
     assert!(!options.is_empty(), "no option list in: {err}");
     options
 }
@@ -105,10 +148,21 @@ fn known_options(table: &str) -> Vec<String> {
 #[test]
 fn config_example_documents_every_option() {
     let text = std::fs::read_to_string(repo_file("config.example.toml")).unwrap();
-    let shown = |option: &str| text.lines().any(|l| l.trim_start_matches(['#', ' ']).starts_with(&format!("{option} =")) || (option == "oauth" && l.starts_with("[servers.") && l.trim_end().ends_with(".oauth]")));
+    let shown = |option: &str| {
+        text.lines().any(|l| {
+            l.trim_start_matches(['#', ' '])
+                .starts_with(&format!("{option} ="))
+                || (option == "oauth"
+                    && l.starts_with("[servers.")
+                    && l.trim_end().ends_with(".oauth]"))
+        })
+    };
     for table in ["[gateway]", "[servers.probe]", "[servers.probe.oauth]"] {
         for option in known_options(table) {
-            assert!(shown(&option), "config.example.toml does not show `{option} = ...` of {table}");
+            assert!(
+                shown(&option),
+                "config.example.toml does not show `{option} = ...` of {table}"
+            );
         }
     }
 }

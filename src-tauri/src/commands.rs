@@ -13,7 +13,16 @@ use crate::tray::TrayModel;
 use crate::{actions, tray};
 
 /// The permissions that allow every command to a page (build.rs generates them).
-pub const PERMISSIONS: &[&str] = &["allow-desktop-status", "allow-tray-state", "allow-set-paused", "allow-open-popup", "allow-close-window", "allow-open-window", "allow-windows", "allow-quit"];
+pub const PERMISSIONS: &[&str] = &[
+    "allow-desktop-status",
+    "allow-tray-state",
+    "allow-set-paused",
+    "allow-open-popup",
+    "allow-close-window",
+    "allow-open-window",
+    "allow-windows",
+    "allow-quit",
+];
 
 /// Whether the gateway serves, where, what waits, and whether notifications work.
 #[tauri::command]

@@ -42,12 +42,20 @@ impl CommandError {
             Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
             None => (text, None),
         };
-        Self { kind, message, hint }
+        Self {
+            kind,
+            message,
+            hint,
+        }
     }
 
     /// A window that could not be opened.
     pub fn window(error: &tauri::Error) -> Self {
-        Self { kind: ErrorKind::Window, message: format!("cannot open the window: {error}"), hint: Some("see the app's log on stderr (PORTCULLIS_LOG=debug for more)".into()) }
+        Self {
+            kind: ErrorKind::Window,
+            message: format!("cannot open the window: {error}"),
+            hint: Some("see the app's log on stderr (PORTCULLIS_LOG=debug for more)".into()),
+        }
     }
 }
 
@@ -76,11 +84,19 @@ mod tests {
 
     #[test]
     fn port_in_use_keeps_its_hint_apart() {
-        let e = portcullis::GatewayError::PortInUse { addr: "127.0.0.1:7331".parse().unwrap() };
+        let e = portcullis::GatewayError::PortInUse {
+            addr: "127.0.0.1:7331".parse().unwrap(),
+        };
         let c = CommandError::from(e);
         assert_eq!(c.kind, ErrorKind::PortInUse);
-        assert_eq!(c.message, "cannot listen on 127.0.0.1:7331: the address is in use");
-        assert!(c.hint.as_deref().is_some_and(|h| h.contains("--listen")), "{c:?}");
+        assert_eq!(
+            c.message,
+            "cannot listen on 127.0.0.1:7331: the address is in use"
+        );
+        assert!(
+            c.hint.as_deref().is_some_and(|h| h.contains("--listen")),
+            "{c:?}"
+        );
         let json = serde_json::to_value(&c).unwrap();
         assert_eq!(json["kind"], "port-in-use");
     }
@@ -88,6 +104,13 @@ mod tests {
     #[test]
     fn errors_without_a_hint_have_none() {
         let c = CommandError::from_display(ErrorKind::Gateway, &"it broke");
-        assert_eq!(c, CommandError { kind: ErrorKind::Gateway, message: "it broke".into(), hint: None });
+        assert_eq!(
+            c,
+            CommandError {
+                kind: ErrorKind::Gateway,
+                message: "it broke".into(),
+                hint: None
+            }
+        );
     }
 }

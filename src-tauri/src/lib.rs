@@ -51,7 +51,11 @@ struct Args {
 pub fn run() -> ExitCode {
     let args = Args::parse();
     init_logging();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("portcullis").build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("portcullis")
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -62,11 +66,26 @@ pub fn run() -> ExitCode {
     // the main thread too, where the setup hook starts the shell's tasks.
     tauri::async_runtime::set(rt.handle().clone());
     let _entered = rt.enter();
-    let overrides = Overrides { listen: args.listen.clone() };
-    let server = rt.block_on(start(args.config.as_deref(), overrides)).map(std::sync::Arc::new);
+    let overrides = Overrides {
+        listen: args.listen.clone(),
+    };
+    let server = rt
+        .block_on(start(args.config.as_deref(), overrides))
+        .map(std::sync::Arc::new);
     match &server {
-        Ok(s) => tracing::info!("Portcullis listening on {} (config {})", s.mcp_url(), s.paths().config.display()),
-        Err(e) => tracing::error!("the gateway did not start: {}{}", e.message, e.hint.as_ref().map(|h| format!("\nhint: {h}")).unwrap_or_default()),
+        Ok(s) => tracing::info!(
+            "Portcullis listening on {} (config {})",
+            s.mcp_url(),
+            s.paths().config.display()
+        ),
+        Err(e) => tracing::error!(
+            "the gateway did not start: {}{}",
+            e.message,
+            e.hint
+                .as_ref()
+                .map(|h| format!("\nhint: {h}"))
+                .unwrap_or_default()
+        ),
     }
     let start_hidden = args.hidden && server.is_ok();
     let started = server.as_ref().ok().cloned();
@@ -119,7 +138,10 @@ pub fn run() -> ExitCode {
         }
     };
     app.run(|app, event| {
-        if let RunEvent::ExitRequested { code: None, api, .. } = event {
+        if let RunEvent::ExitRequested {
+            code: None, api, ..
+        } = event
+        {
             // The last window closed (the popup, when the main one was never
             // opened): a tray app stays until Quit.
             if !app.state::<Desktop>().is_quitting() {
@@ -130,15 +152,23 @@ pub fn run() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn start(config: Option<&std::path::Path>, overrides: Overrides) -> Result<Server, CommandError> {
+async fn start(
+    config: Option<&std::path::Path>,
+    overrides: Overrides,
+) -> Result<Server, CommandError> {
     let (paths, settings) = load_settings(config, &overrides)?;
     Ok(Server::start(paths, settings, overrides).await?)
 }
 
 /// Lets the gateway's own pages (and only they: this exact origin) call the desktop commands.
 fn allow_gateway_pages(app: &tauri::AppHandle) {
-    let Ok(server) = app.state::<Desktop>().server().cloned() else { return };
-    let mut capability = tauri::ipc::CapabilityBuilder::new("gateway-pages").remote(format!("http://{}/*", server.addr())).windows([window::MAIN, window::POPUP]).local(false);
+    let Ok(server) = app.state::<Desktop>().server().cloned() else {
+        return;
+    };
+    let mut capability = tauri::ipc::CapabilityBuilder::new("gateway-pages")
+        .remote(format!("http://{}/*", server.addr()))
+        .windows([window::MAIN, window::POPUP])
+        .local(false);
     for p in commands::PERMISSIONS {
         capability = capability.permission(*p);
     }
@@ -161,7 +191,17 @@ fn quit_on_signal(app: &tauri::AppHandle) {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env(portcullis::config::EnvVars::PORTCULLIS_LOG).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("portcullis=info,portcullis_desktop=info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).with_ansi(ansi).try_init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env(portcullis::config::EnvVars::PORTCULLIS_LOG)
+            .unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("portcullis=info,portcullis_desktop=info")
+            });
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(ansi)
+        .try_init();
 }

@@ -106,7 +106,10 @@ pub fn text(server: &str, b: &Batch) -> (String, String) {
     let summary = match (b.new.len(), b.changed.len()) {
         (n, 0) => format!("{server}: {} awaiting approval", tools(n)),
         (0, c) => format!("{server}: {} changed, held for review", tools(c)),
-        (n, c) => format!("{server}: {} awaiting approval ({n} new, {c} changed)", tools(n + c)),
+        (n, c) => format!(
+            "{server}: {} awaiting approval ({n} new, {c} changed)",
+            tools(n + c)
+        ),
     };
     let mut body = Vec::new();
     if !b.new.is_empty() {
@@ -122,8 +125,21 @@ pub fn text(server: &str, b: &Batch) -> (String, String) {
 /// The summary and body when many servers are due at once.
 pub fn summary_text(batches: &[(String, Batch)]) -> (String, String) {
     let total: usize = batches.iter().map(|(_, b)| b.count()).sum();
-    let servers: Vec<String> = batches.iter().map(|(s, b)| format!("{s} ({})", b.count())).collect();
-    (format!("{} from {} servers awaiting approval", tools(total), batches.len()), format!("{}.\nAgents cannot call them until you approve.", servers.join(", ")))
+    let servers: Vec<String> = batches
+        .iter()
+        .map(|(s, b)| format!("{s} ({})", b.count()))
+        .collect();
+    (
+        format!(
+            "{} from {} servers awaiting approval",
+            tools(total),
+            batches.len()
+        ),
+        format!(
+            "{}.\nAgents cannot call them until you approve.",
+            servers.join(", ")
+        ),
+    )
 }
 
 /// A notification on screen, for a server (or `*` for a summary).
@@ -141,8 +157,14 @@ struct Coalescer {
 
 impl Coalescer {
     fn add(&mut self, now: Instant, server: String, new: &[String], changed: &[String]) {
-        let (_, batch) = self.due.entry(server).or_insert_with(|| (now + COALESCE, Batch::default()));
-        batch.merge(&Batch { new: new.iter().cloned().collect(), changed: changed.iter().cloned().collect() });
+        let (_, batch) = self
+            .due
+            .entry(server)
+            .or_insert_with(|| (now + COALESCE, Batch::default()));
+        batch.merge(&Batch {
+            new: new.iter().cloned().collect(),
+            changed: changed.iter().cloned().collect(),
+        });
     }
 
     fn next_due(&self) -> Option<Instant> {
@@ -151,8 +173,16 @@ impl Coalescer {
 
     /// Takes the batches due by `now`, in server order.
     fn take_due(&mut self, now: Instant) -> Vec<(String, Batch)> {
-        let names: Vec<String> = self.due.iter().filter(|(_, (t, _))| *t <= now).map(|(s, _)| s.clone()).collect();
-        let mut out: Vec<(String, Batch)> = names.into_iter().filter_map(|s| self.due.remove(&s).map(|(_, b)| (s, b))).collect();
+        let names: Vec<String> = self
+            .due
+            .iter()
+            .filter(|(_, (t, _))| *t <= now)
+            .map(|(s, _)| s.clone())
+            .collect();
+        let mut out: Vec<(String, Batch)> = names
+            .into_iter()
+            .filter_map(|s| self.due.remove(&s).map(|(_, b)| (s, b)))
+            .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
@@ -215,20 +245,38 @@ fn report(app: &AppHandle, state: NotificationState) {
     if before != state {
         match &state {
             NotificationState::Ready { daemon } => tracing::info!("notifications go to {daemon}"),
-            NotificationState::Unavailable { reason, hint } => tracing::warn!("notifications are off: {reason}\nhint: {hint}"),
+            NotificationState::Unavailable { reason, hint } => {
+                tracing::warn!("notifications are off: {reason}\nhint: {hint}")
+            }
             NotificationState::Unknown => {}
         }
     }
     desktop.set_notifications(state);
 }
 
-async fn show(app: &AppHandle, shown: &mut HashMap<String, Shown>, key: &str, batch: Batch, summary: String, body: String, icon: Option<&str>) {
+async fn show(
+    app: &AppHandle,
+    shown: &mut HashMap<String, Shown>,
+    key: &str,
+    batch: Batch,
+    summary: String,
+    body: String,
+    icon: Option<&str>,
+) {
     let mut n = notify_rust::Notification::new();
-    n.appname("Portcullis").summary(&summary).body(&body).action("default", "Review").action("review", "Review").hint(notify_rust::Hint::Category("im.received".into()));
+    n.appname("Portcullis")
+        .summary(&summary)
+        .body(&body)
+        .action("default", "Review")
+        .action("review", "Review")
+        .hint(notify_rust::Hint::Category("im.received".into()));
     if let Some(icon) = icon {
         n.icon(icon);
     }
-    let replacing = shown.get(key).filter(|s| s.open.load(Ordering::SeqCst)).map(|s| s.id);
+    let replacing = shown
+        .get(key)
+        .filter(|s| s.open.load(Ordering::SeqCst))
+        .map(|s| s.id);
     if let Some(id) = replacing {
         n.id(id);
     }
@@ -239,8 +287,16 @@ async fn show(app: &AppHandle, shown: &mut HashMap<String, Shown>, key: &str, ba
         Err(e) => return report(app, NotificationState::unavailable(&e)),
     };
     tracing::info!("notified: {summary}");
-    if !matches!(app.state::<Desktop>().notifications(), NotificationState::Ready { .. }) {
-        report(app, NotificationState::Ready { daemon: "notification daemon".into() });
+    if !matches!(
+        app.state::<Desktop>().notifications(),
+        NotificationState::Ready { .. }
+    ) {
+        report(
+            app,
+            NotificationState::Ready {
+                daemon: "notification daemon".into(),
+            },
+        );
     }
     let id = handle.id();
     if replacing == Some(id) {
@@ -251,7 +307,14 @@ async fn show(app: &AppHandle, shown: &mut HashMap<String, Shown>, key: &str, ba
         return;
     }
     let open = Arc::new(AtomicBool::new(true));
-    shown.insert(key.to_owned(), Shown { id, batch, open: open.clone() });
+    shown.insert(
+        key.to_owned(),
+        Shown {
+            id,
+            batch,
+            open: open.clone(),
+        },
+    );
     let app = app.clone();
     // Blocks until the person acts on it or it closes (the daemon's timeout).
     drop(tokio::task::spawn_blocking(move || {
@@ -295,33 +358,69 @@ mod tests {
         let mut c = Coalescer::default();
         let t0 = Instant::now();
         c.add(t0, "everything".into(), &names(&["echo", "add"]), &[]);
-        c.add(t0 + Duration::from_millis(500), "everything".into(), &names(&["add", "printEnv"]), &[]);
+        c.add(
+            t0 + Duration::from_millis(500),
+            "everything".into(),
+            &names(&["add", "printEnv"]),
+            &[],
+        );
         assert!(c.take_due(t0 + Duration::from_millis(1999)).is_empty());
         let due = c.take_due(t0 + COALESCE);
         assert_eq!(due.len(), 1);
         let (summary, body) = text(&due[0].0, &due[0].1);
         assert_eq!(summary, "everything: 3 tools awaiting approval");
-        assert_eq!(body, "New: add, echo, printEnv.\nAgents cannot call them until you approve.");
+        assert_eq!(
+            body,
+            "New: add, echo, printEnv.\nAgents cannot call them until you approve."
+        );
         assert!(c.next_due().is_none());
     }
 
     #[test]
     fn changed_and_new_are_told_apart() {
-        let b = Batch { new: ["a".to_owned()].into(), changed: ["b".to_owned(), "c".to_owned()].into() };
-        assert_eq!(text("git", &b).0, "git: 3 tools awaiting approval (1 new, 2 changed)");
-        let only_changed = Batch { changed: ["b".to_owned()].into(), ..Batch::default() };
-        assert_eq!(text("git", &only_changed).0, "git: 1 tool changed, held for review");
+        let b = Batch {
+            new: ["a".to_owned()].into(),
+            changed: ["b".to_owned(), "c".to_owned()].into(),
+        };
+        assert_eq!(
+            text("git", &b).0,
+            "git: 3 tools awaiting approval (1 new, 2 changed)"
+        );
+        let only_changed = Batch {
+            changed: ["b".to_owned()].into(),
+            ..Batch::default()
+        };
+        assert_eq!(
+            text("git", &only_changed).0,
+            "git: 1 tool changed, held for review"
+        );
     }
 
     #[test]
     fn long_lists_are_cut() {
-        let b = Batch { new: (0..10).map(|i| format!("t{i}")).collect(), ..Batch::default() };
-        assert_eq!(text("s", &b).1.lines().next().unwrap(), "New: t0, t1, t2, t3 and 6 more.");
+        let b = Batch {
+            new: (0..10).map(|i| format!("t{i}")).collect(),
+            ..Batch::default()
+        };
+        assert_eq!(
+            text("s", &b).1.lines().next().unwrap(),
+            "New: t0, t1, t2, t3 and 6 more."
+        );
     }
 
     #[test]
     fn many_servers_at_once_get_one_summary() {
-        let batches: Vec<(String, Batch)> = (0..5).map(|i| (format!("s{i}"), Batch { new: ["x".to_owned()].into(), ..Batch::default() })).collect();
+        let batches: Vec<(String, Batch)> = (0..5)
+            .map(|i| {
+                (
+                    format!("s{i}"),
+                    Batch {
+                        new: ["x".to_owned()].into(),
+                        ..Batch::default()
+                    },
+                )
+            })
+            .collect();
         let (summary, body) = summary_text(&batches);
         assert_eq!(summary, "5 tools from 5 servers awaiting approval");
         assert!(body.starts_with("s0 (1), s1 (1)"), "{body}");

@@ -52,12 +52,21 @@ pub struct DesktopStatus {
 impl Desktop {
     /// The state around a gateway that started, or the reason it did not.
     pub fn new(rt: tokio::runtime::Handle, server: Result<Arc<Server>, CommandError>) -> Self {
-        Self { rt, server, notifications: Mutex::new(NotificationState::Unknown), quitting: AtomicBool::new(false) }
+        Self {
+            rt,
+            server,
+            notifications: Mutex::new(NotificationState::Unknown),
+            quitting: AtomicBool::new(false),
+        }
     }
 
     /// The serving gateway.
     pub fn server(&self) -> Result<&Arc<Server>, CommandError> {
-        self.server.as_ref().map_err(|e| CommandError { kind: ErrorKind::NotRunning, message: format!("Portcullis is not running: {}", e.message), hint: e.hint.clone() })
+        self.server.as_ref().map_err(|e| CommandError {
+            kind: ErrorKind::NotRunning,
+            message: format!("Portcullis is not running: {}", e.message),
+            hint: e.hint.clone(),
+        })
     }
 
     /// Records what the last attempt to notify found out.
@@ -67,7 +76,10 @@ impl Desktop {
 
     /// Whether notifications work, as far as is known.
     pub fn notifications(&self) -> NotificationState {
-        self.notifications.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.notifications
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Marks the app as quitting; returns false when it already was.
@@ -100,7 +112,10 @@ impl Desktop {
                     listen: Some(server.addr().to_string()),
                     mcp_url: Some(server.mcp_url()),
                     ui_url: Some(server.ui_url()),
-                    servers_up: servers.iter().filter(|s| s.state == UpstreamState::Ready).count(),
+                    servers_up: servers
+                        .iter()
+                        .filter(|s| s.state == UpstreamState::Ready)
+                        .count(),
                     servers_total: servers.len(),
                     pending,
                     paused: gw.is_paused(),

@@ -55,7 +55,15 @@ impl TrayModel {
             (None, Some(e)) => format!("Not running: {}", e.message),
             (None, None) => "Not running".to_owned(),
         };
-        let servers = if s.running { format!("{} of {} up", s.servers_up, plural(s.servers_total, "server", "servers")) } else { "No servers".to_owned() };
+        let servers = if s.running {
+            format!(
+                "{} of {} up",
+                s.servers_up,
+                plural(s.servers_total, "server", "servers")
+            )
+        } else {
+            "No servers".to_owned()
+        };
         let pending = match s.pending {
             0 => "No tools awaiting approval".to_owned(),
             n => format!("{} awaiting approval", plural(n, "tool", "tools")),
@@ -64,14 +72,23 @@ impl TrayModel {
             (false, _, _) => "Portcullis: not running".to_owned(),
             (true, 0, false) => "Portcullis".to_owned(),
             (true, 0, true) => "Portcullis (paused)".to_owned(),
-            (true, n, paused) => format!("Portcullis{}: {} awaiting approval", if paused { " (paused)" } else { "" }, plural(n, "tool", "tools")),
+            (true, n, paused) => format!(
+                "Portcullis{}: {} awaiting approval",
+                if paused { " (paused)" } else { "" },
+                plural(n, "tool", "tools")
+            ),
         };
         Self {
             address,
             servers,
             pending,
             pending_enabled: s.pending > 0,
-            pause: if s.paused { "Resume gateway" } else { "Pause gateway" }.to_owned(),
+            pause: if s.paused {
+                "Resume gateway"
+            } else {
+                "Pause gateway"
+            }
+            .to_owned(),
             pause_enabled: s.running,
             tooltip,
             attention: s.pending > 0,
@@ -95,20 +112,55 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
     let model = TrayModel::of(&app.state::<Desktop>().status());
     let address = MenuItem::with_id(app, "address", &model.address, false, None::<&str>)?;
     let servers = MenuItem::with_id(app, "servers", &model.servers, false, None::<&str>)?;
-    let pending = MenuItem::with_id(app, "pending", &model.pending, model.pending_enabled, None::<&str>)?;
+    let pending = MenuItem::with_id(
+        app,
+        "pending",
+        &model.pending,
+        model.pending_enabled,
+        None::<&str>,
+    )?;
     let open = MenuItem::with_id(app, "open", "Open Portcullis", true, None::<&str>)?;
-    let pause = MenuItem::with_id(app, "pause", &model.pause, model.pause_enabled, None::<&str>)?;
+    let pause = MenuItem::with_id(
+        app,
+        "pause",
+        &model.pause,
+        model.pause_enabled,
+        None::<&str>,
+    )?;
     let quit = MenuItem::with_id(app, "quit", "Quit Portcullis", true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&address, &servers, &PredefinedMenuItem::separator(app)?, &pending, &open, &PredefinedMenuItem::separator(app)?, &pause, &quit])?;
+    let menu = Menu::with_items(
+        app,
+        &[
+            &address,
+            &servers,
+            &PredefinedMenuItem::separator(app)?,
+            &pending,
+            &open,
+            &PredefinedMenuItem::separator(app)?,
+            &pause,
+            &quit,
+        ],
+    )?;
     let icon = TrayIconBuilder::with_id("portcullis")
-        .icon(Image::from_bytes(if model.attention { ICON_PENDING } else { ICON })?)
+        .icon(Image::from_bytes(if model.attention {
+            ICON_PENDING
+        } else {
+            ICON
+        })?)
         .tooltip(&model.tooltip)
         .title("Portcullis")
         .menu(&menu)
         .show_menu_on_left_click(true)
         .on_menu_event(on_menu)
         .build(app)?;
-    app.manage(Tray { icon, address, servers, pending, pause, shown: Mutex::new(Some(model)) });
+    app.manage(Tray {
+        icon,
+        address,
+        servers,
+        pending,
+        pause,
+        shown: Mutex::new(Some(model)),
+    });
     Ok(())
 }
 
@@ -124,14 +176,20 @@ fn on_menu(app: &AppHandle, event: MenuEvent) {
         _ => Ok(()),
     };
     if let Err(e) = result {
-        tracing::error!("{}{}", e.message, e.hint.map(|h| format!(" (hint: {h})")).unwrap_or_default());
+        tracing::error!(
+            "{}{}",
+            e.message,
+            e.hint.map(|h| format!(" (hint: {h})")).unwrap_or_default()
+        );
     }
 }
 
 /// Redraws the tray from a fresh status, when anything changed; returns what it shows.
 pub fn refresh(app: &AppHandle) -> TrayModel {
     let model = TrayModel::of(&app.state::<Desktop>().status());
-    let Some(tray) = app.try_state::<Tray>() else { return model };
+    let Some(tray) = app.try_state::<Tray>() else {
+        return model;
+    };
     // Not held while drawing: from another thread each change waits for the
     // main thread, which may itself be waiting here.
     let before = tray.shown.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -146,8 +204,16 @@ pub fn refresh(app: &AppHandle) -> TrayModel {
         tray.pause.set_text(&model.pause)?;
         tray.pause.set_enabled(model.pause_enabled)?;
         tray.icon.set_tooltip(Some(&model.tooltip))?;
-        if before.as_ref().is_none_or(|s| s.attention != model.attention) {
-            tray.icon.set_icon(Some(Image::from_bytes(if model.attention { ICON_PENDING } else { ICON })?))?;
+        if before
+            .as_ref()
+            .is_none_or(|s| s.attention != model.attention)
+        {
+            tray.icon
+                .set_icon(Some(Image::from_bytes(if model.attention {
+                    ICON_PENDING
+                } else {
+                    ICON
+                })?))?;
         }
         Ok(())
     })();
@@ -218,7 +284,11 @@ mod tests {
 
     #[test]
     fn waiting_tools_badge_the_icon() {
-        let m = TrayModel::of(&DesktopStatus { pending: 1, paused: true, ..status() });
+        let m = TrayModel::of(&DesktopStatus {
+            pending: 1,
+            paused: true,
+            ..status()
+        });
         assert_eq!(m.pending, "1 tool awaiting approval");
         assert!(m.pending_enabled && m.attention);
         assert_eq!(m.pause, "Resume gateway");
@@ -228,9 +298,23 @@ mod tests {
 
     #[test]
     fn a_gateway_that_did_not_start_says_why() {
-        let e = crate::error::CommandError { kind: crate::error::ErrorKind::PortInUse, message: "cannot listen on 127.0.0.1:7331: the address is in use".into(), hint: None };
-        let m = TrayModel::of(&DesktopStatus { running: false, listen: None, error: Some(e), servers_total: 0, servers_up: 0, ..status() });
-        assert_eq!(m.address, "Not running: cannot listen on 127.0.0.1:7331: the address is in use");
+        let e = crate::error::CommandError {
+            kind: crate::error::ErrorKind::PortInUse,
+            message: "cannot listen on 127.0.0.1:7331: the address is in use".into(),
+            hint: None,
+        };
+        let m = TrayModel::of(&DesktopStatus {
+            running: false,
+            listen: None,
+            error: Some(e),
+            servers_total: 0,
+            servers_up: 0,
+            ..status()
+        });
+        assert_eq!(
+            m.address,
+            "Not running: cannot listen on 127.0.0.1:7331: the address is in use"
+        );
         assert!(!m.pause_enabled);
     }
 }

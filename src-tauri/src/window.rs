@@ -32,7 +32,14 @@ pub fn open_popup(app: &AppHandle) -> Result<(), CommandError> {
     let window = match app.get_webview_window(POPUP) {
         Some(w) => w,
         None => {
-            let w = build(app, POPUP, "popup.html", "Portcullis: review tools", (560.0, 680.0), (380.0, 360.0))?;
+            let w = build(
+                app,
+                POPUP,
+                "popup.html",
+                "Portcullis: review tools",
+                (560.0, 680.0),
+                (380.0, 360.0),
+            )?;
             let _ = w.set_always_on_top(true);
             w
         }
@@ -56,7 +63,11 @@ pub fn states(app: &AppHandle) -> Vec<WindowState> {
     let mut all: Vec<WindowState> = app
         .webview_windows()
         .into_iter()
-        .map(|(label, w)| WindowState { label, visible: w.is_visible().unwrap_or(false), url: w.url().map(|u| u.to_string()).unwrap_or_default() })
+        .map(|(label, w)| WindowState {
+            label,
+            visible: w.is_visible().unwrap_or(false),
+            url: w.url().map(|u| u.to_string()).unwrap_or_default(),
+        })
         .collect();
     all.sort_by(|a, b| a.label.cmp(&b.label));
     all
@@ -69,19 +80,38 @@ fn reveal(window: &WebviewWindow) -> Result<(), CommandError> {
     Ok(())
 }
 
-fn build(app: &AppHandle, label: &str, page: &str, title: &str, size: (f64, f64), min: (f64, f64)) -> Result<WebviewWindow, CommandError> {
+fn build(
+    app: &AppHandle,
+    label: &str,
+    page: &str,
+    title: &str,
+    size: (f64, f64),
+    min: (f64, f64),
+) -> Result<WebviewWindow, CommandError> {
     let desktop = app.state::<Desktop>();
     let (url, script) = match desktop.server() {
         Ok(server) => {
             let ui = server.ui_url();
-            let url = format!("{ui}{page}").parse().map_err(|e| CommandError::from_display(crate::error::ErrorKind::Window, &format_args!("bad UI address {ui}{page}: {e}")))?;
+            let url = format!("{ui}{page}").parse().map_err(|e| {
+                CommandError::from_display(
+                    crate::error::ErrorKind::Window,
+                    &format_args!("bad UI address {ui}{page}: {e}"),
+                )
+            })?;
             let origin = format!("http://{}", server.addr());
-            (WebviewUrl::External(url), injection(&origin, &server.api_url(), server.token()))
+            (
+                WebviewUrl::External(url),
+                injection(&origin, &server.api_url(), server.token()),
+            )
         }
         // The app's own page explains why the gateway is not running.
         Err(_) => (WebviewUrl::App("index.html".into()), String::new()),
     };
-    let mut builder = WebviewWindowBuilder::new(app, label, url).title(title).inner_size(size.0, size.1).min_inner_size(min.0, min.1).center();
+    let mut builder = WebviewWindowBuilder::new(app, label, url)
+        .title(title)
+        .inner_size(size.0, size.1)
+        .min_inner_size(min.0, min.1)
+        .center();
     if !script.is_empty() {
         builder = builder.initialization_script(&script);
     }
@@ -103,9 +133,19 @@ pub fn injection(origin: &str, api_base: &str, token: &str) -> String {
 mod tests {
     #[test]
     fn the_token_is_only_given_to_the_gateway_origin() {
-        let s = super::injection("http://127.0.0.1:7331", "http://127.0.0.1:7331/api/v1", "ab\"cd");
-        assert!(s.contains(r#"if (window.location.origin !== "http://127.0.0.1:7331") return;"#), "{s}");
+        let s = super::injection(
+            "http://127.0.0.1:7331",
+            "http://127.0.0.1:7331/api/v1",
+            "ab\"cd",
+        );
+        assert!(
+            s.contains(r#"if (window.location.origin !== "http://127.0.0.1:7331") return;"#),
+            "{s}"
+        );
         assert!(s.contains(r#""token":"ab\"cd""#), "{s}");
-        assert!(s.contains(r#""apiBase":"http://127.0.0.1:7331/api/v1""#), "{s}");
+        assert!(
+            s.contains(r#""apiBase":"http://127.0.0.1:7331/api/v1""#),
+            "{s}"
+        );
     }
 }

@@ -13,9 +13,16 @@ use serde_json::Value;
 
 /// The request ids the echo server saw cancelled.
 fn cancelled_upstream(gw: &mut common::stdio::StdioGateway, id: &str) -> Vec<Value> {
-    let line = gw.call(id, "tools/call", r#"{"name":"echo__received","arguments":{}}"#);
+    let line = gw.call(
+        id,
+        "tools/call",
+        r#"{"name":"echo__received","arguments":{}}"#,
+    );
     let v: Value = serde_json::from_str(&line).expect("JSON");
-    v["result"]["structuredContent"]["cancelled"].as_array().cloned().unwrap_or_default()
+    v["result"]["structuredContent"]["cancelled"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Waits (up to 10 s) until the echo server has seen a cancellation; returns what it saw.
@@ -26,7 +33,10 @@ fn wait_for_upstream_cancellation(gw: &mut common::stdio::StdioGateway, what: &s
         if !seen.is_empty() {
             return seen;
         }
-        assert!(Instant::now() < deadline, "the upstream was never told {what}");
+        assert!(
+            Instant::now() < deadline,
+            "the upstream was never told {what}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     unreachable!()
@@ -42,7 +52,10 @@ fn a_client_cancellation_reaches_the_upstream_with_its_own_id() {
     let cancelled = wait_for_upstream_cancellation(&mut gw, "the call was cancelled");
     assert_eq!(cancelled.len(), 1, "the upstream saw {cancelled:?}");
     // The gateway's own id (a number), not the client's "nap-1".
-    assert!(cancelled[0].is_u64(), "the upstream was told about {cancelled:?}");
+    assert!(
+        cancelled[0].is_u64(),
+        "the upstream was told about {cancelled:?}"
+    );
     // The client hears no success for what it cancelled.
     let answer = gw.response(r#""nap-1""#);
     assert!(answer.contains("cancelled"), "{answer}");
@@ -69,12 +82,19 @@ fn a_call_past_the_servers_timeout_fails_in_time_and_is_cancelled_upstream() {
     let home = tempfile::tempdir().expect("tempdir");
     let mut gw = approved_gateway(home.path(), "--timeout 1");
     let started = Instant::now();
-    let line = gw.call("7", "tools/call", r#"{"name":"echo__sleep","arguments":{"ms":30000}}"#);
+    let line = gw.call(
+        "7",
+        "tools/call",
+        r#"{"name":"echo__sleep","arguments":{"ms":30000}}"#,
+    );
     let elapsed = started.elapsed();
     let v: Value = serde_json::from_str(&line).expect("JSON");
     assert_eq!(v["error"]["code"], -32001, "{line}");
     let message = v["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("within 1 s") && message.contains("[servers.echo]"), "{message}");
+    assert!(
+        message.contains("within 1 s") && message.contains("[servers.echo]"),
+        "{message}"
+    );
     // A behaviour bound, not a benchmark: the 1 s timeout, not the 30 s sleep.
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
     wait_for_upstream_cancellation(&mut gw, "the call was abandoned");

@@ -20,28 +20,51 @@ fn unknown_fields_methods_meta_and_odd_json_pass_both_ways() {
 
     // Upstream → client: a member of the tool definition the gateway does not know, byte for byte.
     let listed = gw.call("2", "tools/list", "{}");
-    assert!(listed.contains(r#""x-portcullis-test":{"keep": [1, 2.50, "é"]}"#), "{listed}");
+    assert!(
+        listed.contains(r#""x-portcullis-test":{"keep": [1, 2.50, "é"]}"#),
+        "{listed}"
+    );
 
     // Client → upstream → client: odd but valid JSON in the arguments, byte for byte.
     let args = r#"{"message":"hi","n":2.50,"big":123456789012345678901234567890,"tiny":1e-400,"s":"\u00e9\ud83d\ude00\u0000","deep":{"_meta":{"k":[null,true,-0.0]}}}"#;
-    let line = gw.call("3", "tools/call", &format!(r#"{{"name":"echo__echo","arguments":{args},"_meta":{{"x-trace":"abc"}}}}"#));
-    assert!(line.contains(&format!(r#""structuredContent":{args}"#)), "arguments changed on the way: {line}");
+    let line = gw.call(
+        "3",
+        "tools/call",
+        &format!(r#"{{"name":"echo__echo","arguments":{args},"_meta":{{"x-trace":"abc"}}}}"#),
+    );
+    assert!(
+        line.contains(&format!(r#""structuredContent":{args}"#)),
+        "arguments changed on the way: {line}"
+    );
 
     // An unknown method with `_meta` and unknown members reaches the (single) upstream untouched.
-    let params = r#"{"_meta":{"progressToken":null,"vendor":{"a":[1,2.50]}},"odd":"\u0000","n":1E+2}"#;
+    let params =
+        r#"{"_meta":{"progressToken":null,"vendor":{"a":[1,2.50]}},"odd":"\u0000","n":1E+2}"#;
     let line = gw.call(r#""str-id-é""#, "vendor/custom", params);
     let v: Value = serde_json::from_str(&line).expect("the response is JSON");
     assert_eq!(v["id"], "str-id-é", "{line}");
-    assert!(line.contains(&format!(r#""params":{params}"#)), "params changed on the way: {line}");
+    assert!(
+        line.contains(&format!(r#""params":{params}"#)),
+        "params changed on the way: {line}"
+    );
     assert_eq!(v["result"]["echo"]["method"], "vendor/custom");
 
     // Big integer ids come back as sent.
     let line = gw.call("9007199254740993", "ping", "{}");
-    assert!(line.starts_with(r#"{"jsonrpc":"2.0","id":9007199254740993,"#), "{line}");
+    assert!(
+        line.starts_with(r#"{"jsonrpc":"2.0","id":9007199254740993,"#),
+        "{line}"
+    );
 
     // Upstream → client: an unknown notification, with its params untouched.
     let note = r#"{"a":[1,2.50],"_meta":{"z":"é"},"null":null}"#;
-    gw.call("4", "tools/call", &format!(r#"{{"name":"echo__emit","arguments":{{"method":"vendor/event","params":{note}}}}}"#));
+    gw.call(
+        "4",
+        "tools/call",
+        &format!(
+            r#"{{"name":"echo__emit","arguments":{{"method":"vendor/event","params":{note}}}}}"#
+        ),
+    );
     let line = gw.line_with("vendor/event");
     assert!(line.contains(&format!(r#""params":{note}"#)), "{line}");
 
@@ -61,8 +84,18 @@ fn messages_over_the_limit_get_an_error_not_memory() {
     let line = gw.line_with("larger than");
     let v: Value = serde_json::from_str(&line).expect("the error is JSON");
     assert_eq!(v["error"]["code"], -32600, "{line}");
-    assert!(v["error"]["message"].as_str().unwrap_or("").contains("65536"), "{line}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("65536"),
+        "{line}"
+    );
     // The session goes on.
-    let ok = gw.call("78", "tools/call", r#"{"name":"echo__echo","arguments":{"message":"small"}}"#);
+    let ok = gw.call(
+        "78",
+        "tools/call",
+        r#"{"name":"echo__echo","arguments":{"message":"small"}}"#,
+    );
     assert!(ok.contains(r#""text":"small""#), "{ok}");
 }

@@ -21,20 +21,44 @@ const COMMIT_MESSAGE: &str = "rmcp e2e commit";
 const STEP: Duration = Duration::from_secs(60);
 
 async fn step<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(STEP, fut).await.unwrap_or_else(|_| panic!("{what} took longer than {STEP:?}"))
+    tokio::time::timeout(STEP, fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what} took longer than {STEP:?}"))
 }
 
 fn text_of(result: &CallToolResult) -> String {
-    result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n")
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
-async fn call(client: &RunningService<RoleClient, ()>, name: &'static str, arguments: Value) -> CallToolResult {
+async fn call(
+    client: &RunningService<RoleClient, ()>,
+    name: &'static str,
+    arguments: Value,
+) -> CallToolResult {
     let arguments = match arguments {
         Value::Object(map) => Some(map),
         _ => None,
     };
-    let result = step(name, client.call_tool(CallToolRequestParam { name: name.into(), arguments })).await.unwrap_or_else(|e| panic!("calling {name} failed: {e}"));
-    assert_ne!(result.is_error, Some(true), "{name} answered with an error: {}", text_of(&result));
+    let result = step(
+        name,
+        client.call_tool(CallToolRequestParam {
+            name: name.into(),
+            arguments,
+        }),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("calling {name} failed: {e}"));
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "{name} answered with an error: {}",
+        text_of(&result)
+    );
     result
 }
 
@@ -43,45 +67,102 @@ async fn exercise(client: &RunningService<RoleClient, ()>, repo: &std::path::Pat
     let info = client.peer_info().expect("the gateway answered initialize");
     assert_eq!(info.server_info.name, "portcullis");
 
-    let tools = step("tools/list", client.list_all_tools()).await.expect("tools/list");
+    let tools = step("tools/list", client.list_all_tools())
+        .await
+        .expect("tools/list");
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
-    for want in ["everything__echo", "everything__get-sum", "time__get_current_time", "time__convert_time", "git__git_log", "git__git_status"] {
-        assert!(names.contains(&want), "{want} is missing; the gateway lists {names:?}");
+    for want in [
+        "everything__echo",
+        "everything__get-sum",
+        "time__get_current_time",
+        "time__convert_time",
+        "git__git_log",
+        "git__git_status",
+    ] {
+        assert!(
+            names.contains(&want),
+            "{want} is missing; the gateway lists {names:?}"
+        );
     }
-    assert!(names.iter().all(|n| ["everything__", "time__", "git__"].iter().any(|p| n.starts_with(p))), "a tool without its server's prefix: {names:?}");
+    assert!(
+        names.iter().all(|n| ["everything__", "time__", "git__"]
+            .iter()
+            .any(|p| n.starts_with(p))),
+        "a tool without its server's prefix: {names:?}"
+    );
 
-    let echo = call(client, "everything__echo", json!({ "message": "from rmcp" })).await;
+    let echo = call(
+        client,
+        "everything__echo",
+        json!({ "message": "from rmcp" }),
+    )
+    .await;
     assert_eq!(text_of(&echo), "Echo: from rmcp");
 
-    let converted = call(client, "time__convert_time", json!({ "source_timezone": "UTC", "time": "12:00", "target_timezone": "Asia/Tokyo" })).await;
-    assert!(text_of(&converted).contains("21:00:00+09:00"), "unexpected conversion: {}", text_of(&converted));
+    let converted = call(
+        client,
+        "time__convert_time",
+        json!({ "source_timezone": "UTC", "time": "12:00", "target_timezone": "Asia/Tokyo" }),
+    )
+    .await;
+    assert!(
+        text_of(&converted).contains("21:00:00+09:00"),
+        "unexpected conversion: {}",
+        text_of(&converted)
+    );
 
-    let log = call(client, "git__git_log", json!({ "repo_path": repo.display().to_string(), "max_count": 1 })).await;
-    assert!(text_of(&log).contains(&format!("Message: {COMMIT_MESSAGE}")), "unexpected git log: {}", text_of(&log));
+    let log = call(
+        client,
+        "git__git_log",
+        json!({ "repo_path": repo.display().to_string(), "max_count": 1 }),
+    )
+    .await;
+    assert!(
+        text_of(&log).contains(&format!("Message: {COMMIT_MESSAGE}")),
+        "unexpected git log: {}",
+        text_of(&log)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rmcp_over_streamable_http_reaches_three_upstreams() {
-    let Some(peers) = Peers::find("rmcp_over_streamable_http_reaches_three_upstreams") else { return };
+    let Some(peers) = Peers::find("rmcp_over_streamable_http_reaches_three_upstreams") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("a temp dir");
     let repo = dir.path().join("repo");
     common::make_git_repo(&repo, COMMIT_MESSAGE);
     let home = common::home_with(dir.path(), &common::three_upstreams(&peers, &repo));
     let gw = Gateway::start(&home);
     Admin::of(&home).approve_all(&UPSTREAMS).await;
-    assert!(common::processes_of(&home).len() >= 4, "expected the gateway and its three upstreams: {:?}", common::processes_of(&home));
+    assert!(
+        common::processes_of(&home).len() >= 4,
+        "expected the gateway and its three upstreams: {:?}",
+        common::processes_of(&home)
+    );
 
     let transport = StreamableHttpClientTransport::from_uri(gw.url.clone());
-    let client = step("initialize", ().serve(transport)).await.unwrap_or_else(|e| panic!("initialize failed: {e}\n--- gateway stderr ---\n{}", gw.stderr()));
+    let client = step("initialize", ().serve(transport))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "initialize failed: {e}\n--- gateway stderr ---\n{}",
+                gw.stderr()
+            )
+        });
     exercise(&client, &repo).await;
-    step("closing the client", client.cancel()).await.expect("close the client");
+    step("closing the client", client.cancel())
+        .await
+        .expect("close the client");
     drop(gw); // SIGTERM: the gateway stops its upstreams before it exits
     common::assert_no_processes_left(&home, Duration::from_secs(2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rmcp_over_stdio_reaches_three_upstreams() {
-    let Some(peers) = Peers::find("rmcp_over_stdio_reaches_three_upstreams") else { return };
+    let Some(peers) = Peers::find("rmcp_over_stdio_reaches_three_upstreams") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("a temp dir");
     let repo = dir.path().join("repo");
     common::make_git_repo(&repo, COMMIT_MESSAGE);
@@ -96,10 +177,14 @@ async fn rmcp_over_stdio_reaches_three_upstreams() {
     let mut command = tokio::process::Command::new(common::gateway_bin());
     command.arg("stdio").env("PORTCULLIS_HOME", &home);
     let transport = TokioChildProcess::new(command).expect("spawn `portcullis stdio`");
-    let client = step("initialize", ().serve(transport)).await.expect("initialize over stdio");
+    let client = step("initialize", ().serve(transport))
+        .await
+        .expect("initialize over stdio");
     exercise(&client, &repo).await;
     // Closing stdin ends `portcullis stdio`, which stops its upstreams; rmcp waits for it
     // (3 s, then SIGKILL, which would orphan the upstreams: they run in their own process groups).
-    step("closing the client", client.cancel()).await.expect("close the client");
+    step("closing the client", client.cancel())
+        .await
+        .expect("close the client");
     common::assert_no_processes_left(&home, Duration::from_secs(2));
 }

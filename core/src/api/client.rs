@@ -38,7 +38,10 @@ pub enum ClientError {
 fn answer_error(bytes: &[u8], status: reqwest::StatusCode) -> ClientError {
     let v: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
     ClientError::Refused {
-        message: v.get("error").and_then(|e| e.as_str()).map_or_else(|| format!("the gateway answered HTTP {status}"), str::to_owned),
+        message: v.get("error").and_then(|e| e.as_str()).map_or_else(
+            || format!("the gateway answered HTTP {status}"),
+            str::to_owned,
+        ),
         hint: v.get("hint").and_then(|h| h.as_str()).map(str::to_owned),
     }
 }
@@ -47,16 +50,45 @@ impl AdminClient {
     /// Finds a running gateway through `gateway.json` and `admin.token`.
     pub fn discover(paths: &Paths) -> Option<Self> {
         let rt = RuntimeFile::read(&paths.runtime_file())?;
-        let token = std::fs::read_to_string(paths.admin_token()).ok()?.trim().to_owned();
-        let http = reqwest::Client::builder().no_proxy().timeout(std::time::Duration::from_secs(10)).build().ok()?;
-        Some(Self { base: rt.api_url, token, http })
+        let token = std::fs::read_to_string(paths.admin_token())
+            .ok()?
+            .trim()
+            .to_owned();
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .ok()?;
+        Some(Self {
+            base: rt.api_url,
+            token,
+            http,
+        })
     }
 
     /// POSTs JSON to `/api/v1/<path>` as the CLI; an error answer becomes the error's message and hint.
-    pub async fn post<T: DeserializeOwned>(&self, path: &str, body: &serde_json::Value, runtime: &std::path::Path) -> Result<T, ClientError> {
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        runtime: &std::path::Path,
+    ) -> Result<T, ClientError> {
         let url = format!("{}/{}", self.base, path);
-        let err = |message: String| ClientError::Request { url: url.clone(), message, runtime: runtime.display().to_string() };
-        let resp = self.http.post(&url).bearer_auth(&self.token).header("x-portcullis-actor", "cli").header("content-type", "application/json").body(body.to_string()).send().await.map_err(|e| err(e.to_string()))?;
+        let err = |message: String| ClientError::Request {
+            url: url.clone(),
+            message,
+            runtime: runtime.display().to_string(),
+        };
+        let resp = self
+            .http
+            .post(&url)
+            .bearer_auth(&self.token)
+            .header("x-portcullis-actor", "cli")
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| err(e.to_string()))?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| err(e.to_string()))?;
         if !status.is_success() {
@@ -66,10 +98,24 @@ impl AdminClient {
     }
 
     /// GETs `/api/v1/<path>`.
-    pub async fn get<T: DeserializeOwned>(&self, path: &str, runtime: &std::path::Path) -> Result<T, ClientError> {
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        runtime: &std::path::Path,
+    ) -> Result<T, ClientError> {
         let url = format!("{}/{}", self.base, path);
-        let err = |message: String| ClientError::Request { url: url.clone(), message, runtime: runtime.display().to_string() };
-        let resp = self.http.get(&url).bearer_auth(&self.token).send().await.map_err(|e| err(e.to_string()))?;
+        let err = |message: String| ClientError::Request {
+            url: url.clone(),
+            message,
+            runtime: runtime.display().to_string(),
+        };
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| err(e.to_string()))?;
         let status = resp.status();
         if !status.is_success() {
             let bytes = resp.bytes().await.unwrap_or_default();

@@ -13,23 +13,39 @@ use crate::GatewayError;
 /// The MCP endpoint at the address the caller reached: the listener serves
 /// both, and the Host header passed the loopback check already.
 fn mcp_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:7331");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:7331");
     format!("http://{host}/mcp")
 }
 
 fn client(id: &str) -> Result<Client, GatewayError> {
     let known: Vec<&str> = Client::ALL.iter().map(|c| c.id()).collect();
-    Client::parse(id).ok_or_else(|| GatewayError::InvalidParams(format!("unknown client `{id}`\nhint: one of {}", known.join(", "))))
+    Client::parse(id).ok_or_else(|| {
+        GatewayError::InvalidParams(format!(
+            "unknown client `{id}`\nhint: one of {}",
+            known.join(", ")
+        ))
+    })
 }
 
 pub(super) async fn list(State(api): State<Api>, headers: HeaderMap) -> Response {
     Json(api.gw.client_setups(&mcp_url(&headers))).into_response()
 }
 
-pub(super) async fn install(State(api): State<Api>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    client(&id).and_then(|c| api.gw.install_client(c, &mcp_url(&headers))).map_or_else(error, |done| Json(done).into_response())
+pub(super) async fn install(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    client(&id)
+        .and_then(|c| api.gw.install_client(c, &mcp_url(&headers)))
+        .map_or_else(error, |done| Json(done).into_response())
 }
 
 pub(super) async fn undo(State(api): State<Api>, Path(id): Path<String>) -> Response {
-    client(&id).and_then(|c| api.gw.undo_client(c)).map_or_else(error, |done| Json(done).into_response())
+    client(&id)
+        .and_then(|c| api.gw.undo_client(c))
+        .map_or_else(error, |done| Json(done).into_response())
 }

@@ -4,12 +4,12 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::{Path, Query};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::extract::{Path, Query};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use futures::StreamExt;
@@ -30,12 +30,21 @@ pub(super) struct Api {
 /// The `/api/v1` routes, all behind the bearer token, and the web UI at
 /// `/ui/` (whose files need none).
 pub fn router(gw: Gateway, token: String) -> Router {
-    let api = Api { gw, token: token.into() };
+    let api = Api {
+        gw,
+        token: token.into(),
+    };
     let v1 = Router::new()
         .route("/api/v1/servers", get(servers).post(super::servers::add))
         .route("/api/v1/servers/{name}", delete(super::servers::remove))
-        .route("/api/v1/servers/{name}/enable", post(super::servers::enable))
-        .route("/api/v1/servers/{name}/disable", post(super::servers::disable))
+        .route(
+            "/api/v1/servers/{name}/enable",
+            post(super::servers::enable),
+        )
+        .route(
+            "/api/v1/servers/{name}/disable",
+            post(super::servers::disable),
+        )
         .route("/api/v1/servers/{name}/approve", post(approve))
         .route("/api/v1/servers/{name}/block", post(block))
         .route("/api/v1/servers/{name}/login", post(login))
@@ -50,7 +59,10 @@ pub fn router(gw: Gateway, token: String) -> Router {
         .route("/api/v1/gateway/pause", post(pause))
         .route("/api/v1/gateway/resume", post(resume))
         .route("/api/v1/clients", get(super::connect::list))
-        .route("/api/v1/clients/{client}/install", post(super::connect::install))
+        .route(
+            "/api/v1/clients/{client}/install",
+            post(super::connect::install),
+        )
         .route("/api/v1/clients/{client}/undo", post(super::connect::undo))
         .layer(middleware::from_fn_with_state(api.clone(), require_token))
         .layer(middleware::from_fn(cross_origin))
@@ -61,29 +73,56 @@ pub fn router(gw: Gateway, token: String) -> Router {
 /// The origins of the desktop app's webview, which loads the UI from its own
 /// scheme and calls this API across origins. Pages from anywhere else get no
 /// CORS headers, so a browser keeps their scripts out.
-const APP_ORIGINS: [&str; 3] = ["tauri://localhost", "http://tauri.localhost", "https://tauri.localhost"];
+const APP_ORIGINS: [&str; 3] = [
+    "tauri://localhost",
+    "http://tauri.localhost",
+    "https://tauri.localhost",
+];
 
 async fn cross_origin(req: Request, next: Next) -> Response {
-    let origin = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()).filter(|o| APP_ORIGINS.contains(o)).map(str::to_owned);
-    let Some(origin) = origin else { return next.run(req).await };
-    let allow_origin = header::HeaderValue::from_str(&origin).unwrap_or(header::HeaderValue::from_static("null"));
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .filter(|o| APP_ORIGINS.contains(o))
+        .map(str::to_owned);
+    let Some(origin) = origin else {
+        return next.run(req).await;
+    };
+    let allow_origin =
+        header::HeaderValue::from_str(&origin).unwrap_or(header::HeaderValue::from_static("null"));
     let mut resp = if req.method() == axum::http::Method::OPTIONS {
         let mut r = StatusCode::NO_CONTENT.into_response();
         let h = r.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, header::HeaderValue::from_static("GET, POST, DELETE"));
-        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, header::HeaderValue::from_static("authorization, content-type, x-portcullis-actor"));
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, header::HeaderValue::from_static("600"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            header::HeaderValue::from_static("GET, POST, DELETE"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            header::HeaderValue::from_static("authorization, content-type, x-portcullis-actor"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            header::HeaderValue::from_static("600"),
+        );
         r
     } else {
         next.run(req).await
     };
-    resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
-    resp.headers_mut().insert(header::VARY, header::HeaderValue::from_static("Origin"));
+    resp.headers_mut()
+        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
+    resp.headers_mut()
+        .insert(header::VARY, header::HeaderValue::from_static("Origin"));
     resp
 }
 
 async fn require_token(State(api): State<Api>, req: Request, next: Next) -> Response {
-    let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
     match given {
         Some(t) if constant_time_eq(t.as_bytes(), api.token.as_bytes()) => next.run(req).await,
         _ => (StatusCode::UNAUTHORIZED, Json(json!({ "error": "missing or wrong admin token", "hint": "send `Authorization: Bearer <token>` with the token from admin.token in the data dir" }))).into_response(),
@@ -111,9 +150,20 @@ pub(super) fn error(e: GatewayError) -> Response {
     use crate::clients::ClientError;
     use crate::config::ConfigError;
     let status = match &e {
-        GatewayError::UnknownServer { .. } | GatewayError::UnknownTool { .. } | GatewayError::Config(ConfigError::UnknownServer { .. }) => StatusCode::NOT_FOUND,
-        GatewayError::Config(ConfigError::DuplicateServer { .. }) | GatewayError::Client(ClientError::NothingToUndo { .. } | ClientError::ChangedSince { .. } | ClientError::NotJson { .. }) => StatusCode::CONFLICT,
-        GatewayError::InvalidParams(_) | GatewayError::Store { .. } | GatewayError::Config(ConfigError::Syntax { .. } | ConfigError::Invalid { .. } | ConfigError::Import { .. }) => StatusCode::BAD_REQUEST,
+        GatewayError::UnknownServer { .. }
+        | GatewayError::UnknownTool { .. }
+        | GatewayError::Config(ConfigError::UnknownServer { .. }) => StatusCode::NOT_FOUND,
+        GatewayError::Config(ConfigError::DuplicateServer { .. })
+        | GatewayError::Client(
+            ClientError::NothingToUndo { .. }
+            | ClientError::ChangedSince { .. }
+            | ClientError::NotJson { .. },
+        ) => StatusCode::CONFLICT,
+        GatewayError::InvalidParams(_)
+        | GatewayError::Store { .. }
+        | GatewayError::Config(
+            ConfigError::Syntax { .. } | ConfigError::Invalid { .. } | ConfigError::Import { .. },
+        ) => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let text = e.to_string();
@@ -125,7 +175,10 @@ pub(super) fn error(e: GatewayError) -> Response {
 }
 
 pub(super) fn actor(headers: &axum::http::HeaderMap) -> Actor {
-    match headers.get("x-portcullis-actor").and_then(|v| v.to_str().ok()) {
+    match headers
+        .get("x-portcullis-actor")
+        .and_then(|v| v.to_str().ok())
+    {
         Some("cli") => Actor::Cli,
         Some("window") => Actor::Window,
         _ => Actor::Api,
@@ -153,15 +206,31 @@ impl DecisionBody {
     }
 }
 
-async fn approve(State(api): State<Api>, Path(name): Path<String>, headers: axum::http::HeaderMap, body: Option<Json<DecisionBody>>) -> Response {
+async fn approve(
+    State(api): State<Api>,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Option<Json<DecisionBody>>,
+) -> Response {
     decide(&api, &name, &headers, body, true).await
 }
 
-async fn block(State(api): State<Api>, Path(name): Path<String>, headers: axum::http::HeaderMap, body: Option<Json<DecisionBody>>) -> Response {
+async fn block(
+    State(api): State<Api>,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Option<Json<DecisionBody>>,
+) -> Response {
     decide(&api, &name, &headers, body, false).await
 }
 
-async fn decide(api: &Api, name: &str, headers: &axum::http::HeaderMap, body: Option<Json<DecisionBody>>, approve: bool) -> Response {
+async fn decide(
+    api: &Api,
+    name: &str,
+    headers: &axum::http::HeaderMap,
+    body: Option<Json<DecisionBody>>,
+    approve: bool,
+) -> Response {
     let body = body.map(|b| b.0).unwrap_or_default();
     let who = actor(headers);
     let result = match (body.selection(), approve) {
@@ -198,7 +267,11 @@ async fn pending(State(api): State<Api>) -> Response {
         let items: Vec<serde_json::Value> = pending
             .into_iter()
             .map(|p| {
-                let signature = crate::search::signature(p.definition.get("inputSchema").unwrap_or(&serde_json::Value::Null));
+                let signature = crate::search::signature(
+                    p.definition
+                        .get("inputSchema")
+                        .unwrap_or(&serde_json::Value::Null),
+                );
                 let mut v = serde_json::to_value(p).unwrap_or_default();
                 v["signature"] = signature.into();
                 v
@@ -216,7 +289,9 @@ struct DetailQuery {
 }
 
 async fn detail(State(api): State<Api>, Query(q): Query<DetailQuery>) -> Response {
-    api.gw.tool_detail(&q.server, &q.tool).map_or_else(error, |d| Json(d).into_response())
+    api.gw
+        .tool_detail(&q.server, &q.tool)
+        .map_or_else(error, |d| Json(d).into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -228,7 +303,9 @@ struct DiffQuery {
 async fn diff(State(api): State<Api>, Query(q): Query<DiffQuery>) -> Response {
     match api.gw.tool_diff(&q.server, &q.tool) {
         Ok(Some(d)) => Json(d).into_response(),
-        Ok(None) => error(GatewayError::UnknownTool { name: format!("{}/{}", q.server, q.tool) }),
+        Ok(None) => error(GatewayError::UnknownTool {
+            name: format!("{}/{}", q.server, q.tool),
+        }),
         Err(e) => error(e),
     }
 }
@@ -243,8 +320,15 @@ struct SearchQuery {
 }
 
 async fn search(State(api): State<Api>, Query(q): Query<SearchQuery>) -> Response {
-    let opts = SearchOptions { limit: q.limit.unwrap_or(10).min(100), server: q.server, explain: q.explain };
-    api.gw.search(&q.q, opts).await.map_or_else(error, |h| Json(h).into_response())
+    let opts = SearchOptions {
+        limit: q.limit.unwrap_or(10).min(100),
+        server: q.server,
+        explain: q.explain,
+    };
+    api.gw
+        .search(&q.q, opts)
+        .await
+        .map_or_else(error, |h| Json(h).into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -255,8 +339,15 @@ struct ActivityParams {
 }
 
 async fn activity(State(api): State<Api>, Query(q): Query<ActivityParams>) -> Response {
-    let query = ActivityQuery { limit: q.limit.unwrap_or(100).min(10_000), after_id: q.after_id, kind: None, server: q.server };
-    api.gw.activity(&query).map_or_else(error, |a| Json(a).into_response())
+    let query = ActivityQuery {
+        limit: q.limit.unwrap_or(100).min(10_000),
+        after_id: q.after_id,
+        kind: None,
+        server: q.server,
+    };
+    api.gw
+        .activity(&query)
+        .map_or_else(error, |a| Json(a).into_response())
 }
 
 async fn gateway_state(State(api): State<Api>) -> Response {
@@ -275,11 +366,18 @@ async fn resume(State(api): State<Api>) -> Response {
 
 async fn events(State(api): State<Api>) -> Response {
     // Both kinds of event: the window follows calls too.
-    let all = futures::stream::select(BroadcastStream::new(api.gw.subscribe()), BroadcastStream::new(api.gw.subscribe_calls()));
+    let all = futures::stream::select(
+        BroadcastStream::new(api.gw.subscribe()),
+        BroadcastStream::new(api.gw.subscribe_calls()),
+    );
     let stream = all.filter_map(|e| async move {
         let e = e.ok()?;
         let data = serde_json::to_string(&e).ok()?;
-        Some(Ok::<_, Infallible>(Event::default().event("gateway").data(data)))
+        Some(Ok::<_, Infallible>(
+            Event::default().event("gateway").data(data),
+        ))
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
 }

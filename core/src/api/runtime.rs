@@ -28,7 +28,8 @@ impl RuntimeFile {
     pub fn read(path: &Path) -> Option<Self> {
         let rt: Self = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
         // SAFETY: signal 0 only checks that the process exists.
-        let alive = libc::pid_t::try_from(rt.pid).is_ok_and(|pid| unsafe { libc::kill(pid, 0) } == 0);
+        let alive =
+            libc::pid_t::try_from(rt.pid).is_ok_and(|pid| unsafe { libc::kill(pid, 0) } == 0);
         alive.then_some(rt)
     }
 

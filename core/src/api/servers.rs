@@ -60,7 +60,9 @@ impl AddBody {
     /// The server the form describes, checked as far as the form can be.
     fn server(self) -> Result<(String, ServerConfig), GatewayError> {
         let invalid = |m: &str| GatewayError::InvalidParams(m.to_owned());
-        let name = non_empty(self.name).ok_or_else(|| invalid("the server needs a name\nhint: e.g. `time`; 1 to 64 of A-Z a-z 0-9 _ -"))?;
+        let name = non_empty(self.name).ok_or_else(|| {
+            invalid("the server needs a name\nhint: e.g. `time`; 1 to 64 of A-Z a-z 0-9 _ -")
+        })?;
         let (command, url) = (non_empty(self.command), non_empty(self.url));
         if command.is_none() == url.is_none() {
             return Err(invalid("give either a command (a program speaking MCP over stdio) or a URL (an HTTP server)\nhint: e.g. command `uvx` with arguments `mcp-server-time`"));
@@ -68,18 +70,35 @@ impl AddBody {
         let args = match self.args {
             None => Vec::new(),
             Some(Args::List(list)) => list,
-            Some(Args::Words(words)) => split_words(&words).map_err(|e| invalid(&format!("the arguments {e}\nhint: close the quote, or escape it with a backslash")))?,
+            Some(Args::Words(words)) => split_words(&words).map_err(|e| {
+                invalid(&format!(
+                    "the arguments {e}\nhint: close the quote, or escape it with a backslash"
+                ))
+            })?,
         };
         let transport = match non_empty(self.transport) {
             None => None,
-            Some(t) => Some(TransportKind::parse(&t).ok_or_else(|| invalid(&format!("the transport `{t}` is not known\nhint: use streamable-http, sse or auto")))?),
+            Some(t) => Some(TransportKind::parse(&t).ok_or_else(|| {
+                invalid(&format!(
+                    "the transport `{t}` is not known\nhint: use streamable-http, sse or auto"
+                ))
+            })?),
         };
         let isolation = match non_empty(self.isolation) {
             None => None,
             Some(i) => Some(IsolationKind::parse(&i).ok_or_else(|| invalid(&format!("the isolation `{i}` is not known\nhint: use docker (a hardened container) or none")))?),
         };
-        let mounts: Vec<String> = self.mounts.unwrap_or_default().into_iter().filter_map(|m| non_empty(Some(m))).collect();
-        let container = self.image.is_some() || self.network.is_some() || !mounts.is_empty() || self.memory.is_some() || self.cpus.is_some();
+        let mounts: Vec<String> = self
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|m| non_empty(Some(m)))
+            .collect();
+        let container = self.image.is_some()
+            || self.network.is_some()
+            || !mounts.is_empty()
+            || self.memory.is_some()
+            || self.cpus.is_some();
         if isolation != Some(IsolationKind::Docker) && container {
             return Err(invalid("image, network, shared folders, memory and CPUs are container settings\nhint: choose isolation `docker`, or leave them out"));
         }
@@ -121,7 +140,10 @@ pub(super) async fn add(State(api): State<Api>, Json(body): Json<AddBody>) -> Re
 }
 
 pub(super) async fn remove(State(api): State<Api>, Path(name): Path<String>) -> Response {
-    api.gw.remove_server(&name).await.map_or_else(error, |()| Json(json!({ "removed": name })).into_response())
+    api.gw
+        .remove_server(&name)
+        .await
+        .map_or_else(error, |()| Json(json!({ "removed": name })).into_response())
 }
 
 pub(super) async fn enable(State(api): State<Api>, Path(name): Path<String>) -> Response {
@@ -133,7 +155,12 @@ pub(super) async fn disable(State(api): State<Api>, Path(name): Path<String>) ->
 }
 
 async fn set_enabled(api: Api, name: String, enabled: bool) -> Response {
-    api.gw.set_server_enabled(&name, enabled).await.map_or_else(error, |()| Json(json!({ "server": name, "enabled": enabled })).into_response())
+    api.gw
+        .set_server_enabled(&name, enabled)
+        .await
+        .map_or_else(error, |()| {
+            Json(json!({ "server": name, "enabled": enabled })).into_response()
+        })
 }
 
 #[cfg(test)]
@@ -149,8 +176,14 @@ mod tests {
         let (name, s) = body(json!({ "name": " time ", "command": "uvx", "args": "mcp-server-time --local-timezone 'Europe/Paris'", "env": {}, "cwd": "", "timeout": 30 })).server().unwrap();
         assert_eq!(name, "time");
         assert_eq!(s.command.as_deref(), Some("uvx"));
-        assert_eq!(s.args.unwrap(), ["mcp-server-time", "--local-timezone", "Europe/Paris"]);
-        assert_eq!((s.env, s.cwd, s.enabled, s.timeout), (None, None, None, Some(30.0)));
+        assert_eq!(
+            s.args.unwrap(),
+            ["mcp-server-time", "--local-timezone", "Europe/Paris"]
+        );
+        assert_eq!(
+            (s.env, s.cwd, s.enabled, s.timeout),
+            (None, None, None, Some(30.0))
+        );
 
         let (_, s) = body(json!({ "name": "web", "url": "http://127.0.0.1:9/mcp", "transport": "sse", "args": ["ignored by validation later"] })).server().unwrap();
         assert_eq!(s.transport, Some(TransportKind::Sse));
@@ -161,13 +194,32 @@ mod tests {
         let err = |v| body(v).server().unwrap_err().to_string();
         assert!(err(json!({ "command": "x" })).contains("needs a name\nhint:"));
         assert!(err(json!({ "name": "a" })).contains("either a command"));
-        assert!(err(json!({ "name": "a", "command": "x", "url": "http://h" })).contains("either a command"));
-        assert!(err(json!({ "name": "a", "command": "x", "args": "\"open" })).contains("unclosed quote"));
-        assert!(err(json!({ "name": "a", "url": "http://h", "transport": "ws" })).contains("`ws` is not known"));
-        assert!(serde_json::from_value::<AddBody>(json!({ "name": "a", "comand": "x" })).is_err(), "unknown fields are refused");
-        assert!(err(json!({ "name": "a", "command": "x", "isolation": "vm" })).contains("`vm` is not known"));
-        assert!(err(json!({ "name": "a", "command": "x", "memory": "1g" })).contains("choose isolation `docker`"));
-        assert!(err(json!({ "name": "a", "url": "http://h", "isolation": "docker" })).contains("only a command can run in a container"));
+        assert!(
+            err(json!({ "name": "a", "command": "x", "url": "http://h" }))
+                .contains("either a command")
+        );
+        assert!(
+            err(json!({ "name": "a", "command": "x", "args": "\"open" }))
+                .contains("unclosed quote")
+        );
+        assert!(
+            err(json!({ "name": "a", "url": "http://h", "transport": "ws" }))
+                .contains("`ws` is not known")
+        );
+        assert!(
+            serde_json::from_value::<AddBody>(json!({ "name": "a", "comand": "x" })).is_err(),
+            "unknown fields are refused"
+        );
+        assert!(
+            err(json!({ "name": "a", "command": "x", "isolation": "vm" }))
+                .contains("`vm` is not known")
+        );
+        assert!(err(json!({ "name": "a", "command": "x", "memory": "1g" }))
+            .contains("choose isolation `docker`"));
+        assert!(
+            err(json!({ "name": "a", "url": "http://h", "isolation": "docker" }))
+                .contains("only a command can run in a container")
+        );
     }
 
     #[test]
@@ -175,7 +227,10 @@ mod tests {
         let form = json!({ "name": "fs", "command": "npx", "args": "-y @modelcontextprotocol/server-filesystem /data", "isolation": "docker", "network": false, "mounts": ["/home/me/notes:/data", " "], "memory": "256m", "image": "" });
         let (_, s) = body(form).server().unwrap();
         assert_eq!(s.isolation, Some(IsolationKind::Docker));
-        assert_eq!((s.network, s.image, s.memory.as_deref(), s.cpus), (None, None, Some("256m"), None));
+        assert_eq!(
+            (s.network, s.image, s.memory.as_deref(), s.cpus),
+            (None, None, Some("256m"), None)
+        );
         assert_eq!(s.mounts.unwrap(), ["/home/me/notes:/data"]);
         let (_, s) = body(json!({ "name": "web", "command": "uvx", "args": "mcp-server-fetch", "isolation": "docker", "network": true })).server().unwrap();
         assert_eq!(s.network, Some(true));

@@ -20,12 +20,18 @@ pub(super) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/", get(|| async { Redirect::to("/ui/") }))
         .route("/ui", get(|| async { Redirect::to("/ui/") }))
         .route("/ui/", get(|| async { asset_response("index.html") }))
-        .route("/ui/{*path}", get(|Path(path): Path<String>| async move { asset_response(&path) }))
+        .route(
+            "/ui/{*path}",
+            get(|Path(path): Path<String>| async move { asset_response(&path) }),
+        )
 }
 
 /// The embedded file at `path`, if there is one.
 pub(super) fn asset(path: &str) -> Option<&'static [u8]> {
-    UI_ASSETS.binary_search_by(|(p, _)| (*p).cmp(path)).ok().map(|i| UI_ASSETS[i].1)
+    UI_ASSETS
+        .binary_search_by(|(p, _)| (*p).cmp(path))
+        .ok()
+        .map(|i| UI_ASSETS[i].1)
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -44,17 +50,34 @@ fn content_type(path: &str) -> &'static str {
 
 fn asset_response(path: &str) -> Response {
     let Some(body) = asset(path) else {
-        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("no file `{path}` in the web UI")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("no file `{path}` in the web UI"),
+        )
+            .into_response();
     };
     let mut resp = body.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(path)),
+    );
     // Small files on loopback: always revalidate, so a new binary's UI shows at once.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     resp
 }
 
@@ -68,6 +91,9 @@ mod tests {
         assert!(asset("popup.html").is_some());
         assert!(asset("js/api.js").is_some());
         assert!(asset("../Cargo.toml").is_none() && asset("nope.html").is_none());
-        assert!(UI_ASSETS.windows(2).all(|w| w[0].0 < w[1].0), "the table must be sorted");
+        assert!(
+            UI_ASSETS.windows(2).all(|w| w[0].0 < w[1].0),
+            "the table must be sorted"
+        );
     }
 }

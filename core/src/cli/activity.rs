@@ -14,7 +14,12 @@ pub(crate) async fn run(a: ActivityArgs) -> anyhow::Result<()> {
     let mut after: Option<i64> = None;
     let mut first = true;
     loop {
-        let query = ActivityQuery { limit: a.limit, after_id: after, kind: None, server: None };
+        let query = ActivityQuery {
+            limit: a.limit,
+            after_id: after,
+            kind: None,
+            server: None,
+        };
         let mut entries: Vec<Value> = match AdminClient::discover(&paths) {
             Some(client) => {
                 let mut path = format!("activity?limit={}", a.limit);
@@ -23,7 +28,9 @@ pub(crate) async fn run(a: ActivityArgs) -> anyhow::Result<()> {
                 }
                 client.get(&path, &paths.runtime_file()).await?
             }
-            None => serde_json::from_value(serde_json::to_value(Store::open(paths.database())?.activity(&query)?)?)?,
+            None => serde_json::from_value(serde_json::to_value(
+                Store::open(paths.database())?.activity(&query)?,
+            )?)?,
         };
         let id_of = |e: &Value| e.get("id").and_then(Value::as_i64).unwrap_or(0);
         entries.sort_by_key(id_of);
@@ -35,8 +42,15 @@ pub(crate) async fn run(a: ActivityArgs) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string(e)?);
             } else {
                 let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("-").to_owned();
-                let time = e.get("time").and_then(Value::as_i64).map_or_else(String::new, format_time);
-                let subject = if e.get("tool").is_some_and(Value::is_string) { format!("{}/{}", s("server"), s("tool")) } else { s("server") };
+                let time = e
+                    .get("time")
+                    .and_then(Value::as_i64)
+                    .map_or_else(String::new, format_time);
+                let subject = if e.get("tool").is_some_and(Value::is_string) {
+                    format!("{}/{}", s("server"), s("tool"))
+                } else {
+                    s("server")
+                };
                 println!("#{} {time} {subject} {}", id_of(e), describe(e));
             }
             after = Some(after.map_or(id_of(e), |a| a.max(id_of(e))));
@@ -56,16 +70,34 @@ fn describe(e: &Value) -> String {
     match s("kind") {
         "call" => {
             let outcome = e.get("outcome");
-            let status = outcome.and_then(|o| o.get("status")).and_then(Value::as_str).unwrap_or("?");
-            let message = outcome.and_then(|o| o.get("message")).and_then(Value::as_str).map_or(String::new(), |m| format!(": {m}"));
+            let status = outcome
+                .and_then(|o| o.get("status"))
+                .and_then(Value::as_str)
+                .unwrap_or("?");
+            let message = outcome
+                .and_then(|o| o.get("message"))
+                .and_then(Value::as_str)
+                .map_or(String::new(), |m| format!(": {m}"));
             match n("calls") {
                 0 | 1 => format!("call {status} in {} ms{message}", n("duration_ms")),
-                calls => format!("{calls} calls {status}, {} ms each on average{message}", n("duration_ms")),
+                calls => format!(
+                    "{calls} calls {status}, {} ms each on average{message}",
+                    n("duration_ms")
+                ),
             }
         }
-        "decision" => format!("{} by {} ({} -> {})", s("action"), s("actor"), s("from"), s("to")),
+        "decision" => format!(
+            "{} by {} ({} -> {})",
+            s("action"),
+            s("actor"),
+            s("from"),
+            s("to")
+        ),
         kind => {
-            let to = e.get("to").and_then(Value::as_str).map_or(String::new(), |t| format!(" (now {t})"));
+            let to = e
+                .get("to")
+                .and_then(Value::as_str)
+                .map_or(String::new(), |t| format!(" (now {t})"));
             format!("{kind}: {}{to}", s("action"))
         }
     }
@@ -82,14 +114,24 @@ mod tests {
     #[test]
     fn describes_entries() {
         use serde_json::json;
-        let call = json!({"kind": "call", "duration_ms": 3, "outcome": {"status": "ok"}, "calls": 1});
+        let call =
+            json!({"kind": "call", "duration_ms": 3, "outcome": {"status": "ok"}, "calls": 1});
         assert_eq!(super::describe(&call), "call ok in 3 ms");
         let burst = json!({"kind": "call", "duration_ms": 1, "outcome": {"status": "error", "message": "boom"}, "calls": 40});
-        assert_eq!(super::describe(&burst), "40 calls error, 1 ms each on average: boom");
+        assert_eq!(
+            super::describe(&burst),
+            "40 calls error, 1 ms each on average: boom"
+        );
         let decision = json!({"kind": "decision", "action": "approve_tool", "actor": "cli", "from": "pending", "to": "approved"});
-        assert_eq!(super::describe(&decision), "approve_tool by cli (pending -> approved)");
+        assert_eq!(
+            super::describe(&decision),
+            "approve_tool by cli (pending -> approved)"
+        );
         let found = json!({"kind": "discovery", "action": "tool_added", "to": "pending"});
-        assert_eq!(super::describe(&found), "discovery: tool_added (now pending)");
+        assert_eq!(
+            super::describe(&found),
+            "discovery: tool_added (now pending)"
+        );
     }
 
     #[test]

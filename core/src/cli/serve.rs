@@ -13,13 +13,19 @@ fn load(config: &ConfigArgs, overrides: &Overrides) -> anyhow::Result<(Paths, Se
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     super::init_logging("portcullis=info");
-    let overrides = Overrides { listen: args.listen.clone() };
+    let overrides = Overrides {
+        listen: args.listen.clone(),
+    };
     let (paths, settings) = load(&args.config, &overrides)?;
     let server = Server::start(paths, settings, overrides).await?;
     let mcp_url = server.mcp_url();
     println!("Portcullis listening on {mcp_url}");
     println!("config: {}", server.paths().config.display());
-    println!("web UI: {} (it asks for the admin token in {})", server.ui_url(), server.paths().admin_token().display());
+    println!(
+        "web UI: {} (it asks for the admin token in {})",
+        server.ui_url(),
+        server.paths().admin_token().display()
+    );
     println!("{}", terminal_snippets(&Target::new(mcp_url.clone())));
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -38,7 +44,9 @@ pub(crate) async fn stdio(args: ConfigArgs) -> anyhow::Result<()> {
     watch_config(&gw, &paths, overrides);
     // An HTTP upstream may ask for an OAuth sign-in: the browser comes back to a loopback port.
     if let Err(e) = serve_sign_in_callback(&gw).await {
-        tracing::warn!("no listener for OAuth sign-ins ({e}); sign in with `portcullis serve` running instead");
+        tracing::warn!(
+            "no listener for OAuth sign-ins ({e}); sign in with `portcullis serve` running instead"
+        );
     }
     let (input, output) = process_stdio();
     tokio::select! {

@@ -11,8 +11,31 @@ use super::args::{ConfigArgs, ToolsCommand};
 
 pub(crate) async fn run(cmd: ToolsCommand) -> anyhow::Result<()> {
     match cmd {
-        ToolsCommand::Search { query, limit, server, explain, json, config } => search(&query, SearchOptions { limit, server, explain }, json, &config).await,
-        ToolsCommand::List { server, json, config } => list(server, json, &config).await,
+        ToolsCommand::Search {
+            query,
+            limit,
+            server,
+            explain,
+            json,
+            config,
+        } => {
+            search(
+                &query,
+                SearchOptions {
+                    limit,
+                    server,
+                    explain,
+                },
+                json,
+                &config,
+            )
+            .await
+        }
+        ToolsCommand::List {
+            server,
+            json,
+            config,
+        } => list(server, json, &config).await,
         ToolsCommand::Pending { json, config } => pending(json, &config).await,
         ToolsCommand::Diff { name, config } => diff(&name, &config).await,
     }
@@ -27,7 +50,10 @@ fn split_name(paths: &Paths, name: &str) -> anyhow::Result<(String, String)> {
     let file = ConfigFile::load(&paths.config)?;
     let settings = Settings::resolve(&file, &Overrides::default(), &paths.config)?;
     for server in settings.servers.keys() {
-        if let Some(tool) = name.strip_prefix(server.as_str()).and_then(|r| r.strip_prefix(settings.separator.as_str())) {
+        if let Some(tool) = name
+            .strip_prefix(server.as_str())
+            .and_then(|r| r.strip_prefix(settings.separator.as_str()))
+        {
             return Ok((server.clone(), tool.to_owned()));
         }
     }
@@ -39,11 +65,21 @@ fn split_name(paths: &Paths, name: &str) -> anyhow::Result<(String, String)> {
     anyhow::bail!("`{name}` does not start with a configured server's name and `{}`\nhint: write it as <server>{}<tool>, e.g. github{}create_issue", settings.separator, settings.separator, settings.separator)
 }
 
-async fn search(query: &str, opts: SearchOptions, json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
+async fn search(
+    query: &str,
+    opts: SearchOptions,
+    json: bool,
+    config: &ConfigArgs,
+) -> anyhow::Result<()> {
     let paths = paths(config)?;
     let hits: Vec<SearchHit> = match AdminClient::discover(&paths) {
         Some(client) => {
-            let mut path = format!("search?q={}&limit={}&explain={}", urlencode(query), opts.limit, opts.explain);
+            let mut path = format!(
+                "search?q={}&limit={}&explain={}",
+                urlencode(query),
+                opts.limit,
+                opts.explain
+            );
             if let Some(s) = &opts.server {
                 path.push_str(&format!("&server={}", urlencode(s)));
             }
@@ -51,7 +87,8 @@ async fn search(query: &str, opts: SearchOptions, json: bool, config: &ConfigArg
             hits_from_json(&v)
         }
         None => {
-            let index = SearchIndex::open(&paths.index()).with_context(|| format!("opening the index at {}", paths.index().display()))?;
+            let index = SearchIndex::open(&paths.index())
+                .with_context(|| format!("opening the index at {}", paths.index().display()))?;
             index.search(query, &opts)?
         }
     };
@@ -63,9 +100,22 @@ async fn search(query: &str, opts: SearchOptions, json: bool, config: &ConfigArg
         println!("no tools match `{query}`");
     }
     for (i, h) in hits.iter().enumerate() {
-        let desc = h.description.as_deref().unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+        let desc = h
+            .description
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         let desc: String = desc.chars().take(100).collect();
-        println!("{:>2}. {}__{}{}  [{}]\n    {desc}", i + 1, h.server, h.name, h.signature, h.state);
+        println!(
+            "{:>2}. {}__{}{}  [{}]\n    {desc}",
+            i + 1,
+            h.server,
+            h.name,
+            h.signature,
+            h.state
+        );
         if let Some(e) = &h.explanation {
             println!("    matched: {e}");
         }
@@ -82,10 +132,16 @@ fn hits_from_json(v: &Value) -> Vec<SearchHit> {
                     name: text(h, "name"),
                     score: h.get("score").and_then(Value::as_f64).unwrap_or(0.0) as f32,
                     title: h.get("title").and_then(Value::as_str).map(str::to_owned),
-                    description: h.get("description").and_then(Value::as_str).map(str::to_owned),
+                    description: h
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                     signature: text(h, "signature"),
                     state: text(h, "state"),
-                    explanation: h.get("explanation").and_then(Value::as_str).map(str::to_owned),
+                    explanation: h
+                        .get("explanation")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                 })
                 .collect()
         })
@@ -93,11 +149,22 @@ fn hits_from_json(v: &Value) -> Vec<SearchHit> {
 }
 
 fn text(v: &Value, k: &str) -> String {
-    v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned()
+    v.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn urlencode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 async fn list(server: Option<String>, json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
@@ -133,7 +200,13 @@ async fn list(server: Option<String>, json: bool, config: &ConfigArgs) -> anyhow
         println!("no tools known yet: servers list their tools once the gateway has started them");
     }
     for r in &rows {
-        let desc: String = text(r, "description").split_whitespace().collect::<Vec<_>>().join(" ").chars().take(80).collect();
+        let desc: String = text(r, "description")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(80)
+            .collect();
         println!("{:<40}  {:<9}  {desc}", text(r, "name"), text(r, "state"));
     }
     Ok(())
@@ -143,7 +216,9 @@ async fn pending(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
     let paths = paths(config)?;
     let tools: Vec<Value> = match AdminClient::discover(&paths) {
         Some(client) => client.get("tools/pending", &paths.runtime_file()).await?,
-        None => serde_json::from_value(serde_json::to_value(Store::open(paths.database())?.pending_tools()?)?)?,
+        None => serde_json::from_value(serde_json::to_value(
+            Store::open(paths.database())?.pending_tools()?,
+        )?)?,
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&tools)?);
@@ -154,16 +229,45 @@ async fn pending(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     for t in &tools {
-        let desc: String = text(t, "description").split_whitespace().collect::<Vec<_>>().join(" ").chars().take(100).collect();
-        println!("{}__{}  [{}]  {desc}", text(t, "server"), text(t, "name"), text(t, "state"));
-        for f in t.get("findings").and_then(Value::as_array).into_iter().flatten() {
-            println!("    ! {} {}: {}", text(f, "severity"), text(f, "rule"), text(f, "message"));
+        let desc: String = text(t, "description")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(100)
+            .collect();
+        println!(
+            "{}__{}  [{}]  {desc}",
+            text(t, "server"),
+            text(t, "name"),
+            text(t, "state")
+        );
+        for f in t
+            .get("findings")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            println!(
+                "    ! {} {}: {}",
+                text(f, "severity"),
+                text(f, "rule"),
+                text(f, "message")
+            );
         }
     }
-    let servers: std::collections::BTreeSet<String> = tools.iter().map(|t| text(t, "server")).collect();
+    let servers: std::collections::BTreeSet<String> =
+        tools.iter().map(|t| text(t, "server")).collect();
     for s in servers {
-        let names: Vec<String> = tools.iter().filter(|t| text(t, "server") == s).map(|t| text(t, "name")).collect();
-        println!("approve: portcullis upstream approve --name {s} --tools \"{}\"", names.join(","));
+        let names: Vec<String> = tools
+            .iter()
+            .filter(|t| text(t, "server") == s)
+            .map(|t| text(t, "name"))
+            .collect();
+        println!(
+            "approve: portcullis upstream approve --name {s} --tools \"{}\"",
+            names.join(",")
+        );
     }
     Ok(())
 }
@@ -172,10 +276,25 @@ async fn diff(name: &str, config: &ConfigArgs) -> anyhow::Result<()> {
     let paths = paths(config)?;
     let (server, tool) = split_name(&paths, name)?;
     let d: Option<Value> = match AdminClient::discover(&paths) {
-        Some(client) => Some(client.get(&format!("tools/diff?server={}&tool={}", urlencode(&server), urlencode(&tool)), &paths.runtime_file()).await?),
-        None => Store::open(paths.database())?.tool_diff(&server, &tool)?.map(|d: ToolDiff| serde_json::json!({ "approved": d.approved, "current": d.current })),
+        Some(client) => Some(
+            client
+                .get(
+                    &format!(
+                        "tools/diff?server={}&tool={}",
+                        urlencode(&server),
+                        urlencode(&tool)
+                    ),
+                    &paths.runtime_file(),
+                )
+                .await?,
+        ),
+        None => Store::open(paths.database())?
+            .tool_diff(&server, &tool)?
+            .map(|d: ToolDiff| serde_json::json!({ "approved": d.approved, "current": d.current })),
     };
-    let Some(d) = d else { anyhow::bail!("`{name}` is not known, or was never approved\nhint: `portcullis tools pending` shows tools that wait for approval") };
+    let Some(d) = d else {
+        anyhow::bail!("`{name}` is not known, or was never approved\nhint: `portcullis tools pending` shows tools that wait for approval")
+    };
     let old = serde_json::to_string_pretty(&d["approved"])?;
     let current = serde_json::to_string_pretty(&d["current"])?;
     print!("{}", side_by_side(&old, &current));
@@ -186,7 +305,12 @@ async fn diff(name: &str, config: &ConfigArgs) -> anyhow::Result<()> {
 /// changed line is marked `|`, a removed one `<`, an added one `>`.
 fn side_by_side(old: &str, new: &str) -> String {
     let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
-    let width = a.iter().map(|l| l.chars().count()).max().unwrap_or(0).clamp(20, 70);
+    let width = a
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(20, 70);
     let cut = |s: &str| -> String {
         let c: String = s.chars().take(width).collect();
         format!("{c:<width$}")
@@ -208,7 +332,11 @@ fn rows<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(&'a str, char, &'a str)> {
         let mut t = vec![vec![0u32; m + 1]; n + 1];
         for i in (0..n).rev() {
             for j in (0..m).rev() {
-                t[i][j] = if a[i] == b[j] { t[i + 1][j + 1] + 1 } else { t[i + 1][j].max(t[i][j + 1]) };
+                t[i][j] = if a[i] == b[j] {
+                    t[i + 1][j + 1] + 1
+                } else {
+                    t[i + 1][j].max(t[i][j + 1])
+                };
             }
         }
         Some(t)
@@ -218,7 +346,9 @@ fn rows<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(&'a str, char, &'a str)> {
     let mut out = Vec::new();
     let (mut i, mut j) = (0, 0);
     let (mut dels, mut adds): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
-    let flush = |dels: &mut Vec<&'a str>, adds: &mut Vec<&'a str>, out: &mut Vec<(&'a str, char, &'a str)>| {
+    let flush = |dels: &mut Vec<&'a str>,
+                 adds: &mut Vec<&'a str>,
+                 out: &mut Vec<(&'a str, char, &'a str)>| {
         for k in 0..dels.len().max(adds.len()) {
             out.push(match (dels.get(k), adds.get(k)) {
                 (Some(l), Some(r)) => (*l, '|', *r),
@@ -254,8 +384,16 @@ fn rows<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(&'a str, char, &'a str)> {
 
 pub(crate) fn search_eval(dir: &std::path::Path) -> anyhow::Result<()> {
     let r = portcullis::search::eval::run(dir)?;
-    println!("{}: {} tools, {} queries", dir.display(), r.tools, r.queries);
-    println!("P@1 {:.3}  R@5 {:.3}  Hit@5 {:.3}  nDCG@10 {:.3}", r.p_at_1, r.r_at_5, r.hit_at_5, r.ndcg_at_10);
+    println!(
+        "{}: {} tools, {} queries",
+        dir.display(),
+        r.tools,
+        r.queries
+    );
+    println!(
+        "P@1 {:.3}  R@5 {:.3}  Hit@5 {:.3}  nDCG@10 {:.3}",
+        r.p_at_1, r.r_at_5, r.hit_at_5, r.ndcg_at_10
+    );
     Ok(())
 }
 
@@ -266,15 +404,36 @@ mod tests {
     #[test]
     fn diff_rows_keep_equal_lines_together() {
         let old = ["{", "  \"a\": 1,", "  \"url\": 2", "}"];
-        let new = ["{", "  \"a\": 1,", "  \"sidenote\": 3,", "  \"url\": 2", "}"];
-        let marks: Vec<(char, &str, &str)> = rows(&old, &new).into_iter().map(|(l, m, r)| (m, l, r)).collect();
+        let new = [
+            "{",
+            "  \"a\": 1,",
+            "  \"sidenote\": 3,",
+            "  \"url\": 2",
+            "}",
+        ];
+        let marks: Vec<(char, &str, &str)> = rows(&old, &new)
+            .into_iter()
+            .map(|(l, m, r)| (m, l, r))
+            .collect();
         assert_eq!(
             marks,
-            [(' ', "{", "{"), (' ', "  \"a\": 1,", "  \"a\": 1,"), ('>', "", "  \"sidenote\": 3,"), (' ', "  \"url\": 2", "  \"url\": 2"), (' ', "}", "}")]
+            [
+                (' ', "{", "{"),
+                (' ', "  \"a\": 1,", "  \"a\": 1,"),
+                ('>', "", "  \"sidenote\": 3,"),
+                (' ', "  \"url\": 2", "  \"url\": 2"),
+                (' ', "}", "}")
+            ]
         );
-        let changed: Vec<char> = rows(&["x", "old text", "y"], &["x", "new text", "y", "z"]).into_iter().map(|r| r.1).collect();
+        let changed: Vec<char> = rows(&["x", "old text", "y"], &["x", "new text", "y", "z"])
+            .into_iter()
+            .map(|r| r.1)
+            .collect();
         assert_eq!(changed, [' ', '|', ' ', '>']);
-        let removed: Vec<char> = rows(&["x", "gone", "y"], &["x", "y"]).into_iter().map(|r| r.1).collect();
+        let removed: Vec<char> = rows(&["x", "gone", "y"], &["x", "y"])
+            .into_iter()
+            .map(|r| r.1)
+            .collect();
         assert_eq!(removed, [' ', '<', ' ']);
     }
 }

@@ -5,7 +5,10 @@
 use anyhow::bail;
 use indexmap::IndexMap;
 use portcullis::api::AdminClient;
-use portcullis::config::{import_servers, split_words, ConfigFile, IsolationKind, Overrides, Paths, ServerConfig, Settings, TransportKind};
+use portcullis::config::{
+    import_servers, split_words, ConfigFile, IsolationKind, Overrides, Paths, ServerConfig,
+    Settings, TransportKind,
+};
 use portcullis::store::Store;
 use portcullis::trust::ServerState;
 use portcullis::upstream::UpstreamState;
@@ -17,11 +20,26 @@ pub(crate) async fn run(cmd: UpstreamCommand) -> anyhow::Result<()> {
     match cmd {
         UpstreamCommand::Add(a) => add(*a),
         UpstreamCommand::List { json, config } => list(json, &config).await,
-        UpstreamCommand::Remove { name, config } => edit(&config, |ed| ed.remove(&name), &format!("removed `{name}`")),
-        UpstreamCommand::Enable { name, config } => edit(&config, |ed| ed.set_enabled(&name, true), &format!("enabled `{name}`")),
-        UpstreamCommand::Disable { name, config } => edit(&config, |ed| ed.set_enabled(&name, false), &format!("disabled `{name}`")),
+        UpstreamCommand::Remove { name, config } => {
+            edit(&config, |ed| ed.remove(&name), &format!("removed `{name}`"))
+        }
+        UpstreamCommand::Enable { name, config } => edit(
+            &config,
+            |ed| ed.set_enabled(&name, true),
+            &format!("enabled `{name}`"),
+        ),
+        UpstreamCommand::Disable { name, config } => edit(
+            &config,
+            |ed| ed.set_enabled(&name, false),
+            &format!("disabled `{name}`"),
+        ),
         UpstreamCommand::Import { file, config } => import(&file, &config),
-        UpstreamCommand::Login { name, no_browser, timeout, config } => login(&name, no_browser, timeout, &config).await,
+        UpstreamCommand::Login {
+            name,
+            no_browser,
+            timeout,
+            config,
+        } => login(&name, no_browser, timeout, &config).await,
         UpstreamCommand::Approve(a) => super::decide::decide(a, true).await,
         UpstreamCommand::Block(a) => super::decide::decide(a, false).await,
     }
@@ -31,7 +49,11 @@ fn paths(config: &ConfigArgs) -> anyhow::Result<Paths> {
     Ok(Paths::resolve(config.config.as_deref())?)
 }
 
-fn edit(config: &ConfigArgs, f: impl FnOnce(&ServerEditor) -> Result<(), portcullis::GatewayError>, done: &str) -> anyhow::Result<()> {
+fn edit(
+    config: &ConfigArgs,
+    f: impl FnOnce(&ServerEditor) -> Result<(), portcullis::GatewayError>,
+    done: &str,
+) -> anyhow::Result<()> {
     let paths = paths(config)?;
     f(&ServerEditor::new(&paths))?;
     println!("{done} in {}", paths.config.display());
@@ -41,7 +63,9 @@ fn edit(config: &ConfigArgs, f: impl FnOnce(&ServerEditor) -> Result<(), portcul
 fn key_values(items: &[String], what: &str) -> anyhow::Result<Option<IndexMap<String, String>>> {
     let mut map = IndexMap::new();
     for item in items {
-        let Some((k, v)) = item.split_once('=') else { bail!("--{what} `{item}` is not K=V\nhint: write it as --{what} NAME=VALUE") };
+        let Some((k, v)) = item.split_once('=') else {
+            bail!("--{what} `{item}` is not K=V\nhint: write it as --{what} NAME=VALUE")
+        };
         if k.is_empty() {
             bail!("--{what} `{item}` has an empty name\nhint: write it as --{what} NAME=VALUE");
         }
@@ -54,7 +78,9 @@ fn key_values(items: &[String], what: &str) -> anyhow::Result<Option<IndexMap<St
 fn split_args(values: &[String]) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     for v in values {
-        out.extend(split_words(v).map_err(|_| anyhow::anyhow!("--args `{v}` has an unclosed quote"))?);
+        out.extend(
+            split_words(v).map_err(|_| anyhow::anyhow!("--args `{v}` has an unclosed quote"))?,
+        );
     }
     Ok(out)
 }
@@ -116,15 +142,31 @@ fn import(file: &std::path::Path, config: &ConfigArgs) -> anyhow::Result<()> {
         eprintln!("warning: {w}");
     }
     let added = &done.added;
-    println!("imported {} server(s) into {}: {}", added.len(), paths.config.display(), if added.is_empty() { "none".into() } else { added.join(", ") });
+    println!(
+        "imported {} server(s) into {}: {}",
+        added.len(),
+        paths.config.display(),
+        if added.is_empty() {
+            "none".into()
+        } else {
+            added.join(", ")
+        }
+    );
     if !done.skipped.is_empty() {
-        println!("skipped (a server of that name exists): {}", done.skipped.join(", "));
+        println!(
+            "skipped (a server of that name exists): {}",
+            done.skipped.join(", ")
+        );
     }
     Ok(())
 }
 
 /// What a server's state is while no gateway runs: its approval, else stopped or disabled.
-fn offline_state(approvals: &std::collections::HashMap<String, ServerState>, name: &str, enabled: bool) -> UpstreamState {
+fn offline_state(
+    approvals: &std::collections::HashMap<String, ServerState>,
+    name: &str,
+    enabled: bool,
+) -> UpstreamState {
     match approvals.get(name) {
         _ if !enabled => UpstreamState::Disabled,
         Some(ServerState::Blocked) => UpstreamState::Blocked,
@@ -141,11 +183,16 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
             let file = ConfigFile::load(&paths.config)?;
             let settings = Settings::resolve(&file, &Overrides::default(), &paths.config)?;
             // The store may not exist yet (nothing was ever approved): then every server is pending.
-            let approvals: std::collections::HashMap<String, ServerState> = if paths.database().exists() {
-                Store::open(paths.database())?.servers()?.into_iter().map(|s| (s.name, s.state)).collect()
-            } else {
-                std::collections::HashMap::new()
-            };
+            let approvals: std::collections::HashMap<String, ServerState> =
+                if paths.database().exists() {
+                    Store::open(paths.database())?
+                        .servers()?
+                        .into_iter()
+                        .map(|s| (s.name, s.state))
+                        .collect()
+                } else {
+                    std::collections::HashMap::new()
+                };
             settings
                 .servers
                 .values()
@@ -157,7 +204,11 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
                     tools: 0,
                     last_error: None,
                     stderr_tail: Vec::new(),
-                    log: paths.logs().join(format!("{}.log", s.name)).display().to_string(),
+                    log: paths
+                        .logs()
+                        .join(format!("{}.log", s.name))
+                        .display()
+                        .to_string(),
                     restarts: 0,
                     protocol_version: None,
                     pid: None,
@@ -174,13 +225,37 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
         println!("no servers configured in {}\nadd one: portcullis upstream add --name time --command uvx --args mcp-server-time", paths.config.display());
         return Ok(());
     }
-    let state = |v: &ServerView| serde_json::to_value(v.state).ok().and_then(|s| s.as_str().map(str::to_owned)).unwrap_or_default();
+    let state = |v: &ServerView| {
+        serde_json::to_value(v.state)
+            .ok()
+            .and_then(|s| s.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
     let w_name = views.iter().map(|v| v.name.len()).max().unwrap_or(4).max(4);
-    let w_tr = views.iter().map(|v| v.transport.len()).max().unwrap_or(9).max(9);
-    println!("{:<w_name$}  {:<w_tr$}  {:<9}  {:>5}  LAST ERROR", "NAME", "TRANSPORT", "STATE", "TOOLS");
+    let w_tr = views
+        .iter()
+        .map(|v| v.transport.len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    println!(
+        "{:<w_name$}  {:<w_tr$}  {:<9}  {:>5}  LAST ERROR",
+        "NAME", "TRANSPORT", "STATE", "TOOLS"
+    );
     for v in &views {
-        let err = v.last_error.as_deref().and_then(|e| e.lines().next()).unwrap_or("-");
-        println!("{:<w_name$}  {:<w_tr$}  {:<9}  {:>5}  {}", v.name, v.transport, state(v), v.tools, err);
+        let err = v
+            .last_error
+            .as_deref()
+            .and_then(|e| e.lines().next())
+            .unwrap_or("-");
+        println!(
+            "{:<w_name$}  {:<w_tr$}  {:<9}  {:>5}  {}",
+            v.name,
+            v.transport,
+            state(v),
+            v.tools,
+            err
+        );
         if let Some(url) = &v.sign_in_url {
             println!("{:<w_name$}  sign in: {url}\n{:<w_name$}  (or run: portcullis upstream login --name {})", "", "", v.name);
         }
@@ -194,20 +269,36 @@ struct SignIn {
 }
 
 /// Asks the running gateway for the sign-in URL, shows it, waits until the server is signed in.
-async fn login(name: &str, no_browser: bool, timeout: u64, config: &ConfigArgs) -> anyhow::Result<()> {
+async fn login(
+    name: &str,
+    no_browser: bool,
+    timeout: u64,
+    config: &ConfigArgs,
+) -> anyhow::Result<()> {
     let paths = paths(config)?;
     let Some(client) = AdminClient::discover(&paths) else {
         bail!("no running gateway found\nhint: start it with `portcullis serve` (signing in needs its callback listener)");
     };
     let runtime = paths.runtime_file();
-    let sign_in: SignIn = client.post(&format!("servers/{name}/login"), &serde_json::json!({}), &runtime).await?;
+    let sign_in: SignIn = client
+        .post(
+            &format!("servers/{name}/login"),
+            &serde_json::json!({}),
+            &runtime,
+        )
+        .await?;
     let Some(url) = sign_in.url else {
         println!("signed in to `{name}` with its client credentials (no browser needed)");
         return Ok(());
     };
     println!("Open this URL in a browser to sign in to `{name}`:\n\n  {url}\n");
     if !no_browser {
-        let opened = std::process::Command::new("xdg-open").arg(&url).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
+        let opened = std::process::Command::new("xdg-open")
+            .arg(&url)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
         if !matches!(opened, Ok(s) if s.success()) {
             println!("(no browser could be opened here; open the URL yourself)");
         }
@@ -217,7 +308,9 @@ async fn login(name: &str, no_browser: bool, timeout: u64, config: &ConfigArgs) 
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         let views: Vec<ServerView> = client.get("servers", &runtime).await?;
-        let Some(v) = views.iter().find(|v| v.name == name) else { bail!("server `{name}` is gone from the gateway") };
+        let Some(v) = views.iter().find(|v| v.name == name) else {
+            bail!("server `{name}` is gone from the gateway")
+        };
         if v.sign_in_url.is_none() && v.state != UpstreamState::NeedsSignIn {
             if v.state == UpstreamState::Ready {
                 println!("signed in; `{name}` is ready with {} tools", v.tools);
@@ -240,7 +333,12 @@ mod tests {
 
     #[test]
     fn splits_like_a_shell() {
-        let got = split_args(&["-y @scope/pkg".into(), "\"a b\" 'c d' e\\ f".into(), "--flag=x".into()]).unwrap();
+        let got = split_args(&[
+            "-y @scope/pkg".into(),
+            "\"a b\" 'c d' e\\ f".into(),
+            "--flag=x".into(),
+        ])
+        .unwrap();
         assert_eq!(got, ["-y", "@scope/pkg", "a b", "c d", "e f", "--flag=x"]);
         assert!(split_args(&["\"open".into()]).is_err());
     }

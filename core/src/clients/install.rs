@@ -103,12 +103,20 @@ impl ClientFiles {
     /// The person's real client configs (`$HOME`, the per-user config
     /// folder); records under `data_dir`.
     pub fn new(data_dir: &Path) -> Self {
-        Self { home: dirs::home_dir(), config_dir: dirs::config_dir(), records: data_dir.join("clients") }
+        Self {
+            home: dirs::home_dir(),
+            config_dir: dirs::config_dir(),
+            records: data_dir.join("clients"),
+        }
     }
 
     /// Client configs under the given folders (for tests).
     pub fn with_dirs(home: &Path, config_dir: &Path, data_dir: &Path) -> Self {
-        Self { home: Some(home.to_path_buf()), config_dir: Some(config_dir.to_path_buf()), records: data_dir.join("clients") }
+        Self {
+            home: Some(home.to_path_buf()),
+            config_dir: Some(config_dir.to_path_buf()),
+            records: data_dir.join("clients"),
+        }
     }
 
     /// The home folder, which the UI shows as `~`.
@@ -120,7 +128,9 @@ impl ClientFiles {
     pub fn path(&self, client: Client) -> Result<PathBuf, ClientError> {
         match (&self.home, &self.config_dir) {
             (Some(home), Some(config)) => Ok(client.config_path(home, config)),
-            _ => Err(ClientError::NoHome { client: client.label() }),
+            _ => Err(ClientError::NoHome {
+                client: client.label(),
+            }),
         }
     }
 
@@ -132,14 +142,26 @@ impl ClientFiles {
                 let path = self.path(client).ok()?;
                 let status = match read_json(&path) {
                     Ok(None) => ClientStatus::NoFile,
-                    Ok(Some(doc)) => match doc.get(client.key()).and_then(|s| s.get("portcullis")) {
-                        None => ClientStatus::NotInstalled,
-                        Some(entry) if *entry == client.entry(target) => ClientStatus::Installed,
-                        Some(_) => ClientStatus::Different,
-                    },
+                    Ok(Some(doc)) => {
+                        match doc.get(client.key()).and_then(|s| s.get("portcullis")) {
+                            None => ClientStatus::NotInstalled,
+                            Some(entry) if *entry == client.entry(target) => {
+                                ClientStatus::Installed
+                            }
+                            Some(_) => ClientStatus::Different,
+                        }
+                    }
                     Err(_) => ClientStatus::Unreadable,
                 };
-                let undo = self.record(client).ok().flatten().filter(|r| r.path == path).map(|r| UndoInfo { backup: r.backup, installed_at: r.installed_at });
+                let undo = self
+                    .record(client)
+                    .ok()
+                    .flatten()
+                    .filter(|r| r.path == path)
+                    .map(|r| UndoInfo {
+                        backup: r.backup,
+                        installed_at: r.installed_at,
+                    });
                 Some(ClientSetup::new(client, target, path, status, undo))
             })
             .collect()
@@ -154,13 +176,23 @@ impl ClientFiles {
             Some(text) => parse(&path, text)?,
             None => Map::new(),
         };
-        let servers = doc.entry(client.key()).or_insert_with(|| Value::Object(Map::new()));
+        let servers = doc
+            .entry(client.key())
+            .or_insert_with(|| Value::Object(Map::new()));
         let Some(servers) = servers.as_object_mut() else {
-            return Err(ClientError::NotJson { path, message: format!("`{}` is not an object", client.key()) });
+            return Err(ClientError::NotJson {
+                path,
+                message: format!("`{}` is not an object", client.key()),
+            });
         };
         let entry = client.entry(target);
         if servers.get("portcullis") == Some(&entry) {
-            return Ok(Installed { client, path, changed: false, backup: None });
+            return Ok(Installed {
+                client,
+                path,
+                changed: false,
+                backup: None,
+            });
         }
         servers.insert("portcullis".into(), entry);
         let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -170,29 +202,60 @@ impl ClientFiles {
             None => None,
         };
         write_atomic(&path, text.as_bytes())?;
-        let record = Record { path: path.clone(), backup: backup.clone(), written_sha256: sha256(text.as_bytes()), installed_at: UnixMillis::now() };
+        let record = Record {
+            path: path.clone(),
+            backup: backup.clone(),
+            written_sha256: sha256(text.as_bytes()),
+            installed_at: UnixMillis::now(),
+        };
         self.save_record(client, &record)?;
-        Ok(Installed { client, path, changed: true, backup })
+        Ok(Installed {
+            client,
+            path,
+            changed: true,
+            backup,
+        })
     }
 
     /// Puts the client's config back as it was before the last install.
     pub fn undo(&self, client: Client) -> Result<Undone, ClientError> {
-        let record = self.record(client)?.ok_or(ClientError::NothingToUndo { client: client.label() })?;
+        let record = self.record(client)?.ok_or(ClientError::NothingToUndo {
+            client: client.label(),
+        })?;
         let now = std::fs::read(&record.path).ok();
         let untouched = now.as_deref().map(sha256) == Some(record.written_sha256.clone());
         if !untouched {
-            return Err(ClientError::ChangedSince { path: record.path, backup: record.backup });
+            return Err(ClientError::ChangedSince {
+                path: record.path,
+                backup: record.backup,
+            });
         }
         match &record.backup {
             Some(backup) => {
-                let bytes = std::fs::read(backup).map_err(|source| ClientError::Io { action: "read", path: backup.clone(), source })?;
+                let bytes = std::fs::read(backup).map_err(|source| ClientError::Io {
+                    action: "read",
+                    path: backup.clone(),
+                    source,
+                })?;
                 write_atomic(&record.path, &bytes)?;
             }
-            None => std::fs::remove_file(&record.path).map_err(|source| ClientError::Io { action: "remove", path: record.path.clone(), source })?,
+            None => std::fs::remove_file(&record.path).map_err(|source| ClientError::Io {
+                action: "remove",
+                path: record.path.clone(),
+                source,
+            })?,
         }
         let file = self.record_path(client);
-        std::fs::remove_file(&file).map_err(|source| ClientError::Io { action: "remove", path: file, source })?;
-        Ok(Undone { client, path: record.path, restored_from: record.backup })
+        std::fs::remove_file(&file).map_err(|source| ClientError::Io {
+            action: "remove",
+            path: file,
+            source,
+        })?;
+        Ok(Undone {
+            client,
+            path: record.path,
+            restored_from: record.backup,
+        })
     }
 
     fn record_path(&self, client: Client) -> PathBuf {
@@ -203,7 +266,12 @@ impl ClientFiles {
         let path = self.record_path(client);
         match read_text(&path)? {
             None => Ok(None),
-            Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| ClientError::NotJson { path, message: e.to_string() }),
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| ClientError::NotJson {
+                    path,
+                    message: e.to_string(),
+                }),
         }
     }
 
@@ -217,7 +285,11 @@ fn read_text(path: &Path) -> Result<Option<String>, ClientError> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ClientError::Io { action: "read", path: path.to_path_buf(), source }),
+        Err(source) => Err(ClientError::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -228,8 +300,14 @@ fn parse(path: &Path, text: &str) -> Result<Map<String, Value>, ClientError> {
     }
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ClientError::NotJson { path: path.to_path_buf(), message: "it is not a JSON object".into() }),
-        Err(e) => Err(ClientError::NotJson { path: path.to_path_buf(), message: e.to_string() }),
+        Ok(_) => Err(ClientError::NotJson {
+            path: path.to_path_buf(),
+            message: "it is not a JSON object".into(),
+        }),
+        Err(e) => Err(ClientError::NotJson {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }),
     }
 }
 
@@ -238,12 +316,18 @@ fn read_json(path: &Path) -> Result<Option<Map<String, Value>>, ClientError> {
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Copies `path` to `<name>.portcullis-backup-<UTC time>` beside it.
 fn backup(path: &Path) -> Result<PathBuf, ClientError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let stamp = utc_stamp(SystemTime::now());
     let mut candidate = path.with_file_name(format!("{name}.portcullis-backup-{stamp}"));
     let mut n = 2;
@@ -251,18 +335,29 @@ fn backup(path: &Path) -> Result<PathBuf, ClientError> {
         candidate = path.with_file_name(format!("{name}.portcullis-backup-{stamp}-{n}"));
         n += 1;
     }
-    std::fs::copy(path, &candidate).map_err(|source| ClientError::Io { action: "back up", path: path.to_path_buf(), source })?;
+    std::fs::copy(path, &candidate).map_err(|source| ClientError::Io {
+        action: "back up",
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(candidate)
 }
 
 /// Writes through a temporary file and a rename, keeping the permissions of
 /// the file it replaces (client configs may hold secrets).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ClientError> {
-    let io = |action, source| ClientError::Io { action, path: path.to_path_buf(), source };
+    let io = |action, source| ClientError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io("create the folder of", e))?;
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.portcullis-tmp"));
     std::fs::write(&tmp, bytes).map_err(|e| io("write", e))?;
     if let Ok(meta) = std::fs::metadata(path) {
@@ -283,8 +378,16 @@ mod tests {
 
     fn setup() -> (tempfile::TempDir, ClientFiles, Target) {
         let dir = tempfile::tempdir().unwrap();
-        let files = ClientFiles::with_dirs(&dir.path().join("home"), &dir.path().join("config"), &dir.path().join("data"));
-        let target = Target { mcp_url: "http://127.0.0.1:7331/mcp".into(), exe: "/opt/portcullis".into(), home: None };
+        let files = ClientFiles::with_dirs(
+            &dir.path().join("home"),
+            &dir.path().join("config"),
+            &dir.path().join("data"),
+        );
+        let target = Target {
+            mcp_url: "http://127.0.0.1:7331/mcp".into(),
+            exe: "/opt/portcullis".into(),
+            home: None,
+        };
         (dir, files, target)
     }
 
@@ -308,11 +411,23 @@ mod tests {
         assert!(done.changed);
         let backup = done.backup.clone().unwrap();
         assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
-        assert!(backup.file_name().unwrap().to_string_lossy().starts_with("mcp.json.portcullis-backup-"));
+        assert!(backup
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("mcp.json.portcullis-backup-"));
         let now: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let keys: Vec<_> = now["mcpServers"].as_object().unwrap().keys().cloned().collect();
+        let keys: Vec<_> = now["mcpServers"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         assert_eq!(keys, ["zeta", "alpha", "portcullis"]);
-        assert_eq!(now["mcpServers"]["portcullis"], serde_json::json!({ "url": "http://127.0.0.1:7331/mcp" }));
+        assert_eq!(
+            now["mcpServers"]["portcullis"],
+            serde_json::json!({ "url": "http://127.0.0.1:7331/mcp" })
+        );
         assert_eq!(now["other"], 1);
         let setup = &files.setups(&target)[1];
         assert_eq!(setup.status, ClientStatus::Installed);
@@ -323,7 +438,10 @@ mod tests {
         let undone = files.undo(Client::Cursor).unwrap();
         assert_eq!(undone.restored_from, Some(backup));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
-        assert!(matches!(files.undo(Client::Cursor), Err(ClientError::NothingToUndo { .. })));
+        assert!(matches!(
+            files.undo(Client::Cursor),
+            Err(ClientError::NothingToUndo { .. })
+        ));
     }
 
     #[test]
@@ -346,8 +464,14 @@ mod tests {
         files.install(Client::ClaudeDesktop, &target).unwrap();
         std::fs::write(&path, "{\"edited\": true}").unwrap();
         let err = files.undo(Client::ClaudeDesktop).unwrap_err().to_string();
-        assert!(err.contains("changed after Portcullis wrote it") && err.contains("portcullis-backup-"), "{err}");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"edited\": true}");
+        assert!(
+            err.contains("changed after Portcullis wrote it") && err.contains("portcullis-backup-"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"edited\": true}"
+        );
     }
 
     #[test]
@@ -358,8 +482,14 @@ mod tests {
         let jsonc = "{\n  // my servers\n  \"servers\": {}\n}\n";
         std::fs::write(&path, jsonc).unwrap();
         assert_eq!(files.setups(&target)[2].status, ClientStatus::Unreadable);
-        let err = files.install(Client::VsCode, &target).unwrap_err().to_string();
-        assert!(err.contains("not plain JSON") && err.contains("hint: add the snippet to it by hand"), "{err}");
+        let err = files
+            .install(Client::VsCode, &target)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not plain JSON") && err.contains("hint: add the snippet to it by hand"),
+            "{err}"
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), jsonc);
     }
 }

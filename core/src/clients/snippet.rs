@@ -70,7 +70,8 @@ impl Client {
     pub fn entry(self, target: &Target) -> Value {
         match self {
             Client::ClaudeDesktop => {
-                let mut entry = json!({ "command": target.exe.display().to_string(), "args": ["stdio"] });
+                let mut entry =
+                    json!({ "command": target.exe.display().to_string(), "args": ["stdio"] });
                 if let Some(home) = &target.home {
                     entry["env"] = json!({ EnvVars::PORTCULLIS_HOME: home.display().to_string() });
                 }
@@ -109,8 +110,14 @@ pub struct Target {
 impl Target {
     /// The endpoint at `mcp_url`, with this process's binary and environment.
     pub fn new(mcp_url: impl Into<String>) -> Self {
-        let home = std::env::var_os(EnvVars::PORTCULLIS_HOME).filter(|h| !h.is_empty()).map(PathBuf::from);
-        Self { mcp_url: mcp_url.into(), exe: portcullis_exe(), home }
+        let home = std::env::var_os(EnvVars::PORTCULLIS_HOME)
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from);
+        Self {
+            mcp_url: mcp_url.into(),
+            exe: portcullis_exe(),
+            home,
+        }
     }
 }
 
@@ -120,7 +127,11 @@ fn portcullis_exe() -> PathBuf {
     let name = format!("portcullis{}", std::env::consts::EXE_SUFFIX);
     match std::env::current_exe() {
         Ok(me) if me.file_name().is_some_and(|n| n == name.as_str()) => me,
-        Ok(me) => me.parent().map(|d| d.join(&name)).filter(|p| p.is_file()).unwrap_or_else(|| PathBuf::from(&name)),
+        Ok(me) => me
+            .parent()
+            .map(|d| d.join(&name))
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from(&name)),
         Err(_) => PathBuf::from(name),
     }
 }
@@ -170,9 +181,23 @@ pub struct ClientSetup {
 }
 
 impl ClientSetup {
-    pub(crate) fn new(client: Client, target: &Target, path: PathBuf, status: ClientStatus, undo: Option<UndoInfo>) -> Self {
+    pub(crate) fn new(
+        client: Client,
+        target: &Target,
+        path: PathBuf,
+        status: ClientStatus,
+        undo: Option<UndoInfo>,
+    ) -> Self {
         let snippet = serde_json::to_string_pretty(&client.snippet(target)).unwrap_or_default();
-        Self { client, label: client.label(), path, snippet, status, undo, note: client.note() }
+        Self {
+            client,
+            label: client.label(),
+            path,
+            snippet,
+            status,
+            undo,
+            note: client.note(),
+        }
     }
 }
 

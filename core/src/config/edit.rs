@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 use toml_edit::{value, Array, DocumentMut, InlineTable, Item, Table};
 
 use super::settings::validate_name;
-use super::{ConfigError, ConfigFile, IsolationKind, Overrides, ServerConfig, Settings, TransportKind};
+use super::{
+    ConfigError, ConfigFile, IsolationKind, Overrides, ServerConfig, Settings, TransportKind,
+};
 
-const HEADER: &str = "# Portcullis configuration. See config.example.toml in the Portcullis repository.\n";
+const HEADER: &str =
+    "# Portcullis configuration. See config.example.toml in the Portcullis repository.\n";
 
 /// An open config file being edited.
 pub struct ConfigEditor {
@@ -28,24 +31,47 @@ impl ConfigEditor {
         let (text, new_file) = match std::fs::read_to_string(path) {
             Ok(text) => (text, false),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), true),
-            Err(source) => return Err(ConfigError::Io { action: "read", path: path.to_path_buf(), source }),
+            Err(source) => {
+                return Err(ConfigError::Io {
+                    action: "read",
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
         };
         // Refuse to edit a file that does not parse: we would lose what the person meant.
         ConfigFile::parse(&text, path)?;
-        let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| ConfigError::syntax(path, &text, e.span().map(|s| s.start), e.message()))?;
-        Ok(Self { path: path.to_path_buf(), doc, new_file })
+        let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+            ConfigError::syntax(path, &text, e.span().map(|s| s.start), e.message())
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            doc,
+            new_file,
+        })
     }
 
     /// The names of the configured servers, in file order.
     pub fn server_names(&self) -> Vec<String> {
-        self.doc.get("servers").and_then(Item::as_table_like).map(|t| t.iter().map(|(k, _)| k.to_owned()).collect()).unwrap_or_default()
+        self.doc
+            .get("servers")
+            .and_then(Item::as_table_like)
+            .map(|t| t.iter().map(|(k, _)| k.to_owned()).collect())
+            .unwrap_or_default()
     }
 
     /// Adds `[servers.<name>]`.
     pub fn add_server(&mut self, name: &str, server: &ServerConfig) -> Result<(), ConfigError> {
-        validate_name(name).map_err(|message| ConfigError::Invalid { path: self.path.clone(), message, hint: "server names are 1 to 64 of A-Z a-z 0-9 _ -".into() })?;
+        validate_name(name).map_err(|message| ConfigError::Invalid {
+            path: self.path.clone(),
+            message,
+            hint: "server names are 1 to 64 of A-Z a-z 0-9 _ -".into(),
+        })?;
         if self.server_names().iter().any(|n| n == name) {
-            return Err(ConfigError::DuplicateServer { name: name.to_owned(), path: self.path.clone() });
+            return Err(ConfigError::DuplicateServer {
+                name: name.to_owned(),
+                path: self.path.clone(),
+            });
         }
         let servers = self.doc.entry("servers").or_insert_with(|| {
             let mut t = Table::new();
@@ -64,17 +90,30 @@ impl ConfigEditor {
     /// Removes `[servers.<name>]`.
     pub fn remove_server(&mut self, name: &str) -> Result<(), ConfigError> {
         let known = self.server_names();
-        let removed = self.doc.get_mut("servers").and_then(Item::as_table_like_mut).and_then(|t| t.remove(name));
+        let removed = self
+            .doc
+            .get_mut("servers")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.remove(name));
         match removed {
             Some(_) => Ok(()),
-            None => Err(ConfigError::UnknownServer { name: name.to_owned(), path: self.path.clone(), known }),
+            None => Err(ConfigError::UnknownServer {
+                name: name.to_owned(),
+                path: self.path.clone(),
+                known,
+            }),
         }
     }
 
     /// Sets `enabled` on a server.
     pub fn set_enabled(&mut self, name: &str, enabled: bool) -> Result<(), ConfigError> {
         let known = self.server_names();
-        let table = self.doc.get_mut("servers").and_then(Item::as_table_like_mut).and_then(|t| t.get_mut(name)).and_then(Item::as_table_like_mut);
+        let table = self
+            .doc
+            .get_mut("servers")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.get_mut(name))
+            .and_then(Item::as_table_like_mut);
         match table {
             Some(t) => {
                 // Keep the comment after an existing `enabled = ...`.
@@ -90,7 +129,11 @@ impl ConfigEditor {
                 }
                 Ok(())
             }
-            None => Err(ConfigError::UnknownServer { name: name.to_owned(), path: self.path.clone(), known }),
+            None => Err(ConfigError::UnknownServer {
+                name: name.to_owned(),
+                path: self.path.clone(),
+                known,
+            }),
         }
     }
 
@@ -109,7 +152,11 @@ impl ConfigEditor {
         let text = self.text();
         let file = ConfigFile::parse(&text, &self.path)?;
         Settings::resolve(&file, &Overrides::default(), &self.path)?;
-        let io = |action, source| ConfigError::Io { action, path: self.path.clone(), source };
+        let io = |action, source| ConfigError::Io {
+            action,
+            path: self.path.clone(),
+            source,
+        };
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| io("create the folder of", e))?;
         }
@@ -170,10 +217,13 @@ fn server_table(server: &ServerConfig) -> Table {
         t.insert("timeout", number(s));
     }
     if let Some(i) = server.isolation {
-        t.insert("isolation", value(match i {
-            IsolationKind::None => "none",
-            IsolationKind::Docker => "docker",
-        }));
+        t.insert(
+            "isolation",
+            value(match i {
+                IsolationKind::None => "none",
+                IsolationKind::Docker => "docker",
+            }),
+        );
     }
     if let Some(i) = &server.image {
         t.insert("image", value(i.as_str()));
@@ -216,19 +266,32 @@ mod tests {
         let original = "# my gateway\n[gateway]\nlisten = \"127.0.0.1:9\" # odd port\n\n# the time server\n[servers.time]\ncommand = \"uvx\"\nargs = [\"mcp-server-time\"]\n";
         std::fs::write(&path, original).unwrap();
         let mut ed = ConfigEditor::open(&path).unwrap();
-        let server = ServerConfig { command: Some("npx".into()), args: Some(vec!["-y".into(), "pkg".into()]), env: Some([("K".to_owned(), "V".to_owned())].into_iter().collect()), ..Default::default() };
+        let server = ServerConfig {
+            command: Some("npx".into()),
+            args: Some(vec!["-y".into(), "pkg".into()]),
+            env: Some([("K".to_owned(), "V".to_owned())].into_iter().collect()),
+            ..Default::default()
+        };
         ed.add_server("github", &server).unwrap();
         ed.save().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with(original), "{text}");
         assert!(text.contains("[servers.github]\ncommand = \"npx\"\nargs = [\"-y\", \"pkg\"]\nenv = { K = \"V\" }\n"), "{text}");
-        assert!(matches!(ed.add_server("github", &server), Err(ConfigError::DuplicateServer { .. })));
+        assert!(matches!(
+            ed.add_server("github", &server),
+            Err(ConfigError::DuplicateServer { .. })
+        ));
 
         let mut ed = ConfigEditor::open(&path).unwrap();
         ed.remove_server("time").unwrap();
         ed.save().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("# my gateway") && text.contains("# odd port") && !text.contains("mcp-server-time"), "{text}");
+        assert!(
+            text.contains("# my gateway")
+                && text.contains("# odd port")
+                && !text.contains("mcp-server-time"),
+            "{text}"
+        );
         let err = ed.remove_server("nope").unwrap_err().to_string();
         assert!(err.contains("configured: github"), "{err}");
     }
@@ -238,8 +301,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         let mut ed = ConfigEditor::open(&path).unwrap();
-        ed.add_server("b", &ServerConfig { command: Some("y".into()), timeout: Some(120.0), ..Default::default() }).unwrap();
-        ed.add_server("a", &ServerConfig { command: Some("x".into()), timeout: Some(2.5), ..Default::default() }).unwrap();
+        ed.add_server(
+            "b",
+            &ServerConfig {
+                command: Some("y".into()),
+                timeout: Some(120.0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        ed.add_server(
+            "a",
+            &ServerConfig {
+                command: Some("x".into()),
+                timeout: Some(2.5),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         ed.save().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, format!("{HEADER}\n[servers.b]\ncommand = \"y\"\ntimeout = 120\n\n[servers.a]\ncommand = \"x\"\ntimeout = 2.5\n"));
@@ -247,7 +326,10 @@ mod tests {
         let mut ed = ConfigEditor::open(&path).unwrap();
         ed.remove_server("a").unwrap();
         ed.save().unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{HEADER}\n[servers.b]\ncommand = \"y\"\ntimeout = 120\n"));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("{HEADER}\n[servers.b]\ncommand = \"y\"\ntimeout = 120\n")
+        );
         let file = ConfigFile::parse(&std::fs::read_to_string(&path).unwrap(), &path).unwrap();
         assert_eq!(file.servers["b"].timeout, Some(120.0));
     }
@@ -272,17 +354,27 @@ mod tests {
         ed.save().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.ends_with("[servers.n]\ncommand = \"npx\"\nisolation = \"docker\"\nimage = \"node:22\"\nnetwork = true\nmounts = [\"/srv:/srv:ro\"]\nmemory = \"1g\"\ncpus = 2\npids = 64\n"), "{text}");
-        assert_eq!(ConfigFile::parse(&text, &path).unwrap().servers["n"], server);
+        assert_eq!(
+            ConfigFile::parse(&text, &path).unwrap().servers["n"],
+            server
+        );
     }
 
     #[test]
     fn enabling_keeps_the_comment_on_the_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
-        std::fs::write(&path, "[servers.a]\ncommand = \"x\"\nenabled = true  # flip when needed\n").unwrap();
+        std::fs::write(
+            &path,
+            "[servers.a]\ncommand = \"x\"\nenabled = true  # flip when needed\n",
+        )
+        .unwrap();
         let mut ed = ConfigEditor::open(&path).unwrap();
         ed.set_enabled("a", false).unwrap();
-        assert_eq!(ed.text(), "[servers.a]\ncommand = \"x\"\nenabled = false  # flip when needed\n");
+        assert_eq!(
+            ed.text(),
+            "[servers.a]\ncommand = \"x\"\nenabled = false  # flip when needed\n"
+        );
     }
 
     #[test]
@@ -290,7 +382,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         std::fs::write(&path, "[servers.a\n").unwrap();
-        assert!(matches!(ConfigEditor::open(&path), Err(ConfigError::Syntax { .. })));
+        assert!(matches!(
+            ConfigEditor::open(&path),
+            Err(ConfigError::Syntax { .. })
+        ));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "[servers.a\n");
     }
 }

@@ -78,11 +78,21 @@ fn known_list(known: &[String]) -> String {
 
 impl ConfigError {
     /// A syntax error at a byte offset of `text`.
-    pub(crate) fn syntax(path: &std::path::Path, text: &str, offset: Option<usize>, message: &str) -> Self {
+    pub(crate) fn syntax(
+        path: &std::path::Path,
+        text: &str,
+        offset: Option<usize>,
+        message: &str,
+    ) -> Self {
         let offset = offset.unwrap_or(0).min(text.len());
         let before = &text[..offset];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        Self::Syntax { path: path.to_path_buf(), line, column, message: message.trim().to_owned() }
+        Self::Syntax {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: message.trim().to_owned(),
+        }
     }
 }

@@ -170,7 +170,8 @@ pub struct OAuthConfig {
 impl ConfigFile {
     /// Parses config text; `path` only names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::syntax(path, text, e.span().map(|s| s.start), e.message()))
+        toml::from_str(text)
+            .map_err(|e| ConfigError::syntax(path, text, e.span().map(|s| s.start), e.message()))
     }
 
     /// Reads the file; a missing file is an empty config.
@@ -178,7 +179,11 @@ impl ConfigFile {
         match std::fs::read_to_string(path) {
             Ok(text) => Self::parse(&text, path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(source) => Err(ConfigError::Io { action: "read", path: path.to_path_buf(), source }),
+            Err(source) => Err(ConfigError::Io {
+                action: "read",
+                path: path.to_path_buf(),
+                source,
+            }),
         }
     }
 }
@@ -189,9 +194,15 @@ mod tests {
 
     #[test]
     fn typo_gives_line_and_column() {
-        let text = "[gateway]\nlisten = \"127.0.0.1:1\"\n\n[servers.a]\ncommand = \"x\"\nargz = []\n";
+        let text =
+            "[gateway]\nlisten = \"127.0.0.1:1\"\n\n[servers.a]\ncommand = \"x\"\nargz = []\n";
         match ConfigFile::parse(text, Path::new("c.toml")) {
-            Err(ConfigError::Syntax { line, column, message, .. }) => {
+            Err(ConfigError::Syntax {
+                line,
+                column,
+                message,
+                ..
+            }) => {
                 assert_eq!((line, column), (6, 1), "{message}");
                 assert!(message.contains("argz"), "{message}");
             }
@@ -201,7 +212,8 @@ mod tests {
 
     #[test]
     fn broken_toml_gives_position() {
-        let err = ConfigFile::parse("[servers.a]\ncommand = \"x\nargs=[]", Path::new("c.toml")).unwrap_err();
+        let err = ConfigFile::parse("[servers.a]\ncommand = \"x\nargs=[]", Path::new("c.toml"))
+            .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("line 2"), "{text}");
     }

@@ -44,7 +44,11 @@ struct Entry {
 
 /// Reads an import file.
 pub fn import_servers(path: &Path) -> Result<Vec<ImportedServer>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { action: "read", path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    })?;
     parse_servers(&text, path)
 }
 
@@ -52,35 +56,66 @@ pub fn import_servers(path: &Path) -> Result<Vec<ImportedServer>, ConfigError> {
 /// pasted: `{"mcpServers": {...}}`, `{"servers": {...}}`, or the bare map
 /// `{"name": {"command": ...}}`. `source` only names the text in errors.
 pub fn parse_servers(text: &str, source: &Path) -> Result<Vec<ImportedServer>, ConfigError> {
-    let err = |message: String| ConfigError::Import { path: source.to_path_buf(), message };
+    let err = |message: String| ConfigError::Import {
+        path: source.to_path_buf(),
+        message,
+    };
     // serde_json's message ends with "at line L column C" already.
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
     let bare_map = value.as_object().is_some_and(|o| {
-        !o.is_empty() && !o.contains_key("mcpServers") && !o.contains_key("servers") && o.values().all(|v| v.get("command").or_else(|| v.get("url")).or_else(|| v.get("serverUrl")).is_some())
+        !o.is_empty()
+            && !o.contains_key("mcpServers")
+            && !o.contains_key("servers")
+            && o.values().all(|v| {
+                v.get("command")
+                    .or_else(|| v.get("url"))
+                    .or_else(|| v.get("serverUrl"))
+                    .is_some()
+            })
     });
     let entries = if bare_map {
         serde_json::from_str::<IndexMap<String, Entry>>(text).map_err(|e| err(e.to_string()))?
     } else {
         // From the text again, so that type errors say where they are.
         let file: ImportFile = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
-        file.mcp_servers.or(file.servers).ok_or_else(|| err("it has neither `mcpServers` nor `servers`".into()))?
+        file.mcp_servers
+            .or(file.servers)
+            .ok_or_else(|| err("it has neither `mcpServers` nor `servers`".into()))?
     };
     let mut out = Vec::new();
     for (original, entry) in entries {
         let mut warnings = Vec::new();
-        let name: String = original.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' }).take(64).collect();
+        let name: String = original
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(64)
+            .collect();
         if name != original {
             warnings.push(format!("`{original}` is imported as `{name}`"));
         }
         let url = entry.url.clone().or_else(|| entry.server_url.clone());
         let transport = match entry.kind.as_deref() {
             None | Some("stdio") => None,
-            Some("http" | "streamable-http" | "streamableHttp" | "streamable_http") => Some(TransportKind::StreamableHttp),
+            Some("http" | "streamable-http" | "streamableHttp" | "streamable_http") => {
+                Some(TransportKind::StreamableHttp)
+            }
             Some("sse") => Some(TransportKind::Sse),
-            Some(other) => return Err(err(format!("server `{original}` has an unknown type `{other}`"))),
+            Some(other) => {
+                return Err(err(format!(
+                    "server `{original}` has an unknown type `{other}`"
+                )))
+            }
         };
         if entry.command.is_none() && url.is_none() {
-            return Err(err(format!("server `{original}` has neither `command` nor `url`")));
+            return Err(err(format!(
+                "server `{original}` has neither `command` nor `url`"
+            )));
         }
         let fields = variable_fields(&entry, url.as_deref());
         if !fields.is_empty() {
@@ -97,7 +132,11 @@ pub fn parse_servers(text: &str, source: &Path) -> Result<Vec<ImportedServer>, C
             enabled: entry.disabled.map(|d| !d),
             ..ServerConfig::default()
         };
-        out.push(ImportedServer { name, config, warnings });
+        out.push(ImportedServer {
+            name,
+            config,
+            warnings,
+        });
     }
     Ok(out)
 }
@@ -107,7 +146,8 @@ pub fn parse_servers(text: &str, source: &Path) -> Result<Vec<ImportedServer>, C
 /// literal text, e.g. a header `Authorization: Bearer ${input:token}`.
 fn variable_fields(entry: &Entry, url: Option<&str>) -> Vec<&'static str> {
     let has = |s: &str| s.contains("${");
-    let any_value = |m: &Option<IndexMap<String, String>>| m.iter().flat_map(|m| m.values()).any(|v| has(v));
+    let any_value =
+        |m: &Option<IndexMap<String, String>>| m.iter().flat_map(|m| m.values()).any(|v| has(v));
     let mut fields = Vec::new();
     if entry.command.as_deref().is_some_and(has) {
         fields.push("command");
@@ -147,7 +187,10 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].config.command.as_deref(), Some("npx"));
         assert_eq!(got[0].config.env.as_ref().unwrap()["GITHUB_TOKEN"], "t");
-        assert_eq!(got[1].config.url.as_deref(), Some("http://127.0.0.1:3001/mcp"));
+        assert_eq!(
+            got[1].config.url.as_deref(),
+            Some("http://127.0.0.1:3001/mcp")
+        );
     }
 
     #[test]
@@ -161,23 +204,45 @@ mod tests {
     #[test]
     fn variables_are_flagged_wherever_they_are() {
         let got = import(r#"{"servers":{"gh":{"type":"http","url":"https://h/mcp","headers":{"Authorization":"Bearer ${input:tok}"}},"x":{"command":"node","args":["${workspaceFolder}/s.js"],"env":{"K":"${env:K}"}},"plain":{"command":"uvx"}}}"#).unwrap();
-        assert!(got[0].warnings[0].contains("in headers"), "{:?}", got[0].warnings);
-        assert!(got[1].warnings[0].contains("in args, env"), "{:?}", got[1].warnings);
+        assert!(
+            got[0].warnings[0].contains("in headers"),
+            "{:?}",
+            got[0].warnings
+        );
+        assert!(
+            got[1].warnings[0].contains("in args, env"),
+            "{:?}",
+            got[1].warnings
+        );
         assert!(got[2].warnings.is_empty());
     }
 
     #[test]
     fn a_pasted_bare_map() {
         let got = parse_servers(r#"{"time": {"command": "uvx", "args": ["mcp-server-time"]}, "web": {"url": "http://127.0.0.1:9/mcp"}}"#, Path::new("the pasted text")).unwrap();
-        assert_eq!(got.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["time", "web"]);
-        let err = parse_servers(r#"{"time": {"args": []}}"#, Path::new("the pasted text")).unwrap_err().to_string();
-        assert!(err.starts_with("cannot import the pasted text: it has neither"), "{err}");
+        assert_eq!(
+            got.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            ["time", "web"]
+        );
+        let err = parse_servers(r#"{"time": {"args": []}}"#, Path::new("the pasted text"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("cannot import the pasted text: it has neither"),
+            "{err}"
+        );
     }
 
     #[test]
     fn bad_files_are_explained() {
-        assert!(import("{}").unwrap_err().to_string().contains("neither `mcpServers` nor `servers`"));
+        assert!(import("{}")
+            .unwrap_err()
+            .to_string()
+            .contains("neither `mcpServers` nor `servers`"));
         assert!(import("{").unwrap_err().to_string().contains("line 1"));
-        assert!(import(r#"{"servers":{"a":{"type":"ws","url":"x"}}}"#).unwrap_err().to_string().contains("unknown type `ws`"));
+        assert!(import(r#"{"servers":{"a":{"type":"ws","url":"x"}}}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown type `ws`"));
     }
 }

@@ -90,51 +90,85 @@ impl MountSpec {
             [h, c, "ro"] => (*h, *c, true),
             [h, c, "rw"] => (*h, *c, false),
             [_, _, mode] => return Err(format!("mount `{text}` has mode `{mode}`; use ro or rw")),
-            _ => return Err(format!("mount `{text}` is not /host/path:/container/path[:ro|:rw]")),
+            _ => {
+                return Err(format!(
+                    "mount `{text}` is not /host/path:/container/path[:ro|:rw]"
+                ))
+            }
         };
         for (what, p) in [("host", host), ("container", container)] {
             if !p.starts_with('/') {
-                return Err(format!("mount `{text}`: the {what} path `{p}` is not absolute"));
+                return Err(format!(
+                    "mount `{text}`: the {what} path `{p}` is not absolute"
+                ));
             }
             if p.split('/').any(|c| c == "..") {
-                return Err(format!("mount `{text}`: the {what} path `{p}` has `..` in it"));
+                return Err(format!(
+                    "mount `{text}`: the {what} path `{p}` has `..` in it"
+                ));
             }
         }
         if container == "/" {
-            return Err(format!("mount `{text}` would cover the container's whole filesystem"));
+            return Err(format!(
+                "mount `{text}` would cover the container's whole filesystem"
+            ));
         }
-        Ok(Self { host: PathBuf::from(host), container: PathBuf::from(container), read_only })
+        Ok(Self {
+            host: PathBuf::from(host),
+            container: PathBuf::from(container),
+            read_only,
+        })
     }
 
     /// The spec as written in the file.
     pub fn to_spec(&self) -> String {
-        format!("{}:{}:{}", self.host.display(), self.container.display(), if self.read_only { "ro" } else { "rw" })
+        format!(
+            "{}:{}:{}",
+            self.host.display(),
+            self.container.display(),
+            if self.read_only { "ro" } else { "rw" }
+        )
     }
 }
 
 /// Parses a memory size: `512m`, `1g`, `1.5g`, `65536k`, `2GiB` or a plain number of bytes.
 pub fn parse_memory(text: &str) -> Result<u64, String> {
     let t = text.trim().to_ascii_lowercase();
-    let digits = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let digits = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (number, unit) = t.split_at(digits);
     let scale: u64 = match unit.trim() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        other => return Err(format!("memory `{text}` has an unknown unit `{other}`; use k, m or g, e.g. \"512m\"")),
+        other => {
+            return Err(format!(
+                "memory `{text}` has an unknown unit `{other}`; use k, m or g, e.g. \"512m\""
+            ))
+        }
     };
-    let value: f64 = number.parse().map_err(|_| format!("memory `{text}` is not a size such as \"512m\" or \"1g\""))?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("memory `{text}` is not a size such as \"512m\" or \"1g\""))?;
     let bytes = value * scale as f64;
     if !bytes.is_finite() || bytes < MIN_MEMORY as f64 || bytes > 1e15 {
-        return Err(format!("memory `{text}` is out of range; Docker needs at least 6m"));
+        return Err(format!(
+            "memory `{text}` is out of range; Docker needs at least 6m"
+        ));
     }
     Ok(bytes as u64)
 }
 
 /// Resolves the isolation options of `[servers.<name>]`. `gateway_image` is
 /// `[gateway] docker_image`; `command` is set for a program, `None` for a URL.
-pub(crate) fn resolve(name: &str, server: &ServerConfig, command: Option<&str>, gateway_image: Option<&str>) -> Result<Isolation, (String, String)> {
+pub(crate) fn resolve(
+    name: &str,
+    server: &ServerConfig,
+    command: Option<&str>,
+    gateway_image: Option<&str>,
+) -> Result<Isolation, (String, String)> {
     let kind = server.isolation.unwrap_or(IsolationKind::None);
     if kind == IsolationKind::None {
         let given: Vec<&str> = [
@@ -150,14 +184,23 @@ pub(crate) fn resolve(name: &str, server: &ServerConfig, command: Option<&str>, 
         .collect();
         if !given.is_empty() {
             return Err((
-                format!("[servers.{name}] sets {} but is not isolated, so nothing would enforce it", given.join(", ")),
-                format!("add `isolation = \"docker\"` under [servers.{name}], or remove {}", given.join(", ")),
+                format!(
+                    "[servers.{name}] sets {} but is not isolated, so nothing would enforce it",
+                    given.join(", ")
+                ),
+                format!(
+                    "add `isolation = \"docker\"` under [servers.{name}], or remove {}",
+                    given.join(", ")
+                ),
             ));
         }
         return Ok(Isolation::None);
     }
     let Some(command) = command else {
-        return Err((format!("[servers.{name}] has a `url`, so it cannot be isolated"), "isolation runs a command in a container; remove `isolation` for an HTTP server".into()));
+        return Err((
+            format!("[servers.{name}] has a `url`, so it cannot be isolated"),
+            "isolation runs a command in a container; remove `isolation` for an HTTP server".into(),
+        ));
     };
     if let Some(cwd) = &server.cwd {
         if !cwd.is_absolute() {
@@ -176,26 +219,50 @@ pub(crate) fn resolve(name: &str, server: &ServerConfig, command: Option<&str>, 
         }
     };
     if image.is_empty() || image.chars().any(char::is_whitespace) {
-        return Err((format!("[servers.{name}] image `{image}` is not an image name"), "write it as NAME[:TAG], e.g. image = \"node:22-slim\"".into()));
+        return Err((
+            format!("[servers.{name}] image `{image}` is not an image name"),
+            "write it as NAME[:TAG], e.g. image = \"node:22-slim\"".into(),
+        ));
     }
     let mut mounts = Vec::new();
     for spec in server.mounts.iter().flatten() {
         mounts.push(MountSpec::parse(spec).map_err(|m| (format!("[servers.{name}] {m}"), "write mounts as [\"/host/path:/container/path:ro\"] (ro is the default; rw allows writes)".into()))?);
     }
     let memory = match &server.memory {
-        Some(m) => parse_memory(m).map_err(|m| (format!("[servers.{name}] {m}"), "e.g. memory = \"512m\"".into()))?,
+        Some(m) => parse_memory(m).map_err(|m| {
+            (
+                format!("[servers.{name}] {m}"),
+                "e.g. memory = \"512m\"".into(),
+            )
+        })?,
         None => DEFAULT_MEMORY,
     };
     let cpus = server.cpus.unwrap_or(DEFAULT_CPUS);
     if !(cpus.is_finite() && (0.01..=1024.0).contains(&cpus)) {
-        return Err((format!("[servers.{name}] cpus = {cpus} is out of range"), "give a number of CPUs from 0.01 up, e.g. cpus = 1.5".into()));
+        return Err((
+            format!("[servers.{name}] cpus = {cpus} is out of range"),
+            "give a number of CPUs from 0.01 up, e.g. cpus = 1.5".into(),
+        ));
     }
     let pids = match server.pids {
         Some(p) if (1..=1_000_000).contains(&p) => p as u32,
-        Some(p) => return Err((format!("[servers.{name}] pids = {p} is out of range"), "give a positive limit on processes and threads, e.g. pids = 256".into())),
+        Some(p) => {
+            return Err((
+                format!("[servers.{name}] pids = {p} is out of range"),
+                "give a positive limit on processes and threads, e.g. pids = 256".into(),
+            ))
+        }
         None => DEFAULT_PIDS,
     };
-    Ok(Isolation::Docker(DockerSettings { image, image_source, network: server.network.unwrap_or(false), mounts, memory, cpus, pids }))
+    Ok(Isolation::Docker(DockerSettings {
+        image,
+        image_source,
+        network: server.network.unwrap_or(false),
+        mounts,
+        memory,
+        cpus,
+        pids,
+    }))
 }
 
 #[cfg(test)]
@@ -208,7 +275,15 @@ mod tests {
         assert!(m.read_only);
         assert_eq!(m.to_spec(), "/srv/data:/data:ro");
         assert!(!MountSpec::parse("/a:/b:rw").unwrap().read_only);
-        for bad in ["rel:/b", "/a:rel", "/a:/b:rx", "/a", "/a:/b:ro:x", "/a/../etc:/b", "/a:/"] {
+        for bad in [
+            "rel:/b",
+            "/a:rel",
+            "/a:/b:rx",
+            "/a",
+            "/a:/b:ro:x",
+            "/a/../etc:/b",
+            "/a:/",
+        ] {
             assert!(MountSpec::parse(bad).is_err(), "{bad}");
         }
     }

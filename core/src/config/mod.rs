@@ -20,9 +20,15 @@ mod words;
 pub use edit::ConfigEditor;
 pub use env_vars::EnvVars;
 pub use error::ConfigError;
-pub use file::{ConfigFile, GatewayConfig, OAuthConfig, ServerConfig, SurfaceMode, TransportKind, UpstreamProtocol};
+pub use file::{
+    ConfigFile, GatewayConfig, OAuthConfig, ServerConfig, SurfaceMode, TransportKind,
+    UpstreamProtocol,
+};
 pub use import::{import_servers, parse_servers, ImportedServer};
-pub use isolation::{parse_memory, DockerSettings, Isolation, IsolationKind, MountSpec, DEFAULT_CPUS, DEFAULT_MEMORY, DEFAULT_PIDS};
+pub use isolation::{
+    parse_memory, DockerSettings, Isolation, IsolationKind, MountSpec, DEFAULT_CPUS,
+    DEFAULT_MEMORY, DEFAULT_PIDS,
+};
 pub use paths::Paths;
 pub use settings::{Overrides, ServerSettings, Settings, TransportSettings, DEFAULT_LISTEN};
 pub use watch::ConfigWatcher;

@@ -19,23 +19,33 @@ pub struct Paths {
 impl Paths {
     /// Resolves the paths from the environment, with an optional explicit config file.
     pub fn resolve(config_override: Option<&Path>) -> Result<Self, ConfigError> {
-        let (config, data) = match std::env::var_os(EnvVars::PORTCULLIS_HOME).filter(|v| !v.is_empty()) {
-            Some(home) => {
-                let home = PathBuf::from(home);
-                (home.join("config.toml"), home)
-            }
-            None => {
-                let config_dir = dirs::config_dir().ok_or(ConfigError::NoHome)?;
-                let data_dir = dirs::data_dir().ok_or(ConfigError::NoHome)?;
-                (config_dir.join("portcullis").join("config.toml"), data_dir.join("portcullis"))
-            }
-        };
-        Ok(Self { config: config_override.map(Path::to_path_buf).unwrap_or(config), data })
+        let (config, data) =
+            match std::env::var_os(EnvVars::PORTCULLIS_HOME).filter(|v| !v.is_empty()) {
+                Some(home) => {
+                    let home = PathBuf::from(home);
+                    (home.join("config.toml"), home)
+                }
+                None => {
+                    let config_dir = dirs::config_dir().ok_or(ConfigError::NoHome)?;
+                    let data_dir = dirs::data_dir().ok_or(ConfigError::NoHome)?;
+                    (
+                        config_dir.join("portcullis").join("config.toml"),
+                        data_dir.join("portcullis"),
+                    )
+                }
+            };
+        Ok(Self {
+            config: config_override.map(Path::to_path_buf).unwrap_or(config),
+            data,
+        })
     }
 
     /// Paths under one folder, as `PORTCULLIS_HOME` gives them.
     pub fn under(home: &Path) -> Self {
-        Self { config: home.join("config.toml"), data: home.to_path_buf() }
+        Self {
+            config: home.join("config.toml"),
+            data: home.to_path_buf(),
+        }
     }
 
     /// The folder of upstream stderr logs.

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use super::{ConfigError, ConfigFile, EnvVars, Isolation, ServerConfig, SurfaceMode, TransportKind};
+use super::{
+    ConfigError, ConfigFile, EnvVars, Isolation, ServerConfig, SurfaceMode, TransportKind,
+};
 
 /// Where the gateway listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7331";
@@ -89,8 +91,14 @@ impl TransportSettings {
     pub fn label(&self) -> &'static str {
         match self {
             Self::Stdio { .. } => "stdio",
-            Self::Http { kind: TransportKind::StreamableHttp, .. } => "streamable-http",
-            Self::Http { kind: TransportKind::Sse, .. } => "sse",
+            Self::Http {
+                kind: TransportKind::StreamableHttp,
+                ..
+            } => "streamable-http",
+            Self::Http {
+                kind: TransportKind::Sse,
+                ..
+            } => "sse",
             Self::Http { .. } => "auto",
         }
     }
@@ -100,7 +108,11 @@ impl TransportSettings {
     /// values of environment variables or headers, which may be secrets.
     pub fn summary(&self) -> String {
         match self {
-            Self::Stdio { command, args, .. } => std::iter::once(command).chain(args).map(|w| quote_word(w)).collect::<Vec<_>>().join(" "),
+            Self::Stdio { command, args, .. } => std::iter::once(command)
+                .chain(args)
+                .map(|w| quote_word(w))
+                .collect::<Vec<_>>()
+                .join(" "),
             Self::Http { url, .. } => url.clone(),
         }
     }
@@ -108,7 +120,10 @@ impl TransportSettings {
 
 /// A word as a shell would need it written.
 fn quote_word(word: &str) -> String {
-    let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
     if plain {
         word.to_owned()
     } else {
@@ -118,29 +133,82 @@ fn quote_word(word: &str) -> String {
 
 impl Settings {
     /// Resolves the file with the environment and the command line on top.
-    pub fn resolve(file: &ConfigFile, overrides: &Overrides, path: &Path) -> Result<Self, ConfigError> {
-        let invalid = |message: String, hint: &str| ConfigError::Invalid { path: path.to_path_buf(), message, hint: hint.into() };
-        let env_listen = std::env::var(EnvVars::PORTCULLIS_LISTEN).ok().filter(|v| !v.is_empty());
-        let listen_text = overrides.listen.clone().or(env_listen).or_else(|| file.gateway.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.into());
+    pub fn resolve(
+        file: &ConfigFile,
+        overrides: &Overrides,
+        path: &Path,
+    ) -> Result<Self, ConfigError> {
+        let invalid = |message: String, hint: &str| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+            hint: hint.into(),
+        };
+        let env_listen = std::env::var(EnvVars::PORTCULLIS_LISTEN)
+            .ok()
+            .filter(|v| !v.is_empty());
+        let listen_text = overrides
+            .listen
+            .clone()
+            .or(env_listen)
+            .or_else(|| file.gateway.listen.clone())
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
         let listen: SocketAddr = listen_text.parse().map_err(|_| {
-            invalid(format!("`{listen_text}` is not an address to listen on"), "write it as IP:PORT, e.g. 127.0.0.1:7331 (port 0 picks a free one)")
+            invalid(
+                format!("`{listen_text}` is not an address to listen on"),
+                "write it as IP:PORT, e.g. 127.0.0.1:7331 (port 0 picks a free one)",
+            )
         })?;
-        let separator = file.gateway.separator.clone().unwrap_or_else(|| "__".into());
-        if separator.is_empty() || !separator.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
-            return Err(invalid(format!("separator `{separator}` is not allowed"), "use one or more of A-Z a-z 0-9 _ - ."));
+        let separator = file
+            .gateway
+            .separator
+            .clone()
+            .unwrap_or_else(|| "__".into());
+        if separator.is_empty()
+            || !separator
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
+            return Err(invalid(
+                format!("separator `{separator}` is not allowed"),
+                "use one or more of A-Z a-z 0-9 _ - .",
+            ));
         }
-        let call_timeout = seconds(file.gateway.timeout.unwrap_or(DEFAULT_TIMEOUT)).ok_or_else(|| invalid("[gateway] timeout must be a positive number of seconds".into(), "e.g. timeout = 60"))?;
-        let max_message_bytes = file.gateway.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE);
+        let call_timeout =
+            seconds(file.gateway.timeout.unwrap_or(DEFAULT_TIMEOUT)).ok_or_else(|| {
+                invalid(
+                    "[gateway] timeout must be a positive number of seconds".into(),
+                    "e.g. timeout = 60",
+                )
+            })?;
+        let max_message_bytes = file
+            .gateway
+            .max_message_bytes
+            .unwrap_or(DEFAULT_MAX_MESSAGE);
         if max_message_bytes < 1024 {
-            return Err(invalid(format!("max_message_bytes = {max_message_bytes} is too small"), "use at least 1024; the default is 16 MiB"));
+            return Err(invalid(
+                format!("max_message_bytes = {max_message_bytes} is too small"),
+                "use at least 1024; the default is 16 MiB",
+            ));
         }
         let mut servers = IndexMap::new();
         for (name, server) in &file.servers {
-            servers.insert(name.clone(), ServerSettings::resolve(name, server, call_timeout, file.gateway.docker_image.as_deref(), path)?);
+            servers.insert(
+                name.clone(),
+                ServerSettings::resolve(
+                    name,
+                    server,
+                    call_timeout,
+                    file.gateway.docker_image.as_deref(),
+                    path,
+                )?,
+            );
         }
         let prefix = file.gateway.prefix.unwrap_or(true);
         if !prefix && servers.len() > 1 {
-            return Err(invalid("`prefix = false` needs exactly one server, but several are configured".into(), "remove `prefix = false` from [gateway], or keep one server"));
+            return Err(invalid(
+                "`prefix = false` needs exactly one server, but several are configured".into(),
+                "remove `prefix = false` from [gateway], or keep one server",
+            ));
         }
         Ok(Self {
             listen,
@@ -156,21 +224,55 @@ impl Settings {
 
 impl ServerSettings {
     /// Validates one `[servers.<name>]` table; `docker_image` is `[gateway] docker_image`.
-    pub fn resolve(name: &str, server: &ServerConfig, default_timeout: Duration, docker_image: Option<&str>, path: &Path) -> Result<Self, ConfigError> {
-        let invalid = |message: String, hint: String| ConfigError::Invalid { path: path.to_path_buf(), message, hint };
-        validate_name(name).map_err(|m| invalid(m, "server names are 1 to 64 of A-Z a-z 0-9 _ -".into()))?;
+    pub fn resolve(
+        name: &str,
+        server: &ServerConfig,
+        default_timeout: Duration,
+        docker_image: Option<&str>,
+        path: &Path,
+    ) -> Result<Self, ConfigError> {
+        let invalid = |message: String, hint: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+            hint,
+        };
+        validate_name(name)
+            .map_err(|m| invalid(m, "server names are 1 to 64 of A-Z a-z 0-9 _ -".into()))?;
         let transport = match (&server.command, &server.url) {
-            (Some(_), Some(_)) => return Err(invalid(format!("[servers.{name}] has both `command` and `url`"), "keep `command` for a program or `url` for an HTTP server, not both".into())),
-            (None, None) => return Err(invalid(format!("[servers.{name}] has neither `command` nor `url`"), format!("add `command = \"...\"` or `url = \"http://...\"` under [servers.{name}]"))),
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    format!("[servers.{name}] has both `command` and `url`"),
+                    "keep `command` for a program or `url` for an HTTP server, not both".into(),
+                ))
+            }
+            (None, None) => {
+                return Err(invalid(
+                    format!("[servers.{name}] has neither `command` nor `url`"),
+                    format!(
+                        "add `command = \"...\"` or `url = \"http://...\"` under [servers.{name}]"
+                    ),
+                ))
+            }
             (Some(command), None) => {
                 if matches!(server.transport, Some(k) if k != TransportKind::Stdio) {
-                    return Err(invalid(format!("[servers.{name}] runs a command, so its transport can only be `stdio`"), "remove `transport`, or use `url` for an HTTP server".into()));
+                    return Err(invalid(
+                        format!(
+                            "[servers.{name}] runs a command, so its transport can only be `stdio`"
+                        ),
+                        "remove `transport`, or use `url` for an HTTP server".into(),
+                    ));
                 }
                 if server.headers.is_some() {
-                    return Err(invalid(format!("[servers.{name}] has `headers` but runs a command"), "headers are for HTTP servers; pass secrets to a command with `env`".into()));
+                    return Err(invalid(
+                        format!("[servers.{name}] has `headers` but runs a command"),
+                        "headers are for HTTP servers; pass secrets to a command with `env`".into(),
+                    ));
                 }
                 if command.trim().is_empty() {
-                    return Err(invalid(format!("[servers.{name}] has an empty `command`"), "name the program to run, e.g. command = \"npx\"".into()));
+                    return Err(invalid(
+                        format!("[servers.{name}] has an empty `command`"),
+                        "name the program to run, e.g. command = \"npx\"".into(),
+                    ));
                 }
                 TransportSettings::Stdio {
                     command: command.clone(),
@@ -181,40 +283,80 @@ impl ServerSettings {
             }
             (None, Some(url)) => {
                 if server.transport == Some(TransportKind::Stdio) {
-                    return Err(invalid(format!("[servers.{name}] has a `url`, so its transport cannot be `stdio`"), "use streamable-http, sse or auto".into()));
+                    return Err(invalid(
+                        format!("[servers.{name}] has a `url`, so its transport cannot be `stdio`"),
+                        "use streamable-http, sse or auto".into(),
+                    ));
                 }
                 if server.args.is_some() || server.env.is_some() || server.cwd.is_some() {
-                    return Err(invalid(format!("[servers.{name}] has a `url` and also args, env or cwd"), "args, env and cwd are for commands; remove them".into()));
+                    return Err(invalid(
+                        format!("[servers.{name}] has a `url` and also args, env or cwd"),
+                        "args, env and cwd are for commands; remove them".into(),
+                    ));
                 }
-                let parsed = reqwest::Url::parse(url).map_err(|e| invalid(format!("[servers.{name}] url `{url}`: {e}"), "write a full URL such as http://127.0.0.1:3001/mcp".into()))?;
+                let parsed = reqwest::Url::parse(url).map_err(|e| {
+                    invalid(
+                        format!("[servers.{name}] url `{url}`: {e}"),
+                        "write a full URL such as http://127.0.0.1:3001/mcp".into(),
+                    )
+                })?;
                 if !matches!(parsed.scheme(), "http" | "https") {
-                    return Err(invalid(format!("[servers.{name}] url `{url}` is not http or https"), "write a full URL such as http://127.0.0.1:3001/mcp".into()));
+                    return Err(invalid(
+                        format!("[servers.{name}] url `{url}` is not http or https"),
+                        "write a full URL such as http://127.0.0.1:3001/mcp".into(),
+                    ));
                 }
-                TransportSettings::Http { url: url.clone(), headers: server.headers.clone().unwrap_or_default(), kind: server.transport.unwrap_or(TransportKind::Auto) }
+                TransportSettings::Http {
+                    url: url.clone(),
+                    headers: server.headers.clone().unwrap_or_default(),
+                    kind: server.transport.unwrap_or(TransportKind::Auto),
+                }
             }
         };
         let call_timeout = match server.timeout {
-            Some(t) => seconds(t).ok_or_else(|| invalid(format!("[servers.{name}] timeout must be a positive number of seconds"), "e.g. timeout = 120".into()))?,
+            Some(t) => seconds(t).ok_or_else(|| {
+                invalid(
+                    format!("[servers.{name}] timeout must be a positive number of seconds"),
+                    "e.g. timeout = 120".into(),
+                )
+            })?,
             None => default_timeout,
         };
         let command = match &transport {
             TransportSettings::Stdio { command, .. } => Some(command.as_str()),
             TransportSettings::Http { .. } => None,
         };
-        let isolation = super::isolation::resolve(name, server, command, docker_image).map_err(|(m, h)| invalid(m, h))?;
+        let isolation = super::isolation::resolve(name, server, command, docker_image)
+            .map_err(|(m, h)| invalid(m, h))?;
         let oauth = server.oauth.clone().unwrap_or_default();
         if server.oauth.is_some() && command.is_some() {
-            return Err(invalid(format!("[servers.{name}.oauth] is set but the server runs a command"), "OAuth is for HTTP servers; remove the oauth table".into()));
+            return Err(invalid(
+                format!("[servers.{name}.oauth] is set but the server runs a command"),
+                "OAuth is for HTTP servers; remove the oauth table".into(),
+            ));
         }
-        if (oauth.client_secret.is_some() || oauth.private_key.is_some()) && oauth.client_id.is_none() {
+        if (oauth.client_secret.is_some() || oauth.private_key.is_some())
+            && oauth.client_id.is_none()
+        {
             return Err(invalid(format!("[servers.{name}.oauth] has a `client_secret` or `private_key` without `client_id`"), "add the client_id they belong to".into()));
         }
         if let Some(u) = &oauth.client_metadata_url {
             if !u.starts_with("https://") {
-                return Err(invalid(format!("[servers.{name}.oauth] client_metadata_url `{u}` is not an https URL"), "a client id metadata document must be served over https".into()));
+                return Err(invalid(
+                    format!("[servers.{name}.oauth] client_metadata_url `{u}` is not an https URL"),
+                    "a client id metadata document must be served over https".into(),
+                ));
             }
         }
-        Ok(Self { name: name.to_owned(), transport, enabled: server.enabled.unwrap_or(true), call_timeout, isolation, protocol: server.protocol.unwrap_or_default(), oauth })
+        Ok(Self {
+            name: name.to_owned(),
+            transport,
+            enabled: server.enabled.unwrap_or(true),
+            call_timeout,
+            isolation,
+            protocol: server.protocol.unwrap_or_default(),
+            oauth,
+        })
     }
 
     /// `stdio`, `streamable-http`, `sse`, `auto`, or `docker` for a command run in a container.
@@ -228,7 +370,12 @@ impl ServerSettings {
 
 /// Checks a server name: 1 to 64 of `[A-Za-z0-9_-]`.
 pub(crate) fn validate_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         return Err(format!("`{name}` is not a valid server name"));
     }
     Ok(())
@@ -267,19 +414,40 @@ mod tests {
     #[test]
     fn docker_isolation_resolves_with_safe_defaults() {
         let s = resolve("[gateway]\ndocker_image = \"debian:12\"\n[servers.n]\ncommand = \"npx\"\nisolation = \"docker\"\n[servers.o]\ncommand = \"/opt/srv\"\nisolation = \"docker\"\nnetwork = true\nmounts = [\"/srv:/srv\", \"/tmp/out:/out:rw\"]\nmemory = \"1g\"\ncpus = 0.5\npids = 64\n[servers.p]\ncommand = \"uvx\"\nisolation = \"docker\"\nimage = \"mine:1\"\n").unwrap();
-        let Isolation::Docker(n) = &s.servers["n"].isolation else { panic!("n is isolated") };
-        assert_eq!((n.image.as_str(), n.image_source.as_str()), (crate::isolation::NODE_IMAGE, "node"));
+        let Isolation::Docker(n) = &s.servers["n"].isolation else {
+            panic!("n is isolated")
+        };
+        assert_eq!(
+            (n.image.as_str(), n.image_source.as_str()),
+            (crate::isolation::NODE_IMAGE, "node")
+        );
         assert!(!n.network && n.mounts.is_empty());
-        assert_eq!((n.memory, n.cpus, n.pids), (super::super::DEFAULT_MEMORY, 1.0, 256));
-        let Isolation::Docker(o) = &s.servers["o"].isolation else { panic!("o is isolated") };
-        assert_eq!((o.image.as_str(), o.image_source.as_str()), ("debian:12", "gateway"));
+        assert_eq!(
+            (n.memory, n.cpus, n.pids),
+            (super::super::DEFAULT_MEMORY, 1.0, 256)
+        );
+        let Isolation::Docker(o) = &s.servers["o"].isolation else {
+            panic!("o is isolated")
+        };
+        assert_eq!(
+            (o.image.as_str(), o.image_source.as_str()),
+            ("debian:12", "gateway")
+        );
         assert!(o.network);
-        assert_eq!(o.mounts.iter().map(|m| m.read_only).collect::<Vec<_>>(), [true, false]);
+        assert_eq!(
+            o.mounts.iter().map(|m| m.read_only).collect::<Vec<_>>(),
+            [true, false]
+        );
         assert_eq!((o.memory, o.cpus, o.pids), (1 << 30, 0.5, 64));
-        let Isolation::Docker(p) = &s.servers["p"].isolation else { panic!("p is isolated") };
+        let Isolation::Docker(p) = &s.servers["p"].isolation else {
+            panic!("p is isolated")
+        };
         assert_eq!(p.image, "mine:1");
         assert_eq!(s.servers["p"].label(), "docker");
-        assert_eq!(resolve("[servers.a]\ncommand = \"x\"\n").unwrap().servers["a"].isolation, Isolation::None);
+        assert_eq!(
+            resolve("[servers.a]\ncommand = \"x\"\n").unwrap().servers["a"].isolation,
+            Isolation::None
+        );
     }
 
     #[test]
@@ -287,28 +455,76 @@ mod tests {
         for (text, needle) in [
             ("[servers.a]\n", "neither"),
             ("[servers.a]\ncommand=\"x\"\nurl=\"http://h\"\n", "both"),
-            ("[servers.\"a b\"]\ncommand=\"x\"\n", "not a valid server name"),
+            (
+                "[servers.\"a b\"]\ncommand=\"x\"\n",
+                "not a valid server name",
+            ),
             ("[servers.a]\nurl=\"ftp://h\"\n", "not http"),
-            ("[servers.a]\ncommand=\"x\"\ntransport=\"sse\"\n", "only be `stdio`"),
+            (
+                "[servers.a]\ncommand=\"x\"\ntransport=\"sse\"\n",
+                "only be `stdio`",
+            ),
             ("[gateway]\nlisten=\"nope\"\n", "not an address"),
-            ("[servers.a]\ncommand=\"x\"\nnetwork=false\n", "not isolated"),
-            ("[servers.a]\nurl=\"http://h\"\nisolation=\"docker\"\n", "cannot be isolated"),
-            ("[servers.a]\ncommand=\"./srv\"\nisolation=\"docker\"\n", "which image"),
-            ("[servers.a]\ncommand=\"npx\"\nisolation=\"docker\"\nmounts=[\"data:/data\"]\n", "not absolute"),
-            ("[servers.a]\ncommand=\"npx\"\nisolation=\"docker\"\nmemory=\"lots\"\n", "memory"),
-            ("[servers.a]\ncommand=\"npx\"\nisolation=\"docker\"\npids=0\n", "pids"),
-            ("[servers.a]\ncommand=\"npx\"\nisolation=\"docker\"\ncpus=0\n", "cpus"),
+            (
+                "[servers.a]\ncommand=\"x\"\nnetwork=false\n",
+                "not isolated",
+            ),
+            (
+                "[servers.a]\nurl=\"http://h\"\nisolation=\"docker\"\n",
+                "cannot be isolated",
+            ),
+            (
+                "[servers.a]\ncommand=\"./srv\"\nisolation=\"docker\"\n",
+                "which image",
+            ),
+            (
+                "[servers.a]\ncommand=\"npx\"\nisolation=\"docker\"\nmounts=[\"data:/data\"]\n",
+                "not absolute",
+            ),
+            (
+                "[servers.a]\ncommand=\"npx\"\nisolation=\"docker\"\nmemory=\"lots\"\n",
+                "memory",
+            ),
+            (
+                "[servers.a]\ncommand=\"npx\"\nisolation=\"docker\"\npids=0\n",
+                "pids",
+            ),
+            (
+                "[servers.a]\ncommand=\"npx\"\nisolation=\"docker\"\ncpus=0\n",
+                "cpus",
+            ),
         ] {
             let err = resolve(text).unwrap_err().to_string();
-            assert!(err.contains(needle) && err.contains("hint:"), "{text:?} -> {err}");
+            assert!(
+                err.contains(needle) && err.contains("hint:"),
+                "{text:?} -> {err}"
+            );
         }
     }
 
     #[test]
     fn a_summary_quotes_like_a_shell_and_hides_secrets() {
-        let stdio = TransportSettings::Stdio { command: "npx".into(), args: vec!["-y".into(), "@scope/pkg".into(), "a b".into(), "it's".into()], env: [("TOKEN".to_owned(), "secret".to_owned())].into_iter().collect(), cwd: None };
+        let stdio = TransportSettings::Stdio {
+            command: "npx".into(),
+            args: vec![
+                "-y".into(),
+                "@scope/pkg".into(),
+                "a b".into(),
+                "it's".into(),
+            ],
+            env: [("TOKEN".to_owned(), "secret".to_owned())]
+                .into_iter()
+                .collect(),
+            cwd: None,
+        };
         assert_eq!(stdio.summary(), "npx -y @scope/pkg 'a b' 'it'\\''s'");
-        let http = TransportSettings::Http { url: "https://h/mcp".into(), headers: [("Authorization".to_owned(), "Bearer secret".to_owned())].into_iter().collect(), kind: TransportKind::Auto };
+        let http = TransportSettings::Http {
+            url: "https://h/mcp".into(),
+            headers: [("Authorization".to_owned(), "Bearer secret".to_owned())]
+                .into_iter()
+                .collect(),
+            kind: TransportKind::Auto,
+        };
         assert_eq!(http.summary(), "https://h/mcp");
     }
 }

@@ -20,7 +20,12 @@ pub struct ConfigWatcher {
 impl ConfigWatcher {
     /// Starts watching from the file as it is now.
     pub fn new(path: &Path) -> Self {
-        let mut w = Self { path: path.to_path_buf(), seen: None, text: None, interval: Duration::from_millis(500) };
+        let mut w = Self {
+            path: path.to_path_buf(),
+            seen: None,
+            text: None,
+            interval: Duration::from_millis(500),
+        };
         w.seen = w.stat();
         w.text = std::fs::read_to_string(path).ok();
         w

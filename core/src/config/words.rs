@@ -56,7 +56,10 @@ mod tests {
     #[test]
     fn splits_like_a_shell() {
         assert_eq!(split_words("-y @scope/pkg").unwrap(), ["-y", "@scope/pkg"]);
-        assert_eq!(split_words("\"a b\" 'c d' e\\ f --flag=x ''").unwrap(), ["a b", "c d", "e f", "--flag=x", ""]);
+        assert_eq!(
+            split_words("\"a b\" 'c d' e\\ f --flag=x ''").unwrap(),
+            ["a b", "c d", "e f", "--flag=x", ""]
+        );
         assert!(split_words("\"open").is_err());
     }
 }

@@ -36,11 +36,21 @@ pub struct HttpServer {
 
 /// Binds `addr`, serves `/mcp` (and `extra`, e.g. the admin API) until the
 /// gateway is cancelled. The task lives in the gateway's tracker.
-pub async fn serve_http(gw: &Gateway, addr: SocketAddr, extra: Router) -> Result<HttpServer, GatewayError> {
+pub async fn serve_http(
+    gw: &Gateway,
+    addr: SocketAddr,
+    extra: Router,
+) -> Result<HttpServer, GatewayError> {
     let app = Router::new()
         .route("/mcp", get(get_stream).post(post_default).delete(delete))
-        .route("/mcp/direct", get(get_stream).post(post_direct).delete(delete))
-        .route("/mcp/search", get(get_stream).post(post_search).delete(delete))
+        .route(
+            "/mcp/direct",
+            get(get_stream).post(post_direct).delete(delete),
+        )
+        .route(
+            "/mcp/search",
+            get(get_stream).post(post_search).delete(delete),
+        )
         .with_state(gw.clone())
         .merge(extra);
     listen(gw, addr, app).await
@@ -55,17 +65,28 @@ pub async fn serve_sign_in_callback(gw: &Gateway) -> Result<HttpServer, GatewayE
 
 /// Binds `addr` and serves `app` with the OAuth callback, behind the loopback check.
 async fn listen(gw: &Gateway, addr: SocketAddr, app: Router) -> Result<HttpServer, GatewayError> {
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| match source.kind() {
-        std::io::ErrorKind::AddrInUse => GatewayError::PortInUse { addr },
-        _ => GatewayError::Listen { addr, source },
-    })?;
-    let local = listener.local_addr().map_err(|source| GatewayError::Listen { addr, source })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::AddrInUse => GatewayError::PortInUse { addr },
+            _ => GatewayError::Listen { addr, source },
+        })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| GatewayError::Listen { addr, source })?;
     gw.set_listen_addr(local);
-    let app = Router::new().route(crate::oauth::CALLBACK_PATH, get(oauth_callback)).with_state(gw.clone()).merge(app).layer(middleware::from_fn(local_only));
+    let app = Router::new()
+        .route(crate::oauth::CALLBACK_PATH, get(oauth_callback))
+        .with_state(gw.clone())
+        .merge(app)
+        .layer(middleware::from_fn(local_only));
     let cancel = gw.cancellation();
     gw.tasks().spawn(async move {
         let shutdown = async move { cancel.cancelled().await };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
             tracing::error!("the HTTP server stopped: {e}");
         }
     });
@@ -74,14 +95,38 @@ async fn listen(gw: &Gateway, addr: SocketAddr, app: Router) -> Result<HttpServe
 
 /// Where the authorization server sends the browser back after a sign-in.
 /// Needs no token: the `state` it carries names a flow the gateway started.
-async fn oauth_callback(State(gw): State<Gateway>, axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>) -> Response {
+async fn oauth_callback(
+    State(gw): State<Gateway>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
     let page = |status: StatusCode, title: &str, text: &str| {
-        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-        let body = format!("<!doctype html><meta charset=utf-8><title>Portcullis: {}</title><h1>{}</h1><p>{}</p>", esc(title), esc(title), esc(text).replace('\n', "<br>"));
-        (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        let body = format!(
+            "<!doctype html><meta charset=utf-8><title>Portcullis: {}</title><h1>{}</h1><p>{}</p>",
+            esc(title),
+            esc(title),
+            esc(text).replace('\n', "<br>")
+        );
+        (
+            status,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response()
     };
     match gw.complete_sign_in(&query).await {
-        Ok(server) => page(StatusCode::OK, "Signed in", &format!("Portcullis is signed in to `{server}`. You can close this window.")),
+        Ok(server) => page(
+            StatusCode::OK,
+            "Signed in",
+            &format!("Portcullis is signed in to `{server}`. You can close this window."),
+        ),
         Err(e) => page(StatusCode::BAD_REQUEST, "Sign-in failed", &e.to_string()),
     }
 }
@@ -89,7 +134,9 @@ async fn oauth_callback(State(gw): State<Gateway>, axum::extract::Query(query): 
 async fn local_only(req: Request, next: Next) -> Response {
     match check_local(req.headers()) {
         Ok(()) => next.run(req).await,
-        Err((status, message)) => (status, axum::Json(serde_json::json!({ "error": message }))).into_response(),
+        Err((status, message)) => {
+            (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+        }
     }
 }
 
@@ -99,7 +146,12 @@ fn rpc_error(status: StatusCode, code: ErrorCode, message: &str) -> Response {
 }
 
 pub(super) fn json_response(body: Vec<u8>, session: Option<&str>) -> Response {
-    let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    let mut resp = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response();
     add_session_header(&mut resp, session);
     resp
 }
@@ -115,7 +167,13 @@ fn session_of(gw: &Gateway, headers: &HeaderMap) -> Result<Arc<Session>, Respons
     let Some(id) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) else {
         return Err(rpc_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "missing Mcp-Session-Id header: send `initialize` first and echo the session id it returns"));
     };
-    gw.session(id).ok_or_else(|| rpc_error(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, "unknown or expired session: start a new one with `initialize`"))
+    gw.session(id).ok_or_else(|| {
+        rpc_error(
+            StatusCode::NOT_FOUND,
+            ErrorCode::InvalidRequest,
+            "unknown or expired session: start a new one with `initialize`",
+        )
+    })
 }
 
 async fn post_default(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
@@ -130,21 +188,50 @@ async fn post_search(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes)
     post(gw, Some(SurfaceMode::Search), headers, body).await
 }
 
-async fn post(gw: Gateway, surface: Option<SurfaceMode>, headers: HeaderMap, body: Bytes) -> Response {
+async fn post(
+    gw: Gateway,
+    surface: Option<SurfaceMode>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let limit = gw.settings().max_message_bytes;
     let (msgs, batch) = match Message::parse_many(&body, limit) {
         Ok(parsed) => parsed,
-        Err(e @ ParseError::TooLarge { .. }) => return rpc_error(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::InvalidRequest, &e.to_string()),
-        Err(e @ ParseError::Json(_)) => return rpc_error(StatusCode::BAD_REQUEST, ErrorCode::ParseError, &e.to_string()),
-        Err(e @ ParseError::Invalid(_)) => return rpc_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, &e.to_string()),
+        Err(e @ ParseError::TooLarge { .. }) => {
+            return rpc_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::InvalidRequest,
+                &e.to_string(),
+            )
+        }
+        Err(e @ ParseError::Json(_)) => {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::ParseError,
+                &e.to_string(),
+            )
+        }
+        Err(e @ ParseError::Invalid(_)) => {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidRequest,
+                &e.to_string(),
+            )
+        }
     };
     if super::http_modern::is_modern(&headers, &msgs) {
         return super::http_modern::post(gw, surface, headers, msgs, batch).await;
     }
-    let is_init = msgs.iter().any(|m| m.method() == "initialize" && m.kind() == Kind::Request);
+    let is_init = msgs
+        .iter()
+        .any(|m| m.method() == "initialize" && m.kind() == Kind::Request);
     let (session, new_session) = if is_init {
         if batch {
-            return rpc_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "`initialize` must be sent alone, not in a batch");
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidRequest,
+                "`initialize` must be sent alone, not in a batch",
+            );
         }
         (gw.open_session("http", surface), true)
     } else {
@@ -164,21 +251,42 @@ async fn post(gw: Gateway, surface: Option<SurfaceMode>, headers: HeaderMap, bod
         return resp;
     }
     if batch {
-        let answers = futures::future::join_all(msgs.into_iter().map(|m| gw.handle(&session, m, None))).await;
-        let answers: Vec<String> = answers.into_iter().flatten().map(|m| m.to_json_string()).collect();
-        return json_response(format!("[{}]", answers.join(",")).into_bytes(), session_header.as_deref());
+        let answers =
+            futures::future::join_all(msgs.into_iter().map(|m| gw.handle(&session, m, None))).await;
+        let answers: Vec<String> = answers
+            .into_iter()
+            .flatten()
+            .map(|m| m.to_json_string())
+            .collect();
+        return json_response(
+            format!("[{}]", answers.join(",")).into_bytes(),
+            session_header.as_deref(),
+        );
     }
-    let Some(msg) = msgs.into_iter().next() else { return StatusCode::ACCEPTED.into_response() };
+    let Some(msg) = msgs.into_iter().next() else {
+        return StatusCode::ACCEPTED.into_response();
+    };
     let (tx, rx) = mpsc::channel::<Message>(64);
     let s2 = session.clone();
-    answer_streaming(async move { gw.handle(&s2, msg, Some(tx)).await }, rx, session_header, |_| StatusCode::OK).await
+    answer_streaming(
+        async move { gw.handle(&s2, msg, Some(tx)).await },
+        rx,
+        session_header,
+        |_| StatusCode::OK,
+    )
+    .await
 }
 
 /// Answers one request: as plain JSON unless something related (progress,
 /// a server-to-client request) arrives before the answer, then as an event
 /// stream that ends with the answer. `status` picks the HTTP status of a
 /// plain JSON answer.
-pub(super) async fn answer_streaming<F>(answer: F, mut rx: mpsc::Receiver<Message>, session_header: Option<String>, status: fn(&Message) -> StatusCode) -> Response
+pub(super) async fn answer_streaming<F>(
+    answer: F,
+    mut rx: mpsc::Receiver<Message>,
+    session_header: Option<String>,
+    status: fn(&Message) -> StatusCode,
+) -> Response
 where
     F: std::future::Future<Output = Option<Message>> + Send + 'static,
 {
@@ -204,7 +312,10 @@ where
             state = match state {
                 Streaming::Running(answer, rx, mut queued) if !queued.is_empty() => {
                     let m = queued.pop_front()?;
-                    return Some((Ok::<_, Infallible>(event(&m)), Streaming::Running(answer, rx, queued)));
+                    return Some((
+                        Ok::<_, Infallible>(event(&m)),
+                        Streaming::Running(answer, rx, queued),
+                    ));
                 }
                 Streaming::Running(mut answer, mut rx, queued) => tokio::select! {
                     biased;
@@ -236,7 +347,11 @@ where
 
 /// The state of a POST answered as an event stream.
 enum Streaming<F> {
-    Running(std::pin::Pin<Box<F>>, mpsc::Receiver<Message>, VecDeque<Message>),
+    Running(
+        std::pin::Pin<Box<F>>,
+        mpsc::Receiver<Message>,
+        VecDeque<Message>,
+    ),
     Draining(VecDeque<Message>),
 }
 
@@ -246,26 +361,46 @@ fn event(m: &Message) -> Event {
 
 /// Whether a GET or DELETE comes from a stateless-era client (which has neither).
 fn stateless(headers: &HeaderMap) -> bool {
-    headers.get(crate::protocol::modern::HEADER_VERSION).and_then(|v| v.to_str().ok()).is_some_and(|v| !crate::protocol::SUPPORTED_VERSIONS.contains(&v)) && !headers.contains_key(SESSION_HEADER)
+    headers
+        .get(crate::protocol::modern::HEADER_VERSION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !crate::protocol::SUPPORTED_VERSIONS.contains(&v))
+        && !headers.contains_key(SESSION_HEADER)
 }
 
 async fn get_stream(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
     if stateless(&headers) {
         return super::http_modern::method_not_allowed();
     }
-    let accepts = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accepts = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !accepts.contains("text/event-stream") {
-        return rpc_error(StatusCode::NOT_ACCEPTABLE, ErrorCode::InvalidRequest, "the GET stream needs `Accept: text/event-stream`");
+        return rpc_error(
+            StatusCode::NOT_ACCEPTABLE,
+            ErrorCode::InvalidRequest,
+            "the GET stream needs `Accept: text/event-stream`",
+        );
     }
     let session = match session_of(&gw, &headers) {
         Ok(s) => s,
         Err(resp) => return resp,
     };
     let Some(rx) = session.take_outbound() else {
-        return rpc_error(StatusCode::CONFLICT, ErrorCode::InvalidRequest, "this session already has a GET stream open");
+        return rpc_error(
+            StatusCode::CONFLICT,
+            ErrorCode::InvalidRequest,
+            "this session already has a GET stream open",
+        );
     };
-    let stream = OutboundStream { rx: Some(rx), session: session.clone() };
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+    let stream = OutboundStream {
+        rx: Some(rx),
+        session: session.clone(),
+    };
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
 }
 
 /// The GET stream; gives the queue back to the session when the client goes.
@@ -277,7 +412,10 @@ struct OutboundStream {
 impl Stream for OutboundStream {
     type Item = Result<Event, Infallible>;
 
-    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
         match self.rx.as_mut() {
             Some(rx) => rx.poll_recv(cx).map(|m| m.map(|m| Ok(event(&m)))),
             None => std::task::Poll::Ready(None),
@@ -298,11 +436,19 @@ async fn delete(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
         return super::http_modern::method_not_allowed();
     }
     let Some(id) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) else {
-        return rpc_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "missing Mcp-Session-Id header");
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            "missing Mcp-Session-Id header",
+        );
     };
     if gw.close_session(id).await {
         StatusCode::OK.into_response()
     } else {
-        rpc_error(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, "unknown or expired session")
+        rpc_error(
+            StatusCode::NOT_FOUND,
+            ErrorCode::InvalidRequest,
+            "unknown or expired session",
+        )
     }
 }

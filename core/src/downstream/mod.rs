@@ -5,6 +5,6 @@ mod http;
 mod http_modern;
 mod stdio;
 
+pub(crate) use guard::check_local;
 pub use http::{serve_http, serve_sign_in_callback, HttpServer};
 pub use stdio::{process_stdio, serve_stdio, ProcessInput, ProcessOutput};
-pub(crate) use guard::check_local;

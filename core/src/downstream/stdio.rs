@@ -31,7 +31,11 @@ const HAND_OFF_AFTER: usize = 16;
 /// Whether a request speaks the stateless era (its `_meta` names a
 /// protocol version, and it is not `initialize`).
 fn is_stateless(msg: &Message) -> bool {
-    msg.method() != "initialize" && msg.params.as_ref().is_some_and(|p| crate::protocol::modern::mentions_protocol_version(p.get()))
+    msg.method() != "initialize"
+        && msg
+            .params
+            .as_ref()
+            .is_some_and(|p| crate::protocol::modern::mentions_protocol_version(p.get()))
 }
 
 /// The process's stdin, to pass to [`serve_stdio`].
@@ -50,12 +54,18 @@ pub type ProcessOutput = Box<dyn AsyncWrite + Unpin + Send>;
 /// process holding the same pipe ends (a client that spawned the gateway
 /// holds the other ends only).
 pub fn process_stdio() -> (ProcessInput, ProcessOutput) {
-    let input: ProcessInput = match dup_pipe(std::io::stdin().as_fd()).and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok()) {
+    let input: ProcessInput = match dup_pipe(std::io::stdin().as_fd())
+        .and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok())
+    {
         Some(rx) => Box::new(rx),
         None => Box::new(tokio::io::stdin()),
     };
     let shares_stderr = same_file(std::io::stdout().as_fd(), std::io::stderr().as_fd());
-    let output: ProcessOutput = match (!shares_stderr).then(|| dup_pipe(std::io::stdout().as_fd())).flatten().and_then(|fd| pipe::Sender::from_owned_fd(fd).ok()) {
+    let output: ProcessOutput = match (!shares_stderr)
+        .then(|| dup_pipe(std::io::stdout().as_fd()))
+        .flatten()
+        .and_then(|fd| pipe::Sender::from_owned_fd(fd).ok())
+    {
         Some(tx) => Box::new(tx),
         None => Box::new(tokio::io::stdout()),
     };
@@ -65,7 +75,9 @@ pub fn process_stdio() -> (ProcessInput, ProcessOutput) {
 /// A duplicate of `fd` when it is a pipe (or FIFO).
 fn dup_pipe(fd: std::os::fd::BorrowedFd<'_>) -> Option<OwnedFd> {
     let kind = stat(fd)?.st_mode & libc::S_IFMT;
-    (kind == libc::S_IFIFO).then(|| fd.try_clone_to_owned().ok()).flatten()
+    (kind == libc::S_IFIFO)
+        .then(|| fd.try_clone_to_owned().ok())
+        .flatten()
 }
 
 fn same_file(a: std::os::fd::BorrowedFd<'_>, b: std::os::fd::BorrowedFd<'_>) -> bool {
@@ -157,11 +169,21 @@ where
         let msg = match Message::parse(&line, limit) {
             Ok(m) => m,
             Err(e) => {
-                let _ = out_tx.send(Message::error_response(raw("null"), ErrorCode::ParseError.code(), &e.to_string(), None)).await;
+                let _ = out_tx
+                    .send(Message::error_response(
+                        raw("null"),
+                        ErrorCode::ParseError.code(),
+                        &e.to_string(),
+                        None,
+                    ))
+                    .await;
                 continue;
             }
         };
-        if msg.kind() == Kind::Request && msg.method() == "subscriptions/listen" && is_stateless(&msg) {
+        if msg.kind() == Kind::Request
+            && msg.method() == "subscriptions/listen"
+            && is_stateless(&msg)
+        {
             let key = msg.id_key().unwrap_or("null").to_owned();
             let stop = listening.child_token();
             listens.insert(key, stop.clone());
@@ -206,7 +228,13 @@ where
 
 /// Opens a `subscriptions/listen` stream whose notifications go to `out`
 /// until `stop`; a refusal is answered at once.
-async fn listen(gw: &Gateway, msg: Message, out: mpsc::Sender<Message>, tasks: &TaskTracker, stop: CancellationToken) {
+async fn listen(
+    gw: &Gateway,
+    msg: Message,
+    out: mpsc::Sender<Message>,
+    tasks: &TaskTracker,
+    stop: CancellationToken,
+) {
     let mut listener = match gw.listen(msg, None).await {
         Ok(l) => l,
         Err(answer) => {

@@ -36,12 +36,30 @@ pub(super) struct ListKind {
     pub(super) capability: &'static str,
 }
 
-pub(super) const RESOURCES: ListKind = ListKind { method: "resources/list", key: "resources", capability: "resources" };
-pub(super) const TEMPLATES: ListKind = ListKind { method: "resources/templates/list", key: "resourceTemplates", capability: "resources" };
-pub(super) const PROMPTS: ListKind = ListKind { method: "prompts/list", key: "prompts", capability: "prompts" };
+pub(super) const RESOURCES: ListKind = ListKind {
+    method: "resources/list",
+    key: "resources",
+    capability: "resources",
+};
+pub(super) const TEMPLATES: ListKind = ListKind {
+    method: "resources/templates/list",
+    key: "resourceTemplates",
+    capability: "resources",
+};
+pub(super) const PROMPTS: ListKind = ListKind {
+    method: "prompts/list",
+    key: "prompts",
+    capability: "prompts",
+};
 
 fn capable(gw: &Gateway, capability: &str) -> Vec<UpstreamHandle> {
-    gw.upstream_handles().into_iter().filter(|h| h.status().state == UpstreamState::Ready && h.info().capabilities.get(capability).is_some()).collect()
+    gw.upstream_handles()
+        .into_iter()
+        .filter(|h| {
+            h.status().state == UpstreamState::Ready
+                && h.info().capabilities.get(capability).is_some()
+        })
+        .collect()
 }
 
 fn encode_cursor(server: &str, cursor: Option<&str>) -> String {
@@ -52,19 +70,40 @@ fn encode_cursor(server: &str, cursor: Option<&str>) -> String {
 
 fn decode_cursor(cursor: &str) -> Option<(String, Option<String>)> {
     let hex = cursor.strip_prefix("pc1.")?;
-    let bytes: Option<Vec<u8>> = (0..hex.len()).step_by(2).map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect();
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
     let v: Value = serde_json::from_slice(&bytes?).ok()?;
-    Some((v.get("s")?.as_str()?.to_owned(), v.get("c").and_then(Value::as_str).map(str::to_owned)))
+    Some((
+        v.get("s")?.as_str()?.to_owned(),
+        v.get("c").and_then(Value::as_str).map(str::to_owned),
+    ))
 }
 
 /// One merged page of a list.
-pub(super) async fn list(gw: &Gateway, kind: ListKind, msg: &Message) -> Result<Box<RawValue>, GatewayError> {
-    let params: IndexMap<String, Box<RawValue>> = msg.params_as().ok().flatten().unwrap_or_default();
+pub(super) async fn list(
+    gw: &Gateway,
+    kind: ListKind,
+    msg: &Message,
+) -> Result<Box<RawValue>, GatewayError> {
+    let params: IndexMap<String, Box<RawValue>> =
+        msg.params_as().ok().flatten().unwrap_or_default();
     let upstreams = capable(gw, kind.capability);
-    let (mut index, mut cursor) = match params.get("cursor").and_then(|c| serde_json::from_str::<String>(c.get()).ok()) {
+    let (mut index, mut cursor) = match params
+        .get("cursor")
+        .and_then(|c| serde_json::from_str::<String>(c.get()).ok())
+    {
         None => (0, None),
         Some(c) => {
-            let (server, inner) = decode_cursor(&c).ok_or_else(|| GatewayError::InvalidParams(format!("invalid cursor `{c}`: pass the nextCursor of the previous page")))?;
+            let (server, inner) = decode_cursor(&c).ok_or_else(|| {
+                GatewayError::InvalidParams(format!(
+                    "invalid cursor `{c}`: pass the nextCursor of the previous page"
+                ))
+            })?;
             let i = upstreams.iter().position(|h| h.name() == server).ok_or_else(|| GatewayError::InvalidParams(format!("the cursor names server `{server}`, which is gone; list again from the start")))?;
             (i, inner)
         }
@@ -81,7 +120,12 @@ pub(super) async fn list(gw: &Gateway, kind: ListKind, msg: &Message) -> Result<
         let (page_items, next) = match answer {
             Ok(resp) if resp.error.is_none() => read_page(&resp, kind.key),
             Ok(resp) => {
-                tracing::warn!(server = h.name(), "{} failed: {}", kind.method, resp.error.as_ref().map_or("", |e| e.get()));
+                tracing::warn!(
+                    server = h.name(),
+                    "{} failed: {}",
+                    kind.method,
+                    resp.error.as_ref().map_or("", |e| e.get())
+                );
                 (Vec::new(), None)
             }
             Err(e) => {
@@ -90,20 +134,37 @@ pub(super) async fn list(gw: &Gateway, kind: ListKind, msg: &Message) -> Result<
             }
         };
         for item in page_items {
-            items.push(adopt(gw, h.name(), kind, item, &settings.separator, settings.prefix));
+            items.push(adopt(
+                gw,
+                h.name(),
+                kind,
+                item,
+                &settings.separator,
+                settings.prefix,
+            ));
         }
         match next {
             Some(n) => {
                 cursor = Some(n);
                 if !items.is_empty() {
-                    return Ok(page(kind.key, items, Some(encode_cursor(h.name(), cursor.as_deref()))));
+                    return Ok(page(
+                        kind.key,
+                        items,
+                        Some(encode_cursor(h.name(), cursor.as_deref())),
+                    ));
                 }
             }
             None => {
                 index += 1;
                 cursor = None;
                 if !items.is_empty() {
-                    return Ok(page(kind.key, items, upstreams.get(index).map(|next| encode_cursor(next.name(), None))));
+                    return Ok(page(
+                        kind.key,
+                        items,
+                        upstreams
+                            .get(index)
+                            .map(|next| encode_cursor(next.name(), None)),
+                    ));
                 }
             }
         }
@@ -122,27 +183,53 @@ pub(super) fn page(key: &str, items: Vec<Box<RawValue>>, next: Option<String>) -
 }
 
 fn read_page(resp: &Message, key: &str) -> (Vec<IndexMap<String, Box<RawValue>>>, Option<String>) {
-    let Some(result) = resp.result.as_deref() else { return (Vec::new(), None) };
-    let Ok(fields) = serde_json::from_str::<IndexMap<String, Box<RawValue>>>(result.get()) else { return (Vec::new(), None) };
-    let items = fields.get(key).and_then(|r| serde_json::from_str(r.get()).ok()).unwrap_or_default();
-    let next = fields.get("nextCursor").and_then(|c| serde_json::from_str::<String>(c.get()).ok());
+    let Some(result) = resp.result.as_deref() else {
+        return (Vec::new(), None);
+    };
+    let Ok(fields) = serde_json::from_str::<IndexMap<String, Box<RawValue>>>(result.get()) else {
+        return (Vec::new(), None);
+    };
+    let items = fields
+        .get(key)
+        .and_then(|r| serde_json::from_str(r.get()).ok())
+        .unwrap_or_default();
+    let next = fields
+        .get("nextCursor")
+        .and_then(|c| serde_json::from_str::<String>(c.get()).ok());
     (items, next)
 }
 
 /// Records where an item came from and renames prompts.
-fn adopt(gw: &Gateway, server: &str, kind: ListKind, mut item: IndexMap<String, Box<RawValue>>, sep: &str, prefix: bool) -> Box<RawValue> {
-    let text = |k: &str| item.get(k).and_then(|v| serde_json::from_str::<String>(v.get()).ok());
+fn adopt(
+    gw: &Gateway,
+    server: &str,
+    kind: ListKind,
+    mut item: IndexMap<String, Box<RawValue>>,
+    sep: &str,
+    prefix: bool,
+) -> Box<RawValue> {
+    let text = |k: &str| {
+        item.get(k)
+            .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+    };
     let mut catalog = gw.inner.catalog.lock().unwrap_or_else(|p| p.into_inner());
     match kind.key {
         "resources" => {
             if let Some(uri) = text("uri") {
-                catalog.resource_owner.entry(uri).or_insert_with(|| server.to_owned());
+                catalog
+                    .resource_owner
+                    .entry(uri)
+                    .or_insert_with(|| server.to_owned());
             }
         }
         "resourceTemplates" => {
             if let Some(t) = text("uriTemplate") {
                 let prefix = t.split('{').next().unwrap_or("").to_owned();
-                if !catalog.template_prefixes.iter().any(|(p, s)| *p == prefix && s == server) {
+                if !catalog
+                    .template_prefixes
+                    .iter()
+                    .any(|(p, s)| *p == prefix && s == server)
+                {
                     catalog.template_prefixes.push((prefix, server.to_owned()));
                 }
             }
@@ -151,7 +238,9 @@ fn adopt(gw: &Gateway, server: &str, kind: ListKind, mut item: IndexMap<String, 
             if let Some(name) = text("name") {
                 let map = NameMap::build([(server, name.as_str())], sep, prefix);
                 if let Some(down) = map.downstream(server, &name) {
-                    catalog.prompts.insert(down.to_owned(), (server.to_owned(), name.clone()));
+                    catalog
+                        .prompts
+                        .insert(down.to_owned(), (server.to_owned(), name.clone()));
                     item.insert("name".into(), to_raw(down));
                 }
             }
@@ -164,7 +253,12 @@ fn adopt(gw: &Gateway, server: &str, kind: ListKind, mut item: IndexMap<String, 
 pub(super) fn resource_targets(gw: &Gateway, uri: &str) -> Vec<UpstreamHandle> {
     let catalog = gw.inner.catalog.lock().unwrap_or_else(|p| p.into_inner());
     let owner = catalog.resource_owner.get(uri).cloned().or_else(|| {
-        catalog.template_prefixes.iter().filter(|(p, _)| !p.is_empty() && uri.starts_with(p.as_str())).max_by_key(|(p, _)| p.len()).map(|(_, s)| s.clone())
+        catalog
+            .template_prefixes
+            .iter()
+            .filter(|(p, _)| !p.is_empty() && uri.starts_with(p.as_str()))
+            .max_by_key(|(p, _)| p.len())
+            .map(|(_, s)| s.clone())
     });
     drop(catalog);
     match owner.and_then(|o| gw.upstream(&o)) {
@@ -175,24 +269,42 @@ pub(super) fn resource_targets(gw: &Gateway, uri: &str) -> Vec<UpstreamHandle> {
 
 /// Where a downstream prompt name leads.
 pub(super) fn resolve_prompt(gw: &Gateway, name: &str) -> Option<(String, String)> {
-    if let Some(found) = gw.inner.catalog.lock().unwrap_or_else(|p| p.into_inner()).prompts.get(name).cloned() {
+    if let Some(found) = gw
+        .inner
+        .catalog
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .prompts
+        .get(name)
+        .cloned()
+    {
         return Some(found);
     }
     let settings = gw.settings();
     if !settings.prefix {
-        return gw.upstream_handles().first().map(|h| (h.name().to_owned(), name.to_owned()));
+        return gw
+            .upstream_handles()
+            .first()
+            .map(|h| (h.name().to_owned(), name.to_owned()));
     }
     let (server, prompt) = name.split_once(settings.separator.as_str())?;
-    gw.upstream(server).map(|_| (server.to_owned(), prompt.to_owned()))
+    gw.upstream(server)
+        .map(|_| (server.to_owned(), prompt.to_owned()))
 }
 
 /// Sends a request about a resource URI, trying the candidates in order.
-pub(super) async fn by_uri(gw: &Gateway, uri: &str, msg: &Message) -> Result<(String, Message), GatewayError> {
+pub(super) async fn by_uri(
+    gw: &Gateway,
+    uri: &str,
+    msg: &Message,
+) -> Result<(String, Message), GatewayError> {
     let targets = resource_targets(gw, uri);
     let mut last = None;
     for h in &targets {
         match h.request(msg.method(), msg.params.clone()).await {
-            Ok(resp) if resp.error.is_none() || targets.len() == 1 => return Ok((h.name().to_owned(), resp)),
+            Ok(resp) if resp.error.is_none() || targets.len() == 1 => {
+                return Ok((h.name().to_owned(), resp))
+            }
             Ok(resp) => last = Some(Ok(resp)),
             Err(e) => last = Some(Err(e)),
         }
@@ -200,7 +312,10 @@ pub(super) async fn by_uri(gw: &Gateway, uri: &str, msg: &Message) -> Result<(St
     match last {
         Some(Ok(resp)) => Ok((String::new(), resp)),
         Some(Err(e)) => Err(e.into()),
-        None => Err(GatewayError::MethodNotFound { method: msg.method().to_owned(), why: "no upstream offers resources".into() }),
+        None => Err(GatewayError::MethodNotFound {
+            method: msg.method().to_owned(),
+            why: "no upstream offers resources".into(),
+        }),
     }
 }
 
@@ -211,8 +326,14 @@ mod tests {
     #[test]
     fn cursors_roundtrip_and_reject_garbage() {
         let c = encode_cursor("every thing", Some("abc\"1"));
-        assert_eq!(decode_cursor(&c), Some(("every thing".into(), Some("abc\"1".into()))));
-        assert_eq!(decode_cursor(&encode_cursor("s", None)), Some(("s".into(), None)));
+        assert_eq!(
+            decode_cursor(&c),
+            Some(("every thing".into(), Some("abc\"1".into())))
+        );
+        assert_eq!(
+            decode_cursor(&encode_cursor("s", None)),
+            Some(("s".into(), None))
+        );
         assert_eq!(decode_cursor("pc1.zz"), None);
         assert_eq!(decode_cursor("nope"), None);
     }

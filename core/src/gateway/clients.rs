@@ -26,7 +26,11 @@ impl Gateway {
     /// Each known client with its snippet for `mcp_url` and whether its config has it.
     pub fn client_setups(&self, mcp_url: &str) -> ClientSetups {
         let files = self.client_files();
-        ClientSetups { mcp_url: mcp_url.to_owned(), home: files.home().map(PathBuf::from), clients: files.setups(&Target::new(mcp_url)) }
+        ClientSetups {
+            mcp_url: mcp_url.to_owned(),
+            home: files.home().map(PathBuf::from),
+            clients: files.setups(&Target::new(mcp_url)),
+        }
     }
 
     /// Writes the snippet for `mcp_url` into the client's config, with a backup.

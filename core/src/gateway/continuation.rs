@@ -74,17 +74,35 @@ pub(crate) struct Continuation {
 impl Drop for Continuation {
     fn drop(&mut self) {
         if let Some(key) = &self.inflight_key {
-            self.session.inflight.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+            self.session
+                .inflight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(key);
         }
         if let Some(t) = &self.progress_token {
-            self.gw.inner.progress.lock().unwrap_or_else(|p| p.into_inner()).remove(t);
+            self.gw
+                .inner
+                .progress
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(t);
         }
         self.session.parked.store(false, Ordering::Relaxed);
-        self.gw.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).remove(self.session.id());
+        self.gw
+            .inner
+            .sessions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(self.session.id());
         if !self.finished {
             // The client went away or never came back: stop the upstream's work.
             let (upstream, id) = (self.upstream.clone(), self.upstream_id);
-            self.gw.inner.tasks.spawn(async move { upstream.cancel_request(id, "the client did not finish the exchange").await });
+            self.gw.inner.tasks.spawn(async move {
+                upstream
+                    .cancel_request(id, "the client did not finish the exchange")
+                    .await
+            });
         }
     }
 }
@@ -93,15 +111,44 @@ impl Drop for Continuation {
 pub(crate) type Parked = std::collections::HashMap<String, Continuation>;
 
 /// Forwards a call of a 2026-07-28 session and drives it until it ends or needs input.
-pub(super) async fn start(gw: &Gateway, session: &Arc<Session>, server: &str, msg: Message, progress_token: Option<String>, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
-    let upstream = gw.upstream(server).ok_or_else(|| GatewayError::UnknownServer { name: server.to_owned() })?;
+pub(super) async fn start(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    server: &str,
+    msg: Message,
+    progress_token: Option<String>,
+    related: Option<mpsc::Sender<Message>>,
+) -> Result<Message, GatewayError> {
+    let upstream = gw
+        .upstream(server)
+        .ok_or_else(|| GatewayError::UnknownServer {
+            name: server.to_owned(),
+        })?;
     // The client's own method and name (the gateway renames tools for the upstream).
-    let (method, name) = session.origin.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or_else(|| (msg.method().to_owned(), None));
+    let (method, name) = session
+        .origin
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .unwrap_or_else(|| (msg.method().to_owned(), None));
     let key = msg.id_key().map(str::to_owned);
     let call = upstream.start_forward(msg).await?;
     let (tx, input) = mpsc::channel(16);
     if let Some(k) = &key {
-        session.inflight.lock().unwrap_or_else(|p| p.into_inner()).insert(k.clone(), Inflight { server: server.to_owned(), upstream_id: call.upstream_id, related: related.clone(), started: Instant::now(), input: Some(tx) });
+        session
+            .inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                k.clone(),
+                Inflight {
+                    server: server.to_owned(),
+                    upstream_id: call.upstream_id,
+                    related: related.clone(),
+                    started: Instant::now(),
+                    input: Some(tx),
+                },
+            );
     }
     let timeout = upstream.settings().call_timeout;
     let c = Continuation {
@@ -152,24 +199,64 @@ async fn drive(mut c: Continuation) -> Result<Message, GatewayError> {
 /// Parks the call and answers the client with what it must provide.
 fn park(c: Continuation) -> Message {
     let token = format!("{TOKEN_PREFIX}{}", uuid::Uuid::new_v4().simple());
-    let requests: Map<String, Value> = c.asks.iter().map(|a| (a.key.clone(), json!({ "method": a.method, "params": a.params }))).collect();
+    let requests: Map<String, Value> = c
+        .asks
+        .iter()
+        .map(|a| {
+            (
+                a.key.clone(),
+                json!({ "method": a.method, "params": a.params }),
+            )
+        })
+        .collect();
     c.session.parked.store(true, Ordering::Relaxed);
-    let result = json!({ "resultType": "input_required", "inputRequests": requests, "requestState": token });
+    let result =
+        json!({ "resultType": "input_required", "inputRequests": requests, "requestState": token });
     let gw = c.gw.clone();
-    gw.inner.parked.lock().unwrap_or_else(|p| p.into_inner()).insert(token, c);
-    Message { result: Some(to_raw(&result)), ..Message::default() }
+    gw.inner
+        .parked
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(token, c);
+    Message {
+        result: Some(to_raw(&result)),
+        ..Message::default()
+    }
 }
 
 /// A retry with `requestState`: answers the parked call's requests and goes on.
-pub(super) async fn resume(gw: &Gateway, token: &str, method: &str, name: Option<&str>, responses: Option<Value>, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
-    let parked = gw.inner.parked.lock().unwrap_or_else(|p| p.into_inner()).remove(token);
+pub(super) async fn resume(
+    gw: &Gateway,
+    token: &str,
+    method: &str,
+    name: Option<&str>,
+    responses: Option<Value>,
+    related: Option<mpsc::Sender<Message>>,
+) -> Result<Message, GatewayError> {
+    let parked = gw
+        .inner
+        .parked
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(token);
     let Some(mut c) = parked.filter(|c| c.deadline > Instant::now()) else {
         return Err(GatewayError::InvalidParams("requestState was not issued by Portcullis, was altered, or expired: send the request again without requestState and inputResponses".into()));
     };
     if c.method != method || c.name.as_deref() != name {
-        let what = format!("requestState belongs to `{}`{}, not to this request", c.method, c.name.as_deref().map(|n| format!(" of `{n}`")).unwrap_or_default());
+        let what = format!(
+            "requestState belongs to `{}`{}, not to this request",
+            c.method,
+            c.name
+                .as_deref()
+                .map(|n| format!(" of `{n}`"))
+                .unwrap_or_default()
+        );
         // Put it back: the right retry may still come.
-        gw.inner.parked.lock().unwrap_or_else(|p| p.into_inner()).insert(token.to_owned(), c);
+        gw.inner
+            .parked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(token.to_owned(), c);
         return Err(GatewayError::InvalidParams(what));
     }
     let mut answers = match responses {
@@ -186,12 +273,24 @@ pub(super) async fn resume(gw: &Gateway, token: &str, method: &str, name: Option
         }
     }
     if let Some(t) = &c.progress_token {
-        if let Some(route) = gw.inner.progress.lock().unwrap_or_else(|p| p.into_inner()).get_mut(t) {
+        if let Some(route) = gw
+            .inner
+            .progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(t)
+        {
             route.related = related.clone();
         }
     }
     if let Some(k) = &c.inflight_key {
-        if let Some(f) = c.session.inflight.lock().unwrap_or_else(|p| p.into_inner()).get_mut(k) {
+        if let Some(f) = c
+            .session
+            .inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(k)
+        {
             f.related = related;
         }
     }
@@ -201,11 +300,21 @@ pub(super) async fn resume(gw: &Gateway, token: &str, method: &str, name: Option
 
 /// `inputResponses` must be an object of objects (each a result of the request it answers).
 pub(super) fn check_responses(responses: &Value) -> Result<(), Rejection> {
-    let invalid = |message: String| Rejection { code: ErrorCode::InvalidParams.code(), message, data: None };
-    let map = responses.as_object().ok_or_else(|| invalid("inputResponses must be an object mapping each inputRequests key to its result".into()))?;
+    let invalid = |message: String| Rejection {
+        code: ErrorCode::InvalidParams.code(),
+        message,
+        data: None,
+    };
+    let map = responses.as_object().ok_or_else(|| {
+        invalid(
+            "inputResponses must be an object mapping each inputRequests key to its result".into(),
+        )
+    })?;
     for (k, v) in map {
         if !v.is_object() {
-            return Err(invalid(format!("inputResponses.{k} must be an object (the result of the request it answers)")));
+            return Err(invalid(format!(
+                "inputResponses.{k} must be an object (the result of the request it answers)"
+            )));
         }
     }
     Ok(())
@@ -227,7 +336,12 @@ pub(super) fn key_for(method: &str, params: &Value) -> String {
 }
 
 /// Asks a 2026-07-28 client for input during its call; returns the answer for the upstream.
-pub(super) async fn ask(session: &Session, input: mpsc::Sender<InputAsk>, msg: &Message, timeout: Duration) -> Result<Value, String> {
+pub(super) async fn ask(
+    session: &Session,
+    input: mpsc::Sender<InputAsk>,
+    msg: &Message,
+    timeout: Duration,
+) -> Result<Value, String> {
     let method = msg.method().to_owned();
     let mut params: Value = msg.params_as().ok().flatten().unwrap_or_else(|| json!({}));
     // The upstream's own `_meta` (its progress token, say) means nothing to the client.
@@ -235,15 +349,33 @@ pub(super) async fn ask(session: &Session, input: mpsc::Sender<InputAsk>, msg: &
         p.remove("_meta");
     }
     let key = key_for(&method, &params);
-    if let Some(answer) = session.prefilled.lock().unwrap_or_else(|p| p.into_inner()).remove(&key) {
+    if let Some(answer) = session
+        .prefilled
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&key)
+    {
         return Ok(answer);
     }
     let (reply, rx) = oneshot::channel();
-    input.send(InputAsk { key, method: method.clone(), params, reply }).await.map_err(|_| format!("the call that caused `{method}` has ended"))?;
+    input
+        .send(InputAsk {
+            key,
+            method: method.clone(),
+            params,
+            reply,
+        })
+        .await
+        .map_err(|_| format!("the call that caused `{method}` has ended"))?;
     match tokio::time::timeout(timeout, rx).await {
         Ok(Ok(answer)) => Ok(answer),
-        Ok(Err(_)) => Err(format!("the client did not answer `{method}`: its call ended")),
-        Err(_) => Err(format!("the client did not answer `{method}` within {} s", timeout.as_secs())),
+        Ok(Err(_)) => Err(format!(
+            "the client did not answer `{method}`: its call ended"
+        )),
+        Err(_) => Err(format!(
+            "the client did not answer `{method}` within {} s",
+            timeout.as_secs()
+        )),
     }
 }
 
@@ -252,7 +384,11 @@ pub(super) fn expire(gw: &Gateway) {
     let now = Instant::now();
     let expired: Vec<Continuation> = {
         let mut parked = gw.inner.parked.lock().unwrap_or_else(|p| p.into_inner());
-        let keys: Vec<String> = parked.iter().filter(|(_, c)| c.deadline <= now).map(|(k, _)| k.clone()).collect();
+        let keys: Vec<String> = parked
+            .iter()
+            .filter(|(_, c)| c.deadline <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
         keys.into_iter().filter_map(|k| parked.remove(&k)).collect()
     };
     drop(expired);
@@ -265,16 +401,25 @@ mod tests {
     #[test]
     fn keys_are_stable_and_say_what_they_ask() {
         let a = key_for("elicitation/create", &json!({ "message": "name?" }));
-        assert_eq!(a, key_for("elicitation/create", &json!({ "message": "name?" })));
+        assert_eq!(
+            a,
+            key_for("elicitation/create", &json!({ "message": "name?" }))
+        );
         assert!(a.starts_with("elicitation-") && a.len() == "elicitation-".len() + 8);
-        assert_ne!(a, key_for("elicitation/create", &json!({ "message": "age?" })));
+        assert_ne!(
+            a,
+            key_for("elicitation/create", &json!({ "message": "age?" }))
+        );
         assert!(key_for("roots/list", &json!({})).starts_with("roots-"));
     }
 
     #[test]
     fn responses_must_be_objects() {
         assert!(check_responses(&json!({ "k": { "action": "accept" } })).is_ok());
-        assert_eq!(check_responses(&json!({ "k": 12345 })).unwrap_err().code, -32602);
+        assert_eq!(
+            check_responses(&json!({ "k": 12345 })).unwrap_err().code,
+            -32602
+        );
         assert_eq!(check_responses(&Value::Null).unwrap_err().code, -32602);
     }
 }

@@ -18,7 +18,9 @@ use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
 use super::{events, Gateway, GatewayError, Session};
-use crate::protocol::modern::{self, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION};
+use crate::protocol::modern::{
+    self, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION,
+};
 use crate::protocol::{raw, to_raw, Message};
 use crate::upstream::UpstreamHandle;
 
@@ -44,7 +46,11 @@ pub(super) fn for_handshake_upstream(session: &Session, msg: &mut Message) {
     }
     params.remove("requestState");
     if let Some(Value::Object(answers)) = params.remove("inputResponses") {
-        session.prefilled.lock().unwrap_or_else(|p| p.into_inner()).extend(answers);
+        session
+            .prefilled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(answers);
     }
     msg.params = Some(to_raw(&params));
 }
@@ -55,13 +61,26 @@ pub(super) fn for_stateless_upstream(session: &Session, msg: &mut Message) {
     let mut params = params_of(msg);
     let meta = params.entry("_meta").or_insert_with(|| json!({}));
     if let Some(m) = meta.as_object_mut() {
-        m.insert(META_PROTOCOL_VERSION.into(), json!(modern::MODERN_VERSIONS[0]));
-        let caps = if client.capabilities.is_object() { client.capabilities.clone() } else { json!({}) };
+        m.insert(
+            META_PROTOCOL_VERSION.into(),
+            json!(modern::MODERN_VERSIONS[0]),
+        );
+        let caps = if client.capabilities.is_object() {
+            client.capabilities.clone()
+        } else {
+            json!({})
+        };
         m.entry(META_CLIENT_CAPABILITIES).or_insert(caps);
         if !client.name.is_empty() {
-            m.entry(META_CLIENT_INFO).or_insert_with(|| json!({ "name": client.name, "version": client.version }));
+            m.entry(META_CLIENT_INFO)
+                .or_insert_with(|| json!({ "name": client.name, "version": client.version }));
         }
-        if let Some(level) = session.log_level.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+        if let Some(level) = session
+            .log_level
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
             m.entry(META_LOG_LEVEL).or_insert(json!(level));
         }
     }
@@ -74,30 +93,63 @@ fn input_required(resp: &Message) -> Option<Map<String, Value>> {
 }
 
 /// Carries a handshake-era client through a stateless upstream's `input_required` rounds.
-pub(super) async fn fulfil(gw: &Gateway, session: &Arc<Session>, upstream: &UpstreamHandle, request: &Message, mut resp: Message, related: Option<&mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
+pub(super) async fn fulfil(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    upstream: &UpstreamHandle,
+    request: &Message,
+    mut resp: Message,
+    related: Option<&mpsc::Sender<Message>>,
+) -> Result<Message, GatewayError> {
     let timeout = upstream.settings().call_timeout;
     for _ in 0..MAX_ROUNDS {
-        let Some(result) = input_required(&resp) else { return Ok(resp) };
+        let Some(result) = input_required(&resp) else {
+            return Ok(resp);
+        };
         let mut answers = Map::new();
-        for (key, asked) in result.get("inputRequests").and_then(Value::as_object).cloned().unwrap_or_default() {
-            let method = asked.get("method").and_then(Value::as_str).unwrap_or_default().to_owned();
+        for (key, asked) in result
+            .get("inputRequests")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+        {
+            let method = asked
+                .get("method")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
             let params = asked.get("params").cloned().map(|p| to_raw(&p));
             let question = Message::request(raw("null"), method.clone(), params);
             let answer = tokio::select! {
                 () = gw.inner.cancel.cancelled() => return Err(GatewayError::InvalidParams("the gateway is shutting down".into())),
                 a = events::ask_client(session, related, question, timeout) => a,
             };
-            let answer = answer.map_err(|why| GatewayError::InvalidParams(format!("upstream `{}` needs input the client did not give: {why}", upstream.name())))?;
+            let answer = answer.map_err(|why| {
+                GatewayError::InvalidParams(format!(
+                    "upstream `{}` needs input the client did not give: {why}",
+                    upstream.name()
+                ))
+            })?;
             match (answer.result, answer.error) {
                 (Some(r), _) => {
                     answers.insert(key, serde_json::from_str(r.get()).unwrap_or(Value::Null));
                 }
                 (None, Some(e)) => {
                     let error: Value = serde_json::from_str(e.get()).unwrap_or(Value::Null);
-                    let text = error.get("message").and_then(Value::as_str).unwrap_or("an error");
-                    return Err(GatewayError::InvalidParams(format!("upstream `{}` needed `{method}` from the client, which answered: {text}", upstream.name())));
+                    let text = error
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("an error");
+                    return Err(GatewayError::InvalidParams(format!(
+                        "upstream `{}` needed `{method}` from the client, which answered: {text}",
+                        upstream.name()
+                    )));
                 }
-                (None, None) => return Err(GatewayError::InvalidParams(format!("the client's answer to `{method}` is empty"))),
+                (None, None) => {
+                    return Err(GatewayError::InvalidParams(format!(
+                        "the client's answer to `{method}` is empty"
+                    )))
+                }
             }
         }
         let mut params = params_of(request);
@@ -106,10 +158,16 @@ pub(super) async fn fulfil(gw: &Gateway, session: &Arc<Session>, upstream: &Upst
             Some(state) => params.insert("requestState".into(), state.clone()),
             None => params.remove("requestState"),
         };
-        let retry = Message { params: Some(to_raw(&params)), ..request.clone() };
+        let retry = Message {
+            params: Some(to_raw(&params)),
+            ..request.clone()
+        };
         resp = upstream.start_forward(retry).await?.wait(timeout).await?;
     }
-    Err(GatewayError::InvalidParams(format!("upstream `{}` still wanted input after {MAX_ROUNDS} rounds", upstream.name())))
+    Err(GatewayError::InvalidParams(format!(
+        "upstream `{}` still wanted input after {MAX_ROUNDS} rounds",
+        upstream.name()
+    )))
 }
 
 #[cfg(test)]
@@ -119,19 +177,44 @@ mod tests {
 
     #[test]
     fn envelopes_are_stripped_and_stamped() {
-        let s = Session::new("s".into(), "http", super::super::session::Era::Modern, SurfaceMode::Direct);
-        let mut m = Message::request(raw("1"), "tools/call", Some(raw(r#"{"name":"t","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","progressToken":1},"inputResponses":{"k":{"action":"accept"}},"requestState":"x"}"#)));
+        let s = Session::new(
+            "s".into(),
+            "http",
+            super::super::session::Era::Modern,
+            SurfaceMode::Direct,
+        );
+        let mut m = Message::request(
+            raw("1"),
+            "tools/call",
+            Some(raw(
+                r#"{"name":"t","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","progressToken":1},"inputResponses":{"k":{"action":"accept"}},"requestState":"x"}"#,
+            )),
+        );
         for_handshake_upstream(&s, &mut m);
-        assert_eq!(m.params_as::<Value>().unwrap().unwrap(), json!({ "name": "t", "_meta": { "progressToken": 1 } }));
-        assert_eq!(s.prefilled.lock().unwrap()["k"], json!({ "action": "accept" }));
+        assert_eq!(
+            m.params_as::<Value>().unwrap().unwrap(),
+            json!({ "name": "t", "_meta": { "progressToken": 1 } })
+        );
+        assert_eq!(
+            s.prefilled.lock().unwrap()["k"],
+            json!({ "action": "accept" })
+        );
 
-        let legacy = Session::new("l".into(), "http", super::super::session::Era::Legacy, SurfaceMode::Direct);
+        let legacy = Session::new(
+            "l".into(),
+            "http",
+            super::super::session::Era::Legacy,
+            SurfaceMode::Direct,
+        );
         legacy.client.write().unwrap().capabilities = json!({ "sampling": {} });
         *legacy.log_level.lock().unwrap() = Some("info".into());
         let mut m = Message::request(raw("2"), "tools/call", Some(raw(r#"{"name":"t"}"#)));
         for_stateless_upstream(&legacy, &mut m);
         let p: Value = m.params_as().unwrap().unwrap();
-        assert_eq!(p["_meta"][META_CLIENT_CAPABILITIES], json!({ "sampling": {} }));
+        assert_eq!(
+            p["_meta"][META_CLIENT_CAPABILITIES],
+            json!({ "sampling": {} })
+        );
         assert_eq!(p["_meta"][META_LOG_LEVEL], "info");
         assert_eq!(p["_meta"][META_PROTOCOL_VERSION], "2026-07-28");
     }

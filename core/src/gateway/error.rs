@@ -36,7 +36,9 @@ pub enum GatewayError {
         name: String,
     },
     /// No such server.
-    #[error("unknown server `{name}`\nhint: `portcullis upstream list` shows the configured servers")]
+    #[error(
+        "unknown server `{name}`\nhint: `portcullis upstream list` shows the configured servers"
+    )]
     UnknownServer {
         /// The name asked for.
         name: String,
@@ -103,12 +105,19 @@ impl GatewayError {
     /// The JSON-RPC error code for this error: chosen here and nowhere else.
     pub fn rpc_code(&self) -> ErrorCode {
         match self {
-            Self::UnknownTool { .. } | Self::UnknownServer { .. } | Self::InvalidParams(_) => ErrorCode::InvalidParams,
+            Self::UnknownTool { .. } | Self::UnknownServer { .. } | Self::InvalidParams(_) => {
+                ErrorCode::InvalidParams
+            }
             Self::MethodNotFound { .. } => ErrorCode::MethodNotFound,
             Self::NotCallable { .. } => ErrorCode::NotApproved,
             Self::Paused { .. } => ErrorCode::GatewayPaused,
             Self::Upstream(UpstreamError::Timeout { .. }) => ErrorCode::RequestTimeout,
-            Self::Upstream(UpstreamError::Unavailable { .. } | UpstreamError::Died { .. } | UpstreamError::Handshake { .. } | UpstreamError::Transport { .. }) => ErrorCode::UpstreamUnavailable,
+            Self::Upstream(
+                UpstreamError::Unavailable { .. }
+                | UpstreamError::Died { .. }
+                | UpstreamError::Handshake { .. }
+                | UpstreamError::Transport { .. },
+            ) => ErrorCode::UpstreamUnavailable,
             _ => ErrorCode::InternalError,
         }
     }

@@ -43,7 +43,9 @@ pub(super) async fn run(gw: Gateway, mut rx: mpsc::Receiver<UpstreamEvent>) {
                     if state == crate::upstream::UpstreamState::Ready {
                         // A restarted upstream forgot the level clients asked for.
                         let g = gw.clone();
-                        gw.inner.tasks.spawn(async move { super::logging::apply(&g).await });
+                        gw.inner
+                            .tasks
+                            .spawn(async move { super::logging::apply(&g).await });
                     }
                     gw.emit(GatewayEvent::ServerStateChanged { server, state });
                 }
@@ -51,7 +53,9 @@ pub(super) async fn run(gw: Gateway, mut rx: mpsc::Receiver<UpstreamEvent>) {
             UpstreamEvent::Notification { server, msg } => route_notification(&gw, &server, msg),
             UpstreamEvent::Request { server, msg } => {
                 let g = gw.clone();
-                gw.inner.tasks.spawn(async move { route_request(&g, &server, msg).await });
+                gw.inner
+                    .tasks
+                    .spawn(async move { route_request(&g, &server, msg).await });
             }
         }
     }
@@ -60,10 +64,16 @@ pub(super) async fn run(gw: Gateway, mut rx: mpsc::Receiver<UpstreamEvent>) {
 /// Re-merges the tool lists; tells every client when what it sees changed.
 pub(super) fn rebuild_tools(gw: &Gateway) {
     let settings = gw.settings();
-    let servers: Vec<_> = gw.upstream_handles().iter().map(|h| (h.name().to_owned(), h.tools())).collect();
+    let servers: Vec<_> = gw
+        .upstream_handles()
+        .iter()
+        .map(|h| (h.name().to_owned(), h.tools()))
+        .collect();
     let table = {
         let trust = gw.inner.trust.read().unwrap_or_else(|p| p.into_inner());
-        super::ToolTable::build(&servers, &settings.separator, settings.prefix, |s, t| trust.callability(s, t).is_callable())
+        super::ToolTable::build(&servers, &settings.separator, settings.prefix, |s, t| {
+            trust.callability(s, t).is_callable()
+        })
     };
     let changed = {
         let mut current = gw.inner.table.write().unwrap_or_else(|p| p.into_inner());
@@ -74,7 +84,10 @@ pub(super) fn rebuild_tools(gw: &Gateway) {
     if changed {
         // Search-mode sessions always see the same three tools.
         let msg = Message::notification("notifications/tools/list_changed", None);
-        for s in sessions(gw).into_iter().filter(|s| s.surface() == crate::config::SurfaceMode::Direct) {
+        for s in sessions(gw)
+            .into_iter()
+            .filter(|s| s.surface() == crate::config::SurfaceMode::Direct)
+        {
             s.push(msg.clone(), None);
         }
         super::listen::notify(gw, &msg, None);
@@ -82,7 +95,13 @@ pub(super) fn rebuild_tools(gw: &Gateway) {
 }
 
 fn sessions(gw: &Gateway) -> Vec<Arc<Session>> {
-    gw.inner.sessions.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    gw.inner
+        .sessions
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .values()
+        .cloned()
+        .collect()
 }
 
 fn broadcast(gw: &Gateway, msg: &Message) {
@@ -111,8 +130,18 @@ pub(super) fn route_progress(gw: &Gateway, mut msg: Message) {
 fn route_notification(gw: &Gateway, server: &str, msg: Message) {
     match msg.method() {
         "notifications/resources/updated" => {
-            let uri = msg.params_as::<serde_json::Value>().ok().flatten().and_then(|p| p.get("uri").and_then(|u| u.as_str()).map(str::to_owned)).unwrap_or_default();
-            let ids = gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).subscribers_of(&uri);
+            let uri = msg
+                .params_as::<serde_json::Value>()
+                .ok()
+                .flatten()
+                .and_then(|p| p.get("uri").and_then(|u| u.as_str()).map(str::to_owned))
+                .unwrap_or_default();
+            let ids = gw
+                .inner
+                .subscriptions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .subscribers_of(&uri);
             for s in sessions(gw).into_iter().filter(|s| ids.contains(s.id())) {
                 s.push(msg.clone(), None);
             }
@@ -121,14 +150,20 @@ fn route_notification(gw: &Gateway, server: &str, msg: Message) {
         "notifications/message" => {
             let level = super::logging::level_of(&msg);
             for s in sessions(gw) {
-                let threshold = s.log_level.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let threshold = s
+                    .log_level
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
                 if !super::logging::passes(&level, threshold.as_deref()) {
                     continue;
                 }
                 // During a call on that upstream the message most likely belongs to it: it goes
                 // on the call's own stream. A stateless request hears nothing else; a session
                 // gets the rest on its GET stream.
-                let related = s.latest_inflight_on(server).and_then(|(_, related, _)| related);
+                let related = s
+                    .latest_inflight_on(server)
+                    .and_then(|(_, related, _)| related);
                 if related.is_some() || s.era() == Era::Legacy {
                     s.push(msg.clone(), related.as_ref());
                 }
@@ -155,7 +190,11 @@ fn capability_for(method: &str) -> Option<&'static str> {
 pub(super) enum Pick {
     /// This session, on this stream when there is one (and, for a stateless
     /// session, through its call's input channel).
-    Session(Arc<Session>, Option<mpsc::Sender<Message>>, Option<mpsc::Sender<InputAsk>>),
+    Session(
+        Arc<Session>,
+        Option<mpsc::Sender<Message>>,
+        Option<mpsc::Sender<InputAsk>>,
+    ),
     /// Nobody: the upstream gets this explanation.
     Nobody(String),
 }
@@ -165,7 +204,13 @@ pub(super) fn pick_session(gw: &Gateway, server: &str, method: &str) -> Pick {
     let all = sessions(gw);
     let cap = capability_for(method);
     let declared = |s: &Session| cap.is_none_or(|c| s.has_capability(c));
-    let busy: Vec<_> = all.iter().filter_map(|s| s.latest_inflight_on(server).map(|(t, r, i)| (t, s.clone(), r, i))).collect();
+    let busy: Vec<_> = all
+        .iter()
+        .filter_map(|s| {
+            s.latest_inflight_on(server)
+                .map(|(t, r, i)| (t, s.clone(), r, i))
+        })
+        .collect();
     if !busy.is_empty() {
         // The most recent call is the likeliest cause; if its client cannot answer, nobody
         // else may answer for it.
@@ -184,8 +229,12 @@ pub(super) fn pick_session(gw: &Gateway, server: &str, method: &str) -> Pick {
 }
 
 async fn route_request(gw: &Gateway, server: &str, msg: Message) {
-    let Some(upstream) = gw.upstream(server) else { return };
-    let Some(upstream_id) = msg.id.clone() else { return };
+    let Some(upstream) = gw.upstream(server) else {
+        return;
+    };
+    let Some(upstream_id) = msg.id.clone() else {
+        return;
+    };
     let method = msg.method().to_owned();
     let reply = match pick_session(gw, server, &method) {
         Pick::Nobody(why) => {
@@ -203,7 +252,12 @@ async fn route_request(gw: &Gateway, server: &str, msg: Message) {
             };
             match asked {
                 Ok(answer) => Message::response(upstream_id, to_raw(&answer)),
-                Err(why) => Message::error_response(upstream_id, ErrorCode::RequestTimeout.code(), &why, None),
+                Err(why) => Message::error_response(
+                    upstream_id,
+                    ErrorCode::RequestTimeout.code(),
+                    &why,
+                    None,
+                ),
             }
         }
         Pick::Session(session, related, _) => {
@@ -217,7 +271,12 @@ async fn route_request(gw: &Gateway, server: &str, msg: Message) {
                     resp.id = Some(upstream_id);
                     resp
                 }
-                Err(why) => Message::error_response(upstream_id, ErrorCode::RequestTimeout.code(), &why, None),
+                Err(why) => Message::error_response(
+                    upstream_id,
+                    ErrorCode::RequestTimeout.code(),
+                    &why,
+                    None,
+                ),
             }
         }
     };
@@ -228,16 +287,38 @@ async fn route_request(gw: &Gateway, server: &str, msg: Message) {
 
 /// Sends a request to a handshake-era client (on `related`, the stream of
 /// the call it belongs to, when there is one) and waits for its response.
-pub(super) async fn ask_client(session: &Session, related: Option<&mpsc::Sender<Message>>, msg: Message, timeout: std::time::Duration) -> Result<Message, String> {
+pub(super) async fn ask_client(
+    session: &Session,
+    related: Option<&mpsc::Sender<Message>>,
+    msg: Message,
+    timeout: std::time::Duration,
+) -> Result<Message, String> {
     let method = msg.method().to_owned();
     let id = session.next_request_id();
     let (tx, rx) = tokio::sync::oneshot::channel();
-    session.client_requests.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), tx);
-    session.push(Message { id: Some(to_raw(&id)), ..msg }, related);
+    session
+        .client_requests
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id.clone(), tx);
+    session.push(
+        Message {
+            id: Some(to_raw(&id)),
+            ..msg
+        },
+        related,
+    );
     let answer = tokio::time::timeout(timeout, rx).await;
-    session.client_requests.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    session
+        .client_requests
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&id);
     match answer {
         Ok(Ok(resp)) => Ok(resp),
-        _ => Err(format!("the client did not answer `{method}` within {} s", timeout.as_secs())),
+        _ => Err(format!(
+            "the client did not answer `{method}` within {} s",
+            timeout.as_secs()
+        )),
     }
 }

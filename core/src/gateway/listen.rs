@@ -62,7 +62,12 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        self.gw.inner.listeners.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.key);
+        self.gw
+            .inner
+            .listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
         subscriptions::release_session(&self.gw, &self.key);
     }
 }
@@ -70,12 +75,28 @@ impl Drop for Listener {
 fn honoured(gw: &Gateway, asked: &Value) -> Filter {
     let (caps, _) = router::server_capabilities(gw);
     let flag = |k: &str| asked.get(k).and_then(Value::as_bool).unwrap_or(false);
-    let uris: Vec<String> = asked.get("resourceSubscriptions").and_then(Value::as_array).map(|a| a.iter().filter_map(|u| u.as_str().map(str::to_owned)).collect()).unwrap_or_default();
+    let uris: Vec<String> = asked
+        .get("resourceSubscriptions")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|u| u.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
     Filter {
         tools: flag("toolsListChanged"),
         prompts: flag("promptsListChanged") && caps.get("prompts").is_some(),
         resources: flag("resourcesListChanged") && caps.get("resources").is_some(),
-        uris: if caps.pointer("/resources/subscribe").and_then(Value::as_bool).unwrap_or(false) { uris } else { Vec::new() },
+        uris: if caps
+            .pointer("/resources/subscribe")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+        {
+            uris
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -97,17 +118,27 @@ fn filter_json(f: &Filter) -> Value {
 }
 
 fn tagged(method: &str, params: Option<&Value>, id: &RawValue) -> Message {
-    let mut p = params.and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut p = params
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let meta = p.entry("_meta").or_insert_with(|| json!({}));
     if let Some(m) = meta.as_object_mut() {
-        m.insert(modern::META_SUBSCRIPTION_ID.into(), serde_json::from_str(id.get()).unwrap_or(Value::Null));
+        m.insert(
+            modern::META_SUBSCRIPTION_ID.into(),
+            serde_json::from_str(id.get()).unwrap_or(Value::Null),
+        );
     }
     Message::notification(method, Some(to_raw(&p)))
 }
 
 impl Gateway {
     /// Opens a `subscriptions/listen` stream, or answers why not.
-    pub async fn listen(&self, msg: Message, headers: Option<&RoutingHeaders>) -> Result<Listener, Message> {
+    pub async fn listen(
+        &self,
+        msg: Message,
+        headers: Option<&RoutingHeaders>,
+    ) -> Result<Listener, Message> {
         let id = msg.id.clone().unwrap_or_else(|| raw("null"));
         let params: Value = msg.params_as().ok().flatten().unwrap_or(Value::Null);
         if let Err(r) = modern::classify(msg.method(), Some(&params), headers) {
@@ -116,20 +147,41 @@ impl Gateway {
         let filter = honoured(self, params.get("notifications").unwrap_or(&Value::Null));
         let key = format!("listen-{}", uuid::Uuid::new_v4().simple());
         for uri in &filter.uris {
-            let sub = Message::request(raw("null"), "resources/subscribe", Some(to_raw(&json!({ "uri": uri }))));
+            let sub = Message::request(
+                raw("null"),
+                "resources/subscribe",
+                Some(to_raw(&json!({ "uri": uri }))),
+            );
             if let Err(e) = subscriptions::subscribe_uri(self, &key, uri, &sub).await {
                 tracing::debug!("listen: subscribing to {uri} failed: {e}");
             }
         }
         let (tx, rx) = mpsc::channel(QUEUE);
-        let ack = tagged("notifications/subscriptions/acknowledged", Some(&json!({ "notifications": filter_json(&filter) })), &id);
-        self.inner.listeners.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), Entry { id, filter, tx });
-        Ok(Listener { first: Some(ack), rx, gw: self.clone(), key })
+        let ack = tagged(
+            "notifications/subscriptions/acknowledged",
+            Some(&json!({ "notifications": filter_json(&filter) })),
+            &id,
+        );
+        self.inner
+            .listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone(), Entry { id, filter, tx });
+        Ok(Listener {
+            first: Some(ack),
+            rx,
+            gw: self.clone(),
+            key,
+        })
     }
 }
 
 /// Delivers a change notification to the listen streams that asked for it.
-pub(super) fn notify(gw: &Gateway, msg: &Message, subscribers: Option<&std::collections::HashSet<String>>) {
+pub(super) fn notify(
+    gw: &Gateway,
+    msg: &Message,
+    subscribers: Option<&std::collections::HashSet<String>>,
+) {
     let params: Option<Value> = msg.params_as().ok().flatten();
     let listeners = gw.inner.listeners.lock().unwrap_or_else(|p| p.into_inner());
     for (key, entry) in listeners.iter() {
@@ -140,7 +192,12 @@ pub(super) fn notify(gw: &Gateway, msg: &Message, subscribers: Option<&std::coll
             "notifications/resources/updated" => subscribers.is_some_and(|s| s.contains(key)),
             _ => false,
         };
-        if wanted && entry.tx.try_send(tagged(msg.method(), params.as_ref(), &entry.id)).is_err() {
+        if wanted
+            && entry
+                .tx
+                .try_send(tagged(msg.method(), params.as_ref(), &entry.id))
+                .is_err()
+        {
             tracing::warn!("a subscriptions/listen stream is behind; a notification was dropped");
         }
     }

@@ -15,7 +15,16 @@ use super::{Gateway, Session};
 use crate::protocol::{to_raw, Message};
 
 /// Syslog severities, least severe first (RFC 5424 order reversed).
-const LEVELS: [&str; 8] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+const LEVELS: [&str; 8] = [
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+];
 
 /// The threshold of a stateless-era request that did not opt in: nothing passes.
 pub(super) const NONE: &str = "off";
@@ -35,16 +44,29 @@ pub(super) fn passes(level: &str, threshold: Option<&str>) -> bool {
 
 /// The level of a `notifications/message`.
 pub(super) fn level_of(msg: &Message) -> String {
-    msg.params_as::<Value>().ok().flatten().and_then(|p| p.get("level").and_then(Value::as_str).map(str::to_owned)).unwrap_or_default()
+    msg.params_as::<Value>()
+        .ok()
+        .flatten()
+        .and_then(|p| p.get("level").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// `logging/setLevel` from a session: remembers it and sets upstreams to the most verbose level wanted.
-pub(super) async fn set_level(gw: &Gateway, session: &Session, params: Option<&serde_json::value::RawValue>) -> Result<(), super::GatewayError> {
+pub(super) async fn set_level(
+    gw: &Gateway,
+    session: &Session,
+    params: Option<&serde_json::value::RawValue>,
+) -> Result<(), super::GatewayError> {
     let level = params
         .and_then(|p| serde_json::from_str::<Value>(p.get()).ok())
         .and_then(|p| p.get("level").and_then(Value::as_str).map(str::to_owned))
         .filter(|l| LEVELS.contains(&l.as_str()))
-        .ok_or_else(|| super::GatewayError::InvalidParams(format!("logging/setLevel needs `level`, one of {}", LEVELS.join(", "))))?;
+        .ok_or_else(|| {
+            super::GatewayError::InvalidParams(format!(
+                "logging/setLevel needs `level`, one of {}",
+                LEVELS.join(", ")
+            ))
+        })?;
     *session.log_level.lock().unwrap_or_else(|p| p.into_inner()) = Some(level);
     apply(gw).await;
     Ok(())
@@ -53,7 +75,16 @@ pub(super) async fn set_level(gw: &Gateway, session: &Session, params: Option<&s
 /// The most verbose level any session asked for.
 fn wanted(gw: &Gateway) -> Option<String> {
     let sessions = gw.inner.sessions.read().unwrap_or_else(|p| p.into_inner());
-    sessions.values().filter_map(|s| s.log_level.lock().unwrap_or_else(|p| p.into_inner()).clone()).filter(|l| l != NONE).min_by_key(|l| rank(l))
+    sessions
+        .values()
+        .filter_map(|s| {
+            s.log_level
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+        })
+        .filter(|l| l != NONE)
+        .min_by_key(|l| rank(l))
 }
 
 /// Sets every upstream that logs to the level the sessions want, when it differs from what it was told last.
@@ -61,15 +92,25 @@ pub(super) async fn apply(gw: &Gateway) {
     let Some(level) = wanted(gw) else { return };
     for h in gw.upstream_handles() {
         // A stateless upstream has no logging/setLevel: each request says its level.
-        if h.info().capabilities.get("logging").is_none() || h.status().state != crate::upstream::UpstreamState::Ready || h.is_stateless() {
+        if h.info().capabilities.get("logging").is_none()
+            || h.status().state != crate::upstream::UpstreamState::Ready
+            || h.is_stateless()
+        {
             continue;
         }
         if h.log_level().as_deref() == Some(level.as_str()) {
             continue;
         }
-        match h.request("logging/setLevel", Some(to_raw(&json!({ "level": level })))).await {
+        match h
+            .request("logging/setLevel", Some(to_raw(&json!({ "level": level }))))
+            .await
+        {
             Ok(resp) if resp.error.is_none() => h.set_log_level(Some(level.clone())),
-            Ok(resp) => tracing::debug!(server = h.name(), "logging/setLevel refused: {}", resp.error.as_ref().map_or("", |e| e.get())),
+            Ok(resp) => tracing::debug!(
+                server = h.name(),
+                "logging/setLevel refused: {}",
+                resp.error.as_ref().map_or("", |e| e.get())
+            ),
             Err(e) => tracing::debug!(server = h.name(), "logging/setLevel: {e}"),
         }
     }

@@ -32,20 +32,20 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Paths, Settings, SurfaceMode};
 use crate::isolation::DockerRuntime;
+use crate::protocol::Message;
 use crate::search::SearchIndex;
 use crate::store::{CallRecord, Store};
 use crate::trust::{ServerOrigin, ServerState};
-use crate::protocol::Message;
 use crate::upstream::{UpstreamContext, UpstreamEvent, UpstreamHandle, UpstreamState};
 
-pub use error::GatewayError;
 pub use clients::ClientSetups;
+pub use error::GatewayError;
 pub use listen::Listener;
 pub use servers::{ServerEditor, ServersAdded};
 pub use session::{ClientInfo, Era, Session};
 pub use tools::ToolEntry;
-pub use trust::{Decision, ToolDetail};
 use tools::ToolTable;
+pub use trust::{Decision, ToolDetail};
 
 /// Something a person (or the UI) may want to know about, as it happens.
 #[derive(Debug, Clone, Serialize)]
@@ -173,17 +173,29 @@ pub(crate) struct Inner {
 /// where it connects. A config edit that changes it needs a new approval.
 fn launch_fingerprint(server: &crate::config::ServerSettings) -> String {
     let value = match &server.transport {
-        crate::config::TransportSettings::Stdio { command, args, env, cwd } => {
-            let mut launch = serde_json::json!({ "command": command, "args": args, "env": env, "cwd": cwd });
+        crate::config::TransportSettings::Stdio {
+            command,
+            args,
+            env,
+            cwd,
+        } => {
+            let mut launch =
+                serde_json::json!({ "command": command, "args": args, "env": env, "cwd": cwd });
             // Only for isolated servers, so approvals of the others stay valid;
             // leaving or loosening the container needs a new approval.
             if let crate::config::Isolation::Docker(d) = &server.isolation {
-                let mounts: Vec<String> = d.mounts.iter().map(crate::config::MountSpec::to_spec).collect();
+                let mounts: Vec<String> = d
+                    .mounts
+                    .iter()
+                    .map(crate::config::MountSpec::to_spec)
+                    .collect();
                 launch["isolation"] = serde_json::json!({ "docker": { "image": d.image, "network": d.network, "mounts": mounts, "memory": d.memory, "cpus": d.cpus, "pids": d.pids } });
             }
             launch
         }
-        crate::config::TransportSettings::Http { url, headers, .. } => serde_json::json!({ "url": url, "headers": headers, "transport": server.transport.label() }),
+        crate::config::TransportSettings::Http { url, headers, .. } => {
+            serde_json::json!({ "url": url, "headers": headers, "transport": server.transport.label() })
+        }
     };
     crate::trust::launch_hash(&value)
 }
@@ -207,16 +219,23 @@ fn client_capabilities() -> serde_json::Value {
 impl Gateway {
     /// Starts the gateway and every enabled upstream, concurrently.
     pub fn start(paths: Paths, settings: Settings) -> Result<Self, GatewayError> {
-        std::fs::create_dir_all(&paths.data).map_err(|source| GatewayError::Io { path: paths.data.display().to_string(), source })?;
+        std::fs::create_dir_all(&paths.data).map_err(|source| GatewayError::Io {
+            path: paths.data.display().to_string(),
+            source,
+        })?;
         let (events, _) = broadcast::channel(1024);
         let (call_events, _) = broadcast::channel(1024);
         let (upstream_events, upstream_rx) = mpsc::channel(4096);
         let (calls, calls_rx) = mpsc::channel(8192);
-        let store = Arc::new(Store::open(paths.database()).map_err(|error| GatewayError::Store { error })?);
+        let store =
+            Arc::new(Store::open(paths.database()).map_err(|error| GatewayError::Store { error })?);
         let index = match SearchIndex::open(&paths.index()) {
             Ok(i) => i,
             Err(e) => {
-                tracing::warn!("the search index at {} cannot be used ({e}); searching in memory this run", paths.index().display());
+                tracing::warn!(
+                    "the search index at {} cannot be used ({e}); searching in memory this run",
+                    paths.index().display()
+                );
                 SearchIndex::in_memory().map_err(GatewayError::Search)?
             }
         };
@@ -254,16 +273,26 @@ impl Gateway {
             gw.start_upstream(server.clone());
         }
         // Containers an earlier gateway on this home left behind (it was killed) go now.
-        if settings.servers.values().any(|s| matches!(s.isolation, crate::config::Isolation::Docker(_))) {
+        if settings
+            .servers
+            .values()
+            .any(|s| matches!(s.isolation, crate::config::Isolation::Docker(_)))
+        {
             let docker = gw.inner.docker.clone();
             gw.inner.tasks.spawn(async move { docker.sweep().await });
         }
         let g = gw.clone();
-        gw.inner.tasks.spawn(async move { events::run(g, upstream_rx).await });
+        gw.inner
+            .tasks
+            .spawn(async move { events::run(g, upstream_rx).await });
         let g = gw.clone();
-        gw.inner.tasks.spawn(async move { g.expire_sessions().await });
+        gw.inner
+            .tasks
+            .spawn(async move { g.expire_sessions().await });
         let g = gw.clone();
-        gw.inner.tasks.spawn(async move { activity::write_calls(g, calls_rx).await });
+        gw.inner
+            .tasks
+            .spawn(async move { activity::write_calls(g, calls_rx).await });
         let g = gw.clone();
         gw.inner.tasks.spawn(async move { g.follow_store().await });
         Ok(gw)
@@ -271,14 +300,21 @@ impl Gateway {
 
     fn start_upstream(&self, server: crate::config::ServerSettings) {
         let launch = launch_fingerprint(&server);
-        let registered = self.inner.store.register_server(&server.name, ServerOrigin::ConfigFile);
-        let state = match registered.and_then(|_| self.inner.store.check_launch(&server.name, &launch)) {
-            Ok(info) => info.state,
-            Err(e) => {
-                tracing::error!(server = server.name, "reading its approval failed ({e}); keeping it stopped");
-                ServerState::Pending
-            }
-        };
+        let registered = self
+            .inner
+            .store
+            .register_server(&server.name, ServerOrigin::ConfigFile);
+        let state =
+            match registered.and_then(|_| self.inner.store.check_launch(&server.name, &launch)) {
+                Ok(info) => info.state,
+                Err(e) => {
+                    tracing::error!(
+                        server = server.name,
+                        "reading its approval failed ({e}); keeping it stopped"
+                    );
+                    ServerState::Pending
+                }
+            };
         self.refresh_trust(&server.name);
         let settings = self.settings();
         let ctx = UpstreamContext {
@@ -300,19 +336,31 @@ impl Gateway {
         };
         let name = server.name.clone();
         let handle = match state {
-            ServerState::Trusted => UpstreamHandle::start(server, ctx, &self.inner.tasks, &self.inner.cancel),
+            ServerState::Trusted => {
+                UpstreamHandle::start(server, ctx, &self.inner.tasks, &self.inner.cancel)
+            }
             ServerState::Pending => {
                 tracing::info!(server = name, "not started: it waits for approval (portcullis upstream approve --name {name})");
                 UpstreamHandle::held(server, ctx, UpstreamState::Pending, &self.inner.cancel)
             }
-            ServerState::Blocked => UpstreamHandle::held(server, ctx, UpstreamState::Blocked, &self.inner.cancel),
+            ServerState::Blocked => {
+                UpstreamHandle::held(server, ctx, UpstreamState::Blocked, &self.inner.cancel)
+            }
         };
-        self.inner.upstreams.write().unwrap_or_else(|p| p.into_inner()).insert(name, handle);
+        self.inner
+            .upstreams
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name, handle);
     }
 
     /// The current settings.
     pub fn settings(&self) -> Arc<Settings> {
-        self.inner.settings.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Where the gateway keeps its files.
@@ -346,11 +394,22 @@ impl Gateway {
     }
 
     pub(crate) fn upstream(&self, name: &str) -> Option<UpstreamHandle> {
-        self.inner.upstreams.read().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+        self.inner
+            .upstreams
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
     }
 
     pub(crate) fn upstream_handles(&self) -> Vec<UpstreamHandle> {
-        self.inner.upstreams.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+        self.inner
+            .upstreams
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Every configured server with its state.
@@ -370,7 +429,8 @@ impl Gateway {
                     stderr_tail: h.stderr_tail(),
                     log: h.log_path().display().to_string(),
                     restarts: status.restarts,
-                    protocol_version: (!info.protocol_version.is_empty()).then_some(info.protocol_version),
+                    protocol_version: (!info.protocol_version.is_empty())
+                        .then_some(info.protocol_version),
                     pid: status.pid,
                     sign_in_url: status.sign_in_url,
                 }
@@ -383,13 +443,26 @@ impl Gateway {
     /// authorization server has sent the browser back to the gateway. `None`:
     /// no person is needed (the client credentials grant signed in already).
     pub async fn sign_in(&self, name: &str) -> Result<Option<String>, GatewayError> {
-        let handle = self.upstream(name).ok_or_else(|| GatewayError::UnknownServer { name: name.to_owned() })?;
-        handle.sign_in().await.map_err(|source| GatewayError::SignIn { server: name.to_owned(), source })
+        let handle = self
+            .upstream(name)
+            .ok_or_else(|| GatewayError::UnknownServer {
+                name: name.to_owned(),
+            })?;
+        handle
+            .sign_in()
+            .await
+            .map_err(|source| GatewayError::SignIn {
+                server: name.to_owned(),
+                source,
+            })
     }
 
     /// The browser came back to `/oauth/callback` with `query`: finishes that
     /// sign-in and returns the server's name.
-    pub async fn complete_sign_in(&self, query: &HashMap<String, String>) -> Result<String, crate::OAuthError> {
+    pub async fn complete_sign_in(
+        &self,
+        query: &HashMap<String, String>,
+    ) -> Result<String, crate::OAuthError> {
         self.inner.oauth.complete(query).await
     }
 
@@ -413,7 +486,11 @@ impl Gateway {
     }
 
     pub(crate) fn table(&self) -> Arc<ToolTable> {
-        self.inner.table.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .table
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Applies new settings: servers that were added start, removed ones
@@ -421,17 +498,30 @@ impl Gateway {
     pub async fn apply_settings(&self, new: Settings) {
         let _serial = self.inner.reload.lock().await;
         let old = self.settings();
-        *self.inner.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new.clone());
+        *self
+            .inner
+            .settings
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(new.clone());
         let mut stops = Vec::new();
         for (name, server) in &old.servers {
             if new.servers.get(name) != Some(server) {
-                if let Some(h) = self.inner.upstreams.write().unwrap_or_else(|p| p.into_inner()).shift_remove(name) {
+                if let Some(h) = self
+                    .inner
+                    .upstreams
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .shift_remove(name)
+                {
                     stops.push(h);
                 }
             }
         }
         for h in &stops {
-            tracing::info!(server = h.name(), "stopping (its configuration changed or it was removed)");
+            tracing::info!(
+                server = h.name(),
+                "stopping (its configuration changed or it was removed)"
+            );
             h.stop().await;
         }
         for (name, server) in &new.servers {
@@ -442,7 +532,11 @@ impl Gateway {
         }
         // Keep file order.
         {
-            let mut ups = self.inner.upstreams.write().unwrap_or_else(|p| p.into_inner());
+            let mut ups = self
+                .inner
+                .upstreams
+                .write()
+                .unwrap_or_else(|p| p.into_inner());
             ups.sort_by_cached_key(|k, _| new.servers.get_index_of(k).unwrap_or(usize::MAX));
         }
         events::rebuild_tools(self);
@@ -452,21 +546,46 @@ impl Gateway {
     /// Stops a server and starts it again as its approval now says.
     pub(crate) async fn restart_upstream(&self, name: &str) {
         let _serial = self.inner.reload.lock().await;
-        let Some(settings) = self.settings().servers.get(name).cloned() else { return };
-        let old = self.inner.upstreams.read().unwrap_or_else(|p| p.into_inner()).get(name).cloned();
+        let Some(settings) = self.settings().servers.get(name).cloned() else {
+            return;
+        };
+        let old = self
+            .inner
+            .upstreams
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned();
         if let Some(h) = old {
             h.stop().await;
         }
         self.start_upstream(settings);
         let order = self.settings();
-        self.inner.upstreams.write().unwrap_or_else(|p| p.into_inner()).sort_by_cached_key(|k, _| order.servers.get_index_of(k).unwrap_or(usize::MAX));
+        self.inner
+            .upstreams
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .sort_by_cached_key(|k, _| order.servers.get_index_of(k).unwrap_or(usize::MAX));
     }
 
     /// Opens a client session; `surface` overrides the configured tool surface.
-    pub fn open_session(&self, transport: &'static str, surface: Option<SurfaceMode>) -> Arc<Session> {
+    pub fn open_session(
+        &self,
+        transport: &'static str,
+        surface: Option<SurfaceMode>,
+    ) -> Arc<Session> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let session = Session::new(id.clone(), transport, session::Era::Legacy, surface.unwrap_or(self.settings().surface));
-        self.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).insert(id, session.clone());
+        let session = Session::new(
+            id.clone(),
+            transport,
+            session::Era::Legacy,
+            surface.unwrap_or(self.settings().surface),
+        );
+        self.inner
+            .sessions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, session.clone());
         session
     }
 
@@ -484,7 +603,15 @@ impl Gateway {
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
                 .values()
-                .filter(|s| s.transport() == "http" && !s.is_streaming() && s.last_active.lock().unwrap_or_else(|p| p.into_inner()).elapsed() > SESSION_IDLE)
+                .filter(|s| {
+                    s.transport() == "http"
+                        && !s.is_streaming()
+                        && s.last_active
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .elapsed()
+                            > SESSION_IDLE
+                })
                 .map(|s| s.id().to_owned())
                 .collect();
             for id in idle {
@@ -496,15 +623,31 @@ impl Gateway {
 
     /// A session by id.
     pub fn session(&self, id: &str) -> Option<Arc<Session>> {
-        self.inner.sessions.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+        self.inner
+            .sessions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
     }
 
     /// Ends a session; its requests in flight are cancelled upstream.
     pub async fn close_session(&self, id: &str) -> bool {
-        let removed = self.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).remove(id);
+        let removed = self
+            .inner
+            .sessions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
         let Some(session) = removed else { return false };
         subscriptions::release_session(self, id);
-        let inflight: Vec<(String, u64)> = session.inflight.lock().unwrap_or_else(|p| p.into_inner()).values().map(|f| (f.server.clone(), f.upstream_id)).collect();
+        let inflight: Vec<(String, u64)> = session
+            .inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|f| (f.server.clone(), f.upstream_id))
+            .collect();
         for (server, id) in inflight {
             if let Some(h) = self.upstream(&server) {
                 h.cancel_request(id, "the client ended its session").await;
@@ -516,7 +659,12 @@ impl Gateway {
     /// Handles one message from a client. Returns the response for a
     /// request; `related` receives messages that belong to this request
     /// (progress, server-to-client requests) while it is in flight.
-    pub async fn handle(&self, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Option<Message> {
+    pub async fn handle(
+        &self,
+        session: &Arc<Session>,
+        msg: Message,
+        related: Option<mpsc::Sender<Message>>,
+    ) -> Option<Message> {
         router::handle(self, session, msg, related).await
     }
 
@@ -529,9 +677,19 @@ impl Gateway {
     /// running, so resuming is instant. The pause lasts until resumed or until
     /// the gateway stops.
     pub fn set_paused(&self, paused: bool) -> bool {
-        let was = self.inner.paused.swap(paused, std::sync::atomic::Ordering::SeqCst);
+        let was = self
+            .inner
+            .paused
+            .swap(paused, std::sync::atomic::Ordering::SeqCst);
         if was != paused {
-            tracing::info!("{}", if paused { "paused: agents' requests are refused until resumed" } else { "resumed" });
+            tracing::info!(
+                "{}",
+                if paused {
+                    "paused: agents' requests are refused until resumed"
+                } else {
+                    "resumed"
+                }
+            );
             self.emit(GatewayEvent::PauseChanged { paused });
         }
         was != paused

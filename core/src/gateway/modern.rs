@@ -32,12 +32,21 @@ impl Gateway {
     /// an error). `headers` are the HTTP routing headers when it came over
     /// HTTP; `related` receives the notifications that belong to it
     /// (progress, and log messages when it opted in).
-    pub async fn handle_modern(&self, msg: Message, headers: Option<&RoutingHeaders>, surface: Option<SurfaceMode>, related: Option<mpsc::Sender<Message>>) -> Message {
+    pub async fn handle_modern(
+        &self,
+        msg: Message,
+        headers: Option<&RoutingHeaders>,
+        surface: Option<SurfaceMode>,
+        related: Option<mpsc::Sender<Message>>,
+    ) -> Message {
         let id = msg.id.clone().unwrap_or_else(|| raw("null"));
         let method = msg.method().to_owned();
         let answer = match self.prepare_modern(&msg, headers) {
             Err(rejection) => Err(rejection),
-            Ok((params, envelope)) => self.dispatch_modern(msg, params, envelope, surface, related).await,
+            Ok((params, envelope)) => {
+                self.dispatch_modern(msg, params, envelope, surface, related)
+                    .await
+            }
         };
         match answer {
             Ok(mut resp) => {
@@ -55,17 +64,33 @@ impl Gateway {
     }
 
     /// Parses and checks the envelope; the params come back as a value.
-    fn prepare_modern(&self, msg: &Message, headers: Option<&RoutingHeaders>) -> Result<(Map<String, Value>, Envelope), modern::Rejection> {
-        let params: Value = msg.params_as().map_err(|e| rejection(ErrorCode::InvalidParams, format!("params must be an object: {e}")))?.unwrap_or(Value::Null);
+    fn prepare_modern(
+        &self,
+        msg: &Message,
+        headers: Option<&RoutingHeaders>,
+    ) -> Result<(Map<String, Value>, Envelope), modern::Rejection> {
+        let params: Value = msg
+            .params_as()
+            .map_err(|e| {
+                rejection(
+                    ErrorCode::InvalidParams,
+                    format!("params must be an object: {e}"),
+                )
+            })?
+            .unwrap_or(Value::Null);
         let envelope = modern::classify(msg.method(), Some(&params), headers);
         // The argument headers are headers: checked after the envelope, before the version.
-        let before_headers = matches!(&envelope, Err(r) if r.code != ErrorCode::UnsupportedVersion.code());
+        let before_headers =
+            matches!(&envelope, Err(r) if r.code != ErrorCode::UnsupportedVersion.code());
         if let (Some(headers), "tools/call", false) = (headers, msg.method(), before_headers) {
             self.check_param_headers(&params, headers)?;
         }
         let envelope = envelope?;
         let Value::Object(params) = params else {
-            return Err(rejection(ErrorCode::InvalidParams, "params must be an object".into()));
+            return Err(rejection(
+                ErrorCode::InvalidParams,
+                "params must be an object".into(),
+            ));
         };
         if let Some(responses) = params.get("inputResponses") {
             continuation::check_responses(responses)?;
@@ -75,65 +100,143 @@ impl Gateway {
 
     /// The `Mcp-Param-*` headers of a call against its arguments, for a
     /// listed tool whose schema annotates arguments with `x-mcp-header`.
-    fn check_param_headers(&self, params: &Value, headers: &RoutingHeaders) -> Result<(), modern::Rejection> {
-        let Some(name) = params.get("name").and_then(Value::as_str) else { return Ok(()) };
+    fn check_param_headers(
+        &self,
+        params: &Value,
+        headers: &RoutingHeaders,
+    ) -> Result<(), modern::Rejection> {
+        let Some(name) = params.get("name").and_then(Value::as_str) else {
+            return Ok(());
+        };
         let schema = {
             let table = self.table();
-            let Some(raw) = table.entries().iter().find(|e| e.name == name).and_then(|e| e.tool.fields.get("inputSchema")) else { return Ok(()) };
+            let Some(raw) = table
+                .entries()
+                .iter()
+                .find(|e| e.name == name)
+                .and_then(|e| e.tool.fields.get("inputSchema"))
+            else {
+                return Ok(());
+            };
             if !raw.get().contains("x-mcp-header") {
                 return Ok(());
             }
             serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null)
         };
         let arguments = params.get("arguments").unwrap_or(&Value::Null);
-        modern::check_param_headers(&schema, arguments, &headers.params).map_err(|why| rejection(ErrorCode::HeaderMismatch, why))
+        modern::check_param_headers(&schema, arguments, &headers.params)
+            .map_err(|why| rejection(ErrorCode::HeaderMismatch, why))
     }
 
-    async fn dispatch_modern(&self, msg: Message, mut params: Map<String, Value>, envelope: Envelope, surface: Option<SurfaceMode>, related: Option<mpsc::Sender<Message>>) -> Result<Message, modern::Rejection> {
+    async fn dispatch_modern(
+        &self,
+        msg: Message,
+        mut params: Map<String, Value>,
+        envelope: Envelope,
+        surface: Option<SurfaceMode>,
+        related: Option<mpsc::Sender<Message>>,
+    ) -> Result<Message, modern::Rejection> {
         let method = msg.method().to_owned();
         if modern::REMOVED_METHODS.contains(&method.as_str()) || method == "subscriptions/listen" {
-            let why = if method == "subscriptions/listen" { "it needs the streaming HTTP endpoint" } else { "it does not exist in 2026-07-28" };
-            return Err(rejection(ErrorCode::MethodNotFound, format!("method `{method}` is not offered: {why}")));
+            let why = if method == "subscriptions/listen" {
+                "it needs the streaming HTTP endpoint"
+            } else {
+                "it does not exist in 2026-07-28"
+            };
+            return Err(rejection(
+                ErrorCode::MethodNotFound,
+                format!("method `{method}` is not offered: {why}"),
+            ));
         }
         if method == "server/discover" {
-            return Ok(Message { result: Some(to_raw(&discover(self))), ..Message::default() });
+            return Ok(Message {
+                result: Some(to_raw(&discover(self))),
+                ..Message::default()
+            });
         }
         // A resumed call (requestState) would reach the upstream too.
         router::refuse_if_paused(self, &method).map_err(into_rejection)?;
-        let name = modern::name_param(&method).and_then(|k| params.get(k)).and_then(Value::as_str).map(str::to_owned);
+        let name = modern::name_param(&method)
+            .and_then(|k| params.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         match params.get("requestState") {
             // The gateway's own state: a call parked for this client's answers.
             Some(Value::String(token)) if token.starts_with(continuation::TOKEN_PREFIX) => {
                 let token = token.clone();
                 let responses = params.remove("inputResponses");
-                return continuation::resume(self, &token, &method, name.as_deref(), responses, related).await.map_err(into_rejection);
+                return continuation::resume(
+                    self,
+                    &token,
+                    &method,
+                    name.as_deref(),
+                    responses,
+                    related,
+                )
+                .await
+                .map_err(into_rejection);
             }
             Some(Value::String(_) | Value::Null) | None => {}
-            Some(_) => return Err(rejection(ErrorCode::InvalidParams, "requestState must be a string".into())),
+            Some(_) => {
+                return Err(rejection(
+                    ErrorCode::InvalidParams,
+                    "requestState must be a string".into(),
+                ))
+            }
         }
         // Anything else (the envelope, an upstream's own requestState and
         // inputResponses) is adapted per upstream when the request is forwarded.
         let session = self.modern_session(&envelope, surface);
         *session.origin.lock().unwrap_or_else(|p| p.into_inner()) = Some((method.clone(), name));
-        let forwarded = Message { params: Some(to_raw(&params)), ..msg };
-        let _registered = Registered { gw: self, session: &session };
-        router::request(self, &session, forwarded, related).await.map_err(into_rejection)
+        let forwarded = Message {
+            params: Some(to_raw(&params)),
+            ..msg
+        };
+        let _registered = Registered {
+            gw: self,
+            session: &session,
+        };
+        router::request(self, &session, forwarded, related)
+            .await
+            .map_err(into_rejection)
     }
 
     /// A session for one request, registered so that upstream requests during its call find it.
     fn modern_session(&self, envelope: &Envelope, surface: Option<SurfaceMode>) -> Arc<Session> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let session = Session::new(id.clone(), "http", Era::Modern, surface.unwrap_or(self.settings().surface));
+        let session = Session::new(
+            id.clone(),
+            "http",
+            Era::Modern,
+            surface.unwrap_or(self.settings().surface),
+        );
         let info = envelope.client_info.clone().unwrap_or(Value::Null);
         *session.client.write().unwrap_or_else(|p| p.into_inner()) = ClientInfo {
             protocol_version: envelope.protocol_version.clone(),
-            name: info.get("name").and_then(Value::as_str).unwrap_or("").to_owned(),
-            version: info.get("version").and_then(Value::as_str).unwrap_or("").to_owned(),
+            name: info
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+            version: info
+                .get("version")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
             capabilities: envelope.capabilities.clone(),
         };
         // Without an opt-in, no log message reaches this request.
-        *session.log_level.lock().unwrap_or_else(|p| p.into_inner()) = Some(envelope.log_level.clone().unwrap_or_else(|| super::logging::NONE.to_owned()));
-        self.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).insert(id, session.clone());
+        *session.log_level.lock().unwrap_or_else(|p| p.into_inner()) = Some(
+            envelope
+                .log_level
+                .clone()
+                .unwrap_or_else(|| super::logging::NONE.to_owned()),
+        );
+        self.inner
+            .sessions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, session.clone());
         session
     }
 }
@@ -148,17 +251,30 @@ struct Registered<'a> {
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
         if !self.session.is_parked() {
-            self.gw.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).remove(self.session.id());
+            self.gw
+                .inner
+                .sessions
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(self.session.id());
         }
     }
 }
 
 fn rejection(code: ErrorCode, message: String) -> modern::Rejection {
-    modern::Rejection { code: code.code(), message, data: None }
+    modern::Rejection {
+        code: code.code(),
+        message,
+        data: None,
+    }
 }
 
 fn into_rejection(e: GatewayError) -> modern::Rejection {
-    modern::Rejection { code: e.rpc_code().code(), message: e.to_string(), data: e.rpc_data() }
+    modern::Rejection {
+        code: e.rpc_code().code(),
+        message: e.to_string(),
+        data: e.rpc_data(),
+    }
 }
 
 /// `server/discover`: the versions the gateway serves and the capabilities of what is behind it.

@@ -9,13 +9,15 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::upstream::UpstreamState;
 use super::session::{Era, Inflight, InflightGuard};
-use super::{catalog, eras, logging, subscriptions, surface, Gateway, GatewayError, GatewayEvent, Session};
+use super::{
+    catalog, eras, logging, subscriptions, surface, Gateway, GatewayError, GatewayEvent, Session,
+};
 use crate::config::SurfaceMode;
-use crate::store::{CallOutcome, CallRecord, UnixMillis};
 use crate::protocol::{negotiate, raw, to_raw, Kind, Message};
+use crate::store::{CallOutcome, CallRecord, UnixMillis};
 use crate::trust::Callability;
+use crate::upstream::UpstreamState;
 
 /// Tools per `tools/list` page.
 const PAGE_SIZE: usize = 500;
@@ -31,16 +33,34 @@ pub(crate) struct ProgressRoute {
     pub(super) related: Option<mpsc::Sender<Message>>,
 }
 
-pub(super) async fn handle(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Option<Message> {
+pub(super) async fn handle(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    msg: Message,
+    related: Option<mpsc::Sender<Message>>,
+) -> Option<Message> {
     session.touch();
     match msg.kind() {
         Kind::Response => {
-            let waiter = msg.id_key().and_then(|k| serde_json::from_str::<String>(k).ok()).and_then(|k| session.client_requests.lock().unwrap_or_else(|p| p.into_inner()).remove(&k));
+            let waiter = msg
+                .id_key()
+                .and_then(|k| serde_json::from_str::<String>(k).ok())
+                .and_then(|k| {
+                    session
+                        .client_requests
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&k)
+                });
             match waiter {
                 Some(tx) => {
                     let _ = tx.send(msg);
                 }
-                None => tracing::debug!(session = session.id(), "a response to an unknown request {:?}", msg.id_key()),
+                None => tracing::debug!(
+                    session = session.id(),
+                    "a response to an unknown request {:?}",
+                    msg.id_key()
+                ),
             }
             None
         }
@@ -65,12 +85,24 @@ async fn notification(gw: &Gateway, session: &Arc<Session>, msg: Message) {
     match msg.method() {
         "notifications/initialized" => {}
         "notifications/cancelled" => {
-            let Ok(Some(params)) = msg.params_as::<Value>() else { return };
-            let Some(request_id) = params.get("requestId") else { return };
+            let Ok(Some(params)) = msg.params_as::<Value>() else {
+                return;
+            };
+            let Some(request_id) = params.get("requestId") else {
+                return;
+            };
             let key = request_id.to_string();
-            let found = session.inflight.lock().unwrap_or_else(|p| p.into_inner()).get(&key).map(|f| (f.server.clone(), f.upstream_id));
+            let found = session
+                .inflight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&key)
+                .map(|f| (f.server.clone(), f.upstream_id));
             if let Some((server, upstream_id)) = found {
-                let reason = params.get("reason").and_then(Value::as_str).unwrap_or("cancelled by the client");
+                let reason = params
+                    .get("reason")
+                    .and_then(Value::as_str)
+                    .unwrap_or("cancelled by the client");
                 if let Some(h) = gw.upstream(&server) {
                     h.cancel_request(upstream_id, reason).await;
                 }
@@ -86,19 +118,35 @@ async fn notification(gw: &Gateway, session: &Arc<Session>, msg: Message) {
 }
 
 /// Methods a paused gateway still answers: they reach no upstream on an agent's behalf.
-const ANSWERED_WHILE_PAUSED: &[&str] = &["initialize", "server/discover", "ping", "tools/list", "logging/setLevel"];
+const ANSWERED_WHILE_PAUSED: &[&str] = &[
+    "initialize",
+    "server/discover",
+    "ping",
+    "tools/list",
+    "logging/setLevel",
+];
 
 /// Refuses `method` while the person has paused the gateway.
 pub(super) fn refuse_if_paused(gw: &Gateway, method: &str) -> Result<(), GatewayError> {
     if gw.is_paused() && !ANSWERED_WHILE_PAUSED.contains(&method) {
-        return Err(GatewayError::Paused { method: method.to_owned() });
+        return Err(GatewayError::Paused {
+            method: method.to_owned(),
+        });
     }
     Ok(())
 }
 
-pub(super) async fn request(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
+pub(super) async fn request(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    msg: Message,
+    related: Option<mpsc::Sender<Message>>,
+) -> Result<Message, GatewayError> {
     refuse_if_paused(gw, msg.method())?;
-    if matches!(msg.method(), "initialize" | "resources/list" | "resources/templates/list" | "prompts/list") {
+    if matches!(
+        msg.method(),
+        "initialize" | "resources/list" | "resources/templates/list" | "prompts/list"
+    ) {
         // Capabilities and lists are only complete once upstreams have started.
         gw.wait_for_starting(STARTUP_WAIT).await;
     }
@@ -115,9 +163,15 @@ pub(super) async fn request(gw: &Gateway, session: &Arc<Session>, msg: Message, 
         "tools/call" => tools_call(gw, session, msg, related).await,
         // Everything but tools/call is boxed: an async fn is as large as its largest branch,
         // and the future of every request is allocated (and moved) whole.
-        "resources/list" => Box::pin(catalog::list(gw, catalog::RESOURCES, &msg)).await.map(ok_raw),
-        "resources/templates/list" => Box::pin(catalog::list(gw, catalog::TEMPLATES, &msg)).await.map(ok_raw),
-        "prompts/list" => Box::pin(catalog::list(gw, catalog::PROMPTS, &msg)).await.map(ok_raw),
+        "resources/list" => Box::pin(catalog::list(gw, catalog::RESOURCES, &msg))
+            .await
+            .map(ok_raw),
+        "resources/templates/list" => Box::pin(catalog::list(gw, catalog::TEMPLATES, &msg))
+            .await
+            .map(ok_raw),
+        "prompts/list" => Box::pin(catalog::list(gw, catalog::PROMPTS, &msg))
+            .await
+            .map(ok_raw),
         "resources/read" => Box::pin(resource_read(gw, session, msg, related)).await,
         "resources/subscribe" => Box::pin(subscriptions::subscribe(gw, session, msg)).await,
         "resources/unsubscribe" => Box::pin(subscriptions::unsubscribe(gw, session, msg)).await,
@@ -131,7 +185,11 @@ pub(super) async fn request(gw: &Gateway, session: &Arc<Session>, msg: Message, 
             Ok(ok(json!({})))
         }
         method => {
-            let ready: Vec<_> = gw.upstream_handles().into_iter().filter(|h| h.status().state == crate::upstream::UpstreamState::Ready).collect();
+            let ready: Vec<_> = gw
+                .upstream_handles()
+                .into_iter()
+                .filter(|h| h.status().state == crate::upstream::UpstreamState::Ready)
+                .collect();
             match ready.as_slice() {
                 [only] => {
                     let server = only.name().to_owned();
@@ -149,17 +207,31 @@ fn ok(value: Value) -> Message {
 }
 
 fn ok_raw(result: Box<RawValue>) -> Message {
-    Message { result: Some(result), ..Message::default() }
+    Message {
+        result: Some(result),
+        ..Message::default()
+    }
 }
 
 fn initialize(gw: &Gateway, session: &Arc<Session>, msg: &Message) -> Result<Value, GatewayError> {
-    let params: Value = msg.params_as().map_err(|e| GatewayError::InvalidParams(format!("initialize: {e}")))?.unwrap_or(Value::Null);
+    let params: Value = msg
+        .params_as()
+        .map_err(|e| GatewayError::InvalidParams(format!("initialize: {e}")))?
+        .unwrap_or(Value::Null);
     let version = negotiate(params.get("protocolVersion").and_then(Value::as_str));
     {
         let mut client = session.client.write().unwrap_or_else(|p| p.into_inner());
         client.protocol_version = version.to_owned();
-        client.name = params.pointer("/clientInfo/name").and_then(Value::as_str).unwrap_or("").to_owned();
-        client.version = params.pointer("/clientInfo/version").and_then(Value::as_str).unwrap_or("").to_owned();
+        client.name = params
+            .pointer("/clientInfo/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        client.version = params
+            .pointer("/clientInfo/version")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         client.capabilities = params.get("capabilities").cloned().unwrap_or(Value::Null);
     }
     let (capabilities, instructions) = server_capabilities(gw);
@@ -191,10 +263,18 @@ pub(super) fn server_capabilities(gw: &Gateway) -> (Value, Option<String>) {
             capabilities["prompts"] = json!({ "listChanged": true });
         }
         if let Some(r) = caps.get("resources") {
-            let subscribe = r.get("subscribe").and_then(Value::as_bool).unwrap_or(false) || capabilities.pointer("/resources/subscribe").and_then(Value::as_bool).unwrap_or(false);
+            let subscribe = r.get("subscribe").and_then(Value::as_bool).unwrap_or(false)
+                || capabilities
+                    .pointer("/resources/subscribe")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
             capabilities["resources"] = json!({ "listChanged": true, "subscribe": subscribe });
         }
-        if let Some(exp) = info.capabilities.get("experimental").and_then(Value::as_object) {
+        if let Some(exp) = info
+            .capabilities
+            .get("experimental")
+            .and_then(Value::as_object)
+        {
             for (k, v) in exp {
                 capabilities["experimental"][k] = v.clone();
             }
@@ -203,18 +283,36 @@ pub(super) fn server_capabilities(gw: &Gateway) -> (Value, Option<String>) {
             instructions.push(format!("{}: {}", h.name(), text));
         }
     }
-    (capabilities, (!instructions.is_empty()).then(|| instructions.join("\n\n")))
+    (
+        capabilities,
+        (!instructions.is_empty()).then(|| instructions.join("\n\n")),
+    )
 }
 
 fn tools_list(gw: &Gateway, msg: &Message) -> Result<Box<RawValue>, GatewayError> {
-    let cursor = msg.params_as::<Value>().ok().flatten().and_then(|p| p.get("cursor").and_then(Value::as_str).map(str::to_owned));
+    let cursor = msg
+        .params_as::<Value>()
+        .ok()
+        .flatten()
+        .and_then(|p| p.get("cursor").and_then(Value::as_str).map(str::to_owned));
     let offset = match cursor {
         None => 0,
-        Some(c) => c.strip_prefix("pc:").and_then(|n| n.parse().ok()).ok_or_else(|| GatewayError::InvalidParams(format!("invalid cursor `{c}`: pass the nextCursor of the previous page")))?,
+        Some(c) => c
+            .strip_prefix("pc:")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| {
+                GatewayError::InvalidParams(format!(
+                    "invalid cursor `{c}`: pass the nextCursor of the previous page"
+                ))
+            })?,
     };
     let table = gw.table();
     let (tools, next) = table.page(offset, PAGE_SIZE);
-    Ok(catalog::page("tools", tools, next.map(|n| format!("pc:{n}"))))
+    Ok(catalog::page(
+        "tools",
+        tools,
+        next.map(|n| format!("pc:{n}")),
+    ))
 }
 
 /// A params key, borrowed from the request's text unless it has escapes.
@@ -234,27 +332,57 @@ impl std::borrow::Borrow<str> for Key<'_> {
     }
 }
 
-async fn tools_call(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
+async fn tools_call(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    msg: Message,
+    related: Option<mpsc::Sender<Message>>,
+) -> Result<Message, GatewayError> {
     // The params are read in place: values stay slices of the request's text, and only
     // the rewritten name (and call_tool's arguments) are new. Both outlive the map.
     let (arguments_raw, name_raw): (Box<RawValue>, Box<RawValue>);
     let params_text = msg.params.as_deref().map_or("null", RawValue::get);
     let mut params: IndexMap<Key<'_>, &RawValue> = serde_json::from_str::<Option<_>>(params_text)
-        .map_err(|e| GatewayError::InvalidParams(format!("tools/call params must be an object with a `name`: {e}")))?
-        .ok_or_else(|| GatewayError::InvalidParams("tools/call needs params with a `name`".into()))?;
-    let mut name: String = params.get("name").and_then(|n| serde_json::from_str(n.get()).ok()).ok_or_else(|| GatewayError::InvalidParams("tools/call needs a string `name`".into()))?;
+        .map_err(|e| {
+            GatewayError::InvalidParams(format!(
+                "tools/call params must be an object with a `name`: {e}"
+            ))
+        })?
+        .ok_or_else(|| {
+            GatewayError::InvalidParams("tools/call needs params with a `name`".into())
+        })?;
+    let mut name: String = params
+        .get("name")
+        .and_then(|n| serde_json::from_str(n.get()).ok())
+        .ok_or_else(|| GatewayError::InvalidParams("tools/call needs a string `name`".into()))?;
     if session.surface() == SurfaceMode::Search && gw.table().resolve(&name).is_none() {
-        let args: Value = params.get("arguments").and_then(|a| serde_json::from_str(a.get()).ok()).unwrap_or(Value::Null);
+        let args: Value = params
+            .get("arguments")
+            .and_then(|a| serde_json::from_str(a.get()).ok())
+            .unwrap_or(Value::Null);
         match name.as_str() {
-            surface::SEARCH_TOOLS => return Box::pin(surface::search_tools(gw, &args)).await.map(ok),
+            surface::SEARCH_TOOLS => {
+                return Box::pin(surface::search_tools(gw, &args)).await.map(ok)
+            }
             surface::DESCRIBE_TOOL => return surface::describe_tool(gw, &args).map(ok),
             surface::CALL_TOOL => {
-                let target = args.get("name").and_then(Value::as_str).ok_or_else(|| GatewayError::InvalidParams("call_tool needs a string `name` from search_tools".into()))?.to_owned();
+                let target = args
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        GatewayError::InvalidParams(
+                            "call_tool needs a string `name` from search_tools".into(),
+                        )
+                    })?
+                    .to_owned();
                 let inner = args.get("arguments").cloned().unwrap_or_else(|| json!({}));
                 // Only an approved schema may answer: a held tool is refused below, saying why.
                 if let Some((server, def)) = surface::find_doc(gw, &target) {
                     let tool = def.get("name").and_then(Value::as_str).unwrap_or(&target);
-                    if let (true, Some(schema)) = (gw.callability(&server, tool).is_callable(), def.get("inputSchema")) {
+                    if let (true, Some(schema)) = (
+                        gw.callability(&server, tool).is_callable(),
+                        def.get("inputSchema"),
+                    ) {
                         gw.inner.validators.check(&target, schema, &inner)?;
                     }
                 }
@@ -276,12 +404,28 @@ async fn tools_call(gw: &Gateway, session: &Arc<Session>, msg: Message, related:
         params.insert(Key::of("name"), &name_raw);
         let forwarded = to_raw(&params);
         drop(params);
-        let msg = Message { params: Some(forwarded), ..msg };
+        let msg = Message {
+            params: Some(forwarded),
+            ..msg
+        };
         forward(gw, session, &target.server, msg, related).await
     } else {
-        Err(GatewayError::NotCallable { message: format!("`{name}` cannot be called: {}, or in the Portcullis window", callability.explain(&target.server, &target.tool)) })
+        Err(GatewayError::NotCallable {
+            message: format!(
+                "`{name}` cannot be called: {}, or in the Portcullis window",
+                callability.explain(&target.server, &target.tool)
+            ),
+        })
     };
-    record_call(gw, session, &target.server, &target.tool, started, request_bytes, &result);
+    record_call(
+        gw,
+        session,
+        &target.server,
+        &target.tool,
+        started,
+        request_bytes,
+        &result,
+    );
     result
 }
 
@@ -294,31 +438,80 @@ fn held_elsewhere(gw: &Gateway, session: &Session, name: &str) -> Result<Message
         // A server waiting for sign-in has listed nothing yet: say that, not "unknown".
         let settings = gw.settings();
         let waiting = gw.upstream_handles().into_iter().find(|h| {
-            h.status().state == UpstreamState::NeedsSignIn && (!settings.prefix || name.strip_prefix(h.name()).is_some_and(|rest| rest.starts_with(settings.separator.as_str())))
+            h.status().state == UpstreamState::NeedsSignIn
+                && (!settings.prefix
+                    || name
+                        .strip_prefix(h.name())
+                        .is_some_and(|rest| rest.starts_with(settings.separator.as_str())))
         });
         if let Some(h) = waiting {
             return Err(GatewayError::Upstream(h.unavailable_error()));
         }
-        return Err(GatewayError::UnknownTool { name: name.to_owned() });
+        return Err(GatewayError::UnknownTool {
+            name: name.to_owned(),
+        });
     };
-    let tool = def.get("name").and_then(Value::as_str).unwrap_or(name).to_owned();
+    let tool = def
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or(name)
+        .to_owned();
     let callability = gw.callability(&server, &tool);
-    if !matches!(callability, Callability::ServerBlocked | Callability::ServerPending) {
-        return Err(GatewayError::UnknownTool { name: name.to_owned() });
+    if !matches!(
+        callability,
+        Callability::ServerBlocked | Callability::ServerPending
+    ) {
+        return Err(GatewayError::UnknownTool {
+            name: name.to_owned(),
+        });
     }
-    let result = Err(GatewayError::NotCallable { message: format!("`{name}` cannot be called: {}, or in the Portcullis window", callability.explain(&server, &tool)) });
-    record_call(gw, session, &server, &tool, std::time::Instant::now(), 0, &result);
+    let result = Err(GatewayError::NotCallable {
+        message: format!(
+            "`{name}` cannot be called: {}, or in the Portcullis window",
+            callability.explain(&server, &tool)
+        ),
+    });
+    record_call(
+        gw,
+        session,
+        &server,
+        &tool,
+        std::time::Instant::now(),
+        0,
+        &result,
+    );
     result
 }
 
 /// Queues the call for the activity log and tells the UI.
-fn record_call(gw: &Gateway, session: &Session, server: &str, tool: &str, started: std::time::Instant, request_bytes: u64, result: &Result<Message, GatewayError>) {
+fn record_call(
+    gw: &Gateway,
+    session: &Session,
+    server: &str,
+    tool: &str,
+    started: std::time::Instant,
+    request_bytes: u64,
+    result: &Result<Message, GatewayError>,
+) {
     let duration_ms = started.elapsed().as_millis() as u64;
     let (outcome, response_bytes) = match result {
-        Ok(m) if m.error.is_some() => (CallOutcome::Error(m.error.as_ref().map_or(String::new(), |e| e.get().chars().take(500).collect())), m.error.as_ref().map_or(0, |e| e.get().len())),
-        Ok(m) => (CallOutcome::Ok, m.result.as_ref().map_or(0, |r| r.get().len())),
+        Ok(m) if m.error.is_some() => (
+            CallOutcome::Error(
+                m.error
+                    .as_ref()
+                    .map_or(String::new(), |e| e.get().chars().take(500).collect()),
+            ),
+            m.error.as_ref().map_or(0, |e| e.get().len()),
+        ),
+        Ok(m) => (
+            CallOutcome::Ok,
+            m.result.as_ref().map_or(0, |r| r.get().len()),
+        ),
         Err(GatewayError::NotCallable { .. }) => (CallOutcome::Blocked, 0),
-        Err(e) => (CallOutcome::Error(e.to_string().chars().take(500).collect()), 0),
+        Err(e) => (
+            CallOutcome::Error(e.to_string().chars().take(500).collect()),
+            0,
+        ),
     };
     let label = match &outcome {
         CallOutcome::Ok => "ok",
@@ -326,12 +519,20 @@ fn record_call(gw: &Gateway, session: &Session, server: &str, tool: &str, starte
         _ => "error",
     };
     if gw.inner.call_events.receiver_count() > 0 {
-        gw.emit(GatewayEvent::CallFinished { server: server.to_owned(), tool: tool.to_owned(), outcome: label.to_owned(), duration_ms });
+        gw.emit(GatewayEvent::CallFinished {
+            server: server.to_owned(),
+            tool: tool.to_owned(),
+            outcome: label.to_owned(),
+            duration_ms,
+        });
     }
     // Only the name and version: a copy of the whole ClientInfo (its capabilities) per call is not free.
     let (client_name, client_version) = {
         let client = session.client.read().unwrap_or_else(|p| p.into_inner());
-        ((!client.name.is_empty()).then(|| client.name.clone()), (!client.version.is_empty()).then(|| client.version.clone()))
+        (
+            (!client.name.is_empty()).then(|| client.name.clone()),
+            (!client.version.is_empty()).then(|| client.version.clone()),
+        )
     };
     let record = CallRecord {
         time: UnixMillis::now(),
@@ -353,8 +554,18 @@ fn record_call(gw: &Gateway, session: &Session, server: &str, tool: &str, starte
 
 /// Sends a request to one upstream on behalf of a session and waits for the
 /// answer, mapping ids and progress tokens and honouring cancellation.
-async fn forward(gw: &Gateway, session: &Arc<Session>, server: &str, mut msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
-    let upstream = gw.upstream(server).ok_or_else(|| GatewayError::UnknownServer { name: server.to_owned() })?;
+async fn forward(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    server: &str,
+    mut msg: Message,
+    related: Option<mpsc::Sender<Message>>,
+) -> Result<Message, GatewayError> {
+    let upstream = gw
+        .upstream(server)
+        .ok_or_else(|| GatewayError::UnknownServer {
+            name: server.to_owned(),
+        })?;
     let stateless = upstream.is_stateless();
     match (session.era(), stateless) {
         (Era::Modern, false) => eras::for_handshake_upstream(session, &mut msg),
@@ -362,9 +573,15 @@ async fn forward(gw: &Gateway, session: &Arc<Session>, server: &str, mut msg: Me
         _ => {}
     }
     let token = map_progress(gw, session, &mut msg, related.clone());
-    if session.era() == Era::Modern && !stateless && crate::protocol::modern::INPUT_METHODS.contains(&msg.method()) {
+    if session.era() == Era::Modern
+        && !stateless
+        && crate::protocol::modern::INPUT_METHODS.contains(&msg.method())
+    {
         // The upstream may ask this client for input: the call may outlive this request.
-        return Box::pin(super::continuation::start(gw, session, server, msg, token, related)).await;
+        return Box::pin(super::continuation::start(
+            gw, session, server, msg, token, related,
+        ))
+        .await;
     }
     let _token_guard = TokenGuard { gw, token };
     // A handshake-era client cannot read `input_required`: the gateway answers it for the client.
@@ -372,34 +589,73 @@ async fn forward(gw: &Gateway, session: &Arc<Session>, server: &str, mut msg: Me
     let key = msg.id_key().map(str::to_owned);
     let call = upstream.start_forward(msg).await?;
     if let Some(k) = &key {
-        session.inflight.lock().unwrap_or_else(|p| p.into_inner()).insert(k.clone(), Inflight { server: server.to_owned(), upstream_id: call.upstream_id, related, started: std::time::Instant::now(), input: None });
+        session
+            .inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                k.clone(),
+                Inflight {
+                    server: server.to_owned(),
+                    upstream_id: call.upstream_id,
+                    related,
+                    started: std::time::Instant::now(),
+                    input: None,
+                },
+            );
     }
     let _guard = InflightGuard { session, key };
     let resp = call.wait(upstream.settings().call_timeout).await?;
     match retry {
-        Some((request, related)) => eras::fulfil(gw, session, &upstream, &request, resp, related.as_ref()).await,
+        Some((request, related)) => {
+            eras::fulfil(gw, session, &upstream, &request, resp, related.as_ref()).await
+        }
         None => Ok(resp),
     }
 }
 
 /// Rewrites `_meta.progressToken` to a gateway-unique token and remembers the way back.
-fn map_progress(gw: &Gateway, session: &Arc<Session>, msg: &mut Message, related: Option<mpsc::Sender<Message>>) -> Option<String> {
+fn map_progress(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    msg: &mut Message,
+    related: Option<mpsc::Sender<Message>>,
+) -> Option<String> {
     let params = msg.params.as_ref()?;
-    static PROGRESS_TOKEN: std::sync::LazyLock<memchr::memmem::Finder<'static>> = std::sync::LazyLock::new(|| memchr::memmem::Finder::new("progressToken"));
+    static PROGRESS_TOKEN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("progressToken"));
     PROGRESS_TOKEN.find(params.get().as_bytes())?;
     let mut value: IndexMap<String, Box<RawValue>> = serde_json::from_str(params.get()).ok()?;
-    let mut meta: IndexMap<String, Box<RawValue>> = serde_json::from_str(value.get("_meta")?.get()).ok()?;
+    let mut meta: IndexMap<String, Box<RawValue>> =
+        serde_json::from_str(value.get("_meta")?.get()).ok()?;
     let original = meta.get("progressToken")?.clone();
     // Tokens are strings or integers; anything else is passed on as it is.
-    if !matches!(serde_json::from_str::<Value>(original.get()), Ok(Value::String(_) | Value::Number(_))) {
+    if !matches!(
+        serde_json::from_str::<Value>(original.get()),
+        Ok(Value::String(_) | Value::Number(_))
+    ) {
         return None;
     }
-    let n = gw.inner.next_token.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let n = gw
+        .inner
+        .next_token
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let token = format!("portcullis-progress-{n}");
     meta.insert("progressToken".into(), to_raw(&token));
     value.insert("_meta".into(), to_raw(&meta));
     msg.params = Some(to_raw(&value));
-    gw.inner.progress.lock().unwrap_or_else(|p| p.into_inner()).insert(token.clone(), ProgressRoute { session: Arc::downgrade(session), token: original, related });
+    gw.inner
+        .progress
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(
+            token.clone(),
+            ProgressRoute {
+                session: Arc::downgrade(session),
+                token: original,
+                related,
+            },
+        );
     Some(token)
 }
 
@@ -411,7 +667,12 @@ struct TokenGuard<'a> {
 impl Drop for TokenGuard<'_> {
     fn drop(&mut self) {
         if let Some(t) = &self.token {
-            self.gw.inner.progress.lock().unwrap_or_else(|p| p.into_inner()).remove(t);
+            self.gw
+                .inner
+                .progress
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(t);
         }
     }
 }
@@ -421,7 +682,8 @@ pub(super) type ProgressTarget = (Arc<Session>, Option<mpsc::Sender<Message>>, B
 
 /// For an upstream's progress notification: where it goes, with the client's own token.
 pub(super) fn map_progress_back(gw: &Gateway, msg: &Message) -> Option<ProgressTarget> {
-    let mut params: IndexMap<String, Box<RawValue>> = serde_json::from_str(msg.params.as_ref()?.get()).ok()?;
+    let mut params: IndexMap<String, Box<RawValue>> =
+        serde_json::from_str(msg.params.as_ref()?.get()).ok()?;
     let token: String = serde_json::from_str(params.get("progressToken")?.get()).ok()?;
     let routes = gw.inner.progress.lock().unwrap_or_else(|p| p.into_inner());
     let route = routes.get(&token)?;
@@ -432,8 +694,18 @@ pub(super) fn map_progress_back(gw: &Gateway, msg: &Message) -> Option<ProgressT
 
 /// A read goes to the upstream that owns the URI (as a call of this session
 /// when one upstream is known, so it may ask the client for input).
-async fn resource_read(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
-    let uri = msg.params_as::<Value>().ok().flatten().and_then(|p| p.get("uri").and_then(Value::as_str).map(str::to_owned)).ok_or_else(|| GatewayError::InvalidParams("resources/read needs a string `uri`".into()))?;
+async fn resource_read(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    msg: Message,
+    related: Option<mpsc::Sender<Message>>,
+) -> Result<Message, GatewayError> {
+    let uri = msg
+        .params_as::<Value>()
+        .ok()
+        .flatten()
+        .and_then(|p| p.get("uri").and_then(Value::as_str).map(str::to_owned))
+        .ok_or_else(|| GatewayError::InvalidParams("resources/read needs a string `uri`".into()))?;
     match catalog::resource_targets(gw, &uri).as_slice() {
         [only] => {
             let server = only.name().to_owned();
@@ -444,19 +716,51 @@ async fn resource_read(gw: &Gateway, session: &Arc<Session>, msg: Message, relat
 }
 
 /// Rewrites a prompt name (at the JSON path `path`) to the upstream's own name.
-fn rename_param(gw: &Gateway, msg: Message, path: &[&str]) -> Result<(String, Message), GatewayError> {
-    let mut params: Value = msg.params_as().map_err(|e| GatewayError::InvalidParams(format!("{}: {e}", msg.method())))?.unwrap_or(Value::Null);
+fn rename_param(
+    gw: &Gateway,
+    msg: Message,
+    path: &[&str],
+) -> Result<(String, Message), GatewayError> {
+    let mut params: Value = msg
+        .params_as()
+        .map_err(|e| GatewayError::InvalidParams(format!("{}: {e}", msg.method())))?
+        .unwrap_or(Value::Null);
     let pointer = format!("/{}", path.join("/"));
-    let name = params.pointer(&pointer).and_then(Value::as_str).ok_or_else(|| GatewayError::InvalidParams(format!("{} needs a string `{}`", msg.method(), path.join("."))))?.to_owned();
-    let (server, upstream_name) = catalog::resolve_prompt(gw, &name).ok_or_else(|| GatewayError::InvalidParams(format!("unknown prompt `{name}`: prompts/list shows the prompts there are")))?;
+    let name = params
+        .pointer(&pointer)
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            GatewayError::InvalidParams(format!(
+                "{} needs a string `{}`",
+                msg.method(),
+                path.join(".")
+            ))
+        })?
+        .to_owned();
+    let (server, upstream_name) = catalog::resolve_prompt(gw, &name).ok_or_else(|| {
+        GatewayError::InvalidParams(format!(
+            "unknown prompt `{name}`: prompts/list shows the prompts there are"
+        ))
+    })?;
     if let Some(slot) = params.pointer_mut(&pointer) {
         *slot = Value::String(upstream_name);
     }
-    Ok((server, Message { params: Some(to_raw(&params)), ..msg }))
+    Ok((
+        server,
+        Message {
+            params: Some(to_raw(&params)),
+            ..msg
+        },
+    ))
 }
 
 /// `completion/complete` goes where its `ref` leads.
-async fn completion(gw: &Gateway, session: &Arc<Session>, msg: Message, related: Option<mpsc::Sender<Message>>) -> Result<Message, GatewayError> {
+async fn completion(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    msg: Message,
+    related: Option<mpsc::Sender<Message>>,
+) -> Result<Message, GatewayError> {
     let params: Value = msg.params_as().ok().flatten().unwrap_or(Value::Null);
     match params.pointer("/ref/type").and_then(Value::as_str) {
         Some("ref/prompt") => {
@@ -464,10 +768,16 @@ async fn completion(gw: &Gateway, session: &Arc<Session>, msg: Message, related:
             forward(gw, session, &server, msg, related).await
         }
         Some("ref/resource") => {
-            let uri = params.pointer("/ref/uri").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let uri = params
+                .pointer("/ref/uri")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
             let (_, resp) = catalog::by_uri(gw, &uri, &msg).await?;
             Ok(resp)
         }
-        _ => Err(GatewayError::InvalidParams("completion/complete needs `ref` of type ref/prompt or ref/resource".into())),
+        _ => Err(GatewayError::InvalidParams(
+            "completion/complete needs `ref` of type ref/prompt or ref/resource".into(),
+        )),
     }
 }

@@ -13,7 +13,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{Gateway, GatewayError};
-use crate::config::{ConfigEditor, ConfigFile, ImportedServer, Overrides, Paths, ServerConfig, Settings};
+use crate::config::{
+    ConfigEditor, ConfigFile, ImportedServer, Overrides, Paths, ServerConfig, Settings,
+};
 use crate::store::Store;
 use crate::trust::ServerOrigin;
 
@@ -104,12 +106,15 @@ impl<'a> ServerEditor<'a> {
             let store = match self.store {
                 Some(s) => s,
                 None => {
-                    opened = Store::open(self.paths.database()).map_err(|error| GatewayError::Store { error })?;
+                    opened = Store::open(self.paths.database())
+                        .map_err(|error| GatewayError::Store { error })?;
                     &opened
                 }
             };
             for name in names {
-                store.register_server(name, ServerOrigin::Person).map_err(|error| GatewayError::Store { error })?;
+                store
+                    .register_server(name, ServerOrigin::Person)
+                    .map_err(|error| GatewayError::Store { error })?;
             }
         }
         ed.save()?;
@@ -124,10 +129,17 @@ impl Gateway {
 
     /// Adds a server as a person described it; it starts at once (its tools
     /// wait for approval).
-    pub async fn add_server(&self, name: &str, server: &ServerConfig) -> Result<ServersAdded, GatewayError> {
+    pub async fn add_server(
+        &self,
+        name: &str,
+        server: &ServerConfig,
+    ) -> Result<ServersAdded, GatewayError> {
         self.server_editor().add(name, server)?;
         self.reload_config().await?;
-        Ok(ServersAdded { added: vec![name.to_owned()], ..ServersAdded::default() })
+        Ok(ServersAdded {
+            added: vec![name.to_owned()],
+            ..ServersAdded::default()
+        })
     }
 
     /// Adds the servers of an `mcpServers` (or VS Code `servers`) snippet;
@@ -158,7 +170,13 @@ impl Gateway {
         let path = &self.inner.paths.config;
         let file = ConfigFile::load(path)?;
         let listen = self.settings().listen.to_string();
-        let settings = Settings::resolve(&file, &Overrides { listen: Some(listen) }, path)?;
+        let settings = Settings::resolve(
+            &file,
+            &Overrides {
+                listen: Some(listen),
+            },
+            path,
+        )?;
         self.apply_settings(settings).await;
         Ok(())
     }

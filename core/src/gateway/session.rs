@@ -73,10 +73,19 @@ pub(super) struct Inflight {
 }
 
 /// The most recent call of a session on one upstream: when it started, its stream, its input channel.
-pub(super) type LatestCall = (Instant, Option<mpsc::Sender<Message>>, Option<mpsc::Sender<super::continuation::InputAsk>>);
+pub(super) type LatestCall = (
+    Instant,
+    Option<mpsc::Sender<Message>>,
+    Option<mpsc::Sender<super::continuation::InputAsk>>,
+);
 
 impl Session {
-    pub(super) fn new(id: String, transport: &'static str, era: Era, surface: SurfaceMode) -> Arc<Self> {
+    pub(super) fn new(
+        id: String,
+        transport: &'static str,
+        era: Era,
+        surface: SurfaceMode,
+    ) -> Arc<Self> {
         let (outbound, rx) = mpsc::channel(OUTBOUND_QUEUE);
         Arc::new(Self {
             id,
@@ -119,17 +128,26 @@ impl Session {
 
     /// What the client said about itself.
     pub fn client(&self) -> ClientInfo {
-        self.client.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.client
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Takes the stream of server-initiated messages (one reader at a time).
     pub fn take_outbound(&self) -> Option<mpsc::Receiver<Message>> {
-        self.outbound_rx.lock().unwrap_or_else(|p| p.into_inner()).take()
+        self.outbound_rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// Whether a client currently reads the stream of server-initiated messages.
     pub fn is_streaming(&self) -> bool {
-        self.outbound_rx.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+        self.outbound_rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
     }
 
     /// Gives the stream back when its reader goes away.
@@ -149,13 +167,19 @@ impl Session {
             return;
         }
         if self.outbound.try_send(msg).is_err() {
-            tracing::warn!(session = self.id, "the client's message queue is full; a message was dropped");
+            tracing::warn!(
+                session = self.id,
+                "the client's message queue is full; a message was dropped"
+            );
         }
     }
 
     /// A fresh id for a request the gateway sends to the client.
     pub(super) fn next_request_id(&self) -> String {
-        format!("portcullis-{}", self.next_request.fetch_add(1, Ordering::Relaxed))
+        format!(
+            "portcullis-{}",
+            self.next_request.fetch_add(1, Ordering::Relaxed)
+        )
     }
 
     pub(super) fn touch(&self) {
@@ -163,13 +187,22 @@ impl Session {
     }
 
     pub(super) fn has_capability(&self, key: &str) -> bool {
-        self.client.read().unwrap_or_else(|p| p.into_inner()).capabilities.get(key).is_some()
+        self.client
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .capabilities
+            .get(key)
+            .is_some()
     }
 
     /// The most recent request of this session in flight on `server`.
     pub(super) fn latest_inflight_on(&self, server: &str) -> Option<LatestCall> {
         let inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
-        inflight.values().filter(|f| f.server == server).max_by_key(|f| f.started).map(|f| (f.started, f.related.clone(), f.input.clone()))
+        inflight
+            .values()
+            .filter(|f| f.server == server)
+            .max_by_key(|f| f.started)
+            .map(|f| (f.started, f.related.clone(), f.input.clone()))
     }
 
     /// Whether its call waits for the client's retry (stateless era).
@@ -187,7 +220,11 @@ pub(super) struct InflightGuard<'a> {
 impl Drop for InflightGuard<'_> {
     fn drop(&mut self) {
         if let Some(key) = &self.key {
-            self.session.inflight.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+            self.session
+                .inflight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(key);
         }
     }
 }

@@ -31,7 +31,9 @@ impl Subscriptions {
     pub(super) fn subscribers_of(&self, uri: &str) -> HashSet<String> {
         let mut out = HashSet::new();
         for (subscribed, ids) in &self.by_uri {
-            if uri == subscribed || (uri.starts_with(subscribed.as_str()) && subscribed.ends_with('/')) {
+            if uri == subscribed
+                || (uri.starts_with(subscribed.as_str()) && subscribed.ends_with('/'))
+            {
                 out.extend(ids.iter().cloned());
             }
         }
@@ -44,23 +46,41 @@ fn uri_of(msg: &Message) -> Result<String, GatewayError> {
         .ok()
         .flatten()
         .and_then(|p| p.get("uri").and_then(Value::as_str).map(str::to_owned))
-        .ok_or_else(|| GatewayError::InvalidParams(format!("{} needs a string `uri`", msg.method())))
+        .ok_or_else(|| {
+            GatewayError::InvalidParams(format!("{} needs a string `uri`", msg.method()))
+        })
 }
 
 fn empty_result() -> Message {
-    Message { result: Some(to_raw(&serde_json::json!({}))), ..Message::default() }
+    Message {
+        result: Some(to_raw(&serde_json::json!({}))),
+        ..Message::default()
+    }
 }
 
 /// `resources/subscribe`: subscribes upstream only for the first subscriber.
-pub(super) async fn subscribe(gw: &Gateway, session: &Arc<Session>, msg: Message) -> Result<Message, GatewayError> {
+pub(super) async fn subscribe(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    msg: Message,
+) -> Result<Message, GatewayError> {
     let uri = uri_of(&msg)?;
     subscribe_uri(gw, session.id(), &uri, &msg).await
 }
 
 /// The URIs subscribed at one upstream.
 fn uris_at(gw: &Gateway, server: &str) -> Vec<String> {
-    let subs = gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
-    let mut uris: Vec<String> = subs.upstream.iter().filter(|(_, s)| *s == server).map(|(u, _)| u.clone()).collect();
+    let subs = gw
+        .inner
+        .subscriptions
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let mut uris: Vec<String> = subs
+        .upstream
+        .iter()
+        .filter(|(_, s)| *s == server)
+        .map(|(u, _)| u.clone())
+        .collect();
     uris.sort();
     uris
 }
@@ -74,38 +94,77 @@ async fn renew_listen(gw: &Gateway, server: &str) -> Result<(), GatewayError> {
 }
 
 /// Subscribes `subscriber` (a session or a listen stream) to `uri`.
-pub(super) async fn subscribe_uri(gw: &Gateway, subscriber: &str, uri: &str, msg: &Message) -> Result<Message, GatewayError> {
+pub(super) async fn subscribe_uri(
+    gw: &Gateway,
+    subscriber: &str,
+    uri: &str,
+    msg: &Message,
+) -> Result<Message, GatewayError> {
     {
-        let mut subs = gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
+        let mut subs = gw
+            .inner
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if subs.upstream.contains_key(uri) {
-            subs.by_uri.entry(uri.to_owned()).or_default().insert(subscriber.to_owned());
+            subs.by_uri
+                .entry(uri.to_owned())
+                .or_default()
+                .insert(subscriber.to_owned());
             return Ok(empty_result());
         }
     }
     // A stateless upstream has no resources/subscribe: its owner learns through listen.
-    if let Some(owner) = catalog::resource_targets(gw, uri).into_iter().next().filter(|h| h.is_stateless()) {
+    if let Some(owner) = catalog::resource_targets(gw, uri)
+        .into_iter()
+        .next()
+        .filter(|h| h.is_stateless())
+    {
         {
-            let mut subs = gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
-            subs.by_uri.entry(uri.to_owned()).or_default().insert(subscriber.to_owned());
-            subs.upstream.insert(uri.to_owned(), owner.name().to_owned());
+            let mut subs = gw
+                .inner
+                .subscriptions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            subs.by_uri
+                .entry(uri.to_owned())
+                .or_default()
+                .insert(subscriber.to_owned());
+            subs.upstream
+                .insert(uri.to_owned(), owner.name().to_owned());
         }
         renew_listen(gw, owner.name()).await?;
         return Ok(empty_result());
     }
     let (server, resp) = catalog::by_uri(gw, uri, msg).await?;
     if resp.error.is_none() {
-        let mut subs = gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
-        subs.by_uri.entry(uri.to_owned()).or_default().insert(subscriber.to_owned());
+        let mut subs = gw
+            .inner
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        subs.by_uri
+            .entry(uri.to_owned())
+            .or_default()
+            .insert(subscriber.to_owned());
         subs.upstream.insert(uri.to_owned(), server);
     }
     Ok(resp)
 }
 
 /// `resources/unsubscribe`: unsubscribes upstream once nobody is left.
-pub(super) async fn unsubscribe(gw: &Gateway, session: &Arc<Session>, msg: Message) -> Result<Message, GatewayError> {
+pub(super) async fn unsubscribe(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    msg: Message,
+) -> Result<Message, GatewayError> {
     let uri = uri_of(&msg)?;
     let release = {
-        let mut subs = gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
+        let mut subs = gw
+            .inner
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let now_empty = match subs.by_uri.get_mut(&uri) {
             Some(ids) => {
                 ids.remove(session.id());
@@ -125,7 +184,9 @@ pub(super) async fn unsubscribe(gw: &Gateway, session: &Arc<Session>, msg: Messa
             renew_listen(gw, h.name()).await?;
             Ok(empty_result())
         }
-        Some(h) => Ok(h.request("resources/unsubscribe", msg.params.clone()).await?),
+        Some(h) => Ok(h
+            .request("resources/unsubscribe", msg.params.clone())
+            .await?),
         // Never subscribed through the gateway: let the owner answer.
         None => Ok(catalog::by_uri(gw, &uri, &msg).await?.1),
     }
@@ -134,7 +195,11 @@ pub(super) async fn unsubscribe(gw: &Gateway, session: &Arc<Session>, msg: Messa
 /// Drops an ended session's subscriptions; unsubscribes upstream where it was the last.
 pub(super) fn release_session(gw: &Gateway, id: &str) {
     let released: Vec<(String, String)> = {
-        let mut subs = gw.inner.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
+        let mut subs = gw
+            .inner
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let mut gone = Vec::new();
         subs.by_uri.retain(|uri, ids| {
             ids.remove(id);
@@ -143,22 +208,38 @@ pub(super) fn release_session(gw: &Gateway, id: &str) {
             }
             !ids.is_empty()
         });
-        gone.into_iter().filter_map(|uri| subs.upstream.remove(&uri).map(|server| (uri, server))).collect()
+        gone.into_iter()
+            .filter_map(|uri| subs.upstream.remove(&uri).map(|server| (uri, server)))
+            .collect()
     };
     for (uri, server) in released {
-        let Some(h) = gw.upstream(&server) else { continue };
+        let Some(h) = gw.upstream(&server) else {
+            continue;
+        };
         if h.is_stateless() {
             let g = gw.clone();
             gw.inner.tasks.spawn(async move {
                 if let Err(e) = renew_listen(&g, &server).await {
-                    tracing::debug!(server, "renewing the listen stream after the last subscriber of {uri} left: {e}");
+                    tracing::debug!(
+                        server,
+                        "renewing the listen stream after the last subscriber of {uri} left: {e}"
+                    );
                 }
             });
             continue;
         }
         gw.inner.tasks.spawn(async move {
-            if let Err(e) = h.request("resources/unsubscribe", Some(to_raw(&serde_json::json!({ "uri": uri })))).await {
-                tracing::debug!(server = h.name(), "resources/unsubscribe after the last subscriber left: {e}");
+            if let Err(e) = h
+                .request(
+                    "resources/unsubscribe",
+                    Some(to_raw(&serde_json::json!({ "uri": uri }))),
+                )
+                .await
+            {
+                tracing::debug!(
+                    server = h.name(),
+                    "resources/unsubscribe after the last subscriber left: {e}"
+                );
             }
         });
     }
@@ -171,9 +252,18 @@ mod tests {
     #[test]
     fn sub_resources_reach_subscribers_of_their_parent() {
         let mut s = Subscriptions::default();
-        s.by_uri.entry("file:///a/".into()).or_default().insert("s1".into());
-        s.by_uri.entry("file:///a/b".into()).or_default().insert("s2".into());
-        s.by_uri.entry("file:///ab".into()).or_default().insert("s3".into());
+        s.by_uri
+            .entry("file:///a/".into())
+            .or_default()
+            .insert("s1".into());
+        s.by_uri
+            .entry("file:///a/b".into())
+            .or_default()
+            .insert("s2".into());
+        s.by_uri
+            .entry("file:///ab".into())
+            .or_default()
+            .insert("s3".into());
         let mut got: Vec<_> = s.subscribers_of("file:///a/b").into_iter().collect();
         got.sort();
         assert_eq!(got, ["s1", "s2"]);

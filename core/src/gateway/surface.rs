@@ -55,12 +55,34 @@ fn text_result(text: String, structured: Value) -> Value {
 
 /// `search_tools`.
 pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, GatewayError> {
-    let query = args.get("query").and_then(Value::as_str).ok_or_else(|| GatewayError::InvalidParams("search_tools needs a string `query`, e.g. {\"query\": \"create a github issue\"}".into()))?.to_owned();
-    let limit = args.get("limit").and_then(Value::as_u64).map_or(DEFAULT_LIMIT, |l| (l as usize).clamp(1, MAX_LIMIT));
-    let server = args.get("server").and_then(Value::as_str).map(str::to_owned);
+    let query = args
+        .get("query")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            GatewayError::InvalidParams(
+                "search_tools needs a string `query`, e.g. {\"query\": \"create a github issue\"}"
+                    .into(),
+            )
+        })?
+        .to_owned();
+    let limit = args
+        .get("limit")
+        .and_then(Value::as_u64)
+        .map_or(DEFAULT_LIMIT, |l| (l as usize).clamp(1, MAX_LIMIT));
+    let server = args
+        .get("server")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let index = gw.inner.index.clone();
-    let opts = SearchOptions { limit, server, explain: false };
-    let hits = tokio::task::spawn_blocking(move || index.search(&query, &opts)).await.map_err(|e| GatewayError::InvalidParams(e.to_string()))?.map_err(|e| GatewayError::InvalidParams(format!("search failed: {e}")))?;
+    let opts = SearchOptions {
+        limit,
+        server,
+        explain: false,
+    };
+    let hits = tokio::task::spawn_blocking(move || index.search(&query, &opts))
+        .await
+        .map_err(|e| GatewayError::InvalidParams(e.to_string()))?
+        .map_err(|e| GatewayError::InvalidParams(format!("search failed: {e}")))?;
     let table = gw.table();
     let settings = gw.settings();
     let mut lines = Vec::new();
@@ -70,22 +92,37 @@ pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, Ga
         // The index catches up after the trust view: ask the trust view. Text no
         // person approved is not shown to agents: it is where poisoning hides.
         let state = gw.tool_state(&h.server, &h.name);
-        let line_desc = if state == "approved" { one_line(h.description.as_deref().unwrap_or("")) } else { WITHHELD.to_owned() };
+        let line_desc = if state == "approved" {
+            one_line(h.description.as_deref().unwrap_or(""))
+        } else {
+            WITHHELD.to_owned()
+        };
         // The index outlives upstreams: a tool is callable only while its server serves it.
         let live = table.resolve(&name).is_some();
         let callable = state == "approved" && live;
         let note = if state != "approved" {
             format!(" [{}: cannot be called until a person approves it]", state)
         } else if !live {
-            let running = gw.upstream(&h.server).and_then(|u| serde_json::to_value(u.status().state).ok()).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| "not configured".to_owned());
-            format!(" [server {} is {running}: cannot be called until it runs]", h.server)
+            let running = gw
+                .upstream(&h.server)
+                .and_then(|u| serde_json::to_value(u.status().state).ok())
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "not configured".to_owned());
+            format!(
+                " [server {} is {running}: cannot be called until it runs]",
+                h.server
+            )
         } else {
             String::new()
         };
         lines.push(format!("{name}{} — {line_desc}{note}", h.signature));
         results.push(json!({ "name": name, "server": h.server, "description": line_desc, "signature": h.signature, "state": state, "callable": callable }));
     }
-    let text = if lines.is_empty() { "No tools match. Try other words, or fewer.".to_owned() } else { lines.join("\n") };
+    let text = if lines.is_empty() {
+        "No tools match. Try other words, or fewer.".to_owned()
+    } else {
+        lines.join("\n")
+    };
     Ok(text_result(text, json!({ "results": results })))
 }
 
@@ -94,7 +131,13 @@ const WITHHELD: &str = "(description not shown until a person approves this tool
 
 /// The first sentence of a description, at most 160 characters.
 fn one_line(text: &str) -> String {
-    let first = text.split("\n\n").next().unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+    let first = text
+        .split("\n\n")
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let cut = first.find(". ").map_or(first.as_str(), |i| &first[..=i]);
     if cut.chars().count() > 160 {
         let s: String = cut.chars().take(157).collect();
@@ -112,33 +155,51 @@ pub(super) fn find_doc(gw: &Gateway, name: &str) -> Option<(String, Value)> {
     }
     let settings = gw.settings();
     let docs: Vec<ToolDoc> = gw.inner.index.all().ok()?;
-    docs.into_iter().find(|d| table.downstream_name(&d.server, &d.name, &settings.separator, settings.prefix) == name).map(|d| {
-        let mut v = json!({ "name": d.name, "inputSchema": d.input_schema });
-        if let Some(t) = d.title {
-            v["title"] = Value::String(t);
-        }
-        if let Some(t) = d.description {
-            v["description"] = Value::String(t);
-        }
-        (d.server, v)
-    })
+    docs.into_iter()
+        .find(|d| {
+            table.downstream_name(&d.server, &d.name, &settings.separator, settings.prefix) == name
+        })
+        .map(|d| {
+            let mut v = json!({ "name": d.name, "inputSchema": d.input_schema });
+            if let Some(t) = d.title {
+                v["title"] = Value::String(t);
+            }
+            if let Some(t) = d.description {
+                v["description"] = Value::String(t);
+            }
+            (d.server, v)
+        })
 }
 
 /// `describe_tool`.
 pub(super) fn describe_tool(gw: &Gateway, args: &Value) -> Result<Value, GatewayError> {
-    let name = args.get("name").and_then(Value::as_str).ok_or_else(|| GatewayError::InvalidParams("describe_tool needs a string `name` from search_tools".into()))?;
-    let (server, mut def) = find_doc(gw, name).ok_or_else(|| GatewayError::UnknownTool { name: name.to_owned() })?;
+    let name = args.get("name").and_then(Value::as_str).ok_or_else(|| {
+        GatewayError::InvalidParams("describe_tool needs a string `name` from search_tools".into())
+    })?;
+    let (server, mut def) = find_doc(gw, name).ok_or_else(|| GatewayError::UnknownTool {
+        name: name.to_owned(),
+    })?;
     // The state is kept under the upstream's own name: read it before the rename.
-    let tool = def.get("name").and_then(Value::as_str).unwrap_or(name).to_owned();
+    let tool = def
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or(name)
+        .to_owned();
     let state = gw.tool_state(&server, &tool);
     if state != "approved" {
         // Its definition is text no person approved: do not show it to the agent.
         let text = format!("`{name}` is {state}: its definition is shown once a person approves it (portcullis upstream approve --name {server} --tools {tool})");
-        return Ok(text_result(text, json!({ "server": server, "state": state, "tool": { "name": name } })));
+        return Ok(text_result(
+            text,
+            json!({ "server": server, "state": state, "tool": { "name": name } }),
+        ));
     }
     def["name"] = Value::String(name.to_owned());
     let text = serde_json::to_string_pretty(&def).unwrap_or_default();
-    Ok(text_result(text, json!({ "server": server, "state": state, "tool": def })))
+    Ok(text_result(
+        text,
+        json!({ "server": server, "state": state, "tool": def }),
+    ))
 }
 
 /// Compiled input schemas, by the schema's text.
@@ -147,9 +208,19 @@ pub(crate) struct Validators(std::sync::Mutex<HashMap<String, Arc<jsonschema::Va
 
 impl Validators {
     /// Checks `args` against `schema`; the error lists every violation.
-    pub(super) fn check(&self, tool: &str, schema: &Value, args: &Value) -> Result<(), GatewayError> {
+    pub(super) fn check(
+        &self,
+        tool: &str,
+        schema: &Value,
+        args: &Value,
+    ) -> Result<(), GatewayError> {
         let key = schema.to_string();
-        let cached = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+        let cached = self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
         let validator = match cached {
             Some(v) => v,
             None => match jsonschema::validator_for(schema) {
@@ -174,7 +245,14 @@ impl Validators {
             .take(10)
             .map(|e| {
                 let path = e.instance_path().to_string();
-                format!("  - {}: {e}", if path.is_empty() { "(arguments)".to_owned() } else { path })
+                format!(
+                    "  - {}: {e}",
+                    if path.is_empty() {
+                        "(arguments)".to_owned()
+                    } else {
+                        path
+                    }
+                )
             })
             .collect();
         if errors.is_empty() {
@@ -191,7 +269,10 @@ mod tests {
 
     #[test]
     fn one_line_cuts() {
-        assert_eq!(one_line("Get the time. Use it often.\n\nMore."), "Get the time.");
+        assert_eq!(
+            one_line("Get the time. Use it often.\n\nMore."),
+            "Get the time."
+        );
         assert!(one_line(&"word ".repeat(100)).ends_with("..."));
     }
 
@@ -200,7 +281,10 @@ mod tests {
         let v = Validators::default();
         let schema = json!({ "type": "object", "properties": { "a": { "type": "integer" } }, "required": ["a"] });
         assert!(v.check("t", &schema, &json!({ "a": 1 })).is_ok());
-        let err = v.check("t", &schema, &json!({ "a": "x" })).unwrap_err().to_string();
+        let err = v
+            .check("t", &schema, &json!({ "a": "x" }))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("/a") && err.contains("integer"), "{err}");
         let err = v.check("t", &schema, &json!({})).unwrap_err().to_string();
         assert!(err.contains("required") || err.contains("\"a\""), "{err}");

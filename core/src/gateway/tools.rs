@@ -31,8 +31,15 @@ pub(crate) struct ToolTable {
 
 impl ToolTable {
     /// Builds the table from each server's tools, in server order.
-    pub(crate) fn build(servers: &[(String, Arc<Vec<Tool>>)], separator: &str, prefix: bool, callable: impl Fn(&str, &str) -> bool) -> Self {
-        let pairs = servers.iter().flat_map(|(s, tools)| tools.iter().map(move |t| (s.as_str(), t.name.as_str())));
+    pub(crate) fn build(
+        servers: &[(String, Arc<Vec<Tool>>)],
+        separator: &str,
+        prefix: bool,
+        callable: impl Fn(&str, &str) -> bool,
+    ) -> Self {
+        let pairs = servers
+            .iter()
+            .flat_map(|(s, tools)| tools.iter().map(move |t| (s.as_str(), t.name.as_str())));
         let names = NameMap::build(pairs, separator, prefix);
         let mut entries = Vec::new();
         let mut hasher = std::hash::DefaultHasher::new();
@@ -48,12 +55,21 @@ impl ToolTable {
                             std::hash::Hash::hash(v.get(), &mut hasher);
                         }
                     }
-                    entries.push(ToolEntry { name: name.to_owned(), server: server.clone(), callable, tool: tool.clone() });
+                    entries.push(ToolEntry {
+                        name: name.to_owned(),
+                        server: server.clone(),
+                        callable,
+                        tool: tool.clone(),
+                    });
                 }
             }
         }
         let fingerprint = std::hash::Hasher::finish(&hasher);
-        Self { names, entries, fingerprint }
+        Self {
+            names,
+            entries,
+            fingerprint,
+        }
     }
 
     /// Where a downstream name leads.
@@ -70,12 +86,23 @@ impl ToolTable {
     pub(crate) fn page(&self, offset: usize, size: usize) -> (Vec<Box<RawValue>>, Option<usize>) {
         let callable: Vec<&ToolEntry> = self.entries.iter().filter(|e| e.callable).collect();
         let end = (offset + size).min(callable.len());
-        let tools = callable.get(offset..end).unwrap_or_default().iter().map(|e| e.tool.renamed(&e.name)).collect();
+        let tools = callable
+            .get(offset..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|e| e.tool.renamed(&e.name))
+            .collect();
         (tools, (end < callable.len()).then_some(end))
     }
 
     /// The downstream name of a tool, also for one not connected now.
-    pub(crate) fn downstream_name(&self, server: &str, tool: &str, separator: &str, prefix: bool) -> String {
+    pub(crate) fn downstream_name(
+        &self,
+        server: &str,
+        tool: &str,
+        separator: &str,
+        prefix: bool,
+    ) -> String {
         if let Some(n) = self.names.downstream(server, tool) {
             return n.to_owned();
         }

@@ -87,7 +87,13 @@ impl Gateway {
     pub(crate) fn refresh_trust(&self, server: &str) {
         let store = &self.inner.store;
         let state = store.server(server).ok().flatten().map(|s| s.state);
-        let tools: HashMap<String, ToolState> = store.tools(server).unwrap_or_default().into_iter().filter(|t| t.present).map(|t| (t.name, t.state)).collect();
+        let tools: HashMap<String, ToolState> = store
+            .tools(server)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| t.present)
+            .map(|t| (t.name, t.state))
+            .collect();
         let mut view = self.inner.trust.write().unwrap_or_else(|p| p.into_inner());
         match state {
             Some(s) => {
@@ -116,9 +122,23 @@ impl Gateway {
             last = now;
             for handle in self.upstream_handles() {
                 let name = handle.name().to_owned();
-                let before = self.inner.trust.read().unwrap_or_else(|p| p.into_inner()).servers.get(&name).copied();
+                let before = self
+                    .inner
+                    .trust
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .servers
+                    .get(&name)
+                    .copied();
                 self.refresh_trust(&name);
-                let after = self.inner.trust.read().unwrap_or_else(|p| p.into_inner()).servers.get(&name).copied();
+                let after = self
+                    .inner
+                    .trust
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .servers
+                    .get(&name)
+                    .copied();
                 if before != after {
                     tracing::info!(server = name, "its approval changed elsewhere; applying it");
                     self.restart_upstream(&name).await;
@@ -131,7 +151,11 @@ impl Gateway {
 
     /// Whether a tool may be called now, and if not, why.
     pub fn callability(&self, server: &str, tool: &str) -> Callability {
-        self.inner.trust.read().unwrap_or_else(|p| p.into_inner()).callability(server, tool)
+        self.inner
+            .trust
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .callability(server, tool)
     }
 
     /// A tool's approval state as text (`pending` for one never seen).
@@ -139,19 +163,24 @@ impl Gateway {
         let view = self.inner.trust.read().unwrap_or_else(|p| p.into_inner());
         match view.servers.get(server) {
             Some(ServerState::Blocked) => "blocked",
-            _ => view.tool_state(server, tool).map_or("pending", ToolState::as_str),
+            _ => view
+                .tool_state(server, tool)
+                .map_or("pending", ToolState::as_str),
         }
     }
 
     /// Records what an upstream lists now; tells people about new and changed
     /// tools; updates the index and the merged list.
     pub(crate) async fn observe_tools(&self, server: &str) {
-        let Some(handle) = self.upstream(server) else { return };
+        let Some(handle) = self.upstream(server) else {
+            return;
+        };
         let tools = handle.tools();
         let values: Vec<serde_json::Value> = tools.iter().map(|t| t.to_value()).collect();
         let store = self.inner.store.clone();
         let name = server.to_owned();
-        let statuses = tokio::task::spawn_blocking(move || store.observe_tools(&name, &values)).await;
+        let statuses =
+            tokio::task::spawn_blocking(move || store.observe_tools(&name, &values)).await;
         let statuses: Vec<ToolStatus> = match statuses {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
@@ -164,27 +193,53 @@ impl Gateway {
             }
         };
         self.refresh_trust(server);
-        let pending: Vec<String> = statuses.iter().filter(|s| s.present && s.state == ToolState::Pending && (s.is_new() || s.state_changed())).map(|s| s.name.clone()).collect();
-        let changed: Vec<String> = statuses.iter().filter(|s| s.present && s.state == ToolState::Changed && s.state_changed()).map(|s| s.name.clone()).collect();
+        let pending: Vec<String> = statuses
+            .iter()
+            .filter(|s| {
+                s.present && s.state == ToolState::Pending && (s.is_new() || s.state_changed())
+            })
+            .map(|s| s.name.clone())
+            .collect();
+        let changed: Vec<String> = statuses
+            .iter()
+            .filter(|s| s.present && s.state == ToolState::Changed && s.state_changed())
+            .map(|s| s.name.clone())
+            .collect();
         if !pending.is_empty() {
-            self.emit(GatewayEvent::ToolsPending { server: server.to_owned(), tools: pending });
+            self.emit(GatewayEvent::ToolsPending {
+                server: server.to_owned(),
+                tools: pending,
+            });
         }
         if !changed.is_empty() {
-            self.emit(GatewayEvent::ToolsModified { server: server.to_owned(), tools: changed });
+            self.emit(GatewayEvent::ToolsModified {
+                server: server.to_owned(),
+                tools: changed,
+            });
         }
         self.reindex(server).await;
     }
 
     /// Puts a server's tools (with their states) into the search index.
     pub(crate) async fn reindex(&self, server: &str) {
-        let Some(handle) = self.upstream(server) else { return };
+        let Some(handle) = self.upstream(server) else {
+            return;
+        };
         let tools = handle.tools();
         if tools.is_empty() && handle.status().state != crate::upstream::UpstreamState::Ready {
             // Not connected: keep what the index knows from earlier runs, with fresh states.
-            let docs: Vec<ToolDoc> = self.inner.index.all().unwrap_or_default().into_iter().filter(|d| d.server == server).map(|mut d| {
-                d.state = self.tool_state(server, &d.name).to_owned();
-                d
-            }).collect();
+            let docs: Vec<ToolDoc> = self
+                .inner
+                .index
+                .all()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|d| d.server == server)
+                .map(|mut d| {
+                    d.state = self.tool_state(server, &d.name).to_owned();
+                    d
+                })
+                .collect();
             self.index_docs(server, docs).await;
             return;
         }
@@ -222,48 +277,100 @@ impl Gateway {
         self.decide_server(name, ServerState::Blocked, actor).await
     }
 
-    async fn decide_server(&self, name: &str, state: ServerState, actor: Actor) -> Result<Decision, GatewayError> {
+    async fn decide_server(
+        &self,
+        name: &str,
+        state: ServerState,
+        actor: Actor,
+    ) -> Result<Decision, GatewayError> {
         if self.upstream(name).is_none() {
-            return Err(GatewayError::UnknownServer { name: name.to_owned() });
+            return Err(GatewayError::UnknownServer {
+                name: name.to_owned(),
+            });
         }
-        let info = self.inner.store.set_server_state(name, state, actor).map_err(store_err)?;
+        let info = self
+            .inner
+            .store
+            .set_server_state(name, state, actor)
+            .map_err(store_err)?;
         self.refresh_trust(name);
         self.restart_upstream(name).await;
         super::events::rebuild_tools(self);
         self.reindex(name).await;
-        Ok(Decision { server: name.to_owned(), server_state: info.state, tools: Vec::new() })
+        Ok(Decision {
+            server: name.to_owned(),
+            server_state: info.state,
+            tools: Vec::new(),
+        })
     }
 
     /// Approves tools of a server (the server too, if it was pending).
-    pub async fn approve_tools(&self, server: &str, selection: &ToolSelection, actor: Actor) -> Result<Decision, GatewayError> {
+    pub async fn approve_tools(
+        &self,
+        server: &str,
+        selection: &ToolSelection,
+        actor: Actor,
+    ) -> Result<Decision, GatewayError> {
         self.decide_tools(server, selection, actor, true).await
     }
 
     /// Blocks tools of a server.
-    pub async fn block_tools(&self, server: &str, selection: &ToolSelection, actor: Actor) -> Result<Decision, GatewayError> {
+    pub async fn block_tools(
+        &self,
+        server: &str,
+        selection: &ToolSelection,
+        actor: Actor,
+    ) -> Result<Decision, GatewayError> {
         self.decide_tools(server, selection, actor, false).await
     }
 
-    async fn decide_tools(&self, server: &str, selection: &ToolSelection, actor: Actor, approve: bool) -> Result<Decision, GatewayError> {
+    async fn decide_tools(
+        &self,
+        server: &str,
+        selection: &ToolSelection,
+        actor: Actor,
+        approve: bool,
+    ) -> Result<Decision, GatewayError> {
         if self.upstream(server).is_none() {
-            return Err(GatewayError::UnknownServer { name: server.to_owned() });
+            return Err(GatewayError::UnknownServer {
+                name: server.to_owned(),
+            });
         }
         // Decide on what the server lists now.
-        if self.upstream(server).is_some_and(|h| h.status().state == crate::upstream::UpstreamState::Ready) {
+        if self
+            .upstream(server)
+            .is_some_and(|h| h.status().state == crate::upstream::UpstreamState::Ready)
+        {
             self.observe_tools(server).await;
         }
         let store = &self.inner.store;
-        let statuses = if approve { store.approve_tools(server, selection, actor) } else { store.block_tools(server, selection, actor) }.map_err(store_err)?;
-        let mut server_state = store.server(server).ok().flatten().map_or(ServerState::Pending, |s| s.state);
+        let statuses = if approve {
+            store.approve_tools(server, selection, actor)
+        } else {
+            store.block_tools(server, selection, actor)
+        }
+        .map_err(store_err)?;
+        let mut server_state = store
+            .server(server)
+            .ok()
+            .flatten()
+            .map_or(ServerState::Pending, |s| s.state);
         if approve && server_state == ServerState::Pending {
-            server_state = store.set_server_state(server, ServerState::Trusted, actor).map_err(store_err)?.state;
+            server_state = store
+                .set_server_state(server, ServerState::Trusted, actor)
+                .map_err(store_err)?
+                .state;
             self.refresh_trust(server);
             self.restart_upstream(server).await;
         }
         self.refresh_trust(server);
         super::events::rebuild_tools(self);
         self.reindex(server).await;
-        Ok(Decision { server: server.to_owned(), server_state, tools: statuses.into_iter().map(|s| (s.name, s.state)).collect() })
+        Ok(Decision {
+            server: server.to_owned(),
+            server_state,
+            tools: statuses.into_iter().map(|s| (s.name, s.state)).collect(),
+        })
     }
 
     /// Tools waiting for a person: new ones and changed ones, with findings.
@@ -276,14 +383,30 @@ impl Gateway {
     /// for a changed tool, the approved definition.
     pub fn tool_detail(&self, server: &str, tool: &str) -> Result<ToolDetail, GatewayError> {
         if self.upstream(server).is_none() {
-            return Err(GatewayError::UnknownServer { name: server.to_owned() });
+            return Err(GatewayError::UnknownServer {
+                name: server.to_owned(),
+            });
         }
-        let unknown = || GatewayError::UnknownTool { name: format!("{server}/{tool}") };
-        let live = self.upstream(server).and_then(|h| h.tools().iter().find(|t| t.name == tool).map(|t| t.to_value()));
+        let unknown = || GatewayError::UnknownTool {
+            name: format!("{server}/{tool}"),
+        };
+        let live = self.upstream(server).and_then(|h| {
+            h.tools()
+                .iter()
+                .find(|t| t.name == tool)
+                .map(|t| t.to_value())
+        });
         let definition = match live {
             Some(d) => d,
             None => {
-                let doc = self.inner.index.all().unwrap_or_default().into_iter().find(|d| d.server == server && d.name == tool).ok_or_else(unknown)?;
+                let doc = self
+                    .inner
+                    .index
+                    .all()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|d| d.server == server && d.name == tool)
+                    .ok_or_else(unknown)?;
                 let mut d = serde_json::json!({ "name": doc.name, "description": doc.description, "inputSchema": doc.input_schema });
                 if let Some(title) = doc.title {
                     d["title"] = title.into();
@@ -291,8 +414,17 @@ impl Gateway {
                 d
             }
         };
-        let signature = crate::search::signature(definition.get("inputSchema").unwrap_or(&serde_json::Value::Null));
-        let entry = self.table().entries().iter().find(|e| e.server == server && e.tool.name == tool).map(|e| e.name.clone());
+        let signature = crate::search::signature(
+            definition
+                .get("inputSchema")
+                .unwrap_or(&serde_json::Value::Null),
+        );
+        let entry = self
+            .table()
+            .entries()
+            .iter()
+            .find(|e| e.server == server && e.tool.name == tool)
+            .map(|e| e.name.clone());
         Ok(ToolDetail {
             server: server.to_owned(),
             name: tool.to_owned(),
@@ -301,7 +433,13 @@ impl Gateway {
             callable: self.callability(server, tool) == Callability::Callable,
             signature,
             definition,
-            approved: self.inner.store.tool_diff(server, tool).ok().flatten().map(|d| d.approved),
+            approved: self
+                .inner
+                .store
+                .tool_diff(server, tool)
+                .ok()
+                .flatten()
+                .map(|d| d.approved),
             findings: self.inner.store.findings(server, tool).unwrap_or_default(),
         })
     }
@@ -317,7 +455,11 @@ impl Gateway {
     }
 
     /// Searches every tool (quarantined ones too), as agents do.
-    pub async fn search(&self, query: &str, opts: crate::search::SearchOptions) -> Result<Vec<crate::search::SearchHit>, GatewayError> {
+    pub async fn search(
+        &self,
+        query: &str,
+        opts: crate::search::SearchOptions,
+    ) -> Result<Vec<crate::search::SearchHit>, GatewayError> {
         let index = self.inner.index.clone();
         let query = query.to_owned();
         tokio::task::spawn_blocking(move || index.search(&query, &opts))

@@ -13,7 +13,10 @@ use std::time::Duration;
 
 use bollard::container::{AttachContainerResults, LogOutput};
 use bollard::errors::Error as BollardError;
-use bollard::query_parameters::{AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder};
+use bollard::query_parameters::{
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
 use bollard::Docker;
 use futures::StreamExt;
 use indexmap::IndexMap;
@@ -27,7 +30,9 @@ use super::spec::{create_body, ContainerSpec};
 use super::{DockerRuntime, IsolationError};
 use crate::config::DockerSettings;
 use crate::protocol::Message;
-use crate::transport::{spawn_reader, spawn_stderr, spawn_writer, CloseSignal, Connection, Inbound, StderrLog};
+use crate::transport::{
+    spawn_reader, spawn_stderr, spawn_writer, CloseSignal, Connection, Inbound, StderrLog,
+};
 
 /// Seconds between SIGTERM and SIGKILL when a container is stopped.
 const GRACE_SECS: i32 = 2;
@@ -60,14 +65,21 @@ pub(crate) async fn spawn_container(
     let image = &opts.settings.image;
     match docker.inspect_image(image).await {
         Ok(_) => {}
-        Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => {
-            return Err(IsolationError::ImageMissing { image: image.clone(), hint: super::image::how_to_get(image) });
+        Err(BollardError::DockerResponseServerError {
+            status_code: 404, ..
+        }) => {
+            return Err(IsolationError::ImageMissing {
+                image: image.clone(),
+                hint: super::image::how_to_get(image),
+            });
         }
         Err(e) => return Err(engine_error("inspect the image", e)),
     }
     // Docker would report these too, less plainly.
     if let Some(m) = opts.settings.mounts.iter().find(|m| !m.host.exists()) {
-        return Err(IsolationError::MountMissing { path: m.host.clone() });
+        return Err(IsolationError::MountMissing {
+            path: m.host.clone(),
+        });
     }
     let name = format!("portcullis-{}-{:08x}", opts.server, rand::random::<u32>());
     let spec = ContainerSpec {
@@ -81,13 +93,32 @@ pub(crate) async fn spawn_container(
         user: Some(unsafe { format!("{}:{}", libc::getuid(), libc::getgid()) }),
     };
     let created = docker
-        .create_container(Some(CreateContainerOptionsBuilder::default().name(&name).build()), create_body(spec))
+        .create_container(
+            Some(CreateContainerOptionsBuilder::default().name(&name).build()),
+            create_body(spec),
+        )
         .await
         .map_err(|e| engine_error("create the container", e))?;
-    let guard = Guard { docker: docker.clone(), id: created.id.clone(), tasks: tasks.clone(), armed: true };
-    let attach = AttachContainerOptionsBuilder::default().stdin(true).stdout(true).stderr(true).stream(true).build();
-    let AttachContainerResults { output, input } = docker.attach_container(&created.id, Some(attach)).await.map_err(|e| engine_error("attach to the container", e))?;
-    docker.start_container(&created.id, None).await.map_err(|e| engine_error("start the container", e))?;
+    let guard = Guard {
+        docker: docker.clone(),
+        id: created.id.clone(),
+        tasks: tasks.clone(),
+        armed: true,
+    };
+    let attach = AttachContainerOptionsBuilder::default()
+        .stdin(true)
+        .stdout(true)
+        .stderr(true)
+        .stream(true)
+        .build();
+    let AttachContainerResults { output, input } = docker
+        .attach_container(&created.id, Some(attach))
+        .await
+        .map_err(|e| engine_error("attach to the container", e))?;
+    docker
+        .start_container(&created.id, None)
+        .await
+        .map_err(|e| engine_error("start the container", e))?;
 
     let cancel = parent.child_token();
     let (signal, closed) = CloseSignal::new();
@@ -123,7 +154,15 @@ pub(crate) async fn spawn_container(
         }
     });
     spawn_writer(tasks, cancel.clone(), signal.clone(), input, rx);
-    spawn_reader(tasks, cancel.clone(), signal.clone(), opts.server.to_owned(), opts.max_message_bytes, out_r, inbound);
+    spawn_reader(
+        tasks,
+        cancel.clone(),
+        signal.clone(),
+        opts.server.to_owned(),
+        opts.max_message_bytes,
+        out_r,
+        inbound,
+    );
     let stderr_done = spawn_stderr(tasks, cancel.clone(), err_r, stderr_log);
 
     // Reaper: waits for the container to exit, or stops it on cancel; then removes it.
@@ -149,8 +188,13 @@ pub(crate) async fn spawn_container(
         let reason = match exit {
             None => "it was stopped".to_owned(),
             Some(Some(Ok(r))) => exit_reason(&docker, &id, r.status_code, memory, &missing).await,
-            Some(Some(Err(BollardError::DockerContainerWaitError { code, .. }))) => exit_reason(&docker, &id, code, memory, &missing).await,
-            Some(Some(Err(e))) => format!("waiting for its container failed: {}", engine_error("wait for the container", e)),
+            Some(Some(Err(BollardError::DockerContainerWaitError { code, .. }))) => {
+                exit_reason(&docker, &id, code, memory, &missing).await
+            }
+            Some(Some(Err(e))) => format!(
+                "waiting for its container failed: {}",
+                engine_error("wait for the container", e)
+            ),
             Some(None) => "its container ended".to_owned(),
         };
         remove(&docker, &id).await;
@@ -158,13 +202,24 @@ pub(crate) async fn spawn_container(
         signal.close(reason);
         c.cancel();
     });
-    Ok(Connection { tx, closed, cancel, pid: None })
+    Ok(Connection {
+        tx,
+        closed,
+        cancel,
+        pid: None,
+    })
 }
 
 /// Why a container ended, in a person's terms. `missing` explains status 127
 /// (its init could not run the command).
 async fn exit_reason(docker: &Docker, id: &str, code: i64, memory: u64, missing: &str) -> String {
-    let oom = docker.inspect_container(id, None).await.ok().and_then(|i| i.state).and_then(|s| s.oom_killed).unwrap_or(false);
+    let oom = docker
+        .inspect_container(id, None)
+        .await
+        .ok()
+        .and_then(|i| i.state)
+        .and_then(|s| s.oom_killed)
+        .unwrap_or(false);
     if oom {
         format!("its container was killed for going over its memory limit ({} MiB; raise `memory` for this server)", memory >> 20)
     } else if code == 127 {
@@ -175,9 +230,20 @@ async fn exit_reason(docker: &Docker, id: &str, code: i64, memory: u64, missing:
 }
 
 async fn remove(docker: &Docker, id: &str) {
-    match docker.remove_container(id, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await {
-        Ok(()) | Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => {}
-        Err(e) => tracing::warn!("could not remove container {id}: {e} (the next gateway start removes it)"),
+    match docker
+        .remove_container(
+            id,
+            Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+        )
+        .await
+    {
+        Ok(())
+        | Err(BollardError::DockerResponseServerError {
+            status_code: 404, ..
+        }) => {}
+        Err(e) => tracing::warn!(
+            "could not remove container {id}: {e} (the next gateway start removes it)"
+        ),
     }
 }
 
@@ -204,7 +270,8 @@ impl Drop for Guard {
         }
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let (docker, id) = (self.docker.clone(), std::mem::take(&mut self.id));
-            self.tasks.spawn_on(async move { remove(&docker, &id).await }, &rt);
+            self.tasks
+                .spawn_on(async move { remove(&docker, &id).await }, &rt);
         }
     }
 }

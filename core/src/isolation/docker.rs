@@ -50,12 +50,22 @@ impl DockerRuntime {
     /// The runtime of the gateway whose data folder is `data`. Nothing is contacted yet.
     pub(crate) fn new(data: &Path) -> Self {
         let home = home_label(data);
-        Self(Arc::new(Inner { home, gateway: orphans::gateway_id(std::process::id()), client: Mutex::new(None), swept: tokio::sync::Mutex::new(false) }))
+        Self(Arc::new(Inner {
+            home,
+            gateway: orphans::gateway_id(std::process::id()),
+            client: Mutex::new(None),
+            swept: tokio::sync::Mutex::new(false),
+        }))
     }
 
     /// A connected client. The first one removes this home's orphans.
     pub(crate) async fn client(&self) -> Result<Docker, IsolationError> {
-        let cached = self.0.client.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let cached = self
+            .0
+            .client
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let docker = match cached {
             Some(d) => d,
             None => {
@@ -68,8 +78,14 @@ impl DockerRuntime {
         if !*swept {
             match orphans::remove(&docker, &self.0.home, &self.0.gateway).await {
                 Ok(removed) if removed.is_empty() => {}
-                Ok(removed) => tracing::info!("removed {} container(s) left by an earlier gateway on this home: {}", removed.len(), removed.join(", ")),
-                Err(e) => tracing::warn!("could not remove containers left by an earlier gateway: {e}"),
+                Ok(removed) => tracing::info!(
+                    "removed {} container(s) left by an earlier gateway on this home: {}",
+                    removed.len(),
+                    removed.join(", ")
+                ),
+                Err(e) => {
+                    tracing::warn!("could not remove containers left by an earlier gateway: {e}")
+                }
             }
             *swept = true;
         }
@@ -101,7 +117,10 @@ pub fn home_label(data: &Path) -> String {
 
 /// The engine's address as Portcullis will use it.
 pub(crate) fn socket() -> String {
-    std::env::var(EnvVars::DOCKER_HOST).ok().filter(|h| !h.is_empty()).unwrap_or_else(|| DEFAULT_SOCKET.to_owned())
+    std::env::var(EnvVars::DOCKER_HOST)
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| DEFAULT_SOCKET.to_owned())
 }
 
 async fn connect() -> Result<Docker, IsolationError> {
@@ -119,7 +138,10 @@ async fn connect() -> Result<Docker, IsolationError> {
         Ok(Ok(d)) => Ok(d),
         Ok(Err(e)) => Err(engine_error("answer", e)),
         Err(_) => Err(IsolationError::Unavailable {
-            problem: format!("the Docker engine at {socket} did not answer within {} s", PING_TIMEOUT.as_secs()),
+            problem: format!(
+                "the Docker engine at {socket} did not answer within {} s",
+                PING_TIMEOUT.as_secs()
+            ),
             hint: "check that Docker is running and healthy (`docker info`)".into(),
         }),
     }
@@ -175,14 +197,32 @@ mod tests {
 
     #[test]
     fn io_errors_name_the_problem_and_a_hint() {
-        let wrap = |kind| BollardError::IOError { err: std::io::Error::new(kind, "x") };
+        let wrap = |kind| BollardError::IOError {
+            err: std::io::Error::new(kind, "x"),
+        };
         let missing = engine_error("connect", wrap(std::io::ErrorKind::NotFound)).to_string();
-        assert!(missing.contains("no Docker engine socket at") && missing.contains("hint: start the Docker engine"), "{missing}");
-        let denied = engine_error("connect", wrap(std::io::ErrorKind::PermissionDenied)).to_string();
-        assert!(denied.contains("permission denied on") && denied.contains("docker` group"), "{denied}");
-        let refused = engine_error("connect", wrap(std::io::ErrorKind::ConnectionRefused)).to_string();
+        assert!(
+            missing.contains("no Docker engine socket at")
+                && missing.contains("hint: start the Docker engine"),
+            "{missing}"
+        );
+        let denied =
+            engine_error("connect", wrap(std::io::ErrorKind::PermissionDenied)).to_string();
+        assert!(
+            denied.contains("permission denied on") && denied.contains("docker` group"),
+            "{denied}"
+        );
+        let refused =
+            engine_error("connect", wrap(std::io::ErrorKind::ConnectionRefused)).to_string();
         assert!(refused.contains("not running"), "{refused}");
-        let server = engine_error("create the container", BollardError::DockerResponseServerError { status_code: 500, message: "boom".into() }).to_string();
+        let server = engine_error(
+            "create the container",
+            BollardError::DockerResponseServerError {
+                status_code: 500,
+                message: "boom".into(),
+            },
+        )
+        .to_string();
         assert_eq!(server, "Docker could not create the container: boom");
     }
 
@@ -193,6 +233,9 @@ mod tests {
         let (la, lb) = (a.labels("git"), b.labels("git"));
         assert_ne!(la[LABEL_HOME], lb[LABEL_HOME]);
         assert_eq!(la[LABEL_GATEWAY], lb[LABEL_GATEWAY]);
-        assert_eq!((la[LABEL_SERVER].as_str(), la[LABEL_MANAGED].as_str()), ("git", "true"));
+        assert_eq!(
+            (la[LABEL_SERVER].as_str(), la[LABEL_MANAGED].as_str()),
+            ("git", "true")
+        );
     }
 }

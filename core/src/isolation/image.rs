@@ -14,7 +14,11 @@ pub const UV_IMAGE: &str = "ghcr.io/astral-sh/uv:python3.12-bookworm-slim";
 /// The image for a command and the runtime it was chosen for, or `None`
 /// when the runtime is not recognised.
 pub(crate) fn image_for(command: &str) -> Option<(&'static str, &'static str)> {
-    let program = command.rsplit(['/', '\\']).next().unwrap_or(command).trim_end_matches(".exe");
+    let program = command
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(command)
+        .trim_end_matches(".exe");
     // `python3.12`, `pip3` and the like count as their runtime.
     let base = program.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
     match base {

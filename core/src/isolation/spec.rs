@@ -13,7 +13,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, Mount, MountType, RestartPolicy, RestartPolicyNameEnum};
+use bollard::models::{
+    ContainerCreateBody, HostConfig, HostConfigLogConfig, Mount, MountType, RestartPolicy,
+    RestartPolicyNameEnum,
+};
 use indexmap::IndexMap;
 
 use crate::config::DockerSettings;
@@ -39,7 +42,10 @@ pub(crate) fn create_body(spec: ContainerSpec<'_>) -> ContainerCreateBody {
         env.push("HOME=/tmp".to_owned());
     }
     // /tmp counts against the memory limit; half of it at most.
-    let tmpfs = HashMap::from([("/tmp".to_owned(), format!("rw,exec,nosuid,nodev,mode=1777,size={}", s.memory / 2))]);
+    let tmpfs = HashMap::from([(
+        "/tmp".to_owned(),
+        format!("rw,exec,nosuid,nodev,mode=1777,size={}", s.memory / 2),
+    )]);
     let mounts: Vec<Mount> = s
         .mounts
         .iter()
@@ -65,8 +71,14 @@ pub(crate) fn create_body(spec: ContainerSpec<'_>) -> ContainerCreateBody {
         pids_limit: Some(i64::from(s.pids)),
         init: Some(true),
         ipc_mode: Some("private".to_owned()),
-        log_config: Some(HostConfigLogConfig { typ: Some("none".to_owned()), config: None }),
-        restart_policy: Some(RestartPolicy { name: Some(RestartPolicyNameEnum::NO), maximum_retry_count: None }),
+        log_config: Some(HostConfigLogConfig {
+            typ: Some("none".to_owned()),
+            config: None,
+        }),
+        restart_policy: Some(RestartPolicy {
+            name: Some(RestartPolicyNameEnum::NO),
+            maximum_retry_count: None,
+        }),
         auto_remove: Some(false),
         ..Default::default()
     };
@@ -107,27 +119,66 @@ mod tests {
             cpus: 1.5,
             pids: 128,
         };
-        let env: IndexMap<String, String> = [("TOKEN".to_owned(), "s3cret".to_owned())].into_iter().collect();
+        let env: IndexMap<String, String> = [("TOKEN".to_owned(), "s3cret".to_owned())]
+            .into_iter()
+            .collect();
         let args = vec!["-y".to_owned(), "pkg".to_owned()];
-        let body = create_body(ContainerSpec { command: "npx", args: &args, env: &env, cwd: None, settings: &settings, labels: HashMap::new(), user: Some("1000:1000".into()) });
+        let body = create_body(ContainerSpec {
+            command: "npx",
+            args: &args,
+            env: &env,
+            cwd: None,
+            settings: &settings,
+            labels: HashMap::new(),
+            user: Some("1000:1000".into()),
+        });
         let json = serde_json::to_value(&body).unwrap();
         let hc = &json["HostConfig"];
         assert_eq!(hc["NetworkMode"], "none");
         assert_eq!(hc["ReadonlyRootfs"], true);
         assert_eq!(hc["CapDrop"], serde_json::json!(["ALL"]));
         assert_eq!(hc["SecurityOpt"], serde_json::json!(["no-new-privileges"]));
-        assert_eq!((hc["Memory"].as_i64(), hc["MemorySwap"].as_i64()), (Some(512 << 20), Some(512 << 20)));
+        assert_eq!(
+            (hc["Memory"].as_i64(), hc["MemorySwap"].as_i64()),
+            (Some(512 << 20), Some(512 << 20))
+        );
         assert_eq!(hc["NanoCpus"], 1_500_000_000i64);
         assert_eq!(hc["PidsLimit"], 128);
         assert_eq!(hc["LogConfig"]["Type"], "none");
-        assert!(hc["Tmpfs"]["/tmp"].as_str().unwrap().contains("size=268435456"));
+        assert!(hc["Tmpfs"]["/tmp"]
+            .as_str()
+            .unwrap()
+            .contains("size=268435456"));
         assert_eq!(hc["Mounts"][0]["ReadOnly"], true);
         assert_eq!(json["Entrypoint"], serde_json::json!(["npx"]));
         assert_eq!(json["Cmd"], serde_json::json!(["-y", "pkg"]));
-        assert_eq!(json["Env"], serde_json::json!(["TOKEN=s3cret", "HOME=/tmp"]));
-        let outside_env = serde_json::json!([json["Entrypoint"], json["Cmd"], json["Labels"], json["HostConfig"]]).to_string();
+        assert_eq!(
+            json["Env"],
+            serde_json::json!(["TOKEN=s3cret", "HOME=/tmp"])
+        );
+        let outside_env = serde_json::json!([
+            json["Entrypoint"],
+            json["Cmd"],
+            json["Labels"],
+            json["HostConfig"]
+        ])
+        .to_string();
         assert!(!outside_env.contains("s3cret"), "{outside_env}");
-        let open = create_body(ContainerSpec { command: "npx", args: &args, env: &env, cwd: None, settings: &DockerSettings { network: true, ..settings }, labels: HashMap::new(), user: None });
-        assert_eq!(open.host_config.unwrap().network_mode.as_deref(), Some("bridge"));
+        let open = create_body(ContainerSpec {
+            command: "npx",
+            args: &args,
+            env: &env,
+            cwd: None,
+            settings: &DockerSettings {
+                network: true,
+                ..settings
+            },
+            labels: HashMap::new(),
+            user: None,
+        });
+        assert_eq!(
+            open.host_config.unwrap().network_mode.as_deref(),
+            Some("bridge")
+        );
     }
 }

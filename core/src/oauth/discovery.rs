@@ -22,7 +22,13 @@ impl Challenge {
         let Some(text) = header else { return out };
         // The `Bearer` challenge, else a `DPoP` one (RFC 9449 §7.1): the same parameters.
         let lower = text.to_ascii_lowercase();
-        let Some((start, scheme)) = lower.find("bearer").map(|i| (i, "bearer")).or_else(|| lower.find("dpop").map(|i| (i, "dpop"))) else { return out };
+        let Some((start, scheme)) = lower
+            .find("bearer")
+            .map(|i| (i, "bearer"))
+            .or_else(|| lower.find("dpop").map(|i| (i, "dpop")))
+        else {
+            return out;
+        };
         let mut rest = &text[start + scheme.len()..];
         loop {
             rest = rest.trim_start_matches([' ', ',', '\t']);
@@ -97,8 +103,17 @@ pub(crate) struct ServerMetadata {
 }
 
 /// GETs a JSON document; `None` when it is not there (any 4xx).
-async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> Result<Option<T>, String> {
-    let resp = http.get(url).header("accept", "application/json").header("mcp-protocol-version", crate::protocol::LATEST_VERSION).send().await.map_err(|e| format!("{url}: {e}"))?;
+async fn get_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<Option<T>, String> {
+    let resp = http
+        .get(url)
+        .header("accept", "application/json")
+        .header("mcp-protocol-version", crate::protocol::LATEST_VERSION)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
     let status = resp.status();
     if status.is_client_error() {
         return Ok(None);
@@ -110,7 +125,9 @@ async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &
     if body.len() > 1024 * 1024 {
         return Err(format!("{url}: the document is larger than 1 MiB"));
     }
-    serde_json::from_slice(&body).map(Some).map_err(|e| format!("{url} is not valid metadata: {e}"))
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| format!("{url} is not valid metadata: {e}"))
 }
 
 /// The URL with its path replaced, no query or fragment.
@@ -124,15 +141,23 @@ fn with_path(base: &reqwest::Url, path: &str) -> String {
 
 /// The protected resource metadata of `server_url`: where the challenge
 /// says, else the path-aware well-known URL, else the root one.
-pub(crate) async fn resource_metadata(http: &reqwest::Client, server_url: &str, challenge: &Challenge) -> Result<Option<ResourceMetadata>, OAuthError> {
-    let url = reqwest::Url::parse(server_url).map_err(|e| discovery("protected resource metadata", e.to_string()))?;
+pub(crate) async fn resource_metadata(
+    http: &reqwest::Client,
+    server_url: &str,
+    challenge: &Challenge,
+) -> Result<Option<ResourceMetadata>, OAuthError> {
+    let url = reqwest::Url::parse(server_url)
+        .map_err(|e| discovery("protected resource metadata", e.to_string()))?;
     let mut candidates = Vec::new();
     if let Some(m) = &challenge.resource_metadata {
         candidates.push(m.clone());
     }
     let path = url.path().trim_end_matches('/');
     if !path.is_empty() {
-        candidates.push(with_path(&url, &format!("/.well-known/oauth-protected-resource{path}")));
+        candidates.push(with_path(
+            &url,
+            &format!("/.well-known/oauth-protected-resource{path}"),
+        ));
     }
     candidates.push(with_path(&url, "/.well-known/oauth-protected-resource"));
     let mut tried = Vec::new();
@@ -148,15 +173,25 @@ pub(crate) async fn resource_metadata(http: &reqwest::Client, server_url: &str, 
 }
 
 /// The metadata of the authorization server `issuer`, checked to name itself.
-pub(crate) async fn server_metadata(http: &reqwest::Client, issuer: &str) -> Result<ServerMetadata, OAuthError> {
+pub(crate) async fn server_metadata(
+    http: &reqwest::Client,
+    issuer: &str,
+) -> Result<ServerMetadata, OAuthError> {
     let what = "authorization server metadata";
-    let url = reqwest::Url::parse(issuer).map_err(|e| discovery(what, format!("issuer `{issuer}`: {e}")))?;
+    let url = reqwest::Url::parse(issuer)
+        .map_err(|e| discovery(what, format!("issuer `{issuer}`: {e}")))?;
     let path = url.path().trim_end_matches('/').to_owned();
     let candidates = if path.is_empty() {
-        vec![with_path(&url, "/.well-known/oauth-authorization-server"), with_path(&url, "/.well-known/openid-configuration")]
+        vec![
+            with_path(&url, "/.well-known/oauth-authorization-server"),
+            with_path(&url, "/.well-known/openid-configuration"),
+        ]
     } else {
         vec![
-            with_path(&url, &format!("/.well-known/oauth-authorization-server{path}")),
+            with_path(
+                &url,
+                &format!("/.well-known/oauth-authorization-server{path}"),
+            ),
             with_path(&url, &format!("/.well-known/openid-configuration{path}")),
             with_path(&url, &format!("{path}/.well-known/openid-configuration")),
         ]
@@ -177,7 +212,10 @@ pub(crate) async fn server_metadata(http: &reqwest::Client, issuer: &str) -> Res
             Err(e) => tried.push(e),
         }
     }
-    Err(discovery(what, format!("nothing found at {}", tried.join(", "))))
+    Err(discovery(
+        what,
+        format!("nothing found at {}", tried.join(", ")),
+    ))
 }
 
 fn discovery(what: &'static str, message: String) -> OAuthError {
@@ -187,7 +225,12 @@ fn discovery(what: &'static str, message: String) -> OAuthError {
 /// Whether protected resource metadata naming `resource` may speak for `server_url`:
 /// same origin, and the server's path inside the resource's.
 pub(crate) fn resource_covers(resource: &str, server_url: &str) -> bool {
-    let (Ok(r), Ok(s)) = (reqwest::Url::parse(resource), reqwest::Url::parse(server_url)) else { return false };
+    let (Ok(r), Ok(s)) = (
+        reqwest::Url::parse(resource),
+        reqwest::Url::parse(server_url),
+    ) else {
+        return false;
+    };
     if r.origin() != s.origin() {
         return false;
     }
@@ -202,10 +245,15 @@ mod tests {
 
     #[test]
     fn challenges_are_read() {
-        let c = Challenge::parse(Some(r#"Bearer error="insufficient_scope", scope="a b", resource_metadata="http://h/.well-known/x", error_description="no \"way\"""#));
+        let c = Challenge::parse(Some(
+            r#"Bearer error="insufficient_scope", scope="a b", resource_metadata="http://h/.well-known/x", error_description="no \"way\"""#,
+        ));
         assert_eq!(c.error.as_deref(), Some("insufficient_scope"));
         assert_eq!(c.scope.as_deref(), Some("a b"));
-        assert_eq!(c.resource_metadata.as_deref(), Some("http://h/.well-known/x"));
+        assert_eq!(
+            c.resource_metadata.as_deref(),
+            Some("http://h/.well-known/x")
+        );
         let c = Challenge::parse(Some("Bearer realm=x, scope=read"));
         assert_eq!(c.scope.as_deref(), Some("read"));
         assert_eq!(Challenge::parse(None), Challenge::default());
@@ -216,7 +264,10 @@ mod tests {
         assert!(resource_covers("http://h:1/mcp", "http://h:1/mcp"));
         assert!(resource_covers("http://h:1", "http://h:1/mcp"));
         assert!(resource_covers("http://h:1/", "http://h:1/mcp"));
-        assert!(!resource_covers("https://evil.example.com/mcp", "http://h:1/mcp"));
+        assert!(!resource_covers(
+            "https://evil.example.com/mcp",
+            "http://h:1/mcp"
+        ));
         assert!(!resource_covers("http://h:1/mc", "http://h:1/mcp"));
         assert!(!resource_covers("http://h:2/mcp", "http://h:1/mcp"));
     }

@@ -27,14 +27,23 @@ impl DpopKey {
     /// A new key.
     pub(crate) fn generate() -> Result<Self, OAuthError> {
         let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(|_| failed("generating a DPoP key"))?;
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .map_err(|_| failed("generating a DPoP key"))?;
         Self::from_pkcs8(pkcs8.as_ref())
     }
 
     /// The key stored earlier.
     pub(crate) fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, OAuthError> {
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &SystemRandom::new()).map_err(|_| failed("reading the stored DPoP key"))?;
-        Ok(Self { pkcs8: pkcs8.to_vec(), pair })
+        let pair = EcdsaKeyPair::from_pkcs8(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            pkcs8,
+            &SystemRandom::new(),
+        )
+        .map_err(|_| failed("reading the stored DPoP key"))?;
+        Ok(Self {
+            pkcs8: pkcs8.to_vec(),
+            pair,
+        })
     }
 
     /// The key as stored.
@@ -51,12 +60,20 @@ impl DpopKey {
     /// A proof for one request: `method` to `url` (its query and fragment left
     /// out), with the hash of `token` when one is presented, and `nonce` when the
     /// server gave one.
-    pub(crate) fn proof(&self, method: &str, url: &str, token: Option<&str>, nonce: Option<&str>) -> Result<String, OAuthError> {
-        let mut htu = reqwest::Url::parse(url).map_err(|_| failed("making a DPoP proof for a bad URL"))?;
+    pub(crate) fn proof(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        nonce: Option<&str>,
+    ) -> Result<String, OAuthError> {
+        let mut htu =
+            reqwest::Url::parse(url).map_err(|_| failed("making a DPoP proof for a bad URL"))?;
         htu.set_query(None);
         htu.set_fragment(None);
         let mut jti = [0u8; 16];
-        ring::rand::SecureRandom::fill(&SystemRandom::new(), &mut jti).map_err(|_| failed("making a DPoP proof"))?;
+        ring::rand::SecureRandom::fill(&SystemRandom::new(), &mut jti)
+            .map_err(|_| failed("making a DPoP proof"))?;
         let mut claims = serde_json::json!({ "jti": b64(jti), "htm": method, "htu": htu.as_str(), "iat": UnixMillis::now().0 / 1000 });
         if let Some(t) = token {
             claims["ath"] = b64(Sha256::digest(t.as_bytes())).into();
@@ -66,13 +83,20 @@ impl DpopKey {
         }
         let header = serde_json::json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk() });
         let input = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
-        let sig = self.pair.sign(&SystemRandom::new(), input.as_bytes()).map_err(|_| failed("signing a DPoP proof"))?;
+        let sig = self
+            .pair
+            .sign(&SystemRandom::new(), input.as_bytes())
+            .map_err(|_| failed("signing a DPoP proof"))?;
         Ok(format!("{input}.{}", b64(sig.as_ref())))
     }
 }
 
 fn failed(what: &str) -> OAuthError {
-    OAuthError::Untrusted { message: format!("{what} failed"), hint: "this is a bug or a broken crypto library; sign in again, and report it if it stays".into() }
+    OAuthError::Untrusted {
+        message: format!("{what} failed"),
+        hint: "this is a bug or a broken crypto library; sign in again, and report it if it stays"
+            .into(),
+    }
 }
 
 #[cfg(test)]
@@ -84,14 +108,28 @@ mod tests {
         let key = DpopKey::generate().unwrap();
         let again = DpopKey::from_pkcs8(key.pkcs8()).unwrap();
         assert_eq!(key.jwk(), again.jwk());
-        let a = key.proof("POST", "http://h/mcp?x=1", Some("tok"), Some("n1")).unwrap();
-        let b = key.proof("POST", "http://h/mcp", Some("tok"), None).unwrap();
+        let a = key
+            .proof("POST", "http://h/mcp?x=1", Some("tok"), Some("n1"))
+            .unwrap();
+        let b = key
+            .proof("POST", "http://h/mcp", Some("tok"), None)
+            .unwrap();
         assert_ne!(a, b);
-        let claims: serde_json::Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(a.split('.').nth(1).unwrap()).unwrap()).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(a.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(claims["htu"], "http://h/mcp");
         assert_eq!(claims["nonce"], "n1");
         assert_eq!(claims["ath"], b64(Sha256::digest(b"tok")));
-        let header: serde_json::Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(a.split('.').next().unwrap()).unwrap()).unwrap();
+        let header: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(a.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(header["typ"], "dpop+jwt");
         assert!(header["jwk"].get("d").is_none());
     }

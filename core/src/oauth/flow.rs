@@ -50,7 +50,10 @@ pub(super) enum Prepared {
 /// Discovers, then either builds the authorization URL (after picking the
 /// client) or, where the authorization server only offers the client
 /// credentials grant and a client is configured, gets a token at once.
-pub(super) async fn prepare(client: &OAuthClient, challenge: Challenge) -> Result<Prepared, OAuthError> {
+pub(super) async fn prepare(
+    client: &OAuthClient,
+    challenge: Challenge,
+) -> Result<Prepared, OAuthError> {
     let http = &client.ctx.http;
     let prm = discovery::resource_metadata(http, &client.url, &challenge).await?;
     let (issuer, resource, scopes_supported) = match &prm {
@@ -63,45 +66,107 @@ pub(super) async fn prepare(client: &OAuthClient, challenge: Challenge) -> Resul
                     });
                 }
             }
-            let issuer = m.authorization_servers.first().cloned().ok_or_else(|| OAuthError::Discovery {
-                what: "protected resource metadata",
-                message: "it names no authorization server".into(),
-                hint: "ask the server's operator to list `authorization_servers`".into(),
-            })?;
-            (issuer, m.resource.clone().or_else(|| Some(client.url.clone())), m.scopes_supported.clone())
+            let issuer =
+                m.authorization_servers
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| OAuthError::Discovery {
+                        what: "protected resource metadata",
+                        message: "it names no authorization server".into(),
+                        hint: "ask the server's operator to list `authorization_servers`".into(),
+                    })?;
+            (
+                issuer,
+                m.resource.clone().or_else(|| Some(client.url.clone())),
+                m.scopes_supported.clone(),
+            )
         }
         None => {
             // Older servers (MCP 2025-03-26): the authorization server is the server's own origin.
-            let u = reqwest::Url::parse(&client.url).map_err(|e| OAuthError::Discovery { what: "server URL", message: e.to_string(), hint: "fix `url`".into() })?;
-            (u.origin().ascii_serialization(), Some(client.url.clone()), None)
+            let u = reqwest::Url::parse(&client.url).map_err(|e| OAuthError::Discovery {
+                what: "server URL",
+                message: e.to_string(),
+                hint: "fix `url`".into(),
+            })?;
+            (
+                u.origin().ascii_serialization(),
+                Some(client.url.clone()),
+                None,
+            )
         }
     };
     let metadata = discovery::server_metadata(http, &issuer).await?;
     if let Some(methods) = &metadata.code_challenge_methods_supported {
         if !methods.iter().any(|m| m == "S256") {
-            return Err(OAuthError::Untrusted { message: format!("the authorization server {issuer} does not support PKCE with S256"), hint: "Portcullis only signs in with PKCE (S256), as the MCP spec requires".into() });
+            return Err(OAuthError::Untrusted {
+                message: format!(
+                    "the authorization server {issuer} does not support PKCE with S256"
+                ),
+                hint: "Portcullis only signs in with PKCE (S256), as the MCP spec requires".into(),
+            });
         }
     }
-    let previous = client.scopes.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let scopes = choose_scopes(client.config.scope.as_deref(), challenge.scope.as_deref(), scopes_supported.as_deref(), metadata.scopes_supported.as_deref(), &previous);
+    let previous = client
+        .scopes
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let scopes = choose_scopes(
+        client.config.scope.as_deref(),
+        challenge.scope.as_deref(),
+        scopes_supported.as_deref(),
+        metadata.scopes_supported.as_deref(),
+        &previous,
+    );
     if !scopes.is_empty() {
-        *client.scopes.lock().unwrap_or_else(|p| p.into_inner()) = scopes.iter().filter(|s| *s != OFFLINE_ACCESS).cloned().collect();
+        *client.scopes.lock().unwrap_or_else(|p| p.into_inner()) = scopes
+            .iter()
+            .filter(|s| *s != OFFLINE_ACCESS)
+            .cloned()
+            .collect();
     }
-    let grants = metadata.grant_types_supported.clone().unwrap_or_else(|| vec!["authorization_code".into()]);
+    let grants = metadata
+        .grant_types_supported
+        .clone()
+        .unwrap_or_else(|| vec!["authorization_code".into()]);
     let browser = grants.iter().any(|g| g == "authorization_code");
-    if let (Some(file), false, true) = (&client.config.assertion_file, browser, grants.iter().any(|g| g == JWT_BEARER)) {
-        return jwt_bearer(client, &metadata, file, resource, &scopes).await.map(Prepared::Machine);
+    if let (Some(file), false, true) = (
+        &client.config.assertion_file,
+        browser,
+        grants.iter().any(|g| g == JWT_BEARER),
+    ) {
+        return jwt_bearer(client, &metadata, file, resource, &scopes)
+            .await
+            .map(Prepared::Machine);
     }
-    if client.config.client_id.is_some() && grants.iter().any(|g| g == "client_credentials") && !browser {
-        return client_credentials(client, &metadata, resource, &scopes).await.map(Prepared::Machine);
+    if client.config.client_id.is_some()
+        && grants.iter().any(|g| g == "client_credentials")
+        && !browser
+    {
+        return client_credentials(client, &metadata, resource, &scopes)
+            .await
+            .map(Prepared::Machine);
     }
     let redirect_uri = client.ctx.redirect_uri(&client.server).await?;
-    let authorization_endpoint = metadata.authorization_endpoint.clone().ok_or_else(|| OAuthError::Discovery { what: "authorization server metadata", message: format!("{issuer} names no authorization_endpoint"), hint: "ask the server's operator".into() })?;
+    let authorization_endpoint =
+        metadata
+            .authorization_endpoint
+            .clone()
+            .ok_or_else(|| OAuthError::Discovery {
+                what: "authorization server metadata",
+                message: format!("{issuer} names no authorization_endpoint"),
+                hint: "ask the server's operator".into(),
+            })?;
     let client_record = identity(client, &metadata, &redirect_uri).await?;
 
     let verifier = random_token();
     let state = random_token();
-    let mut url = reqwest::Url::parse(&authorization_endpoint).map_err(|e| OAuthError::Discovery { what: "authorization server metadata", message: format!("authorization_endpoint: {e}"), hint: "ask the server's operator".into() })?;
+    let mut url =
+        reqwest::Url::parse(&authorization_endpoint).map_err(|e| OAuthError::Discovery {
+            what: "authorization server metadata",
+            message: format!("authorization_endpoint: {e}"),
+            hint: "ask the server's operator".into(),
+        })?;
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("response_type", "code");
@@ -118,7 +183,16 @@ pub(super) async fn prepare(client: &OAuthClient, challenge: Challenge) -> Resul
         }
     }
     let dpop = dpop_key_for(&metadata)?;
-    Ok(Prepared::Browser(Pending { url: url.to_string(), state, verifier, redirect_uri, client: client_record, metadata, resource, dpop }))
+    Ok(Prepared::Browser(Pending {
+        url: url.to_string(),
+        state,
+        verifier,
+        redirect_uri,
+        client: client_record,
+        metadata,
+        resource,
+        dpop,
+    }))
 }
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -126,14 +200,35 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// The JWT bearer grant (RFC 7523 §2.1) for workload identity federation
 /// (SEP-1933): the assertion is a token the platform gives the workload, read
 /// afresh from its file each time (platforms rotate it).
-async fn jwt_bearer(client: &OAuthClient, metadata: &ServerMetadata, file: &std::path::Path, resource: Option<String>, scopes: &[String]) -> Result<OAuthTokenRecord, OAuthError> {
+async fn jwt_bearer(
+    client: &OAuthClient,
+    metadata: &ServerMetadata,
+    file: &std::path::Path,
+    resource: Option<String>,
+    scopes: &[String],
+) -> Result<OAuthTokenRecord, OAuthError> {
     let assertion = std::fs::read_to_string(file).map_err(|e| OAuthError::Untrusted {
         message: format!("cannot read the workload identity token {}: {e}", file.display()),
         hint: format!("point `assertion_file` under [servers.{}.oauth] at the token file your platform provides", client.server),
     })?;
     let client_id = client.config.client_id.clone().unwrap_or_default();
-    let record = OAuthClientRecord { issuer: metadata.issuer.clone(), redirect_uri: String::new(), client_id: client_id.clone(), client_secret: client.config.client_secret.clone(), auth_method: if client.config.client_secret.is_some() { "client_secret_basic".into() } else { "none".into() } };
-    let scope = scopes.iter().filter(|s| *s != OFFLINE_ACCESS).cloned().collect::<Vec<_>>().join(" ");
+    let record = OAuthClientRecord {
+        issuer: metadata.issuer.clone(),
+        redirect_uri: String::new(),
+        client_id: client_id.clone(),
+        client_secret: client.config.client_secret.clone(),
+        auth_method: if client.config.client_secret.is_some() {
+            "client_secret_basic".into()
+        } else {
+            "none".into()
+        },
+    };
+    let scope = scopes
+        .iter()
+        .filter(|s| *s != OFFLINE_ACCESS)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut form = vec![("grant_type", JWT_BEARER), ("assertion", assertion.trim())];
     if !scope.is_empty() {
         form.push(("scope", scope.as_str()));
@@ -142,29 +237,68 @@ async fn jwt_bearer(client: &OAuthClient, metadata: &ServerMetadata, file: &std:
         form.push(("resource", r.as_str()));
     }
     let dpop = dpop_key_for(metadata)?;
-    let answer = token_request(client, metadata, &record, &form, "the workload identity (JWT bearer) grant", dpop.as_deref()).await?;
-    Ok(record_of(client, &metadata.issuer, &client_id, resource, answer, None, Some(scope).filter(|s| !s.is_empty()), dpop.as_deref()))
+    let answer = token_request(
+        client,
+        metadata,
+        &record,
+        &form,
+        "the workload identity (JWT bearer) grant",
+        dpop.as_deref(),
+    )
+    .await?;
+    Ok(record_of(
+        client,
+        &metadata.issuer,
+        &client_id,
+        resource,
+        answer,
+        None,
+        Some(scope).filter(|s| !s.is_empty()),
+        dpop.as_deref(),
+    ))
 }
 
 /// The client credentials grant (OAuth 2.1 §4.2, the MCP extension SEP-1046): the
 /// configured client authenticates with its secret or a signed JWT.
-async fn client_credentials(client: &OAuthClient, metadata: &ServerMetadata, resource: Option<String>, scopes: &[String]) -> Result<OAuthTokenRecord, OAuthError> {
+async fn client_credentials(
+    client: &OAuthClient,
+    metadata: &ServerMetadata,
+    resource: Option<String>,
+    scopes: &[String],
+) -> Result<OAuthTokenRecord, OAuthError> {
     let client_id = client.config.client_id.clone().unwrap_or_default();
-    let supported = metadata.token_endpoint_auth_methods_supported.clone().unwrap_or_else(|| vec!["client_secret_basic".into()]);
+    let supported = metadata
+        .token_endpoint_auth_methods_supported
+        .clone()
+        .unwrap_or_else(|| vec!["client_secret_basic".into()]);
     let auth_method = if client.config.private_key.is_some() {
         "private_key_jwt"
-    } else if client.config.client_secret.is_some() && !supported.iter().any(|m| m == "client_secret_basic") && supported.iter().any(|m| m == "client_secret_post") {
+    } else if client.config.client_secret.is_some()
+        && !supported.iter().any(|m| m == "client_secret_basic")
+        && supported.iter().any(|m| m == "client_secret_post")
+    {
         "client_secret_post"
     } else if client.config.client_secret.is_some() {
         "client_secret_basic"
     } else {
         "none"
     };
-    let record = OAuthClientRecord { issuer: metadata.issuer.clone(), redirect_uri: String::new(), client_id: client_id.clone(), client_secret: client.config.client_secret.clone(), auth_method: auth_method.into() };
+    let record = OAuthClientRecord {
+        issuer: metadata.issuer.clone(),
+        redirect_uri: String::new(),
+        client_id: client_id.clone(),
+        client_secret: client.config.client_secret.clone(),
+        auth_method: auth_method.into(),
+    };
     if let Err(e) = client.ctx.store.save_oauth_client(&client.server, &record) {
         tracing::warn!(server = client.server, "storing its client failed: {e}");
     }
-    let scope = scopes.iter().filter(|s| *s != OFFLINE_ACCESS).cloned().collect::<Vec<_>>().join(" ");
+    let scope = scopes
+        .iter()
+        .filter(|s| *s != OFFLINE_ACCESS)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut form = vec![("grant_type", "client_credentials")];
     if !scope.is_empty() {
         form.push(("scope", scope.as_str()));
@@ -173,28 +307,76 @@ async fn client_credentials(client: &OAuthClient, metadata: &ServerMetadata, res
         form.push(("resource", r.as_str()));
     }
     let dpop = dpop_key_for(metadata)?;
-    let answer = token_request(client, metadata, &record, &form, "the client credentials grant", dpop.as_deref()).await?;
-    Ok(record_of(client, &metadata.issuer, &client_id, resource, answer, None, Some(scope).filter(|s| !s.is_empty()), dpop.as_deref()))
+    let answer = token_request(
+        client,
+        metadata,
+        &record,
+        &form,
+        "the client credentials grant",
+        dpop.as_deref(),
+    )
+    .await?;
+    Ok(record_of(
+        client,
+        &metadata.issuer,
+        &client_id,
+        resource,
+        answer,
+        None,
+        Some(scope).filter(|s| !s.is_empty()),
+        dpop.as_deref(),
+    ))
 }
 
 /// A `private_key_jwt` client assertion (RFC 7523 §2.2): ES256, issued by and
 /// about the client, for the authorization server, valid for five minutes.
-fn client_assertion(client: &OAuthClient, client_id: &str, audience: &str) -> Result<String, OAuthError> {
+fn client_assertion(
+    client: &OAuthClient,
+    client_id: &str,
+    audience: &str,
+) -> Result<String, OAuthError> {
     use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-    let bad_key = |message: String| OAuthError::Untrusted { message, hint: format!("set `private_key` under [servers.{}.oauth] to a PEM file with an unencrypted P-256 key in PKCS#8 (BEGIN PRIVATE KEY)", client.server) };
+    let bad_key = |message: String| {
+        OAuthError::Untrusted { message, hint: format!("set `private_key` under [servers.{}.oauth] to a PEM file with an unencrypted P-256 key in PKCS#8 (BEGIN PRIVATE KEY)", client.server) }
+    };
     let path = client.config.private_key.clone().unwrap_or_default();
-    let pem = std::fs::read_to_string(&path).map_err(|e| bad_key(format!("cannot read the client's private key {}: {e}", path.display())))?;
-    let body: String = pem.lines().skip_while(|l| !l.starts_with("-----BEGIN PRIVATE KEY")).skip(1).take_while(|l| !l.starts_with("-----END")).collect();
-    let der = base64::engine::general_purpose::STANDARD.decode(body.trim()).map_err(|_| bad_key(format!("{} is not a PEM private key", path.display())))?;
+    let pem = std::fs::read_to_string(&path).map_err(|e| {
+        bad_key(format!(
+            "cannot read the client's private key {}: {e}",
+            path.display()
+        ))
+    })?;
+    let body: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN PRIVATE KEY"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .map_err(|_| bad_key(format!("{} is not a PEM private key", path.display())))?;
     let rng = ring::rand::SystemRandom::new();
-    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng).map_err(|_| bad_key(format!("{} is not a P-256 private key in PKCS#8", path.display())))?;
+    let key =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng).map_err(|_| {
+            bad_key(format!(
+                "{} is not a P-256 private key in PKCS#8",
+                path.display()
+            ))
+        })?;
     let now = UnixMillis::now().0 / 1000;
-    let b64 = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
     let header = serde_json::json!({ "alg": "ES256", "typ": "JWT" });
     let claims = serde_json::json!({ "iss": client_id, "sub": client_id, "aud": audience, "iat": now, "exp": now + 300, "jti": random_token() });
     let input = format!("{}.{}", b64(&header), b64(&claims));
-    let signature = key.sign(&rng, input.as_bytes()).map_err(|_| bad_key("signing the client assertion failed".into()))?;
-    Ok(format!("{input}.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature.as_ref())))
+    let signature = key
+        .sign(&rng, input.as_bytes())
+        .map_err(|_| bad_key("signing the client assertion failed".into()))?;
+    Ok(format!(
+        "{input}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature.as_ref())
+    ))
 }
 
 const OFFLINE_ACCESS: &str = "offline_access";
@@ -204,7 +386,13 @@ const OFFLINE_ACCESS: &str = "offline_access";
 /// always with what was asked before (a step-up must not lose what was granted),
 /// and `offline_access` (for a refresh token) when the authorization server lists
 /// it and other scopes are asked for.
-fn choose_scopes(configured: Option<&str>, challenged: Option<&str>, resource_lists: Option<&[String]>, server_lists: Option<&[String]>, previous: &[String]) -> Vec<String> {
+fn choose_scopes(
+    configured: Option<&str>,
+    challenged: Option<&str>,
+    resource_lists: Option<&[String]>,
+    server_lists: Option<&[String]>,
+    previous: &[String],
+) -> Vec<String> {
     let wanted: Vec<String> = match (configured, challenged, resource_lists) {
         (Some(c), _, _) => c.split_whitespace().map(str::to_owned).collect(),
         (None, Some(c), _) => c.split_whitespace().map(str::to_owned).collect(),
@@ -217,35 +405,71 @@ fn choose_scopes(configured: Option<&str>, challenged: Option<&str>, resource_li
             scopes.push(s);
         }
     }
-    if !scopes.is_empty() && !scopes.iter().any(|s| s == OFFLINE_ACCESS) && server_lists.is_some_and(|l| l.iter().any(|s| s == OFFLINE_ACCESS)) {
+    if !scopes.is_empty()
+        && !scopes.iter().any(|s| s == OFFLINE_ACCESS)
+        && server_lists.is_some_and(|l| l.iter().any(|s| s == OFFLINE_ACCESS))
+    {
         scopes.push(OFFLINE_ACCESS.to_owned());
     }
     scopes
 }
 
 /// The client identity: pre-registered, stored, a metadata document URL, or a new registration.
-async fn identity(client: &OAuthClient, metadata: &ServerMetadata, redirect_uri: &str) -> Result<OAuthClientRecord, OAuthError> {
+async fn identity(
+    client: &OAuthClient,
+    metadata: &ServerMetadata,
+    redirect_uri: &str,
+) -> Result<OAuthClientRecord, OAuthError> {
     let store = &client.ctx.store;
-    let supported = metadata.token_endpoint_auth_methods_supported.clone().unwrap_or_else(|| vec!["client_secret_basic".into()]);
+    let supported = metadata
+        .token_endpoint_auth_methods_supported
+        .clone()
+        .unwrap_or_else(|| vec!["client_secret_basic".into()]);
     let with_secret = |secret: &Option<String>| -> String {
         match secret {
             None => "none".into(),
-            Some(_) if supported.iter().any(|m| m == "client_secret_basic") => "client_secret_basic".into(),
-            Some(_) if supported.iter().any(|m| m == "client_secret_post") => "client_secret_post".into(),
+            Some(_) if supported.iter().any(|m| m == "client_secret_basic") => {
+                "client_secret_basic".into()
+            }
+            Some(_) if supported.iter().any(|m| m == "client_secret_post") => {
+                "client_secret_post".into()
+            }
             Some(_) => "client_secret_basic".into(),
         }
     };
     let record = if let Some(id) = &client.config.client_id {
-        OAuthClientRecord { issuer: metadata.issuer.clone(), redirect_uri: redirect_uri.to_owned(), client_id: id.clone(), client_secret: client.config.client_secret.clone(), auth_method: with_secret(&client.config.client_secret) }
-    } else if let Some(stored) = store.oauth_client(&client.server, &metadata.issuer, redirect_uri).ok().flatten() {
+        OAuthClientRecord {
+            issuer: metadata.issuer.clone(),
+            redirect_uri: redirect_uri.to_owned(),
+            client_id: id.clone(),
+            client_secret: client.config.client_secret.clone(),
+            auth_method: with_secret(&client.config.client_secret),
+        }
+    } else if let Some(stored) = store
+        .oauth_client(&client.server, &metadata.issuer, redirect_uri)
+        .ok()
+        .flatten()
+    {
         return Ok(stored);
-    } else if let (true, Some(url)) = (metadata.client_id_metadata_document_supported, &client.config.client_metadata_url) {
-        OAuthClientRecord { issuer: metadata.issuer.clone(), redirect_uri: redirect_uri.to_owned(), client_id: url.clone(), client_secret: None, auth_method: "none".into() }
+    } else if let (true, Some(url)) = (
+        metadata.client_id_metadata_document_supported,
+        &client.config.client_metadata_url,
+    ) {
+        OAuthClientRecord {
+            issuer: metadata.issuer.clone(),
+            redirect_uri: redirect_uri.to_owned(),
+            client_id: url.clone(),
+            client_secret: None,
+            auth_method: "none".into(),
+        }
     } else {
         register(client, metadata, redirect_uri, &supported).await?
     };
     if let Err(e) = store.save_oauth_client(&client.server, &record) {
-        tracing::warn!(server = client.server, "storing its client registration failed: {e}");
+        tracing::warn!(
+            server = client.server,
+            "storing its client registration failed: {e}"
+        );
     }
     Ok(record)
 }
@@ -258,7 +482,12 @@ struct Registration {
 }
 
 /// Dynamic client registration (RFC 7591).
-async fn register(client: &OAuthClient, metadata: &ServerMetadata, redirect_uri: &str, supported: &[String]) -> Result<OAuthClientRecord, OAuthError> {
+async fn register(
+    client: &OAuthClient,
+    metadata: &ServerMetadata,
+    redirect_uri: &str,
+    supported: &[String],
+) -> Result<OAuthClientRecord, OAuthError> {
     let what = "the client registration";
     let Some(endpoint) = &metadata.registration_endpoint else {
         return Err(OAuthError::Refused {
@@ -267,7 +496,10 @@ async fn register(client: &OAuthClient, metadata: &ServerMetadata, redirect_uri:
             hint: format!("register a client there by hand (redirect URI {redirect_uri}) and set client_id (and client_secret) under [servers.{}.oauth]", client.server),
         });
     };
-    let method = ["none", "client_secret_basic", "client_secret_post"].into_iter().find(|m| supported.iter().any(|s| s == m)).unwrap_or("client_secret_basic");
+    let method = ["none", "client_secret_basic", "client_secret_post"]
+        .into_iter()
+        .find(|m| supported.iter().any(|s| s == m))
+        .unwrap_or("client_secret_basic");
     let body = serde_json::json!({
         "client_name": "Portcullis",
         "redirect_uris": [redirect_uri],
@@ -276,15 +508,36 @@ async fn register(client: &OAuthClient, metadata: &ServerMetadata, redirect_uri:
         "token_endpoint_auth_method": method,
         "application_type": "native",
     });
-    let resp = client.ctx.http.post(endpoint).header("content-type", "application/json").body(body.to_string()).send().await.map_err(|e| refused(what, e.to_string()))?;
+    let resp = client
+        .ctx
+        .http
+        .post(endpoint)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| refused(what, e.to_string()))?;
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();
     if !status.is_success() {
         return Err(refused(what, describe_error(status.as_u16(), &text)));
     }
-    let reg: Registration = serde_json::from_str(&text).map_err(|e| refused(what, format!("its answer is not a registration: {e}")))?;
-    let auth_method = reg.token_endpoint_auth_method.clone().unwrap_or_else(|| if reg.client_secret.is_some() { method.to_owned() } else { "none".into() });
-    Ok(OAuthClientRecord { issuer: metadata.issuer.clone(), redirect_uri: redirect_uri.to_owned(), client_id: reg.client_id, client_secret: reg.client_secret, auth_method })
+    let reg: Registration = serde_json::from_str(&text)
+        .map_err(|e| refused(what, format!("its answer is not a registration: {e}")))?;
+    let auth_method = reg.token_endpoint_auth_method.clone().unwrap_or_else(|| {
+        if reg.client_secret.is_some() {
+            method.to_owned()
+        } else {
+            "none".into()
+        }
+    });
+    Ok(OAuthClientRecord {
+        issuer: metadata.issuer.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        client_id: reg.client_id,
+        client_secret: reg.client_secret,
+        auth_method,
+    })
 }
 
 fn refused(what: &'static str, message: String) -> OAuthError {
@@ -294,7 +547,10 @@ fn refused(what: &'static str, message: String) -> OAuthError {
 /// `error: error_description` of an OAuth error answer, never the rest of the body.
 fn describe_error(status: u16, body: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    match (v.get("error").and_then(|e| e.as_str()), v.get("error_description").and_then(|e| e.as_str())) {
+    match (
+        v.get("error").and_then(|e| e.as_str()),
+        v.get("error_description").and_then(|e| e.as_str()),
+    ) {
         (Some(e), Some(d)) => format!("HTTP {status}, {e}: {d}"),
         (Some(e), None) => format!("HTTP {status}, {e}"),
         _ => format!("HTTP {status}"),
@@ -318,11 +574,22 @@ struct TokenAnswer {
 /// POSTs a form to the token endpoint with the client's authentication (and a
 /// DPoP proof when the token is to be bound to `dpop`; once more with the
 /// server's nonce when it asks for one).
-async fn token_request(client: &OAuthClient, metadata: &ServerMetadata, record: &OAuthClientRecord, form: &[(&str, &str)], what: &'static str, dpop: Option<&DpopKey>) -> Result<TokenAnswer, OAuthError> {
-    let endpoint = metadata.token_endpoint.clone().ok_or_else(|| refused(what, format!("{} names no token_endpoint", metadata.issuer)))?;
+async fn token_request(
+    client: &OAuthClient,
+    metadata: &ServerMetadata,
+    record: &OAuthClientRecord,
+    form: &[(&str, &str)],
+    what: &'static str,
+    dpop: Option<&DpopKey>,
+) -> Result<TokenAnswer, OAuthError> {
+    let endpoint = metadata
+        .token_endpoint
+        .clone()
+        .ok_or_else(|| refused(what, format!("{} names no token_endpoint", metadata.issuer)))?;
     let mut nonce: Option<String> = None;
     for _attempt in 0..2 {
-        let mut encoded = reqwest::Url::parse("http://form.invalid/").map_err(|e| refused(what, e.to_string()))?;
+        let mut encoded = reqwest::Url::parse("http://form.invalid/")
+            .map_err(|e| refused(what, e.to_string()))?;
         {
             let mut q = encoded.query_pairs_mut();
             for (k, v) in form {
@@ -336,8 +603,14 @@ async fn token_request(client: &OAuthClient, metadata: &ServerMetadata, record: 
                 ("client_secret_basic", Some(_)) => {}
                 ("private_key_jwt", _) => {
                     q.append_pair("client_id", &record.client_id);
-                    q.append_pair("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
-                    q.append_pair("client_assertion", &client_assertion(client, &record.client_id, &metadata.issuer)?);
+                    q.append_pair(
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    );
+                    q.append_pair(
+                        "client_assertion",
+                        &client_assertion(client, &record.client_id, &metadata.issuer)?,
+                    );
                 }
                 _ => {
                     q.append_pair("client_id", &record.client_id);
@@ -345,27 +618,59 @@ async fn token_request(client: &OAuthClient, metadata: &ServerMetadata, record: 
             }
         }
         let body = encoded.query().unwrap_or_default().to_owned();
-        let mut req = client.ctx.http.post(&endpoint).header("content-type", "application/x-www-form-urlencoded").header("accept", "application/json");
-        if let ("client_secret_basic", Some(secret)) = (record.auth_method.as_str(), &record.client_secret) {
+        let mut req = client
+            .ctx
+            .http
+            .post(&endpoint)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json");
+        if let ("client_secret_basic", Some(secret)) =
+            (record.auth_method.as_str(), &record.client_secret)
+        {
             let enc = |s: &str| -> String {
-                let mut u = reqwest::Url::parse("http://x.invalid/").unwrap_or_else(|_| unreachable!("a constant URL parses"));
+                let mut u = reqwest::Url::parse("http://x.invalid/")
+                    .unwrap_or_else(|_| unreachable!("a constant URL parses"));
                 u.query_pairs_mut().append_pair("v", s);
-                u.query().unwrap_or_default().trim_start_matches("v=").to_owned()
+                u.query()
+                    .unwrap_or_default()
+                    .trim_start_matches("v=")
+                    .to_owned()
             };
             let pair = format!("{}:{}", enc(&record.client_id), enc(secret));
-            req = req.header("authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)));
+            req = req.header(
+                "authorization",
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                ),
+            );
         }
         if let Some(key) = dpop {
-            req = req.header("dpop", key.proof("POST", &endpoint, None, nonce.as_deref())?);
+            req = req.header(
+                "dpop",
+                key.proof("POST", &endpoint, None, nonce.as_deref())?,
+            );
         }
-        let resp = req.body(body).send().await.map_err(|e| refused(what, e.to_string()))?;
+        let resp = req
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| refused(what, e.to_string()))?;
         let status = resp.status();
-        let offered = resp.headers().get("dpop-nonce").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let offered = resp
+            .headers()
+            .get("dpop-nonce")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = resp.text().await.unwrap_or_default();
         if status.is_success() {
-            return serde_json::from_str(&text).map_err(|_| refused(what, "its answer is not a token response".into()));
+            return serde_json::from_str(&text)
+                .map_err(|_| refused(what, "its answer is not a token response".into()));
         }
-        let asks_nonce = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v.get("error")?.as_str().map(|e| e == "use_dpop_nonce")).unwrap_or(false);
+        let asks_nonce = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("error")?.as_str().map(|e| e == "use_dpop_nonce"))
+            .unwrap_or(false);
         match (dpop, asks_nonce, offered) {
             (Some(_), true, Some(n)) if nonce.as_deref() != Some(n.as_str()) => nonce = Some(n),
             _ => return Err(refused(what, describe_error(status.as_u16(), &text))),
@@ -383,7 +688,16 @@ fn dpop_key_for(metadata: &ServerMetadata) -> Result<Option<Arc<DpopKey>>, OAuth
 }
 
 #[allow(clippy::too_many_arguments)]
-fn record_of(client: &OAuthClient, issuer: &str, client_id: &str, resource: Option<String>, answer: TokenAnswer, old_refresh: Option<String>, asked: Option<String>, dpop: Option<&DpopKey>) -> OAuthTokenRecord {
+fn record_of(
+    client: &OAuthClient,
+    issuer: &str,
+    client_id: &str,
+    resource: Option<String>,
+    answer: TokenAnswer,
+    old_refresh: Option<String>,
+    asked: Option<String>,
+    dpop: Option<&DpopKey>,
+) -> OAuthTokenRecord {
     OAuthTokenRecord {
         url: client.url.clone(),
         issuer: issuer.to_owned(),
@@ -392,19 +706,38 @@ fn record_of(client: &OAuthClient, issuer: &str, client_id: &str, resource: Opti
         access_token: answer.access_token,
         refresh_token: answer.refresh_token.or(old_refresh),
         scope: answer.scope.or(asked),
-        expires_at: answer.expires_in.filter(|s| s.is_finite() && *s > 0.0).map(|s| UnixMillis(UnixMillis::now().0 + (s * 1000.0) as i64)),
+        expires_at: answer
+            .expires_in
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(|s| UnixMillis(UnixMillis::now().0 + (s * 1000.0) as i64)),
         // A proof was sent, but only a `DPoP` answer says the token is bound to the key.
-        dpop_key: dpop.filter(|_| answer.token_type.eq_ignore_ascii_case("dpop")).map(|k| k.pkcs8().to_vec()),
-        token_type: if answer.token_type.eq_ignore_ascii_case("dpop") && dpop.is_some() { "DPoP".into() } else { "Bearer".into() },
+        dpop_key: dpop
+            .filter(|_| answer.token_type.eq_ignore_ascii_case("dpop"))
+            .map(|k| k.pkcs8().to_vec()),
+        token_type: if answer.token_type.eq_ignore_ascii_case("dpop") && dpop.is_some() {
+            "DPoP".into()
+        } else {
+            "Bearer".into()
+        },
     }
 }
 
 /// Checks the callback and trades its code for tokens.
-pub(super) async fn exchange(client: &OAuthClient, pending: &Pending, query: &HashMap<String, String>) -> Result<OAuthTokenRecord, OAuthError> {
+pub(super) async fn exchange(
+    client: &OAuthClient,
+    pending: &Pending,
+    query: &HashMap<String, String>,
+) -> Result<OAuthTokenRecord, OAuthError> {
     let issuer = &pending.metadata.issuer;
     if let Some(error) = query.get("error") {
-        let detail = query.get("error_description").map(|d| format!(": {d}")).unwrap_or_default();
-        return Err(OAuthError::Incomplete { server: client.server.clone(), message: format!("the authorization server answered `{error}`{detail}") });
+        let detail = query
+            .get("error_description")
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        return Err(OAuthError::Incomplete {
+            server: client.server.clone(),
+            message: format!("the authorization server answered `{error}`{detail}"),
+        });
     }
     match query.get("iss") {
         Some(iss) if iss != issuer => {
@@ -421,33 +754,111 @@ pub(super) async fn exchange(client: &OAuthClient, pending: &Pending, query: &Ha
         }
         _ => {}
     }
-    let code = query.get("code").ok_or_else(|| OAuthError::Incomplete { server: client.server.clone(), message: "the answer carries no authorization code".into() })?;
-    let mut form = vec![("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", pending.redirect_uri.as_str()), ("code_verifier", pending.verifier.as_str())];
+    let code = query.get("code").ok_or_else(|| OAuthError::Incomplete {
+        server: client.server.clone(),
+        message: "the answer carries no authorization code".into(),
+    })?;
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", pending.redirect_uri.as_str()),
+        ("code_verifier", pending.verifier.as_str()),
+    ];
     if let Some(r) = &pending.resource {
         form.push(("resource", r.as_str()));
     }
-    let answer = token_request(client, &pending.metadata, &pending.client, &form, "the code exchange", pending.dpop.as_deref()).await?;
-    let asked = Some(client.scopes.lock().unwrap_or_else(|p| p.into_inner()).join(" ")).filter(|s| !s.is_empty());
-    Ok(record_of(client, issuer, &pending.client.client_id, pending.resource.clone(), answer, None, asked, pending.dpop.as_deref()))
+    let answer = token_request(
+        client,
+        &pending.metadata,
+        &pending.client,
+        &form,
+        "the code exchange",
+        pending.dpop.as_deref(),
+    )
+    .await?;
+    let asked = Some(
+        client
+            .scopes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .join(" "),
+    )
+    .filter(|s| !s.is_empty());
+    Ok(record_of(
+        client,
+        issuer,
+        &pending.client.client_id,
+        pending.resource.clone(),
+        answer,
+        None,
+        asked,
+        pending.dpop.as_deref(),
+    ))
 }
 
 /// Trades the refresh token of `old` for new tokens.
-pub(super) async fn refresh(client: &OAuthClient, old: &OAuthTokenRecord) -> Result<OAuthTokenRecord, OAuthError> {
+pub(super) async fn refresh(
+    client: &OAuthClient,
+    old: &OAuthTokenRecord,
+) -> Result<OAuthTokenRecord, OAuthError> {
     let Some(refresh_token) = &old.refresh_token else {
-        return Err(OAuthError::Incomplete { server: client.server.clone(), message: "no refresh token".into() });
+        return Err(OAuthError::Incomplete {
+            server: client.server.clone(),
+            message: "no refresh token".into(),
+        });
     };
     let metadata = discovery::server_metadata(&client.ctx.http, &old.issuer).await?;
-    let record = match client.ctx.store.oauth_client_by_id(&client.server, &old.issuer, &old.client_id).ok().flatten() {
+    let record = match client
+        .ctx
+        .store
+        .oauth_client_by_id(&client.server, &old.issuer, &old.client_id)
+        .ok()
+        .flatten()
+    {
         Some(r) => r,
-        None => OAuthClientRecord { issuer: old.issuer.clone(), redirect_uri: String::new(), client_id: old.client_id.clone(), client_secret: client.config.client_secret.clone().filter(|_| client.config.client_id.as_deref() == Some(old.client_id.as_str())), auth_method: "none".into() },
+        None => OAuthClientRecord {
+            issuer: old.issuer.clone(),
+            redirect_uri: String::new(),
+            client_id: old.client_id.clone(),
+            client_secret: client
+                .config
+                .client_secret
+                .clone()
+                .filter(|_| client.config.client_id.as_deref() == Some(old.client_id.as_str())),
+            auth_method: "none".into(),
+        },
     };
-    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token.as_str())];
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.as_str()),
+    ];
     if let Some(r) = &old.resource {
         form.push(("resource", r.as_str()));
     }
-    let dpop = old.dpop_key.as_deref().map(DpopKey::from_pkcs8).transpose()?;
-    let answer = token_request(client, &metadata, &record, &form, "a token refresh", dpop.as_ref()).await?;
-    Ok(record_of(client, &old.issuer, &old.client_id, old.resource.clone(), answer, old.refresh_token.clone(), old.scope.clone(), dpop.as_ref()))
+    let dpop = old
+        .dpop_key
+        .as_deref()
+        .map(DpopKey::from_pkcs8)
+        .transpose()?;
+    let answer = token_request(
+        client,
+        &metadata,
+        &record,
+        &form,
+        "a token refresh",
+        dpop.as_ref(),
+    )
+    .await?;
+    Ok(record_of(
+        client,
+        &old.issuer,
+        &old.client_id,
+        old.resource.clone(),
+        answer,
+        old.refresh_token.clone(),
+        old.scope.clone(),
+        dpop.as_ref(),
+    ))
 }
 
 #[cfg(test)]
@@ -461,23 +872,44 @@ mod tests {
     #[test]
     fn scopes_follow_the_spec_order_and_accumulate() {
         let listed = words("a b c");
-        assert_eq!(choose_scopes(None, Some("x"), Some(&listed), None, &[]), words("x"));
-        assert_eq!(choose_scopes(None, None, Some(&listed), None, &[]), words("a b c"));
+        assert_eq!(
+            choose_scopes(None, Some("x"), Some(&listed), None, &[]),
+            words("x")
+        );
+        assert_eq!(
+            choose_scopes(None, None, Some(&listed), None, &[]),
+            words("a b c")
+        );
         assert!(choose_scopes(None, None, None, None, &[]).is_empty());
-        assert_eq!(choose_scopes(Some("mine"), Some("x"), Some(&listed), None, &[]), words("mine"));
+        assert_eq!(
+            choose_scopes(Some("mine"), Some("x"), Some(&listed), None, &[]),
+            words("mine")
+        );
         // A step-up keeps what was asked before.
-        assert_eq!(choose_scopes(None, Some("write"), None, None, &words("read")), words("read write"));
+        assert_eq!(
+            choose_scopes(None, Some("write"), None, None, &words("read")),
+            words("read write")
+        );
         // offline_access only when the authorization server lists it, and never alone.
         let server = words("read offline_access");
-        assert_eq!(choose_scopes(None, Some("read"), None, Some(&server), &[]), words("read offline_access"));
+        assert_eq!(
+            choose_scopes(None, Some("read"), None, Some(&server), &[]),
+            words("read offline_access")
+        );
         assert!(choose_scopes(None, None, None, Some(&server), &[]).is_empty());
-        assert_eq!(choose_scopes(None, Some("read"), None, Some(&words("read")), &[]), words("read"));
+        assert_eq!(
+            choose_scopes(None, Some("read"), None, Some(&words("read")), &[]),
+            words("read")
+        );
     }
 
     #[test]
     fn pkce_challenge_is_s256_of_the_verifier() {
         // Cross-checked with Python: base64url(sha256(verifier)) without padding.
-        assert_eq!(challenge_of("dBjftJeZ4CVP-mJ92K1qtyGmjfjzgPBsbfnS3fqMwrQ"), "wHlSLaCpXkfkWaJbprUQbz2fL7gHpKYdN9en33ABJZE");
+        assert_eq!(
+            challenge_of("dBjftJeZ4CVP-mJ92K1qtyGmjfjzgPBsbfnS3fqMwrQ"),
+            "wHlSLaCpXkfkWaJbprUQbz2fL7gHpKYdN9en33ABJZE"
+        );
         assert_ne!(random_token(), random_token());
         assert!(random_token().len() >= 43);
     }

@@ -31,8 +31,8 @@ use crate::config::OAuthConfig;
 use crate::store::{OAuthTokenRecord, Store, UnixMillis};
 
 pub(crate) use discovery::Challenge;
-pub use error::OAuthError;
 use dpop::DpopKey;
+pub use error::OAuthError;
 use flow::Pending;
 
 /// Authorizations in a row (without a request succeeding) before giving up.
@@ -54,34 +54,68 @@ pub(crate) struct OAuthContext {
 
 impl OAuthContext {
     pub(crate) fn new(store: Arc<Store>) -> Arc<Self> {
-        let http = reqwest::Client::builder().no_proxy().connect_timeout(Duration::from_secs(10)).timeout(Duration::from_secs(30)).redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
-        Arc::new(Self { store, http, redirect: watch::channel(None).0, flows: Mutex::default() })
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Arc::new(Self {
+            store,
+            http,
+            redirect: watch::channel(None).0,
+            flows: Mutex::default(),
+        })
     }
 
     /// The gateway listens at `addr`: the redirect URI is on it.
     pub(crate) fn set_listen_addr(&self, addr: SocketAddr) {
-        let host = if addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
-        let host = if addr.is_ipv6() && !addr.ip().is_unspecified() { format!("[{host}]") } else { host };
-        self.redirect.send_replace(Some(format!("http://{host}:{}{CALLBACK_PATH}", addr.port())));
+        let host = if addr.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            addr.ip().to_string()
+        };
+        let host = if addr.is_ipv6() && !addr.ip().is_unspecified() {
+            format!("[{host}]")
+        } else {
+            host
+        };
+        self.redirect.send_replace(Some(format!(
+            "http://{host}:{}{CALLBACK_PATH}",
+            addr.port()
+        )));
     }
 
     pub(super) async fn redirect_uri(&self, server: &str) -> Result<String, OAuthError> {
         let mut rx = self.redirect.subscribe();
-        let found = match tokio::time::timeout(Duration::from_secs(30), rx.wait_for(Option::is_some)).await {
-            Ok(Ok(v)) => v.clone(),
-            _ => None,
-        };
+        let found =
+            match tokio::time::timeout(Duration::from_secs(30), rx.wait_for(Option::is_some)).await
+            {
+                Ok(Ok(v)) => v.clone(),
+                _ => None,
+            };
         match found {
             Some(v) => Ok(v),
-            None => Err(OAuthError::NoListener { server: server.to_owned() }),
+            None => Err(OAuthError::NoListener {
+                server: server.to_owned(),
+            }),
         }
     }
 
     /// The browser came back to the callback: finish the flow it belongs to.
     /// Returns the server's name.
-    pub(crate) async fn complete(&self, query: &HashMap<String, String>) -> Result<String, OAuthError> {
+    pub(crate) async fn complete(
+        &self,
+        query: &HashMap<String, String>,
+    ) -> Result<String, OAuthError> {
         let state = query.get("state").cloned().unwrap_or_default();
-        let client = self.flows.lock().unwrap_or_else(|p| p.into_inner()).remove(&state).ok_or(OAuthError::UnknownState)?;
+        let client = self
+            .flows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&state)
+            .ok_or(OAuthError::UnknownState)?;
         let result = client.finish(&state, query).await;
         result.map(|()| client.server.clone())
     }
@@ -115,7 +149,12 @@ pub(crate) struct OAuthClient {
 
 impl OAuthClient {
     /// The client of upstream `server` at `url`, with its stored tokens.
-    pub(crate) fn new(ctx: Arc<OAuthContext>, server: &str, url: &str, config: OAuthConfig) -> Arc<Self> {
+    pub(crate) fn new(
+        ctx: Arc<OAuthContext>,
+        server: &str,
+        url: &str,
+        config: OAuthConfig,
+    ) -> Arc<Self> {
         let token = match ctx.store.oauth_tokens(server, url) {
             Ok(t) => t,
             Err(e) => {
@@ -123,8 +162,16 @@ impl OAuthClient {
                 None
             }
         };
-        let dpop = token.as_ref().and_then(|t| t.dpop_key.as_deref()).and_then(|k| DpopKey::from_pkcs8(k).ok()).map(Arc::new);
-        let scopes = token.as_ref().and_then(|t| t.scope.clone()).map(|s| s.split_whitespace().map(str::to_owned).collect()).unwrap_or_default();
+        let dpop = token
+            .as_ref()
+            .and_then(|t| t.dpop_key.as_deref())
+            .and_then(|k| DpopKey::from_pkcs8(k).ok())
+            .map(Arc::new);
+        let scopes = token
+            .as_ref()
+            .and_then(|t| t.scope.clone())
+            .map(|s| s.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
         Arc::new(Self {
             ctx,
             server: server.to_owned(),
@@ -151,7 +198,11 @@ impl OAuthClient {
     }
 
     fn tell(&self, url: Option<String>) {
-        let observer = self.observer.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let observer = self
+            .observer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         if let Some(o) = observer {
             o(url);
         }
@@ -159,14 +210,25 @@ impl OAuthClient {
 
     /// The URL a person should open, while a sign-in waits for one.
     pub(crate) fn sign_in_url(&self) -> Option<String> {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|p| p.url.clone())
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|p| p.url.clone())
     }
 
     /// The `Authorization` header (and the `DPoP` proof) that present `token`
     /// on a `method` request to `url`.
-    pub(crate) fn authorization_headers(&self, method: &str, url: &str, token: &str) -> Vec<(&'static str, String)> {
+    pub(crate) fn authorization_headers(
+        &self,
+        method: &str,
+        url: &str,
+        token: &str,
+    ) -> Vec<(&'static str, String)> {
         let key = self.dpop.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let Some(key) = key else { return vec![("authorization", format!("Bearer {token}"))] };
+        let Some(key) = key else {
+            return vec![("authorization", format!("Bearer {token}"))];
+        };
         let nonce = self.nonce.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match key.proof(method, url, Some(token), nonce.as_deref()) {
             Ok(proof) => vec![("authorization", format!("DPoP {token}")), ("dpop", proof)],
@@ -188,7 +250,11 @@ impl OAuthClient {
 
     /// The access token to send now, without refreshing.
     pub(crate) fn current_token(&self) -> Option<String> {
-        self.token.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|t| t.access_token.clone())
+        self.token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|t| t.access_token.clone())
     }
 
     /// The access token to send, refreshed first when it is about to expire.
@@ -196,12 +262,17 @@ impl OAuthClient {
         let expiring = {
             let t = self.token.lock().unwrap_or_else(|p| p.into_inner());
             let t = t.as_ref()?;
-            t.refresh_token.is_some() && t.expires_at.is_some_and(|e| e.0 <= UnixMillis::now().0 + EXPIRY_MARGIN.as_millis() as i64)
+            t.refresh_token.is_some()
+                && t.expires_at
+                    .is_some_and(|e| e.0 <= UnixMillis::now().0 + EXPIRY_MARGIN.as_millis() as i64)
         };
         if expiring {
             let before = self.current_token();
             if let Err(e) = self.refresh(before.as_deref()).await {
-                tracing::info!(server = self.server, "refreshing its access token failed: {e}");
+                tracing::info!(
+                    server = self.server,
+                    "refreshing its access token failed: {e}"
+                );
             }
         }
         self.current_token()
@@ -214,15 +285,31 @@ impl OAuthClient {
 
     /// The upstream refused a request that carried `sent` (or no token):
     /// refresh, or sign in again, and return once a retry makes sense.
-    pub(crate) async fn on_challenge(self: &Arc<Self>, status: u16, header: Option<&str>, sent: Option<&str>) -> Result<(), OAuthError> {
+    pub(crate) async fn on_challenge(
+        self: &Arc<Self>,
+        status: u16,
+        header: Option<&str>,
+        sent: Option<&str>,
+    ) -> Result<(), OAuthError> {
         let challenge = Challenge::parse(header);
         let current = self.current_token();
         if current.is_some() && current.as_deref() != sent {
             return Ok(()); // another request already got a newer token
         }
-        *self.last_refusal.lock().unwrap_or_else(|p| p.into_inner()) = format!("HTTP {status}{}", challenge.error.as_deref().map(|e| format!(" {e}")).unwrap_or_default());
+        *self.last_refusal.lock().unwrap_or_else(|p| p.into_inner()) = format!(
+            "HTTP {status}{}",
+            challenge
+                .error
+                .as_deref()
+                .map(|e| format!(" {e}"))
+                .unwrap_or_default()
+        );
         let step_up = status == 403 || challenge.error.as_deref() == Some("insufficient_scope");
-        if !step_up && sent.is_some() && self.same_issuer(&challenge).await && self.refresh(sent).await.is_ok() {
+        if !step_up
+            && sent.is_some()
+            && self.same_issuer(&challenge).await
+            && self.refresh(sent).await.is_ok()
+        {
             return Ok(());
         }
         let generation = self.begin(Some(challenge), false).await?;
@@ -232,15 +319,25 @@ impl OAuthClient {
     /// Whether the server still names the authorization server that issued our
     /// token: after a move, the old one's refresh token (and client) must not be used.
     async fn same_issuer(&self, challenge: &Challenge) -> bool {
-        let Some(issuer) = self.token.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|t| t.issuer.clone()) else { return false };
+        let Some(issuer) = self
+            .token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|t| t.issuer.clone())
+        else {
+            return false;
+        };
         match discovery::resource_metadata(&self.ctx.http, &self.url, challenge).await {
-            Ok(Some(prm)) => match prm.authorization_servers.first() {
-                Some(now) if *now != issuer => {
-                    tracing::info!(server = self.server, "its authorization server moved from {issuer} to {now}; signing in there");
-                    false
+            Ok(Some(prm)) => {
+                match prm.authorization_servers.first() {
+                    Some(now) if *now != issuer => {
+                        tracing::info!(server = self.server, "its authorization server moved from {issuer} to {now}; signing in there");
+                        false
+                    }
+                    _ => true,
                 }
-                _ => true,
-            },
+            }
             _ => true,
         }
     }
@@ -254,10 +351,18 @@ impl OAuthClient {
         if let Some(url) = self.sign_in_url() {
             return Ok(Some(url));
         }
-        match self.outcome.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+        match self
+            .outcome
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
             Some(Ok(())) if *self.settled.borrow() > generation => Ok(None),
             Some(Err(e)) => Err(e),
-            _ => Err(OAuthError::Incomplete { server: self.server.clone(), message: "the sign-in ended before it could be shown".into() }),
+            _ => Err(OAuthError::Incomplete {
+                server: self.server.clone(),
+                message: "the sign-in ended before it could be shown".into(),
+            }),
         }
     }
 
@@ -265,7 +370,11 @@ impl OAuthClient {
     async fn wait(&self, generation: u64) -> Result<(), OAuthError> {
         let mut rx = self.settled.subscribe();
         let _ = rx.wait_for(|g| *g > generation).await;
-        self.outcome.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or(Ok(()))
+        self.outcome
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or(Ok(()))
     }
 
     /// Waits until no sign-in is pending.
@@ -277,7 +386,11 @@ impl OAuthClient {
     }
 
     /// Starts a flow unless one is pending; returns the generation to wait past.
-    async fn begin(self: &Arc<Self>, challenge: Option<Challenge>, asked: bool) -> Result<u64, OAuthError> {
+    async fn begin(
+        self: &Arc<Self>,
+        challenge: Option<Challenge>,
+        asked: bool,
+    ) -> Result<u64, OAuthError> {
         let _one = self.starting.lock().await;
         let generation = *self.settled.borrow();
         if self.sign_in_url().is_some() {
@@ -285,14 +398,23 @@ impl OAuthClient {
         }
         let attempts = self.authorizations.load(Ordering::Relaxed);
         if attempts >= MAX_AUTHORIZATIONS && !asked {
-            let reason = self.last_refusal.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            return Err(OAuthError::GaveUp { server: self.server.clone(), attempts, reason });
+            let reason = self
+                .last_refusal
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            return Err(OAuthError::GaveUp {
+                server: self.server.clone(),
+                attempts,
+                reason,
+            });
         }
         let prepared = flow::prepare(self, challenge.unwrap_or_default()).await;
         if let Err(OAuthError::Refused { .. }) = &prepared {
             // Refused credentials do not get better by asking again (and some servers
             // forbid it): stop until a person signs in again or the config changes.
-            self.authorizations.store(MAX_AUTHORIZATIONS, Ordering::Relaxed);
+            self.authorizations
+                .store(MAX_AUTHORIZATIONS, Ordering::Relaxed);
         }
         let pending = match prepared? {
             flow::Prepared::Browser(pending) => pending,
@@ -300,25 +422,44 @@ impl OAuthClient {
                 // The client credentials grant: no person, the token is here already.
                 self.authorizations.fetch_add(1, Ordering::Relaxed);
                 self.save(record);
-                tracing::info!(server = self.server, "signed in with its client credentials");
+                tracing::info!(
+                    server = self.server,
+                    "signed in with its client credentials"
+                );
                 self.settle(Ok(()));
                 return Ok(generation);
             }
         };
         self.authorizations.fetch_add(1, Ordering::Relaxed);
         let url = pending.url.clone();
-        self.ctx.flows.lock().unwrap_or_else(|p| p.into_inner()).insert(pending.state.clone(), self.clone());
+        self.ctx
+            .flows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(pending.state.clone(), self.clone());
         *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(pending);
-        tracing::info!(server = self.server, "needs sign-in: open {url} (or run `portcullis upstream login --name {}`)", self.server);
+        tracing::info!(
+            server = self.server,
+            "needs sign-in: open {url} (or run `portcullis upstream login --name {}`)",
+            self.server
+        );
         self.tell(Some(url));
         Ok(generation)
     }
 
     /// Ends the pending flow with `outcome`.
     fn settle(&self, outcome: Result<(), OAuthError>) {
-        let old = self.pending.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let old = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(p) = old {
-            self.ctx.flows.lock().unwrap_or_else(|p| p.into_inner()).remove(&p.state);
+            self.ctx
+                .flows
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&p.state);
         }
         *self.outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
         self.settled.send_modify(|g| *g += 1);
@@ -327,8 +468,16 @@ impl OAuthClient {
 
     /// The callback for this client's flow arrived.
     async fn finish(&self, state: &str, query: &HashMap<String, String>) -> Result<(), OAuthError> {
-        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner()).as_ref().filter(|p| p.state == state).cloned();
-        let Some(pending) = pending else { return Err(OAuthError::UnknownState) };
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .filter(|p| p.state == state)
+            .cloned();
+        let Some(pending) = pending else {
+            return Err(OAuthError::UnknownState);
+        };
         let result = flow::exchange(self, &pending, query).await;
         match &result {
             Ok(record) => {
@@ -345,9 +494,16 @@ impl OAuthClient {
     }
 
     fn save(&self, record: OAuthTokenRecord) {
-        *self.dpop.lock().unwrap_or_else(|p| p.into_inner()) = record.dpop_key.as_deref().and_then(|k| DpopKey::from_pkcs8(k).ok()).map(Arc::new);
+        *self.dpop.lock().unwrap_or_else(|p| p.into_inner()) = record
+            .dpop_key
+            .as_deref()
+            .and_then(|k| DpopKey::from_pkcs8(k).ok())
+            .map(Arc::new);
         if let Err(e) = self.ctx.store.save_oauth_tokens(&self.server, &record) {
-            tracing::warn!(server = self.server, "storing its tokens failed ({e}); this sign-in lasts until the gateway stops");
+            tracing::warn!(
+                server = self.server,
+                "storing its tokens failed ({e}); this sign-in lasts until the gateway stops"
+            );
         }
         *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(record);
     }
@@ -359,7 +515,10 @@ impl OAuthClient {
             return Ok(());
         }
         let Some(old) = self.token.lock().unwrap_or_else(|p| p.into_inner()).clone() else {
-            return Err(OAuthError::Incomplete { server: self.server.clone(), message: "no token to refresh".into() });
+            return Err(OAuthError::Incomplete {
+                server: self.server.clone(),
+                message: "no token to refresh".into(),
+            });
         };
         match flow::refresh(self, &old).await {
             Ok(record) => {

@@ -64,7 +64,10 @@ impl Message {
     /// Parses one message, refusing anything larger than `limit` bytes.
     pub fn parse(bytes: &[u8], limit: usize) -> Result<Self, ParseError> {
         if bytes.len() > limit {
-            return Err(ParseError::TooLarge { size: bytes.len(), limit });
+            return Err(ParseError::TooLarge {
+                size: bytes.len(),
+                limit,
+            });
         }
         let msg: Message = serde_json::from_slice(bytes)?;
         msg.validate()?;
@@ -74,7 +77,10 @@ impl Message {
     /// Parses a body that is either one message or a batch (a JSON array).
     pub fn parse_many(bytes: &[u8], limit: usize) -> Result<(Vec<Self>, bool), ParseError> {
         if bytes.len() > limit {
-            return Err(ParseError::TooLarge { size: bytes.len(), limit });
+            return Err(ParseError::TooLarge {
+                size: bytes.len(),
+                limit,
+            });
         }
         let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
         if first == Some(&b'[') {
@@ -95,10 +101,16 @@ impl Message {
         match (&self.method, &self.id, &self.result, &self.error) {
             (Some(_), _, None, None) => Ok(()),
             (None, Some(_), Some(_), None) | (None, Some(_), None, Some(_)) => Ok(()),
-            (Some(_), _, _, _) => Err(ParseError::Invalid("a request cannot carry a result or an error")),
+            (Some(_), _, _, _) => Err(ParseError::Invalid(
+                "a request cannot carry a result or an error",
+            )),
             (None, None, _, _) => Err(ParseError::Invalid("a message needs a method or an id")),
-            (None, Some(_), None, None) => Err(ParseError::Invalid("a response needs a result or an error")),
-            (None, Some(_), Some(_), Some(_)) => Err(ParseError::Invalid("a response cannot carry both a result and an error")),
+            (None, Some(_), None, None) => {
+                Err(ParseError::Invalid("a response needs a result or an error"))
+            }
+            (None, Some(_), Some(_), Some(_)) => Err(ParseError::Invalid(
+                "a response cannot carry both a result and an error",
+            )),
         }
     }
 
@@ -112,27 +124,53 @@ impl Message {
     }
 
     /// A request.
-    pub fn request(id: Box<RawValue>, method: impl Into<String>, params: Option<Box<RawValue>>) -> Self {
-        Self { id: Some(id), method: Some(method.into()), params, ..Self::default() }
+    pub fn request(
+        id: Box<RawValue>,
+        method: impl Into<String>,
+        params: Option<Box<RawValue>>,
+    ) -> Self {
+        Self {
+            id: Some(id),
+            method: Some(method.into()),
+            params,
+            ..Self::default()
+        }
     }
 
     /// A notification.
     pub fn notification(method: impl Into<String>, params: Option<Box<RawValue>>) -> Self {
-        Self { method: Some(method.into()), params, ..Self::default() }
+        Self {
+            method: Some(method.into()),
+            params,
+            ..Self::default()
+        }
     }
 
     /// A successful response.
     pub fn response(id: Box<RawValue>, result: Box<RawValue>) -> Self {
-        Self { id: Some(id), result: Some(result), ..Self::default() }
+        Self {
+            id: Some(id),
+            result: Some(result),
+            ..Self::default()
+        }
     }
 
     /// An error response.
-    pub fn error_response(id: Box<RawValue>, code: i64, message: &str, data: Option<Value>) -> Self {
+    pub fn error_response(
+        id: Box<RawValue>,
+        code: i64,
+        message: &str,
+        data: Option<Value>,
+    ) -> Self {
         let mut err = serde_json::json!({ "code": code, "message": message });
         if let Some(data) = data {
             err["data"] = data;
         }
-        Self { id: Some(id), error: Some(to_raw(&err)), ..Self::default() }
+        Self {
+            id: Some(id),
+            error: Some(to_raw(&err)),
+            ..Self::default()
+        }
     }
 
     /// The method name, or "" for a response.
@@ -147,13 +185,19 @@ impl Message {
 
     /// Parses the params as `T`, or `None` when there are none.
     pub fn params_as<T: for<'de> Deserialize<'de>>(&self) -> Result<Option<T>, serde_json::Error> {
-        self.params.as_deref().map(|p| serde_json::from_str(p.get())).transpose()
+        self.params
+            .as_deref()
+            .map(|p| serde_json::from_str(p.get()))
+            .transpose()
     }
 
     /// Writes the message as compact JSON.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut size = 32 + self.method.as_ref().map_or(0, |m| m.len() + 12);
-        for part in [&self.id, &self.params, &self.result, &self.error].into_iter().flatten() {
+        for part in [&self.id, &self.params, &self.result, &self.error]
+            .into_iter()
+            .flatten()
+        {
             size += part.get().len() + 12;
         }
         let mut out = Vec::with_capacity(size);
@@ -167,7 +211,11 @@ impl Message {
             // Writing a &str into a Vec cannot fail.
             let _ = serde_json::to_writer(&mut out, method);
         }
-        for (key, part) in [("params", &self.params), ("result", &self.result), ("error", &self.error)] {
+        for (key, part) in [
+            ("params", &self.params),
+            ("result", &self.result),
+            ("error", &self.error),
+        ] {
             if let Some(part) = part {
                 out.extend_from_slice(b",\"");
                 out.extend_from_slice(key.as_bytes());
@@ -205,7 +253,8 @@ pub fn to_raw<T: serde::Serialize + ?Sized>(value: &T) -> Box<RawValue> {
 
 /// Wraps JSON text that is known to be valid.
 pub fn raw(text: &str) -> Box<RawValue> {
-    RawValue::from_string(text.to_owned()).unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"))
+    RawValue::from_string(text.to_owned())
+        .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"))
 }
 
 impl<'de> Deserialize<'de> for Message {
@@ -268,7 +317,9 @@ mod tests {
         let msg = Message::parse(text.as_bytes(), 1 << 20).unwrap();
         assert_eq!(msg.kind(), Kind::Request);
         // Bodies are byte-identical, not merely equal as values.
-        assert!(String::from_utf8(msg.to_bytes()).unwrap().contains(r#"{"_meta":{"k":[1,2.50,1e400]},"z":null,"a":{"deep":["\ud83d\ude00"]}}"#));
+        assert!(String::from_utf8(msg.to_bytes())
+            .unwrap()
+            .contains(r#"{"_meta":{"k":[1,2.50,1e400]},"z":null,"a":{"deep":["\ud83d\ude00"]}}"#));
         assert!(msg.to_json_string().contains(r#""extension":{"n":-0.0}"#));
     }
 
@@ -295,16 +346,25 @@ mod tests {
 
     #[test]
     fn size_limit_is_enforced_before_parsing() {
-        let big = format!(r#"{{"jsonrpc":"2.0","method":"x","params":"{}"}}"#, "a".repeat(2048));
+        let big = format!(
+            r#"{{"jsonrpc":"2.0","method":"x","params":"{}"}}"#,
+            "a".repeat(2048)
+        );
         match Message::parse(big.as_bytes(), 1024) {
-            Err(ParseError::TooLarge { size, limit }) => assert_eq!((size, limit), (big.len(), 1024)),
+            Err(ParseError::TooLarge { size, limit }) => {
+                assert_eq!((size, limit), (big.len(), 1024))
+            }
             other => panic!("expected TooLarge, got {other:?}"),
         }
     }
 
     #[test]
     fn batches() {
-        let (msgs, batch) = Message::parse_many(br#" [{"jsonrpc":"2.0","method":"a"},{"jsonrpc":"2.0","id":1,"method":"b"}]"#, 1024).unwrap();
+        let (msgs, batch) = Message::parse_many(
+            br#" [{"jsonrpc":"2.0","method":"a"},{"jsonrpc":"2.0","id":1,"method":"b"}]"#,
+            1024,
+        )
+        .unwrap();
         assert!(batch);
         assert_eq!(msgs.len(), 2);
         assert!(Message::parse_many(b"[]", 1024).is_err());

@@ -30,7 +30,8 @@ pub const META_SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 /// `_meta`: a quick look at the text, asked of every request, that callers
 /// confirm by parsing when it says yes.
 pub fn mentions_protocol_version(params: &str) -> bool {
-    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> = std::sync::LazyLock::new(|| memchr::memmem::Finder::new(META_PROTOCOL_VERSION));
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(META_PROTOCOL_VERSION));
     FINDER.find(params.as_bytes()).is_some()
 }
 
@@ -44,13 +45,27 @@ pub const HEADER_NAME: &str = "mcp-name";
 pub const HEADER_PARAM_PREFIX: &str = "mcp-param-";
 
 /// Methods whose results a client may cache (they carry `ttlMs` and `cacheScope`).
-const CACHEABLE: &[&str] = &["server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"];
+const CACHEABLE: &[&str] = &[
+    "server/discover",
+    "tools/list",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+];
 
 /// Methods that may answer with an `input_required` result.
 pub const INPUT_METHODS: &[&str] = &["tools/call", "prompts/get", "resources/read"];
 
 /// Handshake-era methods that do not exist in the stateless era.
-pub const REMOVED_METHODS: &[&str] = &["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe", "notifications/initialized"];
+pub const REMOVED_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "notifications/initialized",
+];
 
 /// Whether a protocol version belongs to the stateless era.
 pub fn is_modern(version: &str) -> bool {
@@ -106,32 +121,59 @@ pub struct RoutingHeaders {
 /// Checks a modern request, in the order the spec's validation ladder gives:
 /// the `_meta` envelope (-32602), then the headers against the body (-32020),
 /// then the version (-32022).
-pub fn classify(method: &str, params: Option<&Value>, headers: Option<&RoutingHeaders>) -> Result<Envelope, Rejection> {
-    let invalid = |message: String| Rejection { code: super::ErrorCode::InvalidParams.code(), message, data: None };
+pub fn classify(
+    method: &str,
+    params: Option<&Value>,
+    headers: Option<&RoutingHeaders>,
+) -> Result<Envelope, Rejection> {
+    let invalid = |message: String| Rejection {
+        code: super::ErrorCode::InvalidParams.code(),
+        message,
+        data: None,
+    };
     let meta = params.and_then(|p| p.get("_meta")).and_then(Value::as_object).ok_or_else(|| invalid(format!("params._meta must be an object carrying `{META_PROTOCOL_VERSION}` and `{META_CLIENT_CAPABILITIES}`")))?;
-    let missing: Vec<&str> = [META_PROTOCOL_VERSION, META_CLIENT_CAPABILITIES].into_iter().filter(|k| !meta.contains_key(*k)).collect();
+    let missing: Vec<&str> = [META_PROTOCOL_VERSION, META_CLIENT_CAPABILITIES]
+        .into_iter()
+        .filter(|k| !meta.contains_key(*k))
+        .collect();
     if !missing.is_empty() {
-        return Err(invalid(format!("params._meta is missing {}", missing.join(" and "))));
+        return Err(invalid(format!(
+            "params._meta is missing {}",
+            missing.join(" and ")
+        )));
     }
     let version = &meta[META_PROTOCOL_VERSION];
     if let Some(h) = headers {
-        let mismatch = |message: String| Rejection { code: super::ErrorCode::HeaderMismatch.code(), message, data: None };
-        if h.version.as_deref().is_none_or(|v| Some(v) != version.as_str()) {
+        let mismatch = |message: String| Rejection {
+            code: super::ErrorCode::HeaderMismatch.code(),
+            message,
+            data: None,
+        };
+        if h.version
+            .as_deref()
+            .is_none_or(|v| Some(v) != version.as_str())
+        {
             return Err(mismatch(format!("the {HEADER_VERSION} header does not match params._meta[\"{META_PROTOCOL_VERSION}\"]")));
         }
         if h.method.as_deref() != Some(method) {
-            return Err(mismatch(format!("the {HEADER_METHOD} header does not match the method `{method}`")));
+            return Err(mismatch(format!(
+                "the {HEADER_METHOD} header does not match the method `{method}`"
+            )));
         }
         if let Some(key) = name_param(method) {
             if let Some(body) = params.and_then(|p| p.get(key)).filter(|v| !v.is_null()) {
                 if h.name.as_deref().and_then(decode_header_value).as_deref() != body.as_str() {
-                    return Err(mismatch(format!("the {HEADER_NAME} header does not match params.{key}")));
+                    return Err(mismatch(format!(
+                        "the {HEADER_NAME} header does not match params.{key}"
+                    )));
                 }
             }
         }
     }
     let Some(version) = version.as_str() else {
-        return Err(invalid(format!("params._meta[\"{META_PROTOCOL_VERSION}\"] must be a string")));
+        return Err(invalid(format!(
+            "params._meta[\"{META_PROTOCOL_VERSION}\"] must be a string"
+        )));
     };
     if !is_modern(version) {
         return Err(unsupported_version(version));
@@ -140,7 +182,10 @@ pub fn classify(method: &str, params: Option<&Value>, headers: Option<&RoutingHe
         protocol_version: version.to_owned(),
         capabilities: meta[META_CLIENT_CAPABILITIES].clone(),
         client_info: meta.get(META_CLIENT_INFO).cloned(),
-        log_level: meta.get(META_LOG_LEVEL).and_then(Value::as_str).map(str::to_owned),
+        log_level: meta
+            .get(META_LOG_LEVEL)
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     })
 }
 
@@ -157,8 +202,14 @@ pub fn unsupported_version(requested: &str) -> Rejection {
 /// that is not printable ASCII); `None` when the wrapping is malformed.
 pub fn decode_header_value(value: &str) -> Option<String> {
     use base64::Engine;
-    match value.strip_prefix("=?base64?").and_then(|v| v.strip_suffix("?=")) {
-        Some(payload) => base64::engine::general_purpose::STANDARD.decode(payload).ok().and_then(|b| String::from_utf8(b).ok()),
+    match value
+        .strip_prefix("=?base64?")
+        .and_then(|v| v.strip_suffix("?="))
+    {
+        Some(payload) => base64::engine::general_purpose::STANDARD
+            .decode(payload)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok()),
         None => Some(value.to_owned()),
     }
 }
@@ -169,7 +220,10 @@ pub fn encode_header_value(value: &str) -> String {
     if value.bytes().all(|b| (0x20..0x7f).contains(&b)) && value.trim() == value {
         value.to_owned()
     } else {
-        format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode(value))
+        format!(
+            "=?base64?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(value)
+        )
     }
 }
 
@@ -181,7 +235,12 @@ pub fn encode_header_value(value: &str) -> String {
 pub fn param_headers(input_schema: &Value, arguments: &Value) -> Vec<(String, String)> {
     annotated_arguments(input_schema, arguments)
         .into_iter()
-        .filter_map(|(header, value)| Some((format!("Mcp-Param-{header}"), encode_header_value(&plain_text(value?)?))))
+        .filter_map(|(header, value)| {
+            Some((
+                format!("Mcp-Param-{header}"),
+                encode_header_value(&plain_text(value?)?),
+            ))
+        })
         .collect()
 }
 
@@ -191,17 +250,28 @@ pub fn param_headers(input_schema: &Value, arguments: &Value) -> Vec<(String, St
 /// header, and the header must say the same (base64-wrapped or literal); a
 /// header for an annotated argument that has no value is refused too.
 /// Headers no annotation names are not the gateway's business.
-pub fn check_param_headers(input_schema: &Value, arguments: &Value, sent: &[(String, String)]) -> Result<(), String> {
+pub fn check_param_headers(
+    input_schema: &Value,
+    arguments: &Value,
+    sent: &[(String, String)],
+) -> Result<(), String> {
     for (header, value) in annotated_arguments(input_schema, arguments) {
-        let found = sent.iter().find(|(name, _)| name.eq_ignore_ascii_case(header)).map(|(_, v)| v.trim_matches([' ', '\t']));
+        let found = sent
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(header))
+            .map(|(_, v)| v.trim_matches([' ', '\t']));
         let Some(value) = value else {
             if found.is_some() {
-                return Err(format!("the Mcp-Param-{header} header has no argument with a value to mirror"));
+                return Err(format!(
+                    "the Mcp-Param-{header} header has no argument with a value to mirror"
+                ));
             }
             continue;
         };
         // Values a header does not carry (fractions, arrays, objects) are not checked.
-        let Some(expected) = plain_text(value) else { continue };
+        let Some(expected) = plain_text(value) else {
+            continue;
+        };
         match found {
             None => return Err(format!("the Mcp-Param-{header} header is missing: the tool's `x-mcp-header` asks for it when its argument has a value")),
             Some(sent) => match decode_header_value(sent) {
@@ -216,11 +286,16 @@ pub fn check_param_headers(input_schema: &Value, arguments: &Value, sent: &[(Str
 
 /// Each `x-mcp-header` name in a schema's (nested) `properties` with the
 /// argument it stands for, if the arguments have one that is not null.
-fn annotated_arguments<'a>(input_schema: &'a Value, arguments: &'a Value) -> Vec<(&'a str, Option<&'a Value>)> {
+fn annotated_arguments<'a>(
+    input_schema: &'a Value,
+    arguments: &'a Value,
+) -> Vec<(&'a str, Option<&'a Value>)> {
     let mut out = Vec::new();
     let mut stack = vec![(input_schema, Some(arguments))];
     while let Some((schema, args)) = stack.pop() {
-        let Some(props) = schema.get("properties").and_then(Value::as_object) else { continue };
+        let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+            continue;
+        };
         for (name, sub) in props {
             let value = args.and_then(|a| a.get(name)).filter(|v| !v.is_null());
             if let Some(header) = sub.get("x-mcp-header").and_then(Value::as_str) {
@@ -250,14 +325,19 @@ fn plain_text(value: &Value) -> Option<String> {
 /// gateway merges and filters what clients see, so its hints are `ttlMs: 0`
 /// and `cacheScope: "private"` unless the one upstream behind it said more.
 pub fn stamp_result(method: &str, result: &mut Map<String, Value>, server_info: &Value) {
-    result.entry("resultType").or_insert_with(|| Value::String("complete".into()));
-    if CACHEABLE.contains(&method) && result.get("resultType").and_then(Value::as_str) == Some("complete") {
+    result
+        .entry("resultType")
+        .or_insert_with(|| Value::String("complete".into()));
+    if CACHEABLE.contains(&method)
+        && result.get("resultType").and_then(Value::as_str) == Some("complete")
+    {
         result.entry("ttlMs").or_insert(json!(0));
         result.entry("cacheScope").or_insert(json!("private"));
     }
     let meta = result.entry("_meta").or_insert_with(|| json!({}));
     if let Some(meta) = meta.as_object_mut() {
-        meta.entry(META_SERVER_INFO).or_insert_with(|| server_info.clone());
+        meta.entry(META_SERVER_INFO)
+            .or_insert_with(|| server_info.clone());
     }
 }
 
@@ -281,19 +361,50 @@ mod tests {
 
     #[test]
     fn ladder_order() {
-        assert_eq!(classify("tools/list", Some(&json!({})), None).unwrap_err().code, -32602);
+        assert_eq!(
+            classify("tools/list", Some(&json!({})), None)
+                .unwrap_err()
+                .code,
+            -32602
+        );
         assert_eq!(classify("tools/list", None, None).unwrap_err().code, -32602);
         let no_caps = json!({ "_meta": { META_PROTOCOL_VERSION: "2026-07-28" } });
-        assert_eq!(classify("tools/list", Some(&no_caps), None).unwrap_err().code, -32602);
-        let headers = RoutingHeaders { version: Some("2026-07-28".into()), method: Some("tools/call".into()), name: Some("t".into()), params: Vec::new() };
+        assert_eq!(
+            classify("tools/list", Some(&no_caps), None)
+                .unwrap_err()
+                .code,
+            -32602
+        );
+        let headers = RoutingHeaders {
+            version: Some("2026-07-28".into()),
+            method: Some("tools/call".into()),
+            name: Some("t".into()),
+            params: Vec::new(),
+        };
         let env = classify("tools/call", Some(&meta("2026-07-28")), Some(&headers)).unwrap();
         assert_eq!(env.log_level.as_deref(), Some("info"));
         assert_eq!(env.capabilities, json!({ "sampling": {} }));
         // A version the body and header disagree on is a mismatch, before it is unsupported.
-        assert_eq!(classify("tools/call", Some(&meta("v999")), Some(&headers)).unwrap_err().code, -32020);
-        let wrong_name = RoutingHeaders { name: Some("other".into()), ..headers.clone() };
-        assert_eq!(classify("tools/call", Some(&meta("2026-07-28")), Some(&wrong_name)).unwrap_err().code, -32020);
-        let v999 = RoutingHeaders { version: Some("v999".into()), ..headers };
+        assert_eq!(
+            classify("tools/call", Some(&meta("v999")), Some(&headers))
+                .unwrap_err()
+                .code,
+            -32020
+        );
+        let wrong_name = RoutingHeaders {
+            name: Some("other".into()),
+            ..headers.clone()
+        };
+        assert_eq!(
+            classify("tools/call", Some(&meta("2026-07-28")), Some(&wrong_name))
+                .unwrap_err()
+                .code,
+            -32020
+        );
+        let v999 = RoutingHeaders {
+            version: Some("v999".into()),
+            ..headers
+        };
         let rejected = classify("tools/call", Some(&meta("v999")), Some(&v999)).unwrap_err();
         assert_eq!(rejected.code, -32022);
         assert_eq!(rejected.data.unwrap()["requested"], "v999");
@@ -305,7 +416,10 @@ mod tests {
         assert_eq!(decode_header_value("plain").as_deref(), Some("plain"));
         assert_eq!(decode_header_value("=?base64?!!?="), None);
         for v in ["plain", "Hello, 世界", " padded "] {
-            assert_eq!(decode_header_value(&encode_header_value(v)).as_deref(), Some(v));
+            assert_eq!(
+                decode_header_value(&encode_header_value(v)).as_deref(),
+                Some(v)
+            );
         }
         assert_eq!(encode_header_value("plain"), "plain");
     }
@@ -320,14 +434,23 @@ mod tests {
             "plain": { "type": "string" },
             "nested": { "type": "object", "properties": { "deep": { "type": "string", "x-mcp-header": "Deep" } } }
         } });
-        let mut got = param_headers(&schema, &json!({ "region": "Hello, 世界", "n": 42, "flag": false, "gone": null, "plain": "x", "nested": { "deep": "d" } }));
+        let mut got = param_headers(
+            &schema,
+            &json!({ "region": "Hello, 世界", "n": 42, "flag": false, "gone": null, "plain": "x", "nested": { "deep": "d" } }),
+        );
         got.sort();
-        assert_eq!(got, vec![
-            ("Mcp-Param-Deep".to_owned(), "d".to_owned()),
-            ("Mcp-Param-Flag".to_owned(), "false".to_owned()),
-            ("Mcp-Param-N".to_owned(), "42".to_owned()),
-            ("Mcp-Param-Region".to_owned(), encode_header_value("Hello, 世界")),
-        ]);
+        assert_eq!(
+            got,
+            vec![
+                ("Mcp-Param-Deep".to_owned(), "d".to_owned()),
+                ("Mcp-Param-Flag".to_owned(), "false".to_owned()),
+                ("Mcp-Param-N".to_owned(), "42".to_owned()),
+                (
+                    "Mcp-Param-Region".to_owned(),
+                    encode_header_value("Hello, 世界")
+                ),
+            ]
+        );
     }
 
     #[test]
@@ -337,31 +460,104 @@ mod tests {
             "n": { "type": "integer", "x-mcp-header": "N" },
             "nested": { "type": "object", "properties": { "deep": { "type": "string", "x-mcp-header": "Deep" } } }
         } });
-        let sent = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
-        let check = |args: Value, headers: &[(&str, &str)]| check_param_headers(&schema, &args, &sent(headers));
+        let sent = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let check = |args: Value, headers: &[(&str, &str)]| {
+            check_param_headers(&schema, &args, &sent(headers))
+        };
         // Accepted: base64 of the value, the value itself, any case of the name, whitespace around it.
-        assert_eq!(check(json!({ "region": "Hello" }), &[("region", "=?base64?SGVsbG8=?=")]), Ok(()));
-        assert_eq!(check(json!({ "region": "Hello" }), &[("REGION", "  Hello ")]), Ok(()));
-        assert_eq!(check(json!({ "region": "Hello, 世界" }), &[("region", &encode_header_value("Hello, 世界"))]), Ok(()));
+        assert_eq!(
+            check(
+                json!({ "region": "Hello" }),
+                &[("region", "=?base64?SGVsbG8=?=")]
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(json!({ "region": "Hello" }), &[("REGION", "  Hello ")]),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                json!({ "region": "Hello, 世界" }),
+                &[("region", &encode_header_value("Hello, 世界"))]
+            ),
+            Ok(())
+        );
         // Without both ends of the wrapping, a value is literal.
-        assert_eq!(check(json!({ "region": "SGVsbG8=" }), &[("region", "SGVsbG8=")]), Ok(()));
-        assert_eq!(check(json!({ "region": "=?base64?SGVsbG8=" }), &[("region", "=?base64?SGVsbG8=")]), Ok(()));
-        assert_eq!(check(json!({ "n": 42, "nested": { "deep": "d" } }), &[("n", "42"), ("deep", "d")]), Ok(()));
-        assert_eq!(check(json!({}), &[("unrelated", "x")]), Ok(()), "headers no annotation names are ignored");
+        assert_eq!(
+            check(json!({ "region": "SGVsbG8=" }), &[("region", "SGVsbG8=")]),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                json!({ "region": "=?base64?SGVsbG8=" }),
+                &[("region", "=?base64?SGVsbG8=")]
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                json!({ "n": 42, "nested": { "deep": "d" } }),
+                &[("n", "42"), ("deep", "d")]
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(json!({}), &[("unrelated", "x")]),
+            Ok(()),
+            "headers no annotation names are ignored"
+        );
         // Refused, each saying which header.
         let refused = |args: Value, headers: &[(&str, &str)], why: &str| {
             let err = check(args, headers).unwrap_err();
             assert!(err.contains(why), "{err}");
         };
-        refused(json!({ "region": "Hello" }), &[("region", "=?base64?SGVsbG8?=")], "Mcp-Param-Region header is not valid");
-        refused(json!({ "region": "Hello" }), &[("region", "=?base64?SGVs!!!bG8=?=")], "not valid");
-        refused(json!({ "region": "test-value" }), &[], "Mcp-Param-Region header is missing");
-        refused(json!({ "region": "Hello" }), &[("region", "Goodbye")], "does not match");
-        refused(json!({ "n": 42 }), &[("n", "43")], "Mcp-Param-N header does not match");
-        refused(json!({ "nested": { "deep": "d" } }), &[], "Mcp-Param-Deep header is missing");
-        refused(json!({ "region": null }), &[("region", "Hello")], "no argument with a value");
+        refused(
+            json!({ "region": "Hello" }),
+            &[("region", "=?base64?SGVsbG8?=")],
+            "Mcp-Param-Region header is not valid",
+        );
+        refused(
+            json!({ "region": "Hello" }),
+            &[("region", "=?base64?SGVs!!!bG8=?=")],
+            "not valid",
+        );
+        refused(
+            json!({ "region": "test-value" }),
+            &[],
+            "Mcp-Param-Region header is missing",
+        );
+        refused(
+            json!({ "region": "Hello" }),
+            &[("region", "Goodbye")],
+            "does not match",
+        );
+        refused(
+            json!({ "n": 42 }),
+            &[("n", "43")],
+            "Mcp-Param-N header does not match",
+        );
+        refused(
+            json!({ "nested": { "deep": "d" } }),
+            &[],
+            "Mcp-Param-Deep header is missing",
+        );
+        refused(
+            json!({ "region": null }),
+            &[("region", "Hello")],
+            "no argument with a value",
+        );
         let fraction = json!({ "type": "object", "properties": { "ratio": { "type": "number", "x-mcp-header": "Ratio" } } });
-        assert_eq!(check_param_headers(&fraction, &json!({ "ratio": 0.5 }), &[]), Ok(()), "a fraction has no header form to check");
+        assert_eq!(
+            check_param_headers(&fraction, &json!({ "ratio": 0.5 }), &[]),
+            Ok(()),
+            "a fraction has no header form to check"
+        );
     }
 
     #[test]

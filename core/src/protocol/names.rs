@@ -35,10 +35,20 @@ pub struct NameMap {
 impl NameMap {
     /// Builds the map for every (server, tool) pair. With `prefix` false
     /// (single-upstream mode) names are kept as the upstream gave them.
-    pub fn build<'a>(tools: impl IntoIterator<Item = (&'a str, &'a str)>, separator: &str, prefix: bool) -> Self {
+    pub fn build<'a>(
+        tools: impl IntoIterator<Item = (&'a str, &'a str)>,
+        separator: &str,
+        prefix: bool,
+    ) -> Self {
         let mut sorted: BTreeMap<ToolName, ()> = BTreeMap::new();
         for (server, tool) in tools {
-            sorted.insert(ToolName { server: server.to_owned(), tool: tool.to_owned() }, ());
+            sorted.insert(
+                ToolName {
+                    server: server.to_owned(),
+                    tool: tool.to_owned(),
+                },
+                (),
+            );
         }
         let mut map = NameMap::default();
         for (key, ()) in sorted {
@@ -50,8 +60,15 @@ impl NameMap {
     }
 
     fn pick(&self, key: &ToolName, separator: &str, prefix: bool) -> String {
-        let joined = if prefix { format!("{}{}{}", key.server, separator, key.tool) } else { key.tool.clone() };
-        let clean: String = joined.chars().map(|c| if valid_char(c) { c } else { '_' }).collect();
+        let joined = if prefix {
+            format!("{}{}{}", key.server, separator, key.tool)
+        } else {
+            key.tool.clone()
+        };
+        let clean: String = joined
+            .chars()
+            .map(|c| if valid_char(c) { c } else { '_' })
+            .collect();
         let suffix = format!("-{:08x}", fnv1a(&format!("{}\0{}", key.server, key.tool)));
         let mut name = if clean != joined || clean.len() > MAX_LEN || clean.is_empty() {
             with_suffix(&clean, &suffix)
@@ -71,7 +88,12 @@ impl NameMap {
 
     /// The downstream name of an upstream tool.
     pub fn downstream(&self, server: &str, tool: &str) -> Option<&str> {
-        self.forward.get(&ToolName { server: server.to_owned(), tool: tool.to_owned() }).map(String::as_str)
+        self.forward
+            .get(&ToolName {
+                server: server.to_owned(),
+                tool: tool.to_owned(),
+            })
+            .map(String::as_str)
     }
 
     /// The upstream tool a downstream name leads to.
@@ -97,7 +119,11 @@ fn valid_char(c: char) -> bool {
 fn with_suffix(clean: &str, suffix: &str) -> String {
     let room = MAX_LEN.saturating_sub(suffix.len());
     // `clean` is ASCII, so byte slicing is safe.
-    let base = if clean.len() > room { &clean[..room] } else { clean };
+    let base = if clean.len() > room {
+        &clean[..room]
+    } else {
+        clean
+    };
     format!("{base}{suffix}")
 }
 
@@ -120,17 +146,35 @@ mod tests {
 
     #[test]
     fn plain_names_are_prefixed() {
-        let map = NameMap::build([("github", "create_issue"), ("time", "get_current_time")], "__", true);
-        assert_eq!(map.downstream("github", "create_issue"), Some("github__create_issue"));
-        assert_eq!(map.upstream("time__get_current_time").unwrap().tool, "get_current_time");
+        let map = NameMap::build(
+            [("github", "create_issue"), ("time", "get_current_time")],
+            "__",
+            true,
+        );
+        assert_eq!(
+            map.downstream("github", "create_issue"),
+            Some("github__create_issue")
+        );
+        assert_eq!(
+            map.upstream("time__get_current_time").unwrap().tool,
+            "get_current_time"
+        );
     }
 
     #[test]
     fn invalid_long_and_colliding_names_are_rewritten_stably() {
         let long = "x".repeat(200);
-        let tools = [("s", "has space"), ("s", "has/space"), ("s", long.as_str()), ("s", "has_space")];
+        let tools = [
+            ("s", "has space"),
+            ("s", "has/space"),
+            ("s", long.as_str()),
+            ("s", "has_space"),
+        ];
         let map = NameMap::build(tools, "__", true);
-        let names: Vec<&str> = tools.iter().map(|(s, t)| map.downstream(s, t).unwrap()).collect();
+        let names: Vec<&str> = tools
+            .iter()
+            .map(|(s, t)| map.downstream(s, t).unwrap())
+            .collect();
         for n in &names {
             assert!(valid(n), "{n}");
         }

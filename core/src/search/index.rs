@@ -208,7 +208,11 @@ impl SearchIndex {
         let mut terms = QueryTerms::new(analyzed);
         terms.terms.truncate(MAX_QUERY_TERMS);
         let all = self.fields.all;
-        terms.promote_stand_ins(|t| searcher.doc_freq(&Term::from_field_text(all, t)).is_ok_and(|n| n == 0));
+        terms.promote_stand_ins(|t| {
+            searcher
+                .doc_freq(&Term::from_field_text(all, t))
+                .is_ok_and(|n| n == 0)
+        });
 
         let server = opts.server.as_deref();
         let scored: Vec<(f32, DocAddress)> = if terms.is_empty() {

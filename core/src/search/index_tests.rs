@@ -363,9 +363,17 @@ fn eval_on_shared_sets_beats_reference() {
 #[test]
 fn only_the_synonyms_of_a_word_no_tool_has_stand_in_for_it() {
     let mut q = super::query::QueryTerms::new(analyze(&mut analyzer(), "show the commit history"));
-    assert!(q.synonyms.iter().any(|s| s.stem == "log"), "{:?}", q.synonyms);
+    assert!(
+        q.synonyms.iter().any(|s| s.stem == "log"),
+        "{:?}",
+        q.synonyms
+    );
     q.promote_stand_ins(|t| t == "histori");
     assert!(q.stand_ins.iter().any(|s| s == "log"), "{:?}", q.stand_ins);
     // "show" is in the index: its synonyms ("list", "display") stay weak.
-    assert!(!q.stand_ins.iter().any(|s| s == "list"), "{:?}", q.stand_ins);
+    assert!(
+        !q.stand_ins.iter().any(|s| s == "list"),
+        "{:?}",
+        q.stand_ins
+    );
 }

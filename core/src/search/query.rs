@@ -100,7 +100,9 @@ impl QueryTerms {
                 continue;
             }
             for s in synonyms(&t.text) {
-                if self.synonyms.iter().any(|u| u.stem == s.stem) && !self.stand_ins.contains(&s.stem) {
+                if self.synonyms.iter().any(|u| u.stem == s.stem)
+                    && !self.stand_ins.contains(&s.stem)
+                {
                     self.stand_ins.push(s.stem.clone());
                 }
             }
@@ -159,7 +161,11 @@ pub(crate) fn build(
     }
     // Synonyms only in the all-text field: they are a hint, and every extra clause costs.
     for s in &q.synonyms {
-        let factor = if q.stand_ins.contains(&s.stem) { w.stand_in } else { w.synonym };
+        let factor = if q.stand_ins.contains(&s.stem) {
+            w.stand_in
+        } else {
+            w.synonym
+        };
         let q = TermQuery::new(
             Term::from_field_text(f.all, &s.stem),
             IndexRecordOption::WithFreqs,

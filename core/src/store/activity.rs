@@ -116,14 +116,20 @@ impl CallRecord {
     /// Whether `other` is the same call again: same session, server, tool
     /// and outcome (an error with the same message).
     fn same_call(&self, other: &CallRecord) -> bool {
-        self.session == other.session && self.server == other.server && self.tool == other.tool && self.outcome == other.outcome
+        self.session == other.session
+            && self.server == other.server
+            && self.tool == other.tool
+            && self.outcome == other.outcome
     }
 
     /// Folds `other` into this record: counts and sizes add up, the
     /// duration becomes the mean, the time stays that of the first call.
     fn absorb(&mut self, other: &CallRecord) {
         let total = self.calls + other.calls;
-        let spent = self.duration_ms.saturating_mul(self.calls).saturating_add(other.duration_ms.saturating_mul(other.calls));
+        let spent = self
+            .duration_ms
+            .saturating_mul(self.calls)
+            .saturating_add(other.duration_ms.saturating_mul(other.calls));
         self.duration_ms = (spent + total / 2) / total.max(1);
         self.calls = total;
         self.request_bytes = self.request_bytes.saturating_add(other.request_bytes);
@@ -330,20 +336,19 @@ fn insert_call(tx: &Transaction<'_>, r: &CallRecord) -> Result<i64, StoreError> 
          VALUES (?1, 'call', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
-            r.time,
-            r.server,
-            r.tool,
-            r.session,
-            r.client_name,
-            r.client_version,
-            saturate(r.duration_ms),
-            outcome,
-            detail,
-            saturate(r.request_bytes),
-            saturate(r.response_bytes),
-            saturate(r.calls.max(1)),
-        ],
-    )?;
+        r.time,
+        r.server,
+        r.tool,
+        r.session,
+        r.client_name,
+        r.client_version,
+        saturate(r.duration_ms),
+        outcome,
+        detail,
+        saturate(r.request_bytes),
+        saturate(r.response_bytes),
+        saturate(r.calls.max(1)),
+    ])?;
     Ok(tx.last_insert_rowid())
 }
 

@@ -120,7 +120,9 @@ impl Store {
     /// the CLI, the desktop app) commits to the database. The gateway polls it
     /// to pick up decisions taken elsewhere.
     pub fn data_version(&self) -> Result<i64, StoreError> {
-        Ok(self.lock().query_row("PRAGMA data_version", [], |r| r.get(0))?)
+        Ok(self
+            .lock()
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
     /// The schema version of the open database.

@@ -26,7 +26,11 @@ pub struct OAuthClientRecord {
 
 impl std::fmt::Debug for OAuthClientRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuthClientRecord").field("issuer", &self.issuer).field("client_id", &self.client_id).field("auth_method", &self.auth_method).finish_non_exhaustive()
+        f.debug_struct("OAuthClientRecord")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("auth_method", &self.auth_method)
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,7 +74,12 @@ impl std::fmt::Debug for OAuthTokenRecord {
 
 impl Store {
     /// The client identity registered for `server` at `issuer` with `redirect_uri`.
-    pub fn oauth_client(&self, server: &str, issuer: &str, redirect_uri: &str) -> Result<Option<OAuthClientRecord>, StoreError> {
+    pub fn oauth_client(
+        &self,
+        server: &str,
+        issuer: &str,
+        redirect_uri: &str,
+    ) -> Result<Option<OAuthClientRecord>, StoreError> {
         self.read(|tx| {
             Ok(tx
                 .query_row(
@@ -83,7 +92,12 @@ impl Store {
     }
 
     /// The client identity `client_id` of `server` at `issuer`, whatever its redirect URI.
-    pub fn oauth_client_by_id(&self, server: &str, issuer: &str, client_id: &str) -> Result<Option<OAuthClientRecord>, StoreError> {
+    pub fn oauth_client_by_id(
+        &self,
+        server: &str,
+        issuer: &str,
+        client_id: &str,
+    ) -> Result<Option<OAuthClientRecord>, StoreError> {
         self.read(|tx| {
             Ok(tx
                 .query_row(
@@ -96,7 +110,11 @@ impl Store {
     }
 
     /// Records (or replaces) a client identity.
-    pub fn save_oauth_client(&self, server: &str, client: &OAuthClientRecord) -> Result<(), StoreError> {
+    pub fn save_oauth_client(
+        &self,
+        server: &str,
+        client: &OAuthClientRecord,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO oauth_clients (server, issuer, redirect_uri, client_id, client_secret, auth_method, created_at)
@@ -109,7 +127,11 @@ impl Store {
     }
 
     /// The tokens of `server`, if they were granted for `url`.
-    pub fn oauth_tokens(&self, server: &str, url: &str) -> Result<Option<OAuthTokenRecord>, StoreError> {
+    pub fn oauth_tokens(
+        &self,
+        server: &str,
+        url: &str,
+    ) -> Result<Option<OAuthTokenRecord>, StoreError> {
         self.read(|tx| {
             Ok(tx
                 .query_row(
@@ -135,7 +157,11 @@ impl Store {
     }
 
     /// Records the tokens of `server` (replacing any earlier ones).
-    pub fn save_oauth_tokens(&self, server: &str, tokens: &OAuthTokenRecord) -> Result<(), StoreError> {
+    pub fn save_oauth_tokens(
+        &self,
+        server: &str,
+        tokens: &OAuthTokenRecord,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO oauth_tokens (server, url, issuer, client_id, resource, access_token, refresh_token, scope, expires_at, updated_at, token_type, dpop_key)
@@ -180,7 +206,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.db");
         let store = Store::open(&path).unwrap();
-        store.register_server("remote", ServerOrigin::Person).unwrap();
+        store
+            .register_server("remote", ServerOrigin::Person)
+            .unwrap();
         let tokens = OAuthTokenRecord {
             url: "http://127.0.0.1:1/mcp".into(),
             issuer: "http://as".into(),
@@ -194,20 +222,62 @@ mod tests {
             dpop_key: Some(b"secret-key".to_vec()),
         };
         store.save_oauth_tokens("remote", &tokens).unwrap();
-        let client = OAuthClientRecord { issuer: "http://as".into(), redirect_uri: "http://127.0.0.1:2/oauth/callback".into(), client_id: "c".into(), client_secret: Some("s3cret".into()), auth_method: "client_secret_basic".into() };
+        let client = OAuthClientRecord {
+            issuer: "http://as".into(),
+            redirect_uri: "http://127.0.0.1:2/oauth/callback".into(),
+            client_id: "c".into(),
+            client_secret: Some("s3cret".into()),
+            auth_method: "client_secret_basic".into(),
+        };
         store.save_oauth_client("remote", &client).unwrap();
         drop(store);
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.oauth_tokens("remote", "http://127.0.0.1:1/mcp").unwrap(), Some(tokens.clone()));
-        assert_eq!(store.oauth_tokens("remote", "http://127.0.0.1:1/other").unwrap(), None);
-        assert_eq!(store.oauth_client("remote", "http://as", &client.redirect_uri).unwrap(), Some(client.clone()));
-        assert_eq!(store.oauth_client_by_id("remote", "http://as", "c").unwrap(), Some(client.clone()));
-        assert_eq!(store.oauth_client_by_id("remote", "http://other-as", "c").unwrap(), None);
+        assert_eq!(
+            store
+                .oauth_tokens("remote", "http://127.0.0.1:1/mcp")
+                .unwrap(),
+            Some(tokens.clone())
+        );
+        assert_eq!(
+            store
+                .oauth_tokens("remote", "http://127.0.0.1:1/other")
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .oauth_client("remote", "http://as", &client.redirect_uri)
+                .unwrap(),
+            Some(client.clone())
+        );
+        assert_eq!(
+            store
+                .oauth_client_by_id("remote", "http://as", "c")
+                .unwrap(),
+            Some(client.clone())
+        );
+        assert_eq!(
+            store
+                .oauth_client_by_id("remote", "http://other-as", "c")
+                .unwrap(),
+            None
+        );
         let shown = format!("{tokens:?} {client:?}");
-        for secret in ["secret-access", "secret-refresh", "s3cret", "secret-key", "115, 101"] {
+        for secret in [
+            "secret-access",
+            "secret-refresh",
+            "s3cret",
+            "secret-key",
+            "115, 101",
+        ] {
             assert!(!shown.contains(secret), "{shown}");
         }
         store.forget_oauth_tokens("remote").unwrap();
-        assert_eq!(store.oauth_tokens("remote", "http://127.0.0.1:1/mcp").unwrap(), None);
+        assert_eq!(
+            store
+                .oauth_tokens("remote", "http://127.0.0.1:1/mcp")
+                .unwrap(),
+            None
+        );
     }
 }

@@ -61,7 +61,10 @@ impl Store {
             if !created && origin == ServerOrigin::Person {
                 // A person added it again (maybe running something else):
                 // the next start records its launch afresh.
-                tx.execute("UPDATE servers SET launch_hash = NULL WHERE name = ?1", [name])?;
+                tx.execute(
+                    "UPDATE servers SET launch_hash = NULL WHERE name = ?1",
+                    [name],
+                )?;
             }
             if created {
                 Discovery {
@@ -119,8 +122,11 @@ impl Store {
     pub fn check_launch(&self, name: &str, launch_hash: &str) -> Result<ServerInfo, StoreError> {
         self.write(|tx| {
             let before = get_server(tx, name)?;
-            let known: Option<String> =
-                tx.query_row("SELECT launch_hash FROM servers WHERE name = ?1", [name], |row| row.get(0))?;
+            let known: Option<String> = tx.query_row(
+                "SELECT launch_hash FROM servers WHERE name = ?1",
+                [name],
+                |row| row.get(0),
+            )?;
             if known.as_deref() == Some(launch_hash) {
                 return Ok(before);
             }

@@ -531,24 +531,43 @@ fn a_burst_of_identical_calls_is_one_row_that_counts_them() {
         }
     }
     batch.push(call(now, "echo", CallOutcome::Error("boom".into())));
-    batch.push(call(now, "echo", CallOutcome::Error("something else".into())));
+    batch.push(call(
+        now,
+        "echo",
+        CallOutcome::Error("something else".into()),
+    ));
     let mut another_session = call(now, "echo", CallOutcome::Ok);
     another_session.session = "s2".into();
     batch.push(another_session);
 
     let rows = coalesce(batch);
-    let summary: Vec<(&str, &CallOutcome, &str, u64)> = rows.iter().map(|r| (r.tool.as_str(), &r.outcome, r.session.as_str(), r.calls)).collect();
+    let summary: Vec<(&str, &CallOutcome, &str, u64)> = rows
+        .iter()
+        .map(|r| (r.tool.as_str(), &r.outcome, r.session.as_str(), r.calls))
+        .collect();
     assert_eq!(
         summary,
         [
             ("echo", &CallOutcome::Ok, "s1", 1000),
             ("echo", &CallOutcome::Error("boom".into()), "s1", 2),
             ("other", &CallOutcome::Ok, "s1", 1),
-            ("echo", &CallOutcome::Error("something else".into()), "s1", 1),
+            (
+                "echo",
+                &CallOutcome::Error("something else".into()),
+                "s1",
+                1
+            ),
             ("echo", &CallOutcome::Ok, "s2", 1),
         ]
     );
-    assert_eq!((rows[0].duration_ms, rows[0].request_bytes, rows[0].response_bytes), (5, 100_000, 2_000_000));
+    assert_eq!(
+        (
+            rows[0].duration_ms,
+            rows[0].request_bytes,
+            rows[0].response_bytes
+        ),
+        (5, 100_000, 2_000_000)
+    );
 
     store.record_calls(&rows).unwrap();
     let logged = store.activity(&ActivityQuery::default()).unwrap();
@@ -721,18 +740,46 @@ fn a_changed_launch_sends_a_trusted_server_back_to_pending() {
     let (_dir, store) = temp_store();
     store.register_server("s", ServerOrigin::Person).unwrap();
     // The first launch is recorded as is, and the same one again changes nothing.
-    assert_eq!(store.check_launch("s", "a").unwrap().state, ServerState::Trusted);
-    assert_eq!(store.check_launch("s", "a").unwrap().state, ServerState::Trusted);
+    assert_eq!(
+        store.check_launch("s", "a").unwrap().state,
+        ServerState::Trusted
+    );
+    assert_eq!(
+        store.check_launch("s", "a").unwrap().state,
+        ServerState::Trusted
+    );
     // Something else under the same name waits for a person.
-    assert_eq!(store.check_launch("s", "b").unwrap().state, ServerState::Pending);
+    assert_eq!(
+        store.check_launch("s", "b").unwrap().state,
+        ServerState::Pending
+    );
     let changed = store.activity(&ActivityQuery::default()).unwrap();
-    assert!(matches!(changed.last().map(|e| &e.event), Some(ActivityEvent::Discovery { action: DiscoveryAction::ServerChanged, .. })));
-    store.set_server_state("s", ServerState::Trusted, Actor::Cli).unwrap();
-    assert_eq!(store.check_launch("s", "b").unwrap().state, ServerState::Trusted);
+    assert!(matches!(
+        changed.last().map(|e| &e.event),
+        Some(ActivityEvent::Discovery {
+            action: DiscoveryAction::ServerChanged,
+            ..
+        })
+    ));
+    store
+        .set_server_state("s", ServerState::Trusted, Actor::Cli)
+        .unwrap();
+    assert_eq!(
+        store.check_launch("s", "b").unwrap().state,
+        ServerState::Trusted
+    );
     // A person adding it again may change what it runs.
     store.register_server("s", ServerOrigin::Person).unwrap();
-    assert_eq!(store.check_launch("s", "c").unwrap().state, ServerState::Trusted);
+    assert_eq!(
+        store.check_launch("s", "c").unwrap().state,
+        ServerState::Trusted
+    );
     // An outside edit may not.
-    store.register_server("s", ServerOrigin::ConfigFile).unwrap();
-    assert_eq!(store.check_launch("s", "d").unwrap().state, ServerState::Pending);
+    store
+        .register_server("s", ServerOrigin::ConfigFile)
+        .unwrap();
+    assert_eq!(
+        store.check_launch("s", "d").unwrap().state,
+        ServerState::Pending
+    );
 }

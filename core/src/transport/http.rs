@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use indexmap::IndexMap;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE,
+};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -63,19 +65,36 @@ enum Mode {
 }
 
 /// Connects an HTTP upstream. SSE connects now; streamable HTTP on the first message.
-pub(crate) async fn connect_http(opts: HttpOptions<'_>, inbound: Inbound, tasks: &TaskTracker, parent: &CancellationToken) -> Result<Connection, TransportError> {
-    let url = reqwest::Url::parse(opts.url).map_err(|e| TransportError::Protocol { url: opts.url.to_owned(), message: e.to_string() })?;
+pub(crate) async fn connect_http(
+    opts: HttpOptions<'_>,
+    inbound: Inbound,
+    tasks: &TaskTracker,
+    parent: &CancellationToken,
+) -> Result<Connection, TransportError> {
+    let url = reqwest::Url::parse(opts.url).map_err(|e| TransportError::Protocol {
+        url: opts.url.to_owned(),
+        message: e.to_string(),
+    })?;
     let mut headers = HeaderMap::new();
     for (k, v) in opts.headers {
-        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| TransportError::Protocol { url: opts.url.to_owned(), message: format!("`{k}` is not a valid header name") })?;
-        let value = HeaderValue::from_str(v).map_err(|_| TransportError::Protocol { url: opts.url.to_owned(), message: format!("the value of header `{k}` is not valid") })?;
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| TransportError::Protocol {
+            url: opts.url.to_owned(),
+            message: format!("`{k}` is not a valid header name"),
+        })?;
+        let value = HeaderValue::from_str(v).map_err(|_| TransportError::Protocol {
+            url: opts.url.to_owned(),
+            message: format!("the value of header `{k}` is not valid"),
+        })?;
         headers.insert(name, value);
     }
     let http = reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(Duration::from_secs(10))
         .build()
-        .map_err(|e| TransportError::Unreachable { url: opts.url.to_owned(), message: e.to_string() })?;
+        .map_err(|e| TransportError::Unreachable {
+            url: opts.url.to_owned(),
+            message: e.to_string(),
+        })?;
     let cancel = parent.child_token();
     let (signal, closed) = CloseSignal::new();
     let link = Arc::new(Link {
@@ -110,8 +129,15 @@ pub(crate) async fn connect_http(opts: HttpOptions<'_>, inbound: Inbound, tasks:
                 Mode::Undecided => match post_streamable(&l, &msg).await {
                     // Only the handshake decides the transport: a 2026-07-28 probe
                     // (`server/discover`) refused by an older server is just refused.
-                    Err(TransportError::Status { status: 400 | 404 | 405, .. }) if msg.method() == "initialize" => {
-                        tracing::info!(server = l.server, "no streamable HTTP at {}; trying the legacy SSE transport", l.url);
+                    Err(TransportError::Status {
+                        status: 400 | 404 | 405,
+                        ..
+                    }) if msg.method() == "initialize" => {
+                        tracing::info!(
+                            server = l.server,
+                            "no streamable HTTP at {}; trying the legacy SSE transport",
+                            l.url
+                        );
                         match LegacySse::connect(l.clone(), l.url.clone()).await {
                             Ok(sse) => {
                                 sse.send(&msg).await;
@@ -150,19 +176,37 @@ pub(crate) async fn connect_http(opts: HttpOptions<'_>, inbound: Inbound, tasks:
         // End the session politely.
         let session = l.session.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(id) = session {
-            let req = l.http.delete(l.url.clone()).headers(base_headers(&l, "DELETE", l.url.as_str())).header(SESSION_HEADER, id);
+            let req = l
+                .http
+                .delete(l.url.clone())
+                .headers(base_headers(&l, "DELETE", l.url.as_str()))
+                .header(SESSION_HEADER, id);
             let _ = tokio::time::timeout(Duration::from_secs(2), req.send()).await;
         }
         l.signal.close("the connection was closed");
     });
-    Ok(Connection { tx, closed, cancel, pid: None })
+    Ok(Connection {
+        tx,
+        closed,
+        cancel,
+        pid: None,
+    })
 }
 
 /// Tells the waiting caller why its request did not get through.
 pub(super) fn fail(link: &Link, msg: &Message, err: &TransportError) {
     match (msg.kind(), msg.id.clone()) {
-        (Kind::Request, Some(id)) => (link.inbound)(Message::error_response(id, ErrorCode::UpstreamUnavailable.code(), &format!("upstream `{}`: {err}", link.server), None)),
-        _ => tracing::warn!(server = link.server, "sending {} failed: {err}", msg.method()),
+        (Kind::Request, Some(id)) => (link.inbound)(Message::error_response(
+            id,
+            ErrorCode::UpstreamUnavailable.code(),
+            &format!("upstream `{}`: {err}", link.server),
+            None,
+        )),
+        _ => tracing::warn!(
+            server = link.server,
+            "sending {} failed: {err}",
+            msg.method()
+        ),
     }
     if msg.method() == "initialize" {
         link.signal.close(err.to_string());
@@ -173,14 +217,23 @@ pub(super) fn fail(link: &Link, msg: &Message, err: &TransportError) {
 /// `method` request to `url`) when there is one.
 pub(super) fn base_headers(link: &Link, method: &str, url: &str) -> HeaderMap {
     let mut h = link.headers.clone();
-    if let (Some(auth), Some(token)) = (&link.auth, link.auth.as_ref().and_then(|a| a.current_token())) {
+    if let (Some(auth), Some(token)) = (
+        &link.auth,
+        link.auth.as_ref().and_then(|a| a.current_token()),
+    ) {
         put_token(&mut h, auth, method, url, &token);
     }
     h
 }
 
 /// Presents `token` in `h` (replacing what was there).
-pub(super) fn put_token(h: &mut HeaderMap, auth: &OAuthClient, method: &str, url: &str, token: &str) {
+pub(super) fn put_token(
+    h: &mut HeaderMap,
+    auth: &OAuthClient,
+    method: &str,
+    url: &str,
+    token: &str,
+) {
     h.remove(AUTHORIZATION);
     h.remove("dpop");
     for (name, value) in auth.authorization_headers(method, url, token) {
@@ -192,14 +245,27 @@ pub(super) fn put_token(h: &mut HeaderMap, auth: &OAuthClient, method: &str, url
 
 fn request_headers(link: &Link, method: &str) -> HeaderMap {
     let mut h = base_headers(link, method, link.url.as_str());
-    h.insert(ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
+    h.insert(
+        ACCEPT,
+        HeaderValue::from_static("application/json, text/event-stream"),
+    );
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Some(s) = link.session.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
+    if let Some(s) = link
+        .session
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_deref()
+    {
         if let Ok(v) = HeaderValue::from_str(s) {
             h.insert(SESSION_HEADER, v);
         }
     }
-    if let Some(v) = link.version.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
+    if let Some(v) = link
+        .version
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_deref()
+    {
         if let Ok(v) = HeaderValue::from_str(v) {
             h.insert(VERSION_HEADER, v);
         }
@@ -209,16 +275,25 @@ fn request_headers(link: &Link, method: &str) -> HeaderMap {
 
 /// The protocol version a stateless (2026-07-28) request names in its `_meta`.
 fn stateless_version(msg: &Message) -> Option<String> {
-    let params = msg.params.as_ref().filter(|p| modern::mentions_protocol_version(p.get()))?;
+    let params = msg
+        .params
+        .as_ref()
+        .filter(|p| modern::mentions_protocol_version(p.get()))?;
     let value: serde_json::Value = serde_json::from_str(params.get()).ok()?;
-    value.get("_meta")?.get(modern::META_PROTOCOL_VERSION)?.as_str().map(str::to_owned)
+    value
+        .get("_meta")?
+        .get(modern::META_PROTOCOL_VERSION)?
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// The headers of one POST: a stateless request's own version, method and
 /// name (`Mcp-Name`, base64-wrapped when it is not printable ASCII).
 fn message_headers(link: &Link, msg: &Message) -> HeaderMap {
     let mut h = request_headers(link, "POST");
-    let Some(version) = stateless_version(msg) else { return h };
+    let Some(version) = stateless_version(msg) else {
+        return h;
+    };
     if let Ok(v) = HeaderValue::from_str(&version) {
         h.insert(VERSION_HEADER, v);
     }
@@ -226,15 +301,22 @@ fn message_headers(link: &Link, msg: &Message) -> HeaderMap {
         h.insert(modern::HEADER_METHOD, v);
     }
     let params: serde_json::Value = msg.params_as().ok().flatten().unwrap_or_default();
-    let name = modern::name_param(msg.method()).and_then(|k| params.get(k)?.as_str().map(str::to_owned));
+    let name =
+        modern::name_param(msg.method()).and_then(|k| params.get(k)?.as_str().map(str::to_owned));
     if let Some(name) = name {
         if let Ok(v) = HeaderValue::from_str(&modern::encode_header_value(&name)) {
             h.insert(modern::HEADER_NAME, v);
         }
         if msg.method() == "tools/call" {
             if let Some(schema) = (link.tool_schemas)(&name) {
-                for (k, v) in modern::param_headers(&schema, params.get("arguments").unwrap_or(&serde_json::Value::Null)) {
-                    if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
+                for (k, v) in modern::param_headers(
+                    &schema,
+                    params.get("arguments").unwrap_or(&serde_json::Value::Null),
+                ) {
+                    if let (Ok(k), Ok(v)) = (
+                        HeaderName::from_bytes(k.as_bytes()),
+                        HeaderValue::from_str(&v),
+                    ) {
                         h.insert(k, v);
                     }
                 }
@@ -245,7 +327,10 @@ fn message_headers(link: &Link, msg: &Message) -> HeaderMap {
 }
 
 async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), TransportError> {
-    let unreachable = |e: reqwest::Error| TransportError::Unreachable { url: link.url.to_string(), message: error_chain(&e) };
+    let unreachable = |e: reqwest::Error| TransportError::Unreachable {
+        url: link.url.to_string(),
+        message: error_chain(&e),
+    };
     // A refusal for want of a sign-in is answered by signing in (refreshing,
     // or waiting for a person), then sending again; a few times at most.
     let mut challenges = 0;
@@ -258,17 +343,40 @@ async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), Transpor
         if let (Some(auth), Some(token)) = (&link.auth, &sent) {
             put_token(&mut headers, auth, "POST", link.url.as_str(), token);
         }
-        let resp = link.http.post(link.url.clone()).headers(headers).body(msg.to_bytes()).send().await.map_err(unreachable)?;
+        let resp = link
+            .http
+            .post(link.url.clone())
+            .headers(headers)
+            .body(msg.to_bytes())
+            .send()
+            .await
+            .map_err(unreachable)?;
         let Some(auth) = &link.auth else { break resp };
         let status = resp.status().as_u16();
-        let www = resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let www = resp
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         // DPoP (RFC 9449 §9): a server that wants a nonce in the proof names it; send again with it.
-        let fresh_nonce = resp.headers().get("dpop-nonce").and_then(|v| v.to_str().ok()).is_some_and(|n| auth.set_nonce(n));
-        if status == 401 && fresh_nonce && www.as_deref().is_some_and(|w| w.contains("use_dpop_nonce")) && challenges < crate::oauth::MAX_AUTHORIZATIONS {
+        let fresh_nonce = resp
+            .headers()
+            .get("dpop-nonce")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|n| auth.set_nonce(n));
+        if status == 401
+            && fresh_nonce
+            && www.as_deref().is_some_and(|w| w.contains("use_dpop_nonce"))
+            && challenges < crate::oauth::MAX_AUTHORIZATIONS
+        {
             challenges += 1;
             continue;
         }
-        let wants_sign_in = status == 401 || (status == 403 && www.as_deref().is_some_and(|w| w.contains("insufficient_scope")));
+        let wants_sign_in = status == 401
+            || (status == 403
+                && www
+                    .as_deref()
+                    .is_some_and(|w| w.contains("insufficient_scope")));
         if !wants_sign_in {
             if resp.status().is_success() && sent.is_some() {
                 auth.note_success();
@@ -286,24 +394,46 @@ async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), Transpor
     };
     let status = resp.status();
     if msg.method() == "initialize" && status.is_success() {
-        if let Some(id) = resp.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
+        if let Some(id) = resp
+            .headers()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+        {
             *link.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.to_owned());
         }
     }
-    if status == reqwest::StatusCode::NOT_FOUND && link.session.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+    if status == reqwest::StatusCode::NOT_FOUND
+        && link
+            .session
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    {
         link.signal.close("the server ended the session (HTTP 404)");
-        return Err(TransportError::Status { url: link.url.to_string(), status: 404, body: "session not found".into() });
+        return Err(TransportError::Status {
+            url: link.url.to_string(),
+            status: 404,
+            body: "session not found".into(),
+        });
     }
     if !status.is_success() {
         let body = resp.text().await.unwrap_or_default();
         // A JSON-RPC error for this very request (2026-07-28 servers answer errors with 4xx) is the answer.
         if let Ok(answer) = Message::parse(body.as_bytes(), link.limit) {
-            if answer.kind() == Kind::Response && answer.id.is_some() && answer.id_key() == msg.id_key() && msg.kind() == Kind::Request {
+            if answer.kind() == Kind::Response
+                && answer.id.is_some()
+                && answer.id_key() == msg.id_key()
+                && msg.kind() == Kind::Request
+            {
                 deliver(link, answer, false);
                 return Ok(());
             }
         }
-        return Err(TransportError::Status { url: link.url.to_string(), status: status.as_u16(), body: body.chars().take(300).collect() });
+        return Err(TransportError::Status {
+            url: link.url.to_string(),
+            status: status.as_u16(),
+            body: body.chars().take(300).collect(),
+        });
     }
     if status == reqwest::StatusCode::ACCEPTED {
         if msg.method() == "notifications/initialized" {
@@ -311,11 +441,18 @@ async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), Transpor
         }
         return Ok(());
     }
-    let content_type = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let content_type = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if content_type.starts_with("text/event-stream") {
         let l = link.clone();
         let is_init = msg.method() == "initialize";
-        let awaited = (msg.kind() == Kind::Request).then(|| msg.id.clone()).flatten();
+        let awaited = (msg.kind() == Kind::Request)
+            .then(|| msg.id.clone())
+            .flatten();
         let stream = async move {
             let end = read_sse(&l, resp, is_init, awaited.as_deref()).await;
             if let (Some(id), false) = (awaited, end.answered) {
@@ -328,13 +465,28 @@ async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), Transpor
             link.tasks.spawn(stream);
         }
     } else if content_type.starts_with("application/json") {
-        let body = read_bounded(resp, link.limit).await.map_err(|message| TransportError::Protocol { url: link.url.to_string(), message })?;
-        let (msgs, _) = Message::parse_many(&body, link.limit).map_err(|e| TransportError::Protocol { url: link.url.to_string(), message: e.to_string() })?;
+        let body =
+            read_bounded(resp, link.limit)
+                .await
+                .map_err(|message| TransportError::Protocol {
+                    url: link.url.to_string(),
+                    message,
+                })?;
+        let (msgs, _) =
+            Message::parse_many(&body, link.limit).map_err(|e| TransportError::Protocol {
+                url: link.url.to_string(),
+                message: e.to_string(),
+            })?;
         for m in msgs {
             deliver(link, m, msg.method() == "initialize");
         }
     } else if msg.kind() == Kind::Request {
-        return Err(TransportError::Protocol { url: link.url.to_string(), message: format!("answered with content type `{content_type}`, not JSON or an event stream") });
+        return Err(TransportError::Protocol {
+            url: link.url.to_string(),
+            message: format!(
+                "answered with content type `{content_type}`, not JSON or an event stream"
+            ),
+        });
     }
     if msg.method() == "notifications/initialized" {
         open_get_stream(link.clone());
@@ -344,7 +496,12 @@ async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), Transpor
 
 fn deliver(link: &Link, m: Message, is_init: bool) {
     if is_init {
-        if let Ok(Some(v)) = m.result.as_deref().map(|r| serde_json::from_str::<serde_json::Value>(r.get())).transpose() {
+        if let Ok(Some(v)) = m
+            .result
+            .as_deref()
+            .map(|r| serde_json::from_str::<serde_json::Value>(r.get()))
+            .transpose()
+        {
             if let Some(pv) = v.get("protocolVersion").and_then(|p| p.as_str()) {
                 *link.version.lock().unwrap_or_else(|p| p.into_inner()) = Some(pv.to_owned());
             }
@@ -360,7 +517,12 @@ struct StreamEnd {
     retry_ms: Option<u64>,
 }
 
-async fn read_sse(link: &Link, resp: reqwest::Response, is_init: bool, awaited: Option<&serde_json::value::RawValue>) -> StreamEnd {
+async fn read_sse(
+    link: &Link,
+    resp: reqwest::Response,
+    is_init: bool,
+    awaited: Option<&serde_json::value::RawValue>,
+) -> StreamEnd {
     let mut parser = SseParser::new(link.limit);
     let mut body = resp.bytes_stream();
     let mut answered = false;
@@ -373,25 +535,38 @@ async fn read_sse(link: &Link, resp: reqwest::Response, is_init: bool, awaited: 
         match parser.feed(&chunk) {
             Ok(events) => {
                 for ev in events {
-                    if !(ev.event.is_empty() || ev.event == "message") || ev.data.trim().is_empty() {
+                    if !(ev.event.is_empty() || ev.event == "message") || ev.data.trim().is_empty()
+                    {
                         continue;
                     }
                     match Message::parse(ev.data.as_bytes(), link.limit) {
                         Ok(m) => {
-                            answered |= m.kind() == Kind::Response && awaited.is_some_and(|id| m.id_key() == Some(id.get()));
+                            answered |= m.kind() == Kind::Response
+                                && awaited.is_some_and(|id| m.id_key() == Some(id.get()));
                             deliver(link, m, is_init);
                         }
-                        Err(e) => tracing::warn!(server = link.server, "ignoring an SSE event that is not JSON-RPC: {e}"),
+                        Err(e) => tracing::warn!(
+                            server = link.server,
+                            "ignoring an SSE event that is not JSON-RPC: {e}"
+                        ),
                     }
                 }
             }
             Err(_) => {
-                tracing::warn!(server = link.server, "an SSE event passed the {}-byte limit; closing that stream", link.limit);
+                tracing::warn!(
+                    server = link.server,
+                    "an SSE event passed the {}-byte limit; closing that stream",
+                    link.limit
+                );
                 break;
             }
         }
     }
-    StreamEnd { answered, last_id: parser.last_id, retry_ms: parser.retry_ms }
+    StreamEnd {
+        answered,
+        last_id: parser.last_id,
+        retry_ms: parser.retry_ms,
+    }
 }
 
 /// How many times a request's stream is resumed before its caller is told it was lost.
@@ -420,17 +595,36 @@ async fn resume(link: &Arc<Link>, id: Box<serde_json::value::RawValue>, mut end:
                 if next.answered {
                     return;
                 }
-                end = StreamEnd { answered: false, last_id: next.last_id.or(end.last_id), retry_ms: next.retry_ms.or(end.retry_ms) };
+                end = StreamEnd {
+                    answered: false,
+                    last_id: next.last_id.or(end.last_id),
+                    retry_ms: next.retry_ms.or(end.retry_ms),
+                };
             }
             Ok(r) => {
-                tracing::debug!(server = link.server, "resuming a response stream: GET answered {}", r.status());
+                tracing::debug!(
+                    server = link.server,
+                    "resuming a response stream: GET answered {}",
+                    r.status()
+                );
                 break;
             }
-            Err(e) => tracing::debug!(server = link.server, "resuming a response stream failed: {e}"),
+            Err(e) => tracing::debug!(
+                server = link.server,
+                "resuming a response stream failed: {e}"
+            ),
         }
     }
-    let message = format!("upstream `{}` closed the response stream before answering, and it could not be resumed", link.server);
-    (link.inbound)(Message::error_response(id, ErrorCode::UpstreamUnavailable.code(), &message, None));
+    let message = format!(
+        "upstream `{}` closed the response stream before answering, and it could not be resumed",
+        link.server
+    );
+    (link.inbound)(Message::error_response(
+        id,
+        ErrorCode::UpstreamUnavailable.code(),
+        &message,
+        None,
+    ));
 }
 
 /// The standalone GET stream for server-initiated messages; reopened when it drops.
@@ -452,16 +646,28 @@ fn open_get_stream(link: Arc<Link>) {
             match resp {
                 Ok(r) if r.status() == reqwest::StatusCode::METHOD_NOT_ALLOWED => return,
                 // Without a session, 404 only says there is no GET stream here (stateless servers).
-                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND && link.session.lock().unwrap_or_else(|p| p.into_inner()).is_none() => return,
+                Ok(r)
+                    if r.status() == reqwest::StatusCode::NOT_FOUND
+                        && link
+                            .session
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .is_none() =>
+                {
+                    return
+                }
                 Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => {
-                    link.signal.close("the server ended the session (HTTP 404 on the GET stream)");
+                    link.signal
+                        .close("the server ended the session (HTTP 404 on the GET stream)");
                     return;
                 }
                 Ok(r) if r.status().is_success() => {
                     delay = Duration::from_millis(250);
                     read_sse(&link, r, false, None).await;
                 }
-                Ok(r) => tracing::debug!(server = link.server, "GET stream answered {}", r.status()),
+                Ok(r) => {
+                    tracing::debug!(server = link.server, "GET stream answered {}", r.status())
+                }
                 Err(e) => tracing::debug!(server = link.server, "GET stream failed: {e}"),
             }
             tokio::select! {
@@ -476,14 +682,18 @@ fn open_get_stream(link: Arc<Link>) {
 /// Reads a body, refusing more than `limit` bytes.
 pub(super) async fn read_bounded(resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
     if resp.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(format!("the response is larger than the {limit}-byte limit"));
+        return Err(format!(
+            "the response is larger than the {limit}-byte limit"
+        ));
     }
     let mut out = Vec::new();
     let mut body = resp.bytes_stream();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| e.to_string())?;
         if out.len() + chunk.len() > limit {
-            return Err(format!("the response is larger than the {limit}-byte limit"));
+            return Err(format!(
+                "the response is larger than the {limit}-byte limit"
+            ));
         }
         out.extend_from_slice(&chunk);
     }

@@ -23,7 +23,10 @@ pub(crate) struct LineReader<R> {
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
     pub(crate) fn new(inner: R, limit: usize) -> Self {
-        Self { inner: BufReader::with_capacity(64 * 1024, inner), limit }
+        Self {
+            inner: BufReader::with_capacity(64 * 1024, inner),
+            limit,
+        }
     }
 
     /// The next line. Cancel-safe only between lines: do not drop a pending call mid-line.
@@ -53,7 +56,11 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             }
             self.inner.consume(consumed);
             if done {
-                return Ok(if too_long { Line::TooLong(total) } else { Line::Text(trim_cr(buf)) });
+                return Ok(if too_long {
+                    Line::TooLong(total)
+                } else {
+                    Line::Text(trim_cr(buf))
+                });
             }
         }
     }

@@ -20,8 +20,13 @@ const EXIT_STATUS_WAIT: Duration = Duration::from_millis(300);
 const MAX_STDERR_LINE: usize = 64 * 1024;
 
 /// Writes one line per message; batches consecutive messages into one write.
-pub(crate) fn spawn_writer<W>(tasks: &TaskTracker, cancel: CancellationToken, signal: CloseSignal, stdin: W, mut rx: mpsc::Receiver<Message>)
-where
+pub(crate) fn spawn_writer<W>(
+    tasks: &TaskTracker,
+    cancel: CancellationToken,
+    signal: CloseSignal,
+    stdin: W,
+    mut rx: mpsc::Receiver<Message>,
+) where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     tasks.spawn(async move {
@@ -53,8 +58,15 @@ where
 }
 
 /// Reads stdout lines and hands each JSON-RPC message to `inbound`.
-pub(crate) fn spawn_reader<R>(tasks: &TaskTracker, cancel: CancellationToken, signal: CloseSignal, server: String, limit: usize, stdout: R, inbound: Inbound)
-where
+pub(crate) fn spawn_reader<R>(
+    tasks: &TaskTracker,
+    cancel: CancellationToken,
+    signal: CloseSignal,
+    server: String,
+    limit: usize,
+    stdout: R,
+    inbound: Inbound,
+) where
     R: AsyncRead + Unpin + Send + 'static,
 {
     tasks.spawn(async move {
@@ -70,12 +82,21 @@ where
                     if trimmed.is_empty() {
                         continue;
                     }
-                    match Message::parse(trimmed, limit).or_else(|e| salvage(trimmed, limit).ok_or(e)) {
+                    match Message::parse(trimmed, limit)
+                        .or_else(|e| salvage(trimmed, limit).ok_or(e))
+                    {
                         Ok(msg) => inbound(msg),
-                        Err(e) => tracing::warn!(server, "ignoring a line on stdout that is not JSON-RPC ({e}): {}", preview(&String::from_utf8_lossy(trimmed))),
+                        Err(e) => tracing::warn!(
+                            server,
+                            "ignoring a line on stdout that is not JSON-RPC ({e}): {}",
+                            preview(&String::from_utf8_lossy(trimmed))
+                        ),
                     }
                 }
-                Ok(Line::TooLong(n)) => tracing::warn!(server, "dropped a {n}-byte message over the {limit}-byte limit from stdout"),
+                Ok(Line::TooLong(n)) => tracing::warn!(
+                    server,
+                    "dropped a {n}-byte message over the {limit}-byte limit from stdout"
+                ),
                 Err(e) => {
                     close_pipe(&signal, format!("reading its stdout failed: {e}")).await;
                     break;
@@ -91,7 +112,12 @@ where
 
 /// Writes stderr lines to the log. The receiver resolves once stderr ended,
 /// so whoever reports the exit can wait (briefly) for its last lines.
-pub(crate) fn spawn_stderr<R>(tasks: &TaskTracker, cancel: CancellationToken, stderr: R, log: Arc<StderrLog>) -> oneshot::Receiver<()>
+pub(crate) fn spawn_stderr<R>(
+    tasks: &TaskTracker,
+    cancel: CancellationToken,
+    stderr: R,
+    log: Arc<StderrLog>,
+) -> oneshot::Receiver<()>
 where
     R: AsyncRead + Unpin + Send + 'static,
 {
@@ -146,7 +172,13 @@ mod tests {
         let line = b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"text\":\"caf\xe9\"}}";
         assert!(Message::parse(line, 1024).is_err());
         let msg = salvage(line, 1024).expect("salvaged");
-        assert_eq!(msg.result.expect("a result").get(), "{\"text\":\"caf\u{fffd}\"}");
-        assert!(salvage(b"{not json}", 1024).is_none(), "a UTF-8 line keeps its parse error");
+        assert_eq!(
+            msg.result.expect("a result").get(),
+            "{\"text\":\"caf\u{fffd}\"}"
+        );
+        assert!(
+            salvage(b"{not json}", 1024).is_none(),
+            "a UTF-8 line keeps its parse error"
+        );
     }
 }

@@ -24,7 +24,10 @@ impl LegacySse {
     /// Opens the stream and waits for the `endpoint` event. A refusal for
     /// want of a sign-in is answered by signing in (refreshing, or waiting
     /// for a person), then opening it again; a few times at most.
-    pub(super) async fn connect(link: Arc<Link>, url: reqwest::Url) -> Result<Self, TransportError> {
+    pub(super) async fn connect(
+        link: Arc<Link>,
+        url: reqwest::Url,
+    ) -> Result<Self, TransportError> {
         let mut challenges = 0;
         let resp = loop {
             let mut h = base_headers(&link, "GET", url.as_str());
@@ -36,11 +39,28 @@ impl LegacySse {
             if let (Some(auth), Some(token)) = (&link.auth, &sent) {
                 put_token(&mut h, auth, "GET", url.as_str(), token);
             }
-            let resp = link.http.get(url.clone()).headers(h).send().await.map_err(|e| TransportError::Unreachable { url: url.to_string(), message: error_chain(&e) })?;
+            let resp = link
+                .http
+                .get(url.clone())
+                .headers(h)
+                .send()
+                .await
+                .map_err(|e| TransportError::Unreachable {
+                    url: url.to_string(),
+                    message: error_chain(&e),
+                })?;
             let Some(auth) = &link.auth else { break resp };
             let status = resp.status().as_u16();
-            let www = resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-            let wants_sign_in = status == 401 || (status == 403 && www.as_deref().is_some_and(|w| w.contains("insufficient_scope")));
+            let www = resp
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let wants_sign_in = status == 401
+                || (status == 403
+                    && www
+                        .as_deref()
+                        .is_some_and(|w| w.contains("insufficient_scope")));
             if !wants_sign_in || challenges >= crate::oauth::MAX_AUTHORIZATIONS {
                 if resp.status().is_success() && sent.is_some() {
                     auth.note_success();
@@ -56,7 +76,11 @@ impl LegacySse {
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
             let body = resp.text().await.unwrap_or_default();
-            return Err(TransportError::Status { url: url.to_string(), status, body: body.chars().take(300).collect() });
+            return Err(TransportError::Status {
+                url: url.to_string(),
+                status,
+                body: body.chars().take(300).collect(),
+            });
         }
         let (endpoint_tx, endpoint_rx) = oneshot::channel::<String>();
         let l = link.clone();
@@ -71,7 +95,8 @@ impl LegacySse {
                 };
                 let Some(Ok(chunk)) = chunk else { break };
                 let Ok(events) = parser.feed(&chunk) else {
-                    l.signal.close(format!("an SSE event passed the {}-byte limit", l.limit));
+                    l.signal
+                        .close(format!("an SSE event passed the {}-byte limit", l.limit));
                     return;
                 };
                 for ev in events {
@@ -83,7 +108,10 @@ impl LegacySse {
                         }
                         "" | "message" => match Message::parse(ev.data.as_bytes(), l.limit) {
                             Ok(m) => (l.inbound)(m),
-                            Err(e) => tracing::warn!(server = l.server, "ignoring an SSE event that is not JSON-RPC: {e}"),
+                            Err(e) => tracing::warn!(
+                                server = l.server,
+                                "ignoring an SSE event that is not JSON-RPC: {e}"
+                            ),
                         },
                         _ => {}
                     }
@@ -93,9 +121,20 @@ impl LegacySse {
         });
         let endpoint = tokio::time::timeout(Duration::from_secs(10), endpoint_rx)
             .await
-            .map_err(|_| TransportError::Protocol { url: url.to_string(), message: "no `endpoint` event within 10 s; is this an SSE endpoint?".into() })?
-            .map_err(|_| TransportError::Protocol { url: url.to_string(), message: "the SSE stream ended before its `endpoint` event".into() })?;
-        let endpoint = url.join(endpoint.trim()).map_err(|e| TransportError::Protocol { url: url.to_string(), message: format!("bad endpoint `{endpoint}`: {e}") })?;
+            .map_err(|_| TransportError::Protocol {
+                url: url.to_string(),
+                message: "no `endpoint` event within 10 s; is this an SSE endpoint?".into(),
+            })?
+            .map_err(|_| TransportError::Protocol {
+                url: url.to_string(),
+                message: "the SSE stream ended before its `endpoint` event".into(),
+            })?;
+        let endpoint = url
+            .join(endpoint.trim())
+            .map_err(|e| TransportError::Protocol {
+                url: url.to_string(),
+                message: format!("bad endpoint `{endpoint}`: {e}"),
+            })?;
         Ok(Self { link, endpoint })
     }
 
@@ -104,14 +143,28 @@ impl LegacySse {
         let l = &self.link;
         let mut h = base_headers(l, "POST", self.endpoint.as_str());
         h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let result = match l.http.post(self.endpoint.clone()).headers(h).body(msg.to_bytes()).send().await {
+        let result = match l
+            .http
+            .post(self.endpoint.clone())
+            .headers(h)
+            .body(msg.to_bytes())
+            .send()
+            .await
+        {
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) => {
                 let status = r.status().as_u16();
                 let body = r.text().await.unwrap_or_default();
-                Err(TransportError::Status { url: self.endpoint.to_string(), status, body: body.chars().take(300).collect() })
+                Err(TransportError::Status {
+                    url: self.endpoint.to_string(),
+                    status,
+                    body: body.chars().take(300).collect(),
+                })
             }
-            Err(e) => Err(TransportError::Unreachable { url: self.endpoint.to_string(), message: error_chain(&e) }),
+            Err(e) => Err(TransportError::Unreachable {
+                url: self.endpoint.to_string(),
+                message: error_chain(&e),
+            }),
         };
         if let Err(e) = result {
             fail(l, msg, &e);

@@ -32,7 +32,10 @@ pub(crate) struct TooLarge;
 
 impl SseParser {
     pub(crate) fn new(limit: usize) -> Self {
-        Self { limit, ..Self::default() }
+        Self {
+            limit,
+            ..Self::default()
+        }
     }
 
     /// Adds bytes and returns the events they complete.
@@ -99,10 +102,26 @@ mod tests {
     #[test]
     fn parses_split_events() {
         let mut p = SseParser::new(1 << 20);
-        let mut got = p.feed(b"event: endpoint\r\ndata: /messages?s=1\r\n\r\n: comment\n\nid: 7\ndata: {\"a\"").unwrap();
+        let mut got = p
+            .feed(b"event: endpoint\r\ndata: /messages?s=1\r\n\r\n: comment\n\nid: 7\ndata: {\"a\"")
+            .unwrap();
         got.extend(p.feed(b":1}\ndata: x\n\n").unwrap());
-        assert_eq!(got[0], SseEvent { event: "endpoint".into(), data: "/messages?s=1".into(), id: None });
-        assert_eq!(got[1], SseEvent { event: String::new(), data: "{\"a\":1}\nx".into(), id: Some("7".into()) });
+        assert_eq!(
+            got[0],
+            SseEvent {
+                event: "endpoint".into(),
+                data: "/messages?s=1".into(),
+                id: None
+            }
+        );
+        assert_eq!(
+            got[1],
+            SseEvent {
+                event: String::new(),
+                data: "{\"a\":1}\nx".into(),
+                id: Some("7".into())
+            }
+        );
         assert_eq!(got.len(), 2);
     }
 

@@ -26,7 +26,14 @@ impl StderrLog {
     /// A log at `dir/<server>.log`; the folder is created when needed.
     pub fn new(dir: &Path, server: &str) -> Self {
         let path = dir.join(format!("{server}.log"));
-        Self { path, inner: Mutex::new(Inner { tail: VecDeque::new(), file: None, written: 0 }) }
+        Self {
+            path,
+            inner: Mutex::new(Inner {
+                tail: VecDeque::new(),
+                file: None,
+                written: 0,
+            }),
+        }
     }
 
     /// The log file's path.
@@ -53,8 +60,16 @@ impl StderrLog {
             if let Some(dir) = self.path.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
-            inner.file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path).ok();
-            inner.written = inner.file.as_ref().and_then(|f| f.metadata().ok()).map_or(0, |m| m.len());
+            inner.file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .ok();
+            inner.written = inner
+                .file
+                .as_ref()
+                .and_then(|f| f.metadata().ok())
+                .map_or(0, |m| m.len());
         }
         if let Some(f) = inner.file.as_mut() {
             if writeln!(f, "{line}").is_ok() {
@@ -69,12 +84,22 @@ impl StderrLog {
 
     /// The last lines, oldest first.
     pub fn tail(&self) -> Vec<String> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).tail.iter().cloned().collect()
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .tail
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Forgets the in-memory tail (at a restart, so errors quote the new run).
     pub fn clear_tail(&self) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).tail.clear();
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .tail
+            .clear();
     }
 }
 
@@ -97,6 +122,8 @@ mod tests {
             log.push(&big);
         }
         assert!(dir.path().join("s.log.1").exists());
-        assert!(std::fs::metadata(log.path()).unwrap().len() <= MAX_LOG_BYTES + MAX_LINE as u64 * 2);
+        assert!(
+            std::fs::metadata(log.path()).unwrap().len() <= MAX_LOG_BYTES + MAX_LINE as u64 * 2
+        );
     }
 }

@@ -31,7 +31,13 @@ pub(crate) struct StdioOptions<'a> {
 }
 
 /// Starts the child and the tasks that pump its pipes.
-pub(crate) fn spawn_stdio(opts: StdioOptions<'_>, stderr_log: Arc<StderrLog>, inbound: Inbound, tasks: &TaskTracker, parent: &CancellationToken) -> Result<Connection, TransportError> {
+pub(crate) fn spawn_stdio(
+    opts: StdioOptions<'_>,
+    stderr_log: Arc<StderrLog>,
+    inbound: Inbound,
+    tasks: &TaskTracker,
+    parent: &CancellationToken,
+) -> Result<Connection, TransportError> {
     if let Some(cwd) = opts.cwd {
         if !cwd.is_dir() {
             return Err(TransportError::NoCwd { path: cwd.clone() });
@@ -49,18 +55,37 @@ pub(crate) fn spawn_stdio(opts: StdioOptions<'_>, stderr_log: Arc<StderrLog>, in
         cmd.current_dir(cwd);
     }
     let mut child = cmd.spawn().map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => TransportError::CommandNotFound { command: opts.command.to_owned() },
-        _ => TransportError::Spawn { command: opts.command.to_owned(), source },
+        std::io::ErrorKind::NotFound => TransportError::CommandNotFound {
+            command: opts.command.to_owned(),
+        },
+        _ => TransportError::Spawn {
+            command: opts.command.to_owned(),
+            source,
+        },
     })?;
-    let (stdin, stdout, stderr) = match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
-        (Some(i), Some(o), Some(e)) => (i, o, e),
-        _ => return Err(TransportError::Spawn { command: opts.command.to_owned(), source: std::io::Error::other("pipes missing") }),
-    };
+    let (stdin, stdout, stderr) =
+        match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
+            (Some(i), Some(o), Some(e)) => (i, o, e),
+            _ => {
+                return Err(TransportError::Spawn {
+                    command: opts.command.to_owned(),
+                    source: std::io::Error::other("pipes missing"),
+                })
+            }
+        };
     let cancel = parent.child_token();
     let (signal, closed) = CloseSignal::new();
     let (tx, rx) = mpsc::channel::<Message>(256);
     pipes::spawn_writer(tasks, cancel.clone(), signal.clone(), stdin, rx);
-    pipes::spawn_reader(tasks, cancel.clone(), signal.clone(), opts.server.to_owned(), opts.max_message_bytes, stdout, inbound);
+    pipes::spawn_reader(
+        tasks,
+        cancel.clone(),
+        signal.clone(),
+        opts.server.to_owned(),
+        opts.max_message_bytes,
+        stdout,
+        inbound,
+    );
     // The reaper waits (briefly) for the last stderr lines.
     let stderr_done = pipes::spawn_stderr(tasks, cancel.clone(), stderr, stderr_log);
 
@@ -90,7 +115,12 @@ pub(crate) fn spawn_stdio(opts: StdioOptions<'_>, stderr_log: Arc<StderrLog>, in
         // Whatever is left of the group (grandchildren) goes too.
         c.cancel();
     });
-    Ok(Connection { tx, closed, cancel, pid })
+    Ok(Connection {
+        tx,
+        closed,
+        cancel,
+        pid,
+    })
 }
 
 /// SIGTERM to the whole process group, SIGKILL after the grace period, then reap.

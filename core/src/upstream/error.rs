@@ -10,7 +10,10 @@ use crate::transport::TransportError;
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     /// The upstream is not running (stopped, failed, waiting to restart).
-    #[error("upstream `{server}` is not available: {reason}{}\nhint: {hint}", tail(stderr))]
+    #[error(
+        "upstream `{server}` is not available: {reason}{}\nhint: {hint}",
+        tail(stderr)
+    )]
     Unavailable {
         /// Server name.
         server: String,

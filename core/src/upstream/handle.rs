@@ -14,8 +14,8 @@ use tokio_util::task::TaskTracker;
 use super::{Tool, UpstreamError, UpstreamEvent, UpstreamInfo, UpstreamState, UpstreamStatus};
 use crate::config::ServerSettings;
 use crate::isolation::DockerRuntime;
-use crate::protocol::{raw, to_raw, ErrorCode, Message};
 use crate::oauth::{OAuthClient, OAuthContext};
+use crate::protocol::{raw, to_raw, ErrorCode, Message};
 use crate::transport::StderrLog;
 
 /// How long a call waits for an upstream that is still starting.
@@ -87,7 +87,12 @@ pub struct PendingCall {
 
 impl UpstreamHandle {
     /// Starts the upstream's supervisor in `tasks`.
-    pub(crate) fn start(settings: ServerSettings, ctx: UpstreamContext, tasks: &TaskTracker, parent: &CancellationToken) -> Self {
+    pub(crate) fn start(
+        settings: ServerSettings,
+        ctx: UpstreamContext,
+        tasks: &TaskTracker,
+        parent: &CancellationToken,
+    ) -> Self {
         let handle = Self::new(settings, ctx, UpstreamState::Starting, parent);
         let h = handle.clone();
         tasks.spawn(async move { super::supervisor::supervise(h).await });
@@ -95,15 +100,33 @@ impl UpstreamHandle {
     }
 
     /// A handle to a server that is not started (waiting for approval, blocked).
-    pub(crate) fn held(settings: ServerSettings, ctx: UpstreamContext, state: UpstreamState, parent: &CancellationToken) -> Self {
+    pub(crate) fn held(
+        settings: ServerSettings,
+        ctx: UpstreamContext,
+        state: UpstreamState,
+        parent: &CancellationToken,
+    ) -> Self {
         Self::new(settings, ctx, state, parent)
     }
 
-    fn new(settings: ServerSettings, ctx: UpstreamContext, state: UpstreamState, parent: &CancellationToken) -> Self {
+    fn new(
+        settings: ServerSettings,
+        ctx: UpstreamContext,
+        state: UpstreamState,
+        parent: &CancellationToken,
+    ) -> Self {
         let stderr = Arc::new(StderrLog::new(&ctx.logs, &settings.name));
-        let (status, _) = watch::channel(UpstreamStatus { state, ..UpstreamStatus::default() });
+        let (status, _) = watch::channel(UpstreamStatus {
+            state,
+            ..UpstreamStatus::default()
+        });
         let oauth = match &settings.transport {
-            crate::config::TransportSettings::Http { url, .. } => Some(OAuthClient::new(ctx.oauth.clone(), &settings.name, url, settings.oauth.clone())),
+            crate::config::TransportSettings::Http { url, .. } => Some(OAuthClient::new(
+                ctx.oauth.clone(),
+                &settings.name,
+                url,
+                settings.oauth.clone(),
+            )),
             crate::config::TransportSettings::Stdio { .. } => None,
         };
         let handle = Self(Arc::new(Shared {
@@ -131,13 +154,17 @@ impl UpstreamHandle {
                 let Some(shared) = weak.upgrade() else { return };
                 shared.status.send_modify(|s| {
                     match (&url, s.state) {
-                        (Some(_), UpstreamState::Starting | UpstreamState::Backoff) => s.state = UpstreamState::NeedsSignIn,
+                        (Some(_), UpstreamState::Starting | UpstreamState::Backoff) => {
+                            s.state = UpstreamState::NeedsSignIn
+                        }
                         (None, UpstreamState::NeedsSignIn) => s.state = UpstreamState::Starting,
                         _ => {}
                     }
                     s.sign_in_url = url;
                 });
-                let _ = shared.ctx.events.try_send(UpstreamEvent::StateChanged { server: shared.settings.name.clone() });
+                let _ = shared.ctx.events.try_send(UpstreamEvent::StateChanged {
+                    server: shared.settings.name.clone(),
+                });
             }));
         }
         handle
@@ -148,7 +175,10 @@ impl UpstreamHandle {
     pub async fn sign_in(&self) -> Result<Option<String>, crate::oauth::OAuthError> {
         match &self.0.oauth {
             Some(oauth) => oauth.sign_in().await,
-            None => Err(crate::oauth::OAuthError::Incomplete { server: self.name().to_owned(), message: "it runs a command; only HTTP servers sign in".into() }),
+            None => Err(crate::oauth::OAuthError::Incomplete {
+                server: self.name().to_owned(),
+                message: "it runs a command; only HTTP servers sign in".into(),
+            }),
         }
     }
 
@@ -163,8 +193,15 @@ impl UpstreamHandle {
     }
 
     /// Stateless era: sets the resources to hear about and renews the listen stream.
-    pub(crate) async fn set_resource_subscriptions(&self, uris: Vec<String>) -> Result<(), UpstreamError> {
-        *self.0.resource_subscriptions.lock().unwrap_or_else(|p| p.into_inner()) = uris;
+    pub(crate) async fn set_resource_subscriptions(
+        &self,
+        uris: Vec<String>,
+    ) -> Result<(), UpstreamError> {
+        *self
+            .0
+            .resource_subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = uris;
         if self.is_stateless() && self.status().state == UpstreamState::Ready {
             super::stateless::listen(self).await?;
         }
@@ -173,7 +210,14 @@ impl UpstreamHandle {
 
     /// Whether it speaks the stateless era (2026-07-28) with the gateway.
     pub fn is_stateless(&self) -> bool {
-        crate::protocol::modern::is_modern(&self.0.info.read().unwrap_or_else(|p| p.into_inner()).protocol_version)
+        crate::protocol::modern::is_modern(
+            &self
+                .0
+                .info
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .protocol_version,
+        )
     }
 
     /// A snapshot of its status.
@@ -183,12 +227,20 @@ impl UpstreamHandle {
 
     /// What it said in its handshake.
     pub fn info(&self) -> UpstreamInfo {
-        self.0.info.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.0
+            .info
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Its tools as last listed.
     pub fn tools(&self) -> Arc<Vec<Tool>> {
-        self.0.tools.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.0
+            .tools
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The last lines of its stderr.
@@ -198,7 +250,11 @@ impl UpstreamHandle {
 
     /// The log level it was last set to with `logging/setLevel`.
     pub fn log_level(&self) -> Option<String> {
-        self.0.log_level.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.0
+            .log_level
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub(crate) fn set_log_level(&self, level: Option<String>) {
@@ -211,9 +267,14 @@ impl UpstreamHandle {
     }
 
     /// Sends a request; the answer is awaited with [`PendingCall::wait`].
-    pub async fn start_request(&self, method: &str, params: Option<Box<RawValue>>) -> Result<PendingCall, UpstreamError> {
+    pub async fn start_request(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<PendingCall, UpstreamError> {
         let live = self.live().await?;
-        self.send_request(&live, Message::request(raw("null"), method, params)).await
+        self.send_request(&live, Message::request(raw("null"), method, params))
+            .await
     }
 
     /// Forwards a client's request as it is (envelope members the gateway
@@ -224,7 +285,11 @@ impl UpstreamHandle {
     }
 
     /// Sends a request and waits for the answer with the server's timeout.
-    pub async fn request(&self, method: &str, params: Option<Box<RawValue>>) -> Result<Message, UpstreamError> {
+    pub async fn request(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<Message, UpstreamError> {
         let call = self.start_request(method, params).await?;
         call.wait(self.0.settings.call_timeout).await
     }
@@ -232,17 +297,29 @@ impl UpstreamHandle {
     /// Sends a notification (or a response to the upstream's own request).
     pub async fn send(&self, msg: Message) -> Result<(), UpstreamError> {
         let live = self.live().await?;
-        live.tx.send(msg).await.map_err(|_| self.died("a notification"))
+        live.tx
+            .send(msg)
+            .await
+            .map_err(|_| self.died("a notification"))
     }
 
     /// Like `start_request`, during the handshake (before the upstream is ready).
-    pub(super) async fn start_request_live(&self, method: &str, params: Option<Box<RawValue>>) -> Result<PendingCall, UpstreamError> {
+    pub(super) async fn start_request_live(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<PendingCall, UpstreamError> {
         let live = self.connected()?;
-        self.send_request(&live, Message::request(raw("null"), method, params)).await
+        self.send_request(&live, Message::request(raw("null"), method, params))
+            .await
     }
 
     /// Like `request`, during the handshake.
-    pub(super) async fn request_live(&self, method: &str, params: Option<Box<RawValue>>) -> Result<Message, UpstreamError> {
+    pub(super) async fn request_live(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<Message, UpstreamError> {
         let call = self.start_request_live(method, params).await?;
         call.wait(self.0.settings.call_timeout).await
     }
@@ -250,50 +327,90 @@ impl UpstreamHandle {
     /// Like `send`, during the handshake.
     pub(super) async fn send_live(&self, msg: Message) -> Result<(), UpstreamError> {
         let live = self.connected()?;
-        live.tx.send(msg).await.map_err(|_| self.died("a notification"))
+        live.tx
+            .send(msg)
+            .await
+            .map_err(|_| self.died("a notification"))
     }
 
-    async fn send_request(&self, live: &Live, mut msg: Message) -> Result<PendingCall, UpstreamError> {
+    async fn send_request(
+        &self,
+        live: &Live,
+        mut msg: Message,
+    ) -> Result<PendingCall, UpstreamError> {
         if self.is_stateless() {
             super::stateless::stamp(&mut msg, &self.0.ctx.client_capabilities);
         }
         let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        live.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(id, tx);
+        live.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, tx);
         msg.id = Some(to_raw(&id));
         let method = msg.method().to_owned();
         // The queue is rarely full: the await (a large future) is boxed off the common path.
         let sent = match live.tx.try_send(msg) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(msg)) => Box::pin(live.tx.send(msg)).await.map_err(|_| ()),
+            Err(mpsc::error::TrySendError::Full(msg)) => {
+                Box::pin(live.tx.send(msg)).await.map_err(|_| ())
+            }
             Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
         };
         if sent.is_err() {
-            live.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+            live.pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
             return Err(self.died(&method));
         }
-        Ok(PendingCall { upstream_id: id, method, rx, handle: self.clone() })
+        Ok(PendingCall {
+            upstream_id: id,
+            method,
+            rx,
+            handle: self.clone(),
+        })
     }
 
     /// Asks the upstream to stop working on a request.
     pub async fn cancel_request(&self, upstream_id: u64, reason: &str) {
         if let Ok(live) = self.connected() {
-            let waiter = live.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&upstream_id);
+            let waiter = live
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&upstream_id);
             if let Some(tx) = waiter {
                 // Answer the caller now, saying what happened: a dropped sender would
                 // read as "the upstream stopped", which it did not.
-                let message = format!("the request to upstream `{}` was cancelled: {reason}", self.name());
-                let _ = tx.send(Message::error_response(to_raw(&upstream_id), ErrorCode::RequestTimeout.code(), &message, None));
+                let message = format!(
+                    "the request to upstream `{}` was cancelled: {reason}",
+                    self.name()
+                );
+                let _ = tx.send(Message::error_response(
+                    to_raw(&upstream_id),
+                    ErrorCode::RequestTimeout.code(),
+                    &message,
+                    None,
+                ));
             }
             let params = serde_json::json!({ "requestId": upstream_id, "reason": reason });
-            let _ = live.tx.send(Message::notification("notifications/cancelled", Some(to_raw(&params)))).await;
+            let _ = live
+                .tx
+                .send(Message::notification(
+                    "notifications/cancelled",
+                    Some(to_raw(&params)),
+                ))
+                .await;
         }
     }
 
     /// Returns once the first start has finished (successfully or not).
     pub async fn wait_first_start(&self) {
         let mut rx = self.0.status.subscribe();
-        let _ = rx.wait_for(|s| s.state != UpstreamState::Starting || s.restarts > 0).await;
+        let _ = rx
+            .wait_for(|s| s.state != UpstreamState::Starting || s.restarts > 0)
+            .await;
     }
 
     /// Re-lists its tools now.
@@ -306,16 +423,28 @@ impl UpstreamHandle {
         self.0.cancel.cancel();
         self.0.tasks.close();
         self.0.tasks.wait().await;
-        if matches!(self.status().state, UpstreamState::Pending | UpstreamState::Blocked | UpstreamState::Disabled) {
+        if matches!(
+            self.status().state,
+            UpstreamState::Pending | UpstreamState::Blocked | UpstreamState::Disabled
+        ) {
             return;
         }
         let mut rx = self.0.status.subscribe();
-        let _ = tokio::time::timeout(Duration::from_secs(5), rx.wait_for(|s| s.state == UpstreamState::Stopped)).await;
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            rx.wait_for(|s| s.state == UpstreamState::Stopped),
+        )
+        .await;
     }
 
     /// The connection, whether or not the handshake is done.
     fn connected(&self) -> Result<Arc<Live>, UpstreamError> {
-        self.0.live.read().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(|| self.unavailable())
+        self.0
+            .live
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| self.unavailable())
     }
 
     /// The connection once the upstream is ready.
@@ -331,7 +460,11 @@ impl UpstreamHandle {
             // Boxed: a rare wait, kept out of the size of every call's future.
             Box::pin(async {
                 let mut rx = self.0.status.subscribe();
-                let _ = tokio::time::timeout(START_WAIT, rx.wait_for(|s| s.state != UpstreamState::Starting)).await;
+                let _ = tokio::time::timeout(
+                    START_WAIT,
+                    rx.wait_for(|s| s.state != UpstreamState::Starting),
+                )
+                .await;
             })
             .await;
         }
@@ -367,15 +500,29 @@ impl UpstreamHandle {
                 )
             }
         };
-        UpstreamError::Unavailable { server: name.to_owned(), reason, stderr: self.stderr_tail(), hint }
+        UpstreamError::Unavailable {
+            server: name.to_owned(),
+            reason,
+            stderr: self.stderr_tail(),
+            hint,
+        }
     }
 
     fn died(&self, method: &str) -> UpstreamError {
         if self.0.cancel.is_cancelled() {
             return UpstreamError::ShuttingDown;
         }
-        let reason = self.status().last_error.unwrap_or_else(|| "the connection closed".into());
-        UpstreamError::Died { server: self.name().to_owned(), method: method.to_owned(), reason, stderr: self.stderr_tail(), log: self.0.stderr.path().display().to_string() }
+        let reason = self
+            .status()
+            .last_error
+            .unwrap_or_else(|| "the connection closed".into());
+        UpstreamError::Died {
+            server: self.name().to_owned(),
+            method: method.to_owned(),
+            reason,
+            stderr: self.stderr_tail(),
+            log: self.0.stderr.path().display().to_string(),
+        }
     }
 }
 
@@ -390,14 +537,26 @@ impl PendingCall {
                 let handle = &self.handle;
                 Box::pin(async move {
                     let mut rx = handle.0.status.subscribe();
-                    let _ = tokio::time::timeout(Duration::from_millis(200), rx.wait_for(|s| s.state != UpstreamState::Ready)).await;
+                    let _ = tokio::time::timeout(
+                        Duration::from_millis(200),
+                        rx.wait_for(|s| s.state != UpstreamState::Ready),
+                    )
+                    .await;
                 })
                 .await;
                 Err(self.handle.died(&self.method))
             }
             Err(_) => {
-                Box::pin(self.handle.cancel_request(self.upstream_id, "timed out in the gateway")).await;
-                Err(UpstreamError::Timeout { server: self.handle.name().to_owned(), method: self.method, after: timeout })
+                Box::pin(
+                    self.handle
+                        .cancel_request(self.upstream_id, "timed out in the gateway"),
+                )
+                .await;
+                Err(UpstreamError::Timeout {
+                    server: self.handle.name().to_owned(),
+                    method: self.method,
+                    after: timeout,
+                })
             }
         }
     }

@@ -14,8 +14,8 @@ mod tool;
 use crate::protocol::Message;
 
 pub use error::UpstreamError;
-pub use handle::{PendingCall, UpstreamHandle};
 pub(crate) use handle::UpstreamContext;
+pub use handle::{PendingCall, UpstreamHandle};
 pub use status::{UpstreamInfo, UpstreamState, UpstreamStatus};
 pub use tool::Tool;
 

@@ -48,7 +48,14 @@ pub struct UpstreamStatus {
 
 impl Default for UpstreamStatus {
     fn default() -> Self {
-        Self { state: UpstreamState::Starting, last_error: None, restarts: 0, pid: None, sign_in_url: None, retry_at: None }
+        Self {
+            state: UpstreamState::Starting,
+            last_error: None,
+            restarts: 0,
+            pid: None,
+            sign_in_url: None,
+            retry_at: None,
+        }
     }
 }
 

@@ -8,7 +8,9 @@ use rand::Rng;
 use serde_json::Value;
 
 use super::handle::{empty_params, Live, PendingMap};
-use super::{stateless, Tool, UpstreamError, UpstreamEvent, UpstreamHandle, UpstreamInfo, UpstreamState};
+use super::{
+    stateless, Tool, UpstreamError, UpstreamEvent, UpstreamHandle, UpstreamInfo, UpstreamState,
+};
 use crate::config::UpstreamProtocol;
 use crate::config::{Isolation, TransportSettings};
 use crate::isolation::{spawn_container, ContainerOptions};
@@ -34,7 +36,12 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
         shared.stderr.clear_tail();
         // A new process or connection starts at its own default level, and in no era yet.
         handle.set_log_level(None);
-        shared.info.write().unwrap_or_else(|p| p.into_inner()).protocol_version.clear();
+        shared
+            .info
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .protocol_version
+            .clear();
         *shared.listen_id.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let started = Instant::now();
         let pending: Arc<PendingMap> = Arc::default();
@@ -51,12 +58,20 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
         }
         // Waiting for a person to sign in is not a failure: wait for them, then start at once.
         if let Some(oauth) = shared.oauth.clone().filter(|o| o.sign_in_url().is_some()) {
-            tracing::info!(server = shared.settings.name, "waiting for sign-in ({error})");
+            tracing::info!(
+                server = shared.settings.name,
+                "waiting for sign-in ({error})"
+            );
             shared.status.send_modify(|s| {
                 s.state = UpstreamState::NeedsSignIn;
                 s.last_error = Some(error);
             });
-            notify(&handle, UpstreamEvent::StateChanged { server: shared.settings.name.clone() });
+            notify(
+                &handle,
+                UpstreamEvent::StateChanged {
+                    server: shared.settings.name.clone(),
+                },
+            );
             tokio::select! {
                 () = oauth.settled() => {}
                 () = shared.cancel.cancelled() => break,
@@ -64,16 +79,29 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
             failures = 0;
             continue;
         }
-        failures = if started.elapsed() > HEALTHY_AFTER { 1 } else { failures.saturating_add(1) };
+        failures = if started.elapsed() > HEALTHY_AFTER {
+            1
+        } else {
+            failures.saturating_add(1)
+        };
         let delay = backoff(failures);
-        tracing::warn!(server = shared.settings.name, "upstream stopped: {error}; retrying in {:.1} s", delay.as_secs_f64());
+        tracing::warn!(
+            server = shared.settings.name,
+            "upstream stopped: {error}; retrying in {:.1} s",
+            delay.as_secs_f64()
+        );
         shared.status.send_modify(|s| {
             s.state = UpstreamState::Backoff;
             s.last_error = Some(error);
             s.restarts += 1;
             s.retry_at = Some(SystemTime::now() + delay);
         });
-        notify(&handle, UpstreamEvent::StateChanged { server: shared.settings.name.clone() });
+        notify(
+            &handle,
+            UpstreamEvent::StateChanged {
+                server: shared.settings.name.clone(),
+            },
+        );
         let signed_in = async {
             match &shared.oauth {
                 // A sign-in started by a person during the wait ends it.
@@ -96,37 +124,74 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
 
 /// Full jitter: a uniform wait between half and all of the capped exponential step.
 fn backoff(failures: u32) -> Duration {
-    let exp = BACKOFF_BASE.saturating_mul(1u32 << failures.saturating_sub(1).min(16)).min(BACKOFF_CAP);
+    let exp = BACKOFF_BASE
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+        .min(BACKOFF_CAP);
     let ms = exp.as_millis() as u64;
     Duration::from_millis(rand::rng().random_range(ms / 2..=ms.max(1)))
 }
 
 fn set_state(handle: &UpstreamHandle, state: UpstreamState, error: Option<String>) {
     handle.0.status.send_modify(|s| {
-        s.state = if s.sign_in_url.is_some() && matches!(state, UpstreamState::Starting | UpstreamState::Backoff) { UpstreamState::NeedsSignIn } else { state };
+        s.state = if s.sign_in_url.is_some()
+            && matches!(state, UpstreamState::Starting | UpstreamState::Backoff)
+        {
+            UpstreamState::NeedsSignIn
+        } else {
+            state
+        };
         if error.is_some() || state == UpstreamState::Ready {
             s.last_error = error;
         }
         s.retry_at = None;
     });
-    notify(handle, UpstreamEvent::StateChanged { server: handle.name().to_owned() });
+    notify(
+        handle,
+        UpstreamEvent::StateChanged {
+            server: handle.name().to_owned(),
+        },
+    );
 }
 
 fn notify(handle: &UpstreamHandle, event: UpstreamEvent) {
-    if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = handle.0.ctx.events.try_send(event) {
-        tracing::warn!(server = handle.name(), "gateway event queue full; an upstream event was dropped");
+    if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) =
+        handle.0.ctx.events.try_send(event)
+    {
+        tracing::warn!(
+            server = handle.name(),
+            "gateway event queue full; an upstream event was dropped"
+        );
     }
 }
 
 /// Connects, handshakes and lists tools. On error the connection is ended.
-async fn connect(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Result<Connection, UpstreamError> {
+async fn connect(
+    handle: &UpstreamHandle,
+    pending: Arc<PendingMap>,
+) -> Result<Connection, UpstreamError> {
     let shared = &handle.0;
     let name = shared.settings.name.clone();
     let inbound = inbound_sink(handle, pending.clone());
     let limit = shared.ctx.max_message_bytes;
     let conn = match (&shared.settings.transport, &shared.settings.isolation) {
-        (TransportSettings::Stdio { command, args, env, cwd }, Isolation::Docker(docker)) => spawn_container(
-            ContainerOptions { server: &name, command, args, env, cwd: cwd.as_ref(), settings: docker, max_message_bytes: limit },
+        (
+            TransportSettings::Stdio {
+                command,
+                args,
+                env,
+                cwd,
+            },
+            Isolation::Docker(docker),
+        ) => spawn_container(
+            ContainerOptions {
+                server: &name,
+                command,
+                args,
+                env,
+                cwd: cwd.as_ref(),
+                settings: docker,
+                max_message_bytes: limit,
+            },
             &shared.ctx.docker,
             shared.stderr.clone(),
             inbound,
@@ -134,20 +199,60 @@ async fn connect(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Result<Co
             &shared.cancel,
         )
         .await
-        .map_err(|source| UpstreamError::Isolation { server: name.clone(), source })?,
-        (TransportSettings::Stdio { command, args, env, cwd }, Isolation::None) => spawn_stdio(
-            StdioOptions { server: &name, command, args, env, cwd: cwd.as_ref(), max_message_bytes: limit },
+        .map_err(|source| UpstreamError::Isolation {
+            server: name.clone(),
+            source,
+        })?,
+        (
+            TransportSettings::Stdio {
+                command,
+                args,
+                env,
+                cwd,
+            },
+            Isolation::None,
+        ) => spawn_stdio(
+            StdioOptions {
+                server: &name,
+                command,
+                args,
+                env,
+                cwd: cwd.as_ref(),
+                max_message_bytes: limit,
+            },
             shared.stderr.clone(),
             inbound,
             &shared.tasks,
             &shared.cancel,
         )
-        .map_err(|source| UpstreamError::Transport { server: name.clone(), source })?,
-        (TransportSettings::Http { url, headers, kind }, _) => connect_http(HttpOptions { server: &name, tool_schemas: tool_schemas(handle), url, headers, kind: *kind, max_message_bytes: limit, auth: shared.oauth.clone() }, inbound, &shared.tasks, &shared.cancel)
-            .await
-            .map_err(|source| UpstreamError::Transport { server: name.clone(), source })?,
+        .map_err(|source| UpstreamError::Transport {
+            server: name.clone(),
+            source,
+        })?,
+        (TransportSettings::Http { url, headers, kind }, _) => connect_http(
+            HttpOptions {
+                server: &name,
+                tool_schemas: tool_schemas(handle),
+                url,
+                headers,
+                kind: *kind,
+                max_message_bytes: limit,
+                auth: shared.oauth.clone(),
+            },
+            inbound,
+            &shared.tasks,
+            &shared.cancel,
+        )
+        .await
+        .map_err(|source| UpstreamError::Transport {
+            server: name.clone(),
+            source,
+        })?,
     };
-    let live = Arc::new(Live { tx: conn.tx.clone(), pending });
+    let live = Arc::new(Live {
+        tx: conn.tx.clone(),
+        pending,
+    });
     *shared.live.write().unwrap_or_else(|p| p.into_inner()) = Some(live);
     let mut conn = conn;
     // A connection that ends during the handshake fails it now: nobody else
@@ -159,8 +264,26 @@ async fn connect(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Result<Co
     let (failure, exit) = match result {
         Ok(Ok(Ok(()))) => return Ok(conn),
         Ok(Ok(Err(e))) => (e, None),
-        Ok(Err(_)) => (UpstreamError::Handshake { server: name.clone(), message: format!("no answer to `initialize` within {} s", HANDSHAKE_TIMEOUT.as_secs()), stderr: handle.stderr_tail() }, None),
-        Err(reason) => (UpstreamError::Unavailable { server: name.clone(), reason: reason.clone(), stderr: Vec::new(), hint: String::new() }, Some(reason)),
+        Ok(Err(_)) => (
+            UpstreamError::Handshake {
+                server: name.clone(),
+                message: format!(
+                    "no answer to `initialize` within {} s",
+                    HANDSHAKE_TIMEOUT.as_secs()
+                ),
+                stderr: handle.stderr_tail(),
+            },
+            None,
+        ),
+        Err(reason) => (
+            UpstreamError::Unavailable {
+                server: name.clone(),
+                reason: reason.clone(),
+                stderr: Vec::new(),
+                hint: String::new(),
+            },
+            Some(reason),
+        ),
     };
     *shared.live.write().unwrap_or_else(|p| p.into_inner()) = None;
     conn.cancel.cancel();
@@ -168,14 +291,19 @@ async fn connect(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Result<Co
     let mut closed = conn.closed;
     let exit = match exit {
         Some(reason) => Some(reason),
-        None => tokio::time::timeout(Duration::from_secs(3), &mut closed).await.ok().and_then(Result::ok),
+        None => tokio::time::timeout(Duration::from_secs(3), &mut closed)
+            .await
+            .ok()
+            .and_then(Result::ok),
     };
     Err(match failure {
-        UpstreamError::Died { .. } | UpstreamError::Unavailable { .. } => UpstreamError::Handshake {
-            server: name,
-            message: exit.unwrap_or_else(|| "the connection closed".into()),
-            stderr: handle.stderr_tail(),
-        },
+        UpstreamError::Died { .. } | UpstreamError::Unavailable { .. } => {
+            UpstreamError::Handshake {
+                server: name,
+                message: exit.unwrap_or_else(|| "the connection closed".into()),
+                stderr: handle.stderr_tail(),
+            }
+        }
         other => other,
     })
 }
@@ -184,12 +312,18 @@ async fn connect(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Result<Co
 async fn handshake(handle: &UpstreamHandle) -> Result<(), UpstreamError> {
     let shared = &handle.0;
     let protocol = shared.settings.protocol;
-    if protocol != UpstreamProtocol::Handshake && !shared.no_discover.load(std::sync::atomic::Ordering::Relaxed) {
+    if protocol != UpstreamProtocol::Handshake
+        && !shared
+            .no_discover
+            .load(std::sync::atomic::Ordering::Relaxed)
+    {
         let found = match stateless::discover(handle).await {
             Ok(found) => found,
             Err(e) if protocol == UpstreamProtocol::Auto => {
                 // The connection did not survive the question: ask with `initialize` from the next start on.
-                shared.no_discover.store(true, std::sync::atomic::Ordering::Relaxed);
+                shared
+                    .no_discover
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
                 return Err(e);
             }
             Err(e) => return Err(e),
@@ -221,10 +355,16 @@ async fn initialize(handle: &UpstreamHandle) -> Result<(), UpstreamError> {
         "capabilities": shared.ctx.client_capabilities,
         "clientInfo": { "name": "portcullis", "title": "Portcullis MCP gateway", "version": env!("CARGO_PKG_VERSION") },
     });
-    let call = handle.start_request_live("initialize", Some(to_raw(&params))).await?;
+    let call = handle
+        .start_request_live("initialize", Some(to_raw(&params)))
+        .await?;
     let resp = call.wait(HANDSHAKE_TIMEOUT).await?;
     let result = rpc_result(&name, "initialize", &resp)?;
-    let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let version = result
+        .get("protocolVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     if !SUPPORTED_VERSIONS.contains(&version.as_str()) {
         return Err(UpstreamError::Handshake {
             server: name,
@@ -236,16 +376,27 @@ async fn initialize(handle: &UpstreamHandle) -> Result<(), UpstreamError> {
         protocol_version: version,
         server_info: result.get("serverInfo").cloned().unwrap_or(Value::Null),
         capabilities: result.get("capabilities").cloned().unwrap_or(Value::Null),
-        instructions: result.get("instructions").and_then(Value::as_str).map(str::to_owned),
+        instructions: result
+            .get("instructions")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     };
-    handle.send_live(Message::notification("notifications/initialized", None)).await?;
+    handle
+        .send_live(Message::notification("notifications/initialized", None))
+        .await?;
     list_tools(handle).await
 }
 
 /// Fetches every page of `tools/list`.
 async fn list_tools(handle: &UpstreamHandle) -> Result<(), UpstreamError> {
     let shared = &handle.0;
-    let has_tools = shared.info.read().unwrap_or_else(|p| p.into_inner()).capabilities.get("tools").is_some();
+    let has_tools = shared
+        .info
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .capabilities
+        .get("tools")
+        .is_some();
     let mut tools = Vec::new();
     if has_tools {
         let mut cursor: Option<String> = None;
@@ -256,16 +407,30 @@ async fn list_tools(handle: &UpstreamHandle) -> Result<(), UpstreamError> {
             };
             let resp = handle.request_live("tools/list", Some(params)).await?;
             let result = rpc_result(handle.name(), "tools/list", &resp)?;
-            let Some(list) = resp.result.as_deref().and_then(|r| serde_json::from_str::<ToolsPage>(r.get()).ok()) else { break };
+            let Some(list) = resp
+                .result
+                .as_deref()
+                .and_then(|r| serde_json::from_str::<ToolsPage>(r.get()).ok())
+            else {
+                break;
+            };
             tools.extend(list.tools.iter().filter_map(|t| Tool::from_raw(t)));
-            cursor = result.get("nextCursor").and_then(Value::as_str).map(str::to_owned);
+            cursor = result
+                .get("nextCursor")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             if cursor.is_none() {
                 break;
             }
         }
     }
     *shared.tools.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tools);
-    notify(handle, UpstreamEvent::ToolsChanged { server: handle.name().to_owned() });
+    notify(
+        handle,
+        UpstreamEvent::ToolsChanged {
+            server: handle.name().to_owned(),
+        },
+    );
     Ok(())
 }
 
@@ -278,9 +443,17 @@ struct ToolsPage {
 /// The result of a response as a value, or the upstream's error as ours.
 fn rpc_result(server: &str, method: &str, resp: &Message) -> Result<Value, UpstreamError> {
     if let Some(err) = &resp.error {
-        return Err(UpstreamError::Handshake { server: server.to_owned(), message: format!("`{method}` failed: {}", err.get()), stderr: Vec::new() });
+        return Err(UpstreamError::Handshake {
+            server: server.to_owned(),
+            message: format!("`{method}` failed: {}", err.get()),
+            stderr: Vec::new(),
+        });
     }
-    Ok(resp.result.as_deref().and_then(|r| serde_json::from_str(r.get()).ok()).unwrap_or(Value::Null))
+    Ok(resp
+        .result
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r.get()).ok())
+        .unwrap_or(Value::Null))
 }
 
 /// Serves until the connection ends or the upstream is stopped; returns why it ended.
@@ -320,8 +493,15 @@ fn tool_schemas(handle: &UpstreamHandle) -> crate::transport::ToolSchemas {
     let weak = Arc::downgrade(&handle.0);
     Arc::new(move |name: &str| {
         let shared = weak.upgrade()?;
-        let tools = shared.tools.read().unwrap_or_else(|p| p.into_inner()).clone();
-        tools.iter().find(|t| t.name == name).and_then(|t| t.field("inputSchema"))
+        let tools = shared
+            .tools
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        tools
+            .iter()
+            .find(|t| t.name == name)
+            .and_then(|t| t.field("inputSchema"))
     })
 }
 
@@ -353,17 +533,33 @@ fn inbound_sink(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Inbound {
     Arc::new(move |msg: Message| match msg.kind() {
         Kind::Response => {
             let id = msg.id_key().and_then(|k| k.parse::<u64>().ok());
-            let waiter = id.and_then(|id| pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id));
+            let waiter = id.and_then(|id| {
+                pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&id)
+            });
             match waiter {
                 Some(tx) => {
                     let _ = tx.send(msg);
                 }
-                None => tracing::debug!(server = name, "a response to an unknown id {:?}", msg.id_key()),
+                None => tracing::debug!(
+                    server = name,
+                    "a response to an unknown id {:?}",
+                    msg.id_key()
+                ),
             }
         }
         // The acknowledgment of the gateway's own listen stream is for the gateway.
         Kind::Notification if msg.method() == "notifications/subscriptions/acknowledged" => {}
-        Kind::Notification if matches!(msg.method(), "notifications/progress" | "notifications/message") => progress(without_subscription_id(msg)),
+        Kind::Notification
+            if matches!(
+                msg.method(),
+                "notifications/progress" | "notifications/message"
+            ) =>
+        {
+            progress(without_subscription_id(msg))
+        }
         Kind::Notification if msg.method() == "notifications/tools/list_changed" => {
             if let Some(shared) = weak.upgrade() {
                 shared.refresh.notify_one();
@@ -371,20 +567,52 @@ fn inbound_sink(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Inbound {
         }
         Kind::Notification => {
             let msg = without_subscription_id(msg);
-            if events.try_send(UpstreamEvent::Notification { server: name.clone(), msg }).is_err() {
-                tracing::warn!(server = name, "gateway event queue full; a notification was dropped");
+            if events
+                .try_send(UpstreamEvent::Notification {
+                    server: name.clone(),
+                    msg,
+                })
+                .is_err()
+            {
+                tracing::warn!(
+                    server = name,
+                    "gateway event queue full; a notification was dropped"
+                );
             }
         }
         Kind::Request => {
-            if let Err(e) = events.try_send(UpstreamEvent::Request { server: name.clone(), msg }) {
-                tracing::warn!(server = name, "gateway event queue full; refusing a request from the upstream");
+            if let Err(e) = events.try_send(UpstreamEvent::Request {
+                server: name.clone(),
+                msg,
+            }) {
+                tracing::warn!(
+                    server = name,
+                    "gateway event queue full; refusing a request from the upstream"
+                );
                 let msg = match e {
-                    tokio::sync::mpsc::error::TrySendError::Full(UpstreamEvent::Request { msg, .. }) | tokio::sync::mpsc::error::TrySendError::Closed(UpstreamEvent::Request { msg, .. }) => msg,
+                    tokio::sync::mpsc::error::TrySendError::Full(UpstreamEvent::Request {
+                        msg,
+                        ..
+                    })
+                    | tokio::sync::mpsc::error::TrySendError::Closed(UpstreamEvent::Request {
+                        msg,
+                        ..
+                    }) => msg,
                     _ => return,
                 };
                 if let (Some(id), Some(shared)) = (msg.id.clone(), weak.upgrade()) {
-                    if let Some(live) = shared.live.read().unwrap_or_else(|p| p.into_inner()).clone() {
-                        let _ = live.tx.try_send(Message::error_response(id, -32603, "the gateway is overloaded", None));
+                    if let Some(live) = shared
+                        .live
+                        .read()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone()
+                    {
+                        let _ = live.tx.try_send(Message::error_response(
+                            id,
+                            -32603,
+                            "the gateway is overloaded",
+                            None,
+                        ));
                     }
                 }
             }
@@ -400,7 +628,9 @@ mod tests {
     fn backoff_grows_is_capped_and_jittered() {
         for n in 1..40 {
             let d = backoff(n);
-            let step = BACKOFF_BASE.saturating_mul(1u32 << (n - 1).min(16)).min(BACKOFF_CAP);
+            let step = BACKOFF_BASE
+                .saturating_mul(1u32 << (n - 1).min(16))
+                .min(BACKOFF_CAP);
             assert!(d >= step / 2 && d <= step, "{n}: {d:?} vs {step:?}");
         }
         assert!(backoff(30) <= BACKOFF_CAP);

@@ -26,19 +26,25 @@ impl Tool {
 
     /// A member parsed as a value (`None` when absent or not parseable).
     pub fn field(&self, key: &str) -> Option<Value> {
-        self.fields.get(key).and_then(|r| serde_json::from_str(r.get()).ok())
+        self.fields
+            .get(key)
+            .and_then(|r| serde_json::from_str(r.get()).ok())
     }
 
     /// The description, if any.
     pub fn description(&self) -> Option<String> {
-        self.field("description").and_then(|v| v.as_str().map(str::to_owned))
+        self.field("description")
+            .and_then(|v| v.as_str().map(str::to_owned))
     }
 
     /// The whole definition as a value.
     pub fn to_value(&self) -> Value {
         let mut map = serde_json::Map::new();
         for (k, v) in &self.fields {
-            map.insert(k.clone(), serde_json::from_str(v.get()).unwrap_or(Value::Null));
+            map.insert(
+                k.clone(),
+                serde_json::from_str(v.get()).unwrap_or(Value::Null),
+            );
         }
         Value::Object(map)
     }

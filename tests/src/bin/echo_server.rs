@@ -97,7 +97,10 @@ struct RpcError {
 
 impl RpcError {
     fn params(message: impl Into<String>) -> Self {
-        Self { code: INVALID_PARAMS, message: message.into() }
+        Self {
+            code: INVALID_PARAMS,
+            message: message.into(),
+        }
     }
 }
 
@@ -129,7 +132,10 @@ struct Server {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("portcullis-echo-server: cannot start the runtime: {e}");
@@ -161,11 +167,24 @@ async fn run(args: Args) -> std::io::Result<()> {
     loop {
         match read_line(&mut stdin, &mut line, MAX_LINE).await? {
             Line::Eof => break,
-            Line::TooLong => server.send(error_line(None, INVALID_REQUEST, &format!("message longer than {MAX_LINE} bytes"))).await,
+            Line::TooLong => {
+                server
+                    .send(error_line(
+                        None,
+                        INVALID_REQUEST,
+                        &format!("message longer than {MAX_LINE} bytes"),
+                    ))
+                    .await
+            }
             Line::Data => server.handle_line(&line).await,
         }
     }
-    for (_, task) in server.sleeping.lock().unwrap_or_else(|p| p.into_inner()).drain() {
+    for (_, task) in server
+        .sleeping
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .drain()
+    {
         task.abort();
     }
     let _ = server.out.send(Out::Close).await;
@@ -195,7 +214,11 @@ enum Line {
 
 /// Reads one line without its newline into `buf`. A line over `limit` is
 /// skipped (and reported) so that one bad message does not end the session.
-async fn read_line<R: AsyncBufRead + Unpin>(r: &mut R, buf: &mut Vec<u8>, limit: usize) -> std::io::Result<Line> {
+async fn read_line<R: AsyncBufRead + Unpin>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<Line> {
     buf.clear();
     let mut too_long = false;
     let mut any = false;
@@ -239,25 +262,52 @@ impl Server {
         }
         let msg: Incoming = match serde_json::from_slice(line) {
             Ok(m) => m,
-            Err(e) => return self.send(error_line(None, PARSE_ERROR, &format!("not a JSON-RPC message: {e}"))).await,
+            Err(e) => {
+                return self
+                    .send(error_line(
+                        None,
+                        PARSE_ERROR,
+                        &format!("not a JSON-RPC message: {e}"),
+                    ))
+                    .await
+            }
         };
         if msg.jsonrpc.as_deref() != Some("2.0") {
-            return self.send(error_line(msg.id.as_deref(), INVALID_REQUEST, "`jsonrpc` must be \"2.0\"")).await;
+            return self
+                .send(error_line(
+                    msg.id.as_deref(),
+                    INVALID_REQUEST,
+                    "`jsonrpc` must be \"2.0\"",
+                ))
+                .await;
         }
         match (msg.id, msg.method) {
             (Some(id), Some(method)) => self.request(id, &method, msg.params).await,
             (None, Some(method)) => self.notification(method, msg.params.as_deref()),
             // A response to a request of ours: this server sends none.
             (Some(_), None) => {}
-            (None, None) => self.send(error_line(None, INVALID_REQUEST, "a message needs a `method` or an `id`")).await,
+            (None, None) => {
+                self.send(error_line(
+                    None,
+                    INVALID_REQUEST,
+                    "a message needs a `method` or an `id`",
+                ))
+                .await
+            }
         }
     }
 
     fn notification(&self, method: String, params: Option<&RawValue>) {
         let mut received = self.received.lock().unwrap_or_else(|p| p.into_inner());
         if method == "notifications/cancelled" {
-            if let Some(p) = params.and_then(|p| serde_json::from_str::<CancelParams>(p.get()).ok()) {
-                if let Some(task) = self.sleeping.lock().unwrap_or_else(|p| p.into_inner()).remove(&canonical(&p.request_id)) {
+            if let Some(p) = params.and_then(|p| serde_json::from_str::<CancelParams>(p.get()).ok())
+            {
+                if let Some(task) = self
+                    .sleeping
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&canonical(&p.request_id))
+                {
                     task.abort();
                 }
                 received.cancelled.push(p.request_id);
@@ -266,7 +316,12 @@ impl Server {
         received.notifications.push(method);
     }
 
-    async fn request(self: &Arc<Self>, id: Box<RawValue>, method: &str, params: Option<Box<RawValue>>) {
+    async fn request(
+        self: &Arc<Self>,
+        id: Box<RawValue>,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) {
         let answer = match method {
             "initialize" => Ok(initialize(params.as_deref())),
             "ping" => Ok("{}".to_owned()),
@@ -277,7 +332,11 @@ impl Server {
                 Ok(Some(result)) => Ok(result),
                 Err(e) => Err(e),
             },
-            _ => Ok(format!(r#"{{"echo":{{"method":{},"params":{}}}}}"#, json_string(method), params.as_deref().map_or("null", RawValue::get))),
+            _ => Ok(format!(
+                r#"{{"echo":{{"method":{},"params":{}}}}}"#,
+                json_string(method),
+                params.as_deref().map_or("null", RawValue::get)
+            )),
         };
         let line = match answer {
             Ok(result) => result_line(&id, &result),
@@ -291,14 +350,30 @@ impl Server {
         struct ListParams {
             cursor: Option<String>,
         }
-        let params: Option<ListParams> = params.map(|p| serde_json::from_str(p.get())).transpose().map_err(|e| RpcError::params(format!("tools/list params: {e}")))?;
+        let params: Option<ListParams> = params
+            .map(|p| serde_json::from_str(p.get()))
+            .transpose()
+            .map_err(|e| RpcError::params(format!("tools/list params: {e}")))?;
         let start = match params.and_then(|p| p.cursor) {
             None => 0,
-            Some(c) => c.strip_prefix('p').and_then(|n| n.parse::<usize>().ok()).filter(|n| *n <= self.tools.len()).ok_or_else(|| RpcError::params(format!("invalid cursor `{c}`")))?,
+            Some(c) => c
+                .strip_prefix('p')
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| *n <= self.tools.len())
+                .ok_or_else(|| RpcError::params(format!("invalid cursor `{c}`")))?,
         };
-        let size = if self.page_size == 0 { self.tools.len() } else { self.page_size };
+        let size = if self.page_size == 0 {
+            self.tools.len()
+        } else {
+            self.page_size
+        };
         let end = (start + size).min(self.tools.len());
-        let mut out = String::with_capacity(64 + self.tools[start..end].iter().map(|t| t.len() + 1).sum::<usize>());
+        let mut out = String::with_capacity(
+            64 + self.tools[start..end]
+                .iter()
+                .map(|t| t.len() + 1)
+                .sum::<usize>(),
+        );
         out.push_str(r#"{"tools":["#);
         out.push_str(&self.tools[start..end].join(","));
         out.push(']');
@@ -310,9 +385,15 @@ impl Server {
     }
 
     /// The result of a call, or `None` when the answer comes later (or never).
-    async fn tools_call(self: &Arc<Self>, id: &RawValue, params: Option<&RawValue>) -> Result<Option<String>, RpcError> {
-        let params = params.ok_or_else(|| RpcError::params("tools/call needs params with a `name`"))?;
-        let call: CallParams = serde_json::from_str(params.get()).map_err(|e| RpcError::params(format!("tools/call params: {e}")))?;
+    async fn tools_call(
+        self: &Arc<Self>,
+        id: &RawValue,
+        params: Option<&RawValue>,
+    ) -> Result<Option<String>, RpcError> {
+        let params =
+            params.ok_or_else(|| RpcError::params("tools/call needs params with a `name`"))?;
+        let call: CallParams = serde_json::from_str(params.get())
+            .map_err(|e| RpcError::params(format!("tools/call params: {e}")))?;
         let args = call.arguments.as_deref();
         let progress = call.meta.and_then(|m| m.progress_token);
         match call.name.as_str() {
@@ -330,7 +411,9 @@ impl Server {
     }
 
     fn is_generated(&self, name: &str) -> bool {
-        name.strip_prefix("tool_").and_then(|n| n.parse::<usize>().ok()).is_some_and(|n| n < self.extra_tools && name == format!("tool_{n}"))
+        name.strip_prefix("tool_")
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n < self.extra_tools && name == format!("tool_{n}"))
     }
 
     fn sleep(self: &Arc<Self>, id: &RawValue, args: Option<&RawValue>) -> Result<(), RpcError> {
@@ -344,7 +427,9 @@ impl Server {
             .map_err(|e| RpcError::params(format!("sleep needs a whole number `ms`: {e}")))?
             .ok_or_else(|| RpcError::params("sleep needs arguments with `ms`"))?;
         if args.ms > MAX_SLEEP_MS {
-            return Err(RpcError::params(format!("sleep: `ms` is at most {MAX_SLEEP_MS}")));
+            return Err(RpcError::params(format!(
+                "sleep: `ms` is at most {MAX_SLEEP_MS}"
+            )));
         }
         let key = canonical(id);
         let id = id.to_owned();
@@ -355,8 +440,17 @@ impl Server {
         let mut sleeping = self.sleeping.lock().unwrap_or_else(|p| p.into_inner());
         let task = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(args.ms)).await;
-            let result = format!(r#"{{"content":[{{"type":"text","text":"slept {} ms"}}]}}"#, args.ms);
-            if me.sleeping.lock().unwrap_or_else(|p| p.into_inner()).remove(&k).is_some() {
+            let result = format!(
+                r#"{{"content":[{{"type":"text","text":"slept {} ms"}}]}}"#,
+                args.ms
+            );
+            if me
+                .sleeping
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&k)
+                .is_some()
+            {
                 me.send(result_line(&id, &result)).await;
             }
         });
@@ -367,11 +461,22 @@ impl Server {
     fn received(&self) -> String {
         let received = self.received.lock().unwrap_or_else(|p| p.into_inner());
         let cancelled: Vec<&str> = received.cancelled.iter().map(|c| c.get()).collect();
-        let body = format!(r#"{{"notifications":{},"cancelled":[{}]}}"#, serde_json::to_string(&received.notifications).unwrap_or_else(|_| "[]".into()), cancelled.join(","));
-        format!(r#"{{"content":[{{"type":"text","text":{}}}],"structuredContent":{body}}}"#, json_string(&body))
+        let body = format!(
+            r#"{{"notifications":{},"cancelled":[{}]}}"#,
+            serde_json::to_string(&received.notifications).unwrap_or_else(|_| "[]".into()),
+            cancelled.join(",")
+        );
+        format!(
+            r#"{{"content":[{{"type":"text","text":{}}}],"structuredContent":{body}}}"#,
+            json_string(&body)
+        )
     }
 
-    async fn emit(&self, args: Option<&RawValue>, progress: Option<&RawValue>) -> Result<String, RpcError> {
+    async fn emit(
+        &self,
+        args: Option<&RawValue>,
+        progress: Option<&RawValue>,
+    ) -> Result<String, RpcError> {
         #[derive(Deserialize)]
         struct EmitArgs {
             method: String,
@@ -380,14 +485,29 @@ impl Server {
         let args: EmitArgs = args
             .map(|a| serde_json::from_str(a.get()))
             .transpose()
-            .map_err(|e| RpcError::params(format!("emit needs a string `method` and optional `params`: {e}")))?
+            .map_err(|e| {
+                RpcError::params(format!(
+                    "emit needs a string `method` and optional `params`: {e}"
+                ))
+            })?
             .ok_or_else(|| RpcError::params("emit needs arguments with `method`"))?;
         if let Some(token) = progress {
-            let params = format!(r#"{{"progressToken":{},"progress":1,"total":1,"message":"emit"}}"#, token.get());
-            self.send(notification_line("notifications/progress", Some(&params))).await;
+            let params = format!(
+                r#"{{"progressToken":{},"progress":1,"total":1,"message":"emit"}}"#,
+                token.get()
+            );
+            self.send(notification_line("notifications/progress", Some(&params)))
+                .await;
         }
-        self.send(notification_line(&args.method, args.params.as_deref().map(RawValue::get))).await;
-        Ok(format!(r#"{{"content":[{{"type":"text","text":{}}}]}}"#, json_string(&format!("emitted {}", args.method))))
+        self.send(notification_line(
+            &args.method,
+            args.params.as_deref().map(RawValue::get),
+        ))
+        .await;
+        Ok(format!(
+            r#"{{"content":[{{"type":"text","text":{}}}]}}"#,
+            json_string(&format!("emitted {}", args.method))
+        ))
     }
 }
 
@@ -397,8 +517,12 @@ fn initialize(params: Option<&RawValue>) -> String {
         #[serde(rename = "protocolVersion")]
         protocol_version: Option<String>,
     }
-    let asked = params.and_then(|p| serde_json::from_str::<InitParams>(p.get()).ok()).and_then(|p| p.protocol_version);
-    let version = asked.and_then(|a| SUPPORTED_VERSIONS.iter().find(|v| **v == a)).unwrap_or(&SUPPORTED_VERSIONS[0]);
+    let asked = params
+        .and_then(|p| serde_json::from_str::<InitParams>(p.get()).ok())
+        .and_then(|p| p.protocol_version);
+    let version = asked
+        .and_then(|a| SUPPORTED_VERSIONS.iter().find(|v| **v == a))
+        .unwrap_or(&SUPPORTED_VERSIONS[0]);
     format!(
         r#"{{"protocolVersion":"{version}","capabilities":{{"tools":{{"listChanged":false}}}},"serverInfo":{{"name":"portcullis-echo-server","version":"{}"}},"instructions":"A test server: echo, sleep, received, emit, crash."}}"#,
         env!("CARGO_PKG_VERSION")
@@ -413,8 +537,14 @@ fn echo(args: Option<&RawValue>) -> String {
         message: Option<String>,
     }
     let args = args.map_or("{}", RawValue::get);
-    let text = serde_json::from_str::<EchoArgs>(args).ok().and_then(|a| a.message).unwrap_or_else(|| args.to_owned());
-    format!(r#"{{"content":[{{"type":"text","text":{}}}],"structuredContent":{args}}}"#, json_string(&text))
+    let text = serde_json::from_str::<EchoArgs>(args)
+        .ok()
+        .and_then(|a| a.message)
+        .unwrap_or_else(|| args.to_owned());
+    format!(
+        r#"{{"content":[{{"type":"text","text":{}}}],"structuredContent":{args}}}"#,
+        json_string(&text)
+    )
 }
 
 fn tool_definitions(extra: usize) -> Vec<String> {
@@ -426,26 +556,51 @@ fn tool_definitions(extra: usize) -> Vec<String> {
         tool("emit", "Sends the notification `method` with `params` (and progress when asked for), then answers.", r#"{"type":"object","properties":{"method":{"type":"string"},"params":{"type":"object"}},"required":["method"]}"#),
         tool("crash", "Writes a line to stderr and exits with status 3.", object),
     ];
-    tools.extend((0..extra).map(|i| tool(&format!("tool_{i}"), &format!("Generated tool {i}; behaves like echo."), object)));
+    tools.extend((0..extra).map(|i| {
+        tool(
+            &format!("tool_{i}"),
+            &format!("Generated tool {i}; behaves like echo."),
+            object,
+        )
+    }));
     tools
 }
 
 fn tool(name: &str, description: &str, schema: &str) -> String {
-    format!(r#"{{"name":{},"description":{},"inputSchema":{schema},{EXTRA_MEMBER}}}"#, json_string(name), json_string(description))
+    format!(
+        r#"{{"name":{},"description":{},"inputSchema":{schema},{EXTRA_MEMBER}}}"#,
+        json_string(name),
+        json_string(description)
+    )
 }
 
 fn result_line(id: &RawValue, result: &str) -> Vec<u8> {
-    format!("{{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{result}}}\n", id.get()).into_bytes()
+    format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{result}}}\n",
+        id.get()
+    )
+    .into_bytes()
 }
 
 fn error_line(id: Option<&RawValue>, code: i64, message: &str) -> Vec<u8> {
-    format!("{{\"jsonrpc\":\"2.0\",\"id\":{},\"error\":{{\"code\":{code},\"message\":{}}}}}\n", id.map_or("null", RawValue::get), json_string(message)).into_bytes()
+    format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":{},\"error\":{{\"code\":{code},\"message\":{}}}}}\n",
+        id.map_or("null", RawValue::get),
+        json_string(message)
+    )
+    .into_bytes()
 }
 
 fn notification_line(method: &str, params: Option<&str>) -> Vec<u8> {
     match params {
-        Some(p) => format!("{{\"jsonrpc\":\"2.0\",\"method\":{},\"params\":{p}}}\n", json_string(method)),
-        None => format!("{{\"jsonrpc\":\"2.0\",\"method\":{}}}\n", json_string(method)),
+        Some(p) => format!(
+            "{{\"jsonrpc\":\"2.0\",\"method\":{},\"params\":{p}}}\n",
+            json_string(method)
+        ),
+        None => format!(
+            "{{\"jsonrpc\":\"2.0\",\"method\":{}}}\n",
+            json_string(method)
+        ),
     }
     .into_bytes()
 }
@@ -457,5 +612,6 @@ fn json_string(s: &str) -> String {
 
 /// The id as compact JSON, so that `1` and ` 1 ` name the same request.
 fn canonical(id: &RawValue) -> String {
-    serde_json::from_str::<serde_json::Value>(id.get()).map_or_else(|_| id.get().to_owned(), |v| v.to_string())
+    serde_json::from_str::<serde_json::Value>(id.get())
+        .map_or_else(|_| id.get().to_owned(), |v| v.to_string())
 }

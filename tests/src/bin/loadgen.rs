@@ -125,8 +125,19 @@ struct Plan {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let runtime = if args.threads <= 1 { tokio::runtime::Builder::new_current_thread().enable_all().build() } else { tokio::runtime::Builder::new_multi_thread().worker_threads(args.threads).enable_all().build() };
-    let result = runtime.context("cannot start the runtime").and_then(|rt| rt.block_on(run(args)));
+    let runtime = if args.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()
+    };
+    let result = runtime
+        .context("cannot start the runtime")
+        .and_then(|rt| rt.block_on(run(args)));
     match result {
         Ok(true) => std::process::ExitCode::SUCCESS,
         Ok(false) => std::process::ExitCode::from(1),
@@ -146,9 +157,18 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     } else {
         "gateway-http"
     };
-    let tool = args.tool.clone().unwrap_or_else(|| if mode == "direct-stdio" { "echo".into() } else { "echo__echo".into() });
+    let tool = args.tool.clone().unwrap_or_else(|| {
+        if mode == "direct-stdio" {
+            "echo".into()
+        } else {
+            "echo__echo".into()
+        }
+    });
     let arguments = format!(r#"{{"message":{}}}"#, serde_json::to_string(&args.message)?);
-    let params = format!(r#"{{"name":{},"arguments":{arguments}}}"#, serde_json::to_string(&tool)?);
+    let params = format!(
+        r#"{{"name":{},"arguments":{arguments}}}"#,
+        serde_json::to_string(&tool)?
+    );
     let plan = Arc::new(Plan {
         mode,
         label: args.label.clone().unwrap_or_else(|| mode.to_owned()),
@@ -166,8 +186,12 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let mut _home = None;
     let mut approver = None;
     let conns: Vec<Conn> = if let Some(cmd) = &args.direct_stdio {
-        let (program, rest) = cmd.split_first().context("--direct-stdio needs a command")?;
-        vec![Conn::Stdio(StdioConn::spawn(Command::new(program).args(rest)).await?)]
+        let (program, rest) = cmd
+            .split_first()
+            .context("--direct-stdio needs a command")?;
+        vec![Conn::Stdio(
+            StdioConn::spawn(Command::new(program).args(rest)).await?,
+        )]
     } else if let Some(portcullis) = &args.gateway_stdio {
         let home = match &args.home {
             Some(h) => h.clone(),
@@ -179,7 +203,11 @@ async fn run(args: Args) -> anyhow::Result<bool> {
                 let home = gateway_home(&echo)?;
                 let path = home.path().to_owned();
                 _home = Some(home);
-                approver = Some(Approver { portcullis: portcullis.clone(), home: path.clone(), server: "echo".into() });
+                approver = Some(Approver {
+                    portcullis: portcullis.clone(),
+                    home: path.clone(),
+                    server: "echo".into(),
+                });
                 path
             }
         };
@@ -187,7 +215,12 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         cmd.arg("stdio").env("PORTCULLIS_HOME", &home);
         vec![Conn::Stdio(StdioConn::spawn(&mut cmd).await?)]
     } else {
-        let url: Uri = args.http.as_deref().unwrap_or_default().parse().context("--http needs a URL such as http://127.0.0.1:7331/mcp")?;
+        let url: Uri = args
+            .http
+            .as_deref()
+            .unwrap_or_default()
+            .parse()
+            .context("--http needs a URL such as http://127.0.0.1:7331/mcp")?;
         let mut sessions = Vec::new();
         for _ in 0..plan.concurrency {
             sessions.push(Conn::Http(HttpSession::open(&url).await?));
@@ -195,7 +228,13 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         sessions
     };
     let first = conns.first().context("no connection")?.clone();
-    check_tool(&first, &plan.tool, approver.as_ref(), secs(args.setup_timeout, "--setup-timeout")?).await?;
+    check_tool(
+        &first,
+        &plan.tool,
+        approver.as_ref(),
+        secs(args.setup_timeout, "--setup-timeout")?,
+    )
+    .await?;
 
     let started = Instant::now();
     let measure_from = started + plan.warmup;
@@ -228,18 +267,29 @@ async fn run(args: Args) -> anyhow::Result<bool> {
 }
 
 fn secs(s: f64, flag: &str) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(s).map_err(|_| anyhow!("{flag} must be a number of seconds, not {s}"))
+    Duration::try_from_secs_f64(s)
+        .map_err(|_| anyhow!("{flag} must be a number of seconds, not {s}"))
 }
 
 /// A PORTCULLIS_HOME whose config has the echo server as its only upstream.
 fn gateway_home(echo: &std::path::Path) -> anyhow::Result<tempfile::TempDir> {
     if !echo.is_file() {
-        bail!("the echo server {} does not exist (build it, or pass --echo-server)", echo.display());
+        bail!(
+            "the echo server {} does not exist (build it, or pass --echo-server)",
+            echo.display()
+        );
     }
-    let home = tempfile::Builder::new().prefix("portcullis-loadgen-").tempdir()?;
+    let home = tempfile::Builder::new()
+        .prefix("portcullis-loadgen-")
+        .tempdir()?;
     // A JSON string is a valid TOML basic string.
     let command = serde_json::to_string(&echo.canonicalize()?.display().to_string())?;
-    std::fs::write(home.path().join("config.toml"), format!("[gateway]\nsurface = \"direct\"\n\n[servers.echo]\ncommand = {command}\nargs = []\n"))?;
+    std::fs::write(
+        home.path().join("config.toml"),
+        format!(
+            "[gateway]\nsurface = \"direct\"\n\n[servers.echo]\ncommand = {command}\nargs = []\n"
+        ),
+    )?;
     Ok(home)
 }
 
@@ -262,7 +312,9 @@ impl Approver {
 
     async fn approve(&self, all_tools: bool) -> Option<String> {
         let mut cmd = Command::new(&self.portcullis);
-        cmd.args(["upstream", "approve", "--name", &self.server]).env("PORTCULLIS_HOME", &self.home).stdin(Stdio::null());
+        cmd.args(["upstream", "approve", "--name", &self.server])
+            .env("PORTCULLIS_HOME", &self.home)
+            .stdin(Stdio::null());
         if all_tools {
             cmd.arg("--all-tools");
         }
@@ -275,10 +327,17 @@ impl Approver {
 }
 
 /// Waits until `tool` is listed (following pages), approving tools on the way when asked to.
-async fn check_tool(conn: &Conn, tool: &str, approver: Option<&Approver>, wait: Duration) -> anyhow::Result<()> {
+async fn check_tool(
+    conn: &Conn,
+    tool: &str,
+    approver: Option<&Approver>,
+    wait: Duration,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + wait;
     loop {
-        let (found, seen) = tokio::time::timeout(SETUP_TIMEOUT, list_has_tool(conn, tool)).await.context("listing tools timed out")??;
+        let (found, seen) = tokio::time::timeout(SETUP_TIMEOUT, list_has_tool(conn, tool))
+            .await
+            .context("listing tools timed out")??;
         if found {
             return Ok(());
         }
@@ -287,7 +346,9 @@ async fn check_tool(conn: &Conn, tool: &str, approver: Option<&Approver>, wait: 
             None => None,
         };
         if Instant::now() >= deadline {
-            let why = refused.map_or(String::new(), |e| format!("; approving its tools failed: {e}"));
+            let why = refused.map_or(String::new(), |e| {
+                format!("; approving its tools failed: {e}")
+            });
             bail!("the tool `{tool}` is not listed ({seen} tools are){why}; pass --tool, or approve it (portcullis upstream approve --name <server> --all-tools)");
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -313,7 +374,9 @@ async fn list_has_tool(conn: &Conn, tool: &str) -> anyhow::Result<(bool, usize)>
             Some(c) => format!(r#"{{"cursor":{}}}"#, serde_json::to_string(c)?),
             None => "{}".into(),
         };
-        let page: Page = serde_json::from_str(conn.call("tools/list", &params).await?.result()?.get()).context("tools/list answered something that is not a tool list")?;
+        let page: Page =
+            serde_json::from_str(conn.call("tools/list", &params).await?.result()?.get())
+                .context("tools/list answered something that is not a tool list")?;
         seen += page.tools.len();
         if page.tools.iter().any(|t| t.name == tool) {
             return Ok((true, seen));
@@ -351,7 +414,12 @@ impl Stats {
     }
 }
 
-async fn worker(conn: Conn, plan: Arc<Plan>, measure_from: Instant, claimed: Arc<AtomicU64>) -> Stats {
+async fn worker(
+    conn: Conn,
+    plan: Arc<Plan>,
+    measure_from: Instant,
+    claimed: Arc<AtomicU64>,
+) -> Stats {
     let mut stats = Stats::default();
     let end = plan.duration.map(|d| measure_from + d);
     let mut checked = false;
@@ -375,15 +443,23 @@ async fn worker(conn: Conn, plan: Arc<Plan>, measure_from: Instant, claimed: Arc
             if !checked {
                 checked = true;
                 let result = a.result()?;
-                if !result.get().contains(&format!(r#""structuredContent":{}"#, plan.arguments)) {
-                    bail!("the echo tool did not return the arguments byte for byte: {}", result.get());
+                if !result
+                    .get()
+                    .contains(&format!(r#""structuredContent":{}"#, plan.arguments))
+                {
+                    bail!(
+                        "the echo tool did not return the arguments byte for byte: {}",
+                        result.get()
+                    );
                 }
             }
             Ok(())
         });
         match outcome {
             Ok(()) if measured => {
-                stats.latencies.push(u32::try_from((done - start).as_micros()).unwrap_or(u32::MAX));
+                stats
+                    .latencies
+                    .push(u32::try_from((done - start).as_micros()).unwrap_or(u32::MAX));
                 stats.last_done = Some(done);
             }
             Ok(()) => {}
@@ -402,7 +478,14 @@ async fn worker(conn: Conn, plan: Arc<Plan>, measure_from: Instant, claimed: Arc
 /// The peak resident set of a process, in KiB (`VmHWM` in /proc/PID/status).
 fn peak_rss_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().strip_suffix("kB")?.trim().parse().ok()
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The report of a run.
@@ -422,10 +505,25 @@ impl Stats {
             let rank = ((p / 100.0) * n as f64).ceil() as usize;
             self.latencies[rank.clamp(1, n) - 1]
         };
-        let seconds = self.last_done.map_or(0.0, |d| d.saturating_duration_since(measure_from).as_secs_f64());
-        let rate = if seconds > 0.0 { n as f64 / seconds } else { 0.0 };
-        let mean = if n == 0 { 0.0 } else { self.latencies.iter().map(|&l| f64::from(l)).sum::<f64>() / n as f64 };
-        let (p50, p90, p99, max) = (pct(50.0), pct(90.0), pct(99.0), self.latencies.last().copied().unwrap_or(0));
+        let seconds = self.last_done.map_or(0.0, |d| {
+            d.saturating_duration_since(measure_from).as_secs_f64()
+        });
+        let rate = if seconds > 0.0 {
+            n as f64 / seconds
+        } else {
+            0.0
+        };
+        let mean = if n == 0 {
+            0.0
+        } else {
+            self.latencies.iter().map(|&l| f64::from(l)).sum::<f64>() / n as f64
+        };
+        let (p50, p90, p99, max) = (
+            pct(50.0),
+            pct(90.0),
+            pct(99.0),
+            self.latencies.last().copied().unwrap_or(0),
+        );
         let json = serde_json::json!({
             "mode": plan.mode,
             "label": plan.label,
@@ -446,7 +544,10 @@ impl Stats {
             "{} (concurrency {}): {n} calls in {seconds:.2} s = {rate:.0} calls/s; latency p50 {p50} µs, p90 {p90} µs, p99 {p99} µs, max {max} µs; {} errors",
             plan.label, plan.concurrency, self.errors
         );
-        Report { json: json.to_string(), text }
+        Report {
+            json: json.to_string(),
+            text,
+        }
     }
 }
 
@@ -464,7 +565,8 @@ struct Envelope<'a> {
 
 impl Answer {
     fn envelope(&self) -> anyhow::Result<Envelope<'_>> {
-        serde_json::from_str(&self.0).with_context(|| format!("not a JSON-RPC response: {}", preview(&self.0)))
+        serde_json::from_str(&self.0)
+            .with_context(|| format!("not a JSON-RPC response: {}", preview(&self.0)))
     }
 
     fn result(&self) -> anyhow::Result<&RawValue> {
@@ -472,7 +574,8 @@ impl Answer {
         if let Some(e) = env.error {
             bail!("JSON-RPC error: {}", e.get());
         }
-        env.result.with_context(|| format!("a response without a result: {}", preview(&self.0)))
+        env.result
+            .with_context(|| format!("a response without a result: {}", preview(&self.0)))
     }
 
     /// Fails on a JSON-RPC error and on a tool result with `isError: true`.
@@ -483,7 +586,8 @@ impl Answer {
             is_error: bool,
         }
         let result = self.result()?;
-        let parsed: ToolResult = serde_json::from_str(result.get()).context("a tool result that is not an object")?;
+        let parsed: ToolResult =
+            serde_json::from_str(result.get()).context("a tool result that is not an object")?;
         if parsed.is_error {
             bail!("the tool failed: {}", preview(result.get()));
         }
@@ -510,10 +614,14 @@ impl Conn {
     /// Sends one request and waits for its answer.
     async fn call(&self, method: &str, params: &str) -> anyhow::Result<Answer> {
         match self {
-            Conn::Stdio(c) => tokio::time::timeout(CALL_TIMEOUT, c.call(method, params)).await.context("no answer in time")?,
+            Conn::Stdio(c) => tokio::time::timeout(CALL_TIMEOUT, c.call(method, params))
+                .await
+                .context("no answer in time")?,
             Conn::Http(s) => {
                 let mut s = s.lock().await;
-                tokio::time::timeout(CALL_TIMEOUT, s.call(method, params)).await.context("no answer in time")?
+                tokio::time::timeout(CALL_TIMEOUT, s.call(method, params))
+                    .await
+                    .context("no answer in time")?
             }
         }
     }
@@ -546,17 +654,31 @@ struct StdioConn {
 impl StdioConn {
     /// Spawns the server and does the MCP handshake.
     async fn spawn(cmd: &mut Command) -> anyhow::Result<Arc<Self>> {
-        let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).kill_on_drop(true).spawn().with_context(|| format!("cannot start {:?}", cmd.as_std().get_program()))?;
-        let (stdin, stdout) = child.stdin.take().zip(child.stdout.take()).context("the child's pipes are missing")?;
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {:?}", cmd.as_std().get_program()))?;
+        let (stdin, stdout) = child
+            .stdin
+            .take()
+            .zip(child.stdout.take())
+            .context("the child's pipes are missing")?;
         let (writer, rx) = mpsc::channel(4096);
         let pending: Arc<Mutex<HashMap<u64, oneshot::Sender<String>>>> = Arc::default();
         let p = pending.clone();
         let reader = tokio::spawn(async move {
             let mut lines = BufReader::with_capacity(64 * 1024, stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                let id = serde_json::from_str::<Envelope<'_>>(&line).ok().and_then(|e| e.id);
+                let id = serde_json::from_str::<Envelope<'_>>(&line)
+                    .ok()
+                    .and_then(|e| e.id);
                 // Notifications and unknown ids are not ours to wait for.
-                if let Some(tx) = id.and_then(|id| p.lock().unwrap_or_else(|e| e.into_inner()).remove(&id)) {
+                if let Some(tx) =
+                    id.and_then(|id| p.lock().unwrap_or_else(|e| e.into_inner()).remove(&id))
+                {
                     let _ = tx.send(line);
                 }
             }
@@ -565,20 +687,47 @@ impl StdioConn {
         });
         let write = tokio::spawn(write_lines(stdin, rx));
         let pid = child.id();
-        let conn = Arc::new(Self { writer, pending, next_id: AtomicU64::new(1), child: tokio::sync::Mutex::new(Some(child)), pid, tasks: vec![reader, write] });
-        let init = format!(r#"{{"protocolVersion":"{PROTOCOL_VERSION}","capabilities":{{}},"clientInfo":{{"name":"portcullis-loadgen","version":"{}"}}}}"#, env!("CARGO_PKG_VERSION"));
-        tokio::time::timeout(SETUP_TIMEOUT, conn.call("initialize", &init)).await.context("no answer to initialize")??.result()?;
-        conn.writer.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n".to_vec()).await.map_err(|_| anyhow!("the server closed its stdin"))?;
+        let conn = Arc::new(Self {
+            writer,
+            pending,
+            next_id: AtomicU64::new(1),
+            child: tokio::sync::Mutex::new(Some(child)),
+            pid,
+            tasks: vec![reader, write],
+        });
+        let init = format!(
+            r#"{{"protocolVersion":"{PROTOCOL_VERSION}","capabilities":{{}},"clientInfo":{{"name":"portcullis-loadgen","version":"{}"}}}}"#,
+            env!("CARGO_PKG_VERSION")
+        );
+        tokio::time::timeout(SETUP_TIMEOUT, conn.call("initialize", &init))
+            .await
+            .context("no answer to initialize")??
+            .result()?;
+        conn.writer
+            .send(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n".to_vec())
+            .await
+            .map_err(|_| anyhow!("the server closed its stdin"))?;
         Ok(conn)
     }
 
     async fn call(&self, method: &str, params: &str) -> anyhow::Result<Answer> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id, tx);
-        let line = format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":{},\"params\":{params}}}\n", serde_json::to_string(method)?);
-        self.writer.send(line.into_bytes()).await.map_err(|_| anyhow!("the server closed its stdin"))?;
-        rx.await.map(Answer).map_err(|_| anyhow!("the server closed its stdout (did it exit?)"))
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, tx);
+        let line = format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":{},\"params\":{params}}}\n",
+            serde_json::to_string(method)?
+        );
+        self.writer
+            .send(line.into_bytes())
+            .await
+            .map_err(|_| anyhow!("the server closed its stdin"))?;
+        rx.await
+            .map(Answer)
+            .map_err(|_| anyhow!("the server closed its stdout (did it exit?)"))
     }
 
     /// Closes stdin, waits a little for the exit, then kills.
@@ -587,7 +736,10 @@ impl StdioConn {
             if let Some(t) = self.tasks.get(1) {
                 t.abort();
             }
-            if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(10), child.wait())
+                .await
+                .is_err()
+            {
                 let _ = child.kill().await;
             }
         }
@@ -627,22 +779,48 @@ impl HttpSession {
             bail!("only http:// URLs are supported, not {url}");
         }
         let authority = url.authority().context("the URL has no host")?;
-        let addr = format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(80));
-        let stream = tokio::net::TcpStream::connect(&addr).await.with_context(|| format!("cannot connect to {addr}"))?;
+        let addr = format!(
+            "{}:{}",
+            authority.host(),
+            authority.port_u16().unwrap_or(80)
+        );
+        let stream = tokio::net::TcpStream::connect(&addr)
+            .await
+            .with_context(|| format!("cannot connect to {addr}"))?;
         stream.set_nodelay(true)?;
         let (sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
         let conn = tokio::spawn(async move {
             let _ = conn.await;
         });
-        let mut s = Self { sender, host: HeaderValue::from_str(authority.as_str())?, path: url.path().to_owned(), session: None, next_id: 1, conn };
-        let init = format!(r#"{{"protocolVersion":"{PROTOCOL_VERSION}","capabilities":{{}},"clientInfo":{{"name":"portcullis-loadgen","version":"{}"}}}}"#, env!("CARGO_PKG_VERSION"));
-        tokio::time::timeout(SETUP_TIMEOUT, s.call("initialize", &init)).await.context("no answer to initialize")??.result()?;
+        let mut s = Self {
+            sender,
+            host: HeaderValue::from_str(authority.as_str())?,
+            path: url.path().to_owned(),
+            session: None,
+            next_id: 1,
+            conn,
+        };
+        let init = format!(
+            r#"{{"protocolVersion":"{PROTOCOL_VERSION}","capabilities":{{}},"clientInfo":{{"name":"portcullis-loadgen","version":"{}"}}}}"#,
+            env!("CARGO_PKG_VERSION")
+        );
+        tokio::time::timeout(SETUP_TIMEOUT, s.call("initialize", &init))
+            .await
+            .context("no answer to initialize")??
+            .result()?;
         if s.session.is_none() {
             bail!("`initialize` did not return an Mcp-Session-Id header");
         }
-        let (status, _, body) = s.post(Bytes::from_static(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}")).await?;
+        let (status, _, body) = s
+            .post(Bytes::from_static(
+                b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
+            ))
+            .await?;
         if status != StatusCode::ACCEPTED {
-            bail!("notifications/initialized: expected 202 Accepted, got {status}: {}", String::from_utf8_lossy(&body));
+            bail!(
+                "notifications/initialized: expected 202 Accepted, got {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
         }
         Ok(Arc::new(tokio::sync::Mutex::new(s)))
     }
@@ -651,7 +829,11 @@ impl HttpSession {
         self.request(Method::POST, Full::new(body)).await
     }
 
-    async fn request(&mut self, method: Method, body: Full<Bytes>) -> anyhow::Result<(StatusCode, hyper::HeaderMap, Bytes)> {
+    async fn request(
+        &mut self,
+        method: Method,
+        body: Full<Bytes>,
+    ) -> anyhow::Result<(StatusCode, hyper::HeaderMap, Bytes)> {
         let mut req = Request::builder()
             .method(method)
             .uri(self.path.as_str())
@@ -662,41 +844,74 @@ impl HttpSession {
         if let Some(s) = &self.session {
             req = req.header(SESSION_HEADER, s.clone());
         }
-        self.sender.ready().await.context("the HTTP connection closed")?;
-        let resp = self.sender.send_request(req.body(body)?).await.context("the HTTP request failed")?;
+        self.sender
+            .ready()
+            .await
+            .context("the HTTP connection closed")?;
+        let resp = self
+            .sender
+            .send_request(req.body(body)?)
+            .await
+            .context("the HTTP request failed")?;
         let (parts, body) = resp.into_parts();
-        let body = body.collect().await.context("reading the HTTP body failed")?.to_bytes();
+        let body = body
+            .collect()
+            .await
+            .context("reading the HTTP body failed")?
+            .to_bytes();
         Ok((parts.status, parts.headers, body))
     }
 
     async fn call(&mut self, method: &str, params: &str) -> anyhow::Result<Answer> {
         let id = self.next_id;
         self.next_id += 1;
-        let body = format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":{},\"params\":{params}}}", serde_json::to_string(method)?);
+        let body = format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":{},\"params\":{params}}}",
+            serde_json::to_string(method)?
+        );
         let (status, headers, body) = self.post(Bytes::from(body)).await?;
         if status != StatusCode::OK {
-            bail!("{method}: HTTP {status}: {}", preview(&String::from_utf8_lossy(&body)));
+            bail!(
+                "{method}: HTTP {status}: {}",
+                preview(&String::from_utf8_lossy(&body))
+            );
         }
         if let Some(s) = headers.get(SESSION_HEADER) {
             self.session = Some(s.clone());
         }
         let text = String::from_utf8(body.to_vec()).context("a body that is not UTF-8")?;
-        let is_sse = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/event-stream"));
+        let is_sse = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
         if !is_sse {
             return Ok(Answer(text));
         }
         // The answer is the event whose id is ours; others are related messages.
         portcullis_tests::sse_data(&text)
             .into_iter()
-            .find(|d| serde_json::from_str::<Envelope<'_>>(d).ok().and_then(|e| e.id) == Some(id))
+            .find(|d| {
+                serde_json::from_str::<Envelope<'_>>(d)
+                    .ok()
+                    .and_then(|e| e.id)
+                    == Some(id)
+            })
             .map(Answer)
-            .with_context(|| format!("{method}: the event stream held no answer: {}", preview(&text)))
+            .with_context(|| {
+                format!(
+                    "{method}: the event stream held no answer: {}",
+                    preview(&text)
+                )
+            })
     }
 
     /// Ends the session (DELETE) and the connection.
     async fn close(&mut self) {
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.request(Method::DELETE, Full::new(Bytes::new()))).await;
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            self.request(Method::DELETE, Full::new(Bytes::new())),
+        )
+        .await;
         self.conn.abort();
     }
 }
-

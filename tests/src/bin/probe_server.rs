@@ -24,8 +24,12 @@ fn main() {
     let mut stdout = std::io::stdout().lock();
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
-        let Ok(msg) = serde_json::from_str::<Value>(&line) else { continue };
-        let Some(id) = msg.get("id").cloned() else { continue };
+        let Ok(msg) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        let Some(id) = msg.get("id").cloned() else {
+            continue;
+        };
         let method = msg["method"].as_str().unwrap_or_default();
         let reply = match method {
             "initialize" => json!({
@@ -47,7 +51,11 @@ fn main() {
                 continue;
             }
         };
-        let _ = writeln!(stdout, "{}", json!({ "jsonrpc": "2.0", "id": id, "result": reply }));
+        let _ = writeln!(
+            stdout,
+            "{}",
+            json!({ "jsonrpc": "2.0", "id": id, "result": reply })
+        );
         let _ = stdout.flush();
     }
 }
@@ -56,12 +64,37 @@ fn tools() -> Value {
     let s = |name: &str, description: &str, props: Value, required: &[&str]| json!({ "name": name, "description": description, "inputSchema": { "type": "object", "properties": props, "required": required } });
     let string = json!({ "type": "string" });
     json!([
-        s("try_connect", "Try a TCP connection and say how it went.", json!({ "host": string, "port": { "type": "integer" } }), &["host", "port"]),
-        s("try_write", "Try to write a file and say how it went.", json!({ "path": string }), &["path"]),
-        s("read", "Read a text file.", json!({ "path": string }), &["path"]),
-        s("env", "Read an environment variable.", json!({ "name": string }), &["name"]),
+        s(
+            "try_connect",
+            "Try a TCP connection and say how it went.",
+            json!({ "host": string, "port": { "type": "integer" } }),
+            &["host", "port"]
+        ),
+        s(
+            "try_write",
+            "Try to write a file and say how it went.",
+            json!({ "path": string }),
+            &["path"]
+        ),
+        s(
+            "read",
+            "Read a text file.",
+            json!({ "path": string }),
+            &["path"]
+        ),
+        s(
+            "env",
+            "Read an environment variable.",
+            json!({ "name": string }),
+            &["name"]
+        ),
         s("interfaces", "List the network interfaces.", json!({}), &[]),
-        s("whoami", "Say the user, group and capabilities of this process.", json!({}), &[]),
+        s(
+            "whoami",
+            "Say the user, group and capabilities of this process.",
+            json!({}),
+            &[]
+        ),
     ])
 }
 
@@ -88,13 +121,31 @@ fn call(name: &str, args: &Value) -> String {
         "env" => std::env::var(arg("name")).unwrap_or_else(|_| "unset".to_owned()),
         "interfaces" => {
             let dev = std::fs::read_to_string("/proc/net/dev").unwrap_or_default();
-            let names: Vec<&str> = dev.lines().skip(2).filter_map(|l| l.split(':').next()).map(str::trim).collect();
+            let names: Vec<&str> = dev
+                .lines()
+                .skip(2)
+                .filter_map(|l| l.split(':').next())
+                .map(str::trim)
+                .collect();
             names.join(",")
         }
         "whoami" => {
             let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-            let pick = |key: &str| status.lines().find(|l| l.starts_with(key)).map(|l| l[key.len()..].trim().to_owned()).unwrap_or_default();
-            format!("uid={} gid={} CapEff={} CapBnd={} NoNewPrivs={}", pick("Uid:"), pick("Gid:"), pick("CapEff:"), pick("CapBnd:"), pick("NoNewPrivs:"))
+            let pick = |key: &str| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with(key))
+                    .map(|l| l[key.len()..].trim().to_owned())
+                    .unwrap_or_default()
+            };
+            format!(
+                "uid={} gid={} CapEff={} CapBnd={} NoNewPrivs={}",
+                pick("Uid:"),
+                pick("Gid:"),
+                pick("CapEff:"),
+                pick("CapBnd:"),
+                pick("NoNewPrivs:")
+            )
         }
         other => format!("failed: no tool {other}"),
     }

@@ -16,14 +16,23 @@ fn main() -> ExitCode {
         eprintln!("usage: portcullis-relay CMD [ARGS...]");
         return ExitCode::from(2);
     };
-    let mut child = match Command::new(&program).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn() {
+    let mut child = match Command::new(&program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+    {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("portcullis-relay: cannot start {}: {e}", program.to_string_lossy());
+            eprintln!(
+                "portcullis-relay: cannot start {}: {e}",
+                program.to_string_lossy()
+            );
             return ExitCode::from(1);
         }
     };
-    let (Some(mut to_child), Some(mut from_child)) = (child.stdin.take(), child.stdout.take()) else {
+    let (Some(mut to_child), Some(mut from_child)) = (child.stdin.take(), child.stdout.take())
+    else {
         eprintln!("portcullis-relay: the child's pipes are missing");
         return ExitCode::from(1);
     };

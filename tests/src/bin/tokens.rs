@@ -54,7 +54,12 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     echo_server: Option<PathBuf>,
     /// Scenarios to measure.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "peers,generated")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "peers,generated"
+    )]
     scenario: Vec<Scenario>,
     /// The checkout whose tests/node_modules and .venv hold the real peers.
     #[arg(long, value_name = "DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."))]
@@ -115,7 +120,12 @@ impl Measurement {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let result = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("cannot start the runtime").and_then(|rt| rt.block_on(run(args)));
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")
+        .and_then(|rt| rt.block_on(run(args)));
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -127,19 +137,42 @@ fn main() -> std::process::ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let here = std::env::current_exe().context("cannot find this binary's path")?;
-    let beside = |name: &str| here.parent().map(|d| d.join(name)).unwrap_or_else(|| PathBuf::from(name));
+    let beside = |name: &str| {
+        here.parent()
+            .map(|d| d.join(name))
+            .unwrap_or_else(|| PathBuf::from(name))
+    };
     let gateway = args.gateway.clone().unwrap_or_else(|| beside("portcullis"));
-    let echo = args.echo_server.clone().unwrap_or_else(|| beside("portcullis-echo-server"));
-    require_file(&gateway, "the gateway", "cargo build -p portcullis, or pass --gateway")?;
+    let echo = args
+        .echo_server
+        .clone()
+        .unwrap_or_else(|| beside("portcullis-echo-server"));
+    require_file(
+        &gateway,
+        "the gateway",
+        "cargo build -p portcullis, or pass --gateway",
+    )?;
     let bpe = tiktoken_rs::o200k_base().map_err(|e| anyhow!("loading o200k_base: {e}"))?;
 
     let mut rows = Vec::new();
     for scenario in &args.scenario {
         let (name, query, config) = match scenario {
-            Scenario::Peers => ("real peers (everything, time, git)".to_owned(), args.peers_query.clone(), None),
+            Scenario::Peers => (
+                "real peers (everything, time, git)".to_owned(),
+                args.peers_query.clone(),
+                None,
+            ),
             Scenario::Generated => {
-                require_file(&echo, "the echo server", "cargo build -p portcullis-tests, or pass --echo-server")?;
-                (format!("generated ({} echo servers)", args.servers), args.generated_query.clone(), Some(generated_config(&echo, args.tools, args.servers)?))
+                require_file(
+                    &echo,
+                    "the echo server",
+                    "cargo build -p portcullis-tests, or pass --echo-server",
+                )?;
+                (
+                    format!("generated ({} echo servers)", args.servers),
+                    args.generated_query.clone(),
+                    Some(generated_config(&echo, args.tools, args.servers)?),
+                )
             }
         };
         let scratch = tempfile::tempdir()?;
@@ -151,7 +184,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let gw = GatewayProcess::start(&gateway, scratch.path(), &config).await?;
         let measured = measure(&gw, &bpe, &name, &query).await;
         gw.stop().await;
-        rows.push(measured.with_context(|| format!("scenario {name}; the gateway's stderr is in {}", scratch.path().join("gateway.stderr.log").display()))?);
+        rows.push(measured.with_context(|| {
+            format!(
+                "scenario {name}; the gateway's stderr is in {}",
+                scratch.path().join("gateway.stderr.log").display()
+            )
+        })?);
     }
     print_tables(&rows);
     if args.json {
@@ -174,7 +212,12 @@ fn toml_str(s: &str) -> String {
 
 fn server_table(name: &str, command: &Path, args: &[&str]) -> String {
     let args: Vec<String> = args.iter().map(|a| toml_str(a)).collect();
-    format!("[servers.{}]\ncommand = {}\nargs = [{}]\n\n", toml_str(name), toml_str(&command.to_string_lossy()), args.join(", "))
+    format!(
+        "[servers.{}]\ncommand = {}\nargs = [{}]\n\n",
+        toml_str(name),
+        toml_str(&command.to_string_lossy()),
+        args.join(", ")
+    )
 }
 
 /// The three real peers; a git repository with one commit for mcp-server-git.
@@ -183,14 +226,24 @@ fn peers_config(root: &Path, scratch: &Path) -> anyhow::Result<String> {
     let time = root.join(".venv/bin/mcp-server-time");
     let git = root.join(".venv/bin/mcp-server-git");
     for p in [&everything, &time, &git] {
-        require_file(p, "a real peer", "run scripts/setup.sh, or pass --repo-root")?;
+        require_file(
+            p,
+            "a real peer",
+            "run scripts/setup.sh, or pass --repo-root",
+        )?;
     }
     let repo = scratch.join("repo");
     std::fs::create_dir_all(&repo)?;
     std::fs::write(repo.join("README.txt"), "hello\n")?;
     let git_cmd = |args: &[&str]| -> anyhow::Result<()> {
         let status = std::process::Command::new("git")
-            .args(["-c", "user.name=Portcullis Tokens", "-c", "user.email=tokens@portcullis.invalid", "-C"])
+            .args([
+                "-c",
+                "user.name=Portcullis Tokens",
+                "-c",
+                "user.email=tokens@portcullis.invalid",
+                "-C",
+            ])
             .arg(&repo)
             .args(args)
             .stdout(Stdio::null())
@@ -258,7 +311,12 @@ impl GatewayProcess {
         let find = async {
             while let Some(line) = lines.next_line().await? {
                 if let Some(rest) = line.split("Portcullis listening on ").nth(1) {
-                    return Ok::<_, anyhow::Error>(rest.split_whitespace().next().unwrap_or_default().to_owned());
+                    return Ok::<_, anyhow::Error>(
+                        rest.split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    );
                 }
             }
             bail!("the gateway exited before it listened")
@@ -266,37 +324,86 @@ impl GatewayProcess {
         let mcp_url = match tokio::time::timeout(Duration::from_secs(30), find).await {
             Ok(Ok(url)) => url,
             Ok(Err(e)) => return Err(e.context(stderr_tail(scratch))),
-            Err(_) => bail!("the gateway printed no `Portcullis listening on` line in 30 s\n{}", stderr_tail(scratch)),
+            Err(_) => bail!(
+                "the gateway printed no `Portcullis listening on` line in 30 s\n{}",
+                stderr_tail(scratch)
+            ),
         };
         // Keep draining stdout so the gateway never blocks on it; stopped in `stop`.
         let drain = tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let runtime: Value = serde_json::from_str(&std::fs::read_to_string(home.join("gateway.json")).context("reading gateway.json")?)?;
-        let api_url = runtime["api_url"].as_str().context("gateway.json has no api_url")?.trim_end_matches('/').to_owned();
-        let token = std::fs::read_to_string(home.join("admin.token")).context("reading admin.token")?.trim().to_owned();
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
-        Ok(Self { child, drain, mcp_url, api_url, token, http })
+        let runtime: Value = serde_json::from_str(
+            &std::fs::read_to_string(home.join("gateway.json")).context("reading gateway.json")?,
+        )?;
+        let api_url = runtime["api_url"]
+            .as_str()
+            .context("gateway.json has no api_url")?
+            .trim_end_matches('/')
+            .to_owned();
+        let token = std::fs::read_to_string(home.join("admin.token"))
+            .context("reading admin.token")?
+            .trim()
+            .to_owned();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Self {
+            child,
+            drain,
+            mcp_url,
+            api_url,
+            token,
+            http,
+        })
     }
 
-    async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let mut req = self.http.request(method, format!("{}/{path}", self.api_url)).bearer_auth(&self.token).header("X-Portcullis-Actor", "cli");
+    async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut req = self
+            .http
+            .request(method, format!("{}/{path}", self.api_url))
+            .bearer_auth(&self.token)
+            .header("X-Portcullis-Actor", "cli");
         if let Some(b) = body {
-            req = req.header("Content-Type", "application/json").body(b.to_string());
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
         }
-        let resp = req.send().await.with_context(|| format!("admin API {path}"))?;
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("admin API {path}"))?;
         let status = resp.status();
         let text = resp.text().await?;
         if !status.is_success() {
             bail!("admin API {path}: HTTP {status}: {text}");
         }
-        Ok(if text.is_empty() { Value::Null } else { serde_json::from_str(&text)? })
+        Ok(if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)?
+        })
     }
 
     /// As a person would: approve each server, wait for it, approve all its tools.
     async fn approve_everything(&self) -> anyhow::Result<()> {
         let servers = self.admin(reqwest::Method::GET, "servers", None).await?;
-        let names: Vec<String> = servers.as_array().into_iter().flatten().filter_map(|s| s["name"].as_str().map(str::to_owned)).collect();
+        let names: Vec<String> = servers
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["name"].as_str().map(str::to_owned))
+            .collect();
         for n in &names {
-            self.admin(reqwest::Method::POST, &format!("servers/{n}/approve"), Some(json!({}))).await?;
+            self.admin(
+                reqwest::Method::POST,
+                &format!("servers/{n}/approve"),
+                Some(json!({})),
+            )
+            .await?;
         }
         let deadline = Instant::now() + SETUP_TIMEOUT;
         let mut waiting = names.clone();
@@ -305,12 +412,20 @@ impl GatewayProcess {
             for v in views.as_array().into_iter().flatten() {
                 let name = v["name"].as_str().unwrap_or_default();
                 if waiting.iter().any(|w| w == name) && v["state"] == "ready" {
-                    self.admin(reqwest::Method::POST, &format!("servers/{name}/approve"), Some(json!({ "all_tools": true }))).await?;
+                    self.admin(
+                        reqwest::Method::POST,
+                        &format!("servers/{name}/approve"),
+                        Some(json!({ "all_tools": true })),
+                    )
+                    .await?;
                     waiting.retain(|w| w != name);
                 }
             }
             if Instant::now() > deadline {
-                bail!("servers not ready after {} s: {waiting:?}: {views}", SETUP_TIMEOUT.as_secs());
+                bail!(
+                    "servers not ready after {} s: {waiting:?}: {views}",
+                    SETUP_TIMEOUT.as_secs()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -325,7 +440,10 @@ impl GatewayProcess {
                 libc::kill(pid as libc::pid_t, libc::SIGTERM);
             }
         }
-        if tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .is_err()
+        {
             let _ = self.child.kill().await;
         }
         self.drain.abort();
@@ -335,7 +453,10 @@ impl GatewayProcess {
 fn stderr_tail(scratch: &Path) -> String {
     let text = std::fs::read_to_string(scratch.join("gateway.stderr.log")).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    format!("--- gateway stderr (tail) ---\n{}", lines[lines.len().saturating_sub(30)..].join("\n"))
+    format!(
+        "--- gateway stderr (tail) ---\n{}",
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    )
 }
 
 /// One streamable HTTP session.
@@ -348,9 +469,15 @@ struct McpSession {
 
 impl McpSession {
     async fn open(http: &reqwest::Client, url: String) -> anyhow::Result<Self> {
-        let mut s = Self { http: http.clone(), url, session: None, next_id: 1 };
+        let mut s = Self {
+            http: http.clone(),
+            url,
+            session: None,
+            next_id: 1,
+        };
         s.request("initialize", json!({ "protocolVersion": PROTOCOL_VERSION, "capabilities": {}, "clientInfo": { "name": "portcullis-tokens", "version": env!("CARGO_PKG_VERSION") } })).await?;
-        s.post(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" })).await?;
+        s.post(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }))
+            .await?;
         Ok(s)
     }
 
@@ -365,7 +492,10 @@ impl McpSession {
         if let Some(s) = &self.session {
             req = req.header(SESSION_HEADER, s);
         }
-        let resp = req.send().await.with_context(|| format!("POST {}", self.url))?;
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("POST {}", self.url))?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await?;
@@ -382,17 +512,30 @@ impl McpSession {
     async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
         let id = self.next_id;
         self.next_id += 1;
-        let (headers, text) = self.post(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })).await?;
-        let is_sse = headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/event-stream"));
+        let (headers, text) = self
+            .post(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))
+            .await?;
+        let is_sse = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
         let answer: Value = if is_sse {
-            portcullis_tests::sse_data(&text).iter().filter_map(|d| serde_json::from_str::<Value>(d).ok()).find(|m| m["id"] == id).with_context(|| format!("{method}: no answer in the event stream"))?
+            portcullis_tests::sse_data(&text)
+                .iter()
+                .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+                .find(|m| m["id"] == id)
+                .with_context(|| format!("{method}: no answer in the event stream"))?
         } else {
-            serde_json::from_str(&text).with_context(|| format!("{method}: the answer is not JSON"))?
+            serde_json::from_str(&text)
+                .with_context(|| format!("{method}: the answer is not JSON"))?
         };
         if let Some(e) = answer.get("error") {
             bail!("{method}: JSON-RPC error {e}");
         }
-        answer.get("result").cloned().with_context(|| format!("{method}: no result in {answer}"))
+        answer
+            .get("result")
+            .cloned()
+            .with_context(|| format!("{method}: no result in {answer}"))
     }
 
     /// Every page of `tools/list`, as the results the client read.
@@ -405,7 +548,10 @@ impl McpSession {
                 None => json!({}),
             };
             let page = self.request("tools/list", params).await?;
-            cursor = page.get("nextCursor").and_then(Value::as_str).map(str::to_owned);
+            cursor = page
+                .get("nextCursor")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             pages.push(page);
             if cursor.is_none() {
                 return Ok(pages);
@@ -413,7 +559,6 @@ impl McpSession {
         }
     }
 }
-
 
 fn tokens(bpe: &CoreBPE, text: &str) -> usize {
     bpe.encode_with_special_tokens(text).len()
@@ -423,10 +568,20 @@ fn endpoint(mcp_url: &str, surface: &str) -> String {
     format!("{}/{surface}", mcp_url.trim_end_matches('/'))
 }
 
-async fn measure(gw: &GatewayProcess, bpe: &CoreBPE, scenario: &str, query: &str) -> anyhow::Result<Measurement> {
+async fn measure(
+    gw: &GatewayProcess,
+    bpe: &CoreBPE,
+    scenario: &str,
+    query: &str,
+) -> anyhow::Result<Measurement> {
     gw.approve_everything().await?;
     let servers = gw.admin(reqwest::Method::GET, "servers", None).await?;
-    let expected: u64 = servers.as_array().into_iter().flatten().filter_map(|s| s["tools"].as_u64()).sum();
+    let expected: u64 = servers
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["tools"].as_u64())
+        .sum();
 
     // Wait until the direct surface lists every tool and the index answers with approved tools.
     let deadline = Instant::now() + SETUP_TIMEOUT;
@@ -434,7 +589,12 @@ async fn measure(gw: &GatewayProcess, bpe: &CoreBPE, scenario: &str, query: &str
     loop {
         let hits = gw.admin(reqwest::Method::GET, &path, None).await?;
         let mut direct = McpSession::open(&gw.http, endpoint(&gw.mcp_url, "direct")).await?;
-        let listed: usize = direct.list_tools().await?.iter().map(|p| p["tools"].as_array().map_or(0, Vec::len)).sum();
+        let listed: usize = direct
+            .list_tools()
+            .await?
+            .iter()
+            .map(|p| p["tools"].as_array().map_or(0, Vec::len))
+            .sum();
         if listed as u64 == expected && hits[0]["state"] == "approved" {
             break;
         }
@@ -447,17 +607,46 @@ async fn measure(gw: &GatewayProcess, bpe: &CoreBPE, scenario: &str, query: &str
     // A fresh client per mode, as an agent starting up.
     let mut direct = McpSession::open(&gw.http, endpoint(&gw.mcp_url, "direct")).await?;
     let pages = direct.list_tools().await?;
-    let tools = pages.iter().map(|p| p["tools"].as_array().map_or(0, Vec::len)).sum();
+    let tools = pages
+        .iter()
+        .map(|p| p["tools"].as_array().map_or(0, Vec::len))
+        .sum();
     let direct_texts: Vec<String> = pages.iter().map(Value::to_string).collect();
 
     let mut search = McpSession::open(&gw.http, endpoint(&gw.mcp_url, "search")).await?;
     let search_pages = search.list_tools().await?;
     let search_texts: Vec<String> = search_pages.iter().map(Value::to_string).collect();
-    let search_tool_defs = search_pages.iter().flat_map(|p| p["tools"].as_array().cloned().unwrap_or_default()).map(|t| (t["name"].as_str().unwrap_or("?").to_owned(), tokens(bpe, &t.to_string()))).collect();
-    let result = search.request("tools/call", json!({ "name": "search_tools", "arguments": { "query": query } })).await?;
-    let text: String = result["content"].as_array().into_iter().flatten().filter_map(|c| c["text"].as_str()).collect::<Vec<_>>().join("\n");
-    let structured = result.get("structuredContent").map(Value::to_string).unwrap_or_default();
-    let top = result["structuredContent"]["results"].as_array().cloned().unwrap_or_default();
+    let search_tool_defs = search_pages
+        .iter()
+        .flat_map(|p| p["tools"].as_array().cloned().unwrap_or_default())
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap_or("?").to_owned(),
+                tokens(bpe, &t.to_string()),
+            )
+        })
+        .collect();
+    let result = search
+        .request(
+            "tools/call",
+            json!({ "name": "search_tools", "arguments": { "query": query } }),
+        )
+        .await?;
+    let text: String = result["content"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let structured = result
+        .get("structuredContent")
+        .map(Value::to_string)
+        .unwrap_or_default();
+    let top = result["structuredContent"]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
 
     Ok(Measurement {
         scenario: scenario.to_owned(),
@@ -473,12 +662,23 @@ async fn measure(gw: &GatewayProcess, bpe: &CoreBPE, scenario: &str, query: &str
         search_result_text: tokens(bpe, &text),
         search_result_structured: tokens(bpe, &structured),
         search_results: top.len(),
-        search_top: top.iter().filter_map(|r| r["name"].as_str().map(str::to_owned)).collect(),
+        search_top: top
+            .iter()
+            .filter_map(|r| r["name"].as_str().map(str::to_owned))
+            .collect(),
     })
 }
 
 fn urlencode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 fn print_tables(rows: &[Measurement]) {
@@ -488,8 +688,16 @@ fn print_tables(rows: &[Measurement]) {
     out.push_str("|---|---:|---:|---:|---:|---:|---:|---|\n");
     for r in rows {
         let total = r.search_total();
-        let saved = if r.direct_list > 0 { 100.0 * (1.0 - total as f64 / r.direct_list as f64) } else { 0.0 };
-        let verdict = if total <= TARGET_TOKENS { "met".to_owned() } else { format!("missed by {}", total - TARGET_TOKENS) };
+        let saved = if r.direct_list > 0 {
+            100.0 * (1.0 - total as f64 / r.direct_list as f64)
+        } else {
+            0.0
+        };
+        let verdict = if total <= TARGET_TOKENS {
+            "met".to_owned()
+        } else {
+            format!("missed by {}", total - TARGET_TOKENS)
+        };
         out.push_str(&format!(
             "| {} | {} | {} ({} B) | {} ({} B) | {} ({} as text) | {} ({} as text) | {saved:.1}% | {verdict} |\n",
             r.scenario,
@@ -505,7 +713,10 @@ fn print_tables(rows: &[Measurement]) {
         ));
     }
     out.push_str("\nWhere the search-mode tokens go:\n\n| scenario | query | results | ");
-    let def_names: Vec<String> = rows.first().map(|r| r.search_tool_defs.keys().cloned().collect()).unwrap_or_default();
+    let def_names: Vec<String> = rows
+        .first()
+        .map(|r| r.search_tool_defs.keys().cloned().collect())
+        .unwrap_or_default();
     for n in &def_names {
         out.push_str(&format!("`{n}` definition | "));
     }
@@ -515,11 +726,27 @@ fn print_tables(rows: &[Measurement]) {
     }
     out.push_str("---:|---:|---|\n");
     for r in rows {
-        out.push_str(&format!("| {} | \"{}\" | {} | ", r.scenario, r.query, r.search_results));
+        out.push_str(&format!(
+            "| {} | \"{}\" | {} | ",
+            r.scenario, r.query, r.search_results
+        ));
         for n in &def_names {
-            out.push_str(&format!("{} | ", r.search_tool_defs.get(n).copied().unwrap_or(0)));
+            out.push_str(&format!(
+                "{} | ",
+                r.search_tool_defs.get(n).copied().unwrap_or(0)
+            ));
         }
-        out.push_str(&format!("{} | {} | {} |\n", r.search_result_text, r.search_result_structured, r.search_top.iter().take(3).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")));
+        out.push_str(&format!(
+            "{} | {} | {} |\n",
+            r.search_result_text,
+            r.search_result_structured,
+            r.search_top
+                .iter()
+                .take(3)
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     let _ = std::io::stdout().write_all(out.as_bytes());
 }
@@ -532,7 +759,11 @@ fn group(n: usize) -> String {
     if head > 0 {
         parts.push(&digits[..head]);
     }
-    parts.extend(digits.as_bytes()[head..].chunks(3).filter_map(|c| std::str::from_utf8(c).ok()));
+    parts.extend(
+        digits.as_bytes()[head..]
+            .chunks(3)
+            .filter_map(|c| std::str::from_utf8(c).ok()),
+    );
     parts.join(",")
 }
 
@@ -549,7 +780,11 @@ mod tests {
     #[test]
     fn generated_config_adds_up() {
         let c = generated_config(Path::new("/bin/echo"), 500, 5).unwrap();
-        let total: usize = c.lines().filter_map(|l| l.strip_prefix("args = [\"--tools\", \"")).map(|n| n.trim_end_matches("\"]").parse::<usize>().unwrap() + ECHO_FIXED_TOOLS).sum();
+        let total: usize = c
+            .lines()
+            .filter_map(|l| l.strip_prefix("args = [\"--tools\", \""))
+            .map(|n| n.trim_end_matches("\"]").parse::<usize>().unwrap() + ECHO_FIXED_TOOLS)
+            .sum();
         assert_eq!(total, 500);
         assert!(generated_config(Path::new("/bin/echo"), 3, 5).is_err());
     }

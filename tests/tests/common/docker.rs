@@ -68,16 +68,27 @@ pub async fn engine(test: &str) -> Option<Docker> {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
-    let why = why.unwrap_or_else(|| format!("dockerd started but its API did not answer within {ENGINE_START:?}; see {}", dockerd_log().display()));
+    let why = why.unwrap_or_else(|| {
+        format!(
+            "dockerd started but its API did not answer within {ENGINE_START:?}; see {}",
+            dockerd_log().display()
+        )
+    });
     let message = format!("SKIPPED {test}: no Docker engine: {why}");
-    assert!(std::env::var_os("CI").is_none(), "{message} (CI is set, so this is a failure)");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{message} (CI is set, so this is a failure)"
+    );
     let _ = writeln!(std::io::stderr(), "{message}");
     None
 }
 
 async fn ping() -> Option<Docker> {
     let docker = Docker::connect_with_unix_defaults().ok()?;
-    tokio::time::timeout(Duration::from_secs(5), docker.negotiate_version()).await.ok()?.ok()
+    tokio::time::timeout(Duration::from_secs(5), docker.negotiate_version())
+        .await
+        .ok()?
+        .ok()
 }
 
 fn dockerd_log() -> PathBuf {
@@ -90,16 +101,31 @@ fn start_dockerd() -> Result<(), String> {
     if started.is_some() {
         return Ok(());
     }
-    let Some(dockerd) = ["/usr/sbin/dockerd", "/usr/bin/dockerd"].into_iter().map(PathBuf::from).find(|p| p.is_file()) else {
+    let Some(dockerd) = ["/usr/sbin/dockerd", "/usr/bin/dockerd"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+    else {
         return Err("dockerd is not installed (scripts/setup.sh installs docker.io)".into());
     };
     // SAFETY: geteuid cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return Err("dockerd needs root to start, and this is not root".into());
     }
-    let log = std::fs::File::create(dockerd_log()).map_err(|e| format!("cannot create {}: {e}", dockerd_log().display()))?;
-    let child = Command::new(dockerd).stdin(Stdio::null()).stdout(log.try_clone().map_err(|e| e.to_string())?).stderr(log).spawn().map_err(|e| format!("cannot start dockerd: {e}"))?;
-    let _ = writeln!(std::io::stderr(), "started dockerd (pid {}) for the isolation tests; log: {}", child.id(), dockerd_log().display());
+    let log = std::fs::File::create(dockerd_log())
+        .map_err(|e| format!("cannot create {}: {e}", dockerd_log().display()))?;
+    let child = Command::new(dockerd)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("cannot start dockerd: {e}"))?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "started dockerd (pid {}) for the isolation tests; log: {}",
+        child.id(),
+        dockerd_log().display()
+    );
     *started = Some(child);
     // SAFETY: registers a plain function, run once at exit (libtest ends with process::exit).
     unsafe {
@@ -110,7 +136,9 @@ fn start_dockerd() -> Result<(), String> {
 
 /// Stops the dockerd these tests started: SIGTERM, then SIGKILL after 15 s.
 extern "C" fn stop_dockerd() {
-    let Some(mut child) = STARTED.lock().ok().and_then(|mut s| s.take()) else { return };
+    let Some(mut child) = STARTED.lock().ok().and_then(|mut s| s.take()) else {
+        return;
+    };
     if let Ok(pid) = libc::pid_t::try_from(child.id()) {
         // SAFETY: sends a signal to the dockerd child started above.
         unsafe {
@@ -135,7 +163,10 @@ pub async fn test_image(docker: &Docker) -> String {
 
 async fn import_image(docker: &Docker) -> String {
     let root = tempfile::tempdir().expect("a temp dir for the root filesystem");
-    let bins = [(env!("CARGO_BIN_EXE_portcullis-probe-server"), PROBE_SERVER), (env!("CARGO_BIN_EXE_portcullis-echo-server"), ECHO_SERVER)];
+    let bins = [
+        (env!("CARGO_BIN_EXE_portcullis-probe-server"), PROBE_SERVER),
+        (env!("CARGO_BIN_EXE_portcullis-echo-server"), ECHO_SERVER),
+    ];
     let mut libs = BTreeSet::new();
     for (host, inside) in bins {
         copy_into(root.path(), Path::new(host), inside);
@@ -148,12 +179,23 @@ async fn import_image(docker: &Docker) -> String {
     std::fs::create_dir_all(root.path().join("etc")).expect("create /etc");
     // A reproducible tar, so that unchanged binaries give the same tag.
     let out = Command::new("tar")
-        .args(["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "-C"])
+        .args([
+            "--sort=name",
+            "--mtime=@0",
+            "--owner=0",
+            "--group=0",
+            "--numeric-owner",
+            "-C",
+        ])
         .arg(root.path())
         .args(["-cf", "-", "."])
         .output()
         .expect("run tar");
-    assert!(out.status.success(), "tar failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tar failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     out.stdout.hash(&mut hasher);
     let tag = format!("{:016x}", hasher.finish());
@@ -161,24 +203,49 @@ async fn import_image(docker: &Docker) -> String {
     if docker.inspect_image(&image).await.is_ok() {
         return image;
     }
-    let options = CreateImageOptionsBuilder::default().from_src("-").repo(IMAGE_REPO).tag(&tag).build();
-    let mut progress = docker.create_image(Some(options), Some(bollard::body_full(out.stdout.into())), None);
+    let options = CreateImageOptionsBuilder::default()
+        .from_src("-")
+        .repo(IMAGE_REPO)
+        .tag(&tag)
+        .build();
+    let mut progress = docker.create_image(
+        Some(options),
+        Some(bollard::body_full(out.stdout.into())),
+        None,
+    );
     while let Some(step) = progress.next().await {
         let step = step.unwrap_or_else(|e| panic!("importing {image} failed: {e}"));
-        assert!(step.error_detail.is_none(), "importing {image} failed: {:?}", step.error_detail);
+        assert!(
+            step.error_detail.is_none(),
+            "importing {image} failed: {:?}",
+            step.error_detail
+        );
     }
-    docker.inspect_image(&image).await.unwrap_or_else(|e| panic!("{image} is not there after its import: {e}"));
+    docker
+        .inspect_image(&image)
+        .await
+        .unwrap_or_else(|e| panic!("{image} is not there after its import: {e}"));
     image
 }
 
 /// The libraries `ldd` lists for a binary (the loader included).
 fn ldd(bin: &Path) -> Vec<PathBuf> {
     let out = Command::new("ldd").arg(bin).output().expect("run ldd");
-    assert!(out.status.success(), "ldd {} failed: {}", bin.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ldd {} failed: {}",
+        bin.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| {
-            let path = l.split("=>").nth(1).unwrap_or(l).split_whitespace().next()?;
+            let path = l
+                .split("=>")
+                .nth(1)
+                .unwrap_or(l)
+                .split_whitespace()
+                .next()?;
             path.starts_with('/').then(|| PathBuf::from(path))
         })
         .collect()
@@ -186,19 +253,35 @@ fn ldd(bin: &Path) -> Vec<PathBuf> {
 
 fn copy_into(root: &Path, from: &Path, inside: &str) {
     let to = root.join(inside.trim_start_matches('/'));
-    std::fs::create_dir_all(to.parent().expect("a parent")).expect("create a folder in the root filesystem");
-    std::fs::copy(from, &to).unwrap_or_else(|e| panic!("copy {} into the image: {e}", from.display()));
+    std::fs::create_dir_all(to.parent().expect("a parent"))
+        .expect("create a folder in the root filesystem");
+    std::fs::copy(from, &to)
+        .unwrap_or_else(|e| panic!("copy {} into the image: {e}", from.display()));
 }
 
 /// Containers of the gateway on `home` (running or not), optionally of one server.
-pub async fn containers_of(docker: &Docker, home: &Path, server: Option<&str>) -> Vec<bollard::models::ContainerSummary> {
-    let mut labels = vec![format!("{}={}", portcullis::isolation::LABEL_HOME, portcullis::isolation::home_label(home))];
+pub async fn containers_of(
+    docker: &Docker,
+    home: &Path,
+    server: Option<&str>,
+) -> Vec<bollard::models::ContainerSummary> {
+    let mut labels = vec![format!(
+        "{}={}",
+        portcullis::isolation::LABEL_HOME,
+        portcullis::isolation::home_label(home)
+    )];
     if let Some(s) = server {
         labels.push(format!("{}={s}", portcullis::isolation::LABEL_SERVER));
     }
     let filters = std::collections::HashMap::from([("label".to_owned(), labels)]);
-    let options = bollard::query_parameters::ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-    docker.list_containers(Some(options)).await.expect("list containers")
+    let options = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    docker
+        .list_containers(Some(options))
+        .await
+        .expect("list containers")
 }
 
 /// Waits up to `within` until `home` has no container of `server` (of any server when `None`).
@@ -209,7 +292,13 @@ pub async fn wait_gone(docker: &Docker, home: &Path, server: Option<&str>, withi
         if left.is_empty() {
             return;
         }
-        assert!(Instant::now() < deadline, "containers still there after {within:?}: {:?}", left.iter().map(|c| (&c.names, &c.state)).collect::<Vec<_>>());
+        assert!(
+            Instant::now() < deadline,
+            "containers still there after {within:?}: {:?}",
+            left.iter()
+                .map(|c| (&c.names, &c.state))
+                .collect::<Vec<_>>()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

@@ -20,7 +20,10 @@ use std::time::{Duration, Instant};
 
 /// The checkout's root (the workspace).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// The gateway binary: `$PORTCULLIS_BIN`, else `<target>/debug/portcullis`.
@@ -32,8 +35,13 @@ pub fn gateway_bin() -> PathBuf {
     if let Some(bin) = std::env::var_os("PORTCULLIS_BIN") {
         return PathBuf::from(bin);
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), PathBuf::from);
-    let target = if target.is_absolute() { target } else { repo_root().join(target) };
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| repo_root().join("target"), PathBuf::from);
+    let target = if target.is_absolute() {
+        target
+    } else {
+        repo_root().join(target)
+    };
     let bin = target.join("debug").join("portcullis");
     assert!(bin.is_file(), "the gateway binary {} does not exist\nhint: build it with `cargo build -p portcullis` (or set PORTCULLIS_BIN)", bin.display());
     bin
@@ -59,12 +67,22 @@ impl Peers {
             time: root.join(".venv/bin/mcp-server-time"),
             git: root.join(".venv/bin/mcp-server-git"),
         };
-        let missing: Vec<String> = [&peers.everything, &peers.time, &peers.git].into_iter().filter(|p| !p.exists()).map(|p| p.display().to_string()).collect();
+        let missing: Vec<String> = [&peers.everything, &peers.time, &peers.git]
+            .into_iter()
+            .filter(|p| !p.exists())
+            .map(|p| p.display().to_string())
+            .collect();
         if missing.is_empty() {
             return Some(peers);
         }
-        let message = format!("SKIPPED {test}: the MCP peers are not installed ({}); run scripts/setup.sh", missing.join(", "));
-        assert!(std::env::var_os("CI").is_none(), "{message} (CI is set, so this is a failure)");
+        let message = format!(
+            "SKIPPED {test}: the MCP peers are not installed ({}); run scripts/setup.sh",
+            missing.join(", ")
+        );
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{message} (CI is set, so this is a failure)"
+        );
         // Straight to the terminal: libtest captures `eprintln!` of passing tests.
         let _ = writeln!(std::io::stderr(), "{message}");
         None
@@ -79,7 +97,11 @@ pub fn toml_str(s: &str) -> String {
 /// One `[servers.<name>]` table for a stdio server.
 pub fn stdio_server(name: &str, command: &Path, args: &[&str]) -> String {
     let args: Vec<String> = args.iter().map(|a| toml_str(a)).collect();
-    format!("[servers.{name}]\ncommand = {}\nargs = [{}]\n\n", toml_str(&command.display().to_string()), args.join(", "))
+    format!(
+        "[servers.{name}]\ncommand = {}\nargs = [{}]\n\n",
+        toml_str(&command.display().to_string()),
+        args.join(", ")
+    )
 }
 
 /// everything over stdio, time and git on `repo`: the three-upstream config.
@@ -95,7 +117,13 @@ pub fn make_git_repo(path: &Path, message: &str) {
     std::fs::create_dir_all(path).expect("create the repo dir");
     let git = |args: &[&str]| {
         let status = Command::new("git")
-            .args(["-c", "user.name=Portcullis Tests", "-c", "user.email=tests@portcullis.invalid", "-C"])
+            .args([
+                "-c",
+                "user.name=Portcullis Tests",
+                "-c",
+                "user.email=tests@portcullis.invalid",
+                "-C",
+            ])
             .arg(path)
             .args(args)
             .stdout(Stdio::null())
@@ -104,7 +132,8 @@ pub fn make_git_repo(path: &Path, message: &str) {
         assert!(status.success(), "git {args:?} failed");
     };
     git(&["init", "-q", "-b", "main"]);
-    std::fs::write(path.join("README.txt"), "hello from the test repository\n").expect("write a file");
+    std::fs::write(path.join("README.txt"), "hello from the test repository\n")
+        .expect("write a file");
     git(&["add", "README.txt"]);
     git(&["commit", "-q", "-m", message]);
 }
@@ -113,7 +142,8 @@ pub fn make_git_repo(path: &Path, message: &str) {
 pub fn home_with(dir: &Path, config: &str) -> PathBuf {
     let home = dir.join("home");
     std::fs::create_dir_all(&home).expect("create the home dir");
-    std::fs::write(home.join("config.toml"), direct_unless_said(config)).expect("write config.toml");
+    std::fs::write(home.join("config.toml"), direct_unless_said(config))
+        .expect("write config.toml");
     home
 }
 
@@ -139,30 +169,62 @@ pub struct Admin {
 impl Admin {
     /// Reads where the gateway on `home` listens and its token.
     pub fn of(home: &Path) -> Self {
-        let runtime: serde_json::Value = serde_json::from_slice(&std::fs::read(home.join("gateway.json")).expect("read gateway.json")).expect("gateway.json is JSON");
-        let api_url = runtime["api_url"].as_str().expect("gateway.json has api_url").to_owned();
-        let token = std::fs::read_to_string(home.join("admin.token")).expect("read admin.token").trim().to_owned();
-        let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().expect("an HTTP client");
-        Self { api_url, token, http }
+        let runtime: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(home.join("gateway.json")).expect("read gateway.json"),
+        )
+        .expect("gateway.json is JSON");
+        let api_url = runtime["api_url"]
+            .as_str()
+            .expect("gateway.json has api_url")
+            .to_owned();
+        let token = std::fs::read_to_string(home.join("admin.token"))
+            .expect("read admin.token")
+            .trim()
+            .to_owned();
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("an HTTP client");
+        Self {
+            api_url,
+            token,
+            http,
+        }
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> serde_json::Value {
-        let resp = req.bearer_auth(&self.token).header("X-Portcullis-Actor", "cli").send().await.expect("the admin API answers");
+        let resp = req
+            .bearer_auth(&self.token)
+            .header("X-Portcullis-Actor", "cli")
+            .send()
+            .await
+            .expect("the admin API answers");
         let status = resp.status();
         let body = resp.bytes().await.expect("read the admin API's answer");
-        assert!(status.is_success(), "admin API: HTTP {status}: {}", String::from_utf8_lossy(&body));
+        assert!(
+            status.is_success(),
+            "admin API: HTTP {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
         serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)
     }
 
     /// `GET /servers`.
     pub async fn servers(&self) -> Vec<serde_json::Value> {
-        let list = self.send(self.http.get(format!("{}/servers", self.api_url))).await;
+        let list = self
+            .send(self.http.get(format!("{}/servers", self.api_url)))
+            .await;
         list.as_array().cloned().unwrap_or_default()
     }
 
     /// `POST /servers/<name>/approve` with `body`.
     pub async fn approve(&self, name: &str, body: serde_json::Value) {
-        let req = self.http.post(format!("{}/servers/{name}/approve", self.api_url)).header("Content-Type", "application/json").body(body.to_string());
+        let req = self
+            .http
+            .post(format!("{}/servers/{name}/approve", self.api_url))
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
         self.send(req).await;
     }
 
@@ -176,17 +238,28 @@ impl Admin {
         let mut waiting: Vec<&str> = names.to_vec();
         while !waiting.is_empty() {
             let servers = self.servers().await;
-            let state = |n: &str| servers.iter().find(|s| s["name"] == n).and_then(|s| s["state"].as_str()).unwrap_or("").to_owned();
+            let state = |n: &str| {
+                servers
+                    .iter()
+                    .find(|s| s["name"] == n)
+                    .and_then(|s| s["state"].as_str())
+                    .unwrap_or("")
+                    .to_owned()
+            };
             let mut still = Vec::new();
             for name in waiting {
                 if state(name) == "ready" {
-                    self.approve(name, serde_json::json!({ "all_tools": true })).await;
+                    self.approve(name, serde_json::json!({ "all_tools": true }))
+                        .await;
                 } else {
                     still.push(name);
                 }
             }
             waiting = still;
-            assert!(Instant::now() < deadline || waiting.is_empty(), "not ready within {START_TIMEOUT:?} of approval: {waiting:?}; servers: {servers:?}");
+            assert!(
+                Instant::now() < deadline || waiting.is_empty(),
+                "not ready within {START_TIMEOUT:?} of approval: {waiting:?}; servers: {servers:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -215,7 +288,11 @@ impl Gateway {
     /// Like [`Gateway::start`], with extra environment variables for the gateway.
     pub fn start_with_env(home: &Path, env: &[(&str, &str)]) -> Self {
         let stderr_path = home.join("gateway.stderr.log");
-        let stderr = std::fs::OpenOptions::new().create(true).append(true).open(&stderr_path).expect("open the stderr log");
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&stderr_path)
+            .expect("open the stderr log");
         let mut child = Command::new(gateway_bin())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("PORTCULLIS_HOME", home)
@@ -233,7 +310,12 @@ impl Gateway {
                 let _ = tx.send(line);
             }
         });
-        let mut gw = Self { url: String::new(), home: home.to_path_buf(), child, stderr_path };
+        let mut gw = Self {
+            url: String::new(),
+            home: home.to_path_buf(),
+            child,
+            stderr_path,
+        };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -276,7 +358,9 @@ impl Drop for Gateway {
             return;
         }
         // SIGTERM lets the gateway stop and reap its upstreams (each in its own process group).
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + STOP_GRACE;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -295,19 +379,30 @@ impl Drop for Gateway {
 pub fn processes_of(home: &Path) -> Vec<String> {
     let needle = format!("PORTCULLIS_HOME={}", home.display()).into_bytes();
     let me = std::process::id().to_string();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     entries
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|pid| pid.chars().all(|c| c.is_ascii_digit()) && *pid != me)
         .filter(|pid| {
             let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')));
-            !zombie && environ.split(|b| *b == 0).any(|var| var == needle.as_slice())
+            let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s.rsplit_once(") ")
+                    .is_some_and(|(_, rest)| rest.starts_with('Z'))
+            });
+            !zombie
+                && environ
+                    .split(|b| *b == 0)
+                    .any(|var| var == needle.as_slice())
         })
         .map(|pid| {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            format!("{pid}: {}", String::from_utf8_lossy(&cmdline).replace('\0', " "))
+            format!(
+                "{pid}: {}",
+                String::from_utf8_lossy(&cmdline).replace('\0', " ")
+            )
         })
         .collect()
 }
@@ -320,8 +415,12 @@ pub fn assert_no_processes_left(home: &Path, within: Duration) {
         if left.is_empty() {
             return;
         }
-        assert!(Instant::now() < deadline, "processes of the gateway on {} outlived it by {within:?}:\n{}", home.display(), left.join("\n"));
+        assert!(
+            Instant::now() < deadline,
+            "processes of the gateway on {} outlived it by {within:?}:\n{}",
+            home.display(),
+            left.join("\n")
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
-

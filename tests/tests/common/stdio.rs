@@ -40,7 +40,12 @@ impl StdioGateway {
                 }
             }
         });
-        Self { child, stdin, lines, seen: Vec::new() }
+        Self {
+            child,
+            stdin,
+            lines,
+            seen: Vec::new(),
+        }
     }
 
     pub fn send(&mut self, line: &str) {
@@ -52,14 +57,19 @@ impl StdioGateway {
     pub fn response(&mut self, id: &str) -> String {
         // The gateway writes `jsonrpc` and `id` first, then `result` or `error` for a response.
         let head = format!(r#"{{"jsonrpc":"2.0","id":{id},"#);
-        let is_it = |line: &str| line.starts_with(&format!(r#"{head}"result""#)) || line.starts_with(&format!(r#"{head}"error""#));
+        let is_it = |line: &str| {
+            line.starts_with(&format!(r#"{head}"result""#))
+                || line.starts_with(&format!(r#"{head}"error""#))
+        };
         if let Some(i) = self.seen.iter().position(|l| is_it(l)) {
             return self.seen.remove(i);
         }
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| panic!("no response with id {id} within 30 s; saw {:?}", self.seen));
+            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("no response with id {id} within 30 s; saw {:?}", self.seen)
+            });
             if is_it(&line) {
                 return line;
             }
@@ -69,7 +79,9 @@ impl StdioGateway {
 
     /// A request, and its response's raw line.
     pub fn call(&mut self, id: &str, method: &str, params: &str) -> String {
-        self.send(&format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}","params":{params}}}"#));
+        self.send(&format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}","params":{params}}}"#
+        ));
         self.response(id)
     }
 
@@ -95,7 +107,9 @@ impl StdioGateway {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| panic!("no line containing {what} within 10 s; saw {:?}", self.seen));
+            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("no line containing {what} within 10 s; saw {:?}", self.seen)
+            });
             if is_it(&line) {
                 return line;
             }
@@ -117,8 +131,16 @@ impl Drop for StdioGateway {
 }
 
 pub fn portcullis(home: &Path, args: &[&str]) -> String {
-    let out = Command::new(super::gateway_bin()).args(args).env("PORTCULLIS_HOME", home).output().expect("run portcullis");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(super::gateway_bin())
+        .args(args)
+        .env("PORTCULLIS_HOME", home)
+        .output()
+        .expect("run portcullis");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "portcullis {args:?} failed: {text}");
     text
 }
@@ -126,7 +148,11 @@ pub fn portcullis(home: &Path, args: &[&str]) -> String {
 /// A gateway in front of the echo server, with the echo server's tools approved.
 /// `extra_add` are more `upstream add` flags (e.g. `--timeout 1`), space-separated.
 pub fn approved_gateway(home: &Path, extra_add: &str) -> StdioGateway {
-    std::fs::write(home.join("config.toml"), "[gateway]\nsurface = \"direct\"\nmax_message_bytes = 65536\n\n").expect("write config");
+    std::fs::write(
+        home.join("config.toml"),
+        "[gateway]\nsurface = \"direct\"\nmax_message_bytes = 65536\n\n",
+    )
+    .expect("write config");
     let mut add = vec!["upstream", "add", "--name", "echo", "--command", ECHO];
     add.extend(extra_add.split_whitespace());
     portcullis(home, &add);
@@ -136,14 +162,23 @@ pub fn approved_gateway(home: &Path, extra_add: &str) -> StdioGateway {
     gw.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
     // Added by a person, so started; its tools wait for approval.
     let listed = gw.call("1", "tools/list", "{}");
-    assert!(!listed.contains("echo__echo"), "a pending tool must not be listed: {listed}");
+    assert!(
+        !listed.contains("echo__echo"),
+        "a pending tool must not be listed: {listed}"
+    );
     // As a person would: wait until the tools show up as pending, then approve them.
     let deadline = Instant::now() + Duration::from_secs(15);
     while !portcullis(home, &["tools", "pending"]).contains("echo__echo") {
-        assert!(Instant::now() < deadline, "the echo server's tools never showed up as pending");
+        assert!(
+            Instant::now() < deadline,
+            "the echo server's tools never showed up as pending"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
-    portcullis(home, &["upstream", "approve", "--name", "echo", "--all-tools"]);
+    portcullis(
+        home,
+        &["upstream", "approve", "--name", "echo", "--all-tools"],
+    );
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut n = 100;
     loop {
@@ -152,9 +187,11 @@ pub fn approved_gateway(home: &Path, extra_add: &str) -> StdioGateway {
         if listed.contains("echo__echo") {
             break;
         }
-        assert!(Instant::now() < deadline, "the approval did not reach the running gateway: {listed}");
+        assert!(
+            Instant::now() < deadline,
+            "the approval did not reach the running gateway: {listed}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     gw
 }
-
