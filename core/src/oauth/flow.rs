@@ -42,7 +42,7 @@ fn challenge_of(verifier: &str) -> String {
 /// What a sign-in needs next.
 pub(super) enum Prepared {
     /// A person, at this authorization URL.
-    Browser(Pending),
+    Browser(Box<Pending>),
     /// Nobody: the client credentials grant gave these tokens.
     Machine(OAuthTokenRecord),
 }
@@ -183,7 +183,7 @@ pub(super) async fn prepare(
         }
     }
     let dpop = dpop_key_for(&metadata)?;
-    Ok(Prepared::Browser(Pending {
+    Ok(Prepared::Browser(Box::new(Pending {
         url: url.to_string(),
         state,
         verifier,
@@ -192,7 +192,7 @@ pub(super) async fn prepare(
         metadata,
         resource,
         dpop,
-    }))
+    })))
 }
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
