@@ -4,6 +4,8 @@
 mod activity;
 mod args;
 mod decide;
+#[cfg(test)]
+mod named_commands_tests;
 mod serve;
 mod tools;
 mod upstream;

@@ -1,6 +1,6 @@
 //! Resources, resource templates and prompts of every upstream, merged.
 //!
-//! Rules (see also `protocol/README.md`):
+//! Rules (see also `docs/PROTOCOL.md`):
 //! - Lists are paginated across upstreams with opaque cursors: a cursor names
 //!   the upstream to continue with and that upstream's own cursor.
 //! - Prompt names get the same `<server><separator><prompt>` rule as tools.

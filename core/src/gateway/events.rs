@@ -3,7 +3,7 @@
 //! client that should answer them.
 //!
 //! Routing rule for server-to-client requests (sampling, elicitation, roots;
-//! see `protocol/README.md`, which states it for people):
+//! see `docs/PROTOCOL.md`, which states it for people):
 //! 1. Calls in flight on that upstream: the request goes to the session of
 //!    the most recent of them, on that call's own response stream when it
 //!    has one. When that session's client did not declare the matching

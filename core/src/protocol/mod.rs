@@ -2,7 +2,7 @@
 //! message, error codes chosen in one place, protocol versions and the rule
 //! that turns upstream tool names into downstream names.
 //!
-//! See `README.md` beside this file for the protocol notes.
+//! The protocol notes for people are `docs/PROTOCOL.md` at the repository root.
 
 mod codes;
 mod message;

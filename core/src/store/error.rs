@@ -100,7 +100,7 @@ impl StoreError {
                  `portcullis upstream add --name {server} ...`"
             )),
             StoreError::UnknownTools { server, .. } => Some(format!(
-                "list its tools with `portcullis upstream tools --name {server}`; \
+                "list its tools with `portcullis tools list --server {server}`; \
                  names are the upstream's, without the `{server}__` prefix"
             )),
             StoreError::Sqlite(e) => match e.sqlite_error_code() {

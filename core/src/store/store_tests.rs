@@ -393,7 +393,7 @@ fn unknown_tool_names_fail_the_whole_decision_with_the_known_names() {
     assert!(err
         .hint()
         .unwrap()
-        .contains("portcullis upstream tools --name gh"));
+        .contains("portcullis tools list --server gh"));
     // Nothing was approved.
     assert_eq!(
         store.is_callable("gh", "create_issue").unwrap(),
