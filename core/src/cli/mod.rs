@@ -4,6 +4,7 @@
 mod activity;
 mod args;
 mod decide;
+mod scan_eval;
 mod serve;
 mod tools;
 mod upstream;
@@ -50,6 +51,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tools(a) => tools::run(a).await,
         Command::Activity(a) => activity::run(a).await,
         Command::SearchEval { dir } => tools::search_eval(&dir),
+        Command::ScanEval { dir, verbose } => scan_eval::run(&dir, verbose),
     }
 }
 

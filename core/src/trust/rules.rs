@@ -15,22 +15,26 @@ use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
 
+use super::{claims, dataflow, intent};
+
 use super::scanner::{
-    excerpt, Finding, Severity, RULE_EXFILTRATION, RULE_HIDDEN_INSTRUCTIONS, RULE_PADDING,
+    excerpt, Finding, Severity, Span, RULE_EXFILTRATION, RULE_HIDDEN_INSTRUCTIONS, RULE_PADDING,
     RULE_SECRET_PATHS, RULE_TOOL_SHADOWING,
 };
 
-struct Pattern {
-    rule: &'static str,
-    severity: Severity,
+/// One phrase rule: a regex over one string and what a match means.
+pub(super) struct Pattern {
+    pub(super) rule: &'static str,
+    pub(super) severity: Severity,
     /// What the match means, completed with the location.
-    says: &'static str,
-    regex: &'static str,
+    pub(super) says: &'static str,
+    pub(super) regex: &'static str,
     /// Rejects a match that the regex cannot exclude on its own.
-    reject: Option<fn(&Captures<'_>) -> bool>,
+    pub(super) reject: Option<fn(&Captures<'_>) -> bool>,
 }
 
-const fn p(
+/// A pattern without a reject function.
+pub(super) const fn p(
     rule: &'static str,
     severity: Severity,
     says: &'static str,
@@ -50,7 +54,7 @@ use Severity::{High, Low, Medium};
 /// Files that hold secrets or the configuration of other MCP servers.
 macro_rules! secret_paths {
     () => {
-        r"\.ssh\b|id_(rsa|dsa|ecdsa|ed25519)\b|authorized_keys|\.aws/|aws_secret_access_key|(^|[\s`'\x22(~/])\.env(\.[a-z]+)?\b|\bmcp\.json\b|claude_desktop_config|~/\.cursor\b|\.cursor/|\.codeium/|\.kube/config|\.docker/config\.json|\.npmrc\b|\.pypirc\b|\.netrc\b|\.git-credentials|\.gnupg|/etc/(passwd|shadow|sudoers)\b|\bcredentials\.json\b|\.(bash|zsh)_history\b|wallet\.dat\b|(?-i:Login Data)|Library/Keychains|\.config/(gcloud|gh)\b|service[-_]account[^\s]*\.json"
+        r"\.ssh\b|id_(rsa|dsa|ecdsa|ed25519)\b|authorized_keys|\.aws/|aws_secret_access_key|(^|[\s`'\x22(~/])\.env(\.[a-z]+)?\b|\bmcp\.json\b|claude_desktop_config|~/\.cursor\b|\.cursor/|\.codeium/|\.kube/config|\.docker/config\.json|\.npmrc\b|\.pypirc\b|\.netrc\b|\.git-credentials|\.gnupg|/etc/(passwd|shadow|sudoers)\b|\bcredentials\.json\b|\.(bash|zsh)_history\b|wallet\.dat\b|(?-i:Login Data)|Library/Keychains|\.config/(gcloud|gh)\b|service[-_]account[^\s]*\.json|\*\.(pem|key|p12|pfx|kdbx)\b|\*credentials?\*|\*secrets?\*"
     };
 }
 
@@ -151,7 +155,7 @@ const PATTERNS: &[Pattern] = &[
         RULE_TOOL_SHADOWING,
         Medium,
         "steers the model away from other tools",
-        r"\binstead\s+of\s+(using|calling|invoking)\b|\binstead\s+of\s+(the\s+|any\s+)?(built[\s-]?in|default|other|native|standard)\s+(\w+\s+)?(tools?|functions?)\b|\b(always|only)\s+(use|call|choose|prefer|select)\s+this\s+(tool|function)\b|\bprefer\s+this\s+tool\b|\b(do\s*n[o']?t|never)\s+(use|call)\s+(any\s+)?(other|another)\s+(tools?|functions?)\b|\bthis\s+tool\s+(takes\s+priority|has\s+priority|supersedes|replaces)\b|\b(better\s+than|over|before)\s+(all|any|every)\s+other\s+tools?\b",
+        r"\binstead\s+of\s+(using|calling|invoking)\b|\binstead\s+of\s+(the\s+|any\s+)?(built[\s-]?in|default|other|native|standard)\s+(\w+\s+)?(tools?|functions?)\b|\b(do\s*n[o']?t|never)\s+(use|call)\s+(any\s+)?(other|another)\s+(tools?|functions?)\b|\bthis\s+tool\s+(takes\s+priority|has\s+priority|supersedes|replaces)\b|\b(better\s+than|over|before)\s+(all|any|every)\s+other\s+tools?\b",
     ),
     // Paths and names of secrets.
     p(
@@ -164,12 +168,18 @@ const PATTERNS: &[Pattern] = &[
             ")"
         ),
     ),
-    p(
-        RULE_SECRET_PATHS,
-        Medium,
-        "names a secret file",
-        secret_paths!(),
-    ),
+    Pattern {
+        rule: RULE_SECRET_PATHS,
+        severity: Medium,
+        says: "names a secret file",
+        regex: secret_paths!(),
+        // A bare `.env` is what developer tools search for and document;
+        // it counts only with a verb that reads or sends it (above).
+        reject: Some(|c| {
+            c[0].trim_start_matches(['"', '\'', '`', '(', '~', '/', ' '])
+                .starts_with(".env")
+        }),
+    },
     p(
         RULE_SECRET_PATHS,
         High,
@@ -181,7 +191,7 @@ const PATTERNS: &[Pattern] = &[
         RULE_EXFILTRATION,
         High,
         "tells the model to send data to a URL",
-        r"\b(send|sending|upload|uploading|forward|forwarding|transmit|transmitting|exfiltrate|leak|deliver|relay|post\s+(it|them|this|that|the|all|your|any|every|data|results?|contents?)|(?-i:POST))\b[^\n]{0,80}?\b(to|at|via)\s+[`'\x22<(\[]*(https?|wss?|ftp)://",
+        r"\b(send|sends|sent|sending|upload|uploads|uploaded|uploading|forward|forwards|forwarded|forwarding|transmit|transmits|transmitting|exfiltrate|exfiltrates|leak|leaks|deliver|delivers|relay|relays|stream|streams|streamed|sync|syncs|post\s+(it|them|this|that|the|all|your|any|every|data|results?|contents?)|(?-i:POST))\b(?:[^.]|\.\S){0,100}?\b(to|at|via)\s+[`'\x22<(\[]*(https?|wss?|ftp)://",
     ),
     p(
         RULE_EXFILTRATION,
@@ -230,6 +240,9 @@ struct Compiled {
 static COMPILED: LazyLock<Vec<Compiled>> = LazyLock::new(|| {
     PATTERNS
         .iter()
+        .chain(intent::PATTERNS)
+        .chain(claims::PATTERNS)
+        .chain(dataflow::PATTERNS)
         .map(|pattern| {
             // Phrases match in any case; parts that must not use (?-i:...).
             let source = format!("(?i){}", pattern.regex);
@@ -265,6 +278,7 @@ pub(super) fn check(location: &str, text: &str, out: &mut Vec<Finding>) {
             severity: pattern.severity,
             message: format!("{location} {}", pattern.says),
             excerpt: excerpt(text, m.start(), m.end()),
+            span: Some(Span::of(location, text, m.start(), m.end())),
         });
     }
     out.extend(best);
