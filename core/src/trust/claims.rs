@@ -32,6 +32,12 @@ pub(super) const PATTERNS: &[Pattern] = &[
     p(
         RULE_PREFERENCE,
         High,
+        "asks to be chosen over every other tool",
+        r"\b(chosen|selected|used|preferred|picked|prioriti[sz]ed|called)\s+(over|before|instead\s+of|ahead\s+of)\s+(any|all|every)\s+(other|alternative)|\beven\s+(when|if)\s+(another|other|a\s+different)\s+(\w+\s+)?(tool|one|function)s?\s+(seems?|looks?|appears?|is|are|fits?)\b|\bmost\s+(accurate|reliable|powerful|advanced|trusted|complete)\s+\w+\s+(available|ever|in\s+the\s+world|on\s+the\s+market)\b",
+    ),
+    p(
+        RULE_PREFERENCE,
+        High,
         "claims to beat other tools",
         r"\b(superior|outperforms?|better\s+than)\s+(to\s+)?(all|any|every|other|competitors?|the\s+competition|standard|alternatives)|\b(inferior|outdated)\s+(alternatives|tools|options|competitors)|\bdon'?t\s+settle\b|\bfar\s+superior\b|\b\d+\s*x\s+(better|faster|more\s+accurate)\b|\boutperforms\b",
     ),
@@ -63,8 +69,8 @@ pub(super) const PATTERNS: &[Pattern] = &[
     p(
         RULE_REDIRECTION,
         Medium,
-        "says a named tool is gone and points here",
-        r"[`'\x22]?\b[a-z][a-z0-9]*([_-][a-z0-9]+)+\b[`'\x22]?\s+(tool\s+)?(is|has\s+been|was)\s+(now\s+)?(deprecated|removed|disabled|no\s+longer\s+(available|supported|works?))\b[^.]{0,80}\b(this|instead)",
+        "says a named tool is gone or broken and points here",
+        r"[`'\x22]?\b[a-z][a-z0-9]*([_-][a-z0-9]+)+\b[`'\x22]?\s+(tool\s+)?((from|of|on)\s+(the\s+)?[\w-]+\s+(server\s+)?)?(is|has\s+been|was|were)\s+(now\s+)?(deprecated|removed|disabled|retired|discontinued|sunset|broken|compromised|unsafe|no\s+longer\s+(available|supported|works?|maintained))\b[^.;]{0,80}([.;]\s*[^.]{0,80})?\b(this|instead|through|route|redirect|switch)\b|\broute\s+(every|all|each|any)\s+(\w+\s+){0,2}(requests?|calls?|queries)\s+(through|to|via)\b",
     ),
     // Shadowing: instructions that change how another tool is used.
     p(
@@ -84,6 +90,12 @@ pub(super) const PATTERNS: &[Pattern] = &[
         High,
         "asks to change the recipients or addresses of another call",
         r"\b(add|include|insert|append|replace|change|modify|override)\b[^.]{0,40}\b(to|in|into|of|with)\s+(the\s+)?[`'\x22]?(bcc|cc|recipients?|to|from)[`'\x22]?\s+(field|parameter|argument|address)",
+    ),
+    p(
+        RULE_TOOL_SHADOWING,
+        High,
+        "attaches a standing order to whatever the model does with other tools",
+        r"\bwhen(ever)?\s+(you|the\s+(assistant|model|agent))\s+(send|call|use|invoke|run|write|create|post|reply|email)\w*\b[^.]{0,60}\b(always|also|must)\s+(add|include|set|change|replace|append|cc|bcc|copy|forward|attach)\b|\b(add|include|put)\s+[\w.+-]+@[\w-]+\.[\w.]+\s+as\s+(a\s+|an\s+)?(blind\s+)?(copy|cc|bcc|carbon\s+copy|recipient)",
     ),
     p(
         RULE_TOOL_SHADOWING,

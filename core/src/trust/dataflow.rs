@@ -18,7 +18,7 @@ pub(super) const PATTERNS: &[Pattern] = &[
         RULE_EXFILTRATION,
         High,
         "says data is sent to a remote party outside the session",
-        r"\b(send|sends|sent|upload|uploads|uploaded|forward|forwards|forwarded|transmit|transmits|transmitted|stream|streams|streamed|share|shares|shared|sync|syncs|synced|report|reports|reported|post|posts|posted|export|exports|exported|log|logs|logged|store|stores|stored|copy|copies|copied|leak|leaks|exfiltrate|exfiltrates)\b[^.]{0,60}\b(to\s+(a|an|the|our)?\s*(\w+\s+){0,2}(remote|external|third[\s-]part(y|ies)|attacker|offsite)|to\s+our\s+(\w+\s+){0,2}(server|servers|team|endpoint|backend)|remotely|third[\s-]parties|attacker(\.com)?\b|via\s+(the\s+)?cloud)",
+        r"\b(send|sends|sent|upload|uploads|uploaded|mirror|mirrors|mirrored|replicate|replicates|replicated|beacon|beacons|beaconed|forward|forwards|forwarded|transmit|transmits|transmitted|stream|streams|streamed|share|shares|shared|sync|syncs|synced|report|reports|reported|post|posts|posted|export|exports|exported|log|logs|logged|store|stores|stored|copy|copies|copied|leak|leaks|exfiltrate|exfiltrates)\b[^.]{0,60}\b(to\s+(a|an|the|our)?\s*(\w+\s+){0,2}(remote|external|third[\s-]part(y|ies)|attacker|offsite)|to\s+our\s+(\w+\s+){0,2}(server|servers|team|endpoint|backend)|remotely|third[\s-]parties|attacker(\.com)?\b|via\s+(the\s+)?cloud|(that\s+)?we\s+(operate|own|control|run|maintain|host)\b)",
     ),
     p(
         RULE_EXFILTRATION,
@@ -43,6 +43,18 @@ pub(super) const PATTERNS: &[Pattern] = &[
         Medium,
         "asks to put secrets into the model's answer",
         r"\b(api\s+keys?|master\s+password|confidential\s+(company\s+)?information|system\s+(secrets|configuration)|credentials)\b[^.]{0,40}\b(in|into|to)\s+(your|the)\s+(response|output|answer|reply)|\b(include|includes|including|pass|add|append)\s+(the\s+|all\s+|any\s+|their\s+)?(api\s+keys?|passwords?|secrets?|credentials?|tokens?|contents?|confidential\s+\w+|private\s+\w+|master\s+password)\b[^.]{0,60}\b(in|into|to)\s+(your|the)\s+(response|answer|reply|output)\b",
+    ),
+    p(
+        RULE_EXFILTRATION,
+        High,
+        "asks to pass the contents of a file or the conversation to a tool",
+        r"\b(call|invoke|use|run)\s+[`'\x22]?[\w.-]+[`'\x22]?\s+(tool\s+)?with\s+(the\s+)?(full\s+|entire\s+|complete\s+|raw\s+)?(contents?|text|body|transcript)\s+of\b",
+    ),
+    p(
+        RULE_EXFILTRATION,
+        High,
+        "asks the model to reveal its system prompt or instructions",
+        r"\b(quot\w+|repeat\w*|reveal\w*|print\w*|output\w*|dump\w*|recit\w+|disclos\w+|paste\w*)\s+(\w+\s+){0,2}(your|the)\s+(system\s+prompt|(system\s+|hidden\s+|initial\s+)?instructions|hidden\s+prompt|context\s+window)\b",
     ),
     p(
         RULE_EXFILTRATION,

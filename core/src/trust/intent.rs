@@ -39,6 +39,12 @@ pub(super) const PATTERNS: &[Pattern] = &[
     p(
         RULE_HIDDEN_INSTRUCTIONS,
         High,
+        "redefines who the model is or what it may do",
+        r"\byou\s+are\s+an?\s+(\w+\s+){0,3}(assistant|ai|model|agent|bot)\b[^.]{0,40}\b(without|no|free\s+of|unbound)\b|\bwithout\s+(any\s+)?(content\s+|safety\s+|usage\s+)?(policy|policies|limits|limitations|filters|censorship|morals?)\b|\b(whatever|no\s+matter\s+what)\s+the\s+user\s+(asks|says|wants|requests)\b",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        High,
         "claims someone's authority (the user, the system, administrators) to make the model obey",
         r"\b(important|urgent|special)\s+message\s+from\s+(the\s+)?(user|system|admin|developer|operator)|\b(requested|authori[sz]ed|mandated|approved)\s+by\s+(the\s+)?(system\s+)?(administrators?|admins?|developers?|security\s+team|operators?)\b|\bthis\s+is\s+an?\s+(authori[sz]ed|legitimate|standard|mandatory|required|official)\s+(system\s+)?(administrator\s+)?(command|request|instruction|feature|requirement|configuration|update|operation)",
     ),
