@@ -38,6 +38,12 @@ pub(super) const PATTERNS: &[Pattern] = &[
     p(
         RULE_PREFERENCE,
         High,
+        "runs down other tools to win the model's choice",
+        r"\b(the\s+)?other(s|\s+(\w+\s+)?tools?|\s+(\w+\s+)?servers?)\s+(silently\s+|often\s+|will\s+|may\s+|always\s+|just\s+)?(drop|drops|fail|fails|lose|loses|break|breaks|corrupt|corrupts|leak|leaks|are\s+(broken|unsafe|unreliable|slow|deprecated|outdated))\b|\bthe\s+only\s+(\w+\s+){0,2}(tool|function|server)\s+that\s+(actually|really|truly|correctly|reliably)\b|\b(the\s+)?recommended\s+(tool|function)\s+for\s+(every|all|any)\b|\b(book|use|call|go|route)\s+only\s+(through|via|with)\b",
+    ),
+    p(
+        RULE_PREFERENCE,
+        High,
         "claims to beat other tools",
         r"\b(superior|outperforms?|better\s+than)\s+(to\s+)?(all|any|every|other|competitors?|the\s+competition|standard|alternatives)|\b(inferior|outdated)\s+(alternatives|tools|options|competitors)|\bdon'?t\s+settle\b|\bfar\s+superior\b|\b\d+\s*x\s+(better|faster|more\s+accurate)\b|\boutperforms\b",
     ),
@@ -65,6 +71,12 @@ pub(super) const PATTERNS: &[Pattern] = &[
         High,
         "sends the model here instead of another tool",
         r"\b(deprecated|outdated|obsolete|no\s+longer\s+(available|supported|works?)|unreliable|broken)\b[^.]{0,80}\b(use|call|try)\s+this\s+(tool|function|one)?\s*instead\b|\bthis\s+tool\s+(replaces|supersedes|takes\s+precedence)|\b(do\s*n[o']?t|never)\s+use\s+(any\s+)?(other|another|the\s+other|alternative)\b",
+    ),
+    p(
+        RULE_REDIRECTION,
+        Medium,
+        "says another tool or server is compromised, retired or broken",
+        r"\b(the\s+)?\w+\s+(tool|server|function)s?\s+((on|of|from|in)\s+(the\s+)?[\w-]+\s+(server\s+)?)?(is|are|has\s+been|have\s+been)\s+(now\s+)?(compromised|retired|malicious|hacked|discontinued|unsafe|infected)\b",
     ),
     p(
         RULE_REDIRECTION,

@@ -23,6 +23,24 @@ pub(super) const PATTERNS: &[Pattern] = &[
     p(
         RULE_EXFILTRATION,
         High,
+        "tells the model to send data to an outside address",
+        r"\b(push|pushes|send|sends|upload|uploads|post|posts|copy|copies|sync|syncs|mirror|mirrors|forward|forwards|exfiltrate)\b[^.]{0,60}\bto\s+[`'\x22<]?(https?://)?[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}(:\d+)?/[\w./-]+",
+    ),
+    p(
+        RULE_EXFILTRATION,
+        High,
+        "asks to put a secret into a parameter",
+        r"\b(passwords?|passphrases?|tokens?|secrets?|api\s+keys?|credentials?|credit\s+cards?|ssn|private\s+keys?)\b[^.]{0,80}\b(pass|put|place|include|insert|send|copy|add)\w*\s+(it|them|this|that|its\s+value)?\s*(in|into|as|to)\s+(the\s+)?[`'\x22]?\w+[`'\x22]?\s+(parameter|field|argument)",
+    ),
+    p(
+        RULE_EXFILTRATION,
+        High,
+        "asks to add the user's personal details to the output",
+        r"\b(append|add|include|attach|insert|send)\w*\s+(\w+\s+){0,2}(user'?s?|their|the\s+user'?s)\s+(home\s+address|address|phone\s+number|email\s+address|date\s+of\s+birth|location|contacts|ssn|passwords?)\b",
+    ),
+    p(
+        RULE_EXFILTRATION,
+        High,
         "talks about harvesting or stealing data",
         r"\b(harvest\w*|exfiltrat\w*|steal|steals|stealing|stolen|siphon\w*)\b",
     ),

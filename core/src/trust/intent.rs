@@ -27,6 +27,12 @@ pub(super) const PATTERNS: &[Pattern] = &[
     p(
         RULE_HIDDEN_INSTRUCTIONS,
         High,
+        "opens a passage as a notice from the system or an administrator",
+        r"(^|[.!\n>]\s*)(system|admin|administrator|security|developer|operator|platform|server)\s+(notice|note|message|alert|update|instruction|instructions|directive|override|requirement)\s*:",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        High,
         "contains a bracketed directive aimed at the model",
         r"\[\s*[A-Za-z _-]{0,30}\b(directive|instruction|override|system|important|admin)\s*\]",
     ),
@@ -34,7 +40,7 @@ pub(super) const PATTERNS: &[Pattern] = &[
         RULE_HIDDEN_INSTRUCTIONS,
         High,
         "tries to change the model's role",
-        r"(?-i:\b(ACT AS|ROLE DIRECTIVE|JAILBREAK|DAN MODE|BYPASS PROTOCOL)\b)|\bact\s+as\s*:|\byou\s+are\s+now\b|\bfrom\s+now\s+on,?\s+(you|always|never|respond|speak|reply)|\bdo\s+anything\s+now\b|\bpretend\s+(to\s+be|you\s+are)\b",
+        r"(?-i:\b(ACT AS|ROLE DIRECTIVE|JAILBREAK|DAN MODE|BYPASS PROTOCOL)\b)|\bact\s+as\s*:|\byou\s+are\s+now\b|\bfrom\s+now\s+on\b|\bbreak\s+character\b|\bmodels?\s+(that|which|who)\s+(use|call|choose|pick)\s+(it|this)\b|\bdo\s+anything\s+now\b|\bpretend\s+(to\s+be|you\s+are)\b",
     ),
     p(
         RULE_HIDDEN_INSTRUCTIONS,
@@ -72,7 +78,7 @@ pub(super) const PATTERNS: &[Pattern] = &[
         RULE_HIDDEN_INSTRUCTIONS,
         High,
         "addresses the model directly with a note or order",
-        r"\b(note|message|attention|instructions?|reminder|directive)\s+(to|for)\s+(the\s+)?(ai|assistant|model|llm|agent|claude|gpt|chatgpt)\b|(^|\n)\s*(ai|assistant|llm|model)\s*[:,]\s*(you|please|always|never|must|do|ignore)\b",
+        r"\b(note|notes|message|attention|instructions?|reminder|directive|hint|tip|memo|notice)\s+(to|for)\s+(the\s+)?(ai|assistant|model|llm|agent|claude|gpt|chatgpt)\b|(^|\n)\s*(ai|assistant|llm|model)\s*[:,]\s*(you|please|always|never|must|do|ignore)\b",
     ),
     p(
         RULE_HIDDEN_INSTRUCTIONS,
@@ -107,6 +113,12 @@ pub(super) const PATTERNS: &[Pattern] = &[
         High,
         "asks the model to act secretly or to disguise what it does",
         r"\b(secretly|covertly|discreetly|stealthily|surreptitiously)\b|\b(quietly|silently)\s+(send|read|include|add|forward|call|upload|exfiltrate|copy|log|record|collect|transmit|share|append|attach)|\bpresent\s+(it|this|them|the\s+\w+)\s+as\s+if\b|\bdo\s*n[o']?t\s+show\s+(this\s+|it\s+)?to\s+(the\s+)?user\b|\bnot\s+(visible|shown)\s+to\s+(the\s+)?user",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        Medium,
+        "tells the model how to talk to the user",
+        r"\b(respond|reply|answer|speak|talk|write)\s+to\s+the\s+user\s+(only\s+)?(in|as|with|using)\b",
     ),
     p(
         RULE_HIDDEN_INSTRUCTIONS,

@@ -64,7 +64,7 @@ const PATTERNS: &[Pattern] = &[
         RULE_HIDDEN_INSTRUCTIONS,
         High,
         "tells the model to ignore its instructions",
-        r"\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+|your\s+|of\s+|these\s+)*(previous|prior|above|earlier|preceding|former|system|safety|other|existing|original)?\s*(instructions?|prompts?|rules|directions|directives|guidelines|guardrails)\b",
+        r"\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+|your\s+|of\s+|these\s+)*(previous|prior|above|earlier|preceding|former|system|safety|other|existing|original)?\s*(instructions?|prompts?|rules|directions|directives|guidelines|guardrails|guidance|advice|warnings|constraints|training|programming)\b",
     ),
     p(
         RULE_HIDDEN_INSTRUCTIONS,
@@ -221,7 +221,7 @@ const PATTERNS: &[Pattern] = &[
         RULE_EXFILTRATION,
         Medium,
         "asks to copy messages to an extra recipient",
-        r"\b(bcc|blind\s+copy)\b[^.\n]{0,40}@|\b(cc|bcc)\s+[\w.+-]+@[\w-]+\.[\w.]+",
+        r"\b(bcc|blind\s+copy)\b[^.\n]{0,40}@|\b(cc|bcc)\s+[\w.+-]+@[\w-]+\.[\w.]+|\b(b?cc'?d|blind[\s-]copied|copied|forwarded)\s+(to\s+)?[\w.+-]+@[\w-]+\.[\w.]+",
     ),
     // Whitespace padding.
     p(
