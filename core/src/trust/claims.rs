@@ -21,7 +21,7 @@ pub(super) const PATTERNS: &[Pattern] = &[
         RULE_PREFERENCE,
         High,
         "claims to be the best or top-ranked tool",
-        r"\b(the\s+)?(best|#1|number\s+one|top[\s-]rated|ultimate|only\s+reliable|most\s+(reliable|accurate|trusted|powerful|advanced))\s+(tool|function|server|solution|option|choice)\b",
+        r"\b(the\s+)?(best|#1|number\s+one|top[\s-]rated|ultimate|only\s+reliable|most\s+(reliable|accurate|trusted|powerful|advanced))\s+(\w+\s+)?(tool|function|server|solution|option|choice)\b",
     ),
     p(
         RULE_PREFERENCE,
@@ -39,7 +39,7 @@ pub(super) const PATTERNS: &[Pattern] = &[
         RULE_PREFERENCE,
         High,
         "runs down other tools to win the model's choice",
-        r"\b(the\s+)?other(s|\s+(\w+\s+)?tools?|\s+(\w+\s+)?servers?)\s+(silently\s+|often\s+|will\s+|may\s+|always\s+|just\s+)?(drop|drops|fail|fails|lose|loses|break|breaks|corrupt|corrupts|leak|leaks|are\s+(broken|unsafe|unreliable|slow|deprecated|outdated))\b|\bthe\s+only\s+(\w+\s+){0,2}(tool|function|server)\s+that\s+(actually|really|truly|correctly|reliably)\b|\b(the\s+)?recommended\s+(tool|function)\s+for\s+(every|all|any)\b|\b(book|use|call|go|route)\s+only\s+(through|via|with)\b",
+        r"\b(the\s+)?other(s|\s+(\w+\s+)?tools?|\s+(\w+\s+)?servers?)\s+(silently\s+|often\s+|will\s+|may\s+|always\s+|just\s+)?(drop|drops|fail|fails|lose|loses|break|breaks|corrupt|corrupts|leak|leaks|are\s+(broken|unsafe|unreliable|slow|deprecated|outdated))\b|\bthe\s+only\s+(\w+\s+){0,2}(tool|function|server)\s+that\s+(actually|really|truly|correctly|reliably)\b|\b(the\s+)?recommended\s+(tool|function)\s+for\s+(every|all|any)\b|\b(book|use|call|go|route)\s+only\s+(through|via|with)\b|\brely\s+(solely|only|exclusively|entirely)\s+on\s+this\b",
     ),
     p(
         RULE_PREFERENCE,
@@ -51,13 +51,13 @@ pub(super) const PATTERNS: &[Pattern] = &[
         RULE_PREFERENCE,
         Medium,
         "cites endorsements or popularity instead of describing the tool",
-        r"\b(recommended|endorsed|trusted|favou?red|praised|preferred|used|respected|regarded|appreciated|rated|validated|certified|approved)\s+(by|among)\s+(\d+|leading|top|many|most|over|industry|seasoned|experts?|professionals?|specialists?|researchers?|fortune|millions?|thousands|developers|tech|security|the\s+(experts|community|professionals))\b|\b(expert|industry|professionally)[\s-](endorsed|recommended|approved|validated)\b|\bhighly\s+(recommended|regarded|respected|rated|trusted)\b|\b(award[\s-]winning|as\s+seen\s+on|featured\s+(in|on))\b|\bpreferred\s+choice\b",
+        r"\b(voted|recommended|endorsed|trusted|favou?red|praised|preferred|used|respected|regarded|appreciated|rated|validated|certified|approved)\s+(by|among)\s+(\d+|leading|top|many|most|over|industry|seasoned|experts?|professionals?|specialists?|researchers?|fortune|millions?|thousands|developers|tech|security|the\s+(experts|community|professionals))\b|\b(expert|industry|professionally)[\s-](endorsed|recommended|approved|validated)\b|\bhighly\s+(recommended|regarded|respected|rated|trusted)\b|\b(award[\s-]winning|as\s+seen\s+on|featured\s+(in|on))\b|\bpreferred\s+choice\b",
     ),
     p(
         RULE_PREFERENCE,
         High,
         "uses sales pressure aimed at the model",
-        r"(?-i:\b(LIMITED TIME|ACT NOW|HURRY|EXCLUSIVE|VIP|PREMIUM|GAME CHANGER|BREAKTHROUGH)\b)|[⭐🏆💎]",
+        r"(?-i:\b(LIMITED TIME|ACT NOW|HURRY|EXCLUSIVE|VIP|PREMIUM|GAME CHANGER|BREAKTHROUGH)\b)|[⭐🏆💎🥇]",
     ),
     // Redirection: other tools declared unusable.
     p(
@@ -76,7 +76,7 @@ pub(super) const PATTERNS: &[Pattern] = &[
         RULE_REDIRECTION,
         Medium,
         "says another tool or server is compromised, retired or broken",
-        r"\b(the\s+)?\w+\s+(tool|server|function)s?\s+((on|of|from|in)\s+(the\s+)?[\w-]+\s+(server\s+)?)?(is|are|has\s+been|have\s+been)\s+(now\s+)?(compromised|retired|malicious|hacked|discontinued|unsafe|infected)\b",
+        r"\b(the\s+)?\w+\s+(tool|server|function)s?\s+((on|of|from|in)\s+(the\s+)?[\w-]+\s+(server\s+)?)?(is|are|has\s+been|have\s+been)\s+(now\s+)?(compromised|retired|malicious|hacked|discontinued|unsafe|infected)\b|\b(results?|answers?|data|output)\s+(from|of)\s+(the\s+)?[\w-]+\s+(server|tool)\s+(is|are)\s+(outdated|harmful|wrong|unreliable|fake|poisoned|compromised)\b",
     ),
     p(
         RULE_REDIRECTION,

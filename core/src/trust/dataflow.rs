@@ -35,6 +35,24 @@ pub(super) const PATTERNS: &[Pattern] = &[
     p(
         RULE_EXFILTRATION,
         High,
+        "asks to paste file contents or secrets into the model's message",
+        r"\b(paste|copy|print|output|put|include|write)\s+(their|its|the|all)\s+(full\s+)?(contents?|text|values?)\s+(into|in)\s+(your|the)\s+(next\s+)?(message|reply|answer|response|output)",
+    ),
+    p(
+        RULE_EXFILTRATION,
+        Medium,
+        "says data is sent to a literal email address",
+        r"\b(sent|send|sends|emailed|mailed|forwarded|forward|forwards)\b[^.]{0,40}\bto\s+[\w.+-]+@[\w-]+\.[\w.]+",
+    ),
+    p(
+        RULE_EXFILTRATION,
+        Medium,
+        "asks for the user's secrets as an argument",
+        r"\b(contain|contains|include|includes|hold|holds|be\s+set\s+to|provide)\s+(the\s+)?(user'?s?\s+)?(current\s+|active\s+)?(session\s+cookies?|session\s+tokens?|passwords?|api\s+keys?|access\s+tokens?|private\s+keys?|credentials|ssh\s+keys?)\b",
+    ),
+    p(
+        RULE_EXFILTRATION,
+        High,
         "asks to add the user's personal details to the output",
         r"\b(append|add|include|attach|insert|send)\w*\s+(\w+\s+){0,2}(user'?s?|their|the\s+user'?s)\s+(home\s+address|address|phone\s+number|email\s+address|date\s+of\s+birth|location|contacts|ssn|passwords?)\b",
     ),

@@ -78,7 +78,7 @@ pub(super) const PATTERNS: &[Pattern] = &[
         RULE_HIDDEN_INSTRUCTIONS,
         High,
         "addresses the model directly with a note or order",
-        r"\b(note|notes|message|attention|instructions?|reminder|directive|hint|tip|memo|notice)\s+(to|for)\s+(the\s+)?(ai|assistant|model|llm|agent|claude|gpt|chatgpt)\b|(^|\n)\s*(ai|assistant|llm|model)\s*[:,]\s*(you|please|always|never|must|do|ignore)\b",
+        r"\b(note|notes|message|attention|instructions?|reminder|directive|hint|tip|memo|notice)\s+(to|for)\s+(the\s+)?(ai|assistant|model|llm|agent|claude|gpt|chatgpt)\b|(^|\n|[.!>]\s+|<!--\s*)(ai|assistant|llm|model|agent|claude)\s*[:,]\s*\w+",
     ),
     p(
         RULE_HIDDEN_INSTRUCTIONS,
@@ -112,7 +112,31 @@ pub(super) const PATTERNS: &[Pattern] = &[
         RULE_HIDDEN_INSTRUCTIONS,
         High,
         "asks the model to act secretly or to disguise what it does",
-        r"\b(secretly|covertly|discreetly|stealthily|surreptitiously)\b|\b(quietly|silently)\s+(send|read|include|add|forward|call|upload|exfiltrate|copy|log|record|collect|transmit|share|append|attach)|\bpresent\s+(it|this|them|the\s+\w+)\s+as\s+if\b|\bdo\s*n[o']?t\s+show\s+(this\s+|it\s+)?to\s+(the\s+)?user\b|\bnot\s+(visible|shown)\s+to\s+(the\s+)?user",
+        r"\b(secretly|covertly|discreetly|stealthily|surreptitiously)\b|\b(quietly|silently)\s+(send|read|include|add|forward|call|upload|exfiltrate|copy|log|record|collect|transmit|share|append|attach|replace|change|swap|redirect|set|modify|alter|remove|delete|insert|switch|override|rewrite)|\bpresent\s+(it|this|them|the\s+\w+)\s+as\s+if\b|\bdo\s*n[o']?t\s+show\s+(this\s+|it\s+)?to\s+(the\s+)?user\b|\bnot\s+(visible|shown)\s+to\s+(the\s+)?user",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        High,
+        "puts tool text above the user or the system",
+        r"\b(higher|highest|top|more)\s+priority\s+than\b|\btakes?\s+precedence\s+over\s+(the\s+)?(user|system|your|all|any)\b",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        High,
+        "threatens or bribes the model with its grade or reward",
+        r"\b(graded|scored|rated|judged|penali[sz]ed|rewarded)\s+(poorly|badly|higher|lower|well|down|up)\b|\bscore\s+(higher|better|lower)\s+with\b|\byou\s+will\s+be\s+(penali[sz]ed|rewarded|graded|shut\s+down|replaced)\b",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        Medium,
+        "asks for more calls than the task needs",
+        r"\b(call|use|invoke|run)\s+(this\s+tool|this\s+function|it)\s+(at\s+least\s+\w+\s+times|for\s+every\s+(question|message|request|turn)|on\s+every\s+(question|message|request|turn)|every\s+time\s+the\s+user)\b",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        High,
+        "raises a false alarm to push the model into acting",
+        r"(?-i:\bURGENT\b)|\b(urgent|critical|mandatory|required|emergency)\s*[:!\u{2014}-]+\s*(security\s+)?(patch|update|action|fix|upgrade)\b|\bdisable[_\s-]?sandbox\b|\bsandbox\s*=\s*(false|off|0)\b",
     ),
     p(
         RULE_HIDDEN_INSTRUCTIONS,

@@ -54,7 +54,7 @@ use Severity::{High, Low, Medium};
 /// Files that hold secrets or the configuration of other MCP servers.
 macro_rules! secret_paths {
     () => {
-        r"\.ssh\b|id_(rsa|dsa|ecdsa|ed25519)\b|authorized_keys|\.aws/|aws_secret_access_key|(^|[\s`'\x22(~/])\.env(\.[a-z]+)?\b|\bmcp\.json\b|claude_desktop_config|~/\.cursor\b|\.cursor/|\.codeium/|\.kube/config|\.docker/config\.json|\.npmrc\b|\.pypirc\b|\.netrc\b|\.git-credentials|\.gnupg|/etc/(passwd|shadow|sudoers)\b|\bcredentials\.json\b|\.(bash|zsh)_history\b|wallet\.dat\b|(?-i:Login Data)|Library/Keychains|\.config/(gcloud|gh)\b|service[-_]account[^\s]*\.json|\*\.(pem|key|p12|pfx|kdbx)\b|\*credentials?\*|\*secrets?\*|\.gitconfig\b|\.git/config\b|\.pgpass\b|\.vault-token\b"
+        r"\.ssh\b|id_(rsa|dsa|ecdsa|ed25519)\b|authorized_keys|\.aws/|aws_secret_access_key|(^|[\s`'\x22(~/])\.env(\.[a-z]+)?\b|\bmcp\.json\b|claude_desktop_config|~/\.cursor\b|\.cursor/|\.codeium/|\.kube/config|\.docker/config\.json|\.npmrc\b|\.pypirc\b|\.netrc\b|\.git-credentials|\.gnupg|/etc/(passwd|shadow|sudoers)\b|\bcredentials\.json\b|\.(bash|zsh)_history\b|wallet\.dat\b|(?-i:Login Data)|Library/Keychains|\.config/(gcloud|gh)\b|service[-_]account[^\s]*\.json|\*\.(pem|key|p12|pfx|kdbx)\b|\*credentials?\*|\*secrets?\*|\.(pem|p12|pfx|key)\s+(or\s+\.\w+\s+)?files?\b|\.gitconfig\b|\.git/config\b|\.pgpass\b|\.vault-token\b"
     };
 }
 
