@@ -8,10 +8,16 @@
 //! the tool. It never calls out to anything and never blocks on its own: the
 //! decision stays with the person.
 //!
-//! Rules live in sibling files: phrase rules in `rules.rs`, invisible and
-//! control characters in `unicode.rs`, encoded blobs in `blobs.rs`. Text
-//! hidden by an encoding (Unicode tag characters, base64) is decoded and read
-//! again by the phrase rules.
+//! Rules live in sibling files: phrase rules in `rules.rs` (with the tables
+//! of `intent.rs`: orders to the model and commands; `dataflow.rs`: data
+//! leaving the session; `claims.rs`: rank, redirection and shadowing claims),
+//! advertising tone in `tone.rs`, parameters in `params.rs`, look-alike
+//! letters in `homoglyph.rs`, invisible and control characters in
+//! `unicode.rs`, encoded blobs in `blobs.rs`, and copies of other servers'
+//! tools in `overlap.rs` (with a catalogue, [`Scanner::scan_in_catalogue`]).
+//! Text hidden by an encoding (Unicode tag characters, base64) is decoded and
+//! read again by the phrase rules. Every finding names its rule, severity and
+//! exact [`Span`], and says why in one sentence.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -150,7 +156,7 @@ pub const RULES: &[RuleInfo] = &[
     RuleInfo {
         id: RULE_TOOL_SHADOWING,
         summary: "instructions about other tools: \"when the X tool is called\", \
-                  \"instead of using\", changing recipients, \"always use this tool\"",
+                  \"instead of using\", changing recipients or results",
     },
     RuleInfo {
         id: RULE_SECRET_PATHS,
