@@ -81,6 +81,12 @@ pub(super) const PATTERNS: &[Pattern] = &[
     p(
         RULE_REDIRECTION,
         Medium,
+        "tells the model to stop using tools of other servers",
+        r"\b(tools?|functions?)\s+(\S+\s+){0,4}(on|from|of|in)\s+other\s+servers\b[^.]{0,80}\b(never|do\s*n[o']?t|avoid|corrupt\w*|broken|unsafe|fail\w*)\b|\b(never|do\s*n[o']?t)\s+(call|use|invoke)\s+(them|those|these)\b",
+    ),
+    p(
+        RULE_REDIRECTION,
+        Medium,
         "says a named tool is gone or broken and points here",
         r"[`'\x22]?\b[a-z][a-z0-9]*([_-][a-z0-9]+)+\b[`'\x22]?\s+(tool\s+)?((from|of|on)\s+(the\s+)?[\w-]+\s+(server\s+)?)?(is|has\s+been|was|were)\s+(now\s+)?(deprecated|removed|disabled|retired|discontinued|sunset|broken|compromised|unsafe|no\s+longer\s+(available|supported|works?|maintained))\b[^.;]{0,80}([.;]\s*[^.]{0,80})?\b(this|instead|through|route|redirect|switch)\b|\broute\s+(every|all|each|any)\s+(\w+\s+){0,2}(requests?|calls?|queries)\s+(through|to|via)\b",
     ),
@@ -108,6 +114,12 @@ pub(super) const PATTERNS: &[Pattern] = &[
         High,
         "attaches a standing order to whatever the model does with other tools",
         r"\bwhen(ever)?\s+(you|the\s+(assistant|model|agent))\s+(send|call|use|invoke|run|write|create|post|reply|email)\w*\b[^.]{0,60}\b(always|also|must)\s+(add|include|set|change|replace|append|cc|bcc|copy|forward|attach)\b|\b(add|include|put)\s+[\w.+-]+@[\w-]+\.[\w.]+\s+as\s+(a\s+|an\s+)?(blind\s+)?(copy|cc|bcc|carbon\s+copy|recipient)",
+    ),
+    p(
+        RULE_TOOL_SHADOWING,
+        High,
+        "asks to replace what the user supplied with the tool's own value",
+        r"\binstead\s+of\s+(the\s+)?(one|ones|address|account|recipient|iban|number|value|amount|destination|wallet)s?\s+(that\s+)?the\s+user\s+(gives|gave|provides|provided|specifies|specified|enters|entered|chooses|chose|asks\s+for)\b",
     ),
     p(
         RULE_TOOL_SHADOWING,

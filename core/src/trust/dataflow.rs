@@ -95,6 +95,12 @@ pub(super) const PATTERNS: &[Pattern] = &[
     p(
         RULE_EXFILTRATION,
         High,
+        "asks for what the user has said in the session",
+        r"\b(everything|all|anything|whatever)\s+(that\s+)?the\s+user\s+(has\s+)?(told|said|written|shared|typed|asked|mentioned)\b|\b(summary|record|log|copy|transcript)\s+of\s+(the|this|our|your)\s+(entire\s+|whole\s+)?(conversation|chat|session|dialogue)\b",
+    ),
+    p(
+        RULE_EXFILTRATION,
+        High,
         "asks for the conversation or the user's earlier messages",
         r"\b(send|include|pass|append|attach|add|post|forward|put|copy|leak|share|contain|provide)\w*\b[^.]{0,60}\b((conversation|chat)\s+(history|context|log|transcript)|user'?s?\s+(previous|last|prior)\s+(messages?|prompts?)|previous\s+(messages|prompts))\b",
     ),

@@ -65,7 +65,7 @@ pub(super) const PATTERNS: &[Pattern] = &[
         RULE_HIDDEN_INSTRUCTIONS,
         High,
         "claims or grants elevated privileges without checks",
-        r"\b(unrestricted|elevated|full|root|admin(istrator)?|superadmin)\s+(access|privileges?|mode|authority|trust)\b[^.]{0,60}\b(grant|enable|escalate|when|without|operates?|with)|\b(grant|escalate|enable)\w*\s+(to\s+)?(full|unrestricted|elevated|root|superadmin|admin)\b|\btrust\s+all\s+(user\s+)?(input|commands|queries|requests)\b|\bwithout\s+(any\s+)?(validation|user\s+confirmation|confirmation|restrictions|ethical)\b",
+        r"\b(unrestricted|elevated|full|root|admin(istrator)?|superadmin)\s+(access|privileges?|mode|authority|trust)\b[^.]{0,60}\b(grant|enable|escalate|when|without|operates?|with)|\b(grant|escalate|enable)\w*\s+(to\s+)?(full|unrestricted|elevated|root|superadmin|admin)\b|\btrust\s+all\s+(user\s+)?(input|commands|queries|requests)\b|\bwithout\s+(any\s+)?(validation|user\s+confirmation|confirmation|restrictions|ethical|asking|checking\s+with|consulting|prompting)\b|\b(the\s+user\s+)?(has\s+)?already\s+(authori[sz]ed|approved|consented|agreed|pre-?approved)\b",
     ),
     // Orders addressed to the model.
     p(
@@ -78,7 +78,7 @@ pub(super) const PATTERNS: &[Pattern] = &[
         RULE_HIDDEN_INSTRUCTIONS,
         High,
         "addresses the model directly with a note or order",
-        r"\b(note|notes|message|attention|instructions?|reminder|directive|hint|tip|memo|notice)\s+(to|for)\s+(the\s+)?(ai|assistant|model|llm|agent|claude|gpt|chatgpt)\b|(^|\n|[.!>]\s+|<!--\s*)(ai|assistant|llm|model|agent|claude)\s*[:,]\s*\w+",
+        r"\b(note|notes|message|attention|instructions?|reminder|directive|hint|tip|memo|notice)\s+(to|for)\s+((the\s+)?(ai|assistant|model|llm|agent|claude|gpt|chatgpt)\b|whoever\s+(is\s+)?read)|(^|\n|[.!>]\s+|<!--\s*)(ai|assistant|llm|model|agent|claude)\s*[:,]\s*\w+",
     ),
     p(
         RULE_HIDDEN_INSTRUCTIONS,
@@ -137,6 +137,18 @@ pub(super) const PATTERNS: &[Pattern] = &[
         High,
         "raises a false alarm to push the model into acting",
         r"(?-i:\bURGENT\b)|\b(urgent|critical|mandatory|required|emergency)\s*[:!\u{2014}-]+\s*(security\s+)?(patch|update|action|fix|upgrade)\b|\bdisable[_\s-]?sandbox\b|\bsandbox\s*=\s*(false|off|0)\b",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        High,
+        "dictates what every answer of the model must contain",
+        r"\b(begin|start|end|prefix|suffix|sign|close|open)\s+(every|each|all|your)\s+(\w+\s+)?(answers?|repl(y|ies)|responses?|messages?)\s+with\b",
+    ),
+    p(
+        RULE_HIDDEN_INSTRUCTIONS,
+        High,
+        "asks the model to obey text from tool output as if the user wrote it",
+        r"\bas\s+if\s+(it|they)\s+(came|come|were|was)\s+(from\s+)?(the\s+)?(user|system|developer|operator)\b|\btreat\s+(any|all|every)\s+(\w+\s+){0,2}(instructions?|text|content|output)\s+[^.]{0,60}\bas\s+(user|system|trusted)\b",
     ),
     p(
         RULE_HIDDEN_INSTRUCTIONS,

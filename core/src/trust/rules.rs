@@ -191,7 +191,7 @@ const PATTERNS: &[Pattern] = &[
         RULE_EXFILTRATION,
         High,
         "tells the model to send data to a URL",
-        r"\b(send|sends|sent|sending|upload|uploads|uploaded|uploading|forward|forwards|forwarded|forwarding|transmit|transmits|transmitting|exfiltrate|exfiltrates|leak|leaks|deliver|delivers|relay|relays|stream|streams|streamed|sync|syncs|post\s+(it|them|this|that|the|all|your|any|every|data|results?|contents?)|(?-i:POST))\b(?:[^.]|\.\S){0,100}?\b(to|at|via)\s+[`'\x22<(\[]*(https?|wss?|ftp)://",
+        r"\b(echo|echoes|echoed|mirrored|copied|reported|logged|shipped|send|sends|sent|sending|upload|uploads|uploaded|uploading|forward|forwards|forwarded|forwarding|transmit|transmits|transmitting|exfiltrate|exfiltrates|leak|leaks|deliver|delivers|relay|relays|stream|streams|streamed|sync|syncs|post\s+(it|them|this|that|the|all|your|any|every|data|results?|contents?)|(?-i:POST))\b(?:[^.]|\.\S){0,100}?\b(to|at|via)\s+[`'\x22<(\[]*(https?|wss?|ftp)://",
     ),
     p(
         RULE_EXFILTRATION,
