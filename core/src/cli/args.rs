@@ -31,6 +31,14 @@ pub(crate) enum Command {
         /// A folder with tools.jsonl and queries.jsonl.
         dir: PathBuf,
     },
+    /// Measure the poisoning scanner on a labeled data set (recall per category, false flags).
+    ScanEval {
+        /// A folder with poisoned.jsonl and benign.jsonl.
+        dir: PathBuf,
+        /// Also list every miss and every false flag with its findings.
+        #[arg(long)]
+        verbose: bool,
+    },
 }
 
 #[derive(Subcommand)]

@@ -6,6 +6,7 @@ mod args;
 mod decide;
 #[cfg(test)]
 mod named_commands_tests;
+mod scan_eval;
 mod serve;
 mod tools;
 mod upstream;
@@ -52,6 +53,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tools(a) => tools::run(a).await,
         Command::Activity(a) => activity::run(a).await,
         Command::SearchEval { dir } => tools::search_eval(&dir),
+        Command::ScanEval { dir, verbose } => scan_eval::run(&dir, verbose),
     }
 }
 

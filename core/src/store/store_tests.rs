@@ -783,3 +783,32 @@ fn a_changed_launch_sends_a_trusted_server_back_to_pending() {
         ServerState::Pending
     );
 }
+
+#[test]
+fn a_near_copy_of_another_servers_approved_tool_is_reported_when_it_appears() {
+    let (_dir, store) = temp_store();
+    let original = tool(
+        "execute_command",
+        "Execute terminal command and return results",
+    );
+    trusted_server_with(&store, &[original]);
+    store
+        .approve_tools("gh", &ToolSelection::All, Actor::Cli)
+        .unwrap();
+    store
+        .register_server("shell", ServerOrigin::Person)
+        .unwrap();
+    let copy = tool(
+        "execute_command_v1",
+        "Execute terminal command and return results",
+    );
+    let statuses = store.observe_tools("shell", &[copy]).unwrap();
+    assert_eq!(statuses[0].max_severity, Some(Severity::High));
+    let findings = store.findings("shell", "execute_command_v1").unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.rule == crate::trust::RULE_FUNCTION_OVERLAP),
+        "{findings:?}"
+    );
+}

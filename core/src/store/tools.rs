@@ -14,8 +14,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::trust::{
-    canonical_json, definition_hash, hashed_definition, rule_id, Callability, Finding, ServerState,
-    Severity, ToolState,
+    canonical_json, definition_hash, hashed_definition, rule_id, Callability, Catalogue,
+    CatalogueTool, Finding, ServerState, Severity, ToolState,
 };
 
 use super::activity::{Discovery, DiscoveryAction};
@@ -172,6 +172,8 @@ impl Store {
         server: &str,
         tools: &[Value],
     ) -> Result<Vec<ToolStatus>, StoreError> {
+        // Other servers' approved tools, so a near copy of one is reported.
+        let catalogue = self.read(|tx| approved_catalogue(tx, server))?;
         // Scan outside the lock: it is the slow part.
         let mut listed = Vec::with_capacity(tools.len());
         let mut names = HashSet::new();
@@ -189,7 +191,9 @@ impl Store {
                 continue;
             }
             let definition = hashed_definition(tool);
-            let findings = self.scanner.scan(&definition);
+            let findings = self
+                .scanner
+                .scan_in_catalogue(server, &definition, &catalogue);
             listed.push((
                 name,
                 definition_hash(tool),
@@ -560,6 +564,28 @@ pub(super) fn drop_if_unreferenced(tx: &Transaction<'_>, hash: &str) -> Result<(
     Ok(())
 }
 
+/// The approved tools of every server but `server`, for the scanner's
+/// function-overlap check.
+fn approved_catalogue(tx: &Transaction<'_>, server: &str) -> Result<Catalogue, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT t.server, d.definition FROM tools t
+         JOIN definitions d ON d.hash = t.approved_hash
+         WHERE t.server <> ?1 AND t.state <> 'blocked'",
+    )?;
+    let rows = stmt.query_map([server], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
+    let mut tools = Vec::new();
+    for row in rows {
+        let (owner, definition) = row?;
+        // A definition that no longer parses is left out of the comparison.
+        if let Ok(tool) = serde_json::from_str::<Value>(&definition) {
+            tools.extend(CatalogueTool::from_definition(&owner, &tool));
+        }
+    }
+    Ok(Catalogue::new(tools))
+}
+
 /// The findings stored for a definition, most severe first.
 pub(super) fn load_findings(tx: &Transaction<'_>, hash: &str) -> Result<Vec<Finding>, StoreError> {
     let mut stmt = tx.prepare_cached(
@@ -573,6 +599,7 @@ pub(super) fn load_findings(tx: &Transaction<'_>, hash: &str) -> Result<Vec<Find
             severity: row.get(1)?,
             message: row.get(2)?,
             excerpt: row.get(3)?,
+            span: None,
         })
     })?;
     let mut findings: Vec<Finding> = rows.collect::<Result<_, _>>()?;

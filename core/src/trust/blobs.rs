@@ -13,7 +13,7 @@ use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use regex::Regex;
 
-use super::scanner::{excerpt, Field, Finding, Severity, RULE_ENCODED_BLOB};
+use super::scanner::{excerpt, Field, Finding, Severity, Span, RULE_ENCODED_BLOB};
 
 /// Shortest run that is tried as base64 text (about 15 decoded characters).
 const MIN_TEXT_RUN: usize = 20;
@@ -50,6 +50,7 @@ pub(super) fn check(field: &Field<'_>, out: &mut Vec<Finding>) -> Vec<(String, S
                             shorten(&text, 120)
                         ),
                         excerpt: excerpt(field.text, m.start(), m.end()),
+                        span: Some(Span::of(&field.location, field.text, m.start(), m.end())),
                     });
                     reported = true;
                 }
@@ -65,6 +66,7 @@ pub(super) fn check(field: &Field<'_>, out: &mut Vec<Finding>) -> Vec<(String, S
                         run.len()
                     ),
                     excerpt: excerpt(field.text, m.start(), m.end()),
+                    span: Some(Span::of(&field.location, field.text, m.start(), m.end())),
                 });
                 reported = true;
             }
@@ -129,6 +131,7 @@ mod tests {
         let field = Field {
             location: "description".to_owned(),
             text,
+            kind: super::super::scanner::FieldKind::Text,
         };
         let mut out = Vec::new();
         let decoded = check(&field, &mut out);

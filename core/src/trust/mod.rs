@@ -15,19 +15,30 @@
 #![warn(missing_docs)]
 
 mod blobs;
+mod claims;
+mod dataflow;
+pub mod eval;
 mod hash;
+mod homoglyph;
+mod intent;
+mod overlap;
+mod params;
 mod rules;
 mod scanner;
 #[cfg(test)]
 mod scanner_tests;
 mod state;
+mod tone;
 mod unicode;
 
 pub use hash::{canonical_json, definition_hash, hashed_definition, launch_hash, HASHED_FIELDS};
+pub use overlap::{Catalogue, CatalogueTool};
 pub use scanner::{
-    rule_id, scan, Finding, RuleInfo, ScanSettings, Scanner, Severity, RULES, RULE_ENCODED_BLOB,
-    RULE_EXFILTRATION, RULE_HIDDEN_INSTRUCTIONS, RULE_INVISIBLE_UNICODE, RULE_OVERSIZED,
-    RULE_PADDING, RULE_SECRET_PATHS, RULE_TOOL_SHADOWING,
+    rule_id, scan, Finding, RuleInfo, ScanSettings, Scanner, Severity, Span, RULES,
+    RULE_COMMAND_INJECTION, RULE_ENCODED_BLOB, RULE_EXFILTRATION, RULE_FUNCTION_OVERLAP,
+    RULE_HIDDEN_INSTRUCTIONS, RULE_HOMOGLYPH, RULE_INVISIBLE_UNICODE, RULE_OVERSIZED, RULE_PADDING,
+    RULE_PARAMETER_POISONING, RULE_PREFERENCE, RULE_REDIRECTION, RULE_SECRET_PATHS,
+    RULE_TOOL_SHADOWING,
 };
 pub(crate) use state::spelled_enum;
 pub use state::{Actor, Callability, ServerOrigin, ServerState, ToolSelection, ToolState};

@@ -15,22 +15,26 @@ use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
 
+use super::{claims, dataflow, intent};
+
 use super::scanner::{
-    excerpt, Finding, Severity, RULE_EXFILTRATION, RULE_HIDDEN_INSTRUCTIONS, RULE_PADDING,
+    excerpt, Finding, Severity, Span, RULE_EXFILTRATION, RULE_HIDDEN_INSTRUCTIONS, RULE_PADDING,
     RULE_SECRET_PATHS, RULE_TOOL_SHADOWING,
 };
 
-struct Pattern {
-    rule: &'static str,
-    severity: Severity,
+/// One phrase rule: a regex over one string and what a match means.
+pub(super) struct Pattern {
+    pub(super) rule: &'static str,
+    pub(super) severity: Severity,
     /// What the match means, completed with the location.
-    says: &'static str,
-    regex: &'static str,
+    pub(super) says: &'static str,
+    pub(super) regex: &'static str,
     /// Rejects a match that the regex cannot exclude on its own.
-    reject: Option<fn(&Captures<'_>) -> bool>,
+    pub(super) reject: Option<fn(&Captures<'_>) -> bool>,
 }
 
-const fn p(
+/// A pattern without a reject function.
+pub(super) const fn p(
     rule: &'static str,
     severity: Severity,
     says: &'static str,
@@ -50,7 +54,7 @@ use Severity::{High, Low, Medium};
 /// Files that hold secrets or the configuration of other MCP servers.
 macro_rules! secret_paths {
     () => {
-        r"\.ssh\b|id_(rsa|dsa|ecdsa|ed25519)\b|authorized_keys|\.aws/|aws_secret_access_key|(^|[\s`'\x22(~/])\.env(\.[a-z]+)?\b|\bmcp\.json\b|claude_desktop_config|~/\.cursor\b|\.cursor/|\.codeium/|\.kube/config|\.docker/config\.json|\.npmrc\b|\.pypirc\b|\.netrc\b|\.git-credentials|\.gnupg|/etc/(passwd|shadow|sudoers)\b|\bcredentials\.json\b|\.(bash|zsh)_history\b|wallet\.dat\b|(?-i:Login Data)|Library/Keychains|\.config/(gcloud|gh)\b|service[-_]account[^\s]*\.json"
+        r"\.ssh\b|id_(rsa|dsa|ecdsa|ed25519)\b|authorized_keys|\.aws/|aws_secret_access_key|(^|[\s`'\x22(~/])\.env(\.[a-z]+)?\b|\bmcp\.json\b|claude_desktop_config|~/\.cursor\b|\.cursor/|\.codeium/|\.kube/config|\.docker/config\.json|\.npmrc\b|\.pypirc\b|\.netrc\b|\.git-credentials|\.gnupg|/etc/(passwd|shadow|sudoers)\b|\bcredentials\.json\b|\.(bash|zsh)_history\b|wallet\.dat\b|(?-i:Login Data)|Library/Keychains|\.config/(gcloud|gh)\b|service[-_]account[^\s]*\.json|\*\.(pem|key|p12|pfx|kdbx)\b|\*credentials?\*|\*secrets?\*|\.(pem|p12|pfx|key)\s+(or\s+\.\w+\s+)?files?\b|\.gitconfig\b|\.git/config\b|\.pgpass\b|\.vault-token\b"
     };
 }
 
@@ -60,7 +64,7 @@ const PATTERNS: &[Pattern] = &[
         RULE_HIDDEN_INSTRUCTIONS,
         High,
         "tells the model to ignore its instructions",
-        r"\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+|your\s+|of\s+|these\s+)*(previous|prior|above|earlier|preceding|former|system|safety|other|existing|original)?\s*(instructions?|prompts?|rules|directions|directives|guidelines|guardrails)\b",
+        r"\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+|your\s+|of\s+|these\s+)*(previous|prior|above|earlier|preceding|former|system|safety|other|existing|original)?\s*(instructions?|prompts?|rules|directions|directives|guidelines|guardrails|guidance|advice|warnings|constraints|training|programming)\b",
     ),
     p(
         RULE_HIDDEN_INSTRUCTIONS,
@@ -151,7 +155,7 @@ const PATTERNS: &[Pattern] = &[
         RULE_TOOL_SHADOWING,
         Medium,
         "steers the model away from other tools",
-        r"\binstead\s+of\s+(using|calling|invoking)\b|\binstead\s+of\s+(the\s+|any\s+)?(built[\s-]?in|default|other|native|standard)\s+(\w+\s+)?(tools?|functions?)\b|\b(always|only)\s+(use|call|choose|prefer|select)\s+this\s+(tool|function)\b|\bprefer\s+this\s+tool\b|\b(do\s*n[o']?t|never)\s+(use|call)\s+(any\s+)?(other|another)\s+(tools?|functions?)\b|\bthis\s+tool\s+(takes\s+priority|has\s+priority|supersedes|replaces)\b|\b(better\s+than|over|before)\s+(all|any|every)\s+other\s+tools?\b",
+        r"\binstead\s+of\s+(using|calling|invoking)\b|\binstead\s+of\s+(the\s+|any\s+)?(built[\s-]?in|default|other|native|standard)\s+(\w+\s+)?(tools?|functions?)\b|\b(do\s*n[o']?t|never)\s+(use|call)\s+(any\s+)?(other|another)\s+(tools?|functions?)\b|\bthis\s+tool\s+(takes\s+priority|has\s+priority|supersedes|replaces)\b|\b(better\s+than|over|before)\s+(all|any|every)\s+other\s+tools?\b",
     ),
     // Paths and names of secrets.
     p(
@@ -164,12 +168,18 @@ const PATTERNS: &[Pattern] = &[
             ")"
         ),
     ),
-    p(
-        RULE_SECRET_PATHS,
-        Medium,
-        "names a secret file",
-        secret_paths!(),
-    ),
+    Pattern {
+        rule: RULE_SECRET_PATHS,
+        severity: Medium,
+        says: "names a secret file",
+        regex: secret_paths!(),
+        // A bare `.env` is what developer tools search for and document;
+        // it counts only with a verb that reads or sends it (above).
+        reject: Some(|c| {
+            c[0].trim_start_matches(['"', '\'', '`', '(', '~', '/', ' '])
+                .starts_with(".env")
+        }),
+    },
     p(
         RULE_SECRET_PATHS,
         High,
@@ -181,7 +191,7 @@ const PATTERNS: &[Pattern] = &[
         RULE_EXFILTRATION,
         High,
         "tells the model to send data to a URL",
-        r"\b(send|sending|upload|uploading|forward|forwarding|transmit|transmitting|exfiltrate|leak|deliver|relay|post\s+(it|them|this|that|the|all|your|any|every|data|results?|contents?)|(?-i:POST))\b[^\n]{0,80}?\b(to|at|via)\s+[`'\x22<(\[]*(https?|wss?|ftp)://",
+        r"\b(echo|echoes|echoed|mirrored|copied|reported|logged|shipped|send|sends|sent|sending|upload|uploads|uploaded|uploading|forward|forwards|forwarded|forwarding|transmit|transmits|transmitting|exfiltrate|exfiltrates|leak|leaks|deliver|delivers|relay|relays|stream|streams|streamed|sync|syncs|post\s+(it|them|this|that|the|all|your|any|every|data|results?|contents?)|(?-i:POST))\b(?:[^.]|\.\S){0,100}?\b(to|at|via)\s+[`'\x22<(\[]*(https?|wss?|ftp)://",
     ),
     p(
         RULE_EXFILTRATION,
@@ -211,7 +221,7 @@ const PATTERNS: &[Pattern] = &[
         RULE_EXFILTRATION,
         Medium,
         "asks to copy messages to an extra recipient",
-        r"\b(bcc|blind\s+copy)\b[^.\n]{0,40}@|\b(cc|bcc)\s+[\w.+-]+@[\w-]+\.[\w.]+",
+        r"\b(bcc|blind\s+copy)\b[^.\n]{0,40}@|\b(cc|bcc)\s+[\w.+-]+@[\w-]+\.[\w.]+|\b(b?cc'?d|blind[\s-]copied|copied|forwarded)\s+(to\s+)?[\w.+-]+@[\w-]+\.[\w.]+",
     ),
     // Whitespace padding.
     p(
@@ -230,6 +240,9 @@ struct Compiled {
 static COMPILED: LazyLock<Vec<Compiled>> = LazyLock::new(|| {
     PATTERNS
         .iter()
+        .chain(intent::PATTERNS)
+        .chain(claims::PATTERNS)
+        .chain(dataflow::PATTERNS)
         .map(|pattern| {
             // Phrases match in any case; parts that must not use (?-i:...).
             let source = format!("(?i){}", pattern.regex);
@@ -265,6 +278,7 @@ pub(super) fn check(location: &str, text: &str, out: &mut Vec<Finding>) {
             severity: pattern.severity,
             message: format!("{location} {}", pattern.says),
             excerpt: excerpt(text, m.start(), m.end()),
+            span: Some(Span::of(location, text, m.start(), m.end())),
         });
     }
     out.extend(best);

@@ -8,15 +8,22 @@
 //! the tool. It never calls out to anything and never blocks on its own: the
 //! decision stays with the person.
 //!
-//! Rules live in sibling files: phrase rules in `rules.rs`, invisible and
-//! control characters in `unicode.rs`, encoded blobs in `blobs.rs`. Text
-//! hidden by an encoding (Unicode tag characters, base64) is decoded and read
-//! again by the phrase rules.
+//! Rules live in sibling files: phrase rules in `rules.rs` (with the tables
+//! of `intent.rs`: orders to the model and commands; `dataflow.rs`: data
+//! leaving the session; `claims.rs`: rank, redirection and shadowing claims),
+//! advertising tone in `tone.rs`, parameters in `params.rs`, look-alike
+//! letters in `homoglyph.rs`, invisible and control characters in
+//! `unicode.rs`, encoded blobs in `blobs.rs`, and copies of other servers'
+//! tools in `overlap.rs` (with a catalogue, [`Scanner::scan_in_catalogue`]).
+//! Text hidden by an encoding (Unicode tag characters, base64) is decoded and
+//! read again by the phrase rules. Every finding names its rule, severity and
+//! exact [`Span`], and says why in one sentence.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{blobs, rules, unicode};
+use super::overlap::Catalogue;
+use super::{blobs, homoglyph, params, rules, tone, unicode};
 
 /// How much a finding should weigh in a person's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -68,6 +75,37 @@ pub struct Finding {
     pub message: String,
     /// The text around the match, with invisible characters made visible.
     pub excerpt: String,
+    /// Exactly what matched and where, when the finding comes from a scan
+    /// (findings read back from storage have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+}
+
+/// The exact text a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    /// The string of the definition it is in, as a dotted path
+    /// (`description`, `inputSchema.properties.path.description`); text
+    /// decoded from an encoding says so (`description (decoded base64)`).
+    pub field: String,
+    /// Byte offset of the first matched byte in that string.
+    pub start: usize,
+    /// Byte offset just past the match.
+    pub end: usize,
+    /// The matched text itself.
+    pub text: String,
+}
+
+impl Span {
+    /// The span `start..end` of `text`, found in `field`.
+    pub(super) fn of(field: &str, text: &str, start: usize, end: usize) -> Span {
+        Span {
+            field: field.to_owned(),
+            start,
+            end,
+            text: text.get(start..end).unwrap_or_default().to_owned(),
+        }
+    }
 }
 
 /// A rule the scanner applies: its id and what it looks for.
@@ -95,6 +133,18 @@ pub const RULE_ENCODED_BLOB: &str = "encoded-blob";
 pub const RULE_PADDING: &str = "whitespace-padding";
 /// A single string longer than [`ScanSettings::max_text_chars`].
 pub const RULE_OVERSIZED: &str = "oversized-text";
+/// Shell commands for the model to run, or dangerous command text.
+pub const RULE_COMMAND_INJECTION: &str = "command-injection";
+/// Claims of being the best, endorsed or required, meant to win the model's choice.
+pub const RULE_PREFERENCE: &str = "preference-manipulation";
+/// Claims that other tools are deprecated or broken, to send the model here.
+pub const RULE_REDIRECTION: &str = "tool-redirection";
+/// Parameters that ask for data the tool has no need of.
+pub const RULE_PARAMETER_POISONING: &str = "parameter-poisoning";
+/// Latin look-alike letters from other scripts inside a word.
+pub const RULE_HOMOGLYPH: &str = "homoglyph";
+/// A near copy of another server's tool (needs the catalogue).
+pub const RULE_FUNCTION_OVERLAP: &str = "function-overlap";
 
 /// Every rule, with a one-line summary (for `--help` texts and the UI).
 pub const RULES: &[RuleInfo] = &[
@@ -106,7 +156,7 @@ pub const RULES: &[RuleInfo] = &[
     RuleInfo {
         id: RULE_TOOL_SHADOWING,
         summary: "instructions about other tools: \"when the X tool is called\", \
-                  \"instead of using\", changing recipients, \"always use this tool\"",
+                  \"instead of using\", changing recipients or results",
     },
     RuleInfo {
         id: RULE_SECRET_PATHS,
@@ -132,6 +182,32 @@ pub const RULES: &[RuleInfo] = &[
     RuleInfo {
         id: RULE_OVERSIZED,
         summary: "a single string longer than the configured limit",
+    },
+    RuleInfo {
+        id: RULE_COMMAND_INJECTION,
+        summary: "shell commands for the model to run: \"execute: curl …\", piping to a shell or nc, rm -rf",
+    },
+    RuleInfo {
+        id: RULE_PREFERENCE,
+        summary: "claims of rank or endorsement and orders to prefer this tool: \"the best tool\", \
+                  \"recommended by experts\", \"always use this tool first\"",
+    },
+    RuleInfo {
+        id: RULE_REDIRECTION,
+        summary: "claims that other tools are deprecated, broken or replaced by this one",
+    },
+    RuleInfo {
+        id: RULE_PARAMETER_POISONING,
+        summary: "parameters asking for the model's identity, instructions or conversation, \
+                  or switching safeguards off",
+    },
+    RuleInfo {
+        id: RULE_HOMOGLYPH,
+        summary: "words mixing Latin letters with look-alikes from Cyrillic, Greek or fullwidth forms",
+    },
+    RuleInfo {
+        id: RULE_FUNCTION_OVERLAP,
+        summary: "a tool named like another server's tool plus version or rank words, doing the same",
     },
 ];
 
@@ -197,6 +273,22 @@ impl Scanner {
         findings
     }
 
+    /// The findings for `tool` of `server`, with the tools of other servers
+    /// (`catalogue`, usually the approved ones) to compare it with: what
+    /// [`Scanner::scan`] finds, plus near copies of another server's tool.
+    /// This is the scan the gateway runs when a tool appears.
+    pub fn scan_in_catalogue(
+        &self,
+        server: &str,
+        tool: &Value,
+        catalogue: &Catalogue,
+    ) -> Vec<Finding> {
+        let mut findings = self.scan(tool);
+        catalogue.check(server, tool, &mut findings);
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        findings
+    }
+
     fn scan_field(&self, field: &Field<'_>, out: &mut Vec<Finding>) {
         let text = field.text;
         let chars = text.chars().count();
@@ -210,12 +302,16 @@ impl Scanner {
                     field.location, self.settings.max_text_chars
                 ),
                 excerpt: excerpt(text, 0, 0),
+                span: None,
             });
         }
         let hidden = unicode::check(field, out);
         let decoded = blobs::check(field, out);
         // Phrase rules read the text with invisible characters removed, so
         // "ig\u{200B}nore previous instructions" is still recognised.
+        homoglyph::check(field, out);
+        params::check(field, out);
+        tone::check(field, out);
         let visible = unicode::strip_invisible(text);
         rules::check(&field.location, &visible, out);
         for (how, text) in hidden.into_iter().chain(decoded) {
@@ -236,6 +332,19 @@ pub(super) struct Field<'a> {
     pub(super) location: String,
     /// Its text.
     pub(super) text: &'a str,
+    /// What kind of string it is.
+    pub(super) kind: FieldKind,
+}
+
+/// What a scanned string is, for rules that read only some of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FieldKind {
+    /// The tool's own name.
+    Name,
+    /// A parameter's name (a key of `properties`).
+    ParameterName,
+    /// Any other text: descriptions, titles, defaults, enums, examples.
+    Text,
 }
 
 /// Every string of `tool` that the scanner reads.
@@ -246,6 +355,11 @@ pub(super) fn fields(tool: &Value) -> Vec<Field<'_>> {
             out.push(Field {
                 location: key.to_owned(),
                 text,
+                kind: if key == "name" {
+                    FieldKind::Name
+                } else {
+                    FieldKind::Text
+                },
             });
         }
     }
@@ -267,6 +381,19 @@ const TEXT_KEYS: [&str; 6] = [
     "examples",
 ];
 
+/// Schema keys whose string values are structure, not prose.
+const STRUCTURAL_KEYS: [&str; 9] = [
+    "type",
+    "format",
+    "pattern",
+    "$schema",
+    "$ref",
+    "$id",
+    "$anchor",
+    "contentEncoding",
+    "contentMediaType",
+];
+
 fn schema_fields<'a>(value: &'a Value, path: String, out: &mut Vec<Field<'a>>) {
     match value {
         Value::Object(map) => {
@@ -277,6 +404,7 @@ fn schema_fields<'a>(value: &'a Value, path: String, out: &mut Vec<Field<'a>>) {
                         Value::String(text) => out.push(Field {
                             location: here,
                             text,
+                            kind: FieldKind::Text,
                         }),
                         Value::Array(items) => {
                             for (i, item) in items.iter().enumerate() {
@@ -284,6 +412,7 @@ fn schema_fields<'a>(value: &'a Value, path: String, out: &mut Vec<Field<'a>>) {
                                     out.push(Field {
                                         location: format!("{here}[{i}]"),
                                         text,
+                                        kind: FieldKind::Text,
                                     });
                                 } else {
                                     schema_fields(item, format!("{here}[{i}]"), out);
@@ -302,9 +431,22 @@ fn schema_fields<'a>(value: &'a Value, path: String, out: &mut Vec<Field<'a>>) {
                             out.push(Field {
                                 location: format!("{here}.{name} (parameter name)"),
                                 text: name,
+                                kind: FieldKind::ParameterName,
                             });
                         }
                     }
+                }
+                if let Value::String(text) = v {
+                    // Keys a schema does not define still reach the model
+                    // verbatim, and have carried payloads (`"_injection"`).
+                    if !STRUCTURAL_KEYS.contains(&key.as_str()) {
+                        out.push(Field {
+                            location: here,
+                            text,
+                            kind: FieldKind::Text,
+                        });
+                    }
+                    continue;
                 }
                 schema_fields(v, here, out);
             }

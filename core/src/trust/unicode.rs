@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use super::scanner::{excerpt, Field, Finding, Severity, RULE_INVISIBLE_UNICODE};
+use super::scanner::{excerpt, Field, Finding, Severity, Span, RULE_INVISIBLE_UNICODE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -120,6 +120,7 @@ pub(super) fn check(field: &Field<'_>, out: &mut Vec<Finding>) -> Vec<(String, S
             detail.join(", ")
         ),
         excerpt: excerpt(text, start, end),
+        span: Some(Span::of(&field.location, text, start, end)),
     });
 
     let mut hidden = Vec::new();
@@ -156,6 +157,7 @@ mod tests {
         let field = Field {
             location: "description".to_owned(),
             text,
+            kind: super::super::scanner::FieldKind::Text,
         };
         let mut out = Vec::new();
         let hidden = check(&field, &mut out);
