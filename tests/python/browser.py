@@ -153,6 +153,13 @@ class Browser:
     def eval(self, js: str) -> Any:
         return self.call("eval", js)
 
+    def block(self, glob: str) -> None:
+        """Requests to URLs matching `glob` fail from now on (e.g. the live event stream)."""
+        self.call("block", glob)
+
+    def unblock(self, glob: str) -> None:
+        self.call("unblock", glob)
+
     def errors(self) -> list[str]:
         return self.call("errors")
 

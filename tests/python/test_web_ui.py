@@ -296,7 +296,7 @@ async def test_the_popup_shows_a_changed_tool_and_approves_a_whole_server(gatewa
     admin.approve_server("notes")
     admin.wait_ready("notes")
     tk.wait_until(lambda: "read_note" in tk.tool_states(admin, "notes"), "the tool to be seen")
-    assert admin.post("servers/notes/approve", {"tools": ["read_note"]}).status_code == 200
+    assert admin.approve_tools("notes", ["read_note"]).status_code == 200
 
     # The server changes an approved tool (a rug pull) and adds one.
     fx.set_tools([
@@ -396,7 +396,7 @@ async def test_screenshots(gateway, b, tmp_path):
     for name in ["everything", "git", "files"]:
         admin.wait_ready(name)
         tk.wait_until(lambda: tk.tool_states(admin, name), f"the tools of {name}")
-        assert admin.post(f"servers/{name}/approve", {"all_tools": True}).status_code == 200
+        assert admin.approve_tools(name).status_code == 200
     admin.wait_ready("time")
     admin.wait_for("github", lambda s: s["state"] == "backoff" and s["stderr_tail"], "failing")
     # A server that appears in config.toml by hand waits; a tool changes under its approval.

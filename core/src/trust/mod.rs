@@ -16,6 +16,7 @@
 
 mod blobs;
 mod hash;
+mod items;
 mod rules;
 mod scanner;
 #[cfg(test)]
@@ -24,10 +25,13 @@ mod state;
 mod unicode;
 
 pub use hash::{canonical_json, definition_hash, hashed_definition, launch_hash, HASHED_FIELDS};
+pub use items::{template_matches, ItemKind, ReviewedItem, INSTRUCTIONS_KEY};
 pub use scanner::{
     rule_id, scan, Finding, RuleInfo, ScanSettings, Scanner, Severity, RULES, RULE_ENCODED_BLOB,
     RULE_EXFILTRATION, RULE_HIDDEN_INSTRUCTIONS, RULE_INVISIBLE_UNICODE, RULE_OVERSIZED,
     RULE_PADDING, RULE_SECRET_PATHS, RULE_TOOL_SHADOWING,
 };
 pub(crate) use state::spelled_enum;
-pub use state::{Actor, Callability, ServerOrigin, ServerState, ToolSelection, ToolState};
+pub use state::{
+    Actor, Callability, Reviewed, ServerOrigin, ServerState, ToolSelection, ToolState,
+};
