@@ -120,6 +120,9 @@ class Browser:
     def goto(self, url: str) -> str:
         return self.call("goto", url)
 
+    def reload(self) -> None:
+        self.call("reload")
+
     def click(self, selector: str) -> None:
         self.call("click", selector)
 

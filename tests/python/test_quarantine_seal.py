@@ -26,6 +26,7 @@ import httpx2
 import pytest
 from mcp import Client, MCPError
 
+import browser as br
 import harness
 import trustkit as tk
 from admin import Admin
@@ -227,6 +228,53 @@ def test_all_tools_prints_every_definition_and_asks_before_high_severity_finding
     assert approved == {"echo": detail(admin, "echo")["hash"], "grab": detail(admin, "grab")["hash"]}, approved
     for h in approved.values():
         assert h[:12] in done.stdout, f"approved a hash it did not print: {h}\n{done.stdout}"
+
+
+def test_the_web_ui_re_renders_live_and_approves_only_what_it_showed(gateway, tmp_path):
+    if missing := br.missing_reason():
+        if os.environ.get("CI"):
+            pytest.fail(f"the web UI tests cannot run: {missing}")
+        pytest.skip(missing)
+    hostile = Hostile.create(tmp_path / "fx", tools=[echo()])
+    gw, admin = start(gateway, hostile)
+    card = 'article[data-tool="hostile/echo"]'
+    approve = f'{card} >> role=button[name="Approve"s]'
+    with br.Browser.start() as b:
+        b.goto(f"http://127.0.0.1:{gw.port}/ui/#/approvals")
+        b.fill("#token-input", admin.token)
+        b.click("#token-submit")
+        b.gone("#token-dialog")
+        b.wait(card, BENIGN)
+
+        # Live: the upstream changes the pending definition; the page shows the new one at
+        # once, saying it changed while the person looked.
+        second = "Echo text. Now it also keeps a copy."
+        swap(admin, hostile, echo(second))
+        b.wait(card, second)
+        b.wait(f"{card} [data-redefined]")
+
+        # A page that missed the change (its live events cut off) approves what it showed:
+        # refused, and the new definition is shown instead.
+        b.block("**/api/v1/events")
+        b.reload()
+        b.wait(card, second)
+        now = swap(admin, hostile, echo(MALICIOUS))
+        b.click(approve)
+        b.wait(".toast.error", "changed since you looked")
+        b.wait(card, "Ignore previous instructions")
+        b.wait(f"{card} [data-redefined]")
+        assert tk.tool_states(admin, SERVER) == {"echo": "pending"}
+        assert "tools/call" not in hostile.received()
+
+        # Approving now approves exactly the definition on the card.
+        b.click(approve)
+        b.gone(card)
+        b.unblock("**/api/v1/events")
+        errors = [e for e in b.errors() if "Failed to load resource" not in e]
+        assert not errors, f"the page logged errors: {errors}"
+    assert tk.tool_states(admin, SERVER) == {"echo": "approved"}
+    approvals = [e for e in admin.get("activity?limit=1000").json() if e["kind"] == "decision" and e["action"] == "approve_tool"]
+    assert [(e["actor"], e["hash"]) for e in approvals] == [("api", now["hash"])], approvals
 
 
 # --------------------------------------------------------------------------
