@@ -235,7 +235,7 @@ impl DecisionBody {
 
     /// The reviewed definitions of an approval, or why it cannot be taken.
     fn reviewed(&self, server: &str) -> Result<Vec<Reviewed>, GatewayError> {
-        let how = format!("send {{\"tools\": [{{\"name\": \"TOOL\", \"hash\": \"HASH\"}}]}} with the `hash` that GET /api/v1/tools/pending (or tools/detail) gave for the definition you reviewed");
+        let how = "send {\"tools\": [{\"name\": \"TOOL\", \"hash\": \"HASH\"}]} with the `hash` that GET /api/v1/tools/pending (or tools/detail) gave for the definition you reviewed";
         if self.all_tools {
             return Err(GatewayError::InvalidParams(format!(
                 "approving `all_tools` of `{server}` would approve definitions nobody was shown; {how}"
