@@ -417,6 +417,43 @@ impl GatewayProcess {
         }
     }
 
+    /// As a person who read them: once the gateway has read what `name` says
+    /// to the model besides tools, approves each item waiting, by its hash.
+    async fn approve_items(&self, name: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let views = self.admin(reqwest::Method::GET, "servers", None).await?;
+            let view = views
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|v| v["name"] == name);
+            if view.is_none_or(|v| v["items_read"] == true || v["state"] != "ready") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let pending = self
+            .admin(reqwest::Method::GET, "items/pending", None)
+            .await?;
+        let items: Vec<Value> = pending
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|i| i["server"] == name)
+            .map(|i| json!({ "kind": i["kind"], "name": i["name"], "hash": i["hash"] }))
+            .collect();
+        if !items.is_empty() {
+            self.admin(
+                reqwest::Method::POST,
+                &format!("servers/{name}/approve"),
+                Some(json!({ "items": items })),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// As a person would: approve each server, wait for it, approve all its tools.
     async fn approve_everything(&self) -> anyhow::Result<()> {
         let servers = self.admin(reqwest::Method::GET, "servers", None).await?;
@@ -452,6 +489,7 @@ impl GatewayProcess {
                         )
                         .await?;
                     }
+                    self.approve_items(name).await?;
                     waiting.retain(|w| w != name);
                 }
             }
