@@ -9,8 +9,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::api::{self, load_or_create_token, RuntimeFile};
+use crate::api::{self, Channels, RuntimeFile};
 use crate::config::{ConfigError, ConfigFile, ConfigWatcher, Overrides, Paths, Settings};
+use crate::trust::Actor;
 use crate::{serve_http, Gateway, GatewayError, GatewayEvent};
 
 /// Resolves the paths and settings a gateway runs with: the config file
@@ -31,7 +32,7 @@ pub struct Server {
     gw: Gateway,
     paths: Paths,
     addr: SocketAddr,
-    token: String,
+    channels: Channels,
 }
 
 impl Server {
@@ -49,11 +50,11 @@ impl Server {
         let listen = settings.listen;
         let gw = Gateway::start(paths.clone(), settings)?;
         let started = async {
-            let token = load_or_create_token(&paths.admin_token())?;
-            let http = serve_http(&gw, listen, api::router(gw.clone(), token.clone())).await?;
-            Ok::<_, GatewayError>((token, http.addr))
+            let channels = Channels::load(&paths.admin_token(), &paths.cli_token())?;
+            let http = serve_http(&gw, listen, api::router(gw.clone(), channels.clone())).await?;
+            Ok::<_, GatewayError>((channels, http.addr))
         };
-        let (token, addr) = match started.await {
+        let (channels, addr) = match started.await {
             Ok(v) => v,
             Err(e) => {
                 gw.shutdown(SHUTDOWN_DEADLINE).await;
@@ -64,7 +65,7 @@ impl Server {
             gw,
             paths,
             addr,
-            token,
+            channels,
         };
         let runtime = RuntimeFile {
             pid: std::process::id(),
@@ -98,9 +99,16 @@ impl Server {
         self.addr
     }
 
-    /// The admin API token.
+    /// The admin API token (decisions taken with it are recorded as `api`).
     pub fn token(&self) -> &str {
-        &self.token
+        self.channels.token(Actor::Api).unwrap_or_default()
+    }
+
+    /// The admin API token of one channel: the desktop app gives its window
+    /// [`Actor::Window`]'s and its popup [`Actor::Popup`]'s, so the activity
+    /// log says where a person decided. `None` for a channel without one.
+    pub fn channel_token(&self, actor: Actor) -> Option<&str> {
+        self.channels.token(actor)
     }
 
     /// The MCP endpoint, e.g. `http://127.0.0.1:7331/mcp`.

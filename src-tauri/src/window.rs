@@ -99,9 +99,17 @@ fn build(
                 )
             })?;
             let origin = format!("http://{}", server.addr());
+            // Each page gets its own channel's token: the activity log then says
+            // whether a person decided in the window or in the popup.
+            let actor = if label == POPUP {
+                portcullis::trust::Actor::Popup
+            } else {
+                portcullis::trust::Actor::Window
+            };
+            let token = server.channel_token(actor).unwrap_or(server.token());
             (
                 WebviewUrl::External(url),
-                injection(&origin, &server.api_url(), server.token()),
+                injection(&origin, &server.api_url(), token),
             )
         }
         // The app's own page explains why the gateway is not running.

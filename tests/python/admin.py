@@ -47,8 +47,54 @@ class Admin:
         )
 
     def post(self, path: str, body: dict) -> httpx2.Response:
-        headers = {"Authorization": f"Bearer {self.token}", "X-Portcullis-Actor": "cli"}
+        headers = {"Authorization": f"Bearer {self.token}"}
         return httpx2.post(f"{self.api_url}/{path}", headers=headers, json=body, timeout=30, trust_env=False)
+
+    def shown(self, server: str, names: list[str] | None = None) -> list[dict]:
+        """What a person reviewing `server` is shown, as an approval names it: `{name, hash}`
+        of each named tool's current definition (GET tools/detail), or of every tool of the
+        server that waits for approval (GET tools/pending)."""
+        if names is None:
+            # The store records a listing just after the server lists it: wait until every
+            # tool the gateway lists as waiting is in the pending list, with its hash.
+            deadline = time.monotonic() + 20
+            while True:
+                listed = self.get(f"tools?server={server}").json()
+                count = self.servers().get(server, {}).get("tools", 0)
+                waiting = {t["tool"] for t in listed if t["state"] in ("pending", "changed")}
+                resp = self.get("tools/pending")
+                assert resp.status_code == 200, resp.text
+                shown = [{"name": t["name"], "hash": t["hash"]} for t in resp.json() if t["server"] == server]
+                if len(listed) >= count and waiting <= {t["name"] for t in shown}:
+                    return shown
+                assert time.monotonic() < deadline, f"the pending list of {server} never caught up: {listed} vs {shown}"
+                time.sleep(0.1)
+        out = []
+        for name in names:
+            resp = httpx2.get(
+                f"{self.api_url}/tools/detail",
+                params={"server": server, "tool": name},
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=10,
+                trust_env=False,
+            )
+            assert resp.status_code == 200, f"tools/detail {server}/{name}: HTTP {resp.status_code} {resp.text}"
+            out.append({"name": name, "hash": resp.json()["hash"]})
+        return out
+
+    def approve_items(self, server: str, timeout: float = 20.0) -> None:
+        """Approves, as a person who read them, the instructions, prompts, resources and
+        templates of `server` waiting for approval, once the gateway has read them."""
+        self.wait_for(server, lambda s: s.get("items_read") or s["state"] != "ready", "read for its items", timeout)
+        items = [{"kind": i["kind"], "name": i["name"], "hash": i["hash"]} for i in self.get("items/pending").json() if i["server"] == server]
+        if items:
+            resp = self.post(f"servers/{server}/approve", {"items": items})
+            assert resp.status_code == 200, f"approving the items of {server}: HTTP {resp.status_code} {resp.text}"
+
+    def approve_tools(self, server: str, names: list[str] | None = None) -> httpx2.Response:
+        """Approves, as a person who read them, the current definitions of the named tools (or
+        of every tool of `server` waiting for approval)."""
+        return self.post(f"servers/{server}/approve", {"tools": self.shown(server, names)})
 
     def servers(self) -> dict[str, ServerView]:
         resp = self.get("servers")
@@ -109,7 +155,8 @@ class Admin:
         assert resp.status_code == 200, f"approving {name}: HTTP {resp.status_code} {resp.text}"
         view = self.wait_for(name, lambda s: s["state"] in settled[1:], "started after approval", timeout)
         if view["state"] == "ready":
-            resp = self.post(f"servers/{name}/approve", {"all_tools": True})
+            resp = self.approve_tools(name)
             assert resp.status_code == 200, f"approving the tools of {name}: HTTP {resp.status_code} {resp.text}"
+            self.approve_items(name)
         return self.servers()[name]
 

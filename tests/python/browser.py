@@ -120,6 +120,9 @@ class Browser:
     def goto(self, url: str) -> str:
         return self.call("goto", url)
 
+    def reload(self) -> None:
+        self.call("reload")
+
     def click(self, selector: str) -> None:
         self.call("click", selector)
 
@@ -152,6 +155,13 @@ class Browser:
 
     def eval(self, js: str) -> Any:
         return self.call("eval", js)
+
+    def block(self, glob: str) -> None:
+        """Requests to URLs matching `glob` fail from now on (e.g. the live event stream)."""
+        self.call("block", glob)
+
+    def unblock(self, glob: str) -> None:
+        self.call("unblock", glob)
 
     def errors(self) -> list[str]:
         return self.call("errors")

@@ -333,10 +333,42 @@ def admin_call(gw: Gateway, method: str, path: str, body: dict | None = None):
         f"{runtime['api_url']}/{path}",
         data=data,
         method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", "X-Portcullis-Actor": "cli"},
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 (loopback only)
         return json.loads(resp.read() or b"null")
+
+
+def pending_shown(gw: Gateway, name: str, count: int, timeout: float = 20.0) -> list[dict]:
+    """`{name, hash}` of each tool of `name` waiting for approval, once the store has
+    recorded every tool the gateway lists (`count`, from its server view)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = admin_call(gw, "GET", f"tools?server={name}")
+        waiting = {t["tool"] for t in listed if t["state"] in ("pending", "changed")}
+        shown = [{"name": t["name"], "hash": t["hash"]} for t in admin_call(gw, "GET", "tools/pending") if t["server"] == name]
+        if (len(listed) >= count and waiting <= {t["name"] for t in shown}) or time.monotonic() > deadline:
+            return shown
+        time.sleep(0.1)
+
+
+def approve_items(gw: Gateway, name: str, timeout: float = 20.0) -> None:
+    """As a person who read them: once the gateway has read what server `name` says to the
+    model besides tools (instructions, prompts, resources, templates), approves each item
+    waiting, by the hash shown."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = next((v for v in admin_call(gw, "GET", "servers") if v["name"] == name), {})
+        if view.get("items_read") or view.get("state") != "ready":
+            break
+        time.sleep(0.1)
+    items = [
+        {"kind": i["kind"], "name": i["name"], "hash": i["hash"]}
+        for i in admin_call(gw, "GET", "items/pending")
+        if i["server"] == name
+    ]
+    if items:
+        admin_call(gw, "POST", f"servers/{name}/approve", {"items": items})
 
 
 def approve_everything(gw: Gateway, config_toml: str, timeout: float = 60.0) -> None:
@@ -354,7 +386,11 @@ def approve_everything(gw: Gateway, config_toml: str, timeout: float = 60.0) -> 
         for name in list(waiting):
             state = views.get(name, {}).get("state")
             if state == "ready":
-                admin_call(gw, "POST", f"servers/{name}/approve", {"all_tools": True})
+                # As a person who read them: each definition waiting, by the hash shown.
+                shown = pending_shown(gw, name, views[name].get("tools", 0))
+                if shown:
+                    admin_call(gw, "POST", f"servers/{name}/approve", {"tools": shown})
+                approve_items(gw, name)
                 waiting.discard(name)
             elif state in ("backoff", "disabled", "blocked", "stopped"):
                 waiting.discard(name)

@@ -53,7 +53,8 @@ def started(gateway, tmp_path):
 def test_calls_and_decisions_are_logged_with_outcome_and_actor(started):
     gw, admin, fx = started
     tk.cli(gw.home, "upstream", "approve", "--name", SERVER, "--tools", "ok")  # cli
-    post_as(admin, f"servers/{SERVER}/approve", {"tools": ["held"]}, "window")  # window
+    # A client's claim to be the window counts for nothing: the admin token's channel is `api`.
+    post_as(admin, f"servers/{SERVER}/approve", {"tools": admin.shown(SERVER, ["held"])}, "window")
     post_as(admin, f"servers/{SERVER}/block", {"tools": ["held"]}, None)  # api: no actor header
 
     with McpSession(gw.url, client_name="activity-test-client") as s:
@@ -84,7 +85,7 @@ def test_calls_and_decisions_are_logged_with_outcome_and_actor(started):
     assert decisions == [
         ("cli", "set_server_state", None, "pending", "trusted"),
         ("cli", "approve_tool", "ok", "pending", "approved"),
-        ("window", "approve_tool", "held", "pending", "approved"),
+        ("api", "approve_tool", "held", "pending", "approved"),
         ("api", "block_tool", "held", "approved", "blocked"),
     ], decisions
     approvals = [e for e in activity(gw.home) if e["kind"] == "decision" and e["action"] == "approve_tool"]

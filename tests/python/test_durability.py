@@ -41,7 +41,7 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         http = httpx2.Client(timeout=10, trust_env=False)
-        headers = {"Authorization": f"Bearer {self.admin.token}", "X-Portcullis-Actor": "cli"}
+        headers = {"Authorization": f"Bearer {self.admin.token}"}
         i = 0
         try:
             while not stop.is_set():
@@ -49,7 +49,9 @@ class Worker:
                 verb, want = ("approve", "approved") if (i // len(self.tools)) % 2 == 0 else ("block", "blocked")
                 self.in_flight = (tool, want)
                 try:
-                    resp = http.post(f"{self.admin.api_url}/servers/{SERVER}/{verb}", headers=headers, json={"tools": [tool]})
+                    # An approval names the definition reviewed (the fixture's tools never change here).
+                    named = self.admin.shown(SERVER, [tool]) if verb == "approve" else [tool]
+                    resp = http.post(f"{self.admin.api_url}/servers/{SERVER}/{verb}", headers=headers, json={"tools": named})
                 except httpx2.HTTPError as e:
                     self.error = repr(e)
                     return

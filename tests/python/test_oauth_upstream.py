@@ -109,7 +109,7 @@ async def test_sign_in_call_and_reuse_after_restart(oauth_upstream) -> None:
         assert "signed in" in out
 
         admin.wait_ready("remote")
-        admin.post("servers/remote/approve", {"all_tools": True})
+        admin.approve_tools("remote")
         async with Client(gw.url, mode="legacy") as client:
             result = await client.call_tool("remote__whoami", {})
             assert not result.is_error, harness.text_of(result)
@@ -153,7 +153,7 @@ async def test_a_legacy_sse_upstream_asks_for_sign_in_too(oauth_upstream, gatewa
     with urllib.request.urlopen(view["sign_in_url"], timeout=20) as page:  # noqa: S310 (loopback fixture)
         assert "Signed in" in page.read().decode()
     admin.wait_ready("old")
-    admin.post("servers/old/approve", {"all_tools": True})
+    admin.approve_tools("old")
     async with Client(gw.url, mode="legacy") as client:
         result = await client.call_tool("old__whoami", {})
         assert harness.text_of(result) == "hello from behind OAuth", harness.text_of(result)

@@ -43,7 +43,9 @@ def start_with_pending_tools(gateway, fx: MutableFixture, name: str = SERVER, ex
 
 
 def decide(admin: Admin, verb: str, tools: list[str], server: str = SERVER) -> dict:
-    resp = admin.post(f"servers/{server}/{verb}", {"tools": tools})
+    # An approval names the definitions the person reviewed, by their hashes.
+    named = admin.shown(server, tools) if verb == "approve" else tools
+    resp = admin.post(f"servers/{server}/{verb}", {"tools": named})
     assert resp.status_code == 200, f"{verb} {tools}: HTTP {resp.status_code} {resp.text}"
     return resp.json()
 
@@ -95,9 +97,12 @@ def test_pending_changed_and_blocked_tools_never_reach_the_server(gateway, tmp_p
     with McpSession(tk.surface_url(gw, "search")) as s:
         assert s.tool_names() == SEARCH_TOOLS
         found = s.call("search_tools", {"query": "tool of the mutable fixture reads a file", "limit": 10})
-        states = {r["name"]: (r["state"], r["callable"]) for r in found["structuredContent"]["results"]}
+        results = found["structuredContent"]["results"]
+        named = {r["name"] for r in results if "name" in r}
+        assert any(r.get("server") == SERVER and r.get("held") for r in results), f"search_tools does not say that tools wait: {results}"
         for tool in held:
-            assert states.get(f"{SERVER}__{tool}", (None, None))[1] is False, f"search_tools offers `{tool}` as callable: {states}"
+            # Nothing of a held tool is shown, not even its name: only that tools of its server wait.
+            assert f"{SERVER}__{tool}" not in named, f"search_tools shows the held `{tool}`: {results}"
             assert_refused(lambda: s.call("call_tool", {"name": f"{SERVER}__{tool}", "arguments": {"text": "x"}}), tool)
             assert_refused(lambda: s.call(f"{SERVER}__{tool}", {"text": "x"}), tool)
 
@@ -328,7 +333,7 @@ def test_nothing_on_the_mcp_endpoint_can_approve_add_or_remove(gateway, tmp_path
             attempt(s, "tools/call", {"name": "call_tool", "arguments": {"name": name, "arguments": args}})
             attempt(s, "tools/call", {"name": "describe_tool", "arguments": {"name": name}})
         found = s.call("search_tools", {"query": "approve tools trust server add upstream", "limit": 25})
-        offered = {r["name"] for r in found["structuredContent"]["results"]}
+        offered = {r["name"] for r in found["structuredContent"]["results"] if "name" in r}
         assert offered <= {f"{SERVER}__echo", f"{SERVER}__delete_all", "outsider__exfiltrate"}, f"search offers management operations: {offered}"
         for r in found["structuredContent"]["results"]:
             assert r["callable"] is False, f"search offers a pending tool as callable: {r}"
@@ -552,8 +557,10 @@ def test_search_mode_shows_agents_no_text_a_person_has_not_approved(gateway, tmp
         described = {t: s.call("describe_tool", {"name": f"{SERVER}__{t}"}) for t in ("add", "subtract")}
         # Arguments that do not fit the held schema: refused as held, not judged by that schema.
         assert_refused(lambda: s.call("call_tool", {"name": f"{SERVER}__add", "arguments": {"text": 5}}), "add")
-    names = {r["name"] for r in found["structuredContent"]["results"]}
-    assert {f"{SERVER}__add", f"{SERVER}__subtract"} <= names, "held tools are still found (by their name)"
+    results = found["structuredContent"]["results"]
+    names = {r["name"] for r in results if "name" in r}
+    assert not {f"{SERVER}__add", f"{SERVER}__subtract"} & names, f"held tools are named: {results}"
+    assert any(r.get("server") == SERVER and r.get("held") == 2 for r in results), f"search does not say two tools wait: {results}"
     shown = {"search_tools": found} | {f"describe_tool {t}": d for t, d in described.items()}
     for what, answer in shown.items():
         text = json.dumps(answer)

@@ -118,7 +118,10 @@ async def search(client: Client, query: str, **kw) -> tuple[str, list[dict]]:
 
 
 def show(results: list[dict]) -> str:
-    return "\n".join(f"  {i + 1}. {r['name']} [{r['state']}] {r['description']}" for i, r in enumerate(results))
+    return "\n".join(
+        f"  {i + 1}. {r['name']} [{r['state']}] {r['description']}" if "name" in r else f"  {i + 1}. ({r['held']} held of {r['server']})"
+        for i, r in enumerate(results)
+    )
 
 
 # --------------------------------------------------------------------------
@@ -141,7 +144,7 @@ async def test_plain_request_finds_the_right_tool(peers, request_text: str, expe
     gw, _ = peers
     async with Client(search_url(gw), mode="legacy", read_timeout_seconds=30) as client:
         text, results = await search(client, request_text, limit=5)
-    names = [r["name"] for r in results]
+    names = [r.get("name") for r in results]
     assert expected in names[:TOP], f"{request_text!r}: {expected} not in the top {TOP}:\n{show(results)}"
     # The text an agent reads says the same as the structured results, one line per tool.
     lines = text.splitlines()
@@ -284,7 +287,7 @@ async def test_index_survives_a_restart_with_a_broken_upstream(restartable, tmp_
     assert git_view["state"] != "ready", git_view
     async with Client(search_url(gw), mode="legacy", read_timeout_seconds=30) as client:
         _, results = await search(client, "show the working tree status", limit=TOP)
-        assert "git__git_status" in [r["name"] for r in results], show(results)
+        assert "git__git_status" in [r.get("name") for r in results], show(results)
         hit = next(r for r in results if r["name"] == "git__git_status")
         assert hit["server"] == "git" and hit["signature"] == "(repo_path: string)"
         _, results = await search(client, "stage files for commit", server="git", limit=TOP)
@@ -335,7 +338,7 @@ async def test_changed_description_is_found_by_its_new_words_only(restartable, t
     wait_until_indexed(gw, old_words, "gauge")
     async with Client(search_url(gw), mode="legacy", read_timeout_seconds=30) as client:
         _, results = await search(client, new_words)
-        assert "fixture__gauge" not in [r["name"] for r in results], show(results)
+        assert "fixture__gauge" not in [r.get("name") for r in results], show(results)
 
     description.write_text("Counts penguins standing on a glacier.")
     if how == "restart":
@@ -346,16 +349,15 @@ async def test_changed_description_is_found_by_its_new_words_only(restartable, t
 
     async with Client(search_url(gw), mode="legacy", read_timeout_seconds=30) as client:
         text, results = await search(client, new_words)
-        assert results and results[0]["name"] == "fixture__gauge", show(results)
-        hit = results[0]
-        # Found by its new words, but the agent is not shown text no person approved.
-        assert "Counts penguins" not in hit["description"], hit
-        # A changed definition waits for a person again, and the agent is told so.
-        assert hit["state"] == "changed" and hit["callable"] is False, hit
-        assert "[changed:" in text.splitlines()[0], text
+        # Found by its new words, but nothing of a definition no person approved reaches the
+        # agent, not even its name: only that a tool of its server waits.
+        held = [r for r in results if r.get("server") == "fixture" and "name" not in r]
+        assert held and held[0]["held"] == 1 and held[0]["callable"] is False, show(results)
+        assert "Counts penguins" not in text and "fixture__gauge" not in text, text
+        assert "waiting for a person's approval" in text, text
 
         _, results = await search(client, old_words)
-        assert "fixture__gauge" not in [r["name"] for r in results], f"found by its old words:\n{show(results)}"
+        assert "fixture__gauge" not in [r.get("name") for r in results], f"found by its old words:\n{show(results)}"
 
         with pytest.raises(MCPError) as caught:
             await client.call_tool("call_tool", {"name": "fixture__gauge", "arguments": {"reading": 1}})

@@ -69,6 +69,10 @@ const ops = {
   value: async (sel) => loc(sel).first().inputValue(),
   visible: async (sel) => loc(sel).first().isVisible(),
   eval: async (js) => page.evaluate(js),
+  /** Makes requests to URLs matching the glob fail, as if the network dropped them. */
+  block: async (glob) => { await page.route(glob, (route) => route.abort()); },
+  /** Lets requests to URLs matching the glob through again. */
+  unblock: async (glob) => { await page.unroute(glob); },
   screenshot: async (path, fullPage) => { await page.screenshot({ path, fullPage: Boolean(fullPage) }); return path; },
   viewport: async (width, height) => { await page.setViewportSize({ width, height }); },
   errors: async () => errors.splice(0),

@@ -5,8 +5,10 @@
 //     before this script runs;
 //   - in a browser (`portcullis serve` at /ui/), the API is this page's origin + /api/v1
 //     and the person types the token once; it is kept in sessionStorage (this tab only).
-// Every request carries `Authorization: Bearer <token>` and `X-Portcullis-Actor: window`
-// (the activity log says a person decided in the window). Live events come from
+// Every request carries `Authorization: Bearer <token>`. The token is also what the
+// activity log records as who decided: the desktop app's window and popup get tokens of
+// their own; in a browser the admin token is used and decisions are recorded as `api`.
+// Nothing the page could claim about itself (a header) counts. Live events come from
 // GET /events, read with fetch() so that the token goes in a header, never in a URL.
 
 const STORAGE_KEY = 'portcullis.token';
@@ -51,7 +53,7 @@ export function onUnauthorized(fn) {
 }
 
 function headers(json) {
-  const h = { Authorization: `Bearer ${token}`, 'X-Portcullis-Actor': 'window' };
+  const h = { Authorization: `Bearer ${token}` };
   if (json) h['Content-Type'] = 'application/json';
   return h;
 }
@@ -72,7 +74,10 @@ export async function request(method, path, body) {
   const data = await resp.json().catch(() => null);
   if (resp.status === 401) unauthorized();
   if (!resp.ok) {
-    throw new ApiError(resp.status, (data && data.error) || `The gateway answered HTTP ${resp.status}.`, data && data.hint);
+    const err = new ApiError(resp.status, (data && data.error) || `The gateway answered HTTP ${resp.status}.`, data && data.hint);
+    // An approval refused because the definitions changed: what the server lists now.
+    if (data && Array.isArray(data.changed)) err.changed = data.changed;
+    throw err;
   }
   return data;
 }
@@ -93,12 +98,17 @@ export const api = {
   removeServer: (name) => request('DELETE', `servers/${seg(name)}`),
   enableServer: (name) => request('POST', `servers/${seg(name)}/enable`, {}),
   disableServer: (name) => request('POST', `servers/${seg(name)}/disable`, {}),
-  /** body: {} for the server itself, {tools: [...]} or {all_tools: true}. */
   login: (name) => request('POST', `servers/${seg(name)}/login`, {}),
+  /**
+   * body: {} for the server itself, or {tools: [{name, hash}]}: each tool with the hash of
+   * the definition the person was shown (an approval of anything else is refused, 409).
+   */
   approve: (server, body = {}) => request('POST', `servers/${seg(server)}/approve`, body),
   block: (server, body = {}) => request('POST', `servers/${seg(server)}/block`, body),
   tools: (server) => request('GET', `tools${q({ server })}`),
   pending: () => request('GET', 'tools/pending'),
+  /** Instructions, prompts, resources and templates waiting, each with its hash. */
+  pendingItems: () => request('GET', 'items/pending'),
   detail: (server, tool) => request('GET', `tools/detail${q({ server, tool })}`),
   search: (text, { server, limit = 50 } = {}) => request('GET', `search${q({ q: text, server, limit })}`),
   activity: ({ limit = 200, after_id } = {}) => request('GET', `activity${q({ limit, after_id })}`),

@@ -32,6 +32,9 @@ pub enum ClientError {
         message: String,
         /// What to do.
         hint: Option<String>,
+        /// For an approval refused because definitions changed since the
+        /// person looked: each of them as it is now.
+        changed: Vec<serde_json::Value>,
     },
 }
 
@@ -43,14 +46,21 @@ fn answer_error(bytes: &[u8], status: reqwest::StatusCode) -> ClientError {
             str::to_owned,
         ),
         hint: v.get("hint").and_then(|h| h.as_str()).map(str::to_owned),
+        changed: v
+            .get("changed")
+            .and_then(|c| c.as_array())
+            .cloned()
+            .unwrap_or_default(),
     }
 }
 
 impl AdminClient {
-    /// Finds a running gateway through `gateway.json` and `admin.token`.
+    /// Finds a running gateway through `gateway.json` and the CLI's token
+    /// (`cli.token`, else `admin.token` of an older gateway).
     pub fn discover(paths: &Paths) -> Option<Self> {
         let rt = RuntimeFile::read(&paths.runtime_file())?;
-        let token = std::fs::read_to_string(paths.admin_token())
+        let token = std::fs::read_to_string(paths.cli_token())
+            .or_else(|_| std::fs::read_to_string(paths.admin_token()))
             .ok()?
             .trim()
             .to_owned();
@@ -83,7 +93,6 @@ impl AdminClient {
             .http
             .post(&url)
             .bearer_auth(&self.token)
-            .header("x-portcullis-actor", "cli")
             .header("content-type", "application/json")
             .body(body.to_string())
             .send()

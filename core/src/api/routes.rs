@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, Query};
+use axum::extract::{Extension, Path, Query};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
@@ -18,21 +18,21 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use crate::search::SearchOptions;
 use crate::store::ActivityQuery;
-use crate::trust::{Actor, ToolSelection};
+use crate::trust::{Actor, ItemKind, Reviewed, ReviewedItem, ToolSelection};
 use crate::{Gateway, GatewayError};
 
 #[derive(Clone)]
 pub(super) struct Api {
     pub(super) gw: Gateway,
-    token: Arc<str>,
+    channels: Arc<super::Channels>,
 }
 
-/// The `/api/v1` routes, all behind the bearer token, and the web UI at
-/// `/ui/` (whose files need none).
-pub fn router(gw: Gateway, token: String) -> Router {
+/// The `/api/v1` routes, all behind a channel's bearer token (which also
+/// names who decided), and the web UI at `/ui/` (whose files need none).
+pub fn router(gw: Gateway, channels: super::Channels) -> Router {
     let api = Api {
         gw,
-        token: token.into(),
+        channels: Arc::new(channels),
     };
     let v1 = Router::new()
         .route("/api/v1/servers", get(servers).post(super::servers::add))
@@ -52,6 +52,7 @@ pub fn router(gw: Gateway, token: String) -> Router {
         .route("/api/v1/tools/pending", get(pending))
         .route("/api/v1/tools/diff", get(diff))
         .route("/api/v1/tools/detail", get(detail))
+        .route("/api/v1/items/pending", get(pending_items))
         .route("/api/v1/search", get(search))
         .route("/api/v1/activity", get(activity))
         .route("/api/v1/events", get(events))
@@ -100,7 +101,7 @@ async fn cross_origin(req: Request, next: Next) -> Response {
         );
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            header::HeaderValue::from_static("authorization, content-type, x-portcullis-actor"),
+            header::HeaderValue::from_static("authorization, content-type"),
         );
         h.insert(
             header::ACCESS_CONTROL_MAX_AGE,
@@ -117,20 +118,23 @@ async fn cross_origin(req: Request, next: Next) -> Response {
     resp
 }
 
-async fn require_token(State(api): State<Api>, req: Request, next: Next) -> Response {
-    let given = req
+/// Checks the bearer token and records which channel it belongs to: the
+/// handlers take the [`Actor`] from here, never from anything else the
+/// request says.
+async fn require_token(State(api): State<Api>, mut req: Request, next: Next) -> Response {
+    let actor = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match given {
-        Some(t) if constant_time_eq(t.as_bytes(), api.token.as_bytes()) => next.run(req).await,
-        _ => (StatusCode::UNAUTHORIZED, Json(json!({ "error": "missing or wrong admin token", "hint": "send `Authorization: Bearer <token>` with the token from admin.token in the data dir" }))).into_response(),
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| api.channels.actor_of(t));
+    match actor {
+        Some(actor) => {
+            req.extensions_mut().insert(actor);
+            next.run(req).await
+        }
+        None => (StatusCode::UNAUTHORIZED, Json(json!({ "error": "missing or wrong admin token", "hint": "send `Authorization: Bearer <token>` with the token from admin.token in the data dir" }))).into_response(),
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// `POST /servers/{name}/login`: starts (or joins) the server's sign-in; answers its URL.
@@ -154,6 +158,7 @@ pub(super) fn error(e: GatewayError) -> Response {
         | GatewayError::UnknownTool { .. }
         | GatewayError::Config(ConfigError::UnknownServer { .. }) => StatusCode::NOT_FOUND,
         GatewayError::Config(ConfigError::DuplicateServer { .. })
+        | GatewayError::ChangedSinceShown { .. }
         | GatewayError::Client(
             ClientError::NothingToUndo { .. }
             | ClientError::ChangedSince { .. }
@@ -166,78 +171,159 @@ pub(super) fn error(e: GatewayError) -> Response {
         ) => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
+    // The new definitions travel with the refusal, so the person sees them at once.
+    let current = match &e {
+        GatewayError::ChangedSinceShown { current, .. } => serde_json::to_value(current).ok(),
+        _ => None,
+    };
     let text = e.to_string();
     let (message, hint) = match text.split_once("\nhint: ") {
         Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
         None => (text, None),
     };
-    (status, Json(json!({ "error": message, "hint": hint }))).into_response()
-}
-
-pub(super) fn actor(headers: &axum::http::HeaderMap) -> Actor {
-    match headers
-        .get("x-portcullis-actor")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some("cli") => Actor::Cli,
-        Some("window") => Actor::Window,
-        _ => Actor::Api,
+    let mut body = json!({ "error": message, "hint": hint });
+    if let Some(current) = current {
+        body["changed"] = current;
     }
+    (status, Json(body)).into_response()
 }
 
-/// What to approve or block: the server itself, or some or all of its tools.
+/// A tool in a decision: its name (enough to block it), or its name and the
+/// hash of the definition the person reviewed (needed to approve it).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum NamedTool {
+    Object {
+        name: String,
+        #[serde(default)]
+        hash: Option<String>,
+    },
+    Name(String),
+}
+
+/// An item in a decision: kind and key, and (to approve it) the hash of
+/// the definition the person reviewed.
+#[derive(serde::Deserialize)]
+struct NamedItem {
+    kind: ItemKind,
+    name: String,
+    #[serde(default)]
+    hash: Option<String>,
+}
+
+/// What to approve or block: the server itself, some or all of its tools,
+/// or some of its other items (instructions, prompts, resources, templates).
 #[derive(serde::Deserialize, Default)]
 struct DecisionBody {
     #[serde(default)]
-    tools: Vec<String>,
+    tools: Vec<NamedTool>,
     #[serde(default)]
     all_tools: bool,
+    #[serde(default)]
+    items: Vec<NamedItem>,
 }
 
 impl DecisionBody {
-    fn selection(&self) -> Option<ToolSelection> {
+    fn names(&self) -> Vec<String> {
+        self.tools
+            .iter()
+            .map(|t| match t {
+                NamedTool::Object { name, .. } | NamedTool::Name(name) => name.clone(),
+            })
+            .collect()
+    }
+
+    /// The reviewed definitions of an approval, or why it cannot be taken.
+    fn reviewed(&self, server: &str) -> Result<Vec<Reviewed>, GatewayError> {
+        let how = "send {\"tools\": [{\"name\": \"TOOL\", \"hash\": \"HASH\"}]} with the `hash` that GET /api/v1/tools/pending (or tools/detail) gave for the definition you reviewed";
         if self.all_tools {
-            Some(ToolSelection::All)
-        } else if self.tools.is_empty() {
-            None
-        } else {
-            Some(ToolSelection::names(self.tools.clone()))
+            return Err(GatewayError::InvalidParams(format!(
+                "approving `all_tools` of `{server}` would approve definitions nobody was shown; {how}"
+            )));
         }
+        self.tools
+            .iter()
+            .map(|t| match t {
+                NamedTool::Object {
+                    name,
+                    hash: Some(hash),
+                } => Ok(Reviewed::new(name, hash)),
+                NamedTool::Object {
+                    name: n,
+                    hash: None,
+                }
+                | NamedTool::Name(n) => Err(GatewayError::InvalidParams(format!(
+                    "an approval of `{n}` must name the definition you reviewed; {how}"
+                ))),
+            })
+            .collect()
     }
 }
 
 async fn approve(
     State(api): State<Api>,
     Path(name): Path<String>,
-    headers: axum::http::HeaderMap,
+    Extension(who): Extension<Actor>,
     body: Option<Json<DecisionBody>>,
 ) -> Response {
-    decide(&api, &name, &headers, body, true).await
+    let body = body.map(|b| b.0).unwrap_or_default();
+    if !body.items.is_empty() {
+        let reviewed: Result<Vec<ReviewedItem>, GatewayError> = body
+            .items
+            .into_iter()
+            .map(|i| match i.hash {
+                Some(hash) => Ok(ReviewedItem { kind: i.kind, name: i.name, hash }),
+                None => Err(GatewayError::InvalidParams(format!(
+                    "an approval of {} `{}` must name the definition you reviewed: send its `hash` from GET /api/v1/items/pending",
+                    i.kind, i.name
+                ))),
+            })
+            .collect();
+        let result = match reviewed {
+            Ok(r) => api.gw.approve_items(&name, &r, who).await,
+            Err(e) => Err(e),
+        };
+        return result.map_or_else(error, |s| {
+            Json(json!({ "server": name, "items": s })).into_response()
+        });
+    }
+    let result = if body.tools.is_empty() && !body.all_tools {
+        api.gw.approve_server(&name, who).await
+    } else {
+        match body.reviewed(&name) {
+            Ok(reviewed) => api.gw.approve_tools(&name, &reviewed, who).await,
+            Err(e) => Err(e),
+        }
+    };
+    result.map_or_else(error, |d| Json(d).into_response())
 }
 
 async fn block(
     State(api): State<Api>,
     Path(name): Path<String>,
-    headers: axum::http::HeaderMap,
+    Extension(who): Extension<Actor>,
     body: Option<Json<DecisionBody>>,
-) -> Response {
-    decide(&api, &name, &headers, body, false).await
-}
-
-async fn decide(
-    api: &Api,
-    name: &str,
-    headers: &axum::http::HeaderMap,
-    body: Option<Json<DecisionBody>>,
-    approve: bool,
 ) -> Response {
     let body = body.map(|b| b.0).unwrap_or_default();
-    let who = actor(headers);
-    let result = match (body.selection(), approve) {
-        (Some(sel), true) => api.gw.approve_tools(name, &sel, who).await,
-        (Some(sel), false) => api.gw.block_tools(name, &sel, who).await,
-        (None, true) => api.gw.approve_server(name, who).await,
-        (None, false) => api.gw.block_server(name, who).await,
+    if !body.items.is_empty() {
+        let items: Vec<(ItemKind, String)> =
+            body.items.into_iter().map(|i| (i.kind, i.name)).collect();
+        return api
+            .gw
+            .block_items(&name, &items, who)
+            .await
+            .map_or_else(error, |s| {
+                Json(json!({ "server": name, "items": s })).into_response()
+            });
+    }
+    let result = if body.all_tools {
+        api.gw.block_tools(&name, &ToolSelection::All, who).await
+    } else if body.tools.is_empty() {
+        api.gw.block_server(&name, who).await
+    } else {
+        api.gw
+            .block_tools(&name, &ToolSelection::names(body.names()), who)
+            .await
     };
     result.map_or_else(error, |d| Json(d).into_response())
 }
@@ -280,6 +366,14 @@ async fn pending(State(api): State<Api>) -> Response {
         Json(items).into_response()
     };
     api.gw.pending_tools().map_or_else(error, with_signatures)
+}
+
+/// `GET /items/pending`: instructions, prompts, resources and templates
+/// waiting for a person, each with the hash an approval must name.
+async fn pending_items(State(api): State<Api>) -> Response {
+    api.gw
+        .pending_items()
+        .map_or_else(error, |p| Json(p).into_response())
 }
 
 #[derive(serde::Deserialize)]

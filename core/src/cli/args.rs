@@ -250,9 +250,23 @@ pub(crate) struct DecideArgs {
     /// Tools by their name at the server, comma-separated (e.g. "create_pull_request,list_issues").
     #[arg(long, value_delimiter = ',', conflicts_with = "all_tools")]
     pub(crate) tools: Vec<String>,
-    /// Every tool the server lists now.
+    /// Every tool of the server that waits for approval: each definition is
+    /// printed, and exactly those are approved.
     #[arg(long)]
     pub(crate) all_tools: bool,
+    /// Something else the server says to the model, as KIND:NAME (kinds:
+    /// instructions, prompt, resource, resource_template), e.g.
+    /// "prompt:review" or "instructions:instructions"; with --hash.
+    #[arg(long, value_name = "KIND:NAME", conflicts_with_all = ["tools", "all_tools"])]
+    pub(crate) item: Option<String>,
+    /// With one tool in --tools, or with --item: approve only the definition
+    /// with this hash (the full hash `portcullis tools pending` printed when
+    /// you read it).
+    #[arg(long, value_name = "SHA256")]
+    pub(crate) hash: Option<String>,
+    /// Approve definitions with high-severity findings without asking.
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
     #[command(flatten)]
     pub(crate) config: ConfigArgs,
 }

@@ -1,62 +1,104 @@
 //! `portcullis upstream approve|block`: through the running gateway when
 //! there is one (so it acts at once), else straight in the store.
+//!
+//! An approval of tools prints every definition it is about to approve
+//! (name, signature, state, hash and findings) and approves exactly those
+//! hashes: if the server lists something else by the time the approval
+//! lands, nothing is approved and the new definitions are printed instead.
+//! `--all-tools` with high-severity findings asks on a terminal, and needs
+//! `--yes` otherwise.
+
+use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context;
-use portcullis::api::AdminClient;
+use portcullis::api::{AdminClient, ClientError};
 use portcullis::config::Paths;
-use portcullis::store::Store;
-use portcullis::trust::{Actor, ServerState, ToolSelection};
+use portcullis::store::{Store, StoreError};
+use portcullis::trust::{Actor, ItemKind, Reviewed, ReviewedItem, ServerState, ToolSelection};
 use serde_json::{json, Value};
 
 use super::args::DecideArgs;
 
+/// Where decisions go: the running gateway, or the store itself.
+enum Target {
+    Gateway(AdminClient),
+    Store(Store),
+}
+
 pub(crate) async fn decide(a: DecideArgs, approve: bool) -> anyhow::Result<()> {
     let paths = Paths::resolve(a.config.config.as_deref())?;
-    let verb = if approve { "approve" } else { "block" };
-    let selection = if a.all_tools {
-        Some(ToolSelection::All)
-    } else if a.tools.is_empty() {
-        None
-    } else {
-        Some(ToolSelection::names(
-            a.tools
-                .iter()
-                .map(|t| t.trim().to_owned())
-                .filter(|t| !t.is_empty()),
-        ))
-    };
-    let outcome: Value = match AdminClient::discover(&paths) {
-        Some(client) => {
-            let body = json!({ "tools": a.tools, "all_tools": a.all_tools });
-            client
-                .post(
-                    &format!("servers/{}/{verb}", a.name),
-                    &body,
-                    &paths.runtime_file(),
-                )
-                .await?
-        }
+    let tools: Vec<String> = a
+        .tools
+        .iter()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let target = match AdminClient::discover(&paths) {
+        Some(client) => Target::Gateway(client),
         None => {
             let store = Store::open(paths.database())
                 .with_context(|| format!("opening {}", paths.database().display()))?;
             if store.server(&a.name)?.is_none() {
                 anyhow::bail!("server `{}` is not known to Portcullis yet\nhint: add it with `portcullis upstream add --name {} ...`, or start the gateway once so it sees the config", a.name, a.name);
             }
-            match selection {
+            Target::Store(store)
+        }
+    };
+    if let Some(item) = &a.item {
+        return decide_item(&target, &paths, &a.name, item, a.hash.as_deref(), approve).await;
+    }
+    let outcome = if approve && (a.all_tools || !tools.is_empty()) {
+        let shown = review(&target, &paths, &a.name, &tools, a.all_tools).await?;
+        if shown.is_empty() {
+            println!("server `{}`: nothing to approve", a.name);
+            println!("no tool changed state: Portcullis knows no pending tool of `{}` yet.\nhint: once the gateway has started it, `portcullis tools pending` lists its tools; approve them then", a.name);
+            return Ok(());
+        }
+        let reviewed: Vec<Reviewed> = match (&a.hash, tools.as_slice()) {
+            // The definition the person read earlier: approved only if it is still the current one.
+            (Some(hash), [tool]) => vec![Reviewed::new(tool.clone(), hash.trim())],
+            (Some(_), _) => anyhow::bail!(
+                "--hash names the definition of one tool: give exactly one in --tools"
+            ),
+            (None, _) => {
+                print_definitions(
+                    &format!("approving {} of `{}`:", count(shown.len()), a.name),
+                    &shown,
+                );
+                if a.all_tools && shown.iter().any(has_high) && !confirmed(a.yes)? {
+                    anyhow::bail!("nothing was approved: some of these definitions have high-severity findings\nhint: read them above; approve them one by one with --tools, or confirm with --yes");
+                }
+                shown
+                    .iter()
+                    .map(|t| Reviewed::new(text(t, "name"), text(t, "hash")))
+                    .collect()
+            }
+        };
+        approve_reviewed(&target, &paths, &a.name, &reviewed).await?
+    } else {
+        let selection = if a.all_tools {
+            Some(ToolSelection::All)
+        } else if tools.is_empty() {
+            None
+        } else {
+            Some(ToolSelection::names(tools.clone()))
+        };
+        let verb = if approve { "approve" } else { "block" };
+        match &target {
+            Target::Gateway(client) => {
+                let body = json!({ "tools": tools, "all_tools": a.all_tools });
+                client
+                    .post(
+                        &format!("servers/{}/{verb}", a.name),
+                        &body,
+                        &paths.runtime_file(),
+                    )
+                    .await?
+            }
+            Target::Store(store) => match selection {
                 Some(sel) => {
-                    let statuses = if approve {
-                        store.approve_tools(&a.name, &sel, Actor::Cli)?
-                    } else {
-                        store.block_tools(&a.name, &sel, Actor::Cli)?
-                    };
-                    let mut server_state = store.server(&a.name)?.map(|s| s.state);
-                    if approve && server_state == Some(ServerState::Pending) {
-                        server_state = Some(
-                            store
-                                .set_server_state(&a.name, ServerState::Trusted, Actor::Cli)?
-                                .state,
-                        );
-                    }
+                    let statuses = store.block_tools(&a.name, &sel, Actor::Cli)?;
+                    let server_state = store.server(&a.name)?.map(|s| s.state);
                     json!({ "server": a.name, "server_state": server_state, "tools": statuses.into_iter().map(|s| (s.name, s.state)).collect::<Vec<_>>() })
                 }
                 None => {
@@ -68,14 +110,14 @@ pub(crate) async fn decide(a: DecideArgs, approve: bool) -> anyhow::Result<()> {
                     let info = store.set_server_state(&a.name, state, Actor::Cli)?;
                     json!({ "server": a.name, "server_state": info.state, "tools": [] })
                 }
-            }
+            },
         }
     };
     let state = outcome
         .get("server_state")
         .and_then(Value::as_str)
         .unwrap_or("?");
-    let tools: Vec<String> = outcome
+    let decided: Vec<String> = outcome
         .get("tools")
         .and_then(Value::as_array)
         .map(|t| {
@@ -85,12 +127,275 @@ pub(crate) async fn decide(a: DecideArgs, approve: bool) -> anyhow::Result<()> {
         })
         .unwrap_or_default();
     println!("server `{}`: {state}", a.name);
-    if !tools.is_empty() {
-        println!("tools: {}", tools.join(", "));
-    } else if a.all_tools && approve {
-        println!("no tool changed state: Portcullis knows no pending tool of `{}` yet.\nhint: once the gateway has started it, `portcullis tools pending` lists its tools; approve them then", a.name);
-    } else if a.all_tools || !a.tools.is_empty() {
+    if !decided.is_empty() {
+        println!("tools: {}", decided.join(", "));
+    } else if a.all_tools || !tools.is_empty() {
         println!("no tool changed state");
     }
     Ok(())
+}
+
+/// `--item KIND:NAME`: approves the definition with `--hash`, or blocks it.
+async fn decide_item(
+    target: &Target,
+    paths: &Paths,
+    server: &str,
+    item: &str,
+    hash: Option<&str>,
+    approve: bool,
+) -> anyhow::Result<()> {
+    let Some((kind, name)) = item
+        .split_once(':')
+        .and_then(|(k, n)| Some((ItemKind::parse(k)?, n.to_owned())))
+    else {
+        anyhow::bail!("`{item}` is not KIND:NAME\nhint: kinds are instructions, prompt, resource and resource_template; `portcullis tools pending` prints each item's");
+    };
+    let body = match (approve, hash) {
+        (true, Some(h)) => json!({ "items": [{ "kind": kind, "name": name, "hash": h.trim() }] }),
+        (true, None) => anyhow::bail!("approving {kind} `{name}` needs --hash with the hash of the definition you read\nhint: `portcullis tools pending` prints it"),
+        (false, _) => json!({ "items": [{ "kind": kind, "name": name }] }),
+    };
+    let verb = if approve { "approve" } else { "block" };
+    match target {
+        Target::Gateway(client) => {
+            let _: Value = client
+                .post(
+                    &format!("servers/{server}/{verb}"),
+                    &body,
+                    &paths.runtime_file(),
+                )
+                .await?;
+        }
+        Target::Store(store) => {
+            let result = match hash {
+                Some(h) if approve => store
+                    .approve_items(
+                        server,
+                        &[ReviewedItem {
+                            kind,
+                            name: name.clone(),
+                            hash: h.trim().to_owned(),
+                        }],
+                        Actor::Cli,
+                    )
+                    .map(|_| ()),
+                _ => store
+                    .block_items(server, &[(kind, name.clone())], Actor::Cli)
+                    .map(|_| ()),
+            };
+            if let Err(e) = result {
+                let hint = e.hint().map(|h| format!("\nhint: {h}")).unwrap_or_default();
+                anyhow::bail!("{e}{hint}");
+            }
+        }
+    }
+    println!(
+        "{kind} `{name}` of `{server}`: {}",
+        if approve { "approved" } else { "blocked" }
+    );
+    Ok(())
+}
+
+/// The definitions an approval is about: the named tools, or every tool of
+/// the server that waits for approval.
+async fn review(
+    target: &Target,
+    paths: &Paths,
+    server: &str,
+    names: &[String],
+    all: bool,
+) -> anyhow::Result<Vec<Value>> {
+    match target {
+        Target::Gateway(client) => {
+            if all {
+                let pending: Vec<Value> =
+                    client.get("tools/pending", &paths.runtime_file()).await?;
+                return Ok(pending
+                    .into_iter()
+                    .filter(|t| text(t, "server") == server)
+                    .collect());
+            }
+            let mut out = Vec::new();
+            for name in names {
+                let path = format!("tools/detail?server={}&tool={}", enc(server), enc(name));
+                let mut detail: Value = client.get(&path, &paths.runtime_file()).await?;
+                if detail.get("name").is_none() {
+                    detail["name"] = name.clone().into();
+                }
+                out.push(detail);
+            }
+            Ok(out)
+        }
+        Target::Store(store) => {
+            let tools = if all {
+                store
+                    .pending_tools()?
+                    .into_iter()
+                    .filter(|t| t.server == server)
+                    .collect()
+            } else {
+                names
+                    .iter()
+                    .map(|n| store.tool_for_review(server, n))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            Ok(tools
+                .into_iter()
+                .map(|t| {
+                    let signature = portcullis::search::signature(
+                        t.definition.get("inputSchema").unwrap_or(&Value::Null),
+                    );
+                    let mut v = serde_json::to_value(t).unwrap_or_default();
+                    v["signature"] = signature.into();
+                    v
+                })
+                .collect())
+        }
+    }
+}
+
+async fn approve_reviewed(
+    target: &Target,
+    paths: &Paths,
+    server: &str,
+    reviewed: &[Reviewed],
+) -> anyhow::Result<Value> {
+    match target {
+        Target::Gateway(client) => {
+            let body = json!({ "tools": reviewed });
+            let answer = client
+                .post::<Value>(
+                    &format!("servers/{server}/approve"),
+                    &body,
+                    &paths.runtime_file(),
+                )
+                .await;
+            match answer {
+                Ok(v) => Ok(v),
+                Err(ClientError::Refused {
+                    message,
+                    hint,
+                    changed,
+                }) if !changed.is_empty() => {
+                    print_definitions("what the server lists now:", &changed);
+                    Err(ClientError::Refused {
+                        message,
+                        hint,
+                        changed,
+                    }
+                    .into())
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Target::Store(store) => {
+            let statuses = match store.approve_reviewed(server, reviewed, Actor::Cli) {
+                Ok(s) => s,
+                Err(e @ StoreError::ChangedSinceShown { .. }) => {
+                    if let StoreError::ChangedSinceShown { changed, .. } = &e {
+                        let names: Vec<String> = changed.iter().map(|c| c.name.clone()).collect();
+                        if let Ok(now) =
+                            Box::pin(review(target, paths, server, &names, false)).await
+                        {
+                            print_definitions("what the server lists now:", &now);
+                        }
+                    }
+                    let hint = e.hint().map(|h| format!("\nhint: {h}")).unwrap_or_default();
+                    anyhow::bail!("{e}{hint}");
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let mut server_state = store.server(server)?.map(|s| s.state);
+            if server_state == Some(ServerState::Pending) {
+                server_state = Some(
+                    store
+                        .set_server_state(server, ServerState::Trusted, Actor::Cli)?
+                        .state,
+                );
+            }
+            Ok(
+                json!({ "server": server, "server_state": server_state, "tools": statuses.into_iter().map(|s| (s.name, s.state)).collect::<Vec<_>>() }),
+            )
+        }
+    }
+}
+
+/// Prints each definition: name and signature, state, hash, description,
+/// findings.
+fn print_definitions(title: &str, tools: &[Value]) {
+    println!("{title}");
+    for t in tools {
+        let hash = text(t, "hash");
+        println!(
+            "  {}{}  [{}]  definition {}",
+            text(t, "name"),
+            text(t, "signature"),
+            text(t, "state"),
+            hash.get(..12).unwrap_or(&hash)
+        );
+        let description = t
+            .pointer("/definition/description")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        for line in description.lines() {
+            println!("      {line}");
+        }
+        for f in t
+            .get("findings")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            println!(
+                "    ! {} {}: {}",
+                text(f, "severity"),
+                text(f, "rule"),
+                text(f, "message")
+            );
+        }
+    }
+}
+
+fn has_high(t: &Value) -> bool {
+    t.get("findings")
+        .and_then(Value::as_array)
+        .is_some_and(|f| f.iter().any(|f| text(f, "severity") == "high"))
+}
+
+/// `--yes`, or a `y` typed on a terminal.
+fn confirmed(yes: bool) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    print!("Some definitions above have high-severity findings. Approve them all? [y/N] ");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+fn count(n: usize) -> String {
+    if n == 1 {
+        "1 tool".to_owned()
+    } else {
+        format!("{n} tools")
+    }
+}
+
+fn text(v: &Value, k: &str) -> String {
+    v.get(k).and_then(Value::as_str).unwrap_or("").to_owned()
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -220,10 +220,17 @@ async fn pending(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
             Store::open(paths.database())?.pending_tools()?,
         )?)?,
     };
+    let items: Vec<Value> = match AdminClient::discover(&paths) {
+        Some(client) => client.get("items/pending", &paths.runtime_file()).await?,
+        None => serde_json::from_value(serde_json::to_value(
+            Store::open(paths.database())?.pending_items()?,
+        )?)?,
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&tools)?);
         return Ok(());
     }
+    print_items(&items);
     if tools.is_empty() {
         println!("no tools wait for approval");
         return Ok(());
@@ -242,6 +249,7 @@ async fn pending(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
             text(t, "name"),
             text(t, "state")
         );
+        println!("    definition {}", text(t, "hash"));
         for f in t
             .get("findings")
             .and_then(Value::as_array)
@@ -270,6 +278,44 @@ async fn pending(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Instructions, prompts, resources and templates waiting for approval.
+fn print_items(items: &[Value]) {
+    for i in items {
+        println!(
+            "{} {} of `{}`  [{}]",
+            text(i, "kind"),
+            text(i, "name"),
+            text(i, "server"),
+            text(i, "state")
+        );
+        println!("    definition {}", text(i, "hash"));
+        let body = serde_json::to_string_pretty(&i["definition"]).unwrap_or_default();
+        for line in body.lines() {
+            println!("      {line}");
+        }
+        for f in i
+            .get("findings")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            println!(
+                "    ! {} {}: {}",
+                text(f, "severity"),
+                text(f, "rule"),
+                text(f, "message")
+            );
+        }
+        println!(
+            "    approve: portcullis upstream approve --name {} --item \"{}:{}\" --hash {}",
+            text(i, "server"),
+            text(i, "kind"),
+            text(i, "name"),
+            text(i, "hash")
+        );
+    }
 }
 
 async fn diff(name: &str, config: &ConfigArgs) -> anyhow::Result<()> {

@@ -123,6 +123,7 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
         pids: a.pids,
         protocol: None,
         oauth: None,
+        passthrough: None,
     };
     let paths = paths(&a.config)?;
     // A person added it: it may start to show its tools (they stay pending).
@@ -213,6 +214,7 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
                     protocol_version: None,
                     pid: None,
                     sign_in_url: None,
+                    items_read: false,
                 })
                 .collect()
         }

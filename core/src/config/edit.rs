@@ -243,6 +243,9 @@ fn server_table(server: &ServerConfig) -> Table {
     if let Some(p) = server.pids {
         t.insert("pids", value(p));
     }
+    if let Some(p) = &server.passthrough {
+        t.insert("passthrough", value(strings(p)));
+    }
     t
 }
 

@@ -140,6 +140,10 @@ pub struct ServerConfig {
     /// `[servers.<name>.oauth]`: how Portcullis signs in to an HTTP server
     /// that asks for OAuth. Without it, Portcullis registers itself.
     pub oauth: Option<OAuthConfig>,
+    /// Methods Portcullis does not know that clients may send to this
+    /// server, e.g. `["vendor/reindex"]`. Only for a trusted server; any
+    /// other unknown method is refused with -32601.
+    pub passthrough: Option<Vec<String>>,
 }
 
 /// `[servers.<name>.oauth]`.

@@ -63,6 +63,12 @@ impl Paths {
         self.data.join("admin.token")
     }
 
+    /// The token the `portcullis` command presents to a running gateway's
+    /// admin API, so its decisions are recorded as the CLI's.
+    pub fn cli_token(&self) -> PathBuf {
+        self.data.join("cli.token")
+    }
+
     /// The SQLite store.
     pub fn database(&self) -> PathBuf {
         self.data.join("portcullis.db")

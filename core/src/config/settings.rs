@@ -59,6 +59,9 @@ pub struct ServerSettings {
     pub protocol: super::UpstreamProtocol,
     /// How to sign in when an HTTP server asks for OAuth.
     pub oauth: super::OAuthConfig,
+    /// Methods outside MCP that clients may send to it (see
+    /// `passthrough` in the config file).
+    pub passthrough: Vec<String>,
 }
 
 /// How to reach an upstream.
@@ -348,6 +351,19 @@ impl ServerSettings {
                 ));
             }
         }
+        let passthrough = server.passthrough.clone().unwrap_or_default();
+        if let Some(bad) = passthrough.iter().find(|m| {
+            m.is_empty()
+                || m.len() > 128
+                || !m
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '.'))
+        }) {
+            return Err(invalid(
+                format!("[servers.{name}] passthrough names `{bad}`, which is not a method name"),
+                "list JSON-RPC method names, e.g. passthrough = [\"vendor/reindex\"]".into(),
+            ));
+        }
         Ok(Self {
             name: name.to_owned(),
             transport,
@@ -356,6 +372,7 @@ impl ServerSettings {
             isolation,
             protocol: server.protocol.unwrap_or_default(),
             oauth,
+            passthrough,
         })
     }
 

@@ -16,8 +16,10 @@ use indexmap::IndexMap;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
+use super::items::Shown;
 use super::{Gateway, GatewayError};
 use crate::protocol::{to_raw, Message, NameMap};
+use crate::trust::ItemKind;
 use crate::upstream::{UpstreamHandle, UpstreamState};
 
 /// What the gateway learned from lists, to route later requests.
@@ -51,6 +53,31 @@ pub(super) const PROMPTS: ListKind = ListKind {
     key: "prompts",
     capability: "prompts",
 };
+
+impl ListKind {
+    /// The kind of item the list holds.
+    fn item_kind(self) -> ItemKind {
+        match self.key {
+            "resources" => ItemKind::Resource,
+            "resourceTemplates" => ItemKind::ResourceTemplate,
+            _ => ItemKind::Prompt,
+        }
+    }
+}
+
+/// A resource in the list's shape only: its URI (as its name too) and type,
+/// none of the text its server wrote about it.
+fn shape(resource: &Value) -> IndexMap<String, Box<RawValue>> {
+    let mut out = IndexMap::new();
+    if let Some(uri) = resource.get("uri") {
+        out.insert("uri".to_owned(), to_raw(uri));
+        out.insert("name".to_owned(), to_raw(uri));
+    }
+    if let Some(m) = resource.get("mimeType") {
+        out.insert("mimeType".to_owned(), to_raw(m));
+    }
+    out
+}
 
 fn capable(gw: &Gateway, capability: &str) -> Vec<UpstreamHandle> {
     gw.upstream_handles()
@@ -133,7 +160,19 @@ pub(super) async fn list(
                 (Vec::new(), None)
             }
         };
+        // Only what a person approved reaches the client (see `items.rs`).
+        let item_kind = kind.item_kind();
+        let mut held = Vec::new();
         for item in page_items {
+            let value: Value = serde_json::to_value(&item).unwrap_or(Value::Null);
+            let item = match gw.shown(h.name(), item_kind, &value) {
+                Shown::Whole => item,
+                Shown::Shape => shape(&value),
+                Shown::Hidden => {
+                    held.push(value);
+                    continue;
+                }
+            };
             items.push(adopt(
                 gw,
                 h.name(),
@@ -143,6 +182,7 @@ pub(super) async fn list(
                 settings.prefix,
             ));
         }
+        gw.see_items(h.name(), item_kind, held);
         match next {
             Some(n) => {
                 cursor = Some(n);
@@ -292,13 +332,27 @@ pub(super) fn resolve_prompt(gw: &Gateway, name: &str) -> Option<(String, String
         .map(|_| (server.to_owned(), prompt.to_owned()))
 }
 
+/// The refusal for a URI no approved resource or template covers.
+pub(super) fn uri_held(gw: &Gateway, uri: &str) -> GatewayError {
+    let owner = resource_targets(gw, uri)
+        .first()
+        .map_or_else(|| "?".to_owned(), |h| h.name().to_owned());
+    gw.item_held(&format!("resource `{uri}`"), &owner)
+}
+
 /// Sends a request about a resource URI, trying the candidates in order.
 pub(super) async fn by_uri(
     gw: &Gateway,
     uri: &str,
     msg: &Message,
 ) -> Result<(String, Message), GatewayError> {
-    let targets = resource_targets(gw, uri);
+    let targets: Vec<UpstreamHandle> = resource_targets(gw, uri)
+        .into_iter()
+        .filter(|h| gw.uri_allowed(h.name(), uri))
+        .collect();
+    if targets.is_empty() {
+        return Err(uri_held(gw, uri));
+    }
     let mut last = None;
     for h in &targets {
         match h.request(msg.method(), msg.params.clone()).await {

@@ -69,6 +69,18 @@ pub enum GatewayError {
         /// Why, and how a person can allow it.
         message: String,
     },
+    /// An approval named definitions the server no longer lists. Nothing
+    /// was approved; `current` holds what the server lists now, with diff
+    /// and findings, for the person to review instead.
+    #[error("{} of server `{server}` changed since you looked; nothing was approved\nhint: review the new definition shown with this answer (or with `portcullis tools pending`), then approve what you read", match tools.as_slice() { [one] => format!("the definition of `{one}`"), _ => format!("the definitions of {}", tools.join(", ")) })]
+    ChangedSinceShown {
+        /// The server.
+        server: String,
+        /// The tools whose definitions changed.
+        tools: Vec<String>,
+        /// Each of them as it is now.
+        current: Vec<super::ToolDetail>,
+    },
     /// The person paused the gateway.
     #[error("Portcullis is paused: `{method}` was not passed on to any server\nhint: the person at this machine paused the gateway; resume it from the Portcullis tray menu (Resume gateway) or with POST /api/v1/gateway/resume")]
     Paused {

@@ -46,6 +46,11 @@ pub(super) async fn run(gw: Gateway, mut rx: mpsc::Receiver<UpstreamEvent>) {
                         gw.inner
                             .tasks
                             .spawn(async move { super::logging::apply(&g).await });
+                        // What it says to the model besides tools is held too: read it now.
+                        let (g, s) = (gw.clone(), server.clone());
+                        gw.inner
+                            .tasks
+                            .spawn(async move { g.observe_items(&s).await });
                     }
                     gw.emit(GatewayEvent::ServerStateChanged { server, state });
                 }
@@ -94,7 +99,7 @@ pub(super) fn rebuild_tools(gw: &Gateway) {
     }
 }
 
-fn sessions(gw: &Gateway) -> Vec<Arc<Session>> {
+pub(super) fn sessions(gw: &Gateway) -> Vec<Arc<Session>> {
     gw.inner
         .sessions
         .read()
@@ -168,6 +173,15 @@ fn route_notification(gw: &Gateway, server: &str, msg: Message) {
                     s.push(msg.clone(), related.as_ref());
                 }
             }
+        }
+        "notifications/prompts/list_changed" | "notifications/resources/list_changed" => {
+            // Read the new lists for the person; clients refetch through the filter.
+            let (g, s) = (gw.clone(), server.to_owned());
+            gw.inner
+                .tasks
+                .spawn(async move { g.observe_items(&s).await });
+            broadcast(gw, &msg);
+            super::listen::notify(gw, &msg, None);
         }
         method => {
             tracing::trace!(server, method, "forwarding a notification to every session");

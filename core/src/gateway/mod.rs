@@ -9,6 +9,7 @@ mod continuation;
 mod eras;
 mod error;
 mod events;
+mod items;
 mod listen;
 mod logging;
 mod modern;
@@ -87,6 +88,22 @@ pub enum GatewayEvent {
         /// Their upstream names.
         tools: Vec<String>,
     },
+    /// A server's instructions, prompts, resources or templates wait for a
+    /// person's approval (new, changed, or changed again while waiting).
+    ItemsPending {
+        /// Server name.
+        server: String,
+        /// Each as `kind:name`.
+        items: Vec<String>,
+    },
+    /// Definitions waiting for a person changed while they waited: anything
+    /// showing them must show the new ones (approving the old is refused).
+    PendingRedefined {
+        /// Server name.
+        server: String,
+        /// Their upstream names.
+        tools: Vec<String>,
+    },
     /// The person paused or resumed the gateway.
     PauseChanged {
         /// Whether it is paused now.
@@ -134,6 +151,11 @@ pub struct ServerView {
     /// Where a person signs in, while the server waits for that (OAuth).
     #[serde(default)]
     pub sign_in_url: Option<String>,
+    /// Whether, since it last started, the gateway has read and recorded
+    /// its instructions, prompts, resources and templates (so those that
+    /// wait for approval are in the pending list).
+    #[serde(default)]
+    pub items_read: bool,
 }
 
 pub(crate) struct Inner {
@@ -162,6 +184,9 @@ pub(crate) struct Inner {
     pub(crate) index: Arc<SearchIndex>,
     pub(crate) trust: RwLock<trust::TrustView>,
     pub(crate) validators: surface::Validators,
+    /// For each server, at which of its starts (its restart count) its
+    /// items were last read.
+    pub(crate) items_read: Mutex<HashMap<String, u32>>,
     pub(crate) calls: mpsc::Sender<CallRecord>,
     /// While set, agents' requests are refused before they reach an upstream.
     pub(crate) paused: std::sync::atomic::AtomicBool,
@@ -197,6 +222,12 @@ fn launch_fingerprint(server: &crate::config::ServerSettings) -> String {
             serde_json::json!({ "url": url, "headers": headers, "transport": server.transport.label() })
         }
     };
+    // Only when set, so approvals of other servers stay valid: letting
+    // clients send methods outside MCP to a server needs a new approval.
+    let mut value = value;
+    if !server.passthrough.is_empty() {
+        value["passthrough"] = serde_json::json!(server.passthrough);
+    }
     crate::trust::launch_hash(&value)
 }
 
@@ -263,6 +294,7 @@ impl Gateway {
             index: Arc::new(index),
             trust: RwLock::new(trust::TrustView::default()),
             validators: surface::Validators::default(),
+            items_read: Mutex::default(),
             calls,
             paused: std::sync::atomic::AtomicBool::new(false),
             docker: DockerRuntime::new(&paths_data),
@@ -433,6 +465,14 @@ impl Gateway {
                         .then_some(info.protocol_version),
                     pid: status.pid,
                     sign_in_url: status.sign_in_url,
+                    items_read: status.state == UpstreamState::Ready
+                        && self
+                            .inner
+                            .items_read
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get(h.name())
+                            == Some(&status.restarts),
                 }
             })
             .collect()

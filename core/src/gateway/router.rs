@@ -108,10 +108,17 @@ async fn notification(gw: &Gateway, session: &Arc<Session>, msg: Message) {
                 }
             }
         }
-        _ => {
-            // Unknown and client-side notifications (roots/list_changed…) go to every ready upstream.
+        "notifications/roots/list_changed" => {
             for h in gw.upstream_handles() {
                 let _ = h.send(msg.clone()).await;
+            }
+        }
+        method => {
+            // A notification outside MCP goes only where `passthrough` lets it.
+            if let Some(h) = passthrough_target(gw, method).and_then(|s| gw.upstream(&s)) {
+                let _ = h.send(msg).await;
+            } else {
+                tracing::debug!(method, "dropping a client notification no server accepts");
             }
         }
     }
@@ -173,33 +180,53 @@ pub(super) async fn request(
             .await
             .map(ok_raw),
         "resources/read" => Box::pin(resource_read(gw, session, msg, related)).await,
+        "resources/subscribe" | "resources/unsubscribe" if !uri_readable(gw, &msg) => {
+            let uri = msg
+                .params_as::<Value>()
+                .ok()
+                .flatten()
+                .and_then(|p| p.get("uri").and_then(Value::as_str).map(str::to_owned))
+                .unwrap_or_default();
+            Err(catalog::uri_held(gw, &uri))
+        }
         "resources/subscribe" => Box::pin(subscriptions::subscribe(gw, session, msg)).await,
         "resources/unsubscribe" => Box::pin(subscriptions::unsubscribe(gw, session, msg)).await,
         "prompts/get" => {
             let (server, msg) = rename_param(gw, msg, &["name"])?;
             Box::pin(forward(gw, session, &server, msg, related)).await
         }
+
         "completion/complete" => Box::pin(completion(gw, session, msg, related)).await,
         "logging/setLevel" => {
             Box::pin(logging::set_level(gw, session, msg.params.as_deref())).await?;
             Ok(ok(json!({})))
         }
-        method => {
-            let ready: Vec<_> = gw
-                .upstream_handles()
-                .into_iter()
-                .filter(|h| h.status().state == crate::upstream::UpstreamState::Ready)
-                .collect();
-            match ready.as_slice() {
-                [only] => {
-                    let server = only.name().to_owned();
-                    Box::pin(forward(gw, session, &server, msg, related)).await
-                }
-                [] => Err(GatewayError::MethodNotFound { method: method.to_owned(), why: "no upstream is ready".into() }),
-                _ => Err(GatewayError::MethodNotFound { method: method.to_owned(), why: "Portcullis does not know this method, and with several upstreams it cannot tell which one to ask".into() }),
-            }
-        }
+        method => match passthrough_target(gw, method) {
+            Some(server) => Box::pin(forward(gw, session, &server, msg, related)).await,
+            None => Err(GatewayError::MethodNotFound {
+                method: method.to_owned(),
+                why: "Portcullis passes on only the MCP methods it knows; a person can let clients send this one to a trusted server with `passthrough = [\"METHOD\"]` in its [servers.NAME] table".into(),
+            }),
+        },
     }
+}
+
+/// The server a method outside MCP goes to: the first (in config order)
+/// ready, trusted server whose config lists it in `passthrough`. Nobody
+/// else ever sees a method Portcullis does not know.
+fn passthrough_target(gw: &Gateway, method: &str) -> Option<String> {
+    gw.upstream_handles()
+        .into_iter()
+        .filter(|h| h.settings().passthrough.iter().any(|m| m == method))
+        .filter(|h| h.status().state == UpstreamState::Ready)
+        .find(|h| {
+            gw.inner
+                .trust
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .server_trusted(h.name())
+        })
+        .map(|h| h.name().to_owned())
 }
 
 fn ok(value: Value) -> Message {
@@ -279,8 +306,11 @@ pub(super) fn server_capabilities(gw: &Gateway) -> (Value, Option<String>) {
                 capabilities["experimental"][k] = v.clone();
             }
         }
+        // Only instructions a person approved, word for word, reach agents.
         if let Some(text) = info.instructions {
-            instructions.push(format!("{}: {}", h.name(), text));
+            if gw.approved_instructions(h.name(), &text) {
+                instructions.push(format!("{}: {}", h.name(), text));
+            }
         }
     }
     (
@@ -706,6 +736,9 @@ async fn resource_read(
         .flatten()
         .and_then(|p| p.get("uri").and_then(Value::as_str).map(str::to_owned))
         .ok_or_else(|| GatewayError::InvalidParams("resources/read needs a string `uri`".into()))?;
+    if !uri_readable(gw, &msg) {
+        return Err(catalog::uri_held(gw, &uri));
+    }
     match catalog::resource_targets(gw, &uri).as_slice() {
         [only] => {
             let server = only.name().to_owned();
@@ -713,6 +746,21 @@ async fn resource_read(
         }
         _ => Ok(catalog::by_uri(gw, &uri, &msg).await?.1),
     }
+}
+
+/// Whether some server that may answer for the request's `uri` lets agents read it.
+fn uri_readable(gw: &Gateway, msg: &Message) -> bool {
+    let Some(uri) = msg
+        .params_as::<Value>()
+        .ok()
+        .flatten()
+        .and_then(|p| p.get("uri").and_then(Value::as_str).map(str::to_owned))
+    else {
+        return false;
+    };
+    catalog::resource_targets(gw, &uri)
+        .iter()
+        .any(|h| gw.uri_allowed(h.name(), &uri))
 }
 
 /// Rewrites a prompt name (at the JSON path `path`) to the upstream's own name.
@@ -742,6 +790,10 @@ fn rename_param(
             "unknown prompt `{name}`: prompts/list shows the prompts there are"
         ))
     })?;
+    // A prompt no person approved is refused, saying nothing of it.
+    if !gw.prompt_allowed(&server, &upstream_name) {
+        return Err(gw.item_held(&format!("prompt `{name}`"), &server));
+    }
     if let Some(slot) = params.pointer_mut(&pointer) {
         *slot = Value::String(upstream_name);
     }

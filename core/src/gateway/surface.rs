@@ -87,22 +87,24 @@ pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, Ga
     let settings = gw.settings();
     let mut lines = Vec::new();
     let mut results = Vec::new();
+    // Held tools, by server: how many matched.
+    let mut held: indexmap::IndexMap<String, usize> = indexmap::IndexMap::new();
     for h in hits {
-        let name = table.downstream_name(&h.server, &h.name, &settings.separator, settings.prefix);
-        // The index catches up after the trust view: ask the trust view. Text no
-        // person approved is not shown to agents: it is where poisoning hides.
+        // The index catches up after the trust view: ask the trust view. No text
+        // of a tool no person approved reaches an agent (its name, description,
+        // argument names, title): it is where poisoning hides. Only that a tool
+        // of its server waits.
         let state = gw.tool_state(&h.server, &h.name);
-        let line_desc = if state == "approved" {
-            one_line(h.description.as_deref().unwrap_or(""))
-        } else {
-            WITHHELD.to_owned()
-        };
+        if state != "approved" {
+            *held.entry(h.server.clone()).or_default() += 1;
+            continue;
+        }
+        let name = table.downstream_name(&h.server, &h.name, &settings.separator, settings.prefix);
+        let line_desc = one_line(h.description.as_deref().unwrap_or(""));
         // The index outlives upstreams: a tool is callable only while its server serves it.
         let live = table.resolve(&name).is_some();
-        let callable = state == "approved" && live;
-        let note = if state != "approved" {
-            format!(" [{}: cannot be called until a person approves it]", state)
-        } else if !live {
+        let callable = live;
+        let note = if !live {
             let running = gw
                 .upstream(&h.server)
                 .and_then(|u| serde_json::to_value(u.status().state).ok())
@@ -118,6 +120,15 @@ pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, Ga
         lines.push(format!("{name}{} — {line_desc}{note}", h.signature));
         results.push(json!({ "name": name, "server": h.server, "description": line_desc, "signature": h.signature, "state": state, "callable": callable }));
     }
+    for (server, count) in held {
+        let what = if count == 1 {
+            "a tool".to_owned()
+        } else {
+            format!("{count} tools")
+        };
+        lines.push(format!("({what} of server `{server}` matched but {} waiting for a person's approval; nothing of {} is shown until then)", if count == 1 { "is" } else { "are" }, if count == 1 { "it" } else { "them" }));
+        results.push(json!({ "server": server, "held": count, "callable": false }));
+    }
     let text = if lines.is_empty() {
         "No tools match. Try other words, or fewer.".to_owned()
     } else {
@@ -125,9 +136,6 @@ pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, Ga
     };
     Ok(text_result(text, json!({ "results": results })))
 }
-
-/// What agents see instead of the description of a tool no person approved.
-const WITHHELD: &str = "(description not shown until a person approves this tool)";
 
 /// The first sentence of a description, at most 160 characters.
 fn one_line(text: &str) -> String {
@@ -187,8 +195,9 @@ pub(super) fn describe_tool(gw: &Gateway, args: &Value) -> Result<Value, Gateway
         .to_owned();
     let state = gw.tool_state(&server, &tool);
     if state != "approved" {
-        // Its definition is text no person approved: do not show it to the agent.
-        let text = format!("`{name}` is {state}: its definition is shown once a person approves it (portcullis upstream approve --name {server} --tools {tool})");
+        // Its definition is text no person approved: none of it reaches the agent,
+        // only the name the agent asked about.
+        let text = format!("`{name}` of server `{server}` is waiting for a person's approval: nothing of its definition is shown until then");
         return Ok(text_result(
             text,
             json!({ "server": server, "state": state, "tool": { "name": name } }),

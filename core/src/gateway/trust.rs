@@ -14,13 +14,14 @@ use serde::Serialize;
 use super::{Gateway, GatewayError, GatewayEvent};
 use crate::search::ToolDoc;
 use crate::store::{ActivityEntry, ActivityQuery, PendingTool, StoreError, ToolDiff, ToolStatus};
-use crate::trust::{Actor, Callability, ServerState, ToolSelection, ToolState};
+use crate::trust::{Actor, Callability, Reviewed, ServerState, ToolSelection, ToolState};
 
 /// The decisions of the store, cached for the hot path.
 #[derive(Default)]
 pub(crate) struct TrustView {
     servers: HashMap<String, ServerState>,
     tools: HashMap<String, HashMap<String, ToolState>>,
+    items: HashMap<String, super::items::ItemView>,
 }
 
 impl TrustView {
@@ -37,6 +38,16 @@ impl TrustView {
                 Some(ToolState::Blocked) => Callability::ToolBlocked,
             },
         }
+    }
+
+    /// What was decided about the server's items.
+    pub(crate) fn items(&self, server: &str) -> super::items::ItemView {
+        self.items.get(server).cloned().unwrap_or_default()
+    }
+
+    /// Whether a person trusted the server.
+    pub(crate) fn server_trusted(&self, server: &str) -> bool {
+        self.servers.get(server) == Some(&ServerState::Trusted)
     }
 
     fn tool_state(&self, server: &str, tool: &str) -> Option<ToolState> {
@@ -70,12 +81,23 @@ pub struct ToolDetail {
     pub callable: bool,
     /// Its compact argument signature.
     pub signature: String,
+    /// The hash of `definition`: what an approval of it names.
+    pub hash: String,
     /// Its definition.
     pub definition: serde_json::Value,
     /// For a changed tool, the definition a person approved.
     pub approved: Option<serde_json::Value>,
     /// The scanner's findings on its definition.
     pub findings: Vec<crate::trust::Finding>,
+}
+
+/// What a tool decision does.
+#[derive(Clone, Copy)]
+enum Choice<'a> {
+    /// Approve these reviewed definitions.
+    Approve(&'a [Reviewed]),
+    /// Block these tools.
+    Block(&'a ToolSelection),
 }
 
 fn store_err(e: StoreError) -> GatewayError {
@@ -94,6 +116,7 @@ impl Gateway {
             .filter(|t| t.present)
             .map(|t| (t.name, t.state))
             .collect();
+        let items = super::items::ItemView::from_store(store.items(server).unwrap_or_default());
         let mut view = self.inner.trust.write().unwrap_or_else(|p| p.into_inner());
         match state {
             Some(s) => {
@@ -104,6 +127,7 @@ impl Gateway {
             }
         }
         view.tools.insert(server.to_owned(), tools);
+        view.items.insert(server.to_owned(), items);
     }
 
     /// Applies decisions other processes wrote to the store (the CLI without
@@ -205,6 +229,24 @@ impl Gateway {
             .filter(|s| s.present && s.state == ToolState::Changed && s.state_changed())
             .map(|s| s.name.clone())
             .collect();
+        // A definition waiting for a person changed under their eyes: whoever
+        // shows it must show the new one (an approval of the old is refused).
+        let redefined: Vec<String> = statuses
+            .iter()
+            .filter(|s| {
+                s.present
+                    && s.definition_changed
+                    && !s.state_changed()
+                    && matches!(s.state, ToolState::Pending | ToolState::Changed)
+            })
+            .map(|s| s.name.clone())
+            .collect();
+        if !redefined.is_empty() {
+            self.emit(GatewayEvent::PendingRedefined {
+                server: server.to_owned(),
+                tools: redefined,
+            });
+        }
         if !pending.is_empty() {
             self.emit(GatewayEvent::ToolsPending {
                 server: server.to_owned(),
@@ -304,14 +346,24 @@ impl Gateway {
         })
     }
 
-    /// Approves tools of a server (the server too, if it was pending).
+    /// Approves the tool definitions a person reviewed (the server too, if
+    /// it was pending). Each names the hash of the definition the person
+    /// was shown; if the server lists another definition of any of them by
+    /// now, nothing is approved and the error carries the new definitions
+    /// (with their diff and findings) to show instead.
     pub async fn approve_tools(
         &self,
         server: &str,
-        selection: &ToolSelection,
+        reviewed: &[Reviewed],
         actor: Actor,
     ) -> Result<Decision, GatewayError> {
-        self.decide_tools(server, selection, actor, true).await
+        if reviewed.is_empty() {
+            return Err(GatewayError::InvalidParams(format!(
+                "approve names no tool of `{server}`: name each tool with the hash of the definition you reviewed"
+            )));
+        }
+        self.decide_tools(server, Choice::Approve(reviewed), actor)
+            .await
     }
 
     /// Blocks tools of a server.
@@ -321,16 +373,17 @@ impl Gateway {
         selection: &ToolSelection,
         actor: Actor,
     ) -> Result<Decision, GatewayError> {
-        self.decide_tools(server, selection, actor, false).await
+        self.decide_tools(server, Choice::Block(selection), actor)
+            .await
     }
 
     async fn decide_tools(
         &self,
         server: &str,
-        selection: &ToolSelection,
+        choice: Choice<'_>,
         actor: Actor,
-        approve: bool,
     ) -> Result<Decision, GatewayError> {
+        let approve = matches!(choice, Choice::Approve(_));
         if self.upstream(server).is_none() {
             return Err(GatewayError::UnknownServer {
                 name: server.to_owned(),
@@ -344,12 +397,26 @@ impl Gateway {
             self.observe_tools(server).await;
         }
         let store = &self.inner.store;
-        let statuses = if approve {
-            store.approve_tools(server, selection, actor)
-        } else {
-            store.block_tools(server, selection, actor)
-        }
-        .map_err(store_err)?;
+        let statuses = match choice {
+            Choice::Approve(reviewed) => store.approve_reviewed(server, reviewed, actor),
+            Choice::Block(selection) => store.block_tools(server, selection, actor),
+        };
+        let statuses = match statuses {
+            Ok(s) => s,
+            Err(StoreError::ChangedSinceShown { server, changed }) => {
+                let names: Vec<String> = changed.iter().map(|c| c.name.clone()).collect();
+                let current = names
+                    .iter()
+                    .filter_map(|n| self.tool_detail(&server, n).ok())
+                    .collect();
+                return Err(GatewayError::ChangedSinceShown {
+                    server,
+                    tools: names,
+                    current,
+                });
+            }
+            Err(e) => return Err(store_err(e)),
+        };
         let mut server_state = store
             .server(server)
             .ok()
@@ -419,6 +486,7 @@ impl Gateway {
                 .get("inputSchema")
                 .unwrap_or(&serde_json::Value::Null),
         );
+        let hash = crate::trust::definition_hash(&definition);
         let entry = self
             .table()
             .entries()
@@ -432,6 +500,7 @@ impl Gateway {
             state: self.tool_state(server, tool),
             callable: self.callability(server, tool) == Callability::Callable,
             signature,
+            hash,
             definition,
             approved: self
                 .inner

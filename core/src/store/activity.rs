@@ -38,11 +38,18 @@ pub enum DecisionAction {
     BlockTool,
     /// Changed a server's state.
     SetServerState,
+    /// Approved an item's current definition (instructions, a prompt, a
+    /// resource or a resource template).
+    ApproveItem,
+    /// Blocked an item.
+    BlockItem,
 }
 spelled_enum!(DecisionAction {
     ApproveTool => "approve_tool",
     BlockTool => "block_tool",
     SetServerState => "set_server_state",
+    ApproveItem => "approve_item",
+    BlockItem => "block_item",
 });
 
 /// What the gateway noticed.
@@ -62,6 +69,11 @@ pub enum DiscoveryAction {
     ToolRemoved,
     /// A server listed again a tool it had stopped listing.
     ToolReturned,
+    /// A server offered an item (instructions, prompt, resource, template)
+    /// for the first time.
+    ItemAdded,
+    /// An item's definition changed.
+    ItemChanged,
 }
 spelled_enum!(DiscoveryAction {
     ServerAdded => "server_added",
@@ -70,6 +82,8 @@ spelled_enum!(DiscoveryAction {
     ToolChanged => "tool_changed",
     ToolRemoved => "tool_removed",
     ToolReturned => "tool_returned",
+    ItemAdded => "item_added",
+    ItemChanged => "item_changed",
 });
 
 /// How a tool call ended.

@@ -1,30 +1,69 @@
 //! A person's decisions about tools: approve, block.
 //!
-//! A decision names its tools explicitly or selects them all; a name the
-//! server never listed fails the whole decision, with the names it does
-//! list, so a typo never approves half a selection. Each decided tool gets an
-//! activity row in the same transaction as the change.
+//! An approval names each tool with the hash of the definition the person
+//! was shown ([`Reviewed`]); if the server lists another definition by now,
+//! nothing is approved and the error names what changed, so a swap between
+//! review and click never approves text nobody read. A block may name tools
+//! or select them all (blocking is always safe). A name the server never
+//! listed fails the whole decision, with the names it does list, so a typo
+//! never approves half a selection. Each decided tool gets an activity row in
+//! the same transaction as the change.
 
 use std::collections::HashSet;
 
 use rusqlite::{params, Transaction};
 
-use crate::trust::{Actor, ToolSelection, ToolState};
+use crate::trust::{Actor, Reviewed, ToolSelection, ToolState};
 
 use super::activity::{Decision, DecisionAction};
 use super::servers::get_server;
 use super::tools::{drop_if_unreferenced, known_names, max_severity, tool_rows, ToolRow};
-use super::{Store, StoreError, ToolStatus, UnixMillis};
+use super::{ChangedDefinition, Store, StoreError, ToolStatus, UnixMillis};
 
 impl Store {
-    /// Approves the current definitions of the selected tools of `server`:
-    /// they become callable while the server is trusted and the definitions
-    /// do not change. [`ToolSelection::All`] selects the listed tools that are
-    /// pending or changed; naming a blocked tool unblocks it.
+    /// Approves the definitions a person reviewed: each named tool of
+    /// `server` becomes callable while the server is trusted and it keeps
+    /// listing exactly the definition whose hash the person was shown. If
+    /// any named tool lists another definition now, nothing is approved
+    /// ([`StoreError::ChangedSinceShown`]). Naming a blocked tool unblocks it.
     ///
     /// Returns the status of each decided tool (`previous` is the state
     /// before the decision).
-    pub fn approve_tools(
+    pub fn approve_reviewed(
+        &self,
+        server: &str,
+        reviewed: &[Reviewed],
+        actor: Actor,
+    ) -> Result<Vec<ToolStatus>, StoreError> {
+        let names = ToolSelection::names(reviewed.iter().map(|r| r.name.clone()));
+        self.write(|tx| {
+            let rows = tool_rows(tx, server)?;
+            let changed: Vec<ChangedDefinition> = reviewed
+                .iter()
+                .filter_map(|r| {
+                    let row = rows.iter().find(|row| row.name == r.name)?;
+                    (row.current_hash != r.hash).then(|| ChangedDefinition {
+                        name: r.name.clone(),
+                        shown: r.hash.clone(),
+                        current: row.current_hash.clone(),
+                    })
+                })
+                .collect();
+            if !changed.is_empty() {
+                return Err(StoreError::ChangedSinceShown {
+                    server: server.to_owned(),
+                    changed,
+                });
+            }
+            decide(tx, server, &names, actor, ToolState::Approved)
+        })
+    }
+
+    /// Approves the current definitions of the selected tools, whatever
+    /// they are: for tests of the store's state machine only. Front ends
+    /// approve what a person saw, with [`Store::approve_reviewed`].
+    #[cfg(test)]
+    pub(crate) fn approve_tools(
         &self,
         server: &str,
         selection: &ToolSelection,

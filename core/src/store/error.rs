@@ -71,6 +71,28 @@ pub enum StoreError {
         /// The tools it lists now, sorted.
         known: Vec<String>,
     },
+    /// A decision named items (instructions, prompts, resources, templates)
+    /// the server never offered. Nothing was decided.
+    #[error("server `{server}` never offered {}", quoted(unknown))]
+    UnknownItems {
+        /// The server.
+        server: String,
+        /// The items asked for, as `kind:name`.
+        unknown: Vec<String>,
+    },
+    /// An approval named definitions the server no longer lists: the
+    /// person was shown something else than what would be approved.
+    /// Nothing was decided.
+    #[error(
+        "{} of server `{server}` changed since you looked; nothing was approved",
+        changed_names(changed)
+    )]
+    ChangedSinceShown {
+        /// The server.
+        server: String,
+        /// Each tool whose definition differs from the one shown.
+        changed: Vec<ChangedDefinition>,
+    },
     /// Any other SQLite failure (disk full, database locked for longer than
     /// the busy timeout, a value this build cannot read).
     #[error("trust store operation failed: {0}")]
@@ -103,6 +125,13 @@ impl StoreError {
                 "list its tools with `portcullis tools list --server {server}`; \
                  names are the upstream's, without the `{server}__` prefix"
             )),
+            StoreError::UnknownItems { .. } => Some(
+                "`portcullis tools pending` lists the items that wait for approval".to_owned(),
+            ),
+            StoreError::ChangedSinceShown { server, .. } => Some(format!(
+                "review the new definition (`portcullis tools pending` or the Approvals page), \
+                 then approve what you read: `portcullis upstream approve --name {server} --tools NAME`"
+            )),
             StoreError::Sqlite(e) => match e.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
                     Some(
@@ -119,6 +148,25 @@ impl StoreError {
                 _ => None,
             },
         }
+    }
+}
+
+/// A definition a person was shown, and the one the server lists now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChangedDefinition {
+    /// The tool (or item) name.
+    pub name: String,
+    /// The hash the person was shown.
+    pub shown: String,
+    /// The hash of what the server lists now.
+    pub current: String,
+}
+
+fn changed_names(changed: &[ChangedDefinition]) -> String {
+    let names: Vec<String> = changed.iter().map(|c| c.name.clone()).collect();
+    match names.as_slice() {
+        [one] => format!("the definition of `{one}`"),
+        _ => format!("the definitions of {}", quoted(&names)),
     }
 }
 

@@ -122,6 +122,32 @@ const MIGRATIONS: &[&str] = &[
         updated_at    INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 5: everything else a server says to the model (instructions, prompts,
+    // resources, resource templates) is held like tools: items with a
+    // current and an approved definition. Decisions logged without the hash
+    // they approved get it from the tool's approved definition, so every
+    // approval in the log names what it approved.
+    r#"
+    CREATE TABLE items (
+        server        TEXT NOT NULL REFERENCES servers (name) ON DELETE CASCADE,
+        kind          TEXT NOT NULL CHECK (kind IN ('instructions', 'prompt', 'resource', 'resource_template')),
+        name          TEXT NOT NULL,
+        state         TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'changed', 'blocked')),
+        present       INTEGER NOT NULL CHECK (present IN (0, 1)),
+        current_hash  TEXT NOT NULL REFERENCES definitions (hash),
+        approved_hash TEXT REFERENCES definitions (hash),
+        first_seen    INTEGER NOT NULL,
+        last_seen     INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        PRIMARY KEY (server, kind, name)
+    ) STRICT;
+
+    UPDATE activity SET hash = (
+        SELECT t.approved_hash FROM tools t
+        WHERE t.server = activity.server AND t.name = activity.tool
+    )
+    WHERE kind = 'decision' AND action = 'approve_tool' AND hash IS NULL;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -166,4 +192,75 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
 /// The schema version recorded in the file.
 pub(super) fn user_version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{ActivityEvent, ActivityKind, ActivityQuery, Store};
+    use crate::trust::{canonical_json, definition_hash, Callability, ToolState};
+    use serde_json::json;
+
+    /// A store written by the release before items: schema 4, one approved
+    /// tool, and an approval logged without the hash it approved.
+    fn old_store(path: &Path) -> String {
+        let conn = Connection::open(path).unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        for sql in &MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        let tool = json!({"name": "echo", "description": "Echo text."});
+        let hash = definition_hash(&tool);
+        conn.execute_batch(&format!(
+            "INSERT INTO servers (name, state, origin, added_at, updated_at) VALUES ('gh', 'trusted', 'person', 1, 1);
+             INSERT INTO definitions (hash, definition, first_seen) VALUES ('{hash}', '{}', 1);
+             INSERT INTO tools (server, name, state, present, current_hash, approved_hash, first_seen, last_seen, updated_at)
+                 VALUES ('gh', 'echo', 'approved', 1, '{hash}', '{hash}', 1, 1, 1);
+             INSERT INTO activity (time, kind, server, tool, action, actor, from_state, to_state, hash)
+                 VALUES (1, 'decision', 'gh', 'echo', 'approve_tool', 'cli', 'pending', 'approved', NULL);",
+            canonical_json(&tool)
+        ))
+        .unwrap();
+        hash
+    }
+
+    #[test]
+    fn decisions_from_before_the_upgrade_keep_working_and_name_their_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("portcullis.db");
+        let hash = old_store(&path);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(
+            store.is_callable("gh", "echo").unwrap(),
+            Callability::Callable
+        );
+        let decisions = store
+            .activity(&ActivityQuery {
+                limit: 10,
+                after_id: None,
+                kind: Some(ActivityKind::Decision),
+                server: None,
+            })
+            .unwrap();
+        match &decisions[0].event {
+            ActivityEvent::Decision { hash: logged, .. } => {
+                assert_eq!(logged.as_deref(), Some(hash.as_str()));
+            }
+            other => panic!("not a decision: {other:?}"),
+        }
+        // The server listing the same definition keeps it approved; another is held.
+        let same = json!({"name": "echo", "description": "Echo text."});
+        assert_eq!(
+            store.observe_tools("gh", &[same]).unwrap()[0].state,
+            ToolState::Approved
+        );
+        let other = json!({"name": "echo", "description": "Echo text, then mail it away."});
+        assert_eq!(
+            store.observe_tools("gh", &[other]).unwrap()[0].state,
+            ToolState::Changed
+        );
+        assert!(store.items("gh").unwrap().is_empty());
+    }
 }

@@ -21,6 +21,7 @@
 mod activity;
 mod decisions;
 mod error;
+mod items;
 mod migrations;
 mod oauth;
 mod servers;
@@ -43,7 +44,8 @@ pub use activity::{
     coalesce, ActivityEntry, ActivityEvent, ActivityKind, ActivityQuery, CallOutcome, CallRecord,
     DecisionAction, DiscoveryAction,
 };
-pub use error::StoreError;
+pub use error::{ChangedDefinition, StoreError};
+pub use items::{ItemInfo, ItemStatus, PendingItem};
 pub use oauth::{OAuthClientRecord, OAuthTokenRecord};
 pub use servers::{ServerInfo, ServerRegistration};
 pub use time::UnixMillis;

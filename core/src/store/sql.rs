@@ -6,7 +6,7 @@
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-use crate::trust::{Actor, ServerOrigin, ServerState, Severity, ToolState};
+use crate::trust::{Actor, ItemKind, ServerOrigin, ServerState, Severity, ToolState};
 
 use super::activity::{ActivityKind, DecisionAction, DiscoveryAction};
 
@@ -40,6 +40,7 @@ sql_spelling!(
     ServerOrigin,
     ToolState,
     Actor,
+    ItemKind,
     Severity,
     ActivityKind,
     DecisionAction,

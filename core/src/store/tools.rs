@@ -93,6 +93,8 @@ pub struct PendingTool {
     pub name: String,
     /// [`ToolState::Pending`] or [`ToolState::Changed`].
     pub state: ToolState,
+    /// The hash of the current definition: what an approval of it names.
+    pub hash: String,
     /// The description of the current definition.
     pub description: Option<String>,
     /// The current definition (the hashed fields).
@@ -445,10 +447,43 @@ impl Store {
                     definition,
                     approved,
                     findings: load_findings(tx, &hash)?,
+                    hash,
                     first_seen,
                 });
             }
             Ok(out)
+        })
+    }
+
+    /// One tool as a person reviews it before deciding: its current
+    /// definition and hash, findings and, for a changed tool, the approved
+    /// definition (whatever its state, unlike [`Store::pending_tools`]).
+    pub fn tool_for_review(&self, server: &str, tool: &str) -> Result<PendingTool, StoreError> {
+        self.read(|tx| {
+            let server_state = get_server(tx, server)?.state;
+            let row = find_tool(tx, server, tool)?;
+            let first_seen: UnixMillis = tx.query_row(
+                "SELECT first_seen FROM tools WHERE server = ?1 AND name = ?2",
+                params![server, tool],
+                |r| r.get(0),
+            )?;
+            let definition = load_definition(tx, &row.current_hash)?;
+            let approved = match row.approved_hash.as_deref() {
+                Some(h) if h != row.current_hash => Some(load_definition(tx, h)?),
+                _ => None,
+            };
+            Ok(PendingTool {
+                server: server.to_owned(),
+                server_state,
+                name: row.name,
+                state: row.state,
+                description: description(&definition),
+                definition,
+                approved,
+                findings: load_findings(tx, &row.current_hash)?,
+                hash: row.current_hash,
+                first_seen,
+            })
         })
     }
 
@@ -522,7 +557,7 @@ pub(super) fn known_names(rows: &[ToolRow]) -> Vec<String> {
         .collect()
 }
 
-fn save_definition(
+pub(super) fn save_definition(
     tx: &Transaction<'_>,
     hash: &str,
     definition: &str,
@@ -558,7 +593,8 @@ fn save_definition(
 pub(super) fn drop_if_unreferenced(tx: &Transaction<'_>, hash: &str) -> Result<(), StoreError> {
     tx.execute(
         "DELETE FROM definitions WHERE hash = ?1
-         AND NOT EXISTS (SELECT 1 FROM tools WHERE current_hash = ?1 OR approved_hash = ?1)",
+         AND NOT EXISTS (SELECT 1 FROM tools WHERE current_hash = ?1 OR approved_hash = ?1)
+         AND NOT EXISTS (SELECT 1 FROM items WHERE current_hash = ?1 OR approved_hash = ?1)",
         [hash],
     )?;
     Ok(())
@@ -614,7 +650,7 @@ pub(super) fn max_severity(
     Ok(load_findings(tx, hash)?.iter().map(|f| f.severity).max())
 }
 
-fn load_definition(tx: &Transaction<'_>, hash: &str) -> Result<Value, StoreError> {
+pub(super) fn load_definition(tx: &Transaction<'_>, hash: &str) -> Result<Value, StoreError> {
     let text: String = tx.query_row(
         "SELECT definition FROM definitions WHERE hash = ?1",
         [hash],

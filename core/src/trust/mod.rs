@@ -21,6 +21,7 @@ pub mod eval;
 mod hash;
 mod homoglyph;
 mod intent;
+mod items;
 mod overlap;
 mod params;
 mod rules;
@@ -32,6 +33,7 @@ mod tone;
 mod unicode;
 
 pub use hash::{canonical_json, definition_hash, hashed_definition, launch_hash, HASHED_FIELDS};
+pub use items::{template_matches, ItemKind, ReviewedItem, INSTRUCTIONS_KEY};
 pub use overlap::{Catalogue, CatalogueTool};
 pub use scanner::{
     rule_id, scan, Finding, RuleInfo, ScanSettings, Scanner, Severity, Span, RULES,
@@ -41,4 +43,6 @@ pub use scanner::{
     RULE_TOOL_SHADOWING,
 };
 pub(crate) use state::spelled_enum;
-pub use state::{Actor, Callability, ServerOrigin, ServerState, ToolSelection, ToolState};
+pub use state::{
+    Actor, Callability, Reviewed, ServerOrigin, ServerState, ToolSelection, ToolState,
+};

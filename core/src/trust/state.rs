@@ -103,8 +103,33 @@ pub enum Actor {
     Window,
     /// A program holding the admin token.
     Api,
+    /// A person in the desktop app's approval popup.
+    Popup,
+    /// A person in the desktop app's tray menu or a notification's action.
+    Tray,
 }
-spelled_enum!(Actor { Cli => "cli", Window => "window", Api => "api" });
+spelled_enum!(Actor { Cli => "cli", Window => "window", Api => "api", Popup => "popup", Tray => "tray" });
+
+/// A definition a person was shown and decided to approve: the tool's
+/// upstream name and the hash of the definition they saw. The store approves
+/// it only while the server still lists exactly that definition.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Reviewed {
+    /// The tool's upstream name (or, for other items, their key).
+    pub name: String,
+    /// The definition hash the person was shown.
+    pub hash: String,
+}
+
+impl Reviewed {
+    /// A reviewed definition.
+    pub fn new(name: impl Into<String>, hash: impl Into<String>) -> Self {
+        Reviewed {
+            name: name.into(),
+            hash: hash.into(),
+        }
+    }
+}
 
 /// Which tools of a server a decision applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -365,8 +365,7 @@ impl GatewayProcess {
         let mut req = self
             .http
             .request(method, format!("{}/{path}", self.api_url))
-            .bearer_auth(&self.token)
-            .header("X-Portcullis-Actor", "cli");
+            .bearer_auth(&self.token);
         if let Some(b) = body {
             req = req
                 .header("Content-Type", "application/json")
@@ -386,6 +385,73 @@ impl GatewayProcess {
         } else {
             serde_json::from_str(&text)?
         })
+    }
+
+    /// `{name, hash}` of each tool of `name` waiting for approval, once the
+    /// store has recorded the `count` tools the server lists.
+    async fn pending_shown(&self, name: &str, count: u64) -> anyhow::Result<Vec<Value>> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let listed = self
+                .admin(reqwest::Method::GET, &format!("tools?server={name}"), None)
+                .await?;
+            let listed = listed.as_array().cloned().unwrap_or_default();
+            let pending = self
+                .admin(reqwest::Method::GET, "tools/pending", None)
+                .await?;
+            let shown: Vec<Value> = pending
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|t| t["server"] == name)
+                .map(|t| json!({ "name": t["name"], "hash": t["hash"] }))
+                .collect();
+            let caught_up = listed
+                .iter()
+                .filter(|t| t["state"] == "pending" || t["state"] == "changed")
+                .all(|t| shown.iter().any(|s| s["name"] == t["tool"]));
+            if (listed.len() as u64 >= count && caught_up) || Instant::now() > deadline {
+                return Ok(shown);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// As a person who read them: once the gateway has read what `name` says
+    /// to the model besides tools, approves each item waiting, by its hash.
+    async fn approve_items(&self, name: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let views = self.admin(reqwest::Method::GET, "servers", None).await?;
+            let view = views
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|v| v["name"] == name);
+            if view.is_none_or(|v| v["items_read"] == true || v["state"] != "ready") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let pending = self
+            .admin(reqwest::Method::GET, "items/pending", None)
+            .await?;
+        let items: Vec<Value> = pending
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|i| i["server"] == name)
+            .map(|i| json!({ "kind": i["kind"], "name": i["name"], "hash": i["hash"] }))
+            .collect();
+        if !items.is_empty() {
+            self.admin(
+                reqwest::Method::POST,
+                &format!("servers/{name}/approve"),
+                Some(json!({ "items": items })),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// As a person would: approve each server, wait for it, approve all its tools.
@@ -412,12 +478,18 @@ impl GatewayProcess {
             for v in views.as_array().into_iter().flatten() {
                 let name = v["name"].as_str().unwrap_or_default();
                 if waiting.iter().any(|w| w == name) && v["state"] == "ready" {
-                    self.admin(
-                        reqwest::Method::POST,
-                        &format!("servers/{name}/approve"),
-                        Some(json!({ "all_tools": true })),
-                    )
-                    .await?;
+                    // As a person who read them: the definitions waiting, by their hashes.
+                    let count = v["tools"].as_u64().unwrap_or(0);
+                    let shown = self.pending_shown(name, count).await?;
+                    if !shown.is_empty() {
+                        self.admin(
+                            reqwest::Method::POST,
+                            &format!("servers/{name}/approve"),
+                            Some(json!({ "tools": shown })),
+                        )
+                        .await?;
+                    }
+                    self.approve_items(name).await?;
                     waiting.retain(|w| w != name);
                 }
             }

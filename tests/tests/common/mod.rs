@@ -196,7 +196,6 @@ impl Admin {
     async fn send(&self, req: reqwest::RequestBuilder) -> serde_json::Value {
         let resp = req
             .bearer_auth(&self.token)
-            .header("X-Portcullis-Actor", "cli")
             .send()
             .await
             .expect("the admin API answers");
@@ -228,6 +227,76 @@ impl Admin {
         self.send(req).await;
     }
 
+    /// `{name, hash}` of each tool of `name` waiting for approval, as a
+    /// person reviewing them is shown, once the store has recorded every
+    /// tool the gateway lists.
+    pub async fn pending_shown(&self, name: &str) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let count = self
+                .servers()
+                .await
+                .iter()
+                .find(|s| s["name"] == name)
+                .and_then(|s| s["tools"].as_u64())
+                .unwrap_or(0);
+            let listed = self
+                .send(
+                    self.http
+                        .get(format!("{}/tools?server={name}", self.api_url)),
+                )
+                .await;
+            let listed = listed.as_array().cloned().unwrap_or_default();
+            let pending = self
+                .send(self.http.get(format!("{}/tools/pending", self.api_url)))
+                .await;
+            let shown: Vec<serde_json::Value> = pending
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|t| t["server"] == name)
+                .map(|t| serde_json::json!({ "name": t["name"], "hash": t["hash"] }))
+                .collect();
+            let caught_up = listed
+                .iter()
+                .filter(|t| t["state"] == "pending" || t["state"] == "changed")
+                .all(|t| shown.iter().any(|s| s["name"] == t["tool"]));
+            if (listed.len() as u64 >= count && caught_up) || Instant::now() > deadline {
+                return shown;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// As a person who read them: once the gateway has read what `name` says
+    /// to the model besides tools, approves each item waiting, by its hash.
+    pub async fn approve_items(&self, name: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let servers = self.servers().await;
+            let view = servers.iter().find(|s| s["name"] == name);
+            let read = view.is_none_or(|v| v["items_read"] == true || v["state"] != "ready");
+            if read || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let pending = self
+            .send(self.http.get(format!("{}/items/pending", self.api_url)))
+            .await;
+        let items: Vec<serde_json::Value> = pending
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|i| i["server"] == name)
+            .map(|i| serde_json::json!({ "kind": i["kind"], "name": i["name"], "hash": i["hash"] }))
+            .collect();
+        if !items.is_empty() {
+            self.approve(name, serde_json::json!({ "items": items }))
+                .await;
+        }
+    }
+
     /// Quarantine: approves each server (it starts), waits until it is ready,
     /// then approves all of its tools, as a person would.
     pub async fn approve_all(&self, names: &[&str]) {
@@ -249,8 +318,12 @@ impl Admin {
             let mut still = Vec::new();
             for name in waiting {
                 if state(name) == "ready" {
-                    self.approve(name, serde_json::json!({ "all_tools": true }))
-                        .await;
+                    let shown = self.pending_shown(name).await;
+                    if !shown.is_empty() {
+                        self.approve(name, serde_json::json!({ "tools": shown }))
+                            .await;
+                    }
+                    self.approve_items(name).await;
                 } else {
                     still.push(name);
                 }

@@ -8,7 +8,8 @@ import { errorBox, listenStatus, throttle } from '../shell.js';
 const KINDS = [['all', 'All'], ['call', 'Calls'], ['decision', 'Decisions'], ['discovery', 'Discoveries']];
 const KEEP = 500;
 
-const ACTOR = { cli: 'at the command line', window: 'in the window', api: 'through the API' };
+// Who decided is the credential the decision came with: a browser uses the admin token (api).
+const ACTOR = { cli: 'at the command line', window: 'in the window', popup: 'in the approval popup', tray: 'from the tray', api: 'with the admin token' };
 
 function what(e) {
   if (e.kind === 'call') {

@@ -9,7 +9,15 @@ import { ago, plural } from '../format.js';
 import { act as runAction, throttle } from '../shell.js';
 import { description, diffView, findingsList } from '../tooldef.js';
 
-const RELOAD_ON = new Set(['tools_pending', 'tools_modified', 'tools_changed', 'server_state_changed', 'config_reloaded']);
+const RELOAD_ON = new Set(['tools_pending', 'tools_modified', 'tools_changed', 'pending_redefined', 'items_pending', 'server_state_changed', 'config_reloaded']);
+
+// What each kind of item is, for the person deciding.
+const KIND_LABEL = {
+  instructions: 'Instructions to the model',
+  prompt: 'Prompt',
+  resource: 'Resource',
+  resource_template: 'Resource template',
+};
 
 export function mount(root, ctx) {
   const compact = Boolean(ctx.compact);
@@ -17,14 +25,16 @@ export function mount(root, ctx) {
   if (!compact) {
     root.appendChild(h('div', { class: 'page-head' }, h('div', { class: 'titles' },
       h('h1', { text: 'Approvals' }),
-      h('p', { text: 'New servers, and new or changed tools, wait here until you decide. Until then agents can neither see nor call them.' }))));
+      h('p', { text: 'New servers, new or changed tools, and everything else a server says to the model (its instructions, prompts, resources and resource templates) wait here until you decide. Until then agents see none of it: not names, descriptions, arguments or instructions, and they cannot call or read it. Approving approves exactly the definition shown here; if the server changes it before you click, nothing is approved and the new one is shown instead. For long resource lists, approve the resource template: resources it covers are then listed by their address only and may be read.' }))));
   }
   root.appendChild(body);
+  // Tools whose definition changed while this page showed them: their cards say so.
+  const redefined = new Set();
 
   async function reload() {
     try {
-      const [servers, pending] = await Promise.all([api.servers(), api.pending()]);
-      render(servers.filter((s) => s.state === 'pending'), pending);
+      const [servers, pending, items] = await Promise.all([api.servers(), api.pending(), api.pendingItems()]);
+      render(servers.filter((s) => s.state === 'pending'), pending, items);
     } catch (e) {
       ctx.fail(e);
     }
@@ -32,7 +42,15 @@ export function mount(root, ctx) {
 
   async function act(btn, what, done) {
     await busy(btn, async () => {
-      if (await runAction(ctx, what, done)) await reload();
+      const ok = await runAction(ctx, async () => {
+        try {
+          await what();
+        } catch (e) {
+          for (const t of (e && e.changed) || []) redefined.add(`${t.server}/${t.name}`);
+          throw e;
+        }
+      }, done);
+      if (ok || redefined.size) await reload();
     });
   }
 
@@ -56,10 +74,13 @@ export function mount(root, ctx) {
     const key = `${t.server}/${t.name}`;
     const approve = h('button', { class: 'btn primary small', type: 'button', text: 'Approve' });
     const block = h('button', { class: 'btn danger small', type: 'button', text: 'Block' });
-    approve.addEventListener('click', () => act(approve, () => api.approve(t.server, { tools: [t.name] }), `${t.name} is approved: agents can call it now.`));
+    // The hash of the definition on this card: the gateway approves that and nothing else.
+    approve.addEventListener('click', () => act(approve, () => api.approve(t.server, { tools: [{ name: t.name, hash: t.hash }] }), `${t.name} is approved: agents can call it now.`));
     block.addEventListener('click', () => act(block, () => api.block(t.server, { tools: [t.name] }), `${t.name} is blocked.`));
     const changed = t.state === 'changed';
-    return h('article', { class: 'review', dataset: { tool: key }, 'aria-label': key },
+    const moved = redefined.has(key);
+    return h('article', { class: 'review', dataset: { tool: key, hash: t.hash }, 'aria-label': key },
+      moved ? h('div', { class: 'alert warn', role: 'alert', dataset: { redefined: key }, text: 'This definition changed while you were looking at it. What is shown now is the new one: read it again before you decide.' }) : null,
       h('div', { class: 'head' },
         h('span', { class: 'tname', text: t.name }),
         changed ? badge('changed', 'changed since approved') : badge('new', 'new'),
@@ -74,10 +95,42 @@ export function mount(root, ctx) {
         compact ? null : h('a', { class: 'btn ghost small', href: `#/tools?server=${encodeURIComponent(t.server)}&tool=${encodeURIComponent(t.name)}`, text: 'Details' })));
   }
 
+  function itemReview(i) {
+    const key = `${i.server}/${i.kind}/${i.name}`;
+    const approve = h('button', { class: 'btn primary small', type: 'button', text: 'Approve' });
+    const block = h('button', { class: 'btn danger small', type: 'button', text: 'Block' });
+    const ref = { kind: i.kind, name: i.name };
+    approve.addEventListener('click', () => act(approve, () => api.approve(i.server, { items: [{ ...ref, hash: i.hash }] }), `${KIND_LABEL[i.kind] || i.kind} of ${i.server} approved.`));
+    block.addEventListener('click', () => act(block, () => api.block(i.server, { items: [ref] }), `${KIND_LABEL[i.kind] || i.kind} of ${i.server} blocked.`));
+    const d = i.definition || {};
+    const text = i.kind === 'instructions' ? d.instructions : d.description;
+    const args = Array.isArray(d.arguments) ? d.arguments.map((a) => `${a.name}${a.required ? '' : '?'}`).join(', ') : null;
+    return h('article', { class: 'review', dataset: { item: key, hash: i.hash }, 'aria-label': key },
+      h('div', { class: 'head' },
+        h('span', { class: 'chip', text: KIND_LABEL[i.kind] || i.kind }),
+        i.kind === 'instructions' ? null : h('span', { class: 'tname', text: i.name }),
+        i.state === 'changed' ? badge('changed', 'changed since approved') : badge('new', 'new'),
+        i.findings.length ? h('span', { class: `badge s-${i.findings[0].severity}`, text: plural(i.findings.length, 'finding') }) : null),
+      description(text),
+      args !== null ? h('div', { class: 'sig', text: `Arguments: ${args || '()'}` }) : null,
+      d.uri || d.uriTemplate ? h('div', { class: 'sig', text: d.uri || d.uriTemplate }) : null,
+      findingsList(i.findings),
+      i.state === 'changed' && i.approved ? diffView(i.approved, i.definition) : null,
+      h('div', { class: 'actions' }, approve, block));
+  }
+
+  function itemGroup(server, items) {
+    return h('section', { class: 'card', dataset: { items: server }, 'aria-label': `What ${server} says to the model` },
+      h('div', { class: 'group-head' },
+        h('h2', { text: `${server}: instructions, prompts and resources` }),
+        h('span', { class: 'muted small', text: `${plural(items.length, 'item')} waiting` })),
+      items.map(itemReview));
+  }
+
   function toolGroup(server, tools) {
-    const names = tools.map((t) => t.name);
+    const shown = tools.map((t) => ({ name: t.name, hash: t.hash }));
     const all = h('button', { class: 'btn small', type: 'button', text: tools.length === 1 ? `Approve it` : `Approve all ${tools.length} from ${server}` });
-    all.addEventListener('click', () => act(all, () => api.approve(server, { tools: names }), `${plural(names.length, 'tool')} of ${server} approved.`));
+    all.addEventListener('click', () => act(all, () => api.approve(server, { tools: shown }), `${plural(shown.length, 'tool')} of ${server} approved.`));
     return h('section', { class: 'card', dataset: { group: server }, 'aria-label': `Tools of ${server}` },
       h('div', { class: 'group-head' },
         h('h2', { text: server }),
@@ -87,8 +140,8 @@ export function mount(root, ctx) {
       tools.map(toolReview));
   }
 
-  function render(servers, pending) {
-    if (servers.length === 0 && pending.length === 0) {
+  function render(servers, pending, items = []) {
+    if (servers.length === 0 && pending.length === 0 && items.length === 0) {
       fill(body, h('div', { class: 'card' }, h('div', { class: 'empty' },
         icon(ICONS.check), h('h2', { text: 'Nothing waits for you' }),
         h('p', { text: 'New servers and new or changed tools show up here, and in a notification.' }))));
@@ -99,12 +152,21 @@ export function mount(root, ctx) {
       if (!groups.has(t.server)) groups.set(t.server, []);
       groups.get(t.server).push(t);
     }
+    const itemGroups = new Map();
+    for (const i of items) {
+      if (!itemGroups.has(i.server)) itemGroups.set(i.server, []);
+      itemGroups.get(i.server).push(i);
+    }
     fill(body,
       servers.length ? serverCard(servers) : null,
-      [...groups].map(([server, tools]) => toolGroup(server, tools)));
+      [...groups].map(([server, tools]) => toolGroup(server, tools)),
+      [...itemGroups].map(([server, list]) => itemGroup(server, list)));
   }
 
   const later = throttle(() => reload(), 300);
-  ctx.on((e) => { if (RELOAD_ON.has(e.type)) later(); });
+  ctx.on((e) => {
+    if (e.type === 'pending_redefined') for (const t of e.tools || []) redefined.add(`${e.server}/${t}`);
+    if (RELOAD_ON.has(e.type)) later();
+  });
   reload();
 }

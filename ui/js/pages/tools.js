@@ -132,7 +132,7 @@ export function mount(root, ctx) {
       return b;
     };
     const actions = [];
-    if (d.state !== 'approved') actions.push(decide('Approve', 'btn primary small', () => api.approve(server, { tools: [name] }), `${name} is approved: agents can call it now.`));
+    if (d.state !== 'approved') actions.push(decide('Approve', 'btn primary small', () => api.approve(server, { tools: [{ name, hash: d.hash }] }), `${name} is approved: agents can call it now.`));
     if (d.state !== 'blocked') actions.push(decide('Block', 'btn danger small', () => api.block(server, { tools: [name] }), `${name} is blocked.`));
     const annotations = def.annotations ? Object.entries(def.annotations).filter(([, v]) => v !== false && v !== null) : [];
     fill(detail, h('div', { class: 'card', 'aria-label': `Tool ${server}/${name}` },
