@@ -29,4 +29,4 @@ pub use gateway::{
     ClientInfo, ClientSetups, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener,
     ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry,
 };
-pub use oauth::{OAuthError, MAX_AUTHORIZATIONS};
+pub use oauth::{is_web_link, OAuthError, MAX_AUTHORIZATIONS};
