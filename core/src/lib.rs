@@ -10,6 +10,8 @@ pub mod api;
 pub mod clients;
 pub mod config;
 mod downstream;
+#[cfg(test)]
+mod fuzz_tests;
 mod gateway;
 pub mod isolation;
 mod oauth;

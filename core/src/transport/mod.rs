@@ -31,6 +31,8 @@ pub(crate) use escape::printable;
 pub(crate) use http::{connect_http, HttpOptions, ToolSchemas};
 pub(crate) use lines::{Line, LineReader};
 pub(crate) use pipes::{spawn_reader, spawn_stderr, spawn_writer};
+#[cfg(test)]
+pub(crate) use sse_codec::SseParser;
 pub use stderr::StderrLog;
 pub(crate) use stdio::{spawn_stdio, StdioOptions};
 
