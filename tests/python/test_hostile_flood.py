@@ -115,6 +115,7 @@ def test_a_flood_of_notifications_keeps_memory_bounded_and_reaches_only_the_call
     sampler = Sampler(pid)
     seen, answer = flood_call(gw, caller, 1000, 200_000)
     peak = sampler.stop()
+    print(f"flood of 1000 x 200 KB: idle {idle:.0f} MB, peak {peak:.0f} MB, {seen} messages reached the caller")
     assert answer is not None and "result" in answer, answer
     assert seen > 0, "the caller got none of its call's log messages"
     assert peak < 200, f"the gateway reached {peak:.0f} MB during the flood (idle {idle:.0f} MB)"
@@ -129,6 +130,7 @@ def test_a_flood_of_notifications_keeps_memory_bounded_and_reaches_only_the_call
     deadline = time.monotonic() + 20
     while not settled() and time.monotonic() < deadline:
         time.sleep(0.2)
+    print(f"after the flood: {rss_mb(pid):.0f} MB")
     assert settled(), f"after the flood the gateway holds {rss_mb(pid):.0f} MB (idle {idle:.0f} MB)"
 
 
