@@ -84,7 +84,7 @@ def test_idle_and_slow_header_connections_are_closed(gateway) -> None:
         s = open_socket(gw.port)
         s.send(f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{gw.port}\r\n".encode())
         slow.append(s)
-    wait_until(lambda: fds(pid) >= baseline + 300, "the gateway to accept the connections", timeout=10)
+    # (Every socket below ends closed by the gateway: so it accepted each, then let it go.)
     # One more that keeps sending a header byte at a time: still not a complete head.
     trickle = open_socket(gw.port)
     deadline = time.monotonic() + 3
