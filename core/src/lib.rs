@@ -10,6 +10,8 @@ pub mod api;
 pub mod clients;
 pub mod config;
 mod downstream;
+#[cfg(test)]
+mod fuzz_tests;
 mod gateway;
 pub mod isolation;
 mod oauth;
@@ -29,4 +31,4 @@ pub use gateway::{
     ClientInfo, ClientSetups, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener,
     ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry,
 };
-pub use oauth::{OAuthError, MAX_AUTHORIZATIONS};
+pub use oauth::{is_web_link, OAuthError, MAX_AUTHORIZATIONS};

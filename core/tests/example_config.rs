@@ -35,6 +35,12 @@ fn config_example_parses_and_resolves() {
     assert!(s.prefix);
     assert_eq!(s.call_timeout, Duration::from_secs(60));
     assert_eq!(s.max_message_bytes, 16 * 1024 * 1024);
+    assert_eq!(
+        s.limits,
+        portcullis::config::Limits::default(),
+        "the example shows the default limits"
+    );
+    assert!(s.allowed_origins.is_empty());
 
     let names: Vec<&str> = s.servers.keys().map(String::as_str).collect();
     for expected in ["github", "time", "docs", "fs", "fetch", "legacy"] {
@@ -157,7 +163,12 @@ fn config_example_documents_every_option() {
                     && l.trim_end().ends_with(".oauth]"))
         })
     };
-    for table in ["[gateway]", "[servers.probe]", "[servers.probe.oauth]"] {
+    for table in [
+        "[gateway]",
+        "[servers.probe]",
+        "[servers.probe.oauth]",
+        "[limits]",
+    ] {
         for option in known_options(table) {
             assert!(
                 shown(&option),

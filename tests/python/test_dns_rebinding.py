@@ -1,5 +1,6 @@
 """DNS-rebinding protection: the gateway answers only requests addressed to a loopback
-name (Host) and coming from no web page or a loopback one (Origin), on the MCP endpoint
+name (Host) and coming from no web page or an allowed one (Origin: the gateway's own or the
+desktop app's; any other page, local ones included, is refused), on the MCP endpoint
 and on the admin API alike. Raw HTTP, so the Host and Origin bytes are exactly ours."""
 
 from __future__ import annotations
@@ -61,9 +62,9 @@ def test_foreign_host_or_origin_is_refused(gw, endpoint: str, host: str | None, 
         ("localhost:{port}", None),
         ("127.0.0.1:{port}", None),
         ("localhost:{port}", "http://localhost:{port}"),
-        ("127.0.0.1:{port}", "http://127.0.0.1:5173"),
+        ("127.0.0.1:{port}", "tauri://localhost"),
     ],
-    ids=["localhost", "127.0.0.1", "same-origin", "loopback-origin"],
+    ids=["localhost", "127.0.0.1", "same-origin", "desktop-app-origin"],
 )
 def test_loopback_host_is_served(gw, host: str, origin: str | None) -> None:
     host = host.format(port=gw.port)

@@ -19,9 +19,10 @@ pub struct RuntimeFile {
 impl RuntimeFile {
     /// Writes the file.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self).unwrap_or_default())?;
-        std::fs::rename(tmp, path)
+        crate::config::private_files::write_atomic(
+            path,
+            &serde_json::to_vec_pretty(self).unwrap_or_default(),
+        )
     }
 
     /// Reads the file if there is one and its process is alive.

@@ -121,6 +121,7 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
         memory: a.memory,
         cpus: a.cpus,
         pids: a.pids,
+        user: None,
         protocol: None,
         oauth: None,
         passthrough: None,
@@ -293,6 +294,9 @@ async fn login(
         println!("signed in to `{name}` with its client credentials (no browser needed)");
         return Ok(());
     };
+    if !portcullis::is_web_link(&url) {
+        anyhow::bail!("the sign-in link for `{name}` is not an http(s) URL, so Portcullis neither shows nor opens it\nhint: the server's authorization server is misconfigured or hostile; ask its operator");
+    }
     println!("Open this URL in a browser to sign in to `{name}`:\n\n  {url}\n");
     if !no_browser {
         let opened = std::process::Command::new("xdg-open")

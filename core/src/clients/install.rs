@@ -48,6 +48,9 @@ pub enum ClientError {
         /// The client's name.
         client: &'static str,
     },
+    /// The undo record names another file than the client's config.
+    #[error(transparent)]
+    ForeignRecord(Box<ForeignRecord>),
     /// The file changed after Portcullis wrote it: restoring would lose that.
     #[error("{} changed after Portcullis wrote it, so undo would lose those changes\nhint: {}", path.display(), match backup { Some(b) => format!("the file as it was before Portcullis is at {}: copy it back by hand if you want it", b.display()), None => "remove the `portcullis` entry by hand".to_owned() })]
     ChangedSince {
@@ -56,6 +59,21 @@ pub enum ClientError {
         /// Its backup, if there was a file before.
         backup: Option<PathBuf>,
     },
+}
+
+/// An undo record that names a file other than this client's own config
+/// (edited by hand, or by something else), so undo would touch a stranger's file.
+#[derive(Debug, thiserror::Error)]
+#[error("the record of the {client} install ({}) names {}, which is not the {client} config ({}), so undo leaves it alone\nhint: remove that record if you did not write it; restore the file by hand if needed", record.display(), named.display(), expected.display())]
+pub struct ForeignRecord {
+    /// The client's name.
+    pub client: &'static str,
+    /// The record file.
+    pub record: PathBuf,
+    /// What it names.
+    pub named: PathBuf,
+    /// The client's config path.
+    pub expected: PathBuf,
 }
 
 /// What an install did.
@@ -222,6 +240,24 @@ impl ClientFiles {
         let record = self.record(client)?.ok_or(ClientError::NothingToUndo {
             client: client.label(),
         })?;
+        let expected = self.path(client)?;
+        let backup_ok = record
+            .backup
+            .as_ref()
+            .is_none_or(|b| is_backup_of(b, &expected));
+        if record.path != expected || !backup_ok {
+            let named = if record.path == expected {
+                record.backup.clone().unwrap_or_default()
+            } else {
+                record.path.clone()
+            };
+            return Err(ClientError::ForeignRecord(Box::new(ForeignRecord {
+                client: client.label(),
+                record: self.record_path(client),
+                named,
+                expected,
+            })));
+        }
         let now = std::fs::read(&record.path).ok();
         let untouched = now.as_deref().map(sha256) == Some(record.written_sha256.clone());
         if !untouched {
@@ -322,6 +358,19 @@ fn sha256(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// Whether `backup` is one `backup` made of `path`: beside it, named after it.
+fn is_backup_of(backup: &Path, path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    backup.parent() == path.parent()
+        && backup.file_name().is_some_and(|b| {
+            b.to_string_lossy()
+                .starts_with(&format!("{name}.portcullis-backup-"))
+        })
+}
+
 /// Copies `path` to `<name>.portcullis-backup-<UTC time>` beside it.
 fn backup(path: &Path) -> Result<PathBuf, ClientError> {
     let name = path
@@ -344,26 +393,14 @@ fn backup(path: &Path) -> Result<PathBuf, ClientError> {
 }
 
 /// Writes through a temporary file and a rename, keeping the permissions of
-/// the file it replaces (client configs may hold secrets).
+/// the file it replaces (client configs may hold secrets); a config that is a
+/// symbolic link (a dotfile manager's) is written at its target, so the link stays.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ClientError> {
-    let io = |action, source| ClientError::Io {
-        action,
+    crate::config::private_files::write_atomic(path, bytes).map_err(|source| ClientError::Io {
+        action: "write",
         path: path.to_path_buf(),
         source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io("create the folder of", e))?;
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.portcullis-tmp"));
-    std::fs::write(&tmp, bytes).map_err(|e| io("write", e))?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(&tmp, meta.permissions());
-    }
-    std::fs::rename(&tmp, path).map_err(|e| io("replace", e))
+    })
 }
 
 /// `20261123T101500Z`: sortable, and valid in every file system.
@@ -472,6 +509,53 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "{\"edited\": true}"
         );
+    }
+
+    #[test]
+    fn a_symlinked_config_is_edited_at_its_target() {
+        let (dir, files, target) = setup();
+        let path = files.path(Client::Cursor).unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let real = dir.path().join("dotfiles-mcp.json");
+        std::fs::write(&real, "{\"mcpServers\": {}}").unwrap();
+        std::os::unix::fs::symlink(&real, &path).unwrap();
+        files.install(Client::Cursor, &target).unwrap();
+        assert!(std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(std::fs::read_to_string(&real)
+            .unwrap()
+            .contains("portcullis"));
+        files.undo(Client::Cursor).unwrap();
+        assert!(std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(!std::fs::read_to_string(&real)
+            .unwrap()
+            .contains("portcullis"));
+    }
+
+    #[test]
+    fn undo_touches_only_the_clients_own_config() {
+        let (dir, files, target) = setup();
+        files.install(Client::VsCode, &target).unwrap();
+        let victim = dir.path().join("precious.txt");
+        std::fs::write(&victim, "keep me").unwrap();
+        // Someone rewrites the record to name another file (with a matching hash).
+        let record_path = files.record_path(Client::VsCode);
+        let mut record: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&record_path).unwrap()).unwrap();
+        record["path"] = serde_json::json!(victim);
+        record["written_sha256"] = serde_json::json!(sha256(b"keep me"));
+        std::fs::write(&record_path, record.to_string()).unwrap();
+        let err = files.undo(Client::VsCode).unwrap_err().to_string();
+        assert!(
+            err.contains("not the VS Code config") || err.contains("not the"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
     }
 
     #[test]

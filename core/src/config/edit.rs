@@ -157,13 +157,8 @@ impl ConfigEditor {
             path: self.path.clone(),
             source,
         };
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| io("create the folder of", e))?;
-        }
-        let tmp = self.path.with_extension("toml.tmp");
-        std::fs::write(&tmp, text.as_bytes()).map_err(|e| io("write", e))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| io("replace", e))?;
-        Ok(())
+        // Atomic, keeping the file's mode (0600 when new) and a symlink's link.
+        super::private_files::write_atomic(&self.path, text.as_bytes()).map_err(|e| io("write", e))
     }
 }
 
@@ -245,6 +240,9 @@ fn server_table(server: &ServerConfig) -> Table {
     }
     if let Some(p) = &server.passthrough {
         t.insert("passthrough", value(strings(p)));
+    }
+    if let Some(u) = &server.user {
+        t.insert("user", value(u.as_str()));
     }
     t
 }

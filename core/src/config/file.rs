@@ -20,6 +20,9 @@ pub struct ConfigFile {
     /// Upstream servers by name, in file order.
     #[serde(default)]
     pub servers: IndexMap<String, ServerConfig>,
+    /// Bounds on what clients and upstreams may make the gateway hold.
+    #[serde(default)]
+    pub limits: super::LimitsConfig,
 }
 
 /// `[gateway]`.
@@ -42,6 +45,9 @@ pub struct GatewayConfig {
     /// The image for isolated servers whose runtime Portcullis does not
     /// recognise (neither node/npx nor python/pip/uv/uvx).
     pub docker_image: Option<String>,
+    /// Web origins (besides the gateway's own and the desktop app's) whose
+    /// pages may call the gateway, each exactly `scheme://host[:port]`.
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 /// The tool surface agents see.
@@ -137,6 +143,9 @@ pub struct ServerConfig {
     pub cpus: Option<f64>,
     /// The container's limit on processes and threads; default 256.
     pub pids: Option<i64>,
+    /// Who the program runs as in its container, `uid[:gid]`. Default: the
+    /// gateway's own user, or 65534:65534 (nobody) when the gateway is root.
+    pub user: Option<String>,
     /// `[servers.<name>.oauth]`: how Portcullis signs in to an HTTP server
     /// that asks for OAuth. Without it, Portcullis registers itself.
     pub oauth: Option<OAuthConfig>,

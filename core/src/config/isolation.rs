@@ -68,6 +68,8 @@ pub struct DockerSettings {
     pub cpus: f64,
     /// Limit on processes and threads.
     pub pids: u32,
+    /// `uid[:gid]` to run as, when the config names one.
+    pub user: Option<String>,
 }
 
 /// One `mounts` entry: `/host/path:/container/path[:ro|:rw]`.
@@ -161,6 +163,15 @@ pub fn parse_memory(text: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
+/// `uid` or `uid:gid`, numeric.
+fn is_user_spec(text: &str) -> bool {
+    let numeric = |s: &str| !s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit());
+    match text.split_once(':') {
+        Some((u, g)) => numeric(u) && numeric(g),
+        None => numeric(text),
+    }
+}
+
 /// Resolves the isolation options of `[servers.<name>]`. `gateway_image` is
 /// `[gateway] docker_image`; `command` is set for a program, `None` for a URL.
 pub(crate) fn resolve(
@@ -178,6 +189,7 @@ pub(crate) fn resolve(
             ("memory", server.memory.is_some()),
             ("cpus", server.cpus.is_some()),
             ("pids", server.pids.is_some()),
+            ("user", server.user.is_some()),
         ]
         .into_iter()
         .filter_map(|(k, set)| set.then_some(k))
@@ -254,7 +266,18 @@ pub(crate) fn resolve(
         }
         None => DEFAULT_PIDS,
     };
+    let user = match server.user.as_deref().map(str::trim) {
+        None => None,
+        Some(u) if is_user_spec(u) => Some(u.to_owned()),
+        Some(u) => {
+            return Err((
+                format!("[servers.{name}] user `{u}` is not uid[:gid]"),
+                "write numeric ids, e.g. user = \"1000:1000\"".into(),
+            ))
+        }
+    };
     Ok(Isolation::Docker(DockerSettings {
+        user,
         image,
         image_source,
         network: server.network.unwrap_or(false),

@@ -12,7 +12,9 @@ mod error;
 mod file;
 mod import;
 mod isolation;
+mod limits;
 mod paths;
+pub(crate) mod private_files;
 mod settings;
 mod watch;
 mod words;
@@ -29,6 +31,7 @@ pub use isolation::{
     parse_memory, DockerSettings, Isolation, IsolationKind, MountSpec, DEFAULT_CPUS,
     DEFAULT_MEMORY, DEFAULT_PIDS,
 };
+pub use limits::{Limits, LimitsConfig};
 pub use paths::Paths;
 pub use settings::{Overrides, ServerSettings, Settings, TransportSettings, DEFAULT_LISTEN};
 pub use watch::ConfigWatcher;

@@ -40,6 +40,10 @@ pub struct Settings {
     pub max_message_bytes: usize,
     /// Upstreams by name, in file order.
     pub servers: IndexMap<String, ServerSettings>,
+    /// Origins, besides the gateway's and the desktop app's own, allowed to call it.
+    pub allowed_origins: Vec<String>,
+    /// Bounds on what clients and upstreams may make the gateway hold.
+    pub limits: super::Limits,
 }
 
 /// One upstream's resolved settings.
@@ -213,6 +217,22 @@ impl Settings {
                 "remove `prefix = false` from [gateway], or keep one server",
             ));
         }
+        let limits = super::Limits::resolve(&file.limits).map_err(|(m, h)| invalid(m, &h))?;
+        let allowed_origins = file
+            .gateway
+            .allowed_origins
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| {
+                crate::downstream::normalize_origin(&o).ok_or_else(|| {
+                    invalid(
+                        format!("[gateway] allowed_origins: `{o}` is not a web origin"),
+                        "write each as scheme://host[:port] with no path, e.g. \"http://localhost:5173\"",
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             listen,
             surface: file.gateway.surface.unwrap_or(SurfaceMode::Search),
@@ -221,6 +241,8 @@ impl Settings {
             call_timeout,
             max_message_bytes,
             servers,
+            allowed_origins,
+            limits,
         })
     }
 }

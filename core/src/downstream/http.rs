@@ -21,7 +21,7 @@ use axum::Router;
 use futures::stream::{self, Stream};
 use tokio::sync::mpsc;
 
-use super::check_local;
+use super::{check_local, OriginPolicy};
 use crate::config::SurfaceMode;
 use crate::gateway::{Gateway, GatewayError, Session};
 use crate::protocol::{raw, ErrorCode, Kind, Message, ParseError};
@@ -79,17 +79,13 @@ async fn listen(gw: &Gateway, addr: SocketAddr, app: Router) -> Result<HttpServe
         .route(crate::oauth::CALLBACK_PATH, get(oauth_callback))
         .with_state(gw.clone())
         .merge(app)
-        .layer(middleware::from_fn(local_only));
-    let cancel = gw.cancellation();
-    gw.tasks().spawn(async move {
-        let shutdown = async move { cancel.cancelled().await };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!("the HTTP server stopped: {e}");
-        }
-    });
+        .layer(middleware::from_fn_with_state(
+            (gw.clone(), local.port()),
+            local_only,
+        ));
+    let g = gw.clone();
+    gw.tasks()
+        .spawn(async move { super::connections::serve(g, listener, app).await });
     Ok(HttpServer { addr: local })
 }
 
@@ -131,8 +127,13 @@ async fn oauth_callback(
     }
 }
 
-async fn local_only(req: Request, next: Next) -> Response {
-    match check_local(req.headers()) {
+async fn local_only(
+    State((gw, port)): State<(Gateway, u16)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let policy = OriginPolicy::new(port, &gw.settings().allowed_origins);
+    match check_local(req.headers(), &policy) {
         Ok(()) => next.run(req).await,
         Err((status, message)) => {
             (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
@@ -176,25 +177,97 @@ fn session_of(gw: &Gateway, headers: &HeaderMap) -> Result<Arc<Session>, Respons
     })
 }
 
-async fn post_default(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
-    post(gw, None, headers, body).await
+async fn post_default(State(gw): State<Gateway>, req: Request) -> Response {
+    post(gw, None, req).await
 }
 
-async fn post_direct(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
-    post(gw, Some(SurfaceMode::Direct), headers, body).await
+async fn post_direct(State(gw): State<Gateway>, req: Request) -> Response {
+    post(gw, Some(SurfaceMode::Direct), req).await
 }
 
-async fn post_search(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
-    post(gw, Some(SurfaceMode::Search), headers, body).await
+async fn post_search(State(gw): State<Gateway>, req: Request) -> Response {
+    post(gw, Some(SurfaceMode::Search), req).await
 }
 
-async fn post(
-    gw: Gateway,
-    surface: Option<SurfaceMode>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let limit = gw.settings().max_message_bytes;
+/// Whether a request says its body is JSON (`application/json`, parameters allowed).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Reads the body with a running count, refusing it as soon as it passes
+/// `limit` bytes (or when its Content-Length says it will) without holding more.
+async fn read_body(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<Bytes, Response> {
+    use futures::StreamExt;
+    let too_large = |size: String| {
+        rpc_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::InvalidRequest,
+            &format!("the request body of {size} bytes is larger than the limit of {limit} bytes (raise `max_message_bytes` in [gateway] if this is expected)"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = declared.filter(|n| *n > limit as u64) {
+        return Err(too_large(n.to_string()));
+    }
+    let mut buf = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+    let mut chunks = body.into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| {
+            rpc_error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::ParseError,
+                &format!("the request body could not be read: {e}"),
+            )
+        })?;
+        if buf.len() + chunk.len() > limit {
+            return Err(too_large(format!("more than {limit}")));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buf))
+}
+
+async fn post(gw: Gateway, surface: Option<SurfaceMode>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
+    if !is_json(&headers) {
+        let mut resp = rpc_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::InvalidRequest,
+            "a POST to the MCP endpoint must have `Content-Type: application/json`",
+        );
+        resp.headers_mut()
+            .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        return resp;
+    }
+    let settings = gw.settings();
+    let limit = settings.max_message_bytes;
+    let body_timeout = settings.limits.body_timeout;
+    let body = match tokio::time::timeout(body_timeout, read_body(&headers, body, limit)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(resp)) => return resp,
+        Err(_) => {
+            return rpc_error(
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::InvalidRequest,
+                &format!(
+                    "the request body did not arrive within {} s (`body_timeout` in [limits])",
+                    body_timeout.as_secs_f64()
+                ),
+            )
+        }
+    };
     let (msgs, batch) = match Message::parse_many(&body, limit) {
         Ok(parsed) => parsed,
         Err(e @ ParseError::TooLarge { .. }) => {
@@ -211,7 +284,7 @@ async fn post(
                 &e.to_string(),
             )
         }
-        Err(e @ ParseError::Invalid(_)) => {
+        Err(e @ (ParseError::Invalid(_) | ParseError::TooDeep { .. })) => {
             return rpc_error(
                 StatusCode::BAD_REQUEST,
                 ErrorCode::InvalidRequest,
@@ -219,13 +292,24 @@ async fn post(
             )
         }
     };
+    if msgs.len() > settings.limits.max_batch {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            &format!(
+                "a batch of {} messages is larger than the limit of {} (raise `max_batch` in [limits], or send fewer at a time)",
+                msgs.len(),
+                settings.limits.max_batch
+            ),
+        );
+    }
     if super::http_modern::is_modern(&headers, &msgs) {
         return super::http_modern::post(gw, surface, headers, msgs, batch).await;
     }
     let is_init = msgs
         .iter()
         .any(|m| m.method() == "initialize" && m.kind() == Kind::Request);
-    let (session, new_session) = if is_init {
+    if is_init {
         if batch {
             return rpc_error(
                 StatusCode::BAD_REQUEST,
@@ -233,35 +317,55 @@ async fn post(
                 "`initialize` must be sent alone, not in a batch",
             );
         }
-        (gw.open_session("http", surface), true)
-    } else {
-        match session_of(&gw, &headers) {
-            Ok(s) => (s, false),
-            Err(resp) => return resp,
+        let session = match gw.open_session("http", surface) {
+            Ok(s) => s,
+            Err(e) => {
+                return rpc_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    e.rpc_code(),
+                    &e.to_string(),
+                )
+            }
+        };
+        let Some(msg) = msgs.into_iter().next() else {
+            return StatusCode::ACCEPTED.into_response();
+        };
+        // A refused `initialize` leaves no session behind.
+        let answer = gw.handle(&session, msg, None).await;
+        if answer.as_ref().is_none_or(|a| a.error.is_some()) {
+            gw.close_session(session.id()).await;
+            return json_response(answer.map(|a| a.to_bytes()).unwrap_or_default(), None);
         }
+        return json_response(
+            answer.map(|a| a.to_bytes()).unwrap_or_default(),
+            Some(session.id()),
+        );
+    }
+    let session = match session_of(&gw, &headers) {
+        Ok(s) => s,
+        Err(resp) => return resp,
     };
-    let session_header = new_session.then(|| session.id().to_owned());
     let requests = msgs.iter().filter(|m| m.kind() == Kind::Request).count();
     if requests == 0 {
         for m in msgs {
             gw.handle(&session, m, None).await;
         }
-        let mut resp = StatusCode::ACCEPTED.into_response();
-        add_session_header(&mut resp, session_header.as_deref());
-        return resp;
+        return StatusCode::ACCEPTED.into_response();
     }
     if batch {
-        let answers =
-            futures::future::join_all(msgs.into_iter().map(|m| gw.handle(&session, m, None))).await;
+        use futures::StreamExt;
+        // At most `batch_concurrency` of a batch run upstream at once; answers keep their order.
+        let answers: Vec<Option<Message>> = stream::iter(msgs)
+            .map(|m| gw.handle(&session, m, None))
+            .buffered(settings.limits.batch_concurrency)
+            .collect()
+            .await;
         let answers: Vec<String> = answers
             .into_iter()
             .flatten()
             .map(|m| m.to_json_string())
             .collect();
-        return json_response(
-            format!("[{}]", answers.join(",")).into_bytes(),
-            session_header.as_deref(),
-        );
+        return json_response(format!("[{}]", answers.join(",")).into_bytes(), None);
     }
     let Some(msg) = msgs.into_iter().next() else {
         return StatusCode::ACCEPTED.into_response();
@@ -271,7 +375,7 @@ async fn post(
     answer_streaming(
         async move { gw.handle(&s2, msg, Some(tx)).await },
         rx,
-        session_header,
+        None,
         |_| StatusCode::OK,
     )
     .await
@@ -405,7 +509,7 @@ async fn get_stream(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
 
 /// The GET stream; gives the queue back to the session when the client goes.
 struct OutboundStream {
-    rx: Option<mpsc::Receiver<Message>>,
+    rx: Option<mpsc::Receiver<crate::gateway::Queued>>,
     session: Arc<Session>,
 }
 
@@ -417,7 +521,7 @@ impl Stream for OutboundStream {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Self::Item>> {
         match self.rx.as_mut() {
-            Some(rx) => rx.poll_recv(cx).map(|m| m.map(|m| Ok(event(&m)))),
+            Some(rx) => rx.poll_recv(cx).map(|q| q.map(|q| Ok(event(&q.msg)))),
             None => std::task::Poll::Ready(None),
         }
     }

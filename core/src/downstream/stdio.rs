@@ -102,7 +102,10 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let session = gw.open_session("stdio", None);
+    // Only HTTP sessions count against `max_sessions`: this one always opens.
+    let Ok(session) = gw.open_session("stdio", None) else {
+        return;
+    };
     let limit = gw.settings().max_message_bytes;
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(1024);
     let writer = tokio::spawn(async move {
@@ -130,7 +133,7 @@ where
                 tokio::select! {
                     () = cancel.cancelled() => break,
                     m = outbound.recv() => match m {
-                        Some(m) => if tx.send(m).await.is_err() { break },
+                        Some(q) => if tx.send(q.into_message()).await.is_err() { break },
                         None => break,
                     },
                 }

@@ -182,6 +182,8 @@ mod tests {
             "http",
             super::super::session::Era::Modern,
             SurfaceMode::Direct,
+            1 << 20,
+            super::super::session::QueueBudget::new(1 << 20),
         );
         let mut m = Message::request(
             raw("1"),
@@ -205,6 +207,8 @@ mod tests {
             "http",
             super::super::session::Era::Legacy,
             SurfaceMode::Direct,
+            1 << 20,
+            super::super::session::QueueBudget::new(1 << 20),
         );
         legacy.client.write().unwrap().capabilities = json!({ "sampling": {} });
         *legacy.log_level.lock().unwrap() = Some("info".into());

@@ -46,6 +46,12 @@ pub enum GatewayError {
     /// The request's params are wrong.
     #[error("{0}")]
     InvalidParams(String),
+    /// Every session slot is taken by a session that is busy or streaming.
+    #[error("the gateway already has {limit} client sessions, all of them in use\nhint: close sessions you no longer need (DELETE /mcp), or raise `max_sessions` in [limits]")]
+    TooManySessions {
+        /// `[limits] max_sessions`.
+        limit: usize,
+    },
     /// No upstream can answer this method.
     #[error("method `{method}` is not offered: {why}")]
     MethodNotFound {
@@ -121,6 +127,7 @@ impl GatewayError {
                 ErrorCode::InvalidParams
             }
             Self::MethodNotFound { .. } => ErrorCode::MethodNotFound,
+            Self::TooManySessions { .. } => ErrorCode::InvalidRequest,
             Self::NotCallable { .. } => ErrorCode::NotApproved,
             Self::Paused { .. } => ErrorCode::GatewayPaused,
             Self::Upstream(UpstreamError::Timeout { .. }) => ErrorCode::RequestTimeout,

@@ -152,28 +152,7 @@ fn route_notification(gw: &Gateway, server: &str, msg: Message) {
             }
             super::listen::notify(gw, &msg, Some(&ids));
         }
-        "notifications/message" => {
-            let level = super::logging::level_of(&msg);
-            for s in sessions(gw) {
-                let threshold = s
-                    .log_level
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .clone();
-                if !super::logging::passes(&level, threshold.as_deref()) {
-                    continue;
-                }
-                // During a call on that upstream the message most likely belongs to it: it goes
-                // on the call's own stream. A stateless request hears nothing else; a session
-                // gets the rest on its GET stream.
-                let related = s
-                    .latest_inflight_on(server)
-                    .and_then(|(_, related, _)| related);
-                if related.is_some() || s.era() == Era::Legacy {
-                    s.push(msg.clone(), related.as_ref());
-                }
-            }
-        }
+        "notifications/message" => route_log(gw, server, &msg),
         "notifications/prompts/list_changed" | "notifications/resources/list_changed" => {
             // Read the new lists for the person; clients refetch through the filter.
             let (g, s) = (gw.clone(), server.to_owned());
@@ -187,6 +166,42 @@ fn route_notification(gw: &Gateway, server: &str, msg: Message) {
             tracing::trace!(server, method, "forwarding a notification to every session");
             broadcast(gw, &msg);
             super::listen::notify(gw, &msg, None);
+        }
+    }
+}
+
+/// A log message from an upstream (the rule in `logging.rs`): to the caller
+/// whose call on that upstream is the most recent, when there is one; else to
+/// the sessions that asked for log messages with `logging/setLevel`. Either
+/// way only where the message meets the session's level.
+fn route_log(gw: &Gateway, server: &str, msg: &Message) {
+    let level = super::logging::level_of(msg);
+    let threshold = |s: &Session| {
+        s.log_level
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    };
+    let all = sessions(gw);
+    let caller = all
+        .iter()
+        .filter_map(|s| s.latest_inflight_on(server).map(|(t, r, _)| (t, s, r)))
+        .max_by_key(|(t, _, _)| *t);
+    if let Some((_, s, related)) = caller {
+        // A stateless request hears only what its own stream carries.
+        if super::logging::passes(&level, threshold(s).as_deref())
+            && (related.is_some() || s.era() == Era::Legacy)
+        {
+            s.push(msg.clone(), related.as_ref());
+        }
+        return;
+    }
+    for s in all.iter().filter(|s| s.era() == Era::Legacy) {
+        let asked = threshold(s);
+        if asked.as_deref().is_some_and(|t| t != super::logging::NONE)
+            && super::logging::passes(&level, asked.as_deref())
+        {
+            s.push(msg.clone(), None);
         }
     }
 }

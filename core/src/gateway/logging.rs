@@ -2,12 +2,16 @@
 //!
 //! Each session keeps the level it asked for with `logging/setLevel`. An
 //! upstream is set to the most verbose level any connected session asked for
-//! (it serves them all on one connection), and each `notifications/message`
-//! is delivered only to the sessions whose own level it meets. A session that
-//! never set a level gets every message, as a server may choose what to send
-//! to a client that did not ask. A 2026-07-28 request opts in per request
-//! with `_meta["io.modelcontextprotocol/logLevel"]`; without it no log
-//! message reaches that request.
+//! (it serves them all on one connection). Each `notifications/message` goes
+//! to one place: while calls are in flight on that upstream, to the session
+//! of the most recent one (on that call's own stream when it has one), as the
+//! message most likely belongs to it; otherwise to the sessions that asked
+//! for log messages with `logging/setLevel`. Either way only where the
+//! message meets the session's own level. A session that never set a level
+//! hears the messages of its own calls only, so one upstream's chatter is
+//! never copied into every client's queue. A 2026-07-28 request opts in per
+//! request with `_meta["io.modelcontextprotocol/logLevel"]`; without it no
+//! log message reaches that request.
 
 use serde_json::{json, Value};
 

@@ -43,6 +43,7 @@ pub use clients::ClientSetups;
 pub use error::GatewayError;
 pub use listen::Listener;
 pub use servers::{ServerEditor, ServersAdded};
+pub(crate) use session::Queued;
 pub use session::{ClientInfo, Era, Session};
 pub use tools::ToolEntry;
 use tools::ToolTable;
@@ -163,6 +164,8 @@ pub(crate) struct Inner {
     pub(crate) settings: RwLock<Arc<Settings>>,
     pub(crate) upstreams: RwLock<IndexMap<String, UpstreamHandle>>,
     pub(crate) sessions: RwLock<HashMap<String, Arc<Session>>>,
+    /// Bytes queued for all clients, against `[limits] queue_bytes`.
+    pub(crate) queue_budget: Arc<session::QueueBudget>,
     pub(crate) table: RwLock<Arc<ToolTable>>,
     pub(crate) events: broadcast::Sender<GatewayEvent>,
     /// `CallFinished` only: one per call, so only those who follow calls wake for them.
@@ -231,9 +234,6 @@ fn launch_fingerprint(server: &crate::config::ServerSettings) -> String {
     crate::trust::launch_hash(&value)
 }
 
-/// An HTTP session with no request and no open stream for this long ends.
-const SESSION_IDLE: Duration = Duration::from_secs(3600);
-
 /// The gateway. Clones share one gateway.
 #[derive(Clone)]
 pub struct Gateway {
@@ -250,9 +250,12 @@ fn client_capabilities() -> serde_json::Value {
 impl Gateway {
     /// Starts the gateway and every enabled upstream, concurrently.
     pub fn start(paths: Paths, settings: Settings) -> Result<Self, GatewayError> {
-        std::fs::create_dir_all(&paths.data).map_err(|source| GatewayError::Io {
-            path: paths.data.display().to_string(),
-            source,
+        // The data folder holds tokens and upstream output: its owner's alone.
+        crate::config::private_files::private_dir(&paths.data).map_err(|source| {
+            GatewayError::Io {
+                path: paths.data.display().to_string(),
+                source,
+            }
         })?;
         let (events, _) = broadcast::channel(1024);
         let (call_events, _) = broadcast::channel(1024);
@@ -277,6 +280,7 @@ impl Gateway {
             settings: RwLock::new(Arc::new(settings.clone())),
             upstreams: RwLock::new(IndexMap::new()),
             sessions: RwLock::new(HashMap::new()),
+            queue_budget: session::QueueBudget::new(settings.limits.queue_bytes),
             table: RwLock::new(Arc::new(ToolTable::default())),
             events,
             call_events,
@@ -543,6 +547,7 @@ impl Gateway {
             .settings
             .write()
             .unwrap_or_else(|p| p.into_inner()) = Arc::new(new.clone());
+        self.inner.queue_budget.set_limit(new.limits.queue_bytes);
         let mut stops = Vec::new();
         for (name, server) in &old.servers {
             if new.servers.get(name) != Some(server) {
@@ -609,32 +614,72 @@ impl Gateway {
     }
 
     /// Opens a client session; `surface` overrides the configured tool surface.
+    ///
+    /// HTTP sessions are capped by `[limits] max_sessions`: at the cap the
+    /// longest-idle session with no request in flight and no open stream is
+    /// ended to make room; when every session is busy the new one is refused.
     pub fn open_session(
         &self,
         transport: &'static str,
         surface: Option<SurfaceMode>,
-    ) -> Arc<Session> {
+    ) -> Result<Arc<Session>, GatewayError> {
+        let settings = self.settings();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let session = Session::new(
             id.clone(),
             transport,
             session::Era::Legacy,
-            surface.unwrap_or(self.settings().surface),
+            surface.unwrap_or(settings.surface),
+            settings.limits.session_queue_bytes,
+            self.inner.queue_budget.clone(),
         );
-        self.inner
-            .sessions
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, session.clone());
-        session
+        let evicted = {
+            let mut sessions = self
+                .inner
+                .sessions
+                .write()
+                .unwrap_or_else(|p| p.into_inner());
+            let limit = settings.limits.max_sessions;
+            let mut evicted = None;
+            if transport == "http"
+                && sessions
+                    .values()
+                    .filter(|s| s.transport() == "http")
+                    .count()
+                    >= limit
+            {
+                let victim = sessions
+                    .values()
+                    .filter(|s| s.transport() == "http" && s.is_evictable())
+                    .min_by_key(|s| *s.last_active.lock().unwrap_or_else(|p| p.into_inner()))
+                    .map(|s| s.id().to_owned());
+                let Some(victim) = victim else {
+                    tracing::warn!(limit, "refused a new session: every session is busy");
+                    return Err(GatewayError::TooManySessions { limit });
+                };
+                evicted = sessions.remove(&victim);
+            }
+            sessions.insert(id, session.clone());
+            evicted
+        };
+        if let Some(old) = evicted {
+            tracing::info!(
+                session = old.id(),
+                "ended the longest-idle session to make room for a new one (max_sessions)"
+            );
+            subscriptions::release_session(self, old.id());
+        }
+        Ok(session)
     }
 
-    /// Ends HTTP sessions that were idle for `SESSION_IDLE` with no stream open.
+    /// Ends HTTP sessions that were idle for `[limits] session_idle` with no stream open.
     async fn expire_sessions(&self) {
         loop {
+            let idle_limit = self.settings().limits.session_idle;
+            let every = (idle_limit / 2).clamp(Duration::from_millis(100), Duration::from_secs(60));
             tokio::select! {
                 () = self.inner.cancel.cancelled() => return,
-                () = tokio::time::sleep(Duration::from_secs(60)) => {}
+                () = tokio::time::sleep(every) => {}
             }
             continuation::expire(self);
             let idle: Vec<String> = self
@@ -650,7 +695,7 @@ impl Gateway {
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
                             .elapsed()
-                            > SESSION_IDLE
+                            > idle_limit
                 })
                 .map(|s| s.id().to_owned())
                 .collect();

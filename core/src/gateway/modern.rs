@@ -209,6 +209,8 @@ impl Gateway {
             "http",
             Era::Modern,
             surface.unwrap_or(self.settings().surface),
+            0,
+            self.inner.queue_budget.clone(),
         );
         let info = envelope.client_info.clone().unwrap_or(Value::Null);
         *session.client.write().unwrap_or_else(|p| p.into_inner()) = ClientInfo {

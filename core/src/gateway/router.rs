@@ -241,6 +241,12 @@ fn ok_raw(result: Box<RawValue>) -> Message {
 }
 
 fn initialize(gw: &Gateway, session: &Arc<Session>, msg: &Message) -> Result<Value, GatewayError> {
+    // The session keeps what the client says about itself for its whole life.
+    let size = msg.params.as_ref().map_or(0, |p| p.get().len());
+    let limit = gw.settings().limits.max_session_bytes;
+    if size > limit {
+        return Err(GatewayError::InvalidParams(format!("initialize: the client's parameters are {size} bytes, more than a session may keep ({limit} bytes); send smaller capabilities and clientInfo, or raise `max_session_bytes` in [limits]")));
+    }
     let params: Value = msg
         .params_as()
         .map_err(|e| GatewayError::InvalidParams(format!("initialize: {e}")))?

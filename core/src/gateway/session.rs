@@ -1,7 +1,13 @@
 //! A downstream session: one client connected to the gateway.
+//!
+//! What waits for a client is bounded in bytes as well as in count: each
+//! queued message is charged to its session's budget and to the budget all
+//! sessions share ([`QueueBudget`]), and the charge is given back when the
+//! message leaves the queue (sent, or dropped with the session). A message
+//! that would pass either budget is dropped and counted, with a warning.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -13,6 +19,77 @@ use crate::protocol::Message;
 
 /// How many server-initiated messages wait for a client's GET stream.
 const OUTBOUND_QUEUE: usize = 1024;
+
+/// The bytes waiting for all clients together, against `[limits] queue_bytes`.
+#[derive(Debug)]
+pub(crate) struct QueueBudget {
+    used: AtomicUsize,
+    limit: AtomicUsize,
+    dropped: AtomicU64,
+}
+
+impl QueueBudget {
+    pub(crate) fn new(limit: usize) -> Arc<Self> {
+        Arc::new(Self {
+            used: AtomicUsize::new(0),
+            limit: AtomicUsize::new(limit),
+            dropped: AtomicU64::new(0),
+        })
+    }
+
+    /// A new limit (from a reloaded config); what is queued stays.
+    pub(crate) fn set_limit(&self, limit: usize) {
+        self.limit.store(limit, Ordering::Relaxed);
+    }
+}
+
+/// Takes `bytes` from `counter` unless that would pass `limit`.
+fn reserve(counter: &AtomicUsize, bytes: usize, limit: usize) -> bool {
+    counter
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+            (used + bytes <= limit).then_some(used + bytes)
+        })
+        .is_ok()
+}
+
+/// A message in a session's queue, with the bytes it holds of both budgets;
+/// they are given back when it leaves the queue, however it leaves.
+pub(crate) struct Queued {
+    /// The message.
+    pub(crate) msg: Message,
+    bytes: usize,
+    session: Arc<AtomicUsize>,
+    global: Arc<QueueBudget>,
+}
+
+impl Queued {
+    /// The message, leaving the queue: its bytes are given back now.
+    pub(crate) fn into_message(mut self) -> Message {
+        std::mem::take(&mut self.msg)
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.session.fetch_sub(self.bytes, Ordering::AcqRel);
+        self.global.used.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+/// About how many bytes a message takes while it waits (its JSON text).
+fn weight(msg: &Message) -> usize {
+    let parts = [&msg.id, &msg.params, &msg.result, &msg.error]
+        .into_iter()
+        .flatten()
+        .map(|p| p.get().len())
+        .sum::<usize>();
+    let extra = msg
+        .extra
+        .iter()
+        .map(|(k, v)| k.len() + v.get().len())
+        .sum::<usize>();
+    64 + msg.method.as_ref().map_or(0, String::len) + parts + extra
+}
 
 /// Which protocol era a session speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +106,14 @@ pub struct Session {
     transport: &'static str,
     era: Era,
     pub(super) client: RwLock<ClientInfo>,
-    outbound: mpsc::Sender<Message>,
-    outbound_rx: Mutex<Option<mpsc::Receiver<Message>>>,
+    outbound: mpsc::Sender<Queued>,
+    outbound_rx: Mutex<Option<mpsc::Receiver<Queued>>>,
+    /// Bytes in `outbound` now, against `queue_limit`.
+    queued: Arc<AtomicUsize>,
+    queue_limit: usize,
+    budget: Arc<QueueBudget>,
+    /// Messages dropped because a budget was full.
+    dropped: AtomicU64,
     pub(super) inflight: Mutex<HashMap<String, Inflight>>,
     pub(super) client_requests: Mutex<HashMap<String, oneshot::Sender<Message>>>,
     next_request: AtomicU64,
@@ -85,6 +168,8 @@ impl Session {
         transport: &'static str,
         era: Era,
         surface: SurfaceMode,
+        queue_limit: usize,
+        budget: Arc<QueueBudget>,
     ) -> Arc<Self> {
         let (outbound, rx) = mpsc::channel(OUTBOUND_QUEUE);
         Arc::new(Self {
@@ -94,6 +179,10 @@ impl Session {
             client: RwLock::new(ClientInfo::default()),
             outbound,
             outbound_rx: Mutex::new(Some(rx)),
+            queued: Arc::default(),
+            queue_limit,
+            budget,
+            dropped: AtomicU64::new(0),
             inflight: Mutex::default(),
             client_requests: Mutex::default(),
             next_request: AtomicU64::new(1),
@@ -135,7 +224,7 @@ impl Session {
     }
 
     /// Takes the stream of server-initiated messages (one reader at a time).
-    pub fn take_outbound(&self) -> Option<mpsc::Receiver<Message>> {
+    pub(crate) fn take_outbound(&self) -> Option<mpsc::Receiver<Queued>> {
         self.outbound_rx
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -151,27 +240,78 @@ impl Session {
     }
 
     /// Gives the stream back when its reader goes away.
-    pub fn return_outbound(&self, rx: mpsc::Receiver<Message>) {
+    pub(crate) fn return_outbound(&self, rx: mpsc::Receiver<Queued>) {
         *self.outbound_rx.lock().unwrap_or_else(|p| p.into_inner()) = Some(rx);
     }
 
-    /// Queues a message for the client; drops it (with a warning) when the
-    /// queue is full. A stateless-era session has only its request's stream.
+    /// Queues a message for the client: on `related` (its request's own
+    /// stream) when there is room, else on the session's queue for its GET
+    /// stream, within the byte budgets; else drops it, counted, with a
+    /// warning. A stateless-era session has only its request's stream.
     pub(super) fn push(&self, msg: Message, related: Option<&mpsc::Sender<Message>>) {
-        if let Some(r) = related {
-            if r.try_send(msg.clone()).is_ok() {
-                return;
-            }
-        }
+        let msg = match related {
+            Some(r) => match r.try_send(msg) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(m) | mpsc::error::TrySendError::Closed(m)) => m,
+            },
+            None => msg,
+        };
         if self.era == Era::Modern {
             return;
         }
-        if self.outbound.try_send(msg).is_err() {
+        let bytes = weight(&msg);
+        if !reserve(&self.queued, bytes, self.queue_limit) {
+            return self.drop_one("its queue holds `session_queue_bytes` already");
+        }
+        let global_limit = self.budget.limit.load(Ordering::Relaxed);
+        if !reserve(&self.budget.used, bytes, global_limit) {
+            self.queued.fetch_sub(bytes, Ordering::AcqRel);
+            return self.drop_one("the clients' queues hold `queue_bytes` already");
+        }
+        let queued = Queued {
+            msg,
+            bytes,
+            session: self.queued.clone(),
+            global: self.budget.clone(),
+        };
+        if self.outbound.try_send(queued).is_err() {
+            self.drop_one("its queue holds 1024 messages already");
+        }
+    }
+
+    /// Counts a dropped message; warns on the first and then every 1000th.
+    fn drop_one(&self, why: &str) {
+        let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        let total = self.budget.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        if n == 1 || n.is_multiple_of(1000) {
             tracing::warn!(
                 session = self.id,
-                "the client's message queue is full; a message was dropped"
+                dropped = n,
+                dropped_all_sessions = total,
+                "a message for the client was dropped: {why} (its client does not read its stream fast enough)"
             );
         }
+    }
+
+    /// Messages dropped for this session because a budget was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Whether the session may be ended to make room: no request in flight,
+    /// no question to its client pending, no stream open.
+    pub(super) fn is_evictable(&self) -> bool {
+        !self.is_streaming()
+            && self
+                .inflight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_empty()
+            && self
+                .client_requests
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_empty()
     }
 
     /// A fresh id for a request the gateway sends to the client.

@@ -81,6 +81,15 @@ pub(crate) async fn spawn_container(
             path: m.host.clone(),
         });
     }
+    let home = dirs::home_dir();
+    for m in &opts.settings.mounts {
+        if let Some(why) = super::mounts::refusal(&m.host, home.as_deref(), runtime.data()) {
+            return Err(IsolationError::DangerousMount {
+                path: m.host.clone(),
+                why,
+            });
+        }
+    }
     let name = format!("portcullis-{}-{:08x}", opts.server, rand::random::<u32>());
     let spec = ContainerSpec {
         command: opts.command,
@@ -89,8 +98,11 @@ pub(crate) async fn spawn_container(
         cwd: opts.cwd.map(PathBuf::as_path),
         settings: opts.settings,
         labels: runtime.labels(opts.server),
-        // SAFETY: getuid and getgid cannot fail.
-        user: Some(unsafe { format!("{}:{}", libc::getuid(), libc::getgid()) }),
+        user: Some(opts.settings.user.clone().unwrap_or_else(|| {
+            // SAFETY: getuid and getgid cannot fail.
+            let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+            super::spec::default_user(uid, gid)
+        })),
     };
     let created = docker
         .create_container(

@@ -40,6 +40,8 @@ pub(crate) struct DockerRuntime(Arc<Inner>);
 
 struct Inner {
     home: String,
+    /// The gateway's data folder, which no container may mount.
+    data: std::path::PathBuf,
     gateway: String,
     client: Mutex<Option<Docker>>,
     /// Whether this home's orphans were removed yet.
@@ -52,6 +54,7 @@ impl DockerRuntime {
         let home = home_label(data);
         Self(Arc::new(Inner {
             home,
+            data: data.to_path_buf(),
             gateway: orphans::gateway_id(std::process::id()),
             client: Mutex::new(None),
             swept: tokio::sync::Mutex::new(false),
@@ -97,6 +100,11 @@ impl DockerRuntime {
         if let Err(e) = self.client().await {
             tracing::debug!("not removing orphan containers: {e}");
         }
+    }
+
+    /// The gateway's data folder.
+    pub(crate) fn data(&self) -> &Path {
+        &self.0.data
     }
 
     /// The labels of a container for `server`.

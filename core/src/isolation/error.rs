@@ -26,6 +26,14 @@ pub enum IsolationError {
         /// The host path.
         path: std::path::PathBuf,
     },
+    /// A host path named in `mounts` would hand the container the host.
+    #[error("mount source {} is refused: {why}\nhint: mount only the folders the server needs, e.g. one project folder", path.display())]
+    DangerousMount {
+        /// The host path.
+        path: std::path::PathBuf,
+        /// Why it is dangerous.
+        why: String,
+    },
     /// The engine refused or failed a request.
     #[error("Docker could not {action}: {message}")]
     Engine {

@@ -17,6 +17,7 @@ mod container;
 mod docker;
 mod error;
 mod image;
+mod mounts;
 mod orphans;
 mod spec;
 

@@ -2,9 +2,12 @@
 //! runs, and the hardening that holds unless the server's config says more.
 //!
 //! - no network (only a loopback interface) unless `network = true`;
-//! - a read-only root, a tmpfs on /tmp (also its HOME), only the mounts named;
-//! - every capability dropped, no-new-privileges, not privileged, and the
-//!   gateway's own user rather than root;
+//! - a read-only root, only the mounts named; a tmpfs on /tmp with noexec and
+//!   nosuid (nothing written there runs), and a separate tmpfs for HOME,
+//!   where package managers (npx, uvx) unpack what they then run;
+//! - every capability dropped, no-new-privileges, not privileged, and never
+//!   root unless the config says so: the gateway's own user, or nobody
+//!   (65534:65534) when the gateway itself runs as root;
 //! - memory (swap included), CPU and pid limits;
 //! - an init process that forwards signals and reaps zombies;
 //! - environment passed as the container's env, never on its command line;
@@ -20,6 +23,19 @@ use bollard::models::{
 use indexmap::IndexMap;
 
 use crate::config::DockerSettings;
+
+/// The home folder inside a container: its own tmpfs.
+pub(crate) const HOME: &str = "/home/portcullis";
+
+/// Who runs the program when the config names nobody: the gateway's own
+/// user, except root, which becomes nobody.
+pub(crate) fn default_user(uid: u32, gid: u32) -> String {
+    if uid == 0 {
+        "65534:65534".to_owned()
+    } else {
+        format!("{uid}:{gid}")
+    }
+}
 
 /// What to run in the container.
 pub(crate) struct ContainerSpec<'a> {
@@ -38,14 +54,20 @@ pub(crate) fn create_body(spec: ContainerSpec<'_>) -> ContainerCreateBody {
     let s = spec.settings;
     let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     if !spec.env.contains_key("HOME") {
-        // The root is read-only: tools that keep caches under HOME (npm, uv) write to /tmp.
-        env.push("HOME=/tmp".to_owned());
+        // The root is read-only: tools that keep caches under HOME (npm, uv) write there.
+        env.push(format!("HOME={HOME}"));
     }
-    // /tmp counts against the memory limit; half of it at most.
-    let tmpfs = HashMap::from([(
-        "/tmp".to_owned(),
-        format!("rw,exec,nosuid,nodev,mode=1777,size={}", s.memory / 2),
-    )]);
+    // Both count against the memory limit; a quarter of it each at most.
+    let tmpfs = HashMap::from([
+        (
+            "/tmp".to_owned(),
+            format!("rw,noexec,nosuid,nodev,mode=1777,size={}", s.memory / 4),
+        ),
+        (
+            HOME.to_owned(),
+            format!("rw,exec,nosuid,nodev,mode=1777,size={}", s.memory / 4),
+        ),
+    ]);
     let mounts: Vec<Mount> = s
         .mounts
         .iter()
@@ -118,6 +140,7 @@ mod tests {
             memory: 512 << 20,
             cpus: 1.5,
             pids: 128,
+            user: None,
         };
         let env: IndexMap<String, String> = [("TOKEN".to_owned(), "s3cret".to_owned())]
             .into_iter()
@@ -145,16 +168,22 @@ mod tests {
         assert_eq!(hc["NanoCpus"], 1_500_000_000i64);
         assert_eq!(hc["PidsLimit"], 128);
         assert_eq!(hc["LogConfig"]["Type"], "none");
-        assert!(hc["Tmpfs"]["/tmp"]
+        let tmp = hc["Tmpfs"]["/tmp"].as_str().unwrap();
+        assert!(tmp.contains("size=134217728"), "{tmp}");
+        assert!(
+            tmp.contains("noexec") && tmp.contains("nosuid") && !tmp.contains(",exec"),
+            "{tmp}"
+        );
+        assert!(hc["Tmpfs"]["/home/portcullis"]
             .as_str()
             .unwrap()
-            .contains("size=268435456"));
+            .contains("nosuid"));
         assert_eq!(hc["Mounts"][0]["ReadOnly"], true);
         assert_eq!(json["Entrypoint"], serde_json::json!(["npx"]));
         assert_eq!(json["Cmd"], serde_json::json!(["-y", "pkg"]));
         assert_eq!(
             json["Env"],
-            serde_json::json!(["TOKEN=s3cret", "HOME=/tmp"])
+            serde_json::json!(["TOKEN=s3cret", "HOME=/home/portcullis"])
         );
         let outside_env = serde_json::json!([
             json["Entrypoint"],
@@ -180,5 +209,11 @@ mod tests {
             open.host_config.unwrap().network_mode.as_deref(),
             Some("bridge")
         );
+    }
+
+    #[test]
+    fn root_becomes_nobody_unless_the_config_says_otherwise() {
+        assert_eq!(default_user(0, 0), "65534:65534");
+        assert_eq!(default_user(1000, 100), "1000:100");
     }
 }

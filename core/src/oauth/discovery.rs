@@ -107,7 +107,8 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     http: &reqwest::Client,
     url: &str,
 ) -> Result<Option<T>, String> {
-    let resp = http
+    super::urls::secure(url, "a metadata URL")?;
+    let mut resp = http
         .get(url)
         .header("accept", "application/json")
         .header("mcp-protocol-version", crate::protocol::LATEST_VERSION)
@@ -121,9 +122,18 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     if !status.is_success() {
         return Err(format!("{url} answered HTTP {}", status.as_u16()));
     }
-    let body = resp.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-    if body.len() > 1024 * 1024 {
-        return Err(format!("{url}: the document is larger than 1 MiB"));
+    // A running limit: a huge (or endless) document is refused as it passes 1 MiB, not after.
+    let limit = super::urls::MAX_DOCUMENT;
+    let too_large = || format!("{url}: the document is larger than {} KiB", limit / 1024);
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
     }
     serde_json::from_slice(&body)
         .map(Some)
@@ -200,6 +210,18 @@ pub(crate) async fn server_metadata(
     for c in &candidates {
         match get_json::<ServerMetadata>(http, c).await {
             Ok(Some(m)) => {
+                for (what, endpoint) in [
+                    ("authorization_endpoint", &m.authorization_endpoint),
+                    ("token_endpoint", &m.token_endpoint),
+                    ("registration_endpoint", &m.registration_endpoint),
+                ] {
+                    if let Some(e) = endpoint {
+                        super::urls::secure(e, what).map_err(|message| OAuthError::Untrusted {
+                            message: format!("the metadata at {c}: {message}"),
+                            hint: "an authorization server must use https (or http on this machine's loopback); ask its operator".into(),
+                        })?;
+                    }
+                }
                 if m.issuer != issuer {
                     return Err(OAuthError::Untrusted {
                         message: format!("the metadata at {c} names issuer `{}`, not `{issuer}`", m.issuer),

@@ -518,7 +518,7 @@ async fn register(
         .await
         .map_err(|e| refused(what, e.to_string()))?;
     let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
+    let text = super::urls::read_text(resp).await;
     if !status.is_success() {
         return Err(refused(what, describe_error(status.as_u16(), &text)));
     }
@@ -662,7 +662,7 @@ async fn token_request(
             .get("dpop-nonce")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let text = resp.text().await.unwrap_or_default();
+        let text = super::urls::read_text(resp).await;
         if status.is_success() {
             return serde_json::from_str(&text)
                 .map_err(|_| refused(what, "its answer is not a token response".into()));

@@ -18,6 +18,7 @@ mod discovery;
 mod dpop;
 mod error;
 mod flow;
+mod urls;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -34,6 +35,7 @@ pub(crate) use discovery::Challenge;
 use dpop::DpopKey;
 pub use error::OAuthError;
 use flow::Pending;
+pub use urls::is_web_link;
 
 /// Authorizations in a row (without a request succeeding) before giving up.
 pub const MAX_AUTHORIZATIONS: u32 = 3;
@@ -215,6 +217,7 @@ impl OAuthClient {
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
             .map(|p| p.url.clone())
+            .filter(|u| is_web_link(u))
     }
 
     /// The `Authorization` header (and the `DPoP` proof) that present `token`

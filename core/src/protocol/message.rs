@@ -55,20 +55,42 @@ pub enum ParseError {
         /// The configured limit.
         limit: usize,
     },
+    /// Arrays and objects nest deeper than the gateway reads.
+    #[error("the message nests arrays and objects {depth} deep, deeper than the limit of {limit}; flatten the data")]
+    TooDeep {
+        /// How deep it got before the scan stopped.
+        depth: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The object is JSON but not a valid JSON-RPC 2.0 message.
     #[error("invalid JSON-RPC message: {0}")]
     Invalid(&'static str),
 }
 
+/// Refuses text that is too large or nests too deeply, before any parsing.
+fn check_shape(bytes: &[u8], limit: usize) -> Result<(), ParseError> {
+    if bytes.len() > limit {
+        return Err(ParseError::TooLarge {
+            size: bytes.len(),
+            limit,
+        });
+    }
+    if let Some(depth) = super::depth::too_deep(bytes, super::depth::MAX_JSON_DEPTH) {
+        return Err(ParseError::TooDeep {
+            depth,
+            limit: super::depth::MAX_JSON_DEPTH,
+        });
+    }
+    Ok(())
+}
+
 impl Message {
     /// Parses one message, refusing anything larger than `limit` bytes.
+    /// Refuses as well anything nested deeper than [`MAX_JSON_DEPTH`](super::MAX_JSON_DEPTH)
+    /// and ids that are not strings or numbers.
     pub fn parse(bytes: &[u8], limit: usize) -> Result<Self, ParseError> {
-        if bytes.len() > limit {
-            return Err(ParseError::TooLarge {
-                size: bytes.len(),
-                limit,
-            });
-        }
+        check_shape(bytes, limit)?;
         let msg: Message = serde_json::from_slice(bytes)?;
         msg.validate()?;
         Ok(msg)
@@ -76,12 +98,7 @@ impl Message {
 
     /// Parses a body that is either one message or a batch (a JSON array).
     pub fn parse_many(bytes: &[u8], limit: usize) -> Result<(Vec<Self>, bool), ParseError> {
-        if bytes.len() > limit {
-            return Err(ParseError::TooLarge {
-                size: bytes.len(),
-                limit,
-            });
-        }
+        check_shape(bytes, limit)?;
         let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
         if first == Some(&b'[') {
             let batch: Vec<Message> = serde_json::from_slice(bytes)?;
@@ -98,6 +115,15 @@ impl Message {
     }
 
     fn validate(&self) -> Result<(), ParseError> {
+        if let Some(id) = &self.id {
+            // JSON-RPC allows null only where a request's id could not be read.
+            let null_ok = self.method.is_none() && self.error.is_some();
+            match id.get().as_bytes().first() {
+                Some(b'"' | b'-' | b'0'..=b'9') => {}
+                Some(b'n') if null_ok => {}
+                _ => return Err(ParseError::Invalid("an id must be a string or a number")),
+            }
+        }
         match (&self.method, &self.id, &self.result, &self.error) {
             (Some(_), _, None, None) => Ok(()),
             (None, Some(_), Some(_), None) | (None, Some(_), None, Some(_)) => Ok(()),
@@ -339,6 +365,11 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1}"#,
             r#"{"jsonrpc":"2.0"}"#,
             r#"{"jsonrpc":"2.0","id":1,"result":1,"error":{}}"#,
+            r#"{"jsonrpc":"2.0","id":[1],"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":{"a":1},"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":null,"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":true,"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":null,"result":{}}"#,
         ] {
             assert!(Message::parse(bad.as_bytes(), 1024).is_err(), "{bad}");
         }
@@ -356,6 +387,43 @@ mod tests {
             }
             other => panic!("expected TooLarge, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn ids_are_strings_or_numbers_and_null_only_on_errors() {
+        for ok in [
+            r#"{"jsonrpc":"2.0","id":"a","method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":-1.5,"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"m"}}"#,
+        ] {
+            assert!(Message::parse(ok.as_bytes(), 1024).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let deep = |n: usize| {
+            format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"arguments":{}1{}}}}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        };
+        let limit = crate::protocol::MAX_JSON_DEPTH;
+        assert!(Message::parse(deep(limit - 3).as_bytes(), 1 << 20).is_ok());
+        match Message::parse(deep(10_000).as_bytes(), 1 << 20) {
+            Err(e @ ParseError::TooDeep { .. }) => assert!(e.to_string().contains("128")),
+            other => panic!("expected TooDeep, got {other:?}"),
+        }
+        let id = format!(
+            r#"[{{"jsonrpc":"2.0","id":{}1{},"method":"x"}}]"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(matches!(
+            Message::parse_many(id.as_bytes(), 1 << 20),
+            Err(ParseError::TooDeep { .. })
+        ));
     }
 
     #[test]

@@ -5,12 +5,14 @@
 //! The protocol notes for people are `docs/PROTOCOL.md` at the repository root.
 
 mod codes;
+mod depth;
 mod message;
 pub mod modern;
 mod names;
 mod version;
 
 pub use codes::{http_status_for, ErrorCode};
+pub use depth::{too_deep, MAX_JSON_DEPTH};
 pub use message::{raw, to_raw, Kind, Message, ParseError};
 pub use names::{NameMap, ToolName};
 pub use version::{negotiate, LATEST_VERSION, SUPPORTED_VERSIONS};

@@ -55,6 +55,13 @@ pub use tools::{PendingTool, ToolDiff, ToolInfo, ToolStatus};
 /// failing with a "database is busy" error.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// `portcullis.db-wal` beside `portcullis.db`.
+fn wal_file(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 /// The trust store. Open one per process and share it (`Arc<Store>`).
 #[derive(Debug)]
 pub struct Store {
@@ -79,6 +86,16 @@ impl Store {
             source,
         };
         let mut conn = Connection::open(&path).map_err(open_failed)?;
+        // OAuth tokens live here: owner only (SQLite gives its -wal and -shm files the same mode).
+        for file in [
+            path.clone(),
+            wal_file(&path, "-wal"),
+            wal_file(&path, "-shm"),
+        ] {
+            if let Err(e) = crate::config::private_files::restrict(&file) {
+                tracing::warn!("cannot make {} private: {e}", file.display());
+            }
+        }
         configure(&conn, true).map_err(open_failed)?;
         migrations::migrate(&mut conn, &path)?;
         Ok(Store {

@@ -90,6 +90,7 @@ pub(crate) async fn connect_http(
     let http = reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(Duration::from_secs(10))
+        .redirect(same_origin_redirects())
         .build()
         .map_err(|e| TransportError::Unreachable {
             url: opts.url.to_owned(),
@@ -417,7 +418,8 @@ async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), Transpor
         });
     }
     if !status.is_success() {
-        let body = resp.text().await.unwrap_or_default();
+        let body = read_bounded(resp, link.limit).await.unwrap_or_default();
+        let body = String::from_utf8_lossy(&body);
         // A JSON-RPC error for this very request (2026-07-28 servers answer errors with 4xx) is the answer.
         if let Ok(answer) = Message::parse(body.as_bytes(), link.limit) {
             if answer.kind() == Kind::Response
@@ -713,4 +715,22 @@ pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// Redirects are followed only within the server's own origin: the
+/// configured headers (API keys, tokens) go with every request, and the
+/// HTTP client strips only the standard credential headers on its own. A
+/// redirect elsewhere is not followed; the call fails with its 3xx status.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if same && attempt.previous().len() < 10 {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
 }

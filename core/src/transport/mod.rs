@@ -10,6 +10,7 @@
 //! process is then terminated, killed after a grace period, and reaped.
 
 mod error;
+mod escape;
 mod http;
 mod lines;
 mod pipes;
@@ -26,9 +27,12 @@ use tokio_util::sync::CancellationToken;
 use crate::protocol::Message;
 
 pub use error::TransportError;
+pub(crate) use escape::printable;
 pub(crate) use http::{connect_http, HttpOptions, ToolSchemas};
 pub(crate) use lines::{Line, LineReader};
 pub(crate) use pipes::{spawn_reader, spawn_stderr, spawn_writer};
+#[cfg(test)]
+pub(crate) use sse_codec::SseParser;
 pub use stderr::StderrLog;
 pub(crate) use stdio::{spawn_stdio, StdioOptions};
 

@@ -89,7 +89,7 @@ pub(crate) fn spawn_reader<R>(
                         Err(e) => tracing::warn!(
                             server,
                             "ignoring a line on stdout that is not JSON-RPC ({e}): {}",
-                            preview(&String::from_utf8_lossy(trimmed))
+                            super::printable(preview(&String::from_utf8_lossy(trimmed)))
                         ),
                     }
                 }

@@ -75,7 +75,10 @@ impl LegacySse {
         };
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
-            let body = resp.text().await.unwrap_or_default();
+            let body = super::http::read_bounded(resp, 64 * 1024)
+                .await
+                .unwrap_or_default();
+            let body = String::from_utf8_lossy(&body);
             return Err(TransportError::Status {
                 url: url.to_string(),
                 status,
@@ -135,6 +138,17 @@ impl LegacySse {
                 url: url.to_string(),
                 message: format!("bad endpoint `{endpoint}`: {e}"),
             })?;
+        // The configured headers (secrets) go with every POST: only to the server's own origin.
+        if endpoint.origin() != url.origin() {
+            return Err(TransportError::Protocol {
+                url: url.to_string(),
+                message: format!(
+                    "its `endpoint` event names {}, another origin than the server's own ({}); Portcullis does not send messages or credentials there",
+                    crate::transport::printable(endpoint.as_str()),
+                    url.origin().ascii_serialization()
+                ),
+            });
+        }
         Ok(Self { link, endpoint })
     }
 
@@ -154,7 +168,10 @@ impl LegacySse {
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) => {
                 let status = r.status().as_u16();
-                let body = r.text().await.unwrap_or_default();
+                let body = super::http::read_bounded(r, 64 * 1024)
+                    .await
+                    .unwrap_or_default();
+                let body = String::from_utf8_lossy(&body);
                 Err(TransportError::Status {
                     url: self.endpoint.to_string(),
                     status,

@@ -43,7 +43,7 @@ impl StderrLog {
 
     /// Appends one line. When the file passes 1 MiB it moves to `.log.1`.
     pub fn push(&self, line: &str) {
-        let mut line = line.trim_end().to_owned();
+        let mut line = super::printable(line.trim_end());
         if line.len() > MAX_LINE {
             let mut cut = MAX_LINE;
             while !line.is_char_boundary(cut) {
@@ -60,11 +60,9 @@ impl StderrLog {
             if let Some(dir) = self.path.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
-            inner.file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)
-                .ok();
+            // Upstream output may hold secrets: owner only, also for logs from older versions.
+            let _ = crate::config::private_files::restrict(&self.path);
+            inner.file = crate::config::private_files::open_append(&self.path).ok();
             inner.written = inner
                 .file
                 .as_ref()

@@ -30,6 +30,33 @@ pub(crate) struct StdioOptions<'a> {
     pub(crate) max_message_bytes: usize,
 }
 
+/// Makes the child get SIGKILL when the gateway dies, however it dies (even
+/// by SIGKILL, which leaves no chance to stop it): Linux's parent-death
+/// signal. The signal follows the thread that started the child; these are
+/// the runtime's worker threads, which live as long as the gateway.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: getpid is async-signal-safe.
+    let gateway = unsafe { libc::getpid() };
+    // SAFETY: between fork and exec the closure calls only async-signal-safe
+    // functions (prctl, getppid, _exit) and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The gateway died before the signal was armed: go now.
+            if libc::getppid() != gateway {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut Command) {}
+
 /// Starts the child and the tasks that pump its pipes.
 pub(crate) fn spawn_stdio(
     opts: StdioOptions<'_>,
@@ -54,6 +81,7 @@ pub(crate) fn spawn_stdio(
     if let Some(cwd) = opts.cwd {
         cmd.current_dir(cwd);
     }
+    die_with_parent(&mut cmd);
     let mut child = cmd.spawn().map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => TransportError::CommandNotFound {
             command: opts.command.to_owned(),
