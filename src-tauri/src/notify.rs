@@ -334,7 +334,7 @@ fn notification_icon(data: &std::path::Path) -> Option<String> {
     let path = data.join("desktop").join("portcullis-128.png");
     let write = || -> std::io::Result<()> {
         std::fs::create_dir_all(path.parent().unwrap_or(data))?;
-        std::fs::write(&path, include_bytes!("../icons/128x128.png"))
+        std::fs::write(&path, include_bytes!("../../icons/128x128.png"))
     };
     match write() {
         Ok(()) => Some(path.display().to_string()),

@@ -18,8 +18,8 @@ use tauri::{AppHandle, Manager};
 use crate::actions;
 use crate::state::{Desktop, DesktopStatus};
 
-const ICON: &[u8] = include_bytes!("../icons/tray@2x.png");
-const ICON_PENDING: &[u8] = include_bytes!("../icons/tray-pending@2x.png");
+const ICON: &[u8] = include_bytes!("../../icons/tray@2x.png");
+const ICON_PENDING: &[u8] = include_bytes!("../../icons/tray-pending@2x.png");
 
 /// What the tray shows, derived from a status snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
