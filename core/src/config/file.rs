@@ -42,6 +42,11 @@ pub struct GatewayConfig {
     /// The image for isolated servers whose runtime Portcullis does not
     /// recognise (neither node/npx nor python/pip/uv/uvx).
     pub docker_image: Option<String>,
+    /// Days the activity log keeps calls and decisions. Default 30.
+    pub activity_retention_days: Option<u32>,
+    /// Whether the desktop app shows native notifications when tools wait.
+    /// Default `true`.
+    pub notifications: Option<bool>,
 }
 
 /// The tool surface agents see.

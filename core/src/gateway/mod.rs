@@ -12,6 +12,7 @@ mod events;
 mod listen;
 mod logging;
 mod modern;
+mod preferences;
 mod router;
 mod servers;
 mod session;
@@ -41,6 +42,7 @@ use crate::upstream::{UpstreamContext, UpstreamEvent, UpstreamHandle, UpstreamSt
 pub use clients::ClientSetups;
 pub use error::GatewayError;
 pub use listen::Listener;
+pub use preferences::Preferences;
 pub use servers::{ServerEditor, ServersAdded};
 pub use session::{ClientInfo, Era, Session};
 pub use tools::ToolEntry;
