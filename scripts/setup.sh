@@ -28,12 +28,15 @@ log() { echo "setup: $*" >&2; }
 #   ayatana-appindicator (tray) and librsvg; its tests run it under Xvfb in a
 #   D-Bus session with dunst as notification daemon, through webkit2gtk-driver
 #   (WebKitWebDriver). The headless `portcullis` binary needs none of these.
+#   dpkg-dev, binutils: scripts/package-deb.sh (dpkg-deb, dpkg-shlibdeps, objcopy);
+#   libglib2.0-bin: gdbus, with which the package test finds the tray icon on the bus.
 # ---------------------------------------------------------------------------
 APT_PACKAGES=(git docker.io chromium fonts-inter)
 DESKTOP_PACKAGES=(
     build-essential pkg-config file libssl-dev
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
     xvfb xauth dbus dbus-x11 webkit2gtk-driver dunst libnotify-bin
+    dpkg-dev binutils libglib2.0-bin
 )
 APT_PACKAGES+=("${DESKTOP_PACKAGES[@]}")
 

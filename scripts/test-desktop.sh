@@ -2,6 +2,9 @@
 # Runs the desktop app's end-to-end tests (tests/desktop) the way a person uses it:
 # on a virtual X display (Xvfb), in a fresh D-Bus session bus with a real
 # notification daemon (dunst), the app driven by tauri-driver + WebKitWebDriver.
+# test_package.py builds the .deb from the same debug binaries
+# (scripts/package-deb.sh), installs it on this machine with dpkg (root needed),
+# starts the installed app from its menu entry and removes the package again.
 # Needs scripts/setup.sh (Debian packages, .venv, tauri-driver in .deps/cargo) and
 # the built app and CLI: `cargo build -p portcullis -p portcullis-desktop`.
 # Anything missing fails the run and says what to do: nothing is skipped.
@@ -20,7 +23,7 @@ export PORTCULLIS_DESKTOP_BIN="${PORTCULLIS_DESKTOP_BIN:-$TARGET/debug/portculli
 export TAURI_DRIVER="${TAURI_DRIVER:-$ROOT/.deps/cargo/bin/tauri-driver}"
 
 missing=()
-for tool in xvfb-run dbus-run-session dbus-monitor dbus-send dunst dunstctl WebKitWebDriver; do
+for tool in xvfb-run dbus-run-session dbus-monitor dbus-send dunst dunstctl WebKitWebDriver gdbus dpkg-deb dpkg-shlibdeps objcopy; do
     command -v "$tool" >/dev/null || missing+=("$tool")
 done
 for file in "$TAURI_DRIVER" "$PORTCULLIS_BIN" "$PORTCULLIS_DESKTOP_BIN" .venv/bin/python tests/node_modules/.bin/mcp-server-everything; do

@@ -11,6 +11,8 @@ const COMMANDS: &[&str] = &[
     "open_window",
     "windows",
     "quit",
+    "autostart",
+    "set_autostart",
 ];
 
 fn main() {

@@ -29,6 +29,6 @@ pub use downstream::{
 };
 pub use gateway::{
     ClientInfo, ClientSetups, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener,
-    ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry,
+    Preferences, ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry,
 };
 pub use oauth::{is_web_link, OAuthError, MAX_AUTHORIZATIONS};

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::api::{self, Channels, RuntimeFile};
+use crate::api::{self, Channels, RuntimeFile, ServedBy};
 use crate::config::{ConfigError, ConfigFile, ConfigWatcher, Overrides, Paths, Settings};
 use crate::trust::Actor;
 use crate::{serve_http, Gateway, GatewayError, GatewayEvent};
@@ -44,6 +44,17 @@ impl Server {
         settings: Settings,
         overrides: Overrides,
     ) -> Result<Self, GatewayError> {
+        Self::start_as(paths, settings, overrides, ServedBy::Serve).await
+    }
+
+    /// [`Server::start`] for a front end that says who it is in the runtime
+    /// file, so a second front end can tell the person who already serves.
+    pub async fn start_as(
+        paths: Paths,
+        settings: Settings,
+        overrides: Overrides,
+        served_by: ServedBy,
+    ) -> Result<Self, GatewayError> {
         if !settings.listen.ip().is_loopback() {
             tracing::warn!("listening on {}, which is not a loopback address; requests must still name localhost in Host", settings.listen);
         }
@@ -69,6 +80,7 @@ impl Server {
         };
         let runtime = RuntimeFile {
             pid: std::process::id(),
+            served_by,
             mcp_url: server.mcp_url(),
             api_url: server.api_url(),
         };

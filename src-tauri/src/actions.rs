@@ -18,9 +18,59 @@ pub fn review(app: &AppHandle) -> Result<(), CommandError> {
     window::open_popup(app)
 }
 
+/// Blocks exactly these tools of `server` (a notification's Block), as the
+/// window's Block does: through the gateway, recorded in the activity log.
+pub fn block_named(app: &AppHandle, server: &str, tools: Vec<String>) -> Result<(), CommandError> {
+    if tools.is_empty() {
+        return Ok(());
+    }
+    let desktop = app.state::<Desktop>();
+    let gw = desktop.server()?.gateway().clone();
+    let selection = portcullis::trust::ToolSelection::Names(tools.clone());
+    // Called from a blocking thread (the notification's waiter), never from the runtime.
+    desktop
+        .rt
+        .block_on(gw.block_tools(server, &selection, portcullis::trust::Actor::Window))?;
+    tracing::info!(
+        "blocked from a notification: {server}: {}",
+        tools.join(", ")
+    );
+    tray::refresh(app);
+    Ok(())
+}
+
 /// Opens (or brings forward) the main window.
 pub fn open_window(app: &AppHandle) -> Result<(), CommandError> {
     window::open_main(app)
+}
+
+/// Opens what a launch asks for (`portcullis://` links, see [`crate::links`]),
+/// or the main window when it asks for nothing; returns the arguments that
+/// are not links this app knows (they are ignored, and logged).
+pub fn open_links(app: &AppHandle, args: &[String]) -> Vec<String> {
+    let mut ignored = Vec::new();
+    let mut opened = false;
+    for arg in args {
+        let result = match crate::links::parse(arg) {
+            Some(crate::links::Link::Review) => review(app),
+            Some(crate::links::Link::Page(route)) => window::open_main_at(app, &route),
+            None => {
+                tracing::warn!("ignoring {arg:?}: not a portcullis:// link this app knows");
+                ignored.push(arg.clone());
+                continue;
+            }
+        };
+        match result {
+            Ok(()) => opened = true,
+            Err(e) => tracing::error!("cannot open {arg}: {}", e.message),
+        }
+    }
+    if !opened {
+        if let Err(e) = open_window(app) {
+            tracing::error!("{}", e.message);
+        }
+    }
+    ignored
 }
 
 /// Pauses or resumes the gateway; returns whether it is paused now.
@@ -30,6 +80,16 @@ pub fn set_paused(app: &AppHandle, paused: bool) -> Result<bool, CommandError> {
     gw.set_paused(paused);
     tray::refresh(app);
     Ok(gw.is_paused())
+}
+
+/// Turns starting at login on or off; the tray's check mark follows.
+pub fn set_autostart(
+    app: &AppHandle,
+    enabled: bool,
+) -> Result<crate::autostart::Autostart, CommandError> {
+    let state = crate::autostart::set(enabled)?;
+    tray::refresh(app);
+    Ok(state)
 }
 
 /// Pauses a running gateway, resumes a paused one; returns whether it is paused now.
@@ -50,6 +110,7 @@ pub fn quit(app: &AppHandle) {
     for (_, w) in app.webview_windows() {
         let _ = w.hide();
     }
+    desktop.cancel_shell();
     let server = desktop.server().ok().cloned();
     let app = app.clone();
     // The shutdown runs off the main thread, which stays free to serve the

@@ -22,6 +22,8 @@ pub const PERMISSIONS: &[&str] = &[
     "allow-open-window",
     "allow-windows",
     "allow-quit",
+    "allow-autostart",
+    "allow-set-autostart",
 ];
 
 /// Whether the gateway serves, where, what waits, and whether notifications work.
@@ -72,4 +74,19 @@ pub fn windows(app: AppHandle) -> Vec<crate::window::WindowState> {
 #[tauri::command]
 pub fn quit(app: AppHandle) {
     actions::quit(&app);
+}
+
+/// Whether the app starts at login (the Settings page's toggle shows it).
+#[tauri::command]
+pub fn autostart() -> crate::autostart::Autostart {
+    crate::autostart::state()
+}
+
+/// Turns starting at login on or off, as the tray's "Start at login" does.
+#[tauri::command]
+pub fn set_autostart(
+    app: AppHandle,
+    enabled: bool,
+) -> Result<crate::autostart::Autostart, CommandError> {
+    actions::set_autostart(&app, enabled)
 }

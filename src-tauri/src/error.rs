@@ -19,6 +19,8 @@ pub enum ErrorKind {
     Gateway,
     /// A window could not be opened or shown.
     Window,
+    /// This system cannot do it (yet).
+    Unsupported,
 }
 
 /// A failed desktop command, as the page receives it.

@@ -14,8 +14,11 @@
 //! still starts and says why in the window and the tray.
 
 pub mod actions;
+pub mod autostart;
 pub mod commands;
 pub mod error;
+pub mod instance;
+pub mod links;
 pub mod notify;
 pub mod state;
 pub mod tray;
@@ -45,12 +48,21 @@ struct Args {
     /// Start in the tray only, without opening the window (e.g. at login).
     #[arg(long)]
     hidden: bool,
+    /// `portcullis://` links to open, e.g. portcullis://settings or portcullis://review.
+    /// When the app already runs, they go to it (and its window shows) instead.
+    #[arg(value_name = "LINK")]
+    links: Vec<String>,
 }
 
 /// Runs the app; returns only when it could not start at all.
 pub fn run() -> ExitCode {
     let args = Args::parse();
     init_logging();
+    // One app per data dir: a second launch shows the first one's window.
+    let first = match claim_instance(args.config.as_deref(), &args.links) {
+        Ok(first) => first,
+        Err(code) => return code,
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("portcullis")
@@ -87,7 +99,8 @@ pub fn run() -> ExitCode {
                 .unwrap_or_default()
         ),
     }
-    let start_hidden = args.hidden && server.is_ok();
+    let start_hidden = (args.hidden || !args.links.is_empty()) && server.is_ok();
+    let links = args.links.clone();
     let started = server.as_ref().ok().cloned();
     let app = tauri::Builder::default()
         .manage(Desktop::new(rt.handle().clone(), server))
@@ -100,6 +113,8 @@ pub fn run() -> ExitCode {
             commands::open_window,
             commands::windows,
             commands::quit,
+            commands::autostart,
+            commands::set_autostart,
         ])
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event {
@@ -119,7 +134,14 @@ pub fn run() -> ExitCode {
             tray::follow(handle);
             notify::follow(handle);
             quit_on_signal(handle);
-            if !start_hidden {
+            if let Some(first) = first {
+                let desktop = handle.state::<Desktop>();
+                let (tasks, cancel) = desktop.shell_tasks();
+                first.serve(handle, tasks, cancel);
+            }
+            if !links.is_empty() {
+                actions::open_links(handle, &links);
+            } else if !start_hidden {
                 if let Err(e) = window::open_main(handle) {
                     tracing::error!("{}", e.message);
                 }
@@ -152,12 +174,51 @@ pub fn run() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Takes the data dir for this app, or hands `links` to the app that runs
+/// there and says so (then `Err` with the code to exit with: this launch is
+/// done). `Ok(None)` when there is no data dir to claim: the gateway's start
+/// reports why, in the window.
+fn claim_instance(
+    config: Option<&std::path::Path>,
+    links: &[String],
+) -> Result<Option<instance::First>, ExitCode> {
+    let Ok(paths) = portcullis::config::Paths::resolve(config) else {
+        return Ok(None);
+    };
+    let launch = instance::Launch {
+        args: links.to_vec(),
+    };
+    match instance::claim(&paths.data, &launch) {
+        Ok(instance::Claim::First(first)) => Ok(Some(first)),
+        Ok(instance::Claim::Forwarded(reply)) => {
+            match &reply.mcp_url {
+                Some(url) => println!("Portcullis is already running, serving on {url}: its window is shown."),
+                None => println!("Portcullis is already running (its gateway did not start): its window is shown."),
+            }
+            for arg in &reply.ignored {
+                eprintln!("warning: ignored {arg:?}: not a portcullis:// link (try portcullis://settings or portcullis://review)");
+            }
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
 async fn start(
     config: Option<&std::path::Path>,
     overrides: Overrides,
 ) -> Result<Server, CommandError> {
     let (paths, settings) = load_settings(config, &overrides)?;
-    Ok(Server::start(paths, settings, overrides).await?)
+    Ok(Server::start_as(
+        paths,
+        settings,
+        overrides,
+        portcullis::api::ServedBy::Desktop,
+    )
+    .await?)
 }
 
 /// Lets the gateway's own pages (and only they: this exact origin) call the desktop commands.

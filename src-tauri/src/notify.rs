@@ -11,6 +11,14 @@
 //!   together, never make a storm.
 //! - **Review.** The notification's "Review" action, or a click on it, opens
 //!   the approval popup.
+//! - **Block.** A server's notification also offers "Block", which blocks
+//!   exactly the tools it names at that moment (a replaced notification
+//!   names the merged list), through the same `Gateway::block_tools` the
+//!   window uses. A summary of many servers offers Review only.
+//!   (An "Approve" action belongs here too, for items the scanner found
+//!   nothing in, once events carry the definition hashes a decision needs.)
+//! - **Optional.** `notifications = false` in `[gateway]` (the Settings
+//!   page) silences them, from the next batch on.
 //! - **Never fatal.** Without a D-Bus session bus or a notification daemon
 //!   nothing is shown; the reason is kept in [`NotificationState`] (shown in
 //!   the status the pages and tests read) and logged once. The tray still
@@ -18,7 +26,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use portcullis::GatewayEvent;
@@ -145,8 +153,37 @@ pub fn summary_text(batches: &[(String, Batch)]) -> (String, String) {
 /// A notification on screen, for a server (or `*` for a summary).
 struct Shown {
     id: u32,
-    batch: Batch,
+    /// What it names now; the action handler reads it when the person acts.
+    batch: Arc<Mutex<Batch>>,
     open: Arc<AtomicBool>,
+}
+
+/// What a person can do from a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationAction {
+    /// Open the approval popup (a click on the notification does this too).
+    Review,
+    /// Block the tools the notification names.
+    Block,
+}
+
+impl NotificationAction {
+    /// The action's key on D-Bus (`ActionInvoked`'s second argument).
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Review => "review",
+            Self::Block => "block",
+        }
+    }
+
+    /// The action a key names; `default` is a click on the notification.
+    pub fn from_key(key: &str) -> Option<Self> {
+        match key {
+            "default" | "review" => Some(Self::Review),
+            "block" => Some(Self::Block),
+            _ => None,
+        }
+    }
 }
 
 /// Collects events into batches and shows them when due.
@@ -195,6 +232,7 @@ pub fn follow(app: &AppHandle) {
     let gw = server.gateway().clone();
     let icon = notification_icon(&server.paths().data);
     let (app, cancel, mut events) = (app.clone(), gw.cancellation(), gw.subscribe());
+    let watched = gw.clone();
     gw.tasks().spawn(async move {
         probe(&app).await;
         let mut coalescer = Coalescer::default();
@@ -205,12 +243,15 @@ pub fn follow(app: &AppHandle) {
                 () = cancel.cancelled() => return,
                 () = async { tokio::time::sleep_until(due.unwrap_or_else(Instant::now)).await }, if due.is_some() => {
                     let batches = coalescer.take_due(Instant::now());
-                    if batches.len() > MAX_SEPARATE {
+                    // Settings → notifications off: the tray still shows what waits.
+                    if !watched.settings().notifications {
+                        tracing::debug!("notifications are off in the settings; {} server(s) not announced", batches.len());
+                    } else if batches.len() > MAX_SEPARATE {
                         let (summary, body) = summary_text(&batches);
                         show(&app, &mut shown, "*", Batch::default(), summary, body, icon.as_deref()).await;
                     } else {
                         for (server, batch) in batches {
-                            let mut merged = shown.get(&server).filter(|s| s.open.load(Ordering::SeqCst)).map(|s| s.batch.clone()).unwrap_or_default();
+                            let mut merged = shown.get(&server).filter(|s| s.open.load(Ordering::SeqCst)).map(|s| s.batch.lock().unwrap_or_else(|p| p.into_inner()).clone()).unwrap_or_default();
                             merged.merge(&batch);
                             let (summary, body) = text(&server, &merged);
                             show(&app, &mut shown, &server, merged, summary, body, icon.as_deref()).await;
@@ -268,8 +309,13 @@ async fn show(
         .summary(&summary)
         .body(&body)
         .action("default", "Review")
-        .action("review", "Review")
+        .action(NotificationAction::Review.key(), "Review")
         .hint(notify_rust::Hint::Category("im.received".into()));
+    // A summary of many servers names no tools to block.
+    let server = (key != "*").then(|| key.to_owned());
+    if server.is_some() {
+        n.action(NotificationAction::Block.key(), "Block");
+    }
     if let Some(icon) = icon {
         n.icon(icon);
     }
@@ -302,27 +348,40 @@ async fn show(
     if replacing == Some(id) {
         // The waiter of the notification it replaced is still listening for this id.
         if let Some(s) = shown.get_mut(key) {
-            s.batch = batch;
+            *s.batch.lock().unwrap_or_else(|p| p.into_inner()) = batch;
         }
         return;
     }
     let open = Arc::new(AtomicBool::new(true));
+    let named = Arc::new(Mutex::new(batch));
     shown.insert(
         key.to_owned(),
         Shown {
             id,
-            batch,
+            batch: named.clone(),
             open: open.clone(),
         },
     );
     let app = app.clone();
     // Blocks until the person acts on it or it closes (the daemon's timeout).
+    // Not a gateway task: Quit must not wait for a notification to expire.
     drop(tokio::task::spawn_blocking(move || {
-        handle.wait_for_action(|action| {
-            if matches!(action, "default" | "review") {
-                if let Err(e) = actions::review(&app) {
-                    tracing::error!("cannot open the approval popup: {}", e.message);
-                }
+        handle.wait_for_action(|key| {
+            let Some(action) = NotificationAction::from_key(key) else {
+                return;
+            };
+            let names = named.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let done = match (action, &server) {
+                (NotificationAction::Review, _) => actions::review(&app),
+                (NotificationAction::Block, Some(server)) => actions::block_named(
+                    &app,
+                    server,
+                    names.new.union(&names.changed).cloned().collect(),
+                ),
+                (NotificationAction::Block, None) => Ok(()),
+            };
+            if let Err(e) = done {
+                tracing::error!("the notification's {key} action failed: {}", e.message);
             }
         });
         open.store(false, Ordering::SeqCst);
@@ -334,7 +393,7 @@ fn notification_icon(data: &std::path::Path) -> Option<String> {
     let path = data.join("desktop").join("portcullis-128.png");
     let write = || -> std::io::Result<()> {
         std::fs::create_dir_all(path.parent().unwrap_or(data))?;
-        std::fs::write(&path, include_bytes!("../icons/128x128.png"))
+        std::fs::write(&path, include_bytes!("../../icons/128x128.png"))
     };
     match write() {
         Ok(()) => Some(path.display().to_string()),

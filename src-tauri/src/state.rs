@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 use portcullis::serve::Server;
 use portcullis::upstream::UpstreamState;
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::error::{CommandError, ErrorKind};
 use crate::notify::NotificationState;
@@ -20,6 +22,10 @@ pub struct Desktop {
     server: Result<Arc<Server>, CommandError>,
     notifications: Mutex<NotificationState>,
     quitting: AtomicBool,
+    /// The shell's own tasks, which run whether or not the gateway started
+    /// (the gateway's run in its own tracker); cancelled by Quit.
+    shell_tasks: TaskTracker,
+    shell_cancel: CancellationToken,
 }
 
 /// A snapshot for the tray menu and the pages.
@@ -47,6 +53,8 @@ pub struct DesktopStatus {
     pub notifications: NotificationState,
     /// The config file.
     pub config: Option<String>,
+    /// Whether the app starts at login.
+    pub autostart: crate::autostart::Autostart,
 }
 
 impl Desktop {
@@ -57,7 +65,20 @@ impl Desktop {
             server,
             notifications: Mutex::new(NotificationState::Unknown),
             quitting: AtomicBool::new(false),
+            shell_tasks: TaskTracker::new(),
+            shell_cancel: CancellationToken::new(),
         }
+    }
+
+    /// The shell's task tracker and the token that ends its tasks.
+    pub fn shell_tasks(&self) -> (&TaskTracker, CancellationToken) {
+        (&self.shell_tasks, self.shell_cancel.clone())
+    }
+
+    /// Ends the shell's own tasks (at Quit).
+    pub fn cancel_shell(&self) {
+        self.shell_tasks.close();
+        self.shell_cancel.cancel();
     }
 
     /// The serving gateway.
@@ -121,6 +142,7 @@ impl Desktop {
                     paused: gw.is_paused(),
                     notifications,
                     config: Some(server.paths().config.display().to_string()),
+                    autostart: crate::autostart::state(),
                 }
             }
             Err(e) => DesktopStatus {
@@ -135,6 +157,7 @@ impl Desktop {
                 paused: false,
                 notifications,
                 config: None,
+                autostart: crate::autostart::state(),
             },
         }
     }

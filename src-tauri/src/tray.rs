@@ -11,15 +11,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tauri::image::Image;
-use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
+use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Manager};
 
 use crate::actions;
 use crate::state::{Desktop, DesktopStatus};
 
-const ICON: &[u8] = include_bytes!("../icons/tray@2x.png");
-const ICON_PENDING: &[u8] = include_bytes!("../icons/tray-pending@2x.png");
+const ICON: &[u8] = include_bytes!("../../icons/tray@2x.png");
+const ICON_PENDING: &[u8] = include_bytes!("../../icons/tray-pending@2x.png");
 
 /// What the tray shows, derived from a status snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,6 +36,10 @@ pub struct TrayModel {
     pub pause: String,
     /// Whether pause/resume can be clicked.
     pub pause_enabled: bool,
+    /// Whether "Start at login" is checked.
+    pub autostart: bool,
+    /// Whether "Start at login" can be clicked (this system supports it).
+    pub autostart_enabled: bool,
     /// The icon's tooltip.
     pub tooltip: String,
     /// Whether the icon shows the badge (approvals wait).
@@ -90,6 +94,8 @@ impl TrayModel {
             }
             .to_owned(),
             pause_enabled: s.running,
+            autostart: s.autostart.enabled,
+            autostart_enabled: s.autostart.supported,
             tooltip,
             attention: s.pending > 0,
         }
@@ -103,6 +109,7 @@ pub struct Tray {
     servers: MenuItem<tauri::Wry>,
     pending: MenuItem<tauri::Wry>,
     pause: MenuItem<tauri::Wry>,
+    autostart: CheckMenuItem<tauri::Wry>,
     shown: Mutex<Option<TrayModel>>,
 }
 
@@ -127,6 +134,14 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
         model.pause_enabled,
         None::<&str>,
     )?;
+    let autostart = CheckMenuItem::with_id(
+        app,
+        "autostart",
+        "Start at login",
+        model.autostart_enabled,
+        model.autostart,
+        None::<&str>,
+    )?;
     let quit = MenuItem::with_id(app, "quit", "Quit Portcullis", true, None::<&str>)?;
     let menu = Menu::with_items(
         app,
@@ -138,6 +153,7 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
             &open,
             &PredefinedMenuItem::separator(app)?,
             &pause,
+            &autostart,
             &quit,
         ],
     )?;
@@ -159,6 +175,7 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
         servers,
         pending,
         pause,
+        autostart,
         shown: Mutex::new(Some(model)),
     });
     Ok(())
@@ -169,6 +186,8 @@ fn on_menu(app: &AppHandle, event: MenuEvent) {
         "pending" => actions::review(app),
         "open" => actions::open_window(app),
         "pause" => actions::toggle_pause(app).map(|_| ()),
+        // The menu has checked the item already; the file decides.
+        "autostart" => actions::set_autostart(app, !crate::autostart::state().enabled).map(|_| ()),
         "quit" => {
             actions::quit(app);
             Ok(())
@@ -203,6 +222,8 @@ pub fn refresh(app: &AppHandle) -> TrayModel {
         tray.pending.set_enabled(model.pending_enabled)?;
         tray.pause.set_text(&model.pause)?;
         tray.pause.set_enabled(model.pause_enabled)?;
+        tray.autostart.set_checked(model.autostart)?;
+        tray.autostart.set_enabled(model.autostart_enabled)?;
         tray.icon.set_tooltip(Some(&model.tooltip))?;
         if before
             .as_ref()
@@ -269,6 +290,11 @@ mod tests {
             paused: false,
             notifications: NotificationState::Unknown,
             config: None,
+            autostart: crate::autostart::Autostart {
+                supported: true,
+                enabled: false,
+                entry: None,
+            },
         }
     }
 

@@ -27,6 +27,31 @@ pub fn open_main(app: &AppHandle) -> Result<(), CommandError> {
     reveal(&window)
 }
 
+/// Shows the main window on a page: `route` is a hash route of the web UI
+/// such as `#/settings` (see [`crate::links`], which checks it).
+pub fn open_main_at(app: &AppHandle, route: &str) -> Result<(), CommandError> {
+    let window = match app.get_webview_window(MAIN) {
+        Some(w) => {
+            // The page routes on its hash: no reload, the page state stays.
+            let script = format!(
+                "location.hash = {};",
+                serde_json::Value::String(route.to_owned())
+            );
+            w.eval(&script).map_err(|e| CommandError::window(&e))?;
+            w
+        }
+        None => build(
+            app,
+            MAIN,
+            route,
+            "Portcullis",
+            (1100.0, 760.0),
+            (720.0, 480.0),
+        )?,
+    };
+    reveal(&window)
+}
+
 /// Shows the approval popup, creating it on first use.
 pub fn open_popup(app: &AppHandle) -> Result<(), CommandError> {
     let window = match app.get_webview_window(POPUP) {

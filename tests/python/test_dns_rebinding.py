@@ -62,9 +62,9 @@ def test_foreign_host_or_origin_is_refused(gw, endpoint: str, host: str | None, 
         ("localhost:{port}", None),
         ("127.0.0.1:{port}", None),
         ("localhost:{port}", "http://localhost:{port}"),
-        ("127.0.0.1:{port}", "tauri://localhost"),
+        ("127.0.0.1:{port}", "http://127.0.0.1:{port}"),
     ],
-    ids=["localhost", "127.0.0.1", "same-origin", "desktop-app-origin"],
+    ids=["localhost", "127.0.0.1", "same-origin", "same-origin-ip"],
 )
 def test_loopback_host_is_served(gw, host: str, origin: str | None) -> None:
     host = host.format(port=gw.port)

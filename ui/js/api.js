@@ -115,6 +115,10 @@ export const api = {
   clients: () => request('GET', 'clients'),
   installClient: (id) => request('POST', `clients/${seg(id)}/install`, {}),
   undoClient: (id) => request('POST', `clients/${seg(id)}/undo`, {}),
+  clientServers: (id) => request('GET', `clients/${seg(id)}/servers`),
+  importClient: (id) => request('POST', `clients/${seg(id)}/import`, {}),
+  settings: () => request('GET', 'settings'),
+  saveSettings: (change) => request('POST', 'settings', change),
 };
 
 /**

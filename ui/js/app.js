@@ -1,7 +1,7 @@
 // The main window: a sidebar of pages and the page shown, chosen by the URL's
-// hash (#/servers, #/tools?server=s&tool=t, #/approvals, #/activity, #/connect).
+// hash (#/servers, #/tools?server=s&tool=t, #/approvals, #/activity, #/connect, #/settings).
 
-import { api, apiBase } from './api.js';
+import { api, apiBase, embedded } from './api.js';
 import { h, fill, icon, ICONS } from './dom.js';
 import { authenticate, fail, listen, listenStatus, startEvents, throttle, toast } from './shell.js';
 import * as servers from './pages/servers.js';
@@ -9,6 +9,8 @@ import * as tools from './pages/tools.js';
 import * as approvals from './pages/approvals.js';
 import * as activity from './pages/activity.js';
 import * as connect from './pages/connect.js';
+import * as settings from './pages/settings.js';
+import * as welcome from './pages/welcome.js';
 
 const PAGES = [
   { id: 'servers', label: 'Servers', icon: ICONS.servers, module: servers },
@@ -16,6 +18,9 @@ const PAGES = [
   { id: 'approvals', label: 'Approvals', icon: ICONS.approvals, module: approvals },
   { id: 'activity', label: 'Activity', icon: ICONS.activity, module: activity },
   { id: 'connect', label: 'Connect', icon: ICONS.connect, module: connect },
+  { id: 'settings', label: 'Settings', icon: ICONS.settings, module: settings },
+  // Not in the sidebar: the first run opens on it (see start()).
+  { id: 'welcome', label: 'Welcome', module: welcome, hidden: true },
 ];
 
 const main = document.getElementById('main');
@@ -67,7 +72,7 @@ async function refreshBadges() {
 }
 
 function buildNav() {
-  for (const p of PAGES) {
+  for (const p of PAGES.filter((page) => !page.hidden)) {
     nav.appendChild(h('a', { href: `#/${p.id}`, dataset: { page: p.id } }, icon(p.icon), h('span', { text: p.label }), p.id === 'approvals' ? pendingBadge : null));
   }
   const dot = document.getElementById('live-dot');
@@ -87,6 +92,12 @@ async function start() {
   listen(badges);
   refreshBadges();
   window.addEventListener('hashchange', show);
+  // The desktop app's first run: no server configured and no page asked
+  // for: the window opens on the welcome page (#/welcome in a browser).
+  if (embedded && !location.hash) {
+    const list = await api.servers().catch(() => null);
+    if (list && list.length === 0) location.replace('#/welcome');
+  }
   show();
 }
 

@@ -1,5 +1,6 @@
 //! The Connect page's routes: each MCP client's snippet, and writing it into
-//! (or taking it back out of) that client's config file.
+//! (or taking it back out of) that client's config file; and the welcome
+//! page's: the servers a client declares, and importing them.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
@@ -48,4 +49,39 @@ pub(super) async fn undo(State(api): State<Api>, Path(id): Path<String>) -> Resp
     client(&id)
         .and_then(|c| api.gw.undo_client(c))
         .map_or_else(error, |done| Json(done).into_response())
+}
+
+/// `GET /api/v1/clients/{client}/servers`: what the client's config declares.
+pub(super) async fn servers(State(api): State<Api>, Path(id): Path<String>) -> Response {
+    client(&id)
+        .and_then(|c| api.gw.client_servers(c))
+        .map_or_else(error, |servers| {
+            let list: Vec<serde_json::Value> = servers
+                .iter()
+                .map(|s| {
+                    let what = match (&s.config.command, &s.config.url) {
+                        (Some(c), _) => std::iter::once(c.as_str())
+                            .chain(s.config.args.iter().flatten().map(String::as_str))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        (None, Some(u)) => u.clone(),
+                        (None, None) => String::new(),
+                    };
+                    serde_json::json!({ "name": s.name, "runs": what, "warnings": s.warnings })
+                })
+                .collect();
+            Json(list).into_response()
+        })
+}
+
+/// `POST /api/v1/clients/{client}/import`: adds the client's servers.
+pub(super) async fn import(State(api): State<Api>, Path(id): Path<String>) -> Response {
+    match client(&id) {
+        Ok(c) => api
+            .gw
+            .import_client(c)
+            .await
+            .map_or_else(error, |added| Json(added).into_response()),
+        Err(e) => error(e),
+    }
 }

@@ -11,11 +11,12 @@ mod connect;
 mod routes;
 mod runtime;
 mod servers;
+mod settings;
 mod token;
 mod ui;
 
 pub use channel::Channels;
 pub use client::{AdminClient, ClientError};
 pub use routes::router;
-pub use runtime::RuntimeFile;
+pub use runtime::{RuntimeFile, ServedBy};
 pub use token::load_or_create_token;

@@ -59,64 +59,33 @@ pub fn router(gw: Gateway, channels: super::Channels) -> Router {
         .route("/api/v1/gateway", get(gateway_state))
         .route("/api/v1/gateway/pause", post(pause))
         .route("/api/v1/gateway/resume", post(resume))
+        .route(
+            "/api/v1/settings",
+            get(super::settings::get).post(super::settings::set),
+        )
         .route("/api/v1/clients", get(super::connect::list))
         .route(
             "/api/v1/clients/{client}/install",
             post(super::connect::install),
         )
         .route("/api/v1/clients/{client}/undo", post(super::connect::undo))
+        .route(
+            "/api/v1/clients/{client}/servers",
+            get(super::connect::servers),
+        )
+        .route(
+            "/api/v1/clients/{client}/import",
+            post(super::connect::import),
+        )
         .layer(middleware::from_fn_with_state(api.clone(), require_token))
-        .layer(middleware::from_fn(cross_origin))
         .with_state(api);
     v1.merge(super::ui::routes())
 }
 
-/// The origins of the desktop app's webview, which loads the UI from its own
-/// scheme and calls this API across origins. Pages from anywhere else get no
-/// CORS headers, so a browser keeps their scripts out.
-const APP_ORIGINS: [&str; 3] = [
-    "tauri://localhost",
-    "http://tauri.localhost",
-    "https://tauri.localhost",
-];
-
-async fn cross_origin(req: Request, next: Next) -> Response {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .filter(|o| APP_ORIGINS.contains(o))
-        .map(str::to_owned);
-    let Some(origin) = origin else {
-        return next.run(req).await;
-    };
-    let allow_origin =
-        header::HeaderValue::from_str(&origin).unwrap_or(header::HeaderValue::from_static("null"));
-    let mut resp = if req.method() == axum::http::Method::OPTIONS {
-        let mut r = StatusCode::NO_CONTENT.into_response();
-        let h = r.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            header::HeaderValue::from_static("GET, POST, DELETE"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            header::HeaderValue::from_static("authorization, content-type"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            header::HeaderValue::from_static("600"),
-        );
-        r
-    } else {
-        next.run(req).await
-    };
-    resp.headers_mut()
-        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
-    resp.headers_mut()
-        .insert(header::VARY, header::HeaderValue::from_static("Origin"));
-    resp
-}
+// No CORS: the web UI, in a browser and in the desktop app's windows alike,
+// is served by this listener, so it calls the API from its own origin. A page
+// from any other origin (another Tauri app's `tauri://localhost` included)
+// gets no CORS headers, so a browser keeps its scripts out.
 
 /// Checks the bearer token and records which channel it belongs to: the
 /// handlers take the [`Actor`] from here, never from anything else the

@@ -5,11 +5,34 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+/// Which front end runs a gateway.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServedBy {
+    /// `portcullis serve` in a terminal (files written before this field existed say nothing: this).
+    #[default]
+    Serve,
+    /// The desktop app, in the tray.
+    Desktop,
+}
+
+impl std::fmt::Display for ServedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Serve => "`portcullis serve`",
+            Self::Desktop => "the Portcullis app",
+        })
+    }
+}
+
 /// What a running gateway writes about itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RuntimeFile {
     /// Its process id.
     pub pid: u32,
+    /// Which front end runs it.
+    #[serde(default)]
+    pub served_by: ServedBy,
     /// The MCP endpoint.
     pub mcp_url: String,
     /// The admin API base, e.g. `http://127.0.0.1:7331/api/v1`.

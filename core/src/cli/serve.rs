@@ -1,5 +1,6 @@
 //! `portcullis serve` and `portcullis stdio`.
 
+use portcullis::api::RuntimeFile;
 use portcullis::clients::{terminal_snippets, Target};
 use portcullis::config::{Overrides, Paths, Settings};
 use portcullis::serve::{load_settings, watch_config, Server, SHUTDOWN_DEADLINE};
@@ -17,6 +18,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen.clone(),
     };
     let (paths, settings) = load(&args.config, &overrides)?;
+    refuse_a_second_gateway(&paths)?;
     let server = Server::start(paths, settings, overrides).await?;
     let mcp_url = server.mcp_url();
     println!("Portcullis listening on {mcp_url}");
@@ -34,6 +36,25 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     server.shutdown(SHUTDOWN_DEADLINE).await;
     Ok(())
+}
+
+/// One gateway per data dir: a second would fight the first over the port,
+/// the store and `gateway.json`. Says who already serves, and where.
+fn refuse_a_second_gateway(paths: &Paths) -> anyhow::Result<()> {
+    let Some(running) = RuntimeFile::read(&paths.runtime_file()) else {
+        return Ok(());
+    };
+    anyhow::bail!(
+        "{} already serves on {} (pid {}), with the data in {}\nhint: agents can use that address as it is; to serve from this terminal instead, quit it first{}",
+        running.served_by,
+        running.mcp_url,
+        running.pid,
+        paths.data.display(),
+        match running.served_by {
+            portcullis::api::ServedBy::Desktop => " (tray menu: Quit Portcullis)",
+            portcullis::api::ServedBy::Serve => "",
+        }
+    )
 }
 
 pub(crate) async fn stdio(args: ConfigArgs) -> anyhow::Result<()> {

@@ -8,8 +8,24 @@ use toml_edit::{value, Array, DocumentMut, InlineTable, Item, Table};
 
 use super::settings::validate_name;
 use super::{
-    ConfigError, ConfigFile, IsolationKind, Overrides, ServerConfig, Settings, TransportKind,
+    ConfigError, ConfigFile, IsolationKind, Overrides, ServerConfig, Settings, SurfaceMode,
+    TransportKind,
 };
+
+/// A change to `[gateway]` from the Settings page: each field given replaces
+/// its key; a field left out keeps what the file says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayChange {
+    /// `listen`: where the MCP endpoint and admin API listen (from the next start).
+    pub listen: Option<String>,
+    /// `surface`: what agents see by default.
+    pub surface: Option<SurfaceMode>,
+    /// `notifications`: native notifications in the desktop app.
+    pub notifications: Option<bool>,
+    /// `activity_retention_days`: how long the activity log keeps rows.
+    pub activity_retention_days: Option<u32>,
+}
 
 const HEADER: &str =
     "# Portcullis configuration. See config.example.toml in the Portcullis repository.\n";
@@ -137,6 +153,61 @@ impl ConfigEditor {
         }
     }
 
+    /// Sets keys of `[gateway]` (creating the table at the top when there is
+    /// none); a key that exists keeps its comment.
+    pub fn set_gateway(&mut self, change: &GatewayChange) {
+        let mut values: Vec<(&str, toml_edit::Value)> = Vec::new();
+        if let Some(l) = &change.listen {
+            values.push(("listen", l.as_str().into()));
+        }
+        if let Some(s) = change.surface {
+            let word = match s {
+                SurfaceMode::Direct => "direct",
+                SurfaceMode::Search => "search",
+            };
+            values.push(("surface", word.into()));
+        }
+        if let Some(n) = change.notifications {
+            values.push(("notifications", n.into()));
+        }
+        if let Some(d) = change.activity_retention_days {
+            values.push(("activity_retention_days", i64::from(d).into()));
+        }
+        if values.is_empty() {
+            return;
+        }
+        if self
+            .doc
+            .get("gateway")
+            .and_then(Item::as_table_like)
+            .is_none()
+        {
+            let mut table = Table::new();
+            // Before every table the file has (their positions start at 0).
+            table.set_position(-1);
+            self.doc.insert("gateway", Item::Table(table));
+        }
+        let Some(table) = self
+            .doc
+            .get_mut("gateway")
+            .and_then(Item::as_table_like_mut)
+        else {
+            return;
+        };
+        for (key, new) in values {
+            match table.get_mut(key).and_then(Item::as_value_mut) {
+                Some(v) => {
+                    let decor = v.decor().clone();
+                    *v = new;
+                    *v.decor_mut() = decor;
+                }
+                None => {
+                    table.insert(key, Item::Value(new));
+                }
+            }
+        }
+    }
+
     /// The text as it would be written.
     pub fn text(&self) -> String {
         let body = self.doc.to_string();
@@ -259,6 +330,42 @@ fn number(n: f64) -> Item {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn editor(text: &str) -> ConfigEditor {
+        let dir = std::env::temp_dir().join(format!(
+            "portcullis-edit-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        ConfigEditor::open(&path).unwrap()
+    }
+
+    #[test]
+    fn settings_keep_their_comments_and_a_missing_gateway_table_goes_first() {
+        let mut ed = editor("# mine\n[gateway]\nsurface = \"search\"  # agents search\n");
+        ed.set_gateway(&GatewayChange {
+            surface: Some(SurfaceMode::Direct),
+            activity_retention_days: Some(7),
+            ..GatewayChange::default()
+        });
+        assert_eq!(
+            ed.text(),
+            "# mine\n[gateway]\nsurface = \"direct\"  # agents search\nactivity_retention_days = 7\n"
+        );
+        let mut ed = editor("[servers.time]\ncommand = \"uvx\"\n");
+        ed.set_gateway(&GatewayChange {
+            notifications: Some(false),
+            ..GatewayChange::default()
+        });
+        assert!(
+            ed.text().starts_with("[gateway]\nnotifications = false\n"),
+            "{}",
+            ed.text()
+        );
+    }
 
     #[test]
     fn edits_keep_comments_and_order() {

@@ -48,6 +48,11 @@ pub struct GatewayConfig {
     /// Web origins (besides the gateway's own and the desktop app's) whose
     /// pages may call the gateway, each exactly `scheme://host[:port]`.
     pub allowed_origins: Option<Vec<String>>,
+    /// Days the activity log keeps calls and decisions. Default 30.
+    pub activity_retention_days: Option<u32>,
+    /// Whether the desktop app shows native notifications when tools wait.
+    /// Default `true`.
+    pub notifications: Option<bool>,
 }
 
 /// The tool surface agents see.

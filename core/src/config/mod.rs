@@ -19,7 +19,7 @@ mod settings;
 mod watch;
 mod words;
 
-pub use edit::ConfigEditor;
+pub use edit::{ConfigEditor, GatewayChange};
 pub use env_vars::EnvVars;
 pub use error::ConfigError;
 pub use file::{
@@ -33,6 +33,8 @@ pub use isolation::{
 };
 pub use limits::{Limits, LimitsConfig};
 pub use paths::Paths;
-pub use settings::{Overrides, ServerSettings, Settings, TransportSettings, DEFAULT_LISTEN};
+pub use settings::{
+    Overrides, ServerSettings, Settings, TransportSettings, DEFAULT_LISTEN, DEFAULT_RETENTION_DAYS,
+};
 pub use watch::ConfigWatcher;
 pub use words::{split_words, UnclosedQuote};

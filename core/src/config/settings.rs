@@ -15,6 +15,10 @@ use super::{
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7331";
 const DEFAULT_TIMEOUT: f64 = 60.0;
 const DEFAULT_MAX_MESSAGE: usize = 16 * 1024 * 1024;
+/// Days the activity log keeps its rows unless told otherwise.
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+/// The longest retention accepted: ten years.
+const MAX_RETENTION_DAYS: u32 = 3650;
 
 /// Values given on the command line, above everything else.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +42,10 @@ pub struct Settings {
     pub call_timeout: Duration,
     /// Largest message accepted.
     pub max_message_bytes: usize,
+    /// How long the activity log keeps its rows.
+    pub activity_retention: Duration,
+    /// Whether the desktop app shows native notifications.
+    pub notifications: bool,
     /// Upstreams by name, in file order.
     pub servers: IndexMap<String, ServerSettings>,
     /// Origins, besides the gateway's and the desktop app's own, allowed to call it.
@@ -197,6 +205,16 @@ impl Settings {
                 "use at least 1024; the default is 16 MiB",
             ));
         }
+        let retention_days = file
+            .gateway
+            .activity_retention_days
+            .unwrap_or(DEFAULT_RETENTION_DAYS);
+        if !(1..=MAX_RETENTION_DAYS).contains(&retention_days) {
+            return Err(invalid(
+                format!("activity_retention_days = {retention_days} is out of range"),
+                "keep the activity log between 1 and 3650 days; the default is 30",
+            ));
+        }
         let mut servers = IndexMap::new();
         for (name, server) in &file.servers {
             servers.insert(
@@ -240,6 +258,8 @@ impl Settings {
             prefix,
             call_timeout,
             max_message_bytes,
+            activity_retention: Duration::from_secs(u64::from(retention_days) * 86_400),
+            notifications: file.gateway.notifications.unwrap_or(true),
             servers,
             allowed_origins,
             limits,

@@ -5,10 +5,10 @@
 //! numeric port): anything else, `[::1]:@evil.com` included, is refused.
 //! `Origin` must be absent (no browser page: an agent, the CLI) or exactly
 //! one the person allowed: the gateway's own origin (its address with its
-//! port, under the loopback names), the desktop app's own origin, or one
-//! listed in `[gateway] allowed_origins`. Any other local page (another dev
-//! server on a loopback port, another Tauri app) is a different origin and
-//! is refused.
+//! port, under the loopback names; the desktop app's windows load the UI from
+//! there too), or one listed in `[gateway] allowed_origins`. Any other local
+//! page (another dev server on a loopback port, any Tauri app's
+//! `tauri://localhost`) is a different origin and is refused.
 
 use axum::http::{HeaderMap, StatusCode};
 
@@ -18,22 +18,14 @@ pub(crate) struct OriginPolicy {
     allowed: Vec<String>,
 }
 
-/// The desktop app's own page (Linux and macOS; Windows' two forms).
-const DESKTOP_ORIGINS: [&str; 3] = [
-    "tauri://localhost",
-    "http://tauri.localhost",
-    "https://tauri.localhost",
-];
-
 impl OriginPolicy {
-    /// The gateway's own origins on `port`, the desktop app's, and `extra`
+    /// The gateway's own origins on `port` and `extra`
     /// (already normalized by [`normalize_origin`]).
     pub(crate) fn new(port: u16, extra: &[String]) -> Self {
         let mut allowed: Vec<String> = ["127.0.0.1", "localhost", "[::1]"]
             .iter()
             .map(|h| format!("http://{h}:{port}"))
             .collect();
-        allowed.extend(DESKTOP_ORIGINS.iter().map(|o| (*o).to_owned()));
         allowed.extend(extra.iter().cloned());
         Self { allowed }
     }
@@ -70,7 +62,7 @@ pub(crate) fn check_local(
             if policy.allows(origin) {
                 Ok(())
             } else {
-                Err((StatusCode::FORBIDDEN, format!("Origin `{}` is not allowed: only the gateway's own pages and the desktop app may call it (a person can allow another origin in [gateway] allowed_origins)", printable(origin))))
+                Err((StatusCode::FORBIDDEN, format!("Origin `{}` is not allowed: only the gateway's own pages (the desktop app's windows among them) may call it (a person can allow another origin in [gateway] allowed_origins)", printable(origin))))
             }
         }
         _ => Err((
@@ -218,8 +210,6 @@ mod tests {
             "http://127.0.0.1:7331",
             "http://[::1]:7331",
             "HTTP://LOCALHOST:7331",
-            "tauri://localhost",
-            "http://tauri.localhost",
             "http://localhost:5173",
         ] {
             assert!(policy.allows(ok), "{ok}");
@@ -235,6 +225,8 @@ mod tests {
             "http://localhost:7331/x",
             "http://user@localhost:7331",
             "tauri://other-app",
+            "tauri://localhost",
+            "http://tauri.localhost",
             "",
         ] {
             assert!(!policy.allows(bad), "{bad}");

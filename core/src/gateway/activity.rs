@@ -11,8 +11,6 @@ use tokio::sync::mpsc;
 use super::Gateway;
 use crate::store::CallRecord;
 
-/// Calls older than this leave the log.
-const MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 /// At most this many rows stay in the log.
 const MAX_ROWS: usize = 100_000;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
@@ -46,6 +44,9 @@ pub(super) async fn write_calls(gw: Gateway, mut rx: mpsc::Receiver<CallRecord>)
         let done = batch.is_empty();
         let store = gw.inner.store.clone();
         let prune = last_prune.elapsed() >= PRUNE_EVERY;
+        // Calls older than the configured retention leave the log (read each
+        // time: a change in Settings applies at the next prune).
+        let max_age = gw.settings().activity_retention;
         if prune {
             last_prune = Instant::now();
         }
@@ -54,7 +55,7 @@ pub(super) async fn write_calls(gw: Gateway, mut rx: mpsc::Receiver<CallRecord>)
                 store.record_calls(&crate::store::coalesce(batch))?;
             }
             if prune {
-                store.prune(MAX_AGE, MAX_ROWS)?;
+                store.prune(max_age, MAX_ROWS)?;
             }
             Ok::<_, crate::store::StoreError>(())
         })

@@ -1,11 +1,16 @@
-//! Pointing MCP clients at this gateway, as the Connect page does.
+//! Pointing MCP clients at this gateway, as the Connect page does, and
+//! bringing their servers over, as the welcome page does.
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{Gateway, GatewayError};
+use super::{Gateway, GatewayError, ServersAdded};
 use crate::clients::{Client, ClientFiles, ClientSetup, Installed, Target, Undone};
+use crate::config::ImportedServer;
+
+/// The entry a client's config has for Portcullis itself: never imported.
+const OWN_ENTRY: &str = "portcullis";
 
 /// The Connect page: where clients connect, and each client's setup.
 #[derive(Debug, Clone, Serialize)]
@@ -36,6 +41,27 @@ impl Gateway {
     /// Writes the snippet for `mcp_url` into the client's config, with a backup.
     pub fn install_client(&self, client: Client, mcp_url: &str) -> Result<Installed, GatewayError> {
         Ok(self.client_files().install(client, &Target::new(mcp_url))?)
+    }
+
+    /// The servers a client's config declares, Portcullis's own entry left
+    /// out; none when the client has no config file.
+    pub fn client_servers(&self, client: Client) -> Result<Vec<ImportedServer>, GatewayError> {
+        let path = self.client_files().path(client)?;
+        if !path.is_file() {
+            return Ok(Vec::new());
+        }
+        let mut servers = crate::config::import_servers(&path)?;
+        servers.retain(|s| s.name != OWN_ENTRY);
+        Ok(servers)
+    }
+
+    /// Adds a client's servers to the config (names that exist are skipped);
+    /// they start and their tools wait for approval, as any server a person adds.
+    pub async fn import_client(&self, client: Client) -> Result<ServersAdded, GatewayError> {
+        let servers = self.client_servers(client)?;
+        let out = self.server_editor().import(&servers)?;
+        self.reload_config().await?;
+        Ok(out)
     }
 
     /// Restores the client's config as it was before the last install.

@@ -13,6 +13,7 @@ mod items;
 mod listen;
 mod logging;
 mod modern;
+mod preferences;
 mod router;
 mod servers;
 mod session;
@@ -42,6 +43,7 @@ use crate::upstream::{UpstreamContext, UpstreamEvent, UpstreamHandle, UpstreamSt
 pub use clients::ClientSetups;
 pub use error::GatewayError;
 pub use listen::Listener;
+pub use preferences::Preferences;
 pub use servers::{ServerEditor, ServersAdded};
 pub(crate) use session::Queued;
 pub use session::{ClientInfo, Era, Session};

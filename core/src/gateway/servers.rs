@@ -123,7 +123,7 @@ impl<'a> ServerEditor<'a> {
 }
 
 impl Gateway {
-    fn server_editor(&self) -> ServerEditor<'_> {
+    pub(super) fn server_editor(&self) -> ServerEditor<'_> {
         ServerEditor::new(&self.inner.paths).with_store(&self.inner.store)
     }
 
@@ -166,7 +166,7 @@ impl Gateway {
     /// Reads the config file again and applies it now, rather than when the
     /// watcher next looks. The listen address stays: a running gateway
     /// cannot move.
-    async fn reload_config(&self) -> Result<(), GatewayError> {
+    pub(super) async fn reload_config(&self) -> Result<(), GatewayError> {
         let path = &self.inner.paths.config;
         let file = ConfigFile::load(path)?;
         let listen = self.settings().listen.to_string();

@@ -1,0 +1,144 @@
+"""One app per person, and an app that starts at login.
+
+- Launching the app again while it runs shows the running app's window (on
+  the page a `portcullis://` link names) and exits, instead of failing on the
+  port; `portcullis serve` for the same data refuses and says where the app
+  serves.
+- "Start at login" writes an XDG autostart entry (and removes it); the
+  entry's Exec line starts the app in the tray, serving.
+
+The app runs with its own XDG_CONFIG_HOME, so the autostart entry lands in
+the test's folder, never in the machine's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+
+import desktop
+import harness
+import trustkit
+from desktop import App, wait_for
+
+pytestmark = pytest.mark.usefixtures("graphical_session")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("instance-home")
+    (home / "config.toml").write_text('[gateway]\nlisten = "127.0.0.1:0"\n')
+    return home
+
+
+@pytest.fixture(scope="module")
+def xdg_config(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("xdg-config")
+
+
+@pytest.fixture(scope="module")
+def app(home, xdg_config) -> App:
+    app = App.launch(home, env={"XDG_CONFIG_HOME": str(xdg_config)})
+    wait_for("gateway.json from the app", app.runtime)
+    yield app
+    app.quit()
+
+
+def env_of(home: Path, xdg_config: Path) -> dict[str, str]:
+    return {**os.environ, "PORTCULLIS_HOME": str(home), "XDG_CONFIG_HOME": str(xdg_config)}
+
+
+def main_window(app: App) -> dict:
+    return next(w for w in app.invoke("windows") if w["label"] == "main")
+
+
+def test_the_first_run_opens_on_the_welcome_page(app: App) -> None:
+    app.switch("main")
+    wait_for("the window on #/welcome (no server configured)", lambda: app.driver.current_url.endswith("#/welcome"))
+    wait_for("the welcome page", lambda: "Welcome to Portcullis" in app.driver.find_element(By.TAG_NAME, "body").text)
+
+
+def test_a_second_launch_shows_the_running_window_on_the_linked_page(app: App, home: Path, xdg_config: Path) -> None:
+    app.switch("main")
+    app.driver.execute_script("setTimeout(() => window.__TAURI_INTERNALS__.invoke('close_window'), 0)")
+    wait_for("the main window to hide", lambda: not main_window(app)["visible"])
+    second = subprocess.run(
+        [str(desktop.app_bin()), "portcullis://activity", "/not/a/link"],
+        env=env_of(home, xdg_config),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert second.returncode == 0, second
+    assert f"Portcullis is already running, serving on {app.runtime()['mcp_url']}" in second.stdout, second
+    assert 'ignored "/not/a/link"' in second.stderr, second
+    shown = wait_for("the main window to show on #/activity", lambda: (w := main_window(app))["visible"] and w["url"].endswith("#/activity") and w)
+    assert shown["url"].startswith(app.runtime()["api_url"].removesuffix("/api/v1") + "/ui/"), shown
+    # Still one app: the runtime file names the first process.
+    assert "launched again with" in app.log()
+
+
+def test_portcullis_serve_says_the_app_already_serves(app: App, home: Path) -> None:
+    serve = subprocess.run(
+        [str(harness.gateway_bin()), "serve"],
+        env={**os.environ, "PORTCULLIS_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert serve.returncode != 0, serve
+    runtime = app.runtime()
+    assert f"error: the Portcullis app already serves on {runtime['mcp_url']} (pid {runtime['pid']})" in serve.stderr, serve.stderr
+    assert "hint:" in serve.stderr and "Quit Portcullis" in serve.stderr, serve.stderr
+    assert json.loads((home / "gateway.json").read_text())["pid"] == runtime["pid"], "serve must leave the app's runtime file alone"
+
+
+def test_start_at_login_writes_an_autostart_entry_that_starts_the_app(app: App, home: Path, xdg_config: Path, tmp_path: Path) -> None:
+    entry = xdg_config / "autostart" / "portcullis.desktop"
+    before = app.invoke("autostart")
+    assert before == {"supported": True, "enabled": False, "entry": str(entry)}, before
+    # The Settings page of the window has the toggle (a browser does not).
+    app.switch("main")
+    app.driver.execute_script("location.hash = '#/settings'")
+    toggle = wait_for("Start at login on the Settings page", lambda: app.driver.find_element(By.CSS_SELECTOR, "#settings-autostart"))
+    assert not toggle.is_selected()
+    toggle.click()
+    wait_for("the autostart entry", entry.exists)
+    assert app.invoke("autostart")["enabled"] is True
+    assert app.invoke("tray_state")["autostart"] is True
+    text = entry.read_text()
+    assert text.startswith("[Desktop Entry]\nType=Application\n"), text
+    exec_line = re.search(r"^Exec=(.*)$", text, re.M).group(1)
+    argv = shlex.split(exec_line)
+    assert argv == ["env", f"PORTCULLIS_HOME={home}", str(desktop.app_bin()), "--hidden"], argv
+    # Off removes the entry; on writes it again.
+    assert app.invoke("set_autostart", {"enabled": False})["enabled"] is False
+    assert not entry.exists()
+    assert app.invoke("tray_state")["autostart"] is False
+    app.invoke("set_autostart", {"enabled": True})
+    assert entry.read_text() == text
+
+    # At login the app is not running yet: quit it, then start what the entry says.
+    pid = app.runtime()["pid"]
+    app.invoke("quit")
+    wait_for("the app to exit", lambda: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0], timeout=30)
+    log = tmp_path / "autostart.log"
+    proc = subprocess.Popen(argv, env={**os.environ, "XDG_CONFIG_HOME": str(xdg_config)}, stdout=log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        runtime = wait_for("the app started at login to serve", lambda: proc.poll() is None and (home / "gateway.json").exists() and json.loads((home / "gateway.json").read_text()), timeout=60)
+        assert runtime["served_by"] == "desktop", runtime
+        with trustkit.McpSession(runtime["mcp_url"], client_name="autostart-test") as s:
+            assert "tools" in s.request("tools/list", {})
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+    assert "panicked" not in log.read_text(errors="replace")

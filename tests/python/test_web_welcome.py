@@ -1,0 +1,82 @@
+"""The welcome page (where the desktop app's window opens while no server is
+configured; #/welcome in a browser), in a real browser against a real gateway:
+it finds the MCP config of a client installed here (Cursor, in a temp HOME),
+imports its servers (which start and wait for approval: the real
+mcp-server-time), points the client at Portcullis with a backup, and undoes
+that.
+
+Takes the README's screenshot of the page (welcome.png).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+import browser as br
+import harness
+import trustkit as tk
+from admin import Admin
+from browser import Browser
+
+_missing = br.missing_reason()
+if _missing and os.environ.get("CI"):
+    pytestmark = [pytest.mark.gateway]
+else:
+    pytestmark = [pytest.mark.gateway, pytest.mark.skipif(_missing is not None, reason=_missing or "")]
+
+
+@pytest.fixture
+def b():
+    if _missing:
+        pytest.fail(f"the web UI tests cannot run: {_missing}")
+    with Browser.start() as browser:
+        yield browser
+        errors = [e for e in browser.errors() if "Failed to load resource" not in e]
+        assert not errors, f"the page logged errors: {errors}"
+
+
+def test_welcome_imports_a_clients_servers_and_points_it_at_portcullis(gateway, b, tmp_path):
+    home = tmp_path / "person"
+    cursor = home / ".cursor" / "mcp.json"
+    cursor.parent.mkdir(parents=True)
+    original = json.dumps({"mcpServers": {
+        "time": {"command": str(harness.VENV_BIN / "mcp-server-time"), "args": ["--local-timezone", "UTC"]},
+        "notes": {"url": "http://127.0.0.1:9/mcp"},
+    }}, indent=2) + "\n"
+    cursor.write_text(original)
+    gw = gateway("", trust=False, extra_env={"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
+    admin = Admin.of(gw)
+
+    b.goto(f"http://127.0.0.1:{gw.port}/ui/#/welcome")
+    b.wait("#token-input")
+    b.fill("#token-input", admin.token)
+    b.click("#token-submit")
+    card = '[data-client="cursor"]'
+    b.wait(card, "mcp-server-time")
+    b.wait(f'{card} [data-server="notes"]', "http://127.0.0.1:9/mcp")
+    assert b.count('[data-client="vscode"]') == 0, "a client without a config file is not offered"
+    b.screenshot("welcome")
+
+    b.click(f'{card} >> role=button[name="Import 2 servers"s]')
+    b.wait("#toasts", "Imported 2 servers from Cursor")
+    names = {s["name"] for s in admin.get("servers").json()}
+    assert names == {"time", "notes"}, names
+    # Imported like any server a person adds: it starts, and its tools wait for approval.
+    admin.wait_ready("time")
+    tk.wait_until(lambda: tk.tool_states(admin, "time").get("get_current_time") == "pending", "time's tools to wait for approval")
+
+    b.click(f'{card} >> role=button[name="Point Cursor at Portcullis"s]')
+    b.wait(card, "Cursor uses Portcullis")
+    written = json.loads(cursor.read_text())
+    assert written["mcpServers"]["portcullis"] == {"url": gw.url}, written
+    backups = list(cursor.parent.glob("mcp.json.portcullis-backup-*"))
+    assert len(backups) == 1 and backups[0].read_text() == original
+    # Importing again skips what is there: nothing doubles, Portcullis's own entry is never imported.
+    assert admin.post("clients/cursor/import", {}).json()["skipped"] == ["time", "notes"]
+
+    b.click(f'{card} >> role=button[name="Undo"s]')
+    b.wait(card, "Point Cursor at Portcullis")
+    assert cursor.read_text() == original
