@@ -480,7 +480,13 @@ fn main() {
     // Without `--bench` (e.g. `cargo test --benches`) criterion only checks that each
     // benchmark runs once; do that at a small size and skip the percentile pass.
     let quick = !std::env::args().any(|a| a == "--bench");
-    let sizes: &[usize] = if quick { &[1_000] } else { &[10_000, 100_000] };
+    // SEARCH_BENCH_ONLY_10K=1 skips the 100k catalogue (e.g. for a quick run in the dev profile).
+    let only_10k = std::env::var_os("SEARCH_BENCH_ONLY_10K").is_some();
+    let sizes: &[usize] = match (quick, only_10k) {
+        (true, _) => &[1_000],
+        (false, true) => &[10_000],
+        (false, false) => &[10_000, 100_000],
+    };
     let mut c = Criterion::default().configure_from_args();
     bench_build(&mut c, sizes);
     let indexes: Vec<(usize, SearchIndex, Vec<ToolDoc>)> = sizes

@@ -18,9 +18,9 @@ pub(crate) struct Fusion {
 
 /// The weights the index uses.
 pub(crate) const FUSION: Fusion = Fusion {
-    k: 60.0,
+    k: 5.0,
     bm25: 1.0,
-    dense: 0.5,
+    dense: 0.3,
 };
 
 /// One signal's view of a tool: its 1-based rank and raw score.
