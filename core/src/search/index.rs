@@ -75,7 +75,17 @@ impl SearchIndex {
     /// An index that cannot be opened (corrupt, or written with another schema) is removed and
     /// recreated empty, with a warning: the gateway refills it from its upstreams, so losing it
     /// costs less than refusing to start. An index locked by another process is an error.
+    ///
+    /// Ranks with BM25: the gateway's end-to-end behaviour (no result for a request that
+    /// shares no word with any tool, BM25's order among close tools) is not yet settled for
+    /// hybrid ranking; [`Self::open_with`] opens a hybrid one.
     pub fn open(dir: &Path) -> Result<Self, SearchError> {
+        Self::open_with(dir, SearchMode::Bm25)
+    }
+
+    /// Like [`Self::open`], ranking with `mode`; hybrid keeps its vectors in
+    /// `dense-vectors.bin` in `dir`.
+    pub fn open_with(dir: &Path, mode: SearchMode) -> Result<Self, SearchError> {
         let io_err = |source| SearchError::Io {
             path: dir.to_owned(),
             source,
@@ -96,7 +106,9 @@ impl SearchIndex {
             }
         };
         let mut this = Self::with_index(index, fields, Some(dir.to_owned()))?;
-        this.dense = embed::builtin().map(|e| DenseIndex::new(e, Some(dir)));
+        if mode == SearchMode::Hybrid {
+            this.dense = embed::builtin().map(|e| DenseIndex::new(e, Some(dir)));
+        }
         if let Some(dense) = &this.dense {
             // Vectors saved by the last run are reused for every tool whose text is unchanged.
             dense.replace_all(&this.all()?, dense.saved())?;

@@ -479,13 +479,13 @@ fn vectors_persist_beside_the_index() {
     }
     let dir = tempfile::tempdir().unwrap();
     {
-        let index = SearchIndex::open(dir.path()).unwrap();
+        let index = SearchIndex::open_with(dir.path(), SearchMode::Hybrid).unwrap();
         index
             .replace_server("cal", &[tool("cal", "list_events", "Upcoming meetings")])
             .unwrap();
     }
     assert!(dir.path().join(super::dense::VECTORS_FILE).exists());
-    let index = SearchIndex::open(dir.path()).unwrap();
+    let index = SearchIndex::open_with(dir.path(), SearchMode::Hybrid).unwrap();
     let hits = index
         .search("what's on my calendar tomorrow", &SearchOptions::default())
         .unwrap();
