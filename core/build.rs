@@ -1,6 +1,10 @@
 //! Embeds the web UI (`../ui`, plain files with no build step of their own)
 //! into the binary: writes `$OUT_DIR/ui_assets.rs`, a sorted table of
 //! `(path, bytes)` that `api::ui` serves at `/ui/`. Building needs cargo only.
+//!
+//! Also embeds the tool-search embedding model when it has been made
+//! (`scripts/embed-model/make.sh` writes `core/model/tool-embed.bin`; `PORTCULLIS_EMBED_MODEL`
+//! names another file): writes `$OUT_DIR/embed_model.rs` with `MODEL_BYTES`, `None` without it.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -25,6 +29,26 @@ fn main() {
     let dest = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
         .join("ui_assets.rs");
     std::fs::write(dest, out).expect("writing ui_assets.rs");
+    embed_model(&manifest);
+}
+
+fn embed_model(manifest: &Path) {
+    println!("cargo:rerun-if-env-changed=PORTCULLIS_EMBED_MODEL");
+    let model = std::env::var_os("PORTCULLIS_EMBED_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest.join("model").join("tool-embed.bin"));
+    // Watched even while missing, so making it later rebuilds with it.
+    println!("cargo:rerun-if-changed={}", model.display());
+    let code = match model.canonicalize() {
+        Ok(abs) if abs.is_file() => format!(
+            "/// The embedding model file built into this binary.\npub(crate) static MODEL_BYTES: Option<&[u8]> = Some(include_bytes!({:?}));\n",
+            abs.display().to_string()
+        ),
+        _ => "/// No embedding model was built into this binary.\npub(crate) static MODEL_BYTES: Option<&[u8]> = None;\n".to_owned(),
+    };
+    let dest = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("embed_model.rs");
+    std::fs::write(dest, code).expect("writing embed_model.rs");
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {

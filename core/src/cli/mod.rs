@@ -52,7 +52,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Upstream(a) => upstream::run(a).await,
         Command::Tools(a) => tools::run(a).await,
         Command::Activity(a) => activity::run(a).await,
-        Command::SearchEval { dir } => tools::search_eval(&dir),
+        Command::SearchEval { dir, mode } => tools::search_eval(&dir, mode),
         Command::ScanEval { dir, verbose } => scan_eval::run(&dir, verbose),
     }
 }

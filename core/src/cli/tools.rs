@@ -3,11 +3,11 @@
 use anyhow::Context;
 use portcullis::api::AdminClient;
 use portcullis::config::{ConfigFile, Overrides, Paths, Settings};
-use portcullis::search::{SearchHit, SearchIndex, SearchOptions};
+use portcullis::search::{SearchHit, SearchIndex, SearchMode, SearchOptions};
 use portcullis::store::{Store, ToolDiff};
 use serde_json::Value;
 
-use super::args::{ConfigArgs, ToolsCommand};
+use super::args::{ConfigArgs, EvalMode, ToolsCommand};
 
 pub(crate) async fn run(cmd: ToolsCommand) -> anyhow::Result<()> {
     match cmd {
@@ -428,10 +428,14 @@ fn rows<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(&'a str, char, &'a str)> {
     out
 }
 
-pub(crate) fn search_eval(dir: &std::path::Path) -> anyhow::Result<()> {
-    let r = portcullis::search::eval::run(dir)?;
+pub(crate) fn search_eval(dir: &std::path::Path, mode: EvalMode) -> anyhow::Result<()> {
+    let mode = match mode {
+        EvalMode::Bm25 => SearchMode::Bm25,
+        EvalMode::Hybrid => SearchMode::Hybrid,
+    };
+    let r = portcullis::search::eval::run(dir, mode)?;
     println!(
-        "{}: {} tools, {} queries",
+        "{} ({mode}): {} tools, {} queries",
         dir.display(),
         r.tools,
         r.queries

@@ -39,6 +39,10 @@ pub enum SearchError {
     )]
     Poisoned,
 
+    /// Hybrid search was asked for in a binary built without the embedding model.
+    #[error("this build has no embedding model, so hybrid search is unavailable\nhint: run scripts/embed-model/make.sh, then rebuild; or use --mode bm25")]
+    NoModel,
+
     /// An evaluation data set is missing or malformed.
     #[error("evaluation data {path}:{line}: {message}")]
     EvalData {

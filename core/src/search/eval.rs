@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{SearchError, SearchIndex, SearchOptions, ToolDoc};
+use super::embed::fnv1a;
+use super::fusion::Fusion;
+use super::{SearchError, SearchIndex, SearchMode, SearchOptions, ToolDoc};
 
 /// Results looked at per query.
 const DEPTH: usize = 10;
@@ -61,8 +63,21 @@ struct EvalQuery {
     relevant: Vec<String>,
 }
 
-/// Reads the data set in `dir`, indexes its tools and scores every query.
-pub fn run(dir: &Path) -> Result<EvalReport, SearchError> {
+/// Reads the data set in `dir`, indexes its tools and scores every query, ranking with
+/// `mode`. Hybrid in a binary without the embedding model is an error, not a silent BM25 run.
+pub fn run(dir: &Path, mode: SearchMode) -> Result<EvalReport, SearchError> {
+    let [all, _, _] = run_with(dir, mode, None)?;
+    Ok(all)
+}
+
+/// Like [`run`], with other fusion weights when given; returns the figures over all queries,
+/// then over each half of them split by a fixed hash of the query text (tune on one half,
+/// check on the other).
+pub(crate) fn run_with(
+    dir: &Path,
+    mode: SearchMode,
+    fusion: Option<Fusion>,
+) -> Result<[EvalReport; 3], SearchError> {
     let tools: Vec<EvalTool> = read_jsonl(&dir.join("tools.jsonl"))?;
     let queries: Vec<EvalQuery> = read_jsonl(&dir.join("queries.jsonl"))?;
 
@@ -81,7 +96,13 @@ pub fn run(dir: &Path) -> Result<EvalReport, SearchError> {
             }
         })
         .collect();
-    let index = SearchIndex::in_memory()?;
+    let mut index = SearchIndex::in_memory_with(mode)?;
+    if let Some(fusion) = fusion {
+        index.set_fusion(fusion);
+    }
+    if index.mode() != mode {
+        return Err(SearchError::NoModel);
+    }
     index.replace_all(&docs)?;
 
     let opts = SearchOptions {
@@ -89,7 +110,9 @@ pub fn run(dir: &Path) -> Result<EvalReport, SearchError> {
         server: None,
         explain: false,
     };
-    let mut sums = [0.0f64; 4];
+    // Sums of the four figures and query counts: all queries, half 0, half 1.
+    let mut sums = [[0.0f64; 4]; 3];
+    let mut counts = [0usize; 3];
     for q in &queries {
         let ranked: Vec<&str> = index
             .search(&q.text, &opts)?
@@ -97,19 +120,26 @@ pub fn run(dir: &Path) -> Result<EvalReport, SearchError> {
             .filter_map(|h| id_of.get(&(h.server, h.name)).map(String::as_str))
             .collect();
         let figures = score(&ranked, &q.relevant);
-        for (sum, x) in sums.iter_mut().zip(figures) {
-            *sum += x;
+        let half = 1 + (fnv1a(q.text.as_bytes()) % 2) as usize;
+        for slot in [0, half] {
+            counts[slot] += 1;
+            for (sum, x) in sums[slot].iter_mut().zip(figures) {
+                *sum += x;
+            }
         }
     }
-    let n = queries.len().max(1) as f64;
-    Ok(EvalReport {
-        queries: queries.len(),
-        tools: docs.len(),
-        p_at_1: sums[0] / n,
-        r_at_5: sums[1] / n,
-        hit_at_5: sums[2] / n,
-        ndcg_at_10: sums[3] / n,
-    })
+    let report = |slot: usize| {
+        let n = counts[slot].max(1) as f64;
+        EvalReport {
+            queries: counts[slot],
+            tools: docs.len(),
+            p_at_1: sums[slot][0] / n,
+            r_at_5: sums[slot][1] / n,
+            hit_at_5: sums[slot][2] / n,
+            ndcg_at_10: sums[slot][3] / n,
+        }
+    };
+    Ok([report(0), report(1), report(2)])
 }
 
 /// P@1, R@5, Hit@5 and nDCG@10 of one ranking.

@@ -45,7 +45,7 @@ pub(crate) struct Fields {
 }
 
 /// The stored part of a [`super::SearchHit`].
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct StoredHit {
     pub(crate) server: String,
     pub(crate) name: String,

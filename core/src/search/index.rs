@@ -15,11 +15,13 @@ use tantivy::{
 };
 
 use super::analysis::{analyze, analyzer, ANALYZER};
+use super::dense::DenseIndex;
 use super::explain::explain;
-use super::fields::{from_document, hit_from_document, schema, to_document, Fields};
+use super::fields::{from_document, hit_from_document, schema, to_document, Fields, StoredHit};
+use super::fusion::{fuse, Fused, Fusion, Signal, FUSION};
 use super::query::{build, phrases, server_filter, QueryTerms, WEIGHTS};
 use super::rerank;
-use super::{SearchError, SearchHit, SearchOptions, ToolDoc};
+use super::{embed, SearchError, SearchHit, SearchMode, SearchOptions, ToolDoc};
 
 /// Memory the writer may buffer before flushing a segment. Tool documents are small; this is
 /// plenty for 100k tools in one commit while staying modest for a desktop gateway.
@@ -39,6 +41,10 @@ const INDEX_FORMAT: &str = "portcullis-search/1";
 /// Candidates rescored with phrase matches before the top `limit` are kept.
 const RERANK_POOL: usize = 50;
 
+/// Candidates taken from each signal before fusion: enough that a tool ranked low by one
+/// signal and high by the other reaches the top.
+const FUSION_POOL: usize = 50;
+
 /// File names tantivy owns in an index directory, removed when a broken index is rebuilt.
 const INDEX_FILE_EXTENSIONS: &[&str] = &["idx", "pos", "term", "store", "fast", "fieldnorm", "del"];
 
@@ -49,6 +55,10 @@ pub struct SearchIndex {
     writer: Mutex<IndexWriter>,
     analyzer: TextAnalyzer,
     path: Option<PathBuf>,
+    /// The dense signal; `None` in BM25 mode or when the binary has no model.
+    dense: Option<DenseIndex>,
+    /// How the two rankings are fused.
+    fusion: Fusion,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -65,7 +75,17 @@ impl SearchIndex {
     /// An index that cannot be opened (corrupt, or written with another schema) is removed and
     /// recreated empty, with a warning: the gateway refills it from its upstreams, so losing it
     /// costs less than refusing to start. An index locked by another process is an error.
+    ///
+    /// Ranks with BM25: the gateway's end-to-end behaviour (no result for a request that
+    /// shares no word with any tool, BM25's order among close tools) is not yet settled for
+    /// hybrid ranking; [`Self::open_with`] opens a hybrid one.
     pub fn open(dir: &Path) -> Result<Self, SearchError> {
+        Self::open_with(dir, SearchMode::Bm25)
+    }
+
+    /// Like [`Self::open`], ranking with `mode`; hybrid keeps its vectors in
+    /// `dense-vectors.bin` in `dir`.
+    pub fn open_with(dir: &Path, mode: SearchMode) -> Result<Self, SearchError> {
         let io_err = |source| SearchError::Io {
             path: dir.to_owned(),
             source,
@@ -85,13 +105,45 @@ impl SearchIndex {
                 Index::create_in_dir(dir, schema)?
             }
         };
-        Self::with_index(index, fields, Some(dir.to_owned()))
+        let mut this = Self::with_index(index, fields, Some(dir.to_owned()))?;
+        if mode == SearchMode::Hybrid {
+            this.dense = embed::builtin().map(|e| DenseIndex::new(e, Some(dir)));
+        }
+        if let Some(dense) = &this.dense {
+            // Vectors saved by the last run are reused for every tool whose text is unchanged.
+            dense.replace_all(&this.all()?, dense.saved())?;
+        }
+        Ok(this)
     }
 
-    /// Creates an empty index held in memory only.
+    /// Creates an empty index held in memory only, hybrid when the binary has a model.
     pub fn in_memory() -> Result<Self, SearchError> {
+        Self::in_memory_with(SearchMode::Hybrid)
+    }
+
+    /// Creates an empty in-memory index that ranks with `mode`; [`SearchMode::Hybrid`]
+    /// without a built-in model is BM25 (see [`Self::mode`]).
+    pub fn in_memory_with(mode: SearchMode) -> Result<Self, SearchError> {
         let (schema, fields) = schema();
-        Self::with_index(Index::create_in_ram(schema), fields, None)
+        let mut this = Self::with_index(Index::create_in_ram(schema), fields, None)?;
+        if mode == SearchMode::Hybrid {
+            this.dense = embed::builtin().map(|e| DenseIndex::new(e, None));
+        }
+        Ok(this)
+    }
+
+    /// How this index ranks: hybrid only when asked for and a model is built in.
+    pub fn mode(&self) -> SearchMode {
+        if self.dense.is_some() {
+            SearchMode::Hybrid
+        } else {
+            SearchMode::Bm25
+        }
+    }
+
+    /// Replaces the fusion weights (for tuning them on evaluation sets).
+    pub(crate) fn set_fusion(&mut self, fusion: Fusion) {
+        self.fusion = fusion;
     }
 
     fn with_index(
@@ -116,6 +168,8 @@ impl SearchIndex {
             writer: Mutex::new(writer),
             analyzer: analyzer(),
             path,
+            dense: None,
+            fusion: FUSION,
         })
     }
 
@@ -124,20 +178,31 @@ impl SearchIndex {
     /// Each tool is indexed under `server` whatever its own `server` field says, so that
     /// [`SearchIndex::remove_server`] and the server filter always agree with this call.
     pub fn replace_server(&self, server: &str, tools: &[ToolDoc]) -> Result<(), SearchError> {
+        let renamed: Vec<ToolDoc>;
+        let tools = if tools.iter().all(|t| t.server == server) {
+            tools
+        } else {
+            renamed = tools
+                .iter()
+                .map(|t| ToolDoc {
+                    server: server.to_owned(),
+                    ..t.clone()
+                })
+                .collect();
+            &renamed
+        };
         self.write(|writer, fields| {
             writer.delete_term(Term::from_field_text(fields.server_key, server));
             for tool in tools {
-                let doc = if tool.server == server {
-                    to_document(fields, tool)?
-                } else {
-                    let mut tool = tool.clone();
-                    tool.server = server.to_owned();
-                    to_document(fields, &tool)?
-                };
-                writer.add_document(doc)?;
+                writer.add_document(to_document(fields, tool)?)?;
             }
             Ok(())
-        })
+        })?;
+        // BM25 already serves the new tools while their vectors are computed.
+        match &self.dense {
+            Some(dense) => dense.replace_server(server, tools),
+            None => Ok(()),
+        }
     }
 
     /// Replaces the whole content of the index with `tools`, in one commit.
@@ -152,7 +217,11 @@ impl SearchIndex {
                 writer.add_document(to_document(fields, tool)?)?;
             }
             Ok(())
-        })
+        })?;
+        match &self.dense {
+            Some(dense) => dense.replace_all(tools, std::collections::HashMap::new()),
+            None => Ok(()),
+        }
     }
 
     /// Removes every tool of `server`.
@@ -160,7 +229,11 @@ impl SearchIndex {
         self.write(|writer, fields| {
             writer.delete_term(Term::from_field_text(fields.server_key, server));
             Ok(())
-        })
+        })?;
+        match &self.dense {
+            Some(dense) => dense.remove_server(server),
+            None => Ok(()),
+        }
     }
 
     /// Runs `change` then commits and reloads the reader; rolls back if anything fails.
@@ -215,48 +288,127 @@ impl SearchIndex {
         });
 
         let server = opts.server.as_deref();
-        let scored: Vec<(f32, DocAddress)> = if terms.is_empty() {
+        if terms.is_empty() {
             let q: Box<dyn Query> = match server {
                 Some(server) => server_filter(&self.fields, server),
                 None => Box::new(AllQuery),
             };
             let mut docs = searcher.search(&q, &TopDocs::with_limit(limit))?;
             docs.sort_by_key(|(_, addr)| *addr);
-            docs.into_iter().map(|(_, addr)| (0.0, addr)).collect()
-        } else {
-            let q = build(&self.fields, &WEIGHTS, &terms, server);
-            match phrases(&self.fields, &WEIGHTS, &terms) {
-                None => searcher.search(&q, &TopDocs::with_limit(limit))?,
-                Some(phrase_query) => {
-                    let pool = limit.max(RERANK_POOL.min(total));
-                    let mut top = searcher.search(&q, &TopDocs::with_limit(pool))?;
-                    rerank::add_scores(&searcher, phrase_query.as_ref(), &mut top)?;
-                    top.truncate(limit);
-                    top
-                }
+            let scored: Vec<(f32, DocAddress)> =
+                docs.into_iter().map(|(_, addr)| (0.0, addr)).collect();
+            return self.bm25_hits(&searcher, &mut analyzer, &terms, scored, opts);
+        }
+
+        let query_vector = self.dense.as_ref().and_then(|d| {
+            d.embed_query(truncate(query, MAX_QUERY_BYTES))
+                .map(|v| (d, v))
+        });
+        let pool = match query_vector {
+            Some(_) => limit.max(FUSION_POOL.min(total)),
+            None => limit,
+        };
+        let q = build(&self.fields, &WEIGHTS, &terms, server);
+        let mut bm25 = match phrases(&self.fields, &WEIGHTS, &terms) {
+            None => searcher.search(&q, &TopDocs::with_limit(pool))?,
+            Some(phrase_query) => {
+                let rerank_pool = pool.max(RERANK_POOL.min(total));
+                let mut top = searcher.search(&q, &TopDocs::with_limit(rerank_pool))?;
+                rerank::add_scores(&searcher, phrase_query.as_ref(), &mut top)?;
+                top
             }
         };
+        bm25.truncate(pool);
+        let Some((dense, vector)) = query_vector else {
+            return self.bm25_hits(&searcher, &mut analyzer, &terms, bm25, opts);
+        };
 
+        // BM25 candidates by (server, name), the key both signals share.
+        let mut lexical: Vec<(Key, f32)> = Vec::with_capacity(bm25.len());
+        let mut docs: Vec<(TantivyDocument, StoredHit)> = Vec::with_capacity(bm25.len());
+        for (score, addr) in &bm25 {
+            let doc: TantivyDocument = searcher.doc(*addr)?;
+            let hit = hit_from_document(&self.fields, &doc)?;
+            lexical.push(((hit.server.clone(), hit.name.clone()), *score));
+            docs.push((doc, hit));
+        }
+        let fused: Vec<(Fused<Key>, Option<StoredHit>)> =
+            dense.search(&vector, server, pool, |rows| {
+                let semantic: Vec<(Key, f32)> = rows
+                    .iter()
+                    .map(|(r, s)| ((r.hit.server.clone(), r.hit.name.clone()), *s))
+                    .collect();
+                fuse(&self.fusion, &lexical, &semantic)
+                    .into_iter()
+                    .take(limit)
+                    .map(|f| {
+                        let row = match f.bm25 {
+                            Some(_) => None,
+                            None => rows
+                                .iter()
+                                .find(|(r, _)| (&r.hit.server, &r.hit.name) == (&f.key.0, &f.key.1))
+                                .map(|(r, _)| r.hit.clone()),
+                        };
+                        (f, row)
+                    })
+                    .collect()
+            })?;
+
+        let mut hits = Vec::with_capacity(fused.len());
+        for (f, row) in fused {
+            let (hit, lexical_match) = match (f.bm25, row) {
+                (Some(Signal { rank, .. }), _) => {
+                    let (doc, hit) = &docs[rank - 1];
+                    let matched = opts
+                        .explain
+                        .then(|| {
+                            from_document(&self.fields, doc)
+                                .map(|t| explain(&mut analyzer, &t, &terms))
+                        })
+                        .transpose()?;
+                    (hit.clone(), matched)
+                }
+                (None, Some(hit)) => (hit, None),
+                (None, None) => continue,
+            };
+            let explanation = opts.explain.then(|| {
+                let signals = signals(f.bm25, f.dense, f.score, pool);
+                match lexical_match {
+                    Some(m) => format!("{m}; {signals}"),
+                    None => signals,
+                }
+            });
+            hits.push(to_hit(hit, f.score, explanation));
+        }
+        Ok(hits)
+    }
+
+    /// Hits of a BM25-only ranking, top `opts.limit`.
+    fn bm25_hits(
+        &self,
+        searcher: &tantivy::Searcher,
+        analyzer: &mut TextAnalyzer,
+        terms: &QueryTerms,
+        mut scored: Vec<(f32, DocAddress)>,
+        opts: &SearchOptions,
+    ) -> Result<Vec<SearchHit>, SearchError> {
+        scored.truncate(opts.limit);
         let mut hits = Vec::with_capacity(scored.len());
-        for (score, addr) in scored {
+        for (i, (score, addr)) in scored.into_iter().enumerate() {
             let doc: TantivyDocument = searcher.doc(addr)?;
             let hit = hit_from_document(&self.fields, &doc)?;
             let explanation = if opts.explain {
                 let tool = from_document(&self.fields, &doc)?;
-                Some(explain(&mut analyzer, &tool, &terms))
+                let matched = explain(analyzer, &tool, terms);
+                Some(if terms.is_empty() {
+                    matched
+                } else {
+                    format!("{matched}; bm25 #{} ({score:.3})", i + 1)
+                })
             } else {
                 None
             };
-            hits.push(SearchHit {
-                server: hit.server,
-                name: hit.name,
-                score,
-                title: hit.title,
-                description: hit.description,
-                signature: hit.signature,
-                state: hit.state,
-                explanation,
-            });
+            hits.push(to_hit(hit, score, explanation));
         }
         Ok(hits)
     }
@@ -296,6 +448,35 @@ impl SearchIndex {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// A tool's identity in both signals: (server, name).
+type Key = (String, String);
+
+fn to_hit(hit: StoredHit, score: f32, explanation: Option<String>) -> SearchHit {
+    SearchHit {
+        server: hit.server,
+        name: hit.name,
+        score,
+        title: hit.title,
+        description: hit.description,
+        signature: hit.signature,
+        state: hit.state,
+        explanation,
+    }
+}
+
+/// `bm25 #2 (7.310), dense #1 (0.642), fused 0.0325`: each signal's rank and raw score.
+fn signals(bm25: Option<Signal>, dense: Option<Signal>, fused: f32, pool: usize) -> String {
+    let one = |name: &str, s: Option<Signal>| match s {
+        Some(s) => format!("{name} #{} ({:.3})", s.rank, s.score),
+        None => format!("{name} below top {pool}"),
+    };
+    format!(
+        "{}, {}, fused {fused:.4}",
+        one("bm25", bm25),
+        one("dense", dense)
+    )
 }
 
 /// Opens an existing index; `Ok(None)` when there is none, `Err(reason)` when it is unusable.

@@ -12,13 +12,21 @@
 //! - An on-disk index survives restarts; one that is corrupt or written by an incompatible
 //!   version is rebuilt empty (with a warning) instead of failing startup.
 //! - [`SearchIndex::search`] never fails because of what the query says.
+//!
+//! Beside BM25 runs a dense signal (`embed/`, `dense.rs`): a static embedding model built into
+//! the binary ranks tools by meaning, and the two rankings are fused by reciprocal rank
+//! (`fusion.rs`), so "what's on my calendar tomorrow" finds `list_events`. Without the model
+//! the index is BM25 only and says so once.
 #![warn(missing_docs)]
 
 mod analysis;
+mod dense;
+mod embed;
 mod error;
 pub mod eval;
 mod explain;
 mod fields;
+mod fusion;
 mod index;
 mod query;
 mod rerank;
@@ -32,4 +40,4 @@ mod index_tests;
 pub use error::SearchError;
 pub use index::SearchIndex;
 pub use signature::signature;
-pub use types::{SearchHit, SearchOptions, ToolDoc};
+pub use types::{SearchHit, SearchMode, SearchOptions, ToolDoc};

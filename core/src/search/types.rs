@@ -60,3 +60,23 @@ pub struct SearchHit {
     /// Which fields and terms matched, when [`SearchOptions::explain`] is set.
     pub explanation: Option<String>,
 }
+
+/// Which signals rank the tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SearchMode {
+    /// Keyword relevance only (tantivy BM25 with the tool analyzer).
+    Bm25,
+    /// BM25 fused with the built-in embedding model's ranking.
+    #[default]
+    Hybrid,
+}
+
+impl std::fmt::Display for SearchMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Bm25 => "bm25",
+            Self::Hybrid => "hybrid",
+        })
+    }
+}

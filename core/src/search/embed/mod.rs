@@ -1,0 +1,144 @@
+//! The dense signal's model: text in, a unit vector out, on the CPU, offline.
+//!
+//! A static embedding (one vector per word piece, mean-pooled) distilled at build time from
+//! all-MiniLM-L6-v2 by `scripts/embed-model/make.sh` and built into the binary by
+//! `core/build.rs`, so the CLI and the desktop app carry it without configuration. Embedding a
+//! text is a vocabulary lookup and a sum: about a microsecond per word, so a whole catalogue
+//! is embedded in the time tantivy takes to index it.
+//!
+//! A binary built without the model file still works: [`builtin`] returns `None`, search is
+//! BM25 only, and the first search index to notice says so once in the log.
+
+mod model;
+mod tokenize;
+
+/// Test helpers for other modules of `search`.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    pub(crate) use super::model::tests::tiny_model;
+}
+
+use std::sync::OnceLock;
+
+pub(crate) use model::fnv1a;
+use model::StaticModel;
+
+include!(concat!(env!("OUT_DIR"), "/embed_model.rs"));
+
+/// Word pieces pooled per text: past this a tool's text only dilutes what it is about.
+const MAX_PIECES: usize = 512;
+
+/// Turns text into vectors with the built-in static model.
+pub(crate) struct Embedder {
+    model: StaticModel,
+}
+
+impl std::fmt::Debug for Embedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedder")
+            .field("dims", &self.model.dims())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The model built into this binary, parsed on first use; `None` (and one warning in the log)
+/// when the binary was built without it or the file is unusable.
+pub(crate) fn builtin() -> Option<&'static Embedder> {
+    static EMBEDDER: OnceLock<Option<Embedder>> = OnceLock::new();
+    EMBEDDER
+        .get_or_init(|| {
+            let Some(bytes) = MODEL_BYTES else {
+                tracing::warn!(
+                    "tool search: this build has no embedding model, so search is keyword-only (BM25)\nhint: run scripts/embed-model/make.sh, then rebuild"
+                );
+                return None;
+            };
+            match Embedder::from_bytes(bytes) {
+                Ok(e) => Some(e),
+                Err(reason) => {
+                    tracing::warn!(%reason, "tool search: the built-in embedding model is unusable, so search is keyword-only (BM25)\nhint: rerun scripts/embed-model/make.sh, then rebuild");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+impl Embedder {
+    /// An embedder over a model file's bytes.
+    pub(crate) fn from_bytes(bytes: &'static [u8]) -> Result<Self, String> {
+        Ok(Self {
+            model: StaticModel::parse(bytes)?,
+        })
+    }
+
+    /// Vector length.
+    pub(crate) fn dims(&self) -> usize {
+        self.model.dims()
+    }
+
+    /// Identifies the model: vectors made by another one are recomputed.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        self.model.fingerprint()
+    }
+
+    /// The unit-length mean of the pieces' vectors, or `None` when no piece is known.
+    pub(crate) fn embed(&self, text: &str) -> Option<Vec<f32>> {
+        let mut acc = vec![0.0f32; self.model.dims()];
+        let mut n = 0usize;
+        tokenize::for_each_piece(
+            text,
+            |p| self.model.id(p),
+            |id| {
+                self.model.add_to(id, &mut acc);
+                n += 1;
+                n < MAX_PIECES
+            },
+        );
+        let norm = acc.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if n == 0 || norm == 0.0 || !norm.is_finite() {
+            return None;
+        }
+        acc.iter_mut().for_each(|x| *x /= norm);
+        Some(acc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_with_the_same_words_embed_alike() {
+        let e = Embedder::from_bytes(model::tests::tiny_model(&["list", "events", "send"], 3))
+            .expect("model");
+        let a = e.embed("listEvents").expect("vector");
+        let b = e.embed("list the events").expect("vector");
+        let dot: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot - 1.0).abs() < 1e-6);
+        assert!(e.embed("nothing known here").is_none());
+    }
+
+    /// The real model, when this build has it: a request and the tool that serves it are
+    /// closer than the same request and an unrelated tool, without sharing a word.
+    #[test]
+    fn the_builtin_model_knows_meaning() {
+        let Some(bytes) = MODEL_BYTES else {
+            assert!(
+                std::env::var_os("PORTCULLIS_REQUIRE_EMBED_MODEL").is_none(),
+                "built without the embedding model; run scripts/embed-model/make.sh"
+            );
+            return;
+        };
+        let e = Embedder::from_bytes(bytes).expect("the built-in model parses");
+        let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+        let q = e.embed("what's on my calendar tomorrow").expect("query");
+        let events = e
+            .embed("list_events: upcoming meetings and appointments")
+            .expect("tool");
+        let refund = e
+            .embed("create_refund: return a payment to a customer")
+            .expect("tool");
+        assert!(cos(&q, &events) > cos(&q, &refund));
+    }
+}
