@@ -343,7 +343,7 @@ fn bench_build(c: &mut Criterion, sizes: &[usize]) {
             group.measurement_time(Duration::from_secs(30));
         }
         group.bench_with_input(BenchmarkId::from_parameter(n), &tools, |b, tools| {
-            b.iter(|| black_box(build(tools)))
+            b.iter(|| black_box(build(tools)));
         });
     }
     group.finish();
@@ -360,7 +360,7 @@ fn bench_replace_server(c: &mut Criterion, indexes: &[(usize, SearchIndex, Vec<T
                 || batch.clone(),
                 |batch| index.replace_server(&server, &batch).expect("replace"),
                 BatchSize::SmallInput,
-            )
+            );
         });
     }
     group.finish();
@@ -379,7 +379,7 @@ fn bench_query(c: &mut Criterion, indexes: &[(usize, SearchIndex, Vec<ToolDoc>)]
             b.iter(|| {
                 i = (i + 1) % queries.len();
                 black_box(index.search(&queries[i], &opts).expect("search"))
-            })
+            });
         });
     }
     group.finish();

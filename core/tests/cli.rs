@@ -850,7 +850,7 @@ impl Serve {
             .stderr(log)
             .spawn()
             .expect("spawn serve");
-        let stdout = child.stdout.take().unwrap();
+        let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {

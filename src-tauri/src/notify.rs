@@ -251,7 +251,7 @@ pub fn follow(app: &AppHandle) {
                         show(&app, &mut shown, "*", Batch::default(), summary, body, icon.as_deref()).await;
                     } else {
                         for (server, batch) in batches {
-                            let mut merged = shown.get(&server).filter(|s| s.open.load(Ordering::SeqCst)).map(|s| s.batch.lock().unwrap_or_else(|p| p.into_inner()).clone()).unwrap_or_default();
+                            let mut merged = shown.get(&server).filter(|s| s.open.load(Ordering::SeqCst)).map(|s| s.batch.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()).unwrap_or_default();
                             merged.merge(&batch);
                             let (summary, body) = text(&server, &merged);
                             show(&app, &mut shown, &server, merged, summary, body, icon.as_deref()).await;
@@ -287,7 +287,7 @@ fn report(app: &AppHandle, state: NotificationState) {
         match &state {
             NotificationState::Ready { daemon } => tracing::info!("notifications go to {daemon}"),
             NotificationState::Unavailable { reason, hint } => {
-                tracing::warn!("notifications are off: {reason}\nhint: {hint}")
+                tracing::warn!("notifications are off: {reason}\nhint: {hint}");
             }
             NotificationState::Unknown => {}
         }
@@ -348,7 +348,9 @@ async fn show(
     if replacing == Some(id) {
         // The waiter of the notification it replaced is still listening for this id.
         if let Some(s) = shown.get_mut(key) {
-            *s.batch.lock().unwrap_or_else(|p| p.into_inner()) = batch;
+            *s.batch
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = batch;
         }
         return;
     }
@@ -370,7 +372,10 @@ async fn show(
             let Some(action) = NotificationAction::from_key(key) else {
                 return;
             };
-            let names = named.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let names = named
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
             let done = match (action, &server) {
                 (NotificationAction::Review, _) => actions::review(&app),
                 (NotificationAction::Block, Some(server)) => actions::block_named(

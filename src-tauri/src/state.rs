@@ -92,14 +92,17 @@ impl Desktop {
 
     /// Records what the last attempt to notify found out.
     pub fn set_notifications(&self, state: NotificationState) {
-        *self.notifications.lock().unwrap_or_else(|p| p.into_inner()) = state;
+        *self
+            .notifications
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = state;
     }
 
     /// Whether notifications work, as far as is known.
     pub fn notifications(&self) -> NotificationState {
         self.notifications
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 

@@ -211,7 +211,11 @@ pub fn refresh(app: &AppHandle) -> TrayModel {
     };
     // Not held while drawing: from another thread each change waits for the
     // main thread, which may itself be waiting here.
-    let before = tray.shown.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let before = tray
+        .shown
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     if before.as_ref() == Some(&model) {
         return model;
     }
@@ -239,7 +243,12 @@ pub fn refresh(app: &AppHandle) -> TrayModel {
         Ok(())
     })();
     match applied {
-        Ok(()) => *tray.shown.lock().unwrap_or_else(|p| p.into_inner()) = Some(model.clone()),
+        Ok(()) => {
+            *tray
+                .shown
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(model.clone());
+        }
         Err(e) => tracing::warn!("cannot update the tray: {e}"),
     }
     model

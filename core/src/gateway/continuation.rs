@@ -101,7 +101,7 @@ impl Drop for Continuation {
             self.gw.inner.tasks.spawn(async move {
                 upstream
                     .cancel_request(id, "the client did not finish the exchange")
-                    .await
+                    .await;
             });
         }
     }

@@ -186,7 +186,7 @@ impl Gateway {
                 match store.observe_items(&name, kind, &items, complete) {
                     Ok(s) => out.extend(s),
                     Err(e) => {
-                        tracing::error!(server = name, "recording its {kind} items failed: {e}")
+                        tracing::error!(server = name, "recording its {kind} items failed: {e}");
                     }
                 }
             }

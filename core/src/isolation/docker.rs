@@ -87,7 +87,7 @@ impl DockerRuntime {
                     removed.join(", ")
                 ),
                 Err(e) => {
-                    tracing::warn!("could not remove containers left by an earlier gateway: {e}")
+                    tracing::warn!("could not remove containers left by an earlier gateway: {e}");
                 }
             }
             *swept = true;

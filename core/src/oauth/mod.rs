@@ -420,7 +420,7 @@ impl OAuthClient {
                 .store(MAX_AUTHORIZATIONS, Ordering::Relaxed);
         }
         let pending = match prepared? {
-            flow::Prepared::Browser(pending) => *pending,
+            flow::Prepared::Browser(pending) => pending,
             flow::Prepared::Machine(record) => {
                 // The client credentials grant: no person, the token is here already.
                 self.authorizations.fetch_add(1, Ordering::Relaxed);

@@ -383,7 +383,7 @@ mod tests {
         );
         match Message::parse(big.as_bytes(), 1024) {
             Err(ParseError::TooLarge { size, limit }) => {
-                assert_eq!((size, limit), (big.len(), 1024))
+                assert_eq!((size, limit), (big.len(), 1024));
             }
             other => panic!("expected TooLarge, got {other:?}"),
         }

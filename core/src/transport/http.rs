@@ -668,7 +668,7 @@ fn open_get_stream(link: Arc<Link>) {
                     read_sse(&link, r, false, None).await;
                 }
                 Ok(r) => {
-                    tracing::debug!(server = link.server, "GET stream answered {}", r.status())
+                    tracing::debug!(server = link.server, "GET stream answered {}", r.status());
                 }
                 Err(e) => tracing::debug!(server = link.server, "GET stream failed: {e}"),
             }

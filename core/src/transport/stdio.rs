@@ -91,16 +91,14 @@ pub(crate) fn spawn_stdio(
             source,
         },
     })?;
-    let (stdin, stdout, stderr) =
-        match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
-            (Some(i), Some(o), Some(e)) => (i, o, e),
-            _ => {
-                return Err(TransportError::Spawn {
-                    command: opts.command.to_owned(),
-                    source: std::io::Error::other("pipes missing"),
-                })
-            }
-        };
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(TransportError::Spawn {
+            command: opts.command.to_owned(),
+            source: std::io::Error::other("pipes missing"),
+        });
+    };
     let cancel = parent.child_token();
     let (signal, closed) = CloseSignal::new();
     let (tx, rx) = mpsc::channel::<Message>(256);

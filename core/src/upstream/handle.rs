@@ -155,7 +155,7 @@ impl UpstreamHandle {
                 shared.status.send_modify(|s| {
                     match (&url, s.state) {
                         (Some(_), UpstreamState::Starting | UpstreamState::Backoff) => {
-                            s.state = UpstreamState::NeedsSignIn
+                            s.state = UpstreamState::NeedsSignIn;
                         }
                         (None, UpstreamState::NeedsSignIn) => s.state = UpstreamState::Starting,
                         _ => {}

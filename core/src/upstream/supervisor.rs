@@ -558,7 +558,7 @@ fn inbound_sink(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Inbound {
                 "notifications/progress" | "notifications/message"
             ) =>
         {
-            progress(without_subscription_id(msg))
+            progress(without_subscription_id(msg));
         }
         Kind::Notification if msg.method() == "notifications/tools/list_changed" => {
             if let Some(shared) = weak.upgrade() {
@@ -589,16 +589,8 @@ fn inbound_sink(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Inbound {
                     server = name,
                     "gateway event queue full; refusing a request from the upstream"
                 );
-                let msg = match e {
-                    tokio::sync::mpsc::error::TrySendError::Full(UpstreamEvent::Request {
-                        msg,
-                        ..
-                    })
-                    | tokio::sync::mpsc::error::TrySendError::Closed(UpstreamEvent::Request {
-                        msg,
-                        ..
-                    }) => msg,
-                    _ => return,
+                let UpstreamEvent::Request { msg, .. } = e.into_inner() else {
+                    return;
                 };
                 if let (Some(id), Some(shared)) = (msg.id.clone(), weak.upgrade()) {
                     if let Some(live) = shared

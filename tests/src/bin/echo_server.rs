@@ -174,7 +174,7 @@ async fn run(args: Args) -> std::io::Result<()> {
                         INVALID_REQUEST,
                         &format!("message longer than {MAX_LINE} bytes"),
                     ))
-                    .await
+                    .await;
             }
             Line::Data => server.handle_line(&line).await,
         }
@@ -182,7 +182,7 @@ async fn run(args: Args) -> std::io::Result<()> {
     for (_, task) in server
         .sleeping
         .lock()
-        .unwrap_or_else(|p| p.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .drain()
     {
         task.abort();
@@ -292,20 +292,23 @@ impl Server {
                     INVALID_REQUEST,
                     "a message needs a `method` or an `id`",
                 ))
-                .await
+                .await;
             }
         }
     }
 
     fn notification(&self, method: String, params: Option<&RawValue>) {
-        let mut received = self.received.lock().unwrap_or_else(|p| p.into_inner());
+        let mut received = self
+            .received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if method == "notifications/cancelled" {
             if let Some(p) = params.and_then(|p| serde_json::from_str::<CancelParams>(p.get()).ok())
             {
                 if let Some(task) = self
                     .sleeping
                     .lock()
-                    .unwrap_or_else(|p| p.into_inner())
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .remove(&canonical(&p.request_id))
                 {
                     task.abort();
@@ -437,7 +440,10 @@ impl Server {
         let k = key.clone();
         // The task removes itself from `sleeping` when done; a cancellation
         // aborts it before it answers.
-        let mut sleeping = self.sleeping.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sleeping = self
+            .sleeping
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let task = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(args.ms)).await;
             let result = format!(
@@ -447,7 +453,7 @@ impl Server {
             if me
                 .sleeping
                 .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .remove(&k)
                 .is_some()
             {
@@ -459,7 +465,10 @@ impl Server {
     }
 
     fn received(&self) -> String {
-        let received = self.received.lock().unwrap_or_else(|p| p.into_inner());
+        let received = self
+            .received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let cancelled: Vec<&str> = received.cancelled.iter().map(|c| c.get()).collect();
         let body = format!(
             r#"{{"notifications":{},"cancelled":[{}]}}"#,

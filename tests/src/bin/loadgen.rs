@@ -676,14 +676,18 @@ impl StdioConn {
                     .ok()
                     .and_then(|e| e.id);
                 // Notifications and unknown ids are not ours to wait for.
-                if let Some(tx) =
-                    id.and_then(|id| p.lock().unwrap_or_else(|e| e.into_inner()).remove(&id))
-                {
+                if let Some(tx) = id.and_then(|id| {
+                    p.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .remove(&id)
+                }) {
                     let _ = tx.send(line);
                 }
             }
             // The server is gone: wake every waiter with a closed channel.
-            p.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            p.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clear();
         });
         let write = tokio::spawn(write_lines(stdin, rx));
         let pid = child.id();
@@ -715,7 +719,7 @@ impl StdioConn {
         let (tx, rx) = oneshot::channel();
         self.pending
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(id, tx);
         let line = format!(
             "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":{},\"params\":{params}}}\n",

@@ -24,11 +24,11 @@ use bollard::Docker;
 use futures::StreamExt;
 
 /// Where the binaries are in the test image.
-pub const PROBE_SERVER: &str = "/usr/local/bin/portcullis-probe-server";
+pub(crate) const PROBE_SERVER: &str = "/usr/local/bin/portcullis-probe-server";
 /// The echo server in the test image.
-pub const ECHO_SERVER: &str = "/usr/local/bin/portcullis-echo-server";
+pub(crate) const ECHO_SERVER: &str = "/usr/local/bin/portcullis-echo-server";
 /// The repository of the test image (its tag is a hash of its content).
-pub const IMAGE_REPO: &str = "portcullis-test-probe";
+pub(crate) const IMAGE_REPO: &str = "portcullis-test-probe";
 
 /// The dockerd these tests started, stopped at exit.
 static STARTED: Mutex<Option<Child>> = Mutex::new(None);
@@ -40,13 +40,17 @@ static IMAGE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new()
 const ENGINE_START: Duration = Duration::from_secs(60);
 
 /// A client of a running engine, or `None` (after saying why) when there is none.
-pub async fn engine(test: &str) -> Option<Docker> {
+pub(crate) async fn engine(test: &str) -> Option<Docker> {
     if let Some(d) = ping().await {
-        *READY.lock().unwrap() = Some(true);
+        *READY
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(true);
         return Some(d);
     }
     let why = {
-        let mut ready = READY.lock().unwrap();
+        let mut ready = READY
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match *ready {
             Some(false) => Some("an earlier test could not start dockerd".to_owned()),
             _ => match start_dockerd() {
@@ -62,7 +66,9 @@ pub async fn engine(test: &str) -> Option<Docker> {
         let deadline = Instant::now() + ENGINE_START;
         while Instant::now() < deadline {
             if let Some(d) = ping().await {
-                *READY.lock().unwrap() = Some(true);
+                *READY
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(true);
                 return Some(d);
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -97,7 +103,9 @@ fn dockerd_log() -> PathBuf {
 
 /// Starts `dockerd` (as PLATFORM.md describes: no systemd here) and registers its stop.
 fn start_dockerd() -> Result<(), String> {
-    let mut started = STARTED.lock().unwrap();
+    let mut started = STARTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if started.is_some() {
         return Ok(());
     }
@@ -157,7 +165,7 @@ extern "C" fn stop_dockerd() {
 }
 
 /// The test image (`portcullis-test-probe:<hash>`), imported once per process.
-pub async fn test_image(docker: &Docker) -> String {
+pub(crate) async fn test_image(docker: &Docker) -> String {
     IMAGE.get_or_init(|| import_image(docker)).await.clone()
 }
 
@@ -260,7 +268,7 @@ fn copy_into(root: &Path, from: &Path, inside: &str) {
 }
 
 /// Containers of the gateway on `home` (running or not), optionally of one server.
-pub async fn containers_of(
+pub(crate) async fn containers_of(
     docker: &Docker,
     home: &Path,
     server: Option<&str>,
@@ -285,7 +293,12 @@ pub async fn containers_of(
 }
 
 /// Waits up to `within` until `home` has no container of `server` (of any server when `None`).
-pub async fn wait_gone(docker: &Docker, home: &Path, server: Option<&str>, within: Duration) {
+pub(crate) async fn wait_gone(
+    docker: &Docker,
+    home: &Path,
+    server: Option<&str>,
+    within: Duration,
+) {
     let deadline = Instant::now() + within;
     loop {
         let left = containers_of(docker, home, server).await;

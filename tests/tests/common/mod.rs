@@ -9,8 +9,8 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
-pub mod docker;
-pub mod stdio;
+pub(crate) mod docker;
+pub(crate) mod stdio;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// The checkout's root (the workspace).
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("tests/ has a parent")
@@ -31,7 +31,7 @@ pub fn repo_root() -> PathBuf {
 /// `CARGO_BIN_EXE_portcullis` only exists for tests of the `portcullis`
 /// package itself, so the path is worked out from the target dir. Panics with
 /// a build hint when it is missing: a test that cannot run must not pass.
-pub fn gateway_bin() -> PathBuf {
+pub(crate) fn gateway_bin() -> PathBuf {
     if let Some(bin) = std::env::var_os("PORTCULLIS_BIN") {
         return PathBuf::from(bin);
     }
@@ -48,7 +48,7 @@ pub fn gateway_bin() -> PathBuf {
 }
 
 /// The real MCP peers installed by `scripts/setup.sh`.
-pub struct Peers {
+pub(crate) struct Peers {
     /// `mcp-server-everything` (run with `stdio`).
     pub everything: PathBuf,
     /// `mcp-server-time`.
@@ -60,7 +60,7 @@ pub struct Peers {
 impl Peers {
     /// The peers, or `None` after telling the terminal why the test skips.
     /// With `CI` set, missing peers fail the test instead.
-    pub fn find(test: &str) -> Option<Self> {
+    pub(crate) fn find(test: &str) -> Option<Self> {
         let root = repo_root();
         let peers = Self {
             everything: root.join("tests/node_modules/.bin/mcp-server-everything"),
@@ -90,12 +90,12 @@ impl Peers {
 }
 
 /// A string as a TOML basic string (JSON strings are valid TOML strings).
-pub fn toml_str(s: &str) -> String {
+pub(crate) fn toml_str(s: &str) -> String {
     serde_json::to_string(s).expect("a string serializes")
 }
 
 /// One `[servers.<name>]` table for a stdio server.
-pub fn stdio_server(name: &str, command: &Path, args: &[&str]) -> String {
+pub(crate) fn stdio_server(name: &str, command: &Path, args: &[&str]) -> String {
     let args: Vec<String> = args.iter().map(|a| toml_str(a)).collect();
     format!(
         "[servers.{name}]\ncommand = {}\nargs = [{}]\n\n",
@@ -105,7 +105,7 @@ pub fn stdio_server(name: &str, command: &Path, args: &[&str]) -> String {
 }
 
 /// everything over stdio, time and git on `repo`: the three-upstream config.
-pub fn three_upstreams(peers: &Peers, repo: &Path) -> String {
+pub(crate) fn three_upstreams(peers: &Peers, repo: &Path) -> String {
     let repo = repo.display().to_string();
     stdio_server("everything", &peers.everything, &["stdio"])
         + &stdio_server("time", &peers.time, &["--local-timezone", "UTC"])
@@ -113,7 +113,7 @@ pub fn three_upstreams(peers: &Peers, repo: &Path) -> String {
 }
 
 /// Makes a git repository at `path` with one commit whose message is `message`.
-pub fn make_git_repo(path: &Path, message: &str) {
+pub(crate) fn make_git_repo(path: &Path, message: &str) {
     std::fs::create_dir_all(path).expect("create the repo dir");
     let git = |args: &[&str]| {
         let status = Command::new("git")
@@ -139,7 +139,7 @@ pub fn make_git_repo(path: &Path, message: &str) {
 }
 
 /// A PORTCULLIS_HOME with `config.toml` in it.
-pub fn home_with(dir: &Path, config: &str) -> PathBuf {
+pub(crate) fn home_with(dir: &Path, config: &str) -> PathBuf {
     let home = dir.join("home");
     std::fs::create_dir_all(&home).expect("create the home dir");
     std::fs::write(home.join("config.toml"), direct_unless_said(config))
@@ -149,7 +149,7 @@ pub fn home_with(dir: &Path, config: &str) -> PathBuf {
 
 /// The tests list tools directly unless a config chooses a surface: agents get
 /// the search surface by default, `[gateway] surface = "direct"` lists every tool.
-pub fn direct_unless_said(config: &str) -> String {
+pub(crate) fn direct_unless_said(config: &str) -> String {
     if config.contains("surface") {
         config.to_owned()
     } else if config.contains("[gateway]") {
@@ -160,7 +160,7 @@ pub fn direct_unless_said(config: &str) -> String {
 }
 
 /// The admin API of a running gateway (`gateway.json` + `admin.token` in its home).
-pub struct Admin {
+pub(crate) struct Admin {
     api_url: String,
     token: String,
     http: reqwest::Client,
@@ -168,7 +168,7 @@ pub struct Admin {
 
 impl Admin {
     /// Reads where the gateway on `home` listens and its token.
-    pub fn of(home: &Path) -> Self {
+    pub(crate) fn of(home: &Path) -> Self {
         let runtime: serde_json::Value = serde_json::from_slice(
             &std::fs::read(home.join("gateway.json")).expect("read gateway.json"),
         )
@@ -210,7 +210,7 @@ impl Admin {
     }
 
     /// `GET /servers`.
-    pub async fn servers(&self) -> Vec<serde_json::Value> {
+    pub(crate) async fn servers(&self) -> Vec<serde_json::Value> {
         let list = self
             .send(self.http.get(format!("{}/servers", self.api_url)))
             .await;
@@ -218,7 +218,7 @@ impl Admin {
     }
 
     /// `POST /servers/<name>/approve` with `body`.
-    pub async fn approve(&self, name: &str, body: serde_json::Value) {
+    pub(crate) async fn approve(&self, name: &str, body: serde_json::Value) {
         let req = self
             .http
             .post(format!("{}/servers/{name}/approve", self.api_url))
@@ -230,7 +230,7 @@ impl Admin {
     /// `{name, hash}` of each tool of `name` waiting for approval, as a
     /// person reviewing them is shown, once the store has recorded every
     /// tool the gateway lists.
-    pub async fn pending_shown(&self, name: &str) -> Vec<serde_json::Value> {
+    pub(crate) async fn pending_shown(&self, name: &str) -> Vec<serde_json::Value> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let count = self
@@ -270,7 +270,7 @@ impl Admin {
 
     /// As a person who read them: once the gateway has read what `name` says
     /// to the model besides tools, approves each item waiting, by its hash.
-    pub async fn approve_items(&self, name: &str) {
+    pub(crate) async fn approve_items(&self, name: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let servers = self.servers().await;
@@ -299,7 +299,7 @@ impl Admin {
 
     /// Quarantine: approves each server (it starts), waits until it is ready,
     /// then approves all of its tools, as a person would.
-    pub async fn approve_all(&self, names: &[&str]) {
+    pub(crate) async fn approve_all(&self, names: &[&str]) {
         for name in names {
             self.approve(name, serde_json::json!({})).await;
         }
@@ -339,7 +339,7 @@ impl Admin {
 }
 
 /// A running `portcullis serve`; stopped with SIGTERM (then SIGKILL) on drop.
-pub struct Gateway {
+pub(crate) struct Gateway {
     /// The MCP endpoint, `http://127.0.0.1:<port>/mcp`.
     pub url: String,
     /// Its PORTCULLIS_HOME.
@@ -354,12 +354,12 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 impl Gateway {
     /// Starts `portcullis serve --listen 127.0.0.1:0` on `home` and waits for its
     /// `Portcullis listening on …` line.
-    pub fn start(home: &Path) -> Self {
+    pub(crate) fn start(home: &Path) -> Self {
         Self::start_with_env(home, &[])
     }
 
     /// Like [`Gateway::start`], with extra environment variables for the gateway.
-    pub fn start_with_env(home: &Path, env: &[(&str, &str)]) -> Self {
+    pub(crate) fn start_with_env(home: &Path, env: &[(&str, &str)]) -> Self {
         let stderr_path = home.join("gateway.stderr.log");
         let stderr = std::fs::OpenOptions::new()
             .create(true)
@@ -414,13 +414,13 @@ impl Gateway {
     }
 
     /// Kills the gateway with SIGKILL (it cleans nothing up) and reaps it.
-    pub fn kill_hard(&mut self) {
+    pub(crate) fn kill_hard(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
     /// What the gateway wrote on stderr so far.
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 }
@@ -449,7 +449,7 @@ impl Drop for Gateway {
 
 /// Processes (other than this one) whose environment has `PORTCULLIS_HOME=<home>`:
 /// the gateway started on `home` and every upstream it started, which inherit it.
-pub fn processes_of(home: &Path) -> Vec<String> {
+pub(crate) fn processes_of(home: &Path) -> Vec<String> {
     let needle = format!("PORTCULLIS_HOME={}", home.display()).into_bytes();
     let me = std::process::id().to_string();
     let Ok(entries) = std::fs::read_dir("/proc") else {
@@ -481,7 +481,7 @@ pub fn processes_of(home: &Path) -> Vec<String> {
 }
 
 /// Waits up to `within` for every process of `home` to be gone; panics listing the rest.
-pub fn assert_no_processes_left(home: &Path, within: Duration) {
+pub(crate) fn assert_no_processes_left(home: &Path, within: Duration) {
     let deadline = Instant::now() + within;
     loop {
         let left = processes_of(home);

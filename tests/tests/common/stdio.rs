@@ -8,10 +8,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// The echo server fixture.
-pub const ECHO: &str = env!("CARGO_BIN_EXE_portcullis-echo-server");
+pub(crate) const ECHO: &str = env!("CARGO_BIN_EXE_portcullis-echo-server");
 
 /// A `portcullis stdio` process and the lines it prints.
-pub struct StdioGateway {
+pub(crate) struct StdioGateway {
     child: Child,
     stdin: ChildStdin,
     lines: mpsc::Receiver<String>,
@@ -20,7 +20,7 @@ pub struct StdioGateway {
 }
 
 impl StdioGateway {
-    pub fn start(home: &Path) -> Self {
+    pub(crate) fn start(home: &Path) -> Self {
         let mut child = Command::new(super::gateway_bin())
             .arg("stdio")
             .env("PORTCULLIS_HOME", home)
@@ -48,13 +48,13 @@ impl StdioGateway {
         }
     }
 
-    pub fn send(&mut self, line: &str) {
+    pub(crate) fn send(&mut self, line: &str) {
         writeln!(self.stdin, "{line}").expect("write to the gateway");
         self.stdin.flush().expect("flush");
     }
 
     /// The raw line of the response whose id is exactly `id` (JSON text).
-    pub fn response(&mut self, id: &str) -> String {
+    pub(crate) fn response(&mut self, id: &str) -> String {
         // The gateway writes `jsonrpc` and `id` first, then `result` or `error` for a response.
         let head = format!(r#"{{"jsonrpc":"2.0","id":{id},"#);
         let is_it = |line: &str| {
@@ -78,7 +78,7 @@ impl StdioGateway {
     }
 
     /// A request, and its response's raw line.
-    pub fn call(&mut self, id: &str, method: &str, params: &str) -> String {
+    pub(crate) fn call(&mut self, id: &str, method: &str, params: &str) -> String {
         self.send(&format!(
             r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}","params":{params}}}"#
         ));
@@ -86,13 +86,13 @@ impl StdioGateway {
     }
 
     /// The first line (seen before or arriving within 10 s) that contains `needle`.
-    pub fn line_with(&mut self, needle: &str) -> String {
+    pub(crate) fn line_with(&mut self, needle: &str) -> String {
         self.line_where(needle, |l| l.contains(needle))
     }
 
     /// The first line (seen before, then taken, or arriving within 10 s) that
     /// contains every one of `needles`.
-    pub fn take_line_with_all(&mut self, needles: &[&str]) -> String {
+    pub(crate) fn take_line_with_all(&mut self, needles: &[&str]) -> String {
         let is_it = |l: &str| needles.iter().all(|n| l.contains(n));
         if let Some(i) = self.seen.iter().position(|l| is_it(l)) {
             return self.seen.remove(i);
@@ -118,7 +118,7 @@ impl StdioGateway {
     }
 
     /// Lines read so far that were not a response asked for.
-    pub fn seen(&self) -> &[String] {
+    pub(crate) fn seen(&self) -> &[String] {
         &self.seen
     }
 }
@@ -130,7 +130,7 @@ impl Drop for StdioGateway {
     }
 }
 
-pub fn portcullis(home: &Path, args: &[&str]) -> String {
+pub(crate) fn portcullis(home: &Path, args: &[&str]) -> String {
     let out = Command::new(super::gateway_bin())
         .args(args)
         .env("PORTCULLIS_HOME", home)
@@ -147,7 +147,7 @@ pub fn portcullis(home: &Path, args: &[&str]) -> String {
 
 /// A gateway in front of the echo server, with the echo server's tools approved.
 /// `extra_add` are more `upstream add` flags (e.g. `--timeout 1`), space-separated.
-pub fn approved_gateway(home: &Path, extra_add: &str) -> StdioGateway {
+pub(crate) fn approved_gateway(home: &Path, extra_add: &str) -> StdioGateway {
     std::fs::write(
         home.join("config.toml"),
         "[gateway]\nsurface = \"direct\"\nmax_message_bytes = 65536\n\n",
