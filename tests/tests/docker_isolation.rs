@@ -121,6 +121,9 @@ async fn a_containerised_server_is_served_and_held_to_every_guarantee() {
     let (data, out) = (dir.path().join("data"), dir.path().join("out"));
     std::fs::create_dir_all(&data).unwrap();
     std::fs::create_dir_all(&out).unwrap();
+    // The server runs as the gateway's user, or as nobody when the gateway
+    // runs as root (as here): that user must be able to write to an rw mount.
+    std::fs::set_permissions(&out, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     std::fs::write(data.join("in.txt"), "mounted for reading").unwrap();
     let probe_extra = format!(
         "env = {{ PROBE_SECRET = {} }}\nmemory = \"256m\"\ncpus = 0.5\npids = 64\nmounts = [{}, {}]\n",
@@ -266,8 +269,9 @@ async fn a_containerised_server_is_served_and_held_to_every_guarantee() {
     );
     assert!(!data.join("new.txt").exists());
 
-    // No capabilities and no way to gain privileges, seen from inside.
+    // No capabilities, no way to gain privileges and not root, seen from inside.
     let whoami = call(&client, "probe__whoami", json!({})).await;
+    assert!(!whoami.starts_with("uid=0\t"), "runs as root: {whoami}");
     assert!(
         whoami.contains("CapEff=0000000000000000")
             && whoami.contains("CapBnd=0000000000000000")

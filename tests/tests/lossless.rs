@@ -10,13 +10,14 @@
 
 mod common;
 
-use common::stdio::approved_gateway;
+use common::stdio::{approved_gateway, approved_gateway_with};
 use serde_json::Value;
 
 #[test]
 fn unknown_fields_methods_meta_and_odd_json_pass_both_ways() {
     let home = tempfile::tempdir().expect("tempdir");
-    let mut gw = approved_gateway(home.path(), "");
+    // A method outside MCP reaches a trusted server only when its table opts in.
+    let mut gw = approved_gateway_with(home.path(), "", r#"passthrough = ["vendor/custom"]"#);
 
     // Upstream → client: a member of the tool definition the gateway does not know, byte for byte.
     let listed = gw.call("2", "tools/list", "{}");
@@ -37,7 +38,7 @@ fn unknown_fields_methods_meta_and_odd_json_pass_both_ways() {
         "arguments changed on the way: {line}"
     );
 
-    // An unknown method with `_meta` and unknown members reaches the (single) upstream untouched.
+    // An unknown method the server opted into, with `_meta` and unknown members, reaches it untouched.
     let params =
         r#"{"_meta":{"progressToken":null,"vendor":{"a":[1,2.50]}},"odd":"\u0000","n":1E+2}"#;
     let line = gw.call(r#""str-id-é""#, "vendor/custom", params);

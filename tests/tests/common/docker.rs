@@ -184,6 +184,14 @@ async fn import_image(docker: &Docker) -> String {
         copy_into(root.path(), lib, &lib.display().to_string());
     }
     std::fs::create_dir_all(root.path().join("tmp")).expect("create /tmp");
+    // World-writable and sticky, as in every base image: the engine gives the
+    // container's tmpfs on /tmp the mode of the image's /tmp, and the server
+    // runs as a user other than root.
+    std::fs::set_permissions(
+        root.path().join("tmp"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .expect("chmod /tmp");
     std::fs::create_dir_all(root.path().join("etc")).expect("create /etc");
     // A reproducible tar, so that unchanged binaries give the same tag.
     let out = Command::new("tar")

@@ -148,6 +148,16 @@ pub(crate) fn portcullis(home: &Path, args: &[&str]) -> String {
 /// A gateway in front of the echo server, with the echo server's tools approved.
 /// `extra_add` are more `upstream add` flags (e.g. `--timeout 1`), space-separated.
 pub(crate) fn approved_gateway(home: &Path, extra_add: &str) -> StdioGateway {
+    approved_gateway_with(home, extra_add, "")
+}
+
+/// [`approved_gateway`], with `server_lines` added to the echo server's table
+/// (options `upstream add` has no flag for, such as `passthrough`).
+pub(crate) fn approved_gateway_with(
+    home: &Path,
+    extra_add: &str,
+    server_lines: &str,
+) -> StdioGateway {
     std::fs::write(
         home.join("config.toml"),
         "[gateway]\nsurface = \"direct\"\nmax_message_bytes = 65536\n\n",
@@ -156,6 +166,12 @@ pub(crate) fn approved_gateway(home: &Path, extra_add: &str) -> StdioGateway {
     let mut add = vec!["upstream", "add", "--name", "echo", "--command", ECHO];
     add.extend(extra_add.split_whitespace());
     portcullis(home, &add);
+    if !server_lines.is_empty() {
+        // `upstream add` wrote [servers.echo] last: these lines land in it.
+        let config = home.join("config.toml");
+        let text = std::fs::read_to_string(&config).expect("read config");
+        std::fs::write(&config, format!("{text}{server_lines}\n")).expect("write config");
+    }
     let mut gw = StdioGateway::start(home);
     let init = gw.call("0", "initialize", r#"{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"lossless-test","version":"1"}}"#);
     assert!(init.contains(r#""protocolVersion":"2025-11-25""#), "{init}");
