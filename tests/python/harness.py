@@ -352,16 +352,22 @@ def pending_shown(gw: Gateway, name: str, count: int, timeout: float = 20.0) -> 
         time.sleep(0.1)
 
 
+def items_read(gw: Gateway, name: str, timeout: float = 20.0) -> dict:
+    """The view of server `name` once the gateway has read what it says to the model
+    besides tools (or it is no longer ready, or `timeout` passed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        view = next((v for v in admin_call(gw, "GET", "servers") if v["name"] == name), {})
+        if view.get("items_read") or view.get("state") != "ready" or time.monotonic() > deadline:
+            return view
+        time.sleep(0.1)
+
+
 def approve_items(gw: Gateway, name: str, timeout: float = 20.0) -> None:
     """As a person who read them: once the gateway has read what server `name` says to the
     model besides tools (instructions, prompts, resources, templates), approves each item
     waiting, by the hash shown."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        view = next((v for v in admin_call(gw, "GET", "servers") if v["name"] == name), {})
-        if view.get("items_read") or view.get("state") != "ready":
-            break
-        time.sleep(0.1)
+    items_read(gw, name, timeout)
     items = [
         {"kind": i["kind"], "name": i["name"], "hash": i["hash"]}
         for i in admin_call(gw, "GET", "items/pending")
@@ -386,8 +392,11 @@ def approve_everything(gw: Gateway, config_toml: str, timeout: float = 60.0) -> 
         for name in list(waiting):
             state = views.get(name, {}).get("state")
             if state == "ready":
-                # As a person who read them: each definition waiting, by the hash shown.
-                shown = pending_shown(gw, name, views[name].get("tools", 0))
+                # Once the gateway has read everything the server lists (its items come
+                # after its tools), as a person who read them: each definition waiting,
+                # by the hash shown.
+                count = items_read(gw, name).get("tools", 0)
+                shown = pending_shown(gw, name, count)
                 if shown:
                     admin_call(gw, "POST", f"servers/{name}/approve", {"tools": shown})
                 approve_items(gw, name)

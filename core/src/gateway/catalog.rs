@@ -291,20 +291,24 @@ fn adopt(
 
 /// The upstream that should get a request about `uri`, in order of preference.
 pub(super) fn resource_targets(gw: &Gateway, uri: &str) -> Vec<UpstreamHandle> {
+    match resource_owner(gw, uri).and_then(|o| gw.upstream(&o)) {
+        Some(h) => vec![h],
+        None => capable(gw, "resources"),
+    }
+}
+
+/// The server that lists `uri`, or offers the template with the longest
+/// prefix of it, approved or not.
+fn resource_owner(gw: &Gateway, uri: &str) -> Option<String> {
     let catalog = gw.inner.catalog.lock().unwrap_or_else(|p| p.into_inner());
-    let owner = catalog.resource_owner.get(uri).cloned().or_else(|| {
+    catalog.resource_owner.get(uri).cloned().or_else(|| {
         catalog
             .template_prefixes
             .iter()
             .filter(|(p, _)| !p.is_empty() && uri.starts_with(p.as_str()))
             .max_by_key(|(p, _)| p.len())
             .map(|(_, s)| s.clone())
-    });
-    drop(catalog);
-    match owner.and_then(|o| gw.upstream(&o)) {
-        Some(h) => vec![h],
-        None => capable(gw, "resources"),
-    }
+    })
 }
 
 /// Where a downstream prompt name leads.
@@ -333,11 +337,17 @@ pub(super) fn resolve_prompt(gw: &Gateway, name: &str) -> Option<(String, String
 }
 
 /// The refusal for a URI no approved resource or template covers.
+/// The refusal for a URI agents may not use: held when a server lists it or
+/// offers a template for it (naming that server, nothing of its text), else
+/// not found (SEP-2164: -32602 with the URI in `data`), since no server
+/// offers it at all.
 pub(super) fn uri_held(gw: &Gateway, uri: &str) -> GatewayError {
-    let owner = resource_targets(gw, uri)
-        .first()
-        .map_or_else(|| "?".to_owned(), |h| h.name().to_owned());
-    gw.item_held(&format!("resource `{uri}`"), &owner)
+    match resource_owner(gw, uri).or_else(|| gw.uri_known_by(uri)) {
+        Some(owner) => gw.item_held(&format!("resource `{uri}`"), &owner),
+        None => GatewayError::ResourceNotFound {
+            uri: uri.to_owned(),
+        },
+    }
 }
 
 /// Sends a request about a resource URI, trying the candidates in order.

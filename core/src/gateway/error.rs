@@ -46,6 +46,12 @@ pub enum GatewayError {
     /// The request's params are wrong.
     #[error("{0}")]
     InvalidParams(String),
+    /// No server lists this resource or offers a template for it.
+    #[error("resource `{uri}` not found: no server lists it or offers a template for it\nhint: resources/list and resources/templates/list show what there is")]
+    ResourceNotFound {
+        /// The URI asked for.
+        uri: String,
+    },
     /// Every session slot is taken by a session that is busy or streaming.
     #[error("the gateway already has {limit} client sessions, all of them in use\nhint: close sessions you no longer need (DELETE /mcp), or raise `max_sessions` in [limits]")]
     TooManySessions {
@@ -117,15 +123,19 @@ pub enum GatewayError {
 impl GatewayError {
     /// Machine-readable detail for the JSON-RPC error's `data`.
     pub fn rpc_data(&self) -> Option<serde_json::Value> {
-        None
+        match self {
+            Self::ResourceNotFound { uri } => Some(serde_json::json!({ "uri": uri })),
+            _ => None,
+        }
     }
 
     /// The JSON-RPC error code for this error: chosen here and nowhere else.
     pub fn rpc_code(&self) -> ErrorCode {
         match self {
-            Self::UnknownTool { .. } | Self::UnknownServer { .. } | Self::InvalidParams(_) => {
-                ErrorCode::InvalidParams
-            }
+            Self::UnknownTool { .. }
+            | Self::UnknownServer { .. }
+            | Self::InvalidParams(_)
+            | Self::ResourceNotFound { .. } => ErrorCode::InvalidParams,
             Self::MethodNotFound { .. } => ErrorCode::MethodNotFound,
             Self::TooManySessions { .. } => ErrorCode::InvalidRequest,
             Self::NotCallable { .. } => ErrorCode::NotApproved,

@@ -62,6 +62,16 @@ impl ItemView {
         )
     }
 
+    /// Whether the server lists `uri` or a template that produces it, in
+    /// any state: what a refusal may call held rather than unknown.
+    fn knows_uri(&self, uri: &str) -> bool {
+        self.items.keys().any(|(kind, key)| match kind {
+            ItemKind::Resource => key == uri,
+            ItemKind::ResourceTemplate => template_matches(key, uri),
+            _ => false,
+        })
+    }
+
     fn templates(&self) -> impl Iterator<Item = &str> {
         self.items.iter().filter_map(|((kind, key), (state, _))| {
             (*kind == ItemKind::ResourceTemplate && *state == ToolState::Approved)
@@ -128,6 +138,16 @@ impl Gateway {
                 || v.approved(ItemKind::ResourceTemplate, uri)
                 || v.templates().any(|t| template_matches(t, uri))
         })
+    }
+
+    /// The server whose recorded items (approved or held) include `uri` or
+    /// a template that produces it.
+    pub(super) fn uri_known_by(&self, uri: &str) -> Option<String> {
+        let view = self.inner.trust.read().unwrap_or_else(|p| p.into_inner());
+        self.upstream_handles()
+            .into_iter()
+            .map(|h| h.name().to_owned())
+            .find(|server| view.items(server).knows_uri(uri))
     }
 
     /// The refusal for an item no person approved: it names what the agent

@@ -75,7 +75,9 @@ pub(super) async fn handle(
                     resp.id = Some(id);
                     resp
                 }
-                Err(e) => Message::error_response(id, e.rpc_code().code(), &e.to_string(), None),
+                Err(e) => {
+                    Message::error_response(id, e.rpc_code().code(), &e.to_string(), e.rpc_data())
+                }
             })
         }
     }
