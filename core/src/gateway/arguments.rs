@@ -52,10 +52,16 @@ impl InvalidArguments {
     }
 }
 
+/// One compiled input schema, and the arguments it requires.
+struct Compiled {
+    validator: jsonschema::Validator,
+    required: Vec<String>,
+}
+
 /// Compiled input schemas, by the schema's text (as listed, so a call does
 /// not parse the schema again).
 #[derive(Default)]
-pub(crate) struct Validators(std::sync::Mutex<HashMap<String, Arc<jsonschema::Validator>>>);
+pub(crate) struct Validators(std::sync::Mutex<HashMap<String, Arc<Compiled>>>);
 
 impl Validators {
     /// Checks `args` against `schema`; the error lists every violation (up
@@ -68,10 +74,27 @@ impl Validators {
         args: &Value,
         hint: &'static str,
     ) -> Result<(), InvalidArguments> {
-        let Some(validator) = self.compiled(tool, schema) else {
+        let Some(compiled) = self.compiled(tool, schema) else {
             return Ok(());
         };
-        let violations: Vec<String> = validator
+        // An optional argument given as `null` is taken as left out: clients send
+        // that for "no value", and servers commonly accept it. The upstream judges.
+        let lenient;
+        let args = match args.as_object() {
+            Some(map)
+                if map
+                    .iter()
+                    .any(|(k, v)| v.is_null() && !compiled.required.contains(k)) =>
+            {
+                let mut map = map.clone();
+                map.retain(|k, v| !v.is_null() || compiled.required.contains(k));
+                lenient = Value::Object(map);
+                &lenient
+            }
+            _ => args,
+        };
+        let violations: Vec<String> = compiled
+            .validator
             .iter_errors(args)
             .take(MAX_VIOLATIONS)
             .map(|e| {
@@ -95,13 +118,28 @@ impl Validators {
         }
     }
 
-    fn compiled(&self, tool: &str, schema: &str) -> Option<Arc<jsonschema::Validator>> {
+    fn compiled(&self, tool: &str, schema: &str) -> Option<Arc<Compiled>> {
         if let Some(v) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(schema) {
             return Some(v.clone());
         }
         let compiled = serde_json::from_str::<Value>(schema)
             .map_err(|e| e.to_string())
-            .and_then(|s| jsonschema::validator_for(&s).map_err(|e| e.to_string()));
+            .and_then(|s| {
+                let validator = jsonschema::validator_for(&s).map_err(|e| e.to_string())?;
+                let required = s
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .map(|r| {
+                        r.iter()
+                            .filter_map(|k| k.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Ok(Compiled {
+                    validator,
+                    required,
+                })
+            });
         match compiled {
             Ok(v) => {
                 let v = Arc::new(v);
@@ -173,6 +211,22 @@ mod tests {
             "{text}"
         );
         assert_eq!(result["content"][0]["type"], "text");
+    }
+
+    #[test]
+    fn null_for_an_optional_argument_is_left_to_the_upstream() {
+        let v = Validators::default();
+        let schema = json!({ "type": "object", "properties": {
+            "a": { "type": "string" }, "b": { "type": "boolean" } }, "required": ["a"] })
+        .to_string();
+        assert!(v
+            .check("t", &schema, &json!({ "a": "x", "b": null }), HINT)
+            .is_ok());
+        let err = v
+            .check("t", &schema, &json!({ "a": null }), HINT)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/a") && err.contains("null"), "{err}");
     }
 
     #[test]
