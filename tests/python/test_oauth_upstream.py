@@ -13,6 +13,8 @@ would (GET, following the redirect to the gateway's callback), and checks:
   expired access token with its refresh token;
 - no token appears in the gateway's log;
 - a legacy HTTP+SSE upstream behind the same sign-in is signed in to the same way;
+- behind DPoP with nonces (`--dpop-nonce`), both transports sign in, send again with the
+  server's nonce when it asks for one, and serve calls;
 - `portcullis stdio`, spawned by a client, signs in through its own loopback listener.
 """
 
@@ -48,6 +50,22 @@ def oauth_upstream(tmp_path: Path):
     """Starts the fixture; yields (its MCP URL, its events file)."""
     events = tmp_path / "events.jsonl"
     proc = subprocess.Popen([sys.executable, str(FIXTURE), "--log", str(events), "--token-lifetime", str(LIFETIME)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    match = re.search(r"listening on (\S+)", line)
+    assert match, f"the OAuth fixture printed {line!r}"
+    try:
+        yield match.group(1), events
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def dpop_upstream(tmp_path: Path):
+    """The fixture with DPoP-bound tokens and nonces; yields (its MCP URL, its events file)."""
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen([sys.executable, str(FIXTURE), "--log", str(events), "--dpop-nonce"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     match = re.search(r"listening on (\S+)", line)
@@ -159,6 +177,41 @@ async def test_a_legacy_sse_upstream_asks_for_sign_in_too(oauth_upstream, gatewa
         assert harness.text_of(result) == "hello from behind OAuth", harness.text_of(result)
     authorized = [e for e in read_events(events) if e["event"] == "authorize"]
     assert len(authorized) == 1 and authorized[0]["resource"] == sse_url, authorized
+
+
+@pytest.mark.parametrize(("transport", "path", "posts_to"), [("sse", "/sse", "/messages/"), ("streamable-http", "/mcp", "/mcp")])
+async def test_an_upstream_behind_dpop_with_nonces_signs_in_and_serves_calls(dpop_upstream, gateway, transport: str, path: str, posts_to: str) -> None:
+    """Both transports sign in the same way (one implementation): the token request is sent
+    again with the authorization server's nonce, the first request with the token is sent
+    again with the resource server's nonce, and so is each request after the server moved
+    its nonce on (every `whoami` does), for legacy SSE both the stream's GET and the POSTs."""
+    url, events = dpop_upstream
+    target = url.removesuffix("/mcp") + path
+    gw = gateway('[gateway]\nsurface = "direct"\n\n' + harness.http_upstream("remote", target, transport=transport), trust=False)
+    admin = Admin.of(gw)
+    admin.approve_server("remote")
+    view = admin.wait_for("remote", lambda s: s["state"] == "needs-sign-in", "waiting for sign-in")
+    with urllib.request.urlopen(view["sign_in_url"], timeout=20) as page:  # noqa: S310 (loopback fixture)
+        assert "Signed in" in page.read().decode()
+    admin.wait_ready("remote")
+    admin.approve_tools("remote")
+    async with Client(gw.url, mode="legacy") as client:
+        for _ in range(3):
+            result = await client.call_tool("remote__whoami", {})
+            assert not result.is_error and harness.text_of(result) == "hello from behind OAuth", harness.text_of(result)
+
+    seen = read_events(events)
+    rejected = [e for e in seen if e["event"] == "rejected"]
+    # Nothing but the two reasons a well-behaved client meets: no token yet, and a nonce to use.
+    assert {e["why"] for e in rejected} <= {"no token", "use_dpop_nonce"}, rejected
+    nonce_at = [(e["method"], e["path"]) for e in rejected if e["why"] == "use_dpop_nonce"]
+    assert ("POST", "/token") in nonce_at, nonce_at
+    # Calls 2 and 3 each found the nonce moved on, and were sent again.
+    assert nonce_at.count(("POST", posts_to)) >= 2, nonce_at
+    if transport == "sse":
+        assert ("GET", "/sse") in nonce_at, nonce_at
+    assert [e["event"] for e in seen].count("authorize") == 1
+    assert any(e["event"] == "token" and e["grant_type"] == "authorization_code" for e in seen)
 
 
 def test_the_servers_page_offers_sign_in_and_a_browser_completes_it(oauth_upstream, gateway) -> None:

@@ -199,12 +199,24 @@ async def test_call_tool_calls_what_search_found(peers) -> None:
 
 
 # --------------------------------------------------------------------------
-# call_tool validates arguments before the upstream sees them
+# Arguments are checked before the upstream sees them. A mismatch is the model's to
+# correct, so it comes back as a tool result with isError and the violations as text
+# (MCP 2025-11-25, input validation errors); JSON-RPC errors stay for unknown tools.
 # --------------------------------------------------------------------------
 
 
 def echo_calls(gw: harness.Gateway) -> list[dict]:
     return [a for a in harness.admin_call(gw, "GET", "activity") if a["kind"] == "call" and a["tool"] == "echo"]
+
+
+def rejection_text(result) -> str:
+    """The text of a tool result that reports bad arguments, checked for its shape."""
+    assert result.is_error is True, result
+    assert [c.type for c in result.content] == ["text"], result
+    text = result.content[0].text
+    # Readable: one violation per line, and a hint, not a serialized validator dump.
+    assert "do not match its input schema:\n  - " in text and "\nhint: " in text, text
+    return text
 
 
 @pytest.mark.parametrize(
@@ -219,16 +231,11 @@ def echo_calls(gw: harness.Gateway) -> list[dict]:
 async def test_call_tool_rejects_bad_arguments_before_the_upstream(gateway, arguments: dict, names: list[str]) -> None:
     gw = gateway(harness.everything_stdio())
     async with Client(search_url(gw), mode="legacy", read_timeout_seconds=30) as client:
-        with pytest.raises(MCPError) as caught:
-            await client.call_tool("call_tool", {"name": "everything__echo", "arguments": arguments})
-        error = caught.value.error
-        assert error.code == -32602, error
-        message = error.message
-        assert "everything__echo" in message, message
+        rejected = await client.call_tool("call_tool", {"name": "everything__echo", "arguments": arguments})
+        text = rejection_text(rejected)
+        assert "everything__echo" in text and "hint: describe_tool shows the schema" in text, text
         for word in names:
-            assert word in message, f"{word!r} not in {message!r}"
-        # Readable: one violation per line, and a hint, not a serialized validator dump.
-        assert "\n  - " in message and "hint:" in message, message
+            assert word in text, f"{word!r} not in {text!r}"
 
         ok = await client.call_tool("call_tool", {"name": "everything__echo", "arguments": {"message": "valid"}})
         assert harness.text_of(ok) == "Echo: valid"
@@ -242,30 +249,69 @@ async def test_call_tool_rejects_bad_arguments_before_the_upstream(gateway, argu
     assert len(calls) == 1 and calls[0]["outcome"] == {"status": "ok"}, calls
 
 
-async def test_call_tool_rejection_never_reaches_the_upstream(gateway, tmp_path) -> None:
-    """The same with an upstream that writes down every tools/call it receives."""
+def gauge_config(tmp_path: Path, surface: str) -> tuple[str, Path]:
+    """The described fixture, writing down every tools/call it receives."""
     description = tmp_path / "description.txt"
     description.write_text("Reads the gauge of a fixture.")
     received = tmp_path / "received.jsonl"
-    config = harness.server_table(
+    config = f'[gateway]\nsurface = "{surface}"\n\n' + harness.server_table(
         "fixture",
         command=sys.executable,
         args=[str(DESCRIBED_SERVER)],
         env={"DESCRIBED_SERVER_FILE": str(description), "DESCRIBED_SERVER_CALLS": str(received)},
     )
+    return config, received
+
+
+@pytest.mark.parametrize("surface", ["search", "direct"])
+async def test_bad_arguments_are_a_tool_error_and_never_reach_the_upstream(gateway, tmp_path, surface: str) -> None:
+    """Through the Python SDK: `call_tool` in search mode, `tools/call` of the tool itself
+    on the direct surface. The SDK sees a result with isError and the violations, and the
+    upstream, which writes down every call it receives, sees only the valid call."""
+    config, received = gauge_config(tmp_path, surface)
     gw = gateway(config)
-    async with Client(search_url(gw), mode="legacy", read_timeout_seconds=30) as client:
-        for bad in ({}, {"reading": "seven"}, {"reading": 1.5}):
-            with pytest.raises(MCPError) as caught:
-                await client.call_tool("call_tool", {"name": "fixture__gauge", "arguments": bad})
-            assert caught.value.error.code == -32602
-            assert "reading" in caught.value.error.message, caught.value.error.message
+    url = search_url(gw) if surface == "search" else gw.url
+
+    async def call(arguments: dict):
+        if surface == "search":
+            return await client.call_tool("call_tool", {"name": "fixture__gauge", "arguments": arguments})
+        return await client.call_tool("fixture__gauge", arguments)
+
+    hint = "describe_tool shows the schema" if surface == "search" else "tools/list shows the tool's input schema"
+    async with Client(url, mode="legacy", read_timeout_seconds=30) as client:
+        for bad, why in (({}, "required"), ({"reading": "seven"}, "integer"), ({"reading": 1.5}, "integer")):
+            text = rejection_text(await call(bad))
+            assert text.startswith("arguments for `fixture__gauge` do not match its input schema:"), text
+            assert "reading" in text and why in text and f"hint: {hint}" in text, text
         assert not received.exists(), received.read_text()
-        ok = await client.call_tool("call_tool", {"name": "fixture__gauge", "arguments": {"reading": 7}})
-        assert harness.text_of(ok) == 'gauge: {"reading": 7}'
+        ok = await call({"reading": 7})
+        assert ok.is_error is not True and harness.text_of(ok) == 'gauge: {"reading": 7}'
+        # What is not the tool's business stays a protocol error: a name nobody serves.
+        with pytest.raises(MCPError) as caught:
+            if surface == "search":
+                await client.call_tool("call_tool", {"name": "fixture__nope", "arguments": {}})
+            else:
+                await client.call_tool("fixture__nope", {})
+        assert caught.value.error.code == -32602 and "unknown tool" in caught.value.error.message
     assert [json.loads(line) for line in received.read_text().splitlines()] == [
         {"name": "gauge", "arguments": {"reading": 7}}
     ]
+
+
+async def test_search_tools_own_arguments_are_checked_the_same_way(gateway, tmp_path) -> None:
+    config, received = gauge_config(tmp_path, "search")
+    gw = gateway(config)
+    async with Client(search_url(gw), mode="legacy", read_timeout_seconds=30) as client:
+        for tool, arguments, word in (
+            ("search_tools", {}, "query"),
+            ("search_tools", {"query": "gauge", "limit": 0}, "/limit"),
+            ("describe_tool", {"name": 3}, "/name"),
+            ("call_tool", {"arguments": {"reading": 7}}, "name"),
+            ("call_tool", {"name": "fixture__gauge", "arguments": [7]}, "/arguments"),
+        ):
+            text = rejection_text(await client.call_tool(tool, arguments))
+            assert f"arguments for `{tool}`" in text and word in text, (tool, text)
+    assert not received.exists(), received.read_text()
 
 
 # --------------------------------------------------------------------------

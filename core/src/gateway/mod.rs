@@ -3,6 +3,7 @@
 //! desktop app all call it; none of them re-implements an operation.
 
 mod activity;
+mod arguments;
 mod catalog;
 mod clients;
 mod continuation;
@@ -188,7 +189,7 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<Store>,
     pub(crate) index: Arc<SearchIndex>,
     pub(crate) trust: RwLock<trust::TrustView>,
-    pub(crate) validators: surface::Validators,
+    pub(crate) validators: arguments::Validators,
     /// For each server, at which of its starts (its restart count) its
     /// items were last read.
     pub(crate) items_read: Mutex<HashMap<String, u32>>,
@@ -299,7 +300,7 @@ impl Gateway {
             store,
             index: Arc::new(index),
             trust: RwLock::new(trust::TrustView::default()),
-            validators: surface::Validators::default(),
+            validators: arguments::Validators::default(),
             items_read: Mutex::default(),
             calls,
             paused: std::sync::atomic::AtomicBool::new(false),

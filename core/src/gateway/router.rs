@@ -11,7 +11,8 @@ use tokio::sync::mpsc;
 
 use super::session::{Era, Inflight, InflightGuard};
 use super::{
-    catalog, eras, logging, subscriptions, surface, Gateway, GatewayError, GatewayEvent, Session,
+    arguments, catalog, eras, logging, subscriptions, surface, Gateway, GatewayError, GatewayEvent,
+    Session,
 };
 use crate::config::SurfaceMode;
 use crate::protocol::{negotiate, raw, to_raw, Kind, Message};
@@ -25,6 +26,11 @@ const PAGE_SIZE: usize = 500;
 /// still starting, so a client that connects right after `serve` sees their
 /// capabilities and tools (later changes reach it as `list_changed`).
 const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Where a caller whose arguments do not match finds the schema, by surface.
+const DIRECT_HINT: &str = "tools/list shows the tool's input schema";
+const SEARCH_HINT: &str = "describe_tool shows the schema";
+const META_HINT: &str = "tools/list shows the schemas of search_tools, describe_tool and call_tool";
 
 /// Where a rewritten progress token leads back to.
 pub(crate) struct ProgressRoute {
@@ -393,11 +399,19 @@ async fn tools_call(
         .get("name")
         .and_then(|n| serde_json::from_str(n.get()).ok())
         .ok_or_else(|| GatewayError::InvalidParams("tools/call needs a string `name`".into()))?;
-    if session.surface() == SurfaceMode::Search && gw.table().resolve(&name).is_none() {
-        let args: Value = params
-            .get("arguments")
-            .and_then(|a| serde_json::from_str(a.get()).ok())
-            .unwrap_or(Value::Null);
+    let search = session.surface() == SurfaceMode::Search;
+    if search && gw.table().resolve(&name).is_none() {
+        let args = arguments::or_empty(
+            params
+                .get("arguments")
+                .and_then(|a| serde_json::from_str(a.get()).ok()),
+        );
+        if let Some(schema) = surface::meta_schema(&name) {
+            let schema = schema.to_string();
+            if let Err(invalid) = gw.inner.validators.check(&name, &schema, &args, META_HINT) {
+                return Ok(ok(invalid.tool_result()));
+            }
+        }
         match name.as_str() {
             surface::SEARCH_TOOLS => {
                 return Box::pin(surface::search_tools(gw, &args)).await.map(ok)
@@ -414,16 +428,6 @@ async fn tools_call(
                     })?
                     .to_owned();
                 let inner = args.get("arguments").cloned().unwrap_or_else(|| json!({}));
-                // Only an approved schema may answer: a held tool is refused below, saying why.
-                if let Some((server, def)) = surface::find_doc(gw, &target) {
-                    let tool = def.get("name").and_then(Value::as_str).unwrap_or(&target);
-                    if let (true, Some(schema)) = (
-                        gw.callability(&server, tool).is_callable(),
-                        def.get("inputSchema"),
-                    ) {
-                        gw.inner.validators.check(&target, schema, &inner)?;
-                    }
-                }
                 arguments_raw = to_raw(&inner);
                 params.insert(Key::of("arguments"), &arguments_raw);
                 name = target;
@@ -438,6 +442,20 @@ async fn tools_call(
     let request_bytes = msg.params.as_ref().map_or(0, |p| p.get().len()) as u64;
     let callability = gw.callability(&target.server, &target.tool);
     let result = if callability.is_callable() {
+        // Only a callable tool's schema judges (a held one is refused below, saying
+        // why); a call that does not match it never leaves the gateway.
+        let schema = gw.table().input_schema(&name).map(|s| s.get().to_owned());
+        if let Some(schema) = schema {
+            let args = arguments::or_empty(
+                params
+                    .get("arguments")
+                    .and_then(|a| serde_json::from_str(a.get()).ok()),
+            );
+            let hint = if search { SEARCH_HINT } else { DIRECT_HINT };
+            if let Err(invalid) = gw.inner.validators.check(&name, &schema, &args, hint) {
+                return Ok(ok(invalid.tool_result()));
+            }
+        }
         name_raw = to_raw(&target.tool);
         params.insert(Key::of("name"), &name_raw);
         let forwarded = to_raw(&params);

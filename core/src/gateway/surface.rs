@@ -1,10 +1,7 @@
 //! What agents see in search mode: `search_tools`, `describe_tool` and
-//! `call_tool` instead of every tool definition. `call_tool` validates the
-//! arguments against the tool's input schema before anything reaches the
-//! upstream.
-
-use std::collections::HashMap;
-use std::sync::Arc;
+//! `call_tool` instead of every tool definition. The router checks the
+//! arguments of these three, and the inner arguments of `call_tool`, against
+//! their schemas (`arguments.rs`) before anything reaches the upstream.
 
 use serde_json::{json, Value};
 
@@ -47,6 +44,17 @@ pub(super) fn search_mode_tools() -> Value {
             }, "required": ["name"] }
         }
     ])
+}
+
+/// The input schema of a search-mode tool, by name.
+pub(super) fn meta_schema(name: &str) -> Option<Value> {
+    let Value::Array(tools) = search_mode_tools() else {
+        return None;
+    };
+    tools
+        .into_iter()
+        .find(|t| t["name"] == name)
+        .map(|mut t| t["inputSchema"].take())
 }
 
 fn text_result(text: String, structured: Value) -> Value {
@@ -211,67 +219,6 @@ pub(super) fn describe_tool(gw: &Gateway, args: &Value) -> Result<Value, Gateway
     ))
 }
 
-/// Compiled input schemas, by the schema's text.
-#[derive(Default)]
-pub(crate) struct Validators(std::sync::Mutex<HashMap<String, Arc<jsonschema::Validator>>>);
-
-impl Validators {
-    /// Checks `args` against `schema`; the error lists every violation.
-    pub(super) fn check(
-        &self,
-        tool: &str,
-        schema: &Value,
-        args: &Value,
-    ) -> Result<(), GatewayError> {
-        let key = schema.to_string();
-        let cached = self
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-            .cloned();
-        let validator = match cached {
-            Some(v) => v,
-            None => match jsonschema::validator_for(schema) {
-                Ok(v) => {
-                    let v = Arc::new(v);
-                    let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-                    if map.len() > 4096 {
-                        map.clear();
-                    }
-                    map.insert(key, v.clone());
-                    v
-                }
-                // A schema the validator cannot read: let the upstream judge.
-                Err(e) => {
-                    tracing::debug!(tool, "input schema not usable for validation: {e}");
-                    return Ok(());
-                }
-            },
-        };
-        let errors: Vec<String> = validator
-            .iter_errors(args)
-            .take(10)
-            .map(|e| {
-                let path = e.instance_path().to_string();
-                format!(
-                    "  - {}: {e}",
-                    if path.is_empty() {
-                        "(arguments)".to_owned()
-                    } else {
-                        path
-                    }
-                )
-            })
-            .collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(GatewayError::InvalidParams(format!("arguments for `{tool}` do not match its input schema:\n{}\nhint: describe_tool shows the schema", errors.join("\n"))))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,19 +230,5 @@ mod tests {
             "Get the time."
         );
         assert!(one_line(&"word ".repeat(100)).ends_with("..."));
-    }
-
-    #[test]
-    fn validation_names_what_is_wrong() {
-        let v = Validators::default();
-        let schema = json!({ "type": "object", "properties": { "a": { "type": "integer" } }, "required": ["a"] });
-        assert!(v.check("t", &schema, &json!({ "a": 1 })).is_ok());
-        let err = v
-            .check("t", &schema, &json!({ "a": "x" }))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("/a") && err.contains("integer"), "{err}");
-        let err = v.check("t", &schema, &json!({})).unwrap_err().to_string();
-        assert!(err.contains("required") || err.contains("\"a\""), "{err}");
     }
 }

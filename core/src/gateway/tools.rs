@@ -82,6 +82,17 @@ impl ToolTable {
         &self.entries
     }
 
+    /// The input schema of a listed tool as it was listed, by its downstream name.
+    pub(crate) fn input_schema(&self, name: &str) -> Option<&RawValue> {
+        self.entries
+            .iter()
+            .find(|e| e.name == name)?
+            .tool
+            .fields
+            .get("inputSchema")
+            .map(|raw| &**raw)
+    }
+
     /// One page of the callable tools' downstream definitions, and the offset of the next.
     pub(crate) fn page(&self, offset: usize, size: usize) -> (Vec<Box<RawValue>>, Option<usize>) {
         let callable: Vec<&ToolEntry> = self.entries.iter().filter(|e| e.callable).collect();

@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use indexmap::IndexMap;
-use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE,
-};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::auth_retry;
+use super::link::{base_headers, fail, read_bounded, Link, ToolSchemas};
 use super::sse::LegacySse;
 use super::sse_codec::SseParser;
 use super::{CloseSignal, Connection, Inbound, TransportError};
@@ -25,9 +25,6 @@ use crate::protocol::{modern, ErrorCode, Kind, Message};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
-
-/// The input schema of an upstream tool, by name (for `Mcp-Param-*` headers).
-pub(crate) type ToolSchemas = Arc<dyn Fn(&str) -> Option<serde_json::Value> + Send + Sync>;
 
 /// What to connect to.
 pub(crate) struct HttpOptions<'a> {
@@ -39,23 +36,6 @@ pub(crate) struct HttpOptions<'a> {
     pub(crate) max_message_bytes: usize,
     /// Signs in when the server asks for OAuth.
     pub(crate) auth: Option<Arc<OAuthClient>>,
-}
-
-/// Shared by the writer and the tasks it starts.
-pub(super) struct Link {
-    pub(super) server: String,
-    pub(super) url: reqwest::Url,
-    pub(super) http: reqwest::Client,
-    pub(super) headers: HeaderMap,
-    pub(super) limit: usize,
-    pub(super) inbound: Inbound,
-    pub(super) signal: CloseSignal,
-    pub(super) tasks: TaskTracker,
-    pub(super) cancel: CancellationToken,
-    tool_schemas: ToolSchemas,
-    pub(super) auth: Option<Arc<OAuthClient>>,
-    session: Mutex<Option<String>>,
-    version: Mutex<Option<String>>,
 }
 
 enum Mode {
@@ -194,56 +174,6 @@ pub(crate) async fn connect_http(
     })
 }
 
-/// Tells the waiting caller why its request did not get through.
-pub(super) fn fail(link: &Link, msg: &Message, err: &TransportError) {
-    match (msg.kind(), msg.id.clone()) {
-        (Kind::Request, Some(id)) => (link.inbound)(Message::error_response(
-            id,
-            ErrorCode::UpstreamUnavailable.code(),
-            &format!("upstream `{}`: {err}", link.server),
-            None,
-        )),
-        _ => tracing::warn!(
-            server = link.server,
-            "sending {} failed: {err}",
-            msg.method()
-        ),
-    }
-    if msg.method() == "initialize" {
-        link.signal.close(err.to_string());
-    }
-}
-
-/// The configured headers, with the access token (and its DPoP proof for a
-/// `method` request to `url`) when there is one.
-pub(super) fn base_headers(link: &Link, method: &str, url: &str) -> HeaderMap {
-    let mut h = link.headers.clone();
-    if let (Some(auth), Some(token)) = (
-        &link.auth,
-        link.auth.as_ref().and_then(|a| a.current_token()),
-    ) {
-        put_token(&mut h, auth, method, url, &token);
-    }
-    h
-}
-
-/// Presents `token` in `h` (replacing what was there).
-pub(super) fn put_token(
-    h: &mut HeaderMap,
-    auth: &OAuthClient,
-    method: &str,
-    url: &str,
-    token: &str,
-) {
-    h.remove(AUTHORIZATION);
-    h.remove("dpop");
-    for (name, value) in auth.authorization_headers(method, url, token) {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            h.insert(name, v);
-        }
-    }
-}
-
 fn request_headers(link: &Link, method: &str) -> HeaderMap {
     let mut h = base_headers(link, method, link.url.as_str());
     h.insert(
@@ -328,71 +258,14 @@ fn message_headers(link: &Link, msg: &Message) -> HeaderMap {
 }
 
 async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), TransportError> {
-    let unreachable = |e: reqwest::Error| TransportError::Unreachable {
-        url: link.url.to_string(),
-        message: error_chain(&e),
-    };
-    // A refusal for want of a sign-in is answered by signing in (refreshing,
-    // or waiting for a person), then sending again; a few times at most.
-    let mut challenges = 0;
-    let resp = loop {
-        let mut headers = message_headers(link, msg);
-        let sent = match &link.auth {
-            Some(auth) => auth.token().await,
-            None => None,
-        };
-        if let (Some(auth), Some(token)) = (&link.auth, &sent) {
-            put_token(&mut headers, auth, "POST", link.url.as_str(), token);
-        }
-        let resp = link
-            .http
-            .post(link.url.clone())
-            .headers(headers)
-            .body(msg.to_bytes())
-            .send()
-            .await
-            .map_err(unreachable)?;
-        let Some(auth) = &link.auth else { break resp };
-        let status = resp.status().as_u16();
-        let www = resp
-            .headers()
-            .get(WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        // DPoP (RFC 9449 §9): a server that wants a nonce in the proof names it; send again with it.
-        let fresh_nonce = resp
-            .headers()
-            .get("dpop-nonce")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|n| auth.set_nonce(n));
-        if status == 401
-            && fresh_nonce
-            && www.as_deref().is_some_and(|w| w.contains("use_dpop_nonce"))
-            && challenges < crate::oauth::MAX_AUTHORIZATIONS
-        {
-            challenges += 1;
-            continue;
-        }
-        let wants_sign_in = status == 401
-            || (status == 403
-                && www
-                    .as_deref()
-                    .is_some_and(|w| w.contains("insufficient_scope")));
-        if !wants_sign_in {
-            if resp.status().is_success() && sent.is_some() {
-                auth.note_success();
-            }
-            break resp;
-        }
-        if challenges >= crate::oauth::MAX_AUTHORIZATIONS {
-            break resp;
-        }
-        challenges += 1;
-        tokio::select! {
-            () = link.cancel.cancelled() => return Err(TransportError::Unreachable { url: link.url.to_string(), message: "the connection was closed while waiting for sign-in".into() }),
-            r = auth.on_challenge(status, www.as_deref(), sent.as_deref()) => r?,
-        }
-    };
+    let resp = auth_retry::send(
+        link,
+        reqwest::Method::POST,
+        &link.url,
+        message_headers(link, msg),
+        Some(msg.to_bytes().into()),
+    )
+    .await?;
     let status = resp.status();
     if msg.method() == "initialize" && status.is_success() {
         if let Some(id) = resp
@@ -679,42 +552,6 @@ fn open_get_stream(link: Arc<Link>) {
             delay = (delay * 2).min(Duration::from_secs(10));
         }
     });
-}
-
-/// Reads a body, refusing more than `limit` bytes.
-pub(super) async fn read_bounded(resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
-    if resp.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(format!(
-            "the response is larger than the {limit}-byte limit"
-        ));
-    }
-    let mut out = Vec::new();
-    let mut body = resp.bytes_stream();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| e.to_string())?;
-        if out.len() + chunk.len() > limit {
-            return Err(format!(
-                "the response is larger than the {limit}-byte limit"
-            ));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
-}
-
-/// reqwest's errors hide the useful part (e.g. "connection refused") in their sources.
-pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
 }
 
 /// Redirects are followed only within the server's own origin: the

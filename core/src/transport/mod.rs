@@ -9,10 +9,12 @@
 //! and ends when the connection's `CancellationToken` is cancelled; a child
 //! process is then terminated, killed after a grace period, and reaped.
 
+mod auth_retry;
 mod error;
 mod escape;
 mod http;
 mod lines;
+mod link;
 mod pipes;
 mod sse;
 mod sse_codec;
@@ -28,8 +30,9 @@ use crate::protocol::Message;
 
 pub use error::TransportError;
 pub(crate) use escape::printable;
-pub(crate) use http::{connect_http, HttpOptions, ToolSchemas};
+pub(crate) use http::{connect_http, HttpOptions};
 pub(crate) use lines::{Line, LineReader};
+pub(crate) use link::ToolSchemas;
 pub(crate) use pipes::{spawn_reader, spawn_stderr, spawn_writer};
 #[cfg(test)]
 pub(crate) use sse_codec::SseParser;

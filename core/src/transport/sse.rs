@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::Method;
 use tokio::sync::oneshot;
 
-use super::http::{base_headers, error_chain, fail, put_token, Link};
+use super::auth_retry;
+use super::link::{base_headers, fail, read_bounded, Link};
 use super::sse_codec::SseParser;
 use super::TransportError;
 use crate::protocol::Message;
@@ -21,63 +23,18 @@ pub(super) struct LegacySse {
 }
 
 impl LegacySse {
-    /// Opens the stream and waits for the `endpoint` event. A refusal for
-    /// want of a sign-in is answered by signing in (refreshing, or waiting
-    /// for a person), then opening it again; a few times at most.
+    /// Opens the stream and waits for the `endpoint` event, signing in on
+    /// the way (`auth_retry.rs`).
     pub(super) async fn connect(
         link: Arc<Link>,
         url: reqwest::Url,
     ) -> Result<Self, TransportError> {
-        let mut challenges = 0;
-        let resp = loop {
-            let mut h = base_headers(&link, "GET", url.as_str());
-            h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
-            let sent = match &link.auth {
-                Some(auth) => auth.token().await,
-                None => None,
-            };
-            if let (Some(auth), Some(token)) = (&link.auth, &sent) {
-                put_token(&mut h, auth, "GET", url.as_str(), token);
-            }
-            let resp = link
-                .http
-                .get(url.clone())
-                .headers(h)
-                .send()
-                .await
-                .map_err(|e| TransportError::Unreachable {
-                    url: url.to_string(),
-                    message: error_chain(&e),
-                })?;
-            let Some(auth) = &link.auth else { break resp };
-            let status = resp.status().as_u16();
-            let www = resp
-                .headers()
-                .get(WWW_AUTHENTICATE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let wants_sign_in = status == 401
-                || (status == 403
-                    && www
-                        .as_deref()
-                        .is_some_and(|w| w.contains("insufficient_scope")));
-            if !wants_sign_in || challenges >= crate::oauth::MAX_AUTHORIZATIONS {
-                if resp.status().is_success() && sent.is_some() {
-                    auth.note_success();
-                }
-                break resp;
-            }
-            challenges += 1;
-            tokio::select! {
-                () = link.cancel.cancelled() => return Err(TransportError::Unreachable { url: url.to_string(), message: "the connection was closed while waiting for sign-in".into() }),
-                r = auth.on_challenge(status, www.as_deref(), sent.as_deref()) => r?,
-            }
-        };
+        let mut h = base_headers(&link, "GET", url.as_str());
+        h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        let resp = auth_retry::send(&link, Method::GET, &url, h, None).await?;
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
-            let body = super::http::read_bounded(resp, 64 * 1024)
-                .await
-                .unwrap_or_default();
+            let body = read_bounded(resp, 64 * 1024).await.unwrap_or_default();
             let body = String::from_utf8_lossy(&body);
             return Err(TransportError::Status {
                 url: url.to_string(),
@@ -152,25 +109,18 @@ impl LegacySse {
         Ok(Self { link, endpoint })
     }
 
-    /// POSTs one message; a failure is reported to the waiting caller.
+    /// POSTs one message, signing in on the way like the stream's GET; a
+    /// failure is reported to the waiting caller.
     pub(super) async fn send(&self, msg: &Message) {
         let l = &self.link;
         let mut h = base_headers(l, "POST", self.endpoint.as_str());
         h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let result = match l
-            .http
-            .post(self.endpoint.clone())
-            .headers(h)
-            .body(msg.to_bytes())
-            .send()
-            .await
-        {
+        let body = Some(msg.to_bytes().into());
+        let result = match auth_retry::send(l, Method::POST, &self.endpoint, h, body).await {
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) => {
                 let status = r.status().as_u16();
-                let body = super::http::read_bounded(r, 64 * 1024)
-                    .await
-                    .unwrap_or_default();
+                let body = read_bounded(r, 64 * 1024).await.unwrap_or_default();
                 let body = String::from_utf8_lossy(&body);
                 Err(TransportError::Status {
                     url: self.endpoint.to_string(),
@@ -178,10 +128,7 @@ impl LegacySse {
                     body: body.chars().take(300).collect(),
                 })
             }
-            Err(e) => Err(TransportError::Unreachable {
-                url: self.endpoint.to_string(),
-                message: error_chain(&e),
-            }),
+            Err(e) => Err(e),
         };
         if let Err(e) = result {
             fail(l, msg, &e);
