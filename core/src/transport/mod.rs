@@ -11,6 +11,7 @@
 
 mod error;
 mod escape;
+mod groups;
 mod http;
 mod lines;
 mod pipes;
@@ -28,6 +29,7 @@ use crate::protocol::Message;
 
 pub use error::TransportError;
 pub(crate) use escape::printable;
+pub(crate) use groups::{gateway_alive, gateway_id, groups_dir, ProcessGroups};
 pub(crate) use http::{connect_http, HttpOptions, ToolSchemas};
 pub(crate) use lines::{Line, LineReader};
 pub(crate) use pipes::{spawn_reader, spawn_stderr, spawn_writer};

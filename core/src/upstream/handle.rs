@@ -16,7 +16,7 @@ use crate::config::ServerSettings;
 use crate::isolation::DockerRuntime;
 use crate::oauth::{OAuthClient, OAuthContext};
 use crate::protocol::{raw, to_raw, ErrorCode, Message};
-use crate::transport::StderrLog;
+use crate::transport::{ProcessGroups, StderrLog};
 
 /// How long a call waits for an upstream that is still starting.
 const START_WAIT: Duration = Duration::from_secs(60);
@@ -36,6 +36,8 @@ pub(crate) struct UpstreamContext {
     pub(crate) docker: DockerRuntime,
     /// OAuth toward HTTP upstreams (tokens, flows waiting for their callback).
     pub(crate) oauth: Arc<OAuthContext>,
+    /// Where stdio upstreams' process groups are recorded while they run.
+    pub(crate) groups: Arc<ProcessGroups>,
 }
 
 /// The requests in flight on one connection.

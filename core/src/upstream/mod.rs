@@ -13,6 +13,9 @@ mod tool;
 
 use crate::protocol::Message;
 
+/// The process groups of stdio upstreams, recorded so that a gateway stops
+/// those an earlier one left running.
+pub(crate) use crate::transport::{groups_dir, ProcessGroups};
 pub use error::UpstreamError;
 pub(crate) use handle::UpstreamContext;
 pub use handle::{PendingCall, UpstreamHandle};

@@ -219,6 +219,7 @@ async fn connect(
                 env,
                 cwd: cwd.as_ref(),
                 max_message_bytes: limit,
+                groups: &shared.ctx.groups,
             },
             shared.stderr.clone(),
             inbound,
