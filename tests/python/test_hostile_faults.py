@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -90,3 +91,32 @@ def test_a_restarted_gateway_stops_the_strays_of_the_killed_one(tmp_path) -> Non
         first.stop()
         if stray is not None and alive(stray):
             os.kill(stray, signal.SIGKILL)
+
+
+def test_an_upstream_that_stops_answering_is_restarted_with_the_reason_shown(gateway) -> None:
+    # A call times out after 1 s; the server then reads nothing more, so the ping that
+    # follows goes unanswered too.
+    gw = gateway(harness.server_table("h", command=sys.executable, args=[str(HOSTILE)]) + "timeout = 1\n")
+    before = pid_of(gw, "h")
+    with McpSession(gw.url) as s:
+        with pytest.raises(Exception, match="did not answer `tools/call` within 1 s"):
+            s.call("h__hang", {})
+
+    def restarted():
+        view = {v["name"]: v for v in harness.admin_call(gw, "GET", "servers")}["h"]
+        return view if view["state"] == "ready" and view["pid"] not in (None, before) else None
+
+    view = wait_until(restarted, "the hung server to be restarted", timeout=30)
+    assert "stopped answering" in view["restart_reason"], view
+    assert "`tools/call` timed out after 1 s" in view["restart_reason"], view
+    assert "ping went unanswered" in view["restart_reason"], view
+    wait_until(lambda: not alive(before), "the hung process to be stopped")
+    with McpSession(gw.url) as s:
+        assert s.call("h__echo", {"text": "back"})["content"][0]["text"] == "back"
+
+    listed = subprocess.run(
+        [str(harness.gateway_bin()), "upstream", "list"],
+        env={**os.environ, "PORTCULLIS_HOME": str(gw.home)},
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    assert "restarted 1 time(s); the last time: restarted because it stopped answering" in listed, listed

@@ -149,6 +149,10 @@ pub struct ServerView {
     pub log: String,
     /// How many times it was restarted.
     pub restarts: u32,
+    /// Why it was last restarted: the error that ended its last run (kept
+    /// once it serves again).
+    #[serde(default)]
+    pub restart_reason: Option<String>,
     /// The protocol version it speaks.
     pub protocol_version: Option<String>,
     /// The process id of a running stdio server.
@@ -476,6 +480,7 @@ impl Gateway {
                     stderr_tail: h.stderr_tail(),
                     log: h.log_path().display().to_string(),
                     restarts: status.restarts,
+                    restart_reason: status.restart_reason,
                     protocol_version: (!info.protocol_version.is_empty())
                         .then_some(info.protocol_version),
                     pid: status.pid,

@@ -59,6 +59,10 @@ pub(super) struct Shared {
     pub(super) tools: RwLock<Arc<Vec<Tool>>>,
     pub(super) stderr: Arc<StderrLog>,
     pub(super) refresh: Notify,
+    /// A call timed out while it was ready: the supervisor pings it to see
+    /// whether it still answers. `stall` says which call.
+    pub(super) stalled: Notify,
+    pub(super) stall: Mutex<Option<String>>,
     /// The log level it was last set to (forgotten when it restarts).
     pub(super) log_level: Mutex<Option<String>>,
     /// `protocol = "auto"` found that this upstream does not survive `server/discover`.
@@ -141,6 +145,8 @@ impl UpstreamHandle {
             tools: RwLock::new(Arc::new(Vec::new())),
             stderr,
             refresh: Notify::new(),
+            stalled: Notify::new(),
+            stall: Mutex::new(None),
             log_level: Mutex::new(None),
             no_discover: std::sync::atomic::AtomicBool::new(false),
             resource_subscriptions: Mutex::default(),
@@ -510,6 +516,18 @@ impl UpstreamHandle {
         }
     }
 
+    /// A call timed out: if it is serving, the supervisor checks that it still answers.
+    fn timed_out(&self, method: &str, after: Duration) {
+        if self.0.status.borrow().state != UpstreamState::Ready {
+            return;
+        }
+        *self.0.stall.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!(
+            "`{method}` timed out after {} s",
+            after.as_secs_f64()
+        ));
+        self.0.stalled.notify_one();
+    }
+
     fn died(&self, method: &str) -> UpstreamError {
         if self.0.cancel.is_cancelled() {
             return UpstreamError::ShuttingDown;
@@ -549,6 +567,7 @@ impl PendingCall {
                 Err(self.handle.died(&self.method))
             }
             Err(_) => {
+                self.handle.timed_out(&self.method, timeout);
                 Box::pin(
                     self.handle
                         .cancel_request(self.upstream_id, "timed out in the gateway"),
@@ -561,6 +580,14 @@ impl PendingCall {
                 })
             }
         }
+    }
+}
+
+impl PendingCall {
+    /// Whether any answer came (an error is an answer too); `false` when the
+    /// connection ended first. No timeout: the caller bounds it.
+    pub(super) async fn answered(self) -> bool {
+        self.rx.await.is_ok()
     }
 }
 

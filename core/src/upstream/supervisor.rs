@@ -23,6 +23,9 @@ const BACKOFF_CAP: Duration = Duration::from_secs(30);
 const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 /// How long a start may take (npx and uvx may fetch packages first).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long an upstream whose call timed out has to answer a ping before it
+/// counts as hung and is restarted.
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) async fn supervise(handle: UpstreamHandle) {
     let shared = handle.0.clone();
@@ -92,6 +95,7 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
         );
         shared.status.send_modify(|s| {
             s.state = UpstreamState::Backoff;
+            s.restart_reason = Some(error.clone());
             s.last_error = Some(error);
             s.restarts += 1;
             s.retry_at = Some(SystemTime::now() + delay);
@@ -458,11 +462,16 @@ fn rpc_result(server: &str, method: &str, resp: &Message) -> Result<Value, Upstr
 }
 
 /// Serves until the connection ends or the upstream is stopped; returns why it ended.
+/// A call that times out makes it ping the upstream; one that does not answer
+/// within `PING_TIMEOUT` is hung, and its connection is ended so that it restarts.
 async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>) -> String {
     let shared = &handle.0;
     shared.status.send_modify(|s| s.pid = conn.pid);
     set_state(handle, UpstreamState::Ready, None);
     let mut closed = conn.closed;
+    let mut probe: Option<
+        std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send + '_>>,
+    > = None;
     let reason = loop {
         tokio::select! {
             r = &mut closed => break r.unwrap_or_else(|_| "the connection closed".into()),
@@ -476,6 +485,27 @@ async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>
                     tracing::warn!(server = handle.name(), "re-listing tools failed: {e}");
                 }
             }
+            () = shared.stalled.notified(), if probe.is_none() => {
+                let what = shared
+                    .stall
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take()
+                    .unwrap_or_else(|| "a request timed out".into());
+                probe = Some(Box::pin(ping(handle, what)));
+            }
+            hung = async {
+                match probe.as_mut() {
+                    Some(p) => p.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                probe = None;
+                if let Some(reason) = hung {
+                    tracing::warn!(server = handle.name(), "{reason}");
+                    break reason;
+                }
+            }
         }
     };
     // Record why first, so callers woken below can say it.
@@ -487,6 +517,28 @@ async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>
     pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
     conn.cancel.cancel();
     reason
+}
+
+/// Pings an upstream whose call (`what`) timed out; `Some(reason)` if it is hung.
+async fn ping(handle: &UpstreamHandle, what: String) -> Option<String> {
+    let answered = tokio::time::timeout(PING_TIMEOUT, async {
+        match handle
+            .start_request_live("ping", Some(empty_params()))
+            .await
+        {
+            Ok(call) => call.answered().await,
+            // The connection is ending: that is reported as it ends.
+            Err(_) => true,
+        }
+    })
+    .await;
+    match answered {
+        Ok(_) => None,
+        Err(_) => Some(format!(
+            "restarted because it stopped answering: {what}, then a ping went unanswered for {} s",
+            PING_TIMEOUT.as_secs()
+        )),
+    }
 }
 
 /// Looks up a tool's input schema in the upstream's last listing.
