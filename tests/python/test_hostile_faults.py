@@ -120,3 +120,30 @@ def test_an_upstream_that_stops_answering_is_restarted_with_the_reason_shown(gat
         capture_output=True, text=True, timeout=60, check=True,
     ).stdout  # fmt: skip
     assert "restarted 1 time(s); the last time: restarted because it stopped answering" in listed, listed
+
+
+def test_the_tool_list_is_complete_whenever_a_server_says_it_is_ready(tmp_path) -> None:
+    extra = 300
+    config = harness.server_table(
+        "h", command=sys.executable, args=[str(HOSTILE)], env={"HOSTILE_EXTRA_TOOLS": str(extra)}
+    )
+    base = tmp_path / "gw"
+    first = harness.start_gateway(config, base)
+    try:
+        count = {v["name"]: v for v in harness.admin_call(first, "GET", "servers")}["h"]["tools"]
+        assert count == 7 + extra
+    finally:
+        first.stop()
+
+    # A restart: from the moment the server says it is ready, every tool is listed.
+    gw = harness.start_gateway(config, base, trust=False)
+    try:
+        def ready():
+            return {v["name"]: v for v in harness.admin_call(gw, "GET", "servers")}["h"]["state"] == "ready"
+
+        wait_until(ready, "the server to be ready", interval=0.002)
+        listed = harness.admin_call(gw, "GET", "tools?server=h")
+        assert len(listed) == count, f"ready, but {len(listed)} of {count} tools listed"
+        assert all(t["state"] == "approved" for t in listed), {t["state"] for t in listed}
+    finally:
+        gw.stop()

@@ -268,7 +268,7 @@ impl Gateway {
             return;
         };
         let tools = handle.tools();
-        if tools.is_empty() && handle.status().state != crate::upstream::UpstreamState::Ready {
+        if tools.is_empty() && !handle.is_connected() {
             // Not connected: keep what the index knows from earlier runs, with fresh states.
             let docs: Vec<ToolDoc> = self
                 .inner

@@ -455,6 +455,11 @@ impl UpstreamHandle {
             .ok_or_else(|| self.unavailable())
     }
 
+    /// Whether it has a connection (handshaking or ready).
+    pub(crate) fn is_connected(&self) -> bool {
+        self.connected().is_ok()
+    }
+
     /// The connection once the upstream is ready.
     fn live_now(&self) -> Result<Arc<Live>, UpstreamError> {
         if self.0.status.borrow().state != UpstreamState::Ready {

@@ -29,6 +29,10 @@ pub enum UpstreamEvent {
     ToolsChanged {
         /// Server name.
         server: String,
+        /// Answered (or dropped) once the gateway has recorded and merged the
+        /// list: the upstream says it is ready only then, so that whoever sees
+        /// it ready sees all of its tools.
+        observed: Option<tokio::sync::oneshot::Sender<()>>,
     },
     /// Its state changed (started, failed, backing off, stopped).
     StateChanged {

@@ -26,6 +26,9 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long an upstream whose call timed out has to answer a ping before it
 /// counts as hung and is restarted.
 const PING_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a listing waits for the gateway to record it before the upstream
+/// says it is ready anyway.
+const OBSERVE_WAIT: Duration = Duration::from_secs(10);
 
 pub(super) async fn supervise(handle: UpstreamHandle) {
     let shared = handle.0.clone();
@@ -430,12 +433,16 @@ async fn list_tools(handle: &UpstreamHandle) -> Result<(), UpstreamError> {
         }
     }
     *shared.tools.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tools);
+    let (observed, recorded) = tokio::sync::oneshot::channel();
     notify(
         handle,
         UpstreamEvent::ToolsChanged {
             server: handle.name().to_owned(),
+            observed: Some(observed),
         },
     );
+    // Ready (or re-listed) only once the gateway has recorded and merged the list.
+    let _ = tokio::time::timeout(OBSERVE_WAIT, recorded).await;
     Ok(())
 }
 
