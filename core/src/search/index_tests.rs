@@ -183,10 +183,10 @@ fn index_of_another_analysis_version_is_rebuilt() {
     }
     let meta_path = dir.path().join("meta.json");
     let meta = std::fs::read_to_string(&meta_path).unwrap();
-    assert!(meta.contains("portcullis-search/1"), "{meta}");
+    assert!(meta.contains("portcullis-search/2"), "{meta}");
     std::fs::write(
         &meta_path,
-        meta.replace("portcullis-search/1", "portcullis-search/0"),
+        meta.replace("portcullis-search/2", "portcullis-search/0"),
     )
     .unwrap();
     assert!(SearchIndex::open(dir.path()).unwrap().is_empty());
