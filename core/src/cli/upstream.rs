@@ -260,7 +260,13 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
             v.tools,
             err
         );
-        if let Some(why) = v.restart_reason.as_deref().and_then(|e| e.lines().next()) {
+        // Said once: while the reason is still the last error, that column shows it.
+        if let Some(why) = v
+            .restart_reason
+            .as_deref()
+            .filter(|r| v.last_error.as_deref() != Some(*r))
+            .and_then(|e| e.lines().next())
+        {
             println!(
                 "{:<w_name$}  restarted {} time(s); the last time: {why}",
                 "", v.restarts
