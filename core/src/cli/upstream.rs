@@ -212,6 +212,7 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
                         .display()
                         .to_string(),
                     restarts: 0,
+                    restart_reason: None,
                     protocol_version: None,
                     pid: None,
                     sign_in_url: None,
@@ -259,6 +260,18 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
             v.tools,
             err
         );
+        // Said once: while the reason is still the last error, that column shows it.
+        if let Some(why) = v
+            .restart_reason
+            .as_deref()
+            .filter(|r| v.last_error.as_deref() != Some(*r))
+            .and_then(|e| e.lines().next())
+        {
+            println!(
+                "{:<w_name$}  restarted {} time(s); the last time: {why}",
+                "", v.restarts
+            );
+        }
         if let Some(url) = &v.sign_in_url {
             println!("{:<w_name$}  sign in: {url}\n{:<w_name$}  (or run: portcullis upstream login --name {})", "", "", v.name);
         }

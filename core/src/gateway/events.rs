@@ -31,9 +31,12 @@ pub(super) async fn run(gw: Gateway, mut rx: mpsc::Receiver<UpstreamEvent>) {
             e = rx.recv() => match e { Some(e) => e, None => return },
         };
         match event {
-            UpstreamEvent::ToolsChanged { server } => {
+            UpstreamEvent::ToolsChanged { server, observed } => {
                 gw.observe_tools(&server).await;
                 rebuild_tools(&gw);
+                if let Some(observed) = observed {
+                    let _ = observed.send(());
+                }
                 let count = gw.upstream(&server).map_or(0, |h| h.tools().len());
                 gw.emit(GatewayEvent::ToolsChanged { server, count });
             }

@@ -39,7 +39,9 @@ use crate::protocol::Message;
 use crate::search::SearchIndex;
 use crate::store::{CallRecord, Store};
 use crate::trust::{ServerOrigin, ServerState};
-use crate::upstream::{UpstreamContext, UpstreamEvent, UpstreamHandle, UpstreamState};
+use crate::upstream::{
+    groups_dir, ProcessGroups, UpstreamContext, UpstreamEvent, UpstreamHandle, UpstreamState,
+};
 
 pub use clients::ClientSetups;
 pub use error::GatewayError;
@@ -148,6 +150,10 @@ pub struct ServerView {
     pub log: String,
     /// How many times it was restarted.
     pub restarts: u32,
+    /// Why it was last restarted: the error that ended its last run (kept
+    /// once it serves again).
+    #[serde(default)]
+    pub restart_reason: Option<String>,
     /// The protocol version it speaks.
     pub protocol_version: Option<String>,
     /// The process id of a running stdio server.
@@ -197,6 +203,8 @@ pub(crate) struct Inner {
     /// While set, agents' requests are refused before they reach an upstream.
     pub(crate) paused: std::sync::atomic::AtomicBool,
     pub(crate) docker: DockerRuntime,
+    /// The records of the stdio upstreams' process groups (swept at start).
+    pub(crate) groups: Arc<ProcessGroups>,
     pub(crate) oauth: Arc<crate::oauth::OAuthContext>,
 }
 
@@ -305,9 +313,13 @@ impl Gateway {
             calls,
             paused: std::sync::atomic::AtomicBool::new(false),
             docker: DockerRuntime::new(&paths_data),
+            groups: Arc::new(ProcessGroups::new(groups_dir(&paths_data))),
             oauth: crate::oauth::OAuthContext::new(store_for_oauth),
         });
         let gw = Self { inner };
+        // Process groups an earlier gateway on this home left running (it was killed) go now.
+        let groups = gw.inner.groups.clone();
+        gw.inner.tasks.spawn(async move { groups.sweep().await });
         for server in settings.servers.values() {
             gw.start_upstream(server.clone());
         }
@@ -363,6 +375,7 @@ impl Gateway {
             client_capabilities: client_capabilities(),
             docker: self.inner.docker.clone(),
             oauth: self.inner.oauth.clone(),
+            groups: self.inner.groups.clone(),
             progress: {
                 let weak = Arc::downgrade(&self.inner);
                 let name = server.name.clone();
@@ -468,6 +481,7 @@ impl Gateway {
                     stderr_tail: h.stderr_tail(),
                     log: h.log_path().display().to_string(),
                     restarts: status.restarts,
+                    restart_reason: status.restart_reason,
                     protocol_version: (!info.protocol_version.is_empty())
                         .then_some(info.protocol_version),
                     pid: status.pid,

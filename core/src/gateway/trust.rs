@@ -22,6 +22,9 @@ pub(crate) struct TrustView {
     servers: HashMap<String, ServerState>,
     tools: HashMap<String, HashMap<String, ToolState>>,
     items: HashMap<String, super::items::ItemView>,
+    /// The listing of each server the store last recorded, so that a decision
+    /// records it again only when the server listed something new since.
+    observed: HashMap<String, Arc<Vec<crate::upstream::Tool>>>,
 }
 
 impl TrustView {
@@ -200,6 +203,7 @@ impl Gateway {
             return;
         };
         let tools = handle.tools();
+        let listing = tools.clone();
         let values: Vec<serde_json::Value> = tools.iter().map(|t| t.to_value()).collect();
         let store = self.inner.store.clone();
         let name = server.to_owned();
@@ -217,6 +221,12 @@ impl Gateway {
             }
         };
         self.refresh_trust(server);
+        self.inner
+            .trust
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .observed
+            .insert(server.to_owned(), listing);
         let pending: Vec<String> = statuses
             .iter()
             .filter(|s| {
@@ -262,13 +272,66 @@ impl Gateway {
         self.reindex(server).await;
     }
 
+    /// Whether the store has recorded the listing `handle` has now.
+    fn observed_now(&self, handle: &crate::upstream::UpstreamHandle) -> bool {
+        let view = self.inner.trust.read().unwrap_or_else(|p| p.into_inner());
+        view.observed
+            .get(handle.name())
+            .is_some_and(|seen| Arc::ptr_eq(seen, &handle.tools()))
+    }
+
+    /// Puts decided states into the cache without reading the server's other tools back.
+    fn note_tool_states(&self, server: &str, statuses: &[ToolStatus]) {
+        let mut view = self.inner.trust.write().unwrap_or_else(|p| p.into_inner());
+        let tools = view.tools.entry(server.to_owned()).or_default();
+        for s in statuses.iter().filter(|s| s.present) {
+            tools.insert(s.name.clone(), s.state);
+        }
+    }
+
+    /// Re-indexes the decided tools of a server with their new states.
+    async fn reindex_tools(&self, server: &str, statuses: &[ToolStatus]) {
+        let Some(handle) = self.upstream(server) else {
+            return;
+        };
+        let listed = handle.tools();
+        let decided: std::collections::HashSet<&str> =
+            statuses.iter().map(|s| s.name.as_str()).collect();
+        let docs: Vec<ToolDoc> = listed
+            .iter()
+            .filter(|t| decided.contains(t.name.as_str()))
+            .map(|t| self.tool_doc(server, t))
+            .collect();
+        if docs.is_empty() {
+            return;
+        }
+        let index = self.inner.index.clone();
+        let name = server.to_owned();
+        match tokio::task::spawn_blocking(move || index.replace_tools(&name, &docs)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(server, "updating the search index failed: {e}"),
+            Err(e) => tracing::error!(server, "updating the search index failed: {e}"),
+        }
+    }
+
+    fn tool_doc(&self, server: &str, t: &crate::upstream::Tool) -> ToolDoc {
+        ToolDoc {
+            server: server.to_owned(),
+            name: t.name.clone(),
+            title: t.field("title").and_then(|v| v.as_str().map(str::to_owned)),
+            description: t.description(),
+            input_schema: t.field("inputSchema").unwrap_or(serde_json::Value::Null),
+            state: self.tool_state(server, &t.name).to_owned(),
+        }
+    }
+
     /// Puts a server's tools (with their states) into the search index.
     pub(crate) async fn reindex(&self, server: &str) {
         let Some(handle) = self.upstream(server) else {
             return;
         };
         let tools = handle.tools();
-        if tools.is_empty() && handle.status().state != crate::upstream::UpstreamState::Ready {
+        if tools.is_empty() && !handle.is_connected() {
             // Not connected: keep what the index knows from earlier runs, with fresh states.
             let docs: Vec<ToolDoc> = self
                 .inner
@@ -285,17 +348,7 @@ impl Gateway {
             self.index_docs(server, docs).await;
             return;
         }
-        let docs: Vec<ToolDoc> = tools
-            .iter()
-            .map(|t| ToolDoc {
-                server: server.to_owned(),
-                name: t.name.clone(),
-                title: t.field("title").and_then(|v| v.as_str().map(str::to_owned)),
-                description: t.description(),
-                input_schema: t.field("inputSchema").unwrap_or(serde_json::Value::Null),
-                state: self.tool_state(server, &t.name).to_owned(),
-            })
-            .collect();
+        let docs: Vec<ToolDoc> = tools.iter().map(|t| self.tool_doc(server, t)).collect();
         self.index_docs(server, docs).await;
     }
 
@@ -389,11 +442,11 @@ impl Gateway {
                 name: server.to_owned(),
             });
         }
-        // Decide on what the server lists now.
-        if self
-            .upstream(server)
-            .is_some_and(|h| h.status().state == crate::upstream::UpstreamState::Ready)
-        {
+        // Decide on what the server lists now (recorded already, unless it listed
+        // something new a moment ago).
+        if self.upstream(server).is_some_and(|h| {
+            h.status().state == crate::upstream::UpstreamState::Ready && !self.observed_now(&h)
+        }) {
             self.observe_tools(server).await;
         }
         let store = &self.inner.store;
@@ -429,10 +482,15 @@ impl Gateway {
                 .state;
             self.refresh_trust(server);
             self.restart_upstream(server).await;
+            self.refresh_trust(server);
+            super::events::rebuild_tools(self);
+            self.reindex(server).await;
+        } else {
+            // Only the decided tools changed: the cost follows them, not the server's tool count.
+            self.note_tool_states(server, &statuses);
+            super::events::rebuild_tools(self);
+            self.reindex_tools(server, &statuses).await;
         }
-        self.refresh_trust(server);
-        super::events::rebuild_tools(self);
-        self.reindex(server).await;
         Ok(Decision {
             server: server.to_owned(),
             server_state,

@@ -55,7 +55,7 @@ impl DockerRuntime {
         Self(Arc::new(Inner {
             home,
             data: data.to_path_buf(),
-            gateway: orphans::gateway_id(std::process::id()),
+            gateway: crate::transport::gateway_id(std::process::id()),
             client: Mutex::new(None),
             swept: tokio::sync::Mutex::new(false),
         }))

@@ -135,6 +135,23 @@ impl DenseIndex {
         Ok(())
     }
 
+    /// Replaces the rows of these tools of `server`; unchanged texts keep their vectors.
+    /// Not saved: the saved vectors are a cache by text, and a decision changes no text.
+    pub(crate) fn replace_tools(&self, server: &str, tools: &[ToolDoc]) -> Result<(), SearchError> {
+        let names: std::collections::HashSet<&str> =
+            tools.iter().map(|t| t.name.as_str()).collect();
+        let ours = |r: &Row| r.hit.server == server && names.contains(r.hit.name.as_str());
+        let cache = self.current(ours);
+        let fresh = self.embed_all(tools, &cache);
+        let mut table = self.write_table()?;
+        retain_rows(&mut table, self.embedder.dims(), |r| !ours(r));
+        for (row, vector) in fresh {
+            table.rows.push(row);
+            table.matrix.extend(vector);
+        }
+        Ok(())
+    }
+
     /// Removes the rows of `server`.
     pub(crate) fn remove_server(&self, server: &str) -> Result<(), SearchError> {
         retain_rows(&mut *self.write_table()?, self.embedder.dims(), |r| {

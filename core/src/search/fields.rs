@@ -26,6 +26,8 @@ const MAX_ENUM_VALUES: usize = 32;
 pub(crate) struct Fields {
     /// The server name, untokenized: for deleting and filtering by server.
     pub(crate) server_key: Field,
+    /// Server and tool name, untokenized: for replacing one tool's document.
+    pub(crate) tool_key: Field,
     /// Every text of the tool (name, server, title, description, parameter names and
     /// descriptions) in one field: the main BM25 signal, with positions for phrase boosts.
     pub(crate) all: Field,
@@ -68,6 +70,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
     };
     let fields = Fields {
         server_key: b.add_text_field("server_key", STRING),
+        tool_key: b.add_text_field("tool_key", STRING),
         all: b.add_text_field("all", indexed(IndexRecordOption::WithFreqsAndPositions)),
         name: b.add_text_field("name", indexed(IndexRecordOption::WithFreqs)),
         server: b.add_text_field("server", indexed(IndexRecordOption::WithFreqs)),
@@ -145,10 +148,16 @@ fn walk(schema: &Value, depth: usize, texts: &mut ToolTexts, budget: &mut usize)
     }
 }
 
+/// The `tool_key` of a tool: names cannot hold a NUL, so the pair is unambiguous.
+pub(crate) fn tool_key(server: &str, name: &str) -> String {
+    format!("{server}\u{0}{name}")
+}
+
 /// Converts a tool into the document to index.
 pub(crate) fn to_document(f: &Fields, tool: &ToolDoc) -> Result<TantivyDocument, SearchError> {
     let mut doc = TantivyDocument::default();
     doc.add_text(f.server_key, &tool.server);
+    doc.add_text(f.tool_key, tool_key(&tool.server, &tool.name));
     let texts = param_texts(&tool.input_schema);
     for (field, text) in [
         (Some(f.name), Some(tool.name.as_str())),

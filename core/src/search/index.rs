@@ -36,7 +36,7 @@ const MAX_QUERY_TERMS: usize = 32;
 /// Written as the payload of every commit. Bump it when analysis changes what terms a text
 /// produces (tokenizer, stop words, stemming): an index written by another version is then
 /// rebuilt instead of being searched with terms it does not contain.
-const INDEX_FORMAT: &str = "portcullis-search/1";
+const INDEX_FORMAT: &str = "portcullis-search/2";
 
 /// Candidates rescored with phrase matches before the top `limit` are kept.
 const RERANK_POOL: usize = 50;
@@ -201,6 +201,33 @@ impl SearchIndex {
         // BM25 already serves the new tools while their vectors are computed.
         match &self.dense {
             Some(dense) => dense.replace_server(server, tools),
+            None => Ok(()),
+        }
+    }
+
+    /// Replaces the documents of these tools of `server` (a decision changed
+    /// their state), in one commit; the server's other tools stay as they are,
+    /// so the cost follows `tools`, not the server's tool count.
+    pub fn replace_tools(&self, server: &str, tools: &[ToolDoc]) -> Result<(), SearchError> {
+        let tools: Vec<ToolDoc> = tools
+            .iter()
+            .map(|t| ToolDoc {
+                server: server.to_owned(),
+                ..t.clone()
+            })
+            .collect();
+        self.write(|writer, fields| {
+            for tool in &tools {
+                writer.delete_term(Term::from_field_text(
+                    fields.tool_key,
+                    &super::fields::tool_key(server, &tool.name),
+                ));
+                writer.add_document(to_document(fields, tool)?)?;
+            }
+            Ok(())
+        })?;
+        match &self.dense {
+            Some(dense) => dense.replace_tools(server, &tools),
             None => Ok(()),
         }
     }

@@ -94,6 +94,30 @@ fn replace_touches_only_that_server() {
 }
 
 #[test]
+fn replacing_some_tools_keeps_the_rest_of_the_server_and_other_servers() {
+    let index = SearchIndex::in_memory().unwrap();
+    let one = tool("a", "one", "o");
+    let two = tool("a", "two", "t");
+    let other = tool("b", "one", "o");
+    index
+        .replace_server("a", &[one.clone(), two.clone()])
+        .unwrap();
+    index
+        .replace_server("b", std::slice::from_ref(&other))
+        .unwrap();
+    let decided = ToolDoc {
+        state: "blocked".to_owned(),
+        ..one
+    };
+    index
+        .replace_tools("a", std::slice::from_ref(&decided))
+        .unwrap();
+    assert_eq!(index.server_tools("a").unwrap(), [decided, two]);
+    assert_eq!(index.server_tools("b").unwrap(), [other]);
+    assert_eq!(index.len(), 3);
+}
+
+#[test]
 fn stored_tools_by_server_and_all() {
     let index = SearchIndex::in_memory().unwrap();
     let b2 = tool("b", "zeta", "z");
@@ -159,10 +183,10 @@ fn index_of_another_analysis_version_is_rebuilt() {
     }
     let meta_path = dir.path().join("meta.json");
     let meta = std::fs::read_to_string(&meta_path).unwrap();
-    assert!(meta.contains("portcullis-search/1"), "{meta}");
+    assert!(meta.contains("portcullis-search/2"), "{meta}");
     std::fs::write(
         &meta_path,
-        meta.replace("portcullis-search/1", "portcullis-search/0"),
+        meta.replace("portcullis-search/2", "portcullis-search/0"),
     )
     .unwrap();
     assert!(SearchIndex::open(dir.path()).unwrap().is_empty());

@@ -12,6 +12,7 @@
 mod auth_retry;
 mod error;
 mod escape;
+mod groups;
 mod http;
 mod lines;
 mod link;
@@ -30,6 +31,7 @@ use crate::protocol::Message;
 
 pub use error::TransportError;
 pub(crate) use escape::printable;
+pub(crate) use groups::{gateway_alive, gateway_id, groups_dir, ProcessGroups};
 pub(crate) use http::{connect_http, HttpOptions};
 pub(crate) use lines::{Line, LineReader};
 pub(crate) use link::ToolSchemas;

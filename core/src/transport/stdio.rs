@@ -1,5 +1,7 @@
 //! A stdio upstream: a child process in its own process group, one JSON-RPC
-//! message per line on stdin and stdout, stderr to a bounded log.
+//! message per line on stdin and stdout, stderr to a bounded log. The group is
+//! recorded (`groups.rs`) until it is stopped, so that a gateway that dies
+//! without stopping it has it stopped by the next one.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -12,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::groups::{signal_group, ProcessGroups};
 use super::{pipes, CloseSignal, Connection, Inbound, StderrLog, TransportError};
 use crate::protocol::Message;
 
@@ -28,6 +31,8 @@ pub(crate) struct StdioOptions<'a> {
     pub(crate) env: &'a IndexMap<String, String>,
     pub(crate) cwd: Option<&'a PathBuf>,
     pub(crate) max_message_bytes: usize,
+    /// Where the child's process group is recorded while it runs.
+    pub(crate) groups: &'a ProcessGroups,
 }
 
 /// Makes the child get SIGKILL when the gateway dies, however it dies (even
@@ -118,6 +123,7 @@ pub(crate) fn spawn_stdio(
     // Reaper: waits for exit, or terminates the group on cancel.
     let c = cancel.clone();
     let pid = child.id();
+    let record = pid.and_then(|pid| opts.groups.record(pid));
     tasks.spawn(async move {
         let status = tokio::select! {
             status = child.wait() => status,
@@ -128,6 +134,9 @@ pub(crate) fn spawn_stdio(
         // Grandchildren (npx starts node, uvx starts python) go with it.
         if let Some(pid) = pid {
             signal_group(pid, libc::SIGKILL);
+        }
+        if let Some(record) = record {
+            record.remove();
         }
         let reason = match status {
             Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
@@ -161,13 +170,4 @@ async fn stop_child(child: &mut Child) -> std::io::Result<std::process::ExitStat
     }
     let _ = child.start_kill();
     child.wait().await
-}
-
-fn signal_group(pid: u32, sig: libc::c_int) {
-    if let Ok(pid) = libc::pid_t::try_from(pid) {
-        // SAFETY: killpg only sends a signal; a stale group id fails harmlessly.
-        unsafe {
-            libc::killpg(pid, sig);
-        }
-    }
 }

@@ -16,7 +16,7 @@ use crate::config::ServerSettings;
 use crate::isolation::DockerRuntime;
 use crate::oauth::{OAuthClient, OAuthContext};
 use crate::protocol::{raw, to_raw, ErrorCode, Message};
-use crate::transport::StderrLog;
+use crate::transport::{ProcessGroups, StderrLog};
 
 /// How long a call waits for an upstream that is still starting.
 const START_WAIT: Duration = Duration::from_secs(60);
@@ -36,6 +36,8 @@ pub(crate) struct UpstreamContext {
     pub(crate) docker: DockerRuntime,
     /// OAuth toward HTTP upstreams (tokens, flows waiting for their callback).
     pub(crate) oauth: Arc<OAuthContext>,
+    /// Where stdio upstreams' process groups are recorded while they run.
+    pub(crate) groups: Arc<ProcessGroups>,
 }
 
 /// The requests in flight on one connection.
@@ -57,6 +59,10 @@ pub(super) struct Shared {
     pub(super) tools: RwLock<Arc<Vec<Tool>>>,
     pub(super) stderr: Arc<StderrLog>,
     pub(super) refresh: Notify,
+    /// A call timed out while it was ready: the supervisor pings it to see
+    /// whether it still answers. `stall` says which call.
+    pub(super) stalled: Notify,
+    pub(super) stall: Mutex<Option<String>>,
     /// The log level it was last set to (forgotten when it restarts).
     pub(super) log_level: Mutex<Option<String>>,
     /// `protocol = "auto"` found that this upstream does not survive `server/discover`.
@@ -139,6 +145,8 @@ impl UpstreamHandle {
             tools: RwLock::new(Arc::new(Vec::new())),
             stderr,
             refresh: Notify::new(),
+            stalled: Notify::new(),
+            stall: Mutex::new(None),
             log_level: Mutex::new(None),
             no_discover: std::sync::atomic::AtomicBool::new(false),
             resource_subscriptions: Mutex::default(),
@@ -447,6 +455,11 @@ impl UpstreamHandle {
             .ok_or_else(|| self.unavailable())
     }
 
+    /// Whether it has a connection (handshaking or ready).
+    pub(crate) fn is_connected(&self) -> bool {
+        self.connected().is_ok()
+    }
+
     /// The connection once the upstream is ready.
     fn live_now(&self) -> Result<Arc<Live>, UpstreamError> {
         if self.0.status.borrow().state != UpstreamState::Ready {
@@ -508,6 +521,18 @@ impl UpstreamHandle {
         }
     }
 
+    /// A call timed out: if it is serving, the supervisor checks that it still answers.
+    fn timed_out(&self, method: &str, after: Duration) {
+        if self.0.status.borrow().state != UpstreamState::Ready {
+            return;
+        }
+        *self.0.stall.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!(
+            "`{method}` timed out after {} s",
+            after.as_secs_f64()
+        ));
+        self.0.stalled.notify_one();
+    }
+
     fn died(&self, method: &str) -> UpstreamError {
         if self.0.cancel.is_cancelled() {
             return UpstreamError::ShuttingDown;
@@ -547,6 +572,7 @@ impl PendingCall {
                 Err(self.handle.died(&self.method))
             }
             Err(_) => {
+                self.handle.timed_out(&self.method, timeout);
                 Box::pin(
                     self.handle
                         .cancel_request(self.upstream_id, "timed out in the gateway"),
@@ -559,6 +585,14 @@ impl PendingCall {
                 })
             }
         }
+    }
+}
+
+impl PendingCall {
+    /// Whether any answer came (an error is an answer too); `false` when the
+    /// connection ended first. No timeout: the caller bounds it.
+    pub(super) async fn answered(self) -> bool {
+        self.rx.await.is_ok()
     }
 }
 

@@ -13,6 +13,9 @@ mod tool;
 
 use crate::protocol::Message;
 
+/// The process groups of stdio upstreams, recorded so that a gateway stops
+/// those an earlier one left running.
+pub(crate) use crate::transport::{groups_dir, ProcessGroups};
 pub use error::UpstreamError;
 pub(crate) use handle::UpstreamContext;
 pub use handle::{PendingCall, UpstreamHandle};
@@ -26,6 +29,10 @@ pub enum UpstreamEvent {
     ToolsChanged {
         /// Server name.
         server: String,
+        /// Answered (or dropped) once the gateway has recorded and merged the
+        /// list: the upstream says it is ready only then, so that whoever sees
+        /// it ready sees all of its tools.
+        observed: Option<tokio::sync::oneshot::Sender<()>>,
     },
     /// Its state changed (started, failed, backing off, stopped).
     StateChanged {

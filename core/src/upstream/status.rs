@@ -37,6 +37,8 @@ pub struct UpstreamStatus {
     pub last_error: Option<String>,
     /// How many times it was restarted.
     pub restarts: u32,
+    /// Why it was last restarted (kept once it serves again).
+    pub restart_reason: Option<String>,
     /// The process id of a running stdio upstream.
     pub pid: Option<u32>,
     /// Where a person signs in, while the upstream waits for that.
@@ -52,6 +54,7 @@ impl Default for UpstreamStatus {
             state: UpstreamState::Starting,
             last_error: None,
             restarts: 0,
+            restart_reason: None,
             pid: None,
             sign_in_url: None,
             retry_at: None,

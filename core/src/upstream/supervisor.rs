@@ -23,6 +23,12 @@ const BACKOFF_CAP: Duration = Duration::from_secs(30);
 const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 /// How long a start may take (npx and uvx may fetch packages first).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long an upstream whose call timed out has to answer a ping before it
+/// counts as hung and is restarted.
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a listing waits for the gateway to record it before the upstream
+/// says it is ready anyway.
+const OBSERVE_WAIT: Duration = Duration::from_secs(10);
 
 pub(super) async fn supervise(handle: UpstreamHandle) {
     let shared = handle.0.clone();
@@ -92,6 +98,7 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
         );
         shared.status.send_modify(|s| {
             s.state = UpstreamState::Backoff;
+            s.restart_reason = Some(error.clone());
             s.last_error = Some(error);
             s.restarts += 1;
             s.retry_at = Some(SystemTime::now() + delay);
@@ -219,6 +226,7 @@ async fn connect(
                 env,
                 cwd: cwd.as_ref(),
                 max_message_bytes: limit,
+                groups: &shared.ctx.groups,
             },
             shared.stderr.clone(),
             inbound,
@@ -425,12 +433,16 @@ async fn list_tools(handle: &UpstreamHandle) -> Result<(), UpstreamError> {
         }
     }
     *shared.tools.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tools);
+    let (observed, recorded) = tokio::sync::oneshot::channel();
     notify(
         handle,
         UpstreamEvent::ToolsChanged {
             server: handle.name().to_owned(),
+            observed: Some(observed),
         },
     );
+    // Ready (or re-listed) only once the gateway has recorded and merged the list.
+    let _ = tokio::time::timeout(OBSERVE_WAIT, recorded).await;
     Ok(())
 }
 
@@ -457,11 +469,16 @@ fn rpc_result(server: &str, method: &str, resp: &Message) -> Result<Value, Upstr
 }
 
 /// Serves until the connection ends or the upstream is stopped; returns why it ended.
+/// A call that times out makes it ping the upstream; one that does not answer
+/// within `PING_TIMEOUT` is hung, and its connection is ended so that it restarts.
 async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>) -> String {
     let shared = &handle.0;
     shared.status.send_modify(|s| s.pid = conn.pid);
     set_state(handle, UpstreamState::Ready, None);
     let mut closed = conn.closed;
+    let mut probe: Option<
+        std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send + '_>>,
+    > = None;
     let reason = loop {
         tokio::select! {
             r = &mut closed => break r.unwrap_or_else(|_| "the connection closed".into()),
@@ -475,6 +492,27 @@ async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>
                     tracing::warn!(server = handle.name(), "re-listing tools failed: {e}");
                 }
             }
+            () = shared.stalled.notified(), if probe.is_none() => {
+                let what = shared
+                    .stall
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take()
+                    .unwrap_or_else(|| "a request timed out".into());
+                probe = Some(Box::pin(ping(handle, what)));
+            }
+            hung = async {
+                match probe.as_mut() {
+                    Some(p) => p.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                probe = None;
+                if let Some(reason) = hung {
+                    tracing::warn!(server = handle.name(), "{reason}");
+                    break reason;
+                }
+            }
         }
     };
     // Record why first, so callers woken below can say it.
@@ -486,6 +524,28 @@ async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>
     pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
     conn.cancel.cancel();
     reason
+}
+
+/// Pings an upstream whose call (`what`) timed out; `Some(reason)` if it is hung.
+async fn ping(handle: &UpstreamHandle, what: String) -> Option<String> {
+    let answered = tokio::time::timeout(PING_TIMEOUT, async {
+        match handle
+            .start_request_live("ping", Some(empty_params()))
+            .await
+        {
+            Ok(call) => call.answered().await,
+            // The connection is ending: that is reported as it ends.
+            Err(_) => true,
+        }
+    })
+    .await;
+    match answered {
+        Ok(_) => None,
+        Err(_) => Some(format!(
+            "restarted because it stopped answering: {what}, then a ping went unanswered for {} s",
+            PING_TIMEOUT.as_secs()
+        )),
+    }
 }
 
 /// Looks up a tool's input schema in the upstream's last listing.

@@ -200,7 +200,7 @@ function serverRow(s, ctx, reload) {
   if (s.state === 'ready' || s.tools) meta.push(h('a', { href: `#/tools?server=${encodeURIComponent(s.name)}`, text: plural(s.tools, 'tool') }));
   if (s.protocol_version) meta.push(h('span', { text: `MCP ${s.protocol_version}` }));
   if (s.pid) meta.push(h('span', { text: `pid ${s.pid}` }));
-  if (s.restarts) meta.push(h('span', { text: `restarted ${plural(s.restarts, 'time')}` }));
+  if (s.restarts) meta.push(h('span', { text: `restarted ${plural(s.restarts, 'time')}`, title: s.restart_reason ? `last time: ${s.restart_reason}` : null }));
 
   let note = null;
   if (s.state === 'pending') note = h('div', { class: 'note alert warn' }, 'It appeared in the config file without going through Portcullis, so it waits for your approval before it starts.');
