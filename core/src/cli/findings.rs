@@ -31,6 +31,27 @@ pub(super) fn finding_line(f: &Value) -> String {
     }
 }
 
+/// Whether any of `findings` is high-severity.
+pub(super) fn has_high(findings: Option<&Value>) -> bool {
+    findings
+        .and_then(Value::as_array)
+        .is_some_and(|f| f.iter().any(|f| f["severity"] == "high"))
+}
+
+/// The rules with a high-severity finding, each once.
+pub(super) fn high_rules(findings: Option<&Value>) -> Vec<String> {
+    let mut rules: Vec<String> = Vec::new();
+    for f in findings.and_then(Value::as_array).into_iter().flatten() {
+        if f["severity"] != "high" {
+            continue;
+        }
+        if let Some(rule) = f["rule"].as_str().filter(|r| !rules.iter().any(|x| x == r)) {
+            rules.push(rule.to_owned());
+        }
+    }
+    rules
+}
+
 /// `text` in double quotes, escaped, cut after [`TEXT_SHOWN`] characters.
 fn quoted(text: &str) -> String {
     let mut shown: String = text.chars().take(TEXT_SHOWN).collect();

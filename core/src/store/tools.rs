@@ -665,6 +665,18 @@ pub(super) fn load_findings(tx: &Transaction<'_>, hash: &str) -> Result<Vec<Find
     Ok(findings)
 }
 
+/// The rules with a high-severity finding in a definition, each once, in
+/// the order they were reported.
+pub(super) fn high_rules(tx: &Transaction<'_>, hash: &str) -> Result<Vec<String>, StoreError> {
+    let mut rules: Vec<String> = Vec::new();
+    for f in load_findings(tx, hash)? {
+        if f.severity == Severity::High && !rules.iter().any(|r| r == f.rule) {
+            rules.push(f.rule.to_owned());
+        }
+    }
+    Ok(rules)
+}
+
 pub(super) fn max_severity(
     tx: &Transaction<'_>,
     hash: &str,
