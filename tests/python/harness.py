@@ -355,7 +355,7 @@ def pending_shown(gw: Gateway, name: str, count: int, timeout: float = 20.0) -> 
 def approve_items(gw: Gateway, name: str, timeout: float = 20.0) -> None:
     """As a person who read them: once the gateway has read what server `name` says to the
     model besides tools (instructions, prompts, resources, templates), approves each item
-    waiting, by the hash shown."""
+    waiting, by the hash shown, confirming any high-severity finding."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         view = next((v for v in admin_call(gw, "GET", "servers") if v["name"] == name), {})
@@ -368,12 +368,13 @@ def approve_items(gw: Gateway, name: str, timeout: float = 20.0) -> None:
         if i["server"] == name
     ]
     if items:
-        admin_call(gw, "POST", f"servers/{name}/approve", {"items": items})
+        admin_call(gw, "POST", f"servers/{name}/approve", {"items": items, "confirm_high": True})
 
 
 def approve_everything(gw: Gateway, config_toml: str, timeout: float = 60.0) -> None:
     """As a person would: approve every configured server, wait until it has started, then
-    approve all of its tools. Servers that fail to start are left as they are."""
+    approve all of its tools (confirming any high-severity finding, as a person who read it
+    would have to). Servers that fail to start are left as they are."""
     import tomllib
 
     names = list(tomllib.loads(config_toml).get("servers", {}))
@@ -389,7 +390,7 @@ def approve_everything(gw: Gateway, config_toml: str, timeout: float = 60.0) -> 
                 # As a person who read them: each definition waiting, by the hash shown.
                 shown = pending_shown(gw, name, views[name].get("tools", 0))
                 if shown:
-                    admin_call(gw, "POST", f"servers/{name}/approve", {"tools": shown})
+                    admin_call(gw, "POST", f"servers/{name}/approve", {"tools": shown, "confirm_high": True})
                 approve_items(gw, name)
                 waiting.discard(name)
             elif state in ("backoff", "disabled", "blocked", "stopped"):
