@@ -202,16 +202,22 @@ pub struct HighSeverityHeld {
 }
 
 fn held_text(held: &[HighSeverityHeld]) -> String {
-    let one = |h: &HighSeverityHeld| format!("`{}` ({})", h.name, h.rules.join(", "));
     match held {
         [h] if h.rules.len() == 1 => format!(
             "`{}` has a high-severity finding ({})",
             h.name, h.rules[0]
         ),
-        [h] => format!("{} has high-severity findings", one(h)),
+        [h] => format!(
+            "`{}` has high-severity findings ({})",
+            h.name,
+            h.rules.join(", ")
+        ),
         _ => format!(
             "{} have high-severity findings",
-            held.iter().map(one).collect::<Vec<_>>().join(", ")
+            held.iter()
+                .map(|h| format!("`{}` ({})", h.name, h.rules.join(", ")))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }

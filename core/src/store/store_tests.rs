@@ -883,12 +883,8 @@ fn approving_a_high_severity_finding_needs_a_confirmation() {
         other => panic!("{other:?}"),
     }
     let text = err.to_string();
-    assert!(
-        text.starts_with("`grab` has a high-severity finding (")
-            || text.starts_with("`grab` (")
-            || text.contains("`grab` has high-severity findings"),
-        "{text}"
-    );
+    assert!(text.starts_with("`grab` has "), "{text}");
+    assert!(text.contains("high-severity finding"), "{text}");
     assert!(
         text.ends_with("confirm to approve it anyway; nothing was approved"),
         "{text}"
