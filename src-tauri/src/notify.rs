@@ -132,7 +132,8 @@ fn tools(n: usize) -> String {
 
 /// The names of `set`, those in `high` first, cut after [`NAMES_SHOWN`].
 fn names(set: &BTreeSet<String>, high: &BTreeMap<String, Vec<String>>) -> String {
-    let (first, rest): (Vec<&String>, Vec<&String>) = set.iter().partition(|t| high.contains_key(*t));
+    let (first, rest): (Vec<&String>, Vec<&String>) =
+        set.iter().partition(|t| high.contains_key(*t));
     let shown: Vec<&str> = first
         .into_iter()
         .chain(rest)
@@ -590,11 +591,15 @@ mod tests {
         };
         let pending = [
             pending("s", "add", &[("secret-paths", Severity::Medium)]),
-            pending("s", "grab", &[
-                ("hidden-instructions", Severity::High),
-                ("secret-paths", Severity::Medium),
-                ("exfiltration", Severity::High),
-            ]),
+            pending(
+                "s",
+                "grab",
+                &[
+                    ("hidden-instructions", Severity::High),
+                    ("secret-paths", Severity::Medium),
+                    ("exfiltration", Severity::High),
+                ],
+            ),
             pending("other", "echo", &[("hidden-instructions", Severity::High)]),
         ];
         let b = b.with_findings("s", &pending);
@@ -613,7 +618,9 @@ mod tests {
         };
         let (_, body) = summary_text(&[("a".into(), quiet), ("s".into(), b)]);
         assert!(
-            body.starts_with("High-severity: s/grab (hidden-instructions, exfiltration).\ns (3), a (1)."),
+            body.starts_with(
+                "High-severity: s/grab (hidden-instructions, exfiltration).\ns (3), a (1)."
+            ),
             "{body}"
         );
     }

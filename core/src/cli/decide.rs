@@ -50,8 +50,16 @@ pub(crate) async fn decide(a: DecideArgs, approve: bool) -> anyhow::Result<()> {
     };
     if let Some(item) = &a.item {
         let confirm = HighFindings::from_flag(a.yes);
-        return decide_item(&target, &paths, &a.name, item, a.hash.as_deref(), approve, confirm)
-            .await;
+        return decide_item(
+            &target,
+            &paths,
+            &a.name,
+            item,
+            a.hash.as_deref(),
+            approve,
+            confirm,
+        )
+        .await;
     }
     let outcome = if approve && (a.all_tools || !tools.is_empty()) {
         let shown = review(&target, &paths, &a.name, &tools, a.all_tools).await?;
@@ -378,7 +386,13 @@ fn confirm_high(shown: &[Value], yes: bool) -> anyhow::Result<HighFindings> {
     let high: Vec<String> = shown
         .iter()
         .filter(|t| has_high(t.get("findings")))
-        .map(|t| format!("`{}` ({})", text(t, "name"), high_rules(t.get("findings")).join(", ")))
+        .map(|t| {
+            format!(
+                "`{}` ({})",
+                text(t, "name"),
+                high_rules(t.get("findings")).join(", ")
+            )
+        })
         .collect();
     if high.is_empty() {
         return Ok(HighFindings::Unconfirmed);

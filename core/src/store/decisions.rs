@@ -71,7 +71,9 @@ impl Store {
                         continue; // `decide` names the unknown ones.
                     }
                     let rules = high_rules(tx, &r.hash)?;
-                    if !rules.is_empty() && !held.iter().any(|h: &HighSeverityHeld| h.name == r.name) {
+                    if !rules.is_empty()
+                        && !held.iter().any(|h: &HighSeverityHeld| h.name == r.name)
+                    {
                         held.push(HighSeverityHeld {
                             name: r.name.clone(),
                             rules,

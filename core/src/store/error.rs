@@ -203,10 +203,9 @@ pub struct HighSeverityHeld {
 
 fn held_text(held: &[HighSeverityHeld]) -> String {
     match held {
-        [h] if h.rules.len() == 1 => format!(
-            "`{}` has a high-severity finding ({})",
-            h.name, h.rules[0]
-        ),
+        [h] if h.rules.len() == 1 => {
+            format!("`{}` has a high-severity finding ({})", h.name, h.rules[0])
+        }
         [h] => format!(
             "`{}` has high-severity findings ({})",
             h.name,

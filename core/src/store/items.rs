@@ -13,9 +13,7 @@ use rusqlite::{params, Transaction};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::trust::{
-    Actor, Finding, HighFindings, ItemKind, ReviewedItem, ServerState, ToolState,
-};
+use crate::trust::{Actor, Finding, HighFindings, ItemKind, ReviewedItem, ServerState, ToolState};
 
 use super::activity::{Decision, DecisionAction, Discovery, DiscoveryAction};
 use super::servers::get_server;

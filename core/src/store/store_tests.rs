@@ -834,7 +834,11 @@ fn a_findings_span_round_trips_through_the_store() {
     assert_eq!(spans(&stored), spans(&scanned));
     let span = stored
         .iter()
-        .find_map(|f| f.span.as_ref().filter(|s| s.field.ends_with("url.description")))
+        .find_map(|f| {
+            f.span
+                .as_ref()
+                .filter(|s| s.field.ends_with("url.description"))
+        })
         .unwrap_or_else(|| panic!("no span in the argument's description: {stored:?}"));
     let text = poisoned["inputSchema"]["properties"]["url"]["description"]
         .as_str()
@@ -891,7 +895,11 @@ fn approving_a_high_severity_finding_needs_a_confirmation() {
     );
     assert!(err.hint().unwrap().contains("--yes"));
     assert!(
-        store.tools("gh").unwrap().iter().all(|t| t.state == ToolState::Pending),
+        store
+            .tools("gh")
+            .unwrap()
+            .iter()
+            .all(|t| t.state == ToolState::Pending),
         "nothing approved, not even `plain`"
     );
     // A tool without one needs nothing more.

@@ -293,8 +293,11 @@ impl Admin {
             .map(|i| serde_json::json!({ "kind": i["kind"], "name": i["name"], "hash": i["hash"] }))
             .collect();
         if !items.is_empty() {
-            self.approve(name, serde_json::json!({ "items": items, "confirm_high": true }))
-                .await;
+            self.approve(
+                name,
+                serde_json::json!({ "items": items, "confirm_high": true }),
+            )
+            .await;
         }
     }
 
@@ -322,8 +325,11 @@ impl Admin {
                 if state(name) == "ready" {
                     let shown = self.pending_shown(name).await;
                     if !shown.is_empty() {
-                        self.approve(name, serde_json::json!({ "tools": shown, "confirm_high": true }))
-                            .await;
+                        self.approve(
+                            name,
+                            serde_json::json!({ "tools": shown, "confirm_high": true }),
+                        )
+                        .await;
                     }
                     self.approve_items(name).await;
                 } else {
