@@ -9,6 +9,10 @@
 //!   than [`MAX_SEPARATE`] servers are due at once, one summary is shown
 //!   instead of one per server. So a server that flaps, or twenty that start
 //!   together, never make a storm.
+//! - **High severity first.** A tool whose definition has a high-severity
+//!   scanner finding is named first, with its rules, on the notification's
+//!   first line (and first in its list), so the person sees what to read
+//!   before anything else.
 //! - **Review.** The notification's "Review" action, or a click on it, opens
 //!   the approval popup.
 //! - **Block.** A server's notification also offers "Block", which blocks
@@ -24,11 +28,13 @@
 //!   the status the pages and tests read) and logged once. The tray still
 //!   shows what waits.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use portcullis::store::PendingTool;
+use portcullis::trust::Severity;
 use portcullis::GatewayEvent;
 use serde::Serialize;
 use tauri::{AppHandle, Manager};
@@ -80,6 +86,9 @@ pub struct Batch {
     pub new: BTreeSet<String>,
     /// Approved tools that changed and are held.
     pub changed: BTreeSet<String>,
+    /// Of those, the ones whose definition has high-severity findings, with
+    /// the rules that found them (filled from the store when the batch is due).
+    pub high: BTreeMap<String, Vec<String>>,
 }
 
 impl Batch {
@@ -88,10 +97,32 @@ impl Batch {
         self.changed.extend(other.changed.iter().cloned());
         // A tool both new and changed within one batch (rare) counts as changed.
         self.new.retain(|t| !self.changed.contains(t));
+        self.high
+            .extend(other.high.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 
     fn count(&self) -> usize {
         self.new.len() + self.changed.len()
+    }
+
+    /// Notes which of its tools have high-severity findings, from what waits
+    /// for approval now (`pending`, as the store lists it).
+    pub fn with_findings(mut self, server: &str, pending: &[PendingTool]) -> Self {
+        self.high = pending
+            .iter()
+            .filter(|t| t.server == server)
+            .filter(|t| self.new.contains(&t.name) || self.changed.contains(&t.name))
+            .filter_map(|t| {
+                let mut rules: Vec<String> = Vec::new();
+                for f in t.findings.iter().filter(|f| f.severity == Severity::High) {
+                    if !rules.iter().any(|r| r == f.rule) {
+                        rules.push(f.rule.to_owned());
+                    }
+                }
+                (!rules.is_empty()).then(|| (t.name.clone(), rules))
+            })
+            .collect();
+        self
     }
 }
 
@@ -99,8 +130,16 @@ fn tools(n: usize) -> String {
     format!("{n} tool{}", if n == 1 { "" } else { "s" })
 }
 
-fn names(set: &BTreeSet<String>) -> String {
-    let shown: Vec<&str> = set.iter().take(NAMES_SHOWN).map(String::as_str).collect();
+/// The names of `set`, those in `high` first, cut after [`NAMES_SHOWN`].
+fn names(set: &BTreeSet<String>, high: &BTreeMap<String, Vec<String>>) -> String {
+    let (first, rest): (Vec<&String>, Vec<&String>) =
+        set.iter().partition(|t| high.contains_key(*t));
+    let shown: Vec<&str> = first
+        .into_iter()
+        .chain(rest)
+        .take(NAMES_SHOWN)
+        .map(String::as_str)
+        .collect();
     let more = set.len().saturating_sub(NAMES_SHOWN);
     if more > 0 {
         format!("{} and {more} more", shown.join(", "))
@@ -109,9 +148,30 @@ fn names(set: &BTreeSet<String>) -> String {
     }
 }
 
-/// The summary and body of one server's notification.
+/// `High-severity: grab (hidden-instructions), send (exfiltration).`
+fn high_line(high: &BTreeMap<String, Vec<String>>) -> Option<String> {
+    if high.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = high
+        .iter()
+        .take(NAMES_SHOWN)
+        .map(|(tool, rules)| format!("{tool} ({})", rules.join(", ")))
+        .collect();
+    let more = high.len().saturating_sub(NAMES_SHOWN);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    Some(format!("High-severity: {}{more}.", named.join(", ")))
+}
+
+/// The summary and body of one server's notification. Tools with
+/// high-severity findings come first: named with their rules on the first
+/// line of the body, and first in their list.
 pub fn text(server: &str, b: &Batch) -> (String, String) {
-    let summary = match (b.new.len(), b.changed.len()) {
+    let mut summary = match (b.new.len(), b.changed.len()) {
         (n, 0) => format!("{server}: {} awaiting approval", tools(n)),
         (0, c) => format!("{server}: {} changed, held for review", tools(c)),
         (n, c) => format!(
@@ -119,34 +179,50 @@ pub fn text(server: &str, b: &Batch) -> (String, String) {
             tools(n + c)
         ),
     };
-    let mut body = Vec::new();
+    match b.high.len() {
+        0 => {}
+        1 => summary.push_str(", 1 with a high-severity finding"),
+        h => summary.push_str(&format!(", {h} with high-severity findings")),
+    }
+    let mut body: Vec<String> = high_line(&b.high).into_iter().collect();
     if !b.new.is_empty() {
-        body.push(format!("New: {}.", names(&b.new)));
+        body.push(format!("New: {}.", names(&b.new, &b.high)));
     }
     if !b.changed.is_empty() {
-        body.push(format!("Changed: {}.", names(&b.changed)));
+        body.push(format!("Changed: {}.", names(&b.changed, &b.high)));
     }
     body.push("Agents cannot call them until you approve.".into());
     (summary, body.join("\n"))
 }
 
-/// The summary and body when many servers are due at once.
+/// The summary and body when many servers are due at once; servers with
+/// high-severity findings first, and those findings named first.
 pub fn summary_text(batches: &[(String, Batch)]) -> (String, String) {
     let total: usize = batches.iter().map(|(_, b)| b.count()).sum();
-    let servers: Vec<String> = batches
+    let mut ordered: Vec<&(String, Batch)> = batches.iter().collect();
+    ordered.sort_by_key(|(_, b)| b.high.is_empty());
+    let servers: Vec<String> = ordered
         .iter()
         .map(|(s, b)| format!("{s} ({})", b.count()))
         .collect();
+    let high: BTreeMap<String, Vec<String>> = ordered
+        .iter()
+        .flat_map(|(s, b)| {
+            b.high
+                .iter()
+                .map(move |(t, rules)| (format!("{s}/{t}"), rules.clone()))
+        })
+        .collect();
+    let mut body: Vec<String> = high_line(&high).into_iter().collect();
+    body.push(format!("{}.", servers.join(", ")));
+    body.push("Agents cannot call them until you approve.".into());
     (
         format!(
             "{} from {} servers awaiting approval",
             tools(total),
             batches.len()
         ),
-        format!(
-            "{}.\nAgents cannot call them until you approve.",
-            servers.join(", ")
-        ),
+        body.join("\n"),
     )
 }
 
@@ -201,6 +277,7 @@ impl Coalescer {
         batch.merge(&Batch {
             new: new.iter().cloned().collect(),
             changed: changed.iter().cloned().collect(),
+            high: BTreeMap::new(),
         });
     }
 
@@ -242,7 +319,16 @@ pub fn follow(app: &AppHandle) {
             tokio::select! {
                 () = cancel.cancelled() => return,
                 () = async { tokio::time::sleep_until(due.unwrap_or_else(Instant::now)).await }, if due.is_some() => {
-                    let batches = coalescer.take_due(Instant::now());
+                    // Which of them have high-severity findings, to name those first.
+                    let pending = watched.pending_tools().unwrap_or_default();
+                    let batches: Vec<(String, Batch)> = coalescer
+                        .take_due(Instant::now())
+                        .into_iter()
+                        .map(|(s, b)| {
+                            let b = b.with_findings(&s, &pending);
+                            (s, b)
+                        })
+                        .collect();
                     // Settings → notifications off: the tray still shows what waits.
                     if !watched.settings().notifications {
                         tracing::debug!("notifications are off in the settings; {} server(s) not announced", batches.len());
@@ -445,6 +531,7 @@ mod tests {
         let b = Batch {
             new: ["a".to_owned()].into(),
             changed: ["b".to_owned(), "c".to_owned()].into(),
+            ..Batch::default()
         };
         assert_eq!(
             text("git", &b).0,
@@ -469,6 +556,72 @@ mod tests {
         assert_eq!(
             text("s", &b).1.lines().next().unwrap(),
             "New: t0, t1, t2, t3 and 6 more."
+        );
+    }
+
+    fn pending(server: &str, name: &str, findings: &[(&'static str, Severity)]) -> PendingTool {
+        PendingTool {
+            server: server.into(),
+            server_state: portcullis::trust::ServerState::Trusted,
+            name: name.into(),
+            state: portcullis::trust::ToolState::Pending,
+            hash: "h".into(),
+            description: None,
+            definition: serde_json::json!({ "name": name }),
+            approved: None,
+            findings: findings
+                .iter()
+                .map(|(rule, severity)| portcullis::trust::Finding {
+                    rule,
+                    severity: *severity,
+                    message: "m".into(),
+                    excerpt: String::new(),
+                    span: None,
+                })
+                .collect(),
+            first_seen: portcullis::store::UnixMillis(0),
+        }
+    }
+
+    #[test]
+    fn high_severity_findings_are_named_first() {
+        let b = Batch {
+            new: ["add".to_owned(), "echo".to_owned(), "grab".to_owned()].into(),
+            ..Batch::default()
+        };
+        let pending = [
+            pending("s", "add", &[("secret-paths", Severity::Medium)]),
+            pending(
+                "s",
+                "grab",
+                &[
+                    ("hidden-instructions", Severity::High),
+                    ("secret-paths", Severity::Medium),
+                    ("exfiltration", Severity::High),
+                ],
+            ),
+            pending("other", "echo", &[("hidden-instructions", Severity::High)]),
+        ];
+        let b = b.with_findings("s", &pending);
+        let (summary, body) = text("s", &b);
+        assert_eq!(
+            summary,
+            "s: 3 tools awaiting approval, 1 with a high-severity finding"
+        );
+        assert_eq!(
+            body,
+            "High-severity: grab (hidden-instructions, exfiltration).\nNew: grab, add, echo.\nAgents cannot call them until you approve."
+        );
+        let quiet = Batch {
+            new: ["x".to_owned()].into(),
+            ..Batch::default()
+        };
+        let (_, body) = summary_text(&[("a".into(), quiet), ("s".into(), b)]);
+        assert!(
+            body.starts_with(
+                "High-severity: s/grab (hidden-instructions, exfiltration).\ns (3), a (1)."
+            ),
+            "{body}"
         );
     }
 

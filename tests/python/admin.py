@@ -83,18 +83,23 @@ class Admin:
         return out
 
     def approve_items(self, server: str, timeout: float = 20.0) -> None:
-        """Approves, as a person who read them, the instructions, prompts, resources and
-        templates of `server` waiting for approval, once the gateway has read them."""
+        """Approves, as a person who read them (and confirmed any high-severity finding),
+        the instructions, prompts, resources and templates of `server` waiting for
+        approval, once the gateway has read them."""
         self.wait_for(server, lambda s: s.get("items_read") or s["state"] != "ready", "read for its items", timeout)
         items = [{"kind": i["kind"], "name": i["name"], "hash": i["hash"]} for i in self.get("items/pending").json() if i["server"] == server]
         if items:
-            resp = self.post(f"servers/{server}/approve", {"items": items})
+            resp = self.post(f"servers/{server}/approve", {"items": items, "confirm_high": True})
             assert resp.status_code == 200, f"approving the items of {server}: HTTP {resp.status_code} {resp.text}"
 
-    def approve_tools(self, server: str, names: list[str] | None = None) -> httpx2.Response:
+    def approve_tools(self, server: str, names: list[str] | None = None, confirm_high: bool = False) -> httpx2.Response:
         """Approves, as a person who read them, the current definitions of the named tools (or
-        of every tool of `server` waiting for approval)."""
-        return self.post(f"servers/{server}/approve", {"tools": self.shown(server, names)})
+        of every tool of `server` waiting for approval). A definition with a high-severity
+        finding needs `confirm_high`, the person's deliberate confirmation."""
+        body = {"tools": self.shown(server, names)}
+        if confirm_high:
+            body["confirm_high"] = True
+        return self.post(f"servers/{server}/approve", body)
 
     def servers(self) -> dict[str, ServerView]:
         resp = self.get("servers")
@@ -144,7 +149,8 @@ class Admin:
 
     def approve_if_pending(self, name: str, timeout: float = 60.0) -> ServerView:
         """Quarantine, where the gateway has it: a server new to the config waits in `pending`
-        for a person's approval, and then its tools do. Approves both, as a person would, and
+        for a person's approval, and then its tools do. Approves both, as a person would
+        (confirming any high-severity finding), and
         returns the server's view once it has left `starting`. A gateway without quarantine
         starts the server by itself; then this only waits."""
         settled = ("pending", "ready", "backoff", "blocked", "disabled")
@@ -155,7 +161,7 @@ class Admin:
         assert resp.status_code == 200, f"approving {name}: HTTP {resp.status_code} {resp.text}"
         view = self.wait_for(name, lambda s: s["state"] in settled[1:], "started after approval", timeout)
         if view["state"] == "ready":
-            resp = self.approve_tools(name)
+            resp = self.approve_tools(name, confirm_high=True)
             assert resp.status_code == 200, f"approving the tools of {name}: HTTP {resp.status_code} {resp.text}"
             self.approve_items(name)
         return self.servers()[name]

@@ -366,7 +366,7 @@ def items_read(gw: Gateway, name: str, timeout: float = 20.0) -> dict:
 def approve_items(gw: Gateway, name: str, timeout: float = 20.0) -> None:
     """As a person who read them: once the gateway has read what server `name` says to the
     model besides tools (instructions, prompts, resources, templates), approves each item
-    waiting, by the hash shown."""
+    waiting, by the hash shown, confirming any high-severity finding."""
     items_read(gw, name, timeout)
     items = [
         {"kind": i["kind"], "name": i["name"], "hash": i["hash"]}
@@ -374,12 +374,13 @@ def approve_items(gw: Gateway, name: str, timeout: float = 20.0) -> None:
         if i["server"] == name
     ]
     if items:
-        admin_call(gw, "POST", f"servers/{name}/approve", {"items": items})
+        admin_call(gw, "POST", f"servers/{name}/approve", {"items": items, "confirm_high": True})
 
 
 def approve_everything(gw: Gateway, config_toml: str, timeout: float = 60.0) -> None:
     """As a person would: approve every configured server, wait until it has started, then
-    approve all of its tools. Servers that fail to start are left as they are."""
+    approve all of its tools (confirming any high-severity finding, as a person who read it
+    would have to). Servers that fail to start are left as they are."""
     import tomllib
 
     names = list(tomllib.loads(config_toml).get("servers", {}))
@@ -398,7 +399,7 @@ def approve_everything(gw: Gateway, config_toml: str, timeout: float = 60.0) -> 
                 count = items_read(gw, name).get("tools", 0)
                 shown = pending_shown(gw, name, count)
                 if shown:
-                    admin_call(gw, "POST", f"servers/{name}/approve", {"tools": shown})
+                    admin_call(gw, "POST", f"servers/{name}/approve", {"tools": shown, "confirm_high": True})
                 approve_items(gw, name)
                 waiting.discard(name)
             elif state in ("backoff", "disabled", "blocked", "stopped"):

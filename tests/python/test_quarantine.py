@@ -42,10 +42,12 @@ def start_with_pending_tools(gateway, fx: MutableFixture, name: str = SERVER, ex
     return gw, admin
 
 
-def decide(admin: Admin, verb: str, tools: list[str], server: str = SERVER) -> dict:
-    # An approval names the definitions the person reviewed, by their hashes.
+def decide(admin: Admin, verb: str, tools: list[str], server: str = SERVER, confirm_high: bool = False) -> dict:
+    # An approval names the definitions the person reviewed, by their hashes; one with a
+    # high-severity finding needs the person's confirmation too.
     named = admin.shown(server, tools) if verb == "approve" else tools
-    resp = admin.post(f"servers/{server}/{verb}", {"tools": named})
+    body = {"tools": named, "confirm_high": True} if confirm_high else {"tools": named}
+    resp = admin.post(f"servers/{server}/{verb}", body)
     assert resp.status_code == 200, f"{verb} {tools}: HTTP {resp.status_code} {resp.text}"
     return resp.json()
 
@@ -549,7 +551,7 @@ def test_describe_tool_reports_an_approved_tool_as_approved(gateway, tmp_path):
 
 def test_search_mode_shows_agents_no_text_a_person_has_not_approved(gateway, tmp_path):
     gw, admin, fx = search_fixture(gateway, tmp_path)
-    decide(admin, "approve", ["subtract"])
+    decide(admin, "approve", ["subtract"], confirm_high=True)
     fx.set_tools([tk.tool_def("add", POISONED), tk.tool_def("subtract", POISONED_FIRST_SENTENCE + " Now also mails it."), tk.tool_def("multiply", "Multiplies two numbers.")])
     wait_state(admin, "subtract", "changed")
     with McpSession(tk.surface_url(gw, "search")) as s:

@@ -10,7 +10,7 @@ real upstreams (mcp-server-time, server-everything, the mutable fixture).
 - the add-server form and a pasted `mcpServers` snippet add servers that start; disable,
   enable and remove act on the config file;
 - the approval popup shows a changed tool's diff and findings, and approves all of a
-  server's waiting tools at once;
+  server's waiting tools at once (a second click, as one has a high-severity finding);
 - Connect writes the snippet into a client's config with a backup, and undo restores it;
 - the static files need no token, the API always does, and only the desktop app's
   origins get CORS headers; the management routes answer errors with a status, a
@@ -316,7 +316,12 @@ async def test_the_popup_shows_a_changed_tool_and_approves_a_whole_server(gatewa
     assert b.count(f"{changed} .findings li") >= 1
     b.wait('article[data-tool="notes/delete_note"]', "new")
 
+    # The changed tool now has a high-severity finding: the first click asks, naming it,
+    # and approves nothing; the second approves both.
     b.click(button("Approve all 2 from notes"))
+    b.wait('[data-group="notes"] button.confirm', "Approve despite")
+    assert tk.tool_states(admin, "notes") == {"read_note": "changed", "delete_note": "pending"}
+    b.click('[data-group="notes"] button.confirm')
     b.wait(".empty", "Nothing waits for you")
     assert tk.tool_states(admin, "notes") == {"read_note": "approved", "delete_note": "approved"}
     with McpSession(gw.url) as s:

@@ -43,14 +43,59 @@ export function paramsTable(schema) {
     })));
 }
 
-/** The scanner's findings, most severe first (as the gateway sends them). */
+const SEVERITY_RANK = { high: 3, medium: 2, low: 1 };
+
+/** The rank of a severity (high 3 … none 0), for sorting most severe first. */
+export function severityRank(severity) {
+  return SEVERITY_RANK[severity] || 0;
+}
+
+/** The most severe finding's rank of a tool or item (0 without findings). */
+export function worstRank(findings) {
+  return Math.max(0, ...(findings || []).map((f) => severityRank(f.severity)));
+}
+
+/** The rules of the high-severity findings, each once. */
+export function highRules(findings) {
+  return [...new Set((findings || []).filter((f) => f.severity === 'high').map((f) => f.rule))];
+}
+
+// How many characters of matched text a finding shows.
+const SPAN_SHOWN = 200;
+
+/**
+ * Matched text as a person can read it: characters that print nothing or move
+ * the text (controls, format characters such as zero-width spaces and
+ * bidirectional marks, tag characters, line breaks) become ⟨U+XXXX⟩.
+ */
+export function visible(text) {
+  const cut = [...text];
+  const shown = cut.slice(0, SPAN_SHOWN).join('');
+  const out = shown.replace(/[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/gu,
+    (c) => `⟨U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
+  return cut.length > SPAN_SHOWN ? `${out}…` : out;
+}
+
+/** Where a finding is and exactly what matched, the match highlighted (as text, never markup). */
+function spanView(span) {
+  if (!span || typeof span.field !== 'string') return null;
+  return h('div', { class: 'span', dataset: { field: span.field } },
+    h('span', { class: 'faint', text: 'in ' }),
+    h('code', { class: 'field', text: span.field }),
+    h('span', { class: 'faint', text: ': ' }),
+    h('mark', { class: 'match', text: visible(String(span.text || '')) }));
+}
+
+/** The scanner's findings, most severe first: severity, why, rule, where and what matched. */
 export function findingsList(findings) {
   if (!findings || findings.length === 0) return null;
-  return h('ul', { class: 'findings' }, findings.map((f) => h('li', { class: f.severity },
+  const sorted = [...findings].sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
+  return h('ul', { class: 'findings' }, sorted.map((f) => h('li', { class: f.severity, dataset: { rule: f.rule } },
     h('div', { class: 'row' },
       h('span', { class: `badge s-${f.severity}`, text: f.severity }),
       h('span', { class: 'grow', text: f.message }),
       h('span', { class: 'rule', text: f.rule })),
+    spanView(f.span),
     f.excerpt ? h('div', { class: 'excerpt', text: f.excerpt }) : null)));
 }
 

@@ -17,8 +17,8 @@ use serde_json::json;
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::search::SearchOptions;
-use crate::store::ActivityQuery;
-use crate::trust::{Actor, ItemKind, Reviewed, ReviewedItem, ToolSelection};
+use crate::store::{ActivityQuery, StoreError};
+use crate::trust::{Actor, HighFindings, ItemKind, Reviewed, ReviewedItem, ToolSelection};
 use crate::{Gateway, GatewayError};
 
 #[derive(Clone)]
@@ -128,6 +128,9 @@ pub(super) fn error(e: GatewayError) -> Response {
         | GatewayError::Config(ConfigError::UnknownServer { .. }) => StatusCode::NOT_FOUND,
         GatewayError::Config(ConfigError::DuplicateServer { .. })
         | GatewayError::ChangedSinceShown { .. }
+        | GatewayError::Store {
+            error: StoreError::HighSeverityUnconfirmed { .. },
+        }
         | GatewayError::Client(
             ClientError::NothingToUndo { .. }
             | ClientError::ChangedSince { .. }
@@ -145,6 +148,14 @@ pub(super) fn error(e: GatewayError) -> Response {
         GatewayError::ChangedSinceShown { current, .. } => serde_json::to_value(current).ok(),
         _ => None,
     };
+    // What an approval held back for want of confirmation, so a front end
+    // can name it when it asks.
+    let held = match &e {
+        GatewayError::Store {
+            error: StoreError::HighSeverityUnconfirmed { held, .. },
+        } => serde_json::to_value(held).ok(),
+        _ => None,
+    };
     let text = e.to_string();
     let (message, hint) = match text.split_once("\nhint: ") {
         Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
@@ -153,6 +164,9 @@ pub(super) fn error(e: GatewayError) -> Response {
     let mut body = json!({ "error": message, "hint": hint });
     if let Some(current) = current {
         body["changed"] = current;
+    }
+    if let Some(held) = held {
+        body["high_findings"] = held;
     }
     (status, Json(body)).into_response()
 }
@@ -190,6 +204,10 @@ struct DecisionBody {
     all_tools: bool,
     #[serde(default)]
     items: Vec<NamedItem>,
+    /// The person confirmed, after seeing them, that definitions with
+    /// high-severity findings are to be approved anyway.
+    #[serde(default)]
+    confirm_high: bool,
 }
 
 impl DecisionBody {
@@ -236,6 +254,7 @@ async fn approve(
     body: Option<Json<DecisionBody>>,
 ) -> Response {
     let body = body.map(|b| b.0).unwrap_or_default();
+    let confirm = HighFindings::from_flag(body.confirm_high);
     if !body.items.is_empty() {
         let reviewed: Result<Vec<ReviewedItem>, GatewayError> = body
             .items
@@ -249,7 +268,7 @@ async fn approve(
             })
             .collect();
         let result = match reviewed {
-            Ok(r) => api.gw.approve_items(&name, &r, who).await,
+            Ok(r) => api.gw.approve_items(&name, &r, confirm, who).await,
             Err(e) => Err(e),
         };
         return result.map_or_else(error, |s| {
@@ -260,7 +279,7 @@ async fn approve(
         api.gw.approve_server(&name, who).await
     } else {
         match body.reviewed(&name) {
-            Ok(reviewed) => api.gw.approve_tools(&name, &reviewed, who).await,
+            Ok(reviewed) => api.gw.approve_tools(&name, &reviewed, confirm, who).await,
             Err(e) => Err(e),
         }
     };

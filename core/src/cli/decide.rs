@@ -5,8 +5,9 @@
 //! (name, signature, state, hash and findings) and approves exactly those
 //! hashes: if the server lists something else by the time the approval
 //! lands, nothing is approved and the new definitions are printed instead.
-//! `--all-tools` with high-severity findings asks on a terminal, and needs
-//! `--yes` otherwise.
+//! Approving a definition with a high-severity finding (with `--tools` or
+//! `--all-tools`) asks on a terminal, naming the findings, and needs `--yes`
+//! otherwise; the gateway or the store refuses it unconfirmed.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -14,10 +15,13 @@ use anyhow::Context;
 use portcullis::api::{AdminClient, ClientError};
 use portcullis::config::Paths;
 use portcullis::store::{Store, StoreError};
-use portcullis::trust::{Actor, ItemKind, Reviewed, ReviewedItem, ServerState, ToolSelection};
+use portcullis::trust::{
+    Actor, HighFindings, ItemKind, Reviewed, ReviewedItem, ServerState, ToolSelection,
+};
 use serde_json::{json, Value};
 
 use super::args::DecideArgs;
+use super::findings::{finding_line, has_high, high_rules};
 
 /// Where decisions go: the running gateway, or the store itself.
 enum Target {
@@ -45,7 +49,17 @@ pub(crate) async fn decide(a: DecideArgs, approve: bool) -> anyhow::Result<()> {
         }
     };
     if let Some(item) = &a.item {
-        return decide_item(&target, &paths, &a.name, item, a.hash.as_deref(), approve).await;
+        let confirm = HighFindings::from_flag(a.yes);
+        return decide_item(
+            &target,
+            &paths,
+            &a.name,
+            item,
+            a.hash.as_deref(),
+            approve,
+            confirm,
+        )
+        .await;
     }
     let outcome = if approve && (a.all_tools || !tools.is_empty()) {
         let shown = review(&target, &paths, &a.name, &tools, a.all_tools).await?;
@@ -65,16 +79,16 @@ pub(crate) async fn decide(a: DecideArgs, approve: bool) -> anyhow::Result<()> {
                     &format!("approving {} of `{}`:", count(shown.len()), a.name),
                     &shown,
                 );
-                if a.all_tools && shown.iter().any(has_high) && !confirmed(a.yes)? {
-                    anyhow::bail!("nothing was approved: some of these definitions have high-severity findings\nhint: read them above; approve them one by one with --tools, or confirm with --yes");
-                }
                 shown
                     .iter()
                     .map(|t| Reviewed::new(text(t, "name"), text(t, "hash")))
                     .collect()
             }
         };
-        approve_reviewed(&target, &paths, &a.name, &reviewed).await?
+        // Asked here; decided by the gateway (or the store), which refuses
+        // an unconfirmed approval of a high-severity finding.
+        let confirm = confirm_high(&shown, a.yes)?;
+        approve_reviewed(&target, &paths, &a.name, &reviewed, confirm).await?
     } else {
         let selection = if a.all_tools {
             Some(ToolSelection::All)
@@ -135,7 +149,8 @@ pub(crate) async fn decide(a: DecideArgs, approve: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `--item KIND:NAME`: approves the definition with `--hash`, or blocks it.
+/// `--item KIND:NAME`: approves the definition with `--hash` (one with a
+/// high-severity finding only with `--yes`), or blocks it.
 async fn decide_item(
     target: &Target,
     paths: &Paths,
@@ -143,6 +158,7 @@ async fn decide_item(
     item: &str,
     hash: Option<&str>,
     approve: bool,
+    confirm: HighFindings,
 ) -> anyhow::Result<()> {
     let Some((kind, name)) = item
         .split_once(':')
@@ -151,7 +167,10 @@ async fn decide_item(
         anyhow::bail!("`{item}` is not KIND:NAME\nhint: kinds are instructions, prompt, resource and resource_template; `portcullis tools pending` prints each item's");
     };
     let body = match (approve, hash) {
-        (true, Some(h)) => json!({ "items": [{ "kind": kind, "name": name, "hash": h.trim() }] }),
+        (true, Some(h)) => json!({
+            "items": [{ "kind": kind, "name": name, "hash": h.trim() }],
+            "confirm_high": confirm == HighFindings::Confirmed,
+        }),
         (true, None) => anyhow::bail!("approving {kind} `{name}` needs --hash with the hash of the definition you read\nhint: `portcullis tools pending` prints it"),
         (false, _) => json!({ "items": [{ "kind": kind, "name": name }] }),
     };
@@ -176,6 +195,7 @@ async fn decide_item(
                             name: name.clone(),
                             hash: h.trim().to_owned(),
                         }],
+                        confirm,
                         Actor::Cli,
                     )
                     .map(|_| ()),
@@ -259,10 +279,14 @@ async fn approve_reviewed(
     paths: &Paths,
     server: &str,
     reviewed: &[Reviewed],
+    confirm: HighFindings,
 ) -> anyhow::Result<Value> {
     match target {
         Target::Gateway(client) => {
-            let body = json!({ "tools": reviewed });
+            let body = json!({
+                "tools": reviewed,
+                "confirm_high": confirm == HighFindings::Confirmed,
+            });
             let answer = client
                 .post::<Value>(
                     &format!("servers/{server}/approve"),
@@ -289,7 +313,7 @@ async fn approve_reviewed(
             }
         }
         Target::Store(store) => {
-            let statuses = match store.approve_reviewed(server, reviewed, Actor::Cli) {
+            let statuses = match store.approve_reviewed(server, reviewed, confirm, Actor::Cli) {
                 Ok(s) => s,
                 Err(e @ StoreError::ChangedSinceShown { .. }) => {
                     if let StoreError::ChangedSinceShown { changed, .. } = &e {
@@ -303,7 +327,10 @@ async fn approve_reviewed(
                     let hint = e.hint().map(|h| format!("\nhint: {h}")).unwrap_or_default();
                     anyhow::bail!("{e}{hint}");
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    let hint = e.hint().map(|h| format!("\nhint: {h}")).unwrap_or_default();
+                    anyhow::bail!("{e}{hint}");
+                }
             };
             let mut server_state = store.server(server)?.map(|s| s.state);
             if server_state == Some(ServerState::Pending) {
@@ -346,35 +373,49 @@ fn print_definitions(title: &str, tools: &[Value]) {
             .into_iter()
             .flatten()
         {
-            println!(
-                "    ! {} {}: {}",
-                text(f, "severity"),
-                text(f, "rule"),
-                text(f, "message")
-            );
+            println!("    {}", finding_line(f));
         }
     }
 }
 
-fn has_high(t: &Value) -> bool {
-    t.get("findings")
-        .and_then(Value::as_array)
-        .is_some_and(|f| f.iter().any(|f| text(f, "severity") == "high"))
-}
-
-/// `--yes`, or a `y` typed on a terminal.
-fn confirmed(yes: bool) -> anyhow::Result<bool> {
+/// Whether the person confirmed approving the definitions among `shown`
+/// with high-severity findings: `--yes`, or a `y` typed on a terminal after
+/// the question names them. Off a terminal without `--yes` it is not
+/// confirmed, and the gateway (or the store) refuses the approval.
+fn confirm_high(shown: &[Value], yes: bool) -> anyhow::Result<HighFindings> {
+    let high: Vec<String> = shown
+        .iter()
+        .filter(|t| has_high(t.get("findings")))
+        .map(|t| {
+            format!(
+                "`{}` ({})",
+                text(t, "name"),
+                high_rules(t.get("findings")).join(", ")
+            )
+        })
+        .collect();
+    if high.is_empty() {
+        return Ok(HighFindings::Unconfirmed);
+    }
     if yes {
-        return Ok(true);
+        return Ok(HighFindings::Confirmed);
     }
     if !std::io::stdin().is_terminal() {
-        return Ok(false);
+        return Ok(HighFindings::Unconfirmed);
     }
-    print!("Some definitions above have high-severity findings. Approve them all? [y/N] ");
+    let (them, verb) = if high.len() == 1 {
+        ("it", "has a high-severity finding")
+    } else {
+        ("them", "have high-severity findings")
+    };
+    print!("{} {verb}. Approve {them} anyway? [y/N] ", high.join(", "));
     std::io::stdout().flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+    Ok(HighFindings::from_flag(matches!(
+        line.trim(),
+        "y" | "Y" | "yes"
+    )))
 }
 
 fn count(n: usize) -> String {

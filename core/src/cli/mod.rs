@@ -4,6 +4,7 @@
 mod activity;
 mod args;
 mod decide;
+mod findings;
 #[cfg(test)]
 mod named_commands_tests;
 mod scan_eval;

@@ -256,12 +256,7 @@ async fn pending(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
             .into_iter()
             .flatten()
         {
-            println!(
-                "    ! {} {}: {}",
-                text(f, "severity"),
-                text(f, "rule"),
-                text(f, "message")
-            );
+            println!("    {}", super::findings::finding_line(f));
         }
     }
     let servers: std::collections::BTreeSet<String> =
@@ -301,12 +296,7 @@ fn print_items(items: &[Value]) {
             .into_iter()
             .flatten()
         {
-            println!(
-                "    ! {} {}: {}",
-                text(f, "severity"),
-                text(f, "rule"),
-                text(f, "message")
-            );
+            println!("    {}", super::findings::finding_line(f));
         }
         println!(
             "    approve: portcullis upstream approve --name {} --item \"{}:{}\" --hash {}",

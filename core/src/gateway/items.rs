@@ -25,7 +25,7 @@ use serde_json::Value;
 use super::{Gateway, GatewayError, GatewayEvent};
 use crate::protocol::Message;
 use crate::store::{ItemStatus, PendingItem};
-use crate::trust::{template_matches, Actor, ItemKind, ReviewedItem, ToolState};
+use crate::trust::{template_matches, Actor, HighFindings, ItemKind, ReviewedItem, ToolState};
 use crate::upstream::UpstreamState;
 
 /// Most items of one kind read from a server when it becomes ready.
@@ -273,11 +273,13 @@ impl Gateway {
 
     /// Approves item definitions a person reviewed; refused, approving
     /// nothing, if any of them changed since (the error names them; the
-    /// pending list shows them as they are now).
+    /// pending list shows them as they are now), or if any has a
+    /// high-severity finding the person did not confirm (`confirm`).
     pub async fn approve_items(
         &self,
         server: &str,
         reviewed: &[ReviewedItem],
+        confirm: HighFindings,
         actor: Actor,
     ) -> Result<Vec<ItemStatus>, GatewayError> {
         if self.upstream(server).is_none() {
@@ -286,7 +288,10 @@ impl Gateway {
             });
         }
         self.observe_items(server).await;
-        let result = self.inner.store.approve_items(server, reviewed, actor);
+        let result = self
+            .inner
+            .store
+            .approve_items(server, reviewed, confirm, actor);
         self.after_item_decision(server);
         result.map_err(|error| match error {
             crate::store::StoreError::ChangedSinceShown { server, changed } => {

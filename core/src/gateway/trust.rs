@@ -14,7 +14,9 @@ use serde::Serialize;
 use super::{Gateway, GatewayError, GatewayEvent};
 use crate::search::ToolDoc;
 use crate::store::{ActivityEntry, ActivityQuery, PendingTool, StoreError, ToolDiff, ToolStatus};
-use crate::trust::{Actor, Callability, Reviewed, ServerState, ToolSelection, ToolState};
+use crate::trust::{
+    Actor, Callability, HighFindings, Reviewed, ServerState, ToolSelection, ToolState,
+};
 
 /// The decisions of the store, cached for the hot path.
 #[derive(Default)]
@@ -97,8 +99,9 @@ pub struct ToolDetail {
 /// What a tool decision does.
 #[derive(Clone, Copy)]
 enum Choice<'a> {
-    /// Approve these reviewed definitions.
-    Approve(&'a [Reviewed]),
+    /// Approve these reviewed definitions (those with high-severity
+    /// findings only if confirmed).
+    Approve(&'a [Reviewed], HighFindings),
     /// Block these tools.
     Block(&'a ToolSelection),
 }
@@ -403,11 +406,14 @@ impl Gateway {
     /// it was pending). Each names the hash of the definition the person
     /// was shown; if the server lists another definition of any of them by
     /// now, nothing is approved and the error carries the new definitions
-    /// (with their diff and findings) to show instead.
+    /// (with their diff and findings) to show instead. A definition with a
+    /// high-severity finding needs `confirm` ([`HighFindings::Confirmed`]);
+    /// without it nothing is approved.
     pub async fn approve_tools(
         &self,
         server: &str,
         reviewed: &[Reviewed],
+        confirm: HighFindings,
         actor: Actor,
     ) -> Result<Decision, GatewayError> {
         if reviewed.is_empty() {
@@ -415,7 +421,7 @@ impl Gateway {
                 "approve names no tool of `{server}`: name each tool with the hash of the definition you reviewed"
             )));
         }
-        self.decide_tools(server, Choice::Approve(reviewed), actor)
+        self.decide_tools(server, Choice::Approve(reviewed, confirm), actor)
             .await
     }
 
@@ -436,7 +442,7 @@ impl Gateway {
         choice: Choice<'_>,
         actor: Actor,
     ) -> Result<Decision, GatewayError> {
-        let approve = matches!(choice, Choice::Approve(_));
+        let approve = matches!(choice, Choice::Approve(..));
         if self.upstream(server).is_none() {
             return Err(GatewayError::UnknownServer {
                 name: server.to_owned(),
@@ -451,7 +457,9 @@ impl Gateway {
         }
         let store = &self.inner.store;
         let statuses = match choice {
-            Choice::Approve(reviewed) => store.approve_reviewed(server, reviewed, actor),
+            Choice::Approve(reviewed, confirm) => {
+                store.approve_reviewed(server, reviewed, confirm, actor)
+            }
             Choice::Block(selection) => store.block_tools(server, selection, actor),
         };
         let statuses = match statuses {

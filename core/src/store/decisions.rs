@@ -6,26 +6,34 @@
 //! review and click never approves text nobody read. A block may name tools
 //! or select them all (blocking is always safe). A name the server never
 //! listed fails the whole decision, with the names it does list, so a typo
-//! never approves half a selection. Each decided tool gets an activity row in
-//! the same transaction as the change.
+//! never approves half a selection. A definition with a high-severity
+//! finding is approved only with the person's explicit confirmation
+//! ([`HighFindings`]): the store enforces that rule (here, and in
+//! `items.rs` for other items), whatever front end asked. Each decided tool
+//! gets an activity row in the same transaction as the change.
 
 use std::collections::HashSet;
 
 use rusqlite::{params, Transaction};
 
-use crate::trust::{Actor, Reviewed, ToolSelection, ToolState};
+use crate::trust::{Actor, HighFindings, Reviewed, ToolSelection, ToolState};
 
 use super::activity::{Decision, DecisionAction};
 use super::servers::get_server;
-use super::tools::{drop_if_unreferenced, known_names, max_severity, tool_rows, ToolRow};
-use super::{ChangedDefinition, Store, StoreError, ToolStatus, UnixMillis};
+use super::tools::{
+    drop_if_unreferenced, high_rules, known_names, max_severity, tool_rows, ToolRow,
+};
+use super::{ChangedDefinition, HighSeverityHeld, Store, StoreError, ToolStatus, UnixMillis};
 
 impl Store {
     /// Approves the definitions a person reviewed: each named tool of
     /// `server` becomes callable while the server is trusted and it keeps
     /// listing exactly the definition whose hash the person was shown. If
     /// any named tool lists another definition now, nothing is approved
-    /// ([`StoreError::ChangedSinceShown`]). Naming a blocked tool unblocks it.
+    /// ([`StoreError::ChangedSinceShown`]); nor if any of them has a
+    /// high-severity finding and `confirm` is not
+    /// [`HighFindings::Confirmed`] ([`StoreError::HighSeverityUnconfirmed`]).
+    /// Naming a blocked tool unblocks it.
     ///
     /// Returns the status of each decided tool (`previous` is the state
     /// before the decision).
@@ -33,6 +41,7 @@ impl Store {
         &self,
         server: &str,
         reviewed: &[Reviewed],
+        confirm: HighFindings,
         actor: Actor,
     ) -> Result<Vec<ToolStatus>, StoreError> {
         let names = ToolSelection::names(reviewed.iter().map(|r| r.name.clone()));
@@ -54,6 +63,29 @@ impl Store {
                     server: server.to_owned(),
                     changed,
                 });
+            }
+            if confirm == HighFindings::Unconfirmed {
+                let mut held = Vec::new();
+                for r in reviewed {
+                    if !rows.iter().any(|row| row.name == r.name) {
+                        continue; // `decide` names the unknown ones.
+                    }
+                    let rules = high_rules(tx, &r.hash)?;
+                    if !rules.is_empty()
+                        && !held.iter().any(|h: &HighSeverityHeld| h.name == r.name)
+                    {
+                        held.push(HighSeverityHeld {
+                            name: r.name.clone(),
+                            rules,
+                        });
+                    }
+                }
+                if !held.is_empty() {
+                    return Err(StoreError::HighSeverityUnconfirmed {
+                        server: server.to_owned(),
+                        held,
+                    });
+                }
             }
             decide(tx, server, &names, actor, ToolState::Approved)
         })

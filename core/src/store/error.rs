@@ -93,6 +93,17 @@ pub enum StoreError {
         /// Each tool whose definition differs from the one shown.
         changed: Vec<ChangedDefinition>,
     },
+    /// An approval included definitions with high-severity findings and
+    /// the person did not confirm them ([`crate::trust::HighFindings`]).
+    /// Nothing was decided.
+    #[error("{}; confirm to approve {} anyway; nothing was approved", held_text(held), if held.len() == 1 { "it" } else { "them" })]
+    HighSeverityUnconfirmed {
+        /// The server.
+        server: String,
+        /// Each definition held back, with the rules that found something
+        /// high-severity in it.
+        held: Vec<HighSeverityHeld>,
+    },
     /// Any other SQLite failure (disk full, database locked for longer than
     /// the busy timeout, a value this build cannot read).
     #[error("trust store operation failed: {0}")]
@@ -132,6 +143,25 @@ impl StoreError {
                 "review the new definition (`portcullis tools pending` or the Approvals page), \
                  then approve what you read: `portcullis upstream approve --name {server} --tools NAME`"
             )),
+            StoreError::HighSeverityUnconfirmed { server, held } => {
+                let tools: Vec<&str> = held
+                    .iter()
+                    .map(|h| h.name.as_str())
+                    .filter(|n| !n.contains(':'))
+                    .collect();
+                let how = if tools.len() == held.len() {
+                    format!(
+                        "run `portcullis upstream approve --name {server} --tools {} --yes`",
+                        tools.join(",")
+                    )
+                } else {
+                    "add --yes to `portcullis upstream approve`".to_owned()
+                };
+                Some(format!(
+                    "read the findings first (`portcullis tools pending`, or the Approvals page); \
+                     to approve anyway, {how}, or send \"confirm_high\": true with the approval"
+                ))
+            }
             StoreError::Sqlite(e) => match e.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
                     Some(
@@ -160,6 +190,35 @@ pub struct ChangedDefinition {
     pub shown: String,
     /// The hash of what the server lists now.
     pub current: String,
+}
+
+/// A definition an unconfirmed approval held back, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HighSeverityHeld {
+    /// The tool name (or `kind:name` of an item).
+    pub name: String,
+    /// The rules with a high-severity finding in it, most first.
+    pub rules: Vec<String>,
+}
+
+fn held_text(held: &[HighSeverityHeld]) -> String {
+    match held {
+        [h] if h.rules.len() == 1 => {
+            format!("`{}` has a high-severity finding ({})", h.name, h.rules[0])
+        }
+        [h] => format!(
+            "`{}` has high-severity findings ({})",
+            h.name,
+            h.rules.join(", ")
+        ),
+        _ => format!(
+            "{} have high-severity findings",
+            held.iter()
+                .map(|h| format!("`{}` ({})", h.name, h.rules.join(", ")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 fn changed_names(changed: &[ChangedDefinition]) -> String {

@@ -13,12 +13,14 @@ use rusqlite::{params, Transaction};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::trust::{Actor, Finding, ItemKind, ReviewedItem, ServerState, ToolState};
+use crate::trust::{Actor, Finding, HighFindings, ItemKind, ReviewedItem, ServerState, ToolState};
 
 use super::activity::{Decision, DecisionAction, Discovery, DiscoveryAction};
 use super::servers::get_server;
-use super::tools::{drop_if_unreferenced, load_definition, load_findings, save_definition};
-use super::{ChangedDefinition, Store, StoreError, UnixMillis};
+use super::tools::{
+    drop_if_unreferenced, high_rules, load_definition, load_findings, save_definition,
+};
+use super::{ChangedDefinition, HighSeverityHeld, Store, StoreError, UnixMillis};
 
 /// An item as the store knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -254,12 +256,15 @@ impl Store {
 
     /// Approves the item definitions a person reviewed. If any of them is
     /// offered with another definition by now, nothing is approved
-    /// ([`StoreError::ChangedSinceShown`]); an item the server never offered
-    /// fails the whole decision.
+    /// ([`StoreError::ChangedSinceShown`]); nor if any has a high-severity
+    /// finding and `confirm` is not [`HighFindings::Confirmed`]
+    /// ([`StoreError::HighSeverityUnconfirmed`]). An item the server never
+    /// offered fails the whole decision.
     pub fn approve_items(
         &self,
         server: &str,
         reviewed: &[ReviewedItem],
+        confirm: HighFindings,
         actor: Actor,
     ) -> Result<Vec<ItemStatus>, StoreError> {
         self.write(|tx| {
@@ -294,6 +299,22 @@ impl Store {
                     server: server.to_owned(),
                     changed,
                 });
+            }
+            if confirm == HighFindings::Unconfirmed {
+                let mut held: Vec<HighSeverityHeld> = Vec::new();
+                for r in reviewed {
+                    let name = format!("{}:{}", r.kind, r.name);
+                    let rules = high_rules(tx, &r.hash)?;
+                    if !rules.is_empty() && !held.iter().any(|h| h.name == name) {
+                        held.push(HighSeverityHeld { name, rules });
+                    }
+                }
+                if !held.is_empty() {
+                    return Err(StoreError::HighSeverityUnconfirmed {
+                        server: server.to_owned(),
+                        held,
+                    });
+                }
             }
             let now = UnixMillis::now();
             let mut out = Vec::new();
@@ -448,7 +469,7 @@ mod tests {
         let b2 = json!({"name": "b", "description": "B, then mail it away."});
         store.observe_tools("gh", &[a, b2.clone()]).unwrap();
         let err = store
-            .approve_reviewed("gh", &shown, Actor::Cli)
+            .approve_reviewed("gh", &shown, HighFindings::Unconfirmed, Actor::Cli)
             .unwrap_err();
         match &err {
             StoreError::ChangedSinceShown { server, changed } => {
@@ -473,6 +494,7 @@ mod tests {
             .approve_reviewed(
                 "gh",
                 &[Reviewed::new("b", definition_hash(&b2))],
+                HighFindings::Unconfirmed,
                 Actor::Cli,
             )
             .unwrap();
@@ -519,14 +541,23 @@ mod tests {
             .observe_items("gh", ItemKind::Prompt, std::slice::from_ref(&changed), true)
             .unwrap();
         let err = store
-            .approve_items("gh", std::slice::from_ref(&shown), Actor::Window)
+            .approve_items(
+                "gh",
+                std::slice::from_ref(&shown),
+                HighFindings::Unconfirmed,
+                Actor::Window,
+            )
             .unwrap_err();
         assert!(matches!(err, StoreError::ChangedSinceShown { .. }), "{err}");
         let now = ReviewedItem {
             hash: ItemKind::Prompt.hash(&changed),
             ..shown
         };
-        store.approve_items("gh", &[now], Actor::Window).unwrap();
+        // The new argument name reads as an order to the model: approving it
+        // takes a confirmation.
+        store
+            .approve_items("gh", &[now], HighFindings::Confirmed, Actor::Window)
+            .unwrap();
         let items = store.items("gh").unwrap();
         let review = items.iter().find(|i| i.name == "review").unwrap();
         assert_eq!(review.state, ToolState::Approved);
@@ -547,6 +578,7 @@ mod tests {
                     name: "file:///x".into(),
                     hash: "0".into(),
                 }],
+                HighFindings::Unconfirmed,
                 Actor::Cli,
             )
             .unwrap_err();

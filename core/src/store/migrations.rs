@@ -148,6 +148,15 @@ const MIGRATIONS: &[&str] = &[
     )
     WHERE kind = 'decision' AND action = 'approve_tool' AND hash IS NULL;
     "#,
+    // 6: the exact span each finding is about (which string of the
+    // definition, byte offsets into it, the matched text). Findings stored
+    // before keep NULL: no span.
+    r#"
+    ALTER TABLE findings ADD COLUMN span_field TEXT;
+    ALTER TABLE findings ADD COLUMN span_start INTEGER;
+    ALTER TABLE findings ADD COLUMN span_end   INTEGER;
+    ALTER TABLE findings ADD COLUMN span_text  TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -44,7 +44,7 @@ pub use activity::{
     coalesce, ActivityEntry, ActivityEvent, ActivityKind, ActivityQuery, CallOutcome, CallRecord,
     DecisionAction, DiscoveryAction,
 };
-pub use error::{ChangedDefinition, StoreError};
+pub use error::{ChangedDefinition, HighSeverityHeld, StoreError};
 pub use items::{ItemInfo, ItemStatus, PendingItem};
 pub use oauth::{OAuthClientRecord, OAuthTokenRecord};
 pub use servers::{ServerInfo, ServerRegistration};

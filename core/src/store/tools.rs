@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::trust::{
     canonical_json, definition_hash, hashed_definition, rule_id, Callability, Catalogue,
-    CatalogueTool, Finding, ServerState, Severity, ToolState,
+    CatalogueTool, Finding, ServerState, Severity, Span, ToolState,
 };
 
 use super::activity::{Discovery, DiscoveryAction};
@@ -573,17 +573,23 @@ pub(super) fn save_definition(
     // reach definitions approved under an older one.
     tx.execute("DELETE FROM findings WHERE hash = ?1", [hash])?;
     let mut insert = tx.prepare_cached(
-        "INSERT INTO findings (hash, ordinal, rule, severity, message, excerpt)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO findings (hash, ordinal, rule, severity, message, excerpt,
+                               span_field, span_start, span_end, span_text)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     for (ordinal, f) in findings.iter().enumerate() {
+        let span = f.span.as_ref();
         insert.execute(params![
             hash,
             ordinal as i64,
             f.rule,
             f.severity,
             f.message,
-            f.excerpt
+            f.excerpt,
+            span.map(|s| s.field.as_str()),
+            span.map(|s| s.start as i64),
+            span.map(|s| s.end as i64),
+            span.map(|s| s.text.as_str()),
         ])?;
     }
     Ok(())
@@ -625,22 +631,50 @@ fn approved_catalogue(tx: &Transaction<'_>, server: &str) -> Result<Catalogue, S
 /// The findings stored for a definition, most severe first.
 pub(super) fn load_findings(tx: &Transaction<'_>, hash: &str) -> Result<Vec<Finding>, StoreError> {
     let mut stmt = tx.prepare_cached(
-        "SELECT rule, severity, message, excerpt FROM findings WHERE hash = ?1 ORDER BY ordinal",
+        "SELECT rule, severity, message, excerpt, span_field, span_start, span_end, span_text
+         FROM findings WHERE hash = ?1 ORDER BY ordinal",
     )?;
     let rows = stmt.query_map([hash], |row| {
         let rule: String = row.get(0)?;
+        // Findings stored before spans were kept have none.
+        let span = match (
+            row.get::<_, Option<String>>(4)?,
+            row.get::<_, Option<i64>>(5)?,
+            row.get::<_, Option<i64>>(6)?,
+            row.get::<_, Option<String>>(7)?,
+        ) {
+            (Some(field), Some(start), Some(end), Some(text)) => Some(Span {
+                field,
+                start: usize::try_from(start).unwrap_or_default(),
+                end: usize::try_from(end).unwrap_or_default(),
+                text,
+            }),
+            _ => None,
+        };
         Ok(Finding {
             // A rule this build does not know (a retired one) stays visible.
             rule: rule_id(&rule).unwrap_or("unknown-rule"),
             severity: row.get(1)?,
             message: row.get(2)?,
             excerpt: row.get(3)?,
-            span: None,
+            span,
         })
     })?;
     let mut findings: Vec<Finding> = rows.collect::<Result<_, _>>()?;
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     Ok(findings)
+}
+
+/// The rules with a high-severity finding in a definition, each once, in
+/// the order they were reported.
+pub(super) fn high_rules(tx: &Transaction<'_>, hash: &str) -> Result<Vec<String>, StoreError> {
+    let mut rules: Vec<String> = Vec::new();
+    for f in load_findings(tx, hash)? {
+        if f.severity == Severity::High && !rules.iter().any(|r| r == f.rule) {
+            rules.push(f.rule.to_owned());
+        }
+    }
+    Ok(rules)
 }
 
 pub(super) fn max_severity(

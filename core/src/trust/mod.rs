@@ -44,5 +44,5 @@ pub use scanner::{
 };
 pub(crate) use state::spelled_enum;
 pub use state::{
-    Actor, Callability, Reviewed, ServerOrigin, ServerState, ToolSelection, ToolState,
+    Actor, Callability, HighFindings, Reviewed, ServerOrigin, ServerState, ToolSelection, ToolState,
 };

@@ -75,8 +75,9 @@ pub struct Finding {
     pub message: String,
     /// The text around the match, with invisible characters made visible.
     pub excerpt: String,
-    /// Exactly what matched and where, when the finding comes from a scan
-    /// (findings read back from storage have none).
+    /// Exactly what matched and where. Findings stored by a release that
+    /// did not keep spans, read back before the tool is listed again, have
+    /// none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span: Option<Span>,
 }

@@ -131,6 +131,32 @@ impl Reviewed {
     }
 }
 
+/// Whether the person deliberately confirmed approving definitions the
+/// scanner reported a high-severity finding in. Without it, the store
+/// refuses such an approval and approves nothing; every front end asks in
+/// its own way (a second click, `--yes` or a terminal prompt,
+/// `"confirm_high": true`) and passes the answer here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HighFindings {
+    /// Not confirmed: an approval that includes a definition with a
+    /// high-severity finding is refused.
+    #[default]
+    Unconfirmed,
+    /// Confirmed after seeing the findings: approve them anyway.
+    Confirmed,
+}
+
+impl HighFindings {
+    /// `Confirmed` when `confirmed` is true.
+    pub const fn from_flag(confirmed: bool) -> Self {
+        if confirmed {
+            HighFindings::Confirmed
+        } else {
+            HighFindings::Unconfirmed
+        }
+    }
+}
+
 /// Which tools of a server a decision applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

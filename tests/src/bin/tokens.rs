@@ -418,7 +418,8 @@ impl GatewayProcess {
     }
 
     /// As a person who read them: once the gateway has read what `name` says
-    /// to the model besides tools, approves each item waiting, by its hash.
+    /// to the model besides tools, approves each item waiting, by its hash,
+    /// confirming any high-severity finding.
     async fn approve_items(&self, name: &str) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -447,14 +448,15 @@ impl GatewayProcess {
             self.admin(
                 reqwest::Method::POST,
                 &format!("servers/{name}/approve"),
-                Some(json!({ "items": items })),
+                Some(json!({ "items": items, "confirm_high": true })),
             )
             .await?;
         }
         Ok(())
     }
 
-    /// As a person would: approve each server, wait for it, approve all its tools.
+    /// As a person would: approve each server, wait for it, approve all its
+    /// tools (confirming any high-severity finding).
     async fn approve_everything(&self) -> anyhow::Result<()> {
         let servers = self.admin(reqwest::Method::GET, "servers", None).await?;
         let names: Vec<String> = servers
@@ -485,7 +487,7 @@ impl GatewayProcess {
                         self.admin(
                             reqwest::Method::POST,
                             &format!("servers/{name}/approve"),
-                            Some(json!({ "tools": shown })),
+                            Some(json!({ "tools": shown, "confirm_high": true })),
                         )
                         .await?;
                     }

@@ -269,7 +269,8 @@ impl Admin {
     }
 
     /// As a person who read them: once the gateway has read what `name` says
-    /// to the model besides tools, approves each item waiting, by its hash.
+    /// to the model besides tools, approves each item waiting, by its hash,
+    /// confirming any high-severity finding.
     pub(crate) async fn approve_items(&self, name: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -292,13 +293,17 @@ impl Admin {
             .map(|i| serde_json::json!({ "kind": i["kind"], "name": i["name"], "hash": i["hash"] }))
             .collect();
         if !items.is_empty() {
-            self.approve(name, serde_json::json!({ "items": items }))
-                .await;
+            self.approve(
+                name,
+                serde_json::json!({ "items": items, "confirm_high": true }),
+            )
+            .await;
         }
     }
 
     /// Quarantine: approves each server (it starts), waits until it is ready,
-    /// then approves all of its tools, as a person would.
+    /// then approves all of its tools, as a person would (confirming any
+    /// high-severity finding).
     pub(crate) async fn approve_all(&self, names: &[&str]) {
         for name in names {
             self.approve(name, serde_json::json!({})).await;
@@ -320,8 +325,11 @@ impl Admin {
                 if state(name) == "ready" {
                     let shown = self.pending_shown(name).await;
                     if !shown.is_empty() {
-                        self.approve(name, serde_json::json!({ "tools": shown }))
-                            .await;
+                        self.approve(
+                            name,
+                            serde_json::json!({ "tools": shown, "confirm_high": true }),
+                        )
+                        .await;
                     }
                     self.approve_items(name).await;
                 } else {

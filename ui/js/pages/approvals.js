@@ -4,10 +4,10 @@
 // The desktop app's approval popup (popup.html) shows this same view.
 
 import { api } from '../api.js';
-import { h, fill, icon, ICONS, badge, busy } from '../dom.js';
+import { h, fill, icon, ICONS, badge, busy, confirmButton } from '../dom.js';
 import { ago, plural } from '../format.js';
 import { act as runAction, throttle } from '../shell.js';
-import { description, diffView, findingsList } from '../tooldef.js';
+import { description, diffView, findingsList, highRules, worstRank } from '../tooldef.js';
 
 const RELOAD_ON = new Set(['tools_pending', 'tools_modified', 'tools_changed', 'pending_redefined', 'items_pending', 'server_state_changed', 'config_reloaded']);
 
@@ -70,12 +70,29 @@ export function mount(root, ctx) {
       }));
   }
 
+  // An Approve button. With high-severity findings the first click only asks,
+  // naming them; the second approves with `confirm_high`, which the gateway
+  // requires for them.
+  function approveButton(label, high, send, done) {
+    if (high.length === 0) {
+      const btn = h('button', { class: 'btn primary small', type: 'button', text: label });
+      btn.addEventListener('click', () => act(btn, () => send({}), done));
+      return btn;
+    }
+    const btn = confirmButton(label, `Approve despite ${high.join(', ')}? Click again`,
+      () => act(btn, () => send({ confirm_high: true }), done), 'btn primary small');
+    btn.dataset.high = high.join(' ');
+    btn.title = `High-severity: ${high.join(', ')}. Read the findings; approving takes a second click.`;
+    return btn;
+  }
+
   function toolReview(t) {
     const key = `${t.server}/${t.name}`;
-    const approve = h('button', { class: 'btn primary small', type: 'button', text: 'Approve' });
-    const block = h('button', { class: 'btn danger small', type: 'button', text: 'Block' });
     // The hash of the definition on this card: the gateway approves that and nothing else.
-    approve.addEventListener('click', () => act(approve, () => api.approve(t.server, { tools: [{ name: t.name, hash: t.hash }] }), `${t.name} is approved: agents can call it now.`));
+    const approve = approveButton('Approve', highRules(t.findings),
+      (extra) => api.approve(t.server, { tools: [{ name: t.name, hash: t.hash }], ...extra }),
+      `${t.name} is approved: agents can call it now.`);
+    const block = h('button', { class: 'btn danger small', type: 'button', text: 'Block' });
     block.addEventListener('click', () => act(block, () => api.block(t.server, { tools: [t.name] }), `${t.name} is blocked.`));
     const changed = t.state === 'changed';
     const moved = redefined.has(key);
@@ -97,10 +114,11 @@ export function mount(root, ctx) {
 
   function itemReview(i) {
     const key = `${i.server}/${i.kind}/${i.name}`;
-    const approve = h('button', { class: 'btn primary small', type: 'button', text: 'Approve' });
-    const block = h('button', { class: 'btn danger small', type: 'button', text: 'Block' });
     const ref = { kind: i.kind, name: i.name };
-    approve.addEventListener('click', () => act(approve, () => api.approve(i.server, { items: [{ ...ref, hash: i.hash }] }), `${KIND_LABEL[i.kind] || i.kind} of ${i.server} approved.`));
+    const approve = approveButton('Approve', highRules(i.findings),
+      (extra) => api.approve(i.server, { items: [{ ...ref, hash: i.hash }], ...extra }),
+      `${KIND_LABEL[i.kind] || i.kind} of ${i.server} approved.`);
+    const block = h('button', { class: 'btn danger small', type: 'button', text: 'Block' });
     block.addEventListener('click', () => act(block, () => api.block(i.server, { items: [ref] }), `${KIND_LABEL[i.kind] || i.kind} of ${i.server} blocked.`));
     const d = i.definition || {};
     const text = i.kind === 'instructions' ? d.instructions : d.description;
@@ -129,8 +147,11 @@ export function mount(root, ctx) {
 
   function toolGroup(server, tools) {
     const shown = tools.map((t) => ({ name: t.name, hash: t.hash }));
-    const all = h('button', { class: 'btn small', type: 'button', text: tools.length === 1 ? `Approve it` : `Approve all ${tools.length} from ${server}` });
-    all.addEventListener('click', () => act(all, () => api.approve(server, { tools: shown }), `${plural(shown.length, 'tool')} of ${server} approved.`));
+    const high = [...new Set(tools.flatMap((t) => highRules(t.findings)))];
+    const all = approveButton(tools.length === 1 ? `Approve it` : `Approve all ${tools.length} from ${server}`, high,
+      (extra) => api.approve(server, { tools: shown, ...extra }),
+      `${plural(shown.length, 'tool')} of ${server} approved.`);
+    all.classList.remove('primary');
     return h('section', { class: 'card', dataset: { group: server }, 'aria-label': `Tools of ${server}` },
       h('div', { class: 'group-head' },
         h('h2', { text: server }),
@@ -147,6 +168,11 @@ export function mount(root, ctx) {
         h('p', { text: 'New servers and new or changed tools show up here, and in a notification.' }))));
       return;
     }
+    // Most severe first: tools and items with high-severity findings lead
+    // their group, and groups holding them lead the page (stable otherwise).
+    const bySeverity = (a, b) => worstRank(b.findings) - worstRank(a.findings);
+    pending = [...pending].sort(bySeverity);
+    items = [...items].sort(bySeverity);
     const groups = new Map();
     for (const t of pending) {
       if (!groups.has(t.server)) groups.set(t.server, []);

@@ -3,10 +3,10 @@
 // (for a changed tool) the diff, where it can be approved or blocked.
 
 import { api } from '../api.js';
-import { h, fill, badge, busy } from '../dom.js';
+import { h, fill, badge, busy, confirmButton } from '../dom.js';
 import { firstLine, plural } from '../format.js';
 import { act as runAction, errorBox, throttle } from '../shell.js';
-import { description, diffView, findingsList, paramsTable, rawJson } from '../tooldef.js';
+import { description, diffView, findingsList, highRules, paramsTable, rawJson } from '../tooldef.js';
 
 const STATES = ['all', 'approved', 'pending', 'changed', 'blocked'];
 
@@ -132,7 +132,17 @@ export function mount(root, ctx) {
       return b;
     };
     const actions = [];
-    if (d.state !== 'approved') actions.push(decide('Approve', 'btn primary small', () => api.approve(server, { tools: [{ name, hash: d.hash }] }), `${name} is approved: agents can call it now.`));
+    const high = highRules(d.findings);
+    if (d.state !== 'approved' && high.length === 0) actions.push(decide('Approve', 'btn primary small', () => api.approve(server, { tools: [{ name, hash: d.hash }] }), `${name} is approved: agents can call it now.`));
+    if (d.state !== 'approved' && high.length > 0) {
+      // A high-severity finding: the first click asks, naming it; the second approves.
+      const b = confirmButton('Approve', `Approve despite ${high.join(', ')}? Click again`, async () => {
+        await runAction(ctx, () => api.approve(server, { tools: [{ name, hash: d.hash }], confirm_high: true }), `${name} is approved: agents can call it now.`);
+        await Promise.all([load(), showDetail()]);
+      }, 'btn primary small');
+      b.dataset.high = high.join(' ');
+      actions.push(b);
+    }
     if (d.state !== 'blocked') actions.push(decide('Block', 'btn danger small', () => api.block(server, { tools: [name] }), `${name} is blocked.`));
     const annotations = def.annotations ? Object.entries(def.annotations).filter(([, v]) => v !== false && v !== null) : [];
     fill(detail, h('div', { class: 'card', 'aria-label': `Tool ${server}/${name}` },
