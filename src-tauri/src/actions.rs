@@ -30,10 +30,42 @@ pub fn block_named(app: &AppHandle, server: &str, tools: Vec<String>) -> Result<
     // Called from a blocking thread (the notification's waiter), never from the runtime.
     desktop
         .rt
-        .block_on(gw.block_tools(server, &selection, portcullis::trust::Actor::Window))?;
+        .block_on(gw.block_tools(server, &selection, portcullis::trust::Actor::Tray))?;
     tracing::info!(
         "blocked from a notification: {server}: {}",
         tools.join(", ")
+    );
+    tray::refresh(app);
+    Ok(())
+}
+
+/// Approves exactly these definitions of `server` (a notification's
+/// Approve), recorded as the tray's decision. When the server lists
+/// something else by now, nothing is approved and the popup opens on what
+/// changed.
+pub fn approve_reviewed(
+    app: &AppHandle,
+    server: &str,
+    reviewed: Vec<portcullis::trust::Reviewed>,
+) -> Result<(), CommandError> {
+    let desktop = app.state::<Desktop>();
+    let gw = desktop.server()?.gateway().clone();
+    // Called from a blocking thread (the notification's waiter), never from the runtime.
+    let decided = desktop.rt.block_on(gw.approve_tools(
+        server,
+        &reviewed,
+        portcullis::trust::HighFindings::Unconfirmed,
+        portcullis::trust::Actor::Tray,
+    ));
+    if let Err(e) = decided {
+        tracing::warn!("approving from a notification: {e}");
+        review(app)?;
+        return Err(e.into());
+    }
+    let names: Vec<&str> = reviewed.iter().map(|r| r.name.as_str()).collect();
+    tracing::info!(
+        "approved from a notification: {server}: {}",
+        names.join(", ")
     );
     tray::refresh(app);
     Ok(())

@@ -19,8 +19,12 @@
 //!   exactly the tools it names at that moment (a replaced notification
 //!   names the merged list), through the same `Gateway::block_tools` the
 //!   window uses. A summary of many servers offers Review only.
-//!   (An "Approve" action belongs here too, for items the scanner found
-//!   nothing in, once events carry the definition hashes a decision needs.)
+//! - **Approve.** When the scanner flagged none of the tools a server's
+//!   notification names (no finding of medium or high severity), it also
+//!   offers "Approve", which approves exactly the definitions the
+//!   notification was made from (their hashes, looked up when it was due),
+//!   as the tray's decision. Should the server list something else by then,
+//!   nothing is approved and the popup opens instead.
 //! - **Optional.** `notifications = false` in `[gateway]` (the Settings
 //!   page) silences them, from the next batch on.
 //! - **Never fatal.** Without a D-Bus session bus or a notification daemon
@@ -34,7 +38,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use portcullis::store::PendingTool;
-use portcullis::trust::Severity;
+use portcullis::trust::{Reviewed, Severity};
 use portcullis::GatewayEvent;
 use serde::Serialize;
 use tauri::{AppHandle, Manager};
@@ -89,16 +93,57 @@ pub struct Batch {
     /// Of those, the ones whose definition has high-severity findings, with
     /// the rules that found them (filled from the store when the batch is due).
     pub high: BTreeMap<String, Vec<String>>,
+    /// The definition hash of each named tool, when every one of them waits
+    /// with nothing the scanner flagged (no finding of medium or high
+    /// severity): what the Approve action approves, exactly. `None` when
+    /// any named tool is flagged or no longer waits.
+    pub clean: Option<BTreeMap<String, String>>,
 }
 
 impl Batch {
     fn merge(&mut self, other: &Batch) {
+        // Approvable only while every tool it names was looked up clean (an
+        // empty batch names nothing); the later lookup has the newer hash.
+        self.clean = match (self.count(), self.clean.take(), &other.clean) {
+            (0, _, theirs) => theirs.clone(),
+            (_, Some(mut mine), Some(theirs)) => {
+                mine.extend(theirs.iter().map(|(k, v)| (k.clone(), v.clone())));
+                Some(mine)
+            }
+            _ => None,
+        };
         self.new.extend(other.new.iter().cloned());
         self.changed.extend(other.changed.iter().cloned());
         // A tool both new and changed within one batch (rare) counts as changed.
         self.new.retain(|t| !self.changed.contains(t));
         self.high
             .extend(other.high.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if let Some(clean) = &self.clean {
+            let named = self.new.len() + self.changed.len();
+            let covered = self
+                .new
+                .iter()
+                .chain(&self.changed)
+                .filter(|t| clean.contains_key(*t))
+                .count();
+            if covered != named {
+                self.clean = None;
+            }
+        }
+    }
+
+    /// What the Approve action approves: each named tool with the hash of the
+    /// definition the notification was made from, or `None` when it must
+    /// not be offered.
+    pub fn approvable(&self) -> Option<Vec<Reviewed>> {
+        let clean = self.clean.as_ref()?;
+        let reviewed: Vec<Reviewed> = self
+            .new
+            .iter()
+            .chain(&self.changed)
+            .map(|t| clean.get(t).map(|h| Reviewed::new(t.clone(), h.clone())))
+            .collect::<Option<_>>()?;
+        (!reviewed.is_empty()).then_some(reviewed)
     }
 
     fn count(&self) -> usize {
@@ -108,6 +153,20 @@ impl Batch {
     /// Notes which of its tools have high-severity findings, from what waits
     /// for approval now (`pending`, as the store lists it).
     pub fn with_findings(mut self, server: &str, pending: &[PendingTool]) -> Self {
+        let named = |t: &&PendingTool| {
+            t.server == server && (self.new.contains(&t.name) || self.changed.contains(&t.name))
+        };
+        let waiting: Vec<&PendingTool> = pending.iter().filter(named).collect();
+        let all_clean = waiting.len() == self.count()
+            && waiting
+                .iter()
+                .all(|t| t.findings.iter().all(|f| f.severity < Severity::Medium));
+        self.clean = all_clean.then(|| {
+            waiting
+                .iter()
+                .map(|t| (t.name.clone(), t.hash.clone()))
+                .collect()
+        });
         self.high = pending
             .iter()
             .filter(|t| t.server == server)
@@ -241,6 +300,9 @@ pub enum NotificationAction {
     Review,
     /// Block the tools the notification names.
     Block,
+    /// Approve exactly the definitions the notification names (offered only
+    /// when the scanner flagged none of them).
+    Approve,
 }
 
 impl NotificationAction {
@@ -249,6 +311,7 @@ impl NotificationAction {
         match self {
             Self::Review => "review",
             Self::Block => "block",
+            Self::Approve => "approve",
         }
     }
 
@@ -257,6 +320,7 @@ impl NotificationAction {
         match key {
             "default" | "review" => Some(Self::Review),
             "block" => Some(Self::Block),
+            "approve" => Some(Self::Approve),
             _ => None,
         }
     }
@@ -278,6 +342,8 @@ impl Coalescer {
             new: new.iter().cloned().collect(),
             changed: changed.iter().cloned().collect(),
             high: BTreeMap::new(),
+            // Looked up when the batch is due.
+            clean: None,
         });
     }
 
@@ -400,6 +466,9 @@ async fn show(
     // A summary of many servers names no tools to block.
     let server = (key != "*").then(|| key.to_owned());
     if server.is_some() {
+        if batch.approvable().is_some() {
+            n.action(NotificationAction::Approve.key(), "Approve");
+        }
         n.action(NotificationAction::Block.key(), "Block");
     }
     if let Some(icon) = icon {
@@ -469,7 +538,11 @@ async fn show(
                     server,
                     names.new.union(&names.changed).cloned().collect(),
                 ),
-                (NotificationAction::Block, None) => Ok(()),
+                (NotificationAction::Approve, Some(server)) => match names.approvable() {
+                    Some(reviewed) => actions::approve_reviewed(&app, server, reviewed),
+                    None => actions::review(&app),
+                },
+                (NotificationAction::Block | NotificationAction::Approve, None) => Ok(()),
             };
             if let Err(e) = done {
                 tracing::error!("the notification's {key} action failed: {}", e.message);
@@ -623,6 +696,45 @@ mod tests {
             ),
             "{body}"
         );
+    }
+
+    #[test]
+    fn approve_is_offered_only_for_clean_tools_that_still_wait() {
+        let named = |names: &[&str]| Batch {
+            new: names.iter().map(|n| (*n).to_owned()).collect(),
+            ..Batch::default()
+        };
+        let low = [("unicode", Severity::Low)];
+        let waiting = [
+            pending("s", "add", &low),
+            pending("s", "echo", &[]),
+            pending("s", "grab", &[("secret-paths", Severity::Medium)]),
+            pending("other", "gone", &[]),
+        ];
+        // Every named tool waits, none flagged above low: each is approved
+        // with the hash it waits with.
+        let clean = named(&["add", "echo"]).with_findings("s", &waiting);
+        let reviewed = clean.approvable().expect("clean tools are approvable");
+        let names: Vec<&str> = reviewed.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["add", "echo"]);
+        assert!(reviewed.iter().all(|r| r.hash == "h"));
+        // One medium finding, or a named tool that no longer waits: no Approve.
+        let flagged = named(&["add", "grab"]).with_findings("s", &waiting);
+        assert_eq!(flagged.approvable(), None);
+        let gone = named(&["add", "gone"]).with_findings("s", &waiting);
+        assert_eq!(gone.approvable(), None);
+        // Merging keeps Approve only while both halves are clean.
+        let mut both = clean.clone();
+        both.merge(&named(&["echo"]).with_findings("s", &waiting));
+        assert_eq!(both.approvable().map(|r| r.len()), Some(2));
+        let mut spoiled = clean.clone();
+        spoiled.merge(&flagged);
+        assert_eq!(spoiled.approvable(), None);
+        // A batch still collecting events has not been looked up.
+        let mut collecting = Coalescer::default();
+        collecting.add(Instant::now(), "s".into(), &["add".into()], &[]);
+        let (_, due) = collecting.take_due(Instant::now() + COALESCE).remove(0);
+        assert_eq!(due.approvable(), None);
     }
 
     #[test]
