@@ -243,6 +243,18 @@ async fn a_containerised_server_is_served_and_held_to_every_guarantee() {
         .await,
         "wrote"
     );
+    // What is written to /tmp never runs (noexec); where nothing may be
+    // written, nothing can be placed to run.
+    let exec_tmp = call(&client, "probe__try_exec", json!({ "path": "/tmp/run-me" })).await;
+    assert!(
+        exec_tmp.starts_with("failed: ") && exec_tmp.contains("Permission denied"),
+        "running a program written to /tmp: {exec_tmp}"
+    );
+    let exec_root = call(&client, "probe__try_exec", json!({ "path": "/run-me" })).await;
+    assert!(
+        exec_root.starts_with("failed to place it") && exec_root.contains("Read-only file system"),
+        "{exec_root}"
+    );
     assert_eq!(
         call(&client, "probe__read", json!({ "path": "/data/in.txt" })).await,
         "mounted for reading"
@@ -332,7 +344,12 @@ async fn a_containerised_server_is_served_and_held_to_every_guarantee() {
     assert_eq!(hc.readonly_rootfs, Some(true));
     assert_eq!(hc.privileged, Some(false));
     assert_eq!(hc.network_mode.as_deref(), Some("none"));
-    assert!(hc.tmpfs.unwrap_or_default().contains_key("/tmp"));
+    let tmpfs = hc.tmpfs.unwrap_or_default();
+    let tmp = tmpfs.get("/tmp").expect("a tmpfs on /tmp");
+    assert!(
+        tmp.contains("noexec") && tmp.contains("nosuid"),
+        "/tmp options: {tmp}"
+    );
     assert_eq!(
         hc.log_config.and_then(|l| l.typ).as_deref(),
         Some("none"),
@@ -412,6 +429,85 @@ async fn orphans_of_a_killed_gateway_are_removed_at_its_next_start() {
     );
     drop(gw);
     wait_gone(&docker, &home, None, Duration::from_secs(15)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mounts_that_hand_over_the_host_are_refused_with_the_reason() {
+    let Some(docker) = engine("mounts_that_hand_over_the_host_are_refused_with_the_reason").await
+    else {
+        return;
+    };
+    let image = test_image(&docker).await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let socket = Path::new("/var/run/docker.sock");
+    let mount = |host: &Path, inside: &str| {
+        format!(
+            "mounts = [{}]\n",
+            toml_str(&format!("{}:{inside}:rw", host.display()))
+        )
+    };
+    // `dir` holds the home below, which is the gateway's data folder.
+    let mut refused = vec![(
+        "holder",
+        dir.path().to_path_buf(),
+        "Portcullis's data folder",
+    )];
+    if socket.exists() {
+        refused.push(("engine", socket.to_path_buf(), "container engine's socket"));
+    }
+    let config: String = refused
+        .iter()
+        .map(|(name, host, _)| isolated(name, &image, PROBE_SERVER, &mount(host.as_path(), "/mnt")))
+        .chain([isolated("fine", &image, PROBE_SERVER, "")])
+        .collect();
+    let home = common::home_with(dir.path(), &config);
+    // The home folder itself is also its data folder here.
+    let with_home = config
+        + &isolated(
+            "homebody",
+            &image,
+            PROBE_SERVER,
+            &mount(home.as_path(), "/mnt"),
+        );
+    std::fs::write(
+        home.join("config.toml"),
+        common::direct_unless_said(&with_home),
+    )
+    .unwrap();
+    refused.push(("homebody", home.clone(), "Portcullis's data folder"));
+    let _gw = Gateway::start(&home);
+    let admin = Admin::of(&home);
+    for (name, _, _) in &refused {
+        admin.approve(name, json!({})).await;
+    }
+    admin.approve_all(&["fine"]).await;
+    let servers = wait_servers(&home, "every dangerous mount refused", |s| {
+        refused.iter().all(|(name, _, _)| {
+            server(s, name)["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("is refused"))
+        })
+    })
+    .await;
+    for (name, host, why) in &refused {
+        let error = server(&servers, name)["last_error"].as_str().unwrap();
+        assert!(
+            error.contains(&format!("mount source {} is refused", host.display()))
+                && error.contains(why)
+                && error.contains("hint: mount only the folders the server needs"),
+            "{name}: {error}"
+        );
+        assert_ne!(server(&servers, name)["state"], "ready", "{name}");
+        assert!(
+            containers_of(&docker, &home, Some(*name)).await.is_empty(),
+            "a container was made for {name}"
+        );
+    }
+    // A server without such mounts runs as usual beside them.
+    wait_servers(&home, "`fine` ready", |s| {
+        server(s, "fine")["state"] == "ready"
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

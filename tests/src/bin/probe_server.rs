@@ -8,7 +8,9 @@
 //! - `read(path)`: a file's text;
 //! - `env(name)`: an environment variable, or `unset`;
 //! - `interfaces`: the network interfaces (from /proc/net/dev);
-//! - `whoami`: uid, gid and the process's capabilities (from /proc/self/status).
+//! - `whoami`: uid, gid and the process's capabilities (from /proc/self/status);
+//! - `try_exec(path)`: copies this program to `path`, makes it executable
+//!   and runs it (it ends at once: its input is empty).
 //!
 //! Written on serde_json alone and handled one request at a time: it has to
 //! run in a container whose root holds only it and its libraries.
@@ -95,6 +97,12 @@ fn tools() -> Value {
             json!({}),
             &[]
         ),
+        s(
+            "try_exec",
+            "Try to place a program at a path and run it, and say how it went.",
+            json!({ "path": string }),
+            &["path"]
+        ),
     ])
 }
 
@@ -147,6 +155,26 @@ fn call(name: &str, args: &Value) -> String {
                 pick("NoNewPrivs:")
             )
         }
+        "try_exec" => try_exec(&arg("path")),
         other => format!("failed: no tool {other}"),
+    }
+}
+
+/// Copies this program to `path`, marks it executable and runs it.
+fn try_exec(path: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let placed = std::env::current_exe()
+        .and_then(|me| std::fs::copy(me, path))
+        .and_then(|_| std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)));
+    if let Err(e) = placed {
+        return format!("failed to place it: {e}");
+    }
+    match std::process::Command::new(path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+    {
+        Ok(status) => format!("ran: {status}"),
+        Err(e) => format!("failed: {e}"),
     }
 }
