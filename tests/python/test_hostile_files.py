@@ -76,3 +76,48 @@ def test_a_child_that_ignores_eof_dies_with_a_killed_gateway(gateway) -> None:
         return state == "Z"
 
     wait_until(gone, f"upstream {pid} to die with its gateway", timeout=10)
+
+
+def test_a_symlinked_client_config_is_edited_at_its_target_and_undo_touches_only_its_own(gateway, tmp_path) -> None:
+    """A dotfile manager's symlink stays a symlink (the file it points at gets the entry), and
+    a record rewritten to name another file makes undo refuse, leaving that file alone."""
+    import hashlib
+    import json
+
+    from admin import Admin
+
+    person = tmp_path / "person"
+    real = person / "dotfiles" / "cursor-mcp.json"
+    real.parent.mkdir(parents=True)
+    real.write_text(json.dumps({"mcpServers": {"mine": {"command": "mine-server"}}}))
+    link = person / ".cursor" / "mcp.json"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    gw = gateway("", trust=False, extra_env={"HOME": str(person), "XDG_CONFIG_HOME": str(person / ".config")})
+    admin = Admin.of(gw)
+
+    done = admin.post("clients/cursor/install", {})
+    assert done.status_code == 200, done.text
+    assert link.is_symlink() and link.resolve() == real.resolve(), "the symlink was replaced"
+    servers = json.loads(real.read_text())["mcpServers"]
+    assert set(servers) == {"mine", "portcullis"}, servers
+
+    # Someone rewrites the install record to name another file, with that file's hash.
+    victim = person / "precious.txt"
+    victim.write_text("keep me")
+    record_path = gw.home / "clients" / "cursor.json"
+    saved = record_path.read_text()
+    forged = json.loads(saved)
+    forged["path"] = str(victim)
+    forged["written_sha256"] = hashlib.sha256(b"keep me").hexdigest()
+    record_path.write_text(json.dumps(forged))
+    refused = admin.post("clients/cursor/undo", {})
+    assert refused.status_code >= 400 and "not the" in refused.text, refused.text
+    assert victim.read_text() == "keep me"
+
+    # With its own record, undo takes the entry out of the file the link points at.
+    record_path.write_text(saved)
+    undone = admin.post("clients/cursor/undo", {})
+    assert undone.status_code == 200, undone.text
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert json.loads(real.read_text())["mcpServers"] == {"mine": {"command": "mine-server"}}
