@@ -90,16 +90,39 @@ pub(super) fn rebuild_tools(gw: &Gateway) {
         changed
     };
     if changed {
-        // Search-mode sessions always see the same three tools.
-        let msg = Message::notification("notifications/tools/list_changed", None);
-        for s in sessions(gw)
-            .into_iter()
-            .filter(|s| s.surface() == crate::config::SurfaceMode::Direct)
-        {
-            s.push(msg.clone(), None);
-        }
-        super::listen::notify(gw, &msg, None);
+        tell_list_changed(gw);
     }
+}
+
+/// After a decision on some tools of `server`: only their entries of the
+/// merged table are looked at again, whatever the number of tools.
+pub(super) fn retable_decided(gw: &Gateway, server: &str, tools: &[&str]) {
+    let changed = {
+        let mut current = gw.inner.table.write().unwrap_or_else(|p| p.into_inner());
+        let table = {
+            let trust = gw.inner.trust.read().unwrap_or_else(|p| p.into_inner());
+            current.decided(server, tools, |s, t| trust.callability(s, t).is_callable())
+        };
+        let changed = current.fingerprint != table.fingerprint;
+        *current = Arc::new(table);
+        changed
+    };
+    if changed {
+        tell_list_changed(gw);
+    }
+}
+
+/// Tells the clients that list tools directly that the list changed.
+fn tell_list_changed(gw: &Gateway) {
+    // Search-mode sessions always see the same three tools.
+    let msg = Message::notification("notifications/tools/list_changed", None);
+    for s in sessions(gw)
+        .into_iter()
+        .filter(|s| s.surface() == crate::config::SurfaceMode::Direct)
+    {
+        s.push(msg.clone(), None);
+    }
+    super::listen::notify(gw, &msg, None);
 }
 
 pub(super) fn sessions(gw: &Gateway) -> Vec<Arc<Session>> {

@@ -543,7 +543,11 @@ impl Gateway {
 
     /// Every tool as clients see it, in server order.
     pub fn tools(&self) -> Vec<ToolEntry> {
-        self.table().entries().to_vec()
+        self.table()
+            .entries()
+            .iter()
+            .map(|e| ToolEntry::clone(e))
+            .collect()
     }
 
     pub(crate) fn table(&self) -> Arc<ToolTable> {

@@ -1,5 +1,7 @@
 //! The merged tool list: every upstream's tools under downstream names.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use serde_json::value::RawValue;
@@ -20,12 +22,21 @@ pub struct ToolEntry {
     pub tool: Tool,
 }
 
-/// The merged list, rebuilt whenever an upstream's tools change.
-#[derive(Debug, Default)]
+/// The merged list, rebuilt whenever an upstream's tools change. A decision
+/// on a few tools derives a new table from this one ([`ToolTable::decided`])
+/// at a cost that follows those tools, not the total.
+#[derive(Debug, Default, Clone)]
 pub(crate) struct ToolTable {
-    names: NameMap,
-    entries: Vec<ToolEntry>,
-    /// Fingerprint of what clients see, to tell whether a change shows.
+    names: Arc<NameMap>,
+    entries: Vec<Arc<ToolEntry>>,
+    /// Where each tool sits in `entries`, by server, then upstream name.
+    at: Arc<HashMap<String, HashMap<String, usize>>>,
+    /// Each entry's part of the fingerprint (a hash of its downstream name
+    /// and fields), counted while it is callable.
+    parts: Arc<Vec<u64>>,
+    /// Fingerprint of what clients see, to tell whether a change shows: the
+    /// wrapping sum of the callable entries' parts (direct-mode clients see
+    /// callable tools only).
     pub(crate) fingerprint: u64,
 }
 
@@ -42,34 +53,74 @@ impl ToolTable {
             .flat_map(|(s, tools)| tools.iter().map(move |t| (s.as_str(), t.name.as_str())));
         let names = NameMap::build(pairs, separator, prefix);
         let mut entries = Vec::new();
-        let mut hasher = std::hash::DefaultHasher::new();
+        let mut at: HashMap<String, HashMap<String, usize>> = HashMap::new();
+        let mut parts = Vec::new();
+        let mut fingerprint = 0u64;
         for (server, tools) in servers {
             for tool in tools.iter() {
                 if let Some(name) = names.downstream(server, &tool.name) {
-                    let callable = callable(server, &tool.name);
-                    // Direct-mode clients see callable tools only: only they count.
-                    if callable {
-                        std::hash::Hash::hash(name, &mut hasher);
-                        for (k, v) in &tool.fields {
-                            std::hash::Hash::hash(k, &mut hasher);
-                            std::hash::Hash::hash(v.get(), &mut hasher);
-                        }
+                    let mut hasher = std::hash::DefaultHasher::new();
+                    name.hash(&mut hasher);
+                    for (k, v) in &tool.fields {
+                        k.hash(&mut hasher);
+                        v.get().hash(&mut hasher);
                     }
-                    entries.push(ToolEntry {
+                    let part = hasher.finish();
+                    let callable = callable(server, &tool.name);
+                    if callable {
+                        fingerprint = fingerprint.wrapping_add(part);
+                    }
+                    at.entry(server.clone())
+                        .or_default()
+                        .insert(tool.name.clone(), entries.len());
+                    parts.push(part);
+                    entries.push(Arc::new(ToolEntry {
                         name: name.to_owned(),
                         server: server.clone(),
                         callable,
                         tool: tool.clone(),
-                    });
+                    }));
                 }
             }
         }
-        let fingerprint = std::hash::Hasher::finish(&hasher);
         Self {
-            names,
+            names: Arc::new(names),
             entries,
+            at: Arc::new(at),
+            parts: Arc::new(parts),
             fingerprint,
         }
+    }
+
+    /// This table after a decision on some `tools` of `server`: their
+    /// callability asked again, everything else shared with this table.
+    pub(crate) fn decided(
+        &self,
+        server: &str,
+        tools: &[&str],
+        callable: impl Fn(&str, &str) -> bool,
+    ) -> Self {
+        let mut next = self.clone();
+        let Some(at) = self.at.get(server) else {
+            return next;
+        };
+        for i in tools.iter().filter_map(|t| at.get(*t).copied()) {
+            let entry = &next.entries[i];
+            let now = callable(server, &entry.tool.name);
+            if entry.callable == now {
+                continue;
+            }
+            let part = self.parts[i];
+            next.fingerprint = if now {
+                next.fingerprint.wrapping_add(part)
+            } else {
+                next.fingerprint.wrapping_sub(part)
+            };
+            let mut changed = ToolEntry::clone(entry);
+            changed.callable = now;
+            next.entries[i] = Arc::new(changed);
+        }
+        next
     }
 
     /// Where a downstream name leads.
@@ -78,7 +129,7 @@ impl ToolTable {
     }
 
     /// All entries in order.
-    pub(crate) fn entries(&self) -> &[ToolEntry] {
+    pub(crate) fn entries(&self) -> &[Arc<ToolEntry>] {
         &self.entries
     }
 
@@ -95,7 +146,7 @@ impl ToolTable {
 
     /// One page of the callable tools' downstream definitions, and the offset of the next.
     pub(crate) fn page(&self, offset: usize, size: usize) -> (Vec<Box<RawValue>>, Option<usize>) {
-        let callable: Vec<&ToolEntry> = self.entries.iter().filter(|e| e.callable).collect();
+        let callable: Vec<&Arc<ToolEntry>> = self.entries.iter().filter(|e| e.callable).collect();
         let end = (offset + size).min(callable.len());
         let tools = callable
             .get(offset..end)
@@ -119,5 +170,59 @@ impl ToolTable {
         }
         let single = NameMap::build([(server, tool)], separator, prefix);
         single.downstream(server, tool).unwrap_or(tool).to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tools(names: &[&str]) -> Arc<Vec<Tool>> {
+        Arc::new(
+            names
+                .iter()
+                .map(|n| {
+                    let raw = serde_json::value::to_raw_value(
+                        &serde_json::json!({ "name": n, "description": format!("{n} things") }),
+                    )
+                    .unwrap();
+                    Tool::from_raw(&raw).unwrap()
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_decision_gives_the_table_a_rebuild_would() {
+        let servers = vec![
+            ("a".to_owned(), tools(&["x", "y", "z"])),
+            ("b".to_owned(), tools(&["x", "w"])),
+        ];
+        let before = |s: &str, t: &str| s == "a" && t == "x";
+        let after = |s: &str, t: &str| (s == "a" && t == "x") || (s == "b" && t == "w");
+        let table = ToolTable::build(&servers, "__", true, before);
+        let decided = table.decided("b", &["w", "unknown"], after);
+        let rebuilt = ToolTable::build(&servers, "__", true, after);
+        assert_eq!(decided.fingerprint, rebuilt.fingerprint);
+        assert_ne!(decided.fingerprint, table.fingerprint);
+        let callable = |t: &ToolTable| -> Vec<(String, bool)> {
+            t.entries()
+                .iter()
+                .map(|e| (e.name.clone(), e.callable))
+                .collect()
+        };
+        assert_eq!(callable(&decided), callable(&rebuilt));
+        // Untouched entries are shared, not copied.
+        assert!(Arc::ptr_eq(&decided.entries()[1], &table.entries()[1]));
+        // Blocking it again gives back the first fingerprint.
+        assert_eq!(
+            decided.decided("b", &["w"], before).fingerprint,
+            table.fingerprint
+        );
+        // A decision on an unknown server changes nothing.
+        assert_eq!(
+            table.decided("c", &["x"], after).fingerprint,
+            table.fingerprint
+        );
     }
 }

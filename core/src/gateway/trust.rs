@@ -496,7 +496,8 @@ impl Gateway {
         } else {
             // Only the decided tools changed: the cost follows them, not the server's tool count.
             self.note_tool_states(server, &statuses);
-            super::events::rebuild_tools(self);
+            let decided: Vec<&str> = statuses.iter().map(|s| s.name.as_str()).collect();
+            super::events::retable_decided(self, server, &decided);
             self.reindex_tools(server, &statuses).await;
         }
         Ok(Decision {

@@ -21,7 +21,7 @@ use crate::trust::{Actor, HighFindings, Reviewed, ToolSelection, ToolState};
 use super::activity::{Decision, DecisionAction};
 use super::servers::get_server;
 use super::tools::{
-    drop_if_unreferenced, high_rules, known_names, max_severity, tool_rows, ToolRow,
+    drop_if_unreferenced, high_rules, known_names, max_severity, named_rows, tool_rows, ToolRow,
 };
 use super::{ChangedDefinition, HighSeverityHeld, Store, StoreError, ToolStatus, UnixMillis};
 
@@ -44,9 +44,10 @@ impl Store {
         confirm: HighFindings,
         actor: Actor,
     ) -> Result<Vec<ToolStatus>, StoreError> {
-        let names = ToolSelection::names(reviewed.iter().map(|r| r.name.clone()));
+        let listed: Vec<String> = reviewed.iter().map(|r| r.name.clone()).collect();
+        let names = ToolSelection::Names(listed.clone());
         self.write(|tx| {
-            let rows = tool_rows(tx, server)?;
+            let rows = named_rows(tx, server, &listed)?;
             let changed: Vec<ChangedDefinition> = reviewed
                 .iter()
                 .filter_map(|r| {
@@ -125,8 +126,12 @@ fn decide(
     target: ToolState,
 ) -> Result<Vec<ToolStatus>, StoreError> {
     get_server(tx, server)?;
-    let rows = tool_rows(tx, server)?;
-    let selected = select(server, &rows, selection, target)?;
+    // A few named tools are read alone: the cost follows them, not the server's tool count.
+    let rows = match selection {
+        ToolSelection::All => tool_rows(tx, server)?,
+        ToolSelection::Names(names) => named_rows(tx, server, names)?,
+    };
+    let selected = select(tx, server, &rows, selection, target)?;
     let now = UnixMillis::now();
     let (action, set_approved) = match target {
         ToolState::Approved => (DecisionAction::ApproveTool, true),
@@ -173,6 +178,7 @@ fn decide(
 
 /// The rows a selection names, or an error listing the names that do not exist.
 fn select<'a>(
+    tx: &Transaction<'_>,
     server: &str,
     rows: &'a [ToolRow],
     selection: &ToolSelection,
@@ -206,7 +212,7 @@ fn select<'a>(
                 Err(StoreError::UnknownTools {
                     server: server.to_owned(),
                     unknown,
-                    known: known_names(rows),
+                    known: known_names(&tool_rows(tx, server)?),
                 })
             }
         }

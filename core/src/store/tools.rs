@@ -144,6 +144,37 @@ pub(super) fn tool_rows(tx: &Transaction<'_>, server: &str) -> Result<Vec<ToolRo
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The rows of the named tools of `server` (each name once, in the order
+/// given; names the store does not know are left out): a decision on a few
+/// tools reads those, whatever the server's tool count.
+pub(super) fn named_rows(
+    tx: &Transaction<'_>,
+    server: &str,
+    names: &[String],
+) -> Result<Vec<ToolRow>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT name, state, present, current_hash, approved_hash
+         FROM tools WHERE server = ?1 AND name = ?2",
+    )?;
+    let mut seen = HashSet::new();
+    let mut rows = Vec::with_capacity(names.len());
+    for name in names.iter().filter(|n| seen.insert(n.as_str())) {
+        let row = stmt
+            .query_row(params![server, name], |row| {
+                Ok(ToolRow {
+                    name: row.get(0)?,
+                    state: row.get(1)?,
+                    present: row.get(2)?,
+                    current_hash: row.get(3)?,
+                    approved_hash: row.get(4)?,
+                })
+            })
+            .optional()?;
+        rows.extend(row);
+    }
+    Ok(rows)
+}
+
 /// The state a tool moves to when its server lists the definition `hash`.
 fn next_state(old: ToolState, hash: &str, approved: Option<&str>) -> ToolState {
     match old {
