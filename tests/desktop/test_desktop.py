@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import anyio
@@ -70,7 +71,12 @@ def test_window_opens_on_the_web_ui_with_the_api_handed_over(app: App) -> None:
     wait_for("the main window on /ui/", lambda: app.driver.current_url.startswith(origin + "/ui/"))
     injected = app.driver.execute_script("return window.__PORTCULLIS__")
     assert injected["apiBase"] == runtime["api_url"]
-    assert injected["token"] == app.token()
+    # The window gets a token of its own, made at start and never written to disk, so what
+    # it decides is recorded as the window's; it opens the admin API like the admin token.
+    assert injected["token"] and injected["token"] != app.token()
+    req = urllib.request.Request(runtime["api_url"] + "/servers", headers={"Authorization": f"Bearer {injected['token']}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 (the app's loopback API)
+        assert resp.status == 200
     status = app.invoke("desktop_status")
     assert status["running"] and status["mcp_url"] == runtime["mcp_url"], status
     # The person added the server with the CLI: it runs, and its tools wait for approval.
@@ -111,7 +117,12 @@ def test_clicking_the_notification_opens_the_popup(app: App, notifications) -> N
     assert invoked[0] == [f"uint32 {call['id']}", 'string "default"'], invoked
     app.windows["popup"] = app.find_window("/ui/popup.html")
     app.switch("popup")
-    assert app.driver.execute_script("return window.__PORTCULLIS__.token") == app.token()
+    # The popup has its own token too: its decisions are recorded as the popup's.
+    app.switch("main")
+    window_token = app.driver.execute_script("return window.__PORTCULLIS__.token")
+    app.switch("popup")
+    popup_token = app.driver.execute_script("return window.__PORTCULLIS__.token")
+    assert popup_token and popup_token not in (app.token(), window_token)
 
 
 def test_the_popup_approves_a_pending_tool_which_agents_can_then_call(app: App) -> None:
@@ -138,7 +149,7 @@ def test_the_popup_approves_a_pending_tool_which_agents_can_then_call(app: App) 
     tray = wait_for("the tray to count one less", lambda: (t := app.invoke("tray_state"))["pending"] == f"{before - 1} tools awaiting approval" and t)
     assert tray["attention"], tray
     decisions = [a for a in app.admin("GET", "/activity?limit=50") if a.get("tool") == TOOL and a.get("actor")]
-    assert decisions and decisions[-1]["actor"] == "window", decisions
+    assert decisions and decisions[-1]["actor"] == "popup", decisions
 
 
 def test_pause_refuses_agents_until_resumed(app: App) -> None:

@@ -84,10 +84,8 @@ def test_approve_is_offered_for_clean_tools_and_approves_exactly_what_was_named(
     wait_for("the log line", lambda: f"approved from a notification: {CLEAN}:" in app.log(), timeout=10)
 
 
-def test_a_flagged_or_finished_notification_offers_no_approve(app: App, notifications) -> None:
-    # The everything server's tools carry findings (printEnv reads the
-    # environment, among others): its notification offers Block, not Approve.
-    flagged = [c for c in notifications.notify_calls() if c["summary"].startswith(f"{SERVER}:")]
-    assert flagged and all("approve" not in c["strings"] for c in flagged), flagged
+def test_nothing_waits_once_the_notifications_were_acted_on(app: App) -> None:
+    # (That Approve is not offered when a named tool has a finding of medium or high
+    # severity is checked in src-tauri's notify tests: the servers here carry none.)
     tray = app.invoke("tray_state")
     assert tray["pending"] == "No tools awaiting approval", tray
