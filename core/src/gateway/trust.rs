@@ -152,23 +152,9 @@ impl Gateway {
             last = now;
             for handle in self.upstream_handles() {
                 let name = handle.name().to_owned();
-                let before = self
-                    .inner
-                    .trust
-                    .read()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .servers
-                    .get(&name)
-                    .copied();
+                let before = self.cached_server_state(&name);
                 self.refresh_trust(&name);
-                let after = self
-                    .inner
-                    .trust
-                    .read()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .servers
-                    .get(&name)
-                    .copied();
+                let after = self.cached_server_state(&name);
                 if before != after {
                     tracing::info!(server = name, "its approval changed elsewhere; applying it");
                     self.restart_upstream(&name).await;
@@ -281,6 +267,17 @@ impl Gateway {
         view.observed
             .get(handle.name())
             .is_some_and(|seen| Arc::ptr_eq(seen, &handle.tools()))
+    }
+
+    /// The server's state as the trust cache has it.
+    fn cached_server_state(&self, server: &str) -> Option<ServerState> {
+        self.inner
+            .trust
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .servers
+            .get(server)
+            .copied()
     }
 
     /// Puts decided states into the cache without reading the server's other tools back.

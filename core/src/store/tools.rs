@@ -132,16 +132,19 @@ pub(super) fn tool_rows(tx: &Transaction<'_>, server: &str) -> Result<Vec<ToolRo
         "SELECT name, state, present, current_hash, approved_hash
          FROM tools WHERE server = ?1 ORDER BY name",
     )?;
-    let rows = stmt.query_map([server], |row| {
-        Ok(ToolRow {
-            name: row.get(0)?,
-            state: row.get(1)?,
-            present: row.get(2)?,
-            current_hash: row.get(3)?,
-            approved_hash: row.get(4)?,
-        })
-    })?;
+    let rows = stmt.query_map([server], tool_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A [`ToolRow`] from `SELECT name, state, present, current_hash, approved_hash`.
+fn tool_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ToolRow> {
+    Ok(ToolRow {
+        name: row.get(0)?,
+        state: row.get(1)?,
+        present: row.get(2)?,
+        current_hash: row.get(3)?,
+        approved_hash: row.get(4)?,
+    })
 }
 
 /// The rows of the named tools of `server` (each name once, in the order
@@ -159,17 +162,7 @@ pub(super) fn named_rows(
     let mut seen = HashSet::new();
     let mut rows = Vec::with_capacity(names.len());
     for name in names.iter().filter(|n| seen.insert(n.as_str())) {
-        let row = stmt
-            .query_row(params![server, name], |row| {
-                Ok(ToolRow {
-                    name: row.get(0)?,
-                    state: row.get(1)?,
-                    present: row.get(2)?,
-                    current_hash: row.get(3)?,
-                    approved_hash: row.get(4)?,
-                })
-            })
-            .optional()?;
+        let row = stmt.query_row(params![server, name], tool_row).optional()?;
         rows.extend(row);
     }
     Ok(rows)
