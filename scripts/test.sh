@@ -37,6 +37,7 @@ step() {
         printf '\n==== FAILED: [%d/%d] %s (exit %d after %d s) ====\n' "$n" "$STEPS" "$title" "$status" "$took" >&2
         exit "$status"
     fi
+    printf '==== [%d/%d] %s: ok in %d s (%d s so far) ====\n' "$n" "$STEPS" "$title" "$took" "$((SECONDS - started))"
     summary+=("$title ${took} s")
 }
 
