@@ -12,6 +12,9 @@ pub mod config;
 mod downstream;
 #[cfg(test)]
 mod fuzz_tests;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod gateway;
 pub mod isolation;
 mod oauth;

@@ -6,7 +6,7 @@ mod http;
 mod http_modern;
 mod stdio;
 
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use guard::host_is_local;
 pub(crate) use guard::{check_local, normalize_origin, OriginPolicy};
 pub use http::{serve_http, serve_sign_in_callback, HttpServer};

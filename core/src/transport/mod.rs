@@ -36,7 +36,7 @@ pub(crate) use http::{connect_http, HttpOptions};
 pub(crate) use lines::{Line, LineReader};
 pub(crate) use link::ToolSchemas;
 pub(crate) use pipes::{spawn_reader, spawn_stderr, spawn_writer};
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use sse_codec::SseParser;
 pub use stderr::StderrLog;
 pub(crate) use stdio::{spawn_stdio, StdioOptions};
