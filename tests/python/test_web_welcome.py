@@ -80,3 +80,44 @@ def test_welcome_imports_a_clients_servers_and_points_it_at_portcullis(gateway, 
     b.click(f'{card} >> role=button[name="Undo"s]')
     b.wait(card, "Point Cursor at Portcullis")
     assert cursor.read_text() == original
+
+
+def test_claude_code_and_gemini_cli_configs_are_found_imported_and_pointed_at_portcullis(gateway, b, tmp_path):
+    """Two more clients, each with its own file and entry: Claude Code's ~/.claude.json (which
+    holds much else) and Gemini CLI's ~/.gemini/settings.json (`httpUrl` is streamable HTTP)."""
+    home = tmp_path / "person"
+    home.mkdir()
+    claude = home / ".claude.json"
+    claude.write_text(json.dumps({"numStartups": 7, "projects": {"/src/app": {"allowedTools": []}}, "mcpServers": {
+        "clock": {"type": "stdio", "command": str(harness.VENV_BIN / "mcp-server-time"), "args": ["--local-timezone", "UTC"]},
+    }}, indent=2))
+    gemini = home / ".gemini" / "settings.json"
+    gemini.parent.mkdir()
+    gemini.write_text(json.dumps({"theme": "GitHub", "mcpServers": {"remote": {"httpUrl": "http://127.0.0.1:9/mcp"}}}))
+    gw = gateway("", trust=False, extra_env={"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
+    admin = Admin.of(gw)
+
+    b.goto(f"http://127.0.0.1:{gw.port}/ui/#/welcome")
+    b.wait("#token-input")
+    b.fill("#token-input", admin.token)
+    b.click("#token-submit")
+    b.wait('[data-client="claude-code"]', "mcp-server-time")
+    b.wait('[data-client="gemini-cli"] [data-server="remote"]', "http://127.0.0.1:9/mcp")
+
+    assert admin.post("clients/claude-code/import", {}).status_code == 200
+    assert admin.post("clients/gemini-cli/import", {}).status_code == 200
+    servers = {s["name"]: s for s in admin.get("servers").json()}
+    assert set(servers) == {"clock", "remote"}, servers
+    admin.wait_ready("clock")
+
+    for client, path, entry in [
+        ("claude-code", claude, {"type": "http", "url": gw.url}),
+        ("gemini-cli", gemini, {"httpUrl": gw.url}),
+    ]:
+        done = admin.post(f"clients/{client}/install", {})
+        assert done.status_code == 200, done.text
+        written = json.loads(path.read_text())
+        assert written["mcpServers"]["portcullis"] == entry, written
+    kept = json.loads(claude.read_text())
+    assert kept["numStartups"] == 7 and kept["projects"] == {"/src/app": {"allowedTools": []}}, kept
+    assert json.loads(gemini.read_text())["theme"] == "GitHub"

@@ -512,6 +512,56 @@ mod tests {
     }
 
     #[test]
+    fn each_client_gets_its_own_entry_in_its_own_file_and_the_rest_stays() {
+        let (dir, files, target) = setup();
+        let url = "http://127.0.0.1:7331/mcp";
+        for (client, file, entry) in [
+            (
+                Client::ClaudeCode,
+                ".claude.json",
+                serde_json::json!({ "type": "http", "url": url }),
+            ),
+            (
+                Client::Windsurf,
+                ".codeium/windsurf/mcp_config.json",
+                serde_json::json!({ "serverUrl": url }),
+            ),
+            (
+                Client::GeminiCli,
+                ".gemini/settings.json",
+                serde_json::json!({ "httpUrl": url }),
+            ),
+            (
+                Client::LmStudio,
+                ".lmstudio/mcp.json",
+                serde_json::json!({ "url": url }),
+            ),
+        ] {
+            let path = files.path(client).unwrap();
+            assert_eq!(path, dir.path().join("home").join(file));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(
+                &path,
+                r#"{"theme": "dark", "mcpServers": {"mine": {"command": "m"}}}"#,
+            )
+            .unwrap();
+            files.install(client, &target).unwrap();
+            let now: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            assert_eq!(now["mcpServers"]["portcullis"], entry, "{}", client.label());
+            assert_eq!(now["mcpServers"]["mine"]["command"], "m");
+            assert_eq!(now["theme"], "dark");
+            let setup = files
+                .setups(&target)
+                .into_iter()
+                .find(|s| s.client == client)
+                .unwrap();
+            assert_eq!(setup.status, ClientStatus::Installed, "{}", client.label());
+            assert_eq!(Client::parse(client.id()), Some(client));
+        }
+    }
+
+    #[test]
     fn a_symlinked_config_is_edited_at_its_target() {
         let (dir, files, target) = setup();
         let path = files.path(Client::Cursor).unwrap();

@@ -1,5 +1,6 @@
-//! MCP clients pointed at Portcullis: the snippet Claude Desktop, Cursor and
-//! VS Code each need, and writing it into that client's own config file.
+//! MCP clients pointed at Portcullis: the snippet Claude Desktop, Cursor,
+//! VS Code, Claude Code, Windsurf, Gemini CLI and LM Studio each need, and
+//! writing it into that client's own config file.
 //!
 //! Writing is careful: the file is parsed and only the `portcullis` entry is
 //! added or replaced (everything else stays, in order); the file as it was is

@@ -20,18 +20,43 @@ pub enum Client {
     /// VS Code (user-level `mcp.json`): connects to the HTTP endpoint.
     #[serde(rename = "vscode")]
     VsCode,
+    /// Claude Code (user scope, `~/.claude.json`): connects over HTTP.
+    #[serde(rename = "claude-code")]
+    ClaudeCode,
+    /// Windsurf (`~/.codeium/windsurf/mcp_config.json`): connects over HTTP.
+    #[serde(rename = "windsurf")]
+    Windsurf,
+    /// Gemini CLI (`~/.gemini/settings.json`): connects over HTTP.
+    #[serde(rename = "gemini-cli")]
+    GeminiCli,
+    /// LM Studio (`~/.lmstudio/mcp.json`): connects over HTTP.
+    #[serde(rename = "lm-studio")]
+    LmStudio,
 }
 
 impl Client {
     /// Every client, in the order they are shown.
-    pub const ALL: [Client; 3] = [Client::ClaudeDesktop, Client::Cursor, Client::VsCode];
+    pub const ALL: [Client; 7] = [
+        Client::ClaudeDesktop,
+        Client::Cursor,
+        Client::VsCode,
+        Client::ClaudeCode,
+        Client::Windsurf,
+        Client::GeminiCli,
+        Client::LmStudio,
+    ];
 
-    /// Its id in URLs: `claude-desktop`, `cursor`, `vscode`.
+    /// Its id in URLs: `claude-desktop`, `cursor`, `vscode`, `claude-code`,
+    /// `windsurf`, `gemini-cli`, `lm-studio`.
     pub fn id(self) -> &'static str {
         match self {
             Client::ClaudeDesktop => "claude-desktop",
             Client::Cursor => "cursor",
             Client::VsCode => "vscode",
+            Client::ClaudeCode => "claude-code",
+            Client::Windsurf => "windsurf",
+            Client::GeminiCli => "gemini-cli",
+            Client::LmStudio => "lm-studio",
         }
     }
 
@@ -46,6 +71,10 @@ impl Client {
             Client::ClaudeDesktop => "Claude Desktop",
             Client::Cursor => "Cursor",
             Client::VsCode => "VS Code",
+            Client::ClaudeCode => "Claude Code",
+            Client::Windsurf => "Windsurf",
+            Client::GeminiCli => "Gemini CLI",
+            Client::LmStudio => "LM Studio",
         }
     }
 
@@ -63,6 +92,13 @@ impl Client {
             Client::ClaudeDesktop => config_dir.join("Claude").join("claude_desktop_config.json"),
             Client::Cursor => home.join(".cursor").join("mcp.json"),
             Client::VsCode => config_dir.join("Code").join("User").join("mcp.json"),
+            Client::ClaudeCode => home.join(".claude.json"),
+            Client::Windsurf => home
+                .join(".codeium")
+                .join("windsurf")
+                .join("mcp_config.json"),
+            Client::GeminiCli => home.join(".gemini").join("settings.json"),
+            Client::LmStudio => home.join(".lmstudio").join("mcp.json"),
         }
     }
 
@@ -77,8 +113,11 @@ impl Client {
                 }
                 entry
             }
-            Client::Cursor => json!({ "url": target.mcp_url }),
-            Client::VsCode => json!({ "type": "http", "url": target.mcp_url }),
+            Client::Cursor | Client::LmStudio => json!({ "url": target.mcp_url }),
+            Client::VsCode | Client::ClaudeCode => json!({ "type": "http", "url": target.mcp_url }),
+            Client::Windsurf => json!({ "serverUrl": target.mcp_url }),
+            // Gemini CLI reads `url` as an SSE endpoint; `httpUrl` is streamable HTTP.
+            Client::GeminiCli => json!({ "httpUrl": target.mcp_url }),
         }
     }
 
@@ -92,6 +131,10 @@ impl Client {
             Client::ClaudeDesktop => "Claude Desktop starts programs only: it runs a gateway of its own over stdin/stdout, with the same config, servers and approvals.",
             Client::Cursor => "Cursor connects to this gateway over HTTP; restart Cursor or reload its MCP settings after a change.",
             Client::VsCode => "VS Code connects to this gateway over HTTP, from every workspace (the user-level mcp.json).",
+            Client::ClaudeCode => "Claude Code connects over HTTP in every project (user scope); `claude mcp list` shows it.",
+            Client::Windsurf => "Windsurf connects over HTTP; refresh the MCP servers in its Cascade panel after a change.",
+            Client::GeminiCli => "Gemini CLI connects over HTTP (`httpUrl`); start a new session after a change.",
+            Client::LmStudio => "LM Studio connects over HTTP; it reloads its mcp.json when the file changes.",
         }
     }
 }

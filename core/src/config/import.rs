@@ -1,5 +1,6 @@
 //! Reads the MCP server lists of other clients: the `mcpServers` JSON of
-//! Claude Desktop and Cursor, and the `servers` JSON of VS Code.
+//! Claude Desktop, Cursor, Claude Code, Windsurf, Gemini CLI and LM Studio,
+//! and the `servers` JSON of VS Code.
 
 use std::path::Path;
 
@@ -36,6 +37,9 @@ struct Entry {
     url: Option<String>,
     #[serde(rename = "serverUrl")]
     server_url: Option<String>,
+    /// Gemini CLI's streamable HTTP endpoint (its `url` is SSE).
+    #[serde(rename = "httpUrl")]
+    http_url: Option<String>,
     headers: Option<IndexMap<String, String>>,
     #[serde(rename = "type", alias = "transport")]
     kind: Option<String>,
@@ -70,6 +74,7 @@ pub fn parse_servers(text: &str, source: &Path) -> Result<Vec<ImportedServer>, C
                 v.get("command")
                     .or_else(|| v.get("url"))
                     .or_else(|| v.get("serverUrl"))
+                    .or_else(|| v.get("httpUrl"))
                     .is_some()
             })
     });
@@ -99,8 +104,16 @@ pub fn parse_servers(text: &str, source: &Path) -> Result<Vec<ImportedServer>, C
         if name != original {
             warnings.push(format!("`{original}` is imported as `{name}`"));
         }
-        let url = entry.url.clone().or_else(|| entry.server_url.clone());
-        let transport = match entry.kind.as_deref() {
+        let url = entry
+            .http_url
+            .clone()
+            .or_else(|| entry.url.clone())
+            .or_else(|| entry.server_url.clone());
+        let kind = match (&entry.http_url, entry.kind.as_deref()) {
+            (Some(_), None) => Some("http"),
+            (_, kind) => kind,
+        };
+        let transport = match kind {
             None | Some("stdio") => None,
             Some("http" | "streamable-http" | "streamableHttp" | "streamable_http") => {
                 Some(TransportKind::StreamableHttp)
@@ -191,6 +204,24 @@ mod tests {
             got[1].config.url.as_deref(),
             Some("http://127.0.0.1:3001/mcp")
         );
+    }
+
+    #[test]
+    fn claude_code_windsurf_and_gemini_cli() {
+        // Claude Code's ~/.claude.json holds much else beside its servers.
+        let got = import(r#"{"numStartups":3,"projects":{},"mcpServers":{"notes":{"type":"http","url":"https://n/mcp"},"fs":{"type":"stdio","command":"npx","args":["fs"]}}}"#).unwrap();
+        assert_eq!(got[0].config.transport, Some(TransportKind::StreamableHttp));
+        assert_eq!(got[1].config.command.as_deref(), Some("npx"));
+        let windsurf = import(r#"{"mcpServers":{"w":{"serverUrl":"https://w/mcp"}}}"#).unwrap();
+        assert_eq!(windsurf[0].config.url.as_deref(), Some("https://w/mcp"));
+        // Gemini CLI: `httpUrl` is streamable HTTP, `url` is SSE (left to detection).
+        let gemini = import(r#"{"theme":"x","mcpServers":{"h":{"httpUrl":"https://h/mcp"},"s":{"url":"https://s/sse"}}}"#).unwrap();
+        assert_eq!(gemini[0].config.url.as_deref(), Some("https://h/mcp"));
+        assert_eq!(
+            gemini[0].config.transport,
+            Some(TransportKind::StreamableHttp)
+        );
+        assert_eq!(gemini[1].config.url.as_deref(), Some("https://s/sse"));
     }
 
     #[test]
