@@ -38,6 +38,17 @@ def b():
         assert not errors, f"the page logged errors: {errors}"
 
 
+def welcome(gateway, b, home):
+    """A gateway whose person's HOME is `home`, and its welcome page signed in, in `b`."""
+    gw = gateway("", trust=False, extra_env={"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
+    admin = Admin.of(gw)
+    b.goto(f"http://127.0.0.1:{gw.port}/ui/#/welcome")
+    b.wait("#token-input")
+    b.fill("#token-input", admin.token)
+    b.click("#token-submit")
+    return gw, admin
+
+
 def test_welcome_imports_a_clients_servers_and_points_it_at_portcullis(gateway, b, tmp_path):
     home = tmp_path / "person"
     cursor = home / ".cursor" / "mcp.json"
@@ -47,13 +58,7 @@ def test_welcome_imports_a_clients_servers_and_points_it_at_portcullis(gateway, 
         "notes": {"url": "http://127.0.0.1:9/mcp"},
     }}, indent=2) + "\n"
     cursor.write_text(original)
-    gw = gateway("", trust=False, extra_env={"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
-    admin = Admin.of(gw)
-
-    b.goto(f"http://127.0.0.1:{gw.port}/ui/#/welcome")
-    b.wait("#token-input")
-    b.fill("#token-input", admin.token)
-    b.click("#token-submit")
+    gw, admin = welcome(gateway, b, home)
     card = '[data-client="cursor"]'
     b.wait(card, "mcp-server-time")
     b.wait(f'{card} [data-server="notes"]', "http://127.0.0.1:9/mcp")
@@ -94,13 +99,7 @@ def test_claude_code_and_gemini_cli_configs_are_found_imported_and_pointed_at_po
     gemini = home / ".gemini" / "settings.json"
     gemini.parent.mkdir()
     gemini.write_text(json.dumps({"theme": "GitHub", "mcpServers": {"remote": {"httpUrl": "http://127.0.0.1:9/mcp"}}}))
-    gw = gateway("", trust=False, extra_env={"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
-    admin = Admin.of(gw)
-
-    b.goto(f"http://127.0.0.1:{gw.port}/ui/#/welcome")
-    b.wait("#token-input")
-    b.fill("#token-input", admin.token)
-    b.click("#token-submit")
+    gw, admin = welcome(gateway, b, home)
     b.wait('[data-client="claude-code"]', "mcp-server-time")
     b.wait('[data-client="gemini-cli"] [data-server="remote"]', "http://127.0.0.1:9/mcp")
 
