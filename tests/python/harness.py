@@ -161,6 +161,25 @@ def everything_http(transport: str = "streamableHttp", timeout: float = 20.0) ->
 # --------------------------------------------------------------------------
 
 
+OAUTH_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "oauth_server.py"
+
+
+@contextmanager
+def oauth_fixture(events: Path, *switches: str) -> Iterator[str]:
+    """Runs fixtures/oauth_server.py (an MCP server behind its own OAuth authorization
+    server) logging to `events`, with its command-line `switches`; yields its MCP URL."""
+    proc = subprocess.Popen([sys.executable, str(OAUTH_FIXTURE), "--log", str(events), *switches], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"listening on (\S+)", line)
+        assert match, f"the OAuth fixture printed {line!r}"
+        yield match.group(1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def _toml_str(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid TOML basic string
 

@@ -11,12 +11,12 @@ The upstream is fixtures/oauth_server.py with its hostile switches. The gateway 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import re
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -26,28 +26,17 @@ from admin import Admin
 
 pytestmark = pytest.mark.gateway
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "oauth_server.py"
-
-
 @pytest.fixture
 def hostile_as(tmp_path: Path) -> Iterator[Callable[..., tuple[str, Path]]]:
     """Factory: hostile_as(*switches) starts the fixture; returns (its MCP URL, its events file)."""
-    procs: list[subprocess.Popen] = []
+    count = itertools.count()
+    with ExitStack() as running:
 
-    def start(*switches: str) -> tuple[str, Path]:
-        events = tmp_path / f"events-{len(procs)}.jsonl"
-        proc = subprocess.Popen([sys.executable, str(FIXTURE), "--log", str(events), *switches], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        procs.append(proc)
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        match = re.search(r"listening on (\S+)", line)
-        assert match, f"the OAuth fixture printed {line!r}"
-        return match.group(1), events
+        def start(*switches: str) -> tuple[str, Path]:
+            events = tmp_path / f"events-{next(count)}.jsonl"
+            return running.enter_context(harness.oauth_fixture(events, *switches)), events
 
-    yield start
-    for proc in procs:
-        proc.terminate()
-        proc.wait(timeout=10)
+        yield start
 
 
 def events_of(path: Path) -> list[dict]:

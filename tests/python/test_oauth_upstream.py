@@ -24,7 +24,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
@@ -41,7 +40,6 @@ from admin import Admin
 
 pytestmark = [pytest.mark.anyio, pytest.mark.gateway]
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "oauth_server.py"
 LIFETIME = 3.0  # seconds an access token lives at the fixture
 
 
@@ -49,32 +47,16 @@ LIFETIME = 3.0  # seconds an access token lives at the fixture
 def oauth_upstream(tmp_path: Path):
     """Starts the fixture; yields (its MCP URL, its events file)."""
     events = tmp_path / "events.jsonl"
-    proc = subprocess.Popen([sys.executable, str(FIXTURE), "--log", str(events), "--token-lifetime", str(LIFETIME)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    match = re.search(r"listening on (\S+)", line)
-    assert match, f"the OAuth fixture printed {line!r}"
-    try:
-        yield match.group(1), events
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with harness.oauth_fixture(events, "--token-lifetime", str(LIFETIME)) as url:
+        yield url, events
 
 
 @pytest.fixture
 def dpop_upstream(tmp_path: Path):
     """The fixture with DPoP-bound tokens and nonces; yields (its MCP URL, its events file)."""
     events = tmp_path / "events.jsonl"
-    proc = subprocess.Popen([sys.executable, str(FIXTURE), "--log", str(events), "--dpop-nonce"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    match = re.search(r"listening on (\S+)", line)
-    assert match, f"the OAuth fixture printed {line!r}"
-    try:
-        yield match.group(1), events
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with harness.oauth_fixture(events, "--dpop-nonce") as url:
+        yield url, events
 
 
 def read_events(path: Path) -> list[dict]:
