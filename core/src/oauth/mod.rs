@@ -60,6 +60,7 @@ impl OAuthContext {
             .no_proxy()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(crate::transport::POOL_IDLE)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();

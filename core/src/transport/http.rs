@@ -70,6 +70,7 @@ pub(crate) async fn connect_http(
     let http = reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(super::POOL_IDLE)
         .redirect(same_origin_redirects())
         .build()
         .map_err(|e| TransportError::Unreachable {

@@ -44,6 +44,13 @@ pub(crate) use stdio::{spawn_stdio, StdioOptions};
 /// Where a transport hands each incoming message.
 pub(crate) type Inbound = Arc<dyn Fn(Message) + Send + Sync>;
 
+/// How long an idle HTTP connection to an upstream (or its authorization
+/// server) is kept for reuse. Node's HTTP server, which most MCP servers run
+/// on, closes an idle keep-alive connection after 5 s; reusing one just as it
+/// does fails the request with a reset ("connection closed before message
+/// completed"). Dropping ours first avoids that race.
+pub(crate) const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(4);
+
 /// A live connection to an upstream.
 pub(crate) struct Connection {
     /// Messages to send, in order.
