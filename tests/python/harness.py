@@ -396,10 +396,11 @@ def approve_items(gw: Gateway, name: str, timeout: float = 20.0) -> None:
         admin_call(gw, "POST", f"servers/{name}/approve", {"items": items, "confirm_high": True})
 
 
-def approve_everything(gw: Gateway, config_toml: str, timeout: float = 60.0) -> None:
+def approve_everything(gw: Gateway, config_toml: str, timeout: float = 60.0, through_backoff: bool = False) -> None:
     """As a person would: approve every configured server, wait until it has started, then
     approve all of its tools (confirming any high-severity finding, as a person who read it
-    would have to). Servers that fail to start are left as they are."""
+    would have to). Servers that fail to start are left as they are; with `through_backoff`,
+    one that failed once is waited for while the gateway tries it again (up to `timeout`)."""
     import tomllib
 
     names = list(tomllib.loads(config_toml).get("servers", {}))
@@ -421,7 +422,7 @@ def approve_everything(gw: Gateway, config_toml: str, timeout: float = 60.0) -> 
                     admin_call(gw, "POST", f"servers/{name}/approve", {"tools": shown, "confirm_high": True})
                 approve_items(gw, name)
                 waiting.discard(name)
-            elif state in ("backoff", "disabled", "blocked", "stopped"):
+            elif state in ("disabled", "blocked", "stopped") or (state == "backoff" and not through_backoff):
                 waiting.discard(name)
         if waiting:
             time.sleep(0.1)
