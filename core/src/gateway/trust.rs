@@ -305,13 +305,8 @@ impl Gateway {
         if docs.is_empty() {
             return;
         }
-        let index = self.inner.index.clone();
-        let name = server.to_owned();
-        match tokio::task::spawn_blocking(move || index.replace_tools(&name, &docs)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(server, "updating the search index failed: {e}"),
-            Err(e) => tracing::error!(server, "updating the search index failed: {e}"),
-        }
+        self.update_index(server, move |index, name| index.replace_tools(name, &docs))
+            .await;
     }
 
     fn tool_doc(&self, server: &str, t: &crate::upstream::Tool) -> ToolDoc {
@@ -353,9 +348,20 @@ impl Gateway {
     }
 
     async fn index_docs(&self, server: &str, docs: Vec<ToolDoc>) {
+        self.update_index(server, move |index, name| index.replace_server(name, &docs))
+            .await;
+    }
+
+    /// Runs one change of `server`'s search documents off the runtime; a
+    /// failure is logged (search then shows what it had).
+    async fn update_index<E: std::fmt::Display + Send + 'static>(
+        &self,
+        server: &str,
+        change: impl FnOnce(&crate::search::SearchIndex, &str) -> Result<(), E> + Send + 'static,
+    ) {
         let index = self.inner.index.clone();
         let name = server.to_owned();
-        match tokio::task::spawn_blocking(move || index.replace_server(&name, &docs)).await {
+        match tokio::task::spawn_blocking(move || change(&index, &name)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(server, "updating the search index failed: {e}"),
             Err(e) => tracing::error!(server, "updating the search index failed: {e}"),
