@@ -62,9 +62,10 @@ fn config_example_parses_and_resolves() {
         } => {
             assert_eq!(command, "npx");
             assert_eq!(args, &["-y", "@modelcontextprotocol/server-github"]);
-            assert!(
-                env["GITHUB_PERSONAL_ACCESS_TOKEN"].contains("REPLACE"),
-                "the example must hold a placeholder, not a token"
+            assert_eq!(
+                env["GITHUB_PERSONAL_ACCESS_TOKEN"].secret_name(),
+                Some("github-pat"),
+                "the example keeps its token in the keyring, by name"
             );
             assert!(cwd.is_none());
         }
@@ -93,7 +94,7 @@ fn config_example_parses_and_resolves() {
     match &docs.transport {
         TransportSettings::Http { url, headers, kind } => {
             assert_eq!(url, "https://mcp.example.com/mcp");
-            assert!(headers["Authorization"].starts_with("Bearer "));
+            assert_eq!(headers["Authorization"].secret_name(), Some("docs-bearer"));
             assert_eq!(*kind, TransportKind::StreamableHttp);
         }
         other => panic!("docs should be HTTP, got {other:?}"),

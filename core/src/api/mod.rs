@@ -10,6 +10,7 @@ mod client;
 mod connect;
 mod routes;
 mod runtime;
+mod secrets;
 mod servers;
 mod settings;
 mod token;

@@ -48,6 +48,11 @@ pub fn router(gw: Gateway, channels: super::Channels) -> Router {
         .route("/api/v1/servers/{name}/approve", post(approve))
         .route("/api/v1/servers/{name}/block", post(block))
         .route("/api/v1/servers/{name}/login", post(login))
+        .route("/api/v1/secrets", get(super::secrets::list))
+        .route(
+            "/api/v1/secrets/{name}",
+            post(super::secrets::set).delete(super::secrets::remove),
+        )
         .route("/api/v1/tools", get(tools))
         .route("/api/v1/tools/pending", get(pending))
         .route("/api/v1/tools/diff", get(diff))
@@ -136,7 +141,9 @@ pub(super) fn error(e: GatewayError) -> Response {
             | ClientError::ChangedSince { .. }
             | ClientError::NotJson { .. },
         ) => StatusCode::CONFLICT,
+        GatewayError::Secret(crate::secrets::SecretError::NotFound { .. }) => StatusCode::NOT_FOUND,
         GatewayError::InvalidParams(_)
+        | GatewayError::Secret(crate::secrets::SecretError::InvalidName { .. })
         | GatewayError::Store { .. }
         | GatewayError::Config(
             ConfigError::Syntax { .. } | ConfigError::Invalid { .. } | ConfigError::Import { .. },

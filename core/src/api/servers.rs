@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::routes::{error, Api};
-use crate::config::{split_words, IsolationKind, ServerConfig, TransportKind};
+use crate::config::{split_words, IsolationKind, ServerConfig, TransportKind, ValueOrSecret};
+use crate::secrets::SealOptions;
 use crate::GatewayError;
 
 /// `POST /servers`: a pasted `mcpServers` snippet, or one server from a form.
@@ -24,10 +25,15 @@ pub(super) struct AddBody {
     command: Option<String>,
     /// A list, or one string split the way `--args` is.
     args: Option<Args>,
-    env: Option<IndexMap<String, String>>,
+    /// Values, or `{"secret": "name"}`; values that look like credentials
+    /// are stored as secrets (the answer's `moved` says which).
+    env: Option<IndexMap<String, ValueOrSecret>>,
     cwd: Option<PathBuf>,
     url: Option<String>,
-    headers: Option<IndexMap<String, String>>,
+    headers: Option<IndexMap<String, ValueOrSecret>>,
+    /// Names of `env` or `headers` kept in the file as written although they
+    /// look like credentials.
+    plain: Option<Vec<String>>,
     transport: Option<String>,
     timeout: Option<f64>,
     enabled: Option<bool>,
@@ -58,7 +64,7 @@ fn non_empty(s: Option<String>) -> Option<String> {
 
 impl AddBody {
     /// The server the form describes, checked as far as the form can be.
-    fn server(self) -> Result<(String, ServerConfig), GatewayError> {
+    fn server(self) -> Result<(String, ServerConfig, SealOptions), GatewayError> {
         let invalid = |m: &str| GatewayError::InvalidParams(m.to_owned());
         let name = non_empty(self.name).ok_or_else(|| {
             invalid("the server needs a name\nhint: e.g. `time`; 1 to 64 of A-Z a-z 0-9 _ -")
@@ -124,7 +130,10 @@ impl AddBody {
             cpus: self.cpus,
             ..ServerConfig::default()
         };
-        Ok((name, server))
+        let seal = SealOptions {
+            plain: self.plain.unwrap_or_default().into_iter().collect(),
+        };
+        Ok((name, server, seal))
     }
 }
 
@@ -132,7 +141,7 @@ pub(super) async fn add(State(api): State<Api>, Json(body): Json<AddBody>) -> Re
     let result = match body.snippet.clone() {
         Some(snippet) => api.gw.import_servers(&snippet).await,
         None => match body.server() {
-            Ok((name, server)) => api.gw.add_server(&name, &server).await,
+            Ok((name, server, seal)) => api.gw.add_server(&name, &server, seal).await,
             Err(e) => Err(e),
         },
     };
@@ -173,7 +182,7 @@ mod tests {
 
     #[test]
     fn a_form_becomes_a_server() {
-        let (name, s) = body(json!({ "name": " time ", "command": "uvx", "args": "mcp-server-time --local-timezone 'Europe/Paris'", "env": {}, "cwd": "", "timeout": 30 })).server().unwrap();
+        let (name, s, _) = body(json!({ "name": " time ", "command": "uvx", "args": "mcp-server-time --local-timezone 'Europe/Paris'", "env": {}, "cwd": "", "timeout": 30 })).server().unwrap();
         assert_eq!(name, "time");
         assert_eq!(s.command.as_deref(), Some("uvx"));
         assert_eq!(
@@ -185,7 +194,7 @@ mod tests {
             (None, None, None, Some(30.0))
         );
 
-        let (_, s) = body(json!({ "name": "web", "url": "http://127.0.0.1:9/mcp", "transport": "sse", "args": ["ignored by validation later"] })).server().unwrap();
+        let (_, s, _) = body(json!({ "name": "web", "url": "http://127.0.0.1:9/mcp", "transport": "sse", "args": ["ignored by validation later"] })).server().unwrap();
         assert_eq!(s.transport, Some(TransportKind::Sse));
     }
 
@@ -225,14 +234,14 @@ mod tests {
     #[test]
     fn a_form_can_ask_for_a_container() {
         let form = json!({ "name": "fs", "command": "npx", "args": "-y @modelcontextprotocol/server-filesystem /data", "isolation": "docker", "network": false, "mounts": ["/home/me/notes:/data", " "], "memory": "256m", "image": "" });
-        let (_, s) = body(form).server().unwrap();
+        let (_, s, _) = body(form).server().unwrap();
         assert_eq!(s.isolation, Some(IsolationKind::Docker));
         assert_eq!(
             (s.network, s.image, s.memory.as_deref(), s.cpus),
             (None, None, Some("256m"), None)
         );
         assert_eq!(s.mounts.unwrap(), ["/home/me/notes:/data"]);
-        let (_, s) = body(json!({ "name": "web", "command": "uvx", "args": "mcp-server-fetch", "isolation": "docker", "network": true })).server().unwrap();
+        let (_, s, _) = body(json!({ "name": "web", "command": "uvx", "args": "mcp-server-fetch", "isolation": "docker", "network": true })).server().unwrap();
         assert_eq!(s.network, Some(true));
     }
 }

@@ -26,6 +26,10 @@ pub(crate) enum Command {
     Tools(ToolsCommand),
     /// Show tool calls and decisions.
     Activity(ActivityArgs),
+    /// Set, list and remove secrets (API keys, tokens) the config names with
+    /// `{ secret = "name" }`: kept in the OS keyring, never in a file.
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Measure tool search on a labeled data set (P@1, R@5, Hit@5, nDCG@10).
     SearchEval {
         /// A folder with tools.jsonl and queries.jsonl.
@@ -41,6 +45,33 @@ pub(crate) enum Command {
         /// Also list every miss and every false flag with its findings.
         #[arg(long)]
         verbose: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SecretCommand {
+    /// Store a secret's value (asked for without echo, or read from stdin);
+    /// a running gateway restarts the servers that use it.
+    Set {
+        /// The secret's name (1-128 of A-Z a-z 0-9 . _ -), e.g. github-pat.
+        name: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List secrets by name, where each is kept and which servers use it; never values.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Remove a secret from the keyring (or the encrypted file).
+    Rm {
+        /// The secret's name.
+        name: String,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
 }
 
@@ -199,18 +230,27 @@ pub(crate) struct AddArgs {
     /// Arguments for the program; repeat it, or give several in one quoted string.
     #[arg(long, value_name = "ARGS", allow_hyphen_values = true, num_args = 1)]
     pub(crate) args: Vec<String>,
-    /// Environment for the program, K=V; repeatable.
+    /// Environment for the program, K=V; repeatable. A value that looks like
+    /// a credential (by its name or its shape) goes to the OS keyring and the
+    /// config refers to it by name.
     #[arg(long, value_name = "K=V")]
     pub(crate) env: Vec<String>,
+    /// Environment kept in the config file as written, even if it looks like a credential; repeatable.
+    #[arg(long, value_name = "K=V")]
+    pub(crate) plain_env: Vec<String>,
     /// Working directory for the program.
     #[arg(long)]
     pub(crate) cwd: Option<PathBuf>,
     /// URL of an HTTP server.
     #[arg(long)]
     pub(crate) url: Option<String>,
-    /// HTTP header, K=V; repeatable.
+    /// HTTP header, K=V; repeatable. Credentials (Authorization, API keys)
+    /// go to the OS keyring, as with --env.
     #[arg(long, value_name = "K=V")]
     pub(crate) header: Vec<String>,
+    /// HTTP header kept in the config file as written; repeatable.
+    #[arg(long, value_name = "K=V")]
+    pub(crate) plain_header: Vec<String>,
     /// streamable-http, sse or auto (default for a URL: auto).
     #[arg(long)]
     pub(crate) transport: Option<String>,

@@ -8,6 +8,7 @@ mod findings;
 #[cfg(test)]
 mod named_commands_tests;
 mod scan_eval;
+mod secret;
 mod serve;
 mod tools;
 mod upstream;
@@ -53,6 +54,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Upstream(a) => upstream::run(a).await,
         Command::Tools(a) => tools::run(a).await,
         Command::Activity(a) => activity::run(a).await,
+        Command::Secret(a) => secret::run(a).await,
         Command::SearchEval { dir, mode } => tools::search_eval(&dir, mode),
         Command::ScanEval { dir, verbose } => scan_eval::run(&dir, verbose),
     }

@@ -7,8 +7,9 @@ use indexmap::IndexMap;
 use portcullis::api::AdminClient;
 use portcullis::config::{
     import_servers, split_words, ConfigFile, IsolationKind, Overrides, Paths, ServerConfig,
-    Settings, TransportKind,
+    Settings, TransportKind, ValueOrSecret,
 };
+use portcullis::secrets::SealOptions;
 use portcullis::store::Store;
 use portcullis::trust::ServerState;
 use portcullis::upstream::UpstreamState;
@@ -104,13 +105,24 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
         },
     };
     let args = split_args(&a.args)?;
+    let mut plain = std::collections::HashSet::new();
+    let mut merged = |sealed: &[String], kept: &[String], what: &str| -> anyhow::Result<_> {
+        let mut map = key_values(sealed, what)?.unwrap_or_default();
+        for (k, v) in key_values(kept, &format!("plain-{what}"))?.unwrap_or_default() {
+            plain.insert(k.clone());
+            map.insert(k, v);
+        }
+        Ok((!map.is_empty()).then(|| ValueOrSecret::plain_map(map)))
+    };
+    let env = merged(&a.env, &a.plain_env, "env")?;
+    let headers = merged(&a.header, &a.plain_header, "header")?;
     let server = ServerConfig {
         command: a.command,
         args: (!args.is_empty()).then_some(args),
-        env: key_values(&a.env, "env")?,
+        env,
         cwd: a.cwd,
         url: a.url,
-        headers: key_values(&a.header, "header")?,
+        headers,
         transport,
         enabled: a.disabled.then_some(false),
         timeout: a.timeout,
@@ -128,7 +140,10 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
     };
     let paths = paths(&a.config)?;
     // A person added it: it may start to show its tools (they stay pending).
-    ServerEditor::new(&paths).add(&a.name, &server)?;
+    let done = ServerEditor::new(&paths)
+        .sealing(SealOptions { plain })
+        .add(&a.name, &server)?;
+    print_moved(&done.moved);
     println!("added `{}` to {}", a.name, paths.config.display());
     if AdminClient::discover(&paths).is_some() {
         println!("the running gateway starts it within a second; `portcullis upstream list` shows its state");
@@ -143,6 +158,7 @@ fn import(file: &std::path::Path, config: &ConfigArgs) -> anyhow::Result<()> {
     for w in &done.warnings {
         eprintln!("warning: {w}");
     }
+    print_moved(&done.moved);
     let added = &done.added;
     println!(
         "imported {} server(s) into {}: {}",
@@ -161,6 +177,18 @@ fn import(file: &std::path::Path, config: &ConfigArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Says which values went to the keyring instead of the file.
+fn print_moved(moved: &[portcullis::secrets::Moved]) {
+    for m in moved {
+        println!("{}; the config refers to it by name", m.describe());
+    }
+    if !moved.is_empty() {
+        println!(
+            "(to keep a value in the file instead, give it with --plain-env or --plain-header)"
+        );
+    }
 }
 
 /// What a server's state is while no gateway runs: its approval, else stopped or disabled.

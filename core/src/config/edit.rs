@@ -9,7 +9,7 @@ use toml_edit::{value, Array, DocumentMut, InlineTable, Item, Table};
 use super::settings::validate_name;
 use super::{
     ConfigError, ConfigFile, IsolationKind, Overrides, ServerConfig, Settings, SurfaceMode,
-    TransportKind,
+    TransportKind, ValueOrSecret,
 };
 
 /// A change to `[gateway]` from the Settings page: each field given replaces
@@ -153,6 +153,31 @@ impl ConfigEditor {
         }
     }
 
+    /// Replaces the value of `key` in a server's `table` (`env`, `headers`,
+    /// or `oauth` for `client_secret`) with a reference to the secret `name`,
+    /// keeping its comment; whether the key was there.
+    pub fn set_secret_ref(&mut self, server: &str, table: &str, key: &str, name: &str) -> bool {
+        let slot = self
+            .doc
+            .get_mut("servers")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.get_mut(server))
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.get_mut(table))
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.get_mut(key))
+            .and_then(Item::as_value_mut);
+        match slot {
+            Some(v) => {
+                let decor = v.decor().clone();
+                *v = config_value(&ValueOrSecret::Secret(name.to_owned()));
+                *v.decor_mut() = decor;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Sets keys of `[gateway]` (creating the table at the top when there is
     /// none); a key that exists keeps its comment.
     pub fn set_gateway(&mut self, change: &GatewayChange) {
@@ -242,10 +267,10 @@ fn server_table(server: &ServerConfig) -> Table {
         }
         a
     };
-    let map = |items: &indexmap::IndexMap<String, String>| {
+    let map = |items: &indexmap::IndexMap<String, ValueOrSecret>| {
         let mut m = InlineTable::new();
         for (k, v) in items {
-            m.insert(k, v.as_str().into());
+            m.insert(k, config_value(v));
         }
         m
     };
@@ -318,6 +343,18 @@ fn server_table(server: &ServerConfig) -> Table {
     t
 }
 
+/// `"value"`, or `{ secret = "name" }`.
+fn config_value(v: &ValueOrSecret) -> toml_edit::Value {
+    match v {
+        ValueOrSecret::Plain(p) => p.as_str().into(),
+        ValueOrSecret::Secret(name) => {
+            let mut t = InlineTable::new();
+            t.insert("secret", name.as_str().into());
+            toml_edit::Value::InlineTable(t)
+        }
+    }
+}
+
 /// `120`, not `120.0`, for whole numbers.
 fn number(n: f64) -> Item {
     if n.fract() == 0.0 && n.abs() < 1e15 {
@@ -377,7 +414,7 @@ mod tests {
         let server = ServerConfig {
             command: Some("npx".into()),
             args: Some(vec!["-y".into(), "pkg".into()]),
-            env: Some([("K".to_owned(), "V".to_owned())].into_iter().collect()),
+            env: Some([("K".to_owned(), "V".into())].into_iter().collect()),
             ..Default::default()
         };
         ed.add_server("github", &server).unwrap();

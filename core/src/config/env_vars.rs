@@ -13,4 +13,7 @@ impl EnvVars {
     /// The Docker engine's socket for isolated servers (`unix://…`), as the
     /// Docker CLI reads it. Default `unix:///var/run/docker.sock`.
     pub const DOCKER_HOST: &'static str = "DOCKER_HOST";
+    /// A passphrase sealing the encrypted secrets file (used where there is
+    /// no OS keyring), instead of the key file beside it.
+    pub const PORTCULLIS_SECRETS_KEY: &'static str = "PORTCULLIS_SECRETS_KEY";
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, IsolationKind};
+use super::{ConfigError, IsolationKind, ValueOrSecret};
 
 /// The whole config file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -116,14 +116,15 @@ pub struct ServerConfig {
     pub command: Option<String>,
     /// Its arguments.
     pub args: Option<Vec<String>>,
-    /// Extra environment for the program.
-    pub env: Option<IndexMap<String, String>>,
+    /// Extra environment for the program: each value written out, or a
+    /// secret by name (`{ secret = "github-pat" }`).
+    pub env: Option<IndexMap<String, ValueOrSecret>>,
     /// Its working directory.
     pub cwd: Option<PathBuf>,
     /// The URL of an HTTP server.
     pub url: Option<String>,
-    /// Extra HTTP headers, e.g. `Authorization`.
-    pub headers: Option<IndexMap<String, String>>,
+    /// Extra HTTP headers, e.g. `Authorization`: values or secrets by name.
+    pub headers: Option<IndexMap<String, ValueOrSecret>>,
     /// `stdio`, `streamable-http`, `sse` or `auto` (the default for a URL).
     pub transport: Option<TransportKind>,
     /// `false` keeps the server configured but stopped.
@@ -168,8 +169,9 @@ pub struct OAuthConfig {
     /// hand (pre-registration); without it Portcullis uses a client id
     /// metadata document or dynamic client registration.
     pub client_id: Option<String>,
-    /// The secret of that client, for a confidential client.
-    pub client_secret: Option<String>,
+    /// The secret of that client, for a confidential client (best as a
+    /// secret by name: `{ secret = "name" }`).
+    pub client_secret: Option<ValueOrSecret>,
     /// The HTTPS URL of a client id metadata document describing Portcullis,
     /// used as the client id where the authorization server supports it.
     pub client_metadata_url: Option<String>,

@@ -7,7 +7,7 @@ use std::path::Path;
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-use super::{ConfigError, ServerConfig, TransportKind};
+use super::{ConfigError, ServerConfig, TransportKind, ValueOrSecret};
 
 /// One server found in an import file.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,11 +137,17 @@ pub fn parse_servers(text: &str, source: &Path) -> Result<Vec<ImportedServer>, C
         let config = ServerConfig {
             command: entry.command,
             args: (!entry.args.is_empty()).then_some(entry.args),
-            env: entry.env.filter(|e| !e.is_empty()),
+            env: entry
+                .env
+                .filter(|e| !e.is_empty())
+                .map(ValueOrSecret::plain_map),
             cwd: entry.cwd.map(Into::into),
             transport: if url.is_some() { transport } else { None },
             url,
-            headers: entry.headers.filter(|h| !h.is_empty()),
+            headers: entry
+                .headers
+                .filter(|h| !h.is_empty())
+                .map(ValueOrSecret::plain_map),
             enabled: entry.disabled.map(|d| !d),
             ..ServerConfig::default()
         };
@@ -199,7 +205,10 @@ mod tests {
         let got = import(r#"{"mcpServers":{"github":{"command":"npx","args":["-y","@modelcontextprotocol/server-github"],"env":{"GITHUB_TOKEN":"t"}},"remote":{"url":"http://127.0.0.1:3001/mcp"}}}"#).unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].config.command.as_deref(), Some("npx"));
-        assert_eq!(got[0].config.env.as_ref().unwrap()["GITHUB_TOKEN"], "t");
+        assert_eq!(
+            got[0].config.env.as_ref().unwrap()["GITHUB_TOKEN"],
+            "t".into()
+        );
         assert_eq!(
             got[1].config.url.as_deref(),
             Some("http://127.0.0.1:3001/mcp")

@@ -16,6 +16,7 @@ mod limits;
 mod paths;
 pub(crate) mod private_files;
 mod settings;
+mod value;
 mod watch;
 mod words;
 
@@ -36,5 +37,6 @@ pub use paths::Paths;
 pub use settings::{
     Overrides, ServerSettings, Settings, TransportSettings, DEFAULT_LISTEN, DEFAULT_RETENTION_DAYS,
 };
+pub use value::{check_secret_name, ValueOrSecret, MAX_SECRET_NAME};
 pub use watch::ConfigWatcher;
 pub use words::{split_words, UnclosedQuote};

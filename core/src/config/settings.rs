@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 
 use super::{
     ConfigError, ConfigFile, EnvVars, Isolation, ServerConfig, SurfaceMode, TransportKind,
+    ValueOrSecret,
 };
 
 /// Where the gateway listens unless told otherwise.
@@ -85,8 +86,8 @@ pub enum TransportSettings {
         command: String,
         /// Arguments.
         args: Vec<String>,
-        /// Extra environment.
-        env: IndexMap<String, String>,
+        /// Extra environment (secrets by name, looked up when it starts).
+        env: IndexMap<String, ValueOrSecret>,
         /// Working directory.
         cwd: Option<PathBuf>,
     },
@@ -94,11 +95,39 @@ pub enum TransportSettings {
     Http {
         /// Its URL.
         url: String,
-        /// Extra headers.
-        headers: IndexMap<String, String>,
+        /// Extra headers (secrets by name, looked up when it connects).
+        headers: IndexMap<String, ValueOrSecret>,
         /// Streamable, SSE or auto.
         kind: TransportKind,
     },
+}
+
+impl ServerSettings {
+    /// The environment or headers, as configured.
+    fn values(&self) -> (&'static str, &IndexMap<String, ValueOrSecret>) {
+        match &self.transport {
+            TransportSettings::Stdio { env, .. } => ("env", env),
+            TransportSettings::Http { headers, .. } => ("header", headers),
+        }
+    }
+
+    /// The names of the secrets it uses (environment, headers, client secret).
+    pub fn secret_names(&self) -> impl Iterator<Item = &str> {
+        self.values()
+            .1
+            .values()
+            .chain(self.oauth.client_secret.as_ref())
+            .filter_map(ValueOrSecret::secret_name)
+    }
+
+    /// Its environment or header values written out: `(table, key, value)`.
+    pub fn plain_values(&self) -> impl Iterator<Item = (&'static str, &str, &str)> {
+        let (table, map) = self.values();
+        map.iter().filter_map(move |(k, v)| match v {
+            ValueOrSecret::Plain(p) => Some((table, k.as_str(), p.as_str())),
+            ValueOrSecret::Secret(_) => None,
+        })
+    }
 }
 
 impl TransportSettings {
@@ -571,7 +600,7 @@ mod tests {
                 "a b".into(),
                 "it's".into(),
             ],
-            env: [("TOKEN".to_owned(), "secret".to_owned())]
+            env: [("TOKEN".to_owned(), "secret".into())]
                 .into_iter()
                 .collect(),
             cwd: None,
@@ -579,7 +608,7 @@ mod tests {
         assert_eq!(stdio.summary(), "npx -y @scope/pkg 'a b' 'it'\\''s'");
         let http = TransportSettings::Http {
             url: "https://h/mcp".into(),
-            headers: [("Authorization".to_owned(), "Bearer secret".to_owned())]
+            headers: [("Authorization".to_owned(), "Bearer secret".into())]
                 .into_iter()
                 .collect(),
             kind: TransportKind::Auto,

@@ -110,6 +110,9 @@ pub enum GatewayError {
         /// What failed, with a hint.
         source: crate::oauth::OAuthError,
     },
+    /// A secret could not be read, stored or removed.
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
     /// A file the gateway keeps could not be written.
     #[error("cannot write {path}: {source}")]
     Io {

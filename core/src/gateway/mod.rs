@@ -16,6 +16,7 @@ mod logging;
 mod modern;
 mod preferences;
 mod router;
+mod secrets;
 mod servers;
 mod session;
 mod subscriptions;
@@ -47,6 +48,7 @@ pub use clients::ClientSetups;
 pub use error::GatewayError;
 pub use listen::Listener;
 pub use preferences::Preferences;
+pub use secrets::{list_secrets, secret_uses, SecretSet, SecretView};
 pub use servers::{ServerEditor, ServersAdded};
 pub(crate) use session::Queued;
 pub use session::{ClientInfo, Era, Session};
@@ -206,6 +208,8 @@ pub(crate) struct Inner {
     /// The records of the stdio upstreams' process groups (swept at start).
     pub(crate) groups: Arc<ProcessGroups>,
     pub(crate) oauth: Arc<crate::oauth::OAuthContext>,
+    /// Secrets the servers' environments and headers name, and OAuth's.
+    pub(crate) secrets: crate::secrets::Secrets,
 }
 
 /// What a server's approval is tied to besides its name: what it runs, or
@@ -285,7 +289,9 @@ impl Gateway {
             }
         };
         let paths_data = paths.data.clone();
-        let store_for_oauth = store.clone();
+        let secrets = crate::secrets::Secrets::open(&paths, store.clone());
+        let oauth = crate::oauth::OAuthContext::new(secrets.clone());
+        let settings = secrets::move_plain_secrets(&paths, &secrets, &oauth, settings);
         let inner = Arc::new(Inner {
             paths,
             settings: RwLock::new(Arc::new(settings.clone())),
@@ -314,7 +320,8 @@ impl Gateway {
             paused: std::sync::atomic::AtomicBool::new(false),
             docker: DockerRuntime::new(&paths_data),
             groups: Arc::new(ProcessGroups::new(groups_dir(&paths_data))),
-            oauth: crate::oauth::OAuthContext::new(store_for_oauth),
+            oauth,
+            secrets,
         });
         let gw = Self { inner };
         // Process groups an earlier gateway on this home left running (it was killed) go now.
@@ -376,6 +383,7 @@ impl Gateway {
             docker: self.inner.docker.clone(),
             oauth: self.inner.oauth.clone(),
             groups: self.inner.groups.clone(),
+            secrets: self.inner.secrets.clone(),
             progress: {
                 let weak = Arc::downgrade(&self.inner);
                 let name = server.name.clone();

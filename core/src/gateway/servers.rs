@@ -9,6 +9,7 @@
 //! apply the new file at once.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -16,6 +17,7 @@ use super::{Gateway, GatewayError};
 use crate::config::{
     ConfigEditor, ConfigFile, ImportedServer, Overrides, Paths, ServerConfig, Settings,
 };
+use crate::secrets::{Moved, SealOptions, Secrets};
 use crate::store::Store;
 use crate::trust::ServerOrigin;
 
@@ -28,33 +30,72 @@ pub struct ServersAdded {
     pub skipped: Vec<String>,
     /// Things to look at (renamed servers, `${...}` variables).
     pub warnings: Vec<String>,
+    /// Values that looked like credentials and went to the keyring; the
+    /// config refers to them by name.
+    pub moved: Vec<Moved>,
 }
 
 /// Edits the declared servers: the config file, keeping the person's comments
 /// and order, and the store's record of who added a server.
 pub struct ServerEditor<'a> {
     paths: &'a Paths,
-    store: Option<&'a Store>,
+    secrets: Option<Secrets>,
+    seal: SealOptions,
 }
 
 impl<'a> ServerEditor<'a> {
     /// An editor for the config and store under `paths`; the store is opened
     /// only when a server is added.
     pub fn new(paths: &'a Paths) -> Self {
-        Self { paths, store: None }
+        Self {
+            paths,
+            secrets: None,
+            seal: SealOptions::default(),
+        }
     }
 
-    /// Uses an open store instead of opening one.
-    pub fn with_store(mut self, store: &'a Store) -> Self {
-        self.store = Some(store);
+    /// Uses open secrets (and their store) instead of opening them.
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = Some(secrets);
         self
     }
 
-    /// Adds one server; a server of that name must not exist.
-    pub fn add(&self, name: &str, server: &ServerConfig) -> Result<(), GatewayError> {
-        let mut ed = ConfigEditor::open(&self.paths.config)?;
-        ed.add_server(name, server)?;
-        self.register_and_save(&ed, &[name.to_owned()])
+    /// Which credential-looking values stay in the file as written.
+    pub fn sealing(mut self, options: SealOptions) -> Self {
+        self.seal = options;
+        self
+    }
+
+    fn secrets(&self) -> Result<Secrets, GatewayError> {
+        match &self.secrets {
+            Some(s) => Ok(s.clone()),
+            None => {
+                let store = Store::open(self.paths.database())
+                    .map_err(|error| GatewayError::Store { error })?;
+                Ok(Secrets::open(self.paths, Arc::new(store)))
+            }
+        }
+    }
+
+    /// Adds one server; a server of that name must not exist. Values that
+    /// look like credentials go to the keyring (see [`ServersAdded::moved`]).
+    pub fn add(&self, name: &str, server: &ServerConfig) -> Result<ServersAdded, GatewayError> {
+        self.import(&[ImportedServer {
+            name: name.to_owned(),
+            config: server.clone(),
+            warnings: Vec::new(),
+        }])
+        .and_then(|out| {
+            if out.skipped.is_empty() {
+                Ok(out)
+            } else {
+                Err(crate::config::ConfigError::DuplicateServer {
+                    name: name.to_owned(),
+                    path: self.paths.config.clone(),
+                }
+                .into())
+            }
+        })
     }
 
     /// Adds servers read from another client's config (or a pasted snippet);
@@ -63,16 +104,44 @@ impl<'a> ServerEditor<'a> {
         let mut ed = ConfigEditor::open(&self.paths.config)?;
         let existing = ed.server_names();
         let mut out = ServersAdded::default();
+        let mut sealed = Vec::new();
         for s in servers {
             if existing.contains(&s.name) || out.added.contains(&s.name) {
                 out.skipped.push(s.name.clone());
                 continue;
             }
+            // Checked as written first, so a bad entry stores no secret.
             ed.add_server(&s.name, &s.config)?;
             out.warnings.extend(s.warnings.iter().cloned());
             out.added.push(s.name.clone());
+            sealed.push(s);
         }
-        self.register_and_save(&ed, &out.added)?;
+        if out.added.is_empty() {
+            return Ok(out);
+        }
+        let file = ConfigFile::parse(&ed.text(), &self.paths.config)?;
+        Settings::resolve(&file, &Overrides::default(), &self.paths.config)?;
+        let secrets = self.secrets()?;
+        let mut ed = ConfigEditor::open(&self.paths.config)?;
+        for s in sealed {
+            let mut config = s.config.clone();
+            let moved = secrets.seal_server(&s.name, &mut config, &self.seal);
+            let moved = match moved {
+                Ok(m) => m,
+                Err(e) => {
+                    forget(&secrets, &out.moved);
+                    return Err(e.into());
+                }
+            };
+            out.warnings
+                .extend(moved.iter().filter_map(|m| m.warning.clone()));
+            out.moved.extend(moved);
+            ed.add_server(&s.name, &config)?;
+        }
+        if let Err(e) = self.register_and_save(&ed, &out.added, secrets.store()) {
+            forget(&secrets, &out.moved);
+            return Err(e);
+        }
         Ok(out)
     }
 
@@ -98,48 +167,48 @@ impl<'a> ServerEditor<'a> {
     /// under that name start without approval. Registering before saving: a
     /// running gateway that read the file first would register the server as
     /// pending.
-    fn register_and_save(&self, ed: &ConfigEditor, names: &[String]) -> Result<(), GatewayError> {
+    fn register_and_save(
+        &self,
+        ed: &ConfigEditor,
+        names: &[String],
+        store: &Store,
+    ) -> Result<(), GatewayError> {
         let file = ConfigFile::parse(&ed.text(), &self.paths.config)?;
         Settings::resolve(&file, &Overrides::default(), &self.paths.config)?;
-        if !names.is_empty() {
-            let opened;
-            let store = match self.store {
-                Some(s) => s,
-                None => {
-                    opened = Store::open(self.paths.database())
-                        .map_err(|error| GatewayError::Store { error })?;
-                    &opened
-                }
-            };
-            for name in names {
-                store
-                    .register_server(name, ServerOrigin::Person)
-                    .map_err(|error| GatewayError::Store { error })?;
-            }
+        for name in names {
+            store
+                .register_server(name, ServerOrigin::Person)
+                .map_err(|error| GatewayError::Store { error })?;
         }
         ed.save()?;
         Ok(())
     }
 }
 
+/// Takes back secrets stored for an add that then failed.
+fn forget(secrets: &Secrets, moved: &[Moved]) {
+    for m in moved {
+        let _ = secrets.remove(&m.secret);
+    }
+}
+
 impl Gateway {
     pub(super) fn server_editor(&self) -> ServerEditor<'_> {
-        ServerEditor::new(&self.inner.paths).with_store(&self.inner.store)
+        ServerEditor::new(&self.inner.paths).with_secrets(self.inner.secrets.clone())
     }
 
     /// Adds a server as a person described it; it starts at once (its tools
-    /// wait for approval).
+    /// wait for approval). Values that look like credentials go to the
+    /// keyring, except those named in `seal.plain`.
     pub async fn add_server(
         &self,
         name: &str,
         server: &ServerConfig,
+        seal: SealOptions,
     ) -> Result<ServersAdded, GatewayError> {
-        self.server_editor().add(name, server)?;
+        let out = self.server_editor().sealing(seal).add(name, server)?;
         self.reload_config().await?;
-        Ok(ServersAdded {
-            added: vec![name.to_owned()],
-            ..ServersAdded::default()
-        })
+        Ok(out)
     }
 
     /// Adds the servers of an `mcpServers` (or VS Code `servers`) snippet;

@@ -219,7 +219,7 @@ async fn jwt_bearer(
         issuer: metadata.issuer.clone(),
         redirect_uri: String::new(),
         client_id: client_id.clone(),
-        client_secret: client.config.client_secret.clone(),
+        client_secret: client.configured_secret(),
         auth_method: if client.config.client_secret.is_some() {
             "client_secret_basic".into()
         } else {
@@ -290,10 +290,10 @@ async fn client_credentials(
         issuer: metadata.issuer.clone(),
         redirect_uri: String::new(),
         client_id: client_id.clone(),
-        client_secret: client.config.client_secret.clone(),
+        client_secret: client.configured_secret(),
         auth_method: auth_method.into(),
     };
-    if let Err(e) = client.ctx.store.save_oauth_client(&client.server, &record) {
+    if let Err(e) = client.ctx.vault.save_client(&client.server, &record) {
         tracing::warn!(server = client.server, "storing its client failed: {e}");
     }
     let scope = scopes
@@ -423,7 +423,7 @@ async fn identity(
     metadata: &ServerMetadata,
     redirect_uri: &str,
 ) -> Result<OAuthClientRecord, OAuthError> {
-    let store = &client.ctx.store;
+    let store = &client.ctx.vault;
     let supported = metadata
         .token_endpoint_auth_methods_supported
         .clone()
@@ -445,11 +445,11 @@ async fn identity(
             issuer: metadata.issuer.clone(),
             redirect_uri: redirect_uri.to_owned(),
             client_id: id.clone(),
-            client_secret: client.config.client_secret.clone(),
-            auth_method: with_secret(&client.config.client_secret),
+            client_secret: client.configured_secret(),
+            auth_method: with_secret(&client.configured_secret()),
         }
     } else if let Some(stored) = store
-        .oauth_client(&client.server, &metadata.issuer, redirect_uri)
+        .client(&client.server, &metadata.issuer, redirect_uri)
         .ok()
         .flatten()
     {
@@ -468,7 +468,7 @@ async fn identity(
     } else {
         register(client, metadata, redirect_uri, &supported).await?
     };
-    if let Err(e) = store.save_oauth_client(&client.server, &record) {
+    if let Err(e) = store.save_client(&client.server, &record) {
         tracing::warn!(
             server = client.server,
             "storing its client registration failed: {e}"
@@ -813,8 +813,8 @@ pub(super) async fn refresh(
     let metadata = discovery::server_metadata(&client.ctx.http, &old.issuer).await?;
     let record = match client
         .ctx
-        .store
-        .oauth_client_by_id(&client.server, &old.issuer, &old.client_id)
+        .vault
+        .client_by_id(&client.server, &old.issuer, &old.client_id)
         .ok()
         .flatten()
     {
@@ -824,9 +824,7 @@ pub(super) async fn refresh(
             redirect_uri: String::new(),
             client_id: old.client_id.clone(),
             client_secret: client
-                .config
-                .client_secret
-                .clone()
+                .configured_secret()
                 .filter(|_| client.config.client_id.as_deref() == Some(old.client_id.as_str())),
             auth_method: "none".into(),
         },

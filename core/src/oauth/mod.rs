@@ -19,6 +19,7 @@ mod dpop;
 mod error;
 mod flow;
 mod urls;
+mod vault;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -29,7 +30,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::config::OAuthConfig;
-use crate::store::{OAuthTokenRecord, Store, UnixMillis};
+use crate::secrets::Secrets;
+use crate::store::{OAuthTokenRecord, UnixMillis};
 
 pub(crate) use discovery::Challenge;
 use dpop::DpopKey;
@@ -48,14 +50,14 @@ pub(crate) const CALLBACK_PATH: &str = "/oauth/callback";
 /// the redirect URI (known once the gateway listens) and the flows waiting
 /// for their callback, by `state`.
 pub(crate) struct OAuthContext {
-    store: Arc<Store>,
+    vault: vault::TokenVault,
     http: reqwest::Client,
     redirect: watch::Sender<Option<String>>,
     flows: Mutex<HashMap<String, Arc<OAuthClient>>>,
 }
 
 impl OAuthContext {
-    pub(crate) fn new(store: Arc<Store>) -> Arc<Self> {
+    pub(crate) fn new(secrets: Secrets) -> Arc<Self> {
         let http = reqwest::Client::builder()
             .no_proxy()
             .connect_timeout(Duration::from_secs(10))
@@ -65,11 +67,17 @@ impl OAuthContext {
             .build()
             .unwrap_or_default();
         Arc::new(Self {
-            store,
+            vault: vault::TokenVault::new(secrets),
             http,
             redirect: watch::channel(None).0,
             flows: Mutex::default(),
         })
+    }
+
+    /// Moves tokens and client secrets an older Portcullis kept in the store
+    /// to where secrets are kept; what moved.
+    pub(crate) fn move_plain(&self) -> Result<Vec<String>, crate::secrets::SecretError> {
+        self.vault.move_plain()
     }
 
     /// The gateway listens at `addr`: the redirect URI is on it.
@@ -158,7 +166,7 @@ impl OAuthClient {
         url: &str,
         config: OAuthConfig,
     ) -> Arc<Self> {
-        let token = match ctx.store.oauth_tokens(server, url) {
+        let token = match ctx.vault.tokens(server, url) {
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!(server, "reading its stored sign-in failed: {e}");
@@ -193,6 +201,24 @@ impl OAuthClient {
             dpop: Mutex::new(dpop),
             nonce: Mutex::new(None),
         })
+    }
+
+    /// The client secret the config gives, a secret by name looked up.
+    /// A secret that cannot be read is left out (and said in the log): the
+    /// authorization server then refuses the client and says why.
+    pub(crate) fn configured_secret(&self) -> Option<String> {
+        match self.config.client_secret.as_ref()? {
+            crate::config::ValueOrSecret::Plain(v) => Some(v.clone()),
+            crate::config::ValueOrSecret::Secret(name) => {
+                match self.ctx.vault.secrets().get(name) {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        tracing::warn!(server = self.server, "its client secret: {e}");
+                        None
+                    }
+                }
+            }
+        }
     }
 
     /// Who hears about sign-in URLs (the upstream's status).
@@ -503,7 +529,7 @@ impl OAuthClient {
             .as_deref()
             .and_then(|k| DpopKey::from_pkcs8(k).ok())
             .map(Arc::new);
-        if let Err(e) = self.ctx.store.save_oauth_tokens(&self.server, &record) {
+        if let Err(e) = self.ctx.vault.save_tokens(&self.server, &record) {
             tracing::warn!(
                 server = self.server,
                 "storing its tokens failed ({e}); this sign-in lasts until the gateway stops"

@@ -157,6 +157,22 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE findings ADD COLUMN span_end   INTEGER;
     ALTER TABLE findings ADD COLUMN span_text  TEXT;
     "#,
+    // 7: where each secret's value is kept (never the value): the OS
+    // keyring or the encrypted file. OAuth tokens and client secrets move
+    // there too; their columns here are emptied when they do.
+    r#"
+    CREATE TABLE secrets (
+        name       TEXT PRIMARY KEY NOT NULL,
+        backend    TEXT NOT NULL CHECK (backend IN ('keyring', 'file')),
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+
+    -- One-time steps done outside SQL (e.g. moving the config's secrets).
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -24,6 +24,7 @@ mod error;
 mod items;
 mod migrations;
 mod oauth;
+mod secrets;
 mod servers;
 mod sql;
 mod time;
@@ -47,6 +48,7 @@ pub use activity::{
 pub use error::{ChangedDefinition, HighSeverityHeld, StoreError};
 pub use items::{ItemInfo, ItemStatus, PendingItem};
 pub use oauth::{OAuthClientRecord, OAuthTokenRecord};
+pub use secrets::SecretRow;
 pub use servers::{ServerInfo, ServerRegistration};
 pub use time::UnixMillis;
 pub use tools::{PendingTool, ToolDiff, ToolInfo, ToolStatus};

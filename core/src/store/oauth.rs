@@ -187,6 +187,56 @@ impl Store {
         })
     }
 
+    /// Token records whose secrets are still in the store (written before
+    /// secrets moved to the keyring), with the server of each.
+    pub fn plain_oauth_tokens(&self) -> Result<Vec<(String, OAuthTokenRecord)>, StoreError> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT server, url, issuer, client_id, resource, access_token, refresh_token, scope, expires_at, token_type, dpop_key FROM oauth_tokens WHERE access_token <> ''",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    OAuthTokenRecord {
+                        url: r.get(1)?,
+                        issuer: r.get(2)?,
+                        client_id: r.get(3)?,
+                        resource: r.get(4)?,
+                        access_token: r.get(5)?,
+                        refresh_token: r.get(6)?,
+                        scope: r.get(7)?,
+                        expires_at: r.get::<_, Option<i64>>(8)?.map(UnixMillis),
+                        token_type: r.get(9)?,
+                        dpop_key: r.get(10)?,
+                    },
+                ))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Client records whose secret is still in the store, with the server of each.
+    pub fn plain_oauth_clients(&self) -> Result<Vec<(String, OAuthClientRecord)>, StoreError> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT server, issuer, redirect_uri, client_id, client_secret, auth_method FROM oauth_clients WHERE client_secret IS NOT NULL",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    OAuthClientRecord {
+                        issuer: r.get(1)?,
+                        redirect_uri: r.get(2)?,
+                        client_id: r.get(3)?,
+                        client_secret: r.get(4)?,
+                        auth_method: r.get(5)?,
+                    },
+                ))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
     /// Forgets the tokens of `server` (they were refused, or it signs out).
     pub fn forget_oauth_tokens(&self, server: &str) -> Result<(), StoreError> {
         self.write(|tx| {

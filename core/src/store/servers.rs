@@ -155,6 +155,19 @@ impl Store {
         })
     }
 
+    /// Moves the approval of `name` from launch fingerprint `old` to `new`,
+    /// only if `old` is the one recorded: for a change Portcullis made
+    /// itself that runs the same thing (a value moved to the keyring and
+    /// referred to by name). Whether it moved.
+    pub fn repin_launch(&self, name: &str, old: &str, new: &str) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE servers SET launch_hash = ?3 WHERE name = ?1 AND launch_hash = ?2",
+                params![name, old, new],
+            )? > 0)
+        })
+    }
+
     /// Every registered server, by name.
     pub fn servers(&self) -> Result<Vec<ServerInfo>, StoreError> {
         self.read(|tx| {

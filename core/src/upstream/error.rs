@@ -64,6 +64,15 @@ pub enum UpstreamError {
         /// The cause, with a hint.
         source: IsolationError,
     },
+    /// A secret its environment or headers name could not be read: it is
+    /// not started (or connected) without it.
+    #[error("upstream `{server}` was not started: {source}")]
+    Secret {
+        /// Server name.
+        server: String,
+        /// Which secret and why, with a hint.
+        source: Box<crate::secrets::SecretError>,
+    },
     /// The upstream started but its `initialize` failed.
     #[error("upstream `{server}` failed its handshake: {message}{}\nhint: run its command by hand to see what it prints", tail(stderr))]
     Handshake {

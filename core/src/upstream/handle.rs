@@ -38,6 +38,8 @@ pub(crate) struct UpstreamContext {
     pub(crate) oauth: Arc<OAuthContext>,
     /// Where stdio upstreams' process groups are recorded while they run.
     pub(crate) groups: Arc<ProcessGroups>,
+    /// Looks up the secrets a server's environment or headers name.
+    pub(crate) secrets: crate::secrets::Secrets,
 }
 
 /// The requests in flight on one connection.

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use indexmap::IndexMap;
 use rand::Rng;
 use serde_json::Value;
 
@@ -180,13 +181,26 @@ async fn connect(
     let name = shared.settings.name.clone();
     let inbound = inbound_sink(handle, pending.clone());
     let limit = shared.ctx.max_message_bytes;
+    // Secrets are looked up now, for this connection only: the values live
+    // in these maps until the process is spawned or the link is built.
+    let resolve = |map| {
+        shared
+            .ctx
+            .secrets
+            .resolve(map)
+            .map_err(|source| UpstreamError::Secret {
+                server: name.clone(),
+                source: Box::new(source),
+            })
+    };
+    let (env, headers) = match &shared.settings.transport {
+        TransportSettings::Stdio { env, .. } => (resolve(env)?, IndexMap::new()),
+        TransportSettings::Http { headers, .. } => (IndexMap::new(), resolve(headers)?),
+    };
     let conn = match (&shared.settings.transport, &shared.settings.isolation) {
         (
             TransportSettings::Stdio {
-                command,
-                args,
-                env,
-                cwd,
+                command, args, cwd, ..
             },
             Isolation::Docker(docker),
         ) => spawn_container(
@@ -194,7 +208,7 @@ async fn connect(
                 server: &name,
                 command,
                 args,
-                env,
+                env: &env,
                 cwd: cwd.as_ref(),
                 settings: docker,
                 max_message_bytes: limit,
@@ -212,10 +226,7 @@ async fn connect(
         })?,
         (
             TransportSettings::Stdio {
-                command,
-                args,
-                env,
-                cwd,
+                command, args, cwd, ..
             },
             Isolation::None,
         ) => spawn_stdio(
@@ -223,7 +234,7 @@ async fn connect(
                 server: &name,
                 command,
                 args,
-                env,
+                env: &env,
                 cwd: cwd.as_ref(),
                 max_message_bytes: limit,
                 groups: &shared.ctx.groups,
@@ -237,12 +248,12 @@ async fn connect(
             server: name.clone(),
             source,
         })?,
-        (TransportSettings::Http { url, headers, kind }, _) => connect_http(
+        (TransportSettings::Http { url, kind, .. }, _) => connect_http(
             HttpOptions {
                 server: &name,
                 tool_schemas: tool_schemas(handle),
                 url,
-                headers,
+                headers: &headers,
                 kind: *kind,
                 max_message_bytes: limit,
                 auth: shared.oauth.clone(),
