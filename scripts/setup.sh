@@ -31,8 +31,11 @@ log() { echo "setup: $*" >&2; }
 #   (WebKitWebDriver). The headless `portcullis` binary needs none of these.
 #   dpkg-dev, binutils: scripts/package-deb.sh (dpkg-deb, dpkg-shlibdeps, objcopy);
 #   libglib2.0-bin: gdbus, with which the package test finds the tray icon on the bus.
+#   gnome-keyring, libsecret-tools: a real Secret Service (the OS keyring) that the
+#     secrets tests start on a private session bus (tests/python/harness.py,
+#     secret_service), and secret-tool, with which they look into it.
 # ---------------------------------------------------------------------------
-APT_PACKAGES=(git docker.io chromium fonts-inter)
+APT_PACKAGES=(git docker.io chromium fonts-inter gnome-keyring libsecret-tools dbus-daemon dbus-bin)
 DESKTOP_PACKAGES=(
     build-essential pkg-config file libssl-dev
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev

@@ -67,6 +67,9 @@ impl Home {
             .env_remove("PORTCULLIS_LISTEN")
             .env_remove("PORTCULLIS_LOG")
             .env("NO_COLOR", "1")
+            // No session bus, so secrets go to the encrypted file wherever this runs
+            // (the keyring is tested end to end in tests/python/test_secrets.py).
+            .env("DBUS_SESSION_BUS_ADDRESS", "")
             .stdin(Stdio::null());
         cmd
     }

@@ -157,6 +157,73 @@ def everything_http(transport: str = "streamableHttp", timeout: float = 20.0) ->
 
 
 # --------------------------------------------------------------------------
+# A private Secret Service (the OS keyring on Linux)
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class SecretService:
+    """A D-Bus session bus of its own with gnome-keyring-daemon on it, its login keyring
+    unlocked: what a person's desktop session offers, private to one test."""
+
+    address: str
+    env: dict[str, str]  # for tools that talk to it (secret-tool): the bus and the keyring's HOME
+
+    def lookup(self, **attributes: str) -> str | None:
+        """The secret of the item with these attributes, or None."""
+        args = [a for kv in attributes.items() for a in kv]
+        r = subprocess.run(["secret-tool", "lookup", *args], env=self.env, capture_output=True, text=True, timeout=10)
+        return r.stdout if r.returncode == 0 else None
+
+    def clear(self, **attributes: str) -> None:
+        args = [a for kv in attributes.items() for a in kv]
+        subprocess.run(["secret-tool", "clear", *args], env=self.env, capture_output=True, timeout=10, check=True)
+
+
+@contextmanager
+def secret_service(base: Path) -> Iterator[SecretService]:
+    """Starts a private session bus and an unlocked GNOME Keyring on it (no activation of
+    anything else: the bus has no service files); stops both after."""
+    base.mkdir(parents=True, exist_ok=True)
+    conf = base / "bus.conf"
+    conf.write_text(
+        '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" '
+        '"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
+        f"<busconfig><type>session</type><listen>unix:dir={base}</listen>"
+        '<policy context="default"><allow send_destination="*" eavesdrop="true"/>'
+        '<allow eavesdrop="true"/><allow own="*"/></policy></busconfig>\n'
+    )
+    bus = subprocess.Popen(["dbus-daemon", f"--config-file={conf}", "--print-address=1", "--nofork"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    keyring = None
+    try:
+        assert bus.stdout is not None
+        address = bus.stdout.readline().strip()
+        assert address.startswith("unix:"), f"dbus-daemon printed {address!r}"
+        home = base / "keyring-home"
+        home.mkdir(exist_ok=True)
+        env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address, "HOME": str(home), "XDG_RUNTIME_DIR": str(base), "XDG_DATA_HOME": str(home / "share")}
+        keyring = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"], env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert keyring.stdin is not None
+        keyring.stdin.write(b"keyring-password-for-tests\n")  # creates and unlocks the login keyring
+        keyring.stdin.close()
+        ask = ["dbus-send", f"--bus={address}", "--print-reply", "--dest=org.freedesktop.secrets", "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.ReadAlias", "string:default"]
+        deadline = time.monotonic() + 20
+        while "login" not in subprocess.run(ask, capture_output=True, text=True).stdout:
+            assert keyring.poll() is None, "gnome-keyring-daemon exited"
+            assert time.monotonic() < deadline, "the keyring's login collection did not appear within 20 s"
+            time.sleep(0.1)
+        yield SecretService(address=address, env=env)
+    finally:
+        for p in (keyring, bus):
+            if p is not None:
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+# --------------------------------------------------------------------------
 # Gateway config snippets (TOML). Join several with "\n".
 # --------------------------------------------------------------------------
 

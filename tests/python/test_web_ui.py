@@ -220,11 +220,16 @@ def test_servers_are_added_from_the_form_and_from_pasted_json(gateway, b):
     b.fill("#add-name", "everything")
     b.fill("#add-command", str(harness.EVERYTHING))
     b.fill("#add-args", "stdio")
-    b.fill("#add-env", "GREETING=hello there")
+    token = "sk-live-7Qm2Xc9Vb4Nz1Lk8Jh3G"
+    b.fill("#add-env", f"GREETING=hello there\nSEARCH_API_KEY={token}")
     b.click(button("Add server", "form"))
+    b.wait(".toast", "Kept SEARCH_API_KEY in the encrypted secrets file")
     b.wait('[data-server="everything"][data-state="ready"]', timeout=40)
     added = config_servers(gw)["everything"]
-    assert added == {"command": str(harness.EVERYTHING), "args": ["stdio"], "env": {"GREETING": "hello there"}}, added
+    # The key went to where secrets are kept (no keyring here: the encrypted file); the
+    # config names it, and the page says so without showing it.
+    assert added == {"command": str(harness.EVERYTHING), "args": ["stdio"], "env": {"GREETING": "hello there", "SEARCH_API_KEY": {"secret": "everything.SEARCH_API_KEY"}}}, added
+    assert token not in b.eval("document.body.innerText")
     # A person added it, so it started; its tools wait for approval.
     b.wait("#pending-count")
     assert int(b.text("#pending-count")) >= 5

@@ -143,6 +143,9 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
     let done = ServerEditor::new(&paths)
         .sealing(SealOptions { plain })
         .add(&a.name, &server)?;
+    for w in &done.warnings {
+        eprintln!("warning: {w}");
+    }
     print_moved(&done.moved);
     println!("added `{}` to {}", a.name, paths.config.display());
     if AdminClient::discover(&paths).is_some() {

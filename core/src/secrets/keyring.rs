@@ -32,7 +32,7 @@ fn platform() -> Result<Arc<CredentialStore>, String> {
 
 #[cfg(target_os = "linux")]
 fn new_store() -> Result<Arc<CredentialStore>, String> {
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none_or(|a| a.is_empty())
         && !std::env::var_os("XDG_RUNTIME_DIR")
             .map(|d| std::path::Path::new(&d).join("bus").exists())
             .unwrap_or(false)

@@ -229,6 +229,19 @@ impl Secrets {
     pub(crate) fn value(&self, name: &str) -> Result<Option<String>, SecretError> {
         let inner = &self.inner;
         let unavailable = |backend: Backend, reason: String| {
+            // A reason that knows the fix says it; else the general one.
+            if let Some((reason, hint)) = reason.split_once("\nhint: ") {
+                let place = match backend {
+                    Backend::Keyring => "the OS keyring".to_owned(),
+                    Backend::File => inner.file.path().display().to_string(),
+                };
+                return SecretError::Unavailable {
+                    name: name.to_owned(),
+                    backend: place,
+                    reason: reason.to_owned(),
+                    hint: hint.to_owned(),
+                };
+            }
             let (place, hint) = match backend {
                 Backend::Keyring => ("the OS keyring".to_owned(), format!("unlock the keyring (log in to the desktop session), or run `portcullis secret set {name}` again where there is none to keep it in the encrypted file")),
                 Backend::File => (inner.file.path().display().to_string(), format!("fix what the reason says, or run `portcullis secret set {name}` again")),

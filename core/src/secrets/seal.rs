@@ -43,9 +43,14 @@ impl Moved {
             Backend::Keyring => "the OS keyring",
             Backend::File => "the encrypted secrets file",
         };
+        let what = if self.table == "headers" {
+            "header"
+        } else {
+            self.table
+        };
         format!(
-            "[servers.{}] {} {} moved to {place} as secret `{}`",
-            self.server, self.table, self.key, self.secret
+            "[servers.{}] {what} {} moved to {place} as secret `{}`",
+            self.server, self.key, self.secret
         )
     }
 }

@@ -66,12 +66,12 @@ function addPanel(ctx, onDone) {
   docker.addEventListener('change', () => { containerFields.hidden = !docker.checked; });
   const commandFields = h('div', {},
     h('div', { class: 'grid-2' }, field('command', 'Command', command), field('args', 'Arguments', args, 'Split like a shell does; quote an argument that has spaces.')),
-    h('div', { class: 'grid-2' }, field('env', 'Environment', env, 'One NAME=value per line.'), field('cwd', 'Working folder', cwd)),
+    h('div', { class: 'grid-2' }, field('env', 'Environment', env, 'One NAME=value per line. Keys and tokens go to the OS keyring, not the config file.'), field('cwd', 'Working folder', cwd)),
     check('docker', docker, 'Run in a Docker container', 'No network, a read-only root, memory and CPU limits, only the folders you share.'),
     containerFields);
   const urlFields = h('div', { hidden: true },
     h('div', { class: 'grid-2' }, field('url', 'URL', url), field('transport', 'Transport', transport)),
-    field('headers', 'Headers', headers, 'One “Name: value” per line.'));
+    field('headers', 'Headers', headers, 'One “Name: value” per line. Keys and tokens go to the OS keyring, not the config file.'));
   const kinds = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Kind of server' });
   for (const [k, label] of [['command', 'Program (stdio)'], ['url', 'URL (HTTP)']]) {
     const b = h('button', { type: 'button', class: k === kind ? 'on' : '', text: label, dataset: { kind: k } });
@@ -147,6 +147,11 @@ function addPanel(ctx, onDone) {
         const added = done.added || [];
         let msg = added.length ? `Added ${added.join(', ')}: starting now. Its tools wait for your approval.` : 'No server added.';
         if (done.skipped && done.skipped.length) msg += ` Skipped (name exists): ${done.skipped.join(', ')}.`;
+        const moved = done.moved || [];
+        if (moved.length) {
+          const where = moved.every((m) => m.backend === 'keyring') ? 'the OS keyring' : 'the encrypted secrets file';
+          msg += ` Kept ${moved.map((m) => m.key).join(', ')} in ${where}; the config names ${moved.length === 1 ? 'it' : 'them'} as a secret.`;
+        }
         ctx.toast(msg, { hint: (done.warnings || []).join(' ') || undefined });
         onDone(true);
       } catch (e) {
