@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -122,10 +123,11 @@ def oauth_table(context: dict[str, Any], base: Path) -> str:
         if isinstance(context.get(key), str):
             lines.append(f"{key} = {json.dumps(context[key])}")
     if isinstance(context.get("private_key_pem"), str):  # client credentials with private_key_jwt
-        key_file = base / "client-key.pem"
-        key_file.write_text(context["private_key_pem"])
-        key_file.chmod(0o600)
-        lines.append(f"private_key = {json.dumps(str(key_file))}")
+        # The PEM kept as a secret, as a person would: `portcullis secret set` reads it on stdin.
+        env = {**os.environ, "PORTCULLIS_HOME": str(base / "home")}
+        stored = subprocess.run([str(harness.gateway_bin()), "secret", "set", "client-key"], input=context["private_key_pem"], env=env, capture_output=True, text=True, timeout=30)
+        assert stored.returncode == 0, f"secret set: {stored.stderr}"
+        lines.append('private_key = { secret = "client-key" }')
     if isinstance(context.get("valid_jwt"), str):  # workload identity: the platform's token, in a file
         token_file = base / "workload-token.jwt"
         token_file.write_text(context["valid_jwt"])

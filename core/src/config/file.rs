@@ -177,10 +177,11 @@ pub struct OAuthConfig {
     pub client_metadata_url: Option<String>,
     /// Scopes to ask for (space-separated), instead of the ones the server names.
     pub scope: Option<String>,
-    /// A PEM file with the client's P-256 private key (PKCS#8): the client
-    /// authenticates with a signed JWT (`private_key_jwt`, ES256). Used by the
-    /// client credentials grant, where no person signs in.
-    pub private_key: Option<PathBuf>,
+    /// The client's P-256 private key (PKCS#8, PEM): a file's path, or
+    /// `{ secret = "name" }` for the PEM kept as a secret. The client
+    /// authenticates with a signed JWT (`private_key_jwt`, ES256). Used by
+    /// the client credentials grant, where no person signs in.
+    pub private_key: Option<ValueOrSecret>,
     /// A file holding a JWT the platform issues to this workload (workload
     /// identity federation): where the authorization server offers only the
     /// JWT bearer grant, it is traded for a token, with no person.

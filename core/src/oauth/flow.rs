@@ -14,6 +14,7 @@ use std::sync::Arc;
 use super::discovery::{self, Challenge, ServerMetadata};
 use super::dpop::DpopKey;
 use super::{OAuthClient, OAuthError};
+use crate::config::ValueOrSecret;
 use crate::store::{OAuthClientRecord, OAuthTokenRecord, UnixMillis};
 
 /// A flow waiting for its callback.
@@ -342,13 +343,30 @@ fn client_assertion(
     let bad_key = |message: String| {
         OAuthError::Untrusted { message, hint: format!("set `private_key` under [servers.{}.oauth] to a PEM file with an unencrypted P-256 key in PKCS#8 (BEGIN PRIVATE KEY)", client.server) }
     };
-    let path = client.config.private_key.clone().unwrap_or_default();
-    let pem = std::fs::read_to_string(&path).map_err(|e| {
-        bad_key(format!(
-            "cannot read the client's private key {}: {e}",
-            path.display()
-        ))
-    })?;
+    let (pem, path) = match client.config.private_key.clone() {
+        Some(ValueOrSecret::Secret(name)) => (
+            client
+                .ctx
+                .vault
+                .secrets()
+                .get(&name)
+                .map_err(|e| bad_key(e.to_string()))?,
+            std::path::PathBuf::from(format!("the secret `{name}`")),
+        ),
+        plain => {
+            let path = std::path::PathBuf::from(match plain {
+                Some(ValueOrSecret::Plain(p)) => p,
+                _ => String::new(),
+            });
+            let pem = std::fs::read_to_string(&path).map_err(|e| {
+                bad_key(format!(
+                    "cannot read the client's private key {}: {e}",
+                    path.display()
+                ))
+            })?;
+            (pem, path)
+        }
+    };
     let body: String = pem
         .lines()
         .skip_while(|l| !l.starts_with("-----BEGIN PRIVATE KEY"))

@@ -182,20 +182,38 @@ async fn connect(
     let inbound = inbound_sink(handle, pending.clone());
     let limit = shared.ctx.max_message_bytes;
     // Secrets are looked up now, for this connection only: the values live
-    // in these maps until the process is spawned or the link is built.
-    let resolve = |map| {
-        shared
-            .ctx
-            .secrets
-            .resolve(map)
-            .map_err(|source| UpstreamError::Secret {
-                server: name.clone(),
-                source: Box::new(source),
-            })
-    };
-    let (env, headers) = match &shared.settings.transport {
-        TransportSettings::Stdio { env, .. } => (resolve(env)?, IndexMap::new()),
-        TransportSettings::Http { headers, .. } => (IndexMap::new(), resolve(headers)?),
+    // in these maps until the process is spawned or the link is built. Off
+    // the runtime: a keyring answers over D-Bus, and a locked one slowly.
+    let (env, headers) = {
+        let secrets = shared.ctx.secrets.clone();
+        let transport = shared.settings.transport.clone();
+        let resolved = tokio::task::spawn_blocking(move || match &transport {
+            TransportSettings::Stdio { env, .. } => {
+                secrets.resolve(env).map(|e| (e, IndexMap::new()))
+            }
+            TransportSettings::Http { headers, .. } => {
+                secrets.resolve(headers).map(|h| (IndexMap::new(), h))
+            }
+        })
+        .await;
+        match resolved {
+            Ok(Ok(maps)) => maps,
+            Ok(Err(source)) => {
+                return Err(UpstreamError::Secret {
+                    server: name.clone(),
+                    source: Box::new(source),
+                })
+            }
+            Err(e) => {
+                return Err(UpstreamError::Unavailable {
+                    server: name.clone(),
+                    reason: format!("looking up its secrets failed: {e}"),
+                    stderr: Vec::new(),
+                    hint: "Portcullis retries it; `portcullis secret list` shows its secrets"
+                        .into(),
+                })
+            }
+        }
     };
     let conn = match (&shared.settings.transport, &shared.settings.isolation) {
         (
