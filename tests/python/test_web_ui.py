@@ -139,7 +139,7 @@ def test_management_routes_answer_with_status_message_and_hint(gateway, tmp_path
         assert resp.status_code == status, f"{method} {path}: {resp.status_code} {resp.text}"
         answer = resp.json()
         assert text in answer["error"] + (answer.get("hint") or ""), f"{method} {path}: {answer}"
-    assert call("POST", "servers", {"snippet": '{"mcpServers": {"clock": {"command": "x"}}}'}).json() == {"added": [], "skipped": ["clock"], "warnings": []}
+    assert call("POST", "servers", {"snippet": '{"mcpServers": {"clock": {"command": "x"}}}'}).json() == {"added": [], "skipped": ["clock"], "warnings": [], "moved": []}
     assert call("DELETE", "servers/clock").status_code == 200
     assert "clock" not in config_servers(gw)
 
