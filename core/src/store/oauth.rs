@@ -72,6 +72,25 @@ impl std::fmt::Debug for OAuthTokenRecord {
     }
 }
 
+/// The columns [`token_row`] reads, in its order.
+const TOKEN_COLUMNS: &str = "url, issuer, client_id, resource, access_token, refresh_token, scope, expires_at, token_type, dpop_key";
+
+/// A token record from [`TOKEN_COLUMNS`], starting at column `at`.
+fn token_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<OAuthTokenRecord> {
+    Ok(OAuthTokenRecord {
+        url: r.get(at)?,
+        issuer: r.get(at + 1)?,
+        client_id: r.get(at + 2)?,
+        resource: r.get(at + 3)?,
+        access_token: r.get(at + 4)?,
+        refresh_token: r.get(at + 5)?,
+        scope: r.get(at + 6)?,
+        expires_at: r.get::<_, Option<i64>>(at + 7)?.map(UnixMillis),
+        token_type: r.get(at + 8)?,
+        dpop_key: r.get(at + 9)?,
+    })
+}
+
 impl Store {
     /// The client identity registered for `server` at `issuer` with `redirect_uri`.
     pub fn oauth_client(
@@ -135,22 +154,11 @@ impl Store {
         self.read(|tx| {
             Ok(tx
                 .query_row(
-                    "SELECT url, issuer, client_id, resource, access_token, refresh_token, scope, expires_at, token_type, dpop_key FROM oauth_tokens WHERE server = ?1 AND url = ?2",
+                    &format!(
+                        "SELECT {TOKEN_COLUMNS} FROM oauth_tokens WHERE server = ?1 AND url = ?2"
+                    ),
                     params![server, url],
-                    |r| {
-                        Ok(OAuthTokenRecord {
-                            url: r.get(0)?,
-                            issuer: r.get(1)?,
-                            client_id: r.get(2)?,
-                            resource: r.get(3)?,
-                            access_token: r.get(4)?,
-                            refresh_token: r.get(5)?,
-                            scope: r.get(6)?,
-                            expires_at: r.get::<_, Option<i64>>(7)?.map(UnixMillis),
-                            token_type: r.get(8)?,
-                            dpop_key: r.get(9)?,
-                        })
-                    },
+                    |r| token_row(r, 0),
                 )
                 .optional()?)
         })
@@ -191,26 +199,10 @@ impl Store {
     /// secrets moved to the keyring), with the server of each.
     pub fn plain_oauth_tokens(&self) -> Result<Vec<(String, OAuthTokenRecord)>, StoreError> {
         self.read(|tx| {
-            let mut stmt = tx.prepare(
-                "SELECT server, url, issuer, client_id, resource, access_token, refresh_token, scope, expires_at, token_type, dpop_key FROM oauth_tokens WHERE access_token <> ''",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    OAuthTokenRecord {
-                        url: r.get(1)?,
-                        issuer: r.get(2)?,
-                        client_id: r.get(3)?,
-                        resource: r.get(4)?,
-                        access_token: r.get(5)?,
-                        refresh_token: r.get(6)?,
-                        scope: r.get(7)?,
-                        expires_at: r.get::<_, Option<i64>>(8)?.map(UnixMillis),
-                        token_type: r.get(9)?,
-                        dpop_key: r.get(10)?,
-                    },
-                ))
-            })?;
+            let mut stmt = tx.prepare(&format!(
+                "SELECT server, {TOKEN_COLUMNS} FROM oauth_tokens WHERE access_token <> ''"
+            ))?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, token_row(r, 1)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
     }
