@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use super::session::Inflight;
 use super::{Gateway, GatewayError, Session};
 use crate::protocol::modern::Rejection;
 use crate::protocol::{to_raw, ErrorCode, Message};
@@ -134,22 +133,13 @@ pub(super) async fn start(
     let key = msg.id_key().map(str::to_owned);
     let call = upstream.start_forward(msg).await?;
     let (tx, input) = mpsc::channel(16);
-    if let Some(k) = &key {
-        session
-            .inflight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                k.clone(),
-                Inflight {
-                    server: server.to_owned(),
-                    upstream_id: call.upstream_id,
-                    related: related.clone(),
-                    started: Instant::now(),
-                    input: Some(tx),
-                },
-            );
-    }
+    session.track_inflight(
+        key.as_deref(),
+        server,
+        call.upstream_id,
+        related.clone(),
+        Some(tx),
+    );
     let timeout = upstream.settings().call_timeout;
     let c = Continuation {
         gw: gw.clone(),

@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::session::{Era, Inflight, InflightGuard};
+use super::session::{Era, InflightGuard};
 use super::{
     arguments, catalog, eras, logging, subscriptions, surface, Gateway, GatewayError, GatewayEvent,
     Session,
@@ -644,22 +644,7 @@ async fn forward(
     let retry = (session.era() == Era::Legacy && stateless).then(|| (msg.clone(), related.clone()));
     let key = msg.id_key().map(str::to_owned);
     let call = upstream.start_forward(msg).await?;
-    if let Some(k) = &key {
-        session
-            .inflight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                k.clone(),
-                Inflight {
-                    server: server.to_owned(),
-                    upstream_id: call.upstream_id,
-                    related,
-                    started: std::time::Instant::now(),
-                    input: None,
-                },
-            );
-    }
+    session.track_inflight(key.as_deref(), server, call.upstream_id, related, None);
     let _guard = InflightGuard { session, key };
     let resp = call.wait(upstream.settings().call_timeout).await?;
     match retry {

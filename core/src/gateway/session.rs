@@ -163,6 +163,34 @@ pub(super) type LatestCall = (
 );
 
 impl Session {
+    /// Records the client's request `key` as forwarded to `server` as
+    /// `upstream_id`, so a cancellation or a server's request can find it.
+    pub(super) fn track_inflight(
+        &self,
+        key: Option<&str>,
+        server: &str,
+        upstream_id: u64,
+        related: Option<mpsc::Sender<Message>>,
+        input: Option<mpsc::Sender<super::continuation::InputAsk>>,
+    ) {
+        let Some(key) = key else {
+            return;
+        };
+        self.inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                key.to_owned(),
+                Inflight {
+                    server: server.to_owned(),
+                    upstream_id,
+                    related,
+                    started: Instant::now(),
+                    input,
+                },
+            );
+    }
+
     pub(super) fn new(
         id: String,
         transport: &'static str,

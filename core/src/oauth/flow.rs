@@ -227,13 +227,30 @@ async fn jwt_bearer(
             "none".into()
         },
     };
+    let grant = [("grant_type", JWT_BEARER), ("assertion", assertion.trim())];
+    let what = "the workload identity (JWT bearer) grant";
+    machine_grant(client, metadata, &record, &grant, what, resource, scopes).await
+}
+
+/// A grant where no person signs in (JWT bearer, client credentials): the
+/// `grant` fields with the scopes and resource, sent as `record`'s client,
+/// DPoP-bound where the server offers it; the token record it answers.
+async fn machine_grant(
+    client: &OAuthClient,
+    metadata: &ServerMetadata,
+    record: &OAuthClientRecord,
+    grant: &[(&str, &str)],
+    what: &'static str,
+    resource: Option<String>,
+    scopes: &[String],
+) -> Result<OAuthTokenRecord, OAuthError> {
     let scope = scopes
         .iter()
         .filter(|s| *s != OFFLINE_ACCESS)
         .cloned()
         .collect::<Vec<_>>()
         .join(" ");
-    let mut form = vec![("grant_type", JWT_BEARER), ("assertion", assertion.trim())];
+    let mut form = grant.to_vec();
     if !scope.is_empty() {
         form.push(("scope", scope.as_str()));
     }
@@ -241,19 +258,11 @@ async fn jwt_bearer(
         form.push(("resource", r.as_str()));
     }
     let dpop = dpop_key_for(metadata)?;
-    let answer = token_request(
-        client,
-        metadata,
-        &record,
-        &form,
-        "the workload identity (JWT bearer) grant",
-        dpop.as_deref(),
-    )
-    .await?;
+    let answer = token_request(client, metadata, record, &form, what, dpop.as_deref()).await?;
     Ok(record_of(
         client,
         &metadata.issuer,
-        &client_id,
+        &record.client_id,
         resource,
         answer,
         None,
@@ -297,39 +306,9 @@ async fn client_credentials(
     if let Err(e) = client.ctx.vault.save_client(&client.server, &record) {
         tracing::warn!(server = client.server, "storing its client failed: {e}");
     }
-    let scope = scopes
-        .iter()
-        .filter(|s| *s != OFFLINE_ACCESS)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut form = vec![("grant_type", "client_credentials")];
-    if !scope.is_empty() {
-        form.push(("scope", scope.as_str()));
-    }
-    if let Some(r) = &resource {
-        form.push(("resource", r.as_str()));
-    }
-    let dpop = dpop_key_for(metadata)?;
-    let answer = token_request(
-        client,
-        metadata,
-        &record,
-        &form,
-        "the client credentials grant",
-        dpop.as_deref(),
-    )
-    .await?;
-    Ok(record_of(
-        client,
-        &metadata.issuer,
-        &client_id,
-        resource,
-        answer,
-        None,
-        Some(scope).filter(|s| !s.is_empty()),
-        dpop.as_deref(),
-    ))
+    let grant = [("grant_type", "client_credentials")];
+    let what = "the client credentials grant";
+    machine_grant(client, metadata, &record, &grant, what, resource, scopes).await
 }
 
 /// A `private_key_jwt` client assertion (RFC 7523 §2.2): ES256, issued by and
