@@ -84,26 +84,12 @@ impl AdminClient {
         runtime: &std::path::Path,
     ) -> Result<T, ClientError> {
         let url = format!("{}/{}", self.base, path);
-        let err = |message: String| ClientError::Request {
-            url: url.clone(),
-            message,
-            runtime: runtime.display().to_string(),
-        };
-        let resp = self
+        let request = self
             .http
             .post(&url)
-            .bearer_auth(&self.token)
             .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| err(e.to_string()))?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| err(e.to_string()))?;
-        if !status.is_success() {
-            return Err(answer_error(&bytes, status));
-        }
-        serde_json::from_slice(&bytes).map_err(|e| err(e.to_string()))
+            .body(body.to_string());
+        self.send(request, url, runtime).await
     }
 
     /// GETs `/api/v1/<path>`.
@@ -113,24 +99,32 @@ impl AdminClient {
         runtime: &std::path::Path,
     ) -> Result<T, ClientError> {
         let url = format!("{}/{}", self.base, path);
+        let request = self.http.get(&url);
+        self.send(request, url, runtime).await
+    }
+
+    /// Sends `request` with the CLI's token and reads its JSON answer.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: String,
+        runtime: &std::path::Path,
+    ) -> Result<T, ClientError> {
         let err = |message: String| ClientError::Request {
             url: url.clone(),
             message,
             runtime: runtime.display().to_string(),
         };
-        let resp = self
-            .http
-            .get(&url)
+        let resp = request
             .bearer_auth(&self.token)
             .send()
             .await
             .map_err(|e| err(e.to_string()))?;
         let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| err(e.to_string()))?;
         if !status.is_success() {
-            let bytes = resp.bytes().await.unwrap_or_default();
             return Err(answer_error(&bytes, status));
         }
-        let bytes = resp.bytes().await.map_err(|e| err(e.to_string()))?;
         serde_json::from_slice(&bytes).map_err(|e| err(e.to_string()))
     }
 }
