@@ -39,6 +39,26 @@ impl Subscriptions {
         }
         out
     }
+
+    /// Adds `subscriber` to `uri`'s subscribers, and, when given, records
+    /// `server` as where the gateway subscribed to it.
+    fn add(&mut self, uri: &str, subscriber: &str, server: Option<String>) {
+        self.by_uri
+            .entry(uri.to_owned())
+            .or_default()
+            .insert(subscriber.to_owned());
+        if let Some(server) = server {
+            self.upstream.insert(uri.to_owned(), server);
+        }
+    }
+}
+
+/// The gateway's subscriptions, locked.
+fn subscriptions(gw: &Gateway) -> std::sync::MutexGuard<'_, Subscriptions> {
+    gw.inner
+        .subscriptions
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
 }
 
 fn uri_of(msg: &Message) -> Result<String, GatewayError> {
@@ -70,11 +90,7 @@ pub(super) async fn subscribe(
 
 /// The URIs subscribed at one upstream.
 fn uris_at(gw: &Gateway, server: &str) -> Vec<String> {
-    let subs = gw
-        .inner
-        .subscriptions
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let subs = subscriptions(gw);
     let mut uris: Vec<String> = subs
         .upstream
         .iter()
@@ -101,16 +117,9 @@ pub(super) async fn subscribe_uri(
     msg: &Message,
 ) -> Result<Message, GatewayError> {
     {
-        let mut subs = gw
-            .inner
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut subs = subscriptions(gw);
         if subs.upstream.contains_key(uri) {
-            subs.by_uri
-                .entry(uri.to_owned())
-                .or_default()
-                .insert(subscriber.to_owned());
+            subs.add(uri, subscriber, None);
             return Ok(empty_result());
         }
     }
@@ -120,34 +129,13 @@ pub(super) async fn subscribe_uri(
         .next()
         .filter(|h| h.is_stateless())
     {
-        {
-            let mut subs = gw
-                .inner
-                .subscriptions
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            subs.by_uri
-                .entry(uri.to_owned())
-                .or_default()
-                .insert(subscriber.to_owned());
-            subs.upstream
-                .insert(uri.to_owned(), owner.name().to_owned());
-        }
+        subscriptions(gw).add(uri, subscriber, Some(owner.name().to_owned()));
         renew_listen(gw, owner.name()).await?;
         return Ok(empty_result());
     }
     let (server, resp) = catalog::by_uri(gw, uri, msg).await?;
     if resp.error.is_none() {
-        let mut subs = gw
-            .inner
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        subs.by_uri
-            .entry(uri.to_owned())
-            .or_default()
-            .insert(subscriber.to_owned());
-        subs.upstream.insert(uri.to_owned(), server);
+        subscriptions(gw).add(uri, subscriber, Some(server));
     }
     Ok(resp)
 }
@@ -160,11 +148,7 @@ pub(super) async fn unsubscribe(
 ) -> Result<Message, GatewayError> {
     let uri = uri_of(&msg)?;
     let release = {
-        let mut subs = gw
-            .inner
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut subs = subscriptions(gw);
         let now_empty = match subs.by_uri.get_mut(&uri) {
             Some(ids) => {
                 ids.remove(session.id());
@@ -195,11 +179,7 @@ pub(super) async fn unsubscribe(
 /// Drops an ended session's subscriptions; unsubscribes upstream where it was the last.
 pub(super) fn release_session(gw: &Gateway, id: &str) {
     let released: Vec<(String, String)> = {
-        let mut subs = gw
-            .inner
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut subs = subscriptions(gw);
         let mut gone = Vec::new();
         subs.by_uri.retain(|uri, ids| {
             ids.remove(id);
