@@ -35,8 +35,12 @@ def request(
     headers: Mapping[str, str] | None = None,
     body: bytes | str | dict | None = None,
     timeout: float = 30.0,
+    received: bytearray | None = None,
 ) -> RawResponse:
-    """Sends one request to 127.0.0.1:port. `host=None` sends no Host header at all."""
+    """Sends one request to 127.0.0.1:port. `host=None` sends no Host header at all.
+
+    The bytes of the answer gather in `received` (a new bytearray unless one is given) as
+    they arrive, so another thread can watch a streamed answer before it ends."""
     if isinstance(body, dict):
         body = json.dumps(body)
     if isinstance(body, str):
@@ -52,7 +56,8 @@ def request(
     data = ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(data)
-        received = bytearray()
+        if received is None:
+            received = bytearray()
         while chunk := s.recv(65536):
             received += chunk
     return _parse(bytes(received))

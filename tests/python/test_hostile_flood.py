@@ -30,6 +30,18 @@ def rss_mb(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
+def idle_rss_mb(pid: int, timeout: float = 10.0) -> float:
+    """The RSS of a process once it holds steady (three readings 0.1 s apart within 1 MB):
+    the gateway is done with what came before, and this is its idle size."""
+    deadline = time.monotonic() + timeout
+    readings = [rss_mb(pid)]
+    while len(readings) < 3 or max(readings) - min(readings) >= 1.0:
+        assert time.monotonic() < deadline, f"the RSS of {pid} did not hold steady within {timeout} s: {readings}"
+        time.sleep(0.1)
+        readings = [*readings, rss_mb(pid)][-3:]
+    return readings[-1]
+
+
 class Sampler:
     """The peak RSS of a process, sampled every 20 ms on a thread."""
 
@@ -109,8 +121,7 @@ def test_a_flood_of_notifications_keeps_memory_bounded_and_reaches_only_the_call
     bystanders = [new_session(gw) for _ in range(10)]
     listener = new_session(gw, level="info")  # asked for log messages, but has no call in flight
     caller = new_session(gw)
-    time.sleep(0.5)
-    idle = rss_mb(pid)
+    idle = idle_rss_mb(pid)
 
     sampler = Sampler(pid)
     seen, answer = flood_call(gw, caller, 1000, 200_000)
@@ -141,8 +152,7 @@ def test_a_caller_that_does_not_read_costs_at_most_its_queue_budget(gateway) -> 
                  + harness.server_table("h", command=sys.executable, args=[str(HOSTILE)]))
     pid = gw.proc.pid
     caller = new_session(gw)
-    time.sleep(0.5)
-    idle = rss_mb(pid)
+    idle = idle_rss_mb(pid)
     body = json.dumps({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
                        "params": {"name": "h__flood", "arguments": {"count": 1000, "size": 200_000}}}).encode()
     s = socket.create_connection(("127.0.0.1", gw.port), timeout=60)

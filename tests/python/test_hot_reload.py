@@ -66,6 +66,15 @@ async def wait_for_tools(client: Client, predicate, what: str) -> set[str]:
         await anyio.sleep(0.2)
 
 
+async def wait_for_log(gw: harness.Gateway, text: str, what: str) -> None:
+    """Waits until the gateway's log says `text`."""
+    deadline = time.monotonic() + APPLY_WITHIN
+    while text not in gw.stderr_text():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the gateway's log did not show {what} within {APPLY_WITHIN} s:\n{gw.stderr_text()[-3000:]}")
+        await anyio.sleep(0.1)
+
+
 def process_exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -157,7 +166,8 @@ async def test_broken_edit_keeps_the_running_config(two_upstreams) -> None:
 
         broken = config + "\n[servers.everything\ncommand = \"x\"\n"  # unclosed table header
         replace_config(gw.home, broken)
-        await anyio.sleep(2.0)  # four polls
+        # The gateway has read the edit once it says why it ignores it.
+        await wait_for_log(gw, "ignoring the new config", "the broken edit rejected")
 
         after = admin.servers()
         assert sorted(after) == ["git", "time"], after

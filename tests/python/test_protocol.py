@@ -261,6 +261,29 @@ async def test_logging_notifications(gw) -> None:
 # --------------------------------------------------------------------------
 
 
+class LongCall:
+    """A long call of `client` on server-everything, for a task group: `run` makes it (its
+    result lands in `done["long"]`), `started()` returns once the upstream has reported
+    progress on it, so it is in flight there; it then runs for seconds more."""
+
+    def __init__(self, client: Client, done: dict[str, object], duration: float = 3.0) -> None:
+        self.client, self.done, self.duration = client, done, duration
+        self.progressed = anyio.Event()
+
+    async def run(self) -> None:
+        async def progress(p: float, total: float | None, message: str | None) -> None:
+            self.progressed.set()
+
+        # A step every 0.1 s, each reported: the first report comes at once.
+        arguments = {"duration": self.duration, "steps": int(self.duration * 10)}
+        self.done["long"] = await self.client.call_tool(EV + "trigger-long-running-operation", arguments, progress_callback=progress)
+
+    async def started(self, timeout: float = 10.0) -> None:
+        with anyio.move_on_after(timeout):
+            await self.progressed.wait()
+        assert self.progressed.is_set(), f"no progress on the long call within {timeout} s: {self.done}"
+
+
 async def test_the_caller_answers_not_the_most_recent_client(gateway) -> None:
     gw = gateway(harness.everything_stdio())
     alice, bob = Peer("alice"), Peer("bob")
@@ -282,13 +305,11 @@ async def test_several_calls_in_flight_the_latest_caller_answers(gateway) -> Non
     async with alice.client(gw.url) as a, bob.client(gw.url) as b:
         async with anyio.create_task_group() as tg:
             done: dict[str, object] = {}
-
-            async def long_call() -> None:
-                done["long"] = await a.call_tool(EV + "trigger-long-running-operation", {"duration": 2, "steps": 2})
-
-            tg.start_soon(long_call)
-            await anyio.sleep(0.5)  # alice's call is in flight
+            long_call = LongCall(a, done)
+            tg.start_soon(long_call.run)
+            await long_call.started()
             sampled = await b.call_tool(EV + "trigger-sampling-request", {"prompt": "busy?", "maxTokens": 5})
+            assert "long" not in done, "alice's call ended before bob's: nothing was in flight to route by"
         assert "answer from bob" in harness.text_of(sampled)
         assert (len(alice.sampled), len(bob.sampled)) == (0, 1)
         assert not done["long"].is_error
@@ -301,14 +322,17 @@ async def test_a_caller_without_the_capability_is_not_answered_for(gateway) -> N
     alice, mute = Peer("alice"), Peer("mute", sampling=False)
     async with alice.client(gw.url) as a, mute.client(gw.url) as m:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(a.call_tool, EV + "trigger-long-running-operation", {"duration": 2, "steps": 2})
-            await anyio.sleep(0.5)  # alice's call is in flight, and alice could sample
+            done: dict[str, object] = {}
+            long_call = LongCall(a, done)
+            tg.start_soon(long_call.run)
+            await long_call.started()  # alice's call is in flight, and alice could sample
             try:
                 result = await m.call_tool(EV + "trigger-sampling-request", {"prompt": "anyone?", "maxTokens": 5})
                 text = harness.text_of(result)
                 assert result.is_error, text
             except Exception as e:  # an upstream may also answer with a JSON-RPC error
                 text = str(e)
+            assert "long" not in done, "alice's call ended before the other's: it was not in flight"
         assert "sampling" in text.lower(), text
     assert alice.sampled == []
     assert "did not declare the `sampling` capability" in gw.stderr_text()

@@ -13,7 +13,6 @@ import json
 import os
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ import pytest
 import harness
 import trustkit as tk
 from admin import Admin
-from trustkit import NOT_APPROVED, McpSession, MutableFixture, RpcError
+from trustkit import NOT_APPROVED, EventStream, McpSession, MutableFixture, RpcError
 
 pytestmark = pytest.mark.gateway
 
@@ -343,8 +342,13 @@ def test_nothing_on_the_mcp_endpoint_can_approve_add_or_remove(gateway, tmp_path
 
     codes = {a.rsplit(" -> ", 1)[1] for a in attempts}
     assert codes <= {"-32601", "-32602"}, f"unexpected answers to management attempts: {sorted(attempts)}"
-    time.sleep(1.0)  # a decision taken behind our back would show by now (the config is polled every 0.5 s)
+    # Each attempt was answered (a notification with 202) once the gateway had handled it, so
+    # a decision would show already. What an edit of config.toml would start shows once the
+    # gateway has read the file again: edit it ourselves, harmlessly, and wait for the reload.
+    mark = "# read again after the attempts\n"
+    reload_after(admin, lambda: append_config(gw.home, mark))
     after = snapshot(gw, admin)
+    before["config"] += "\n" + mark
     assert after == before, f"something changed after {len(attempts)} attempts:\nbefore: {before}\nafter: {after}"
     assert admin.server("outsider")["pid"] is None and outsider.starts() == 0, "the pending server was started"
     assert fx.calls() == [] and outsider.calls() == [], f"calls reached a server: {fx.calls()} {outsider.calls()}"
@@ -367,6 +371,31 @@ def append_config(home: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def reload_after(admin: Admin, edit) -> None:
+    """Makes `edit` (of config.toml) and waits until the gateway has applied the file anew."""
+    events = EventStream(f"{admin.api_url}/events", admin.token).start()
+    try:
+        edit()
+        events.wait_for(lambda e: e["type"] == "config_reloaded", "the gateway to apply the edited config.toml", timeout=10)
+    finally:
+        events.stop()
+
+
+def settled(admin: Admin, name: str, replacing: dict | None = None) -> dict:
+    """The view of `name` once the gateway has applied an outside edit that defines it (anew,
+    in place of the `replacing` view): listed, with another process than that one, and past
+    `starting`. The gateway decides as it lists a server: one it holds is `pending` from then
+    on, one it launched goes through `starting`."""
+
+    def view() -> dict | None:
+        v = admin.servers().get(name)
+        if v is None or v["state"] == "starting" or (replacing is not None and v["pid"] == replacing["pid"]):
+            return None
+        return v
+
+    return tk.wait_until(view, f"`{name}` to be defined by the edit and past starting", timeout=10)
+
+
 def upstream_list(home: Path) -> dict[str, dict]:
     return {v["name"]: v for v in tk.cli_json(home, "upstream", "list", "--json")}
 
@@ -379,8 +408,7 @@ def test_a_server_added_by_editing_config_stays_stopped_until_approved(gateway, 
     assert admin.server("first")["state"] == "ready"
 
     append_config(gw.home, sneaky.server_table("sneaky"))
-    view = tk.wait_until(lambda: upstream_list(gw.home).get("sneaky"), "`sneaky` to appear in `upstream list`", timeout=10)
-    time.sleep(2.0)  # long enough for a start, had there been one
+    settled(admin, "sneaky")
     view = upstream_list(gw.home)["sneaky"]
     assert view["state"] == "pending" and view["pid"] is None and view["tools"] == 0, view
     assert sneaky.starts() == 0, "the server added by an outside edit was launched"
@@ -464,13 +492,14 @@ def test_an_outside_edit_that_runs_something_else_needs_approval_again(gateway, 
     admin = Admin.of(gw)
     assert tk.tool_states(admin, "srv") == {"echo": "approved"}
     if how == "repointed":
+        good_view = admin.wait_ready("srv")
         repoint(gw, "srv", evil)
+        settled(admin, "srv", replacing=good_view)
     else:
         tk.cli(gw.home, "upstream", "remove", "--name", "srv")
         tk.wait_until(lambda: "srv" not in admin.servers(), "`srv` to be removed")
         append_config(gw.home, evil.server_table("srv"))
-    tk.wait_until(lambda: admin.servers().get("srv", {}).get("state") in ("pending", "ready"), "`srv` to be back")
-    time.sleep(2.0)  # long enough for a start, had there been one
+        settled(admin, "srv")
     with McpSession(gw.url) as s:
         with pytest.raises(RpcError):
             s.call("srv__echo", {"text": "x"})

@@ -129,18 +129,29 @@ def _long_call(http: Http, session: str, out: dict) -> None:
         "jsonrpc": "2.0",
         "id": 7,
         "method": "tools/call",
-        "params": {"name": "everything__trigger-long-running-operation", "arguments": {"duration": 20, "steps": 2}},
+        # A step every 0.1 s, each reported on the answer's stream.
+        "params": {
+            "name": "everything__trigger-long-running-operation",
+            "arguments": {"duration": 20, "steps": 200},
+            "_meta": {"progressToken": "long-call"},
+        },
     }
-    out["response"] = http.post(call, session)
+    headers = {**rawhttp.MCP_HEADERS, "Mcp-Session-Id": session}
+    out["response"] = rawhttp.request(http.port, "POST", "/mcp", host=http.host, headers=headers, body=call, received=out["received"])
     out["ended"] = time.monotonic()
 
 
 def _start_long_call(http: Http, session: str, gw: harness.Gateway) -> tuple[threading.Thread, dict]:
     Admin.of(gw).wait_ready("everything")
-    out: dict = {}
+    out: dict = {"received": bytearray()}
     thread = threading.Thread(target=_long_call, args=(http, session, out), daemon=True)
     thread.start()
-    time.sleep(1.0)  # the call is in flight on the upstream
+    # The call is in flight on the upstream once it reports progress.
+    deadline = time.monotonic() + 10
+    while b"notifications/progress" not in bytes(out["received"]):
+        assert thread.is_alive(), f"the 20 s call ended early: {out.get('response')}"
+        assert time.monotonic() < deadline, f"no progress on the call within 10 s: {bytes(out['received'])!r}"
+        time.sleep(0.05)
     assert thread.is_alive(), f"the 20 s call ended early: {out.get('response')}"
     return thread, out
 

@@ -33,11 +33,16 @@ async def test_upstream_killed_mid_call(gateway) -> None:
         assert before["pid"], f"the admin API gives no pid for a running stdio upstream: {before}"
 
         outcome: dict = {}
+        progressed = anyio.Event()
+
+        async def progress(p: float, total: float | None, message: str | None) -> None:
+            progressed.set()
 
         async def long_call() -> None:
             try:
+                # A step every 0.1 s, each reported: the first report says the upstream has the call.
                 outcome["result"] = await client.call_tool(
-                    "everything__trigger-long-running-operation", {"duration": 30, "steps": 3}
+                    "everything__trigger-long-running-operation", {"duration": 30, "steps": 300}, progress_callback=progress
                 )
             except MCPError as e:
                 outcome["error"] = e
@@ -45,7 +50,9 @@ async def test_upstream_killed_mid_call(gateway) -> None:
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(long_call)
-            await anyio.sleep(1.0)  # the call is now in flight on the upstream
+            with anyio.move_on_after(10):
+                await progressed.wait()  # the call is now in flight on the upstream
+            assert progressed.is_set(), f"the upstream reported no progress on the call within 10 s: {outcome}"
             assert "at" not in outcome, f"the 30 s call ended before the kill: {outcome}"
             killed_at = time.monotonic()
             os.kill(before["pid"], signal.SIGKILL)
