@@ -226,7 +226,7 @@ async fn bad_input_gets_json_rpc_errors_and_the_server_goes_on() {
 async fn sleep_does_not_hold_up_echo_and_a_cancelled_sleep_never_answers() {
     let mut echo = Echo::spawn(&[]);
     echo.initialize("2025-11-25").await;
-    echo.send(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": "sleep", "arguments": { "ms": 3000 } } })).await;
+    echo.send(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": "sleep", "arguments": { "ms": 1000 } } })).await;
     echo.send(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": { "name": "sleep", "arguments": { "ms": 200 } } })).await;
     // Echo is answered while both sleeps are running.
     let answer = echo.call(3, "echo", json!({ "message": "first" })).await;
@@ -236,7 +236,11 @@ async fn sleep_does_not_hold_up_echo_and_a_cancelled_sleep_never_answers() {
     let answer = echo.next().await;
     assert_eq!(answer["id"], 2, "{answer}");
     assert_eq!(answer["result"]["content"][0]["text"], "slept 200 ms");
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    // A sleep as long as the cancelled one, started after it, ends after it
+    // would have: the next answer is this one's, not the cancelled call's.
+    echo.send(json!({ "jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": { "name": "sleep", "arguments": { "ms": 1000 } } })).await;
+    let answer = echo.next().await;
+    assert_eq!(answer["id"], 5, "the cancelled sleep answered: {answer}");
     let answer = echo.call(4, "received", json!({})).await;
     assert_eq!(
         answer["result"]["structuredContent"],
