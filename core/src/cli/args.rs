@@ -260,6 +260,12 @@ pub(crate) struct AddArgs {
     /// Add it disabled.
     #[arg(long)]
     pub(crate) disabled: bool,
+    /// At most this many requests to it at once; more wait (see --max-queue).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_concurrent: Option<u32>,
+    /// With --max-concurrent: how many requests may wait before more are refused as busy (default 16).
+    #[arg(long, value_name = "N", requires = "max_concurrent")]
+    pub(crate) max_queue: Option<u32>,
     /// `docker` runs the command in a hardened container (no network, read-only root, limits); `none` (default) as a plain process.
     #[arg(long, value_name = "KIND")]
     pub(crate) isolation: Option<String>,

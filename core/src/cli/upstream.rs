@@ -137,6 +137,8 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
         protocol: None,
         oauth: None,
         passthrough: None,
+        max_concurrent: a.max_concurrent,
+        max_queue: a.max_queue,
     };
     let paths = paths(&a.config)?;
     // A person added it: it may start to show its tools (they stay pending).
@@ -248,6 +250,7 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
                     pid: None,
                     sign_in_url: None,
                     items_read: false,
+                    load: None,
                 })
                 .collect()
         }

@@ -340,6 +340,12 @@ fn server_table(server: &ServerConfig) -> Table {
     if let Some(u) = &server.user {
         t.insert("user", value(u.as_str()));
     }
+    if let Some(n) = server.max_concurrent {
+        t.insert("max_concurrent", value(i64::from(n)));
+    }
+    if let Some(n) = server.max_queue {
+        t.insert("max_queue", value(i64::from(n)));
+    }
     t
 }
 

@@ -159,6 +159,12 @@ pub struct ServerConfig {
     /// server, e.g. `["vendor/reindex"]`. Only for a trusted server; any
     /// other unknown method is refused with -32601.
     pub passthrough: Option<Vec<String>>,
+    /// At most this many requests to the server at once; more wait in a
+    /// queue of `max_queue`. Default: no limit.
+    pub max_concurrent: Option<u32>,
+    /// With `max_concurrent`: how many requests may wait for a slot before
+    /// more are refused at once as busy. Default 16.
+    pub max_queue: Option<u32>,
 }
 
 /// `[servers.<name>.oauth]`.

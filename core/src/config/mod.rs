@@ -35,7 +35,8 @@ pub use isolation::{
 pub use limits::{Limits, LimitsConfig};
 pub use paths::Paths;
 pub use settings::{
-    Overrides, ServerSettings, Settings, TransportSettings, DEFAULT_LISTEN, DEFAULT_RETENTION_DAYS,
+    Concurrency, Overrides, ServerSettings, Settings, TransportSettings, DEFAULT_LISTEN,
+    DEFAULT_MAX_QUEUE, DEFAULT_RETENTION_DAYS,
 };
 pub use value::{check_secret_name, ValueOrSecret, MAX_SECRET_NAME};
 pub use watch::ConfigWatcher;

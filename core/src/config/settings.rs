@@ -75,7 +75,21 @@ pub struct ServerSettings {
     /// Methods outside MCP that clients may send to it (see
     /// `passthrough` in the config file).
     pub passthrough: Vec<String>,
+    /// How many requests it takes at once, and how many may wait.
+    pub concurrency: Option<Concurrency>,
 }
+
+/// `max_concurrent` and `max_queue` of a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Concurrency {
+    /// Requests at once.
+    pub max: usize,
+    /// Requests waiting for a slot; more are refused as busy.
+    pub queue: usize,
+}
+
+/// `max_queue` when only `max_concurrent` is given.
+pub const DEFAULT_MAX_QUEUE: usize = 16;
 
 /// How to reach an upstream.
 #[derive(Debug, Clone, PartialEq)]
@@ -435,6 +449,25 @@ impl ServerSettings {
                 "list JSON-RPC method names, e.g. passthrough = [\"vendor/reindex\"]".into(),
             ));
         }
+        let concurrency = match (server.max_concurrent, server.max_queue) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(invalid(
+                    format!("[servers.{name}] has `max_queue` but no `max_concurrent`"),
+                    "max_queue says how many requests wait for one of max_concurrent slots; add max_concurrent = N".into(),
+                ))
+            }
+            (Some(0), _) => {
+                return Err(invalid(
+                    format!("[servers.{name}] max_concurrent must be at least 1"),
+                    "e.g. max_concurrent = 4; leave it out for no limit".into(),
+                ))
+            }
+            (Some(max), queue) => Some(Concurrency {
+                max: max as usize,
+                queue: queue.map_or(DEFAULT_MAX_QUEUE, |q| q as usize),
+            }),
+        };
         Ok(Self {
             name: name.to_owned(),
             transport,
@@ -444,6 +477,7 @@ impl ServerSettings {
             protocol: server.protocol.unwrap_or_default(),
             oauth,
             passthrough,
+            concurrency,
         })
     }
 

@@ -143,7 +143,10 @@ impl GatewayError {
             Self::TooManySessions { .. } => ErrorCode::InvalidRequest,
             Self::NotCallable { .. } => ErrorCode::NotApproved,
             Self::Paused { .. } => ErrorCode::GatewayPaused,
-            Self::Upstream(UpstreamError::Timeout { .. }) => ErrorCode::RequestTimeout,
+            Self::Upstream(
+                UpstreamError::Timeout { .. } | UpstreamError::CancelledWaiting { .. },
+            ) => ErrorCode::RequestTimeout,
+            Self::Upstream(UpstreamError::Busy { .. }) => ErrorCode::UpstreamBusy,
             Self::Upstream(
                 UpstreamError::Unavailable { .. }
                 | UpstreamError::Died { .. }

@@ -168,6 +168,9 @@ pub struct ServerView {
     /// wait for approval are in the pending list).
     #[serde(default)]
     pub items_read: bool,
+    /// For a server with `max_concurrent`: requests running and waiting for a slot.
+    #[serde(default)]
+    pub load: Option<crate::upstream::Load>,
 }
 
 pub(crate) struct Inner {
@@ -502,6 +505,7 @@ impl Gateway {
                             .unwrap_or_else(|p| p.into_inner())
                             .get(h.name())
                             == Some(&status.restarts),
+                    load: h.load(),
                 }
             })
             .collect()

@@ -114,6 +114,14 @@ async fn notification(gw: &Gateway, session: &Arc<Session>, msg: Message) {
                 if let Some(h) = gw.upstream(&server) {
                     h.cancel_request(upstream_id, reason).await;
                 }
+            } else if let Some(waiting) = session
+                .waiting
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&key)
+            {
+                // Not sent yet: it leaves the queue and never reaches the server.
+                waiting.cancel();
             }
         }
         "notifications/roots/list_changed" => {
@@ -608,6 +616,28 @@ fn record_call(
     }
 }
 
+/// A slot at `upstream` for the session's request `msg`, if it has a limit.
+async fn take_slot(
+    session: &Session,
+    upstream: &crate::upstream::UpstreamHandle,
+    msg: &Message,
+) -> Result<Option<crate::upstream::Slot>, GatewayError> {
+    if upstream.load().is_none() {
+        return Ok(None);
+    }
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let key = msg.id_key().map(str::to_owned);
+    let waiting = || session.waiting.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(k) = &key {
+        waiting().insert(k.clone(), cancel.clone());
+    }
+    let slot = upstream.slot(&cancel).await;
+    if let Some(k) = &key {
+        waiting().remove(k);
+    }
+    Ok(slot?)
+}
+
 /// Sends a request to one upstream on behalf of a session and waits for the
 /// answer, mapping ids and progress tokens and honouring cancellation.
 async fn forward(
@@ -628,6 +658,9 @@ async fn forward(
         (Era::Legacy, true) => eras::for_stateless_upstream(session, &mut msg),
         _ => {}
     }
+    // A server with `max_concurrent`: wait for a slot (a cancellation takes
+    // the request out of the queue), held until the answer came.
+    let _slot = take_slot(session, &upstream, &msg).await?;
     let token = map_progress(gw, session, &mut msg, related.clone());
     if session.era() == Era::Modern
         && !stateless

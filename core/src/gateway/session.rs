@@ -115,6 +115,9 @@ pub struct Session {
     /// Messages dropped because a budget was full.
     dropped: AtomicU64,
     pub(super) inflight: Mutex<HashMap<String, Inflight>>,
+    /// Requests (by the client's id) waiting for a free slot at a server
+    /// with `max_concurrent`: a cancellation takes them out of the queue.
+    pub(super) waiting: Mutex<HashMap<String, tokio_util::sync::CancellationToken>>,
     pub(super) client_requests: Mutex<HashMap<String, oneshot::Sender<Message>>>,
     next_request: AtomicU64,
     pub(super) last_active: Mutex<Instant>,
@@ -212,6 +215,7 @@ impl Session {
             budget,
             dropped: AtomicU64::new(0),
             inflight: Mutex::default(),
+            waiting: Mutex::default(),
             client_requests: Mutex::default(),
             next_request: AtomicU64::new(1),
             last_active: Mutex::new(Instant::now()),

@@ -21,6 +21,8 @@ pub enum ErrorCode {
     NotApproved,
     /// The person paused the gateway: no request reaches an upstream until they resume it.
     GatewayPaused,
+    /// The upstream has `max_concurrent` requests running and a full queue.
+    UpstreamBusy,
     /// An HTTP routing header disagrees with the body (2026-07-28).
     HeaderMismatch,
     /// The request needs a client capability it did not declare (2026-07-28).
@@ -42,6 +44,7 @@ impl ErrorCode {
             Self::UpstreamUnavailable => -32002,
             Self::NotApproved => -32003,
             Self::GatewayPaused => -32004,
+            Self::UpstreamBusy => -32005,
             Self::HeaderMismatch => -32020,
             Self::MissingCapability => -32021,
             Self::UnsupportedVersion => -32022,

@@ -83,6 +83,27 @@ pub enum UpstreamError {
         /// Its last stderr lines.
         stderr: Vec<String>,
     },
+    /// It has `max_concurrent` requests running and `max_queue` waiting.
+    #[error("upstream `{server}` is busy: {running} request(s) running and {waiting} waiting (max_concurrent = {max_concurrent}, max_queue = {max_queue})\nhint: try again in a moment, or raise max_concurrent or max_queue under [servers.{server}]")]
+    Busy {
+        /// Server name.
+        server: String,
+        /// Requests holding a slot.
+        running: usize,
+        /// Requests waiting for one.
+        waiting: usize,
+        /// Its `max_concurrent`.
+        max_concurrent: usize,
+        /// Its `max_queue`.
+        max_queue: usize,
+    },
+    /// The client cancelled a request while it waited for a slot: it never
+    /// reached the upstream.
+    #[error("the request was cancelled while it waited for a free slot at upstream `{server}`; it was not sent")]
+    CancelledWaiting {
+        /// Server name.
+        server: String,
+    },
     /// The gateway is shutting down.
     #[error("the gateway is shutting down")]
     ShuttingDown,

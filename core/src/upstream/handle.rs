@@ -78,6 +78,8 @@ pub(super) struct Shared {
     pub(super) oauth: Option<Arc<OAuthClient>>,
     pub(super) cancel: CancellationToken,
     pub(super) tasks: TaskTracker,
+    /// `max_concurrent` and `max_queue`, when set.
+    pub(super) slots: Option<super::slots::Slots>,
 }
 
 /// A handle to one upstream. Clones share the same upstream.
@@ -137,7 +139,9 @@ impl UpstreamHandle {
             )),
             crate::config::TransportSettings::Stdio { .. } => None,
         };
+        let slots = settings.concurrency.map(super::slots::Slots::new);
         let handle = Self(Arc::new(Shared {
+            slots,
             settings,
             ctx,
             live: RwLock::new(None),
@@ -274,6 +278,28 @@ impl UpstreamHandle {
     /// Its stderr log file.
     pub fn log_path(&self) -> PathBuf {
         self.0.stderr.path().to_path_buf()
+    }
+
+    /// A slot for one client request when the server has `max_concurrent`
+    /// (`None` when it has no limit): waits in its queue, at most the
+    /// server's call timeout or until `cancel`; refused at once as busy when
+    /// the queue is full. Hold it until the answer came.
+    pub async fn slot(
+        &self,
+        cancel: &CancellationToken,
+    ) -> Result<Option<super::Slot>, UpstreamError> {
+        match &self.0.slots {
+            None => Ok(None),
+            Some(slots) => slots
+                .take(self.name(), cancel, self.0.settings.call_timeout)
+                .await
+                .map(Some),
+        }
+    }
+
+    /// Requests running and waiting, for a server with `max_concurrent`.
+    pub fn load(&self) -> Option<super::Load> {
+        self.0.slots.as_ref().map(super::slots::Slots::load)
     }
 
     /// Sends a request; the answer is awaited with [`PendingCall::wait`].

@@ -6,6 +6,7 @@
 
 mod error;
 mod handle;
+mod slots;
 mod stateless;
 mod status;
 mod supervisor;
@@ -19,6 +20,7 @@ pub(crate) use crate::transport::{groups_dir, ProcessGroups};
 pub use error::UpstreamError;
 pub(crate) use handle::UpstreamContext;
 pub use handle::{PendingCall, UpstreamHandle};
+pub use slots::{Load, Slot};
 pub use status::{UpstreamInfo, UpstreamState, UpstreamStatus};
 pub use tool::Tool;
 
