@@ -62,6 +62,7 @@ pub fn router(gw: Gateway, channels: super::Channels) -> Router {
         .route("/api/v1/activity", get(activity))
         .route("/api/v1/events", get(events))
         .route("/api/v1/gateway", get(gateway_state))
+        .route("/metrics", get(metrics))
         .route("/api/v1/gateway/pause", post(pause))
         .route("/api/v1/gateway/resume", post(resume))
         .route(
@@ -121,6 +122,18 @@ async fn login(State(api): State<Api>, Path(name): Path<String>) -> Response {
 
 async fn servers(State(api): State<Api>) -> Response {
     Json(api.gw.servers()).into_response()
+}
+
+/// `GET /metrics`: Prometheus's text format, behind the admin token like the rest.
+async fn metrics(State(api): State<Api>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        api.gw.metrics_text(),
+    )
+        .into_response()
 }
 
 /// A gateway error as an HTTP answer: status, message and hint apart.

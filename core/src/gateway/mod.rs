@@ -13,6 +13,7 @@ mod events;
 mod items;
 mod listen;
 mod logging;
+mod metrics;
 mod modern;
 mod preferences;
 mod router;
@@ -213,6 +214,8 @@ pub(crate) struct Inner {
     pub(crate) oauth: Arc<crate::oauth::OAuthContext>,
     /// Secrets the servers' environments and headers name, and OAuth's.
     pub(crate) secrets: crate::secrets::Secrets,
+    /// Counters and histograms for `/metrics`.
+    pub(crate) metrics: metrics::Metrics,
 }
 
 /// What a server's approval is tied to besides its name: what it runs, or
@@ -325,6 +328,7 @@ impl Gateway {
             groups: Arc::new(ProcessGroups::new(groups_dir(&paths_data))),
             oauth,
             secrets,
+            metrics: metrics::Metrics::default(),
         });
         let gw = Self { inner };
         // Process groups an earlier gateway on this home left running (it was killed) go now.

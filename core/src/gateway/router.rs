@@ -611,6 +611,12 @@ fn record_call(
         response_bytes: response_bytes as u64,
         calls: 1,
     };
+    gw.inner.metrics.call(
+        &record.server,
+        &record.tool,
+        &record.outcome,
+        record.duration_ms,
+    );
     if gw.inner.calls.try_send(record).is_err() {
         tracing::warn!("the activity log is behind; a call was not recorded");
     }

@@ -38,6 +38,11 @@ impl QueueBudget {
     }
 
     /// A new limit (from a reloaded config); what is queued stays.
+    /// Bytes queued for clients now, all sessions together.
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub(crate) fn set_limit(&self, limit: usize) {
         self.limit.store(limit, Ordering::Relaxed);
     }

@@ -87,10 +87,12 @@ pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, Ga
         server,
         explain: false,
     };
+    let started = std::time::Instant::now();
     let hits = tokio::task::spawn_blocking(move || index.search(&query, &opts))
         .await
         .map_err(|e| GatewayError::InvalidParams(e.to_string()))?
         .map_err(|e| GatewayError::InvalidParams(format!("search failed: {e}")))?;
+    gw.inner.metrics.search(started.elapsed());
     let table = gw.table();
     let settings = gw.settings();
     let mut lines = Vec::new();

@@ -601,10 +601,13 @@ impl Gateway {
     ) -> Result<Vec<crate::search::SearchHit>, GatewayError> {
         let index = self.inner.index.clone();
         let query = query.to_owned();
-        tokio::task::spawn_blocking(move || index.search(&query, &opts))
+        let started = std::time::Instant::now();
+        let hits = tokio::task::spawn_blocking(move || index.search(&query, &opts))
             .await
             .map_err(|e| GatewayError::InvalidParams(e.to_string()))?
-            .map_err(GatewayError::Search)
+            .map_err(GatewayError::Search);
+        self.inner.metrics.search(started.elapsed());
+        hits
     }
 
     /// The store (for front ends that show more of it).

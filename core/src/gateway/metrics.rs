@@ -1,0 +1,316 @@
+//! Prometheus metrics, in the text exposition format (version 0.0.4) at
+//! `/metrics` on the admin listener, behind the same token as the admin API.
+//!
+//! Counted as they happen: tool calls by server, tool and outcome, with a
+//! latency histogram per server and tool, and search latency. Read when
+//! scraped: each upstream's state, restarts and load, tools waiting for
+//! approval, client sessions and the bytes queued for them. Nothing here
+//! holds a lock across an await; a call costs one short mutex hold.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::Gateway;
+use crate::store::CallOutcome;
+
+/// Upper bounds of the latency histograms' buckets, in seconds.
+const BUCKETS: [f64; 13] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+#[derive(Default, Clone)]
+struct Histogram {
+    /// Observations at or below each bound (not cumulative; summed when rendered).
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
+            self.counts[i] += 1;
+        }
+        self.sum += seconds;
+        self.count += 1;
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        let mut cumulative = 0;
+        for (bound, n) in BUCKETS.iter().zip(self.counts) {
+            cumulative += n;
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
+            self.count
+        );
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let _ = writeln!(out, "{name}_sum{braces} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{braces} {}", self.count);
+    }
+}
+
+/// What the gateway counts as it goes.
+#[derive(Default)]
+pub(crate) struct Metrics {
+    /// (server, tool, outcome) → calls.
+    calls: Mutex<BTreeMap<(String, String, &'static str), u64>>,
+    /// (server, tool) → latency.
+    durations: Mutex<BTreeMap<(String, String), Histogram>>,
+    search: Mutex<Histogram>,
+}
+
+fn outcome_label(outcome: &CallOutcome) -> &'static str {
+    match outcome {
+        CallOutcome::Ok => "ok",
+        CallOutcome::Error(_) => "error",
+        CallOutcome::Blocked => "blocked",
+    }
+}
+
+/// A label value as the format wants it: backslash, quote and newline escaped.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+impl Metrics {
+    /// One tool call ended.
+    pub(crate) fn call(&self, server: &str, tool: &str, outcome: &CallOutcome, duration_ms: u64) {
+        let label = outcome_label(outcome);
+        *self
+            .calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((server.to_owned(), tool.to_owned(), label))
+            .or_default() += 1;
+        self.durations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((server.to_owned(), tool.to_owned()))
+            .or_default()
+            .observe(duration_ms as f64 / 1000.0);
+    }
+
+    /// One search was answered.
+    pub(crate) fn search(&self, took: Duration) {
+        self.search
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe(took.as_secs_f64());
+    }
+
+    fn render_counted(&self, out: &mut String) {
+        header(
+            out,
+            "portcullis_tool_calls_total",
+            "counter",
+            "Tool calls by server, tool and outcome (ok, error, blocked).",
+        );
+        for ((server, tool, outcome), n) in
+            self.calls.lock().unwrap_or_else(|p| p.into_inner()).iter()
+        {
+            let _ = writeln!(
+                out,
+                "portcullis_tool_calls_total{{server=\"{}\",tool=\"{}\",outcome=\"{outcome}\"}} {n}",
+                escape(server),
+                escape(tool)
+            );
+        }
+        header(
+            out,
+            "portcullis_tool_call_duration_seconds",
+            "histogram",
+            "How long tool calls took, from the client's request to the answer.",
+        );
+        let durations = self
+            .durations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for ((server, tool), h) in &durations {
+            let labels = format!("server=\"{}\",tool=\"{}\"", escape(server), escape(tool));
+            h.render(out, "portcullis_tool_call_duration_seconds", &labels);
+        }
+        header(
+            out,
+            "portcullis_search_duration_seconds",
+            "histogram",
+            "How long tool searches took.",
+        );
+        let search = self
+            .search
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        search.render(out, "portcullis_search_duration_seconds", "");
+    }
+}
+
+impl Gateway {
+    /// The metrics in Prometheus's text format.
+    pub fn metrics_text(&self) -> String {
+        let mut out = String::new();
+        self.inner.metrics.render_counted(&mut out);
+        let servers = self.servers();
+        header(
+            &mut out,
+            "portcullis_upstream_up",
+            "gauge",
+            "1 when the server is ready to take requests, else 0.",
+        );
+        for s in &servers {
+            let up = u8::from(s.state == crate::upstream::UpstreamState::Ready);
+            let _ = writeln!(
+                out,
+                "portcullis_upstream_up{{server=\"{}\"}} {up}",
+                escape(&s.name)
+            );
+        }
+        header(
+            &mut out,
+            "portcullis_upstream_state",
+            "gauge",
+            "The server's state: 1 for the one it is in.",
+        );
+        for s in &servers {
+            let state = serde_json::to_value(s.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "portcullis_upstream_state{{server=\"{}\",state=\"{}\"}} 1",
+                escape(&s.name),
+                escape(&state)
+            );
+        }
+        header(
+            &mut out,
+            "portcullis_upstream_restarts_total",
+            "counter",
+            "Times the server was restarted since the gateway started it.",
+        );
+        for s in &servers {
+            let _ = writeln!(
+                out,
+                "portcullis_upstream_restarts_total{{server=\"{}\"}} {}",
+                escape(&s.name),
+                s.restarts
+            );
+        }
+        header(
+            &mut out,
+            "portcullis_upstream_requests_running",
+            "gauge",
+            "Requests holding a slot at a server with max_concurrent.",
+        );
+        header(
+            &mut out,
+            "portcullis_upstream_requests_waiting",
+            "gauge",
+            "Requests waiting for a slot at a server with max_concurrent.",
+        );
+        for s in &servers {
+            if let Some(load) = s.load {
+                let name = escape(&s.name);
+                let _ = writeln!(
+                    out,
+                    "portcullis_upstream_requests_running{{server=\"{name}\"}} {}",
+                    load.running
+                );
+                let _ = writeln!(
+                    out,
+                    "portcullis_upstream_requests_waiting{{server=\"{name}\"}} {}",
+                    load.waiting
+                );
+            }
+        }
+        let pending = self.pending_tools().map_or(0, |p| p.len());
+        header(
+            &mut out,
+            "portcullis_tools_pending_approval",
+            "gauge",
+            "Tools (new or changed) waiting for a person's approval.",
+        );
+        let _ = writeln!(out, "portcullis_tools_pending_approval {pending}");
+        let sessions = super::events::sessions(self);
+        header(
+            &mut out,
+            "portcullis_sessions",
+            "gauge",
+            "Client sessions open.",
+        );
+        let _ = writeln!(out, "portcullis_sessions {}", sessions.len());
+        header(
+            &mut out,
+            "portcullis_session_queue_bytes",
+            "gauge",
+            "Bytes queued for clients that have not read them yet, all sessions together.",
+        );
+        let _ = writeln!(
+            out,
+            "portcullis_session_queue_bytes {}",
+            self.inner.queue_budget.used()
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_and_latency_render_as_counters_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.call("git", "git_log", &CallOutcome::Ok, 20);
+        m.call("git", "git_log", &CallOutcome::Ok, 700);
+        m.call("we\"ird", "t", &CallOutcome::Error("x".into()), 1);
+        let mut out = String::new();
+        m.render_counted(&mut out);
+        assert!(
+            out.contains(
+                "portcullis_tool_calls_total{server=\"git\",tool=\"git_log\",outcome=\"ok\"} 2"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "portcullis_tool_calls_total{server=\"we\\\"ird\",tool=\"t\",outcome=\"error\"} 1"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("portcullis_tool_call_duration_seconds_bucket{server=\"git\",tool=\"git_log\",le=\"0.025\"} 1"), "{out}");
+        assert!(out.contains("portcullis_tool_call_duration_seconds_bucket{server=\"git\",tool=\"git_log\",le=\"1\"} 2"), "{out}");
+        assert!(
+            out.contains(
+                "portcullis_tool_call_duration_seconds_count{server=\"git\",tool=\"git_log\"} 2"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("portcullis_search_duration_seconds_count 0"),
+            "{out}"
+        );
+    }
+}
