@@ -62,22 +62,21 @@ impl Histogram {
     }
 }
 
+/// One tool's calls: by outcome, and their latency.
+#[derive(Default, Clone)]
+struct ToolStats {
+    ok: u64,
+    error: u64,
+    blocked: u64,
+    latency: Histogram,
+}
+
 /// What the gateway counts as it goes.
 #[derive(Default)]
 pub(crate) struct Metrics {
-    /// (server, tool, outcome) → calls.
-    calls: Mutex<BTreeMap<(String, String, &'static str), u64>>,
-    /// (server, tool) → latency.
-    durations: Mutex<BTreeMap<(String, String), Histogram>>,
+    /// server → tool → its calls (looked up by `&str`: no allocation once seen).
+    tools: Mutex<BTreeMap<String, BTreeMap<String, ToolStats>>>,
     search: Mutex<Histogram>,
-}
-
-fn outcome_label(outcome: &CallOutcome) -> &'static str {
-    match outcome {
-        CallOutcome::Ok => "ok",
-        CallOutcome::Error(_) => "error",
-        CallOutcome::Blocked => "blocked",
-    }
 }
 
 /// A label value as the format wants it: backslash, quote and newline escaped.
@@ -96,19 +95,25 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 impl Metrics {
     /// One tool call ended.
     pub(crate) fn call(&self, server: &str, tool: &str, outcome: &CallOutcome, duration_ms: u64) {
-        let label = outcome_label(outcome);
-        *self
-            .calls
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry((server.to_owned(), tool.to_owned(), label))
-            .or_default() += 1;
-        self.durations
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry((server.to_owned(), tool.to_owned()))
-            .or_default()
-            .observe(duration_ms as f64 / 1000.0);
+        let mut servers = self.tools.lock().unwrap_or_else(|p| p.into_inner());
+        if !servers.contains_key(server) {
+            servers.insert(server.to_owned(), BTreeMap::new());
+        }
+        let Some(tools) = servers.get_mut(server) else {
+            return;
+        };
+        if !tools.contains_key(tool) {
+            tools.insert(tool.to_owned(), ToolStats::default());
+        }
+        let Some(stats) = tools.get_mut(tool) else {
+            return;
+        };
+        match outcome {
+            CallOutcome::Ok => stats.ok += 1,
+            CallOutcome::Error(_) => stats.error += 1,
+            CallOutcome::Blocked => stats.blocked += 1,
+        }
+        stats.latency.observe(duration_ms as f64 / 1000.0);
     }
 
     /// One search was answered.
@@ -120,21 +125,29 @@ impl Metrics {
     }
 
     fn render_counted(&self, out: &mut String) {
+        let tools = self.tools.lock().unwrap_or_else(|p| p.into_inner()).clone();
         header(
             out,
             "portcullis_tool_calls_total",
             "counter",
             "Tool calls by server, tool and outcome (ok, error, blocked).",
         );
-        for ((server, tool, outcome), n) in
-            self.calls.lock().unwrap_or_else(|p| p.into_inner()).iter()
-        {
-            let _ = writeln!(
-                out,
-                "portcullis_tool_calls_total{{server=\"{}\",tool=\"{}\",outcome=\"{outcome}\"}} {n}",
-                escape(server),
-                escape(tool)
-            );
+        for (server, per_tool) in &tools {
+            for (tool, stats) in per_tool {
+                let outcomes = [
+                    ("ok", stats.ok),
+                    ("error", stats.error),
+                    ("blocked", stats.blocked),
+                ];
+                for (outcome, n) in outcomes.into_iter().filter(|(_, n)| *n > 0) {
+                    let _ = writeln!(
+                        out,
+                        "portcullis_tool_calls_total{{server=\"{}\",tool=\"{}\",outcome=\"{outcome}\"}} {n}",
+                        escape(server),
+                        escape(tool)
+                    );
+                }
+            }
         }
         header(
             out,
@@ -142,14 +155,13 @@ impl Metrics {
             "histogram",
             "How long tool calls took, from the client's request to the answer.",
         );
-        let durations = self
-            .durations
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        for ((server, tool), h) in &durations {
-            let labels = format!("server=\"{}\",tool=\"{}\"", escape(server), escape(tool));
-            h.render(out, "portcullis_tool_call_duration_seconds", &labels);
+        for (server, per_tool) in &tools {
+            for (tool, stats) in per_tool {
+                let labels = format!("server=\"{}\",tool=\"{}\"", escape(server), escape(tool));
+                stats
+                    .latency
+                    .render(out, "portcullis_tool_call_duration_seconds", &labels);
+            }
         }
         header(
             out,
