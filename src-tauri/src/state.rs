@@ -138,7 +138,8 @@ impl Desktop {
                     ui_url: Some(server.ui_url()),
                     servers_up: servers
                         .iter()
-                        .filter(|s| s.state == UpstreamState::Ready)
+                        // An on-demand server that sleeps is available: the first call starts it.
+                        .filter(|s| matches!(s.state, UpstreamState::Ready | UpstreamState::Idle))
                         .count(),
                     servers_total: servers.len(),
                     pending,

@@ -260,6 +260,9 @@ pub(crate) struct AddArgs {
     /// Add it disabled.
     #[arg(long)]
     pub(crate) disabled: bool,
+    /// Start it on the first request that needs it (once its tools are approved), not with the gateway.
+    #[arg(long)]
+    pub(crate) on_demand: bool,
     /// At most this many requests to it at once; more wait (see --max-queue).
     #[arg(long, value_name = "N")]
     pub(crate) max_concurrent: Option<u32>,

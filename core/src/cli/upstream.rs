@@ -139,6 +139,9 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
         passthrough: None,
         max_concurrent: a.max_concurrent,
         max_queue: a.max_queue,
+        start: a
+            .on_demand
+            .then_some(portcullis::config::StartMode::OnDemand),
     };
     let paths = paths(&a.config)?;
     // A person added it: it may start to show its tools (they stay pending).

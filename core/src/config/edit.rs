@@ -340,6 +340,9 @@ fn server_table(server: &ServerConfig) -> Table {
     if let Some(u) = &server.user {
         t.insert("user", value(u.as_str()));
     }
+    if server.start == Some(super::StartMode::OnDemand) {
+        t.insert("start", value("on-demand"));
+    }
     if let Some(n) = server.max_concurrent {
         t.insert("max_concurrent", value(i64::from(n)));
     }

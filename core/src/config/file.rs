@@ -53,6 +53,8 @@ pub struct GatewayConfig {
     /// Whether the desktop app shows native notifications when tools wait.
     /// Default `true`.
     pub notifications: Option<bool>,
+    /// When servers that do not say start: `always` (the default) or `on-demand`.
+    pub start: Option<StartMode>,
 }
 
 /// The tool surface agents see.
@@ -63,6 +65,17 @@ pub enum SurfaceMode {
     Direct,
     /// A few tools to search, describe and call the others.
     Search,
+}
+
+/// When the gateway starts a server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StartMode {
+    /// With the gateway, and kept running.
+    #[default]
+    Always,
+    /// When a request first needs it, once its tools are known and approved.
+    OnDemand,
 }
 
 /// Which protocol era the gateway speaks to an upstream.
@@ -165,6 +178,10 @@ pub struct ServerConfig {
     /// With `max_concurrent`: how many requests may wait for a slot before
     /// more are refused at once as busy. Default 16.
     pub max_queue: Option<u32>,
+    /// `always` starts it with the gateway; `on-demand` lists its approved
+    /// tools without running it and starts it on the first request that
+    /// needs it. Default: `[gateway] start`, else `always`.
+    pub start: Option<StartMode>,
 }
 
 /// `[servers.<name>.oauth]`.

@@ -24,7 +24,7 @@ pub use edit::{ConfigEditor, GatewayChange};
 pub use env_vars::EnvVars;
 pub use error::ConfigError;
 pub use file::{
-    ConfigFile, GatewayConfig, OAuthConfig, ServerConfig, SurfaceMode, TransportKind,
+    ConfigFile, GatewayConfig, OAuthConfig, ServerConfig, StartMode, SurfaceMode, TransportKind,
     UpstreamProtocol,
 };
 pub use import::{import_servers, parse_servers, ImportedServer};

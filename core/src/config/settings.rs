@@ -77,6 +77,8 @@ pub struct ServerSettings {
     pub passthrough: Vec<String>,
     /// How many requests it takes at once, and how many may wait.
     pub concurrency: Option<Concurrency>,
+    /// Whether it starts with the gateway or on the first request.
+    pub start: super::StartMode,
 }
 
 /// `max_concurrent` and `max_queue` of a server.
@@ -267,6 +269,7 @@ impl Settings {
                     server,
                     call_timeout,
                     file.gateway.docker_image.as_deref(),
+                    file.gateway.start,
                     path,
                 )?,
             );
@@ -317,6 +320,7 @@ impl ServerSettings {
         server: &ServerConfig,
         default_timeout: Duration,
         docker_image: Option<&str>,
+        default_start: Option<super::StartMode>,
         path: &Path,
     ) -> Result<Self, ConfigError> {
         let invalid = |message: String, hint: String| ConfigError::Invalid {
@@ -478,6 +482,7 @@ impl ServerSettings {
             oauth,
             passthrough,
             concurrency,
+            start: server.start.or(default_start).unwrap_or_default(),
         })
     }
 

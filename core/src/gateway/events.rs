@@ -33,6 +33,7 @@ pub(super) async fn run(gw: Gateway, mut rx: mpsc::Receiver<UpstreamEvent>) {
         match event {
             UpstreamEvent::ToolsChanged { server, observed } => {
                 gw.observe_tools(&server).await;
+                super::on_demand::remember_tools(&gw, &server);
                 rebuild_tools(&gw);
                 if let Some(observed) = observed {
                     let _ = observed.send(());

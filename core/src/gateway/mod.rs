@@ -15,6 +15,7 @@ mod listen;
 mod logging;
 mod metrics;
 mod modern;
+mod on_demand;
 mod preferences;
 mod router;
 mod secrets;
@@ -337,6 +338,8 @@ impl Gateway {
         for server in settings.servers.values() {
             gw.start_upstream(server.clone());
         }
+        // Servers that sleep until a call (on demand) list their tools from now.
+        events::rebuild_tools(&gw);
         // Containers an earlier gateway on this home left behind (it was killed) go now.
         if settings
             .servers
@@ -402,7 +405,20 @@ impl Gateway {
             },
         };
         let name = server.name.clone();
+        // On demand: a server that listed its tools before sleeps until a call needs it.
+        let known = (state == ServerState::Trusted
+            && server.enabled
+            && server.start == crate::config::StartMode::OnDemand)
+            .then(|| on_demand::cached_tools(&self.inner.paths, &name))
+            .flatten();
         let handle = match state {
+            ServerState::Trusted if known.is_some() => {
+                tracing::info!(
+                    server = name,
+                    "not started: it starts on the first call (start = \"on-demand\")"
+                );
+                UpstreamHandle::idle(server, ctx, known.unwrap_or_default(), &self.inner.cancel)
+            }
             ServerState::Trusted => {
                 UpstreamHandle::start(server, ctx, &self.inner.tasks, &self.inner.cancel)
             }

@@ -472,7 +472,10 @@ async fn tools_call(
             params: Some(forwarded),
             ..msg
         };
-        forward(gw, session, &target.server, msg, related).await
+        match wake_on_demand(gw, session, &target, &msg, related.as_ref()).await {
+            Ok(()) => forward(gw, session, &target.server, msg, related).await,
+            Err(e) => Err(e),
+        }
     } else {
         Err(GatewayError::NotCallable {
             message: format!(
@@ -620,6 +623,41 @@ fn record_call(
     if gw.inner.calls.try_send(record).is_err() {
         tracing::warn!("the activity log is behind; a call was not recorded");
     }
+}
+
+/// A call to an on-demand server that sleeps (or is starting): start it,
+/// wait, and check the tool again, since the server may now list it
+/// differently from what was approved (it is then held, and the call refused).
+async fn wake_on_demand(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    target: &crate::protocol::ToolName,
+    msg: &Message,
+    related: Option<&mpsc::Sender<Message>>,
+) -> Result<(), GatewayError> {
+    let Some(upstream) = gw.upstream(&target.server) else {
+        return Ok(());
+    };
+    if !matches!(
+        upstream.status().state,
+        UpstreamState::Idle | UpstreamState::Starting
+    ) || upstream.settings().start != crate::config::StartMode::OnDemand
+    {
+        return Ok(());
+    }
+    let token = super::on_demand::progress_token(msg);
+    super::on_demand::wake(session, &upstream, token.as_ref(), related).await?;
+    let callability = gw.callability(&target.server, &target.tool);
+    if callability.is_callable() {
+        return Ok(());
+    }
+    Err(GatewayError::NotCallable {
+        message: format!(
+            "`{}` cannot be called: {}, or in the Portcullis window",
+            target.tool,
+            callability.explain(&target.server, &target.tool)
+        ),
+    })
 }
 
 /// A slot at `upstream` for the session's request `msg`, if it has a limit.

@@ -109,6 +109,45 @@ impl UpstreamHandle {
         handle
     }
 
+    /// A server that starts on the first request (`start = "on-demand"`):
+    /// until then it lists `tools` (what it listed when it last ran) and is
+    /// [`UpstreamState::Idle`].
+    pub(crate) fn idle(
+        settings: ServerSettings,
+        ctx: UpstreamContext,
+        tools: Vec<Tool>,
+        parent: &CancellationToken,
+    ) -> Self {
+        let handle = Self::new(settings, ctx, UpstreamState::Idle, parent);
+        *handle.0.tools.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tools);
+        handle
+    }
+
+    /// Its status as it changes.
+    pub fn subscribe_status(&self) -> watch::Receiver<UpstreamStatus> {
+        self.0.status.subscribe()
+    }
+
+    /// Starts an idle server; whether this call started it.
+    pub fn wake(&self) -> bool {
+        let mut woke = false;
+        self.0.status.send_if_modified(|s| {
+            if s.state == UpstreamState::Idle {
+                s.state = UpstreamState::Starting;
+                woke = true;
+            }
+            woke
+        });
+        if woke {
+            tracing::info!(server = self.name(), "starting on demand");
+            let h = self.clone();
+            self.0
+                .tasks
+                .spawn(async move { super::supervisor::supervise(h).await });
+        }
+        woke
+    }
+
     /// A handle to a server that is not started (waiting for approval, blocked).
     pub(crate) fn held(
         settings: ServerSettings,
@@ -461,7 +500,10 @@ impl UpstreamHandle {
         self.0.tasks.wait().await;
         if matches!(
             self.status().state,
-            UpstreamState::Pending | UpstreamState::Blocked | UpstreamState::Disabled
+            UpstreamState::Pending
+                | UpstreamState::Blocked
+                | UpstreamState::Disabled
+                | UpstreamState::Idle
         ) {
             return;
         }
@@ -497,6 +539,7 @@ impl UpstreamHandle {
     }
 
     async fn live(&self) -> Result<Arc<Live>, UpstreamError> {
+        self.wake();
         if self.0.status.borrow().state == UpstreamState::Starting {
             // Boxed: a rare wait, kept out of the size of every call's future.
             Box::pin(async {

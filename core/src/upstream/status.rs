@@ -26,6 +26,9 @@ pub enum UpstreamState {
     Blocked,
     /// Waits for a person to sign in (OAuth) at `sign_in_url`.
     NeedsSignIn,
+    /// Not running (`start = "on-demand"`): its approved tools are listed,
+    /// and the first request that needs it starts it.
+    Idle,
 }
 
 /// A snapshot of an upstream's status.

@@ -16,6 +16,7 @@ const STATE_TEXT = {
   pending: 'waiting for approval',
   blocked: 'blocked',
   'needs-sign-in': 'needs sign-in',
+  idle: 'idle: starts on the first call',
 };
 
 /** Lines `KEY=value` (env) or `Name: value` (headers) as an object; throws on a bad line. */
@@ -211,6 +212,7 @@ function serverRow(s, ctx, reload) {
   if (s.state === 'pending') note = h('div', { class: 'note alert warn' }, 'It appeared in the config file without going through Portcullis, so it waits for your approval before it starts.');
   if (s.state === 'needs-sign-in') note = h('div', { class: 'note alert warn' }, 'It asks you to sign in (OAuth). Sign in opens its sign-in page; when you are done there, Portcullis finishes by itself and starts it.');
   if (s.state === 'blocked') note = h('div', { class: 'note muted small', text: 'Blocked: it stays stopped and none of its tools can be called.' });
+  if (s.state === 'idle') note = h('div', { class: 'note muted small', text: 'On demand: not running. Its approved tools are listed and searchable; the first call starts it.' });
 
   let problem = null;
   if (s.last_error && s.state !== 'ready') {
@@ -254,7 +256,7 @@ export function mount(root, ctx) {
     const key = JSON.stringify(servers);
     if (key === shown) return;
     shown = key;
-    const ready = servers.filter((s) => s.state === 'ready').length;
+    const ready = servers.filter((s) => s.state === 'ready' || s.state === 'idle').length;
     const tools = servers.reduce((n, s) => n + (s.tools || 0), 0);
     summary.textContent = servers.length
       ? `${plural(servers.length, 'server')}, ${ready} ready, ${plural(tools, 'tool')} in all.`
