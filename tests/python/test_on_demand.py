@@ -107,3 +107,41 @@ async def test_a_real_server_on_demand_answers_its_first_call(tmp_path: Path) ->
         assert Admin.of(gw).server("time")["state"] == "ready"
     finally:
         gw.stop()
+
+
+async def test_a_server_with_nothing_to_do_stops_and_the_next_call_starts_it(tmp_path: Path) -> None:
+    fx = MutableFixture.create(tmp_path / "fx", [NOTE])
+    gw = harness.start_gateway(fx.server_table("notes") + 'idle_stop = "1s"\n', tmp_path / "gw")
+    try:
+        admin = Admin.of(gw)
+        async with Client(gw.url, mode="legacy") as client:
+            result = await client.call_tool("notes__read_note", {"title": "a"})
+            assert not result.is_error
+            # Shown as idle, not as an error; its tools stay listed.
+            view = await admin.wait_for_async("notes", lambda s: s["state"] == "idle", "stopped for idleness", timeout=15)
+            assert view["pid"] is None and view["last_error"] is None, view
+            assert "notes__read_note" in [t.name for t in (await client.list_tools()).tools]
+            assert fx.starts() == 1
+            result = await client.call_tool("notes__read_note", {"title": "b"})
+            assert not result.is_error and "called read_note" in harness.text_of(result)
+        assert fx.starts() == 2 and len(fx.calls()) == 2
+    finally:
+        gw.stop()
+
+
+async def test_a_resource_subscription_keeps_its_server_running(gateway) -> None:
+    import anyio
+
+    gw = gateway(harness.everything_stdio() + 'idle_stop = "1s"\n')
+    admin = Admin.of(gw)
+    async with Client(gw.url, mode="legacy") as client:
+        uri = (await client.list_resources()).resources[0].uri
+        await client.subscribe_resource(uri)
+        # Four times its idle_stop: a server without the subscription is stopped by then
+        # (the last test shows it); this one must still be serving.
+        with anyio.move_on_after(4):
+            while True:
+                assert admin.server("everything")["state"] == "ready", "stopped while a client is subscribed"
+                await anyio.sleep(0.2)
+        await client.unsubscribe_resource(uri)
+        await admin.wait_for_async("everything", lambda s: s["state"] == "idle", "stopped once nobody is subscribed", timeout=15)

@@ -263,6 +263,9 @@ pub(crate) struct AddArgs {
     /// Start it on the first request that needs it (once its tools are approved), not with the gateway.
     #[arg(long)]
     pub(crate) on_demand: bool,
+    /// Stop it after this long with nothing to do, e.g. 10m (the next call starts it again).
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) idle_stop: Option<String>,
     /// At most this many requests to it at once; more wait (see --max-queue).
     #[arg(long, value_name = "N")]
     pub(crate) max_concurrent: Option<u32>,

@@ -142,6 +142,7 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
         start: a
             .on_demand
             .then_some(portcullis::config::StartMode::OnDemand),
+        idle_stop: a.idle_stop,
     };
     let paths = paths(&a.config)?;
     // A person added it: it may start to show its tools (they stay pending).

@@ -343,6 +343,9 @@ fn server_table(server: &ServerConfig) -> Table {
     if server.start == Some(super::StartMode::OnDemand) {
         t.insert("start", value("on-demand"));
     }
+    if let Some(d) = &server.idle_stop {
+        t.insert("idle_stop", value(d.as_str()));
+    }
     if let Some(n) = server.max_concurrent {
         t.insert("max_concurrent", value(i64::from(n)));
     }

@@ -55,6 +55,9 @@ pub struct GatewayConfig {
     pub notifications: Option<bool>,
     /// When servers that do not say start: `always` (the default) or `on-demand`.
     pub start: Option<StartMode>,
+    /// Stop servers that had nothing to do for this long (e.g. `"10m"`);
+    /// each server may say otherwise. Default: never.
+    pub idle_stop: Option<String>,
 }
 
 /// The tool surface agents see.
@@ -182,6 +185,10 @@ pub struct ServerConfig {
     /// tools without running it and starts it on the first request that
     /// needs it. Default: `[gateway] start`, else `always`.
     pub start: Option<StartMode>,
+    /// Stop it after this long with no request, resource subscription or
+    /// stream (e.g. `"10m"`, `"90s"`, `"1h"`, or `"off"`); the next call
+    /// starts it again. Default: `[gateway] idle_stop`, else never.
+    pub idle_stop: Option<String>,
 }
 
 /// `[servers.<name>.oauth]`.

@@ -79,6 +79,9 @@ pub struct ServerSettings {
     pub concurrency: Option<Concurrency>,
     /// Whether it starts with the gateway or on the first request.
     pub start: super::StartMode,
+    /// How long it may have nothing to do before it is stopped (and started
+    /// again by the next call).
+    pub idle_stop: Option<Duration>,
 }
 
 /// `max_concurrent` and `max_queue` of a server.
@@ -270,6 +273,7 @@ impl Settings {
                     call_timeout,
                     file.gateway.docker_image.as_deref(),
                     file.gateway.start,
+                    file.gateway.idle_stop.as_deref(),
                     path,
                 )?,
             );
@@ -321,6 +325,7 @@ impl ServerSettings {
         default_timeout: Duration,
         docker_image: Option<&str>,
         default_start: Option<super::StartMode>,
+        default_idle_stop: Option<&str>,
         path: &Path,
     ) -> Result<Self, ConfigError> {
         let invalid = |message: String, hint: String| ConfigError::Invalid {
@@ -472,6 +477,15 @@ impl ServerSettings {
                 queue: queue.map_or(DEFAULT_MAX_QUEUE, |q| q as usize),
             }),
         };
+        let idle_stop = match server.idle_stop.as_deref().or(default_idle_stop) {
+            None => None,
+            Some(text) => parse_idle(text).ok_or_else(|| {
+                invalid(
+                    format!("[servers.{name}] idle_stop `{text}` is not a duration"),
+                    "write a number with s, m or h, e.g. idle_stop = \"10m\" (at least 1s), or \"off\"".into(),
+                )
+            })?,
+        };
         Ok(Self {
             name: name.to_owned(),
             transport,
@@ -483,6 +497,7 @@ impl ServerSettings {
             passthrough,
             concurrency,
             start: server.start.or(default_start).unwrap_or_default(),
+            idle_stop,
         })
     }
 
@@ -506,6 +521,36 @@ pub(crate) fn validate_name(name: &str) -> Result<(), String> {
         return Err(format!("`{name}` is not a valid server name"));
     }
     Ok(())
+}
+
+/// `"90s"`, `"10m"`, `"1h"` (a whole or decimal number and a unit), or
+/// `"off"`: `Some(None)`. At least a second.
+fn parse_idle(text: &str) -> Option<Option<Duration>> {
+    let text = text.trim();
+    if text == "off" {
+        return Some(None);
+    }
+    let (number, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic())?);
+    let n: f64 = number.trim().parse().ok()?;
+    let secs = n * match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return None,
+    };
+    (secs >= 1.0).then(|| seconds(secs)).flatten().map(Some)
+}
+
+#[cfg(test)]
+#[test]
+fn idle_durations_read_as_people_write_them() {
+    assert_eq!(parse_idle("10m"), Some(Some(Duration::from_secs(600))));
+    assert_eq!(parse_idle("90s"), Some(Some(Duration::from_secs(90))));
+    assert_eq!(parse_idle("1.5h"), Some(Some(Duration::from_secs(5400))));
+    assert_eq!(parse_idle("off"), Some(None));
+    for bad in ["10", "0s", "0.5s", "ten m", "5d", ""] {
+        assert_eq!(parse_idle(bad), None, "{bad}");
+    }
 }
 
 fn seconds(value: f64) -> Option<Duration> {

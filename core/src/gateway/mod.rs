@@ -394,6 +394,13 @@ impl Gateway {
             oauth: self.inner.oauth.clone(),
             groups: self.inner.groups.clone(),
             secrets: self.inner.secrets.clone(),
+            held_open: {
+                let weak = Arc::downgrade(&self.inner);
+                Arc::new(move |server: &str| {
+                    weak.upgrade()
+                        .is_some_and(|inner| subscriptions::holds(&Gateway { inner }, server))
+                })
+            },
             progress: {
                 let weak = Arc::downgrade(&self.inner);
                 let name = server.name.clone();

@@ -638,12 +638,14 @@ async fn wake_on_demand(
     let Some(upstream) = gw.upstream(&target.server) else {
         return Ok(());
     };
-    if !matches!(
-        upstream.status().state,
-        UpstreamState::Idle | UpstreamState::Starting
-    ) || upstream.settings().start != crate::config::StartMode::OnDemand
-    {
-        return Ok(());
+    // Servers that sleep: on demand, or stopped for idleness.
+    let settings = upstream.settings();
+    let sleeps =
+        settings.start == crate::config::StartMode::OnDemand || settings.idle_stop.is_some();
+    match upstream.status().state {
+        UpstreamState::Idle => {}
+        UpstreamState::Starting if sleeps => {}
+        _ => return Ok(()),
     }
     let token = super::on_demand::progress_token(msg);
     super::on_demand::wake(session, &upstream, token.as_ref(), related).await?;

@@ -53,6 +53,12 @@ impl Subscriptions {
     }
 }
 
+/// Whether a client is subscribed to a resource of `server` (which keeps it
+/// from being stopped for idleness).
+pub(super) fn holds(gw: &Gateway, server: &str) -> bool {
+    subscriptions(gw).upstream.values().any(|s| s == server)
+}
+
 /// The gateway's subscriptions, locked.
 fn subscriptions(gw: &Gateway) -> std::sync::MutexGuard<'_, Subscriptions> {
     gw.inner

@@ -40,6 +40,9 @@ pub(crate) struct UpstreamContext {
     pub(crate) groups: Arc<ProcessGroups>,
     /// Looks up the secrets a server's environment or headers name.
     pub(crate) secrets: crate::secrets::Secrets,
+    /// Whether a client holds a server open (a resource subscription): it is
+    /// then not stopped for idleness.
+    pub(crate) held_open: Arc<dyn Fn(&str) -> bool + Send + Sync>,
 }
 
 /// The requests in flight on one connection.
@@ -80,6 +83,8 @@ pub(super) struct Shared {
     pub(super) tasks: TaskTracker,
     /// `max_concurrent` and `max_queue`, when set.
     pub(super) slots: Option<super::slots::Slots>,
+    /// When a request was last sent (`idle_stop` counts from it).
+    pub(super) last_request: Mutex<std::time::Instant>,
 }
 
 /// A handle to one upstream. Clones share the same upstream.
@@ -180,6 +185,7 @@ impl UpstreamHandle {
         };
         let slots = settings.concurrency.map(super::slots::Slots::new);
         let handle = Self(Arc::new(Shared {
+            last_request: Mutex::new(std::time::Instant::now()),
             slots,
             settings,
             ctx,
@@ -417,6 +423,11 @@ impl UpstreamHandle {
             super::stateless::stamp(&mut msg, &self.0.ctx.client_capabilities);
         }
         let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
+        *self
+            .0
+            .last_request
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
         let (tx, rx) = oneshot::channel();
         live.pending
             .lock()

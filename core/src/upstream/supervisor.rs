@@ -63,6 +63,20 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
         if shared.cancel.is_cancelled() {
             break;
         }
+        if error == IDLE {
+            // Not a failure: it sleeps until the next call wakes it (UpstreamHandle::wake).
+            shared.status.send_modify(|s| {
+                s.state = UpstreamState::Idle;
+                s.last_error = None;
+            });
+            notify(
+                &handle,
+                UpstreamEvent::StateChanged {
+                    server: shared.settings.name.clone(),
+                },
+            );
+            return;
+        }
         // Waiting for a person to sign in is not a failure: wait for them, then start at once.
         if let Some(oauth) = shared.oauth.clone().filter(|o| o.sign_in_url().is_some()) {
             tracing::info!(
@@ -505,6 +519,13 @@ async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>
     shared.status.send_modify(|s| s.pid = conn.pid);
     set_state(handle, UpstreamState::Ready, None);
     let mut closed = conn.closed;
+    // `idle_stop`: looked at a few times per period.
+    let idle_stop = shared.settings.idle_stop;
+    let mut idle_check = tokio::time::interval(
+        idle_stop
+            .map_or(Duration::from_secs(3600), |d| d / 4)
+            .clamp(Duration::from_millis(100), Duration::from_secs(5)),
+    );
     let mut probe: Option<
         std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send + '_>>,
     > = None;
@@ -515,6 +536,14 @@ async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>
                 conn.cancel.cancel();
                 let _ = tokio::time::timeout(Duration::from_secs(5), &mut closed).await;
                 break "stopped".into();
+            }
+            _ = idle_check.tick(), if idle_stop.is_some() => {
+                if idle_stop.is_some_and(|limit| is_idle(handle, &pending, limit)) {
+                    tracing::info!(server = handle.name(), "stopping: nothing to do for {} s (idle_stop)", idle_stop.unwrap_or_default().as_secs());
+                    conn.cancel.cancel();
+                    let _ = tokio::time::timeout(Duration::from_secs(5), &mut closed).await;
+                    break IDLE.into();
+                }
             }
             () = shared.refresh.notified() => {
                 if let Err(e) = list_tools(handle).await {
@@ -553,6 +582,32 @@ async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>
     pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
     conn.cancel.cancel();
     reason
+}
+
+/// Why a connection ended when it was stopped for idleness.
+const IDLE: &str = "stopped: idle";
+
+/// Whether the upstream had nothing to do for `limit`: no request sent
+/// since, none waiting for its answer, nothing a client holds open (a
+/// resource subscription). The gateway's own listen stream to a stateless
+/// server does not count: it is how the gateway hears of changes, and a
+/// stopped server has none.
+fn is_idle(handle: &UpstreamHandle, pending: &PendingMap, limit: Duration) -> bool {
+    let shared = &handle.0;
+    let quiet = shared
+        .last_request
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .elapsed()
+        >= limit;
+    quiet
+        && pending.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
+        && shared
+            .resource_subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+        && !(shared.ctx.held_open)(handle.name())
 }
 
 /// Pings an upstream whose call (`what`) timed out; `Some(reason)` if it is hung.
