@@ -209,6 +209,12 @@ async def test_a_person_approves_with_clicks_and_an_agent_then_calls_the_tool(ga
             s.call("time__convert_time", {"source_timezone": "UTC", "time": "12:00", "target_timezone": "Asia/Tokyo"})
     b.wait('tr[data-kind="call"]', "refused")
 
+    # The Servers page shows each server's calls of the last minute (the refused one too).
+    b.click('#nav >> text="Servers"')
+    b.wait('[data-server="time"] .calls', "calls/min, p50")
+    # Two refused (one before the approval, one after) and one that went through.
+    assert b.text('[data-server="time"] .calls').startswith("3 calls/min, p50 "), b.text('[data-server="time"] .calls')
+
 
 def test_servers_are_added_from_the_form_and_from_pasted_json(gateway, b):
     gw = gateway("", trust=False)

@@ -255,6 +255,7 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
                     sign_in_url: None,
                     items_read: false,
                     load: None,
+                    calls: Default::default(),
                 })
                 .collect()
         }
@@ -281,8 +282,8 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
         .unwrap_or(9)
         .max(9);
     println!(
-        "{:<w_name$}  {:<w_tr$}  {:<9}  {:>5}  LAST ERROR",
-        "NAME", "TRANSPORT", "STATE", "TOOLS"
+        "{:<w_name$}  {:<w_tr$}  {:<9}  {:>5}  {:>9}  {:>7}  LAST ERROR",
+        "NAME", "TRANSPORT", "STATE", "TOOLS", "CALLS/MIN", "P50"
     );
     for v in &views {
         let err = v
@@ -290,12 +291,18 @@ async fn list(json: bool, config: &ConfigArgs) -> anyhow::Result<()> {
             .as_deref()
             .and_then(|e| e.lines().next())
             .unwrap_or("-");
+        let p50 = v
+            .calls
+            .p50_ms
+            .map_or("-".to_owned(), |ms| format!("{ms} ms"));
         println!(
-            "{:<w_name$}  {:<w_tr$}  {:<9}  {:>5}  {}",
+            "{:<w_name$}  {:<w_tr$}  {:<9}  {:>5}  {:>9}  {:>7}  {}",
             v.name,
             v.transport,
             state(v),
             v.tools,
+            v.calls.per_minute,
+            p50,
             err
         );
         // Said once: while the reason is still the last error, that column shows it.

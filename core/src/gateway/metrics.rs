@@ -7,10 +7,10 @@
 //! approval, client sessions and the bytes queued for them. Nothing here
 //! holds a lock across an await; a call costs one short mutex hold.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Gateway;
 use crate::store::CallOutcome;
@@ -77,6 +77,23 @@ pub(crate) struct Metrics {
     /// server → tool → its calls (looked up by `&str`: no allocation once seen).
     tools: Mutex<BTreeMap<String, BTreeMap<String, ToolStats>>>,
     search: Mutex<Histogram>,
+    /// server → when its recent calls ended and how long each took (the
+    /// last minute's, at most [`RECENT_MAX`]), for calls per minute and p50.
+    recent: Mutex<BTreeMap<String, VecDeque<(Instant, u32)>>>,
+}
+
+/// The most recent calls kept per server.
+const RECENT_MAX: usize = 4096;
+/// The window of "recent".
+const RECENT: Duration = Duration::from_secs(60);
+
+/// A server's calls of the last minute.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CallRate {
+    /// Calls that ended in the last minute.
+    pub per_minute: u32,
+    /// Their median duration in milliseconds (none without calls).
+    pub p50_ms: Option<u32>,
 }
 
 /// A label value as the format wants it: backslash, quote and newline escaped.
@@ -114,6 +131,41 @@ impl Metrics {
             CallOutcome::Blocked => stats.blocked += 1,
         }
         stats.latency.observe(duration_ms as f64 / 1000.0);
+        drop(servers);
+        let now = Instant::now();
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if !recent.contains_key(server) {
+            recent.insert(server.to_owned(), VecDeque::new());
+        }
+        if let Some(calls) = recent.get_mut(server) {
+            while calls.len() >= RECENT_MAX
+                || calls
+                    .front()
+                    .is_some_and(|(t, _)| now.duration_since(*t) > RECENT)
+            {
+                calls.pop_front();
+            }
+            calls.push_back((now, u32::try_from(duration_ms).unwrap_or(u32::MAX)));
+        }
+    }
+
+    /// `server`'s calls of the last minute.
+    pub(crate) fn rate(&self, server: &str) -> CallRate {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(calls) = recent.get(server) else {
+            return CallRate::default();
+        };
+        let now = Instant::now();
+        let mut ms: Vec<u32> = calls
+            .iter()
+            .filter(|(t, _)| now.duration_since(*t) <= RECENT)
+            .map(|(_, d)| *d)
+            .collect();
+        ms.sort_unstable();
+        CallRate {
+            per_minute: u32::try_from(ms.len()).unwrap_or(u32::MAX),
+            p50_ms: (!ms.is_empty()).then(|| ms[(ms.len() - 1) / 2]),
+        }
     }
 
     /// One search was answered.
@@ -324,5 +376,13 @@ mod tests {
             out.contains("portcullis_search_duration_seconds_count 0"),
             "{out}"
         );
+        assert_eq!(
+            m.rate("git"),
+            CallRate {
+                per_minute: 2,
+                p50_ms: Some(20)
+            }
+        );
+        assert_eq!(m.rate("none"), CallRate::default());
     }
 }

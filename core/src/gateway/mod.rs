@@ -49,6 +49,7 @@ use crate::upstream::{
 pub use clients::ClientSetups;
 pub use error::GatewayError;
 pub use listen::Listener;
+pub use metrics::CallRate;
 pub use preferences::Preferences;
 pub use secrets::{list_secrets, secret_uses, SecretSet, SecretView};
 pub use servers::{ServerEditor, ServersAdded};
@@ -173,6 +174,9 @@ pub struct ServerView {
     /// For a server with `max_concurrent`: requests running and waiting for a slot.
     #[serde(default)]
     pub load: Option<crate::upstream::Load>,
+    /// Its tool calls of the last minute: how many, and their median duration.
+    #[serde(default)]
+    pub calls: metrics::CallRate,
 }
 
 pub(crate) struct Inner {
@@ -533,6 +537,7 @@ impl Gateway {
                             .get(h.name())
                             == Some(&status.restarts),
                     load: h.load(),
+                    calls: self.inner.metrics.rate(h.name()),
                 }
             })
             .collect()

@@ -206,6 +206,8 @@ function serverRow(s, ctx, reload) {
   if (s.state === 'ready' || s.tools) meta.push(h('a', { href: `#/tools?server=${encodeURIComponent(s.name)}`, text: plural(s.tools, 'tool') }));
   if (s.protocol_version) meta.push(h('span', { text: `MCP ${s.protocol_version}` }));
   if (s.pid) meta.push(h('span', { text: `pid ${s.pid}` }));
+  if (s.calls && s.calls.per_minute) meta.push(h('span', { class: 'calls', text: `${s.calls.per_minute} calls/min, p50 ${s.calls.p50_ms} ms`, title: 'Tool calls that ended in the last minute, and their median duration' }));
+  if (s.load) meta.push(h('span', { text: `${s.load.running} running, ${s.load.waiting} waiting` }));
   if (s.restarts) meta.push(h('span', { text: `restarted ${plural(s.restarts, 'time')}`, title: s.restart_reason ? `last time: ${s.restart_reason}` : null }));
 
   let note = null;
