@@ -142,6 +142,19 @@ class Admin:
                 raise AssertionError(f"`{name}` was not {what} within {timeout} s; last view: {json.dumps(last, indent=2)}")
             await anyio.sleep(0.1)
 
+    def sign_in_as_a_person(self, name: str) -> None:
+        """Approves `name`, opens the sign-in URL it then waits on the way a browser would
+        (the fixture's authorization server approves at once), waits until it serves, and
+        approves its tools."""
+        import urllib.request
+
+        self.approve_server(name)
+        view = self.wait_for(name, lambda s: s["state"] == "needs-sign-in", "waiting for sign-in")
+        with urllib.request.urlopen(view["sign_in_url"], timeout=20) as page:  # noqa: S310 (loopback fixture)
+            assert "Signed in" in page.read().decode()
+        self.wait_ready(name)
+        self.approve_tools(name)
+
     def approve_server(self, name: str) -> None:
         """Approves a server (quarantine) without waiting for it to start."""
         resp = self.post(f"servers/{name}/approve", {})

@@ -148,12 +148,7 @@ async def test_a_legacy_sse_upstream_asks_for_sign_in_too(oauth_upstream, gatewa
     sse_url = url.removesuffix("/mcp") + "/sse"
     gw = gateway('[gateway]\nsurface = "direct"\n\n' + harness.http_upstream("old", sse_url, transport="sse"), trust=False)
     admin = Admin.of(gw)
-    admin.approve_server("old")
-    view = admin.wait_for("old", lambda s: s["state"] == "needs-sign-in", "waiting for sign-in")
-    with urllib.request.urlopen(view["sign_in_url"], timeout=20) as page:  # noqa: S310 (loopback fixture)
-        assert "Signed in" in page.read().decode()
-    admin.wait_ready("old")
-    admin.approve_tools("old")
+    admin.sign_in_as_a_person("old")
     async with Client(gw.url, mode="legacy") as client:
         result = await client.call_tool("old__whoami", {})
         assert harness.text_of(result) == "hello from behind OAuth", harness.text_of(result)
@@ -171,12 +166,7 @@ async def test_an_upstream_behind_dpop_with_nonces_signs_in_and_serves_calls(dpo
     target = url.removesuffix("/mcp") + path
     gw = gateway('[gateway]\nsurface = "direct"\n\n' + harness.http_upstream("remote", target, transport=transport), trust=False)
     admin = Admin.of(gw)
-    admin.approve_server("remote")
-    view = admin.wait_for("remote", lambda s: s["state"] == "needs-sign-in", "waiting for sign-in")
-    with urllib.request.urlopen(view["sign_in_url"], timeout=20) as page:  # noqa: S310 (loopback fixture)
-        assert "Signed in" in page.read().decode()
-    admin.wait_ready("remote")
-    admin.approve_tools("remote")
+    admin.sign_in_as_a_person("remote")
     async with Client(gw.url, mode="legacy") as client:
         for _ in range(3):
             result = await client.call_tool("remote__whoami", {})

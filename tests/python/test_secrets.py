@@ -26,7 +26,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from contextlib import closing
 from pathlib import Path
 
@@ -196,12 +195,7 @@ async def test_oauth_tokens_live_in_the_keyring_survive_a_restart_and_old_plain_
         gw = harness.start_gateway(config, base, extra_env=env, trust=False)
         try:
             admin = Admin.of(gw)
-            admin.approve_server("remote")
-            view = admin.wait_for("remote", lambda s: s["state"] == "needs-sign-in", "waiting for sign-in")
-            with urllib.request.urlopen(view["sign_in_url"], timeout=20) as page:  # noqa: S310 (loopback fixture)
-                assert "Signed in" in page.read().decode()
-            admin.wait_ready("remote")
-            admin.approve_tools("remote")
+            admin.sign_in_as_a_person("remote")
             assert await whoami(gw) == "hello from behind OAuth"
         finally:
             gw.stop()

@@ -18,6 +18,43 @@ use crate::config::{Paths, StartMode};
 use crate::protocol::Message;
 use crate::upstream::{Tool, UpstreamHandle, UpstreamState};
 
+/// A call to an on-demand server that sleeps (or is starting): start it,
+/// wait, and check the tool again, since the server may now list it
+/// differently from what was approved (it is then held, and the call refused).
+pub(super) async fn before_call(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    target: &crate::protocol::ToolName,
+    name: &str,
+    msg: &Message,
+    related: Option<&mpsc::Sender<Message>>,
+) -> Result<(), GatewayError> {
+    let Some(upstream) = gw.upstream(&target.server) else {
+        return Ok(());
+    };
+    // Servers that sleep: on demand, or stopped for idleness.
+    let settings = upstream.settings();
+    let sleeps =
+        settings.start == crate::config::StartMode::OnDemand || settings.idle_stop.is_some();
+    match upstream.status().state {
+        UpstreamState::Idle => {}
+        UpstreamState::Starting if sleeps => {}
+        _ => return Ok(()),
+    }
+    let token = progress_token(msg);
+    wake(session, &upstream, token.as_ref(), related).await?;
+    let callability = gw.callability(&target.server, &target.tool);
+    if callability.is_callable() {
+        return Ok(());
+    }
+    Err(GatewayError::NotCallable {
+        message: format!(
+            "`{name}` cannot be called: {}, or in the Portcullis window",
+            callability.explain(&target.server, &target.tool)
+        ),
+    })
+}
+
 /// How long a call waits for a server it started.
 const START_WAIT: Duration = Duration::from_secs(60);
 /// A client that asked for progress hears from a slow start this often.

@@ -472,7 +472,9 @@ async fn tools_call(
             params: Some(forwarded),
             ..msg
         };
-        match wake_on_demand(gw, session, &target, &msg, related.as_ref()).await {
+        match super::on_demand::before_call(gw, session, &target, &name, &msg, related.as_ref())
+            .await
+        {
             Ok(()) => forward(gw, session, &target.server, msg, related).await,
             Err(e) => Err(e),
         }
@@ -625,65 +627,6 @@ fn record_call(
     }
 }
 
-/// A call to an on-demand server that sleeps (or is starting): start it,
-/// wait, and check the tool again, since the server may now list it
-/// differently from what was approved (it is then held, and the call refused).
-async fn wake_on_demand(
-    gw: &Gateway,
-    session: &Arc<Session>,
-    target: &crate::protocol::ToolName,
-    msg: &Message,
-    related: Option<&mpsc::Sender<Message>>,
-) -> Result<(), GatewayError> {
-    let Some(upstream) = gw.upstream(&target.server) else {
-        return Ok(());
-    };
-    // Servers that sleep: on demand, or stopped for idleness.
-    let settings = upstream.settings();
-    let sleeps =
-        settings.start == crate::config::StartMode::OnDemand || settings.idle_stop.is_some();
-    match upstream.status().state {
-        UpstreamState::Idle => {}
-        UpstreamState::Starting if sleeps => {}
-        _ => return Ok(()),
-    }
-    let token = super::on_demand::progress_token(msg);
-    super::on_demand::wake(session, &upstream, token.as_ref(), related).await?;
-    let callability = gw.callability(&target.server, &target.tool);
-    if callability.is_callable() {
-        return Ok(());
-    }
-    Err(GatewayError::NotCallable {
-        message: format!(
-            "`{}` cannot be called: {}, or in the Portcullis window",
-            target.tool,
-            callability.explain(&target.server, &target.tool)
-        ),
-    })
-}
-
-/// A slot at `upstream` for the session's request `msg`, if it has a limit.
-async fn take_slot(
-    session: &Session,
-    upstream: &crate::upstream::UpstreamHandle,
-    msg: &Message,
-) -> Result<Option<crate::upstream::Slot>, GatewayError> {
-    if upstream.load().is_none() {
-        return Ok(None);
-    }
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let key = msg.id_key().map(str::to_owned);
-    let waiting = || session.waiting.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(k) = &key {
-        waiting().insert(k.clone(), cancel.clone());
-    }
-    let slot = upstream.slot(&cancel).await;
-    if let Some(k) = &key {
-        waiting().remove(k);
-    }
-    Ok(slot?)
-}
-
 /// Sends a request to one upstream on behalf of a session and waits for the
 /// answer, mapping ids and progress tokens and honouring cancellation.
 async fn forward(
@@ -706,7 +649,7 @@ async fn forward(
     }
     // A server with `max_concurrent`: wait for a slot (a cancellation takes
     // the request out of the queue), held until the answer came.
-    let _slot = take_slot(session, &upstream, &msg).await?;
+    let _slot = session.take_slot(&upstream, &msg).await?;
     let token = map_progress(gw, session, &mut msg, related.clone());
     if session.era() == Era::Modern
         && !stateless

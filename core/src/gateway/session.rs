@@ -171,6 +171,30 @@ pub(super) type LatestCall = (
 );
 
 impl Session {
+    /// A slot at `upstream` for this session's request `msg`, if the server
+    /// has `max_concurrent`; while it waits, a cancellation of the request
+    /// takes it out of the queue.
+    pub(super) async fn take_slot(
+        &self,
+        upstream: &crate::upstream::UpstreamHandle,
+        msg: &Message,
+    ) -> Result<Option<crate::upstream::Slot>, super::GatewayError> {
+        if upstream.load().is_none() {
+            return Ok(None);
+        }
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let key = msg.id_key().map(str::to_owned);
+        let waiting = || self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = &key {
+            waiting().insert(k.clone(), cancel.clone());
+        }
+        let slot = upstream.slot(&cancel).await;
+        if let Some(k) = &key {
+            waiting().remove(k);
+        }
+        Ok(slot?)
+    }
+
     /// Records the client's request `key` as forwarded to `server` as
     /// `upstream_id`, so a cancellation or a server's request can find it.
     pub(super) fn track_inflight(
