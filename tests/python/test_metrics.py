@@ -25,7 +25,21 @@ def scrape(admin: Admin) -> dict[str, object]:
     resp = httpx2.get(f"{base}/metrics", headers={"Authorization": f"Bearer {admin.token}"}, timeout=10, trust_env=False)
     assert resp.status_code == 200, resp.text
     assert resp.headers["content-type"].startswith("text/plain; version=0.0.4"), resp.headers
+    assert_grouped(resp.text)
     return {f.name: f for f in text_string_to_metric_families(resp.text)}
+
+
+def assert_grouped(text: str) -> None:
+    """The format wants every sample right after its own family's TYPE line, each family
+    in one group (Prometheus refuses a scrape that interleaves them)."""
+    family = None
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            family = line.split()[2]
+        elif line and not line.startswith("#"):
+            name = line.split("{")[0].split(" ")[0]
+            suffixes = ("", "_total", "_bucket", "_sum", "_count")
+            assert family and any(name == family + s for s in suffixes), f"{name} outside its family (after {family})"
 
 
 def samples(families: dict, family: str, sample: str | None = None, **labels: str) -> list[float]:
@@ -34,7 +48,8 @@ def samples(families: dict, family: str, sample: str | None = None, **labels: st
 
 
 async def test_metrics_count_calls_searches_states_and_approvals(gateway) -> None:
-    gw = gateway(harness.everything_stdio())
+    # With a limit, so that the load gauges are there too.
+    gw = gateway(harness.everything_stdio() + "max_concurrent = 4\n")
     admin = Admin.of(gw)
     base = admin.api_url.removesuffix("/api/v1")
     # The admin token guards it like the rest of the admin listener.
@@ -67,6 +82,8 @@ async def test_metrics_count_calls_searches_states_and_approvals(gateway) -> Non
         assert samples(families, "portcullis_sessions")[0] >= 1
         assert samples(families, "portcullis_session_queue_bytes")[0] >= 0
         assert samples(families, "portcullis_tools_pending_approval") == [0.0]
+        assert samples(families, "portcullis_upstream_requests_running", server="everything") == [0.0]
+        assert samples(families, "portcullis_upstream_requests_waiting", server="everything") == [0.0]
 
 
 async def test_a_new_server_shows_its_tools_waiting_for_approval(gateway) -> None:

@@ -282,32 +282,36 @@ impl Gateway {
                 s.restarts
             );
         }
+        // Each family's samples follow its own header, as the format requires.
+        let loads: Vec<_> = servers
+            .iter()
+            .filter_map(|s| s.load.map(|l| (escape(&s.name), l)))
+            .collect();
         header(
             &mut out,
             "portcullis_upstream_requests_running",
             "gauge",
             "Requests holding a slot at a server with max_concurrent.",
         );
+        for (name, load) in &loads {
+            let _ = writeln!(
+                out,
+                "portcullis_upstream_requests_running{{server=\"{name}\"}} {}",
+                load.running
+            );
+        }
         header(
             &mut out,
             "portcullis_upstream_requests_waiting",
             "gauge",
             "Requests waiting for a slot at a server with max_concurrent.",
         );
-        for s in &servers {
-            if let Some(load) = s.load {
-                let name = escape(&s.name);
-                let _ = writeln!(
-                    out,
-                    "portcullis_upstream_requests_running{{server=\"{name}\"}} {}",
-                    load.running
-                );
-                let _ = writeln!(
-                    out,
-                    "portcullis_upstream_requests_waiting{{server=\"{name}\"}} {}",
-                    load.waiting
-                );
-            }
+        for (name, load) in &loads {
+            let _ = writeln!(
+                out,
+                "portcullis_upstream_requests_waiting{{server=\"{name}\"}} {}",
+                load.waiting
+            );
         }
         let pending = self.pending_tools().map_or(0, |p| p.len());
         header(
