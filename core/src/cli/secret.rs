@@ -54,7 +54,7 @@ async fn set(name: &str, config: &ConfigArgs) -> anyhow::Result<()> {
     if let Some(w) = &set.stored.warning {
         eprintln!("warning: {w}");
     }
-    println!("stored `{name}` in {}", place(set.stored.backend));
+    println!("stored `{name}` in {}", set.stored.backend.describe());
     if !set.restarted.is_empty() {
         println!(
             "restarted, to use the new value: {}",
@@ -62,13 +62,6 @@ async fn set(name: &str, config: &ConfigArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn place(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Keyring => "the OS keyring",
-        Backend::File => "the encrypted secrets file",
-    }
 }
 
 /// The value: asked for without echo at a terminal, else all of stdin

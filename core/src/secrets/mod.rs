@@ -94,6 +94,14 @@ impl Backend {
         }
     }
 
+    /// Where it is, for a person: "the OS keyring" or "the encrypted secrets file".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Keyring => "the OS keyring",
+            Self::File => "the encrypted secrets file",
+        }
+    }
+
     fn parse(text: &str) -> Self {
         if text == "keyring" {
             Self::Keyring
@@ -160,6 +168,15 @@ impl Secrets {
         }
     }
 
+    /// Where the store records `name` as kept, if it does.
+    fn recorded(&self, name: &str) -> Result<Option<Backend>, SecretError> {
+        Ok(self
+            .inner
+            .store
+            .secret_backend(name)?
+            .map(|b| Backend::parse(&b)))
+    }
+
     fn keyring(&self) -> Result<(), String> {
         self.inner
             .reachable
@@ -175,10 +192,7 @@ impl Secrets {
 
     pub(crate) fn store_value(&self, name: &str, value: &str) -> Result<Stored, SecretError> {
         let inner = &self.inner;
-        let previous = inner
-            .store
-            .secret_backend(name)?
-            .map(|b| Backend::parse(&b));
+        let previous = self.recorded(name)?;
         let why_not = match self.keyring().and_then(|()| inner.keyring.set(name, value)) {
             Ok(()) => {
                 if previous == Some(Backend::File) {
@@ -229,22 +243,14 @@ impl Secrets {
     pub(crate) fn value(&self, name: &str) -> Result<Option<String>, SecretError> {
         let inner = &self.inner;
         let unavailable = |backend: Backend, reason: String| {
-            // A reason that knows the fix says it; else the general one.
-            if let Some((reason, hint)) = reason.split_once("\nhint: ") {
-                let place = match backend {
-                    Backend::Keyring => "the OS keyring".to_owned(),
-                    Backend::File => inner.file.path().display().to_string(),
-                };
-                return SecretError::Unavailable {
-                    name: name.to_owned(),
-                    backend: place,
-                    reason: reason.to_owned(),
-                    hint: hint.to_owned(),
-                };
-            }
-            let (place, hint) = match backend {
-                Backend::Keyring => ("the OS keyring".to_owned(), format!("unlock the keyring (log in to the desktop session), or run `portcullis secret set {name}` again where there is none to keep it in the encrypted file")),
+            let (place, general) = match backend {
+                Backend::Keyring => (backend.describe().to_owned(), format!("unlock the keyring (log in to the desktop session), or run `portcullis secret set {name}` again where there is none to keep it in the encrypted file")),
                 Backend::File => (inner.file.path().display().to_string(), format!("fix what the reason says, or run `portcullis secret set {name}` again")),
+            };
+            // A reason that knows the fix says it; else the general one.
+            let (reason, hint) = match reason.split_once("\nhint: ") {
+                Some((reason, hint)) => (reason.to_owned(), hint.to_owned()),
+                None => (reason, general),
             };
             SecretError::Unavailable {
                 name: name.to_owned(),
@@ -253,11 +259,7 @@ impl Secrets {
                 hint,
             }
         };
-        match inner
-            .store
-            .secret_backend(name)?
-            .map(|b| Backend::parse(&b))
-        {
+        match self.recorded(name)? {
             Some(Backend::Keyring) => self
                 .keyring()
                 .and_then(|()| inner.keyring.get(name))
@@ -278,10 +280,7 @@ impl Secrets {
     /// Removes `name` from wherever it is kept; whether it was recorded.
     pub fn remove(&self, name: &str) -> Result<bool, SecretError> {
         let inner = &self.inner;
-        let recorded = inner
-            .store
-            .secret_backend(name)?
-            .map(|b| Backend::parse(&b));
+        let recorded = self.recorded(name)?;
         let result = match recorded {
             Some(Backend::File) => inner.file.remove(name),
             _ => self.keyring().and_then(|()| inner.keyring.remove(name)),

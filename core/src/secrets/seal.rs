@@ -39,10 +39,7 @@ pub struct Moved {
 impl Moved {
     /// One line for a person: what moved where.
     pub fn describe(&self) -> String {
-        let place = match self.backend {
-            Backend::Keyring => "the OS keyring",
-            Backend::File => "the encrypted secrets file",
-        };
+        let place = self.backend.describe();
         let what = if self.table == "headers" {
             "header"
         } else {
