@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::{Gateway, GatewayError, Session};
 use crate::config::{Paths, StartMode};
 use crate::protocol::Message;
-use crate::upstream::{Tool, UpstreamHandle, UpstreamState};
+use crate::upstream::{Tool, UpstreamHandle, UpstreamState, START_WAIT};
 
 /// A call to an on-demand server that sleeps (or is starting): start it,
 /// wait, and check the tool again, since the server may now list it
@@ -42,21 +42,19 @@ pub(super) async fn before_call(
         _ => return Ok(()),
     }
     let token = progress_token(msg);
-    wake(session, &upstream, token.as_ref(), related).await?;
+    wake(session, &upstream, token.as_ref(), related).await;
     let callability = gw.callability(&target.server, &target.tool);
     if callability.is_callable() {
         return Ok(());
     }
-    Err(GatewayError::NotCallable {
-        message: format!(
-            "`{name}` cannot be called: {}, or in the Portcullis window",
-            callability.explain(&target.server, &target.tool)
-        ),
-    })
+    Err(super::router::not_callable(
+        name,
+        &callability,
+        &target.server,
+        &target.tool,
+    ))
 }
 
-/// How long a call waits for a server it started.
-const START_WAIT: Duration = Duration::from_secs(60);
 /// A client that asked for progress hears from a slow start this often.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
@@ -102,7 +100,7 @@ pub(super) async fn wake(
     upstream: &UpstreamHandle,
     progress: Option<&serde_json::Value>,
     related: Option<&mpsc::Sender<Message>>,
-) -> Result<(), GatewayError> {
+) {
     upstream.wake();
     let mut status = upstream.subscribe_status();
     let started = tokio::time::Instant::now();
@@ -110,10 +108,7 @@ pub(super) async fn wake(
     loop {
         let wait = tokio::time::sleep(PROGRESS_EVERY);
         tokio::select! {
-            r = status.wait_for(|s| s.state != UpstreamState::Starting) => {
-                let _ = r;
-                return Ok(());
-            }
+            _ = status.wait_for(|s| s.state != UpstreamState::Starting) => return,
             () = wait => {
                 ticks += 1;
                 if let Some(token) = progress {
@@ -126,7 +121,7 @@ pub(super) async fn wake(
                     session.push(msg, related);
                 }
                 if started.elapsed() > START_WAIT {
-                    return Ok(()); // the call then fails with why it is not ready
+                    return; // the call then fails with why it is not ready
                 }
             }
         }

@@ -479,12 +479,12 @@ async fn tools_call(
             Err(e) => Err(e),
         }
     } else {
-        Err(GatewayError::NotCallable {
-            message: format!(
-                "`{name}` cannot be called: {}, or in the Portcullis window",
-                callability.explain(&target.server, &target.tool)
-            ),
-        })
+        Err(not_callable(
+            &name,
+            &callability,
+            &target.server,
+            &target.tool,
+        ))
     };
     record_call(
         gw,
@@ -534,12 +534,7 @@ fn held_elsewhere(gw: &Gateway, session: &Session, name: &str) -> Result<Message
             name: name.to_owned(),
         });
     }
-    let result = Err(GatewayError::NotCallable {
-        message: format!(
-            "`{name}` cannot be called: {}, or in the Portcullis window",
-            callability.explain(&server, &tool)
-        ),
-    });
+    let result = Err(not_callable(name, &callability, &server, &tool));
     record_call(
         gw,
         session,
@@ -624,6 +619,21 @@ fn record_call(
     );
     if gw.inner.calls.try_send(record).is_err() {
         tracing::warn!("the activity log is behind; a call was not recorded");
+    }
+}
+
+/// The refusal of a call to `name` (`tool` of `server`), saying why and what to do.
+pub(super) fn not_callable(
+    name: &str,
+    callability: &Callability,
+    server: &str,
+    tool: &str,
+) -> GatewayError {
+    GatewayError::NotCallable {
+        message: format!(
+            "`{name}` cannot be called: {}, or in the Portcullis window",
+            callability.explain(server, tool)
+        ),
     }
 }
 

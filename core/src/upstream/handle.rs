@@ -19,7 +19,7 @@ use crate::protocol::{raw, to_raw, ErrorCode, Message};
 use crate::transport::{ProcessGroups, StderrLog};
 
 /// How long a call waits for an upstream that is still starting.
-const START_WAIT: Duration = Duration::from_secs(60);
+pub const START_WAIT: Duration = Duration::from_secs(60);
 
 /// What every upstream needs from the gateway.
 #[derive(Clone)]

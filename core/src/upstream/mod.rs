@@ -19,7 +19,7 @@ use crate::protocol::Message;
 pub(crate) use crate::transport::{groups_dir, ProcessGroups};
 pub use error::UpstreamError;
 pub(crate) use handle::UpstreamContext;
-pub use handle::{PendingCall, UpstreamHandle};
+pub use handle::{PendingCall, UpstreamHandle, START_WAIT};
 pub use slots::{Load, Slot};
 pub use status::{UpstreamInfo, UpstreamState, UpstreamStatus};
 pub use tool::Tool;
