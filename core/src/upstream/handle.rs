@@ -423,11 +423,14 @@ impl UpstreamHandle {
             super::stateless::stamp(&mut msg, &self.0.ctx.client_capabilities);
         }
         let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
-        *self
-            .0
-            .last_request
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
+        // Only a server that may be stopped for idleness pays for the clock.
+        if self.0.settings.idle_stop.is_some() {
+            *self
+                .0
+                .last_request
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
+        }
         let (tx, rx) = oneshot::channel();
         live.pending
             .lock()
