@@ -201,7 +201,7 @@ fn move_config(
     }
     ed.save()?;
     let next = Settings::resolve(
-        &ConfigFile::load(&paths.config)?,
+        &ConfigFile::parse(&ed.text(), &paths.config)?,
         &Overrides {
             listen: Some(settings.listen.to_string()),
         },
