@@ -52,6 +52,23 @@ struct Entry {
 pub(super) struct SecretFile {
     path: PathBuf,
     key_path: PathBuf,
+    /// The key last derived from a passphrase, with the salt and passphrase
+    /// it came from: derivation is slow on purpose, and a server's start
+    /// reads each of its secrets.
+    derived: std::sync::Arc<std::sync::Mutex<Option<Derived>>>,
+}
+
+/// A key derived from a passphrase and a salt.
+struct Derived {
+    salt: Vec<u8>,
+    phrase: String,
+    key: [u8; KEY_LEN],
+}
+
+impl std::fmt::Debug for Derived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Derived(..)")
+    }
 }
 
 impl SecretFile {
@@ -59,6 +76,7 @@ impl SecretFile {
         Self {
             path: data_dir.join("secrets.enc"),
             key_path: data_dir.join("secrets.key"),
+            derived: std::sync::Arc::default(),
         }
     }
 
@@ -152,15 +170,22 @@ impl SecretFile {
                     .as_deref()
                     .and_then(|s| B64.decode(s).ok())
                     .ok_or_else(|| format!("{} has no salt", self.path.display()))?;
-                let mut out = [0u8; KEY_LEN];
-                ring::pbkdf2::derive(
-                    ring::pbkdf2::PBKDF2_HMAC_SHA256,
-                    NonZeroU32::new(ROUNDS).expect("non-zero"),
-                    &salt,
-                    phrase.as_bytes(),
-                    &mut out,
-                );
-                out
+                let mut derived = self.derived.lock().unwrap_or_else(|p| p.into_inner());
+                match derived.as_ref() {
+                    Some(d) if d.salt == salt && d.phrase == phrase => d.key,
+                    _ => {
+                        let mut key = [0u8; KEY_LEN];
+                        ring::pbkdf2::derive(
+                            ring::pbkdf2::PBKDF2_HMAC_SHA256,
+                            NonZeroU32::new(ROUNDS).expect("non-zero"),
+                            &salt,
+                            phrase.as_bytes(),
+                            &mut key,
+                        );
+                        *derived = Some(Derived { salt, phrase, key });
+                        key
+                    }
+                }
             }
             _ => match std::fs::read(&self.key_path) {
                 Ok(b) if b.len() == KEY_LEN => b.try_into().expect("length checked"),
