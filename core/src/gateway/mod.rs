@@ -422,22 +422,22 @@ impl Gateway {
             && server.start == crate::config::StartMode::OnDemand)
             .then(|| on_demand::cached_tools(&self.inner.paths, &name))
             .flatten();
-        let handle = match state {
-            ServerState::Trusted if known.is_some() => {
+        let handle = match (state, known) {
+            (ServerState::Trusted, Some(tools)) => {
                 tracing::info!(
                     server = name,
                     "not started: it starts on the first call (start = \"on-demand\")"
                 );
-                UpstreamHandle::idle(server, ctx, known.unwrap_or_default(), &self.inner.cancel)
+                UpstreamHandle::idle(server, ctx, tools, &self.inner.cancel)
             }
-            ServerState::Trusted => {
+            (ServerState::Trusted, None) => {
                 UpstreamHandle::start(server, ctx, &self.inner.tasks, &self.inner.cancel)
             }
-            ServerState::Pending => {
+            (ServerState::Pending, _) => {
                 tracing::info!(server = name, "not started: it waits for approval (portcullis upstream approve --name {name})");
                 UpstreamHandle::held(server, ctx, UpstreamState::Pending, &self.inner.cancel)
             }
-            ServerState::Blocked => {
+            (ServerState::Blocked, _) => {
                 UpstreamHandle::held(server, ctx, UpstreamState::Blocked, &self.inner.cancel)
             }
         };
