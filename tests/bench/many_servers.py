@@ -21,9 +21,7 @@ machine.
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 
 import harness  # noqa: E402
+from proctree import memory_kib, tree  # noqa: E402
 
 SERVERS = {"everything": 8, "time": 6, "git": 6}
 
@@ -51,32 +50,6 @@ def config(base: Path, start: str) -> str:
                     harness.make_git_repo(repo)
                 tables.append(harness.git_stdio(repo, name))
     return "\n".join(tables)
-
-
-def descendants(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
-    children: dict[int, list[int]] = {}
-    for line in out.splitlines():
-        p, pp = (int(x) for x in line.split())
-        children.setdefault(pp, []).append(p)
-    seen, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        seen.append(p)
-        todo.extend(children.get(p, []))
-    return seen
-
-
-def pss_mib(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
 
 
 def first_search_ms(gw: harness.Gateway, spawned: float) -> float:
@@ -117,7 +90,7 @@ def run(base: Path, mode: str) -> tuple[float, float, float]:
     try:
         search = first_search_ms(gw, spawned)
         settle(gw, mode)
-        memory = pss_mib(descendants(gw.proc.pid))
+        memory = memory_kib(tree(gw.proc.pid))[1] / 1024  # PSS
         first = call_ms(gw)
         return search, memory, first
     finally:
