@@ -23,6 +23,7 @@ pub mod search;
 pub mod secrets;
 pub mod serve;
 pub mod store;
+pub mod telemetry;
 pub mod transport;
 pub mod trust;
 pub mod upstream;

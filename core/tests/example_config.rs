@@ -169,6 +169,7 @@ fn config_example_documents_every_option() {
         "[servers.probe]",
         "[servers.probe.oauth]",
         "[limits]",
+        "[telemetry]",
     ] {
         for option in known_options(table) {
             assert!(

@@ -23,6 +23,9 @@ pub struct ConfigFile {
     /// Bounds on what clients and upstreams may make the gateway hold.
     #[serde(default)]
     pub limits: super::LimitsConfig,
+    /// Where traces of calls go (OpenTelemetry).
+    #[serde(default)]
+    pub telemetry: super::TelemetryConfig,
 }
 
 /// `[gateway]`.

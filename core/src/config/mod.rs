@@ -16,6 +16,7 @@ mod limits;
 mod paths;
 pub(crate) mod private_files;
 mod settings;
+mod telemetry;
 mod value;
 mod watch;
 mod words;
@@ -38,6 +39,7 @@ pub use settings::{
     Concurrency, Overrides, ServerSettings, Settings, TransportSettings, DEFAULT_LISTEN,
     DEFAULT_MAX_QUEUE, DEFAULT_RETENTION_DAYS,
 };
+pub use telemetry::{TelemetryConfig, TelemetrySettings, DEFAULT_SERVICE_NAME};
 pub use value::{check_secret_name, ValueOrSecret, MAX_SECRET_NAME};
 pub use watch::ConfigWatcher;
 pub use words::{split_words, UnclosedQuote};

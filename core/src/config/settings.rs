@@ -53,6 +53,8 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// Bounds on what clients and upstreams may make the gateway hold.
     pub limits: super::Limits,
+    /// Where traces go (`[telemetry]`).
+    pub telemetry: super::TelemetrySettings,
 }
 
 /// One upstream's resolved settings.
@@ -286,6 +288,8 @@ impl Settings {
             ));
         }
         let limits = super::Limits::resolve(&file.limits).map_err(|(m, h)| invalid(m, &h))?;
+        let telemetry =
+            super::TelemetrySettings::resolve(&file.telemetry).map_err(|(m, h)| invalid(m, &h))?;
         let allowed_origins = file
             .gateway
             .allowed_origins
@@ -313,6 +317,7 @@ impl Settings {
             servers,
             allowed_origins,
             limits,
+            telemetry,
         })
     }
 }

@@ -239,6 +239,17 @@ async fn read_body(
 }
 
 async fn post(gw: Gateway, surface: Option<SurfaceMode>, req: Request) -> Response {
+    // A client that sends W3C trace context in its headers: its request runs in that trace.
+    match crate::telemetry::remote_parent(&gw.inner.telemetry, req.headers()) {
+        Some(parent) => {
+            use opentelemetry::context::FutureExt as _;
+            post_in(gw, surface, req).with_context(parent).await
+        }
+        None => post_in(gw, surface, req).await,
+    }
+}
+
+async fn post_in(gw: Gateway, surface: Option<SurfaceMode>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
     if !is_json(&headers) {

@@ -24,6 +24,7 @@ mod session;
 mod subscriptions;
 mod surface;
 mod tools;
+mod traces;
 mod trust;
 
 use std::collections::HashMap;
@@ -221,6 +222,8 @@ pub(crate) struct Inner {
     pub(crate) secrets: crate::secrets::Secrets,
     /// Counters and histograms for `/metrics`.
     pub(crate) metrics: metrics::Metrics,
+    /// Where spans of calls go (`[telemetry]`), if anywhere.
+    pub(crate) telemetry: crate::telemetry::Telemetry,
 }
 
 /// What a server's approval is tied to besides its name: what it runs, or
@@ -303,6 +306,7 @@ impl Gateway {
         let secrets = crate::secrets::Secrets::open(&paths, store.clone());
         let oauth = crate::oauth::OAuthContext::new(secrets.clone());
         let settings = secrets::move_plain_secrets(&paths, &secrets, &oauth, settings);
+        let telemetry = crate::telemetry::Telemetry::configured(&settings.telemetry, &secrets);
         let inner = Arc::new(Inner {
             paths,
             settings: RwLock::new(Arc::new(settings.clone())),
@@ -334,6 +338,7 @@ impl Gateway {
             oauth,
             secrets,
             metrics: metrics::Metrics::default(),
+            telemetry,
         });
         let gw = Self { inner };
         // Process groups an earlier gateway on this home left running (it was killed) go now.
@@ -613,6 +618,11 @@ impl Gateway {
             .write()
             .unwrap_or_else(|p| p.into_inner()) = Arc::new(new.clone());
         self.inner.queue_budget.set_limit(new.limits.queue_bytes);
+        if old.telemetry != new.telemetry {
+            tracing::warn!(
+                "[telemetry] changed: the new settings take effect when the gateway next starts"
+            );
+        }
         let mut stops = Vec::new();
         for (name, server) in &old.servers {
             if new.servers.get(name) != Some(server) {
@@ -868,5 +878,6 @@ impl Gateway {
         self.inner.cancel.cancel();
         self.inner.tasks.close();
         let _ = tokio::time::timeout(deadline, self.inner.tasks.wait()).await;
+        self.inner.telemetry.stop(deadline).await;
     }
 }

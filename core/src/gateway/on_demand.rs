@@ -28,6 +28,7 @@ pub(super) async fn before_call(
     name: &str,
     msg: &Message,
     related: Option<&mpsc::Sender<Message>>,
+    trace: Option<&crate::telemetry::CallSpan>,
 ) -> Result<(), GatewayError> {
     let Some(upstream) = gw.upstream(&target.server) else {
         return Ok(());
@@ -42,7 +43,11 @@ pub(super) async fn before_call(
         _ => return Ok(()),
     }
     let token = progress_token(msg);
+    let starting = trace.and_then(|t| gw.inner.telemetry.start_span(t, &target.server));
     wake(session, &upstream, token.as_ref(), related).await;
+    if let Some(span) = starting {
+        span.finish(crate::telemetry::Outcome::Ok);
+    }
     let callability = gw.callability(&target.server, &target.tool);
     if callability.is_callable() {
         return Ok(());

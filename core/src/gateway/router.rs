@@ -5,6 +5,7 @@
 use std::sync::{Arc, Weak};
 
 use indexmap::IndexMap;
+use opentelemetry::KeyValue;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -17,6 +18,7 @@ use super::{
 use crate::config::SurfaceMode;
 use crate::protocol::{negotiate, raw, to_raw, Kind, Message};
 use crate::store::{CallOutcome, CallRecord, UnixMillis};
+use crate::telemetry::CallSpan;
 use crate::trust::Callability;
 use crate::upstream::UpstreamState;
 
@@ -183,7 +185,7 @@ pub(super) async fn request(
                 tools_list(gw, &msg).map(ok_raw)
             }
         },
-        "tools/call" => tools_call(gw, session, msg, related).await,
+        "tools/call" => super::traces::tools_call(gw, session, msg, related).await,
         // Everything but tools/call is boxed: an async fn is as large as its largest branch,
         // and the future of every request is allocated (and moved) whole.
         "resources/list" => Box::pin(catalog::list(gw, catalog::RESOURCES, &msg))
@@ -384,11 +386,13 @@ impl std::borrow::Borrow<str> for Key<'_> {
     }
 }
 
-async fn tools_call(
+/// A `tools/call`, inside its span (`trace`) when traces are sent.
+pub(super) async fn tools_call(
     gw: &Gateway,
     session: &Arc<Session>,
     msg: Message,
     related: Option<mpsc::Sender<Message>>,
+    trace: Option<&CallSpan>,
 ) -> Result<Message, GatewayError> {
     // The params are read in place: values stay slices of the request's text, and only
     // the rewritten name (and call_tool's arguments) are new. Both outlive the map.
@@ -446,6 +450,10 @@ async fn tools_call(
     let Some(target) = gw.table().resolve(&name).cloned() else {
         return held_elsewhere(gw, session, &name);
     };
+    if let Some(trace) = trace {
+        trace.set(KeyValue::new("portcullis.server", target.server.clone()));
+        trace.set(KeyValue::new("portcullis.tool", target.tool.clone()));
+    }
     let started = std::time::Instant::now();
     let request_bytes = msg.params.as_ref().map_or(0, |p| p.get().len()) as u64;
     let callability = gw.callability(&target.server, &target.tool);
@@ -472,10 +480,22 @@ async fn tools_call(
             params: Some(forwarded),
             ..msg
         };
-        match super::on_demand::before_call(gw, session, &target, &name, &msg, related.as_ref())
-            .await
-        {
-            Ok(()) => forward(gw, session, &target.server, msg, related).await,
+        let ready = super::on_demand::before_call(
+            gw,
+            session,
+            &target,
+            &name,
+            &msg,
+            related.as_ref(),
+            trace,
+        );
+        match ready.await {
+            Ok(()) => {
+                super::traces::to_upstream(trace, gw, &target, msg, |msg| {
+                    forward(gw, session, &target.server, msg, related)
+                })
+                .await
+            }
             Err(e) => Err(e),
         }
     } else {

@@ -223,6 +223,7 @@ fn stateless_version(msg: &Message) -> Option<String> {
 /// name (`Mcp-Name`, base64-wrapped when it is not printable ASCII).
 fn message_headers(link: &Link, msg: &Message) -> HeaderMap {
     let mut h = request_headers(link, "POST");
+    crate::telemetry::copy_to_headers(msg.params.as_deref(), &mut h);
     let Some(version) = stateless_version(msg) else {
         return h;
     };

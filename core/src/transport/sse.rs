@@ -115,6 +115,7 @@ impl LegacySse {
         let l = &self.link;
         let mut h = base_headers(l, "POST", self.endpoint.as_str());
         h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        crate::telemetry::copy_to_headers(msg.params.as_deref(), &mut h);
         let body = Some(msg.to_bytes().into());
         let result = match auth_retry::send(l, Method::POST, &self.endpoint, h, body).await {
             Ok(r) if r.status().is_success() => Ok(()),
