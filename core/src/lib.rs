@@ -16,6 +16,7 @@ mod fuzz_tests;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gateway;
+pub mod hint;
 pub mod isolation;
 mod oauth;
 pub mod protocol;

@@ -36,18 +36,22 @@ pub struct CommandError {
 }
 
 impl CommandError {
-    /// An error of `kind` from a core error whose text ends in `\nhint: …`
-    /// (the convention of every core error).
-    pub fn from_display(kind: ErrorKind, error: &dyn std::fmt::Display) -> Self {
-        let text = error.to_string();
-        let (message, hint) = match text.split_once("\nhint: ") {
-            Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
-            None => (text, None),
-        };
+    /// An error of `kind` from a core error: its message, and its hint
+    /// (of the error or of the first of its causes that has one).
+    pub fn from_error(kind: ErrorKind, error: &(dyn std::error::Error + 'static)) -> Self {
         Self {
             kind,
-            message,
-            hint,
+            message: error.to_string(),
+            hint: portcullis::hint::hint_of(error),
+        }
+    }
+
+    /// An error of `kind` that has no hint.
+    pub fn plain(kind: ErrorKind, message: impl std::fmt::Display) -> Self {
+        Self {
+            kind,
+            message: message.to_string(),
+            hint: None,
         }
     }
 
@@ -70,13 +74,13 @@ impl From<portcullis::GatewayError> for CommandError {
             G::UnknownServer { .. } | G::UnknownTool { .. } => ErrorKind::NotFound,
             _ => ErrorKind::Gateway,
         };
-        Self::from_display(kind, &e)
+        Self::from_error(kind, &e)
     }
 }
 
 impl From<portcullis::config::ConfigError> for CommandError {
     fn from(e: portcullis::config::ConfigError) -> Self {
-        Self::from_display(ErrorKind::Config, &e)
+        Self::from_error(ErrorKind::Config, &e)
     }
 }
 
@@ -105,7 +109,7 @@ mod tests {
 
     #[test]
     fn errors_without_a_hint_have_none() {
-        let c = CommandError::from_display(ErrorKind::Gateway, &"it broke");
+        let c = CommandError::plain(ErrorKind::Gateway, "it broke");
         assert_eq!(
             c,
             CommandError {

@@ -52,7 +52,7 @@ pub struct Reply {
 #[derive(Debug, thiserror::Error)]
 pub enum InstanceError {
     /// The data dir or the lock file cannot be used.
-    #[error("cannot use {path}: {source}\nhint: check that the data dir is yours and writable (PORTCULLIS_HOME moves it)")]
+    #[error("cannot use {path}: {source}")]
     Io {
         /// The file or folder.
         path: String,
@@ -60,7 +60,9 @@ pub enum InstanceError {
         source: std::io::Error,
     },
     /// Another app holds the lock but does not answer on its socket.
-    #[error("Portcullis is already running (it holds {lock}) but does not answer on {socket}: {reason}\nhint: wait a moment and try again; if it hangs, end the process that holds the lock (fuser {lock})")]
+    #[error(
+        "Portcullis is already running (it holds {lock}) but does not answer on {socket}: {reason}"
+    )]
     NoAnswer {
         /// The lock file.
         lock: String,
@@ -69,6 +71,20 @@ pub enum InstanceError {
         /// What went wrong.
         reason: String,
     },
+}
+
+impl InstanceError {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            Self::Io { .. } => {
+                "check that the data dir is yours and writable (PORTCULLIS_HOME moves it)".into()
+            }
+            Self::NoAnswer { lock, .. } => format!(
+                "wait a moment and try again; if it hangs, end the process that holds the lock (fuser {lock})"
+            ),
+        }
+    }
 }
 
 /// The outcome of a launch.

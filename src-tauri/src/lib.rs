@@ -201,7 +201,7 @@ fn claim_instance(
             Err(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {e}\nhint: {}", e.hint());
             Err(ExitCode::FAILURE)
         }
     }

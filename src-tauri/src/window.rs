@@ -118,9 +118,9 @@ fn build(
         Ok(server) => {
             let ui = server.ui_url();
             let url = format!("{ui}{page}").parse().map_err(|e| {
-                CommandError::from_display(
+                CommandError::plain(
                     crate::error::ErrorKind::Window,
-                    &format_args!("bad UI address {ui}{page}: {e}"),
+                    format_args!("bad UI address {ui}{page}: {e}"),
                 )
             })?;
             let origin = format!("http://{}", server.addr());

@@ -16,7 +16,7 @@ pub struct AdminClient {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The request failed.
-    #[error("the running gateway at {url} did not answer: {message}\nhint: is it still running? remove {runtime} if it is not")]
+    #[error("the running gateway at {url} did not answer: {message}")]
     Request {
         /// Where.
         url: String,
@@ -26,7 +26,7 @@ pub enum ClientError {
         runtime: String,
     },
     /// The gateway refused: its message and hint.
-    #[error("{message}{}", hint.as_ref().map(|h| format!("\nhint: {h}")).unwrap_or_default())]
+    #[error("{message}")]
     Refused {
         /// What the gateway said.
         message: String,
@@ -126,5 +126,16 @@ impl AdminClient {
             return Err(answer_error(&bytes, status));
         }
         serde_json::from_slice(&bytes).map_err(|e| err(e.to_string()))
+    }
+}
+
+impl crate::hint::Hinted for ClientError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Request { runtime, .. } => Some(format!(
+                "is it still running? remove {runtime} if it is not"
+            )),
+            Self::Refused { hint, .. } => hint.clone(),
+        }
     }
 }

@@ -24,10 +24,10 @@ fn mcp_url(headers: &HeaderMap) -> String {
 fn client(id: &str) -> Result<Client, GatewayError> {
     let known: Vec<&str> = Client::ALL.iter().map(|c| c.id()).collect();
     Client::parse(id).ok_or_else(|| {
-        GatewayError::InvalidParams(format!(
-            "unknown client `{id}`\nhint: one of {}",
-            known.join(", ")
-        ))
+        GatewayError::invalid(
+            format!("unknown client `{id}`"),
+            format!("one of {}", known.join(", ")),
+        )
     })
 }
 

@@ -156,6 +156,7 @@ pub(super) fn error(e: GatewayError) -> Response {
         ) => StatusCode::CONFLICT,
         GatewayError::Secret(crate::secrets::SecretError::NotFound { .. }) => StatusCode::NOT_FOUND,
         GatewayError::InvalidParams(_)
+        | GatewayError::InvalidInput { .. }
         | GatewayError::Secret(crate::secrets::SecretError::InvalidName { .. })
         | GatewayError::Store { .. }
         | GatewayError::Config(
@@ -176,12 +177,8 @@ pub(super) fn error(e: GatewayError) -> Response {
         } => serde_json::to_value(held).ok(),
         _ => None,
     };
-    let text = e.to_string();
-    let (message, hint) = match text.split_once("\nhint: ") {
-        Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
-        None => (text, None),
-    };
-    let mut body = json!({ "error": message, "hint": hint });
+    let hint = crate::hint::Hinted::hint(&e);
+    let mut body = json!({ "error": e.to_string(), "hint": hint });
     if let Some(current) = current {
         body["changed"] = current;
     }

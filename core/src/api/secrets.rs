@@ -34,9 +34,10 @@ pub(super) async fn set(
         Err(e) => return error(GatewayError::from(e)),
     };
     if body.value.is_empty() {
-        return error(GatewayError::InvalidParams(format!(
-            "the secret `{name}` needs a value\nhint: an empty value is not stored; remove the secret instead"
-        )));
+        return error(GatewayError::invalid(
+            format!("the secret `{name}` needs a value"),
+            "an empty value is not stored; remove the secret instead",
+        ));
     }
     api.gw
         .set_secret(&name, &body.value)

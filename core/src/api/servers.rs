@@ -65,34 +65,44 @@ fn non_empty(s: Option<String>) -> Option<String> {
 impl AddBody {
     /// The server the form describes, checked as far as the form can be.
     fn server(self) -> Result<(String, ServerConfig, SealOptions), GatewayError> {
-        let invalid = |m: &str| GatewayError::InvalidParams(m.to_owned());
+        let invalid = |m: &str, h: &str| GatewayError::invalid(m, h);
         let name = non_empty(self.name).ok_or_else(|| {
-            invalid("the server needs a name\nhint: e.g. `time`; 1 to 64 of A-Z a-z 0-9 _ -")
+            invalid(
+                "the server needs a name",
+                "e.g. `time`; 1 to 64 of A-Z a-z 0-9 _ -",
+            )
         })?;
         let (command, url) = (non_empty(self.command), non_empty(self.url));
         if command.is_none() == url.is_none() {
-            return Err(invalid("give either a command (a program speaking MCP over stdio) or a URL (an HTTP server)\nhint: e.g. command `uvx` with arguments `mcp-server-time`"));
+            return Err(invalid("give either a command (a program speaking MCP over stdio) or a URL (an HTTP server)", "e.g. command `uvx` with arguments `mcp-server-time`"));
         }
         let args = match self.args {
             None => Vec::new(),
             Some(Args::List(list)) => list,
             Some(Args::Words(words)) => split_words(&words).map_err(|e| {
-                invalid(&format!(
-                    "the arguments {e}\nhint: close the quote, or escape it with a backslash"
-                ))
+                invalid(
+                    &format!("the arguments {e}"),
+                    "close the quote, or escape it with a backslash",
+                )
             })?,
         };
         let transport = match non_empty(self.transport) {
             None => None,
             Some(t) => Some(TransportKind::parse(&t).ok_or_else(|| {
-                invalid(&format!(
-                    "the transport `{t}` is not known\nhint: use streamable-http, sse or auto"
-                ))
+                invalid(
+                    &format!("the transport `{t}` is not known"),
+                    "use streamable-http, sse or auto",
+                )
             })?),
         };
         let isolation = match non_empty(self.isolation) {
             None => None,
-            Some(i) => Some(IsolationKind::parse(&i).ok_or_else(|| invalid(&format!("the isolation `{i}` is not known\nhint: use docker (a hardened container) or none")))?),
+            Some(i) => Some(IsolationKind::parse(&i).ok_or_else(|| {
+                invalid(
+                    &format!("the isolation `{i}` is not known"),
+                    "use docker (a hardened container) or none",
+                )
+            })?),
         };
         let mounts: Vec<String> = self
             .mounts
@@ -106,10 +116,13 @@ impl AddBody {
             || self.memory.is_some()
             || self.cpus.is_some();
         if isolation != Some(IsolationKind::Docker) && container {
-            return Err(invalid("image, network, shared folders, memory and CPUs are container settings\nhint: choose isolation `docker`, or leave them out"));
+            return Err(invalid(
+                "image, network, shared folders, memory and CPUs are container settings",
+                "choose isolation `docker`, or leave them out",
+            ));
         }
         if isolation == Some(IsolationKind::Docker) && url.is_some() {
-            return Err(invalid("only a command can run in a container; an HTTP server (a URL) runs wherever it is hosted\nhint: leave isolation out for a URL"));
+            return Err(invalid("only a command can run in a container; an HTTP server (a URL) runs wherever it is hosted", "leave isolation out for a URL"));
         }
         // Memory, CPU and folder specs are checked with the whole file before it is saved.
         let server = ServerConfig {
@@ -200,8 +213,10 @@ mod tests {
 
     #[test]
     fn a_bad_form_says_what_to_do() {
-        let err = |v| body(v).server().unwrap_err().to_string();
-        assert!(err(json!({ "command": "x" })).contains("needs a name\nhint:"));
+        let err = |v| crate::hint::with_hint(&body(v).server().unwrap_err());
+        let no_name = body(json!({ "command": "x" })).server().unwrap_err();
+        assert!(no_name.to_string().contains("needs a name"));
+        assert!(crate::hint::Hinted::hint(&no_name).is_some_and(|h| h.contains("1 to 64")));
         assert!(err(json!({ "name": "a" })).contains("either a command"));
         assert!(
             err(json!({ "name": "a", "command": "x", "url": "http://h" }))

@@ -23,9 +23,10 @@ pub(super) async fn set(State(api): State<Api>, Json(body): Json<serde_json::Val
     let change: GatewayChange = match serde_json::from_value(body) {
         Ok(c) => c,
         Err(e) => {
-            return error(GatewayError::InvalidParams(format!(
-                "these settings cannot be read: {e}\nhint: send any of listen (\"127.0.0.1:7331\"), surface (\"search\" or \"direct\"), notifications (true or false), activity_retention_days (1 to 3650)"
-            )))
+            return error(GatewayError::invalid(
+                format!("these settings cannot be read: {e}"),
+                "send any of listen (\"127.0.0.1:7331\"), surface (\"search\" or \"direct\"), notifications (true or false), activity_retention_days (1 to 3650)",
+            ))
         }
     };
     match api.gw.set_preferences(&change).await {

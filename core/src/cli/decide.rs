@@ -43,7 +43,11 @@ pub(crate) async fn decide(a: DecideArgs, approve: bool) -> anyhow::Result<()> {
             let store = Store::open(paths.database())
                 .with_context(|| format!("opening {}", paths.database().display()))?;
             if store.server(&a.name)?.is_none() {
-                anyhow::bail!("server `{}` is not known to Portcullis yet\nhint: add it with `portcullis upstream add --name {} ...`, or start the gateway once so it sees the config", a.name, a.name);
+                fail!(
+                    hint = format!("add it with `portcullis upstream add --name {} ...`, or start the gateway once so it sees the config", a.name),
+                    "server `{}` is not known to Portcullis yet",
+                    a.name
+                );
             }
             Target::Store(store)
         }
@@ -164,14 +168,17 @@ async fn decide_item(
         .split_once(':')
         .and_then(|(k, n)| Some((ItemKind::parse(k)?, n.to_owned())))
     else {
-        anyhow::bail!("`{item}` is not KIND:NAME\nhint: kinds are instructions, prompt, resource and resource_template; `portcullis tools pending` prints each item's");
+        fail!(hint = "kinds are instructions, prompt, resource and resource_template; `portcullis tools pending` prints each item's", "`{item}` is not KIND:NAME");
     };
     let body = match (approve, hash) {
         (true, Some(h)) => json!({
             "items": [{ "kind": kind, "name": name, "hash": h.trim() }],
             "confirm_high": confirm == HighFindings::Confirmed,
         }),
-        (true, None) => anyhow::bail!("approving {kind} `{name}` needs --hash with the hash of the definition you read\nhint: `portcullis tools pending` prints it"),
+        (true, None) => fail!(
+            hint = "`portcullis tools pending` prints it",
+            "approving {kind} `{name}` needs --hash with the hash of the definition you read"
+        ),
         (false, _) => json!({ "items": [{ "kind": kind, "name": name }] }),
     };
     let verb = if approve { "approve" } else { "block" };
@@ -203,10 +210,7 @@ async fn decide_item(
                     .block_items(server, &[(kind, name.clone())], Actor::Cli)
                     .map(|_| ()),
             };
-            if let Err(e) = result {
-                let hint = e.hint().map(|h| format!("\nhint: {h}")).unwrap_or_default();
-                anyhow::bail!("{e}{hint}");
-            }
+            result?;
         }
     }
     println!(
@@ -324,13 +328,9 @@ async fn approve_reviewed(
                             print_definitions("what the server lists now:", &now);
                         }
                     }
-                    let hint = e.hint().map(|h| format!("\nhint: {h}")).unwrap_or_default();
-                    anyhow::bail!("{e}{hint}");
+                    return Err(e.into());
                 }
-                Err(e) => {
-                    let hint = e.hint().map(|h| format!("\nhint: {h}")).unwrap_or_default();
-                    anyhow::bail!("{e}{hint}");
-                }
+                Err(e) => return Err(e.into()),
             };
             let mut server_state = store.server(server)?.map(|s| s.state);
             if server_state == Some(ServerState::Pending) {

@@ -1,6 +1,14 @@
 //! The command line: parses arguments, runs one command, and prints errors
 //! (with their hints) in one place.
 
+/// Returns an error of the CLI's own, with what to do about it:
+/// `fail!(hint = "what to do", "what went wrong: {x}")`.
+macro_rules! fail {
+    (hint = $hint:expr, $($message:tt)+) => {
+        return Err(portcullis::hint::HintedError::new(format!($($message)+), $hint).into())
+    };
+}
+
 mod activity;
 mod args;
 mod decide;
@@ -60,8 +68,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The one place errors are printed: the message, then its causes, with
-/// `hint:` lines set apart.
+/// The one place errors are printed: the message, then its causes, then
+/// what to do (the hint of the error or of the first of its causes that has one).
 fn print_error(e: &anyhow::Error) {
     let text = format!("{e}");
     let mut lines = text.lines();
@@ -78,6 +86,9 @@ fn print_error(e: &anyhow::Error) {
         if !text.contains(&cause) {
             eprintln!("  caused by: {cause}");
         }
+    }
+    if let Some(hint) = portcullis::hint::hint_of(e.as_ref()) {
+        eprintln!("hint: {hint}");
     }
 }
 

@@ -5,7 +5,6 @@
 
 use std::io::{IsTerminal, Read, Write};
 
-use anyhow::bail;
 use portcullis::api::AdminClient;
 use portcullis::config::Paths;
 use portcullis::secrets::{Backend, SecretName, Secrets};
@@ -32,7 +31,7 @@ async fn set(name: &str, config: &ConfigArgs) -> anyhow::Result<()> {
     let paths = Paths::resolve(config.config.as_deref())?;
     let value = read_value(&name)?;
     if value.is_empty() {
-        bail!("no value was given for `{name}`\nhint: type it at the prompt, or pipe it in: printf %s \"$VALUE\" | portcullis secret set {name}");
+        fail!(hint = format!("type it at the prompt, or pipe it in: printf %s \"$VALUE\" | portcullis secret set {name}"), "no value was given for `{name}`");
     }
     let set = match AdminClient::discover(&paths) {
         Some(client) => {
@@ -147,8 +146,9 @@ fn remove(name: &str, config: &ConfigArgs) -> anyhow::Result<()> {
         .map(|s| s.used_by)
         .unwrap_or_default();
     if !secrets.remove(name)? {
-        bail!(
-            "there is no secret `{name}`\nhint: portcullis secret list shows the secrets there are"
+        fail!(
+            hint = "portcullis secret list shows the secrets there are",
+            "there is no secret `{name}`"
         );
     }
     println!("removed `{name}`");

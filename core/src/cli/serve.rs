@@ -44,16 +44,17 @@ fn refuse_a_second_gateway(paths: &Paths) -> anyhow::Result<()> {
     let Some(running) = RuntimeFile::read(&paths.runtime_file()) else {
         return Ok(());
     };
-    anyhow::bail!(
-        "{} already serves on {} (pid {}), with the data in {}\nhint: agents can use that address as it is; to serve from this terminal instead, quit it first{}",
+    let quit = match running.served_by {
+        portcullis::api::ServedBy::Desktop => " (tray menu: Quit Portcullis)",
+        portcullis::api::ServedBy::Serve => "",
+    };
+    fail!(
+        hint = format!("agents can use that address as it is; to serve from this terminal instead, quit it first{quit}"),
+        "{} already serves on {} (pid {}), with the data in {}",
         running.served_by,
         running.mcp_url,
         running.pid,
-        paths.data.display(),
-        match running.served_by {
-            portcullis::api::ServedBy::Desktop => " (tray menu: Quit Portcullis)",
-            portcullis::api::ServedBy::Serve => "",
-        }
+        paths.data.display()
     )
 }
 

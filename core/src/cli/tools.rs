@@ -62,7 +62,11 @@ fn split_name(paths: &Paths, name: &str) -> anyhow::Result<(String, String)> {
             return Ok((server.clone(), name.to_owned()));
         }
     }
-    anyhow::bail!("`{name}` does not start with a configured server's name and `{}`\nhint: write it as <server>{}<tool>, e.g. github{}create_issue", settings.separator, settings.separator, settings.separator)
+    let sep = &settings.separator;
+    fail!(
+        hint = format!("write it as <server>{sep}<tool>, e.g. github{sep}create_issue"),
+        "`{name}` does not start with a configured server's name and `{sep}`"
+    )
 }
 
 async fn search(
@@ -329,7 +333,10 @@ async fn diff(name: &str, config: &ConfigArgs) -> anyhow::Result<()> {
             .map(|d: ToolDiff| serde_json::json!({ "approved": d.approved, "current": d.current })),
     };
     let Some(d) = d else {
-        anyhow::bail!("`{name}` is not known, or was never approved\nhint: `portcullis tools pending` shows tools that wait for approval")
+        fail!(
+            hint = "`portcullis tools pending` shows tools that wait for approval",
+            "`{name}` is not known, or was never approved"
+        )
     };
     let old = serde_json::to_string_pretty(&d["approved"])?;
     let current = serde_json::to_string_pretty(&d["current"])?;

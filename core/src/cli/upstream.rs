@@ -65,10 +65,16 @@ fn key_values(items: &[String], what: &str) -> anyhow::Result<Option<IndexMap<St
     let mut map = IndexMap::new();
     for item in items {
         let Some((k, v)) = item.split_once('=') else {
-            bail!("--{what} `{item}` is not K=V\nhint: write it as --{what} NAME=VALUE")
+            fail!(
+                hint = format!("write it as --{what} NAME=VALUE"),
+                "--{what} `{item}` is not K=V"
+            )
         };
         if k.is_empty() {
-            bail!("--{what} `{item}` has an empty name\nhint: write it as --{what} NAME=VALUE");
+            fail!(
+                hint = format!("write it as --{what} NAME=VALUE"),
+                "--{what} `{item}` has an empty name"
+            );
         }
         map.insert(k.to_owned(), v.to_owned());
     }
@@ -88,20 +94,26 @@ fn split_args(values: &[String]) -> anyhow::Result<Vec<String>> {
 
 fn add(a: AddArgs) -> anyhow::Result<()> {
     if a.command.is_none() && a.url.is_none() {
-        bail!("`upstream add` needs --command (a program speaking MCP over stdio) or --url (an HTTP server)\nhint: e.g. portcullis upstream add --name time --command uvx --args mcp-server-time");
+        fail!(hint = "e.g. portcullis upstream add --name time --command uvx --args mcp-server-time", "`upstream add` needs --command (a program speaking MCP over stdio) or --url (an HTTP server)");
     }
     let transport = match a.transport.as_deref() {
         None => None,
         Some(t) => match TransportKind::parse(t) {
             Some(k) => Some(k),
-            None => bail!("--transport `{t}` is not known\nhint: use streamable-http, sse or auto"),
+            None => fail!(
+                hint = "use streamable-http, sse or auto",
+                "--transport `{t}` is not known"
+            ),
         },
     };
     let isolation = match a.isolation.as_deref() {
         None => None,
         Some(text) => match IsolationKind::parse(text) {
             Some(k) => Some(k),
-            None => bail!("--isolation `{text}` is not known\nhint: use docker (a hardened container) or none"),
+            None => fail!(
+                hint = "use docker (a hardened container) or none",
+                "--isolation `{text}` is not known"
+            ),
         },
     };
     let args = split_args(&a.args)?;
@@ -338,7 +350,10 @@ async fn login(
 ) -> anyhow::Result<()> {
     let paths = paths(config)?;
     let Some(client) = AdminClient::discover(&paths) else {
-        bail!("no running gateway found\nhint: start it with `portcullis serve` (signing in needs its callback listener)");
+        fail!(
+            hint = "start it with `portcullis serve` (signing in needs its callback listener)",
+            "no running gateway found"
+        );
     };
     let runtime = paths.runtime_file();
     let sign_in: SignIn = client
@@ -353,7 +368,7 @@ async fn login(
         return Ok(());
     };
     if !portcullis::is_web_link(&url) {
-        anyhow::bail!("the sign-in link for `{name}` is not an http(s) URL, so Portcullis neither shows nor opens it\nhint: the server's authorization server is misconfigured or hostile; ask its operator");
+        fail!(hint = "the server's authorization server is misconfigured or hostile; ask its operator", "the sign-in link for `{name}` is not an http(s) URL, so Portcullis neither shows nor opens it");
     }
     println!("Open this URL in a browser to sign in to `{name}`:\n\n  {url}\n");
     if !no_browser {
@@ -386,7 +401,7 @@ async fn login(
             }
         }
         if std::time::Instant::now() > deadline {
-            bail!("the sign-in did not complete within {timeout} s\nhint: run `portcullis upstream login --name {name}` again; the URL stays valid while the gateway runs");
+            fail!(hint = format!("run `portcullis upstream login --name {name}` again; the URL stays valid while the gateway runs"), "the sign-in did not complete within {timeout} s");
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::store::UnixMillis;
 #[non_exhaustive]
 pub enum ClientError {
     /// No home folder is known, so the client's config cannot be found.
-    #[error("cannot find the home folder, so not the {client} config either\nhint: set HOME")]
+    #[error("cannot find the home folder, so not the {client} config either")]
     NoHome {
         /// The client's name.
         client: &'static str,
@@ -35,7 +35,7 @@ pub enum ClientError {
         source: std::io::Error,
     },
     /// The client's config is not JSON that Portcullis can edit safely.
-    #[error("{} is not plain JSON ({message}), so Portcullis leaves it alone\nhint: add the snippet to it by hand", path.display())]
+    #[error("{} is not plain JSON ({message}), so Portcullis leaves it alone", path.display())]
     NotJson {
         /// The file.
         path: PathBuf,
@@ -52,7 +52,7 @@ pub enum ClientError {
     #[error(transparent)]
     ForeignRecord(Box<ForeignRecord>),
     /// The file changed after Portcullis wrote it: restoring would lose that.
-    #[error("{} changed after Portcullis wrote it, so undo would lose those changes\nhint: {}", path.display(), match backup { Some(b) => format!("the file as it was before Portcullis is at {}: copy it back by hand if you want it", b.display()), None => "remove the `portcullis` entry by hand".to_owned() })]
+    #[error("{} changed after Portcullis wrote it, so undo would lose those changes", path.display())]
     ChangedSince {
         /// The file.
         path: PathBuf,
@@ -61,10 +61,31 @@ pub enum ClientError {
     },
 }
 
+impl crate::hint::Hinted for ClientError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::NoHome { .. } => Some("set HOME".to_owned()),
+            Self::NotJson { .. } => Some("add the snippet to it by hand".to_owned()),
+            Self::ForeignRecord(_) => Some(
+                "remove that record if you did not write it; restore the file by hand if needed"
+                    .to_owned(),
+            ),
+            Self::ChangedSince { backup, .. } => Some(match backup {
+                Some(b) => format!(
+                    "the file as it was before Portcullis is at {}: copy it back by hand if you want it",
+                    b.display()
+                ),
+                None => "remove the `portcullis` entry by hand".to_owned(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// An undo record that names a file other than this client's own config
 /// (edited by hand, or by something else), so undo would touch a stranger's file.
 #[derive(Debug, thiserror::Error)]
-#[error("the record of the {client} install ({}) names {}, which is not the {client} config ({}), so undo leaves it alone\nhint: remove that record if you did not write it; restore the file by hand if needed", record.display(), named.display(), expected.display())]
+#[error("the record of the {client} install ({}) names {}, which is not the {client} config ({}), so undo leaves it alone", record.display(), named.display(), expected.display())]
 pub struct ForeignRecord {
     /// The client's name.
     pub client: &'static str,
@@ -500,7 +521,7 @@ mod tests {
         std::fs::write(&path, "{}").unwrap();
         files.install(Client::ClaudeDesktop, &target).unwrap();
         std::fs::write(&path, "{\"edited\": true}").unwrap();
-        let err = files.undo(Client::ClaudeDesktop).unwrap_err().to_string();
+        let err = crate::hint::with_hint(&files.undo(Client::ClaudeDesktop).unwrap_err());
         assert!(
             err.contains("changed after Portcullis wrote it") && err.contains("portcullis-backup-"),
             "{err}"
@@ -616,10 +637,7 @@ mod tests {
         let jsonc = "{\n  // my servers\n  \"servers\": {}\n}\n";
         std::fs::write(&path, jsonc).unwrap();
         assert_eq!(files.setups(&target)[2].status, ClientStatus::Unreadable);
-        let err = files
-            .install(Client::VsCode, &target)
-            .unwrap_err()
-            .to_string();
+        let err = crate::hint::with_hint(&files.install(Client::VsCode, &target).unwrap_err());
         assert!(
             err.contains("not plain JSON") && err.contains("hint: add the snippet to it by hand"),
             "{err}"

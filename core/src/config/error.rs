@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// Neither `PORTCULLIS_HOME` nor a home directory is known.
-    #[error("cannot find a home directory for the config\nhint: set PORTCULLIS_HOME to a folder Portcullis may use")]
+    #[error("cannot find a home directory for the config")]
     NoHome,
     /// The file could not be read or written.
     #[error("cannot {action} {}: {source}", path.display())]
@@ -19,7 +19,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The TOML is malformed or has unknown or mistyped fields.
-    #[error("{} line {line}, column {column}: {message}\nhint: fix the file; the gateway keeps its last good configuration until then", path.display())]
+    #[error("{} line {line}, column {column}: {message}", path.display())]
     Syntax {
         /// The file.
         path: PathBuf,
@@ -31,7 +31,7 @@ pub enum ConfigError {
         message: String,
     },
     /// A value is well-formed but not allowed.
-    #[error("{}: {message}\nhint: {hint}", path.display())]
+    #[error("{}: {message}", path.display())]
     Invalid {
         /// The file.
         path: PathBuf,
@@ -41,7 +41,7 @@ pub enum ConfigError {
         hint: String,
     },
     /// No server of that name is configured.
-    #[error("no server named `{name}` in {}{}\nhint: `portcullis upstream list` shows the configured servers", path.display(), known_list(known))]
+    #[error("no server named `{name}` in {}{}", path.display(), known_list(known))]
     UnknownServer {
         /// The name asked for.
         name: String,
@@ -51,7 +51,7 @@ pub enum ConfigError {
         known: Vec<String>,
     },
     /// A server of that name exists already.
-    #[error("a server named `{name}` exists already in {}\nhint: choose another --name, or `portcullis upstream remove --name {name}` first", path.display())]
+    #[error("a server named `{name}` exists already in {}", path.display())]
     DuplicateServer {
         /// The name.
         name: String,
@@ -59,7 +59,7 @@ pub enum ConfigError {
         path: PathBuf,
     },
     /// An import file is not in a known format.
-    #[error("cannot import {}: {message}\nhint: give a Claude Desktop or Cursor config (`mcpServers`) or a VS Code mcp.json (`servers`)", path.display())]
+    #[error("cannot import {}: {message}", path.display())]
     Import {
         /// The file.
         path: PathBuf,
@@ -93,6 +93,20 @@ impl ConfigError {
             line,
             column,
             message: message.trim().to_owned(),
+        }
+    }
+}
+
+impl crate::hint::Hinted for ConfigError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::NoHome => Some("set PORTCULLIS_HOME to a folder Portcullis may use".to_owned()),
+            Self::Syntax { .. } => Some("fix the file; the gateway keeps its last good configuration until then".to_owned()),
+            Self::Invalid { hint, .. } => Some(hint.clone()),
+            Self::UnknownServer { .. } => Some("`portcullis upstream list` shows the configured servers".to_owned()),
+            Self::DuplicateServer { name, .. } => Some(format!("choose another --name, or `portcullis upstream remove --name {name}` first")),
+            Self::Import { .. } => Some("give a Claude Desktop or Cursor config (`mcpServers`) or a VS Code mcp.json (`servers`)".to_owned()),
+            _ => None,
         }
     }
 }

@@ -671,7 +671,7 @@ mod tests {
                 "cpus",
             ),
         ] {
-            let err = resolve(text).unwrap_err().to_string();
+            let err = crate::hint::with_hint(&resolve(text).unwrap_err());
             assert!(
                 err.contains(needle) && err.contains("hint:"),
                 "{text:?} -> {err}"

@@ -334,7 +334,7 @@ async fn post_in(gw: Gateway, surface: Option<SurfaceMode>, req: Request) -> Res
                 return rpc_error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     e.rpc_code(),
-                    &e.to_string(),
+                    &e.rpc_message(),
                 )
             }
         };

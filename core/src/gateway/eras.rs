@@ -121,14 +121,12 @@ pub(super) async fn fulfil(
             let params = asked.get("params").cloned().map(|p| to_raw(&p));
             let question = Message::request(raw("null"), method.clone(), params);
             let answer = tokio::select! {
-                () = gw.inner.cancel.cancelled() => return Err(GatewayError::InvalidParams("the gateway is shutting down".into())),
+                () = gw.inner.cancel.cancelled() => return Err(GatewayError::ShuttingDown { what: method.clone() }),
                 a = events::ask_client(session, related, question, timeout) => a,
             };
-            let answer = answer.map_err(|why| {
-                GatewayError::InvalidParams(format!(
-                    "upstream `{}` needs input the client did not give: {why}",
-                    upstream.name()
-                ))
+            let answer = answer.map_err(|why| GatewayError::InputNotGiven {
+                server: upstream.name().to_owned(),
+                why: format!("the client did not answer `{method}`: {why}"),
             })?;
             match (answer.result, answer.error) {
                 (Some(r), _) => {
@@ -140,15 +138,16 @@ pub(super) async fn fulfil(
                         .get("message")
                         .and_then(Value::as_str)
                         .unwrap_or("an error");
-                    return Err(GatewayError::InvalidParams(format!(
-                        "upstream `{}` needed `{method}` from the client, which answered: {text}",
-                        upstream.name()
-                    )));
+                    return Err(GatewayError::InputNotGiven {
+                        server: upstream.name().to_owned(),
+                        why: format!("the client answered `{method}` with an error: {text}"),
+                    });
                 }
                 (None, None) => {
-                    return Err(GatewayError::InvalidParams(format!(
-                        "the client's answer to `{method}` is empty"
-                    )))
+                    return Err(GatewayError::InputNotGiven {
+                        server: upstream.name().to_owned(),
+                        why: format!("the client's answer to `{method}` is empty"),
+                    })
                 }
             }
         }
@@ -164,10 +163,10 @@ pub(super) async fn fulfil(
         };
         resp = upstream.start_forward(retry).await?.wait(timeout).await?;
     }
-    Err(GatewayError::InvalidParams(format!(
-        "upstream `{}` still wanted input after {MAX_ROUNDS} rounds",
-        upstream.name()
-    )))
+    Err(GatewayError::InputNotGiven {
+        server: upstream.name().to_owned(),
+        why: format!("it still wanted input after {MAX_ROUNDS} rounds"),
+    })
 }
 
 #[cfg(test)]

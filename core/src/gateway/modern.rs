@@ -274,7 +274,7 @@ fn rejection(code: ErrorCode, message: String) -> modern::Rejection {
 fn into_rejection(e: GatewayError) -> modern::Rejection {
     modern::Rejection {
         code: e.rpc_code().code(),
-        message: e.to_string(),
+        message: e.rpc_message(),
         data: e.rpc_data(),
     }
 }

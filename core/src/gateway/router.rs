@@ -84,7 +84,7 @@ pub(super) async fn handle(
                     resp
                 }
                 Err(e) => {
-                    Message::error_response(id, e.rpc_code().code(), &e.to_string(), e.rpc_data())
+                    Message::error_response(id, e.rpc_code().code(), &e.rpc_message(), e.rpc_data())
                 }
             })
         }

@@ -108,8 +108,9 @@ impl Gateway {
         let (owned, value) = (name.clone(), value.to_owned());
         let stored = tokio::task::spawn_blocking(move || secrets.set(&owned, &value))
             .await
-            .map_err(|e| {
-                GatewayError::InvalidParams(format!("storing the secret failed: {e}"))
+            .map_err(|source| GatewayError::TaskFailed {
+                what: "storing the secret",
+                source,
             })??;
         let users: Vec<String> = self
             .settings()

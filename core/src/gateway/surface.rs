@@ -90,8 +90,11 @@ pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, Ga
     let started = std::time::Instant::now();
     let hits = tokio::task::spawn_blocking(move || index.search(&query, &opts))
         .await
-        .map_err(|e| GatewayError::InvalidParams(e.to_string()))?
-        .map_err(|e| GatewayError::InvalidParams(format!("search failed: {e}")))?;
+        .map_err(|source| GatewayError::TaskFailed {
+            what: "the search",
+            source,
+        })?
+        .map_err(GatewayError::Search)?;
     gw.inner.metrics.search(started.elapsed());
     let table = gw.table();
     let settings = gw.settings();

@@ -604,7 +604,10 @@ impl Gateway {
         let started = std::time::Instant::now();
         let hits = tokio::task::spawn_blocking(move || index.search(&query, &opts))
             .await
-            .map_err(|e| GatewayError::InvalidParams(e.to_string()))?
+            .map_err(|source| GatewayError::TaskFailed {
+                what: "the search",
+                source,
+            })?
             .map_err(GatewayError::Search);
         self.inner.metrics.search(started.elapsed());
         hits

@@ -208,14 +208,17 @@ mod tests {
         let wrap = |kind| BollardError::IOError {
             err: std::io::Error::new(kind, "x"),
         };
-        let missing = engine_error("connect", wrap(std::io::ErrorKind::NotFound)).to_string();
+        let missing =
+            crate::hint::with_hint(&engine_error("connect", wrap(std::io::ErrorKind::NotFound)));
         assert!(
             missing.contains("no Docker engine socket at")
                 && missing.contains("hint: start the Docker engine"),
             "{missing}"
         );
-        let denied =
-            engine_error("connect", wrap(std::io::ErrorKind::PermissionDenied)).to_string();
+        let denied = crate::hint::with_hint(&engine_error(
+            "connect",
+            wrap(std::io::ErrorKind::PermissionDenied),
+        ));
         assert!(
             denied.contains("permission denied on") && denied.contains("docker` group"),
             "{denied}"

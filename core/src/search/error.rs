@@ -13,7 +13,7 @@ pub enum SearchError {
     Index(#[from] tantivy::TantivyError),
 
     /// The index directory could not be created or cleared.
-    #[error("search index directory {path}: {source}\nhint: check that the directory exists and is writable")]
+    #[error("search index directory {path}: {source}")]
     Io {
         /// The directory concerned.
         path: PathBuf,
@@ -23,7 +23,7 @@ pub enum SearchError {
     },
 
     /// Another process holds the index writer lock.
-    #[error("search index at {path} is in use by another process\nhint: stop the other portcullis instance or give it a different data directory")]
+    #[error("search index at {path} is in use by another process")]
     Locked {
         /// The index directory.
         path: PathBuf,
@@ -34,13 +34,11 @@ pub enum SearchError {
     StoredDoc(#[source] serde_json::Error),
 
     /// A thread panicked while holding the index writer.
-    #[error(
-        "search index writer is unusable after a panic in another thread\nhint: restart portcullis"
-    )]
+    #[error("search index writer is unusable after a panic in another thread")]
     Poisoned,
 
     /// Hybrid search was asked for in a binary built without the embedding model.
-    #[error("this build has no embedding model, so hybrid search is unavailable\nhint: run scripts/embed-model/make.sh, then rebuild; or use --mode bm25")]
+    #[error("this build has no embedding model, so hybrid search is unavailable")]
     NoModel,
 
     /// An evaluation data set is missing or malformed.
@@ -53,4 +51,21 @@ pub enum SearchError {
         /// What is wrong.
         message: String,
     },
+}
+
+impl crate::hint::Hinted for SearchError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Io { .. } => Some("check that the directory exists and is writable".to_owned()),
+            Self::Locked { .. } => Some(
+                "stop the other portcullis instance or give it a different data directory"
+                    .to_owned(),
+            ),
+            Self::Poisoned => Some("restart portcullis".to_owned()),
+            Self::NoModel => {
+                Some("run scripts/embed-model/make.sh, then rebuild; or use --mode bm25".to_owned())
+            }
+            _ => None,
+        }
+    }
 }

@@ -4,7 +4,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     /// The name is not one a secret can have.
-    #[error("`{name}` is not a secret name: {reason}\nhint: use 1-128 of A-Z a-z 0-9 . _ -, e.g. github-pat")]
+    #[error("`{name}` is not a secret name: {reason}")]
     InvalidName {
         /// The name given.
         name: String,
@@ -12,13 +12,13 @@ pub enum SecretError {
         reason: &'static str,
     },
     /// No value is stored under the name.
-    #[error("the secret `{name}` is not set\nhint: portcullis secret set {name}")]
+    #[error("the secret `{name}` is not set")]
     NotFound {
         /// The name.
         name: String,
     },
     /// The backend holding it cannot be used now.
-    #[error("the secret `{name}` is kept in {backend}, which cannot be used now: {reason}\nhint: {hint}")]
+    #[error("the secret `{name}` is kept in {backend}, which cannot be used now: {reason}")]
     Unavailable {
         /// The name.
         name: String,
@@ -40,4 +40,18 @@ pub enum SecretError {
     /// The store's record of secrets failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+}
+
+impl crate::hint::Hinted for SecretError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::InvalidName { .. } => {
+                Some("use 1-128 of A-Z a-z 0-9 . _ -, e.g. github-pat".to_owned())
+            }
+            Self::NotFound { name, .. } => Some(format!("portcullis secret set {name}")),
+            Self::Unavailable { hint, .. } => Some(hint.clone()),
+            Self::Store(e) => e.hint(),
+            _ => None,
+        }
+    }
 }

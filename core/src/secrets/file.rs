@@ -94,16 +94,16 @@ impl SecretFile {
         }
     }
 
-    pub(super) fn get(&self, name: &str) -> Result<Option<String>, String> {
+    pub(super) fn get(&self, name: &str) -> Result<Option<String>, Failure> {
         let sealed = self.load()?;
         let Some(entry) = sealed.entries.get(name) else {
             return Ok(None);
         };
         let key = self.key(&sealed, false)?;
-        open(&key, name, entry).map(Some)
+        Ok(open(&key, name, entry).map(Some)?)
     }
 
-    pub(super) fn set(&self, name: &str, value: &str) -> Result<(), String> {
+    pub(super) fn set(&self, name: &str, value: &str) -> Result<(), Failure> {
         self.update(|sealed, key| {
             sealed
                 .entries
@@ -112,7 +112,7 @@ impl SecretFile {
         })
     }
 
-    pub(super) fn remove(&self, name: &str) -> Result<(), String> {
+    pub(super) fn remove(&self, name: &str) -> Result<(), Failure> {
         if !self.path.exists() {
             return Ok(());
         }
@@ -127,7 +127,7 @@ impl SecretFile {
     fn update(
         &self,
         change: impl FnOnce(&mut Sealed, &LessSafeKey) -> Result<(), String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         let _lock = Lock::take(&self.path.with_extension("enc.lock"))?;
         let mut sealed = self.load()?;
         if sealed.format.is_empty() {
@@ -137,7 +137,7 @@ impl SecretFile {
         change(&mut sealed, &key)?;
         let text = serde_json::to_vec_pretty(&sealed).map_err(|e| e.to_string())?;
         private_files::write_atomic(&self.path, &text)
-            .map_err(|e| format!("writing {} failed: {e}", self.path.display()))
+            .map_err(|e| format!("writing {} failed: {e}", self.path.display()).into())
     }
 
     /// A new file: sealed with the passphrase when one is given, else with
@@ -155,15 +155,14 @@ impl SecretFile {
 
     /// The key `sealed` is sealed with; with `create`, a missing key file
     /// of a file with no entries yet is made.
-    fn key(&self, sealed: &Sealed, create: bool) -> Result<LessSafeKey, String> {
+    fn key(&self, sealed: &Sealed, create: bool) -> Result<LessSafeKey, Failure> {
         let bytes = match sealed.key.as_str() {
             "passphrase" => {
                 let Some(phrase) = passphrase() else {
-                    return Err(format!(
-                        "{} is sealed with a passphrase\nhint: set {} to it",
-                        self.path.display(),
-                        EnvVars::PORTCULLIS_SECRETS_KEY
-                    ));
+                    return Err(Failure {
+                        reason: format!("{} is sealed with a passphrase", self.path.display()),
+                        hint: Some(format!("set {} to it", EnvVars::PORTCULLIS_SECRETS_KEY)),
+                    });
                 };
                 let salt = sealed
                     .salt
@@ -193,7 +192,8 @@ impl SecretFile {
                     return Err(format!(
                         "{} is not a key Portcullis made (it must be {KEY_LEN} bytes)",
                         self.key_path.display()
-                    ))
+                    )
+                    .into())
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && create && sealed.entries.is_empty() => {
                     let key = random::<KEY_LEN>()?;
@@ -203,14 +203,21 @@ impl SecretFile {
                     key
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(format!(
-                        "the key of {} is missing ({} does not exist)\nhint: copy secrets.key from the machine the secrets came from, or remove {} and set the secrets again",
-                        self.path.display(),
-                        self.key_path.display(),
-                        self.path.display()
-                    ))
+                    return Err(Failure {
+                        reason: format!(
+                            "the key of {} is missing ({} does not exist)",
+                            self.path.display(),
+                            self.key_path.display()
+                        ),
+                        hint: Some(format!(
+                            "copy secrets.key from the machine the secrets came from, or remove {} and set the secrets again",
+                            self.path.display()
+                        )),
+                    })
                 }
-                Err(e) => return Err(format!("reading {} failed: {e}", self.key_path.display())),
+                Err(e) => {
+                    return Err(format!("reading {} failed: {e}", self.key_path.display()).into())
+                }
             },
         };
         let key = UnboundKey::new(&CHACHA20_POLY1305, &bytes).map_err(|_| "bad key".to_owned())?;
@@ -238,6 +245,26 @@ impl SecretFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Sealed::default()),
             Err(e) => Err(format!("reading {} failed: {e}", self.path.display())),
         }
+    }
+}
+
+/// Why the file could not be used: what went wrong, and what to do when
+/// that is known.
+#[derive(Debug)]
+pub(super) struct Failure {
+    pub(super) reason: String,
+    pub(super) hint: Option<String>,
+}
+
+impl From<String> for Failure {
+    fn from(reason: String) -> Self {
+        Self { reason, hint: None }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
     }
 }
 
@@ -347,9 +374,10 @@ mod tests {
         let text = std::fs::read_to_string(file.path()).unwrap();
         std::fs::write(file.path(), text.replace("\"a\"", "\"b\"")).unwrap();
         let err = file.get("b").unwrap_err();
-        assert!(err.contains("does not open"), "{err}");
+        assert!(err.reason.contains("does not open"), "{err}");
         std::fs::remove_file(dir.path().join("secrets.key")).unwrap();
         let err = file.set("c", "x").unwrap_err();
-        assert!(err.contains("secrets.key"), "{err}");
+        assert!(err.reason.contains("secrets.key"), "{err}");
+        assert!(err.hint.is_some_and(|h| h.contains("copy secrets.key")));
     }
 }

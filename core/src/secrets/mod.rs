@@ -242,32 +242,28 @@ impl Secrets {
     /// The value of `name`, or `None` if it is not set.
     pub(crate) fn value(&self, name: &str) -> Result<Option<String>, SecretError> {
         let inner = &self.inner;
-        let unavailable = |backend: Backend, reason: String| {
+        let unavailable = |backend: Backend, reason: String, hint: Option<String>| {
             let (place, general) = match backend {
                 Backend::Keyring => (backend.describe().to_owned(), format!("unlock the keyring (log in to the desktop session), or run `portcullis secret set {name}` again where there is none to keep it in the encrypted file")),
                 Backend::File => (inner.file.path().display().to_string(), format!("fix what the reason says, or run `portcullis secret set {name}` again")),
             };
             // A reason that knows the fix says it; else the general one.
-            let (reason, hint) = match reason.split_once("\nhint: ") {
-                Some((reason, hint)) => (reason.to_owned(), hint.to_owned()),
-                None => (reason, general),
-            };
             SecretError::Unavailable {
                 name: name.to_owned(),
                 backend: place,
                 reason,
-                hint,
+                hint: hint.unwrap_or(general),
             }
         };
         match self.recorded(name)? {
             Some(Backend::Keyring) => self
                 .keyring()
                 .and_then(|()| inner.keyring.get(name))
-                .map_err(|r| unavailable(Backend::Keyring, r)),
+                .map_err(|r| unavailable(Backend::Keyring, r, None)),
             Some(Backend::File) => inner
                 .file
                 .get(name)
-                .map_err(|r| unavailable(Backend::File, r)),
+                .map_err(|f| unavailable(Backend::File, f.reason, f.hint)),
             // Not set through this data folder: an item the person put in
             // the keyring by hand under Portcullis's service is still found.
             None => Ok(match self.keyring() {
@@ -282,7 +278,7 @@ impl Secrets {
         let inner = &self.inner;
         let recorded = self.recorded(name)?;
         let result = match recorded {
-            Some(Backend::File) => inner.file.remove(name),
+            Some(Backend::File) => inner.file.remove(name).map_err(|f| f.reason),
             _ => self.keyring().and_then(|()| inner.keyring.remove(name)),
         };
         if let Err(reason) = result {

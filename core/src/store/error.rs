@@ -110,10 +110,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
 }
 
-impl StoreError {
-    /// What a person can do about the error, when there is something to say
-    /// beyond the message.
-    pub fn hint(&self) -> Option<String> {
+impl crate::hint::Hinted for StoreError {
+    fn hint(&self) -> Option<String> {
         match self {
             StoreError::CreateDir { .. } | StoreError::Open { .. } => Some(
                 "check that the data directory exists and is writable by this user, \

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::hint::Hinted;
 use crate::trust::{
     definition_hash, Actor, Callability, HighFindings, ServerOrigin, ServerState, Severity,
     ToolSelection, ToolState,

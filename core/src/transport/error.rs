@@ -4,7 +4,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     /// The program does not exist.
-    #[error("command `{command}` was not found\nhint: install it, or give its full path in `command` (PATH is searched)")]
+    #[error("command `{command}` was not found")]
     CommandNotFound {
         /// The program.
         command: String,
@@ -18,13 +18,13 @@ pub enum TransportError {
         source: std::io::Error,
     },
     /// The working directory does not exist.
-    #[error("working directory {} does not exist\nhint: fix `cwd` for this server", path.display())]
+    #[error("working directory {} does not exist", path.display())]
     NoCwd {
         /// The folder.
         path: std::path::PathBuf,
     },
     /// The HTTP server could not be reached.
-    #[error("cannot reach {url}: {message}\nhint: check that the server is running and the URL is right")]
+    #[error("cannot reach {url}: {message}")]
     Unreachable {
         /// The URL.
         url: String,
@@ -56,4 +56,20 @@ pub enum TransportError {
         /// What was wrong.
         message: String,
     },
+}
+
+impl crate::hint::Hinted for TransportError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Authorization { source } => crate::hint::Hinted::hint(source),
+            Self::CommandNotFound { .. } => {
+                Some("install it, or give its full path in `command` (PATH is searched)".to_owned())
+            }
+            Self::NoCwd { .. } => Some("fix `cwd` for this server".to_owned()),
+            Self::Unreachable { .. } => {
+                Some("check that the server is running and the URL is right".to_owned())
+            }
+            _ => None,
+        }
+    }
 }

@@ -39,9 +39,7 @@ pub const REAL_SERVER_SOURCES: &[&str] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum ScanEvalError {
     /// A file is missing or unreadable.
-    #[error(
-        "cannot read {path}: {source}\nhint: pass a folder with poisoned.jsonl and benign.jsonl"
-    )]
+    #[error("cannot read {path}: {source}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -300,4 +298,15 @@ pub fn run(dir: &Path, scanner: &Scanner) -> Result<ScanEvalReport, ScanEvalErro
         }
     }
     Ok(report)
+}
+
+impl crate::hint::Hinted for ScanEvalError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Read { .. } => {
+                Some("pass a folder with poisoned.jsonl and benign.jsonl".to_owned())
+            }
+            _ => None,
+        }
+    }
 }

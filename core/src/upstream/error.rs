@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::hint::Hinted;
 use crate::isolation::IsolationError;
 use crate::transport::TransportError;
 
@@ -10,10 +11,7 @@ use crate::transport::TransportError;
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     /// The upstream is not running (stopped, failed, waiting to restart).
-    #[error(
-        "upstream `{server}` is not available: {reason}{}\nhint: {hint}",
-        tail(stderr)
-    )]
+    #[error("upstream `{server}` is not available: {reason}{}", tail(stderr))]
     Unavailable {
         /// Server name.
         server: String,
@@ -25,7 +23,10 @@ pub enum UpstreamError {
         hint: String,
     },
     /// The upstream went away while the request was in flight.
-    #[error("upstream `{server}` stopped while handling `{method}`: {reason}{}\nhint: Portcullis restarts it; see the log at {log}", tail(stderr))]
+    #[error(
+        "upstream `{server}` stopped while handling `{method}`: {reason}{}",
+        tail(stderr)
+    )]
     Died {
         /// Server name.
         server: String,
@@ -39,7 +40,7 @@ pub enum UpstreamError {
         log: String,
     },
     /// No answer within the timeout.
-    #[error("upstream `{server}` did not answer `{method}` within {} s\nhint: raise `timeout` under [servers.{server}] if it needs longer", after.as_secs_f64())]
+    #[error("upstream `{server}` did not answer `{method}` within {} s", after.as_secs_f64())]
     Timeout {
         /// Server name.
         server: String,
@@ -74,7 +75,7 @@ pub enum UpstreamError {
         source: Box<crate::secrets::SecretError>,
     },
     /// The upstream started but its `initialize` failed.
-    #[error("upstream `{server}` failed its handshake: {message}{}\nhint: run its command by hand to see what it prints", tail(stderr))]
+    #[error("upstream `{server}` failed its handshake: {message}{}", tail(stderr))]
     Handshake {
         /// Server name.
         server: String,
@@ -84,7 +85,7 @@ pub enum UpstreamError {
         stderr: Vec<String>,
     },
     /// It has `max_concurrent` requests running and `max_queue` waiting.
-    #[error("upstream `{server}` is busy: {running} request(s) running and {waiting} waiting (max_concurrent = {max_concurrent}, max_queue = {max_queue})\nhint: try again in a moment, or raise max_concurrent or max_queue under [servers.{server}]")]
+    #[error("upstream `{server}` is busy: {running} request(s) running and {waiting} waiting (max_concurrent = {max_concurrent}, max_queue = {max_queue})")]
     Busy {
         /// Server name.
         server: String,
@@ -119,4 +120,20 @@ fn tail(lines: &[String]) -> String {
         out.push_str(l);
     }
     out
+}
+
+impl Hinted for UpstreamError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Unavailable { hint, .. } => Some(hint.clone()),
+            Self::Transport { source, .. } => source.hint(),
+            Self::Isolation { source, .. } => source.hint(),
+            Self::Secret { source, .. } => source.hint(),
+            Self::Died { log, .. } => Some(format!("Portcullis restarts it; see the log at {log}")),
+            Self::Timeout { server, .. } => Some(format!("raise `timeout` under [servers.{server}] if it needs longer")),
+            Self::Handshake { .. } => Some("run its command by hand to see what it prints".to_owned()),
+            Self::Busy { server, .. } => Some(format!("try again in a moment, or raise max_concurrent or max_queue under [servers.{server}]")),
+            _ => None,
+        }
+    }
 }

@@ -58,7 +58,8 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
         };
         let error = match attempt {
             Ok(conn) => run(&handle, conn, pending).await,
-            Err(e) => e.to_string(),
+            // Shown as text (the server's last error): the hint on its last line.
+            Err(e) => crate::hint::with_hint(&e),
         };
         if shared.cancel.is_cancelled() {
             break;
