@@ -113,6 +113,9 @@ pub enum GatewayError {
     /// A secret could not be read, stored or removed.
     #[error(transparent)]
     Secret(#[from] crate::secrets::SecretError),
+    /// An MCP registry failed, or its server cannot be added as asked.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     /// A file the gateway keeps could not be written.
     #[error("cannot write {path}: {source}")]
     Io {
