@@ -128,6 +128,11 @@ def test_a_remote_becomes_a_url_and_its_secret_header_a_secret_never_written_in_
 async def test_an_npm_server_from_the_registry_waits_in_quarantine_then_its_tools_are_called(gateway, registry) -> None:
     url, _ = registry
     gw = gateway(f'[registry]\nurl = "{url}"\n', extra_env=OFFLINE)
+    # The admin API the web UI would use answers from the same registry.
+    page = harness.admin_call(gw, "GET", "registry/servers?search=everything")
+    assert [s["server"]["name"] for s in page["servers"]] == [EVERYTHING]
+    shown = harness.admin_call(gw, "GET", f"registry/server?name={EVERYTHING}")
+    assert shown["package_inputs"] == [] and shown["remote_inputs"] is None
     out = cli(gw.home, "registry", "add", EVERYTHING, "--name", "everything")
     assert out.returncode == 0, out.stderr
     assert "npm @modelcontextprotocol/server-everything@2026.8.31 (stdio)" in out.stdout
