@@ -81,6 +81,7 @@ fn as_hinted<'a>(err: &'a (dyn Error + 'static)) -> Option<&'a dyn Hinted> {
         crate::search::SearchError,
         crate::api::ClientError,
         crate::clients::ClientError,
+        crate::registry::RegistryError,
         crate::trust::eval::ScanEvalError,
     );
     None

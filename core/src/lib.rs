@@ -20,6 +20,7 @@ pub mod hint;
 pub mod isolation;
 mod oauth;
 pub mod protocol;
+pub mod registry;
 pub mod search;
 pub mod secrets;
 pub mod serve;
@@ -36,6 +37,7 @@ pub use downstream::{
 pub use gateway::{list_secrets, secret_uses, CallRate, SecretSet, SecretView};
 pub use gateway::{
     ClientInfo, ClientSetups, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener,
-    Preferences, ServerEditor, ServerView, ServersAdded, Session, ToolDetail, ToolEntry,
+    Preferences, RegistryAdded, RegistryServerView, ServerEditor, ServerView, ServersAdded,
+    Session, ToolDetail, ToolEntry,
 };
 pub use oauth::{is_web_link, OAuthError, MAX_AUTHORIZATIONS};

@@ -170,6 +170,7 @@ fn config_example_documents_every_option() {
         "[servers.probe.oauth]",
         "[limits]",
         "[telemetry]",
+        "[registry]",
     ] {
         for option in known_options(table) {
             assert!(

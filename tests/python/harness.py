@@ -340,6 +340,7 @@ def start_gateway(
     extra_env: Mapping[str, str] | None = None,
     timeout: float = 30.0,
     trust: bool = True,
+    cwd: Path | None = None,
 ) -> Gateway:
     """Write <base_dir>/home/config.toml, run `portcullis serve --listen 127.0.0.1:0` with
     PORTCULLIS_HOME=<base_dir>/home, and wait for its "Portcullis listening on …" line.
@@ -361,6 +362,7 @@ def start_gateway(
             stdout=subprocess.PIPE,
             stderr=stderr_file,
             start_new_session=True,  # its own process group, so teardown can reap its children
+            cwd=cwd,
         )
 
     lines: list[str] = []

@@ -8,6 +8,7 @@
 mod channel;
 mod client;
 mod connect;
+mod registry;
 mod routes;
 mod runtime;
 mod secrets;

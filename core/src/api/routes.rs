@@ -48,6 +48,9 @@ pub fn router(gw: Gateway, channels: super::Channels) -> Router {
         .route("/api/v1/servers/{name}/approve", post(approve))
         .route("/api/v1/servers/{name}/block", post(block))
         .route("/api/v1/servers/{name}/login", post(login))
+        .route("/api/v1/registry/servers", get(super::registry::search))
+        .route("/api/v1/registry/server", get(super::registry::server))
+        .route("/api/v1/registry/add", post(super::registry::add))
         .route("/api/v1/secrets", get(super::secrets::list))
         .route(
             "/api/v1/secrets/{name}",
@@ -140,7 +143,15 @@ async fn metrics(State(api): State<Api>) -> Response {
 pub(super) fn error(e: GatewayError) -> Response {
     use crate::clients::ClientError;
     use crate::config::ConfigError;
+    use crate::registry::RegistryError;
     let status = match &e {
+        GatewayError::Registry(RegistryError::UnknownServer { .. }) => StatusCode::NOT_FOUND,
+        GatewayError::Registry(
+            RegistryError::Unreachable { .. }
+            | RegistryError::Status { .. }
+            | RegistryError::Malformed { .. },
+        ) => StatusCode::BAD_GATEWAY,
+        GatewayError::Registry(_) => StatusCode::BAD_REQUEST,
         GatewayError::UnknownServer { .. }
         | GatewayError::UnknownTool { .. }
         | GatewayError::Config(ConfigError::UnknownServer { .. }) => StatusCode::NOT_FOUND,
@@ -179,6 +190,10 @@ pub(super) fn error(e: GatewayError) -> Response {
     };
     let hint = crate::hint::Hinted::hint(&e);
     let mut body = json!({ "error": e.to_string(), "hint": hint });
+    // The values a registry server still needs, so a form can ask for them.
+    if let GatewayError::Registry(RegistryError::MissingValues { missing, .. }) = &e {
+        body["missing"] = serde_json::to_value(missing).unwrap_or_default();
+    }
     if let Some(current) = current {
         body["changed"] = current;
     }

@@ -21,6 +21,10 @@ pub(crate) enum Command {
     /// Add, list, remove, import, approve and block upstream MCP servers.
     #[command(subcommand)]
     Upstream(UpstreamCommand),
+    /// Find servers in an MCP registry (`[registry] url`, default the
+    /// official one) and add them; they wait in quarantine like any other.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
     /// Search, list and review the tools of every upstream.
     #[command(subcommand)]
     Tools(ToolsCommand),
@@ -46,6 +50,62 @@ pub(crate) enum Command {
         #[arg(long)]
         verbose: bool,
     },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum RegistryCommand {
+    /// Servers whose name or description has TEXT (their latest versions).
+    Search {
+        /// What to look for, e.g. `github` or `weather`.
+        text: String,
+        /// At most this many.
+        #[arg(long, default_value_t = 30)]
+        limit: u32,
+        /// Print the registry's answer as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// A server's description, version, packages, remotes and the values it takes.
+    Show {
+        /// Its registry name, e.g. io.github.owner/weather.
+        name: String,
+        /// A version other than the latest.
+        #[arg(long)]
+        version: Option<String>,
+        /// Print it as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Adds a server to the config: its package's command, or its remote's URL.
+    Add(RegistryAddArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct RegistryAddArgs {
+    /// Its registry name, e.g. io.github.owner/weather.
+    pub(crate) name: String,
+    /// The local server name (default: the part after the `/`).
+    #[arg(long = "name", value_name = "LOCAL")]
+    pub(crate) local_name: Option<String>,
+    /// A version other than the latest.
+    #[arg(long)]
+    pub(crate) version: Option<String>,
+    /// Use its remote (a URL) rather than a package.
+    #[arg(long)]
+    pub(crate) remote: bool,
+    /// `docker`: run the package's command in a hardened container.
+    #[arg(long)]
+    pub(crate) isolation: Option<String>,
+    /// A value it takes (environment variable, header, argument or
+    /// variable), KEY=VALUE; repeatable. Secret ones go to the keyring.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub(crate) values: Vec<String>,
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
 }
 
 #[derive(Subcommand)]

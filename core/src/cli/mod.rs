@@ -15,6 +15,7 @@ mod decide;
 mod findings;
 #[cfg(test)]
 mod named_commands_tests;
+mod registry;
 mod scan_eval;
 mod secret;
 mod serve;
@@ -60,6 +61,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(a) => serve::serve(a).await,
         Command::Stdio(a) => serve::stdio(a).await,
         Command::Upstream(a) => upstream::run(a).await,
+        Command::Registry(a) => registry::run(a).await,
         Command::Tools(a) => tools::run(a).await,
         Command::Activity(a) => activity::run(a).await,
         Command::Secret(a) => secret::run(a).await,

@@ -84,7 +84,7 @@ fn read_value(name: &SecretName) -> anyhow::Result<String> {
 }
 
 /// Runs `f` with the terminal's echo off, restoring it after.
-fn without_echo<T>(f: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+pub(super) fn without_echo<T>(f: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
     // SAFETY: termios calls on stdin with a struct this function owns.
     unsafe {
         let mut saved: libc::termios = std::mem::zeroed();

@@ -26,6 +26,9 @@ pub struct ConfigFile {
     /// Where traces of calls go (OpenTelemetry).
     #[serde(default)]
     pub telemetry: super::TelemetryConfig,
+    /// Which MCP registry `portcullis registry` and the Catalog page read.
+    #[serde(default)]
+    pub registry: super::RegistryConfig,
 }
 
 /// `[gateway]`.

@@ -15,6 +15,7 @@ mod isolation;
 mod limits;
 mod paths;
 pub(crate) mod private_files;
+mod registry;
 mod settings;
 mod telemetry;
 mod value;
@@ -35,6 +36,7 @@ pub use isolation::{
 };
 pub use limits::{Limits, LimitsConfig};
 pub use paths::Paths;
+pub use registry::{RegistryConfig, RegistrySettings, DEFAULT_REGISTRY_URL};
 pub use settings::{
     Concurrency, Overrides, ServerSettings, Settings, TransportSettings, DEFAULT_LISTEN,
     DEFAULT_MAX_QUEUE, DEFAULT_RETENTION_DAYS,

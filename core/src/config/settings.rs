@@ -55,6 +55,8 @@ pub struct Settings {
     pub limits: super::Limits,
     /// Where traces go (`[telemetry]`).
     pub telemetry: super::TelemetrySettings,
+    /// Which MCP registry to read (`[registry]`).
+    pub registry: super::RegistrySettings,
 }
 
 /// One upstream's resolved settings.
@@ -290,6 +292,8 @@ impl Settings {
         let limits = super::Limits::resolve(&file.limits).map_err(|(m, h)| invalid(m, &h))?;
         let telemetry =
             super::TelemetrySettings::resolve(&file.telemetry).map_err(|(m, h)| invalid(m, &h))?;
+        let registry =
+            super::RegistrySettings::resolve(&file.registry).map_err(|(m, h)| invalid(m, &h))?;
         let allowed_origins = file
             .gateway
             .allowed_origins
@@ -318,6 +322,7 @@ impl Settings {
             allowed_origins,
             limits,
             telemetry,
+            registry,
         })
     }
 }

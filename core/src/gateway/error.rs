@@ -145,6 +145,9 @@ pub enum GatewayError {
         /// What happened.
         why: String,
     },
+    /// An MCP registry failed, or its server cannot be added as asked.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     /// A file the gateway keeps could not be written.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -214,6 +217,7 @@ impl Hinted for GatewayError {
             Self::Config(e) => e.hint(),
             Self::Upstream(e) => e.hint(),
             Self::Client(e) => e.hint(),
+            Self::Registry(e) => e.hint(),
             Self::Secret(e) => e.hint(),
             Self::Store { error } => error.hint(),
             Self::Search(e) => e.hint(),

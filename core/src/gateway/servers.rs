@@ -66,7 +66,7 @@ impl<'a> ServerEditor<'a> {
         self
     }
 
-    fn secrets(&self) -> Result<Secrets, GatewayError> {
+    pub(super) fn secrets(&self) -> Result<Secrets, GatewayError> {
         match &self.secrets {
             Some(s) => Ok(s.clone()),
             None => {
