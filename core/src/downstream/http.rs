@@ -476,11 +476,7 @@ fn event(m: &Message) -> Event {
 
 /// Whether a GET or DELETE comes from a stateless-era client (which has neither).
 fn stateless(headers: &HeaderMap) -> bool {
-    headers
-        .get(crate::protocol::modern::HEADER_VERSION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| !crate::protocol::SUPPORTED_VERSIONS.contains(&v))
-        && !headers.contains_key(SESSION_HEADER)
+    super::http_modern::is_modern(headers, &[])
 }
 
 async fn get_stream(State(gw): State<Gateway>, headers: HeaderMap) -> Response {

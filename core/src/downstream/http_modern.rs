@@ -19,22 +19,24 @@ use tokio::sync::mpsc;
 
 use super::http::{answer_streaming, json_response};
 use crate::config::SurfaceMode;
-use crate::gateway::Gateway;
+use crate::gateway::{era_of, Era, EraSigns, Gateway};
 use crate::protocol::modern::{self, RoutingHeaders};
-use crate::protocol::{http_status_for, raw, ErrorCode, Kind, Message, SUPPORTED_VERSIONS};
+use crate::protocol::{http_status_for, raw, ErrorCode, Kind, Message};
 
-/// Whether a POST belongs to the stateless era.
+/// Whether an HTTP request (a POST's `msgs`, none for a GET or DELETE)
+/// belongs to the stateless era, by the gateway's one rule.
 pub(super) fn is_modern(headers: &HeaderMap, msgs: &[Message]) -> bool {
-    if let Some(v) = headers
-        .get(modern::HEADER_VERSION)
-        .and_then(|v| v.to_str().ok())
-    {
-        return !SUPPORTED_VERSIONS.contains(&v);
-    }
-    if headers.contains_key("mcp-session-id") {
-        return false;
-    }
-    matches!(msgs, [m] if m.kind() == Kind::Request && m.method() != "initialize" && m.params.as_ref().is_some_and(|p| modern::mentions_protocol_version(p.get())))
+    let signs = EraSigns {
+        version_header: headers
+            .get(modern::HEADER_VERSION)
+            .and_then(|v| v.to_str().ok()),
+        in_session: headers.contains_key("mcp-session-id"),
+    };
+    let lone = match msgs {
+        [m] => Some(m),
+        _ => None,
+    };
+    era_of(lone, signs) == Era::Modern
 }
 
 fn routing_headers(headers: &HeaderMap) -> Result<RoutingHeaders, String> {

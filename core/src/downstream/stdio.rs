@@ -28,14 +28,11 @@ use crate::transport::{Line, LineReader};
 /// 130k → 194k calls/s; a break after every message costs more than it gains).
 const HAND_OFF_AFTER: usize = 16;
 
-/// Whether a request speaks the stateless era (its `_meta` names a
-/// protocol version, and it is not `initialize`).
+/// Whether a request speaks the stateless era, by the gateway's one rule
+/// (over stdio only the message says).
 fn is_stateless(msg: &Message) -> bool {
-    msg.method() != "initialize"
-        && msg
-            .params
-            .as_ref()
-            .is_some_and(|p| crate::protocol::modern::mentions_protocol_version(p.get()))
+    crate::gateway::era_of(Some(msg), crate::gateway::EraSigns::default())
+        == crate::gateway::Era::Modern
 }
 
 /// The process's stdin, to pass to [`serve_stdio`].

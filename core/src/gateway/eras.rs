@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
-use super::{events, Gateway, GatewayError, Session};
+use super::{events, Era, Gateway, GatewayError, Session};
 use crate::protocol::modern::{
     self, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION,
 };
@@ -26,6 +26,48 @@ use crate::upstream::UpstreamHandle;
 
 /// How many `input_required` rounds a handshake-era client is carried through.
 const MAX_ROUNDS: usize = 10;
+
+/// What a client's message says about its era outside its body: over HTTP,
+/// its `MCP-Protocol-Version` header and whether it names a session (over
+/// stdio, neither).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct EraSigns<'a> {
+    /// The `MCP-Protocol-Version` header.
+    pub(crate) version_header: Option<&'a str>,
+    /// Whether it names a handshake-era session (`Mcp-Session-Id`).
+    pub(crate) in_session: bool,
+}
+
+/// The era a client's message belongs to: the one rule of every endpoint.
+/// A version header decides (a handshake-era version, else the stateless
+/// era: unknown versions too, so they get that era's version error); else
+/// a named session is the handshake era; else a lone request other than
+/// `initialize` whose `_meta` names a protocol version is stateless.
+/// `msg` is `None` for a batch, a GET or a DELETE.
+pub(crate) fn era_of(msg: Option<&Message>, signs: EraSigns<'_>) -> Era {
+    if let Some(version) = signs.version_header {
+        return if crate::protocol::SUPPORTED_VERSIONS.contains(&version) {
+            Era::Legacy
+        } else {
+            Era::Modern
+        };
+    }
+    if signs.in_session {
+        return Era::Legacy;
+    }
+    let stateless = msg.is_some_and(|m| {
+        m.kind() == crate::protocol::Kind::Request
+            && m.method() != "initialize"
+            && m.params
+                .as_ref()
+                .is_some_and(|p| modern::mentions_protocol_version(p.get()))
+    });
+    if stateless {
+        Era::Modern
+    } else {
+        Era::Legacy
+    }
+}
 
 fn params_of(msg: &Message) -> Map<String, Value> {
     msg.params_as().ok().flatten().unwrap_or_default()
@@ -220,5 +262,44 @@ mod tests {
         );
         assert_eq!(p["_meta"][META_LOG_LEVEL], "info");
         assert_eq!(p["_meta"][META_PROTOCOL_VERSION], "2026-07-28");
+    }
+
+    #[test]
+    fn one_rule_tells_the_era_of_every_endpoint() {
+        let modern = Message::parse(
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+            1 << 20,
+        )
+        .unwrap();
+        let plain = Message::parse(
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+            1 << 20,
+        )
+        .unwrap();
+        let init = Message::parse(
+            br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2026-07-28"}}"#,
+            1 << 20,
+        )
+        .unwrap();
+        let none = EraSigns::default();
+        // Over stdio only the message says.
+        assert_eq!(era_of(Some(&modern), none), Era::Modern);
+        assert_eq!(era_of(Some(&plain), none), Era::Legacy);
+        assert_eq!(era_of(Some(&init), none), Era::Legacy);
+        // A version header decides; an unknown version is the stateless era's to refuse.
+        let header = |v| EraSigns {
+            version_header: Some(v),
+            in_session: false,
+        };
+        assert_eq!(era_of(Some(&plain), header("2026-07-28")), Era::Modern);
+        assert_eq!(era_of(None, header("2099-01-01")), Era::Modern);
+        assert_eq!(era_of(Some(&modern), header("2025-11-25")), Era::Legacy);
+        // A named session is the handshake era; a batch or a GET has no body to read.
+        let session = EraSigns {
+            version_header: None,
+            in_session: true,
+        };
+        assert_eq!(era_of(Some(&modern), session), Era::Legacy);
+        assert_eq!(era_of(None, none), Era::Legacy);
     }
 }

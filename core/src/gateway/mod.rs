@@ -49,6 +49,7 @@ use crate::upstream::{
 };
 
 pub use clients::ClientSetups;
+pub(crate) use eras::{era_of, EraSigns};
 pub use error::GatewayError;
 pub use listen::Listener;
 pub use metrics::CallRate;
