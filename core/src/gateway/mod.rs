@@ -10,6 +10,8 @@ mod continuation;
 mod eras;
 mod error;
 mod events;
+#[cfg(test)]
+mod in_process_tests;
 mod items;
 mod listen;
 mod logging;
@@ -227,43 +229,8 @@ pub(crate) struct Inner {
     pub(crate) metrics: metrics::Metrics,
     /// Where spans of calls go (`[telemetry]`), if anywhere.
     pub(crate) telemetry: crate::telemetry::Telemetry,
-}
-
-/// What a server's approval is tied to besides its name: what it runs, or
-/// where it connects. A config edit that changes it needs a new approval.
-fn launch_fingerprint(server: &crate::config::ServerSettings) -> String {
-    let value = match &server.transport {
-        crate::config::TransportSettings::Stdio {
-            command,
-            args,
-            env,
-            cwd,
-        } => {
-            let mut launch =
-                serde_json::json!({ "command": command, "args": args, "env": env, "cwd": cwd });
-            // Only for isolated servers, so approvals of the others stay valid;
-            // leaving or loosening the container needs a new approval.
-            if let crate::config::Isolation::Docker(d) = &server.isolation {
-                let mounts: Vec<String> = d
-                    .mounts
-                    .iter()
-                    .map(crate::config::MountSpec::to_spec)
-                    .collect();
-                launch["isolation"] = serde_json::json!({ "docker": { "image": d.image, "network": d.network, "mounts": mounts, "memory": d.memory, "cpus": d.cpus, "pids": d.pids } });
-            }
-            launch
-        }
-        crate::config::TransportSettings::Http { url, headers, .. } => {
-            serde_json::json!({ "url": url, "headers": headers, "transport": server.transport.label() })
-        }
-    };
-    // Only when set, so approvals of other servers stay valid: letting
-    // clients send methods outside MCP to a server needs a new approval.
-    let mut value = value;
-    if !server.passthrough.is_empty() {
-        value["passthrough"] = serde_json::json!(server.passthrough);
-    }
-    crate::trust::launch_hash(&value)
+    /// Connects servers in this process (in-process tests only).
+    pub(crate) connector: Option<crate::transport::Connector>,
 }
 
 /// The gateway. Clones share one gateway.
@@ -289,10 +256,6 @@ impl Gateway {
                 source,
             }
         })?;
-        let (events, _) = broadcast::channel(1024);
-        let (call_events, _) = broadcast::channel(1024);
-        let (upstream_events, upstream_rx) = mpsc::channel(4096);
-        let (calls, calls_rx) = mpsc::channel(8192);
         let store =
             Arc::new(Store::open(paths.database()).map_err(|error| GatewayError::Store { error })?);
         let index = match SearchIndex::open(&paths.index()) {
@@ -305,6 +268,22 @@ impl Gateway {
                 SearchIndex::in_memory().map_err(GatewayError::Search)?
             }
         };
+        Ok(Self::start_with(paths, settings, store, index, None))
+    }
+
+    /// Starts the gateway over `store` and `index`, connecting servers with
+    /// `connector` when one is given.
+    pub(crate) fn start_with(
+        paths: Paths,
+        settings: Settings,
+        store: Arc<Store>,
+        index: SearchIndex,
+        connector: Option<crate::transport::Connector>,
+    ) -> Self {
+        let (events, _) = broadcast::channel(1024);
+        let (call_events, _) = broadcast::channel(1024);
+        let (upstream_events, upstream_rx) = mpsc::channel(4096);
+        let (calls, calls_rx) = mpsc::channel(8192);
         let paths_data = paths.data.clone();
         let secrets = crate::secrets::Secrets::open(&paths, store.clone());
         let oauth = crate::oauth::OAuthContext::new(secrets.clone());
@@ -342,6 +321,7 @@ impl Gateway {
             secrets,
             metrics: metrics::Metrics::default(),
             telemetry,
+            connector,
         });
         let gw = Self { inner };
         // Process groups an earlier gateway on this home left running (it was killed) go now.
@@ -375,11 +355,11 @@ impl Gateway {
             .spawn(async move { activity::write_calls(g, calls_rx).await });
         let g = gw.clone();
         gw.inner.tasks.spawn(async move { g.follow_store().await });
-        Ok(gw)
+        gw
     }
 
     fn start_upstream(&self, server: crate::config::ServerSettings) {
-        let launch = launch_fingerprint(&server);
+        let launch = trust::launch_fingerprint(&server);
         let registered = self
             .inner
             .store
@@ -406,6 +386,7 @@ impl Gateway {
             oauth: self.inner.oauth.clone(),
             groups: self.inner.groups.clone(),
             secrets: self.inner.secrets.clone(),
+            connector: self.inner.connector.clone(),
             held_open: {
                 let weak = Arc::downgrade(&self.inner);
                 Arc::new(move |server: &str| {

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{launch_fingerprint, Gateway, GatewayError};
+use super::trust::launch_fingerprint;
+use super::{Gateway, GatewayError};
 use crate::config::{ConfigEditor, ConfigFile, Overrides, Paths, Settings, ValueOrSecret};
 use crate::secrets::{looks_secret, Backend, SealOptions, SecretName, Secrets, Stored};
 use crate::store::UnixMillis;

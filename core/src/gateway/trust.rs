@@ -618,3 +618,40 @@ impl Gateway {
         self.inner.store.clone()
     }
 }
+
+/// What a server's approval is tied to besides its name: what it runs, or
+/// where it connects. A config edit that changes it needs a new approval.
+pub(super) fn launch_fingerprint(server: &crate::config::ServerSettings) -> String {
+    let value = match &server.transport {
+        crate::config::TransportSettings::Stdio {
+            command,
+            args,
+            env,
+            cwd,
+        } => {
+            let mut launch =
+                serde_json::json!({ "command": command, "args": args, "env": env, "cwd": cwd });
+            // Only for isolated servers, so approvals of the others stay valid;
+            // leaving or loosening the container needs a new approval.
+            if let crate::config::Isolation::Docker(d) = &server.isolation {
+                let mounts: Vec<String> = d
+                    .mounts
+                    .iter()
+                    .map(crate::config::MountSpec::to_spec)
+                    .collect();
+                launch["isolation"] = serde_json::json!({ "docker": { "image": d.image, "network": d.network, "mounts": mounts, "memory": d.memory, "cpus": d.cpus, "pids": d.pids } });
+            }
+            launch
+        }
+        crate::config::TransportSettings::Http { url, headers, .. } => {
+            serde_json::json!({ "url": url, "headers": headers, "transport": server.transport.label() })
+        }
+    };
+    // Only when set, so approvals of other servers stay valid: letting
+    // clients send methods outside MCP to a server needs a new approval.
+    let mut value = value;
+    if !server.passthrough.is_empty() {
+        value["passthrough"] = serde_json::json!(server.passthrough);
+    }
+    crate::trust::launch_hash(&value)
+}

@@ -44,6 +44,11 @@ pub(crate) use stdio::{spawn_stdio, StdioOptions};
 /// Where a transport hands each incoming message.
 pub(crate) type Inbound = Arc<dyn Fn(Message) + Send + Sync>;
 
+/// Connects a server by name in this process instead of by its transport
+/// settings (`None`: as they say). The gateway's in-process tests play MCP
+/// servers over a pair of channels with it; nothing else sets one.
+pub(crate) type Connector = Arc<dyn Fn(&str, Inbound) -> Option<Connection> + Send + Sync>;
+
 /// How long an idle HTTP connection to an upstream (or its authorization
 /// server) is kept for reuse. Node's HTTP server, which most MCP servers run
 /// on, closes an idle keep-alive connection after 5 s; reusing one just as it

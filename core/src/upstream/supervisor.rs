@@ -230,76 +230,81 @@ async fn connect(
             }
         }
     };
-    let conn = match (&shared.settings.transport, &shared.settings.isolation) {
-        (
-            TransportSettings::Stdio {
-                command, args, cwd, ..
-            },
-            Isolation::Docker(docker),
-        ) => spawn_container(
-            ContainerOptions {
-                server: &name,
-                command,
-                args,
-                env: &env,
-                cwd: cwd.as_ref(),
-                settings: docker,
-                max_message_bytes: limit,
-            },
-            &shared.ctx.docker,
-            shared.stderr.clone(),
-            inbound,
-            &shared.tasks,
-            &shared.cancel,
-        )
-        .await
-        .map_err(|source| UpstreamError::Isolation {
-            server: name.clone(),
-            source,
-        })?,
-        (
-            TransportSettings::Stdio {
-                command, args, cwd, ..
-            },
-            Isolation::None,
-        ) => spawn_stdio(
-            StdioOptions {
-                server: &name,
-                command,
-                args,
-                env: &env,
-                cwd: cwd.as_ref(),
-                max_message_bytes: limit,
-                groups: &shared.ctx.groups,
-            },
-            shared.stderr.clone(),
-            inbound,
-            &shared.tasks,
-            &shared.cancel,
-        )
-        .map_err(|source| UpstreamError::Transport {
-            server: name.clone(),
-            source,
-        })?,
-        (TransportSettings::Http { url, kind, .. }, _) => connect_http(
-            HttpOptions {
-                server: &name,
-                tool_schemas: tool_schemas(handle),
-                url,
-                headers: &headers,
-                kind: *kind,
-                max_message_bytes: limit,
-                auth: shared.oauth.clone(),
-            },
-            inbound,
-            &shared.tasks,
-            &shared.cancel,
-        )
-        .await
-        .map_err(|source| UpstreamError::Transport {
-            server: name.clone(),
-            source,
-        })?,
+    let in_process = (shared.ctx.connector.as_ref()).and_then(|c| c(&name, inbound.clone()));
+    let conn = if let Some(conn) = in_process {
+        conn
+    } else {
+        match (&shared.settings.transport, &shared.settings.isolation) {
+            (
+                TransportSettings::Stdio {
+                    command, args, cwd, ..
+                },
+                Isolation::Docker(docker),
+            ) => spawn_container(
+                ContainerOptions {
+                    server: &name,
+                    command,
+                    args,
+                    env: &env,
+                    cwd: cwd.as_ref(),
+                    settings: docker,
+                    max_message_bytes: limit,
+                },
+                &shared.ctx.docker,
+                shared.stderr.clone(),
+                inbound,
+                &shared.tasks,
+                &shared.cancel,
+            )
+            .await
+            .map_err(|source| UpstreamError::Isolation {
+                server: name.clone(),
+                source,
+            })?,
+            (
+                TransportSettings::Stdio {
+                    command, args, cwd, ..
+                },
+                Isolation::None,
+            ) => spawn_stdio(
+                StdioOptions {
+                    server: &name,
+                    command,
+                    args,
+                    env: &env,
+                    cwd: cwd.as_ref(),
+                    max_message_bytes: limit,
+                    groups: &shared.ctx.groups,
+                },
+                shared.stderr.clone(),
+                inbound,
+                &shared.tasks,
+                &shared.cancel,
+            )
+            .map_err(|source| UpstreamError::Transport {
+                server: name.clone(),
+                source,
+            })?,
+            (TransportSettings::Http { url, kind, .. }, _) => connect_http(
+                HttpOptions {
+                    server: &name,
+                    tool_schemas: tool_schemas(handle),
+                    url,
+                    headers: &headers,
+                    kind: *kind,
+                    max_message_bytes: limit,
+                    auth: shared.oauth.clone(),
+                },
+                inbound,
+                &shared.tasks,
+                &shared.cancel,
+            )
+            .await
+            .map_err(|source| UpstreamError::Transport {
+                server: name.clone(),
+                source,
+            })?,
+        }
     };
     let live = Arc::new(Live {
         tx: conn.tx.clone(),
