@@ -77,6 +77,8 @@ export async function request(method, path, body) {
     const err = new ApiError(resp.status, (data && data.error) || `The gateway answered HTTP ${resp.status}.`, data && data.hint);
     // An approval refused because the definitions changed: what the server lists now.
     if (data && Array.isArray(data.changed)) err.changed = data.changed;
+    // A registry server's values not given: [{key, place, required, secret, …}].
+    if (data && Array.isArray(data.missing)) err.missing = data.missing;
     throw err;
   }
   return data;
@@ -118,6 +120,12 @@ export const api = {
   clientServers: (id) => request('GET', `clients/${seg(id)}/servers`),
   importClient: (id) => request('POST', `clients/${seg(id)}/import`, {}),
   settings: () => request('GET', 'settings'),
+  /** One page of the MCP registry's servers whose name or description has `search`. */
+  registrySearch: (search, cursor) => request('GET', `registry/servers${q({ search, cursor })}`),
+  /** One registry server with the values its package and its remote take. */
+  registryServer: (name, version) => request('GET', `registry/server${q({ name, version })}`),
+  /** body: {name, version?, local_name?, via?, isolation?, values}; a 400 names what is `missing`. */
+  registryAdd: (body) => request('POST', 'registry/add', body),
   saveSettings: (change) => request('POST', 'settings', change),
 };
 

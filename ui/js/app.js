@@ -1,10 +1,11 @@
 // The main window: a sidebar of pages and the page shown, chosen by the URL's
-// hash (#/servers, #/tools?server=s&tool=t, #/approvals, #/activity, #/connect, #/settings).
+// hash (#/servers, #/catalog?q=text&server=name, #/tools?server=s&tool=t, #/approvals, #/activity, #/connect, #/settings).
 
 import { api, apiBase, embedded } from './api.js';
 import { h, fill, icon, ICONS } from './dom.js';
 import { authenticate, fail, listen, listenStatus, startEvents, throttle, toast } from './shell.js';
 import * as servers from './pages/servers.js';
+import * as catalog from './pages/catalog.js';
 import * as tools from './pages/tools.js';
 import * as approvals from './pages/approvals.js';
 import * as activity from './pages/activity.js';
@@ -14,6 +15,7 @@ import * as welcome from './pages/welcome.js';
 
 const PAGES = [
   { id: 'servers', label: 'Servers', icon: ICONS.servers, module: servers },
+  { id: 'catalog', label: 'Catalog', icon: ICONS.catalog, module: catalog },
   { id: 'tools', label: 'Tools', icon: ICONS.tools, module: tools },
   { id: 'approvals', label: 'Approvals', icon: ICONS.approvals, module: approvals },
   { id: 'activity', label: 'Activity', icon: ICONS.activity, module: activity },

@@ -1,6 +1,7 @@
 // Servers: each upstream's state, tool count and last error (with the tail of
 // its stderr), enable/disable/remove, and adding a server from a form or a
-// pasted `mcpServers` snippet.
+// pasted `mcpServers` snippet (or from the registry on the Catalog page). A
+// server whose tools wait for approval says how many, with a link to them.
 
 import { api } from '../api.js';
 import { h, fill, icon, ICONS, badge, busy, confirmButton } from '../dom.js';
@@ -165,7 +166,7 @@ function addPanel(ctx, onDone) {
   return panel;
 }
 
-function serverRow(s, ctx, reload) {
+function serverRow(s, waiting, ctx, reload) {
   const act = (btn, what, done) => busy(btn, async () => {
     await runAction(ctx, what, done);
     await reload();
@@ -204,6 +205,7 @@ function serverRow(s, ctx, reload) {
 
   const meta = [];
   if (s.state === 'ready' || s.tools) meta.push(h('a', { href: `#/tools?server=${encodeURIComponent(s.name)}`, text: plural(s.tools, 'tool') }));
+  if (waiting) meta.push(h('a', { class: 'waiting', href: '#/approvals', text: `${plural(waiting, 'tool')} ${waiting === 1 ? 'waits' : 'wait'} for your approval` }));
   if (s.protocol_version) meta.push(h('span', { text: `MCP ${s.protocol_version}` }));
   if (s.pid) meta.push(h('span', { text: `pid ${s.pid}` }));
   if (s.calls && s.calls.per_minute) meta.push(h('span', { class: 'calls', text: `${s.calls.per_minute} calls/min, p50 ${s.calls.p50_ms} ms`, title: 'Tool calls that ended in the last minute, and their median duration' }));
@@ -241,21 +243,24 @@ export function mount(root, ctx) {
   root.append(
     h('div', { class: 'page-head' },
       h('div', { class: 'titles' }, h('h1', { text: 'Servers' }), summary),
-      h('div', { class: 'actions' }, addBtn)),
+      h('div', { class: 'actions' }, h('a', { class: 'btn', href: '#/catalog' }, icon(ICONS.catalog), 'From the catalog'), addBtn)),
     slot, list);
 
   let shown = null;
   async function reload() {
     let servers;
+    let pending;
     try {
-      servers = await api.servers();
+      [servers, pending] = await Promise.all([api.servers(), api.pending()]);
     } catch (e) {
       shown = null;
       fill(list, errorBox(e));
       return;
     }
+    const waiting = {};
+    for (const t of pending) waiting[t.server] = (waiting[t.server] || 0) + 1;
     // Unchanged: leave the page alone (an open stderr, a half-confirmed removal).
-    const key = JSON.stringify(servers);
+    const key = JSON.stringify([servers, waiting]);
     if (key === shown) return;
     shown = key;
     const ready = servers.filter((s) => s.state === 'ready' || s.state === 'idle').length;
@@ -269,7 +274,7 @@ export function mount(root, ctx) {
         h('p', { text: 'Add one with the button above, or paste the mcpServers JSON of another client.' }))));
       return;
     }
-    fill(list, h('div', { class: 'card' }, servers.map((s) => serverRow(s, ctx, reload))));
+    fill(list, h('div', { class: 'card' }, servers.map((s) => serverRow(s, waiting[s.name] || 0, ctx, reload))));
   }
 
   addBtn.addEventListener('click', () => {
