@@ -59,7 +59,7 @@ pub enum ConfigError {
         path: PathBuf,
     },
     /// An import file is not in a known format.
-    #[error("cannot import {}: {message}\nhint: give a Claude Desktop or Cursor config (`mcpServers`) or a VS Code mcp.json (`servers`)", path.display())]
+    #[error("cannot import {}: {message}\nhint: give an MCP client's config: `mcpServers` (Claude Desktop, Cursor, Cline, Continue…), `servers` (VS Code), `context_servers` (Zed), `mcp` (opencode), `[mcp_servers]` (Codex) or `extensions` (Goose)", path.display())]
     Import {
         /// The file.
         path: PathBuf,
