@@ -30,6 +30,7 @@ pub use file::{
     UpstreamProtocol,
 };
 pub use import::{import_servers, parse_servers, ImportedServer};
+pub(crate) use import::{jsonc_options, parse_jsonc};
 
 pub use isolation::{
     parse_memory, DockerSettings, Isolation, IsolationKind, MountSpec, DEFAULT_CPUS,
