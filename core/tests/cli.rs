@@ -780,7 +780,7 @@ fn import_errors() {
     let home = Home::new();
     let cases = [
         ("import_not_json", "{ \"mcpServers\": { \"a\": "),
-        ("import_unknown_format", r#"{ "mcp": { "servers": {} } }"#),
+        ("import_unknown_format", r#"{ "tools": { "servers": {} } }"#),
         (
             "import_unknown_type",
             r#"{ "servers": { "ws": { "type": "websocket", "url": "ws://127.0.0.1:9" } } }"#,

@@ -188,6 +188,7 @@ fn readme_toml_blocks_parse_and_resolve() {
     let mut blocks = 0;
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
+        // Blocks of other programs' TOML say whose (```toml codex).
         if line.trim() == "```toml" {
             let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
             resolve(&block.join("\n"), &path);

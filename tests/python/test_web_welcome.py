@@ -120,3 +120,67 @@ def test_claude_code_and_gemini_cli_configs_are_found_imported_and_pointed_at_po
     kept = json.loads(claude.read_text())
     assert kept["numStartups"] == 7 and kept["projects"] == {"/src/app": {"allowedTools": []}}, kept
     assert json.loads(gemini.read_text())["theme"] == "GitHub"
+
+
+def test_zed_jsonc_and_continue_yaml_keep_their_comments_through_import_install_and_undo(gateway, b, tmp_path):
+    """A JSON-with-comments client (Zed's settings.json, trailing commas and all) and a YAML
+    client (Continue's config.yaml): their servers are found and imported, Portcullis's entry
+    is written with every comment and other server kept, and undo gives back the exact bytes."""
+    home = tmp_path / "person"
+    time_server = str(harness.VENV_BIN / "mcp-server-time")
+    zed = home / ".config" / "zed" / "settings.json"
+    zed.parent.mkdir(parents=True)
+    zed_text = (
+        "// Zed settings\n"
+        "{\n"
+        '  "ui_font_size": 16, // readable\n'
+        '  "context_servers": {\n'
+        '    /* a clock */\n'
+        f'    "clock": {{ "command": "{time_server}", "args": ["--local-timezone", "UTC"], }},\n'
+        "  },\n"
+        "}\n"
+    )
+    zed.write_text(zed_text)
+    cont = home / ".continue" / "config.yaml"
+    cont.parent.mkdir(parents=True)
+    cont_text = (
+        "# my Continue config\n"
+        "name: Local Assistant\n"
+        "version: 1.0.0\n"
+        "schema: v1\n"
+        "mcpServers:\n"
+        "  - name: remote   # not running\n"
+        "    type: streamable-http\n"
+        "    url: http://127.0.0.1:9/mcp\n"
+        "rules:\n"
+        "  - Be brief\n"
+    )
+    cont.write_text(cont_text)
+    gw, admin = welcome(gateway, b, home)
+    b.wait('[data-client="zed"]', "mcp-server-time")
+    b.wait('[data-client="continue"] [data-server="remote"]', "http://127.0.0.1:9/mcp")
+
+    assert admin.post("clients/zed/import", {}).status_code == 200
+    assert admin.post("clients/continue/import", {}).status_code == 200
+    servers = {s["name"] for s in admin.get("servers").json()}
+    assert servers == {"clock", "remote"}, servers
+    admin.wait_ready("clock")
+
+    setups = {c["client"]: c for c in admin.get("clients").json()["clients"]}
+    assert setups["zed"]["syntax"] == "JSON" and setups["continue"]["syntax"] == "YAML"
+    def status(client):
+        return next(c["status"] for c in admin.get("clients").json()["clients"] if c["client"] == client)
+
+    for client, path, original in [("zed", zed, zed_text), ("continue", cont, cont_text)]:
+        done = admin.post(f"clients/{client}/install", {})
+        assert done.status_code == 200, done.text
+        written = path.read_text()
+        assert gw.url in written and "portcullis" in written, written
+        # Every line the person wrote is still there, comments included.
+        kept = written.splitlines()
+        assert all(line in kept for line in original.splitlines()), written
+        assert status(client) == "installed"
+        undone = admin.post(f"clients/{client}/undo", {})
+        assert undone.status_code == 200, undone.text
+        assert path.read_text() == original
+        assert status(client) == "not_installed"

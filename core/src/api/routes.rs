@@ -163,7 +163,8 @@ pub(super) fn error(e: GatewayError) -> Response {
         | GatewayError::Client(
             ClientError::NothingToUndo { .. }
             | ClientError::ChangedSince { .. }
-            | ClientError::NotJson { .. },
+            | ClientError::Unreadable { .. }
+            | ClientError::EditUnsafe { .. },
         ) => StatusCode::CONFLICT,
         GatewayError::Secret(crate::secrets::SecretError::NotFound { .. }) => StatusCode::NOT_FOUND,
         GatewayError::InvalidParams(_)

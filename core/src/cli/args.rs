@@ -235,9 +235,9 @@ pub(crate) enum UpstreamCommand {
         #[command(flatten)]
         config: ConfigArgs,
     },
-    /// Import servers from a Claude Desktop or Cursor config (`mcpServers`) or a VS Code mcp.json (`servers`).
+    /// Import servers from an MCP client's config: `mcpServers` (Claude Desktop, Cursor, Cline, Continue…), VS Code's `servers`, Zed's `context_servers`, opencode's `mcp`, Codex's config.toml or Goose's config.yaml.
     Import {
-        /// The JSON file.
+        /// The config file (`.toml` and `.yaml` by their name, JSON with comments otherwise).
         file: PathBuf,
         #[command(flatten)]
         config: ConfigArgs,

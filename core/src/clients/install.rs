@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::snippet::{Client, ClientSetup, ClientStatus, Target, UndoInfo};
+use super::client::Client;
+use super::format::EditError;
+use super::paths::Platform;
+use super::snippet::{ClientSetup, ClientStatus, Target, UndoInfo};
 use crate::store::UnixMillis;
 
 /// What went wrong configuring a client.
@@ -34,12 +36,23 @@ pub enum ClientError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The client's config is not JSON that Portcullis can edit safely.
-    #[error("{} is not plain JSON ({message}), so Portcullis leaves it alone", path.display())]
-    NotJson {
+    /// The client's config is not a file Portcullis can read (it does not
+    /// parse, or its servers are not where the client keeps them).
+    #[error("{} is not {syntax} Portcullis can edit safely ({message}), so Portcullis leaves it alone", path.display())]
+    Unreadable {
         /// The file.
         path: PathBuf,
-        /// What the parser said.
+        /// Its syntax: JSON, TOML, YAML.
+        syntax: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The edit would have changed more of the file than Portcullis's entry.
+    #[error("Portcullis could not add its entry to {} without touching the rest ({message}); nothing was written", path.display())]
+    EditUnsafe {
+        /// The file.
+        path: PathBuf,
+        /// What the check found.
         message: String,
     },
     /// Portcullis has no install of this client to undo.
@@ -65,7 +78,9 @@ impl crate::hint::Hinted for ClientError {
     fn hint(&self) -> Option<String> {
         match self {
             Self::NoHome { .. } => Some("set HOME".to_owned()),
-            Self::NotJson { .. } => Some("add the snippet to it by hand".to_owned()),
+            Self::Unreadable { .. } | Self::EditUnsafe { .. } => {
+                Some("add the snippet to it by hand".to_owned())
+            }
             Self::ForeignRecord(_) => Some(
                 "remove that record if you did not write it; restore the file by hand if needed"
                     .to_owned(),
@@ -163,14 +178,19 @@ impl ClientFiles {
         self.home.as_deref()
     }
 
-    /// A client's config file.
+    /// A client's config file: the first of its files that exists, else
+    /// the one Portcullis would create.
     pub fn path(&self, client: Client) -> Result<PathBuf, ClientError> {
-        match (&self.home, &self.config_dir) {
-            (Some(home), Some(config)) => Ok(client.config_path(home, config)),
-            _ => Err(ClientError::NoHome {
+        let (Some(home), Some(config)) = (&self.home, &self.config_dir) else {
+            return Err(ClientError::NoHome {
                 client: client.label(),
-            }),
-        }
+            });
+        };
+        let mut paths = client.config_paths(home, config, Platform::CURRENT);
+        let last = paths.pop().ok_or(ClientError::NoHome {
+            client: client.label(),
+        })?;
+        Ok(paths.into_iter().find(|p| p.exists()).unwrap_or(last))
     }
 
     /// Every client with its snippet and whether its config has it.
@@ -179,17 +199,14 @@ impl ClientFiles {
             .into_iter()
             .filter_map(|client| {
                 let path = self.path(client).ok()?;
-                let status = match read_json(&path) {
+                let status = match read_text(&path) {
                     Ok(None) => ClientStatus::NoFile,
-                    Ok(Some(doc)) => {
-                        match doc.get(client.key()).and_then(|s| s.get("portcullis")) {
-                            None => ClientStatus::NotInstalled,
-                            Some(entry) if *entry == client.entry(target) => {
-                                ClientStatus::Installed
-                            }
-                            Some(_) => ClientStatus::Different,
-                        }
-                    }
+                    Ok(Some(text)) => match client.layout().current(&text) {
+                        Ok(None) => ClientStatus::NotInstalled,
+                        Ok(Some(entry)) if entry == client.entry(target) => ClientStatus::Installed,
+                        Ok(Some(_)) => ClientStatus::Different,
+                        Err(_) => ClientStatus::Unreadable,
+                    },
                     Err(_) => ClientStatus::Unreadable,
                 };
                 let undo = self
@@ -211,31 +228,32 @@ impl ClientFiles {
     pub fn install(&self, client: Client, target: &Target) -> Result<Installed, ClientError> {
         let path = self.path(client)?;
         let before = read_text(&path)?;
-        let mut doc = match &before {
-            Some(text) => parse(&path, text)?,
-            None => Map::new(),
-        };
-        let servers = doc
-            .entry(client.key())
-            .or_insert_with(|| Value::Object(Map::new()));
-        let Some(servers) = servers.as_object_mut() else {
-            return Err(ClientError::NotJson {
-                path,
-                message: format!("`{}` is not an object", client.key()),
-            });
+        let layout = client.layout();
+        let edit_error = |e: EditError| match e {
+            EditError::Unreadable(message) => ClientError::Unreadable {
+                path: path.clone(),
+                syntax: layout.syntax(),
+                message,
+            },
+            EditError::Unverified(message) => ClientError::EditUnsafe {
+                path: path.clone(),
+                message,
+            },
         };
         let entry = client.entry(target);
-        if servers.get("portcullis") == Some(&entry) {
-            return Ok(Installed {
-                client,
-                path,
-                changed: false,
-                backup: None,
-            });
+        if let Some(text) = &before {
+            if layout.current(text).map_err(edit_error)? == Some(entry.clone()) {
+                return Ok(Installed {
+                    client,
+                    path,
+                    changed: false,
+                    backup: None,
+                });
+            }
         }
-        servers.insert("portcullis".into(), entry);
-        let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-        text.push('\n');
+        let text = layout
+            .write(before.as_deref(), &entry)
+            .map_err(edit_error)?;
         let backup = match &before {
             Some(_) => Some(backup(&path)?),
             None => None,
@@ -323,12 +341,15 @@ impl ClientFiles {
         let path = self.record_path(client);
         match read_text(&path)? {
             None => Ok(None),
-            Some(text) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| ClientError::NotJson {
-                    path,
-                    message: e.to_string(),
-                }),
+            Some(text) => {
+                serde_json::from_str(&text)
+                    .map(Some)
+                    .map_err(|e| ClientError::Unreadable {
+                        path,
+                        syntax: "JSON",
+                        message: e.to_string(),
+                    })
+            }
         }
     }
 
@@ -348,28 +369,6 @@ fn read_text(path: &Path) -> Result<Option<String>, ClientError> {
             source,
         }),
     }
-}
-
-/// The file's JSON object; an empty file is an empty object.
-fn parse(path: &Path, text: &str) -> Result<Map<String, Value>, ClientError> {
-    if text.trim().is_empty() {
-        return Ok(Map::new());
-    }
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ClientError::NotJson {
-            path: path.to_path_buf(),
-            message: "it is not a JSON object".into(),
-        }),
-        Err(e) => Err(ClientError::NotJson {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        }),
-    }
-}
-
-fn read_json(path: &Path) -> Result<Option<Map<String, Value>>, ClientError> {
-    read_text(path)?.map(|text| parse(path, &text)).transpose()
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -431,217 +430,5 @@ fn utc_stamp(t: SystemTime) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn setup() -> (tempfile::TempDir, ClientFiles, Target) {
-        let dir = tempfile::tempdir().unwrap();
-        let files = ClientFiles::with_dirs(
-            &dir.path().join("home"),
-            &dir.path().join("config"),
-            &dir.path().join("data"),
-        );
-        let target = Target {
-            mcp_url: "http://127.0.0.1:7331/mcp".into(),
-            exe: "/opt/portcullis".into(),
-            home: None,
-        };
-        (dir, files, target)
-    }
-
-    #[test]
-    fn stamps() {
-        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_428_900);
-        assert_eq!(utc_stamp(t), "20261123T101500Z");
-        assert_eq!(utc_stamp(SystemTime::UNIX_EPOCH), "19700101T000000Z");
-    }
-
-    #[test]
-    fn installs_into_an_existing_file_keeping_the_rest_and_undoes() {
-        let (_dir, files, target) = setup();
-        let path = files.path(Client::Cursor).unwrap();
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let original = "{\n  \"mcpServers\": {\n    \"zeta\": {\"command\": \"z\"},\n    \"alpha\": {\"url\": \"http://x\"}\n  },\n  \"other\": 1\n}\n";
-        std::fs::write(&path, original).unwrap();
-        assert_eq!(files.setups(&target)[1].status, ClientStatus::NotInstalled);
-
-        let done = files.install(Client::Cursor, &target).unwrap();
-        assert!(done.changed);
-        let backup = done.backup.clone().unwrap();
-        assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
-        assert!(backup
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("mcp.json.portcullis-backup-"));
-        let now: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let keys: Vec<_> = now["mcpServers"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
-        assert_eq!(keys, ["zeta", "alpha", "portcullis"]);
-        assert_eq!(
-            now["mcpServers"]["portcullis"],
-            serde_json::json!({ "url": "http://127.0.0.1:7331/mcp" })
-        );
-        assert_eq!(now["other"], 1);
-        let setup = &files.setups(&target)[1];
-        assert_eq!(setup.status, ClientStatus::Installed);
-        assert_eq!(setup.undo.as_ref().unwrap().backup.as_ref(), Some(&backup));
-
-        // Again: nothing to change, no second backup, and undo still goes back to the original.
-        assert!(!files.install(Client::Cursor, &target).unwrap().changed);
-        let undone = files.undo(Client::Cursor).unwrap();
-        assert_eq!(undone.restored_from, Some(backup));
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
-        assert!(matches!(
-            files.undo(Client::Cursor),
-            Err(ClientError::NothingToUndo { .. })
-        ));
-    }
-
-    #[test]
-    fn a_file_it_created_is_removed_by_undo() {
-        let (_dir, files, target) = setup();
-        let done = files.install(Client::VsCode, &target).unwrap();
-        assert!(done.backup.is_none());
-        let text = std::fs::read_to_string(&done.path).unwrap();
-        assert_eq!(text, "{\n  \"servers\": {\n    \"portcullis\": {\n      \"type\": \"http\",\n      \"url\": \"http://127.0.0.1:7331/mcp\"\n    }\n  }\n}\n");
-        files.undo(Client::VsCode).unwrap();
-        assert!(!done.path.exists());
-    }
-
-    #[test]
-    fn undo_refuses_to_lose_a_later_edit() {
-        let (_dir, files, target) = setup();
-        let path = files.path(Client::ClaudeDesktop).unwrap();
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, "{}").unwrap();
-        files.install(Client::ClaudeDesktop, &target).unwrap();
-        std::fs::write(&path, "{\"edited\": true}").unwrap();
-        let err = crate::hint::with_hint(&files.undo(Client::ClaudeDesktop).unwrap_err());
-        assert!(
-            err.contains("changed after Portcullis wrote it") && err.contains("portcullis-backup-"),
-            "{err}"
-        );
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            "{\"edited\": true}"
-        );
-    }
-
-    #[test]
-    fn each_client_gets_its_own_entry_in_its_own_file_and_the_rest_stays() {
-        let (dir, files, target) = setup();
-        let url = "http://127.0.0.1:7331/mcp";
-        for (client, file, entry) in [
-            (
-                Client::ClaudeCode,
-                ".claude.json",
-                serde_json::json!({ "type": "http", "url": url }),
-            ),
-            (
-                Client::Windsurf,
-                ".codeium/windsurf/mcp_config.json",
-                serde_json::json!({ "serverUrl": url }),
-            ),
-            (
-                Client::GeminiCli,
-                ".gemini/settings.json",
-                serde_json::json!({ "httpUrl": url }),
-            ),
-            (
-                Client::LmStudio,
-                ".lmstudio/mcp.json",
-                serde_json::json!({ "url": url }),
-            ),
-        ] {
-            let path = files.path(client).unwrap();
-            assert_eq!(path, dir.path().join("home").join(file));
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(
-                &path,
-                r#"{"theme": "dark", "mcpServers": {"mine": {"command": "m"}}}"#,
-            )
-            .unwrap();
-            files.install(client, &target).unwrap();
-            let now: Value =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            assert_eq!(now["mcpServers"]["portcullis"], entry, "{}", client.label());
-            assert_eq!(now["mcpServers"]["mine"]["command"], "m");
-            assert_eq!(now["theme"], "dark");
-            let setup = files
-                .setups(&target)
-                .into_iter()
-                .find(|s| s.client == client)
-                .unwrap();
-            assert_eq!(setup.status, ClientStatus::Installed, "{}", client.label());
-            assert_eq!(Client::parse(client.id()), Some(client));
-        }
-    }
-
-    #[test]
-    fn a_symlinked_config_is_edited_at_its_target() {
-        let (dir, files, target) = setup();
-        let path = files.path(Client::Cursor).unwrap();
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let real = dir.path().join("dotfiles-mcp.json");
-        std::fs::write(&real, "{\"mcpServers\": {}}").unwrap();
-        std::os::unix::fs::symlink(&real, &path).unwrap();
-        files.install(Client::Cursor, &target).unwrap();
-        assert!(std::fs::symlink_metadata(&path)
-            .unwrap()
-            .file_type()
-            .is_symlink());
-        assert!(std::fs::read_to_string(&real)
-            .unwrap()
-            .contains("portcullis"));
-        files.undo(Client::Cursor).unwrap();
-        assert!(std::fs::symlink_metadata(&path)
-            .unwrap()
-            .file_type()
-            .is_symlink());
-        assert!(!std::fs::read_to_string(&real)
-            .unwrap()
-            .contains("portcullis"));
-    }
-
-    #[test]
-    fn undo_touches_only_the_clients_own_config() {
-        let (dir, files, target) = setup();
-        files.install(Client::VsCode, &target).unwrap();
-        let victim = dir.path().join("precious.txt");
-        std::fs::write(&victim, "keep me").unwrap();
-        // Someone rewrites the record to name another file (with a matching hash).
-        let record_path = files.record_path(Client::VsCode);
-        let mut record: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&record_path).unwrap()).unwrap();
-        record["path"] = serde_json::json!(victim);
-        record["written_sha256"] = serde_json::json!(sha256(b"keep me"));
-        std::fs::write(&record_path, record.to_string()).unwrap();
-        let err = files.undo(Client::VsCode).unwrap_err().to_string();
-        assert!(
-            err.contains("not the VS Code config") || err.contains("not the"),
-            "{err}"
-        );
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
-    }
-
-    #[test]
-    fn files_it_cannot_read_are_left_alone() {
-        let (_dir, files, target) = setup();
-        let path = files.path(Client::VsCode).unwrap();
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let jsonc = "{\n  // my servers\n  \"servers\": {}\n}\n";
-        std::fs::write(&path, jsonc).unwrap();
-        assert_eq!(files.setups(&target)[2].status, ClientStatus::Unreadable);
-        let err = crate::hint::with_hint(&files.install(Client::VsCode, &target).unwrap_err());
-        assert!(
-            err.contains("not plain JSON") && err.contains("hint: add the snippet to it by hand"),
-            "{err}"
-        );
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), jsonc);
-    }
-}
+#[path = "install_tests.rs"]
+mod tests;

@@ -1,143 +1,13 @@
-//! What each client needs to reach Portcullis.
+//! What the Connect page shows: where clients connect, and for each client
+//! its snippet and whether its config has it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
+use super::client::Client;
 use crate::config::EnvVars;
 use crate::store::UnixMillis;
-
-/// An MCP client Portcullis knows how to configure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Client {
-    /// Claude Desktop: starts `portcullis stdio` (it runs commands only).
-    #[serde(rename = "claude-desktop")]
-    ClaudeDesktop,
-    /// Cursor: connects to the HTTP endpoint.
-    #[serde(rename = "cursor")]
-    Cursor,
-    /// VS Code (user-level `mcp.json`): connects to the HTTP endpoint.
-    #[serde(rename = "vscode")]
-    VsCode,
-    /// Claude Code (user scope, `~/.claude.json`): connects over HTTP.
-    #[serde(rename = "claude-code")]
-    ClaudeCode,
-    /// Windsurf (`~/.codeium/windsurf/mcp_config.json`): connects over HTTP.
-    #[serde(rename = "windsurf")]
-    Windsurf,
-    /// Gemini CLI (`~/.gemini/settings.json`): connects over HTTP.
-    #[serde(rename = "gemini-cli")]
-    GeminiCli,
-    /// LM Studio (`~/.lmstudio/mcp.json`): connects over HTTP.
-    #[serde(rename = "lm-studio")]
-    LmStudio,
-}
-
-impl Client {
-    /// Every client, in the order they are shown.
-    pub const ALL: [Client; 7] = [
-        Client::ClaudeDesktop,
-        Client::Cursor,
-        Client::VsCode,
-        Client::ClaudeCode,
-        Client::Windsurf,
-        Client::GeminiCli,
-        Client::LmStudio,
-    ];
-
-    /// Its id in URLs: `claude-desktop`, `cursor`, `vscode`, `claude-code`,
-    /// `windsurf`, `gemini-cli`, `lm-studio`.
-    pub fn id(self) -> &'static str {
-        match self {
-            Client::ClaudeDesktop => "claude-desktop",
-            Client::Cursor => "cursor",
-            Client::VsCode => "vscode",
-            Client::ClaudeCode => "claude-code",
-            Client::Windsurf => "windsurf",
-            Client::GeminiCli => "gemini-cli",
-            Client::LmStudio => "lm-studio",
-        }
-    }
-
-    /// The client of an id.
-    pub fn parse(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.id() == id)
-    }
-
-    /// Its name for people.
-    pub fn label(self) -> &'static str {
-        match self {
-            Client::ClaudeDesktop => "Claude Desktop",
-            Client::Cursor => "Cursor",
-            Client::VsCode => "VS Code",
-            Client::ClaudeCode => "Claude Code",
-            Client::Windsurf => "Windsurf",
-            Client::GeminiCli => "Gemini CLI",
-            Client::LmStudio => "LM Studio",
-        }
-    }
-
-    /// The member of its config file that holds MCP servers.
-    pub fn key(self) -> &'static str {
-        match self {
-            Client::VsCode => "servers",
-            _ => "mcpServers",
-        }
-    }
-
-    /// Its config file, given the home and per-user config folders.
-    pub(crate) fn config_path(self, home: &Path, config_dir: &Path) -> PathBuf {
-        match self {
-            Client::ClaudeDesktop => config_dir.join("Claude").join("claude_desktop_config.json"),
-            Client::Cursor => home.join(".cursor").join("mcp.json"),
-            Client::VsCode => config_dir.join("Code").join("User").join("mcp.json"),
-            Client::ClaudeCode => home.join(".claude.json"),
-            Client::Windsurf => home
-                .join(".codeium")
-                .join("windsurf")
-                .join("mcp_config.json"),
-            Client::GeminiCli => home.join(".gemini").join("settings.json"),
-            Client::LmStudio => home.join(".lmstudio").join("mcp.json"),
-        }
-    }
-
-    /// The `portcullis` entry for this client.
-    pub fn entry(self, target: &Target) -> Value {
-        match self {
-            Client::ClaudeDesktop => {
-                let mut entry =
-                    json!({ "command": target.exe.display().to_string(), "args": ["stdio"] });
-                if let Some(home) = &target.home {
-                    entry["env"] = json!({ EnvVars::PORTCULLIS_HOME: home.display().to_string() });
-                }
-                entry
-            }
-            Client::Cursor | Client::LmStudio => json!({ "url": target.mcp_url }),
-            Client::VsCode | Client::ClaudeCode => json!({ "type": "http", "url": target.mcp_url }),
-            Client::Windsurf => json!({ "serverUrl": target.mcp_url }),
-            // Gemini CLI reads `url` as an SSE endpoint; `httpUrl` is streamable HTTP.
-            Client::GeminiCli => json!({ "httpUrl": target.mcp_url }),
-        }
-    }
-
-    /// The whole snippet: `{"<key>": {"portcullis": <entry>}}`.
-    pub fn snippet(self, target: &Target) -> Value {
-        json!({ self.key(): { "portcullis": self.entry(target) } })
-    }
-
-    fn note(self) -> &'static str {
-        match self {
-            Client::ClaudeDesktop => "Claude Desktop starts programs only: it runs a gateway of its own over stdin/stdout, with the same config, servers and approvals.",
-            Client::Cursor => "Cursor connects to this gateway over HTTP; restart Cursor or reload its MCP settings after a change.",
-            Client::VsCode => "VS Code connects to this gateway over HTTP, from every workspace (the user-level mcp.json).",
-            Client::ClaudeCode => "Claude Code connects over HTTP in every project (user scope); `claude mcp list` shows it.",
-            Client::Windsurf => "Windsurf connects over HTTP; refresh the MCP servers in its Cascade panel after a change.",
-            Client::GeminiCli => "Gemini CLI connects over HTTP (`httpUrl`); start a new session after a change.",
-            Client::LmStudio => "LM Studio connects over HTTP; it reloads its mcp.json when the file changes.",
-        }
-    }
-}
 
 /// What clients connect to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,7 +61,8 @@ pub enum ClientStatus {
     Installed,
     /// The file has a `portcullis` entry that differs (another port, binary…).
     Different,
-    /// The file is not JSON Portcullis can read.
+    /// The file is not JSON, TOML or YAML (as the client writes it) that
+    /// Portcullis can read.
     Unreadable,
 }
 
@@ -213,7 +84,9 @@ pub struct ClientSetup {
     pub label: &'static str,
     /// Its config file.
     pub path: PathBuf,
-    /// The snippet, pretty-printed, to paste by hand.
+    /// The syntax of that file: `JSON` (comments allowed where the client allows them), `TOML`, `YAML`.
+    pub syntax: &'static str,
+    /// The snippet, in that syntax, to paste by hand.
     pub snippet: String,
     /// Whether the file has it.
     pub status: ClientStatus,
@@ -231,12 +104,13 @@ impl ClientSetup {
         status: ClientStatus,
         undo: Option<UndoInfo>,
     ) -> Self {
-        let snippet = serde_json::to_string_pretty(&client.snippet(target)).unwrap_or_default();
+        let layout = client.layout();
         Self {
             client,
             label: client.label(),
             path,
-            snippet,
+            syntax: layout.syntax(),
+            snippet: layout.snippet(&client.entry(target)),
             status,
             undo,
             note: client.note(),

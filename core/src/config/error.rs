@@ -105,7 +105,7 @@ impl crate::hint::Hinted for ConfigError {
             Self::Invalid { hint, .. } => Some(hint.clone()),
             Self::UnknownServer { .. } => Some("`portcullis upstream list` shows the configured servers".to_owned()),
             Self::DuplicateServer { name, .. } => Some(format!("choose another --name, or `portcullis upstream remove --name {name}` first")),
-            Self::Import { .. } => Some("give a Claude Desktop or Cursor config (`mcpServers`) or a VS Code mcp.json (`servers`)".to_owned()),
+            Self::Import { .. } => Some("give an MCP client's config: `mcpServers` (Claude Desktop, Cursor, Cline, Continue…), `servers` (VS Code), `context_servers` (Zed), `mcp` (opencode), `[mcp_servers]` (Codex) or `extensions` (Goose)".to_owned()),
             _ => None,
         }
     }

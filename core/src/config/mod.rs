@@ -4,13 +4,14 @@
 //! unknown fields refused); `settings` resolves them, with the command line
 //! and environment on top, into validated values in one step. `edit` changes
 //! the file keeping the person's comments and order; `isolation` resolves a server's container options; `import` reads the
-//! `mcpServers`/`servers` JSON of other MCP clients; `watch` notices edits.
+//! server lists of other MCP clients (JSON, TOML, YAML; `import_shapes` knows each client's shape); `watch` notices edits.
 
 mod edit;
 mod env_vars;
 mod error;
 mod file;
 mod import;
+mod import_shapes;
 mod isolation;
 mod limits;
 mod paths;
@@ -30,6 +31,8 @@ pub use file::{
     UpstreamProtocol,
 };
 pub use import::{import_servers, parse_servers, ImportedServer};
+pub(crate) use import::{jsonc_options, parse_jsonc};
+
 pub use isolation::{
     parse_memory, DockerSettings, Isolation, IsolationKind, MountSpec, DEFAULT_CPUS,
     DEFAULT_MEMORY, DEFAULT_PIDS,

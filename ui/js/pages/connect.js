@@ -1,6 +1,8 @@
-// Connect: the MCP endpoint, and for Claude Desktop, Cursor and VS Code the
-// snippet to paste, or a button that writes it into that client's config
-// (keeping a backup) and an undo.
+// Connect: the MCP endpoint, and for each client the gateway knows (Claude
+// Desktop, Cursor, VS Code, Claude Code, Windsurf, Gemini CLI, LM Studio,
+// Codex, Zed, Cline, Continue, opencode, Goose) the snippet to paste, in that
+// client's own syntax (JSON, TOML or YAML), or a button that writes it into
+// that client's config (keeping a backup and its comments) and an undo.
 
 import { api } from '../api.js';
 import { h, fill, icon, ICONS, badge, busy } from '../dom.js';
@@ -12,7 +14,7 @@ const STATUS = {
   not_installed: 'not added',
   no_file: 'no config file yet',
   different: 'has another Portcullis entry',
-  unreadable: 'config not plain JSON',
+  unreadable: 'config Portcullis cannot read',
 };
 
 async function copy(text, btn, ctx) {
@@ -82,8 +84,10 @@ export function mount(root, ctx) {
         await reload();
       }));
     }
-    let snippet = c.snippet;
-    try { snippet = prettyJson(JSON.parse(c.snippet)); } catch (e) { /* show it as the gateway wrote it */ }
+    let snippet = c.snippet.replace(/\n$/, '');
+    if (c.syntax === 'JSON') {
+      try { snippet = prettyJson(JSON.parse(c.snippet)); } catch (e) { /* show it as the gateway wrote it */ }
+    }
     const undoNote = c.undo
       ? h('div', { class: 'muted small' }, `Written ${ago(c.undo.installed_at)}. `, c.undo.backup ? ['Backup: ', h('code', { text: short(c.undo.backup) })] : 'There was no file before.')
       : null;
@@ -91,7 +95,7 @@ export function mount(root, ctx) {
       h('div', { class: 'card-body' },
         h('div', { class: 'info' },
           h('div', { class: 'row' }, h('h2', { class: 'grow', text: c.label }), badge(c.status, STATUS[c.status] || c.status)),
-          h('div', { class: 'path', title: c.path, text: short(c.path) }),
+          h('div', { class: 'path', title: c.path, text: `${short(c.path)} (${c.syntax})` }),
           h('p', { class: 'muted small', text: c.note }),
           undoNote,
           h('div', { class: 'actions' }, install, undo)),

@@ -32,7 +32,7 @@ export function mount(root, ctx) {
     fill(body,
       cards.length
         ? h('p', { text: `Found the MCP configs of ${found.map((c) => c.label).join(', ')} on this computer.` })
-        : h('p', { class: 'muted', id: 'welcome-none', text: 'No MCP client config found here (Claude Desktop, Cursor, VS Code). Add a server on the Servers page, or paste a client\u2019s mcpServers JSON there.' }),
+        : h('p', { class: 'muted', id: 'welcome-none', text: 'No MCP client config found here (Claude Desktop, Cursor, VS Code, Claude Code, Codex, Zed, Cline, Continue, opencode, Goose and others). Add a server on the Servers page, or paste a client\u2019s mcpServers JSON there.' }),
       h('div', { class: 'clients' }, cards),
       h('div', { class: 'actions' },
         h('a', { class: 'btn', href: '#/servers', id: 'welcome-skip', text: 'Go to Servers' }),
