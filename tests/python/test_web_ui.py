@@ -339,6 +339,15 @@ async def test_the_popup_shows_a_changed_tool_and_approves_a_whole_server(gatewa
         assert "called read_note" in s.call("notes__read_note", {"text": "x"})["content"][0]["text"]
 
 
+def raw_initialize(gw, token: str | None) -> int:
+    """The status of an `initialize` POSTed to /mcp with `token` (or none)."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    return httpx2.post(gw.url, headers=headers, json=body, timeout=20, trust_env=False).status_code
+
+
 def test_connect_writes_a_client_config_with_a_backup_and_undoes_it(gateway, b, tmp_path):
     home = tmp_path / "person"
     cursor = home / ".cursor" / "mcp.json"
@@ -354,19 +363,27 @@ def test_connect_writes_a_client_config_with_a_backup_and_undoes_it(gateway, b, 
     b.click(button("Add to Cursor", card))
     b.wait(card, "Backup:")
     written = json.loads(cursor.read_text())
-    assert written["mcpServers"] == {"mine": {"command": "my-server"}, "portcullis": {"url": gw.url}}, written
+    entry = written["mcpServers"]["portcullis"]
+    # With a client token of its own: the gateway knows Cursor by it, and refuses tokenless callers now.
+    token = entry["headers"]["Authorization"].removeprefix("Bearer ")
+    assert written["mcpServers"] == {"mine": {"command": "my-server"}, "portcullis": {"url": gw.url, "headers": {"Authorization": f"Bearer {token}"}}}, written
+    assert raw_initialize(gw, token) == 200 and raw_initialize(gw, None) == 401
     backups = list(cursor.parent.glob("mcp.json.portcullis-backup-*"))
     assert len(backups) == 1 and backups[0].read_text() == original
 
     b.click(button("Undo", card))
     b.wait(card, "not added")
     assert cursor.read_text() == original
+    # Undo takes its token away too: with none left, /mcp is open again.
+    assert raw_initialize(gw, token) == 401 and raw_initialize(gw, None) == 200
 
     # VS Code had no file: Portcullis creates it, and undo removes it again.
     vscode = home / ".config" / "Code" / "User" / "mcp.json"
     b.click(button("Add to VS Code", '[data-client="vscode"]'))
     b.wait('[data-client="vscode"]', "There was no file before")
-    assert json.loads(vscode.read_text()) == {"servers": {"portcullis": {"type": "http", "url": gw.url}}}
+    written = json.loads(vscode.read_text())["servers"]["portcullis"]
+    assert {k: v for k, v in written.items() if k != "headers"} == {"type": "http", "url": gw.url}
+    assert written["headers"]["Authorization"].startswith("Bearer pc_")
     b.click(button("Undo", '[data-client="vscode"]'))
     b.wait('[data-client="vscode"]', "no config file yet")
     assert not vscode.exists()

@@ -76,7 +76,8 @@ def test_welcome_imports_a_clients_servers_and_points_it_at_portcullis(gateway, 
     b.click(f'{card} >> role=button[name="Point Cursor at Portcullis"s]')
     b.wait(card, "Cursor uses Portcullis")
     written = json.loads(cursor.read_text())
-    assert written["mcpServers"]["portcullis"] == {"url": gw.url}, written
+    entry = written["mcpServers"]["portcullis"]
+    assert entry["url"] == gw.url and entry["headers"]["Authorization"].startswith("Bearer pc_"), written
     backups = list(cursor.parent.glob("mcp.json.portcullis-backup-*"))
     assert len(backups) == 1 and backups[0].read_text() == original
     # Importing again skips what is there: nothing doubles, Portcullis's own entry is never imported.
@@ -115,8 +116,10 @@ def test_claude_code_and_gemini_cli_configs_are_found_imported_and_pointed_at_po
     ]:
         done = admin.post(f"clients/{client}/install", {})
         assert done.status_code == 200, done.text
-        written = json.loads(path.read_text())
-        assert written["mcpServers"]["portcullis"] == entry, written
+        written = json.loads(path.read_text())["mcpServers"]["portcullis"]
+        # Each with its own client token (the gateway knows it by it).
+        assert written.pop("headers")["Authorization"].startswith("Bearer pc_"), written
+        assert written == entry, written
     kept = json.loads(claude.read_text())
     assert kept["numStartups"] == 7 and kept["projects"] == {"/src/app": {"allowedTools": []}}, kept
     assert json.loads(gemini.read_text())["theme"] == "GitHub"

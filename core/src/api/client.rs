@@ -103,6 +103,17 @@ impl AdminClient {
         self.send(request, url, runtime).await
     }
 
+    /// DELETEs `/api/v1/<path>`.
+    pub async fn delete<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        runtime: &std::path::Path,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}/{}", self.base, path);
+        let request = self.http.delete(&url);
+        self.send(request, url, runtime).await
+    }
+
     /// Sends `request` with the CLI's token and reads its JSON answer.
     async fn send<T: DeserializeOwned>(
         &self,

@@ -7,6 +7,7 @@
 
 mod channel;
 mod client;
+mod client_tokens;
 mod connect;
 mod registry;
 mod routes;

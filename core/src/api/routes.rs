@@ -51,6 +51,14 @@ pub fn router(gw: Gateway, channels: super::Channels) -> Router {
         .route("/api/v1/registry/servers", get(super::registry::search))
         .route("/api/v1/registry/server", get(super::registry::server))
         .route("/api/v1/registry/add", post(super::registry::add))
+        .route(
+            "/api/v1/client-tokens",
+            get(super::client_tokens::list).post(super::client_tokens::add),
+        )
+        .route(
+            "/api/v1/client-tokens/{name}",
+            axum::routing::delete(super::client_tokens::remove),
+        )
         .route("/api/v1/secrets", get(super::secrets::list))
         .route(
             "/api/v1/secrets/{name}",

@@ -34,6 +34,10 @@ pub(crate) enum Command {
     /// `{ secret = "name" }`: kept in the OS keyring, never in a file.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Make, list and remove the bearer tokens clients present on /mcp, so
+    /// the gateway knows which client calls and refuses processes without one.
+    #[command(subcommand)]
+    Client(ClientCommand),
     /// Measure tool search on a labeled data set (P@1, R@5, Hit@5, nDCG@10).
     SearchEval {
         /// A folder with tools.jsonl and queries.jsonl.
@@ -106,6 +110,39 @@ pub(crate) struct RegistryAddArgs {
     pub(crate) values: Vec<String>,
     #[command(flatten)]
     pub(crate) config: ConfigArgs,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ClientCommand {
+    /// Make a token for a client (shown once; a client that had one gets a
+    /// new one, and the old stops working).
+    Add {
+        /// The client's name (1-64 of A-Z a-z 0-9 . _ -), e.g. cursor.
+        name: String,
+        /// Bind the token to this profile (`[profiles.NAME]`).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Print JSON (with the token).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List the clients with a token; never tokens.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Remove a client's token: it stops working at once.
+    Rm {
+        /// The client's name.
+        name: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
 }
 
 #[derive(Subcommand)]

@@ -11,6 +11,7 @@ macro_rules! fail {
 
 mod activity;
 mod args;
+mod client;
 mod decide;
 mod findings;
 #[cfg(test)]
@@ -65,6 +66,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tools(a) => tools::run(a).await,
         Command::Activity(a) => activity::run(a).await,
         Command::Secret(a) => secret::run(a).await,
+        Command::Client(a) => client::run(a).await,
         Command::SearchEval { dir, mode } => tools::search_eval(&dir, mode),
         Command::ScanEval { dir, verbose } => scan_eval::run(&dir, verbose),
     }

@@ -146,8 +146,44 @@ impl Client {
     }
 
     /// The `portcullis` entry for this client. Every client but Claude
-    /// Desktop speaks streamable HTTP, so they get the URL.
+    /// Desktop speaks streamable HTTP, so they get the URL, and the client
+    /// token as an `Authorization` header when the target has one.
     pub fn entry(self, target: &Target) -> Value {
+        let mut entry = self.bare_entry(target);
+        if let (Some(token), Some(key)) = (&target.token, self.headers_key()) {
+            let headers = json!({ "Authorization": format!("Bearer {token}") });
+            match key {
+                // Continue puts headers in `requestOptions`.
+                "requestOptions" => entry[key] = json!({ "headers": headers }),
+                _ => entry[key] = headers,
+            }
+        }
+        entry
+    }
+
+    /// Where the entry keeps HTTP headers (none for a client that starts a command).
+    fn headers_key(self) -> Option<&'static str> {
+        match self {
+            Client::ClaudeDesktop => None,
+            // openai/codex `McpServerTransportConfig::StreamableHttp { http_headers }`.
+            Client::Codex => Some("http_headers"),
+            // continuedev/continue config-yaml `requestOptions.headers`.
+            Client::Continue => Some("requestOptions"),
+            _ => Some("headers"),
+        }
+    }
+
+    /// `entry` without its headers: two entries that differ only in their
+    /// token are the same install.
+    pub(super) fn without_headers(self, entry: &Value) -> Value {
+        let mut entry = entry.clone();
+        if let (Some(key), Some(map)) = (self.headers_key(), entry.as_object_mut()) {
+            map.remove(key);
+        }
+        entry
+    }
+
+    fn bare_entry(self, target: &Target) -> Value {
         let url = &target.mcp_url;
         match self {
             Client::ClaudeDesktop => {

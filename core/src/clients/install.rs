@@ -203,7 +203,12 @@ impl ClientFiles {
                     Ok(None) => ClientStatus::NoFile,
                     Ok(Some(text)) => match client.layout().current(&text) {
                         Ok(None) => ClientStatus::NotInstalled,
-                        Ok(Some(entry)) if entry == client.entry(target) => ClientStatus::Installed,
+                        Ok(Some(entry))
+                            if client.without_headers(&entry)
+                                == client.without_headers(&client.entry(target)) =>
+                        {
+                            ClientStatus::Installed
+                        }
                         Ok(Some(_)) => ClientStatus::Different,
                         Err(_) => ClientStatus::Unreadable,
                     },

@@ -12,8 +12,54 @@ fn setup() -> (tempfile::TempDir, ClientFiles, Target) {
         mcp_url: "http://127.0.0.1:7331/mcp".into(),
         exe: "/opt/portcullis".into(),
         home: None,
+        token: None,
     };
     (dir, files, target)
+}
+
+/// With a client token, every client that connects over HTTP gets it as
+/// its `Authorization` header, where that client reads headers; the entry
+/// still counts as installed for a target without the token (the page never
+/// sees tokens).
+#[test]
+fn a_client_token_goes_where_each_client_reads_headers() {
+    let (_dir, files, plain) = setup();
+    let target = Target {
+        token: Some("pc_test-token".into()),
+        ..plain.clone()
+    };
+    for client in Client::ALL {
+        let path = files.path(client).unwrap();
+        files.install(client, &target).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let entry = client.entry(&target);
+        if client == Client::ClaudeDesktop {
+            assert!(!text.contains("pc_test-token"), "{text}");
+            continue;
+        }
+        assert!(
+            text.contains("Bearer pc_test-token"),
+            "{}: {text}",
+            client.label()
+        );
+        let headers = match client {
+            Client::Codex => &entry["http_headers"],
+            Client::Continue => &entry["requestOptions"]["headers"],
+            _ => &entry["headers"],
+        };
+        assert_eq!(
+            headers["Authorization"],
+            "Bearer pc_test-token",
+            "{}",
+            client.label()
+        );
+        let setup = files
+            .setups(&plain)
+            .into_iter()
+            .find(|s| s.client == client)
+            .unwrap();
+        assert_eq!(setup.status, ClientStatus::Installed, "{}", client.label());
+    }
 }
 
 #[test]

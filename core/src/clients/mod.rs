@@ -12,7 +12,8 @@
 //! overwritten. The file as it was is kept as a timestamped backup beside
 //! it; the write is atomic. `undo` restores the backup, but only while the
 //! file is still exactly what Portcullis wrote, so it never loses an edit
-//! made since. Where each client's file is, per platform, is `paths.rs`.
+//! made since. Where each client's file is, per platform, is `paths.rs`; the
+//! bearer tokens clients present on `/mcp` are made and hashed in `token.rs`.
 
 mod client;
 mod format;
@@ -20,6 +21,7 @@ mod install;
 mod json;
 mod paths;
 mod snippet;
+mod token;
 mod toml;
 mod yaml;
 
@@ -27,3 +29,4 @@ pub use client::Client;
 pub(crate) use client::ENTRY_NAME;
 pub use install::{ClientError, ClientFiles, Installed, Undone};
 pub use snippet::{terminal_snippets, ClientSetup, ClientStatus, Target, UndoInfo};
+pub use token::{check_client_name, new_token, token_hash, TOKEN_PREFIX};

@@ -18,6 +18,9 @@ pub struct Target {
     pub exe: PathBuf,
     /// `PORTCULLIS_HOME` to pass to a gateway the client starts, when this one has it.
     pub home: Option<PathBuf>,
+    /// The client token to present on `/mcp` (`Authorization: Bearer`), when
+    /// the entry is written with one.
+    pub token: Option<String>,
 }
 
 impl Target {
@@ -30,6 +33,7 @@ impl Target {
             mcp_url: mcp_url.into(),
             exe: portcullis_exe(),
             home,
+            token: None,
         }
     }
 }

@@ -64,6 +64,10 @@ pub struct GatewayConfig {
     /// Stop servers that had nothing to do for this long (e.g. `"10m"`);
     /// each server may say otherwise. Default: never.
     pub idle_stop: Option<String>,
+    /// Whether `/mcp` refuses HTTP requests without a client token
+    /// (`portcullis client add`). Unset: refused as soon as one client token
+    /// exists.
+    pub require_client_token: Option<bool>,
 }
 
 /// The tool surface agents see.

@@ -57,6 +57,9 @@ pub struct Settings {
     pub telemetry: super::TelemetrySettings,
     /// Which MCP registry to read (`[registry]`).
     pub registry: super::RegistrySettings,
+    /// `[gateway] require_client_token` as written (unset: required once a
+    /// client token exists).
+    pub require_client_token: Option<bool>,
 }
 
 /// One upstream's resolved settings.
@@ -322,6 +325,7 @@ impl Settings {
             allowed_origins,
             limits,
             telemetry,
+            require_client_token: file.gateway.require_client_token,
             registry,
         })
     }

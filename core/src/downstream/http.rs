@@ -163,18 +163,63 @@ fn add_session_header(resp: &mut Response, session: Option<&str>) {
     }
 }
 
-#[allow(clippy::result_large_err)] // the error is the HTTP answer itself
-fn session_of(gw: &Gateway, headers: &HeaderMap) -> Result<Arc<Session>, Response> {
+/// The client whose token the request presents (none without a token when
+/// none is required), or the 401 that refuses it.
+#[allow(
+    clippy::result_large_err,
+    reason = "the refusal is the handler's answer, returned at once"
+)]
+fn caller_of(gw: &Gateway, headers: &HeaderMap) -> Result<Option<Arc<str>>, Response> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    gw.caller(bearer).map_err(|refusal| {
+        let mut resp = rpc_error(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::InvalidRequest,
+            &format!("{}\nhint: {}", refusal.message(), refusal.hint()),
+        );
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"portcullis\""),
+        );
+        resp
+    })
+}
+
+/// The session the request names, if it belongs to `caller` (the client
+/// its token names): a session is used by the client that opened it.
+#[allow(
+    clippy::result_large_err,
+    reason = "the refusal is the handler's answer, returned at once"
+)]
+fn session_of(
+    gw: &Gateway,
+    headers: &HeaderMap,
+    caller: Option<&str>,
+) -> Result<Arc<Session>, Response> {
     let Some(id) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) else {
         return Err(rpc_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "missing Mcp-Session-Id header: send `initialize` first and echo the session id it returns"));
     };
-    gw.session(id).ok_or_else(|| {
+    let session = gw.session(id).ok_or_else(|| {
         rpc_error(
             StatusCode::NOT_FOUND,
             ErrorCode::InvalidRequest,
             "unknown or expired session: start a new one with `initialize`",
         )
-    })
+    })?;
+    if session.caller() != caller {
+        return Err(rpc_error(
+            StatusCode::FORBIDDEN,
+            ErrorCode::InvalidRequest,
+            "this session was opened with another client token: send the token that opened it, or start a new session with `initialize`",
+        ));
+    }
+    Ok(session)
 }
 
 async fn post_default(State(gw): State<Gateway>, req: Request) -> Response {
@@ -252,6 +297,11 @@ async fn post(gw: Gateway, surface: Option<SurfaceMode>, req: Request) -> Respon
 async fn post_in(gw: Gateway, surface: Option<SurfaceMode>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
+    // Who calls, before anything is read: a refused request costs nothing.
+    let caller = match caller_of(&gw, &headers) {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
     if !is_json(&headers) {
         let mut resp = rpc_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -315,7 +365,7 @@ async fn post_in(gw: Gateway, surface: Option<SurfaceMode>, req: Request) -> Res
         );
     }
     if super::http_modern::is_modern(&headers, &msgs) {
-        return super::http_modern::post(gw, surface, headers, msgs, batch).await;
+        return super::http_modern::post(gw, surface, caller, headers, msgs, batch).await;
     }
     let is_init = msgs
         .iter()
@@ -341,6 +391,9 @@ async fn post_in(gw: Gateway, surface: Option<SurfaceMode>, req: Request) -> Res
         let Some(msg) = msgs.into_iter().next() else {
             return StatusCode::ACCEPTED.into_response();
         };
+        if let Some(caller) = caller {
+            session.bind_caller(caller);
+        }
         // A refused `initialize` leaves no session behind.
         let answer = gw.handle(&session, msg, None).await;
         if answer.as_ref().is_none_or(|a| a.error.is_some()) {
@@ -352,7 +405,7 @@ async fn post_in(gw: Gateway, surface: Option<SurfaceMode>, req: Request) -> Res
             Some(session.id()),
         );
     }
-    let session = match session_of(&gw, &headers) {
+    let session = match session_of(&gw, &headers, caller.as_deref()) {
         Ok(s) => s,
         Err(resp) => return resp,
     };
@@ -494,7 +547,11 @@ async fn get_stream(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
             "the GET stream needs `Accept: text/event-stream`",
         );
     }
-    let session = match session_of(&gw, &headers) {
+    let caller = match caller_of(&gw, &headers) {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    let session = match session_of(&gw, &headers, caller.as_deref()) {
         Ok(s) => s,
         Err(resp) => return resp,
     };
@@ -553,6 +610,21 @@ async fn delete(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
             "missing Mcp-Session-Id header",
         );
     };
+    // Only the client that opened a session may end it.
+    let caller = match caller_of(&gw, &headers) {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    if gw
+        .session(id)
+        .is_some_and(|s| s.caller() != caller.as_deref())
+    {
+        return rpc_error(
+            StatusCode::FORBIDDEN,
+            ErrorCode::InvalidRequest,
+            "this session was opened with another client token",
+        );
+    }
     if gw.close_session(id).await {
         StatusCode::OK.into_response()
     } else {

@@ -108,6 +108,7 @@ fn status_of(msg: &Message) -> StatusCode {
 pub(super) async fn post(
     gw: Gateway,
     surface: Option<SurfaceMode>,
+    caller: Option<std::sync::Arc<str>>,
     headers: HeaderMap,
     msgs: Vec<Message>,
     batch: bool,
@@ -143,7 +144,7 @@ pub(super) async fn post(
     answer_streaming(
         async move {
             Some(
-                gw.handle_modern(msg, checked.as_ref(), surface, Some(tx))
+                gw.handle_modern(msg, checked.as_ref(), surface, caller, Some(tx))
                     .await,
             )
         },

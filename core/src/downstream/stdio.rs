@@ -192,7 +192,9 @@ where
             // A 2026-07-28 request: its notifications go out on the same pipe.
             let (gw, tx) = (gw.clone(), out_tx.clone());
             requests.spawn(async move {
-                let answer = gw.handle_modern(msg, None, None, Some(tx.clone())).await;
+                let answer = gw
+                    .handle_modern(msg, None, None, None, Some(tx.clone()))
+                    .await;
                 let _ = tx.send(answer).await;
             });
         } else if msg.kind() == Kind::Request {

@@ -38,9 +38,21 @@ impl Gateway {
         }
     }
 
-    /// Writes the snippet for `mcp_url` into the client's config, with a backup.
+    /// Writes the snippet for `mcp_url` into the client's config, with a
+    /// backup: for a client that connects over HTTP, with a new client token
+    /// named after it (its old one, if any, stops working), so the gateway
+    /// knows it by its token.
     pub fn install_client(&self, client: Client, mcp_url: &str) -> Result<Installed, GatewayError> {
-        Ok(self.client_files().install(client, &Target::new(mcp_url))?)
+        let mut target = Target::new(mcp_url);
+        if client != Client::ClaudeDesktop {
+            target.token = Some(crate::clients::new_token());
+        }
+        let installed = self.client_files().install(client, &target)?;
+        // Recorded once the file has it: a failed write leaves the tokens as they were.
+        if let Some(token) = &target.token {
+            self.put_client_token(client.id(), token)?;
+        }
+        Ok(installed)
     }
 
     /// The servers a client's config declares, Portcullis's own entry left
@@ -64,8 +76,14 @@ impl Gateway {
         Ok(out)
     }
 
-    /// Restores the client's config as it was before the last install.
+    /// Restores the client's config as it was before the last install, and
+    /// removes the client token that install made (the restored file does
+    /// not have it).
     pub fn undo_client(&self, client: Client) -> Result<Undone, GatewayError> {
-        Ok(self.client_files().undo(client)?)
+        let undone = self.client_files().undo(client)?;
+        if client != Client::ClaudeDesktop {
+            self.remove_client(client.id())?;
+        }
+        Ok(undone)
     }
 }

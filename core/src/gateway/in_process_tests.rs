@@ -330,7 +330,7 @@ async fn a_stateless_request_reaches_a_handshake_era_server() {
         super::era_of(Some(&msg), super::EraSigns::default()),
         Era::Modern
     );
-    let answer = gp.gw.handle_modern(msg, None, None, None).await;
+    let answer = gp.gw.handle_modern(msg, None, None, None, None).await;
     assert_eq!(answer.id_key(), Some("7"));
     assert_eq!(text_of(&answer), r#"a ran "echo" with {"text":"hi"}"#);
     // The stateless envelope is the gateway's business: the handshake-era server never sees it.

@@ -80,6 +80,8 @@ pub(crate) struct Metrics {
     /// server → when its recent calls ended and how long each took (the
     /// last minute's, at most [`RECENT_MAX`]), for calls per minute and p50.
     recent: Mutex<BTreeMap<String, VecDeque<(Instant, u32)>>>,
+    /// (client its token names, outcome) → calls.
+    clients: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
 
 /// The most recent calls kept per server.
@@ -227,6 +229,39 @@ impl Metrics {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         search.render(out, "portcullis_search_duration_seconds", "");
+        header(
+            out,
+            "portcullis_client_calls_total",
+            "counter",
+            "Tool calls by the client whose token made them (`portcullis client add`), and outcome.",
+        );
+        let clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for ((client, outcome), n) in &clients {
+            let _ = writeln!(
+                out,
+                "portcullis_client_calls_total{{client=\"{}\",outcome=\"{outcome}\"}} {n}",
+                escape(client)
+            );
+        }
+    }
+
+    /// Counts a call made by `client` (the one its token names).
+    pub(crate) fn client_call(&self, client: &str, outcome: &CallOutcome) {
+        let label = match outcome {
+            CallOutcome::Ok => "ok",
+            CallOutcome::Error(_) => "error",
+            CallOutcome::Blocked => "blocked",
+        };
+        *self
+            .clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((client.to_owned(), label))
+            .or_default() += 1;
     }
 }
 

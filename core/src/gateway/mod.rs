@@ -5,6 +5,7 @@
 mod activity;
 mod arguments;
 mod catalog;
+mod client_tokens;
 mod clients;
 mod continuation;
 mod eras;
@@ -50,6 +51,7 @@ use crate::upstream::{
     groups_dir, ProcessGroups, UpstreamContext, UpstreamEvent, UpstreamHandle, UpstreamState,
 };
 
+pub use client_tokens::{add_client, list_clients, remove_client, ClientView, NewClient, Refusal};
 pub use clients::ClientSetups;
 pub(crate) use eras::{era_of, EraSigns};
 pub use error::GatewayError;
@@ -231,6 +233,8 @@ pub(crate) struct Inner {
     pub(crate) telemetry: crate::telemetry::Telemetry,
     /// Connects servers in this process (in-process tests only).
     pub(crate) connector: Option<crate::transport::Connector>,
+    /// The client tokens `/mcp` accepts.
+    pub(crate) client_tokens: client_tokens::ClientTokens,
 }
 
 /// The gateway. Clones share one gateway.
@@ -322,7 +326,9 @@ impl Gateway {
             metrics: metrics::Metrics::default(),
             telemetry,
             connector,
+            client_tokens: client_tokens::ClientTokens::default(),
         });
+        inner.client_tokens.reload(&inner.store);
         let gw = Self { inner };
         // Process groups an earlier gateway on this home left running (it was killed) go now.
         let groups = gw.inner.groups.clone();

@@ -37,6 +37,7 @@ impl Gateway {
         msg: Message,
         headers: Option<&RoutingHeaders>,
         surface: Option<SurfaceMode>,
+        caller: Option<Arc<str>>,
         related: Option<mpsc::Sender<Message>>,
     ) -> Message {
         let id = msg.id.clone().unwrap_or_else(|| raw("null"));
@@ -44,7 +45,7 @@ impl Gateway {
         let answer = match self.prepare_modern(&msg, headers) {
             Err(rejection) => Err(rejection),
             Ok((params, envelope)) => {
-                self.dispatch_modern(msg, params, envelope, surface, related)
+                self.dispatch_modern(msg, params, envelope, surface, caller, related)
                     .await
             }
         };
@@ -134,6 +135,7 @@ impl Gateway {
         mut params: Map<String, Value>,
         envelope: Envelope,
         surface: Option<SurfaceMode>,
+        caller: Option<Arc<str>>,
         related: Option<mpsc::Sender<Message>>,
     ) -> Result<Message, modern::Rejection> {
         let method = msg.method().to_owned();
@@ -187,6 +189,9 @@ impl Gateway {
         // Anything else (the envelope, an upstream's own requestState and
         // inputResponses) is adapted per upstream when the request is forwarded.
         let session = self.modern_session(&envelope, surface);
+        if let Some(caller) = caller {
+            session.bind_caller(caller);
+        }
         *session.origin.lock().unwrap_or_else(|p| p.into_inner()) = Some((method.clone(), name));
         let forwarded = Message {
             params: Some(to_raw(&params)),

@@ -623,6 +623,7 @@ fn record_call(
         session: session.id().to_owned(),
         client_name,
         client_version,
+        client: session.caller().map(str::to_owned),
         server: server.to_owned(),
         tool: tool.to_owned(),
         duration_ms,
@@ -637,6 +638,9 @@ fn record_call(
         &record.outcome,
         record.duration_ms,
     );
+    if let Some(client) = &record.client {
+        gw.inner.metrics.client_call(client, &record.outcome);
+    }
     if gw.inner.calls.try_send(record).is_err() {
         tracing::warn!("the activity log is behind; a call was not recorded");
     }

@@ -111,6 +111,8 @@ pub struct Session {
     transport: &'static str,
     era: Era,
     pub(super) client: RwLock<ClientInfo>,
+    /// The client its bearer token names, once the endpoint checked it.
+    caller: std::sync::OnceLock<Arc<str>>,
     outbound: mpsc::Sender<Queued>,
     outbound_rx: Mutex<Option<mpsc::Receiver<Queued>>>,
     /// Bytes in `outbound` now, against `queue_limit`.
@@ -237,6 +239,7 @@ impl Session {
             transport,
             era,
             client: RwLock::new(ClientInfo::default()),
+            caller: std::sync::OnceLock::new(),
             outbound,
             outbound_rx: Mutex::new(Some(rx)),
             queued: Arc::default(),
@@ -259,6 +262,17 @@ impl Session {
     /// The session id (`Mcp-Session-Id`).
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Binds the session to the client a bearer token named (once: later
+    /// requests of the session must come from the same client).
+    pub(crate) fn bind_caller(&self, client: Arc<str>) {
+        let _ = self.caller.set(client);
+    }
+
+    /// The client its bearer token names, if it sent one.
+    pub fn caller(&self) -> Option<&str> {
+        self.caller.get().map(|c| &**c)
     }
 
     /// `http` or `stdio`.

@@ -150,6 +150,8 @@ impl Gateway {
                 continue;
             }
             last = now;
+            // A client token made or removed by another process (the CLI).
+            self.inner.client_tokens.reload(&self.inner.store);
             for handle in self.upstream_handles() {
                 let name = handle.name().to_owned();
                 let before = self.cached_server_state(&name);

@@ -109,6 +109,9 @@ pub struct CallRecord {
     pub client_name: Option<String>,
     /// The client's `clientInfo.version`, if it sent one.
     pub client_version: Option<String>,
+    /// The client its bearer token names (`portcullis client add`), if it
+    /// sent one: who made the call, as far as the gateway can tell.
+    pub client: Option<String>,
     /// The upstream server.
     pub server: String,
     /// The tool's upstream name.
@@ -178,6 +181,8 @@ pub enum ActivityEvent {
         client_name: Option<String>,
         /// The client's version.
         client_version: Option<String>,
+        /// The client its token names.
+        client: Option<String>,
         /// How long it took (for a row of several calls: their mean).
         duration_ms: u64,
         /// How it ended.
@@ -277,7 +282,7 @@ impl Default for ActivityQuery {
 }
 
 const COLUMNS: &str = "id, time, kind, server, tool, action, actor, from_state, to_state, hash, \
-     session, client_name, client_version, duration_ms, outcome, detail, request_bytes, response_bytes, calls";
+     session, client_name, client_version, duration_ms, outcome, detail, request_bytes, response_bytes, calls, client";
 
 impl Store {
     /// Appends one call to the log. Returns its id.
@@ -346,8 +351,8 @@ fn insert_call(tx: &Transaction<'_>, r: &CallRecord) -> Result<i64, StoreError> 
     };
     tx.prepare_cached(
         "INSERT INTO activity (time, kind, server, tool, session, client_name, client_version,
-                               duration_ms, outcome, detail, request_bytes, response_bytes, calls)
-         VALUES (?1, 'call', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                               duration_ms, outcome, detail, request_bytes, response_bytes, calls, client)
+         VALUES (?1, 'call', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         r.time,
@@ -362,6 +367,7 @@ fn insert_call(tx: &Transaction<'_>, r: &CallRecord) -> Result<i64, StoreError> 
         saturate(r.request_bytes),
         saturate(r.response_bytes),
         saturate(r.calls.max(1)),
+        r.client,
     ])?;
     Ok(tx.last_insert_rowid())
 }
@@ -421,6 +427,7 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<ActivityEntry> {
             session: row.get::<_, Option<String>>(10)?.unwrap_or_default(),
             client_name: row.get(11)?,
             client_version: row.get(12)?,
+            client: row.get(19)?,
             duration_ms: unsigned(row.get(13)?),
             outcome: match row.get::<_, Option<String>>(14)?.as_deref() {
                 Some("error") => {

@@ -173,6 +173,18 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     ) STRICT;
     "#,
+    // 8: client tokens (a hash of each, never the token), the profile each
+    // is bound to, and which client (by its token) made each call.
+    r#"
+    CREATE TABLE clients (
+        name       TEXT PRIMARY KEY NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        profile    TEXT,
+        created_at INTEGER NOT NULL
+    ) STRICT;
+
+    ALTER TABLE activity ADD COLUMN client TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 mod activity;
+mod clients;
 mod decisions;
 mod error;
 mod items;
@@ -45,6 +46,7 @@ pub use activity::{
     coalesce, ActivityEntry, ActivityEvent, ActivityKind, ActivityQuery, CallOutcome, CallRecord,
     DecisionAction, DiscoveryAction,
 };
+pub use clients::ClientRow;
 pub use error::{ChangedDefinition, HighSeverityHeld, StoreError};
 pub use items::{ItemInfo, ItemStatus, PendingItem};
 pub use oauth::{OAuthClientRecord, OAuthTokenRecord};

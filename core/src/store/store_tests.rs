@@ -506,6 +506,7 @@ fn call(time: UnixMillis, tool: &str, outcome: CallOutcome) -> CallRecord {
         time,
         session: "s1".into(),
         client_name: Some("claude-code".into()),
+        client: None,
         client_version: Some("1.0".into()),
         server: "gh".into(),
         tool: tool.into(),

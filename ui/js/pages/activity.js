@@ -41,14 +41,17 @@ function what(e) {
 function row(e, fresh) {
   const kindIcon = { call: ICONS.call, decision: ICONS.decision, discovery: ICONS.discovery }[e.kind];
   const subject = e.tool ? `${e.server}/${e.tool}` : e.server || '';
-  const client = e.kind === 'call' && e.client_name ? `${e.client_name}${e.client_version ? ` ${e.client_version}` : ''}` : '';
+  // The client its token names is who called; the name it claims is only what it says.
+  const claimed = e.kind === 'call' && e.client_name ? `${e.client_name}${e.client_version ? ` ${e.client_version}` : ''}` : '';
+  const client = e.kind !== 'call' ? '' : e.client ? e.client : claimed ? `${claimed} (says)` : '';
+  const clientTitle = e.client ? `token of client “${e.client}”${claimed ? `; it says it is ${claimed}` : ''}` : claimed ? 'the name the client gave; it sent no client token' : '';
   return h('tr', { class: fresh ? 'fresh' : '', dataset: { kind: e.kind, id: String(e.id) } },
     h('td', { class: 'time', title: dateTime(e.time), text: clock(e.time) }),
     h('td', { class: 'what' }, h('span', { class: 'kind' }, icon(kindIcon), { call: 'Call', decision: 'Decision', discovery: 'Discovery' }[e.kind] || e.kind)),
     h('td', { class: 'subject', text: subject }),
     h('td', {}, what(e)),
     h('td', { class: 'num', text: e.kind === 'call' ? duration(e.duration_ms) : '' }),
-    h('td', { class: 'client muted small', text: client }));
+    h('td', { class: 'client muted small', text: client, title: clientTitle }));
 }
 
 export function mount(root, ctx) {
