@@ -31,8 +31,8 @@ pub use file::{
 };
 pub use import::{import_servers, parse_servers, ImportedServer};
 pub use isolation::{
-    parse_memory, DockerSettings, Isolation, IsolationKind, MountSpec, DEFAULT_CPUS,
-    DEFAULT_MEMORY, DEFAULT_PIDS,
+    parse_memory, DockerSettings, Isolation, IsolationKind, MountSpec, SandboxSettings,
+    DEFAULT_CPUS, DEFAULT_MEMORY, DEFAULT_PIDS,
 };
 pub use limits::{Limits, LimitsConfig};
 pub use paths::Paths;
