@@ -125,6 +125,25 @@ fn config_example_parses_and_resolves() {
         other => panic!("fs should be isolated, got {other:?}"),
     }
 
+    let files = &s.servers["files"];
+    assert_eq!(files.label(), "sandbox");
+    match &files.isolation {
+        Isolation::Sandbox(b) => {
+            assert!(b.network);
+            assert_eq!(
+                b.mounts,
+                [MountSpec::parse_in_place("/home/me/notes:rw").unwrap()]
+            );
+            assert!(!b.mounts[0].read_only);
+            assert_eq!(
+                (b.memory, b.pids),
+                (DEFAULT_MEMORY, DEFAULT_PIDS),
+                "the example shows the defaults"
+            );
+        }
+        other => panic!("files should be sandboxed, got {other:?}"),
+    }
+
     assert!(!s.servers["fetch"].enabled);
     let legacy = &s.servers["legacy"];
     assert!(!legacy.enabled);

@@ -100,7 +100,7 @@ impl AddBody {
             Some(i) => Some(IsolationKind::parse(&i).ok_or_else(|| {
                 invalid(
                     &format!("the isolation `{i}` is not known"),
-                    "use docker (a hardened container) or none",
+                    "use sandbox (Linux namespaces, Landlock and seccomp), docker (a hardened container) or none",
                 )
             })?),
         };
@@ -110,19 +110,30 @@ impl AddBody {
             .into_iter()
             .filter_map(|m| non_empty(Some(m)))
             .collect();
-        let container = self.image.is_some()
-            || self.network.is_some()
-            || !mounts.is_empty()
-            || self.memory.is_some()
-            || self.cpus.is_some();
-        if isolation != Some(IsolationKind::Docker) && container {
+        let isolated = matches!(
+            isolation,
+            Some(IsolationKind::Docker | IsolationKind::Sandbox)
+        );
+        let limits = self.network.is_some() || !mounts.is_empty() || self.memory.is_some();
+        let container_only =
+            self.image.as_deref().is_some_and(|i| !i.trim().is_empty()) || self.cpus.is_some();
+        if !isolated && (limits || container_only) {
             return Err(invalid(
-                "image, network, shared folders, memory and CPUs are container settings",
-                "choose isolation `docker`, or leave them out",
+                "network, shared folders and memory are settings of isolation, image and CPUs of a container",
+                "choose isolation `sandbox` or `docker`, or leave them out",
             ));
         }
-        if isolation == Some(IsolationKind::Docker) && url.is_some() {
-            return Err(invalid("only a command can run in a container; an HTTP server (a URL) runs wherever it is hosted", "leave isolation out for a URL"));
+        if isolation == Some(IsolationKind::Sandbox) && container_only {
+            return Err(invalid(
+                "image and CPUs are container settings; the sandbox cannot enforce them",
+                "choose isolation `docker`, or leave image and CPUs out",
+            ));
+        }
+        if isolated && url.is_some() {
+            return Err(invalid(
+                "only a command can be isolated; an HTTP server (a URL) runs wherever it is hosted",
+                "leave isolation out for a URL",
+            ));
         }
         // Memory, CPU and folder specs are checked with the whole file before it is saved.
         let server = ServerConfig {
@@ -239,11 +250,27 @@ mod tests {
                 .contains("`vm` is not known")
         );
         assert!(err(json!({ "name": "a", "command": "x", "memory": "1g" }))
-            .contains("choose isolation `docker`"));
+            .contains("choose isolation `sandbox` or `docker`"));
         assert!(
             err(json!({ "name": "a", "url": "http://h", "isolation": "docker" }))
-                .contains("only a command can run in a container")
+                .contains("only a command can be isolated")
         );
+        assert!(err(
+            json!({ "name": "a", "command": "x", "isolation": "sandbox", "image": "node:22" })
+        )
+        .contains("image and CPUs are container settings"));
+    }
+
+    #[test]
+    fn a_form_can_ask_for_the_sandbox() {
+        let form = json!({ "name": "fs", "command": "npx", "isolation": "sandbox", "network": true, "mounts": ["/home/me/notes:rw"], "memory": "1g", "image": "" });
+        let (_, s, _) = body(form).server().unwrap();
+        assert_eq!(s.isolation, Some(IsolationKind::Sandbox));
+        assert_eq!(
+            (s.network, s.image, s.memory.as_deref()),
+            (Some(true), None, Some("1g"))
+        );
+        assert_eq!(s.mounts.unwrap(), ["/home/me/notes:rw"]);
     }
 
     #[test]

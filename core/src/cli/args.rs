@@ -369,25 +369,25 @@ pub(crate) struct AddArgs {
     /// With --max-concurrent: how many requests may wait before more are refused as busy (default 16).
     #[arg(long, value_name = "N", requires = "max_concurrent")]
     pub(crate) max_queue: Option<u32>,
-    /// `docker` runs the command in a hardened container (no network, read-only root, limits); `none` (default) as a plain process.
+    /// `sandbox` runs the command in Linux namespaces under Landlock and seccomp (no Docker); `docker` in a hardened container; `none` (default) as a plain process.
     #[arg(long, value_name = "KIND")]
     pub(crate) isolation: Option<String>,
-    /// The container image (default: chosen from the command: node for npx/node, python for python/pip, uv for uvx).
+    /// The container image (docker only; default: chosen from the command: node for npx/node, python for python/pip, uv for uvx).
     #[arg(long, requires = "isolation")]
     pub(crate) image: Option<String>,
-    /// Let the container reach the network (default: no network).
+    /// Let it reach the network (default: no network).
     #[arg(long, requires = "isolation")]
     pub(crate) network: bool,
-    /// A host path for the container, /host:/container[:ro|:rw] (read-only by default); repeatable.
+    /// A host path it may use: /host:/container[:ro|:rw] for docker, /path[:ro|:rw] for the sandbox (read-only by default); repeatable.
     #[arg(long, value_name = "SPEC", requires = "isolation")]
     pub(crate) mount: Vec<String>,
-    /// The container's memory limit, e.g. 512m (default) or 1g.
+    /// Its memory limit, e.g. 512m (default) or 1g (in the sandbox: per process).
     #[arg(long, requires = "isolation")]
     pub(crate) memory: Option<String>,
-    /// The container's CPU limit in CPUs (default 1).
+    /// The container's CPU limit in CPUs (docker only; default 1).
     #[arg(long, requires = "isolation")]
     pub(crate) cpus: Option<f64>,
-    /// The container's limit on processes and threads (default 256).
+    /// Its limit on processes and threads (default 256).
     #[arg(long, requires = "isolation")]
     pub(crate) pids: Option<i64>,
     #[command(flatten)]

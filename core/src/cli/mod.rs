@@ -31,6 +31,10 @@ use args::{Cli, Command};
 
 /// Runs the CLI and turns its outcome into an exit code.
 pub(crate) fn main() -> ExitCode {
+    // The sandbox launcher forks: it runs before any runtime starts a thread.
+    if let Some(status) = portcullis::isolation::sandbox_exec_main() {
+        return status;
+    }
     let cli = Cli::parse();
     // `portcullis stdio` serves one client: one thread does it with no
     // hand-offs between workers (blocking work still has its own pool).

@@ -111,7 +111,7 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
         Some(text) => match IsolationKind::parse(text) {
             Some(k) => Some(k),
             None => fail!(
-                hint = "use docker (a hardened container) or none",
+                hint = "use sandbox (Linux namespaces, Landlock and seccomp), docker (a hardened container) or none",
                 "--isolation `{text}` is not known"
             ),
         },

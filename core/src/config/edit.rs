@@ -8,8 +8,8 @@ use toml_edit::{value, Array, DocumentMut, InlineTable, Item, Table};
 
 use super::settings::validate_name;
 use super::{
-    ConfigError, ConfigFile, IsolationKind, Overrides, ServerConfig, Settings, SurfaceMode,
-    TransportKind, ValueOrSecret,
+    ConfigError, ConfigFile, Overrides, ServerConfig, Settings, SurfaceMode, TransportKind,
+    ValueOrSecret,
 };
 
 /// A change to `[gateway]` from the Settings page: each field given replaces
@@ -308,13 +308,7 @@ fn server_table(server: &ServerConfig) -> Table {
         t.insert("timeout", number(s));
     }
     if let Some(i) = server.isolation {
-        t.insert(
-            "isolation",
-            value(match i {
-                IsolationKind::None => "none",
-                IsolationKind::Docker => "docker",
-            }),
-        );
+        t.insert("isolation", value(i.as_str()));
     }
     if let Some(i) = &server.image {
         t.insert("image", value(i.as_str()));
@@ -379,6 +373,7 @@ fn number(n: f64) -> Item {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::IsolationKind;
 
     fn editor(text: &str) -> ConfigEditor {
         let dir = std::env::temp_dir().join(format!(

@@ -3,6 +3,8 @@
 //!
 //! The options are refused on a server that is not isolated: `network =
 //! false` on a plain stdio server would read as a guarantee nobody enforces.
+//! For the same reason the sandbox refuses what only a container enforces
+//! (`image`, `cpus`, `user`).
 
 use std::path::PathBuf;
 
@@ -27,15 +29,27 @@ pub enum IsolationKind {
     None,
     /// A hardened container through the Docker API.
     Docker,
+    /// A child process in Linux namespaces under Landlock and seccomp, no Docker.
+    Sandbox,
 }
 
 impl IsolationKind {
-    /// Reads `none` or `docker`, as written in the file.
+    /// Reads `none`, `docker` or `sandbox`, as written in the file.
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "none" => Some(Self::None),
             "docker" => Some(Self::Docker),
+            "sandbox" => Some(Self::Sandbox),
             _ => None,
+        }
+    }
+
+    /// The word written in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Docker => "docker",
+            Self::Sandbox => "sandbox",
         }
     }
 }
@@ -47,6 +61,23 @@ pub enum Isolation {
     None,
     /// A container.
     Docker(DockerSettings),
+    /// A sandboxed child process (Linux).
+    Sandbox(SandboxSettings),
+}
+
+/// A sandboxed server's resolved settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxSettings {
+    /// `true` leaves it the host's network; `false` (the default) gives it a
+    /// network namespace of its own with only a loopback interface.
+    pub network: bool,
+    /// Host folders or files it may use besides its own install folder; the
+    /// `container` path of each is its `host` path (the sandbox moves nothing).
+    pub mounts: Vec<MountSpec>,
+    /// Limit on the data (heap) of each of its processes, in bytes.
+    pub memory: u64,
+    /// Limit on its processes and threads.
+    pub pids: u32,
 }
 
 /// A container's resolved settings.
@@ -122,6 +153,31 @@ impl MountSpec {
         })
     }
 
+    /// Parses a sandbox's `mounts` entry: `/path`, `/path:ro`, `/path:rw`, or
+    /// `/path:/path[:ro|:rw]` (a sandbox sees a folder where it is, so the two
+    /// paths of the container form must be the same).
+    pub fn parse_in_place(text: &str) -> Result<Self, String> {
+        let (path, read_only) = match text.rsplit_once(':') {
+            Some((p, "ro")) => (p, true),
+            Some((p, "rw")) => (p, false),
+            _ => (text, true),
+        };
+        let path = match path.split_once(':') {
+            Some((host, inside)) if host == inside => host,
+            Some((_, _)) => {
+                return Err(format!(
+                    "mount `{text}` moves a folder, which a sandbox cannot do: it sees the folder at its own path"
+                ))
+            }
+            None => path,
+        };
+        if path.contains(':') {
+            return Err(format!("mount `{text}` is not /path[:ro|:rw]"));
+        }
+        let spec = Self::parse(&format!("{path}:{path}"))?;
+        Ok(Self { read_only, ..spec })
+    }
+
     /// The spec as written in the file.
     pub fn to_spec(&self) -> String {
         format!(
@@ -181,6 +237,9 @@ pub(crate) fn resolve(
     gateway_image: Option<&str>,
 ) -> Result<Isolation, (String, String)> {
     let kind = server.isolation.unwrap_or(IsolationKind::None);
+    if kind == IsolationKind::Sandbox {
+        return resolve_sandbox(name, server, command);
+    }
     if kind == IsolationKind::None {
         let given: Vec<&str> = [
             ("image", server.image.is_some()),
@@ -288,6 +347,82 @@ pub(crate) fn resolve(
     }))
 }
 
+/// The sandbox's share of [`resolve`]: what it cannot enforce is refused.
+fn resolve_sandbox(
+    name: &str,
+    server: &ServerConfig,
+    command: Option<&str>,
+) -> Result<Isolation, (String, String)> {
+    if command.is_none() {
+        return Err((
+            format!("[servers.{name}] has a `url`, so it cannot be sandboxed"),
+            "the sandbox runs a command; remove `isolation` for an HTTP server".into(),
+        ));
+    }
+    let given: Vec<&str> = [
+        ("image", server.image.is_some()),
+        ("cpus", server.cpus.is_some()),
+        ("user", server.user.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, set)| set.then_some(k))
+    .collect();
+    if !given.is_empty() {
+        return Err((
+            format!(
+                "[servers.{name}] sets {} but runs in the sandbox, which cannot enforce it",
+                given.join(", ")
+            ),
+            format!(
+                "remove {} (they are Docker's), or use isolation = \"docker\"",
+                given.join(", ")
+            ),
+        ));
+    }
+    if let Some(cwd) = &server.cwd {
+        if !cwd.is_absolute() {
+            return Err((
+                format!("[servers.{name}] cwd `{}` is not absolute", cwd.display()),
+                "give the sandbox's working folder as an absolute path; it may read it".into(),
+            ));
+        }
+    }
+    let mut mounts = Vec::new();
+    for spec in server.mounts.iter().flatten() {
+        mounts.push(MountSpec::parse_in_place(spec).map_err(|m| {
+            (
+                format!("[servers.{name}] {m}"),
+                "write mounts as [\"/host/path\", \"/other/path:rw\"] (ro is the default; rw allows writes)".into(),
+            )
+        })?);
+    }
+    let memory = match &server.memory {
+        Some(m) => parse_memory(m).map_err(|m| {
+            (
+                format!("[servers.{name}] {m}"),
+                "e.g. memory = \"512m\"".into(),
+            )
+        })?,
+        None => DEFAULT_MEMORY,
+    };
+    let pids = match server.pids {
+        Some(p) if (1..=1_000_000).contains(&p) => p as u32,
+        Some(p) => {
+            return Err((
+                format!("[servers.{name}] pids = {p} is out of range"),
+                "give a positive limit on processes and threads, e.g. pids = 256".into(),
+            ))
+        }
+        None => DEFAULT_PIDS,
+    };
+    Ok(Isolation::Sandbox(SandboxSettings {
+        network: server.network.unwrap_or(false),
+        mounts,
+        memory,
+        pids,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +443,22 @@ mod tests {
             "/a:/",
         ] {
             assert!(MountSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sandbox_mounts_stay_where_they_are() {
+        let m = MountSpec::parse_in_place("/srv/data").unwrap();
+        assert_eq!((m.host.to_str(), m.read_only), (Some("/srv/data"), true));
+        assert!(!MountSpec::parse_in_place("/srv/out:rw").unwrap().read_only);
+        assert!(MountSpec::parse_in_place("/srv/in:ro").unwrap().read_only);
+        let same = MountSpec::parse_in_place("/srv/x:/srv/x:rw").unwrap();
+        assert_eq!(
+            (same.container.to_str(), same.read_only),
+            (Some("/srv/x"), false)
+        );
+        for bad in ["/a:/b", "rel", "/a/../etc", "/a:/b:rw", "/a:rx:rw", "/"] {
+            assert!(MountSpec::parse_in_place(bad).is_err(), "{bad}");
         }
     }
 

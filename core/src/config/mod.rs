@@ -34,8 +34,8 @@ pub use import::{import_servers, parse_servers, ImportedServer};
 pub(crate) use import::{jsonc_options, parse_jsonc};
 
 pub use isolation::{
-    parse_memory, DockerSettings, Isolation, IsolationKind, MountSpec, DEFAULT_CPUS,
-    DEFAULT_MEMORY, DEFAULT_PIDS,
+    parse_memory, DockerSettings, Isolation, IsolationKind, MountSpec, SandboxSettings,
+    DEFAULT_CPUS, DEFAULT_MEMORY, DEFAULT_PIDS,
 };
 pub use limits::{Limits, LimitsConfig};
 pub use paths::Paths;

@@ -515,10 +515,12 @@ impl ServerSettings {
         })
     }
 
-    /// `stdio`, `streamable-http`, `sse`, `auto`, or `docker` for a command run in a container.
+    /// `stdio`, `streamable-http`, `sse`, `auto`, `docker` for a command run
+    /// in a container, or `sandbox` for one run in the sandbox.
     pub fn label(&self) -> &'static str {
         match self.isolation {
             Isolation::Docker(_) => "docker",
+            Isolation::Sandbox(_) => "sandbox",
             Isolation::None => self.transport.label(),
         }
     }
@@ -595,6 +597,56 @@ mod tests {
         assert_eq!(s.servers["b"].call_timeout, Duration::from_millis(2500));
         assert_eq!(s.servers["b"].transport.label(), "auto");
         assert_eq!(s.servers.keys().collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    #[test]
+    fn sandbox_isolation_resolves_and_refuses_what_only_docker_enforces() {
+        let s = resolve("[servers.n]\ncommand = \"npx\"\nisolation = \"sandbox\"\n[servers.o]\ncommand = \"/opt/srv\"\ncwd = \"/srv\"\nisolation = \"sandbox\"\nnetwork = true\nmounts = [\"/srv/in\", \"/srv/out:rw\"]\nmemory = \"1g\"\npids = 64\n").unwrap();
+        let Isolation::Sandbox(n) = &s.servers["n"].isolation else {
+            panic!("n is sandboxed")
+        };
+        assert_eq!(
+            (n.network, n.mounts.len(), n.memory, n.pids),
+            (
+                false,
+                0,
+                crate::config::DEFAULT_MEMORY,
+                crate::config::DEFAULT_PIDS
+            )
+        );
+        assert_eq!(s.servers["n"].label(), "sandbox");
+        let Isolation::Sandbox(o) = &s.servers["o"].isolation else {
+            panic!("o is sandboxed")
+        };
+        assert!(o.network && o.mounts[0].read_only && !o.mounts[1].read_only);
+        assert_eq!((o.memory, o.pids), (1 << 30, 64));
+        for (text, said) in [
+            (
+                "url=\"http://h\"\nisolation=\"sandbox\"\n",
+                "cannot be sandboxed",
+            ),
+            (
+                "command=\"x\"\nisolation=\"sandbox\"\ncpus=2\n",
+                "sets cpus",
+            ),
+            (
+                "command=\"x\"\nisolation=\"sandbox\"\nimage=\"i\"\n",
+                "sets image",
+            ),
+            (
+                "command=\"x\"\nisolation=\"sandbox\"\nmounts=[\"/a:/b\"]\n",
+                "moves a folder",
+            ),
+            (
+                "command=\"x\"\nisolation=\"sandbox\"\ncwd=\"rel\"\n",
+                "not absolute",
+            ),
+        ] {
+            let e = resolve(&format!("[servers.a]\n{text}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(said), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -643,6 +643,14 @@ pub(super) fn launch_fingerprint(server: &crate::config::ServerSettings) -> Stri
                     .collect();
                 launch["isolation"] = serde_json::json!({ "docker": { "image": d.image, "network": d.network, "mounts": mounts, "memory": d.memory, "cpus": d.cpus, "pids": d.pids } });
             }
+            if let crate::config::Isolation::Sandbox(b) = &server.isolation {
+                let mounts: Vec<String> = b
+                    .mounts
+                    .iter()
+                    .map(crate::config::MountSpec::to_spec)
+                    .collect();
+                launch["isolation"] = serde_json::json!({ "sandbox": { "network": b.network, "mounts": mounts, "memory": b.memory, "pids": b.pids } });
+            }
             launch
         }
         crate::config::TransportSettings::Http { url, headers, .. } => {

@@ -1,9 +1,15 @@
 //! Isolation: an upstream's command run in a hardened container through the
-//! Docker API (bollard), instead of as a child process with the gateway's
-//! rights. The container transport yields the same `Connection` as the stdio
+//! Docker API (bollard), or in the sandbox (Linux namespaces, Landlock and
+//! seccomp, no Docker), instead of as a child process with the gateway's
+//! rights. Both transports yield the same `Connection` as the stdio
 //! transport, so the supervisor, the router and the trust checks are the same
-//! for both.
+//! for all.
 //!
+//! The sandbox's guarantees are in `sandbox.rs`, `sandbox_rules.rs`,
+//! `launcher.rs`, `landlock_rules.rs` and `seccomp_filter.rs`; like the
+//! container, it never falls back to running the server without it.
+//!
+//! The container's:
 //! Guarantees, unless the server's config allows more: no network, a
 //! read-only root with a tmpfs on /tmp, every capability dropped,
 //! no-new-privileges, memory/CPU/pid limits, env through the API (never on a
@@ -17,13 +23,63 @@ mod container;
 mod docker;
 mod error;
 mod image;
+#[cfg(target_os = "linux")]
+mod landlock_rules;
+#[cfg(target_os = "linux")]
+mod launcher;
 mod mounts;
 mod orphans;
+mod sandbox;
+mod sandbox_rules;
+#[cfg(target_os = "linux")]
+mod seccomp_filter;
 mod spec;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
 
 pub(crate) use container::{spawn_container, ContainerOptions};
 pub(crate) use docker::DockerRuntime;
 pub use docker::{home_label, LABEL_GATEWAY, LABEL_HOME, LABEL_MANAGED, LABEL_SERVER};
-pub use error::IsolationError;
+pub use error::{IsolationError, SandboxFeature};
 pub(crate) use image::image_for;
 pub use image::{NODE_IMAGE, PYTHON_IMAGE, UV_IMAGE};
+pub(crate) use sandbox::{spawn_sandboxed, SandboxOptions};
+
+/// `portcullis sandbox-exec`: the sandbox launcher, which the gateway runs
+/// (as the program it is itself) in place of a sandboxed server's command:
+/// `sandbox-exec RULES -- COMMAND ARGS...`, or `sandbox-exec --check` to set
+/// a sandbox up around nothing and so test the kernel. Every program that
+/// runs a gateway (the CLI, the desktop app) calls this first thing in
+/// `main`, before any thread or async runtime starts, since the launcher
+/// forks: `None` when the process was not started as the launcher.
+pub fn sandbox_exec_main() -> Option<ExitCode> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next()? != "sandbox-exec" {
+        return None;
+    }
+    let rest: Vec<OsString> = args.collect();
+    let (before, command) = match rest.iter().position(|a| a == "--") {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (&rest[..], &[][..]),
+    };
+    let check = before.iter().any(|a| a == "--check");
+    let rules = before
+        .iter()
+        .find(|a| *a != "--check")
+        .map(|a| a.to_string_lossy().into_owned());
+    #[cfg(target_os = "linux")]
+    {
+        Some(launcher::run(check, rules.as_deref(), command))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (check, rules, command);
+        eprintln!(
+            "{}{}platform: the sandbox exists on Linux only",
+            sandbox::REPORT_PREFIX,
+            sandbox::MISSING
+        );
+        Some(ExitCode::from(125))
+    }
+}

@@ -29,6 +29,8 @@ pub(crate) struct StdioOptions<'a> {
     pub(crate) command: &'a str,
     pub(crate) args: &'a [String],
     pub(crate) env: &'a IndexMap<String, String>,
+    /// Whether the child gets `env` only, and none of the gateway's variables.
+    pub(crate) clear_env: bool,
     pub(crate) cwd: Option<&'a PathBuf>,
     pub(crate) max_message_bytes: usize,
     /// Where the child's process group is recorded while it runs.
@@ -76,6 +78,9 @@ pub(crate) fn spawn_stdio(
         }
     }
     let mut cmd = Command::new(opts.command);
+    if opts.clear_env {
+        cmd.env_clear();
+    }
     cmd.args(opts.args)
         .envs(opts.env)
         .stdin(Stdio::piped())

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::config::UpstreamProtocol;
 use crate::config::{Isolation, TransportSettings};
-use crate::isolation::{spawn_container, ContainerOptions};
+use crate::isolation::{spawn_container, spawn_sandboxed, ContainerOptions, SandboxOptions};
 use crate::protocol::{to_raw, Kind, Message, LATEST_VERSION, SUPPORTED_VERSIONS};
 use crate::transport::{connect_http, spawn_stdio, Connection, HttpOptions, Inbound, StdioOptions};
 
@@ -265,6 +265,33 @@ async fn connect(
                 TransportSettings::Stdio {
                     command, args, cwd, ..
                 },
+                Isolation::Sandbox(sandbox),
+            ) => spawn_sandboxed(
+                SandboxOptions {
+                    server: &name,
+                    command,
+                    args,
+                    env: &env,
+                    cwd: cwd.as_ref(),
+                    settings: sandbox,
+                    data: shared.ctx.docker.data(),
+                    max_message_bytes: limit,
+                    groups: &shared.ctx.groups,
+                },
+                shared.stderr.clone(),
+                inbound,
+                &shared.tasks,
+                &shared.cancel,
+            )
+            .await
+            .map_err(|source| UpstreamError::Isolation {
+                server: name.clone(),
+                source,
+            })?,
+            (
+                TransportSettings::Stdio {
+                    command, args, cwd, ..
+                },
                 Isolation::None,
             ) => spawn_stdio(
                 StdioOptions {
@@ -272,6 +299,7 @@ async fn connect(
                     command,
                     args,
                     env: &env,
+                    clear_env: false,
                     cwd: cwd.as_ref(),
                     max_message_bytes: limit,
                     groups: &shared.ctx.groups,

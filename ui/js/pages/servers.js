@@ -55,20 +55,35 @@ function addPanel(ctx, onDone) {
   timeout.step = 'any';
   const snippet = h('textarea', { id: 'add-snippet', name: 'snippet', rows: 9, placeholder: '{\n  "mcpServers": {\n    "time": { "command": "uvx", "args": ["mcp-server-time"] }\n  }\n}' });
 
-  // Isolation: the command in a hardened Docker container (no network, read-only root, limits).
+  // Isolation: the command in the sandbox (Linux namespaces, Landlock, seccomp; no Docker)
+  // or in a hardened Docker container (no network, read-only root, limits); one or the other.
+  const sandbox = h('input', { id: 'add-sandbox', name: 'sandbox', type: 'checkbox' });
   const docker = h('input', { id: 'add-docker', name: 'docker', type: 'checkbox' });
   const network = h('input', { id: 'add-network', name: 'network', type: 'checkbox' });
   const image = input('image', 'chosen from the command (node, python, uv)');
   const memory = input('memory', '512m');
   const mounts = h('textarea', { id: 'add-mounts', name: 'mounts', rows: 2, placeholder: '/home/me/notes:/data' });
   const check = (id, box, label, help) => h('div', { class: 'field check', dataset: { field: id } }, h('label', { for: `add-${id}` }, box, ` ${label}`), help ? h('div', { class: 'help', text: help }) : null);
+  const imageField = field('image', 'Image', image);
+  const mountsHelp = h('div', { class: 'help' });
   const containerFields = h('div', { hidden: true },
-    h('div', { class: 'grid-2' }, check('network', network, 'Allow network access', 'Off: the container cannot reach any host.'), field('image', 'Image', image)),
-    h('div', { class: 'grid-2' }, field('mounts', 'Shared folders', mounts, 'One host:container per line, read-only; add :rw to allow writes.'), field('memory', 'Memory limit', memory)));
-  docker.addEventListener('change', () => { containerFields.hidden = !docker.checked; });
+    h('div', { class: 'grid-2' }, check('network', network, 'Allow network access', 'Off: it cannot reach any host.'), imageField),
+    h('div', { class: 'grid-2' }, h('div', { class: 'field', dataset: { field: 'mounts' } }, h('label', { for: 'add-mounts', text: 'Shared folders' }), mounts, mountsHelp), field('memory', 'Memory limit', memory)));
+  const isolationChanged = (box) => {
+    if (box.checked) (box === docker ? sandbox : docker).checked = false;
+    containerFields.hidden = !docker.checked && !sandbox.checked;
+    imageField.hidden = !docker.checked;
+    mounts.placeholder = docker.checked ? '/home/me/notes:/data' : '/home/me/notes';
+    mountsHelp.textContent = docker.checked
+      ? 'One host:container per line, read-only; add :rw to allow writes.'
+      : 'One folder per line, seen where it is, read-only; add :rw to allow writes.';
+  };
+  docker.addEventListener('change', () => isolationChanged(docker));
+  sandbox.addEventListener('change', () => isolationChanged(sandbox));
   const commandFields = h('div', {},
     h('div', { class: 'grid-2' }, field('command', 'Command', command), field('args', 'Arguments', args, 'Split like a shell does; quote an argument that has spaces.')),
     h('div', { class: 'grid-2' }, field('env', 'Environment', env, 'One NAME=value per line. Keys and tokens go to the OS keyring, not the config file.'), field('cwd', 'Working folder', cwd)),
+    check('sandbox', sandbox, 'Run in the sandbox (Linux, no Docker)', 'No network, no files of yours but the folders you share, no privileges, a filter on dangerous system calls.'),
     check('docker', docker, 'Run in a Docker container', 'No network, a read-only root, memory and CPU limits, only the folders you share.'),
     containerFields);
   const urlFields = h('div', { hidden: true },
@@ -122,9 +137,10 @@ function addPanel(ctx, onDone) {
     const out = { name: name.value.trim() };
     if (kind === 'command') {
       Object.assign(out, { command: command.value.trim(), args: args.value, env: pairs(env.value, '=', 'Environment'), cwd: cwd.value.trim() || undefined });
-      if (docker.checked) {
+      if (docker.checked || sandbox.checked) {
         const shared = mounts.value.split('\n').map((l) => l.trim()).filter(Boolean);
-        Object.assign(out, { isolation: 'docker', network: network.checked || undefined, image: image.value.trim() || undefined, memory: memory.value.trim() || undefined, mounts: shared.length ? shared : undefined });
+        Object.assign(out, { isolation: docker.checked ? 'docker' : 'sandbox', network: network.checked || undefined, memory: memory.value.trim() || undefined, mounts: shared.length ? shared : undefined });
+        if (docker.checked) out.image = image.value.trim() || undefined;
       }
     } else {
       Object.assign(out, { url: url.value.trim(), transport: transport.value, headers: pairs(headers.value, ':', 'Headers') });
