@@ -38,6 +38,21 @@ pub(crate) enum Command {
     /// the gateway knows which client calls and refuses processes without one.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Run a command in the sandbox: how the gateway starts a server with
+    /// `isolation = "sandbox"` (not for people). It is taken before the rest
+    /// of the CLI starts (`portcullis::isolation::sandbox_exec_main`); this
+    /// entry documents its grammar.
+    #[command(hide = true)]
+    SandboxExec {
+        /// Only check that this kernel can build the sandbox.
+        #[arg(long)]
+        check: bool,
+        /// The rules (JSON) the gateway wrote for this server.
+        rules: Option<PathBuf>,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true)]
+        command: Vec<std::ffi::OsString>,
+    },
     /// Measure tool search on a labeled data set (P@1, R@5, Hit@5, nDCG@10).
     SearchEval {
         /// A folder with tools.jsonl and queries.jsonl.

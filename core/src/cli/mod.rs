@@ -71,6 +71,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Activity(a) => activity::run(a).await,
         Command::Secret(a) => secret::run(a).await,
         Command::Client(a) => client::run(a).await,
+        // Taken by `sandbox_exec_main` before the CLI parses anything.
+        Command::SandboxExec { .. } => {
+            anyhow::bail!("`portcullis sandbox-exec` runs only as the first argument")
+        }
         Command::SearchEval { dir, mode } => tools::search_eval(&dir, mode),
         Command::ScanEval { dir, verbose } => scan_eval::run(&dir, verbose),
     }
