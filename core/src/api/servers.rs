@@ -97,12 +97,10 @@ impl AddBody {
         };
         let isolation = match non_empty(self.isolation) {
             None => None,
-            Some(i) => Some(IsolationKind::parse(&i).ok_or_else(|| {
-                invalid(
-                    &format!("the isolation `{i}` is not known"),
-                    "use sandbox (Linux namespaces, Landlock and seccomp), docker (a hardened container) or none",
-                )
-            })?),
+            Some(i) => Some(
+                IsolationKind::parse_choice("the isolation", &i)
+                    .map_err(|e| invalid(&e.message, e.hint.as_deref().unwrap_or_default()))?,
+            ),
         };
         let mounts: Vec<String> = self
             .mounts

@@ -157,16 +157,9 @@ async fn show(
 
 async fn add(a: RegistryAddArgs) -> anyhow::Result<()> {
     let (paths, registry) = client(&a.config)?;
-    let isolation = match a.isolation.as_deref() {
-        None => None,
-        Some(text) => match IsolationKind::parse(text) {
-            Some(k) => Some(k),
-            None => fail!(
-                hint = "use docker (a hardened container) or none",
-                "--isolation `{text}` is not known"
-            ),
-        },
-    };
+    let isolation = (a.isolation.as_deref())
+        .map(|text| IsolationKind::parse_choice("--isolation", text))
+        .transpose()?;
     let mut request = InstallRequest {
         local_name: a.local_name,
         via: a.remote.then_some(Via::Remote),

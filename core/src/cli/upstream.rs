@@ -106,16 +106,9 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
             ),
         },
     };
-    let isolation = match a.isolation.as_deref() {
-        None => None,
-        Some(text) => match IsolationKind::parse(text) {
-            Some(k) => Some(k),
-            None => fail!(
-                hint = "use sandbox (Linux namespaces, Landlock and seccomp), docker (a hardened container) or none",
-                "--isolation `{text}` is not known"
-            ),
-        },
-    };
+    let isolation = (a.isolation.as_deref())
+        .map(|text| IsolationKind::parse_choice("--isolation", text))
+        .transpose()?;
     let args = split_args(&a.args)?;
     let mut plain = std::collections::HashSet::new();
     let mut merged = |sealed: &[String], kept: &[String], what: &str| -> anyhow::Result<_> {

@@ -34,6 +34,18 @@ pub enum IsolationKind {
 }
 
 impl IsolationKind {
+    /// Reads `text` as a front end's choice (`what` names it, e.g.
+    /// `--isolation`), or says what is wrong and what to write: the one
+    /// refusal the CLI and the add-server form give.
+    pub fn parse_choice(what: &str, text: &str) -> Result<Self, crate::hint::HintedError> {
+        Self::parse(text).ok_or_else(|| {
+            crate::hint::HintedError::new(
+                format!("{what} `{text}` is not known"),
+                "use sandbox (Linux namespaces, Landlock and seccomp), docker (a hardened container) or none",
+            )
+        })
+    }
+
     /// Reads `none`, `docker` or `sandbox`, as written in the file.
     pub fn parse(text: &str) -> Option<Self> {
         match text {

@@ -314,9 +314,9 @@ pub fn plan(detail: &ServerDetail, request: &InstallRequest) -> Result<InstallPl
             p.summary()
         }
         Chosen::Remote(r) => {
-            if request.isolation == Some(IsolationKind::Docker) {
+            if request.isolation.is_some_and(|i| i != IsolationKind::None) {
                 return Err(RegistryError::Invalid {
-                    message: format!("`{}` is reached at a URL: only a command can run in a container", detail.name),
+                    message: format!("`{}` is reached at a URL: only a command can run in a container or the sandbox", detail.name),
                     hint: "leave out --isolation, or add one of its packages instead (leave out --remote)".into(),
                 });
             }
