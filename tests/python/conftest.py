@@ -63,3 +63,20 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., 
 
     for gw in started:
         gw.stop()
+
+
+@pytest.fixture
+def b():
+    """A real Chromium for the web UI tests (tests/python/browser.py); a test fails when
+    the page logged an error. HTTP errors the page handles (a refused token, a duplicate
+    name, a missing value) are logged by Chromium as "Failed to load resource"; anything
+    else is a bug in the page."""
+    import browser as br
+
+    missing = br.missing_reason()
+    if missing:
+        pytest.fail(f"the web UI tests cannot run: {missing}")
+    with br.Browser.start() as page:
+        yield page
+        errors = [e for e in page.errors() if "Failed to load resource" not in e]
+        assert not errors, f"the page logged errors: {errors}"

@@ -34,7 +34,6 @@ import pytest
 import browser as br
 import harness
 from admin import Admin
-from browser import Browser
 
 _missing = br.missing_reason()
 if _missing and os.environ.get("CI"):
@@ -48,16 +47,6 @@ EVERYTHING = "io.github.modelcontextprotocol/server-everything"
 REMOTE = "io.github.user/remote-weather"
 SECRET = "Bearer rw-catalog-7d1e5a09c3b24f68"
 
-
-@pytest.fixture
-def b():
-    if _missing:
-        pytest.fail(f"the web UI tests cannot run: {_missing}")
-    with Browser.start() as browser:
-        yield browser
-        # The 400 of a missing value is logged by Chromium as "Failed to load resource".
-        errors = [e for e in browser.errors() if "Failed to load resource" not in e]
-        assert not errors, f"the page logged errors: {errors}"
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import pytest
 import browser as br
 import harness
 from admin import Admin
-from browser import Browser
 from trustkit import McpSession, wait_until
 
 _missing = br.missing_reason()
@@ -31,15 +30,6 @@ CONFIG = """# My gateway. Keep this comment.
 surface = "search"  # agents search first
 """
 
-
-@pytest.fixture
-def b():
-    if _missing:
-        pytest.fail(f"the web UI tests cannot run: {_missing}")
-    with Browser.start() as browser:
-        yield browser
-        errors = [e for e in browser.errors() if "Failed to load resource" not in e]
-        assert not errors, f"the page logged errors: {errors}"
 
 
 def tool_names(gw: harness.Gateway) -> set[str]:

@@ -48,17 +48,6 @@ else:
     pytestmark = [pytest.mark.gateway, pytest.mark.anyio, pytest.mark.skipif(_missing is not None, reason=_missing or "")]
 
 
-@pytest.fixture
-def b():
-    if _missing:
-        pytest.fail(f"the web UI tests cannot run: {_missing}")
-    with Browser.start() as browser:
-        yield browser
-        # HTTP errors the page handles (a refused token, a duplicate name) are logged by
-        # Chromium as "Failed to load resource"; anything else is a bug in the page.
-        errors = [e for e in browser.errors() if "Failed to load resource" not in e]
-        assert not errors, f"the page logged errors: {errors}"
-
 
 def ui_url(gw: harness.Gateway) -> str:
     return f"http://127.0.0.1:{gw.port}/ui/"

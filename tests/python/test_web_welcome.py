@@ -19,7 +19,6 @@ import browser as br
 import harness
 import trustkit as tk
 from admin import Admin
-from browser import Browser
 
 _missing = br.missing_reason()
 if _missing and os.environ.get("CI"):
@@ -27,15 +26,6 @@ if _missing and os.environ.get("CI"):
 else:
     pytestmark = [pytest.mark.gateway, pytest.mark.skipif(_missing is not None, reason=_missing or "")]
 
-
-@pytest.fixture
-def b():
-    if _missing:
-        pytest.fail(f"the web UI tests cannot run: {_missing}")
-    with Browser.start() as browser:
-        yield browser
-        errors = [e for e in browser.errors() if "Failed to load resource" not in e]
-        assert not errors, f"the page logged errors: {errors}"
 
 
 def welcome(gateway, b, home):
