@@ -12,12 +12,10 @@ use tokio::sync::mpsc;
 
 use super::session::{Era, InflightGuard};
 use super::{
-    arguments, catalog, eras, logging, subscriptions, surface, Gateway, GatewayError, GatewayEvent,
-    Session,
+    arguments, catalog, eras, logging, subscriptions, surface, Gateway, GatewayError, Session,
 };
 use crate::config::SurfaceMode;
 use crate::protocol::{negotiate, raw, to_raw, Kind, Message};
-use crate::store::{CallOutcome, CallRecord, UnixMillis};
 use crate::telemetry::CallSpan;
 use crate::trust::Callability;
 use crate::upstream::UpstreamState;
@@ -506,7 +504,7 @@ pub(super) async fn tools_call(
             &target.tool,
         ))
     };
-    record_call(
+    super::activity::record_call(
         gw,
         session,
         &target.server,
@@ -555,7 +553,7 @@ fn held_elsewhere(gw: &Gateway, session: &Session, name: &str) -> Result<Message
         });
     }
     let result = Err(not_callable(name, &callability, &server, &tool));
-    record_call(
+    super::activity::record_call(
         gw,
         session,
         &server,
@@ -565,85 +563,6 @@ fn held_elsewhere(gw: &Gateway, session: &Session, name: &str) -> Result<Message
         &result,
     );
     result
-}
-
-/// Queues the call for the activity log and tells the UI.
-fn record_call(
-    gw: &Gateway,
-    session: &Session,
-    server: &str,
-    tool: &str,
-    started: std::time::Instant,
-    request_bytes: u64,
-    result: &Result<Message, GatewayError>,
-) {
-    let duration_ms = started.elapsed().as_millis() as u64;
-    let (outcome, response_bytes) = match result {
-        Ok(m) if m.error.is_some() => (
-            CallOutcome::Error(
-                m.error
-                    .as_ref()
-                    .map_or(String::new(), |e| e.get().chars().take(500).collect()),
-            ),
-            m.error.as_ref().map_or(0, |e| e.get().len()),
-        ),
-        Ok(m) => (
-            CallOutcome::Ok,
-            m.result.as_ref().map_or(0, |r| r.get().len()),
-        ),
-        Err(GatewayError::NotCallable { .. }) => (CallOutcome::Blocked, 0),
-        Err(e) => (
-            CallOutcome::Error(e.to_string().chars().take(500).collect()),
-            0,
-        ),
-    };
-    let label = match &outcome {
-        CallOutcome::Ok => "ok",
-        CallOutcome::Blocked => "blocked",
-        _ => "error",
-    };
-    if gw.inner.call_events.receiver_count() > 0 {
-        gw.emit(GatewayEvent::CallFinished {
-            server: server.to_owned(),
-            tool: tool.to_owned(),
-            outcome: label.to_owned(),
-            duration_ms,
-        });
-    }
-    // Only the name and version: a copy of the whole ClientInfo (its capabilities) per call is not free.
-    let (client_name, client_version) = {
-        let client = session.client.read().unwrap_or_else(|p| p.into_inner());
-        (
-            (!client.name.is_empty()).then(|| client.name.clone()),
-            (!client.version.is_empty()).then(|| client.version.clone()),
-        )
-    };
-    let record = CallRecord {
-        time: UnixMillis::now(),
-        session: session.id().to_owned(),
-        client_name,
-        client_version,
-        client: session.caller().map(str::to_owned),
-        server: server.to_owned(),
-        tool: tool.to_owned(),
-        duration_ms,
-        outcome,
-        request_bytes,
-        response_bytes: response_bytes as u64,
-        calls: 1,
-    };
-    gw.inner.metrics.call(
-        &record.server,
-        &record.tool,
-        &record.outcome,
-        record.duration_ms,
-    );
-    if let Some(client) = &record.client {
-        gw.inner.metrics.client_call(client, &record.outcome);
-    }
-    if gw.inner.calls.try_send(record).is_err() {
-        tracing::warn!("the activity log is behind; a call was not recorded");
-    }
 }
 
 /// The refusal of a call to `name` (`tool` of `server`), saying why and what to do.
