@@ -665,3 +665,34 @@ pub(super) fn launch_fingerprint(server: &crate::config::ServerSettings) -> Stri
     }
     crate::trust::launch_hash(&value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::launch_fingerprint;
+    use crate::config::{ConfigFile, Overrides, Settings};
+
+    fn fingerprint(table: &str) -> String {
+        let path = std::path::Path::new("t.toml");
+        let text = format!("[servers.s]\ncommand = \"/usr/bin/srv\"\n{table}");
+        let file = ConfigFile::parse(&text, path).unwrap();
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:0".into()),
+        };
+        let settings = Settings::resolve(&file, &overrides, path).unwrap();
+        launch_fingerprint(&settings.servers["s"])
+    }
+
+    /// Leaving or loosening a sandbox or a container needs a new approval;
+    /// a plain server's approval does not depend on isolation settings.
+    #[test]
+    fn isolation_is_part_of_the_approval_fingerprint() {
+        let plain = fingerprint("");
+        let sandboxed = fingerprint("isolation = \"sandbox\"\n");
+        let networked = fingerprint("isolation = \"sandbox\"\nnetwork = true\n");
+        let docker = fingerprint("isolation = \"docker\"\nimage = \"debian:bookworm-slim\"\n");
+        assert_ne!(plain, sandboxed);
+        assert_ne!(sandboxed, networked);
+        assert_ne!(sandboxed, docker);
+        assert_eq!(plain, fingerprint("isolation = \"none\"\n"));
+    }
+}
