@@ -80,12 +80,7 @@ impl Drop for Continuation {
                 .remove(key);
         }
         if let Some(t) = &self.progress_token {
-            self.gw
-                .inner
-                .progress
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(t);
+            self.gw.inner.progress.forget(t);
         }
         self.session.parked.store(false, Ordering::Relaxed);
         self.gw
@@ -263,15 +258,7 @@ pub(super) async fn resume(
         }
     }
     if let Some(t) = &c.progress_token {
-        if let Some(route) = gw
-            .inner
-            .progress
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(t)
-        {
-            route.related = related.clone();
-        }
+        gw.inner.progress.redirect(t, related.clone());
     }
     if let Some(k) = &c.inflight_key {
         if let Some(f) = c

@@ -153,7 +153,7 @@ pub(super) fn route_inline(gw: &Gateway, server: &str, msg: Message) {
 
 /// A progress notification to the session (and request stream) it belongs to.
 pub(super) fn route_progress(gw: &Gateway, mut msg: Message) {
-    if let Some((session, related, params)) = super::router::map_progress_back(gw, &msg) {
+    if let Some((session, related, params)) = gw.inner.progress.back(&msg) {
         msg.params = Some(params);
         session.push(msg, related.as_ref());
     }

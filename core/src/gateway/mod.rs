@@ -20,6 +20,7 @@ mod metrics;
 mod modern;
 mod on_demand;
 mod preferences;
+mod progress;
 mod registry;
 mod router;
 mod secrets;
@@ -199,8 +200,8 @@ pub(crate) struct Inner {
     /// `CallFinished` only: one per call, so only those who follow calls wake for them.
     pub(crate) call_events: broadcast::Sender<GatewayEvent>,
     pub(crate) upstream_events: mpsc::Sender<UpstreamEvent>,
-    pub(crate) progress: Mutex<HashMap<String, router::ProgressRoute>>,
-    pub(crate) next_token: std::sync::atomic::AtomicU64,
+    /// The rewritten progress tokens of requests in flight.
+    pub(crate) progress: progress::ProgressRoutes,
     pub(crate) tasks: TaskTracker,
     pub(crate) cancel: CancellationToken,
     pub(crate) reload: tokio::sync::Mutex<()>,
@@ -303,8 +304,7 @@ impl Gateway {
             events,
             call_events,
             upstream_events,
-            progress: Mutex::new(HashMap::new()),
-            next_token: std::sync::atomic::AtomicU64::new(1),
+            progress: progress::ProgressRoutes::default(),
             tasks: TaskTracker::new(),
             cancel: CancellationToken::new(),
             reload: tokio::sync::Mutex::new(()),

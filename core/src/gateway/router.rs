@@ -2,7 +2,7 @@
 //! (initialize, ping, tools/list), the ones it routes (tools/call), and
 //! passthrough of everything else.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use opentelemetry::KeyValue;
@@ -31,13 +31,6 @@ const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 const DIRECT_HINT: &str = "tools/list shows the tool's input schema";
 const SEARCH_HINT: &str = "describe_tool shows the schema";
 const META_HINT: &str = "tools/list shows the schemas of search_tools, describe_tool and call_tool";
-
-/// Where a rewritten progress token leads back to.
-pub(crate) struct ProgressRoute {
-    session: Weak<Session>,
-    token: Box<RawValue>,
-    pub(super) related: Option<mpsc::Sender<Message>>,
-}
 
 pub(super) async fn handle(
     gw: &Gateway,
@@ -603,7 +596,7 @@ async fn forward(
     // A server with `max_concurrent`: wait for a slot (a cancellation takes
     // the request out of the queue), held until the answer came.
     let _slot = session.take_slot(&upstream, &msg).await?;
-    let token = map_progress(gw, session, &mut msg, related.clone());
+    let token = gw.inner.progress.route(session, &mut msg, related.clone());
     if session.era() == Era::Modern
         && !stateless
         && crate::protocol::modern::INPUT_METHODS.contains(&msg.method())
@@ -614,7 +607,7 @@ async fn forward(
         ))
         .await;
     }
-    let _token_guard = TokenGuard { gw, token };
+    let _token_guard = super::progress::Guard::new(&gw.inner.progress, token);
     // A handshake-era client cannot read `input_required`: the gateway answers it for the client.
     let retry = (session.era() == Era::Legacy && stateless).then(|| (msg.clone(), related.clone()));
     let key = msg.id_key().map(str::to_owned);
@@ -628,84 +621,6 @@ async fn forward(
         }
         None => Ok(resp),
     }
-}
-
-/// Rewrites `_meta.progressToken` to a gateway-unique token and remembers the way back.
-fn map_progress(
-    gw: &Gateway,
-    session: &Arc<Session>,
-    msg: &mut Message,
-    related: Option<mpsc::Sender<Message>>,
-) -> Option<String> {
-    let params = msg.params.as_ref()?;
-    static PROGRESS_TOKEN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("progressToken"));
-    PROGRESS_TOKEN.find(params.get().as_bytes())?;
-    let mut value: IndexMap<String, Box<RawValue>> = serde_json::from_str(params.get()).ok()?;
-    let mut meta: IndexMap<String, Box<RawValue>> =
-        serde_json::from_str(value.get("_meta")?.get()).ok()?;
-    let original = meta.get("progressToken")?.clone();
-    // Tokens are strings or integers; anything else is passed on as it is.
-    if !matches!(
-        serde_json::from_str::<Value>(original.get()),
-        Ok(Value::String(_) | Value::Number(_))
-    ) {
-        return None;
-    }
-    let n = gw
-        .inner
-        .next_token
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let token = format!("portcullis-progress-{n}");
-    meta.insert("progressToken".into(), to_raw(&token));
-    value.insert("_meta".into(), to_raw(&meta));
-    msg.params = Some(to_raw(&value));
-    gw.inner
-        .progress
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(
-            token.clone(),
-            ProgressRoute {
-                session: Arc::downgrade(session),
-                token: original,
-                related,
-            },
-        );
-    Some(token)
-}
-
-struct TokenGuard<'a> {
-    gw: &'a Gateway,
-    token: Option<String>,
-}
-
-impl Drop for TokenGuard<'_> {
-    fn drop(&mut self) {
-        if let Some(t) = &self.token {
-            self.gw
-                .inner
-                .progress
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(t);
-        }
-    }
-}
-
-/// Where a progress notification goes: the session, the request's own stream, and the params with the client's token.
-pub(super) type ProgressTarget = (Arc<Session>, Option<mpsc::Sender<Message>>, Box<RawValue>);
-
-/// For an upstream's progress notification: where it goes, with the client's own token.
-pub(super) fn map_progress_back(gw: &Gateway, msg: &Message) -> Option<ProgressTarget> {
-    let mut params: IndexMap<String, Box<RawValue>> =
-        serde_json::from_str(msg.params.as_ref()?.get()).ok()?;
-    let token: String = serde_json::from_str(params.get("progressToken")?.get()).ok()?;
-    let routes = gw.inner.progress.lock().unwrap_or_else(|p| p.into_inner());
-    let route = routes.get(&token)?;
-    let session = route.session.upgrade()?;
-    params.insert("progressToken".into(), route.token.clone());
-    Some((session, route.related.clone(), to_raw(&params)))
 }
 
 /// A read goes to the upstream that owns the URI (as a call of this session
