@@ -502,5 +502,42 @@ def text_of(result) -> str:
     return "\n".join(block.text for block in result.content if getattr(block, "type", None) == "text")
 
 
+_HELD = re.compile(r"^\((?:a tool|(\d+) tools) of server `([^`]+)` matched but .* waiting for a person's approval")
+_NOT_RUNNING = re.compile(r" \[server (\S+) is [^\]]*: cannot be called until it runs\]$")
+
+
+def search_results(text: str, separator: str = "__") -> list[dict]:
+    """The results of a `search_tools` answer, read from its text as an agent reads them.
+
+    The answer is text alone (issue 21: each thing said once), one line per tool,
+    `name(signature) — first sentence`, a `[server … cannot be called …]` note on
+    a tool whose server is not running, a `(… of server `s` matched but … waiting
+    …)` line per server whose matching tools are held, and a last line saying
+    what to call next. Each result is a dict: name, server, signature,
+    description, callable; or server, held, callable for held tools.
+    """
+    results: list[dict] = []
+    for line in text.splitlines():
+        held = _HELD.match(line)
+        if held:
+            results.append({"server": held.group(2), "held": int(held.group(1) or 1), "callable": False})
+            continue
+        head, dash, description = line.partition(" — ")
+        if not dash or "(" not in head:
+            continue  # "No tools match", the next-step line
+        name, paren, rest = head.partition("(")
+        note = _NOT_RUNNING.search(description)
+        if note:
+            description = description[: note.start()]
+        results.append({
+            "name": name,
+            "server": note.group(1) if note else name.split(separator, 1)[0],
+            "signature": paren + rest,
+            "description": description,
+            "callable": note is None,
+        })
+    return results
+
+
 if __name__ == "__main__":  # print the snippets, for a quick look
     sys.stdout.write(everything_stdio() + "\n" + time_stdio() + "\n" + git_stdio("/tmp/repo"))

@@ -98,7 +98,7 @@ def test_pending_changed_and_blocked_tools_never_reach_the_server(gateway, tmp_p
     with McpSession(tk.surface_url(gw, "search")) as s:
         assert s.tool_names() == SEARCH_TOOLS
         found = s.call("search_tools", {"query": "tool of the mutable fixture reads a file", "limit": 10})
-        results = found["structuredContent"]["results"]
+        results = harness.search_results(found["content"][0]["text"])
         named = {r["name"] for r in results if "name" in r}
         assert any(r.get("server") == SERVER and r.get("held") for r in results), f"search_tools does not say that tools wait: {results}"
         for tool in held:
@@ -334,9 +334,9 @@ def test_nothing_on_the_mcp_endpoint_can_approve_add_or_remove(gateway, tmp_path
             attempt(s, "tools/call", {"name": "call_tool", "arguments": {"name": name, "arguments": args}})
             attempt(s, "tools/call", {"name": "describe_tool", "arguments": {"name": name}})
         found = s.call("search_tools", {"query": "approve tools trust server add upstream", "limit": 25})
-        offered = {r["name"] for r in found["structuredContent"]["results"] if "name" in r}
+        offered = {r["name"] for r in harness.search_results(found["content"][0]["text"]) if "name" in r}
         assert offered <= {f"{SERVER}__echo", f"{SERVER}__delete_all", "outsider__exfiltrate"}, f"search offers management operations: {offered}"
-        for r in found["structuredContent"]["results"]:
+        for r in harness.search_results(found["content"][0]["text"]):
             assert r["callable"] is False, f"search offers a pending tool as callable: {r}"
         assert_refused(lambda: s.call("call_tool", {"name": f"{SERVER}__delete_all", "arguments": {"approve": True}}), "delete_all")
 
@@ -588,7 +588,7 @@ def test_search_mode_shows_agents_no_text_a_person_has_not_approved(gateway, tmp
         described = {t: s.call("describe_tool", {"name": f"{SERVER}__{t}"}) for t in ("add", "subtract")}
         # Arguments that do not fit the held schema: refused as held, not judged by that schema.
         assert_refused(lambda: s.call("call_tool", {"name": f"{SERVER}__add", "arguments": {"text": 5}}), "add")
-    results = found["structuredContent"]["results"]
+    results = harness.search_results(found["content"][0]["text"])
     names = {r["name"] for r in results if "name" in r}
     assert not {f"{SERVER}__add", f"{SERVER}__subtract"} & names, f"held tools are named: {results}"
     assert any(r.get("server") == SERVER and r.get("held") == 2 for r in results), f"search does not say two tools wait: {results}"

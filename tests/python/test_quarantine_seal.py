@@ -408,7 +408,7 @@ def test_a_pending_tools_argument_names_never_reach_an_agent(gateway, tmp_path):
     for what, value in {"search_tools": found, "describe_tool": described, "tools/list": listed, "refusal": refused.value.message}.items():
         assert_no_leak(what, value)
         assert BENIGN not in json.dumps(value), f"{what} shows a pending description: {value}"
-    assert found["structuredContent"]["results"] == [{"server": SERVER, "held": 1, "callable": False}], found
+    assert harness.search_results(found["content"][0]["text"]) == [{"server": SERVER, "held": 1, "callable": False}], found
 
 
 # --------------------------------------------------------------------------

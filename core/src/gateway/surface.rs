@@ -2,6 +2,11 @@
 //! `call_tool` instead of every tool definition. The router checks the
 //! arguments of these three, and the inner arguments of `call_tool`, against
 //! their schemas (`arguments.rs`) before anything reaches the upstream.
+//!
+//! A `search_tools` result says each thing once: compact text, one line per
+//! tool (`name(signature) — first sentence`), and no `structuredContent`
+//! repeating it as JSON. Every token of it is read by the agent on every
+//! search (issue 21: start plus one search at 500 tools ≤ 500 tokens).
 
 use serde_json::{json, Value};
 
@@ -61,6 +66,15 @@ fn text_result(text: String, structured: Value) -> Value {
     json!({ "content": [{ "type": "text", "text": text }], "structuredContent": structured })
 }
 
+/// A result that is its text alone: nothing said twice.
+fn text_only(text: String) -> Value {
+    json!({ "content": [{ "type": "text", "text": text }] })
+}
+
+/// The last line of a search with a callable tool: what to do next.
+const NEXT_STEP: &str =
+    "Call one with call_tool {name, arguments}; describe_tool {name} shows its full schema.";
+
 /// `search_tools`.
 pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, GatewayError> {
     let query = args
@@ -99,7 +113,7 @@ pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, Ga
     let table = gw.table();
     let settings = gw.settings();
     let mut lines = Vec::new();
-    let mut results = Vec::new();
+    let mut any_callable = false;
     // Held tools, by server: how many matched.
     let mut held: indexmap::IndexMap<String, usize> = indexmap::IndexMap::new();
     for h in hits {
@@ -116,7 +130,7 @@ pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, Ga
         let line_desc = one_line(h.description.as_deref().unwrap_or(""));
         // The index outlives upstreams: a tool is callable only while its server serves it.
         let live = table.resolve(&name).is_some();
-        let callable = live;
+        any_callable |= live;
         let note = if !live {
             let running = gw
                 .upstream(&h.server)
@@ -131,7 +145,6 @@ pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, Ga
             String::new()
         };
         lines.push(format!("{name}{} — {line_desc}{note}", h.signature));
-        results.push(json!({ "name": name, "server": h.server, "description": line_desc, "signature": h.signature, "state": state, "callable": callable }));
     }
     for (server, count) in held {
         let what = if count == 1 {
@@ -140,14 +153,16 @@ pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, Ga
             format!("{count} tools")
         };
         lines.push(format!("({what} of server `{server}` matched but {} waiting for a person's approval; nothing of {} is shown until then)", if count == 1 { "is" } else { "are" }, if count == 1 { "it" } else { "them" }));
-        results.push(json!({ "server": server, "held": count, "callable": false }));
     }
-    let text = if lines.is_empty() {
-        "No tools match. Try other words, or fewer.".to_owned()
-    } else {
-        lines.join("\n")
-    };
-    Ok(text_result(text, json!({ "results": results })))
+    if lines.is_empty() {
+        return Ok(text_only(
+            "No tools match. Try other words, or fewer.".to_owned(),
+        ));
+    }
+    if any_callable {
+        lines.push(NEXT_STEP.to_owned());
+    }
+    Ok(text_only(lines.join("\n")))
 }
 
 /// The first sentence of a description, at most 160 characters.
