@@ -79,7 +79,7 @@ print_table() {
           cps_all: (map(.calls_per_sec | tostring) | join(", ")),
           p50: (map(.p50_us) | median), p99: (map(.p99_us) | median),
           idle: (map(.idle_rss_kb) | median), peak: (map(.peak_rss_kb) | median),
-          cpu_us: (map(1000 * .cpu_ms / (.calls_per_sec * (.seconds + $warmup))) | median),
+          cpu_us: (map(1000 * .cpu_ms / (.calls_per_sec * (.seconds + (.warmup // $warmup)))) | median),
           errors: (map(.errors) | add)
         })
       | (map(select(.gateway == "portcullis")) | map({key: (.sessions | tostring), value: .}) | from_entries) as $p
@@ -287,7 +287,8 @@ for round in $(seq 1 "$ROUNDS"); do
             stop_gateway
             jq -c --arg g "$g" --argjson round "$round" --argjson idle "${idle_kb:-null}" \
                 --argjson cpu_ms "$(((cpu1 - cpu0) * 1000 / ticks_per_sec))" --argjson peak "$peak" \
-                '. + {gateway: $g, round: $round, idle_rss_kb: $idle, cpu_ms: $cpu_ms, peak_rss_kb: $peak}' <<<"$line" >>"$OUT"
+                --argjson warmup "$WARMUP" \
+                '. + {gateway: $g, round: $round, warmup: $warmup, idle_rss_kb: $idle, cpu_ms: $cpu_ms, peak_rss_kb: $peak}' <<<"$line" >>"$OUT"
             echo "round $round, $s sessions, $g: $(jq -r '"\(.calls_per_sec) calls/s, p50 \(.p50_us) µs, p99 \(.p99_us) µs, peak \(.peak_rss_kb) KiB"' <<<"$line")" >&2
         done
     done
