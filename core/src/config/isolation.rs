@@ -253,18 +253,12 @@ pub(crate) fn resolve(
         return resolve_sandbox(name, server, command);
     }
     if kind == IsolationKind::None {
-        let given: Vec<&str> = [
-            ("image", server.image.is_some()),
-            ("network", server.network.is_some()),
-            ("mounts", server.mounts.is_some()),
-            ("memory", server.memory.is_some()),
-            ("cpus", server.cpus.is_some()),
-            ("pids", server.pids.is_some()),
-            ("user", server.user.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(k, set)| set.then_some(k))
-        .collect();
+        let given = options_set(
+            server,
+            &[
+                "image", "network", "mounts", "memory", "cpus", "pids", "user",
+            ],
+        );
         if !given.is_empty() {
             return Err((
                 format!(
@@ -359,6 +353,23 @@ pub(crate) fn resolve(
     }))
 }
 
+/// Which of the isolation options `names` the server's table sets, in the
+/// order of the table's fields.
+fn options_set(server: &ServerConfig, names: &[&str]) -> Vec<&'static str> {
+    [
+        ("image", server.image.is_some()),
+        ("network", server.network.is_some()),
+        ("mounts", server.mounts.is_some()),
+        ("memory", server.memory.is_some()),
+        ("cpus", server.cpus.is_some()),
+        ("pids", server.pids.is_some()),
+        ("user", server.user.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, set)| (set && names.contains(&k)).then_some(k))
+    .collect()
+}
+
 /// The sandbox's share of [`resolve`]: what it cannot enforce is refused.
 fn resolve_sandbox(
     name: &str,
@@ -371,14 +382,7 @@ fn resolve_sandbox(
             "the sandbox runs a command; remove `isolation` for an HTTP server".into(),
         ));
     }
-    let given: Vec<&str> = [
-        ("image", server.image.is_some()),
-        ("cpus", server.cpus.is_some()),
-        ("user", server.user.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(k, set)| set.then_some(k))
-    .collect();
+    let given = options_set(server, &["image", "cpus", "user"]);
     if !given.is_empty() {
         return Err((
             format!(
