@@ -112,14 +112,24 @@ pub fn add_client(
         )
     })?;
     let token = new_token();
-    store
-        .put_client(name, &token_hash(&token), profile)
-        .map_err(|error| GatewayError::Store { error })?;
+    record_token(store, name, &token, profile)?;
     Ok(NewClient {
         name: name.to_owned(),
         token,
         profile: profile.map(str::to_owned),
     })
+}
+
+/// Keeps the hash of `token` as client `name`'s (never the token).
+fn record_token(
+    store: &Store,
+    name: &str,
+    token: &str,
+    profile: Option<&str>,
+) -> Result<(), GatewayError> {
+    store
+        .put_client(name, &token_hash(token), profile)
+        .map_err(|error| GatewayError::Store { error })
 }
 
 /// Every client with a token in `store`.
@@ -157,10 +167,7 @@ impl Gateway {
     /// Records `token` (made by the caller, e.g. written into a client's
     /// config already) as client `name`'s.
     pub(super) fn put_client_token(&self, name: &str, token: &str) -> Result<(), GatewayError> {
-        self.inner
-            .store
-            .put_client(name, &token_hash(token), None)
-            .map_err(|error| GatewayError::Store { error })?;
+        record_token(&self.inner.store, name, token, None)?;
         self.inner.client_tokens.reload(&self.inner.store);
         Ok(())
     }
