@@ -71,6 +71,7 @@ fn as_hinted<'a>(err: &'a (dyn Error + 'static)) -> Option<&'a dyn Hinted> {
     first_of!(
         HintedError,
         crate::gateway::GatewayError,
+        crate::gateway::Refusal,
         crate::config::ConfigError,
         crate::store::StoreError,
         crate::upstream::UpstreamError,

@@ -34,7 +34,10 @@ pub use downstream::{
     process_stdio, serve_http, serve_sign_in_callback, serve_stdio, HttpServer, ProcessInput,
     ProcessOutput,
 };
-pub use gateway::{add_client, list_clients, remove_client, ClientView, NewClient, Refusal};
+pub use gateway::{
+    add_client, list_clients, remove_client, Admission, Caller, ClientView, Door, NewClient,
+    Refusal,
+};
 pub use gateway::{list_secrets, secret_uses, CallRate, SecretSet, SecretView};
 pub use gateway::{
     ClientInfo, ClientSetups, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener,

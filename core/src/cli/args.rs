@@ -17,7 +17,7 @@ pub(crate) enum Command {
     /// Run the gateway: the MCP endpoint and the admin API on loopback.
     Serve(ServeArgs),
     /// Serve the gateway over stdin/stdout, for clients that only spawn commands.
-    Stdio(ConfigArgs),
+    Stdio(StdioArgs),
     /// Add, list, remove, import, approve and block upstream MCP servers.
     #[command(subcommand)]
     Upstream(UpstreamCommand),
@@ -256,6 +256,15 @@ pub(crate) struct ConfigArgs {
     /// The config file (default: $PORTCULLIS_HOME/config.toml or the XDG config dir).
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct StdioArgs {
+    /// Serve only what this profile offers (`[profiles.NAME]`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) profile: Option<String>,
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
 }
 
 #[derive(Args)]

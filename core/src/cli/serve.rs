@@ -4,9 +4,9 @@ use portcullis::api::RuntimeFile;
 use portcullis::clients::{terminal_snippets, Target};
 use portcullis::config::{Overrides, Paths, Settings};
 use portcullis::serve::{load_settings, watch_config, Server, SHUTDOWN_DEADLINE};
-use portcullis::{process_stdio, serve_sign_in_callback, serve_stdio, Gateway, GatewayEvent};
+use portcullis::{process_stdio, serve_sign_in_callback, serve_stdio, Door, Gateway, GatewayEvent};
 
-use super::args::{ConfigArgs, ServeArgs};
+use super::args::{ConfigArgs, ServeArgs, StdioArgs};
 
 fn load(config: &ConfigArgs, overrides: &Overrides) -> anyhow::Result<(Paths, Settings)> {
     Ok(load_settings(config.config.as_deref(), overrides)?)
@@ -58,11 +58,23 @@ fn refuse_a_second_gateway(paths: &Paths) -> anyhow::Result<()> {
     )
 }
 
-pub(crate) async fn stdio(args: ConfigArgs) -> anyhow::Result<()> {
+pub(crate) async fn stdio(args: StdioArgs) -> anyhow::Result<()> {
     super::init_logging("portcullis=warn");
     let overrides = Overrides::default();
-    let (paths, settings) = load(&args, &overrides)?;
+    let (paths, settings) = load(&args.config, &overrides)?;
+    let door = Door {
+        profile: args.profile,
+        surface: None,
+    };
     let gw = Gateway::start(paths.clone(), settings)?;
+    // A mistyped profile is said before anything is served.
+    let admission = match gw.admit(None, &door) {
+        Ok(a) => a,
+        Err(refusal) => {
+            gw.shutdown(SHUTDOWN_DEADLINE).await;
+            return Err(refusal.into());
+        }
+    };
     watch_config(&gw, &paths, overrides);
     // An HTTP upstream may ask for an OAuth sign-in: the browser comes back to a loopback port.
     if let Err(e) = serve_sign_in_callback(&gw).await {
@@ -72,7 +84,7 @@ pub(crate) async fn stdio(args: ConfigArgs) -> anyhow::Result<()> {
     }
     let (input, output) = process_stdio();
     tokio::select! {
-        () = serve_stdio(&gw, input, output) => {}
+        () = serve_stdio(&gw, admission, input, output) => {}
         () = wait_for_signal() => {}
     }
     gw.shutdown(SHUTDOWN_DEADLINE).await;

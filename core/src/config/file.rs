@@ -29,6 +29,9 @@ pub struct ConfigFile {
     /// Which MCP registry `portcullis registry` and the Catalog page read.
     #[serde(default)]
     pub registry: super::RegistryConfig,
+    /// Named views of the gateway (`[profiles.NAME]`), in file order.
+    #[serde(default)]
+    pub profiles: IndexMap<String, super::ProfileConfig>,
 }
 
 /// `[gateway]`.

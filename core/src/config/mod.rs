@@ -16,6 +16,7 @@ mod isolation;
 mod limits;
 mod paths;
 pub(crate) mod private_files;
+mod profiles;
 mod registry;
 mod settings;
 mod telemetry;
@@ -39,6 +40,7 @@ pub use isolation::{
 };
 pub use limits::{Limits, LimitsConfig};
 pub use paths::Paths;
+pub use profiles::{check_profile_name, glob_match, Profile, ProfileConfig};
 pub use registry::{RegistryConfig, RegistrySettings, DEFAULT_REGISTRY_URL};
 pub use settings::{
     Concurrency, Overrides, ServerSettings, Settings, TransportSettings, DEFAULT_LISTEN,

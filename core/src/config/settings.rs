@@ -60,6 +60,8 @@ pub struct Settings {
     /// `[gateway] require_client_token` as written (unset: required once a
     /// client token exists).
     pub require_client_token: Option<bool>,
+    /// Named views of the gateway (`[profiles.NAME]`), in file order.
+    pub profiles: IndexMap<String, std::sync::Arc<super::Profile>>,
 }
 
 /// One upstream's resolved settings.
@@ -297,6 +299,11 @@ impl Settings {
             super::TelemetrySettings::resolve(&file.telemetry).map_err(|(m, h)| invalid(m, &h))?;
         let registry =
             super::RegistrySettings::resolve(&file.registry).map_err(|(m, h)| invalid(m, &h))?;
+        let profiles = super::Profile::resolve_all(&file.profiles)
+            .map_err(|(m, h)| invalid(m, &h))?
+            .into_iter()
+            .map(|(name, p)| (name, std::sync::Arc::new(p)))
+            .collect();
         let allowed_origins = file
             .gateway
             .allowed_origins
@@ -327,6 +334,7 @@ impl Settings {
             telemetry,
             require_client_token: file.gateway.require_client_token,
             registry,
+            profiles,
         })
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 use super::{check_local, OriginPolicy};
 use crate::config::SurfaceMode;
-use crate::gateway::{Gateway, GatewayError, Session};
+use crate::gateway::{Admission, Door, Gateway, GatewayError, Session};
 use crate::protocol::{raw, ErrorCode, Kind, Message, ParseError};
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -42,14 +42,20 @@ pub async fn serve_http(
     extra: Router,
 ) -> Result<HttpServer, GatewayError> {
     let app = Router::new()
-        .route("/mcp", get(get_stream).post(post_default).delete(delete))
+        .route("/mcp", get(get_stream).post(post).delete(delete))
+        .route("/mcp/direct", get(get_stream).post(post).delete(delete))
+        .route("/mcp/search", get(get_stream).post(post).delete(delete))
         .route(
-            "/mcp/direct",
-            get(get_stream).post(post_direct).delete(delete),
+            "/mcp/p/{profile}",
+            get(get_stream).post(post).delete(delete),
         )
         .route(
-            "/mcp/search",
-            get(get_stream).post(post_search).delete(delete),
+            "/mcp/p/{profile}/direct",
+            get(get_stream).post(post).delete(delete),
+        )
+        .route(
+            "/mcp/p/{profile}/search",
+            get(get_stream).post(post).delete(delete),
         )
         .with_state(gw.clone())
         .merge(extra);
@@ -163,13 +169,37 @@ fn add_session_header(resp: &mut Response, session: Option<&str>) {
     }
 }
 
-/// The client whose token the request presents (none without a token when
-/// none is required), or the 401 that refuses it.
+/// The door a request came in by, from its path: `/mcp`, `/mcp/direct`,
+/// `/mcp/search`, `/mcp/p/NAME` and `/mcp/p/NAME/direct|search`.
+fn door_of(uri: &Uri) -> Door {
+    let rest = uri.path().trim_start_matches("/mcp");
+    let surface_of = |s: &str| match s {
+        "direct" => Some(SurfaceMode::Direct),
+        "search" => Some(SurfaceMode::Search),
+        _ => None,
+    };
+    match rest.strip_prefix("/p/") {
+        Some(profile) => {
+            let (name, surface) = profile.split_once('/').unwrap_or((profile, ""));
+            Door {
+                profile: Some(name.to_owned()),
+                surface: surface_of(surface),
+            }
+        }
+        None => Door {
+            profile: None,
+            surface: surface_of(rest.trim_start_matches('/')),
+        },
+    }
+}
+
+/// Lets the request in by `door` (its client by its token, its profile),
+/// or the 401, 403 or 404 that refuses it.
 #[allow(
     clippy::result_large_err,
     reason = "the refusal is the handler's answer, returned at once"
 )]
-fn caller_of(gw: &Gateway, headers: &HeaderMap) -> Result<Option<Arc<str>>, Response> {
+fn admit(gw: &Gateway, headers: &HeaderMap, door: &Door) -> Result<Admission, Response> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -177,22 +207,26 @@ fn caller_of(gw: &Gateway, headers: &HeaderMap) -> Result<Option<Arc<str>>, Resp
             let (scheme, token) = v.trim().split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         });
-    gw.caller(bearer).map_err(|refusal| {
+    gw.admit(bearer, door).map_err(|refusal| {
+        let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::UNAUTHORIZED);
         let mut resp = rpc_error(
-            StatusCode::UNAUTHORIZED,
+            status,
             ErrorCode::InvalidRequest,
-            &format!("{}\nhint: {}", refusal.message(), refusal.hint()),
+            &crate::hint::with_hint(&refusal),
         );
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"portcullis\""),
-        );
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"portcullis\""),
+            );
+        }
         resp
     })
 }
 
-/// The session the request names, if it belongs to `caller` (the client
-/// its token names): a session is used by the client that opened it.
+/// The session the request names, if it belongs to the client and profile
+/// it was let in as: a session is used by the client that opened it, at the
+/// profile it was opened for.
 #[allow(
     clippy::result_large_err,
     reason = "the refusal is the handler's answer, returned at once"
@@ -200,7 +234,7 @@ fn caller_of(gw: &Gateway, headers: &HeaderMap) -> Result<Option<Arc<str>>, Resp
 fn session_of(
     gw: &Gateway,
     headers: &HeaderMap,
-    caller: Option<&str>,
+    admission: &Admission,
 ) -> Result<Arc<Session>, Response> {
     let Some(id) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) else {
         return Err(rpc_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "missing Mcp-Session-Id header: send `initialize` first and echo the session id it returns"));
@@ -212,26 +246,22 @@ fn session_of(
             "unknown or expired session: start a new one with `initialize`",
         )
     })?;
-    if session.caller() != caller {
+    if !session.admits(admission) {
         return Err(rpc_error(
             StatusCode::FORBIDDEN,
             ErrorCode::InvalidRequest,
-            "this session was opened with another client token: send the token that opened it, or start a new session with `initialize`",
+            &other_session(&session),
         ));
     }
     Ok(session)
 }
 
-async fn post_default(State(gw): State<Gateway>, req: Request) -> Response {
-    post(gw, None, req).await
-}
-
-async fn post_direct(State(gw): State<Gateway>, req: Request) -> Response {
-    post(gw, Some(SurfaceMode::Direct), req).await
-}
-
-async fn post_search(State(gw): State<Gateway>, req: Request) -> Response {
-    post(gw, Some(SurfaceMode::Search), req).await
+/// Why a request may not use `session`.
+fn other_session(session: &Session) -> String {
+    let door = session
+        .profile()
+        .map_or_else(|| "/mcp".to_owned(), |p| format!("/mcp/p/{p}"));
+    format!("this session was opened at {door} with another client token or for another profile: send the token that opened it to {door}, or start a new session with `initialize`")
 }
 
 /// Whether a request says its body is JSON (`application/json`, parameters allowed).
@@ -283,23 +313,23 @@ async fn read_body(
     Ok(Bytes::from(buf))
 }
 
-async fn post(gw: Gateway, surface: Option<SurfaceMode>, req: Request) -> Response {
+async fn post(State(gw): State<Gateway>, req: Request) -> Response {
     // A client that sends W3C trace context in its headers: its request runs in that trace.
     match crate::telemetry::remote_parent(&gw.inner.telemetry, req.headers()) {
         Some(parent) => {
             use opentelemetry::context::FutureExt as _;
-            post_in(gw, surface, req).with_context(parent).await
+            post_in(gw, req).with_context(parent).await
         }
-        None => post_in(gw, surface, req).await,
+        None => post_in(gw, req).await,
     }
 }
 
-async fn post_in(gw: Gateway, surface: Option<SurfaceMode>, req: Request) -> Response {
+async fn post_in(gw: Gateway, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
-    // Who calls, before anything is read: a refused request costs nothing.
-    let caller = match caller_of(&gw, &headers) {
-        Ok(c) => c,
+    // Who calls, by which door, before anything is read: a refused request costs nothing.
+    let admission = match admit(&gw, &headers, &door_of(&parts.uri)) {
+        Ok(a) => a,
         Err(refused) => return refused,
     };
     if !is_json(&headers) {
@@ -365,7 +395,7 @@ async fn post_in(gw: Gateway, surface: Option<SurfaceMode>, req: Request) -> Res
         );
     }
     if super::http_modern::is_modern(&headers, &msgs) {
-        return super::http_modern::post(gw, surface, caller, headers, msgs, batch).await;
+        return super::http_modern::post(gw, admission, headers, msgs, batch).await;
     }
     let is_init = msgs
         .iter()
@@ -378,7 +408,7 @@ async fn post_in(gw: Gateway, surface: Option<SurfaceMode>, req: Request) -> Res
                 "`initialize` must be sent alone, not in a batch",
             );
         }
-        let session = match gw.open_session("http", surface) {
+        let session = match gw.open_session("http", &admission) {
             Ok(s) => s,
             Err(e) => {
                 return rpc_error(
@@ -391,9 +421,6 @@ async fn post_in(gw: Gateway, surface: Option<SurfaceMode>, req: Request) -> Res
         let Some(msg) = msgs.into_iter().next() else {
             return StatusCode::ACCEPTED.into_response();
         };
-        if let Some(caller) = caller {
-            session.bind_caller(caller);
-        }
         // A refused `initialize` leaves no session behind.
         let answer = gw.handle(&session, msg, None).await;
         if answer.as_ref().is_none_or(|a| a.error.is_some()) {
@@ -405,7 +432,7 @@ async fn post_in(gw: Gateway, surface: Option<SurfaceMode>, req: Request) -> Res
             Some(session.id()),
         );
     }
-    let session = match session_of(&gw, &headers, caller.as_deref()) {
+    let session = match session_of(&gw, &headers, &admission) {
         Ok(s) => s,
         Err(resp) => return resp,
     };
@@ -532,7 +559,7 @@ fn stateless(headers: &HeaderMap) -> bool {
     super::http_modern::is_modern(headers, &[])
 }
 
-async fn get_stream(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
+async fn get_stream(State(gw): State<Gateway>, uri: Uri, headers: HeaderMap) -> Response {
     if stateless(&headers) {
         return super::http_modern::method_not_allowed();
     }
@@ -547,11 +574,11 @@ async fn get_stream(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
             "the GET stream needs `Accept: text/event-stream`",
         );
     }
-    let caller = match caller_of(&gw, &headers) {
-        Ok(c) => c,
+    let admission = match admit(&gw, &headers, &door_of(&uri)) {
+        Ok(a) => a,
         Err(refused) => return refused,
     };
-    let session = match session_of(&gw, &headers, caller.as_deref()) {
+    let session = match session_of(&gw, &headers, &admission) {
         Ok(s) => s,
         Err(resp) => return resp,
     };
@@ -599,7 +626,7 @@ impl Drop for OutboundStream {
     }
 }
 
-async fn delete(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
+async fn delete(State(gw): State<Gateway>, uri: Uri, headers: HeaderMap) -> Response {
     if stateless(&headers) {
         return super::http_modern::method_not_allowed();
     }
@@ -610,19 +637,16 @@ async fn delete(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
             "missing Mcp-Session-Id header",
         );
     };
-    // Only the client that opened a session may end it.
-    let caller = match caller_of(&gw, &headers) {
-        Ok(c) => c,
+    // Only the client that opened a session may end it, at its door.
+    let admission = match admit(&gw, &headers, &door_of(&uri)) {
+        Ok(a) => a,
         Err(refused) => return refused,
     };
-    if gw
-        .session(id)
-        .is_some_and(|s| s.caller() != caller.as_deref())
-    {
+    if let Some(session) = gw.session(id).filter(|s| !s.admits(&admission)) {
         return rpc_error(
             StatusCode::FORBIDDEN,
             ErrorCode::InvalidRequest,
-            "this session was opened with another client token",
+            &other_session(&session),
         );
     }
     if gw.close_session(id).await {

@@ -18,8 +18,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 
 use super::http::{answer_streaming, json_response};
-use crate::config::SurfaceMode;
-use crate::gateway::{era_of, Era, EraSigns, Gateway};
+use crate::gateway::{era_of, Admission, Era, EraSigns, Gateway};
 use crate::protocol::modern::{self, RoutingHeaders};
 use crate::protocol::{http_status_for, raw, ErrorCode, Kind, Message};
 
@@ -107,8 +106,7 @@ fn status_of(msg: &Message) -> StatusCode {
 /// One stateless POST.
 pub(super) async fn post(
     gw: Gateway,
-    surface: Option<SurfaceMode>,
-    caller: Option<std::sync::Arc<str>>,
+    admission: Admission,
     headers: HeaderMap,
     msgs: Vec<Message>,
     batch: bool,
@@ -144,7 +142,7 @@ pub(super) async fn post(
     answer_streaming(
         async move {
             Some(
-                gw.handle_modern(msg, checked.as_ref(), surface, caller, Some(tx))
+                gw.handle_modern(msg, checked.as_ref(), &admission, Some(tx))
                     .await,
             )
         },

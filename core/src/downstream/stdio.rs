@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::gateway::Gateway;
+use crate::gateway::{Admission, Gateway};
 use crate::protocol::{raw, ErrorCode, Kind, Message};
 use crate::transport::{Line, LineReader};
 
@@ -93,14 +93,15 @@ fn stat(fd: std::os::fd::BorrowedFd<'_>) -> Option<libc::stat> {
     (rc == 0).then(|| unsafe { st.assume_init() })
 }
 
-/// Serves one session on `input`/`output` until `input` ends or the gateway stops.
-pub async fn serve_stdio<R, W>(gw: &Gateway, input: R, output: W)
+/// Serves one session on `input`/`output` until `input` ends or the gateway
+/// stops, seeing what `admission` lets it (`portcullis stdio --profile`).
+pub async fn serve_stdio<R, W>(gw: &Gateway, admission: Admission, input: R, output: W)
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
     // Only HTTP sessions count against `max_sessions`: this one always opens.
-    let Ok(session) = gw.open_session("stdio", None) else {
+    let Ok(session) = gw.open_session("stdio", &admission) else {
         return;
     };
     let limit = gw.settings().max_message_bytes;
@@ -190,10 +191,10 @@ where
             listen(gw, msg, out_tx.clone(), &requests, stop).await;
         } else if msg.kind() == Kind::Request && is_stateless(&msg) {
             // A 2026-07-28 request: its notifications go out on the same pipe.
-            let (gw, tx) = (gw.clone(), out_tx.clone());
+            let (gw, tx, admission) = (gw.clone(), out_tx.clone(), admission.clone());
             requests.spawn(async move {
                 let answer = gw
-                    .handle_modern(msg, None, None, None, Some(tx.clone()))
+                    .handle_modern(msg, None, &admission, Some(tx.clone()))
                     .await;
                 let _ = tx.send(answer).await;
             });

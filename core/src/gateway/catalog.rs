@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::items::Shown;
-use super::{Gateway, GatewayError};
+use super::{Gateway, GatewayError, View};
 use crate::protocol::{to_raw, Message, NameMap};
 use crate::trust::ItemKind;
 use crate::upstream::{UpstreamHandle, UpstreamState};
@@ -79,11 +79,12 @@ fn shape(resource: &Value) -> IndexMap<String, Box<RawValue>> {
     out
 }
 
-fn capable(gw: &Gateway, capability: &str) -> Vec<UpstreamHandle> {
+fn capable(gw: &Gateway, view: &View, capability: &str) -> Vec<UpstreamHandle> {
     gw.upstream_handles()
         .into_iter()
         .filter(|h| {
-            h.status().state == UpstreamState::Ready
+            view.server(h.name())
+                && h.status().state == UpstreamState::Ready
                 && h.info().capabilities.get(capability).is_some()
         })
         .collect()
@@ -114,12 +115,13 @@ fn decode_cursor(cursor: &str) -> Option<(String, Option<String>)> {
 /// One merged page of a list.
 pub(super) async fn list(
     gw: &Gateway,
+    view: &View,
     kind: ListKind,
     msg: &Message,
 ) -> Result<Box<RawValue>, GatewayError> {
     let params: IndexMap<String, Box<RawValue>> =
         msg.params_as().ok().flatten().unwrap_or_default();
-    let upstreams = capable(gw, kind.capability);
+    let upstreams = capable(gw, view, kind.capability);
     let (mut index, mut cursor) = match params
         .get("cursor")
         .and_then(|c| serde_json::from_str::<String>(c.get()).ok())
@@ -289,11 +291,13 @@ fn adopt(
     to_raw(&item)
 }
 
-/// The upstream that should get a request about `uri`, in order of preference.
-pub(super) fn resource_targets(gw: &Gateway, uri: &str) -> Vec<UpstreamHandle> {
+/// The upstreams `view` shows that should get a request about `uri`, in
+/// order of preference.
+pub(super) fn resource_targets(gw: &Gateway, view: &View, uri: &str) -> Vec<UpstreamHandle> {
     match resource_owner(gw, uri).and_then(|o| gw.upstream(&o)) {
-        Some(h) => vec![h],
-        None => capable(gw, "resources"),
+        Some(h) if view.server(h.name()) => vec![h],
+        Some(_) => Vec::new(),
+        None => capable(gw, view, "resources"),
     }
 }
 
@@ -311,8 +315,12 @@ fn resource_owner(gw: &Gateway, uri: &str) -> Option<String> {
     })
 }
 
-/// Where a downstream prompt name leads.
-pub(super) fn resolve_prompt(gw: &Gateway, name: &str) -> Option<(String, String)> {
+/// Where a downstream prompt name leads, if `view` shows its server.
+pub(super) fn resolve_prompt(gw: &Gateway, view: &View, name: &str) -> Option<(String, String)> {
+    resolve_any_prompt(gw, name).filter(|(server, _)| view.server(server))
+}
+
+fn resolve_any_prompt(gw: &Gateway, name: &str) -> Option<(String, String)> {
     if let Some(found) = gw
         .inner
         .catalog
@@ -341,8 +349,9 @@ pub(super) fn resolve_prompt(gw: &Gateway, name: &str) -> Option<(String, String
 /// offers a template for it (naming that server, nothing of its text), else
 /// not found (SEP-2164: -32602 with the URI in `data`), since no server
 /// offers it at all.
-pub(super) fn uri_held(gw: &Gateway, uri: &str) -> GatewayError {
-    match resource_owner(gw, uri).or_else(|| gw.uri_known_by(uri)) {
+pub(super) fn uri_held(gw: &Gateway, view: &View, uri: &str) -> GatewayError {
+    let owner = resource_owner(gw, uri).or_else(|| gw.uri_known_by(uri));
+    match owner.filter(|o| view.server(o)) {
         Some(owner) => gw.item_held(&format!("resource `{uri}`"), &owner),
         None => GatewayError::ResourceNotFound {
             uri: uri.to_owned(),
@@ -353,15 +362,16 @@ pub(super) fn uri_held(gw: &Gateway, uri: &str) -> GatewayError {
 /// Sends a request about a resource URI, trying the candidates in order.
 pub(super) async fn by_uri(
     gw: &Gateway,
+    view: &View,
     uri: &str,
     msg: &Message,
 ) -> Result<(String, Message), GatewayError> {
-    let targets: Vec<UpstreamHandle> = resource_targets(gw, uri)
+    let targets: Vec<UpstreamHandle> = resource_targets(gw, view, uri)
         .into_iter()
         .filter(|h| gw.uri_allowed(h.name(), uri))
         .collect();
     if targets.is_empty() {
-        return Err(uri_held(gw, uri));
+        return Err(uri_held(gw, view, uri));
     }
     let mut last = None;
     for h in &targets {

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::{Era, Gateway, Session};
+use super::{Door, Era, Gateway, Session};
 use crate::config::{ConfigFile, Overrides, Paths, Settings};
 use crate::protocol::{raw, to_raw, Message};
 use crate::search::SearchIndex;
@@ -27,13 +27,13 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// An MCP server played in this process: what it lists, what it was asked.
 #[derive(Clone)]
-struct FakeServer {
+pub(super) struct FakeServer {
     tools: watch::Sender<Vec<Value>>,
     calls: Arc<Mutex<Vec<Value>>>,
 }
 
 impl FakeServer {
-    fn new(tools: Vec<Value>) -> Self {
+    pub(super) fn new(tools: Vec<Value>) -> Self {
         Self {
             tools: watch::Sender::new(tools),
             calls: Arc::default(),
@@ -45,7 +45,7 @@ impl FakeServer {
         self.tools.send_replace(tools);
     }
 
-    fn calls(&self) -> Vec<Value> {
+    pub(super) fn calls(&self) -> Vec<Value> {
         self.calls.lock().unwrap().clone()
     }
 
@@ -105,7 +105,7 @@ impl FakeServer {
     }
 }
 
-fn tool(name: &str, description: &str) -> Value {
+pub(super) fn tool(name: &str, description: &str) -> Value {
     json!({
         "name": name,
         "description": description,
@@ -114,19 +114,25 @@ fn tool(name: &str, description: &str) -> Value {
 }
 
 /// A gateway in this process with `servers` (by name) as its upstreams.
-struct InProcess {
-    gw: Gateway,
+pub(super) struct InProcess {
+    pub(super) gw: Gateway,
     _home: tempfile::TempDir,
 }
 
 impl InProcess {
-    async fn start(servers: &[(&str, &FakeServer)]) -> Self {
+    pub(super) async fn start(servers: &[(&str, &FakeServer)]) -> Self {
+        Self::start_with(servers, "").await
+    }
+
+    /// With `extra` (TOML) after the servers' tables, e.g. `[profiles.x]`.
+    pub(super) async fn start_with(servers: &[(&str, &FakeServer)], extra: &str) -> Self {
         let home = tempfile::tempdir().unwrap();
         let paths = Paths::under(home.path());
         let mut text = String::from("[gateway]\nsurface = \"direct\"\n");
         for (name, _) in servers {
             text.push_str(&format!("[servers.{name}]\ncommand = \"in-process\"\n"));
         }
+        text.push_str(extra);
         let file = ConfigFile::parse(&text, &paths.config).unwrap();
         let overrides = Overrides {
             listen: Some("127.0.0.1:0".into()),
@@ -167,7 +173,7 @@ impl InProcess {
 
     /// As a person would: approves `server` and, once it has listed them,
     /// every definition it shows as waiting.
-    async fn approve(&self, server: &str) {
+    pub(super) async fn approve(&self, server: &str) {
         self.gw.approve_server(server, Actor::Cli).await.unwrap();
         self.wait_for(server, UpstreamState::Ready).await;
         let reviewed = self.wait_pending(server).await;
@@ -223,8 +229,14 @@ impl InProcess {
     }
 
     /// A handshake-era client session, initialized.
-    async fn session(&self) -> Arc<Session> {
-        let session = self.gw.open_session("test", None).unwrap();
+    pub(super) async fn session(&self) -> Arc<Session> {
+        self.session_by(&Door::default()).await
+    }
+
+    /// A handshake-era client session let in by `door`, initialized.
+    pub(super) async fn session_by(&self, door: &Door) -> Arc<Session> {
+        let admission = self.gw.admit(None, door).unwrap();
+        let session = self.gw.open_session("test", &admission).unwrap();
         let init = request(
             1,
             "initialize",
@@ -236,7 +248,7 @@ impl InProcess {
         session
     }
 
-    async fn call(&self, session: &Arc<Session>, id: u64, name: &str) -> Message {
+    pub(super) async fn call(&self, session: &Arc<Session>, id: u64, name: &str) -> Message {
         let msg = request(
             id,
             "tools/call",
@@ -246,16 +258,16 @@ impl InProcess {
     }
 }
 
-fn request(id: u64, method: &str, params: Value) -> Message {
+pub(super) fn request(id: u64, method: &str, params: Value) -> Message {
     Message::request(raw(&id.to_string()), method, Some(to_raw(&params)))
 }
 
-fn text_of(answer: &Message) -> String {
+pub(super) fn text_of(answer: &Message) -> String {
     let result: Value = serde_json::from_str(answer.result.as_ref().unwrap().get()).unwrap();
     result["content"][0]["text"].as_str().unwrap().to_owned()
 }
 
-fn error_of(answer: &Message) -> (i64, String) {
+pub(super) fn error_of(answer: &Message) -> (i64, String) {
     let error: Value = serde_json::from_str(answer.error.as_ref().unwrap().get()).unwrap();
     (
         error["code"].as_i64().unwrap(),
@@ -357,7 +369,8 @@ async fn a_stateless_request_reaches_a_handshake_era_server() {
         super::era_of(Some(&msg), super::EraSigns::default()),
         Era::Modern
     );
-    let answer = gp.gw.handle_modern(msg, None, None, None, None).await;
+    let admission = gp.gw.admit(None, &Door::default()).unwrap();
+    let answer = gp.gw.handle_modern(msg, None, &admission, None).await;
     assert_eq!(answer.id_key(), Some("7"));
     assert_eq!(text_of(&answer), r#"a ran "echo" with {"text":"hi"}"#);
     // The stateless envelope is the gateway's business: the handshake-era server never sees it.

@@ -73,7 +73,7 @@ impl Drop for Listener {
 }
 
 fn honoured(gw: &Gateway, asked: &Value) -> Filter {
-    let (caps, _) = router::server_capabilities(gw);
+    let (caps, _) = router::server_capabilities(gw, &super::View::All);
     let flag = |k: &str| asked.get(k).and_then(Value::as_bool).unwrap_or(false);
     let uris: Vec<String> = asked
         .get("resourceSubscriptions")
@@ -152,7 +152,9 @@ impl Gateway {
                 "resources/subscribe",
                 Some(to_raw(&json!({ "uri": uri }))),
             );
-            if let Err(e) = subscriptions::subscribe_uri(self, &key, uri, &sub).await {
+            if let Err(e) =
+                subscriptions::subscribe_uri(self, &super::View::All, &key, uri, &sub).await
+            {
                 tracing::debug!("listen: subscribing to {uri} failed: {e}");
             }
         }

@@ -20,6 +20,9 @@ mod metrics;
 mod modern;
 mod on_demand;
 mod preferences;
+mod profiles;
+#[cfg(test)]
+mod profiles_tests;
 mod progress;
 mod registry;
 mod router;
@@ -42,7 +45,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Paths, Settings, SurfaceMode};
+use crate::config::{Paths, Settings};
 use crate::isolation::DockerRuntime;
 use crate::protocol::Message;
 use crate::search::SearchIndex;
@@ -52,13 +55,17 @@ use crate::upstream::{
     groups_dir, ProcessGroups, UpstreamContext, UpstreamEvent, UpstreamHandle, UpstreamState,
 };
 
-pub use client_tokens::{add_client, list_clients, remove_client, ClientView, NewClient, Refusal};
+pub use client_tokens::{
+    add_client, list_clients, remove_client, Caller, ClientView, NewClient, Refusal,
+};
 pub use clients::ClientSetups;
 pub(crate) use eras::{era_of, EraSigns};
 pub use error::GatewayError;
 pub use listen::Listener;
 pub use metrics::CallRate;
 pub use preferences::Preferences;
+pub(crate) use profiles::View;
+pub use profiles::{Admission, Door};
 pub use registry::{RegistryAdded, RegistryServerView};
 pub use secrets::{list_secrets, secret_uses, SecretSet, SecretView};
 pub use servers::{ServerEditor, ServersAdded};
@@ -678,7 +685,8 @@ impl Gateway {
             .sort_by_cached_key(|k, _| order.servers.get_index_of(k).unwrap_or(usize::MAX));
     }
 
-    /// Opens a client session; `surface` overrides the configured tool surface.
+    /// Opens a client session for a request let in as `admission` (its
+    /// client, profile and surface).
     ///
     /// HTTP sessions are capped by `[limits] max_sessions`: at the cap the
     /// longest-idle session with no request in flight and no open stream is
@@ -686,7 +694,7 @@ impl Gateway {
     pub fn open_session(
         &self,
         transport: &'static str,
-        surface: Option<SurfaceMode>,
+        admission: &Admission,
     ) -> Result<Arc<Session>, GatewayError> {
         let settings = self.settings();
         let id = uuid::Uuid::new_v4().simple().to_string();
@@ -694,10 +702,11 @@ impl Gateway {
             id.clone(),
             transport,
             session::Era::Legacy,
-            surface.unwrap_or(settings.surface),
+            admission.surface,
             settings.limits.session_queue_bytes,
             self.inner.queue_budget.clone(),
         );
+        session.admit(admission);
         let evicted = {
             let mut sessions = self
                 .inner

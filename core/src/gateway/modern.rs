@@ -17,8 +17,7 @@ use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
 use super::session::{ClientInfo, Era};
-use super::{continuation, router, Gateway, GatewayError, Session};
-use crate::config::SurfaceMode;
+use super::{continuation, router, Admission, Gateway, GatewayError, Session};
 use crate::protocol::modern::{self, Envelope, RoutingHeaders};
 use crate::protocol::{raw, to_raw, ErrorCode, Message};
 
@@ -36,8 +35,7 @@ impl Gateway {
         &self,
         msg: Message,
         headers: Option<&RoutingHeaders>,
-        surface: Option<SurfaceMode>,
-        caller: Option<Arc<str>>,
+        admission: &Admission,
         related: Option<mpsc::Sender<Message>>,
     ) -> Message {
         let id = msg.id.clone().unwrap_or_else(|| raw("null"));
@@ -45,7 +43,7 @@ impl Gateway {
         let answer = match self.prepare_modern(&msg, headers) {
             Err(rejection) => Err(rejection),
             Ok((params, envelope)) => {
-                self.dispatch_modern(msg, params, envelope, surface, caller, related)
+                self.dispatch_modern(msg, params, envelope, admission, related)
                     .await
             }
         };
@@ -134,8 +132,7 @@ impl Gateway {
         msg: Message,
         mut params: Map<String, Value>,
         envelope: Envelope,
-        surface: Option<SurfaceMode>,
-        caller: Option<Arc<str>>,
+        admission: &Admission,
         related: Option<mpsc::Sender<Message>>,
     ) -> Result<Message, modern::Rejection> {
         let method = msg.method().to_owned();
@@ -152,7 +149,10 @@ impl Gateway {
         }
         if method == "server/discover" {
             return Ok(Message {
-                result: Some(to_raw(&discover(self))),
+                result: Some(to_raw(&discover(
+                    self,
+                    &self.view_for(admission.profile.as_deref()),
+                ))),
                 ..Message::default()
             });
         }
@@ -188,10 +188,7 @@ impl Gateway {
         }
         // Anything else (the envelope, an upstream's own requestState and
         // inputResponses) is adapted per upstream when the request is forwarded.
-        let session = self.modern_session(&envelope, surface);
-        if let Some(caller) = caller {
-            session.bind_caller(caller);
-        }
+        let session = self.modern_session(&envelope, admission);
         *session.origin.lock().unwrap_or_else(|p| p.into_inner()) = Some((method.clone(), name));
         let forwarded = Message {
             params: Some(to_raw(&params)),
@@ -207,16 +204,17 @@ impl Gateway {
     }
 
     /// A session for one request, registered so that upstream requests during its call find it.
-    fn modern_session(&self, envelope: &Envelope, surface: Option<SurfaceMode>) -> Arc<Session> {
+    fn modern_session(&self, envelope: &Envelope, admission: &Admission) -> Arc<Session> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let session = Session::new(
             id.clone(),
             "http",
             Era::Modern,
-            surface.unwrap_or(self.settings().surface),
+            admission.surface,
             0,
             self.inner.queue_budget.clone(),
         );
+        session.admit(admission);
         let info = envelope.client_info.clone().unwrap_or(Value::Null);
         *session.client.write().unwrap_or_else(|p| p.into_inner()) = ClientInfo {
             protocol_version: envelope.protocol_version.clone(),
@@ -285,8 +283,8 @@ fn into_rejection(e: GatewayError) -> modern::Rejection {
 }
 
 /// `server/discover`: the versions the gateway serves and the capabilities of what is behind it.
-fn discover(gw: &Gateway) -> Value {
-    let (capabilities, instructions) = router::server_capabilities(gw);
+fn discover(gw: &Gateway, view: &super::View) -> Value {
+    let (capabilities, instructions) = router::server_capabilities(gw, view);
     let mut result = json!({
         "supportedVersions": modern::MODERN_VERSIONS,
         "capabilities": capabilities,

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::session::{Era, InflightGuard};
 use super::{
-    arguments, catalog, eras, logging, subscriptions, surface, Gateway, GatewayError, Session,
+    arguments, catalog, eras, logging, subscriptions, surface, Gateway, GatewayError, Session, View,
 };
 use crate::config::SurfaceMode;
 use crate::protocol::{negotiate, raw, to_raw, Kind, Message};
@@ -124,7 +124,9 @@ async fn notification(gw: &Gateway, session: &Arc<Session>, msg: Message) {
         }
         method => {
             // A notification outside MCP goes only where `passthrough` lets it.
-            if let Some(h) = passthrough_target(gw, method).and_then(|s| gw.upstream(&s)) {
+            if let Some(h) =
+                passthrough_target(gw, &gw.view(session), method).and_then(|s| gw.upstream(&s))
+            {
                 let _ = h.send(msg).await;
             } else {
                 tracing::debug!(method, "dropping a client notification no server accepts");
@@ -173,35 +175,41 @@ pub(super) async fn request(
             SurfaceMode::Search => Ok(ok(json!({ "tools": surface::search_mode_tools() }))),
             SurfaceMode::Direct => {
                 gw.wait_for_starting(STARTUP_WAIT).await;
-                tools_list(gw, &msg).map(ok_raw)
+                tools_list(gw, &gw.view(session), &msg).map(ok_raw)
             }
         },
         "tools/call" => super::traces::tools_call(gw, session, msg, related).await,
         // Everything but tools/call is boxed: an async fn is as large as its largest branch,
         // and the future of every request is allocated (and moved) whole.
-        "resources/list" => Box::pin(catalog::list(gw, catalog::RESOURCES, &msg))
-            .await
-            .map(ok_raw),
-        "resources/templates/list" => Box::pin(catalog::list(gw, catalog::TEMPLATES, &msg))
-            .await
-            .map(ok_raw),
-        "prompts/list" => Box::pin(catalog::list(gw, catalog::PROMPTS, &msg))
+        "resources/list" => {
+            Box::pin(catalog::list(gw, &gw.view(session), catalog::RESOURCES, &msg))
+                .await
+                .map(ok_raw)
+        }
+        "resources/templates/list" => {
+            Box::pin(catalog::list(gw, &gw.view(session), catalog::TEMPLATES, &msg))
+                .await
+                .map(ok_raw)
+        }
+        "prompts/list" => Box::pin(catalog::list(gw, &gw.view(session), catalog::PROMPTS, &msg))
             .await
             .map(ok_raw),
         "resources/read" => Box::pin(resource_read(gw, session, msg, related)).await,
-        "resources/subscribe" | "resources/unsubscribe" if !uri_readable(gw, &msg) => {
+        "resources/subscribe" | "resources/unsubscribe"
+            if !uri_readable(gw, &gw.view(session), &msg) =>
+        {
             let uri = msg
                 .params_as::<Value>()
                 .ok()
                 .flatten()
                 .and_then(|p| p.get("uri").and_then(Value::as_str).map(str::to_owned))
                 .unwrap_or_default();
-            Err(catalog::uri_held(gw, &uri))
+            Err(catalog::uri_held(gw, &gw.view(session), &uri))
         }
         "resources/subscribe" => Box::pin(subscriptions::subscribe(gw, session, msg)).await,
         "resources/unsubscribe" => Box::pin(subscriptions::unsubscribe(gw, session, msg)).await,
         "prompts/get" => {
-            let (server, msg) = rename_param(gw, msg, &["name"])?;
+            let (server, msg) = rename_param(gw, &gw.view(session), msg, &["name"])?;
             Box::pin(forward(gw, session, &server, msg, related)).await
         }
 
@@ -210,7 +218,7 @@ pub(super) async fn request(
             Box::pin(logging::set_level(gw, session, msg.params.as_deref())).await?;
             Ok(ok(json!({})))
         }
-        method => match passthrough_target(gw, method) {
+        method => match passthrough_target(gw, &gw.view(session), method) {
             Some(server) => Box::pin(forward(gw, session, &server, msg, related)).await,
             None => Err(GatewayError::MethodNotFound {
                 method: method.to_owned(),
@@ -223,9 +231,10 @@ pub(super) async fn request(
 /// The server a method outside MCP goes to: the first (in config order)
 /// ready, trusted server whose config lists it in `passthrough`. Nobody
 /// else ever sees a method Portcullis does not know.
-fn passthrough_target(gw: &Gateway, method: &str) -> Option<String> {
+fn passthrough_target(gw: &Gateway, view: &View, method: &str) -> Option<String> {
     gw.upstream_handles()
         .into_iter()
+        .filter(|h| view.server(h.name()))
         .filter(|h| h.settings().passthrough.iter().any(|m| m == method))
         .filter(|h| h.status().state == UpstreamState::Ready)
         .find(|h| {
@@ -276,7 +285,7 @@ fn initialize(gw: &Gateway, session: &Arc<Session>, msg: &Message) -> Result<Val
             .to_owned();
         client.capabilities = params.get("capabilities").cloned().unwrap_or(Value::Null);
     }
-    let (capabilities, instructions) = server_capabilities(gw);
+    let (capabilities, instructions) = server_capabilities(gw, &gw.view(session));
     let mut result = json!({
         "protocolVersion": version,
         "capabilities": capabilities,
@@ -288,11 +297,15 @@ fn initialize(gw: &Gateway, session: &Arc<Session>, msg: &Message) -> Result<Val
     Ok(result)
 }
 
-/// What the gateway offers, from what its upstreams offer, and their instructions.
-pub(super) fn server_capabilities(gw: &Gateway) -> (Value, Option<String>) {
+/// What the gateway offers, from what the upstreams `view` shows offer, and their instructions.
+pub(super) fn server_capabilities(gw: &Gateway, view: &View) -> (Value, Option<String>) {
     let mut capabilities = json!({ "tools": { "listChanged": true } });
     let mut instructions = Vec::new();
-    for h in gw.upstream_handles() {
+    for h in gw
+        .upstream_handles()
+        .into_iter()
+        .filter(|h| view.server(h.name()))
+    {
         let info = h.info();
         let caps = &info.capabilities;
         if caps.get("logging").is_some() {
@@ -334,7 +347,7 @@ pub(super) fn server_capabilities(gw: &Gateway) -> (Value, Option<String>) {
     )
 }
 
-fn tools_list(gw: &Gateway, msg: &Message) -> Result<Box<RawValue>, GatewayError> {
+fn tools_list(gw: &Gateway, view: &View, msg: &Message) -> Result<Box<RawValue>, GatewayError> {
     let cursor = msg
         .params_as::<Value>()
         .ok()
@@ -352,7 +365,7 @@ fn tools_list(gw: &Gateway, msg: &Message) -> Result<Box<RawValue>, GatewayError
             })?,
     };
     let table = gw.table();
-    let (tools, next) = table.page(offset, PAGE_SIZE);
+    let (tools, next) = table.page(offset, PAGE_SIZE, |e| view.tool(&e.server, &e.tool.name));
     Ok(catalog::page(
         "tools",
         tools,
@@ -403,6 +416,7 @@ pub(super) async fn tools_call(
         .and_then(|n| serde_json::from_str(n.get()).ok())
         .ok_or_else(|| GatewayError::InvalidParams("tools/call needs a string `name`".into()))?;
     let search = session.surface() == SurfaceMode::Search;
+    let view = gw.view(session);
     if search && gw.table().resolve(&name).is_none() {
         let args = arguments::or_empty(
             params
@@ -417,9 +431,11 @@ pub(super) async fn tools_call(
         }
         match name.as_str() {
             surface::SEARCH_TOOLS => {
-                return Box::pin(surface::search_tools(gw, &args)).await.map(ok)
+                return Box::pin(surface::search_tools(gw, &view, &args))
+                    .await
+                    .map(ok)
             }
-            surface::DESCRIBE_TOOL => return surface::describe_tool(gw, &args).map(ok),
+            surface::DESCRIBE_TOOL => return surface::describe_tool(gw, &view, &args).map(ok),
             surface::CALL_TOOL => {
                 let target = args
                     .get("name")
@@ -439,8 +455,12 @@ pub(super) async fn tools_call(
         }
     }
     let Some(target) = gw.table().resolve(&name).cloned() else {
-        return held_elsewhere(gw, session, &name);
+        return held_elsewhere(gw, &view, session, &name);
     };
+    // Outside the session's profile a tool does not exist.
+    if !view.tool(&target.server, &target.tool) {
+        return Err(GatewayError::UnknownTool { name });
+    }
     if let Some(trace) = trace {
         trace.set(KeyValue::new("portcullis.server", target.server.clone()));
         trace.set(KeyValue::new("portcullis.tool", target.tool.clone()));
@@ -513,12 +533,18 @@ pub(super) async fn tools_call(
 /// server is not running, but the index knows the tool from earlier runs) is
 /// refused as not callable, saying why and how a person can allow it, and
 /// logged as blocked; any other name is unknown.
-fn held_elsewhere(gw: &Gateway, session: &Session, name: &str) -> Result<Message, GatewayError> {
-    let Some((server, def)) = surface::find_doc(gw, name) else {
+fn held_elsewhere(
+    gw: &Gateway,
+    view: &View,
+    session: &Session,
+    name: &str,
+) -> Result<Message, GatewayError> {
+    let Some((server, def)) = surface::find_doc(gw, view, name) else {
         // A server waiting for sign-in has listed nothing yet: say that, not "unknown".
         let settings = gw.settings();
         let waiting = gw.upstream_handles().into_iter().find(|h| {
-            h.status().state == UpstreamState::NeedsSignIn
+            view.server(h.name())
+                && h.status().state == UpstreamState::NeedsSignIn
                 && (!settings.prefix
                     || name
                         .strip_prefix(h.name())
@@ -637,20 +663,22 @@ async fn resource_read(
         .flatten()
         .and_then(|p| p.get("uri").and_then(Value::as_str).map(str::to_owned))
         .ok_or_else(|| GatewayError::InvalidParams("resources/read needs a string `uri`".into()))?;
-    if !uri_readable(gw, &msg) {
-        return Err(catalog::uri_held(gw, &uri));
+    let view = gw.view(session);
+    if !uri_readable(gw, &view, &msg) {
+        return Err(catalog::uri_held(gw, &view, &uri));
     }
-    match catalog::resource_targets(gw, &uri).as_slice() {
+    match catalog::resource_targets(gw, &view, &uri).as_slice() {
         [only] => {
             let server = only.name().to_owned();
             forward(gw, session, &server, msg, related).await
         }
-        _ => Ok(catalog::by_uri(gw, &uri, &msg).await?.1),
+        _ => Ok(catalog::by_uri(gw, &view, &uri, &msg).await?.1),
     }
 }
 
-/// Whether some server that may answer for the request's `uri` lets agents read it.
-fn uri_readable(gw: &Gateway, msg: &Message) -> bool {
+/// Whether some server `view` shows that may answer for the request's
+/// `uri` lets agents read it.
+fn uri_readable(gw: &Gateway, view: &View, msg: &Message) -> bool {
     let Some(uri) = msg
         .params_as::<Value>()
         .ok()
@@ -659,7 +687,7 @@ fn uri_readable(gw: &Gateway, msg: &Message) -> bool {
     else {
         return false;
     };
-    catalog::resource_targets(gw, &uri)
+    catalog::resource_targets(gw, view, &uri)
         .iter()
         .any(|h| gw.uri_allowed(h.name(), &uri))
 }
@@ -667,6 +695,7 @@ fn uri_readable(gw: &Gateway, msg: &Message) -> bool {
 /// Rewrites a prompt name (at the JSON path `path`) to the upstream's own name.
 fn rename_param(
     gw: &Gateway,
+    view: &View,
     msg: Message,
     path: &[&str],
 ) -> Result<(String, Message), GatewayError> {
@@ -686,7 +715,7 @@ fn rename_param(
             ))
         })?
         .to_owned();
-    let (server, upstream_name) = catalog::resolve_prompt(gw, &name).ok_or_else(|| {
+    let (server, upstream_name) = catalog::resolve_prompt(gw, view, &name).ok_or_else(|| {
         GatewayError::InvalidParams(format!(
             "unknown prompt `{name}`: prompts/list shows the prompts there are"
         ))
@@ -715,9 +744,10 @@ async fn completion(
     related: Option<mpsc::Sender<Message>>,
 ) -> Result<Message, GatewayError> {
     let params: Value = msg.params_as().ok().flatten().unwrap_or(Value::Null);
+    let view = gw.view(session);
     match params.pointer("/ref/type").and_then(Value::as_str) {
         Some("ref/prompt") => {
-            let (server, msg) = rename_param(gw, msg, &["ref", "name"])?;
+            let (server, msg) = rename_param(gw, &view, msg, &["ref", "name"])?;
             forward(gw, session, &server, msg, related).await
         }
         Some("ref/resource") => {
@@ -726,7 +756,7 @@ async fn completion(
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
-            let (_, resp) = catalog::by_uri(gw, &uri, &msg).await?;
+            let (_, resp) = catalog::by_uri(gw, &view, &uri, &msg).await?;
             Ok(resp)
         }
         _ => Err(GatewayError::InvalidParams(

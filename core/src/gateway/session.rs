@@ -113,6 +113,8 @@ pub struct Session {
     pub(super) client: RwLock<ClientInfo>,
     /// The client its bearer token names, once the endpoint checked it.
     caller: std::sync::OnceLock<Arc<str>>,
+    /// The profile it was opened for, if any.
+    profile: std::sync::OnceLock<Arc<str>>,
     outbound: mpsc::Sender<Queued>,
     outbound_rx: Mutex<Option<mpsc::Receiver<Queued>>>,
     /// Bytes in `outbound` now, against `queue_limit`.
@@ -240,6 +242,7 @@ impl Session {
             era,
             client: RwLock::new(ClientInfo::default()),
             caller: std::sync::OnceLock::new(),
+            profile: std::sync::OnceLock::new(),
             outbound,
             outbound_rx: Mutex::new(Some(rx)),
             queued: Arc::default(),
@@ -264,15 +267,33 @@ impl Session {
         &self.id
     }
 
-    /// Binds the session to the client a bearer token named (once: later
-    /// requests of the session must come from the same client).
-    pub(crate) fn bind_caller(&self, client: Arc<str>) {
-        let _ = self.caller.set(client);
+    /// Binds the session to the client a bearer token named and the
+    /// profile it came in for (once: later requests of the session must come
+    /// from the same client, for the same profile).
+    pub(crate) fn admit(&self, admission: &super::Admission) {
+        if let Some(caller) = &admission.caller {
+            let _ = self.caller.set(caller.clone());
+        }
+        if let Some(profile) = &admission.profile {
+            let _ = self.profile.set(profile.clone());
+        }
     }
 
     /// The client its bearer token names, if it sent one.
     pub fn caller(&self) -> Option<&str> {
         self.caller.get().map(|c| &**c)
+    }
+
+    /// The profile it sees, if any.
+    pub fn profile(&self) -> Option<&str> {
+        self.profile.get().map(|c| &**c)
+    }
+
+    /// Whether a request let in as `admission` may use this session: the
+    /// same client, for the same profile.
+    pub fn admits(&self, admission: &super::Admission) -> bool {
+        self.caller() == admission.caller.as_deref()
+            && self.profile() == admission.profile.as_deref()
     }
 
     /// `http` or `stdio`.

@@ -91,7 +91,7 @@ pub(super) async fn subscribe(
     msg: Message,
 ) -> Result<Message, GatewayError> {
     let uri = uri_of(&msg)?;
-    subscribe_uri(gw, session.id(), &uri, &msg).await
+    subscribe_uri(gw, &gw.view(session), session.id(), &uri, &msg).await
 }
 
 /// The URIs subscribed at one upstream.
@@ -118,6 +118,7 @@ async fn renew_listen(gw: &Gateway, server: &str) -> Result<(), GatewayError> {
 /// Subscribes `subscriber` (a session or a listen stream) to `uri`.
 pub(super) async fn subscribe_uri(
     gw: &Gateway,
+    view: &super::View,
     subscriber: &str,
     uri: &str,
     msg: &Message,
@@ -130,7 +131,7 @@ pub(super) async fn subscribe_uri(
         }
     }
     // A stateless upstream has no resources/subscribe: its owner learns through listen.
-    if let Some(owner) = catalog::resource_targets(gw, uri)
+    if let Some(owner) = catalog::resource_targets(gw, view, uri)
         .into_iter()
         .next()
         .filter(|h| h.is_stateless())
@@ -139,7 +140,7 @@ pub(super) async fn subscribe_uri(
         renew_listen(gw, owner.name()).await?;
         return Ok(empty_result());
     }
-    let (server, resp) = catalog::by_uri(gw, uri, msg).await?;
+    let (server, resp) = catalog::by_uri(gw, view, uri, msg).await?;
     if resp.error.is_none() {
         subscriptions(gw).add(uri, subscriber, Some(server));
     }
@@ -178,7 +179,7 @@ pub(super) async fn unsubscribe(
             .request("resources/unsubscribe", msg.params.clone())
             .await?),
         // Never subscribed through the gateway: let the owner answer.
-        None => Ok(catalog::by_uri(gw, &uri, &msg).await?.1),
+        None => Ok(catalog::by_uri(gw, &gw.view(session), &uri, &msg).await?.1),
     }
 }
 

@@ -10,7 +10,7 @@
 
 use serde_json::{json, Value};
 
-use super::{Gateway, GatewayError};
+use super::{Gateway, GatewayError, View};
 use crate::search::{SearchOptions, ToolDoc};
 
 /// Names of the search-mode tools.
@@ -20,6 +20,9 @@ pub(super) const CALL_TOOL: &str = "call_tool";
 
 const DEFAULT_LIMIT: usize = 5;
 const MAX_LIMIT: usize = 25;
+/// How many of the best tools of the whole index a search in a profile
+/// ranks before keeping the profile's own.
+const PROFILE_POOL: usize = 1000;
 
 /// The three tool definitions of search mode.
 pub(super) fn search_mode_tools() -> Value {
@@ -76,7 +79,11 @@ const NEXT_STEP: &str =
     "Call one with call_tool {name, arguments}; describe_tool {name} shows its full schema.";
 
 /// `search_tools`.
-pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, GatewayError> {
+pub(super) async fn search_tools(
+    gw: &Gateway,
+    view: &View,
+    args: &Value,
+) -> Result<Value, GatewayError> {
     let query = args
         .get("query")
         .and_then(Value::as_str)
@@ -96,8 +103,14 @@ pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, Ga
         .and_then(Value::as_str)
         .map(str::to_owned);
     let index = gw.inner.index.clone();
+    // A profile ranks among all tools and keeps its own: ask for enough
+    // that its tools are among them.
     let opts = SearchOptions {
-        limit,
+        limit: if view.is_partial() {
+            PROFILE_POOL
+        } else {
+            limit
+        },
         server,
         explain: false,
     };
@@ -116,6 +129,10 @@ pub(super) async fn search_tools(gw: &Gateway, args: &Value) -> Result<Value, Ga
     let mut any_callable = false;
     // Held tools, by server: how many matched.
     let mut held: indexmap::IndexMap<String, usize> = indexmap::IndexMap::new();
+    let hits = hits
+        .into_iter()
+        .filter(|h| view.tool(&h.server, &h.name))
+        .take(limit);
     for h in hits {
         // The index catches up after the trust view: ask the trust view. No text
         // of a tool no person approved reaches an agent (its name, description,
@@ -184,10 +201,13 @@ fn one_line(text: &str) -> String {
 }
 
 /// Finds a tool by downstream name: among connected upstreams, else in the index.
-pub(super) fn find_doc(gw: &Gateway, name: &str) -> Option<(String, Value)> {
+/// Only a tool `view` shows is found.
+pub(super) fn find_doc(gw: &Gateway, view: &View, name: &str) -> Option<(String, Value)> {
     let table = gw.table();
     if let Some(entry) = table.entries().iter().find(|e| e.name == name) {
-        return Some((entry.server.clone(), entry.tool.to_value()));
+        return view
+            .tool(&entry.server, &entry.tool.name)
+            .then(|| (entry.server.clone(), entry.tool.to_value()));
     }
     let settings = gw.settings();
     let docs: Vec<ToolDoc> = gw.inner.index.all().ok()?;
@@ -195,6 +215,7 @@ pub(super) fn find_doc(gw: &Gateway, name: &str) -> Option<(String, Value)> {
         .find(|d| {
             table.downstream_name(&d.server, &d.name, &settings.separator, settings.prefix) == name
         })
+        .filter(|d| view.tool(&d.server, &d.name))
         .map(|d| {
             let mut v = json!({ "name": d.name, "inputSchema": d.input_schema });
             if let Some(t) = d.title {
@@ -208,11 +229,15 @@ pub(super) fn find_doc(gw: &Gateway, name: &str) -> Option<(String, Value)> {
 }
 
 /// `describe_tool`.
-pub(super) fn describe_tool(gw: &Gateway, args: &Value) -> Result<Value, GatewayError> {
+pub(super) fn describe_tool(
+    gw: &Gateway,
+    view: &View,
+    args: &Value,
+) -> Result<Value, GatewayError> {
     let name = args.get("name").and_then(Value::as_str).ok_or_else(|| {
         GatewayError::InvalidParams("describe_tool needs a string `name` from search_tools".into())
     })?;
-    let (server, mut def) = find_doc(gw, name).ok_or_else(|| GatewayError::UnknownTool {
+    let (server, mut def) = find_doc(gw, view, name).ok_or_else(|| GatewayError::UnknownTool {
         name: name.to_owned(),
     })?;
     // The state is kept under the upstream's own name: read it before the rename.

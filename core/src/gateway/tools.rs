@@ -144,9 +144,19 @@ impl ToolTable {
             .map(|raw| &**raw)
     }
 
-    /// One page of the callable tools' downstream definitions, and the offset of the next.
-    pub(crate) fn page(&self, offset: usize, size: usize) -> (Vec<Box<RawValue>>, Option<usize>) {
-        let callable: Vec<&Arc<ToolEntry>> = self.entries.iter().filter(|e| e.callable).collect();
+    /// One page of the callable tools' downstream definitions that `keep`
+    /// keeps, and the offset of the next.
+    pub(crate) fn page(
+        &self,
+        offset: usize,
+        size: usize,
+        keep: impl Fn(&ToolEntry) -> bool,
+    ) -> (Vec<Box<RawValue>>, Option<usize>) {
+        let callable: Vec<&Arc<ToolEntry>> = self
+            .entries
+            .iter()
+            .filter(|e| e.callable && keep(e))
+            .collect();
         let end = (offset + size).min(callable.len());
         let tools = callable
             .get(offset..end)
