@@ -38,6 +38,7 @@ pub use gateway::{
     add_client, list_clients, remove_client, Admission, Caller, ClientView, Door, NewClient,
     Refusal,
 };
+pub use gateway::{check_profile, profile_views, put_profile, remove_profile, ProfileView};
 pub use gateway::{list_secrets, secret_uses, CallRate, SecretSet, SecretView};
 pub use gateway::{
     ClientInfo, ClientSetups, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener,

@@ -9,6 +9,7 @@ mod channel;
 mod client;
 mod client_tokens;
 mod connect;
+mod profiles;
 mod registry;
 mod routes;
 mod runtime;

@@ -59,6 +59,11 @@ pub fn router(gw: Gateway, channels: super::Channels) -> Router {
             "/api/v1/client-tokens/{name}",
             axum::routing::delete(super::client_tokens::remove),
         )
+        .route("/api/v1/profiles", get(super::profiles::list))
+        .route(
+            "/api/v1/profiles/{name}",
+            axum::routing::put(super::profiles::put).delete(super::profiles::remove),
+        )
         .route("/api/v1/secrets", get(super::secrets::list))
         .route(
             "/api/v1/secrets/{name}",

@@ -38,6 +38,10 @@ pub(crate) enum Command {
     /// the gateway knows which client calls and refuses processes without one.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Add, list and remove profiles: named views of the gateway (some
+    /// servers, some tools) served at /mcp/p/NAME and bindable to a client.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// Run a command in the sandbox: how the gateway starts a server with
     /// `isolation = "sandbox"` (not for people). It is taken before the rest
     /// of the CLI starts (`portcullis::isolation::sandbox_exec_main`); this
@@ -158,6 +162,57 @@ pub(crate) enum ClientCommand {
         #[command(flatten)]
         config: ConfigArgs,
     },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ProfileCommand {
+    /// Add a profile to the config (a running gateway serves it within a second).
+    Add {
+        /// Its name (1-64 of A-Z a-z 0-9 _ -); served at /mcp/p/NAME.
+        name: String,
+        /// The servers it offers: names or globs, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        servers: Vec<String>,
+        /// Only these tools of those servers: globs over the names the
+        /// servers give them, or SERVER/GLOB, comma-separated. Default: all.
+        #[arg(long, value_delimiter = ',')]
+        tools: Option<Vec<String>>,
+        /// What it is for.
+        #[arg(long)]
+        description: Option<String>,
+        /// What agents see there (default: `[gateway] surface`).
+        #[arg(long, value_enum)]
+        surface: Option<SurfaceArg>,
+        /// Replace a profile of that name.
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List the profiles, the servers each covers and the clients bound to it.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Remove a profile from the config.
+    Rm {
+        /// The profile's name.
+        name: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+/// `--surface`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum SurfaceArg {
+    /// Every tool of the profile, by name.
+    Direct,
+    /// search_tools, describe_tool and call_tool.
+    Search,
 }
 
 #[derive(Subcommand)]

@@ -25,11 +25,20 @@ pub(crate) async fn run(cmd: ClientCommand) -> anyhow::Result<()> {
                         .post("client-tokens", &body, &paths.runtime_file())
                         .await?
                 }
-                None => portcullis::add_client(
-                    &Store::open(paths.database())?,
-                    &name,
-                    profile.as_deref(),
-                )?,
+                None => {
+                    if let Some(p) = &profile {
+                        let (_, settings) = portcullis::serve::load_settings(
+                            config.config.as_deref(),
+                            &portcullis::config::Overrides::default(),
+                        )?;
+                        portcullis::check_profile(&settings, p)?;
+                    }
+                    portcullis::add_client(
+                        &Store::open(paths.database())?,
+                        &name,
+                        profile.as_deref(),
+                    )?
+                }
             };
             if json {
                 println!("{}", serde_json::to_string_pretty(&added)?);
@@ -43,6 +52,9 @@ pub(crate) async fn run(cmd: ClientCommand) -> anyhow::Result<()> {
                 "Give it to the client as an HTTP header:\n\n  Authorization: Bearer {}\n",
                 added.token
             );
+            if let Some(p) = &added.profile {
+                println!("It sees profile `{p}` only, at /mcp and at /mcp/p/{p}.\n");
+            }
             println!("Once a client token exists, /mcp refuses HTTP requests without one (`[gateway] require_client_token = false` allows them).");
             Ok(())
         }

@@ -16,6 +16,7 @@ mod decide;
 mod findings;
 #[cfg(test)]
 mod named_commands_tests;
+mod profile;
 mod registry;
 mod scan_eval;
 mod secret;
@@ -71,6 +72,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Activity(a) => activity::run(a).await,
         Command::Secret(a) => secret::run(a).await,
         Command::Client(a) => client::run(a).await,
+        Command::Profile(a) => profile::run(a).await,
         // Taken by `sandbox_exec_main` before the CLI parses anything.
         Command::SandboxExec { .. } => {
             anyhow::bail!("`portcullis sandbox-exec` runs only as the first argument")

@@ -8,8 +8,8 @@ use toml_edit::{value, Array, DocumentMut, InlineTable, Item, Table};
 
 use super::settings::validate_name;
 use super::{
-    ConfigError, ConfigFile, Overrides, ServerConfig, Settings, SurfaceMode, TransportKind,
-    ValueOrSecret,
+    ConfigError, ConfigFile, Overrides, ProfileConfig, ServerConfig, Settings, SurfaceMode,
+    TransportKind, ValueOrSecret,
 };
 
 /// A change to `[gateway]` from the Settings page: each field given replaces
@@ -178,6 +178,64 @@ impl ConfigEditor {
         }
     }
 
+    /// The names of the configured profiles, in file order.
+    pub fn profile_names(&self) -> Vec<String> {
+        self.doc
+            .get("profiles")
+            .and_then(Item::as_table_like)
+            .map(|t| t.iter().map(|(k, _)| k.to_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Writes `[profiles.<name>]`, replacing the one of that name (in its
+    /// place, keeping the comment above it) or adding it at the end.
+    pub fn set_profile(&mut self, name: &str, profile: &ProfileConfig) -> Result<(), ConfigError> {
+        super::check_profile_name(name).map_err(|why| ConfigError::Invalid {
+            path: self.path.clone(),
+            message: format!("`{name}` is not a profile name: {why}"),
+            hint: "name profiles like `coding` or `read-only`".into(),
+        })?;
+        let profiles = self.doc.entry("profiles").or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        });
+        let profiles = profiles
+            .as_table_mut()
+            .ok_or_else(|| ConfigError::Invalid {
+                path: self.path.clone(),
+                message: "`profiles` is not a table".into(),
+                hint: "write profiles as [profiles.<name>] tables".into(),
+            })?;
+        let mut table = profile_table(profile);
+        if let Some(old) = profiles.get(name).and_then(Item::as_table) {
+            table.decor_mut().clone_from(old.decor());
+            if let Some(at) = old.position() {
+                table.set_position(at);
+            }
+        }
+        profiles.insert(name, Item::Table(table));
+        Ok(())
+    }
+
+    /// Removes `[profiles.<name>]`.
+    pub fn remove_profile(&mut self, name: &str) -> Result<(), ConfigError> {
+        let known = self.profile_names();
+        let removed = self
+            .doc
+            .get_mut("profiles")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.remove(name));
+        match removed {
+            Some(_) => Ok(()),
+            None => Err(ConfigError::UnknownProfile {
+                name: name.to_owned(),
+                path: self.path.clone(),
+                known,
+            }),
+        }
+    }
+
     /// Sets keys of `[gateway]` (creating the table at the top when there is
     /// none); a key that exists keeps its comment.
     pub fn set_gateway(&mut self, change: &GatewayChange) {
@@ -186,11 +244,7 @@ impl ConfigEditor {
             values.push(("listen", l.as_str().into()));
         }
         if let Some(s) = change.surface {
-            let word = match s {
-                SurfaceMode::Direct => "direct",
-                SurfaceMode::Search => "search",
-            };
-            values.push(("surface", word.into()));
+            values.push(("surface", surface_word(s).into()));
         }
         if let Some(n) = change.notifications {
             values.push(("notifications", n.into()));
@@ -255,6 +309,35 @@ impl ConfigEditor {
         };
         // Atomic, keeping the file's mode (0600 when new) and a symlink's link.
         super::private_files::write_atomic(&self.path, text.as_bytes()).map_err(|e| io("write", e))
+    }
+}
+
+fn profile_table(profile: &ProfileConfig) -> Table {
+    let strings = |items: &[String]| {
+        let mut a = Array::new();
+        for s in items {
+            a.push(s.as_str());
+        }
+        value(a)
+    };
+    let mut t = Table::new();
+    if let Some(d) = &profile.description {
+        t.insert("description", value(d.as_str()));
+    }
+    t.insert("servers", strings(&profile.servers));
+    if let Some(tools) = &profile.tools {
+        t.insert("tools", strings(tools));
+    }
+    if let Some(s) = profile.surface {
+        t.insert("surface", value(surface_word(s)));
+    }
+    t
+}
+
+fn surface_word(s: SurfaceMode) -> &'static str {
+    match s {
+        SurfaceMode::Direct => "direct",
+        SurfaceMode::Search => "search",
     }
 }
 

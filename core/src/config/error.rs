@@ -50,6 +50,16 @@ pub enum ConfigError {
         /// The names that exist.
         known: Vec<String>,
     },
+    /// No profile of that name is configured.
+    #[error("no profile named `{name}` in {}{}", path.display(), known_list(known))]
+    UnknownProfile {
+        /// The name asked for.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// The names that exist.
+        known: Vec<String>,
+    },
     /// A server of that name exists already.
     #[error("a server named `{name}` exists already in {}", path.display())]
     DuplicateServer {
@@ -104,6 +114,7 @@ impl crate::hint::Hinted for ConfigError {
             Self::Syntax { .. } => Some("fix the file; the gateway keeps its last good configuration until then".to_owned()),
             Self::Invalid { hint, .. } => Some(hint.clone()),
             Self::UnknownServer { .. } => Some("`portcullis upstream list` shows the configured servers".to_owned()),
+            Self::UnknownProfile { .. } => Some("`portcullis profile list` shows the profiles".to_owned()),
             Self::DuplicateServer { name, .. } => Some(format!("choose another --name, or `portcullis upstream remove --name {name}` first")),
             Self::Import { .. } => Some("give an MCP client's config: `mcpServers` (Claude Desktop, Cursor, Cline, Continue…), `servers` (VS Code), `context_servers` (Zed), `mcp` (opencode), `[mcp_servers]` (Codex) or `extensions` (Goose)".to_owned()),
             _ => None,

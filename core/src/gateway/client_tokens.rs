@@ -219,6 +219,9 @@ impl Gateway {
     /// Makes a token for client `name` (replacing the one it had, which
     /// stops working at once), bound to `profile`.
     pub fn add_client(&self, name: &str, profile: Option<&str>) -> Result<NewClient, GatewayError> {
+        if let Some(p) = profile {
+            super::profiles::check_profile(&self.settings(), p)?;
+        }
         let added = add_client(&self.inner.store, name, profile)?;
         self.inner.client_tokens.reload(&self.inner.store);
         tracing::info!(client = name, "a client token was made");

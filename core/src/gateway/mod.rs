@@ -65,7 +65,9 @@ pub use listen::Listener;
 pub use metrics::CallRate;
 pub use preferences::Preferences;
 pub(crate) use profiles::View;
-pub use profiles::{Admission, Door};
+pub use profiles::{
+    check_profile, profile_views, put_profile, remove_profile, Admission, Door, ProfileView,
+};
 pub use registry::{RegistryAdded, RegistryServerView};
 pub use secrets::{list_secrets, secret_uses, SecretSet, SecretView};
 pub use servers::{ServerEditor, ServersAdded};

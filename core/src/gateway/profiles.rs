@@ -8,10 +8,14 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use super::client_tokens::{Caller, Refusal};
 use super::session::Session;
-use super::Gateway;
-use crate::config::{Profile, SurfaceMode};
+use super::{ClientView, Gateway, GatewayError};
+use crate::config::{
+    glob_match, ConfigEditor, Paths, Profile, ProfileConfig, Settings, SurfaceMode,
+};
 
 /// The door a request came in by: the endpoint's own surface
 /// (`/mcp/direct`, `/mcp/search`) and profile (`/mcp/p/NAME`), if any.
@@ -127,5 +131,121 @@ impl Gateway {
     /// Every profile in the config, in file order.
     pub fn profiles(&self) -> Vec<Arc<Profile>> {
         self.settings().profiles.values().cloned().collect()
+    }
+}
+
+/// A profile as `profile list` and the web UI show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileView {
+    /// Its name; served at `/mcp/p/NAME`.
+    pub name: String,
+    /// As written: what it is for, its server and tool patterns, its surface.
+    #[serde(flatten)]
+    pub config: ProfileConfig,
+    /// The configured servers its patterns cover, in config order.
+    pub covers: Vec<String>,
+    /// Its server patterns that cover no configured server (a typo, or a
+    /// server since removed).
+    pub unmatched: Vec<String>,
+    /// The clients whose tokens are bound to it.
+    pub clients: Vec<String>,
+}
+
+/// Every profile of `settings`, with the servers it covers and the clients
+/// (of `clients`) bound to it.
+pub fn profile_views(settings: &Settings, clients: &[ClientView]) -> Vec<ProfileView> {
+    settings
+        .profiles
+        .values()
+        .map(|p| {
+            let covers = settings
+                .servers
+                .keys()
+                .filter(|s| p.has_server(s))
+                .cloned()
+                .collect();
+            let unmatched = p
+                .servers
+                .iter()
+                .filter(|pat| !settings.servers.keys().any(|s| glob_match(pat, s)))
+                .cloned()
+                .collect();
+            ProfileView {
+                name: p.name.clone(),
+                config: ProfileConfig {
+                    description: p.description.clone(),
+                    servers: p.servers.clone(),
+                    tools: (!p.tools.is_empty()).then(|| p.tools.clone()),
+                    surface: p.surface,
+                },
+                covers,
+                unmatched,
+                clients: clients
+                    .iter()
+                    .filter(|c| c.profile.as_deref() == Some(p.name.as_str()))
+                    .map(|c| c.name.clone())
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// That `settings` has profile `name` (for binding a token to it).
+pub fn check_profile(settings: &Settings, name: &str) -> Result<(), GatewayError> {
+    if settings.profiles.contains_key(name) {
+        return Ok(());
+    }
+    let known: Vec<&str> = settings.profiles.keys().map(String::as_str).collect();
+    Err(GatewayError::invalid(
+        format!("there is no profile `{name}` to bind the token to"),
+        if known.is_empty() {
+            "add one first: `portcullis profile add NAME --servers a,b`".to_owned()
+        } else {
+            format!(
+                "the profiles are: {} (`portcullis profile list`)",
+                known.join(", ")
+            )
+        },
+    ))
+}
+
+/// Writes `[profiles.NAME]` into the config under `paths` (replacing the
+/// one of that name); a running gateway applies it within a second.
+pub fn put_profile(paths: &Paths, name: &str, profile: &ProfileConfig) -> Result<(), GatewayError> {
+    let mut ed = ConfigEditor::open(&paths.config)?;
+    ed.set_profile(name, profile)?;
+    ed.save()?;
+    Ok(())
+}
+
+/// Removes `[profiles.NAME]` from the config under `paths`. Sessions opened
+/// for it see nothing from then on, and tokens bound to it are refused.
+pub fn remove_profile(paths: &Paths, name: &str) -> Result<(), GatewayError> {
+    let mut ed = ConfigEditor::open(&paths.config)?;
+    ed.remove_profile(name)?;
+    ed.save()?;
+    Ok(())
+}
+
+impl Gateway {
+    /// Every profile, with what it covers and who is bound to it.
+    pub fn profile_views(&self) -> Result<Vec<ProfileView>, GatewayError> {
+        Ok(profile_views(&self.settings(), &self.clients()?))
+    }
+
+    /// Writes `[profiles.NAME]` and applies it now.
+    pub async fn put_profile(
+        &self,
+        name: &str,
+        profile: &ProfileConfig,
+    ) -> Result<(), GatewayError> {
+        put_profile(&self.inner.paths, name, profile)?;
+        self.reload_config().await
+    }
+
+    /// Removes `[profiles.NAME]` and applies it now.
+    pub async fn remove_profile(&self, name: &str) -> Result<(), GatewayError> {
+        remove_profile(&self.inner.paths, name)?;
+        self.reload_config().await
     }
 }
