@@ -127,6 +127,11 @@ export const api = {
   /** body: {name, version?, local_name?, via?, isolation?, values}; a 400 names what is `missing`. */
   registryAdd: (body) => request('POST', 'registry/add', body),
   saveSettings: (change) => request('POST', 'settings', change),
+  /** Every profile with the servers it covers and the clients bound to it. */
+  profiles: () => request('GET', 'profiles'),
+  /** body: {description?, servers, tools?, surface?}; replaces a profile of that name. */
+  saveProfile: (name, body) => request('PUT', `profiles/${seg(name)}`, body),
+  removeProfile: (name) => request('DELETE', `profiles/${seg(name)}`),
 };
 
 /**

@@ -1,5 +1,5 @@
 // The main window: a sidebar of pages and the page shown, chosen by the URL's
-// hash (#/servers, #/catalog?q=text&server=name, #/tools?server=s&tool=t, #/approvals, #/activity, #/connect, #/settings).
+// hash (#/servers, #/catalog?q=text&server=name, #/tools?server=s&tool=t, #/approvals, #/activity, #/connect, #/profiles, #/settings).
 
 import { api, apiBase, embedded } from './api.js';
 import { h, fill, icon, ICONS } from './dom.js';
@@ -10,6 +10,7 @@ import * as tools from './pages/tools.js';
 import * as approvals from './pages/approvals.js';
 import * as activity from './pages/activity.js';
 import * as connect from './pages/connect.js';
+import * as profiles from './pages/profiles.js';
 import * as settings from './pages/settings.js';
 import * as welcome from './pages/welcome.js';
 
@@ -20,6 +21,7 @@ const PAGES = [
   { id: 'approvals', label: 'Approvals', icon: ICONS.approvals, module: approvals },
   { id: 'activity', label: 'Activity', icon: ICONS.activity, module: activity },
   { id: 'connect', label: 'Connect', icon: ICONS.connect, module: connect },
+  { id: 'profiles', label: 'Profiles', icon: ICONS.profiles, module: profiles },
   { id: 'settings', label: 'Settings', icon: ICONS.settings, module: settings },
   // Not in the sidebar: the first run opens on it (see start()).
   { id: 'welcome', label: 'Welcome', module: welcome, hidden: true },
