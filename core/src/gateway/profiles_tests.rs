@@ -175,3 +175,36 @@ async fn a_token_bound_to_a_profile_sees_it_at_every_door_and_no_other() {
         Err(Refusal::Missing)
     );
 }
+
+#[tokio::test]
+async fn a_stateless_request_keeps_to_its_profile_too() {
+    let (gp, a, _b) = two_servers().await;
+    let admission = gp.gw.admit(None, &profile("reading")).unwrap();
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": { "name": "t", "version": "1" },
+    });
+    let list = request(1, "tools/list", json!({ "_meta": meta }));
+    let answer = gp.gw.handle_modern(list, None, &admission, None).await;
+    let result: Value = serde_json::from_str(answer.result.unwrap().get()).unwrap();
+    let mut names: Vec<&str> = result["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["a__read_file", "b__echo", "b__read_mail"]);
+    let call = request(
+        2,
+        "tools/call",
+        json!({ "name": "a__delete_file", "arguments": {}, "_meta": meta }),
+    );
+    let (_, message) = error_of(&gp.gw.handle_modern(call, None, &admission, None).await);
+    assert!(
+        message.contains("unknown tool `a__delete_file`"),
+        "{message}"
+    );
+    assert!(a.calls().is_empty());
+}
