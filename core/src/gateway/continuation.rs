@@ -83,12 +83,7 @@ impl Drop for Continuation {
             self.gw.inner.progress.forget(t);
         }
         self.session.parked.store(false, Ordering::Relaxed);
-        self.gw
-            .inner
-            .sessions
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(self.session.id());
+        self.gw.inner.sessions.remove(self.session.id());
         if !self.finished {
             // The client went away or never came back: stop the upstream's work.
             let (upstream, id) = (self.upstream.clone(), self.upstream_id);

@@ -127,13 +127,7 @@ fn tell_list_changed(gw: &Gateway) {
 }
 
 pub(super) fn sessions(gw: &Gateway) -> Vec<Arc<Session>> {
-    gw.inner
-        .sessions
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .values()
-        .cloned()
-        .collect()
+    gw.inner.sessions.all()
 }
 
 fn broadcast(gw: &Gateway, msg: &Message) {

@@ -78,9 +78,10 @@ pub(super) async fn set_level(
 
 /// The most verbose level any session asked for.
 fn wanted(gw: &Gateway) -> Option<String> {
-    let sessions = gw.inner.sessions.read().unwrap_or_else(|p| p.into_inner());
-    sessions
-        .values()
+    gw.inner
+        .sessions
+        .all()
+        .iter()
         .filter_map(|s| {
             s.log_level
                 .lock()

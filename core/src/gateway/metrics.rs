@@ -373,7 +373,7 @@ impl Gateway {
         let _ = writeln!(
             out,
             "portcullis_session_queue_bytes {}",
-            self.inner.queue_budget.used()
+            self.inner.sessions.budget().used()
         );
         out
     }

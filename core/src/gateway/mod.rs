@@ -29,6 +29,7 @@ mod router;
 mod secrets;
 mod servers;
 mod session;
+mod sessions;
 mod subscriptions;
 mod surface;
 mod tools;
@@ -201,9 +202,8 @@ pub(crate) struct Inner {
     pub(crate) paths: Paths,
     pub(crate) settings: RwLock<Arc<Settings>>,
     pub(crate) upstreams: RwLock<IndexMap<String, UpstreamHandle>>,
-    pub(crate) sessions: RwLock<HashMap<String, Arc<Session>>>,
-    /// Bytes queued for all clients, against `[limits] queue_bytes`.
-    pub(crate) queue_budget: Arc<session::QueueBudget>,
+    /// The open client sessions and the queue budget they share.
+    pub(crate) sessions: sessions::Sessions,
     pub(crate) table: RwLock<Arc<ToolTable>>,
     pub(crate) events: broadcast::Sender<GatewayEvent>,
     /// `CallFinished` only: one per call, so only those who follow calls wake for them.
@@ -307,8 +307,7 @@ impl Gateway {
             paths,
             settings: RwLock::new(Arc::new(settings.clone())),
             upstreams: RwLock::new(IndexMap::new()),
-            sessions: RwLock::new(HashMap::new()),
-            queue_budget: session::QueueBudget::new(settings.limits.queue_bytes),
+            sessions: sessions::Sessions::new(settings.limits.queue_bytes),
             table: RwLock::new(Arc::new(ToolTable::default())),
             events,
             call_events,
@@ -616,7 +615,10 @@ impl Gateway {
             .settings
             .write()
             .unwrap_or_else(|p| p.into_inner()) = Arc::new(new.clone());
-        self.inner.queue_budget.set_limit(new.limits.queue_bytes);
+        self.inner
+            .sessions
+            .budget()
+            .set_limit(new.limits.queue_bytes);
         if old.telemetry != new.telemetry {
             tracing::warn!(
                 "[telemetry] changed: the new settings take effect when the gateway next starts"
@@ -701,43 +703,18 @@ impl Gateway {
         let settings = self.settings();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let session = Session::new(
-            id.clone(),
+            id,
             transport,
             session::Era::Legacy,
             admission.surface,
             settings.limits.session_queue_bytes,
-            self.inner.queue_budget.clone(),
+            self.inner.sessions.budget().clone(),
         );
         session.admit(admission);
-        let evicted = {
-            let mut sessions = self
-                .inner
-                .sessions
-                .write()
-                .unwrap_or_else(|p| p.into_inner());
-            let limit = settings.limits.max_sessions;
-            let mut evicted = None;
-            if transport == "http"
-                && sessions
-                    .values()
-                    .filter(|s| s.transport() == "http")
-                    .count()
-                    >= limit
-            {
-                let victim = sessions
-                    .values()
-                    .filter(|s| s.transport() == "http" && s.is_evictable())
-                    .min_by_key(|s| *s.last_active.lock().unwrap_or_else(|p| p.into_inner()))
-                    .map(|s| s.id().to_owned());
-                let Some(victim) = victim else {
-                    tracing::warn!(limit, "refused a new session: every session is busy");
-                    return Err(GatewayError::TooManySessions { limit });
-                };
-                evicted = sessions.remove(&victim);
-            }
-            sessions.insert(id, session.clone());
-            evicted
-        };
+        let evicted = self
+            .inner
+            .sessions
+            .open(session.clone(), settings.limits.max_sessions)?;
         if let Some(old) = evicted {
             tracing::info!(
                 session = old.id(),
@@ -758,24 +735,7 @@ impl Gateway {
                 () = tokio::time::sleep(every) => {}
             }
             continuation::expire(self);
-            let idle: Vec<String> = self
-                .inner
-                .sessions
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .values()
-                .filter(|s| {
-                    s.transport() == "http"
-                        && !s.is_streaming()
-                        && s.last_active
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .elapsed()
-                            > idle_limit
-                })
-                .map(|s| s.id().to_owned())
-                .collect();
-            for id in idle {
+            for id in self.inner.sessions.idle(idle_limit) {
                 tracing::debug!(session = id, "ending an idle session");
                 self.close_session(&id).await;
             }
@@ -784,23 +744,14 @@ impl Gateway {
 
     /// A session by id.
     pub fn session(&self, id: &str) -> Option<Arc<Session>> {
-        self.inner
-            .sessions
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned()
+        self.inner.sessions.get(id)
     }
 
     /// Ends a session; its requests in flight are cancelled upstream.
     pub async fn close_session(&self, id: &str) -> bool {
-        let removed = self
-            .inner
-            .sessions
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
-        let Some(session) = removed else { return false };
+        let Some(session) = self.inner.sessions.remove(id) else {
+            return false;
+        };
         subscriptions::release_session(self, id);
         let inflight: Vec<(String, u64)> = session
             .inflight

@@ -207,12 +207,12 @@ impl Gateway {
     fn modern_session(&self, envelope: &Envelope, admission: &Admission) -> Arc<Session> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let session = Session::new(
-            id.clone(),
+            id,
             "http",
             Era::Modern,
             admission.surface,
             0,
-            self.inner.queue_budget.clone(),
+            self.inner.sessions.budget().clone(),
         );
         session.admit(admission);
         let info = envelope.client_info.clone().unwrap_or(Value::Null);
@@ -237,11 +237,7 @@ impl Gateway {
                 .clone()
                 .unwrap_or_else(|| super::logging::NONE.to_owned()),
         );
-        self.inner
-            .sessions
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, session.clone());
+        self.inner.sessions.register(session.clone());
         session
     }
 }
@@ -256,12 +252,7 @@ struct Registered<'a> {
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
         if !self.session.is_parked() {
-            self.gw
-                .inner
-                .sessions
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(self.session.id());
+            self.gw.inner.sessions.remove(self.session.id());
         }
     }
 }

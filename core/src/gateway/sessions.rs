@@ -1,0 +1,176 @@
+//! The open client sessions, by id, and the byte budget their outbound
+//! queues share: who is connected, the cap on HTTP sessions and whom it
+//! evicts, and which sessions sat idle too long. One owner for the map, so
+//! the rules about it (eviction, idleness) are written once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use super::session::{QueueBudget, Session};
+use super::GatewayError;
+
+/// The open sessions.
+pub(crate) struct Sessions {
+    by_id: RwLock<HashMap<String, Arc<Session>>>,
+    /// Bytes queued for all sessions together (`[limits] queue_bytes`).
+    budget: Arc<QueueBudget>,
+}
+
+impl Sessions {
+    /// None open, sharing a budget of `queue_bytes`.
+    pub(crate) fn new(queue_bytes: usize) -> Self {
+        Self {
+            by_id: RwLock::default(),
+            budget: QueueBudget::new(queue_bytes),
+        }
+    }
+
+    /// The budget the sessions' outbound queues share.
+    pub(crate) fn budget(&self) -> &Arc<QueueBudget> {
+        &self.budget
+    }
+
+    /// A session by id.
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Session>> {
+        self.read().get(id).cloned()
+    }
+
+    /// Every open session.
+    pub(crate) fn all(&self) -> Vec<Arc<Session>> {
+        self.read().values().cloned().collect()
+    }
+
+    /// Adds `session`. At `max_http` HTTP sessions, a new HTTP session ends
+    /// the longest-idle one with nothing in flight and no stream open (it is
+    /// returned, for its subscriptions to be released); when every one is
+    /// busy the new one is refused.
+    pub(crate) fn open(
+        &self,
+        session: Arc<Session>,
+        max_http: usize,
+    ) -> Result<Option<Arc<Session>>, GatewayError> {
+        let mut sessions = self.write();
+        let mut evicted = None;
+        let http = |s: &&Arc<Session>| s.transport() == "http";
+        if session.transport() == "http" && sessions.values().filter(http).count() >= max_http {
+            let victim = sessions
+                .values()
+                .filter(|s| http(s) && s.is_evictable())
+                .min_by_key(|s| *s.last_active.lock().unwrap_or_else(|p| p.into_inner()))
+                .map(|s| s.id().to_owned());
+            let Some(victim) = victim else {
+                tracing::warn!(
+                    limit = max_http,
+                    "refused a new session: every session is busy"
+                );
+                return Err(GatewayError::TooManySessions { limit: max_http });
+            };
+            evicted = sessions.remove(&victim);
+        }
+        sessions.insert(session.id().to_owned(), session);
+        Ok(evicted)
+    }
+
+    /// Registers a stateless request's session for the life of its request.
+    pub(crate) fn register(&self, session: Arc<Session>) {
+        self.write().insert(session.id().to_owned(), session);
+    }
+
+    /// Takes a session out; the removed one, if it was open.
+    pub(crate) fn remove(&self, id: &str) -> Option<Arc<Session>> {
+        self.write().remove(id)
+    }
+
+    /// The HTTP sessions idle for longer than `limit` with no stream open.
+    pub(crate) fn idle(&self, limit: Duration) -> Vec<String> {
+        self.read()
+            .values()
+            .filter(|s| {
+                s.transport() == "http"
+                    && !s.is_streaming()
+                    && s.last_active
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .elapsed()
+                        > limit
+            })
+            .map(|s| s.id().to_owned())
+            .collect()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Session>>> {
+        self.by_id.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Session>>> {
+        self.by_id.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SurfaceMode;
+    use crate::gateway::Era;
+
+    fn session(sessions: &Sessions, id: &str, transport: &'static str) -> Arc<Session> {
+        Session::new(
+            id.to_owned(),
+            transport,
+            Era::Legacy,
+            SurfaceMode::Direct,
+            1024,
+            sessions.budget().clone(),
+        )
+    }
+
+    #[test]
+    fn at_the_cap_the_longest_idle_http_session_makes_room_and_busy_ones_do_not() {
+        let sessions = Sessions::new(1 << 20);
+        let old = session(&sessions, "old", "http");
+        *old.last_active.lock().unwrap() -= Duration::from_secs(60);
+        let streaming = session(&sessions, "streaming", "http");
+        *streaming.last_active.lock().unwrap() -= Duration::from_secs(120);
+        let _stream = streaming.take_outbound();
+        for s in [&old, &streaming] {
+            assert!(sessions.open(s.clone(), 2).unwrap().is_none());
+        }
+        // A stdio session does not count against the cap.
+        assert!(sessions
+            .open(session(&sessions, "pipe", "stdio"), 2)
+            .unwrap()
+            .is_none());
+        // The streaming one is idler but busy: the old one goes.
+        let evicted = sessions.open(session(&sessions, "new", "http"), 2).unwrap();
+        assert_eq!(evicted.map(|s| s.id().to_owned()).as_deref(), Some("old"));
+        assert!(sessions.get("old").is_none() && sessions.get("new").is_some());
+        // Now "new" is the only evictable one; once it streams too, nobody makes room.
+        let _new_stream = sessions.get("new").unwrap().take_outbound();
+        let refused = sessions.open(session(&sessions, "more", "http"), 2);
+        assert!(matches!(
+            refused,
+            Err(GatewayError::TooManySessions { limit: 2 })
+        ));
+        assert_eq!(sessions.all().len(), 3);
+    }
+
+    #[test]
+    fn idle_lists_http_sessions_without_a_stream_past_the_limit() {
+        let sessions = Sessions::new(1 << 20);
+        for (id, transport, idle, stream) in [
+            ("idle", "http", 90, false),
+            ("fresh", "http", 0, false),
+            ("streaming", "http", 90, true),
+            ("pipe", "stdio", 90, false),
+        ] {
+            let s = session(&sessions, id, transport);
+            *s.last_active.lock().unwrap() -= Duration::from_secs(idle);
+            if stream {
+                drop(s.take_outbound());
+            }
+            sessions.register(s);
+        }
+        assert_eq!(sessions.idle(Duration::from_secs(30)), ["idle"]);
+    }
+}
