@@ -18,6 +18,7 @@ mod discovery;
 mod dpop;
 mod error;
 mod flow;
+mod machine;
 mod urls;
 mod vault;
 
