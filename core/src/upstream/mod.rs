@@ -6,6 +6,7 @@
 
 mod error;
 mod handle;
+mod handshake;
 mod slots;
 mod stateless;
 mod status;
