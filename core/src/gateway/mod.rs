@@ -27,6 +27,7 @@ mod progress;
 mod registry;
 mod router;
 mod secrets;
+mod server_view;
 mod servers;
 mod session;
 mod sessions;
@@ -71,6 +72,7 @@ pub use profiles::{
 };
 pub use registry::{RegistryAdded, RegistryServerView};
 pub use secrets::{list_secrets, secret_uses, SecretSet, SecretView};
+pub use server_view::ServerView;
 pub use servers::{ServerEditor, ServersAdded};
 pub(crate) use session::Queued;
 pub use session::{ClientInfo, Era, Session};
@@ -150,52 +152,6 @@ pub enum GatewayEvent {
         /// How long it took.
         duration_ms: u64,
     },
-}
-
-/// A server as a person sees it.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct ServerView {
-    /// Its name.
-    pub name: String,
-    /// `stdio`, `streamable-http`, `sse`, `auto`, or `docker` (stdio in a container).
-    pub transport: String,
-    /// What it runs (the command line) or where it connects (the URL).
-    #[serde(default)]
-    pub launch: String,
-    /// Lifecycle state.
-    pub state: UpstreamState,
-    /// How many tools it lists.
-    pub tools: usize,
-    /// The last error.
-    pub last_error: Option<String>,
-    /// The last lines of its stderr.
-    pub stderr_tail: Vec<String>,
-    /// Its stderr log.
-    pub log: String,
-    /// How many times it was restarted.
-    pub restarts: u32,
-    /// Why it was last restarted: the error that ended its last run (kept
-    /// once it serves again).
-    #[serde(default)]
-    pub restart_reason: Option<String>,
-    /// The protocol version it speaks.
-    pub protocol_version: Option<String>,
-    /// The process id of a running stdio server.
-    pub pid: Option<u32>,
-    /// Where a person signs in, while the server waits for that (OAuth).
-    #[serde(default)]
-    pub sign_in_url: Option<String>,
-    /// Whether, since it last started, the gateway has read and recorded
-    /// its instructions, prompts, resources and templates (so those that
-    /// wait for approval are in the pending list).
-    #[serde(default)]
-    pub items_read: bool,
-    /// For a server with `max_concurrent`: requests running and waiting for a slot.
-    #[serde(default)]
-    pub load: Option<crate::upstream::Load>,
-    /// Its tool calls of the last minute: how many, and their median duration.
-    #[serde(default)]
-    pub calls: metrics::CallRate,
 }
 
 pub(crate) struct Inner {
@@ -509,43 +465,6 @@ impl Gateway {
             .collect()
     }
 
-    /// Every configured server with its state.
-    pub fn servers(&self) -> Vec<ServerView> {
-        self.upstream_handles()
-            .iter()
-            .map(|h| {
-                let status = h.status();
-                let info = h.info();
-                ServerView {
-                    name: h.name().to_owned(),
-                    transport: h.settings().label().to_owned(),
-                    launch: h.settings().transport.summary(),
-                    state: status.state,
-                    tools: h.tools().len(),
-                    last_error: status.last_error,
-                    stderr_tail: h.stderr_tail(),
-                    log: h.log_path().display().to_string(),
-                    restarts: status.restarts,
-                    restart_reason: status.restart_reason,
-                    protocol_version: (!info.protocol_version.is_empty())
-                        .then_some(info.protocol_version),
-                    pid: status.pid,
-                    sign_in_url: status.sign_in_url,
-                    items_read: status.state == UpstreamState::Ready
-                        && self
-                            .inner
-                            .items_read
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .get(h.name())
-                            == Some(&status.restarts),
-                    load: h.load(),
-                    calls: self.inner.metrics.rate(h.name()),
-                }
-            })
-            .collect()
-    }
-
     /// Starts signing in to the HTTP server `name` (or joins the sign-in that
     /// waits) and returns the URL a person opens; the server starts once the
     /// authorization server has sent the browser back to the gateway. `None`:
@@ -687,85 +606,6 @@ impl Gateway {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .sort_by_cached_key(|k, _| order.servers.get_index_of(k).unwrap_or(usize::MAX));
-    }
-
-    /// Opens a client session for a request let in as `admission` (its
-    /// client, profile and surface).
-    ///
-    /// HTTP sessions are capped by `[limits] max_sessions`: at the cap the
-    /// longest-idle session with no request in flight and no open stream is
-    /// ended to make room; when every session is busy the new one is refused.
-    pub fn open_session(
-        &self,
-        transport: &'static str,
-        admission: &Admission,
-    ) -> Result<Arc<Session>, GatewayError> {
-        let settings = self.settings();
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let session = Session::new(
-            id,
-            transport,
-            session::Era::Legacy,
-            admission.surface,
-            settings.limits.session_queue_bytes,
-            self.inner.sessions.budget().clone(),
-        );
-        session.admit(admission);
-        let evicted = self
-            .inner
-            .sessions
-            .open(session.clone(), settings.limits.max_sessions)?;
-        if let Some(old) = evicted {
-            tracing::info!(
-                session = old.id(),
-                "ended the longest-idle session to make room for a new one (max_sessions)"
-            );
-            subscriptions::release_session(self, old.id());
-        }
-        Ok(session)
-    }
-
-    /// Ends HTTP sessions that were idle for `[limits] session_idle` with no stream open.
-    async fn expire_sessions(&self) {
-        loop {
-            let idle_limit = self.settings().limits.session_idle;
-            let every = (idle_limit / 2).clamp(Duration::from_millis(100), Duration::from_secs(60));
-            tokio::select! {
-                () = self.inner.cancel.cancelled() => return,
-                () = tokio::time::sleep(every) => {}
-            }
-            continuation::expire(self);
-            for id in self.inner.sessions.idle(idle_limit) {
-                tracing::debug!(session = id, "ending an idle session");
-                self.close_session(&id).await;
-            }
-        }
-    }
-
-    /// A session by id.
-    pub fn session(&self, id: &str) -> Option<Arc<Session>> {
-        self.inner.sessions.get(id)
-    }
-
-    /// Ends a session; its requests in flight are cancelled upstream.
-    pub async fn close_session(&self, id: &str) -> bool {
-        let Some(session) = self.inner.sessions.remove(id) else {
-            return false;
-        };
-        subscriptions::release_session(self, id);
-        let inflight: Vec<(String, u64)> = session
-            .inflight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .map(|f| (f.server.clone(), f.upstream_id))
-            .collect();
-        for (server, id) in inflight {
-            if let Some(h) = self.upstream(&server) {
-                h.cancel_request(id, "the client ended its session").await;
-            }
-        }
-        true
     }
 
     /// Handles one message from a client. Returns the response for a

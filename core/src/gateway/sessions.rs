@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use super::session::{QueueBudget, Session};
-use super::GatewayError;
+use super::session::{Era, QueueBudget, Session};
+use super::{continuation, subscriptions, Admission, Gateway, GatewayError};
 
 /// The open sessions.
 pub(crate) struct Sessions {
@@ -105,6 +105,87 @@ impl Sessions {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Session>>> {
         self.by_id.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Gateway {
+    /// Opens a client session for a request let in as `admission` (its
+    /// client, profile and surface).
+    ///
+    /// HTTP sessions are capped by `[limits] max_sessions`: at the cap the
+    /// longest-idle session with no request in flight and no open stream is
+    /// ended to make room; when every session is busy the new one is refused.
+    pub fn open_session(
+        &self,
+        transport: &'static str,
+        admission: &Admission,
+    ) -> Result<Arc<Session>, GatewayError> {
+        let settings = self.settings();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let session = Session::new(
+            id,
+            transport,
+            Era::Legacy,
+            admission.surface,
+            settings.limits.session_queue_bytes,
+            self.inner.sessions.budget().clone(),
+        );
+        session.admit(admission);
+        let evicted = self
+            .inner
+            .sessions
+            .open(session.clone(), settings.limits.max_sessions)?;
+        if let Some(old) = evicted {
+            tracing::info!(
+                session = old.id(),
+                "ended the longest-idle session to make room for a new one (max_sessions)"
+            );
+            subscriptions::release_session(self, old.id());
+        }
+        Ok(session)
+    }
+
+    /// Ends HTTP sessions that were idle for `[limits] session_idle` with no stream open.
+    pub(super) async fn expire_sessions(&self) {
+        loop {
+            let idle_limit = self.settings().limits.session_idle;
+            let every = (idle_limit / 2).clamp(Duration::from_millis(100), Duration::from_secs(60));
+            tokio::select! {
+                () = self.inner.cancel.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            continuation::expire(self);
+            for id in self.inner.sessions.idle(idle_limit) {
+                tracing::debug!(session = id, "ending an idle session");
+                self.close_session(&id).await;
+            }
+        }
+    }
+
+    /// A session by id.
+    pub fn session(&self, id: &str) -> Option<Arc<Session>> {
+        self.inner.sessions.get(id)
+    }
+
+    /// Ends a session; its requests in flight are cancelled upstream.
+    pub async fn close_session(&self, id: &str) -> bool {
+        let Some(session) = self.inner.sessions.remove(id) else {
+            return false;
+        };
+        subscriptions::release_session(self, id);
+        let inflight: Vec<(String, u64)> = session
+            .inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|f| (f.server.clone(), f.upstream_id))
+            .collect();
+        for (server, id) in inflight {
+            if let Some(h) = self.upstream(&server) {
+                h.cancel_request(id, "the client ended its session").await;
+            }
+        }
+        true
     }
 }
 
