@@ -123,6 +123,7 @@ async def test_sign_in_call_and_reuse_after_restart(oauth_upstream) -> None:
     assert first["resource"] == url and first["scope"] == "tools" and first["method"] == "S256", first
 
     # A restarted gateway (same home) signs in with what it stored, after the access token expired.
+    # The wait is for the token's lifetime to pass (a clock condition, not the gateway's).
     time.sleep(LIFETIME + 0.5)
     gw = harness.start_gateway(config, base, trust=False)
     try:

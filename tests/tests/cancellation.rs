@@ -2,7 +2,7 @@
 //!
 //! The echo server's `sleep` answers late (or never, once cancelled) and its
 //! `received` tool reports the `notifications/cancelled` it got, with the
-//! request ids as the upstream knew them.
+//! request ids as the upstream knew them, and how many sleeps run.
 
 mod common;
 
@@ -11,18 +11,39 @@ use std::time::{Duration, Instant};
 use common::stdio::approved_gateway;
 use serde_json::Value;
 
-/// The request ids the echo server saw cancelled.
-fn cancelled_upstream(gw: &mut common::stdio::StdioGateway, id: &str) -> Vec<Value> {
+/// What the echo server reports it received (`cancelled`, `sleeping`…).
+fn received(gw: &mut common::stdio::StdioGateway, id: &str) -> Value {
     let line = gw.call(
         id,
         "tools/call",
         r#"{"name":"echo__received","arguments":{}}"#,
     );
     let v: Value = serde_json::from_str(&line).expect("JSON");
-    v["result"]["structuredContent"]["cancelled"]
+    v["result"]["structuredContent"].clone()
+}
+
+/// The request ids the echo server saw cancelled.
+fn cancelled_upstream(gw: &mut common::stdio::StdioGateway, id: &str) -> Vec<Value> {
+    received(gw, id)["cancelled"]
         .as_array()
         .cloned()
         .unwrap_or_default()
+}
+
+/// Waits (up to 10 s) until the echo server runs `n` sleeps.
+fn wait_for_sleeps(gw: &mut common::stdio::StdioGateway, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for k in 0.. {
+        let now = received(gw, &format!("\"sleeping-{k}\""))["sleeping"].as_u64();
+        if now == Some(n) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the echo server runs {now:?} sleeps, not {n}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Waits (up to 10 s) until the echo server has seen a cancellation; returns what it saw.
@@ -47,7 +68,8 @@ fn a_client_cancellation_reaches_the_upstream_with_its_own_id() {
     let home = tempfile::tempdir().expect("tempdir");
     let mut gw = approved_gateway(home.path(), "");
     gw.send(r#"{"jsonrpc":"2.0","id":"nap-1","method":"tools/call","params":{"name":"echo__sleep","arguments":{"ms":60000}}}"#);
-    std::thread::sleep(Duration::from_millis(300));
+    // The call has reached the upstream before it is cancelled.
+    wait_for_sleeps(&mut gw, 1);
     gw.send(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"nap-1","reason":"the user gave up"}}"#);
     let cancelled = wait_for_upstream_cancellation(&mut gw, "the call was cancelled");
     assert_eq!(cancelled.len(), 1, "the upstream saw {cancelled:?}");

@@ -402,6 +402,9 @@ async fn orphans_of_a_killed_gateway_are_removed_at_its_next_start() {
     let first_id = first[0].id.clone().unwrap();
 
     gw.kill_hard();
+    // A check that something does not happen (nobody removes the container once its
+    // gateway is gone, not even Docker when the server sees its stdin close) needs a
+    // window: the one fixed wait this file keeps, on purpose.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let left = containers_of(&docker, &home, None).await;
     assert!(

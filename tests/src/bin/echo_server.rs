@@ -470,8 +470,13 @@ impl Server {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let cancelled: Vec<&str> = received.cancelled.iter().map(|c| c.get()).collect();
+        let sleeping = self
+            .sleeping
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len();
         let body = format!(
-            r#"{{"notifications":{},"cancelled":[{}]}}"#,
+            r#"{{"notifications":{},"cancelled":[{}],"sleeping":{sleeping}}}"#,
             serde_json::to_string(&received.notifications).unwrap_or_else(|_| "[]".into()),
             cancelled.join(",")
         );
