@@ -244,7 +244,7 @@ async fn sleep_does_not_hold_up_echo_and_a_cancelled_sleep_never_answers() {
     let answer = echo.call(4, "received", json!({})).await;
     assert_eq!(
         answer["result"]["structuredContent"],
-        json!({ "notifications": ["notifications/initialized", "notifications/cancelled"], "cancelled": [1] }),
+        json!({ "notifications": ["notifications/initialized", "notifications/cancelled"], "cancelled": [1], "sleeping": 0 }),
         "{answer}"
     );
 }
