@@ -82,9 +82,9 @@ def test_window_opens_on_the_web_ui_with_the_api_handed_over(app: App) -> None:
     # The person added the server with the CLI: it runs, and its tools wait for approval.
     tools = wait_for("server-everything's tools pending", lambda: pending_of(app))
     assert TOOL in {t["name"] for t in tools}
-    tray = wait_for("the tray to count them", lambda: (t := app.invoke("tray_state"))["attention"] and t)
+    # The tools are listed a moment before the server counts as up: wait for both.
+    tray = wait_for("the tray to count them", lambda: (t := app.invoke("tray_state"))["attention"] and t["servers"] == "1 of 1 server up" and t)
     assert tray["pending"] == f"{len(tools)} tools awaiting approval", tray
-    assert tray["servers"] == "1 of 1 server up", tray
     assert tray["address"] == f"Listening on {origin.removeprefix('http://')}", tray
     # The window shows the UI itself, not an error or a token prompt.
     wait_for("the UI to render the server", lambda: SERVER in app.driver.find_element(By.TAG_NAME, "body").text)
