@@ -8,8 +8,10 @@
 //! servers, tools and decisions stays in core; the shell only shows it and
 //! forwards the person's clicks.
 //!
-//! Lifecycle: closing the window hides it; Quit (tray, command, SIGTERM or
-//! Ctrl-C) stops every upstream and removes `gateway.json` before exiting.
+//! Lifecycle: closing a window destroys its webview (WebKit's web process
+//! for it exits; see [`window`]) and the app stays in the tray; Quit (tray,
+//! command, SIGTERM or Ctrl-C) stops every upstream and removes
+//! `gateway.json` before exiting.
 //! When the gateway cannot start (a bad config, the port in use), the app
 //! still starts and says why in the window and the tray.
 
@@ -116,13 +118,11 @@ pub fn run() -> ExitCode {
             commands::autostart,
             commands::set_autostart,
         ])
+        // A closed window is destroyed (webview and WebKit web process with
+        // it) and built again on the next open; the app lives on in the tray.
         .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                // The main window hides: the app lives on in the tray.
-                if window.label() == window::MAIN && !window.state::<Desktop>().is_quitting() {
-                    api.prevent_close();
-                    let _ = window.hide();
-                }
+            if let WindowEvent::Destroyed = event {
+                tracing::debug!("the {} window is closed", window.label());
             }
         })
         .setup(move |app| {

@@ -5,8 +5,10 @@
 //! When the gateway did not start they show the app's own page, which
 //! explains why.
 //!
-//! Closing the main window hides it: the app lives on in the tray. Closing
-//! the popup destroys it; the next open loads a fresh list.
+//! Closing a window destroys it, webview and all: WebKit's web process for it
+//! exits and the app in the tray is back to its hidden-start footprint (see
+//! BENCHMARKS.md). The next open (tray, notification, second launch) builds
+//! it again on a fresh page.
 
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
@@ -77,7 +79,7 @@ pub fn open_popup(app: &AppHandle) -> Result<(), CommandError> {
 pub struct WindowState {
     /// `main` or `popup`.
     pub label: String,
-    /// Whether it is shown (a closed main window is hidden, not gone).
+    /// Whether it is shown (a closed window is gone, not hidden).
     pub visible: bool,
     /// The page it shows.
     pub url: String,

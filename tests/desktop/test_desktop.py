@@ -167,20 +167,25 @@ def test_pause_refuses_agents_until_resumed(app: App) -> None:
 
 
 def test_closing_the_window_keeps_the_app_in_the_tray(app: App) -> None:
+    app_pid = app.runtime()["pid"]
+    web_processes = len(desktop.web_processes(app_pid))
     app.switch("main")
     # The title bar's close button is the window manager's (there is none under
     # Xvfb); close_window takes the same path: a close request the app answers.
-    app.driver.execute_script("setTimeout(() => window.__TAURI_INTERNALS__.invoke('close_window'), 0)")
+    app.driver.execute_script("setTimeout(() => window.__TAURI_INTERNALS__.invoke('close_window'), 200)")
     app.switch("popup")
 
-    def main_visible() -> bool:
-        return next(w for w in app.invoke("windows") if w["label"] == "main")["visible"]
+    def main_window() -> dict | None:
+        return next((w for w in app.invoke("windows") if w["label"] == "main"), None)
 
-    wait_for("the main window to hide", lambda: not main_visible())
+    # Closed is gone, webview and all: its WebKit web process exits.
+    wait_for("the main window to go", lambda: main_window() is None)
+    wait_for("the main window's web process to exit", lambda: len(desktop.web_processes(app_pid)) == web_processes - 1)
     assert app.invoke("desktop_status")["running"]
     assert app.admin("GET", "/servers")[0]["state"] == "ready"
     app.invoke("open_window")
-    wait_for("the main window to show again", main_visible)
+    wait_for("the main window to show again", lambda: (w := main_window()) and w["visible"])
+    wait_for("a web process for it again", lambda: len(desktop.web_processes(app_pid)) == web_processes)
 
 
 def test_quit_stops_the_upstream_and_removes_the_runtime_file(app: App, home: Path) -> None:

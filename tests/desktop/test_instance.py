@@ -68,8 +68,9 @@ def test_the_first_run_opens_on_the_welcome_page(app: App) -> None:
 
 def test_a_second_launch_shows_the_running_window_on_the_linked_page(app: App, home: Path, xdg_config: Path) -> None:
     app.switch("main")
-    app.driver.execute_script("setTimeout(() => window.__TAURI_INTERNALS__.invoke('close_window'), 0)")
-    wait_for("the main window to hide", lambda: not main_window(app)["visible"])
+    handle = app.windows["main"]
+    app.driver.execute_script("setTimeout(() => window.__TAURI_INTERNALS__.invoke('close_window'), 200)")
+    wait_for("the main window to close", lambda: handle not in app.driver.window_handles)
     second = subprocess.run(
         [str(desktop.app_bin()), "portcullis://activity", "/not/a/link"],
         env=env_of(home, xdg_config),
@@ -80,6 +81,8 @@ def test_a_second_launch_shows_the_running_window_on_the_linked_page(app: App, h
     assert second.returncode == 0, second
     assert f"Portcullis is already running, serving on {app.runtime()['mcp_url']}" in second.stdout, second
     assert 'ignored "/not/a/link"' in second.stderr, second
+    # The closed window was destroyed: a new one is built, on the linked page.
+    app.windows["main"] = app.find_window("#/activity")
     shown = wait_for("the main window to show on #/activity", lambda: (w := main_window(app))["visible"] and w["url"].endswith("#/activity") and w)
     assert shown["url"].startswith(app.runtime()["api_url"].removesuffix("/api/v1") + "/ui/"), shown
     # Still one app: the runtime file names the first process.
