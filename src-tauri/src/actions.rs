@@ -119,7 +119,7 @@ pub fn set_autostart(
     app: &AppHandle,
     enabled: bool,
 ) -> Result<crate::autostart::Autostart, CommandError> {
-    let state = crate::autostart::set(enabled)?;
+    let state = crate::autostart::set(app, enabled)?;
     tray::refresh(app);
     Ok(state)
 }

@@ -29,7 +29,7 @@ pub const PERMISSIONS: &[&str] = &[
 /// Whether the gateway serves, where, what waits, and whether notifications work.
 #[tauri::command]
 pub fn desktop_status(app: AppHandle) -> DesktopStatus {
-    app.state::<Desktop>().status()
+    app.state::<Desktop>().status(&app)
 }
 
 /// What the tray menu shows now (it is redrawn first).
@@ -42,7 +42,7 @@ pub fn tray_state(app: AppHandle) -> TrayModel {
 #[tauri::command]
 pub fn set_paused(app: AppHandle, paused: bool) -> Result<DesktopStatus, CommandError> {
     actions::set_paused(&app, paused)?;
-    Ok(app.state::<Desktop>().status())
+    Ok(app.state::<Desktop>().status(&app))
 }
 
 /// Opens the approval popup, as the tray's "N tools awaiting approval" and a notification's Review do.
@@ -78,8 +78,8 @@ pub fn quit(app: AppHandle) {
 
 /// Whether the app starts at login (the Settings page's toggle shows it).
 #[tauri::command]
-pub fn autostart() -> crate::autostart::Autostart {
-    crate::autostart::state()
+pub fn autostart(app: AppHandle) -> crate::autostart::Autostart {
+    crate::autostart::state(&app)
 }
 
 /// Turns starting at login on or off, as the tray's "Start at login" does.

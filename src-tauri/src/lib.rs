@@ -104,7 +104,11 @@ pub fn run() -> ExitCode {
     let start_hidden = (args.hidden || !args.links.is_empty()) && server.is_ok();
     let links = args.links.clone();
     let started = server.as_ref().ok().cloned();
-    let app = tauri::Builder::default()
+    let mut builder = tauri::Builder::default();
+    if let Some(plugin) = autostart::plugin() {
+        builder = builder.plugin(plugin);
+    }
+    let app = builder
         .manage(Desktop::new(rt.handle().clone(), server))
         .invoke_handler(tauri::generate_handler![
             commands::desktop_status,
