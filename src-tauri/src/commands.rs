@@ -24,6 +24,8 @@ pub const PERMISSIONS: &[&str] = &[
     "allow-quit",
     "allow-autostart",
     "allow-set-autostart",
+    "allow-staged-import",
+    "allow-import-staged",
 ];
 
 /// Whether the gateway serves, where, what waits, and whether notifications work.
@@ -48,7 +50,7 @@ pub fn set_paused(app: AppHandle, paused: bool) -> Result<DesktopStatus, Command
 /// Opens the approval popup, as the tray's "N tools awaiting approval" and a notification's Review do.
 #[tauri::command]
 pub fn open_popup(app: AppHandle) -> Result<(), CommandError> {
-    actions::review(&app)
+    actions::review(&app, None)
 }
 
 /// Closes the window of the page that asks, as its close button does: the
@@ -89,4 +91,16 @@ pub fn set_autostart(
     enabled: bool,
 ) -> Result<crate::autostart::Autostart, CommandError> {
     actions::set_autostart(&app, enabled)
+}
+
+/// The servers of the client config file a launch handed to the app (the import page shows them).
+#[tauri::command]
+pub fn staged_import(app: AppHandle) -> Result<crate::import::ImportPreview, CommandError> {
+    crate::import::preview(&app)
+}
+
+/// Imports the servers of that file, when the person clicks Import.
+#[tauri::command]
+pub async fn import_staged(app: AppHandle) -> Result<portcullis::ServersAdded, CommandError> {
+    crate::import::import(&app).await
 }

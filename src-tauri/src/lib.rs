@@ -19,6 +19,7 @@ pub mod actions;
 pub mod autostart;
 pub mod commands;
 pub mod error;
+pub mod import;
 pub mod instance;
 pub mod links;
 pub mod notify;
@@ -50,16 +51,23 @@ struct Args {
     /// Start in the tray only, without opening the window (e.g. at login).
     #[arg(long)]
     hidden: bool,
-    /// `portcullis://` links to open, e.g. portcullis://settings or portcullis://review.
-    /// When the app already runs, they go to it (and its window shows) instead.
-    #[arg(value_name = "LINK")]
+    /// `portcullis://` links to open (portcullis://settings, portcullis://approve?server=NAME, …)
+    /// or a client's MCP config file to import. When the app already runs, they go to it instead.
+    #[arg(value_name = "LINK|FILE")]
     links: Vec<String>,
 }
 
 /// Runs the app; returns only when it could not start at all.
 pub fn run() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
     init_logging();
+    // A running app has its own working folder: relative files go absolute.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    args.links = args
+        .links
+        .iter()
+        .map(|a| links::absolute(a, &cwd))
+        .collect();
     // One app per data dir: a second launch shows the first one's window.
     let first = match claim_instance(args.config.as_deref(), &args.links) {
         Ok(first) => first,
@@ -110,6 +118,7 @@ pub fn run() -> ExitCode {
     }
     let app = builder
         .manage(Desktop::new(rt.handle().clone(), server))
+        .manage(import::Staged::default())
         .invoke_handler(tauri::generate_handler![
             commands::desktop_status,
             commands::tray_state,
@@ -121,6 +130,8 @@ pub fn run() -> ExitCode {
             commands::quit,
             commands::autostart,
             commands::set_autostart,
+            commands::staged_import,
+            commands::import_staged,
         ])
         // A closed window is destroyed (webview and WebKit web process with
         // it) and built again on the next open; the app lives on in the tray.
@@ -200,7 +211,7 @@ fn claim_instance(
                 None => println!("Portcullis is already running (its gateway did not start): its window is shown."),
             }
             for arg in &reply.ignored {
-                eprintln!("warning: ignored {arg:?}: not a portcullis:// link (try portcullis://settings or portcullis://review)");
+                eprintln!("warning: ignored {arg:?}: not a portcullis:// link or a file to import\nhint: try portcullis://settings, portcullis://approve?server=NAME or the path of a client's MCP config (README: Links)");
             }
             Err(ExitCode::SUCCESS)
         }

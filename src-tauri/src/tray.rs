@@ -183,7 +183,7 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
 
 fn on_menu(app: &AppHandle, event: MenuEvent) {
     let result = match event.id().as_ref() {
-        "pending" => actions::review(app),
+        "pending" => actions::review(app, None),
         "open" => actions::open_window(app),
         "pause" => actions::toggle_pause(app).map(|_| ()),
         // The menu has checked the item already; the file decides.
