@@ -131,3 +131,43 @@ fn runs(config: &portcullis::config::ServerConfig) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_small_regular_file_is_staged() {
+        let dir = std::env::temp_dir().join(format!("portcullis-import-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let big = dir.join("big.json");
+        std::fs::write(&big, vec![b' '; MAX_FILE as usize + 1]).unwrap();
+        let small = dir.join("mcp.json");
+        std::fs::write(&small, "{}").unwrap();
+        assert!(check(&small).is_ok());
+        let e = check(&big).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Config);
+        assert!(e.hint.is_some());
+        assert_eq!(check(&dir).unwrap_err().kind, ErrorKind::Config);
+        assert_eq!(
+            check(&dir.join("missing.json")).unwrap_err().kind,
+            ErrorKind::NotFound
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_server_is_shown_by_its_command_line_or_its_url() {
+        let stdio = portcullis::config::ServerConfig {
+            command: Some("uvx".into()),
+            args: Some(vec!["mcp-server-time".into(), "--local".into()]),
+            ..Default::default()
+        };
+        assert_eq!(runs(&stdio), "uvx mcp-server-time --local");
+        let remote = portcullis::config::ServerConfig {
+            url: Some("http://127.0.0.1:3001/mcp".into()),
+            ..Default::default()
+        };
+        assert_eq!(runs(&remote), "http://127.0.0.1:3001/mcp");
+    }
+}
