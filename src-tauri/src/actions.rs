@@ -86,8 +86,9 @@ pub fn open_links(app: &AppHandle, args: &[String]) -> Vec<String> {
         let result = match crate::links::parse(arg) {
             Some(crate::links::Link::Review { server }) => review(app, server.as_deref()),
             Some(crate::links::Link::Page(route)) => window::open_main_at(app, &route),
-            Some(crate::links::Link::Import(path)) => crate::import::stage(app, &path)
-                .and_then(|()| window::open_main_at(app, "#/import")),
+            Some(crate::links::Link::Import(path)) => {
+                window::open_main_at(app, &crate::import::stage(app, &path))
+            }
             None => {
                 tracing::warn!("ignoring {arg:?}: not a portcullis:// link this app knows");
                 ignored.push(arg.clone());

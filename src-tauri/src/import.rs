@@ -16,9 +16,10 @@ use crate::state::Desktop;
 /// The largest file staged: MCP configs are small; anything bigger is not one.
 const MAX_FILE: u64 = 1024 * 1024;
 
-/// The file a launch asked to import, if any (the last one wins).
+/// The file a launch asked to import, if any (the last one wins), and how
+/// many files were staged so far.
 #[derive(Default)]
-pub struct Staged(Mutex<Option<PathBuf>>);
+pub struct Staged(Mutex<(Option<PathBuf>, u64)>);
 
 /// What the staged file would add.
 #[derive(Debug, Clone, Serialize)]
@@ -40,13 +41,17 @@ pub struct ServerPreview {
     pub warnings: Vec<String>,
 }
 
-/// Remembers `path` as the file to import; the import page then shows it.
-pub fn stage(app: &AppHandle, path: &Path) -> Result<(), CommandError> {
-    check(path)?;
+/// Remembers `path` as the file to import; the import page then shows its
+/// servers, or why it cannot be read (with a hint), where the person looks.
+/// Returns the import page's route, new for each file (so a page already
+/// showing an earlier file loads this one).
+pub fn stage(app: &AppHandle, path: &Path) -> String {
     let staged = app.state::<Staged>();
-    *staged.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(path.to_path_buf());
+    let mut staged = staged.0.lock().unwrap_or_else(|p| p.into_inner());
+    staged.0 = Some(path.to_path_buf());
+    staged.1 += 1;
     tracing::info!("staged {} for import", path.display());
-    Ok(())
+    format!("#/import?staged={}", staged.1)
 }
 
 /// The staged file's servers, read now.
@@ -85,7 +90,7 @@ pub async fn import(app: &AppHandle) -> Result<portcullis::ServersAdded, Command
 
 fn staged(app: &AppHandle) -> Result<PathBuf, CommandError> {
     let staged = app.state::<Staged>();
-    let path = staged.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let path = staged.0.lock().unwrap_or_else(|p| p.into_inner()).0.clone();
     path.ok_or_else(|| CommandError {
         kind: ErrorKind::NotFound,
         message: "no file to import was handed to the app".into(),

@@ -101,9 +101,14 @@ def test_a_second_launch_with_a_client_config_opens_its_import(app: App, home: P
     everything = {"command": str(harness.EVERYTHING), "args": ["stdio"]}
     config.write_text(json.dumps({"mcpServers": {"alpha": everything, "beta": everything}}))
     close_main(app)
-    # A relative path, as a person types it: the running app gets it absolute.
-    launch_again(home, xdg_config, "mcp.json", cwd=tmp_path)
+    # A file that cannot be read: the import page says why, with what to do.
+    launch_again(home, xdg_config, str(tmp_path / "missing.json"))
     app.windows["main"] = app.find_window("#/import")
+    error = wait_for("the import page to say why", lambda: app.driver.find_element(By.ID, "import").text)
+    assert f"cannot read {tmp_path / 'missing.json'}" in error and "hint" in error.lower(), error
+    # A relative path, as a person types it: the running app gets it absolute,
+    # and the page already open shows the new file.
+    launch_again(home, xdg_config, "mcp.json", cwd=tmp_path)
     path = wait_for("the import page on the file", lambda: app.driver.find_element(By.ID, "import-path").text)
     assert path == str(config), path
     listed = [li.get_attribute("data-server") for li in app.driver.find_elements(By.CSS_SELECTOR, "#import li[data-server]")]
