@@ -66,7 +66,9 @@ for n in 16 24 32 48 64 128 256 512; do
     install -m 0644 "icons/hicolor/${n}x${n}.png" "$dir/$NAME.png"
 done
 
-# %u: a portcullis:// link the person opened; the running app gets it (one instance).
+# %u: a portcullis:// link the person opened (or a client's MCP config file, from
+# "Open With"); the running app gets it (one instance). The scheme is found through
+# mimeinfo.cache, which desktop-file-utils' dpkg trigger rebuilds on install and removal.
 cat >"$PKG/usr/share/applications/$NAME.desktop" <<EOF
 [Desktop Entry]
 Type=Application
@@ -105,7 +107,7 @@ Maintainer: Portcullis <portcullis@localhost>
 Section: net
 Priority: optional
 Depends: $DEPENDS
-Recommends: dunst | notification-daemon
+Recommends: dunst | notification-daemon, desktop-file-utils
 Installed-Size: $(du -sk "$PKG/usr" | cut -f1)
 Description: local MCP gateway with a tray app
  Portcullis sits between your AI agents and the MCP servers they use: one

@@ -30,7 +30,10 @@ log() { echo "setup: $*" >&2; }
 #   D-Bus session with dunst as notification daemon, through webkit2gtk-driver
 #   (WebKitWebDriver). The headless `portcullis` binary needs none of these.
 #   dpkg-dev, binutils: scripts/package-deb.sh (dpkg-deb, dpkg-shlibdeps, objcopy);
-#   libglib2.0-bin: gdbus, with which the package test finds the tray icon on the bus.
+#   libglib2.0-bin: gdbus, with which the package test finds the tray icon on the bus,
+#     and gio, with which it opens a portcullis:// link as a desktop does;
+#   desktop-file-utils: its dpkg trigger indexes the package's .desktop entry
+#     (mimeinfo.cache), so the portcullis:// scheme finds the app, as on any desktop.
 #   gnome-keyring, libsecret-tools: a real Secret Service (the OS keyring) that the
 #     secrets tests start on a private session bus (tests/python/harness.py,
 #     secret_service), and secret-tool, with which they look into it.
@@ -40,7 +43,7 @@ DESKTOP_PACKAGES=(
     build-essential pkg-config file libssl-dev
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
     xvfb xauth dbus dbus-x11 webkit2gtk-driver dunst libnotify-bin
-    dpkg-dev binutils libglib2.0-bin
+    dpkg-dev binutils libglib2.0-bin desktop-file-utils
 )
 APT_PACKAGES+=("${DESKTOP_PACKAGES[@]}")
 

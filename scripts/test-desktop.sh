@@ -23,7 +23,7 @@ export PORTCULLIS_DESKTOP_BIN="${PORTCULLIS_DESKTOP_BIN:-$TARGET/debug/portculli
 export TAURI_DRIVER="${TAURI_DRIVER:-$ROOT/.deps/cargo/bin/tauri-driver}"
 
 missing=()
-for tool in xvfb-run dbus-run-session dbus-monitor dbus-send dunst dunstctl WebKitWebDriver gdbus dpkg-deb dpkg-shlibdeps objcopy; do
+for tool in xvfb-run dbus-run-session dbus-monitor dbus-send dunst dunstctl WebKitWebDriver gdbus gio update-desktop-database dpkg-deb dpkg-shlibdeps objcopy; do
     command -v "$tool" >/dev/null || missing+=("$tool")
 done
 for file in "$TAURI_DRIVER" "$PORTCULLIS_BIN" "$PORTCULLIS_DESKTOP_BIN" .venv/bin/python tests/node_modules/.bin/mcp-server-everything; do

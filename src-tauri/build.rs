@@ -13,6 +13,8 @@ const COMMANDS: &[&str] = &[
     "quit",
     "autostart",
     "set_autostart",
+    "staged_import",
+    "import_staged",
 ];
 
 fn main() {

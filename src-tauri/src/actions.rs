@@ -13,9 +13,9 @@ use crate::{tray, window};
 /// How long quitting waits for upstreams to stop before it leaves anyway.
 const QUIT_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Opens the approval popup.
-pub fn review(app: &AppHandle) -> Result<(), CommandError> {
-    window::open_popup(app)
+/// Opens the approval popup, on one server's waiting items when `server` names one.
+pub fn review(app: &AppHandle, server: Option<&str>) -> Result<(), CommandError> {
+    window::open_popup(app, server)
 }
 
 /// Blocks exactly these tools of `server` (a notification's Block), as the
@@ -59,7 +59,7 @@ pub fn approve_reviewed(
     ));
     if let Err(e) = decided {
         tracing::warn!("approving from a notification: {e}");
-        review(app)?;
+        review(app, Some(server))?;
         return Err(e.into());
     }
     let names: Vec<&str> = reviewed.iter().map(|r| r.name.as_str()).collect();
@@ -76,16 +76,19 @@ pub fn open_window(app: &AppHandle) -> Result<(), CommandError> {
     window::open_main(app)
 }
 
-/// Opens what a launch asks for (`portcullis://` links, see [`crate::links`]),
-/// or the main window when it asks for nothing; returns the arguments that
-/// are not links this app knows (they are ignored, and logged).
+/// Opens what a launch asks for (`portcullis://` links and files to import,
+/// see [`crate::links`]), or the main window when it asks for nothing;
+/// returns the arguments that are neither (they are ignored, and logged).
 pub fn open_links(app: &AppHandle, args: &[String]) -> Vec<String> {
     let mut ignored = Vec::new();
     let mut opened = false;
     for arg in args {
         let result = match crate::links::parse(arg) {
-            Some(crate::links::Link::Review) => review(app),
+            Some(crate::links::Link::Review { server }) => review(app, server.as_deref()),
             Some(crate::links::Link::Page(route)) => window::open_main_at(app, &route),
+            Some(crate::links::Link::Import(path)) => {
+                window::open_main_at(app, &crate::import::stage(app, &path))
+            }
             None => {
                 tracing::warn!("ignoring {arg:?}: not a portcullis:// link this app knows");
                 ignored.push(arg.clone());
@@ -119,7 +122,7 @@ pub fn set_autostart(
     app: &AppHandle,
     enabled: bool,
 ) -> Result<crate::autostart::Autostart, CommandError> {
-    let state = crate::autostart::set(enabled)?;
+    let state = crate::autostart::set(app, enabled)?;
     tray::refresh(app);
     Ok(state)
 }

@@ -4,12 +4,18 @@
 //! the tray (`--hidden`), with the same `PORTCULLIS_HOME` when one is set.
 //! The entry's presence is the setting: there is no second copy to drift.
 //!
-//! macOS (a login item) and Windows (the Run key) are not done yet; there the
-//! toggle says so instead of pretending.
+//! macOS (a launch agent in `~/Library/LaunchAgents`) and Windows (the
+//! `HKCU\...\Run` key) go through the maintained `tauri-plugin-autostart`,
+//! which starts the app with `--hidden` and the default `PORTCULLIS_HOME`.
+//! That path is compiled on every system (so a build here checks it) but
+//! only taken there; Linux keeps its own entry, which also carries
+//! `PORTCULLIS_HOME` (the plugin's Linux entry cannot).
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use tauri::{AppHandle, Manager};
+use tauri_plugin_autostart::AutoLaunchManager;
 
 use crate::error::{CommandError, ErrorKind};
 
@@ -27,6 +33,19 @@ pub struct Autostart {
     pub entry: Option<String>,
 }
 
+/// Whether this system starts the app at login through the plugin.
+const THROUGH_PLUGIN: bool = cfg!(any(target_os = "macos", windows));
+
+/// The plugin that makes a login item on macOS and Windows; `None` elsewhere.
+pub fn plugin() -> Option<tauri::plugin::TauriPlugin<tauri::Wry>> {
+    THROUGH_PLUGIN.then(|| {
+        tauri_plugin_autostart::Builder::new()
+            .app_name("Portcullis")
+            .arg("--hidden")
+            .build()
+    })
+}
+
 /// Where the entry is, on a system with XDG autostart.
 fn entry_path() -> Option<PathBuf> {
     if !cfg!(all(unix, not(target_os = "macos"))) {
@@ -36,7 +55,10 @@ fn entry_path() -> Option<PathBuf> {
 }
 
 /// The current state.
-pub fn state() -> Autostart {
+pub fn state(app: &AppHandle) -> Autostart {
+    if THROUGH_PLUGIN {
+        return plugin_state(app);
+    }
     let entry = entry_path();
     Autostart {
         supported: entry.is_some(),
@@ -45,9 +67,32 @@ pub fn state() -> Autostart {
     }
 }
 
+/// The state as the plugin sees it (macOS, Windows).
+fn plugin_state(app: &AppHandle) -> Autostart {
+    let Some(manager) = app.try_state::<AutoLaunchManager>() else {
+        return Autostart {
+            supported: false,
+            enabled: false,
+            entry: None,
+        };
+    };
+    Autostart {
+        supported: true,
+        enabled: manager.is_enabled().unwrap_or(false),
+        entry: Some(if cfg!(windows) {
+            r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run\Portcullis".into()
+        } else {
+            "~/Library/LaunchAgents/Portcullis.plist".into()
+        }),
+    }
+}
+
 /// Turns starting at login on (writes the entry for this binary) or off
 /// (removes it); returns the new state.
-pub fn set(enabled: bool) -> Result<Autostart, CommandError> {
+pub fn set(app: &AppHandle, enabled: bool) -> Result<Autostart, CommandError> {
+    if THROUGH_PLUGIN {
+        return set_through_plugin(app, enabled);
+    }
     let Some(path) = entry_path() else {
         return Err(CommandError {
             kind: ErrorKind::Unsupported,
@@ -79,7 +124,36 @@ pub fn set(enabled: bool) -> Result<Autostart, CommandError> {
             Err(e) => return Err(failed("remove", &e)),
         }
     }
-    Ok(state())
+    Ok(state(app))
+}
+
+fn set_through_plugin(app: &AppHandle, enabled: bool) -> Result<Autostart, CommandError> {
+    let Some(manager) = app.try_state::<AutoLaunchManager>() else {
+        return Err(CommandError {
+            kind: ErrorKind::Unsupported,
+            message:
+                "starting Portcullis at login is not available: the autostart plugin did not load"
+                    .into(),
+            hint: Some(
+                "add the app to your login items by hand; the app's log says why the plugin failed"
+                    .into(),
+            ),
+        });
+    };
+    let done = if enabled {
+        manager.enable()
+    } else {
+        manager.disable()
+    };
+    done.map_err(|e| CommandError {
+        kind: ErrorKind::Gateway,
+        message: format!(
+            "cannot turn starting at login {}: {e}",
+            if enabled { "on" } else { "off" }
+        ),
+        hint: Some("check your login items in the system settings".into()),
+    })?;
+    Ok(plugin_state(app))
 }
 
 /// The entry's text: starts `exe` in the tray.

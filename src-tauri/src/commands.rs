@@ -24,12 +24,14 @@ pub const PERMISSIONS: &[&str] = &[
     "allow-quit",
     "allow-autostart",
     "allow-set-autostart",
+    "allow-staged-import",
+    "allow-import-staged",
 ];
 
 /// Whether the gateway serves, where, what waits, and whether notifications work.
 #[tauri::command]
 pub fn desktop_status(app: AppHandle) -> DesktopStatus {
-    app.state::<Desktop>().status()
+    app.state::<Desktop>().status(&app)
 }
 
 /// What the tray menu shows now (it is redrawn first).
@@ -42,13 +44,13 @@ pub fn tray_state(app: AppHandle) -> TrayModel {
 #[tauri::command]
 pub fn set_paused(app: AppHandle, paused: bool) -> Result<DesktopStatus, CommandError> {
     actions::set_paused(&app, paused)?;
-    Ok(app.state::<Desktop>().status())
+    Ok(app.state::<Desktop>().status(&app))
 }
 
 /// Opens the approval popup, as the tray's "N tools awaiting approval" and a notification's Review do.
 #[tauri::command]
 pub fn open_popup(app: AppHandle) -> Result<(), CommandError> {
-    actions::review(&app)
+    actions::review(&app, None)
 }
 
 /// Closes the window of the page that asks, as its close button does: the
@@ -78,8 +80,8 @@ pub fn quit(app: AppHandle) {
 
 /// Whether the app starts at login (the Settings page's toggle shows it).
 #[tauri::command]
-pub fn autostart() -> crate::autostart::Autostart {
-    crate::autostart::state()
+pub fn autostart(app: AppHandle) -> crate::autostart::Autostart {
+    crate::autostart::state(&app)
 }
 
 /// Turns starting at login on or off, as the tray's "Start at login" does.
@@ -89,4 +91,16 @@ pub fn set_autostart(
     enabled: bool,
 ) -> Result<crate::autostart::Autostart, CommandError> {
     actions::set_autostart(&app, enabled)
+}
+
+/// The servers of the client config file a launch handed to the app (the import page shows them).
+#[tauri::command]
+pub fn staged_import(app: AppHandle) -> Result<crate::import::ImportPreview, CommandError> {
+    crate::import::preview(&app)
+}
+
+/// Imports the servers of that file, when the person clicks Import.
+#[tauri::command]
+pub async fn import_staged(app: AppHandle) -> Result<portcullis::ServersAdded, CommandError> {
+    crate::import::import(&app).await
 }

@@ -8,8 +8,10 @@
 //! servers, tools and decisions stays in core; the shell only shows it and
 //! forwards the person's clicks.
 //!
-//! Lifecycle: closing the window hides it; Quit (tray, command, SIGTERM or
-//! Ctrl-C) stops every upstream and removes `gateway.json` before exiting.
+//! Lifecycle: closing a window destroys its webview (WebKit's web process
+//! for it exits; see [`window`]) and the app stays in the tray; Quit (tray,
+//! command, SIGTERM or Ctrl-C) stops every upstream and removes
+//! `gateway.json` before exiting.
 //! When the gateway cannot start (a bad config, the port in use), the app
 //! still starts and says why in the window and the tray.
 
@@ -17,6 +19,7 @@ pub mod actions;
 pub mod autostart;
 pub mod commands;
 pub mod error;
+pub mod import;
 pub mod instance;
 pub mod links;
 pub mod notify;
@@ -48,16 +51,23 @@ struct Args {
     /// Start in the tray only, without opening the window (e.g. at login).
     #[arg(long)]
     hidden: bool,
-    /// `portcullis://` links to open, e.g. portcullis://settings or portcullis://review.
-    /// When the app already runs, they go to it (and its window shows) instead.
-    #[arg(value_name = "LINK")]
+    /// `portcullis://` links to open (portcullis://settings, portcullis://approve?server=NAME, …)
+    /// or a client's MCP config file to import. When the app already runs, they go to it instead.
+    #[arg(value_name = "LINK|FILE")]
     links: Vec<String>,
 }
 
 /// Runs the app; returns only when it could not start at all.
 pub fn run() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
     init_logging();
+    // A running app has its own working folder: relative files go absolute.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    args.links = args
+        .links
+        .iter()
+        .map(|a| links::absolute(a, &cwd))
+        .collect();
     // One app per data dir: a second launch shows the first one's window.
     let first = match claim_instance(args.config.as_deref(), &args.links) {
         Ok(first) => first,
@@ -102,8 +112,13 @@ pub fn run() -> ExitCode {
     let start_hidden = (args.hidden || !args.links.is_empty()) && server.is_ok();
     let links = args.links.clone();
     let started = server.as_ref().ok().cloned();
-    let app = tauri::Builder::default()
+    let mut builder = tauri::Builder::default();
+    if let Some(plugin) = autostart::plugin() {
+        builder = builder.plugin(plugin);
+    }
+    let app = builder
         .manage(Desktop::new(rt.handle().clone(), server))
+        .manage(import::Staged::default())
         .invoke_handler(tauri::generate_handler![
             commands::desktop_status,
             commands::tray_state,
@@ -115,14 +130,14 @@ pub fn run() -> ExitCode {
             commands::quit,
             commands::autostart,
             commands::set_autostart,
+            commands::staged_import,
+            commands::import_staged,
         ])
+        // A closed window is destroyed (webview and WebKit web process with
+        // it) and built again on the next open; the app lives on in the tray.
         .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                // The main window hides: the app lives on in the tray.
-                if window.label() == window::MAIN && !window.state::<Desktop>().is_quitting() {
-                    api.prevent_close();
-                    let _ = window.hide();
-                }
+            if let WindowEvent::Destroyed = event {
+                tracing::debug!("the {} window is closed", window.label());
             }
         })
         .setup(move |app| {
@@ -196,7 +211,7 @@ fn claim_instance(
                 None => println!("Portcullis is already running (its gateway did not start): its window is shown."),
             }
             for arg in &reply.ignored {
-                eprintln!("warning: ignored {arg:?}: not a portcullis:// link (try portcullis://settings or portcullis://review)");
+                eprintln!("warning: ignored {arg:?}: not a portcullis:// link or a file to import\nhint: try portcullis://settings, portcullis://approve?server=NAME or the path of a client's MCP config (README: Links)");
             }
             Err(ExitCode::SUCCESS)
         }

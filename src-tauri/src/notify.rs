@@ -532,7 +532,7 @@ async fn show(
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone();
             let done = match (action, &server) {
-                (NotificationAction::Review, _) => actions::review(&app),
+                (NotificationAction::Review, _) => actions::review(&app, server.as_deref()),
                 (NotificationAction::Block, Some(server)) => actions::block_named(
                     &app,
                     server,
@@ -540,7 +540,7 @@ async fn show(
                 ),
                 (NotificationAction::Approve, Some(server)) => match names.approvable() {
                     Some(reviewed) => actions::approve_reviewed(&app, server, reviewed),
-                    None => actions::review(&app),
+                    None => actions::review(&app, Some(server)),
                 },
                 (NotificationAction::Block | NotificationAction::Approve, None) => Ok(()),
             };

@@ -117,7 +117,8 @@ impl Desktop {
     }
 
     /// A fresh snapshot: asks the gateway and the store.
-    pub fn status(&self) -> DesktopStatus {
+    pub fn status(&self, app: &tauri::AppHandle) -> DesktopStatus {
+        let autostart = crate::autostart::state(app);
         let notifications = self.notifications();
         match &self.server {
             Ok(server) => {
@@ -146,7 +147,7 @@ impl Desktop {
                     paused: gw.is_paused(),
                     notifications,
                     config: Some(server.paths().config.display().to_string()),
-                    autostart: crate::autostart::state(),
+                    autostart: autostart.clone(),
                 }
             }
             Err(e) => DesktopStatus {
@@ -161,7 +162,7 @@ impl Desktop {
                 paused: false,
                 notifications,
                 config: None,
-                autostart: crate::autostart::state(),
+                autostart,
             },
         }
     }

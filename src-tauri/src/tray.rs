@@ -116,7 +116,7 @@ pub struct Tray {
 /// Builds the tray from the current status. Without a StatusNotifier host
 /// (no panel, as under Xvfb) this still succeeds; nothing shows.
 pub fn create(app: &AppHandle) -> tauri::Result<()> {
-    let model = TrayModel::of(&app.state::<Desktop>().status());
+    let model = TrayModel::of(&app.state::<Desktop>().status(app));
     let address = MenuItem::with_id(app, "address", &model.address, false, None::<&str>)?;
     let servers = MenuItem::with_id(app, "servers", &model.servers, false, None::<&str>)?;
     let pending = MenuItem::with_id(
@@ -183,11 +183,13 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
 
 fn on_menu(app: &AppHandle, event: MenuEvent) {
     let result = match event.id().as_ref() {
-        "pending" => actions::review(app),
+        "pending" => actions::review(app, None),
         "open" => actions::open_window(app),
         "pause" => actions::toggle_pause(app).map(|_| ()),
         // The menu has checked the item already; the file decides.
-        "autostart" => actions::set_autostart(app, !crate::autostart::state().enabled).map(|_| ()),
+        "autostart" => {
+            actions::set_autostart(app, !crate::autostart::state(app).enabled).map(|_| ())
+        }
         "quit" => {
             actions::quit(app);
             Ok(())
@@ -205,7 +207,7 @@ fn on_menu(app: &AppHandle, event: MenuEvent) {
 
 /// Redraws the tray from a fresh status, when anything changed; returns what it shows.
 pub fn refresh(app: &AppHandle) -> TrayModel {
-    let model = TrayModel::of(&app.state::<Desktop>().status());
+    let model = TrayModel::of(&app.state::<Desktop>().status(app));
     let Some(tray) = app.try_state::<Tray>() else {
         return model;
     };

@@ -5,8 +5,10 @@
 //! When the gateway did not start they show the app's own page, which
 //! explains why.
 //!
-//! Closing the main window hides it: the app lives on in the tray. Closing
-//! the popup destroys it; the next open loads a fresh list.
+//! Closing a window destroys it, webview and all: WebKit's web process for it
+//! exits and the app in the tray is back to its hidden-start footprint (see
+//! BENCHMARKS.md). The next open (tray, notification, second launch) builds
+//! it again on a fresh page.
 
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
@@ -52,15 +54,36 @@ pub fn open_main_at(app: &AppHandle, route: &str) -> Result<(), CommandError> {
     reveal(&window)
 }
 
-/// Shows the approval popup, creating it on first use.
-pub fn open_popup(app: &AppHandle) -> Result<(), CommandError> {
+/// Shows the approval popup, creating it on first use; on one server's
+/// waiting items when `server` names one (`popup.html?server=NAME`), else on
+/// everything that waits.
+pub fn open_popup(app: &AppHandle, server: Option<&str>) -> Result<(), CommandError> {
+    // Server names are `[A-Za-z0-9_-]` (crate::links checks them): no escaping needed.
+    let page = match server {
+        Some(name) => format!("popup.html?server={name}"),
+        None => "popup.html".to_owned(),
+    };
     let window = match app.get_webview_window(POPUP) {
-        Some(w) => w,
+        Some(w) => {
+            let shown = w.url().map(|u| u.to_string()).unwrap_or_default();
+            if !shown.ends_with(&page) {
+                let desktop = app.state::<Desktop>();
+                let ui = desktop.server()?.ui_url();
+                let url = format!("{ui}{page}").parse().map_err(|e| {
+                    CommandError::plain(
+                        crate::error::ErrorKind::Window,
+                        format_args!("bad UI address {ui}{page}: {e}"),
+                    )
+                })?;
+                w.navigate(url).map_err(|e| CommandError::window(&e))?;
+            }
+            w
+        }
         None => {
             let w = build(
                 app,
                 POPUP,
-                "popup.html",
+                &page,
                 "Portcullis: review tools",
                 (560.0, 680.0),
                 (380.0, 360.0),
@@ -77,7 +100,7 @@ pub fn open_popup(app: &AppHandle) -> Result<(), CommandError> {
 pub struct WindowState {
     /// `main` or `popup`.
     pub label: String,
-    /// Whether it is shown (a closed main window is hidden, not gone).
+    /// Whether it is shown (a closed window is gone, not hidden).
     pub visible: bool,
     /// The page it shows.
     pub url: String,

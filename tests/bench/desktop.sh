@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Desktop app footprint: how long the app takes from launch to a served /mcp,
 # and how much memory its process tree (the app and WebKit's web and network
-# processes) holds while idle with its window open.
+# processes) holds while idle: with its window open, after the window is closed,
+# once a second launch has opened it again, and started --hidden.
 #
 # Runs the app RUNS times (5) on a virtual display (Xvfb) in a fresh D-Bus
 # session, each in a temporary PORTCULLIS_HOME with no server configured, and
 # prints a markdown table: start-up (launch to the first answered MCP
-# `initialize`) and, after IDLE seconds (10) of idling, the tree's RSS and PSS
+# `initialize`) and, after IDLE seconds (10) of idling in each state, the tree's RSS and PSS
 # (PSS shares each shared page among the processes that map it: the fairer
 # sum). Goals (issue 17): at most 1 s and 150 MB.
 #

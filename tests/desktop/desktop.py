@@ -30,6 +30,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "python"))
+sys.path.insert(0, str(REPO_ROOT / "tests" / "bench"))
 
 import harness  # noqa: E402  (tests/python: peers and the gateway binary)
 from selenium import webdriver  # noqa: E402
@@ -52,6 +53,19 @@ def tauri_driver_bin() -> Path:
     """tauri-driver, installed into .deps/cargo by scripts/setup.sh."""
     override = os.environ.get("TAURI_DRIVER")
     return Path(override) if override else REPO_ROOT / ".deps" / "cargo" / "bin" / "tauri-driver"
+
+
+def web_processes(app_pid: int) -> list[int]:
+    """The WebKit web processes under the app: one per open window."""
+    from proctree import tree  # tests/bench: the process tree read from /proc
+
+    def comm(pid: int) -> str:
+        try:
+            return Path(f"/proc/{pid}/comm").read_text().strip()
+        except (FileNotFoundError, ProcessLookupError):
+            return ""
+
+    return [p for p in tree(app_pid) if comm(p) == "WebKitWebProces"]
 
 
 def require(path: Path | str, what: str) -> str:

@@ -82,9 +82,9 @@ def test_window_opens_on_the_web_ui_with_the_api_handed_over(app: App) -> None:
     # The person added the server with the CLI: it runs, and its tools wait for approval.
     tools = wait_for("server-everything's tools pending", lambda: pending_of(app))
     assert TOOL in {t["name"] for t in tools}
-    tray = wait_for("the tray to count them", lambda: (t := app.invoke("tray_state"))["attention"] and t)
+    # The tools are listed a moment before the server counts as up: wait for both.
+    tray = wait_for("the tray to count them", lambda: (t := app.invoke("tray_state"))["attention"] and t["servers"] == "1 of 1 server up" and t)
     assert tray["pending"] == f"{len(tools)} tools awaiting approval", tray
-    assert tray["servers"] == "1 of 1 server up", tray
     assert tray["address"] == f"Listening on {origin.removeprefix('http://')}", tray
     # The window shows the UI itself, not an error or a token prompt.
     wait_for("the UI to render the server", lambda: SERVER in app.driver.find_element(By.TAG_NAME, "body").text)
@@ -167,20 +167,25 @@ def test_pause_refuses_agents_until_resumed(app: App) -> None:
 
 
 def test_closing_the_window_keeps_the_app_in_the_tray(app: App) -> None:
+    app_pid = app.runtime()["pid"]
+    web_processes = len(desktop.web_processes(app_pid))
     app.switch("main")
     # The title bar's close button is the window manager's (there is none under
     # Xvfb); close_window takes the same path: a close request the app answers.
-    app.driver.execute_script("setTimeout(() => window.__TAURI_INTERNALS__.invoke('close_window'), 0)")
+    app.driver.execute_script("setTimeout(() => window.__TAURI_INTERNALS__.invoke('close_window'), 200)")
     app.switch("popup")
 
-    def main_visible() -> bool:
-        return next(w for w in app.invoke("windows") if w["label"] == "main")["visible"]
+    def main_window() -> dict | None:
+        return next((w for w in app.invoke("windows") if w["label"] == "main"), None)
 
-    wait_for("the main window to hide", lambda: not main_visible())
+    # Closed is gone, webview and all: its WebKit web process exits.
+    wait_for("the main window to go", lambda: main_window() is None)
+    wait_for("the main window's web process to exit", lambda: len(desktop.web_processes(app_pid)) == web_processes - 1)
     assert app.invoke("desktop_status")["running"]
     assert app.admin("GET", "/servers")[0]["state"] == "ready"
     app.invoke("open_window")
-    wait_for("the main window to show again", main_visible)
+    wait_for("the main window to show again", lambda: (w := main_window()) and w["visible"])
+    wait_for("a web process for it again", lambda: len(desktop.web_processes(app_pid)) == web_processes)
 
 
 def test_quit_stops_the_upstream_and_removes_the_runtime_file(app: App, home: Path) -> None:

@@ -1,7 +1,8 @@
 """One app per person, and an app that starts at login.
 
 - Launching the app again while it runs shows the running app's window (on
-  the page a `portcullis://` link names) and exits, instead of failing on the
+  the page a `portcullis://` link names, the import page on a client's config
+  file, the popup on one server's items) and exits, instead of failing on the
   port; `portcullis serve` for the same data refuses and says where the app
   serves.
 - "Start at login" writes an XDG autostart entry (and removes it); the
@@ -56,8 +57,24 @@ def env_of(home: Path, xdg_config: Path) -> dict[str, str]:
     return {**os.environ, "PORTCULLIS_HOME": str(home), "XDG_CONFIG_HOME": str(xdg_config)}
 
 
-def main_window(app: App) -> dict:
-    return next(w for w in app.invoke("windows") if w["label"] == "main")
+def main_window(app: App) -> dict | None:
+    return next((w for w in app.invoke("windows") if w["label"] == "main"), None)
+
+
+def launch_again(home: Path, xdg_config: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """A second `portcullis-desktop ARGS…`: it hands them over and exits."""
+    second = subprocess.run([str(desktop.app_bin()), *args], env=env_of(home, xdg_config), cwd=cwd, capture_output=True, text=True, timeout=30)
+    assert second.returncode == 0, second
+    assert "Portcullis is already running, serving on" in second.stdout, second
+    return second
+
+
+def close_main(app: App) -> None:
+    """Closes the main window as its close button does; it is gone after."""
+    app.switch("main")
+    handle = app.windows["main"]
+    app.driver.execute_script("setTimeout(() => window.__TAURI_INTERNALS__.invoke('close_window'), 200)")
+    wait_for("the main window to close", lambda: handle not in app.driver.window_handles)
 
 
 def test_the_first_run_opens_on_the_welcome_page(app: App) -> None:
@@ -67,23 +84,61 @@ def test_the_first_run_opens_on_the_welcome_page(app: App) -> None:
 
 
 def test_a_second_launch_shows_the_running_window_on_the_linked_page(app: App, home: Path, xdg_config: Path) -> None:
-    app.switch("main")
-    app.driver.execute_script("setTimeout(() => window.__TAURI_INTERNALS__.invoke('close_window'), 0)")
-    wait_for("the main window to hide", lambda: not main_window(app)["visible"])
-    second = subprocess.run(
-        [str(desktop.app_bin()), "portcullis://activity", "/not/a/link"],
-        env=env_of(home, xdg_config),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert second.returncode == 0, second
+    close_main(app)
+    second = launch_again(home, xdg_config, "portcullis://activity", "not-a-link")
     assert f"Portcullis is already running, serving on {app.runtime()['mcp_url']}" in second.stdout, second
-    assert 'ignored "/not/a/link"' in second.stderr, second
-    shown = wait_for("the main window to show on #/activity", lambda: (w := main_window(app))["visible"] and w["url"].endswith("#/activity") and w)
+    assert 'ignored "not-a-link"' in second.stderr and "hint:" in second.stderr, second
+    # The closed window was destroyed: a new one is built, on the linked page.
+    app.windows["main"] = app.find_window("#/activity")
+    shown = wait_for("the main window to show on #/activity", lambda: (w := main_window(app)) and w["visible"] and w["url"].endswith("#/activity") and w)
     assert shown["url"].startswith(app.runtime()["api_url"].removesuffix("/api/v1") + "/ui/"), shown
     # Still one app: the runtime file names the first process.
     assert "launched again with" in app.log()
+
+
+def test_a_second_launch_with_a_client_config_opens_its_import(app: App, home: Path, xdg_config: Path, tmp_path: Path) -> None:
+    config = tmp_path / "mcp.json"
+    everything = {"command": str(harness.EVERYTHING), "args": ["stdio"]}
+    config.write_text(json.dumps({"mcpServers": {"alpha": everything, "beta": everything}}))
+    close_main(app)
+    # A file that cannot be read: the import page says why, with what to do.
+    launch_again(home, xdg_config, str(tmp_path / "missing.json"))
+    app.windows["main"] = app.find_window("#/import")
+    error = wait_for("the import page to say why", lambda: app.driver.find_element(By.ID, "import").text)
+    assert f"cannot read {tmp_path / 'missing.json'}" in error and "hint" in error.lower(), error
+    # A relative path, as a person types it: the running app gets it absolute,
+    # and the page already open shows the new file.
+    launch_again(home, xdg_config, "mcp.json", cwd=tmp_path)
+    path = wait_for("the import page on the file", lambda: app.driver.find_element(By.ID, "import-path").text)
+    assert path == str(config), path
+    listed = [li.get_attribute("data-server") for li in app.driver.find_elements(By.CSS_SELECTOR, "#import li[data-server]")]
+    assert listed == ["alpha", "beta"], listed
+    # Nothing is imported until the person clicks.
+    assert [s["name"] for s in app.admin("GET", "/servers")] == []
+    app.driver.find_element(By.ID, "import-go").click()
+    outcome = wait_for("the import's outcome", lambda: app.driver.find_element(By.ID, "import-outcome").text)
+    assert "Imported alpha, beta." in outcome, outcome
+    assert sorted(s["name"] for s in app.admin("GET", "/servers")) == ["alpha", "beta"]
+    app.screenshot("import.png")
+
+
+def test_an_approve_link_opens_the_popup_on_that_servers_items(app: App, home: Path, xdg_config: Path) -> None:
+    def waiting() -> set[str]:
+        return {t["server"] for t in app.admin("GET", "/tools/pending")}
+
+    wait_for("tools of alpha and beta to wait for approval", lambda: waiting() >= {"alpha", "beta"}, timeout=60)
+    launch_again(home, xdg_config, "portcullis://approve?server=beta")
+    app.windows["popup"] = app.find_window("popup.html?server=beta")
+    wait_for("beta's tools in the popup", lambda: app.driver.find_elements(By.CSS_SELECTOR, "section[data-group='beta']"))
+    assert app.driver.find_element(By.ID, "approvals-scope").get_attribute("data-server") == "beta"
+    assert not app.driver.find_elements(By.CSS_SELECTOR, "section[data-group='alpha']"), "alpha's tools shown in beta's popup"
+    popup = next(w for w in app.invoke("windows") if w["label"] == "popup")
+    assert popup["visible"], popup
+    # The link only chose what is shown: nothing was decided.
+    assert waiting() >= {"alpha", "beta"}
+    app.driver.execute_script("setTimeout(() => window.__TAURI_INTERNALS__.invoke('close_window'), 200)")
+    wait_for("the popup to close", lambda: app.windows["popup"] not in app.driver.window_handles)
+    app.switch("main")
 
 
 def test_portcullis_serve_says_the_app_already_serves(app: App, home: Path) -> None:
@@ -102,6 +157,8 @@ def test_portcullis_serve_says_the_app_already_serves(app: App, home: Path) -> N
 
 
 def test_start_at_login_writes_an_autostart_entry_that_starts_the_app(app: App, home: Path, xdg_config: Path, tmp_path: Path) -> None:
+    for name in ("alpha", "beta"):  # imported above; the app started at login serves none
+        app.admin("DELETE", f"/servers/{name}")
     entry = xdg_config / "autostart" / "portcullis.desktop"
     before = app.invoke("autostart")
     assert before == {"supported": True, "enabled": False, "entry": str(entry)}, before

@@ -107,6 +107,15 @@ def test_the_installed_app_starts_from_its_menu_entry_serves_shows_its_tray_and_
         # The tray icon: the app's connection exports a StatusNotifierItem.
         wait_for("the app's StatusNotifierItem on the session bus", lambda: _exports_tray_item(proc.pid), timeout=30)
 
+        # The entry handles portcullis:// links: GLib, which desktops use to open a
+        # URI, finds it; opening a link launches the app again, which hands the link
+        # to the running app and exits.
+        handler = subprocess.run(["gio", "mime", "x-scheme-handler/portcullis"], env=env, capture_output=True, text=True, timeout=30)
+        assert f"{PACKAGE}.desktop" in handler.stdout, handler
+        subprocess.run(["gio", "open", "portcullis://settings"], env=env, check=True, capture_output=True, timeout=30)
+        wait_for("the running app to get the link", lambda: 'launched again with ["portcullis://settings"]' in log.read_text(errors="replace"), timeout=30)
+        wait_for("the second launch to exit", lambda: _running("/usr/bin/portcullis-desktop") == [proc.pid], timeout=30)
+
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
         assert not (home / "gateway.json").exists()
@@ -129,6 +138,18 @@ def _runtime(home: Path, proc: subprocess.Popen, log: Path):
     assert proc.poll() is None, f"the app exited ({proc.returncode}):\n{log.read_text(errors='replace')[-3000:]}"
     path = home / "gateway.json"
     return path.exists() and json.loads(path.read_text())
+
+
+def _running(exe: str) -> list[int]:
+    """The live processes running `exe`."""
+    pids = []
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            if os.readlink(d / "exe") == exe and (d / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                pids.append(int(d.name))
+        except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
+            continue
+    return pids
 
 
 def _gdbus(*args: str) -> str:

@@ -13,6 +13,7 @@ import * as connect from './pages/connect.js';
 import * as profiles from './pages/profiles.js';
 import * as settings from './pages/settings.js';
 import * as welcome from './pages/welcome.js';
+import * as importFile from './pages/import.js';
 
 const PAGES = [
   { id: 'servers', label: 'Servers', icon: ICONS.servers, module: servers },
@@ -25,6 +26,8 @@ const PAGES = [
   { id: 'settings', label: 'Settings', icon: ICONS.settings, module: settings },
   // Not in the sidebar: the first run opens on it (see start()).
   { id: 'welcome', label: 'Welcome', module: welcome, hidden: true },
+  // Not in the sidebar: the desktop app opens it on a file handed to it.
+  { id: 'import', label: 'Import', module: importFile, hidden: true },
 ];
 
 const main = document.getElementById('main');

@@ -220,6 +220,17 @@ impl Gateway {
         Ok(out)
     }
 
+    /// Adds the servers of another client's config file (JSON, Codex's TOML,
+    /// Continue's or Goose's YAML), as `portcullis upstream import` does;
+    /// names that exist are skipped. They start at once; their tools wait
+    /// for approval.
+    pub async fn import_file(&self, path: &Path) -> Result<ServersAdded, GatewayError> {
+        let servers = crate::config::import_servers(path)?;
+        let out = self.server_editor().import(&servers)?;
+        self.reload_config().await?;
+        Ok(out)
+    }
+
     /// Removes a server: it stops and leaves the config file.
     pub async fn remove_server(&self, name: &str) -> Result<(), GatewayError> {
         self.server_editor().remove(name)?;

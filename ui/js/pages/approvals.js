@@ -2,6 +2,8 @@
 // be callable, with everything needed to decide: description, argument
 // signature, the scanner's findings and, for a changed tool, what changed.
 // The desktop app's approval popup (popup.html) shows this same view.
+// `?server=NAME` (#/approvals?server=NAME, popup.html?server=NAME, what a
+// portcullis://approve?server=NAME link opens) shows that server's alone.
 
 import { api } from '../api.js';
 import { h, fill, icon, ICONS, badge, busy, confirmButton } from '../dom.js';
@@ -21,6 +23,7 @@ const KIND_LABEL = {
 
 export function mount(root, ctx) {
   const compact = Boolean(ctx.compact);
+  const only = ctx.params.get('server');
   const body = h('div', { class: 'approvals' });
   if (!compact) {
     root.appendChild(h('div', { class: 'page-head' }, h('div', { class: 'titles' },
@@ -34,7 +37,8 @@ export function mount(root, ctx) {
   async function reload() {
     try {
       const [servers, pending, items] = await Promise.all([api.servers(), api.pending(), api.pendingItems()]);
-      render(servers.filter((s) => s.state === 'pending'), pending, items);
+      const mine = (server) => !only || server === only;
+      render(servers.filter((s) => s.state === 'pending' && mine(s.name)), pending.filter((t) => mine(t.server)), items.filter((i) => mine(i.server)));
     } catch (e) {
       ctx.fail(e);
     }
@@ -161,10 +165,17 @@ export function mount(root, ctx) {
       tools.map(toolReview));
   }
 
+  // Shown above the list when it holds one server's items: the way back to all.
+  function scope() {
+    if (!only) return null;
+    const all = h('a', { href: compact ? 'popup.html' : '#/approvals', id: 'approvals-all', text: 'Show everything that waits' });
+    return h('p', { class: 'muted', id: 'approvals-scope', dataset: { server: only } }, `Showing what ${only} waits for. `, all);
+  }
+
   function render(servers, pending, items = []) {
     if (servers.length === 0 && pending.length === 0 && items.length === 0) {
-      fill(body, h('div', { class: 'card' }, h('div', { class: 'empty' },
-        icon(ICONS.check), h('h2', { text: 'Nothing waits for you' }),
+      fill(body, scope(), h('div', { class: 'card' }, h('div', { class: 'empty' },
+        icon(ICONS.check), h('h2', { text: only ? `Nothing of ${only} waits for you` : 'Nothing waits for you' }),
         h('p', { text: 'New servers and new or changed tools show up here, and in a notification.' }))));
       return;
     }
@@ -184,6 +195,7 @@ export function mount(root, ctx) {
       itemGroups.get(i.server).push(i);
     }
     fill(body,
+      scope(),
       servers.length ? serverCard(servers) : null,
       [...groups].map(([server, tools]) => toolGroup(server, tools)),
       [...itemGroups].map(([server, list]) => itemGroup(server, list)));
