@@ -100,7 +100,8 @@ def test_a_notification_names_the_server_and_the_count(app: App, notifications) 
     assert "Review" in calls[0]["strings"], calls[0]
     status = app.invoke("desktop_status")
     assert status["notifications"] == {"state": "ready", "daemon": "dunst"}, status
-    # One server listed its tools once: one notification, not one per tool.
+    # One server listed its tools once: one notification, not one per tool. That no
+    # second one comes is a check that something does not happen: it needs a window.
     time.sleep(3)
     about_it = [c for c in notifications.notify_calls() if (c["summary"] or "").startswith(f"{SERVER}:")]
     assert len(about_it) == 1, about_it

@@ -1,6 +1,6 @@
 // Welcome: what the window opens on while no server is configured. It finds
-// the MCP configs of the clients installed here (Claude Desktop, Cursor, VS
-// Code), offers to bring their servers over (they start, and their tools wait
+// the MCP configs of the clients installed here (every client of the Connect
+// page: Claude Desktop, Cursor, VS Code, Claude Code, Codex, Zed…), offers to bring their servers over (they start, and their tools wait
 // for approval) and to point each client at Portcullis, with a backup and an
 // undo as on the Connect page.
 
