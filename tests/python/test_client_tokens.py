@@ -9,8 +9,6 @@ real gateway, the real MCP Python client and the real mcp-server-time.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 
 import httpx2
@@ -20,29 +18,13 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import Implementation
 
 import harness
+import trustkit as tk
 from admin import Admin
 
 pytestmark = [pytest.mark.anyio, pytest.mark.gateway]
 
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
-}
-JSON = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 
 
-def cli(gw: harness.Gateway, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PORTCULLIS_HOME": str(gw.home)}
-    return subprocess.run([str(harness.gateway_bin()), *args], env=env, capture_output=True, text=True, timeout=60)
-
-
-def post(gw: harness.Gateway, body: dict, token: str | None = None, **headers: str) -> httpx2.Response:
-    h = {**JSON, **headers}
-    if token:
-        h["Authorization"] = f"Bearer {token}"
-    return httpx2.post(gw.url, headers=h, json=body, timeout=20, trust_env=False)
 
 
 def authed(gw: harness.Gateway, token: str, claims: str) -> Client:
@@ -57,9 +39,9 @@ def authed(gw: harness.Gateway, token: str, claims: str) -> Client:
 async def test_a_client_token_names_the_caller_and_refuses_the_rest(gateway) -> None:
     gw = gateway(harness.time_stdio())
     # No token yet: /mcp works as it always did.
-    assert post(gw, INIT).status_code == 200
+    assert tk.post_mcp(gw.url, tk.INIT).status_code == 200
 
-    made = cli(gw, "client", "add", "cursor", "--json")
+    made = tk.cli(gw.home, "client", "add", "cursor", "--json", check=False)
     assert made.returncode == 0, made.stderr
     token = json.loads(made.stdout)["token"]
     assert token.startswith("pc_")
@@ -67,12 +49,12 @@ async def test_a_client_token_names_the_caller_and_refuses_the_rest(gateway) -> 
     for path in gw.home.rglob("*"):
         if path.is_file():
             assert token.encode() not in path.read_bytes(), f"{path} holds the token"
-    listed = cli(gw, "client", "list")
+    listed = tk.cli(gw.home, "client", "list", check=False)
     assert "cursor" in listed.stdout and token not in listed.stdout
 
     # Now a request without a token, or with a wrong one, is refused before it is read.
     for bad in (None, "pc_not-a-token"):
-        resp = post(gw, INIT, bad)
+        resp = tk.post_mcp(gw.url, tk.INIT, bad)
         assert resp.status_code == 401, resp.text
         assert resp.headers["www-authenticate"].startswith("Bearer")
         message = resp.json()["error"]["message"]
@@ -98,28 +80,28 @@ async def test_a_client_token_names_the_caller_and_refuses_the_rest(gateway) -> 
     assert 'portcullis_client_calls_total{client="cursor",outcome="ok"} 1' in metrics, metrics
 
     # A session is used with the token that opened it, and no other.
-    other = json.loads(cli(gw, "client", "add", "zed", "--json").stdout)["token"]
-    opened = post(gw, INIT, token)
+    other = json.loads(tk.cli(gw.home, "client", "add", "zed", "--json", check=False).stdout)["token"]
+    opened = tk.post_mcp(gw.url, tk.INIT, token)
     session = {"Mcp-Session-Id": opened.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-11-25"}
     ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
-    assert post(gw, ping, token, **session).status_code == 200
-    assert post(gw, ping, other, **session).status_code == 403
+    assert tk.post_mcp(gw.url, ping, token, **session).status_code == 200
+    assert tk.post_mcp(gw.url, ping, other, **session).status_code == 403
 
     # Removing the client revokes its token at once.
-    removed = cli(gw, "client", "rm", "cursor")
+    removed = tk.cli(gw.home, "client", "rm", "cursor", check=False)
     assert removed.returncode == 0, removed.stderr
-    assert post(gw, INIT, token).status_code == 401
-    assert post(gw, INIT, other).status_code == 200
-    missing = cli(gw, "client", "rm", "cursor")
+    assert tk.post_mcp(gw.url, tk.INIT, token).status_code == 401
+    assert tk.post_mcp(gw.url, tk.INIT, other).status_code == 200
+    missing = tk.cli(gw.home, "client", "rm", "cursor", check=False)
     assert missing.returncode == 1 and "hint: portcullis client list" in missing.stderr
 
 
 async def test_require_client_token_refuses_everything_without_one(gateway) -> None:
     gw = gateway('[gateway]\nrequire_client_token = true\n\n' + harness.time_stdio())
-    resp = post(gw, INIT)
+    resp = tk.post_mcp(gw.url, tk.INIT)
     assert resp.status_code == 401 and "needs a client token" in resp.json()["error"]["message"]
     # And `false` takes requests without one even when tokens exist (a presented one is still checked).
     gw2 = gateway('[gateway]\nrequire_client_token = false\n\n' + harness.time_stdio())
-    assert cli(gw2, "client", "add", "cursor").returncode == 0
-    assert post(gw2, INIT).status_code == 200
-    assert post(gw2, INIT, "pc_wrong").status_code == 401
+    assert tk.cli(gw2.home, "client", "add", "cursor", check=False).returncode == 0
+    assert tk.post_mcp(gw2.url, tk.INIT).status_code == 200
+    assert tk.post_mcp(gw2.url, tk.INIT, "pc_wrong").status_code == 401

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 
 import anyio
@@ -21,6 +20,7 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 import harness
+import trustkit as tk
 
 pytestmark = [pytest.mark.anyio, pytest.mark.gateway]
 
@@ -35,25 +35,8 @@ tools = ["get-sum", "everything/echo"]
 surface = "search"
 """
 
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
-}
-JSON = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 
 
-def cli(home, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PORTCULLIS_HOME": str(home)}
-    return subprocess.run([str(harness.gateway_bin()), *args], env=env, capture_output=True, text=True, timeout=60)
-
-
-def post(url: str, body: dict, token: str | None = None, **headers: str) -> httpx2.Response:
-    h = {**JSON, **headers}
-    if token:
-        h["Authorization"] = f"Bearer {token}"
-    return httpx2.post(url, headers=h, json=body, timeout=20, trust_env=False)
 
 
 def client_at(url: str, token: str | None = None) -> Client:
@@ -122,17 +105,17 @@ async def test_a_profile_sees_its_servers_and_tools_on_every_path(gw) -> None:
 
 
 async def test_an_unknown_profile_is_404_with_the_ones_there_are(gw) -> None:
-    resp = post(gw.url + "/p/nope", INIT)
+    resp = tk.post_mcp(gw.url + "/p/nope", tk.INIT)
     assert resp.status_code == 404, resp.text
     message = resp.json()["error"]["message"]
     assert "no profile `nope`" in message and "clock, maths" in message, message
 
 
 async def test_a_token_bound_to_a_profile_sees_it_everywhere_and_only_it(gw) -> None:
-    made = cli(gw.home, "client", "add", "watch", "--profile", "clock", "--json")
+    made = tk.cli(gw.home, "client", "add", "watch", "--profile", "clock", "--json", check=False)
     assert made.returncode == 0, made.stderr
     token = json.loads(made.stdout)["token"]
-    refused = cli(gw.home, "client", "add", "other", "--profile", "nope")
+    refused = tk.cli(gw.home, "client", "add", "other", "--profile", "nope", check=False)
     assert refused.returncode == 1 and "no profile `nope`" in refused.stderr, refused.stderr
 
     # At /mcp it sees its profile.
@@ -140,28 +123,28 @@ async def test_a_token_bound_to_a_profile_sees_it_everywhere_and_only_it(gw) -> 
         names = await tool_names(client)
         assert names and all(n.startswith("time__") for n in names), names
     # At its own door too; at another profile's it is refused before anything is read.
-    assert post(gw.url + "/p/clock", INIT, token).status_code == 200
-    resp = post(gw.url + "/p/maths", INIT, token)
+    assert tk.post_mcp(gw.url + "/p/clock", tk.INIT, token).status_code == 200
+    resp = tk.post_mcp(gw.url + "/p/maths", tk.INIT, token)
     assert resp.status_code == 403, resp.text
     assert "may use profile `clock` only" in resp.json()["error"]["message"]
     # A session opened at one door is not used at another.
-    opened = post(gw.url + "/p/clock", INIT, token)
+    opened = tk.post_mcp(gw.url + "/p/clock", tk.INIT, token)
     session = {"Mcp-Session-Id": opened.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-11-25"}
     ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
-    assert post(gw.url + "/p/clock", ping, token, **session).status_code == 200
-    free = json.loads(cli(gw.home, "client", "add", "free", "--json").stdout)["token"]
-    assert post(gw.url + "/p/maths", ping, free, **session).status_code == 403
+    assert tk.post_mcp(gw.url + "/p/clock", ping, token, **session).status_code == 200
+    free = json.loads(tk.cli(gw.home, "client", "add", "free", "--json", check=False).stdout)["token"]
+    assert tk.post_mcp(gw.url + "/p/maths", ping, free, **session).status_code == 403
 
 
 async def test_profile_edits_apply_to_open_sessions_and_the_cli_lists_them(gw) -> None:
-    listed = cli(gw.home, "profile", "list")
+    listed = tk.cli(gw.home, "profile", "list", check=False)
     assert listed.returncode == 0, listed.stderr
     assert "clock  /mcp/p/clock" in listed.stdout and "covers:  everything" in listed.stdout, listed.stdout
 
     async with client_at(gw.url + "/p/clock") as clock:
         before = await tool_names(clock)
         assert "everything__echo" not in before
-        added = cli(gw.home, "profile", "add", "clock", "--servers", "time,everything", "--tools", "get_*,echo", "--replace")
+        added = tk.cli(gw.home, "profile", "add", "clock", "--servers", "time,everything", "--tools", "get_*,echo", "--replace", check=False)
         assert added.returncode == 0, added.stderr
         assert "covers:  everything, time" in added.stdout, added.stdout
         # The running gateway reads the file within a second; the open session follows it.
@@ -172,7 +155,7 @@ async def test_profile_edits_apply_to_open_sessions_and_the_cli_lists_them(gw) -
         result = await clock.call_tool("everything__echo", {"message": "now inside"})
         assert "now inside" in harness.text_of(result)
 
-        removed = cli(gw.home, "profile", "rm", "clock")
+        removed = tk.cli(gw.home, "profile", "rm", "clock", check=False)
         assert removed.returncode == 0, removed.stderr
         # A session of a removed profile is refused from then on, saying why.
         with anyio.fail_after(15):
@@ -183,11 +166,11 @@ async def test_profile_edits_apply_to_open_sessions_and_the_cli_lists_them(gw) -
                     assert "there is no profile `clock`" in str(e), e
                     break
                 await anyio.sleep(0.1)
-    assert post(gw.url + "/p/clock", INIT).status_code == 404
-    gone = cli(gw.home, "profile", "rm", "clock")
+    assert tk.post_mcp(gw.url + "/p/clock", tk.INIT).status_code == 404
+    gone = tk.cli(gw.home, "profile", "rm", "clock", check=False)
     assert gone.returncode == 1 and "portcullis profile list" in gone.stderr, gone.stderr
     # Bad input loses nothing: the file still has the other profile.
-    bad = cli(gw.home, "profile", "add", "bad name", "--servers", "time")
+    bad = tk.cli(gw.home, "profile", "add", "bad name", "--servers", "time", check=False)
     assert bad.returncode == 1 and "not a profile name" in bad.stderr, bad.stderr
     assert "[profiles.maths]" in (gw.home / "config.toml").read_text()
 
@@ -203,7 +186,7 @@ async def test_the_admin_api_writes_and_lists_profiles(gw) -> None:
         assert await tool_names(review) == ["time__get_current_time"]
     assert 'tools = ["get_*"]' in (gw.home / "config.toml").read_text()
     harness.admin_call(gw, "DELETE", "profiles/review")
-    assert post(gw.url + "/p/review", INIT).status_code == 404
+    assert tk.post_mcp(gw.url + "/p/review", tk.INIT).status_code == 404
 
 
 async def test_stdio_serves_one_profile(gw) -> None:
@@ -219,5 +202,5 @@ async def test_stdio_serves_one_profile(gw) -> None:
         while not (names := await tool_names(client)) and time.monotonic() < deadline:
             await anyio.sleep(0.2)
         assert names and all(n.startswith("time__") for n in names), names
-    wrong = cli(home, "stdio", "--profile", "nope")
+    wrong = tk.cli(home, "stdio", "--profile", "nope", check=False)
     assert wrong.returncode == 1 and "no profile `nope`" in wrong.stderr, wrong.stderr

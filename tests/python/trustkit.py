@@ -131,6 +131,23 @@ def _messages(resp: httpx2.Response) -> list[dict]:
     return body if isinstance(body, list) else [body]
 
 
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
+}
+"""A handshake-era `initialize`, as a raw client sends it."""
+
+
+def post_mcp(url: str, body: dict, token: str | None = None, **headers: str) -> httpx2.Response:
+    """One JSON-RPC POST to an MCP endpoint, with a client token if given."""
+    h = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream", **headers}
+    if token:
+        h["Authorization"] = f"Bearer {token}"
+    return httpx2.post(url, headers=h, json=body, timeout=20, trust_env=False)
+
+
 class McpSession:
     """A streamable-HTTP MCP session with the gateway, as a raw JSON-RPC client.
 
