@@ -31,6 +31,51 @@ struct Table {
     rows: Vec<Row>,
     /// `rows.len() × dims` floats, row-major.
     matrix: Vec<f32>,
+    /// Row of each (server, name), so a BM25 candidate's cosine is one lookup.
+    by_key: HashMap<(String, String), usize>,
+}
+
+impl Table {
+    fn push(&mut self, row: Row, vector: &[f32]) {
+        self.by_key.insert(
+            (row.hit.server.clone(), row.hit.name.clone()),
+            self.rows.len(),
+        );
+        self.rows.push(row);
+        self.matrix.extend_from_slice(vector);
+    }
+}
+
+/// One query's cosines against every row, read under the table's lock.
+pub(crate) struct Scores<'a> {
+    table: &'a Table,
+    /// Cosine per row; rows outside the server filter are `-inf`.
+    cosines: Vec<f32>,
+    /// The best rows, best first.
+    top: Vec<usize>,
+}
+
+impl Scores<'_> {
+    /// The best rows, best first, with their cosines.
+    pub(crate) fn top(&self) -> impl Iterator<Item = (&Row, f32)> + '_ {
+        self.top
+            .iter()
+            .map(|&i| (&self.table.rows[i], self.cosines[i]))
+    }
+
+    /// The cosine of one tool, `None` when it has no vector (or is filtered out).
+    pub(crate) fn cosine(&self, server: &str, name: &str) -> Option<f32> {
+        let i = *self
+            .table
+            .by_key
+            .get(&(server.to_owned(), name.to_owned()))?;
+        Some(self.cosines[i]).filter(|c| c.is_finite())
+    }
+
+    /// The 1-based rank a cosine has among all rows (for explanations: a full count).
+    pub(crate) fn rank(&self, cosine: f32) -> usize {
+        1 + self.cosines.iter().filter(|&&c| c > cosine).count()
+    }
 }
 
 /// The vectors of every indexed tool, under a lock searches share.
@@ -105,8 +150,7 @@ impl DenseIndex {
         let fresh = self.embed_all(tools, &cache);
         let mut table = Table::default();
         for (row, vector) in fresh {
-            table.rows.push(row);
-            table.matrix.extend(vector);
+            table.push(row, &vector);
         }
         *self.write_table()? = table;
         self.save();
@@ -127,8 +171,7 @@ impl DenseIndex {
             retain_rows(&mut table, self.embedder.dims(), |r| r.hit.server != server);
             for (mut row, vector) in fresh {
                 row.hit.server = server.to_owned();
-                table.rows.push(row);
-                table.matrix.extend(vector);
+                table.push(row, &vector);
             }
         }
         self.save();
@@ -146,8 +189,7 @@ impl DenseIndex {
         let mut table = self.write_table()?;
         retain_rows(&mut table, self.embedder.dims(), |r| !ours(r));
         for (row, vector) in fresh {
-            table.rows.push(row);
-            table.matrix.extend(vector);
+            table.push(row, &vector);
         }
         Ok(())
     }
@@ -163,40 +205,46 @@ impl DenseIndex {
 
     /// The query's vector, `None` when the model knows none of its words.
     pub(crate) fn embed_query(&self, query: &str) -> Option<Vec<f32>> {
-        self.embedder.embed(query)
+        self.embedder.embed_query(query)
     }
 
-    /// The `k` rows most similar to `query` (of `server` only, when given), best first, with
-    /// their cosine similarity; calls `with` on them under the read lock.
+    /// Scores every row against `query` (rows of `server` only, when given) and keeps the
+    /// `k` best; calls `with` on the result under the read lock.
     pub(crate) fn search<T>(
         &self,
         query: &[f32],
         server: Option<&str>,
         k: usize,
-        with: impl FnOnce(Vec<(&Row, f32)>) -> T,
+        with: impl FnOnce(&Scores<'_>) -> T,
     ) -> Result<T, SearchError> {
         let table = self.table.read().map_err(|_| SearchError::Poisoned)?;
         let dims = self.embedder.dims();
-        let mut scored: Vec<(usize, f32)> = table
+        let cosines: Vec<f32> = table
             .matrix
             .chunks_exact(dims)
-            .enumerate()
-            .filter(|(i, _)| server.is_none_or(|s| table.rows[*i].hit.server == s))
-            .map(|(i, v)| (i, dot(query, v)))
+            .zip(&table.rows)
+            .map(|(v, row)| {
+                if server.is_none_or(|s| row.hit.server == s) {
+                    dot(query, v)
+                } else {
+                    f32::NEG_INFINITY
+                }
+            })
             .collect();
-        let k = k.min(scored.len());
-        if k == 0 {
-            return Ok(with(Vec::new()));
+        let mut top: Vec<usize> = (0..cosines.len())
+            .filter(|&i| cosines[i].is_finite())
+            .collect();
+        let k = k.min(top.len());
+        if k > 0 {
+            top.select_nth_unstable_by(k - 1, |&a, &b| cosines[b].total_cmp(&cosines[a]));
         }
-        scored.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
-        scored.truncate(k);
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Ok(with(
-            scored
-                .into_iter()
-                .map(|(i, s)| (&table.rows[i], s))
-                .collect(),
-        ))
+        top.truncate(k);
+        top.sort_by(|&a, &b| cosines[b].total_cmp(&cosines[a]).then(a.cmp(&b)));
+        Ok(with(&Scores {
+            table: &table,
+            cosines,
+            top,
+        }))
     }
 
     /// Number of tools with a vector.
@@ -278,8 +326,7 @@ fn retain_rows(table: &mut Table, dims: usize, keep: impl Fn(&Row) -> bool) {
     let old = std::mem::take(table);
     for (row, v) in old.rows.into_iter().zip(old.matrix.chunks_exact(dims)) {
         if keep(&row) {
-            table.rows.push(row);
-            table.matrix.extend_from_slice(v);
+            table.push(row, v);
         }
     }
 }
@@ -384,8 +431,8 @@ mod tests {
     fn names(index: &DenseIndex, query: &str, server: Option<&str>) -> Vec<String> {
         let q = index.embed_query(query).expect("query vector");
         index
-            .search(&q, server, 10, |rows| {
-                rows.iter().map(|(r, _)| r.hit.name.clone()).collect()
+            .search(&q, server, 10, |scores| {
+                scores.top().map(|(r, _)| r.hit.name.clone()).collect()
             })
             .expect("search")
     }

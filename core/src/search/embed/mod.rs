@@ -22,6 +22,7 @@ use std::sync::OnceLock;
 
 pub(crate) use model::fnv1a;
 use model::StaticModel;
+use tokenize::SpelledOut;
 
 include!(concat!(env!("OUT_DIR"), "/embed_model.rs"));
 
@@ -82,12 +83,24 @@ impl Embedder {
         self.model.fingerprint()
     }
 
-    /// The unit-length mean of the pieces' vectors, or `None` when no piece is known.
+    /// A tool text's vector: the unit-length mean of its pieces' vectors, or `None` when no
+    /// piece is known.
     pub(crate) fn embed(&self, text: &str) -> Option<Vec<f32>> {
+        self.pool(text, SpelledOut::Keep)
+    }
+
+    /// A request's vector, like [`Self::embed`] but without the words the model can only
+    /// spell out (see [`SpelledOut::Skip`]): `None` for a request of such words alone.
+    pub(crate) fn embed_query(&self, text: &str) -> Option<Vec<f32>> {
+        self.pool(text, SpelledOut::Skip)
+    }
+
+    fn pool(&self, text: &str, spelled_out: SpelledOut) -> Option<Vec<f32>> {
         let mut acc = vec![0.0f32; self.model.dims()];
         let mut n = 0usize;
         tokenize::for_each_piece(
             text,
+            spelled_out,
             |p| self.model.id(p),
             |id| {
                 self.model.add_to(id, &mut acc);
