@@ -1,48 +1,88 @@
 //! The dense signal: one vector per tool, searched by cosine similarity.
 //!
 //! Vectors live in memory as one flat matrix (10k tools × 256 dims = 10 MB) scanned in full
-//! per query, which at that size is cheaper than any approximate index. They are persisted in
-//! `dense-vectors.bin` beside the tantivy index, keyed by server, tool name and a hash of the
-//! embedded text, so a restart or a re-listed server recomputes only the tools whose text
-//! changed. A tool without a vector (being embedded, or nothing known in its text) is still
-//! found by BM25: fusion uses whichever signals a tool has.
+//! per query, which at that size is cheaper than any approximate index. A tool's vector is
+//! the sum of its text's word-piece vectors, each weighed by how rare the piece is in this
+//! catalogue (an idf, as BM25 weighs terms): pieces every tool of a server shares (`git`,
+//! `repo`, `path`) then say less than the ones that tell its tools apart. So every vector
+//! is derived again whenever the catalogue changes; the tokenized texts are kept (in memory
+//! and in `dense_file.rs`'s file) so only changed texts are read again. A tool without a
+//! vector (nothing known in its text) is still found by BM25: fusion uses whichever signals
+//! a tool has.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
+use super::dense_file::{self, Entry, Readings, VECTORS_FILE};
 use super::embed::{fnv1a, Embedder};
 use super::fields::{param_texts, StoredHit};
 use super::{signature, SearchError, ToolDoc};
 
-/// The file beside the tantivy index.
-pub(crate) const VECTORS_FILE: &str = "dense-vectors.bin";
-const MAGIC: &[u8; 8] = b"PCDENSE1";
+/// The least weight a piece gets, however common: a piece every tool has still says a little.
+const MIN_PIECE_WEIGHT: f32 = 0.5;
 
-/// One tool's row: what a hit shows, and the hash of the text its vector was made from.
+/// One tool's row: what a hit shows, and the model's reading of its text.
 #[derive(Debug)]
 pub(crate) struct Row {
     pub(crate) hit: StoredHit,
+    /// Hash of the text the pieces were read from.
     hash: u64,
+    /// The tool text's word pieces.
+    pieces: Vec<u32>,
 }
 
 #[derive(Debug, Default)]
 struct Table {
     rows: Vec<Row>,
-    /// `rows.len() × dims` floats, row-major.
+    /// `rows.len() × dims` floats, row-major; derived from the rows by [`Table::reweigh`].
     matrix: Vec<f32>,
     /// Row of each (server, name), so a BM25 candidate's cosine is one lookup.
     by_key: HashMap<(String, String), usize>,
 }
 
 impl Table {
-    fn push(&mut self, row: Row, vector: &[f32]) {
-        self.by_key.insert(
-            (row.hit.server.clone(), row.hit.name.clone()),
-            self.rows.len(),
-        );
-        self.rows.push(row);
-        self.matrix.extend_from_slice(vector);
+    /// Replaces the rows matching `drop` with `fresh`, then derives every vector again.
+    fn change(&mut self, embedder: &Embedder, drop: impl Fn(&Row) -> bool, fresh: Vec<Row>) {
+        self.rows.retain(|r| !drop(r));
+        self.rows.extend(fresh);
+        self.reweigh(embedder);
+    }
+
+    /// Weighs every piece by its rarity in the catalogue, `ln((n + 1) / (df + 0.5))` (at least
+    /// [`MIN_PIECE_WEIGHT`]), and recomputes every row's vector and the key map.
+    fn reweigh(&mut self, embedder: &Embedder) {
+        let mut df = vec![0u32; embedder.pieces_known()];
+        let mut seen: Vec<u32> = Vec::new();
+        for row in &self.rows {
+            seen.clear();
+            seen.extend(&row.pieces);
+            seen.sort_unstable();
+            seen.dedup();
+            for &p in &seen {
+                df[p as usize] += 1;
+            }
+        }
+        let n = self.rows.len() as f32;
+        let weight = |p: u32| {
+            ((n + 1.0) / (df[p as usize] as f32 + 0.5))
+                .ln()
+                .max(MIN_PIECE_WEIGHT)
+        };
+        let dims = embedder.dims();
+        self.matrix.clear();
+        self.matrix.resize(self.rows.len() * dims, 0.0);
+        for (row, v) in self.rows.iter().zip(self.matrix.chunks_exact_mut(dims)) {
+            if let Some(w) = embedder.pool_weighted(&row.pieces, weight) {
+                v.copy_from_slice(&w);
+            }
+        }
+        self.by_key = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ((r.hit.server.clone(), r.hit.name.clone()), i))
+            .collect();
     }
 }
 
@@ -109,8 +149,8 @@ pub(crate) fn tool_text(tool: &ToolDoc) -> String {
 }
 
 impl DenseIndex {
-    /// An empty index; with `dir`, vectors saved there by an earlier run are loaded as a cache
-    /// for [`Self::replace_all`] and [`Self::replace_server`] to reuse.
+    /// An empty index; with `dir`, readings saved there by an earlier run are loaded as a
+    /// cache for [`Self::replace_all`] to reuse.
     pub(crate) fn new(embedder: &'static Embedder, dir: Option<&Path>) -> Self {
         Self {
             embedder,
@@ -119,13 +159,13 @@ impl DenseIndex {
         }
     }
 
-    /// Vectors saved by an earlier run, by (server, name): hash and vector.
-    pub(crate) fn saved(&self) -> HashMap<(String, String), (u64, Vec<f32>)> {
+    /// Readings saved by an earlier run.
+    pub(crate) fn saved(&self) -> Readings {
         let Some(path) = &self.path else {
             return HashMap::new();
         };
         match std::fs::read(path) {
-            Ok(bytes) => decode(&bytes, self.embedder.fingerprint(), self.embedder.dims())
+            Ok(bytes) => dense_file::decode(&bytes, self.embedder.fingerprint())
                 .unwrap_or_else(|reason| {
                     tracing::warn!(path = %path.display(), %reason, "tool search: saved vectors unusable, recomputing them");
                     HashMap::new()
@@ -138,67 +178,57 @@ impl DenseIndex {
         }
     }
 
-    /// Replaces every row with `tools`, reusing vectors from `cache` and the current rows
+    /// Replaces every row with `tools`, reusing readings from `cache` and the current rows
     /// where the text is unchanged; saves the result.
     pub(crate) fn replace_all(
         &self,
         tools: &[ToolDoc],
-        cache: HashMap<(String, String), (u64, Vec<f32>)>,
+        cache: Readings,
     ) -> Result<(), SearchError> {
         let mut cache = cache;
         cache.extend(self.current(|_| true));
-        let fresh = self.embed_all(tools, &cache);
+        let fresh = self.read_all(tools, &cache);
         let mut table = Table::default();
-        for (row, vector) in fresh {
-            table.push(row, &vector);
-        }
+        table.change(self.embedder, |_| true, fresh);
         *self.write_table()? = table;
         self.save();
         Ok(())
     }
 
-    /// Replaces the rows of `server` with `tools`; unchanged texts keep their vectors.
+    /// Replaces the rows of `server` with `tools`; unchanged texts are not read again.
     pub(crate) fn replace_server(
         &self,
         server: &str,
         tools: &[ToolDoc],
     ) -> Result<(), SearchError> {
-        // Embedding happens outside the lock: searches keep the old rows meanwhile.
+        // Reading happens outside the lock: searches keep the old rows meanwhile.
         let cache = self.current(|r| r.hit.server == server);
-        let fresh = self.embed_all(tools, &cache);
-        {
-            let mut table = self.write_table()?;
-            retain_rows(&mut table, self.embedder.dims(), |r| r.hit.server != server);
-            for (mut row, vector) in fresh {
-                row.hit.server = server.to_owned();
-                table.push(row, &vector);
-            }
-        }
+        let mut fresh = self.read_all(tools, &cache);
+        fresh
+            .iter_mut()
+            .for_each(|row| row.hit.server = server.to_owned());
+        self.write_table()?
+            .change(self.embedder, |r| r.hit.server == server, fresh);
         self.save();
         Ok(())
     }
 
-    /// Replaces the rows of these tools of `server`; unchanged texts keep their vectors.
-    /// Not saved: the saved vectors are a cache by text, and a decision changes no text.
+    /// Replaces the rows of these tools of `server`; unchanged texts are not read again.
+    /// Not saved: the saved readings are a cache by text, and a decision changes no text.
     pub(crate) fn replace_tools(&self, server: &str, tools: &[ToolDoc]) -> Result<(), SearchError> {
         let names: std::collections::HashSet<&str> =
             tools.iter().map(|t| t.name.as_str()).collect();
         let ours = |r: &Row| r.hit.server == server && names.contains(r.hit.name.as_str());
         let cache = self.current(ours);
-        let fresh = self.embed_all(tools, &cache);
-        let mut table = self.write_table()?;
-        retain_rows(&mut table, self.embedder.dims(), |r| !ours(r));
-        for (row, vector) in fresh {
-            table.push(row, &vector);
-        }
+        let fresh = self.read_all(tools, &cache);
+        self.write_table()?.change(self.embedder, ours, fresh);
         Ok(())
     }
 
     /// Removes the rows of `server`.
     pub(crate) fn remove_server(&self, server: &str) -> Result<(), SearchError> {
-        retain_rows(&mut *self.write_table()?, self.embedder.dims(), |r| {
-            r.hit.server != server
-        });
+        self.write_table()?
+            .change(self.embedder, |r| r.hit.server == server, Vec::new());
         self.save();
         Ok(())
     }
@@ -253,20 +283,21 @@ impl DenseIndex {
         self.table.read().map(|t| t.rows.len()).unwrap_or(0)
     }
 
-    fn embed_all(
-        &self,
-        tools: &[ToolDoc],
-        cache: &HashMap<(String, String), (u64, Vec<f32>)>,
-    ) -> Vec<(Row, Vec<f32>)> {
+    /// Rows for `tools`, their pieces taken from `cache` when the text is unchanged; tools
+    /// with no known piece get no row.
+    fn read_all(&self, tools: &[ToolDoc], cache: &Readings) -> Vec<Row> {
         tools
             .iter()
             .filter_map(|tool| {
                 let text = tool_text(tool);
                 let hash = fnv1a(text.as_bytes());
-                let vector = match cache.get(&(tool.server.clone(), tool.name.clone())) {
-                    Some((h, v)) if *h == hash => v.clone(),
-                    _ => self.embedder.embed(&text)?,
+                let pieces = match cache.get(&(tool.server.clone(), tool.name.clone())) {
+                    Some((h, p)) if *h == hash => p.clone(),
+                    _ => self.embedder.pieces(&text),
                 };
+                if pieces.is_empty() {
+                    return None;
+                }
                 let hit = StoredHit {
                     server: tool.server.clone(),
                     name: tool.name.clone(),
@@ -275,25 +306,23 @@ impl DenseIndex {
                     signature: signature(&tool.input_schema),
                     state: tool.state.clone(),
                 };
-                Some((Row { hit, hash }, vector))
+                Some(Row { hit, hash, pieces })
             })
             .collect()
     }
 
-    fn current(&self, keep: impl Fn(&Row) -> bool) -> HashMap<(String, String), (u64, Vec<f32>)> {
+    fn current(&self, keep: impl Fn(&Row) -> bool) -> Readings {
         let Ok(table) = self.table.read() else {
             return HashMap::new();
         };
-        let dims = self.embedder.dims();
         table
             .rows
             .iter()
-            .zip(table.matrix.chunks_exact(dims))
-            .filter(|(r, _)| keep(r))
-            .map(|(r, v)| {
+            .filter(|r| keep(r))
+            .map(|r| {
                 (
                     (r.hit.server.clone(), r.hit.name.clone()),
-                    (r.hash, v.to_vec()),
+                    (r.hash, r.pieces.clone()),
                 )
             })
             .collect()
@@ -303,9 +332,9 @@ impl DenseIndex {
         self.table.write().map_err(|_| SearchError::Poisoned)
     }
 
-    /// Writes the vectors beside the index (through a temporary file and a rename, so a crash
-    /// leaves the old file or the new one). A failure is logged, not returned: the index
-    /// itself is committed, and a lost file only costs recomputation at the next start.
+    /// Writes the readings beside the index (through a temporary file and a rename, so a
+    /// crash leaves the old file or the new one). A failure is logged, not returned: the index
+    /// itself is committed, and a lost file only costs reading the texts again at the next start.
     fn save(&self) {
         let Some(path) = &self.path else {
             return;
@@ -313,20 +342,17 @@ impl DenseIndex {
         let Ok(table) = self.table.read() else {
             return;
         };
-        let bytes = encode(&table, self.embedder.fingerprint(), self.embedder.dims());
+        let entries = table.rows.iter().map(|r| Entry {
+            server: &r.hit.server,
+            name: &r.hit.name,
+            hash: r.hash,
+            pieces: &r.pieces,
+        });
+        let bytes = dense_file::encode(entries, self.embedder.fingerprint());
         drop(table);
         let tmp = path.with_extension("bin.tmp");
         if let Err(e) = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)) {
             tracing::warn!(path = %path.display(), error = %e, "tool search: could not save vectors; they are recomputed at the next start");
-        }
-    }
-}
-
-fn retain_rows(table: &mut Table, dims: usize, keep: impl Fn(&Row) -> bool) {
-    let old = std::mem::take(table);
-    for (row, v) in old.rows.into_iter().zip(old.matrix.chunks_exact(dims)) {
-        if keep(&row) {
-            table.push(row, v);
         }
     }
 }
@@ -347,63 +373,6 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     acc.iter().sum::<f32>() + tail
-}
-
-fn encode(table: &Table, fingerprint: u64, dims: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(24 + table.matrix.len() * 4 + table.rows.len() * 48);
-    out.extend(MAGIC);
-    out.extend(fingerprint.to_le_bytes());
-    out.extend((dims as u32).to_le_bytes());
-    out.extend((table.rows.len() as u32).to_le_bytes());
-    for (row, v) in table.rows.iter().zip(table.matrix.chunks_exact(dims)) {
-        for s in [&row.hit.server, &row.hit.name] {
-            out.extend((s.len() as u32).to_le_bytes());
-            out.extend(s.as_bytes());
-        }
-        out.extend(row.hash.to_le_bytes());
-        v.iter().for_each(|x| out.extend(x.to_le_bytes()));
-    }
-    out
-}
-
-type Saved = HashMap<(String, String), (u64, Vec<f32>)>;
-
-fn decode(bytes: &[u8], fingerprint: u64, dims: usize) -> Result<Saved, String> {
-    let mut at = 0usize;
-    let mut take = |n: usize| -> Result<&[u8], String> {
-        let end = at
-            .checked_add(n)
-            .filter(|&e| e <= bytes.len())
-            .ok_or("truncated")?;
-        let out = &bytes[at..end];
-        at = end;
-        Ok(out)
-    };
-    if take(8)? != MAGIC {
-        return Err("not a vectors file".to_owned());
-    }
-    let u64_of = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
-    let u32_of = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap_or_default()) as usize;
-    if u64_of(take(8)?) != fingerprint || u32_of(take(4)?) != dims {
-        return Err("made with another embedding model".to_owned());
-    }
-    let rows = u32_of(take(4)?);
-    let mut out = HashMap::with_capacity(rows.min(1 << 20));
-    for _ in 0..rows {
-        let mut key = [String::new(), String::new()];
-        for k in &mut key {
-            let n = u32_of(take(4)?);
-            *k = String::from_utf8(take(n)?.to_vec()).map_err(|e| e.to_string())?;
-        }
-        let hash = u64_of(take(8)?);
-        let v = take(dims * 4)?
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        let [server, name] = key;
-        out.insert((server, name), (hash, v));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -453,7 +422,7 @@ mod tests {
     }
 
     #[test]
-    fn saved_vectors_are_reused_only_for_unchanged_text() {
+    fn saved_readings_are_reused_only_for_unchanged_text() {
         let dir = tempfile::tempdir().unwrap();
         let e = embedder();
         let events = tool("cal", "list_events", "calendar events");
@@ -463,23 +432,48 @@ mod tests {
             .unwrap();
         assert!(dir.path().join(VECTORS_FILE).exists());
 
-        // A saved vector whose hash matches is taken as is, not recomputed: plant a marker.
+        // A saved reading whose hash matches is taken as is, not read again: plant a marker
+        // (the pieces of "weather", which the text does not say).
         let mut saved = DenseIndex::new(e, Some(dir.path())).saved();
         let key = ("cal".to_owned(), "list_events".to_owned());
         let (hash, _) = saved.get(&key).cloned().expect("saved row");
-        let marker = vec![0.5f32; e.dims()];
+        let marker = e.pieces("weather");
         saved.insert(key.clone(), (hash, marker.clone()));
         let second = DenseIndex::new(e, None);
         second
             .replace_all(std::slice::from_ref(&events), saved.clone())
             .unwrap();
         assert_eq!(second.current(|_| true)[&key].1, marker);
+        assert_eq!(names(&second, "weather", None), ["list_events"]);
 
-        // Changed text: the planted vector is ignored and a new one computed.
-        let changed = tool("cal", "list_events", "weather");
+        // Changed text: the planted reading is ignored and the text read again.
+        let changed = tool("cal", "list_events", "send mail");
         let third = DenseIndex::new(e, None);
         third.replace_all(&[changed], saved).unwrap();
         assert_ne!(third.current(|_| true)[&key].1, marker);
+    }
+
+    #[test]
+    fn a_piece_every_tool_shares_weighs_less_than_one_that_tells_them_apart() {
+        let index = DenseIndex::new(embedder(), None);
+        index
+            .replace_server(
+                "cal",
+                &[
+                    tool("cal", "list", "calendar events"),
+                    tool("cal", "send", "calendar mail"),
+                    tool("cal", "forecast", "calendar weather"),
+                ],
+            )
+            .unwrap();
+        let cosine = |query: &str| {
+            let q = index.embed_query(query).unwrap();
+            index
+                .search(&q, None, 10, |s| s.cosine("cal", "list"))
+                .unwrap()
+                .unwrap()
+        };
+        assert!(cosine("events") > cosine("calendar"));
     }
 
     #[test]

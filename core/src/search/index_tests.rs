@@ -583,7 +583,7 @@ fn vectors_persist_beside_the_index() {
             .replace_server("cal", &[tool("cal", "list_events", "Upcoming meetings")])
             .unwrap();
     }
-    assert!(dir.path().join(super::dense::VECTORS_FILE).exists());
+    assert!(dir.path().join(super::dense_file::VECTORS_FILE).exists());
     let index = SearchIndex::open_with(dir.path(), SearchMode::Hybrid).unwrap();
     let hits = index
         .search("what's on my calendar tomorrow", &SearchOptions::default())
