@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use super::dense_file::{self, Entry, Readings, VECTORS_FILE};
 use super::embed::{fnv1a, Embedder};
@@ -23,7 +23,7 @@ use super::{signature, SearchError, ToolDoc};
 const MIN_PIECE_WEIGHT: f32 = 0.5;
 
 /// One tool's row: what a hit shows, and the model's reading of its text.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Row {
     pub(crate) hit: StoredHit,
     /// Hash of the text the pieces were read from.
@@ -42,13 +42,6 @@ struct Table {
 }
 
 impl Table {
-    /// Replaces the rows matching `drop` with `fresh`, then derives every vector again.
-    fn change(&mut self, embedder: &Embedder, drop: impl Fn(&Row) -> bool, fresh: Vec<Row>) {
-        self.rows.retain(|r| !drop(r));
-        self.rows.extend(fresh);
-        self.reweigh(embedder);
-    }
-
     /// Weighs every piece by its rarity in the catalogue, `ln((n + 1) / (df + 0.5))` (at least
     /// [`MIN_PIECE_WEIGHT`]), and recomputes every row's vector and the key map.
     fn reweigh(&mut self, embedder: &Embedder) {
@@ -123,6 +116,8 @@ impl Scores<'_> {
 pub(crate) struct DenseIndex {
     embedder: &'static Embedder,
     table: RwLock<Table>,
+    /// Held by one change at a time while it builds the next table outside `table`'s lock.
+    changing: Mutex<()>,
     path: Option<PathBuf>,
 }
 
@@ -155,6 +150,7 @@ impl DenseIndex {
         Self {
             embedder,
             table: RwLock::new(Table::default()),
+            changing: Mutex::new(()),
             path: dir.map(|d| d.join(VECTORS_FILE)),
         }
     }
@@ -188,9 +184,7 @@ impl DenseIndex {
         let mut cache = cache;
         cache.extend(self.current(|_| true));
         let fresh = self.read_all(tools, &cache);
-        let mut table = Table::default();
-        table.change(self.embedder, |_| true, fresh);
-        *self.write_table()? = table;
+        self.change(|_| true, fresh)?;
         self.save();
         Ok(())
     }
@@ -207,8 +201,7 @@ impl DenseIndex {
         fresh
             .iter_mut()
             .for_each(|row| row.hit.server = server.to_owned());
-        self.write_table()?
-            .change(self.embedder, |r| r.hit.server == server, fresh);
+        self.change(|r| r.hit.server == server, fresh)?;
         self.save();
         Ok(())
     }
@@ -221,15 +214,36 @@ impl DenseIndex {
         let ours = |r: &Row| r.hit.server == server && names.contains(r.hit.name.as_str());
         let cache = self.current(ours);
         let fresh = self.read_all(tools, &cache);
-        self.write_table()?.change(self.embedder, ours, fresh);
-        Ok(())
+        self.change(ours, fresh)
     }
 
     /// Removes the rows of `server`.
     pub(crate) fn remove_server(&self, server: &str) -> Result<(), SearchError> {
-        self.write_table()?
-            .change(self.embedder, |r| r.hit.server == server, Vec::new());
+        self.change(|r| r.hit.server == server, Vec::new())?;
         self.save();
+        Ok(())
+    }
+
+    /// Replaces the rows matching `drop` with `fresh` and derives every vector again. The
+    /// next table is built beside the current one, which searches keep using until it is
+    /// swapped in; changes are serialised so none is lost.
+    fn change(&self, drop: impl Fn(&Row) -> bool, fresh: Vec<Row>) -> Result<(), SearchError> {
+        let _one_at_a_time = self.changing.lock().map_err(|_| SearchError::Poisoned)?;
+        let mut next = Table {
+            rows: self
+                .table
+                .read()
+                .map_err(|_| SearchError::Poisoned)?
+                .rows
+                .iter()
+                .filter(|r| !drop(r))
+                .cloned()
+                .collect(),
+            ..Table::default()
+        };
+        next.rows.extend(fresh);
+        next.reweigh(self.embedder);
+        *self.write_table()? = next;
         Ok(())
     }
 
