@@ -1,36 +1,114 @@
 //! The dense signal: one vector per tool, searched by cosine similarity.
 //!
 //! Vectors live in memory as one flat matrix (10k tools × 256 dims = 10 MB) scanned in full
-//! per query, which at that size is cheaper than any approximate index. They are persisted in
-//! `dense-vectors.bin` beside the tantivy index, keyed by server, tool name and a hash of the
-//! embedded text, so a restart or a re-listed server recomputes only the tools whose text
-//! changed. A tool without a vector (being embedded, or nothing known in its text) is still
-//! found by BM25: fusion uses whichever signals a tool has.
+//! per query, which at that size is cheaper than any approximate index. A tool's vector is
+//! the sum of its text's word-piece vectors, each weighed by how rare the piece is in this
+//! catalogue (an idf, as BM25 weighs terms): pieces every tool of a server shares (`git`,
+//! `repo`, `path`) then say less than the ones that tell its tools apart. So every vector
+//! is derived again whenever the catalogue changes; the tokenized texts are kept (in memory
+//! and in `dense_file.rs`'s file) so only changed texts are read again. A tool without a
+//! vector (nothing known in its text) is still found by BM25: fusion uses whichever signals
+//! a tool has.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
+use super::dense_file::{self, Entry, Readings, VECTORS_FILE};
 use super::embed::{fnv1a, Embedder};
 use super::fields::{param_texts, StoredHit};
 use super::{signature, SearchError, ToolDoc};
 
-/// The file beside the tantivy index.
-pub(crate) const VECTORS_FILE: &str = "dense-vectors.bin";
-const MAGIC: &[u8; 8] = b"PCDENSE1";
+/// The least weight a piece gets, however common: a piece every tool has still says a little.
+const MIN_PIECE_WEIGHT: f32 = 0.5;
 
-/// One tool's row: what a hit shows, and the hash of the text its vector was made from.
-#[derive(Debug)]
+/// One tool's row: what a hit shows, and the model's reading of its text.
+#[derive(Debug, Clone)]
 pub(crate) struct Row {
     pub(crate) hit: StoredHit,
+    /// Hash of the text the pieces were read from.
     hash: u64,
+    /// The tool text's word pieces.
+    pieces: Vec<u32>,
 }
 
 #[derive(Debug, Default)]
 struct Table {
     rows: Vec<Row>,
-    /// `rows.len() × dims` floats, row-major.
+    /// `rows.len() × dims` floats, row-major; derived from the rows by [`Table::reweigh`].
     matrix: Vec<f32>,
+    /// Row of each (server, name), so a BM25 candidate's cosine is one lookup.
+    by_key: HashMap<(String, String), usize>,
+}
+
+impl Table {
+    /// Weighs every piece by its rarity in the catalogue, `ln((n + 1) / (df + 0.5))` (at least
+    /// [`MIN_PIECE_WEIGHT`]), and recomputes every row's vector and the key map.
+    fn reweigh(&mut self, embedder: &Embedder) {
+        let mut df = vec![0u32; embedder.pieces_known()];
+        let mut seen: Vec<u32> = Vec::new();
+        for row in &self.rows {
+            seen.clear();
+            seen.extend(&row.pieces);
+            seen.sort_unstable();
+            seen.dedup();
+            for &p in &seen {
+                df[p as usize] += 1;
+            }
+        }
+        let n = self.rows.len() as f32;
+        let weight = |p: u32| {
+            ((n + 1.0) / (df[p as usize] as f32 + 0.5))
+                .ln()
+                .max(MIN_PIECE_WEIGHT)
+        };
+        let dims = embedder.dims();
+        self.matrix.clear();
+        self.matrix.resize(self.rows.len() * dims, 0.0);
+        for (row, v) in self.rows.iter().zip(self.matrix.chunks_exact_mut(dims)) {
+            if let Some(w) = embedder.pool_weighted(&row.pieces, weight) {
+                v.copy_from_slice(&w);
+            }
+        }
+        self.by_key = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ((r.hit.server.clone(), r.hit.name.clone()), i))
+            .collect();
+    }
+}
+
+/// One query's cosines against every row, read under the table's lock.
+pub(crate) struct Scores<'a> {
+    table: &'a Table,
+    /// Cosine per row; rows outside the server filter are `-inf`.
+    cosines: Vec<f32>,
+    /// The best rows, best first.
+    top: Vec<usize>,
+}
+
+impl Scores<'_> {
+    /// The best rows, best first, with their cosines.
+    pub(crate) fn top(&self) -> impl Iterator<Item = (&Row, f32)> + '_ {
+        self.top
+            .iter()
+            .map(|&i| (&self.table.rows[i], self.cosines[i]))
+    }
+
+    /// The cosine of one tool, `None` when it has no vector (or is filtered out).
+    pub(crate) fn cosine(&self, server: &str, name: &str) -> Option<f32> {
+        let i = *self
+            .table
+            .by_key
+            .get(&(server.to_owned(), name.to_owned()))?;
+        Some(self.cosines[i]).filter(|c| c.is_finite())
+    }
+
+    /// The 1-based rank a cosine has among all rows (for explanations: a full count).
+    pub(crate) fn rank(&self, cosine: f32) -> usize {
+        1 + self.cosines.iter().filter(|&&c| c > cosine).count()
+    }
 }
 
 /// The vectors of every indexed tool, under a lock searches share.
@@ -38,6 +116,8 @@ struct Table {
 pub(crate) struct DenseIndex {
     embedder: &'static Embedder,
     table: RwLock<Table>,
+    /// Held by one change at a time while it builds the next table outside `table`'s lock.
+    changing: Mutex<()>,
     path: Option<PathBuf>,
 }
 
@@ -64,23 +144,24 @@ pub(crate) fn tool_text(tool: &ToolDoc) -> String {
 }
 
 impl DenseIndex {
-    /// An empty index; with `dir`, vectors saved there by an earlier run are loaded as a cache
-    /// for [`Self::replace_all`] and [`Self::replace_server`] to reuse.
+    /// An empty index; with `dir`, readings saved there by an earlier run are loaded as a
+    /// cache for [`Self::replace_all`] to reuse.
     pub(crate) fn new(embedder: &'static Embedder, dir: Option<&Path>) -> Self {
         Self {
             embedder,
             table: RwLock::new(Table::default()),
+            changing: Mutex::new(()),
             path: dir.map(|d| d.join(VECTORS_FILE)),
         }
     }
 
-    /// Vectors saved by an earlier run, by (server, name): hash and vector.
-    pub(crate) fn saved(&self) -> HashMap<(String, String), (u64, Vec<f32>)> {
+    /// Readings saved by an earlier run.
+    pub(crate) fn saved(&self) -> Readings {
         let Some(path) = &self.path else {
             return HashMap::new();
         };
         match std::fs::read(path) {
-            Ok(bytes) => decode(&bytes, self.embedder.fingerprint(), self.embedder.dims())
+            Ok(bytes) => dense_file::decode(&bytes, self.embedder.fingerprint())
                 .unwrap_or_else(|reason| {
                     tracing::warn!(path = %path.display(), %reason, "tool search: saved vectors unusable, recomputing them");
                     HashMap::new()
@@ -93,110 +174,121 @@ impl DenseIndex {
         }
     }
 
-    /// Replaces every row with `tools`, reusing vectors from `cache` and the current rows
+    /// Replaces every row with `tools`, reusing readings from `cache` and the current rows
     /// where the text is unchanged; saves the result.
     pub(crate) fn replace_all(
         &self,
         tools: &[ToolDoc],
-        cache: HashMap<(String, String), (u64, Vec<f32>)>,
+        cache: Readings,
     ) -> Result<(), SearchError> {
         let mut cache = cache;
         cache.extend(self.current(|_| true));
-        let fresh = self.embed_all(tools, &cache);
-        let mut table = Table::default();
-        for (row, vector) in fresh {
-            table.rows.push(row);
-            table.matrix.extend(vector);
-        }
-        *self.write_table()? = table;
+        let fresh = self.read_all(tools, &cache);
+        self.change(|_| true, fresh)?;
         self.save();
         Ok(())
     }
 
-    /// Replaces the rows of `server` with `tools`; unchanged texts keep their vectors.
+    /// Replaces the rows of `server` with `tools`; unchanged texts are not read again.
     pub(crate) fn replace_server(
         &self,
         server: &str,
         tools: &[ToolDoc],
     ) -> Result<(), SearchError> {
-        // Embedding happens outside the lock: searches keep the old rows meanwhile.
+        // Reading happens outside the lock: searches keep the old rows meanwhile.
         let cache = self.current(|r| r.hit.server == server);
-        let fresh = self.embed_all(tools, &cache);
-        {
-            let mut table = self.write_table()?;
-            retain_rows(&mut table, self.embedder.dims(), |r| r.hit.server != server);
-            for (mut row, vector) in fresh {
-                row.hit.server = server.to_owned();
-                table.rows.push(row);
-                table.matrix.extend(vector);
-            }
-        }
+        let mut fresh = self.read_all(tools, &cache);
+        fresh
+            .iter_mut()
+            .for_each(|row| row.hit.server = server.to_owned());
+        self.change(|r| r.hit.server == server, fresh)?;
         self.save();
         Ok(())
     }
 
-    /// Replaces the rows of these tools of `server`; unchanged texts keep their vectors.
-    /// Not saved: the saved vectors are a cache by text, and a decision changes no text.
+    /// Replaces the rows of these tools of `server`; unchanged texts are not read again.
+    /// Not saved: the saved readings are a cache by text, and a decision changes no text.
     pub(crate) fn replace_tools(&self, server: &str, tools: &[ToolDoc]) -> Result<(), SearchError> {
         let names: std::collections::HashSet<&str> =
             tools.iter().map(|t| t.name.as_str()).collect();
         let ours = |r: &Row| r.hit.server == server && names.contains(r.hit.name.as_str());
         let cache = self.current(ours);
-        let fresh = self.embed_all(tools, &cache);
-        let mut table = self.write_table()?;
-        retain_rows(&mut table, self.embedder.dims(), |r| !ours(r));
-        for (row, vector) in fresh {
-            table.rows.push(row);
-            table.matrix.extend(vector);
-        }
-        Ok(())
+        let fresh = self.read_all(tools, &cache);
+        self.change(ours, fresh)
     }
 
     /// Removes the rows of `server`.
     pub(crate) fn remove_server(&self, server: &str) -> Result<(), SearchError> {
-        retain_rows(&mut *self.write_table()?, self.embedder.dims(), |r| {
-            r.hit.server != server
-        });
+        self.change(|r| r.hit.server == server, Vec::new())?;
         self.save();
+        Ok(())
+    }
+
+    /// Replaces the rows matching `drop` with `fresh` and derives every vector again. The
+    /// next table is built beside the current one, which searches keep using until it is
+    /// swapped in; changes are serialised so none is lost.
+    fn change(&self, drop: impl Fn(&Row) -> bool, fresh: Vec<Row>) -> Result<(), SearchError> {
+        let _one_at_a_time = self.changing.lock().map_err(|_| SearchError::Poisoned)?;
+        let mut next = Table {
+            rows: self
+                .table
+                .read()
+                .map_err(|_| SearchError::Poisoned)?
+                .rows
+                .iter()
+                .filter(|r| !drop(r))
+                .cloned()
+                .collect(),
+            ..Table::default()
+        };
+        next.rows.extend(fresh);
+        next.reweigh(self.embedder);
+        *self.write_table()? = next;
         Ok(())
     }
 
     /// The query's vector, `None` when the model knows none of its words.
     pub(crate) fn embed_query(&self, query: &str) -> Option<Vec<f32>> {
-        self.embedder.embed(query)
+        self.embedder.embed_query(query)
     }
 
-    /// The `k` rows most similar to `query` (of `server` only, when given), best first, with
-    /// their cosine similarity; calls `with` on them under the read lock.
+    /// Scores every row against `query` (rows of `server` only, when given) and keeps the
+    /// `k` best; calls `with` on the result under the read lock.
     pub(crate) fn search<T>(
         &self,
         query: &[f32],
         server: Option<&str>,
         k: usize,
-        with: impl FnOnce(Vec<(&Row, f32)>) -> T,
+        with: impl FnOnce(&Scores<'_>) -> T,
     ) -> Result<T, SearchError> {
         let table = self.table.read().map_err(|_| SearchError::Poisoned)?;
         let dims = self.embedder.dims();
-        let mut scored: Vec<(usize, f32)> = table
+        let cosines: Vec<f32> = table
             .matrix
             .chunks_exact(dims)
-            .enumerate()
-            .filter(|(i, _)| server.is_none_or(|s| table.rows[*i].hit.server == s))
-            .map(|(i, v)| (i, dot(query, v)))
+            .zip(&table.rows)
+            .map(|(v, row)| {
+                if server.is_none_or(|s| row.hit.server == s) {
+                    dot(query, v)
+                } else {
+                    f32::NEG_INFINITY
+                }
+            })
             .collect();
-        let k = k.min(scored.len());
-        if k == 0 {
-            return Ok(with(Vec::new()));
+        let mut top: Vec<usize> = (0..cosines.len())
+            .filter(|&i| cosines[i].is_finite())
+            .collect();
+        let k = k.min(top.len());
+        if k > 0 {
+            top.select_nth_unstable_by(k - 1, |&a, &b| cosines[b].total_cmp(&cosines[a]));
         }
-        scored.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
-        scored.truncate(k);
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Ok(with(
-            scored
-                .into_iter()
-                .map(|(i, s)| (&table.rows[i], s))
-                .collect(),
-        ))
+        top.truncate(k);
+        top.sort_by(|&a, &b| cosines[b].total_cmp(&cosines[a]).then(a.cmp(&b)));
+        Ok(with(&Scores {
+            table: &table,
+            cosines,
+            top,
+        }))
     }
 
     /// Number of tools with a vector.
@@ -205,20 +297,21 @@ impl DenseIndex {
         self.table.read().map(|t| t.rows.len()).unwrap_or(0)
     }
 
-    fn embed_all(
-        &self,
-        tools: &[ToolDoc],
-        cache: &HashMap<(String, String), (u64, Vec<f32>)>,
-    ) -> Vec<(Row, Vec<f32>)> {
+    /// Rows for `tools`, their pieces taken from `cache` when the text is unchanged; tools
+    /// with no known piece get no row.
+    fn read_all(&self, tools: &[ToolDoc], cache: &Readings) -> Vec<Row> {
         tools
             .iter()
             .filter_map(|tool| {
                 let text = tool_text(tool);
                 let hash = fnv1a(text.as_bytes());
-                let vector = match cache.get(&(tool.server.clone(), tool.name.clone())) {
-                    Some((h, v)) if *h == hash => v.clone(),
-                    _ => self.embedder.embed(&text)?,
+                let pieces = match cache.get(&(tool.server.clone(), tool.name.clone())) {
+                    Some((h, p)) if *h == hash => p.clone(),
+                    _ => self.embedder.pieces(&text),
                 };
+                if pieces.is_empty() {
+                    return None;
+                }
                 let hit = StoredHit {
                     server: tool.server.clone(),
                     name: tool.name.clone(),
@@ -227,25 +320,23 @@ impl DenseIndex {
                     signature: signature(&tool.input_schema),
                     state: tool.state.clone(),
                 };
-                Some((Row { hit, hash }, vector))
+                Some(Row { hit, hash, pieces })
             })
             .collect()
     }
 
-    fn current(&self, keep: impl Fn(&Row) -> bool) -> HashMap<(String, String), (u64, Vec<f32>)> {
+    fn current(&self, keep: impl Fn(&Row) -> bool) -> Readings {
         let Ok(table) = self.table.read() else {
             return HashMap::new();
         };
-        let dims = self.embedder.dims();
         table
             .rows
             .iter()
-            .zip(table.matrix.chunks_exact(dims))
-            .filter(|(r, _)| keep(r))
-            .map(|(r, v)| {
+            .filter(|r| keep(r))
+            .map(|r| {
                 (
                     (r.hit.server.clone(), r.hit.name.clone()),
-                    (r.hash, v.to_vec()),
+                    (r.hash, r.pieces.clone()),
                 )
             })
             .collect()
@@ -255,9 +346,9 @@ impl DenseIndex {
         self.table.write().map_err(|_| SearchError::Poisoned)
     }
 
-    /// Writes the vectors beside the index (through a temporary file and a rename, so a crash
-    /// leaves the old file or the new one). A failure is logged, not returned: the index
-    /// itself is committed, and a lost file only costs recomputation at the next start.
+    /// Writes the readings beside the index (through a temporary file and a rename, so a
+    /// crash leaves the old file or the new one). A failure is logged, not returned: the index
+    /// itself is committed, and a lost file only costs reading the texts again at the next start.
     fn save(&self) {
         let Some(path) = &self.path else {
             return;
@@ -265,21 +356,17 @@ impl DenseIndex {
         let Ok(table) = self.table.read() else {
             return;
         };
-        let bytes = encode(&table, self.embedder.fingerprint(), self.embedder.dims());
+        let entries = table.rows.iter().map(|r| Entry {
+            server: &r.hit.server,
+            name: &r.hit.name,
+            hash: r.hash,
+            pieces: &r.pieces,
+        });
+        let bytes = dense_file::encode(entries, self.embedder.fingerprint());
         drop(table);
         let tmp = path.with_extension("bin.tmp");
         if let Err(e) = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)) {
             tracing::warn!(path = %path.display(), error = %e, "tool search: could not save vectors; they are recomputed at the next start");
-        }
-    }
-}
-
-fn retain_rows(table: &mut Table, dims: usize, keep: impl Fn(&Row) -> bool) {
-    let old = std::mem::take(table);
-    for (row, v) in old.rows.into_iter().zip(old.matrix.chunks_exact(dims)) {
-        if keep(&row) {
-            table.rows.push(row);
-            table.matrix.extend_from_slice(v);
         }
     }
 }
@@ -300,63 +387,6 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     acc.iter().sum::<f32>() + tail
-}
-
-fn encode(table: &Table, fingerprint: u64, dims: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(24 + table.matrix.len() * 4 + table.rows.len() * 48);
-    out.extend(MAGIC);
-    out.extend(fingerprint.to_le_bytes());
-    out.extend((dims as u32).to_le_bytes());
-    out.extend((table.rows.len() as u32).to_le_bytes());
-    for (row, v) in table.rows.iter().zip(table.matrix.chunks_exact(dims)) {
-        for s in [&row.hit.server, &row.hit.name] {
-            out.extend((s.len() as u32).to_le_bytes());
-            out.extend(s.as_bytes());
-        }
-        out.extend(row.hash.to_le_bytes());
-        v.iter().for_each(|x| out.extend(x.to_le_bytes()));
-    }
-    out
-}
-
-type Saved = HashMap<(String, String), (u64, Vec<f32>)>;
-
-fn decode(bytes: &[u8], fingerprint: u64, dims: usize) -> Result<Saved, String> {
-    let mut at = 0usize;
-    let mut take = |n: usize| -> Result<&[u8], String> {
-        let end = at
-            .checked_add(n)
-            .filter(|&e| e <= bytes.len())
-            .ok_or("truncated")?;
-        let out = &bytes[at..end];
-        at = end;
-        Ok(out)
-    };
-    if take(8)? != MAGIC {
-        return Err("not a vectors file".to_owned());
-    }
-    let u64_of = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
-    let u32_of = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap_or_default()) as usize;
-    if u64_of(take(8)?) != fingerprint || u32_of(take(4)?) != dims {
-        return Err("made with another embedding model".to_owned());
-    }
-    let rows = u32_of(take(4)?);
-    let mut out = HashMap::with_capacity(rows.min(1 << 20));
-    for _ in 0..rows {
-        let mut key = [String::new(), String::new()];
-        for k in &mut key {
-            let n = u32_of(take(4)?);
-            *k = String::from_utf8(take(n)?.to_vec()).map_err(|e| e.to_string())?;
-        }
-        let hash = u64_of(take(8)?);
-        let v = take(dims * 4)?
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        let [server, name] = key;
-        out.insert((server, name), (hash, v));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -384,8 +414,8 @@ mod tests {
     fn names(index: &DenseIndex, query: &str, server: Option<&str>) -> Vec<String> {
         let q = index.embed_query(query).expect("query vector");
         index
-            .search(&q, server, 10, |rows| {
-                rows.iter().map(|(r, _)| r.hit.name.clone()).collect()
+            .search(&q, server, 10, |scores| {
+                scores.top().map(|(r, _)| r.hit.name.clone()).collect()
             })
             .expect("search")
     }
@@ -406,7 +436,7 @@ mod tests {
     }
 
     #[test]
-    fn saved_vectors_are_reused_only_for_unchanged_text() {
+    fn saved_readings_are_reused_only_for_unchanged_text() {
         let dir = tempfile::tempdir().unwrap();
         let e = embedder();
         let events = tool("cal", "list_events", "calendar events");
@@ -416,23 +446,48 @@ mod tests {
             .unwrap();
         assert!(dir.path().join(VECTORS_FILE).exists());
 
-        // A saved vector whose hash matches is taken as is, not recomputed: plant a marker.
+        // A saved reading whose hash matches is taken as is, not read again: plant a marker
+        // (the pieces of "weather", which the text does not say).
         let mut saved = DenseIndex::new(e, Some(dir.path())).saved();
         let key = ("cal".to_owned(), "list_events".to_owned());
         let (hash, _) = saved.get(&key).cloned().expect("saved row");
-        let marker = vec![0.5f32; e.dims()];
+        let marker = e.pieces("weather");
         saved.insert(key.clone(), (hash, marker.clone()));
         let second = DenseIndex::new(e, None);
         second
             .replace_all(std::slice::from_ref(&events), saved.clone())
             .unwrap();
         assert_eq!(second.current(|_| true)[&key].1, marker);
+        assert_eq!(names(&second, "weather", None), ["list_events"]);
 
-        // Changed text: the planted vector is ignored and a new one computed.
-        let changed = tool("cal", "list_events", "weather");
+        // Changed text: the planted reading is ignored and the text read again.
+        let changed = tool("cal", "list_events", "send mail");
         let third = DenseIndex::new(e, None);
         third.replace_all(&[changed], saved).unwrap();
         assert_ne!(third.current(|_| true)[&key].1, marker);
+    }
+
+    #[test]
+    fn a_piece_every_tool_shares_weighs_less_than_one_that_tells_them_apart() {
+        let index = DenseIndex::new(embedder(), None);
+        index
+            .replace_server(
+                "cal",
+                &[
+                    tool("cal", "list", "calendar events"),
+                    tool("cal", "send", "calendar mail"),
+                    tool("cal", "forecast", "calendar weather"),
+                ],
+            )
+            .unwrap();
+        let cosine = |query: &str| {
+            let q = index.embed_query(query).unwrap();
+            index
+                .search(&q, None, 10, |s| s.cosine("cal", "list"))
+                .unwrap()
+                .unwrap()
+        };
+        assert!(cosine("events") > cosine("calendar"));
     }
 
     #[test]

@@ -1,26 +1,36 @@
-//! Reciprocal rank fusion of the BM25 and dense rankings.
+//! Score-aware fusion of the BM25 and dense rankings.
 //!
-//! Ranks, not scores, are fused: BM25 scores grow with query length and term rarity, cosine
-//! similarities sit in a narrow band, and neither scale says how sure the signal is. A tool
-//! scores `w / (k + rank)` for each ranking it appears in (rank from 1). The weights were
-//! chosen on one half of the shared sets and checked on the other (BENCHMARKS.md, "Hybrid").
+//! Each signal's score is put on a scale where its own best candidate is 1 (BM25) or the
+//! dense weight (dense), then the two are added:
+//!
+//! `fused = bm25 / bm25_best + dense · max(0, cos − center) / (cos_best − center)`
+//!
+//! Scores rather than ranks, so that how sure a signal is counts: a BM25 first place well
+//! ahead of the second (the request names the tool's words) keeps its lead unless the dense
+//! signal is far surer about another tool, while a close BM25 race is settled by meaning.
+//! A cosine at or below `center` adds nothing (most unrelated tool texts sit there).
+//!
+//! A tool only the dense signal ranks enters the results only when its cosine reaches
+//! `floor`: every tool is *some* distance from any request, so without a floor a request
+//! that matches nothing would still list the nearest tools. The values were chosen on one
+//! half of the shared sets and checked on the other (BENCHMARKS.md, "Hybrid").
 
-/// How the two rankings are weighed.
-#[derive(Debug, Clone, Copy)]
+/// How the two signals are weighed.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Fusion {
-    /// RRF's damping constant: larger flattens the difference between nearby ranks.
-    pub(crate) k: f32,
-    /// Weight of the BM25 ranking.
-    pub(crate) bm25: f32,
-    /// Weight of the dense ranking.
+    /// What the dense signal's best candidate adds, on the scale where BM25's best is 1.
     pub(crate) dense: f32,
+    /// The cosine below which the dense signal adds nothing.
+    pub(crate) center: f32,
+    /// The cosine a tool no query word matches must reach to be listed at all.
+    pub(crate) floor: f32,
 }
 
 /// The weights the index uses.
 pub(crate) const FUSION: Fusion = Fusion {
-    k: 5.0,
-    bm25: 1.0,
-    dense: 0.3,
+    dense: 0.5,
+    center: 0.3,
+    floor: 0.4,
 };
 
 /// One signal's view of a tool: its 1-based rank and raw score.
@@ -30,52 +40,66 @@ pub(crate) struct Signal {
     pub(crate) score: f32,
 }
 
-/// A fused result: which candidate, the fused score, and each signal that ranked it.
+/// A fused result: which candidate, the fused score, and each signal's view of it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Fused<K> {
     pub(crate) key: K,
     pub(crate) score: f32,
     pub(crate) bm25: Option<Signal>,
-    pub(crate) dense: Option<Signal>,
+    /// The tool's cosine; `None` when it has no vector.
+    pub(crate) cosine: Option<f32>,
+    /// The tool's rank in the dense ranking, when it is among the dense candidates.
+    pub(crate) dense_rank: Option<usize>,
 }
 
-/// Fuses two rankings (best first, with raw scores), best fused first; ties keep BM25's
-/// order, then the dense order.
+/// Fuses BM25's candidates (best first, with scores) with the dense signal's (best first,
+/// with cosines); `cosine` gives any BM25 candidate's own cosine. Best fused first; ties
+/// keep BM25's order, then the dense order.
 pub(crate) fn fuse<K: PartialEq + Clone>(
     f: &Fusion,
     bm25: &[(K, f32)],
     dense: &[(K, f32)],
+    cosine: impl Fn(&K) -> Option<f32>,
 ) -> Vec<Fused<K>> {
+    let bm25_best = bm25.first().map_or(0.0, |(_, s)| *s);
+    let cos_best = dense.first().map_or(0.0, |(_, s)| *s);
+    let dense_rank = |key: &K| dense.iter().position(|(k, _)| k == key).map(|i| i + 1);
+    let dense_part = |cos: f32| {
+        if cos_best <= f.center {
+            return 0.0;
+        }
+        f.dense * (cos - f.center).max(0.0) / (cos_best - f.center)
+    };
     let mut out: Vec<Fused<K>> = Vec::with_capacity(bm25.len() + dense.len());
     for (i, (key, score)) in bm25.iter().enumerate() {
+        let lexical = if bm25_best > 0.0 {
+            score / bm25_best
+        } else {
+            0.0
+        };
+        let semantic = cosine(key);
         out.push(Fused {
             key: key.clone(),
-            score: f.bm25 / (f.k + (i + 1) as f32),
+            score: lexical + semantic.map_or(0.0, dense_part),
             bm25: Some(Signal {
                 rank: i + 1,
                 score: *score,
             }),
-            dense: None,
+            cosine: semantic,
+            dense_rank: dense_rank(key),
         });
     }
-    for (i, (key, score)) in dense.iter().enumerate() {
-        let signal = Signal {
-            rank: i + 1,
-            score: *score,
-        };
-        let add = f.dense / (f.k + (i + 1) as f32);
-        match out.iter_mut().find(|o| o.key == *key) {
-            Some(o) => {
-                o.score += add;
-                o.dense = Some(signal);
-            }
-            None => out.push(Fused {
-                key: key.clone(),
-                score: add,
-                bm25: None,
-                dense: Some(signal),
-            }),
+    for (i, (key, cos)) in dense.iter().enumerate() {
+        if *cos < f.floor || bm25.iter().any(|(k, _)| k == key) {
+            continue;
         }
+        out.push(Fused {
+            key: key.clone(),
+            score: dense_part(*cos),
+            bm25: None,
+            cosine: Some(*cos),
+            dense_rank: Some(i + 1),
+        });
     }
     // Stable: equal scores keep insertion order (BM25's, then dense-only by dense rank).
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -86,37 +110,46 @@ pub(crate) fn fuse<K: PartialEq + Clone>(
 mod tests {
     use super::*;
 
-    const EVEN: Fusion = Fusion {
-        k: 60.0,
-        bm25: 1.0,
-        dense: 1.0,
-    };
+    fn sig(rank: usize, score: f32) -> Signal {
+        Signal { rank, score }
+    }
+
+    fn keys(fused: &[Fused<&'static str>]) -> Vec<&'static str> {
+        fused.iter().map(|f| f.key).collect()
+    }
+
+    /// Cosines of every tool, as the dense index would give them.
+    fn cosines(all: &'static [(&'static str, f32)]) -> impl Fn(&&str) -> Option<f32> {
+        move |k| all.iter().find(|(n, _)| n == k).map(|(_, c)| *c)
+    }
 
     #[test]
-    fn a_tool_both_signals_rank_beats_one_only_one_ranks_first() {
-        let fused = fuse(&EVEN, &[("a", 9.0), ("b", 5.0)], &[("c", 0.9), ("b", 0.8)]);
-        let keys: Vec<&str> = fused.iter().map(|f| f.key).collect();
-        assert_eq!(keys, ["b", "a", "c"]);
-        assert_eq!(
-            fused[0].bm25,
-            Some(Signal {
-                rank: 2,
-                score: 5.0
-            })
-        );
-        assert_eq!(
-            fused[0].dense,
-            Some(Signal {
-                rank: 2,
-                score: 0.8
-            })
-        );
-        assert_eq!(fused[2].bm25, None);
+    fn a_close_bm25_race_is_settled_by_meaning() {
+        const COS: &[(&str, f32)] = &[("b", 0.7), ("a", 0.35)];
+        let fused = fuse(&FUSION, &[("a", 10.0), ("b", 9.5)], COS, cosines(COS));
+        assert_eq!(keys(&fused), ["b", "a"]);
+        assert_eq!(fused[0].bm25, Some(sig(2, 9.5)));
+        assert_eq!((fused[0].cosine, fused[0].dense_rank), (Some(0.7), Some(1)));
+    }
+
+    #[test]
+    fn a_clear_bm25_first_place_survives_a_dense_favourite() {
+        const COS: &[(&str, f32)] = &[("b", 0.7), ("a", 0.3)];
+        let fused = fuse(&FUSION, &[("a", 10.0), ("b", 4.0)], COS, cosines(COS));
+        assert_eq!(keys(&fused), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_tool_only_the_dense_signal_ranks_needs_the_floor() {
+        const COS: &[(&str, f32)] = &[("near", 0.45), ("far", 0.35)];
+        let fused = fuse::<&str>(&FUSION, &[], COS, cosines(COS));
+        assert_eq!(keys(&fused), ["near"]);
+        assert_eq!(fused[0].bm25, None);
     }
 
     #[test]
     fn with_one_signal_its_order_is_kept() {
-        let fused = fuse::<&str>(&EVEN, &[("a", 2.0), ("b", 1.0)], &[]);
-        assert_eq!(fused.iter().map(|f| f.key).collect::<Vec<_>>(), ["a", "b"]);
+        let fused = fuse::<&str>(&FUSION, &[("a", 2.0), ("b", 1.0)], &[], |_| None);
+        assert_eq!(keys(&fused), ["a", "b"]);
     }
 }

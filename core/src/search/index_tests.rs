@@ -412,20 +412,27 @@ fn only_the_synonyms_of_a_word_no_tool_has_stand_in_for_it() {
 #[ignore = "prints a tuning table; minutes"]
 fn tune_fusion() {
     use super::fusion::Fusion;
-    for name in ["toollens"] {
+    for name in ["toollens", "metatool"] {
         let Some(dir) = shared_set(name) else {
             continue;
         };
-        for (k, bm25, dense) in [
-            (60.0, 1.0, 0.0),
-            (10.0, 1.0, 0.3),
-            (5.0, 1.0, 0.3),
-            (10.0, 1.0, 0.2),
-            (5.0, 1.0, 0.5),
+        let [_, a, b] = eval::run_with(&dir, SearchMode::Bm25, None).unwrap();
+        println!("{name} bm25\n  half0 {a}\n  half1 {b}");
+        for (dense, center, floor) in [
+            (0.3, 0.3, 0.4),
+            (0.5, 0.3, 0.4),
+            (0.6, 0.3, 0.4),
+            (0.5, 0.2, 0.4),
+            (0.5, 0.4, 0.4),
+            (0.5, 0.3, 0.5),
         ] {
-            let [_, a, b] =
-                eval::run_with(&dir, SearchMode::Hybrid, Some(Fusion { k, bm25, dense })).unwrap();
-            println!("{name} k={k} bm25={bm25} dense={dense}\n  half0 {a}\n  half1 {b}");
+            let fusion = Fusion {
+                dense,
+                center,
+                floor,
+            };
+            let [_, a, b] = eval::run_with(&dir, SearchMode::Hybrid, Some(fusion)).unwrap();
+            println!("{name} {fusion:?}\n  half0 {a}\n  half1 {b}");
         }
     }
 }
@@ -435,6 +442,13 @@ fn tune_fusion() {
 const BM25_TODAY: [(&str, [f64; 4]); 2] = [
     ("toollens", [0.408, 0.335, 0.647, 0.366]),
     ("metatool", [0.466, 0.700, 0.700, 0.613]),
+];
+
+/// The first hybrid ranking's figures (reciprocal rank fusion, k 5, dense weight 0.3):
+/// what the score-aware fusion replaced must not be lost either.
+const HYBRID_RRF: [(&str, [f64; 4]); 2] = [
+    ("toollens", [0.413, 0.344, 0.660, 0.377]),
+    ("metatool", [0.483, 0.725, 0.725, 0.637]),
 ];
 
 /// True when this build has the embedding model; says so when it does not.
@@ -461,6 +475,12 @@ fn hybrid_on_shared_sets_never_falls_below_bm25() {
         let got = [r.p_at_1, r.r_at_5, r.hit_at_5, r.ndcg_at_10];
         if got.iter().zip(today).any(|(g, want)| *g < want) {
             failures.push(format!("{name}: hybrid {r} is below BM25's {today:?}"));
+        }
+        let (_, before) = HYBRID_RRF.iter().find(|(n, _)| *n == name).unwrap();
+        if got.iter().zip(before).any(|(g, want)| *g < *want) {
+            failures.push(format!(
+                "{name}: hybrid {r} is below the first hybrid's {before:?}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -492,8 +512,63 @@ fn a_request_finds_a_tool_that_shares_no_word_with_it() {
         .unwrap();
     assert_eq!(hits[0].name, "list_events", "{hits:?}");
     let explanation = hits[0].explanation.as_deref().unwrap();
-    assert!(explanation.contains("dense #1 ("), "{explanation}");
-    assert!(explanation.contains("bm25"), "{explanation}");
+    assert!(explanation.contains("dense #1 (cos 0."), "{explanation}");
+    assert!(explanation.contains(", fused "), "{explanation}");
+}
+
+#[test]
+fn a_request_about_nothing_indexed_finds_nothing_in_hybrid_too() {
+    if !has_model() {
+        return;
+    }
+    let index = SearchIndex::in_memory().unwrap();
+    index
+        .replace_server(
+            "sea",
+            &[
+                tool("sea", "gauge", "Reports the tide tables of a harbour."),
+                tool("sea", "forecast", "Weather forecast for a city"),
+            ],
+        )
+        .unwrap();
+    let opts = SearchOptions::default();
+    // Words no tool has and the model can only spell out letter by letter.
+    assert_eq!(names(&index, "zzyzx qwxv", &opts), Vec::<String>::new());
+    // Real words, but far from every tool: the nearest is still not listed.
+    assert_eq!(
+        names(&index, "count the penguins on a glacier", &opts),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn explain_gives_both_signals_of_a_lexical_match() {
+    if !has_model() {
+        return;
+    }
+    let index = SearchIndex::in_memory().unwrap();
+    index
+        .replace_server(
+            "sea",
+            &[
+                tool("sea", "gauge", "Reports the tide tables of a harbour."),
+                tool("sea", "forecast", "Weather forecast for a city"),
+            ],
+        )
+        .unwrap();
+    let opts = SearchOptions {
+        explain: true,
+        ..SearchOptions::default()
+    };
+    let hits = index.search("tide tables", &opts).unwrap();
+    assert_eq!(hits[0].name, "gauge");
+    let explanation = hits[0].explanation.as_deref().unwrap();
+    // The fields matched, then BM25's rank and score, the dense rank and cosine, the fused score.
+    let re = regex::Regex::new(
+        r"^description: tide, tables; bm25 #1 \(\d+\.\d{3}\), dense #\d+ \(cos -?\d\.\d{3}\), fused \d\.\d{3}$",
+    )
+    .unwrap();
+    assert!(re.is_match(explanation), "{explanation}");
 }
 
 #[test]
@@ -508,7 +583,7 @@ fn vectors_persist_beside_the_index() {
             .replace_server("cal", &[tool("cal", "list_events", "Upcoming meetings")])
             .unwrap();
     }
-    assert!(dir.path().join(super::dense::VECTORS_FILE).exists());
+    assert!(dir.path().join(super::dense_file::VECTORS_FILE).exists());
     let index = SearchIndex::open_with(dir.path(), SearchMode::Hybrid).unwrap();
     let hits = index
         .search("what's on my calendar tomorrow", &SearchOptions::default())

@@ -21,6 +21,7 @@
 
 mod analysis;
 mod dense;
+mod dense_file;
 mod embed;
 mod error;
 pub mod eval;

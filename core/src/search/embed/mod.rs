@@ -22,6 +22,7 @@ use std::sync::OnceLock;
 
 pub(crate) use model::fnv1a;
 use model::StaticModel;
+use tokenize::SpelledOut;
 
 include!(concat!(env!("OUT_DIR"), "/embed_model.rs"));
 
@@ -82,26 +83,78 @@ impl Embedder {
         self.model.fingerprint()
     }
 
-    /// The unit-length mean of the pieces' vectors, or `None` when no piece is known.
+    /// A text's vector, every piece weighing the same: the unit-length mean of its pieces'
+    /// vectors, or `None` when no piece is known. (The index weighs tool texts' pieces by
+    /// their rarity, [`Self::pool_weighted`].)
+    #[cfg(test)]
     pub(crate) fn embed(&self, text: &str) -> Option<Vec<f32>> {
+        self.pool(text, SpelledOut::Keep)
+    }
+
+    /// A request's vector, like [`Self::embed`] but without the words the model can only
+    /// spell out (see [`SpelledOut::Skip`]): `None` for a request of such words alone.
+    pub(crate) fn embed_query(&self, text: &str) -> Option<Vec<f32>> {
+        self.pool(text, SpelledOut::Skip)
+    }
+
+    /// Number of word pieces the model knows; piece ids are below it.
+    pub(crate) fn pieces_known(&self) -> usize {
+        self.model.len()
+    }
+
+    /// The word pieces of a tool text, at most [`MAX_PIECES`].
+    pub(crate) fn pieces(&self, text: &str) -> Vec<u32> {
+        let mut out = Vec::new();
+        tokenize::for_each_piece(
+            text,
+            SpelledOut::Keep,
+            |p| self.model.id(p),
+            |id| {
+                out.push(id);
+                out.len() < MAX_PIECES
+            },
+        );
+        out
+    }
+
+    /// The unit-length weighted sum of these pieces' vectors, `None` when it is zero.
+    pub(crate) fn pool_weighted(
+        &self,
+        pieces: &[u32],
+        weight: impl Fn(u32) -> f32,
+    ) -> Option<Vec<f32>> {
+        let mut acc = vec![0.0f32; self.model.dims()];
+        for &id in pieces {
+            self.model.add_to(id, weight(id), &mut acc);
+        }
+        unit(acc)
+    }
+
+    fn pool(&self, text: &str, spelled_out: SpelledOut) -> Option<Vec<f32>> {
         let mut acc = vec![0.0f32; self.model.dims()];
         let mut n = 0usize;
         tokenize::for_each_piece(
             text,
+            spelled_out,
             |p| self.model.id(p),
             |id| {
-                self.model.add_to(id, &mut acc);
+                self.model.add_to(id, 1.0, &mut acc);
                 n += 1;
                 n < MAX_PIECES
             },
         );
-        let norm = acc.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if n == 0 || norm == 0.0 || !norm.is_finite() {
-            return None;
-        }
-        acc.iter_mut().for_each(|x| *x /= norm);
-        Some(acc)
+        unit(acc)
     }
+}
+
+/// `v` scaled to unit length, `None` when it is zero (no known piece) or not finite.
+fn unit(mut v: Vec<f32>) -> Option<Vec<f32>> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm == 0.0 || !norm.is_finite() {
+        return None;
+    }
+    v.iter_mut().for_each(|x| *x /= norm);
+    Some(v)
 }
 
 #[cfg(test)]

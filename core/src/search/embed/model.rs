@@ -84,10 +84,15 @@ impl StaticModel {
         self.vocab.get(piece).copied()
     }
 
-    /// Adds the vector of piece `id` to `acc` (of length [`Self::dims`]).
-    pub(crate) fn add_to(&self, id: u32, acc: &mut [f32]) {
+    /// Number of word pieces.
+    pub(crate) fn len(&self) -> usize {
+        self.scales.len()
+    }
+
+    /// Adds the vector of piece `id`, times `weight`, to `acc` (of length [`Self::dims`]).
+    pub(crate) fn add_to(&self, id: u32, weight: f32, acc: &mut [f32]) {
         let id = id as usize;
-        let scale = self.scales[id];
+        let scale = self.scales[id] * weight;
         let row = &self.vectors[id * self.dims..(id + 1) * self.dims];
         for (a, &q) in acc.iter_mut().zip(row) {
             *a += f32::from(q as i8) * scale;
@@ -131,7 +136,7 @@ pub(crate) mod tests {
         let m = StaticModel::parse(tiny_model(&["list", "events"], 4)).expect("parses");
         assert_eq!((m.dims(), m.id("events"), m.id("nope")), (4, Some(1), None));
         let mut acc = vec![0.0; 4];
-        m.add_to(1, &mut acc);
+        m.add_to(1, 1.0, &mut acc);
         assert_eq!(acc, [0.0, 1.0, 0.0, 0.0]);
     }
 

@@ -9,11 +9,23 @@
 /// Words longer than this (in characters) are one unknown token, as in BERT.
 const MAX_WORD_CHARS: usize = 100;
 
+/// What to do with a word the vocabulary can only spell out in short pieces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SpelledOut {
+    /// Keep its pieces (tool texts: whatever they say is what the tool is).
+    Keep,
+    /// Drop it (requests): a word split into pieces shorter than two characters on average
+    /// (`zzyzx` → `z ##zy ##z ##x`) is unknown to a static table, whose letter pieces point
+    /// anywhere; BM25 still matches it as a word.
+    Skip,
+}
+
 /// Calls `piece` with the vocabulary id of every word piece of `text`, in order, until it
 /// returns false. `lookup` maps a piece (`list`, `##ing`) to its id; words that cannot be
 /// split into known pieces are skipped (the unknown token carries no meaning to pool).
 pub(crate) fn for_each_piece(
     text: &str,
+    spelled_out: SpelledOut,
     lookup: impl Fn(&str) -> Option<u32>,
     mut piece: impl FnMut(u32) -> bool,
 ) {
@@ -21,7 +33,7 @@ pub(crate) fn for_each_piece(
     let mut buf = String::new();
     let mut prev: Option<char> = None;
     let mut flush = |word: &mut String, piece: &mut dyn FnMut(u32) -> bool| -> bool {
-        let go = word_pieces(word, &lookup, &mut buf, piece);
+        let go = word_pieces(word, spelled_out, &lookup, &mut buf, piece);
         word.clear();
         go
     };
@@ -67,6 +79,7 @@ pub(crate) fn for_each_piece(
 /// WordPiece of one lowercased word; false when `piece` asked to stop.
 fn word_pieces(
     word: &str,
+    spelled_out: SpelledOut,
     lookup: &impl Fn(&str) -> Option<u32>,
     buf: &mut String,
     piece: &mut dyn FnMut(u32) -> bool,
@@ -99,6 +112,9 @@ fn word_pieces(
         ids.push(id);
         start = end;
     }
+    if spelled_out == SpelledOut::Skip && ids.len() > 1 && word.chars().count() < 2 * ids.len() {
+        return true;
+    }
     ids.into_iter().all(piece)
 }
 
@@ -113,13 +129,18 @@ mod tests {
     use super::*;
 
     fn pieces(text: &str) -> Vec<String> {
+        pieces_of(text, SpelledOut::Keep)
+    }
+
+    fn pieces_of(text: &str, spelled_out: SpelledOut) -> Vec<String> {
         let vocab = [
             "list", "events", "event", "##s", "get", "user", "profile", "un", "##ava", "##il",
-            "##able", "?", "v", "1",
+            "##able", "?", "v", "1", "z", "##zy", "##x",
         ];
         let mut out = Vec::new();
         for_each_piece(
             text,
+            spelled_out,
             |p| vocab.iter().position(|v| *v == p).map(|i| i as u32),
             |id| {
                 out.push(vocab[id as usize].to_owned());
@@ -146,10 +167,21 @@ mod tests {
     }
 
     #[test]
+    fn a_request_word_spelled_out_letter_by_letter_is_dropped() {
+        assert_eq!(pieces("zzyx events"), ["z", "##zy", "##x", "events"]);
+        assert_eq!(pieces_of("zzyx events", SpelledOut::Skip), ["events"]);
+        assert_eq!(
+            pieces_of("unavailable", SpelledOut::Skip),
+            ["un", "##ava", "##il", "##able"]
+        );
+    }
+
+    #[test]
     fn stopping_early_is_honoured() {
         let mut n = 0;
         for_each_piece(
             "list list list",
+            SpelledOut::Keep,
             |_| Some(0),
             |_| {
                 n += 1;
