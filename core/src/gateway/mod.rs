@@ -154,6 +154,11 @@ pub enum GatewayEvent {
     },
 }
 
+/// How the gateway ranks tools for agents: BM25 until the dense signal keeps
+/// a clear keyword match on top (BENCHMARKS.md, "Hybrid search"), the same
+/// for the index on disk and the in-memory one used when that cannot open.
+const SEARCH_MODE: crate::search::SearchMode = crate::search::SearchMode::Bm25;
+
 pub(crate) struct Inner {
     pub(crate) paths: Paths,
     pub(crate) settings: RwLock<Arc<Settings>>,
@@ -228,14 +233,14 @@ impl Gateway {
         })?;
         let store =
             Arc::new(Store::open(paths.database()).map_err(|error| GatewayError::Store { error })?);
-        let index = match SearchIndex::open(&paths.index()) {
+        let index = match SearchIndex::open_with(&paths.index(), SEARCH_MODE) {
             Ok(i) => i,
             Err(e) => {
                 tracing::warn!(
                     "the search index at {} cannot be used ({e}); searching in memory this run",
                     paths.index().display()
                 );
-                SearchIndex::in_memory().map_err(GatewayError::Search)?
+                SearchIndex::in_memory_with(SEARCH_MODE).map_err(GatewayError::Search)?
             }
         };
         Ok(Self::start_with(paths, settings, store, index, None))
