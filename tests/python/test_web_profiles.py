@@ -9,7 +9,9 @@ Takes the README's screenshot of the page (profiles.png).
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +95,34 @@ def test_profiles_are_listed_added_edited_and_removed(gateway, b):
     b.gone('[data-profile="echoes"]')
     assert "[profiles.echoes]" not in (gw.home / "config.toml").read_text()
     assert "[profiles.all-time]" in (gw.home / "config.toml").read_text()
+
+
+def test_connect_gives_a_client_a_profile(gateway, b, tmp_path):
+    """On the Connect page a client can be given a profile: over HTTP its new token is bound
+    to it (at /mcp it sees only the profile's tools); Claude Desktop's command serves it."""
+    home = tmp_path / "person"
+    home.mkdir()
+    gw = gateway(CONFIG, extra_env={"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
+    b.goto(f"http://127.0.0.1:{gw.port}/ui/#/connect")
+    b.wait("#token-input")
+    b.fill("#token-input", Admin.of(gw).token)
+    b.click("#token-submit")
+    card = '[data-client="cursor"]'
+    b.wait(f"{card} .profile-select")
+    b.select(f"{card} .profile-select", "all-time")
+    b.click(f'{card} >> role=button[name="Add to Cursor"s]')
+    b.wait("#toasts", "Added Portcullis to Cursor")
+    entry = json.loads((home / ".cursor" / "mcp.json").read_text())["mcpServers"]["portcullis"]
+    token = entry["headers"]["Authorization"].removeprefix("Bearer ")
+    clients = {c["name"]: c for c in Admin.of(gw).get("client-tokens").json()["clients"]}
+    assert clients["cursor"]["profile"] == "all-time", clients
+    with McpSession(gw.url, client_name="cursor", token=token) as s:
+        names = {t["name"] for t in s.request("tools/list", {})["tools"]}
+    assert names and all(n.startswith("time__") for n in names), names
+
+    done = Admin.of(gw).post("clients/claude-desktop/install", {"profile": "all-time"})
+    assert done.status_code == 200, done.text
+    desktop = json.loads(Path(done.json()["path"]).read_text())["mcpServers"]["portcullis"]
+    assert desktop["args"] == ["stdio", "--profile", "all-time"], desktop
+    refused = Admin.of(gw).post("clients/zed/install", {"profile": "nope"})
+    assert refused.status_code == 400 and "no profile `nope`" in refused.text, refused.text

@@ -154,9 +154,10 @@ class McpSession:
     `request()` returns the `result` or raises RpcError with the error's code and message.
     """
 
-    def __init__(self, url: str, client_name: str = "portcullis-trust-tests") -> None:
+    def __init__(self, url: str, client_name: str = "portcullis-trust-tests", token: str | None = None) -> None:
         self.url = url
-        self.http = httpx2.Client(timeout=60, trust_env=False)
+        auth = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx2.Client(timeout=60, trust_env=False, headers=auth)
         self.session_id: str | None = None
         self.next_id = 1
         self.request(

@@ -115,7 +115,8 @@ export const api = {
   search: (text, { server, limit = 50 } = {}) => request('GET', `search${q({ q: text, server, limit })}`),
   activity: ({ limit = 200, after_id } = {}) => request('GET', `activity${q({ limit, after_id })}`),
   clients: () => request('GET', 'clients'),
-  installClient: (id) => request('POST', `clients/${seg(id)}/install`, {}),
+  /** `profile`: the one the client sees ('' or none: every approved tool). */
+  installClient: (id, profile) => request('POST', `clients/${seg(id)}/install`, profile ? { profile } : {}),
   undoClient: (id) => request('POST', `clients/${seg(id)}/undo`, {}),
   clientServers: (id) => request('GET', `clients/${seg(id)}/servers`),
   importClient: (id) => request('POST', `clients/${seg(id)}/import`, {}),

@@ -35,13 +35,26 @@ pub(super) async fn list(State(api): State<Api>, headers: HeaderMap) -> Response
     Json(api.gw.client_setups(&mcp_url(&headers))).into_response()
 }
 
+/// `POST /clients/{id}/install`: optionally, the profile the client sees.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct InstallBody {
+    #[serde(default)]
+    profile: Option<String>,
+}
+
 pub(super) async fn install(
     State(api): State<Api>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    body: Option<Json<InstallBody>>,
 ) -> Response {
+    let profile = body.and_then(|Json(b)| b.profile).filter(|p| !p.is_empty());
     client(&id)
-        .and_then(|c| api.gw.install_client(c, &mcp_url(&headers)))
+        .and_then(|c| {
+            api.gw
+                .install_client(c, &mcp_url(&headers), profile.as_deref())
+        })
         .map_or_else(error, |done| Json(done).into_response())
 }
 

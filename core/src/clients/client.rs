@@ -187,8 +187,12 @@ impl Client {
         let url = &target.mcp_url;
         match self {
             Client::ClaudeDesktop => {
+                let mut args = vec!["stdio".to_owned()];
+                if let Some(profile) = &target.profile {
+                    args.extend(["--profile".to_owned(), profile.clone()]);
+                }
                 let mut entry =
-                    json!({ "command": target.exe.display().to_string(), "args": ["stdio"] });
+                    json!({ "command": target.exe.display().to_string(), "args": args });
                 if let Some(home) = &target.home {
                     entry["env"] = json!({ EnvVars::PORTCULLIS_HOME: home.display().to_string() });
                 }

@@ -13,6 +13,7 @@ fn setup() -> (tempfile::TempDir, ClientFiles, Target) {
         exe: "/opt/portcullis".into(),
         home: None,
         token: None,
+        profile: None,
     };
     (dir, files, target)
 }
@@ -529,4 +530,26 @@ fn new_clients_files_are_created_and_undo_removes_them() {
         files.undo(client).unwrap();
         assert!(!done.path.exists());
     }
+}
+
+/// With a profile, the command a client starts serves it (over HTTP the
+/// client's token is bound to it instead, by the gateway).
+#[test]
+fn a_profile_reaches_the_command_a_client_starts() {
+    let (_dir, _files, plain) = setup();
+    let target = Target {
+        profile: Some("coding".into()),
+        ..plain.clone()
+    };
+    let entry = Client::ClaudeDesktop.entry(&target);
+    assert_eq!(
+        entry["args"],
+        serde_json::json!(["stdio", "--profile", "coding"]),
+        "{entry}"
+    );
+    assert_eq!(
+        Client::ClaudeDesktop.entry(&plain)["args"],
+        serde_json::json!(["stdio"])
+    );
+    assert_eq!(Client::Cursor.entry(&target), Client::Cursor.entry(&plain));
 }

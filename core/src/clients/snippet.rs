@@ -21,6 +21,9 @@ pub struct Target {
     /// The client token to present on `/mcp` (`Authorization: Bearer`), when
     /// the entry is written with one.
     pub token: Option<String>,
+    /// The profile a gateway the client starts serves (`stdio --profile`);
+    /// over HTTP the client's token is bound to it instead.
+    pub profile: Option<String>,
 }
 
 impl Target {
@@ -34,6 +37,7 @@ impl Target {
             exe: portcullis_exe(),
             home,
             token: None,
+            profile: None,
         }
     }
 }

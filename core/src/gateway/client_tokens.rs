@@ -230,8 +230,13 @@ impl Gateway {
 
     /// Records `token` (made by the caller, e.g. written into a client's
     /// config already) as client `name`'s.
-    pub(super) fn put_client_token(&self, name: &str, token: &str) -> Result<(), GatewayError> {
-        record_token(&self.inner.store, name, token, None)?;
+    pub(super) fn put_client_token(
+        &self,
+        name: &str,
+        token: &str,
+        profile: Option<&str>,
+    ) -> Result<(), GatewayError> {
+        record_token(&self.inner.store, name, token, profile)?;
         self.inner.client_tokens.reload(&self.inner.store);
         Ok(())
     }

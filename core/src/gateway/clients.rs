@@ -42,15 +42,27 @@ impl Gateway {
     /// backup: for a client that connects over HTTP, with a new client token
     /// named after it (its old one, if any, stops working), so the gateway
     /// knows it by its token.
-    pub fn install_client(&self, client: Client, mcp_url: &str) -> Result<Installed, GatewayError> {
+    ///
+    /// With `profile`, the client sees only that profile: its token is bound
+    /// to it, or the gateway it starts serves it (`stdio --profile`).
+    pub fn install_client(
+        &self,
+        client: Client,
+        mcp_url: &str,
+        profile: Option<&str>,
+    ) -> Result<Installed, GatewayError> {
+        if let Some(p) = profile {
+            super::profiles::check_profile(&self.settings(), p)?;
+        }
         let mut target = Target::new(mcp_url);
+        target.profile = profile.map(str::to_owned);
         if client != Client::ClaudeDesktop {
             target.token = Some(crate::clients::new_token());
         }
         let installed = self.client_files().install(client, &target)?;
         // Recorded once the file has it: a failed write leaves the tokens as they were.
         if let Some(token) = &target.token {
-            self.put_client_token(client.id(), token)?;
+            self.put_client_token(client.id(), token, profile)?;
         }
         Ok(installed)
     }

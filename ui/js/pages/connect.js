@@ -44,8 +44,10 @@ export function mount(root, ctx) {
 
   async function reload() {
     let data;
+    let profiles = [];
     try {
       data = await api.clients();
+      profiles = (await api.profiles()).profiles.map((p) => p.name);
     } catch (e) {
       fill(body, errorBox(e));
       return;
@@ -56,16 +58,28 @@ export function mount(root, ctx) {
       h('p', { class: 'muted small', text: 'Agents get a few tools there to search, describe and call every approved tool. At /mcp/direct they see every approved tool by name instead.' })));
     const home = data.home ? data.home.replace(/\/+$/, '') : null;
     const short = (path) => (home && path && path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path);
-    const cards = data.clients.map((c) => clientCard(c, short));
+    const cards = data.clients.map((c) => clientCard(c, short, profiles));
     fill(body, endpoint, h('div', { class: 'clients' }, cards));
   }
 
-  function clientCard(c, short) {
+  function clientCard(c, short, profiles) {
     const label = c.status === 'installed' ? 'Added' : c.status === 'different' ? `Update ${c.label}` : `Add to ${c.label}`;
     const install = h('button', { class: 'btn primary small', type: 'button', text: label, disabled: c.status === 'installed' || c.status === 'unreadable' });
+    // With profiles, the client may be given one: it then sees only that profile.
+    const profile = profiles.length
+      ? h('select', { class: 'profile-select', 'aria-label': `Profile ${c.label} sees` },
+          h('option', { value: '', text: 'Every approved tool' }),
+          profiles.map((p) => h('option', { value: p, text: `Profile ${p}` })))
+      : null;
+    if (profile) {
+      profile.addEventListener('change', () => {
+        install.disabled = c.status === 'unreadable' || (c.status === 'installed' && !profile.value);
+        install.textContent = profile.value ? `${c.status === 'not_installed' || c.status === 'no_file' ? 'Add to' : 'Update'} ${c.label}` : label;
+      });
+    }
     install.addEventListener('click', () => busy(install, async () => {
       try {
-        const done = await api.installClient(c.client);
+        const done = await api.installClient(c.client, profile ? profile.value : '');
         ctx.toast(done.changed ? `Added Portcullis to ${c.label}.` : `${c.label} already had this entry.`, { hint: done.backup ? `The file as it was is kept as ${short(done.backup)}.` : undefined });
       } catch (e) {
         ctx.fail(e);
@@ -98,7 +112,7 @@ export function mount(root, ctx) {
           h('div', { class: 'path', title: c.path, text: `${short(c.path)} (${c.syntax})` }),
           h('p', { class: 'muted small', text: c.note }),
           undoNote,
-          h('div', { class: 'actions' }, install, undo)),
+          h('div', { class: 'actions' }, profile, install, undo)),
         h('div', { class: 'snippet' }, h('pre', { text: snippet }), copyButton(snippet, ctx))));
   }
 
