@@ -357,6 +357,14 @@ impl Gateway {
             groups: self.inner.groups.clone(),
             secrets: self.inner.secrets.clone(),
             connector: self.inner.connector.clone(),
+            egress_refused: {
+                let weak = Arc::downgrade(&self.inner);
+                Arc::new(move |refusal| {
+                    if let Some(inner) = weak.upgrade() {
+                        activity::record_egress_refusal(&Gateway { inner }, refusal);
+                    }
+                })
+            },
             held_open: {
                 let weak = Arc::downgrade(&self.inner);
                 Arc::new(move |server: &str| {

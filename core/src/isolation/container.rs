@@ -61,6 +61,11 @@ pub(crate) async fn spawn_container(
     tasks: &TaskTracker,
     parent: &CancellationToken,
 ) -> Result<Connection, IsolationError> {
+    if let crate::config::Network::Allow(_) = opts.settings.network {
+        return Err(IsolationError::Egress {
+            message: "an allow list (`network = [...]`) is not yet enforced for isolation = \"docker\"; only the sandbox enforces it".into(),
+        });
+    }
     let docker = runtime.client().await?;
     let image = &opts.settings.image;
     match docker.inspect_image(image).await {

@@ -22,7 +22,7 @@ use bollard::models::{
 };
 use indexmap::IndexMap;
 
-use crate::config::DockerSettings;
+use crate::config::{DockerSettings, Network};
 
 /// The home folder inside a container: its own tmpfs.
 pub(crate) const HOME: &str = "/home/portcullis";
@@ -80,7 +80,14 @@ pub(crate) fn create_body(spec: ContainerSpec<'_>) -> ContainerCreateBody {
         })
         .collect();
     let host_config = HostConfig {
-        network_mode: Some(if s.network { "bridge" } else { "none" }.to_owned()),
+        network_mode: Some(
+            if s.network == Network::On {
+                "bridge"
+            } else {
+                "none"
+            }
+            .to_owned(),
+        ),
         readonly_rootfs: Some(true),
         tmpfs: Some(tmpfs),
         mounts: Some(mounts),
@@ -135,7 +142,7 @@ mod tests {
         let settings = DockerSettings {
             image: "node:22-slim".into(),
             image_source: "node".into(),
-            network: false,
+            network: Network::Off,
             mounts: vec![MountSpec::parse("/srv/data:/data").unwrap()],
             memory: 512 << 20,
             cpus: 1.5,
@@ -199,7 +206,7 @@ mod tests {
             env: &env,
             cwd: None,
             settings: &DockerSettings {
-                network: true,
+                network: Network::On,
                 ..settings
             },
             labels: HashMap::new(),

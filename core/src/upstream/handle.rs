@@ -43,6 +43,8 @@ pub(crate) struct UpstreamContext {
     /// Whether a client holds a server open (a resource subscription): it is
     /// then not stopped for idleness.
     pub(crate) held_open: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    /// Where an isolated server's egress proxy reports a refused host.
+    pub(crate) egress_refused: crate::isolation::RefusalSink,
     /// Connects servers in this process (the gateway's in-process tests).
     pub(crate) connector: Option<crate::transport::Connector>,
 }

@@ -275,6 +275,7 @@ async fn connect(
                     data: shared.ctx.docker.data(),
                     max_message_bytes: limit,
                     groups: &shared.ctx.groups,
+                    refused: &shared.ctx.egress_refused,
                 },
                 shared.stderr.clone(),
                 inbound,
