@@ -5,7 +5,9 @@
 //! created, attached (before it starts, so no output is lost) and started.
 //! From creation on, the container is removed on every path: when it exits,
 //! when the connection is cancelled (stop with a grace period, then remove),
-//! when starting fails, and when the starting future is dropped.
+//! when starting fails, and when the starting future is dropped. A server
+//! with an allow list gets its own internal network and egress proxy
+//! (`egress_network.rs`), which go with the container.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,9 +28,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::docker::engine_error;
-use super::spec::{create_body, ContainerSpec};
+use super::egress_network::{self, NetworkGuard};
+use super::egress_proxy::{EgressProxy, RefusalSink};
+use super::spec::{create_body, ContainerSpec, EgressSpec};
 use super::{DockerRuntime, IsolationError};
-use crate::config::DockerSettings;
+use crate::config::{DockerSettings, Network};
 use crate::protocol::Message;
 use crate::transport::{
     spawn_reader, spawn_stderr, spawn_writer, CloseSignal, Connection, Inbound, StderrLog,
@@ -50,6 +54,8 @@ pub(crate) struct ContainerOptions<'a> {
     pub(crate) cwd: Option<&'a PathBuf>,
     pub(crate) settings: &'a DockerSettings,
     pub(crate) max_message_bytes: usize,
+    /// Where its egress proxy reports what it refused.
+    pub(crate) refused: &'a RefusalSink,
 }
 
 /// Creates, attaches and starts the container, and the tasks that pump its stdio.
@@ -61,11 +67,6 @@ pub(crate) async fn spawn_container(
     tasks: &TaskTracker,
     parent: &CancellationToken,
 ) -> Result<Connection, IsolationError> {
-    if let crate::config::Network::Allow(_) = opts.settings.network {
-        return Err(IsolationError::Egress {
-            message: "an allow list (`network = [...]`) is not yet enforced for isolation = \"docker\"; only the sandbox enforces it".into(),
-        });
-    }
     let docker = runtime.client().await?;
     let image = &opts.settings.image;
     match docker.inspect_image(image).await {
@@ -96,6 +97,22 @@ pub(crate) async fn spawn_container(
         }
     }
     let name = format!("portcullis-{}-{:08x}", opts.server, rand::random::<u32>());
+    // With an allow list: its own internal network, and a proxy on the host's address there.
+    let resolv_conf = runtime.data().join(egress_network::RESOLV_CONF);
+    let mut network_guard = None;
+    let egress = match &opts.settings.network {
+        Network::Allow(list) => {
+            egress_network::write_resolv_conf(&resolv_conf)?;
+            let network = format!("{name}-egress");
+            let net =
+                egress_network::create(&docker, &network, runtime.labels(opts.server)).await?;
+            // From here on it goes on every path, as the container does.
+            network_guard = Some(NetworkGuard::new(&docker, &net.name, tasks));
+            let (proxy, at) = EgressProxy::bind_tcp(net.gateway, net.subnet).await?;
+            Some((net.name, proxy, format!("http://{at}"), list.clone()))
+        }
+        Network::Off | Network::On => None,
+    };
     let spec = ContainerSpec {
         command: opts.command,
         args: opts.args,
@@ -108,6 +125,11 @@ pub(crate) async fn spawn_container(
             let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
             super::spec::default_user(uid, gid)
         })),
+        egress: egress.as_ref().map(|(network, _, proxy, _)| EgressSpec {
+            network: network.as_str(),
+            proxy: proxy.clone(),
+            resolv_conf: &resolv_conf,
+        }),
     };
     let created = docker
         .create_container(
@@ -119,6 +141,7 @@ pub(crate) async fn spawn_container(
     let guard = Guard {
         docker: docker.clone(),
         id: created.id.clone(),
+        network: network_guard,
         tasks: tasks.clone(),
         armed: true,
     };
@@ -138,6 +161,15 @@ pub(crate) async fn spawn_container(
         .map_err(|e| engine_error("start the container", e))?;
 
     let cancel = parent.child_token();
+    if let Some((_, proxy, _, list)) = egress {
+        proxy.serve(
+            opts.server.to_owned(),
+            list,
+            opts.refused.clone(),
+            tasks,
+            cancel.clone(),
+        );
+    }
     let (signal, closed) = CloseSignal::new();
     let (tx, rx) = mpsc::channel::<Message>(256);
     let (mut out_w, out_r) = tokio::io::duplex(PIPE_BYTES);
@@ -215,7 +247,7 @@ pub(crate) async fn spawn_container(
             Some(None) => "its container ended".to_owned(),
         };
         remove(&docker, &id).await;
-        guard.disarm();
+        guard.disarm().await;
         signal.close(reason);
         c.cancel();
     });
@@ -269,14 +301,19 @@ async fn remove(docker: &Docker, id: &str) {
 struct Guard {
     docker: Docker,
     id: String,
+    /// Its internal network, removed after it.
+    network: Option<NetworkGuard>,
     tasks: TaskTracker,
     armed: bool,
 }
 
 impl Guard {
-    /// The container was removed already.
-    fn disarm(mut self) {
+    /// The container was removed already; its network goes now.
+    async fn disarm(mut self) {
         self.armed = false;
+        if let Some(network) = self.network.take() {
+            network.remove().await;
+        }
     }
 }
 
@@ -287,8 +324,16 @@ impl Drop for Guard {
         }
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let (docker, id) = (self.docker.clone(), std::mem::take(&mut self.id));
-            self.tasks
-                .spawn_on(async move { remove(&docker, &id).await }, &rt);
+            let network = self.network.take();
+            self.tasks.spawn_on(
+                async move {
+                    remove(&docker, &id).await;
+                    if let Some(network) = network {
+                        network.remove().await;
+                    }
+                },
+                &rt,
+            );
         }
     }
 }

@@ -1,8 +1,11 @@
 //! The egress proxy: how an isolated server with `network = [...]` reaches
 //! the hosts on its allow list and nothing else. The gateway runs one per
-//! such server, in-process, on a Unix socket in the server's private folder
-//! (a Unix socket crosses network namespaces through the file system; the
-//! sandbox's launcher relays `127.0.0.1:PORT` inside the namespace to it).
+//! such server, in-process. For the sandbox it listens on a Unix socket in
+//! the server's private folder (a Unix socket crosses network namespaces
+//! through the file system; the launcher relays `127.0.0.1:PORT` inside the
+//! namespace to it). For a container it listens on the host's address on the
+//! container's own internal Docker network (`egress_network.rs`) and serves
+//! only peers of that network's subnet.
 //!
 //! It speaks HTTP/1.1 proxying: `CONNECT host:port` (a tunnel, for HTTPS)
 //! and absolute-form requests (`GET http://host/path`, plain HTTP, one
@@ -20,8 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UnixListener, UnixStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UnixListener};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -42,6 +45,17 @@ const MAX_CONNECTIONS: usize = 128;
 /// The name of the socket in the server's private folder.
 pub(crate) const SOCKET_NAME: &str = "egress.sock";
 
+/// The variables that point HTTP clients at the relay (curl, Python, Node's
+/// fetch with a proxy agent, Go, Rust's reqwest all read one of them).
+pub(crate) const PROXY_VARS: &[&str] = &[
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
 /// A connection the proxy refused: which server asked for which host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EgressRefusal {
@@ -58,9 +72,23 @@ pub(crate) type RefusalSink = Arc<dyn Fn(EgressRefusal) + Send + Sync>;
 
 /// A bound proxy, not yet serving.
 pub(crate) struct EgressProxy {
-    listener: UnixListener,
-    path: PathBuf,
+    listener: Listener,
+    /// The Unix socket's path, removed when the proxy stops.
+    path: Option<PathBuf>,
 }
+
+enum Listener {
+    Unix(UnixListener),
+    /// Serves only peers whose address is in `peers` (a network and its prefix length).
+    Tcp {
+        listener: TcpListener,
+        peers: (IpAddr, u8),
+    },
+}
+
+/// A client connection, either kind.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 impl EgressProxy {
     /// Binds `<dir>/egress.sock`, replacing a socket a previous run left.
@@ -79,12 +107,37 @@ impl EgressProxy {
         let folder = std::fs::File::open(dir).map_err(fail)?;
         let short = short_path(&folder, SOCKET_NAME);
         let listener = UnixListener::bind(&short).map_err(fail)?;
-        Ok(Self { listener, path })
+        Ok(Self {
+            listener: Listener::Unix(listener),
+            path: Some(path),
+        })
     }
 
-    /// The socket's path.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
+    /// Binds `address:0` (the host's address on a container's network),
+    /// serving only peers in `peers` (that network's subnet); returns where
+    /// it listens.
+    pub(crate) async fn bind_tcp(
+        address: IpAddr,
+        peers: (IpAddr, u8),
+    ) -> Result<(Self, SocketAddr), IsolationError> {
+        let fail = |e: io::Error| IsolationError::Egress {
+            message: format!("binding {address}: {e}"),
+        };
+        let listener = TcpListener::bind((address, 0)).await.map_err(fail)?;
+        let local = listener.local_addr().map_err(fail)?;
+        let listener = Listener::Tcp { listener, peers };
+        Ok((
+            Self {
+                listener,
+                path: None,
+            },
+            local,
+        ))
+    }
+
+    /// The Unix socket's path (`None` for a TCP proxy).
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// Serves connections until `cancel`, then removes the socket.
@@ -109,10 +162,10 @@ impl EgressProxy {
                     break;
                 };
                 let accepted = tokio::select! {
-                    a = self.listener.accept() => a,
+                    a = accept(&self.listener) => a,
                     () = cancel.cancelled() => break,
                 };
-                let Ok((stream, _)) = accepted else {
+                let Ok(Some(stream)) = accepted else {
                     continue;
                 };
                 let (ctx, cancel) = (ctx.clone(), cancel.clone());
@@ -128,9 +181,52 @@ impl EgressProxy {
                     drop(slot);
                 });
             }
-            let _ = std::fs::remove_file(&self.path);
+            if let Some(path) = &self.path {
+                let _ = std::fs::remove_file(path);
+            }
         });
     }
+}
+
+/// The next connection; `None` for a TCP peer outside the served subnet
+/// (closed at once: another container's proxy is not its way out).
+async fn accept(listener: &Listener) -> io::Result<Option<Box<dyn Stream>>> {
+    match listener {
+        Listener::Unix(l) => Ok(Some(Box::new(l.accept().await?.0))),
+        Listener::Tcp { listener, peers } => {
+            let (stream, peer) = listener.accept().await?;
+            if in_subnet(peer.ip(), *peers) {
+                Ok(Some(Box::new(stream)))
+            } else {
+                tracing::warn!(%peer, "egress proxy: a connection from outside its network was closed");
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Whether `ip` is in the network `net`/`prefix`.
+pub(crate) fn in_subnet(ip: IpAddr, (net, prefix): (IpAddr, u8)) -> bool {
+    let bits = |ip: IpAddr| -> (u128, u8) {
+        match ip {
+            IpAddr::V4(a) => (u128::from(u32::from(a)) << 96, 32),
+            IpAddr::V6(a) => (u128::from(a), 128),
+        }
+    };
+    let ip = match ip {
+        IpAddr::V6(a) => a.to_ipv4_mapped().map_or(IpAddr::V6(a), IpAddr::V4),
+        v4 => v4,
+    };
+    let ((a, width_a), (b, width_b)) = (bits(ip), bits(net));
+    if width_a != width_b || prefix > width_a {
+        return false;
+    }
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(prefix))
+    };
+    a & mask == b & mask
 }
 
 /// `/proc/self/fd/N/name`: `name` in the folder `folder` is open on.
@@ -161,7 +257,7 @@ struct Request {
     forward: Option<Vec<u8>>,
 }
 
-async fn handle(mut client: UnixStream, ctx: &Context) -> io::Result<()> {
+async fn handle(mut client: Box<dyn Stream>, ctx: &Context) -> io::Result<()> {
     let Ok(read) = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut client)).await else {
         return respond(&mut client, 408, "the request head took too long").await;
     };
@@ -215,7 +311,7 @@ async fn handle(mut client: UnixStream, ctx: &Context) -> io::Result<()> {
 
 /// Reads up to the blank line that ends the head: the head, and what came
 /// after it. `None` when the head is longer than [`MAX_HEAD`].
-async fn read_head(client: &mut UnixStream) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
+async fn read_head(client: &mut Box<dyn Stream>) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     loop {
@@ -360,7 +456,7 @@ async fn connect(host: &str, port: u16) -> io::Result<TcpStream> {
 }
 
 /// Answers with `status` and a one-line text body, and closes.
-async fn respond(client: &mut UnixStream, status: u16, why: &str) -> io::Result<()> {
+async fn respond(client: &mut Box<dyn Stream>, status: u16, why: &str) -> io::Result<()> {
     let reason = match status {
         400 => "Bad Request",
         403 => "Forbidden",

@@ -15,17 +15,6 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The variables that point HTTP clients at the relay (curl, Python, Node's
-/// fetch with a proxy agent, Go, Rust's reqwest all read one of them).
-pub(crate) const PROXY_VARS: &[&str] = &[
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-];
-
 /// Stack of each copying thread: they only move bytes through a buffer.
 const THREAD_STACK: usize = 64 * 1024;
 /// Connections carried at once (two threads each); more are closed at once.

@@ -284,7 +284,7 @@ fn become_server(
     let mut run = std::process::Command::new(&command[0]);
     run.args(&command[1..]);
     if let Some(port) = proxy_port {
-        for var in egress_relay::PROXY_VARS {
+        for var in super::egress_proxy::PROXY_VARS {
             run.env(var, format!("http://127.0.0.1:{port}"));
         }
     }

@@ -21,6 +21,7 @@
 
 mod container;
 mod docker;
+mod egress_network;
 mod egress_proxy;
 #[cfg(target_os = "linux")]
 mod egress_relay;

@@ -127,7 +127,7 @@ pub(crate) async fn spawn_sandboxed(
         Network::Allow(list) => {
             let root = private.home.parent().unwrap_or(opts.data);
             let proxy = EgressProxy::bind(root)?;
-            rules.egress = Some(proxy.path().to_path_buf());
+            rules.egress = proxy.path().map(Path::to_path_buf);
             Some((proxy, list.clone()))
         }
         Network::Off | Network::On => None,

@@ -247,6 +247,7 @@ async fn connect(
                     cwd: cwd.as_ref(),
                     settings: docker,
                     max_message_bytes: limit,
+                    refused: &shared.ctx.egress_refused,
                 },
                 &shared.ctx.docker,
                 shared.stderr.clone(),
