@@ -10,6 +10,8 @@ resolves names itself and connects only to what the list allows.
   send a DNS query; the refused port's server never sees a connection.
 - Each refusal is in the activity log with the server and the host.
 - An MCP client lists and calls the sandboxed server's tools through the gateway.
+- The list is part of the approval: an outside edit that adds a host stops the server
+  until a person approves it again, and approving starts it with the new list.
 - `upstream add --allow-host` writes the list; a bad entry is refused with a hint.
 
 Skipped only when this kernel lacks a feature the sandbox needs, with the launcher's
@@ -31,6 +33,7 @@ from mcp import Client
 
 import harness
 import trustkit as tk
+from admin import Admin
 from test_sandbox import missing_feature
 
 pytestmark = [pytest.mark.anyio, pytest.mark.gateway]
@@ -133,6 +136,29 @@ async def test_an_allow_list_reaches_only_its_hosts_through_the_proxy_and_logs_r
     finally:
         allowed.close()
         other.close()
+
+
+def test_another_host_on_the_list_needs_approval_again(gateway):
+    hosts = ["127.0.0.1:9"]
+    config = (
+        "[servers.egress]\n"
+        f"command = {json.dumps(sys.executable)}\n"
+        'args = ["egress_prober.py"]\n'
+        f"cwd = {json.dumps(str(FIXTURES))}\n"
+        'isolation = "sandbox"\n'
+        f"network = {json.dumps(hosts)}\n"
+    )
+    gw = gateway(config)
+    admin = Admin.of(gw)
+    admin.wait_ready("egress")
+    # An outside edit adds a host: the server stops and waits for a person.
+    path, edit = gw.home / "config.toml", gw.home / "config.toml.edit"
+    edit.write_text(path.read_text().replace(json.dumps(hosts), json.dumps(hosts + ["*.portcullis-test.example"])))
+    os.replace(edit, path)
+    tk.wait_until(lambda: admin.server("egress")["state"] == "pending", "the server to wait for approval after its list grew")
+    assert admin.server("egress")["pid"] is None, "it is not running with the new list"
+    tk.cli(gw.home, "upstream", "approve", "--name", "egress")
+    admin.wait_ready("egress")
 
 
 def test_upstream_add_writes_an_allow_list_and_refuses_a_bad_entry(tmp_path):
