@@ -73,8 +73,9 @@ pub(crate) type RefusalSink = Arc<dyn Fn(EgressRefusal) + Send + Sync>;
 /// A bound proxy, not yet serving.
 pub(crate) struct EgressProxy {
     listener: Listener,
-    /// The Unix socket's path, removed when the proxy stops.
-    path: Option<PathBuf>,
+    /// The Unix socket's path and its inode, removed when the proxy stops
+    /// (unless a later proxy of the same server has bound the path since).
+    path: Option<(PathBuf, u64)>,
 }
 
 enum Listener {
@@ -107,9 +108,10 @@ impl EgressProxy {
         let folder = std::fs::File::open(dir).map_err(fail)?;
         let short = short_path(&folder, SOCKET_NAME);
         let listener = UnixListener::bind(&short).map_err(fail)?;
+        let inode = inode(&path).map_err(fail)?;
         Ok(Self {
             listener: Listener::Unix(listener),
-            path: Some(path),
+            path: Some((path, inode)),
         })
     }
 
@@ -137,7 +139,7 @@ impl EgressProxy {
 
     /// The Unix socket's path (`None` for a TCP proxy).
     pub(crate) fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.path.as_ref().map(|(p, _)| p.as_path())
     }
 
     /// Serves connections until `cancel`, then removes the socket.
@@ -181,8 +183,10 @@ impl EgressProxy {
                     drop(slot);
                 });
             }
-            if let Some(path) = &self.path {
-                let _ = std::fs::remove_file(path);
+            if let Some((path, ours)) = &self.path {
+                if inode(path).is_ok_and(|now| now == *ours) {
+                    let _ = std::fs::remove_file(path);
+                }
             }
         });
     }
@@ -227,6 +231,12 @@ pub(crate) fn in_subnet(ip: IpAddr, (net, prefix): (IpAddr, u8)) -> bool {
         u128::MAX << (128 - u32::from(prefix))
     };
     a & mask == b & mask
+}
+
+/// The inode of the file at `path`.
+fn inode(path: &Path) -> io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(std::fs::symlink_metadata(path)?.ino())
 }
 
 /// `/proc/self/fd/N/name`: `name` in the folder `folder` is open on.

@@ -176,6 +176,54 @@ async fn an_allowed_host_is_reached_and_the_rest_refused_and_reported() {
     server.abort();
 }
 
+#[tokio::test]
+async fn a_stopping_proxy_leaves_the_socket_of_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first_cancel, first_tasks) = (CancellationToken::new(), TaskTracker::new());
+    let tasks = TaskTracker::new();
+    let first = EgressProxy::bind(dir.path()).unwrap();
+    // The server restarts: the next proxy binds the path before the first has stopped.
+    let second = EgressProxy::bind(dir.path()).unwrap();
+    let sink: RefusalSink = Arc::new(|_| {});
+    first.serve(
+        "s".into(),
+        allow(&["a.example".into()]),
+        sink.clone(),
+        &first_tasks,
+        first_cancel.clone(),
+    );
+    let second_cancel = CancellationToken::new();
+    second.serve(
+        "s".into(),
+        allow(&["a.example".into()]),
+        sink,
+        &tasks,
+        second_cancel.clone(),
+    );
+    first_cancel.cancel();
+    first_tasks.close();
+    first_tasks.wait().await;
+    let socket = dir.path().join(SOCKET_NAME);
+    assert!(
+        socket.exists(),
+        "the first proxy left the second's socket alone"
+    );
+    let got = {
+        let mut s = tokio::net::UnixStream::connect(&socket).await.unwrap();
+        s.write_all(b"CONNECT b.example:443 HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.unwrap();
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    assert!(got.starts_with("HTTP/1.1 403"), "{got}");
+    second_cancel.cancel();
+    tasks.close();
+    tasks.wait().await;
+    assert!(!socket.exists());
+}
+
 #[test]
 fn a_long_folder_path_still_binds() {
     let dir = tempfile::tempdir().unwrap();
