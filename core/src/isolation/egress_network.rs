@@ -42,6 +42,7 @@ pub(crate) fn write_resolv_conf(path: &std::path::Path) -> Result<(), IsolationE
     }
     std::fs::write(path, NO_RESOLVER).map_err(|e| IsolationError::Egress {
         message: format!("writing {}: {e}", path.display()),
+        hint: "check that the gateway's data folder is writable".into(),
     })
 }
 
@@ -97,6 +98,7 @@ pub(crate) async fn create(
             }),
             _ => Err(IsolationError::Egress {
                 message: format!("the engine gave the network {name} no IPv4 gateway and subnet"),
+                hint: "the allow list needs an IPv4 bridge network; use isolation = \"sandbox\", or network = true or false".into(),
             }),
         }
     };

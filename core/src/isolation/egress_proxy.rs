@@ -95,8 +95,11 @@ impl EgressProxy {
     /// Binds `<dir>/egress.sock`, replacing a socket a previous run left.
     pub(crate) fn bind(dir: &Path) -> Result<Self, IsolationError> {
         let path = dir.join(SOCKET_NAME);
-        let fail = |e: io::Error| IsolationError::Egress {
+        let fail = |e: io::Error| {
+            IsolationError::Egress {
             message: format!("binding {}: {e}", path.display()),
+            hint: "check that the gateway's data folder is writable and on a local file system; or use network = true or false".into(),
+        }
         };
         match std::fs::remove_file(&path) {
             Ok(()) => {}
@@ -122,8 +125,11 @@ impl EgressProxy {
         address: IpAddr,
         peers: (IpAddr, u8),
     ) -> Result<(Self, SocketAddr), IsolationError> {
-        let fail = |e: io::Error| IsolationError::Egress {
-            message: format!("binding {address}: {e}"),
+        let fail = |e: io::Error| {
+            IsolationError::Egress {
+            message: format!("binding {address}, this machine's address on the container's network: {e}"),
+            hint: "the proxy listens where the engine's networks are, so the engine must run on this machine (not in a VM, as Docker Desktop's does); use isolation = \"sandbox\", or network = true".into(),
+        }
         };
         let listener = TcpListener::bind((address, 0)).await.map_err(fail)?;
         let local = listener.local_addr().map_err(fail)?;

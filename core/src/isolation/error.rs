@@ -61,6 +61,8 @@ pub enum IsolationError {
     Egress {
         /// What went wrong.
         message: String,
+        /// What to do.
+        hint: String,
     },
     /// The engine refused or failed a request.
     #[error("Docker could not {action}: {message}")]
@@ -87,7 +89,7 @@ impl crate::hint::Hinted for IsolationError {
                 "{}; or run this server with isolation = \"docker\", or with isolation = \"none\" if you trust it with your files and network",
                 feature.remedy()
             )),
-            Self::Egress { .. } => Some("check that the gateway's data folder is writable and on a local file system; or use network = true or false".to_owned()),
+            Self::Egress { hint, .. } => Some(hint.clone()),
             _ => None,
         }
     }
