@@ -678,6 +678,10 @@ impl Gateway {
         self.inner.cancel.cancel();
         self.inner.tasks.close();
         let _ = tokio::time::timeout(deadline, self.inner.tasks.wait()).await;
+        // A supervisor stopped in the middle of a start leaves its cleanup
+        // (a half-made container and its network) to its upstream's tasks.
+        let cleanup = futures::future::join_all(handles.iter().map(UpstreamHandle::drained));
+        let _ = tokio::time::timeout(deadline, cleanup).await;
         self.inner.telemetry.stop(deadline).await;
     }
 }

@@ -104,10 +104,11 @@ pub(crate) async fn spawn_container(
         Network::Allow(list) => {
             egress_network::write_resolv_conf(&resolv_conf)?;
             let network = format!("{name}-egress");
-            let net =
-                egress_network::create(&docker, &network, runtime.labels(opts.server)).await?;
+            let (net, guard) =
+                egress_network::create(&docker, &network, runtime.labels(opts.server), tasks)
+                    .await?;
             // From here on it goes on every path, as the container does.
-            network_guard = Some(NetworkGuard::new(&docker, &net.name, tasks));
+            network_guard = Some(guard);
             let (proxy, at) = EgressProxy::bind_tcp(net.gateway, net.subnet).await?;
             Some((net.name, proxy, format!("http://{at}"), list.clone()))
         }
@@ -131,20 +132,34 @@ pub(crate) async fn spawn_container(
             resolv_conf: &resolv_conf,
         }),
     };
-    let created = docker
-        .create_container(
-            Some(CreateContainerOptionsBuilder::default().name(&name).build()),
-            create_body(spec),
-        )
+    // The engine's work runs as a task, and what it made is guarded at once:
+    // a start abandoned while it is under way (the gateway stopping) leaves
+    // the guard to remove it.
+    let (made_tx, made_rx) = tokio::sync::oneshot::channel();
+    let (engine, body, tracker) = (docker.clone(), create_body(spec), tasks.clone());
+    let options = CreateContainerOptionsBuilder::default().name(&name).build();
+    tasks.spawn(async move {
+        let made = engine
+            .create_container(Some(options), body)
+            .await
+            .map(|created| Guard {
+                docker: engine.clone(),
+                id: created.id,
+                network: None,
+                tasks: tracker,
+                armed: true,
+            });
+        let _ = made_tx.send(made);
+    });
+    let mut guard = made_rx
         .await
+        .map_err(|_| IsolationError::Engine {
+            action: "create the container",
+            message: "the request was abandoned".into(),
+        })?
         .map_err(|e| engine_error("create the container", e))?;
-    let guard = Guard {
-        docker: docker.clone(),
-        id: created.id.clone(),
-        network: network_guard,
-        tasks: tasks.clone(),
-        armed: true,
-    };
+    guard.network = network_guard;
+    let id = guard.id.clone();
     let attach = AttachContainerOptionsBuilder::default()
         .stdin(true)
         .stdout(true)
@@ -152,11 +167,11 @@ pub(crate) async fn spawn_container(
         .stream(true)
         .build();
     let AttachContainerResults { output, input } = docker
-        .attach_container(&created.id, Some(attach))
+        .attach_container(&id, Some(attach))
         .await
         .map_err(|e| engine_error("attach to the container", e))?;
     docker
-        .start_container(&created.id, None)
+        .start_container(&id, None)
         .await
         .map_err(|e| engine_error("start the container", e))?;
 
@@ -218,7 +233,6 @@ pub(crate) async fn spawn_container(
     let c = cancel.clone();
     let memory = opts.settings.memory;
     let missing = format!("`{}` was not found in the image `{image}`: use an image that has it, give its path in the image, or mount it", opts.command);
-    let id = created.id;
     tasks.spawn(async move {
         // Owned here from now on; whatever happens below, it goes.
         let guard = guard;

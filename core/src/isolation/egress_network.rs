@@ -22,6 +22,7 @@ use bollard::errors::Error as BollardError;
 use bollard::models::NetworkCreateRequest;
 use bollard::query_parameters::ListNetworksOptionsBuilder;
 use bollard::Docker;
+use tokio_util::task::TaskTracker;
 
 use super::docker::{engine_error, LABEL_GATEWAY, LABEL_HOME};
 use super::IsolationError;
@@ -57,8 +58,33 @@ pub(crate) struct EgressNetwork {
     pub(crate) subnet: (IpAddr, u8),
 }
 
-/// Creates the internal network `name` with `labels` and reads its addresses.
+/// Creates the internal network `name` with `labels` and reads its
+/// addresses; the guard removes it on every path from here on. The engine's
+/// work runs as a task of `tasks`: a start abandoned while it is under way
+/// (the gateway stopping) leaves the guard to remove the network.
 pub(crate) async fn create(
+    docker: &Docker,
+    name: &str,
+    labels: HashMap<String, String>,
+    tasks: &TaskTracker,
+) -> Result<(EgressNetwork, NetworkGuard), IsolationError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (engine, owned, tracker) = (docker.clone(), name.to_owned(), tasks.clone());
+    tasks.spawn(async move {
+        // Guarded as soon as it exists: dropped unread (the start abandoned,
+        // before or after the send), the guard removes it.
+        let made = create_now(&engine, &owned, labels)
+            .await
+            .map(|n| (n, NetworkGuard::new(&engine, &owned, &tracker)));
+        let _ = tx.send(made);
+    });
+    rx.await.map_err(|_| IsolationError::Egress {
+        message: format!("creating the network {name} was abandoned"),
+        hint: "Portcullis retries it".into(),
+    })?
+}
+
+async fn create_now(
     docker: &Docker,
     name: &str,
     labels: HashMap<String, String>,
@@ -116,13 +142,13 @@ pub(crate) async fn create(
 pub(crate) struct NetworkGuard {
     docker: Docker,
     name: String,
-    tasks: tokio_util::task::TaskTracker,
+    tasks: TaskTracker,
     armed: bool,
 }
 
 impl NetworkGuard {
     /// Guards the network `name`; its removal runs on `tasks`.
-    pub(crate) fn new(docker: &Docker, name: &str, tasks: &tokio_util::task::TaskTracker) -> Self {
+    fn new(docker: &Docker, name: &str, tasks: &TaskTracker) -> Self {
         Self {
             docker: docker.clone(),
             name: name.to_owned(),

@@ -511,6 +511,13 @@ impl UpstreamHandle {
         self.0.refresh.notify_one();
     }
 
+    /// Waits for its tasks again, once it is stopped: what its supervisor
+    /// handed them while it stopped (a container's removal) ends too.
+    pub(crate) async fn drained(&self) {
+        self.0.tasks.close();
+        self.0.tasks.wait().await;
+    }
+
     /// Stops it: ends the connection, reaps the process, waits for its tasks.
     pub async fn stop(&self) {
         self.0.cancel.cancel();
