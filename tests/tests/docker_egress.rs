@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use bollard::models::{ContainerCreateBody, HostConfig, NetworkCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    RemoveContainerOptionsBuilder,
 };
 use bollard::Docker;
 use rmcp::model::CallToolRequestParam;
@@ -312,14 +313,28 @@ async fn an_allow_list_reaches_only_its_hosts_from_an_internal_network() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    drop(gw);
+    let stderr = gw.stop();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !networks_of(&docker, &server).await.is_empty() {
         assert!(
             Instant::now() < deadline,
-            "the server's network was not removed"
+            "the server's network was not removed\n--- gateway stderr ---\n{stderr}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // Nor a container, even one whose start the stop interrupted.
+    let filters = HashMap::from([(
+        "label".to_owned(),
+        vec![format!("{}={server}", portcullis::isolation::LABEL_SERVER)],
+    )]);
+    let options = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let left = docker
+        .list_containers(Some(options))
+        .await
+        .expect("list containers");
+    assert!(left.is_empty(), "containers left: {left:?}");
     drop(hosts);
 }

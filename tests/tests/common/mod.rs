@@ -442,6 +442,13 @@ impl Gateway {
     pub(crate) fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
+
+    /// Stops it as dropping it does, and returns all it wrote on stderr.
+    pub(crate) fn stop(self) -> String {
+        let path = self.stderr_path.clone();
+        drop(self);
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
 }
 
 impl Drop for Gateway {
