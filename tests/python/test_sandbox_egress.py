@@ -112,7 +112,7 @@ async def test_an_allow_list_reaches_only_its_hosts_through_the_proxy_and_logs_r
         assert seen["connect_by_name"] == "HTTP/1.1 200 Connection established | hello from allowed", seen
         assert sorted(allowed.requests) == ["/plain", "/tunnel", "/tunnel"], allowed.requests
         # Another port and a host not on the list are refused; the other server saw nothing.
-        assert seen["http_other"].startswith("403 portcullis egress proxy:"), seen
+        assert seen["http_other"].startswith("403 the egress proxy of Portcullis:"), seen
         assert seen["connect_other_port"] == "HTTP/1.1 403 Forbidden", seen
         assert seen["connect_unlisted"] == "HTTP/1.1 403 Forbidden", seen
         assert other.requests == [], other.requests

@@ -480,7 +480,7 @@ async fn respond(client: &mut Box<dyn Stream>, status: u16, why: &str) -> io::Re
         431 => "Request Header Fields Too Large",
         _ => "Bad Gateway",
     };
-    let body = format!("portcullis egress proxy: {why}\n");
+    let body = format!("the egress proxy of Portcullis: {why}\n");
     let text = format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
