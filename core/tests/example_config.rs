@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use portcullis::config::{
-    ConfigFile, Isolation, MountSpec, Overrides, Settings, SurfaceMode, TransportKind,
+    ConfigFile, Isolation, MountSpec, Network, Overrides, Settings, SurfaceMode, TransportKind,
     TransportSettings, DEFAULT_CPUS, DEFAULT_MEMORY, DEFAULT_PIDS,
 };
 
@@ -110,7 +110,7 @@ fn config_example_parses_and_resolves() {
     match &fs.isolation {
         Isolation::Docker(d) => {
             assert_eq!(d.image, "node:22-slim");
-            assert!(d.network);
+            assert_eq!(d.network, Network::On);
             assert_eq!(
                 d.mounts,
                 [MountSpec::parse("/home/me/projects:/projects:ro").unwrap()]
@@ -129,7 +129,13 @@ fn config_example_parses_and_resolves() {
     assert_eq!(files.label(), "sandbox");
     match &files.isolation {
         Isolation::Sandbox(b) => {
-            assert!(b.network);
+            match &b.network {
+                Network::Allow(list) => {
+                    assert_eq!(list.specs(), ["registry.npmjs.org:443"]);
+                    assert!(list.allows("registry.npmjs.org", 443));
+                }
+                other => panic!("files should have an allow list, got {other:?}"),
+            }
             assert_eq!(
                 b.mounts,
                 [MountSpec::parse_in_place("/home/me/notes:rw").unwrap()]

@@ -251,6 +251,20 @@ def test_servers_are_added_from_the_form_and_from_pasted_json(gateway, b):
     b.click(button("Remove?", '[data-server="sandboxed"]'))
     b.gone('[data-server="sandboxed"]')
 
+    # The sandbox with the hosts it may reach: the form writes the allow list.
+    b.click(button("Add server"))
+    b.fill("#add-name", "allowlisted")
+    b.fill("#add-command", "npx")
+    b.click("#add-sandbox")
+    b.fill("#add-allow-hosts", "api.github.com\n\n*.slack.com:443\n")
+    b.click(button("Add server", "form"))
+    b.wait('[data-server="allowlisted"]')
+    allowlisted = config_servers(gw)["allowlisted"]
+    assert allowlisted == {"command": "npx", "isolation": "sandbox", "network": ["api.github.com", "*.slack.com:443"]}, allowlisted
+    b.click(button("Remove", '[data-server="allowlisted"]'))
+    b.click(button("Remove?", '[data-server="allowlisted"]'))
+    b.gone('[data-server="allowlisted"]')
+
     # A container setting the file cannot take is refused in the form; nothing is written.
     b.click(button("Add server"))
     b.fill("#add-name", "sandboxed")

@@ -11,7 +11,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::routes::{error, Api};
-use crate::config::{split_words, IsolationKind, ServerConfig, TransportKind, ValueOrSecret};
+use crate::config::{
+    split_words, IsolationKind, NetworkConfig, ServerConfig, TransportKind, ValueOrSecret,
+};
 use crate::secrets::SealOptions;
 use crate::GatewayError;
 
@@ -43,6 +45,8 @@ pub(super) struct AddBody {
     image: Option<String>,
     /// Lets the container reach the network.
     network: Option<bool>,
+    /// `HOST[:PORT]` it may reach through the egress proxy (instead of `network`).
+    allow_hosts: Option<Vec<String>>,
     /// `host:container[:rw]` folders shared with the container.
     mounts: Option<Vec<String>>,
     /// The container's memory limit, e.g. `512m`.
@@ -112,7 +116,24 @@ impl AddBody {
             isolation,
             Some(IsolationKind::Docker | IsolationKind::Sandbox)
         );
-        let limits = self.network.is_some() || !mounts.is_empty() || self.memory.is_some();
+        let allow_hosts: Vec<String> = self
+            .allow_hosts
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|h| non_empty(Some(h)))
+            .collect();
+        if self.network == Some(true) && !allow_hosts.is_empty() {
+            return Err(invalid(
+                "the network is either all hosts or the allowed hosts, not both",
+                "untick the network to let it reach only the allowed hosts",
+            ));
+        }
+        let network = if allow_hosts.is_empty() {
+            self.network.filter(|n| *n).map(NetworkConfig::Switch)
+        } else {
+            Some(NetworkConfig::AllowList(allow_hosts))
+        };
+        let limits = network.is_some() || !mounts.is_empty() || self.memory.is_some();
         let container_only =
             self.image.as_deref().is_some_and(|i| !i.trim().is_empty()) || self.cpus.is_some();
         if !isolated && (limits || container_only) {
@@ -146,7 +167,7 @@ impl AddBody {
             timeout: self.timeout,
             isolation,
             image: non_empty(self.image),
-            network: self.network.filter(|n| *n),
+            network,
             mounts: (!mounts.is_empty()).then_some(mounts),
             memory: non_empty(self.memory),
             cpus: self.cpus,
@@ -266,9 +287,29 @@ mod tests {
         assert_eq!(s.isolation, Some(IsolationKind::Sandbox));
         assert_eq!(
             (s.network, s.image, s.memory.as_deref()),
-            (Some(true), None, Some("1g"))
+            (Some(NetworkConfig::Switch(true)), None, Some("1g"))
         );
         assert_eq!(s.mounts.unwrap(), ["/home/me/notes:rw"]);
+    }
+
+    #[test]
+    fn a_form_can_give_the_hosts_a_server_may_reach() {
+        let form = json!({ "name": "gh", "command": "npx", "isolation": "sandbox", "network": false, "allow_hosts": ["api.github.com", " ", "*.slack.com:443"] });
+        let (_, s, _) = body(form).server().unwrap();
+        assert_eq!(
+            s.network,
+            Some(NetworkConfig::AllowList(vec![
+                "api.github.com".into(),
+                "*.slack.com:443".into()
+            ]))
+        );
+        let both = json!({ "name": "gh", "command": "npx", "isolation": "sandbox", "network": true, "allow_hosts": ["api.github.com"] });
+        assert!(body(both).server().is_err());
+        let plain = json!({ "name": "gh", "command": "npx", "allow_hosts": ["api.github.com"] });
+        assert!(
+            body(plain).server().is_err(),
+            "only an isolated server has an allow list"
+        );
     }
 
     #[test]
@@ -282,6 +323,6 @@ mod tests {
         );
         assert_eq!(s.mounts.unwrap(), ["/home/me/notes:/data"]);
         let (_, s, _) = body(json!({ "name": "web", "command": "uvx", "args": "mcp-server-fetch", "isolation": "docker", "network": true })).server().unwrap();
-        assert_eq!(s.network, Some(true));
+        assert_eq!(s.network, Some(NetworkConfig::Switch(true)));
     }
 }

@@ -455,8 +455,11 @@ pub(crate) struct AddArgs {
     #[arg(long, requires = "isolation")]
     pub(crate) image: Option<String>,
     /// Let it reach the network (default: no network).
-    #[arg(long, requires = "isolation")]
+    #[arg(long, requires = "isolation", conflicts_with = "allow_host")]
     pub(crate) network: bool,
+    /// Let it reach only this host, HOST[:PORT] (port 443 unless given; `*.example.com` for the names below it), through the gateway's egress proxy; repeatable.
+    #[arg(long, value_name = "HOST[:PORT]", requires = "isolation")]
+    pub(crate) allow_host: Vec<String>,
     /// A host path it may use: /host:/container[:ro|:rw] for docker, /path[:ro|:rw] for the sandbox (read-only by default); repeatable.
     #[arg(long, value_name = "SPEC", requires = "isolation")]
     pub(crate) mount: Vec<String>,

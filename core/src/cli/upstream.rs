@@ -6,8 +6,8 @@ use anyhow::bail;
 use indexmap::IndexMap;
 use portcullis::api::AdminClient;
 use portcullis::config::{
-    import_servers, split_words, ConfigFile, IsolationKind, Overrides, Paths, ServerConfig,
-    Settings, TransportKind, ValueOrSecret,
+    import_servers, split_words, ConfigFile, IsolationKind, NetworkConfig, Overrides, Paths,
+    ServerConfig, Settings, TransportKind, ValueOrSecret,
 };
 use portcullis::secrets::SealOptions;
 use portcullis::store::Store;
@@ -133,7 +133,11 @@ fn add(a: AddArgs) -> anyhow::Result<()> {
         timeout: a.timeout,
         isolation,
         image: a.image,
-        network: a.network.then_some(true),
+        network: if a.allow_host.is_empty() {
+            a.network.then_some(NetworkConfig::Switch(true))
+        } else {
+            Some(NetworkConfig::AllowList(a.allow_host))
+        },
         mounts: (!a.mount.is_empty()).then_some(a.mount),
         memory: a.memory,
         cpus: a.cpus,

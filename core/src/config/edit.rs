@@ -396,8 +396,14 @@ fn server_table(server: &ServerConfig) -> Table {
     if let Some(i) = &server.image {
         t.insert("image", value(i.as_str()));
     }
-    if let Some(n) = server.network {
-        t.insert("network", value(n));
+    match &server.network {
+        Some(super::NetworkConfig::Switch(n)) => {
+            t.insert("network", value(*n));
+        }
+        Some(super::NetworkConfig::AllowList(hosts)) => {
+            t.insert("network", value(strings(hosts)));
+        }
+        None => {}
     }
     if let Some(m) = &server.mounts {
         t.insert("mounts", value(strings(m)));
@@ -570,6 +576,33 @@ mod tests {
     }
 
     #[test]
+    fn an_allow_list_is_written_as_a_list_of_hosts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let mut ed = ConfigEditor::open(&path).unwrap();
+        let server = ServerConfig {
+            command: Some("npx".into()),
+            isolation: Some(IsolationKind::Sandbox),
+            network: Some(super::super::NetworkConfig::AllowList(vec![
+                "api.github.com".into(),
+                "*.slack.com:443".into(),
+            ])),
+            ..Default::default()
+        };
+        ed.add_server("gh", &server).unwrap();
+        ed.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("network = [\"api.github.com\", \"*.slack.com:443\"]\n"),
+            "{text}"
+        );
+        assert_eq!(
+            ConfigFile::parse(&text, &path).unwrap().servers["gh"],
+            server
+        );
+    }
+
+    #[test]
     fn isolation_options_are_written() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
@@ -578,7 +611,7 @@ mod tests {
             command: Some("npx".into()),
             isolation: Some(IsolationKind::Docker),
             image: Some("node:22".into()),
-            network: Some(true),
+            network: Some(super::super::NetworkConfig::Switch(true)),
             mounts: Some(vec!["/srv:/srv:ro".into()]),
             memory: Some("1g".into()),
             cpus: Some(2.0),

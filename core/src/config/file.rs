@@ -168,8 +168,9 @@ pub struct ServerConfig {
     pub protocol: Option<UpstreamProtocol>,
     /// The container image, instead of the one chosen from the command.
     pub image: Option<String>,
-    /// `true` lets the container reach the network; default `false`.
-    pub network: Option<bool>,
+    /// `true` lets the server reach the network, a list of `HOST[:PORT]`
+    /// only those hosts (through the egress proxy); default `false`.
+    pub network: Option<super::NetworkConfig>,
     /// Host paths mounted into the container, `/host:/container[:ro|:rw]`.
     pub mounts: Option<Vec<String>>,
     /// The container's memory limit, e.g. `"512m"` (the default) or `"1g"`.

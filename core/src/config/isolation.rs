@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::egress::Network;
 use super::ServerConfig;
 
 /// Memory limit of a container unless the server says otherwise (512 MiB).
@@ -80,9 +81,10 @@ pub enum Isolation {
 /// A sandboxed server's resolved settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SandboxSettings {
-    /// `true` leaves it the host's network; `false` (the default) gives it a
-    /// network namespace of its own with only a loopback interface.
-    pub network: bool,
+    /// `On` leaves it the host's network; `Off` (the default) gives it a
+    /// network namespace of its own with only a loopback interface; `Allow`
+    /// adds a relay there to the gateway's egress proxy.
+    pub network: Network,
     /// Host folders or files it may use besides its own install folder; the
     /// `container` path of each is its `host` path (the sandbox moves nothing).
     pub mounts: Vec<MountSpec>,
@@ -100,9 +102,10 @@ pub struct DockerSettings {
     /// Why that image: `configured` (the server's `image`), `gateway`
     /// (`[gateway] docker_image`) or the runtime it was chosen for (`node`…).
     pub image_source: String,
-    /// `true` puts it on Docker's default bridge (outbound access to any
-    /// host); `false` (the default) leaves it only a loopback interface.
-    pub network: bool,
+    /// `On` puts it on Docker's default bridge (outbound access to any
+    /// host); `Off` (the default) leaves it only a loopback interface;
+    /// `Allow` reaches the listed hosts through the gateway's egress proxy.
+    pub network: Network,
     /// Host folders or files mounted into it.
     pub mounts: Vec<MountSpec>,
     /// Memory limit in bytes (swap included: no swap beyond it).
@@ -345,12 +348,22 @@ pub(crate) fn resolve(
         user,
         image,
         image_source,
-        network: server.network.unwrap_or(false),
+        network: network(name, server)?,
         mounts,
         memory,
         cpus,
         pids,
     }))
+}
+
+/// The server's `network`, resolved.
+fn network(name: &str, server: &ServerConfig) -> Result<Network, (String, String)> {
+    Network::resolve(server.network.as_ref()).map_err(|m| {
+        (
+            format!("[servers.{name}] {m}"),
+            "write network = [\"api.github.com\", \"*.slack.com:443\"] (HOST[:PORT], port 443 unless given), or true or false".into(),
+        )
+    })
 }
 
 /// Which of the isolation options `names` the server's table sets, in the
@@ -432,7 +445,7 @@ fn resolve_sandbox(
         None => DEFAULT_PIDS,
     };
     Ok(Isolation::Sandbox(SandboxSettings {
-        network: server.network.unwrap_or(false),
+        network: network(name, server)?,
         mounts,
         memory,
         pids,

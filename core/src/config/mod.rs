@@ -7,6 +7,7 @@
 //! server lists of other MCP clients (JSON, TOML, YAML; `import_shapes` knows each client's shape); `watch` notices edits.
 
 mod edit;
+mod egress;
 mod env_vars;
 mod error;
 mod file;
@@ -25,6 +26,7 @@ mod watch;
 mod words;
 
 pub use edit::{ConfigEditor, GatewayChange};
+pub use egress::{EgressAllowList, HostPattern, Network, NetworkConfig, DEFAULT_EGRESS_PORT};
 pub use env_vars::EnvVars;
 pub use error::ConfigError;
 pub use file::{

@@ -614,9 +614,9 @@ mod tests {
             panic!("n is sandboxed")
         };
         assert_eq!(
-            (n.network, n.mounts.len(), n.memory, n.pids),
+            (&n.network, n.mounts.len(), n.memory, n.pids),
             (
-                false,
+                &crate::config::Network::Off,
                 0,
                 crate::config::DEFAULT_MEMORY,
                 crate::config::DEFAULT_PIDS
@@ -626,7 +626,11 @@ mod tests {
         let Isolation::Sandbox(o) = &s.servers["o"].isolation else {
             panic!("o is sandboxed")
         };
-        assert!(o.network && o.mounts[0].read_only && !o.mounts[1].read_only);
+        assert!(
+            o.network == crate::config::Network::On
+                && o.mounts[0].read_only
+                && !o.mounts[1].read_only
+        );
         assert_eq!((o.memory, o.pids), (1 << 30, 64));
         for (text, said) in [
             (
@@ -649,6 +653,14 @@ mod tests {
                 "command=\"x\"\nisolation=\"sandbox\"\ncwd=\"rel\"\n",
                 "not absolute",
             ),
+            (
+                "command=\"x\"\nisolation=\"sandbox\"\nnetwork=[\"https://api.github.com\"]\n",
+                "[servers.a] network entry `https://api.github.com` is a URL",
+            ),
+            (
+                "command=\"x\"\nnetwork=[\"api.github.com\"]\n",
+                "sets network but is not isolated",
+            ),
         ] {
             let e = resolve(&format!("[servers.a]\n{text}"))
                 .unwrap_err()
@@ -667,7 +679,7 @@ mod tests {
             (n.image.as_str(), n.image_source.as_str()),
             (crate::isolation::NODE_IMAGE, "node")
         );
-        assert!(!n.network && n.mounts.is_empty());
+        assert!(n.network == crate::config::Network::Off && n.mounts.is_empty());
         assert_eq!(
             (n.memory, n.cpus, n.pids),
             (super::super::DEFAULT_MEMORY, 1.0, 256)
@@ -679,7 +691,7 @@ mod tests {
             (o.image.as_str(), o.image_source.as_str()),
             ("debian:12", "gateway")
         );
-        assert!(o.network);
+        assert_eq!(o.network, crate::config::Network::On);
         assert_eq!(
             o.mounts.iter().map(|m| m.read_only).collect::<Vec<_>>(),
             [true, false]

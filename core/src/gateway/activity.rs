@@ -72,6 +72,48 @@ pub(super) async fn write_calls(gw: Gateway, mut rx: mpsc::Receiver<CallRecord>)
     }
 }
 
+/// The activity log's record of a connection an isolated server's egress
+/// proxy refused: a blocked call of that server whose tool is
+/// `egress HOST:PORT`, so the log shows which server asked for which host.
+pub(super) fn record_egress_refusal(gw: &Gateway, refusal: crate::isolation::EgressRefusal) {
+    let host = if refusal.host.contains(':') {
+        format!("[{}]", refusal.host)
+    } else {
+        refusal.host
+    };
+    let tool = format!("{EGRESS_TOOL_PREFIX}{host}:{}", refusal.port);
+    if gw.inner.call_events.receiver_count() > 0 {
+        gw.emit(GatewayEvent::CallFinished {
+            server: refusal.server.clone(),
+            tool: tool.clone(),
+            outcome: "blocked".to_owned(),
+            duration_ms: 0,
+        });
+    }
+    let record = CallRecord {
+        time: UnixMillis::now(),
+        session: EGRESS_SESSION.to_owned(),
+        client_name: None,
+        client_version: None,
+        client: None,
+        server: refusal.server,
+        tool,
+        duration_ms: 0,
+        outcome: CallOutcome::Blocked,
+        request_bytes: 0,
+        response_bytes: 0,
+        calls: 1,
+    };
+    if gw.inner.calls.try_send(record).is_err() {
+        tracing::warn!("the activity log is behind; an egress refusal was not recorded");
+    }
+}
+
+/// The session an egress refusal is recorded under: no client made it.
+const EGRESS_SESSION: &str = "egress-proxy";
+/// How the tool of an egress refusal's record begins.
+const EGRESS_TOOL_PREFIX: &str = "egress ";
+
 /// Queues the call for the activity log and tells the UI.
 pub(super) fn record_call(
     gw: &Gateway,

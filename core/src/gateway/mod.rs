@@ -362,6 +362,14 @@ impl Gateway {
             groups: self.inner.groups.clone(),
             secrets: self.inner.secrets.clone(),
             connector: self.inner.connector.clone(),
+            egress_refused: {
+                let weak = Arc::downgrade(&self.inner);
+                Arc::new(move |refusal| {
+                    if let Some(inner) = weak.upgrade() {
+                        activity::record_egress_refusal(&Gateway { inner }, refusal);
+                    }
+                })
+            },
             held_open: {
                 let weak = Arc::downgrade(&self.inner);
                 Arc::new(move |server: &str| {
@@ -675,6 +683,10 @@ impl Gateway {
         self.inner.cancel.cancel();
         self.inner.tasks.close();
         let _ = tokio::time::timeout(deadline, self.inner.tasks.wait()).await;
+        // A supervisor stopped in the middle of a start leaves its cleanup
+        // (a half-made container and its network) to its upstream's tasks.
+        let cleanup = futures::future::join_all(handles.iter().map(UpstreamHandle::drained));
+        let _ = tokio::time::timeout(deadline, cleanup).await;
         self.inner.telemetry.stop(deadline).await;
     }
 }

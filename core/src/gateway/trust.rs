@@ -641,7 +641,7 @@ pub(super) fn launch_fingerprint(server: &crate::config::ServerSettings) -> Stri
                     .iter()
                     .map(crate::config::MountSpec::to_spec)
                     .collect();
-                launch["isolation"] = serde_json::json!({ "docker": { "image": d.image, "network": d.network, "mounts": mounts, "memory": d.memory, "cpus": d.cpus, "pids": d.pids } });
+                launch["isolation"] = serde_json::json!({ "docker": { "image": d.image, "network": d.network.fingerprint(), "mounts": mounts, "memory": d.memory, "cpus": d.cpus, "pids": d.pids } });
             }
             if let crate::config::Isolation::Sandbox(b) = &server.isolation {
                 let mounts: Vec<String> = b
@@ -649,7 +649,7 @@ pub(super) fn launch_fingerprint(server: &crate::config::ServerSettings) -> Stri
                     .iter()
                     .map(crate::config::MountSpec::to_spec)
                     .collect();
-                launch["isolation"] = serde_json::json!({ "sandbox": { "network": b.network, "mounts": mounts, "memory": b.memory, "pids": b.pids } });
+                launch["isolation"] = serde_json::json!({ "sandbox": { "network": b.network.fingerprint(), "mounts": mounts, "memory": b.memory, "pids": b.pids } });
             }
             launch
         }
@@ -694,5 +694,20 @@ mod tests {
         assert_ne!(sandboxed, networked);
         assert_ne!(sandboxed, docker);
         assert_eq!(plain, fingerprint("isolation = \"none\"\n"));
+        // An allow list is part of it: another host needs a new approval,
+        // the same hosts written differently do not.
+        let github = fingerprint("isolation = \"sandbox\"\nnetwork = [\"api.github.com\"]\n");
+        let slack = fingerprint(
+            "isolation = \"sandbox\"\nnetwork = [\"api.github.com\", \"*.slack.com\"]\n",
+        );
+        assert_ne!(github, sandboxed);
+        assert_ne!(github, networked);
+        assert_ne!(github, slack);
+        assert_eq!(
+            github,
+            fingerprint("isolation = \"sandbox\"\nnetwork = [\"API.github.com:443\"]\n")
+        );
+        let docker_github = fingerprint("isolation = \"docker\"\nimage = \"debian:bookworm-slim\"\nnetwork = [\"api.github.com\"]\n");
+        assert_ne!(docker, docker_github);
     }
 }

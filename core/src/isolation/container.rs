@@ -5,7 +5,9 @@
 //! created, attached (before it starts, so no output is lost) and started.
 //! From creation on, the container is removed on every path: when it exits,
 //! when the connection is cancelled (stop with a grace period, then remove),
-//! when starting fails, and when the starting future is dropped.
+//! when starting fails, and when the starting future is dropped. A server
+//! with an allow list gets its own internal network and egress proxy
+//! (`egress_network.rs`), which go with the container.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,9 +28,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::docker::engine_error;
-use super::spec::{create_body, ContainerSpec};
+use super::egress_network::{self, NetworkGuard};
+use super::egress_proxy::{EgressProxy, RefusalSink};
+use super::spec::{create_body, ContainerSpec, EgressSpec};
 use super::{DockerRuntime, IsolationError};
-use crate::config::DockerSettings;
+use crate::config::{DockerSettings, Network};
 use crate::protocol::Message;
 use crate::transport::{
     spawn_reader, spawn_stderr, spawn_writer, CloseSignal, Connection, Inbound, StderrLog,
@@ -50,6 +54,8 @@ pub(crate) struct ContainerOptions<'a> {
     pub(crate) cwd: Option<&'a PathBuf>,
     pub(crate) settings: &'a DockerSettings,
     pub(crate) max_message_bytes: usize,
+    /// Where its egress proxy reports what it refused.
+    pub(crate) refused: &'a RefusalSink,
 }
 
 /// Creates, attaches and starts the container, and the tasks that pump its stdio.
@@ -91,6 +97,23 @@ pub(crate) async fn spawn_container(
         }
     }
     let name = format!("portcullis-{}-{:08x}", opts.server, rand::random::<u32>());
+    // With an allow list: its own internal network, and a proxy on the host's address there.
+    let resolv_conf = runtime.data().join(egress_network::RESOLV_CONF);
+    let mut network_guard = None;
+    let egress = match &opts.settings.network {
+        Network::Allow(list) => {
+            egress_network::write_resolv_conf(&resolv_conf)?;
+            let network = format!("{name}-egress");
+            let (net, guard) =
+                egress_network::create(&docker, &network, runtime.labels(opts.server), tasks)
+                    .await?;
+            // From here on it goes on every path, as the container does.
+            network_guard = Some(guard);
+            let (proxy, at) = EgressProxy::bind_tcp(net.gateway, net.subnet).await?;
+            Some((net.name, proxy, format!("http://{at}"), list.clone()))
+        }
+        Network::Off | Network::On => None,
+    };
     let spec = ContainerSpec {
         command: opts.command,
         args: opts.args,
@@ -103,20 +126,40 @@ pub(crate) async fn spawn_container(
             let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
             super::spec::default_user(uid, gid)
         })),
+        egress: egress.as_ref().map(|(network, _, proxy, _)| EgressSpec {
+            network: network.as_str(),
+            proxy: proxy.clone(),
+            resolv_conf: &resolv_conf,
+        }),
     };
-    let created = docker
-        .create_container(
-            Some(CreateContainerOptionsBuilder::default().name(&name).build()),
-            create_body(spec),
-        )
+    // The engine's work runs as a task, and what it made is guarded at once:
+    // a start abandoned while it is under way (the gateway stopping) leaves
+    // the guard to remove it.
+    let (made_tx, made_rx) = tokio::sync::oneshot::channel();
+    let (engine, body, tracker) = (docker.clone(), create_body(spec), tasks.clone());
+    let options = CreateContainerOptionsBuilder::default().name(&name).build();
+    tasks.spawn(async move {
+        let made = engine
+            .create_container(Some(options), body)
+            .await
+            .map(|created| Guard {
+                docker: engine.clone(),
+                id: created.id,
+                network: None,
+                tasks: tracker,
+                armed: true,
+            });
+        let _ = made_tx.send(made);
+    });
+    let mut guard = made_rx
         .await
+        .map_err(|_| IsolationError::Engine {
+            action: "create the container",
+            message: "the request was abandoned".into(),
+        })?
         .map_err(|e| engine_error("create the container", e))?;
-    let guard = Guard {
-        docker: docker.clone(),
-        id: created.id.clone(),
-        tasks: tasks.clone(),
-        armed: true,
-    };
+    guard.network = network_guard;
+    let id = guard.id.clone();
     let attach = AttachContainerOptionsBuilder::default()
         .stdin(true)
         .stdout(true)
@@ -124,15 +167,24 @@ pub(crate) async fn spawn_container(
         .stream(true)
         .build();
     let AttachContainerResults { output, input } = docker
-        .attach_container(&created.id, Some(attach))
+        .attach_container(&id, Some(attach))
         .await
         .map_err(|e| engine_error("attach to the container", e))?;
     docker
-        .start_container(&created.id, None)
+        .start_container(&id, None)
         .await
         .map_err(|e| engine_error("start the container", e))?;
 
     let cancel = parent.child_token();
+    if let Some((_, proxy, _, list)) = egress {
+        proxy.serve(
+            opts.server.to_owned(),
+            list,
+            opts.refused.clone(),
+            tasks,
+            cancel.clone(),
+        );
+    }
     let (signal, closed) = CloseSignal::new();
     let (tx, rx) = mpsc::channel::<Message>(256);
     let (mut out_w, out_r) = tokio::io::duplex(PIPE_BYTES);
@@ -181,7 +233,6 @@ pub(crate) async fn spawn_container(
     let c = cancel.clone();
     let memory = opts.settings.memory;
     let missing = format!("`{}` was not found in the image `{image}`: use an image that has it, give its path in the image, or mount it", opts.command);
-    let id = created.id;
     tasks.spawn(async move {
         // Owned here from now on; whatever happens below, it goes.
         let guard = guard;
@@ -210,7 +261,7 @@ pub(crate) async fn spawn_container(
             Some(None) => "its container ended".to_owned(),
         };
         remove(&docker, &id).await;
-        guard.disarm();
+        guard.disarm().await;
         signal.close(reason);
         c.cancel();
     });
@@ -264,14 +315,19 @@ async fn remove(docker: &Docker, id: &str) {
 struct Guard {
     docker: Docker,
     id: String,
+    /// Its internal network, removed after it.
+    network: Option<NetworkGuard>,
     tasks: TaskTracker,
     armed: bool,
 }
 
 impl Guard {
-    /// The container was removed already.
-    fn disarm(mut self) {
+    /// The container was removed already; its network goes now.
+    async fn disarm(mut self) {
         self.armed = false;
+        if let Some(network) = self.network.take() {
+            network.remove().await;
+        }
     }
 }
 
@@ -282,8 +338,16 @@ impl Drop for Guard {
         }
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let (docker, id) = (self.docker.clone(), std::mem::take(&mut self.id));
-            self.tasks
-                .spawn_on(async move { remove(&docker, &id).await }, &rt);
+            let network = self.network.take();
+            self.tasks.spawn_on(
+                async move {
+                    remove(&docker, &id).await;
+                    if let Some(network) = network {
+                        network.remove().await;
+                    }
+                },
+                &rt,
+            );
         }
     }
 }

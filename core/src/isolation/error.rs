@@ -53,6 +53,17 @@ pub enum IsolationError {
         /// What went wrong.
         message: String,
     },
+    /// The egress proxy of a server with an allow list could not start; the
+    /// server is not started without it.
+    #[error(
+        "the egress proxy of this server could not start, so the server was not started: {message}"
+    )]
+    Egress {
+        /// What went wrong.
+        message: String,
+        /// What to do.
+        hint: String,
+    },
     /// The engine refused or failed a request.
     #[error("Docker could not {action}: {message}")]
     Engine {
@@ -78,6 +89,7 @@ impl crate::hint::Hinted for IsolationError {
                 "{}; or run this server with isolation = \"docker\", or with isolation = \"none\" if you trust it with your files and network",
                 feature.remedy()
             )),
+            Self::Egress { hint, .. } => Some(hint.clone()),
             _ => None,
         }
     }

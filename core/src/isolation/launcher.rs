@@ -13,7 +13,8 @@
 //! 2. **The init** (PID 1 of the new namespace) dies with the launcher,
 //!    mounts a `/proc` of the namespace and a private `/dev/shm`, brings the
 //!    loopback interface up, sets the limits (processes, data, no core
-//!    dumps), and forks the server; it reaps what the server leaves and
+//!    dumps), starts the egress relay when the server has an allow list
+//!    (`egress_relay.rs`), and forks the server; it reaps what the server leaves and
 //!    exits with the server's status, which ends every process left inside.
 //! 3. **The server** drops every capability, sets no-new-privileges, applies
 //!    the Landlock rules and then the seccomp filter (last: the steps before
@@ -28,6 +29,7 @@ use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, Ordering};
 
+use super::egress_relay;
 use super::error::SandboxFeature;
 use super::landlock_rules::{self, REQUIRED_ABI};
 use super::sandbox::{MISSING, REPORT_PREFIX};
@@ -80,6 +82,7 @@ pub(crate) fn run(check: bool, rules: Option<&str>, command: &[OsString]) -> Exi
             read_write: vec!["/dev/null".into()],
             cwd: "/".into(),
             network: false,
+            egress: None,
             memory: crate::config::DEFAULT_MEMORY,
             pids: crate::config::DEFAULT_PIDS,
         },
@@ -215,6 +218,16 @@ fn init(
         // has no network either way.
         let _ = loopback_up();
     }
+    // Before the limits, which are the server's: this process's allocator
+    // has reserved more than a server's data limit, so the relay could not
+    // map a thread's stack under it (it bounds its own connections).
+    let proxy_port = match &rules.egress {
+        Some(socket) if !rules.network => Some(
+            egress_relay::start(socket)
+                .map_err(|e| Failure::other(format!("starting the egress relay: {e}")))?,
+        ),
+        _ => None,
+    };
     set_limit(libc::RLIMIT_CORE, 0)?;
     set_limit(libc::RLIMIT_NPROC, u64::from(rules.pids))?;
     set_limit(libc::RLIMIT_DATA, rules.memory)?;
@@ -224,7 +237,7 @@ fn init(
             "fork failed: {}",
             std::io::Error::last_os_error()
         ))),
-        0 => Err(become_server(&rules, command)),
+        0 => Err(become_server(&rules, command, proxy_port)),
         server => {
             forward_signals(server);
             Ok(reap_until(server))
@@ -233,8 +246,14 @@ fn init(
 }
 
 /// Step 3: the sandbox closes around this process, which then becomes the
-/// server (with `command: None`, it exits 0 instead). Returns only on failure.
-fn become_server(rules: &SandboxRules, command: Option<&[OsString]>) -> Failure {
+/// server (with `command: None`, it exits 0 instead), its proxy variables
+/// pointing at the egress relay's port when there is one. Returns only on
+/// failure.
+fn become_server(
+    rules: &SandboxRules,
+    command: Option<&[OsString]>,
+    proxy_port: Option<u16>,
+) -> Failure {
     for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
         // SAFETY: restoring the default disposition.
         unsafe { libc::signal(sig, libc::SIG_DFL) };
@@ -262,9 +281,14 @@ fn become_server(rules: &SandboxRules, command: Option<&[OsString]>) -> Failure 
         // SAFETY: as in Failure::exit.
         unsafe { libc::_exit(0) }
     };
-    let error = std::process::Command::new(&command[0])
-        .args(&command[1..])
-        .exec();
+    let mut run = std::process::Command::new(&command[0]);
+    run.args(&command[1..]);
+    if let Some(port) = proxy_port {
+        for var in super::egress_proxy::PROXY_VARS {
+            run.env(var, format!("http://127.0.0.1:{port}"));
+        }
+    }
+    let error = run.exec();
     let status = if error.kind() == std::io::ErrorKind::NotFound {
         127
     } else {

@@ -21,6 +21,10 @@
 
 mod container;
 mod docker;
+mod egress_network;
+mod egress_proxy;
+#[cfg(target_os = "linux")]
+mod egress_relay;
 mod error;
 mod image;
 #[cfg(target_os = "linux")]
@@ -41,6 +45,8 @@ use std::process::ExitCode;
 pub(crate) use container::{spawn_container, ContainerOptions};
 pub(crate) use docker::DockerRuntime;
 pub use docker::{home_label, LABEL_GATEWAY, LABEL_HOME, LABEL_MANAGED, LABEL_SERVER};
+pub use egress_proxy::EgressRefusal;
+pub(crate) use egress_proxy::RefusalSink;
 pub use error::{IsolationError, SandboxFeature};
 pub(crate) use image::image_for;
 pub use image::{NODE_IMAGE, PYTHON_IMAGE, UV_IMAGE};

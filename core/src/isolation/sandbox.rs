@@ -9,7 +9,9 @@
 //! an error naming it (and the alternatives), and the server is not run.
 //! The server's environment is the config's `env` plus `PATH`, the locale and
 //! `TZ` of the gateway, and its private `HOME` and `TMPDIR`; nothing else of
-//! the gateway's environment reaches it.
+//! the gateway's environment reaches it. A server with an allow list
+//! (`network = [...]`) gets its own egress proxy (`egress_proxy.rs`), which
+//! lives as long as its connection, and the proxy variables that lead to it.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -19,10 +21,11 @@ use indexmap::IndexMap;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::egress_proxy::{EgressProxy, RefusalSink};
 use super::error::SandboxFeature;
 use super::sandbox_rules::{resolve_command, rules_for, PrivateDirs};
 use super::IsolationError;
-use crate::config::SandboxSettings;
+use crate::config::{Network, SandboxSettings};
 use crate::transport::{
     spawn_stdio, Connection, Inbound, ProcessGroups, StderrLog, StdioOptions, TransportError,
 };
@@ -49,6 +52,8 @@ pub(crate) struct SandboxOptions<'a> {
     pub(crate) data: &'a Path,
     pub(crate) max_message_bytes: usize,
     pub(crate) groups: &'a ProcessGroups,
+    /// Where its egress proxy reports what it refused.
+    pub(crate) refused: &'a RefusalSink,
 }
 
 /// Starts the server in the sandbox, after checking that the kernel can
@@ -109,13 +114,24 @@ pub(crate) async fn spawn_sandboxed(
             });
         }
     }
-    let rules = rules_for(
+    let mut rules = rules_for(
         &command,
         opts.cwd.map(PathBuf::as_path),
         opts.settings,
         &private,
         path_var,
     );
+    // Its proxy's socket sits beside its private folders, where it may not
+    // write; the launcher's relay reaches it, the server only through that.
+    let proxy = match &opts.settings.network {
+        Network::Allow(list) => {
+            let root = private.home.parent().unwrap_or(opts.data);
+            let proxy = EgressProxy::bind(root)?;
+            rules.egress = proxy.path().map(Path::to_path_buf);
+            Some((proxy, list.clone()))
+        }
+        Network::Off | Network::On => None,
+    };
     let rules = serde_json::to_string(&rules).map_err(|e| IsolationError::Sandbox {
         action: "write its rules",
         message: e.to_string(),
@@ -128,7 +144,7 @@ pub(crate) async fn spawn_sandboxed(
     ];
     args.extend(opts.args.iter().cloned());
     let launcher = launcher.display().to_string();
-    spawn_stdio(
+    let conn = spawn_stdio(
         StdioOptions {
             server: opts.server,
             command: &launcher,
@@ -147,7 +163,17 @@ pub(crate) async fn spawn_sandboxed(
     .map_err(|e: TransportError| IsolationError::Sandbox {
         action: "start its launcher",
         message: e.to_string(),
-    })
+    })?;
+    if let Some((proxy, list)) = proxy {
+        proxy.serve(
+            opts.server.to_owned(),
+            list,
+            opts.refused.clone(),
+            tasks,
+            conn.cancel.clone(),
+        );
+    }
+    Ok(conn)
 }
 
 /// The program that launches sandboxes: this one (the CLI and the desktop

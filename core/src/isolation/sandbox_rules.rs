@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::SandboxSettings;
+use crate::config::{Network, SandboxSettings};
 
 /// System folders every program needs to run (read and execute).
 const SYSTEM: &[&str] = &[
@@ -82,6 +82,10 @@ pub(crate) struct SandboxRules {
     pub(crate) cwd: PathBuf,
     /// The host's network (`true`), or a namespace with only loopback.
     pub(crate) network: bool,
+    /// With `network` false: the gateway's egress proxy socket, which a
+    /// relay inside the namespace serves on `127.0.0.1` (`egress_relay.rs`).
+    #[serde(default)]
+    pub(crate) egress: Option<PathBuf>,
     /// `RLIMIT_DATA` of each process.
     pub(crate) memory: u64,
     /// `RLIMIT_NPROC`, counted within the sandbox's user namespace.
@@ -135,7 +139,8 @@ pub(crate) fn rules_for(
         read_only: keep(read_only),
         read_write: keep(read_write),
         cwd: cwd.map_or_else(|| private.home.clone(), Path::to_path_buf),
-        network: settings.network,
+        network: settings.network == Network::On,
+        egress: None,
         memory: settings.memory,
         pids: settings.pids,
     }
@@ -222,7 +227,7 @@ mod tests {
 
     fn settings(mounts: &[&str]) -> SandboxSettings {
         SandboxSettings {
-            network: false,
+            network: Network::Off,
             mounts: mounts
                 .iter()
                 .map(|m| MountSpec::parse_in_place(m).unwrap())

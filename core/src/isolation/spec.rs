@@ -1,7 +1,9 @@
 //! The container an isolated server runs in, as a create request: what it
 //! runs, and the hardening that holds unless the server's config says more.
 //!
-//! - no network (only a loopback interface) unless `network = true`;
+//! - no network (only a loopback interface) unless `network = true`, or
+//!   with an allow list its own internal network, where only the egress
+//!   proxy answers (`egress_network.rs`);
 //! - a read-only root, only the mounts named; a tmpfs on /tmp with noexec and
 //!   nosuid (nothing written there runs), and a separate tmpfs for HOME,
 //!   where package managers (npx, uvx) unpack what they then run;
@@ -22,7 +24,7 @@ use bollard::models::{
 };
 use indexmap::IndexMap;
 
-use crate::config::DockerSettings;
+use crate::config::{DockerSettings, Network};
 
 /// The home folder inside a container: its own tmpfs.
 pub(crate) const HOME: &str = "/home/portcullis";
@@ -47,6 +49,20 @@ pub(crate) struct ContainerSpec<'a> {
     pub(crate) labels: HashMap<String, String>,
     /// `uid:gid` to run as.
     pub(crate) user: Option<String>,
+    /// With an allow list: how it reaches its egress proxy.
+    pub(crate) egress: Option<EgressSpec<'a>>,
+}
+
+/// A container's way to its egress proxy (`egress_network.rs`).
+pub(crate) struct EgressSpec<'a> {
+    /// Its own internal network.
+    pub(crate) network: &'a str,
+    /// The proxy's URL, for the proxy variables.
+    pub(crate) proxy: String,
+    /// A host file mounted as its `/etc/resolv.conf`: it names no resolver
+    /// (loopback only), so no name is resolved, nor any query sent, but by
+    /// the proxy.
+    pub(crate) resolv_conf: &'a Path,
 }
 
 /// The create request for `spec`.
@@ -56,6 +72,13 @@ pub(crate) fn create_body(spec: ContainerSpec<'_>) -> ContainerCreateBody {
     if !spec.env.contains_key("HOME") {
         // The root is read-only: tools that keep caches under HOME (npm, uv) write there.
         env.push(format!("HOME={HOME}"));
+    }
+    if let Some(egress) = &spec.egress {
+        env.extend(
+            super::egress_proxy::PROXY_VARS
+                .iter()
+                .map(|var| format!("{var}={}", egress.proxy)),
+        );
     }
     // Both count against the memory limit; a quarter of it each at most.
     let tmpfs = HashMap::from([
@@ -68,19 +91,27 @@ pub(crate) fn create_body(spec: ContainerSpec<'_>) -> ContainerCreateBody {
             format!("rw,exec,nosuid,nodev,mode=1777,size={}", s.memory / 4),
         ),
     ]);
-    let mounts: Vec<Mount> = s
+    let bind = |host: &Path, container: &str, read_only: bool| Mount {
+        typ: Some(MountType::BIND),
+        source: Some(host.display().to_string()),
+        target: Some(container.to_owned()),
+        read_only: Some(read_only),
+        ..Default::default()
+    };
+    let mut mounts: Vec<Mount> = s
         .mounts
         .iter()
-        .map(|m| Mount {
-            typ: Some(MountType::BIND),
-            source: Some(m.host.display().to_string()),
-            target: Some(m.container.display().to_string()),
-            read_only: Some(m.read_only),
-            ..Default::default()
-        })
+        .map(|m| bind(&m.host, &m.container.display().to_string(), m.read_only))
         .collect();
+    if let Some(egress) = &spec.egress {
+        mounts.push(bind(egress.resolv_conf, "/etc/resolv.conf", true));
+    }
     let host_config = HostConfig {
-        network_mode: Some(if s.network { "bridge" } else { "none" }.to_owned()),
+        network_mode: Some(match (&s.network, &spec.egress) {
+            (Network::On, _) => "bridge".to_owned(),
+            (Network::Allow(_), Some(egress)) => egress.network.to_owned(),
+            _ => "none".to_owned(),
+        }),
         readonly_rootfs: Some(true),
         tmpfs: Some(tmpfs),
         mounts: Some(mounts),
@@ -135,7 +166,7 @@ mod tests {
         let settings = DockerSettings {
             image: "node:22-slim".into(),
             image_source: "node".into(),
-            network: false,
+            network: Network::Off,
             mounts: vec![MountSpec::parse("/srv/data:/data").unwrap()],
             memory: 512 << 20,
             cpus: 1.5,
@@ -154,6 +185,7 @@ mod tests {
             settings: &settings,
             labels: HashMap::new(),
             user: Some("1000:1000".into()),
+            egress: None,
         });
         let json = serde_json::to_value(&body).unwrap();
         let hc = &json["HostConfig"];
@@ -199,15 +231,54 @@ mod tests {
             env: &env,
             cwd: None,
             settings: &DockerSettings {
-                network: true,
-                ..settings
+                network: Network::On,
+                ..settings.clone()
             },
             labels: HashMap::new(),
             user: None,
+            egress: None,
         });
         assert_eq!(
             open.host_config.unwrap().network_mode.as_deref(),
             Some("bridge")
+        );
+        let list =
+            crate::config::Network::resolve(Some(&crate::config::NetworkConfig::AllowList(vec![
+                "api.github.com".into(),
+            ])))
+            .unwrap();
+        let allowed = create_body(ContainerSpec {
+            command: "npx",
+            args: &args,
+            env: &env,
+            cwd: None,
+            settings: &DockerSettings {
+                network: list,
+                ..settings
+            },
+            labels: HashMap::new(),
+            user: None,
+            egress: Some(EgressSpec {
+                network: "portcullis-x-egress",
+                proxy: "http://172.18.0.1:4000".into(),
+                resolv_conf: Path::new("/data/egress-resolv.conf"),
+            }),
+        });
+        let hc = allowed.host_config.unwrap();
+        assert_eq!(hc.network_mode.as_deref(), Some("portcullis-x-egress"));
+        let resolv = hc.mounts.unwrap().pop().unwrap();
+        assert_eq!(
+            (resolv.target.as_deref(), resolv.read_only),
+            (Some("/etc/resolv.conf"), Some(true))
+        );
+        let env = allowed.env.unwrap();
+        assert!(
+            env.contains(&"HTTPS_PROXY=http://172.18.0.1:4000".to_owned()),
+            "{env:?}"
+        );
+        assert!(
+            env.contains(&"all_proxy=http://172.18.0.1:4000".to_owned()),
+            "{env:?}"
         );
     }
 

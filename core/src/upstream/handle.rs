@@ -43,6 +43,8 @@ pub(crate) struct UpstreamContext {
     /// Whether a client holds a server open (a resource subscription): it is
     /// then not stopped for idleness.
     pub(crate) held_open: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    /// Where an isolated server's egress proxy reports a refused host.
+    pub(crate) egress_refused: crate::isolation::RefusalSink,
     /// Connects servers in this process (the gateway's in-process tests).
     pub(crate) connector: Option<crate::transport::Connector>,
 }
@@ -507,6 +509,13 @@ impl UpstreamHandle {
     /// Re-lists its tools now.
     pub fn refresh_tools(&self) {
         self.0.refresh.notify_one();
+    }
+
+    /// Waits for its tasks again, once it is stopped: what its supervisor
+    /// handed them while it stopped (a container's removal) ends too.
+    pub(crate) async fn drained(&self) {
+        self.0.tasks.close();
+        self.0.tasks.wait().await;
     }
 
     /// Stops it: ends the connection, reaps the process, waits for its tasks.

@@ -10,18 +10,31 @@
 //! - `interfaces`: the network interfaces (from /proc/net/dev);
 //! - `whoami`: uid, gid and the process's capabilities (from /proc/self/status);
 //! - `try_exec(path)`: copies this program to `path`, makes it executable
-//!   and runs it (it ends at once: its input is empty).
+//!   and runs it (it ends at once: its input is empty);
+//! - `resolve(name)`: the addresses the name resolves to here;
+//! - `try_proxy(target)`: `CONNECT target` through the proxy `HTTPS_PROXY`
+//!   names, and when it opens, one `GET /` through the tunnel.
+//!
+//! `portcullis-probe-server --http PORT NAME` is instead a plain HTTP server
+//! on `0.0.0.0:PORT` answering every request `hello from NAME` (the hosts of
+//! the egress tests).
 //!
 //! Written on serde_json alone and handled one request at a time: it has to
 //! run in a container whose root holds only it and its libraries.
 
-use std::io::{BufRead, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::io::{BufRead, Read, Write};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if let [_, flag, port, name] = argv.as_slice() {
+        if flag == "--http" {
+            return serve_http(port, name);
+        }
+    }
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
     for line in stdin.lock().lines() {
@@ -98,6 +111,18 @@ fn tools() -> Value {
             &[]
         ),
         s(
+            "resolve",
+            "Resolve a name and list its addresses.",
+            json!({ "name": string }),
+            &["name"]
+        ),
+        s(
+            "try_proxy",
+            "CONNECT to host:port through HTTPS_PROXY and GET / through the tunnel.",
+            json!({ "target": string }),
+            &["target"]
+        ),
+        s(
             "try_exec",
             "Try to place a program at a path and run it, and say how it went.",
             json!({ "path": string }),
@@ -156,6 +181,14 @@ fn call(name: &str, args: &Value) -> String {
             )
         }
         "try_exec" => try_exec(&arg("path")),
+        "resolve" => match (arg("name").as_str(), 443).to_socket_addrs() {
+            Ok(addrs) => {
+                let addrs: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
+                format!("resolved: {}", addrs.join(","))
+            }
+            Err(e) => format!("failed: {e}"),
+        },
+        "try_proxy" => try_proxy(&arg("target")).unwrap_or_else(|e| format!("failed: {e}")),
         other => format!("failed: no tool {other}"),
     }
 }
@@ -176,5 +209,62 @@ fn try_exec(path: &str) -> String {
     {
         Ok(status) => format!("ran: {status}"),
         Err(e) => format!("failed: {e}"),
+    }
+}
+
+/// `CONNECT target` through `HTTPS_PROXY`: the proxy's status line, and
+/// after a 200 the last line of what `GET /` through the tunnel answers.
+fn try_proxy(target: &str) -> std::io::Result<String> {
+    let proxy =
+        std::env::var("HTTPS_PROXY").map_err(|_| std::io::Error::other("HTTPS_PROXY is unset"))?;
+    let address = proxy.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = TcpStream::connect(address)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(s, "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n")?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte)? == 1 {
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    if !status.contains(" 200 ") {
+        return Ok(status);
+    }
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer)?;
+    let last = answer
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    Ok(format!("{status} | {last}"))
+}
+
+/// `--http PORT NAME`: answers every request with `hello from NAME`.
+fn serve_http(port: &str, name: &str) {
+    let listener = TcpListener::bind(format!("0.0.0.0:{port}")).expect("bind the HTTP port");
+    for stream in listener.incoming() {
+        let Ok(mut s) = stream else { continue };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let body = format!("hello from {name}\n");
+        let _ = write!(
+            s,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
     }
 }

@@ -217,6 +217,17 @@ impl Admin {
         list.as_array().cloned().unwrap_or_default()
     }
 
+    /// `GET /activity?server=<name>`: its entries in the activity log.
+    pub(crate) async fn activity(&self, server: &str) -> Vec<serde_json::Value> {
+        let list = self
+            .send(self.http.get(format!(
+                "{}/activity?server={server}&limit=1000",
+                self.api_url
+            )))
+            .await;
+        list.as_array().cloned().unwrap_or_default()
+    }
+
     /// `POST /servers/<name>/approve` with `body`.
     pub(crate) async fn approve(&self, name: &str, body: serde_json::Value) {
         let req = self
@@ -430,6 +441,13 @@ impl Gateway {
     /// What the gateway wrote on stderr so far.
     pub(crate) fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Stops it as dropping it does, and returns all it wrote on stderr.
+    pub(crate) fn stop(self) -> String {
+        let path = self.stderr_path.clone();
+        drop(self);
+        std::fs::read_to_string(path).unwrap_or_default()
     }
 }
 

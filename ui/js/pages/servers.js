@@ -63,11 +63,13 @@ function addPanel(ctx, onDone) {
   const image = input('image', 'chosen from the command (node, python, uv)');
   const memory = input('memory', '512m');
   const mounts = h('textarea', { id: 'add-mounts', name: 'mounts', rows: 2, placeholder: '/home/me/notes:/data' });
+  const allowHosts = h('textarea', { id: 'add-allow-hosts', name: 'allow_hosts', rows: 2, placeholder: 'api.github.com\n*.slack.com:443', spellcheck: 'false' });
   const check = (id, box, label, help) => h('div', { class: 'field check', dataset: { field: id } }, h('label', { for: `add-${id}` }, box, ` ${label}`), help ? h('div', { class: 'help', text: help }) : null);
   const imageField = field('image', 'Image', image);
   const mountsHelp = h('div', { class: 'help' });
   const containerFields = h('div', { hidden: true },
-    h('div', { class: 'grid-2' }, check('network', network, 'Allow network access', 'Off: it cannot reach any host.'), imageField),
+    h('div', { class: 'grid-2' }, check('network', network, 'Allow network access', 'Off: it cannot reach any host but the allowed ones.'), imageField),
+    field('allow-hosts', 'Allowed hosts', allowHosts, 'One host[:port] per line (port 443 unless given; *.example.com for every name below it). It reaches only these, through the gateway’s proxy; refusals show in the activity log.'),
     h('div', { class: 'grid-2' }, h('div', { class: 'field', dataset: { field: 'mounts' } }, h('label', { for: 'add-mounts', text: 'Shared folders' }), mounts, mountsHelp), field('memory', 'Memory limit', memory)));
   const isolationChanged = (box) => {
     if (box.checked) (box === docker ? sandbox : docker).checked = false;
@@ -83,8 +85,8 @@ function addPanel(ctx, onDone) {
   const commandFields = h('div', {},
     h('div', { class: 'grid-2' }, field('command', 'Command', command), field('args', 'Arguments', args, 'Split like a shell does; quote an argument that has spaces.')),
     h('div', { class: 'grid-2' }, field('env', 'Environment', env, 'One NAME=value per line. Keys and tokens go to the OS keyring, not the config file.'), field('cwd', 'Working folder', cwd)),
-    check('sandbox', sandbox, 'Run in the sandbox (Linux, no Docker)', 'No network, no files of yours but the folders you share, no privileges, a filter on dangerous system calls.'),
-    check('docker', docker, 'Run in a Docker container', 'No network, a read-only root, memory and CPU limits, only the folders you share.'),
+    check('sandbox', sandbox, 'Run in the sandbox (Linux, no Docker)', 'No network but the hosts you allow, no files of yours but the folders you share, no privileges, a filter on dangerous system calls.'),
+    check('docker', docker, 'Run in a Docker container', 'No network but the hosts you allow, a read-only root, memory and CPU limits, only the folders you share.'),
     containerFields);
   const urlFields = h('div', { hidden: true },
     h('div', { class: 'grid-2' }, field('url', 'URL', url), field('transport', 'Transport', transport)),
@@ -139,7 +141,8 @@ function addPanel(ctx, onDone) {
       Object.assign(out, { command: command.value.trim(), args: args.value, env: pairs(env.value, '=', 'Environment'), cwd: cwd.value.trim() || undefined });
       if (docker.checked || sandbox.checked) {
         const shared = mounts.value.split('\n').map((l) => l.trim()).filter(Boolean);
-        Object.assign(out, { isolation: docker.checked ? 'docker' : 'sandbox', network: network.checked || undefined, memory: memory.value.trim() || undefined, mounts: shared.length ? shared : undefined });
+        const hosts = allowHosts.value.split('\n').map((l) => l.trim()).filter(Boolean);
+        Object.assign(out, { isolation: docker.checked ? 'docker' : 'sandbox', network: network.checked || undefined, allow_hosts: hosts.length ? hosts : undefined, memory: memory.value.trim() || undefined, mounts: shared.length ? shared : undefined });
         if (docker.checked) out.image = image.value.trim() || undefined;
       }
     } else {
