@@ -617,14 +617,19 @@ async fn an_unreachable_engine_is_an_error_state_with_a_hint_and_the_rest_serves
     let admin = Admin::of(&home);
     admin.approve("boxed", json!({})).await;
     admin.approve_all(&["plain"]).await;
-    let servers = wait_servers(&home, "boxed reporting Docker missing", |s| {
-        server(s, "boxed")["last_error"]
-            .as_str()
-            .is_some_and(|e| e.contains("Docker is not available"))
-    })
+    // Between its tries it waits in `backoff` with the error (a try itself is `starting`).
+    let servers = wait_servers(
+        &home,
+        "boxed waiting in backoff, reporting Docker missing",
+        |s| {
+            server(s, "boxed")["state"] == "backoff"
+                && server(s, "boxed")["last_error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("Docker is not available"))
+        },
+    )
     .await;
     let boxed = server(&servers, "boxed");
-    assert_eq!(boxed["state"], "backoff");
     let error = boxed["last_error"].as_str().unwrap();
     assert!(
         error.contains(&format!("no Docker engine socket at {docker_host}"))
