@@ -24,9 +24,8 @@ use bollard::query_parameters::ListNetworksOptionsBuilder;
 use bollard::Docker;
 use tokio_util::task::TaskTracker;
 
-use super::docker::{engine_error, LABEL_GATEWAY, LABEL_HOME};
+use super::docker::engine_error;
 use super::IsolationError;
-use crate::transport::gateway_alive;
 
 /// The file, in the gateway's data folder, mounted as such a container's
 /// `/etc/resolv.conf`.
@@ -196,7 +195,7 @@ pub(super) async fn remove_orphans(
     home: &str,
     me: &str,
 ) -> Result<Vec<String>, IsolationError> {
-    let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_HOME}={home}")])]);
+    let filters = super::orphans::of_home(home);
     let options = ListNetworksOptionsBuilder::default()
         .filters(&filters)
         .build();
@@ -207,13 +206,7 @@ pub(super) async fn remove_orphans(
     let mut removed = Vec::new();
     for n in networks {
         let Some(name) = n.name else { continue };
-        let owner = n
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(LABEL_GATEWAY))
-            .cloned()
-            .unwrap_or_default();
-        if owner == me || gateway_alive(&owner) {
+        if !super::orphans::abandoned(n.labels.as_ref(), me) {
             continue;
         }
         remove(docker, &name).await;

@@ -13,13 +13,27 @@ use super::docker::{engine_error, LABEL_GATEWAY, LABEL_HOME};
 use super::IsolationError;
 use crate::transport::gateway_alive;
 
+/// The engine's filter for what a gateway of `home` made (containers, networks).
+pub(super) fn of_home(home: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_owned(), vec![format!("{LABEL_HOME}={home}")])])
+}
+
+/// Whether what carries `labels` was made by a gateway that is gone: not
+/// `me`, and not another that still runs on the same home.
+pub(super) fn abandoned(labels: Option<&HashMap<String, String>>, me: &str) -> bool {
+    let owner = labels
+        .and_then(|l| l.get(LABEL_GATEWAY))
+        .map_or("", String::as_str);
+    owner != me && !gateway_alive(owner)
+}
+
 /// Removes this home's containers whose gateway is gone; returns their names.
 pub(super) async fn remove(
     docker: &Docker,
     home: &str,
     me: &str,
 ) -> Result<Vec<String>, IsolationError> {
-    let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_HOME}={home}")])]);
+    let filters = of_home(home);
     let options = ListContainersOptionsBuilder::default()
         .all(true)
         .filters(&filters)
@@ -31,13 +45,7 @@ pub(super) async fn remove(
     let mut removed = Vec::new();
     for c in containers {
         let Some(id) = c.id else { continue };
-        let owner = c
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(LABEL_GATEWAY))
-            .cloned()
-            .unwrap_or_default();
-        if owner == me || gateway_alive(&owner) {
+        if !abandoned(c.labels.as_ref(), me) {
             continue;
         }
         let name = c
