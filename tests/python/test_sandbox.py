@@ -19,7 +19,6 @@ reason (`portcullis sandbox-exec --check`).
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import pytest
 from mcp import Client
 
 import harness
+import trustkit as tk
 
 pytestmark = [pytest.mark.anyio, pytest.mark.gateway]
 
@@ -168,10 +168,9 @@ async def test_real_runtimes_serve_from_the_sandbox(gateway):
 def test_upstream_add_writes_a_sandboxed_server_and_refuses_what_it_cannot_enforce(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    env = {**os.environ, "PORTCULLIS_HOME": str(home)}
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(harness.gateway_bin()), *args], env=env, capture_output=True, text=True, timeout=60)
+        return tk.cli(home, *args, check=False)
 
     done = cli("upstream", "add", "--name", "fs", "--command", "npx", "--args", "-y @modelcontextprotocol/server-filesystem /srv",
                "--isolation", "sandbox", "--network", "--mount", "/srv:rw", "--memory", "1g")

@@ -83,18 +83,23 @@ def activity(home: Path) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+def prober(hosts: list[str]) -> str:
+    """The prober as server `egress`, sandboxed, with `hosts` as its allow list."""
+    return (
+        "[servers.egress]\n"
+        f"command = {json.dumps(sys.executable)}\n"
+        'args = ["egress_prober.py"]\n'
+        f"cwd = {json.dumps(str(FIXTURES))}\n"
+        'isolation = "sandbox"\n'
+        f"network = {json.dumps(hosts)}\n"
+    )
+
+
 async def test_an_allow_list_reaches_only_its_hosts_through_the_proxy_and_logs_refusals(gateway):
     allowed, other = HttpServer("allowed"), HttpServer("other")
     try:
         hosts = [f"127.0.0.1:{allowed.port}", f"localhost:{allowed.port}"]
-        config = (
-            "[servers.egress]\n"
-            f"command = {json.dumps(sys.executable)}\n"
-            'args = ["egress_prober.py"]\n'
-            f"cwd = {json.dumps(str(FIXTURES))}\n"
-            'isolation = "sandbox"\n'
-            f"network = {json.dumps(hosts)}\n"
-        )
+        config = prober(hosts)
         gw = gateway(config)
         async with Client(gw.url, mode="legacy") as client:
             names = {t.name for t in (await client.list_tools()).tools}
@@ -140,14 +145,7 @@ async def test_an_allow_list_reaches_only_its_hosts_through_the_proxy_and_logs_r
 
 def test_another_host_on_the_list_needs_approval_again(gateway):
     hosts = ["127.0.0.1:9"]
-    config = (
-        "[servers.egress]\n"
-        f"command = {json.dumps(sys.executable)}\n"
-        'args = ["egress_prober.py"]\n'
-        f"cwd = {json.dumps(str(FIXTURES))}\n"
-        'isolation = "sandbox"\n'
-        f"network = {json.dumps(hosts)}\n"
-    )
+    config = prober(hosts)
     gw = gateway(config)
     admin = Admin.of(gw)
     admin.wait_ready("egress")
@@ -164,10 +162,9 @@ def test_another_host_on_the_list_needs_approval_again(gateway):
 def test_upstream_add_writes_an_allow_list_and_refuses_a_bad_entry(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    env = {**os.environ, "PORTCULLIS_HOME": str(home)}
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(harness.gateway_bin()), *args], env=env, capture_output=True, text=True, timeout=60)
+        return tk.cli(home, *args, check=False)
 
     done = cli("upstream", "add", "--name", "gh", "--command", "npx", "--isolation", "sandbox",
                "--allow-host", "api.github.com", "--allow-host", "*.slack.com:443")
