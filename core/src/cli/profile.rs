@@ -2,7 +2,7 @@
 //! (`[profiles.NAME]`). The change goes to the file, keeping the person's
 //! comments; a running gateway applies it within a second.
 
-use portcullis::config::{ConfigEditor, Overrides, ProfileConfig, SurfaceMode};
+use portcullis::config::{ConfigEditor, Overrides, Paths, ProfileConfig, Settings, SurfaceMode};
 use portcullis::serve::load_settings;
 use portcullis::store::Store;
 use portcullis::ProfileView;
@@ -20,7 +20,7 @@ pub(crate) async fn run(cmd: ProfileCommand) -> anyhow::Result<()> {
             replace,
             config,
         } => {
-            let (paths, _) = load_settings(config.config.as_deref(), &Overrides::default())?;
+            let paths = Paths::resolve(config.config.as_deref())?;
             if !replace
                 && ConfigEditor::open(&paths.config)?
                     .profile_names()
@@ -110,10 +110,7 @@ pub(crate) async fn run(cmd: ProfileCommand) -> anyhow::Result<()> {
 }
 
 /// The profiles with the clients bound to each (none if the store cannot be read).
-fn views(
-    paths: &portcullis::config::Paths,
-    settings: &portcullis::config::Settings,
-) -> Vec<ProfileView> {
+fn views(paths: &Paths, settings: &Settings) -> Vec<ProfileView> {
     let clients = Store::open(paths.database())
         .ok()
         .and_then(|store| portcullis::list_clients(&store).ok())
