@@ -516,11 +516,8 @@ fn a_request_finds_a_tool_that_shares_no_word_with_it() {
     assert!(explanation.contains(", fused "), "{explanation}");
 }
 
-#[test]
-fn a_request_about_nothing_indexed_finds_nothing_in_hybrid_too() {
-    if !has_model() {
-        return;
-    }
+/// A hybrid index of two tools of server `sea`.
+fn sea_index() -> SearchIndex {
     let index = SearchIndex::in_memory().unwrap();
     index
         .replace_server(
@@ -531,6 +528,15 @@ fn a_request_about_nothing_indexed_finds_nothing_in_hybrid_too() {
             ],
         )
         .unwrap();
+    index
+}
+
+#[test]
+fn a_request_about_nothing_indexed_finds_nothing_in_hybrid_too() {
+    if !has_model() {
+        return;
+    }
+    let index = sea_index();
     let opts = SearchOptions::default();
     // Words no tool has and the model can only spell out letter by letter.
     assert_eq!(names(&index, "zzyzx qwxv", &opts), Vec::<String>::new());
@@ -546,16 +552,7 @@ fn explain_gives_both_signals_of_a_lexical_match() {
     if !has_model() {
         return;
     }
-    let index = SearchIndex::in_memory().unwrap();
-    index
-        .replace_server(
-            "sea",
-            &[
-                tool("sea", "gauge", "Reports the tide tables of a harbour."),
-                tool("sea", "forecast", "Weather forecast for a city"),
-            ],
-        )
-        .unwrap();
+    let index = sea_index();
     let opts = SearchOptions {
         explain: true,
         ..SearchOptions::default()
