@@ -153,7 +153,12 @@ def test_another_host_on_the_list_needs_approval_again(gateway):
     path, edit = gw.home / "config.toml", gw.home / "config.toml.edit"
     edit.write_text(path.read_text().replace(json.dumps(hosts), json.dumps(hosts + ["*.portcullis-test.example"])))
     os.replace(edit, path)
-    tk.wait_until(lambda: admin.server("egress")["state"] == "pending", "the server to wait for approval after its list grew")
+    # While its old process stops, the server is briefly not listed at all (the gateway
+    # lists it again once the new one is made).
+    tk.wait_until(
+        lambda: admin.servers().get("egress", {}).get("state") == "pending",
+        "the server to wait for approval after its list grew",
+    )
     assert admin.server("egress")["pid"] is None, "it is not running with the new list"
     tk.cli(gw.home, "upstream", "approve", "--name", "egress")
     admin.wait_ready("egress")

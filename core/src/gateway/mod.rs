@@ -556,22 +556,18 @@ impl Gateway {
                 "[telemetry] changed: the new settings take effect when the gateway next starts"
             );
         }
-        // A changed server stays listed (stopping) until its new handle takes
-        // its place; only a removed one leaves the list at once.
         let mut stops = Vec::new();
         for (name, server) in &old.servers {
             if new.servers.get(name) != Some(server) {
-                let mut ups = self
+                if let Some(h) = self
                     .inner
                     .upstreams
                     .write()
-                    .unwrap_or_else(|p| p.into_inner());
-                let h = if new.servers.contains_key(name) {
-                    ups.get(name).cloned()
-                } else {
-                    ups.shift_remove(name)
-                };
-                stops.extend(h);
+                    .unwrap_or_else(|p| p.into_inner())
+                    .shift_remove(name)
+                {
+                    stops.push(h);
+                }
             }
         }
         for h in &stops {
