@@ -5,6 +5,10 @@
 //! Also embeds the tool-search embedding model when it has been made
 //! (`scripts/embed-model/make.sh` writes `core/model/tool-embed.bin`; `PORTCULLIS_EMBED_MODEL`
 //! names another file): writes `$OUT_DIR/embed_model.rs` with `MODEL_BYTES`, `None` without it.
+//!
+//! And the container egress relay (`relay/main.rs`), compiled with `rustc` alone into a static
+//! binary for Linux targets: `$OUT_DIR/egress_relay.rs` with `RELAY_BYTES`, `None` where it
+//! cannot be made (another OS, or no static C library), said as a build warning.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -30,6 +34,78 @@ fn main() {
         .join("ui_assets.rs");
     std::fs::write(dest, out).expect("writing ui_assets.rs");
     embed_model(&manifest);
+    build_relay(&manifest);
+}
+
+fn build_relay(manifest: &Path) {
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let sources = [
+        manifest.join("relay").join("main.rs"),
+        manifest.join("src").join("isolation").join("relay_loop.rs"),
+    ];
+    for source in &sources {
+        println!("cargo:rerun-if-changed={}", source.display());
+    }
+    let target = std::env::var("TARGET").expect("cargo sets TARGET");
+    let binary = out.join("portcullis-egress-relay");
+    let made = if target.contains("-linux-") {
+        let fresh = modified(&binary).is_some_and(|made| {
+            sources
+                .iter()
+                .all(|s| modified(s).is_some_and(|changed| changed <= made))
+        });
+        fresh || compile_relay(&sources[0], &binary, &target)
+    } else {
+        false
+    };
+    let code = if made {
+        format!(
+            "/// The container egress relay built for this binary's target.\npub(crate) static RELAY_BYTES: Option<&[u8]> = Some(include_bytes!({:?}));\n",
+            binary.display().to_string()
+        )
+    } else {
+        "/// No container egress relay was built for this target.\npub(crate) static RELAY_BYTES: Option<&[u8]> = None;\n".to_owned()
+    };
+    std::fs::write(out.join("egress_relay.rs"), code).expect("writing egress_relay.rs");
+}
+
+/// A static, stripped, size-optimised binary: it must run in any image.
+fn compile_relay(source: &Path, binary: &Path, target: &str) -> bool {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let status = std::process::Command::new(rustc)
+        .args([
+            "--edition=2021",
+            "--crate-name=portcullis_egress_relay",
+            "--target",
+            target,
+        ])
+        .args([
+            "-C",
+            "opt-level=s",
+            "-C",
+            "panic=abort",
+            "-C",
+            "strip=symbols",
+        ])
+        .args(["-C", "target-feature=+crt-static", "-o"])
+        .arg(binary)
+        .arg(source)
+        .status();
+    match status {
+        Ok(s) if s.success() => true,
+        Ok(s) => {
+            println!("cargo:warning=the container egress relay did not build ({s}); Docker servers with an allow list will refuse to start (is the static C library, libc6-dev, installed?)");
+            false
+        }
+        Err(e) => {
+            println!("cargo:warning=could not run rustc for the container egress relay: {e}");
+            false
+        }
+    }
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).ok()?.modified().ok()
 }
 
 fn embed_model(manifest: &Path) {

@@ -1,15 +1,16 @@
 //! `isolation = "docker"` with an egress allow list, against a real Docker
-//! engine: the server's container sits on an internal network of its own,
-//! where only the gateway's egress proxy answers, and reaches the listed
-//! host and nothing else.
+//! engine: the server's container has no network but loopback, where the
+//! egress relay carries connections to the gateway's egress proxy, and
+//! reaches the listed host and nothing else.
 //!
 //! The hosts are two containers of the test image serving HTTP
 //! (`portcullis-probe-server --http`) on a network this test creates: the
 //! allowed one answers through the proxy; the other is refused by address,
 //! a name not on the list is refused, a direct connection finds no route,
-//! and no name resolves inside. The refusals are in the activity log; the
-//! server's network goes when the gateway stops, and at its next start when
-//! it was killed.
+//! no name resolves inside, and a service listening on every address of
+//! this machine is reached at none of them. The refusals are in the
+//! activity log; the proxy's folder goes when the gateway stops, and at its
+//! next start when it was killed.
 
 mod common;
 
@@ -18,8 +19,7 @@ use std::time::{Duration, Instant};
 
 use bollard::models::{ContainerCreateBody, HostConfig, NetworkCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
-    RemoveContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 use bollard::Docker;
 use rmcp::model::CallToolRequestParam;
@@ -165,28 +165,50 @@ impl Drop for Hosts {
     }
 }
 
-/// The names of the networks the gateway made for `server`.
-async fn networks_of(docker: &Docker, server: &str) -> Vec<String> {
-    let filters = HashMap::from([(
-        "label".to_owned(),
-        vec![format!("{}={server}", portcullis::isolation::LABEL_SERVER)],
-    )]);
-    let options = ListNetworksOptionsBuilder::default()
-        .filters(&filters)
-        .build();
+/// The host's address on the engine's network `name`.
+async fn host_address_on(docker: &Docker, name: &str) -> Option<String> {
     docker
-        .list_networks(Some(options))
+        .inspect_network(name, None)
         .await
-        .expect("list networks")
+        .ok()?
+        .ipam?
+        .config?
         .into_iter()
-        .filter_map(|n| n.name)
-        .collect()
+        .find_map(|c| c.gateway.filter(|g| !g.is_empty()))
+}
+
+/// This machine's non-loopback addresses a container could try: on the
+/// engine's default bridge, on the test's network, and the default route's
+/// source (no packet is sent to find it).
+async fn host_addresses(docker: &Docker, network: &str) -> Vec<String> {
+    let mut all = Vec::new();
+    for name in ["bridge", network] {
+        all.extend(host_address_on(docker, name).await);
+    }
+    let routed = std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|u| u.connect("192.0.2.1:9").and(u.local_addr()));
+    if let Ok(local) = routed {
+        all.push(local.ip().to_string());
+    }
+    all.retain(|a| a != "0.0.0.0");
+    all.dedup();
+    all
+}
+
+/// The egress folders of the containers the gateway of `home` runs.
+fn egress_folders(home: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(home.join("container-egress"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_allow_list_reaches_only_its_hosts_from_an_internal_network() {
-    let Some(docker) =
-        engine("an_allow_list_reaches_only_its_hosts_from_an_internal_network").await
+async fn an_allow_list_reaches_only_its_hosts_through_the_relay() {
+    let Some(docker) = engine("an_allow_list_reaches_only_its_hosts_through_the_relay").await
     else {
         return;
     };
@@ -194,7 +216,7 @@ async fn an_allow_list_reaches_only_its_hosts_from_an_internal_network() {
     let mut hosts = Hosts::start(&docker).await;
     let allowed = hosts.serve(&image, "allowed").await;
     let other = hosts.serve(&image, "other").await;
-    // Unique per run: the network label names it, and an earlier run's must not count.
+    // Unique per run: the container label names it, and an earlier run's must not count.
     let server = format!("egress{}", unique());
 
     let dir = tempfile::tempdir().expect("a temp dir");
@@ -215,15 +237,12 @@ async fn an_allow_list_reaches_only_its_hosts_from_an_internal_network() {
         .unwrap_or_else(|e| panic!("initialize failed: {e}\n{}", gw.stderr()));
     let tool = |name: &str| format!("{server}__{name}");
 
-    // Its own network: one interface besides loopback, and the proxy named.
+    // No network but loopback, the relay named as its proxy, one folder for it.
     let interfaces = call(&client, &tool("interfaces"), json!({})).await;
-    assert!(
-        interfaces.split(',').any(|i| i.starts_with("eth")),
-        "{interfaces}"
-    );
+    assert_eq!(interfaces, "lo");
     let proxy = call(&client, &tool("env"), json!({ "name": "HTTPS_PROXY" })).await;
-    assert!(proxy.starts_with("http://"), "{proxy}");
-    assert_eq!(networks_of(&docker, &server).await.len(), 1);
+    assert!(proxy.starts_with("http://127.0.0.1:"), "{proxy}");
+    assert_eq!(egress_folders(&home).len(), 1);
 
     // The allowed host answers through the proxy.
     let target = format!("{allowed}:{HTTP_PORT}");
@@ -271,6 +290,25 @@ async fn an_allow_list_reaches_only_its_hosts_from_an_internal_network() {
         "lookups fail at once, no query waits for an answer"
     );
 
+    // Nor is a service of this machine reached, at any of its addresses.
+    let service = std::net::TcpListener::bind("0.0.0.0:0").expect("listen on every address");
+    let port = service.local_addr().expect("its port").port();
+    let addresses = host_addresses(&docker, &hosts.network).await;
+    assert!(!addresses.is_empty());
+    for address in &addresses {
+        assert!(
+            std::net::TcpStream::connect((address.as_str(), port)).is_ok(),
+            "the service answers at {address} from this machine"
+        );
+        let got = call(
+            &client,
+            &tool("try_connect"),
+            json!({ "host": address, "port": port }),
+        )
+        .await;
+        assert!(got.starts_with("failed"), "{address}: {got}");
+    }
+
     // Each refusal is in the activity log with the server and the host.
     let deadline = Instant::now() + Duration::from_secs(20);
     let refused = loop {
@@ -293,35 +331,27 @@ async fn an_allow_list_reaches_only_its_hosts_from_an_internal_network() {
         );
     }
 
-    // A killed gateway leaves the network; its next start removes it. A
-    // gateway that stops removes its own.
+    // A killed gateway leaves the proxy's folder; its next start removes it.
+    // A gateway that stops removes its own.
     drop(client);
     let mut gw = gw;
-    let first = networks_of(&docker, &server).await;
+    let first = egress_folders(&home);
     gw.kill_hard();
-    assert_eq!(
-        networks_of(&docker, &server).await,
-        first,
-        "killed: nothing removed it"
-    );
+    assert_eq!(egress_folders(&home), first, "killed: nothing removed it");
     let gw = Gateway::start(&home);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while networks_of(&docker, &server).await.contains(&first[0]) {
+    while egress_folders(&home).contains(&first[0]) {
         assert!(
             Instant::now() < deadline,
-            "the orphan network {first:?} was not removed"
+            "the orphan folder {first:?} was not removed"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let stderr = gw.stop();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !networks_of(&docker, &server).await.is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the server's network was not removed\n--- gateway stderr ---\n{stderr}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    assert!(
+        egress_folders(&home).is_empty(),
+        "the proxy's folder was not removed\n--- gateway stderr ---\n{stderr}"
+    );
     // Nor a container, even one whose start the stop interrupted.
     let filters = HashMap::from([(
         "label".to_owned(),

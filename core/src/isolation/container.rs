@@ -6,8 +6,8 @@
 //! From creation on, the container is removed on every path: when it exits,
 //! when the connection is cancelled (stop with a grace period, then remove),
 //! when starting fails, and when the starting future is dropped. A server
-//! with an allow list gets its own internal network and egress proxy
-//! (`egress_network.rs`), which go with the container.
+//! with an allow list gets its own egress proxy, reached through the relay
+//! that runs its command (`container_egress.rs`); they go with the container.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,10 +27,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::container_egress::{self, SocketFolder};
 use super::docker::engine_error;
-use super::egress_network::{self, NetworkGuard};
-use super::egress_proxy::{EgressProxy, RefusalSink};
-use super::spec::{create_body, ContainerSpec, EgressSpec};
+use super::egress_proxy::RefusalSink;
+use super::spec::{create_body, ContainerSpec};
 use super::{DockerRuntime, IsolationError};
 use crate::config::{DockerSettings, Network};
 use crate::protocol::Message;
@@ -97,21 +97,12 @@ pub(crate) async fn spawn_container(
         }
     }
     let name = format!("portcullis-{}-{:08x}", opts.server, rand::random::<u32>());
-    // With an allow list: its own internal network, and a proxy on the host's address there.
-    let resolv_conf = runtime.data().join(egress_network::RESOLV_CONF);
-    let mut network_guard = None;
+    // With an allow list: its proxy, and the relay that reaches it.
     let egress = match &opts.settings.network {
-        Network::Allow(list) => {
-            egress_network::write_resolv_conf(&resolv_conf)?;
-            let network = format!("{name}-egress");
-            let (net, guard) =
-                egress_network::create(&docker, &network, runtime.labels(opts.server), tasks)
-                    .await?;
-            // From here on it goes on every path, as the container does.
-            network_guard = Some(guard);
-            let (proxy, at) = EgressProxy::bind_tcp(net.gateway, net.subnet).await?;
-            Some((net.name, proxy, format!("http://{at}"), list.clone()))
-        }
+        Network::Allow(list) => Some((
+            container_egress::prepare(runtime.data(), &name)?,
+            list.clone(),
+        )),
         Network::Off | Network::On => None,
     };
     let spec = ContainerSpec {
@@ -126,11 +117,7 @@ pub(crate) async fn spawn_container(
             let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
             super::spec::default_user(uid, gid)
         })),
-        egress: egress.as_ref().map(|(network, _, proxy, _)| EgressSpec {
-            network: network.as_str(),
-            proxy: proxy.clone(),
-            resolv_conf: &resolv_conf,
-        }),
+        egress: egress.as_ref().map(|(e, _)| &e.mounts),
     };
     // The engine's work runs as a task, and what it made is guarded at once:
     // a start abandoned while it is under way (the gateway stopping) leaves
@@ -145,7 +132,7 @@ pub(crate) async fn spawn_container(
             .map(|created| Guard {
                 docker: engine.clone(),
                 id: created.id,
-                network: None,
+                folder: None,
                 tasks: tracker,
                 armed: true,
             });
@@ -158,7 +145,11 @@ pub(crate) async fn spawn_container(
             message: "the request was abandoned".into(),
         })?
         .map_err(|e| engine_error("create the container", e))?;
-    guard.network = network_guard;
+    // From here on the proxy's folder goes with the container, on every path.
+    let egress = egress.map(|(e, list)| {
+        guard.folder = Some(e.folder);
+        (e.proxy, list)
+    });
     let id = guard.id.clone();
     let attach = AttachContainerOptionsBuilder::default()
         .stdin(true)
@@ -176,7 +167,7 @@ pub(crate) async fn spawn_container(
         .map_err(|e| engine_error("start the container", e))?;
 
     let cancel = parent.child_token();
-    if let Some((_, proxy, _, list)) = egress {
+    if let Some((proxy, list)) = egress {
         proxy.serve(
             opts.server.to_owned(),
             list,
@@ -261,7 +252,7 @@ pub(crate) async fn spawn_container(
             Some(None) => "its container ended".to_owned(),
         };
         remove(&docker, &id).await;
-        guard.disarm().await;
+        guard.disarm();
         signal.close(reason);
         c.cancel();
     });
@@ -315,19 +306,17 @@ async fn remove(docker: &Docker, id: &str) {
 struct Guard {
     docker: Docker,
     id: String,
-    /// Its internal network, removed after it.
-    network: Option<NetworkGuard>,
+    /// Its egress proxy's folder, removed after it.
+    folder: Option<SocketFolder>,
     tasks: TaskTracker,
     armed: bool,
 }
 
 impl Guard {
-    /// The container was removed already; its network goes now.
-    async fn disarm(mut self) {
+    /// The container was removed already; its folder goes now.
+    fn disarm(mut self) {
         self.armed = false;
-        if let Some(network) = self.network.take() {
-            network.remove().await;
-        }
+        drop(self.folder.take());
     }
 }
 
@@ -338,13 +327,11 @@ impl Drop for Guard {
         }
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let (docker, id) = (self.docker.clone(), std::mem::take(&mut self.id));
-            let network = self.network.take();
+            let folder = self.folder.take();
             self.tasks.spawn_on(
                 async move {
                     remove(&docker, &id).await;
-                    if let Some(network) = network {
-                        network.remove().await;
-                    }
+                    drop(folder);
                 },
                 &rt,
             );

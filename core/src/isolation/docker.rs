@@ -90,20 +90,8 @@ impl DockerRuntime {
                     tracing::warn!("could not remove containers left by an earlier gateway: {e}");
                 }
             }
-            // After the containers: a network with a container on it stays.
-            match super::egress_network::remove_orphans(&docker, &self.0.home, &self.0.gateway)
-                .await
-            {
-                Ok(removed) if removed.is_empty() => {}
-                Ok(removed) => tracing::info!(
-                    "removed {} network(s) left by an earlier gateway on this home: {}",
-                    removed.len(),
-                    removed.join(", ")
-                ),
-                Err(e) => {
-                    tracing::warn!("could not remove networks left by an earlier gateway: {e}");
-                }
-            }
+            // After the containers, before this gateway makes any: their proxies' folders.
+            super::container_egress::remove_orphans(&self.0.data);
             *swept = true;
         }
         Ok(docker)

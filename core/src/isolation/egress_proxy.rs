@@ -3,9 +3,10 @@
 //! such server, in-process. For the sandbox it listens on a Unix socket in
 //! the server's private folder (a Unix socket crosses network namespaces
 //! through the file system; the launcher relays `127.0.0.1:PORT` inside the
-//! namespace to it). For a container it listens on the host's address on the
-//! container's own internal Docker network (`egress_network.rs`) and serves
-//! only peers of that network's subnet.
+//! namespace to it). A container's proxy listens the same way, on a socket
+//! in a folder of its own mounted into the container, where the container's
+//! relay (`core/relay/main.rs`) carries `127.0.0.1:PORT` to it
+//! (`container_egress.rs`).
 //!
 //! It speaks HTTP/1.1 proxying: `CONNECT host:port` (a tunnel, for HTTPS)
 //! and absolute-form requests (`GET http://host/path`, plain HTTP, one
@@ -23,8 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UnixListener};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -72,28 +73,17 @@ pub(crate) type RefusalSink = Arc<dyn Fn(EgressRefusal) + Send + Sync>;
 
 /// A bound proxy, not yet serving.
 pub(crate) struct EgressProxy {
-    listener: Listener,
+    listener: UnixListener,
     /// The Unix socket's path and its inode, removed when the proxy stops
     /// (unless a later proxy of the same server has bound the path since).
-    path: Option<(PathBuf, u64)>,
+    path: (PathBuf, u64),
 }
-
-enum Listener {
-    Unix(UnixListener),
-    /// Serves only peers whose address is in `peers` (a network and its prefix length).
-    Tcp {
-        listener: TcpListener,
-        peers: (IpAddr, u8),
-    },
-}
-
-/// A client connection, either kind.
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 impl EgressProxy {
-    /// Binds `<dir>/egress.sock`, replacing a socket a previous run left.
-    pub(crate) fn bind(dir: &Path) -> Result<Self, IsolationError> {
+    /// Binds `<dir>/egress.sock`, replacing a socket a previous run left;
+    /// `shared`, any user may connect to it (a container's user may not be
+    /// the gateway's: its folder is what keeps others out).
+    pub(crate) fn bind(dir: &Path, shared: bool) -> Result<Self, IsolationError> {
         let path = dir.join(SOCKET_NAME);
         let fail = |e: io::Error| {
             IsolationError::Egress {
@@ -111,41 +101,21 @@ impl EgressProxy {
         let folder = std::fs::File::open(dir).map_err(fail)?;
         let short = short_path(&folder, SOCKET_NAME);
         let listener = UnixListener::bind(&short).map_err(fail)?;
+        if shared {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&short, std::fs::Permissions::from_mode(0o666))
+                .map_err(fail)?;
+        }
         let inode = inode(&path).map_err(fail)?;
         Ok(Self {
-            listener: Listener::Unix(listener),
-            path: Some((path, inode)),
+            listener,
+            path: (path, inode),
         })
     }
 
-    /// Binds `address:0` (the host's address on a container's network),
-    /// serving only peers in `peers` (that network's subnet); returns where
-    /// it listens.
-    pub(crate) async fn bind_tcp(
-        address: IpAddr,
-        peers: (IpAddr, u8),
-    ) -> Result<(Self, SocketAddr), IsolationError> {
-        let fail = |e: io::Error| {
-            IsolationError::Egress {
-            message: format!("binding {address}, this machine's address on the container's network: {e}"),
-            hint: "the proxy listens where the engine's networks are, so the engine must run on this machine (not in a VM, as Docker Desktop's does); use isolation = \"sandbox\", or network = true".into(),
-        }
-        };
-        let listener = TcpListener::bind((address, 0)).await.map_err(fail)?;
-        let local = listener.local_addr().map_err(fail)?;
-        let listener = Listener::Tcp { listener, peers };
-        Ok((
-            Self {
-                listener,
-                path: None,
-            },
-            local,
-        ))
-    }
-
-    /// The Unix socket's path (`None` for a TCP proxy).
-    pub(crate) fn path(&self) -> Option<&Path> {
-        self.path.as_ref().map(|(p, _)| p.as_path())
+    /// The Unix socket's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path.0
     }
 
     /// Serves connections until `cancel`, then removes the socket.
@@ -170,10 +140,10 @@ impl EgressProxy {
                     break;
                 };
                 let accepted = tokio::select! {
-                    a = accept(&self.listener) => a,
+                    a = self.listener.accept() => a,
                     () = cancel.cancelled() => break,
                 };
-                let Ok(Some(stream)) = accepted else {
+                let Ok((stream, _)) = accepted else {
                     continue;
                 };
                 let (ctx, cancel) = (ctx.clone(), cancel.clone());
@@ -189,54 +159,12 @@ impl EgressProxy {
                     drop(slot);
                 });
             }
-            if let Some((path, ours)) = &self.path {
-                if inode(path).is_ok_and(|now| now == *ours) {
-                    let _ = std::fs::remove_file(path);
-                }
+            let (path, ours) = &self.path;
+            if inode(path).is_ok_and(|now| now == *ours) {
+                let _ = std::fs::remove_file(path);
             }
         });
     }
-}
-
-/// The next connection; `None` for a TCP peer outside the served subnet
-/// (closed at once: another container's proxy is not its way out).
-async fn accept(listener: &Listener) -> io::Result<Option<Box<dyn Stream>>> {
-    match listener {
-        Listener::Unix(l) => Ok(Some(Box::new(l.accept().await?.0))),
-        Listener::Tcp { listener, peers } => {
-            let (stream, peer) = listener.accept().await?;
-            if in_subnet(peer.ip(), *peers) {
-                Ok(Some(Box::new(stream)))
-            } else {
-                tracing::warn!(%peer, "egress proxy: a connection from outside its network was closed");
-                Ok(None)
-            }
-        }
-    }
-}
-
-/// Whether `ip` is in the network `net`/`prefix`.
-pub(crate) fn in_subnet(ip: IpAddr, (net, prefix): (IpAddr, u8)) -> bool {
-    let bits = |ip: IpAddr| -> (u128, u8) {
-        match ip {
-            IpAddr::V4(a) => (u128::from(u32::from(a)) << 96, 32),
-            IpAddr::V6(a) => (u128::from(a), 128),
-        }
-    };
-    let ip = match ip {
-        IpAddr::V6(a) => a.to_ipv4_mapped().map_or(IpAddr::V6(a), IpAddr::V4),
-        v4 => v4,
-    };
-    let ((a, width_a), (b, width_b)) = (bits(ip), bits(net));
-    if width_a != width_b || prefix > width_a {
-        return false;
-    }
-    let mask = if prefix == 0 {
-        0
-    } else {
-        u128::MAX << (128 - u32::from(prefix))
-    };
-    a & mask == b & mask
 }
 
 /// The inode of the file at `path`.
@@ -273,7 +201,7 @@ struct Request {
     forward: Option<Vec<u8>>,
 }
 
-async fn handle(mut client: Box<dyn Stream>, ctx: &Context) -> io::Result<()> {
+async fn handle(mut client: UnixStream, ctx: &Context) -> io::Result<()> {
     let Ok(read) = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut client)).await else {
         return respond(&mut client, 408, "the request head took too long").await;
     };
@@ -327,7 +255,7 @@ async fn handle(mut client: Box<dyn Stream>, ctx: &Context) -> io::Result<()> {
 
 /// Reads up to the blank line that ends the head: the head, and what came
 /// after it. `None` when the head is longer than [`MAX_HEAD`].
-async fn read_head(client: &mut Box<dyn Stream>) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
+async fn read_head(client: &mut UnixStream) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     loop {
@@ -472,7 +400,7 @@ async fn connect(host: &str, port: u16) -> io::Result<TcpStream> {
 }
 
 /// Answers with `status` and a one-line text body, and closes.
-async fn respond(client: &mut Box<dyn Stream>, status: u16, why: &str) -> io::Result<()> {
+async fn respond(client: &mut UnixStream, status: u16, why: &str) -> io::Result<()> {
     let reason = match status {
         400 => "Bad Request",
         403 => "Forbidden",

@@ -20,8 +20,8 @@
 //! and removed at the next start if the gateway died.
 
 mod container;
+mod container_egress;
 mod docker;
-mod egress_network;
 mod egress_proxy;
 #[cfg(target_os = "linux")]
 mod egress_relay;
@@ -33,6 +33,8 @@ mod landlock_rules;
 mod launcher;
 mod mounts;
 mod orphans;
+#[cfg(target_os = "linux")]
+mod relay_loop;
 mod sandbox;
 mod sandbox_rules;
 #[cfg(target_os = "linux")]

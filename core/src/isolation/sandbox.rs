@@ -126,8 +126,8 @@ pub(crate) async fn spawn_sandboxed(
     let proxy = match &opts.settings.network {
         Network::Allow(list) => {
             let root = private.home.parent().unwrap_or(opts.data);
-            let proxy = EgressProxy::bind(root)?;
-            rules.egress = proxy.path().map(Path::to_path_buf);
+            let proxy = EgressProxy::bind(root, false)?;
+            rules.egress = Some(proxy.path().to_path_buf());
             Some((proxy, list.clone()))
         }
         Network::Off | Network::On => None,

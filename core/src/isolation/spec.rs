@@ -1,9 +1,10 @@
 //! The container an isolated server runs in, as a create request: what it
 //! runs, and the hardening that holds unless the server's config says more.
 //!
-//! - no network (only a loopback interface) unless `network = true`, or
-//!   with an allow list its own internal network, where only the egress
-//!   proxy answers (`egress_network.rs`);
+//! - no network (only a loopback interface) unless `network = true`; with
+//!   an allow list no network either, and the egress relay as entrypoint,
+//!   carrying loopback connections to the gateway's egress proxy
+//!   (`container_egress.rs`);
 //! - a read-only root, only the mounts named; a tmpfs on /tmp with noexec and
 //!   nosuid (nothing written there runs), and a separate tmpfs for HOME,
 //!   where package managers (npx, uvx) unpack what they then run;
@@ -24,6 +25,7 @@ use bollard::models::{
 };
 use indexmap::IndexMap;
 
+use super::container_egress::{RELAY_INSIDE, SOCKET_DIR_INSIDE};
 use crate::config::{DockerSettings, Network};
 
 /// The home folder inside a container: its own tmpfs.
@@ -50,20 +52,13 @@ pub(crate) struct ContainerSpec<'a> {
     /// `uid:gid` to run as.
     pub(crate) user: Option<String>,
     /// With an allow list: how it reaches its egress proxy.
-    pub(crate) egress: Option<EgressSpec<'a>>,
+    pub(crate) egress: Option<&'a EgressSpec>,
 }
 
-/// A container's way to its egress proxy (`egress_network.rs`).
-pub(crate) struct EgressSpec<'a> {
-    /// Its own internal network.
-    pub(crate) network: &'a str,
-    /// The proxy's URL, for the proxy variables.
-    pub(crate) proxy: String,
-    /// A host file mounted as its `/etc/resolv.conf`: it names no resolver
-    /// (loopback only), so no name is resolved, nor any query sent, but by
-    /// the proxy.
-    pub(crate) resolv_conf: &'a Path,
-}
+/// A container's way to its egress proxy (`container_egress.rs`): the
+/// relay, the proxy socket's folder, and a `/etc/resolv.conf` naming no
+/// resolver (so no name is resolved, nor any query sent, but by the proxy).
+pub(crate) use super::container_egress::EgressMounts as EgressSpec;
 
 /// The create request for `spec`.
 pub(crate) fn create_body(spec: ContainerSpec<'_>) -> ContainerCreateBody {
@@ -72,13 +67,6 @@ pub(crate) fn create_body(spec: ContainerSpec<'_>) -> ContainerCreateBody {
     if !spec.env.contains_key("HOME") {
         // The root is read-only: tools that keep caches under HOME (npm, uv) write there.
         env.push(format!("HOME={HOME}"));
-    }
-    if let Some(egress) = &spec.egress {
-        env.extend(
-            super::egress_proxy::PROXY_VARS
-                .iter()
-                .map(|var| format!("{var}={}", egress.proxy)),
-        );
     }
     // Both count against the memory limit; a quarter of it each at most.
     let tmpfs = HashMap::from([
@@ -103,14 +91,16 @@ pub(crate) fn create_body(spec: ContainerSpec<'_>) -> ContainerCreateBody {
         .iter()
         .map(|m| bind(&m.host, &m.container.display().to_string(), m.read_only))
         .collect();
-    if let Some(egress) = &spec.egress {
-        mounts.push(bind(egress.resolv_conf, "/etc/resolv.conf", true));
+    if let Some(egress) = spec.egress {
+        mounts.push(bind(&egress.relay, RELAY_INSIDE, true));
+        mounts.push(bind(&egress.sockets, SOCKET_DIR_INSIDE, true));
+        mounts.push(bind(&egress.resolv_conf, "/etc/resolv.conf", true));
     }
     let host_config = HostConfig {
-        network_mode: Some(match (&s.network, &spec.egress) {
-            (Network::On, _) => "bridge".to_owned(),
-            (Network::Allow(_), Some(egress)) => egress.network.to_owned(),
-            _ => "none".to_owned(),
+        // An allow list has no network either: its way out is the relay.
+        network_mode: Some(match s.network {
+            Network::On => "bridge".to_owned(),
+            Network::Off | Network::Allow(_) => "none".to_owned(),
         }),
         readonly_rootfs: Some(true),
         tmpfs: Some(tmpfs),
@@ -137,8 +127,12 @@ pub(crate) fn create_body(spec: ContainerSpec<'_>) -> ContainerCreateBody {
     };
     ContainerCreateBody {
         image: Some(s.image.clone()),
-        // The command is the entrypoint, so an image's own entrypoint cannot change what runs.
-        entrypoint: Some(vec![spec.command.to_owned()]),
+        // The command is the entrypoint, so an image's own entrypoint cannot
+        // change what runs; with an allow list the relay runs it.
+        entrypoint: Some(match spec.egress {
+            Some(egress) => egress.entrypoint(spec.command),
+            None => vec![spec.command.to_owned()],
+        }),
         cmd: Some(spec.args.to_vec()),
         env: Some(env),
         working_dir: spec.cwd.map(|p| p.display().to_string()),
@@ -247,6 +241,11 @@ mod tests {
                 "api.github.com".into(),
             ])))
             .unwrap();
+        let egress = EgressSpec {
+            relay: "/data/egress-relay".into(),
+            sockets: "/data/container-egress/c".into(),
+            resolv_conf: "/data/egress-resolv.conf".into(),
+        };
         let allowed = create_body(ContainerSpec {
             command: "npx",
             args: &args,
@@ -258,28 +257,33 @@ mod tests {
             },
             labels: HashMap::new(),
             user: None,
-            egress: Some(EgressSpec {
-                network: "portcullis-x-egress",
-                proxy: "http://172.18.0.1:4000".into(),
-                resolv_conf: Path::new("/data/egress-resolv.conf"),
-            }),
+            egress: Some(&egress),
         });
         let hc = allowed.host_config.unwrap();
-        assert_eq!(hc.network_mode.as_deref(), Some("portcullis-x-egress"));
-        let resolv = hc.mounts.unwrap().pop().unwrap();
+        assert_eq!(hc.network_mode.as_deref(), Some("none"));
+        let mounts: Vec<_> = hc
+            .mounts
+            .unwrap()
+            .into_iter()
+            .skip(1)
+            .map(|m| (m.source.unwrap(), m.target.unwrap(), m.read_only))
+            .collect();
+        let ro = |host: &str, inside: &str| (host.to_owned(), inside.to_owned(), Some(true));
         assert_eq!(
-            (resolv.target.as_deref(), resolv.read_only),
-            (Some("/etc/resolv.conf"), Some(true))
+            mounts,
+            [
+                ro("/data/egress-relay", "/.portcullis/relay"),
+                ro("/data/container-egress/c", "/.portcullis/egress"),
+                ro("/data/egress-resolv.conf", "/etc/resolv.conf"),
+            ]
         );
-        let env = allowed.env.unwrap();
-        assert!(
-            env.contains(&"HTTPS_PROXY=http://172.18.0.1:4000".to_owned()),
-            "{env:?}"
+        let entry = allowed.entrypoint.unwrap();
+        assert_eq!(
+            (entry[0].as_str(), entry.last().map(String::as_str)),
+            ("/.portcullis/relay", Some("npx"))
         );
-        assert!(
-            env.contains(&"all_proxy=http://172.18.0.1:4000".to_owned()),
-            "{env:?}"
-        );
+        assert_eq!(allowed.cmd, Some(args.clone()));
+        assert!(!allowed.env.unwrap().iter().any(|e| e.contains("PROXY")));
     }
 
     #[test]
