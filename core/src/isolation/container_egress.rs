@@ -212,4 +212,52 @@ mod tests {
             assert!(!dir.path().join(SOCKETS).exists());
         });
     }
+
+    /// The relay itself, run on this machine: it points the variables at a
+    /// loopback port that reaches the socket, runs the command, and stops
+    /// the command from starting when the socket cannot be reached.
+    #[test]
+    fn the_relay_carries_its_port_to_the_socket_and_runs_the_command() {
+        use std::io::{Read, Write};
+        let dir = tempfile::tempdir().unwrap();
+        let relay = dir.path().join("relay");
+        write_relay(&relay).unwrap();
+        let socket = dir.path().join("s.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let out = std::process::Command::new(&relay)
+            .args([
+                "--socket",
+                socket.to_str().unwrap(),
+                "--var",
+                "HTTPS_PROXY",
+                "--",
+            ])
+            .args(["sh", "-c", "echo $HTTPS_PROXY"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        // The relay's own check of the socket, then the connection below.
+        drop(listener.accept().unwrap());
+        let url = String::from_utf8(out.stdout).unwrap();
+        let port = url.trim().strip_prefix("http://127.0.0.1:").expect(&url);
+        let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port.parse().unwrap())).unwrap();
+        tcp.write_all(b"ping").unwrap();
+        let (mut unix, _) = listener.accept().unwrap();
+        let mut got = [0u8; 4];
+        unix.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"ping");
+
+        drop(listener);
+        std::fs::remove_file(&socket).unwrap();
+        let out = std::process::Command::new(&relay)
+            .args(["--socket", socket.to_str().unwrap(), "--", "true"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(125));
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("cannot reach the gateway's egress proxy"),
+            "{said}"
+        );
+    }
 }
