@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::routes::{error, Api};
+use super::handler::{error, Api};
 use crate::clients::Client;
 use crate::GatewayError;
 

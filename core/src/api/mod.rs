@@ -9,6 +9,7 @@ mod channel;
 mod client;
 mod client_tokens;
 mod connect;
+mod handler;
 mod profiles;
 mod registry;
 mod routes;

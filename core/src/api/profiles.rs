@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::routes::{error, Api};
+use super::handler::{error, Api};
 use crate::config::ProfileConfig;
 
 pub(super) async fn list(State(api): State<Api>) -> Response {

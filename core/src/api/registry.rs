@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use super::routes::{error, Api};
+use super::handler::{error, Api};
 use crate::registry::{InstallRequest, DEFAULT_PAGE};
 
 #[derive(Deserialize)]

@@ -7,7 +7,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::routes::{error, Api};
+use super::handler::{error, Api};
 use crate::secrets::SecretName;
 use crate::GatewayError;
 

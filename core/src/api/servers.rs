@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::routes::{error, Api};
+use super::handler::{error, Api};
 use crate::config::{
     split_words, IsolationKind, NetworkConfig, ServerConfig, TransportKind, ValueOrSecret,
 };

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::routes::{error, Api};
+use super::handler::{error, Api};
 use crate::config::GatewayChange;
 use crate::GatewayError;
 

@@ -17,7 +17,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 
-use super::http::{answer_streaming, json_response};
+use super::answer::{answer_streaming, json_response};
 use crate::gateway::{era_of, Admission, Era, EraSigns, Gateway};
 use crate::protocol::modern::{self, RoutingHeaders};
 use crate::protocol::{http_status_for, raw, ErrorCode, Kind, Message};

@@ -1,5 +1,6 @@
 //! The endpoints clients connect to: streamable HTTP on loopback and stdio.
 
+mod answer;
 mod connections;
 mod guard;
 mod http;

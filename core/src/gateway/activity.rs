@@ -27,7 +27,7 @@ pub(super) async fn write_calls(gw: Gateway, mut rx: mpsc::Receiver<CallRecord>)
     loop {
         let first = tokio::select! {
             r = rx.recv() => r,
-            () = gw.inner.cancel.cancelled() => None,
+            () = gw.inner.life.cancel.cancelled() => None,
         };
         let mut batch: Vec<CallRecord> = first.into_iter().collect();
         // Gather what arrives in the next moment: one transaction for a burst.
@@ -40,7 +40,7 @@ pub(super) async fn write_calls(gw: Gateway, mut rx: mpsc::Receiver<CallRecord>)
                         None => break,
                     },
                     () = tokio::time::sleep_until(until) => break,
-                    () = gw.inner.cancel.cancelled() => break,
+                    () = gw.inner.life.cancel.cancelled() => break,
                 }
             }
         }
@@ -82,7 +82,7 @@ pub(super) fn record_egress_refusal(gw: &Gateway, refusal: crate::isolation::Egr
         refusal.host
     };
     let tool = format!("{EGRESS_TOOL_PREFIX}{host}:{}", refusal.port);
-    if gw.inner.call_events.receiver_count() > 0 {
+    if gw.inner.bus.call_events.receiver_count() > 0 {
         gw.emit(GatewayEvent::CallFinished {
             server: refusal.server.clone(),
             tool: tool.clone(),
@@ -104,7 +104,7 @@ pub(super) fn record_egress_refusal(gw: &Gateway, refusal: crate::isolation::Egr
         response_bytes: 0,
         calls: 1,
     };
-    if gw.inner.calls.try_send(record).is_err() {
+    if gw.inner.bus.calls.try_send(record).is_err() {
         tracing::warn!("the activity log is behind; an egress refusal was not recorded");
     }
 }
@@ -149,7 +149,7 @@ pub(super) fn record_call(
         CallOutcome::Blocked => "blocked",
         _ => "error",
     };
-    if gw.inner.call_events.receiver_count() > 0 {
+    if gw.inner.bus.call_events.receiver_count() > 0 {
         gw.emit(GatewayEvent::CallFinished {
             server: server.to_owned(),
             tool: tool.to_owned(),
@@ -179,16 +179,19 @@ pub(super) fn record_call(
         response_bytes: response_bytes as u64,
         calls: 1,
     };
-    gw.inner.metrics.call(
+    gw.inner.observe.metrics.call(
         &record.server,
         &record.tool,
         &record.outcome,
         record.duration_ms,
     );
     if let Some(client) = &record.client {
-        gw.inner.metrics.client_call(client, &record.outcome);
+        gw.inner
+            .observe
+            .metrics
+            .client_call(client, &record.outcome);
     }
-    if gw.inner.calls.try_send(record).is_err() {
+    if gw.inner.bus.calls.try_send(record).is_err() {
         tracing::warn!("the activity log is behind; a call was not recorded");
     }
 }

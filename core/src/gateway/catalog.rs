@@ -254,7 +254,12 @@ fn adopt(
         item.get(k)
             .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
     };
-    let mut catalog = gw.inner.catalog.lock().unwrap_or_else(|p| p.into_inner());
+    let mut catalog = gw
+        .inner
+        .upstreams
+        .catalog
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     match kind.key {
         "resources" => {
             if let Some(uri) = text("uri") {
@@ -304,7 +309,12 @@ pub(super) fn resource_targets(gw: &Gateway, view: &View, uri: &str) -> Vec<Upst
 /// The server that lists `uri`, or offers the template with the longest
 /// prefix of it, approved or not.
 fn resource_owner(gw: &Gateway, uri: &str) -> Option<String> {
-    let catalog = gw.inner.catalog.lock().unwrap_or_else(|p| p.into_inner());
+    let catalog = gw
+        .inner
+        .upstreams
+        .catalog
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     catalog.resource_owner.get(uri).cloned().or_else(|| {
         catalog
             .template_prefixes
@@ -323,6 +333,7 @@ pub(super) fn resolve_prompt(gw: &Gateway, view: &View, name: &str) -> Option<(S
 fn resolve_any_prompt(gw: &Gateway, name: &str) -> Option<(String, String)> {
     if let Some(found) = gw
         .inner
+        .upstreams
         .catalog
         .lock()
         .unwrap_or_else(|p| p.into_inner())

@@ -223,7 +223,7 @@ impl Gateway {
             super::profiles::check_profile(&self.settings(), p)?;
         }
         let added = add_client(&self.inner.store, name, profile)?;
-        self.inner.client_tokens.reload(&self.inner.store);
+        self.inner.clients.tokens.reload(&self.inner.store);
         tracing::info!(client = name, "a client token was made");
         Ok(added)
     }
@@ -237,7 +237,7 @@ impl Gateway {
         profile: Option<&str>,
     ) -> Result<(), GatewayError> {
         record_token(&self.inner.store, name, token, profile)?;
-        self.inner.client_tokens.reload(&self.inner.store);
+        self.inner.clients.tokens.reload(&self.inner.store);
         Ok(())
     }
 
@@ -249,14 +249,14 @@ impl Gateway {
     /// Removes client `name`: its token stops working at once. Whether it existed.
     pub fn remove_client(&self, name: &str) -> Result<bool, GatewayError> {
         let removed = remove_client(&self.inner.store, name)?;
-        self.inner.client_tokens.reload(&self.inner.store);
+        self.inner.clients.tokens.reload(&self.inner.store);
         Ok(removed)
     }
     /// Who presents `bearer` (the `Authorization` header's token, if any):
     /// the client it names, none when no token is sent and none is
     /// required, or why the request is refused.
     pub fn caller(&self, bearer: Option<&str>) -> Result<Option<Caller>, Refusal> {
-        let tokens = self.inner.client_tokens.snapshot();
+        let tokens = self.inner.clients.tokens.snapshot();
         match bearer {
             Some(token) => tokens
                 .get(&token_hash(token))

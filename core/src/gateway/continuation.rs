@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
+use super::session::InputAsk;
 use super::{Gateway, GatewayError, Session};
 use crate::protocol::modern::Rejection;
 use crate::protocol::{to_raw, ErrorCode, Message};
@@ -42,14 +43,6 @@ pub(super) const TOKEN_PREFIX: &str = "pcs1.";
 
 /// How long to wait for more requests after the first, before asking the client.
 const GATHER: Duration = Duration::from_millis(50);
-
-/// One server-to-client request waiting for the client's answer.
-pub(crate) struct InputAsk {
-    pub(crate) key: String,
-    pub(crate) method: String,
-    pub(crate) params: Value,
-    pub(crate) reply: oneshot::Sender<Value>,
-}
 
 type Answer = Pin<Box<dyn Future<Output = Result<Message, UpstreamError>> + Send>>;
 
@@ -80,14 +73,14 @@ impl Drop for Continuation {
                 .remove(key);
         }
         if let Some(t) = &self.progress_token {
-            self.gw.inner.progress.forget(t);
+            self.gw.inner.clients.progress.forget(t);
         }
         self.session.parked.store(false, Ordering::Relaxed);
-        self.gw.inner.sessions.remove(self.session.id());
+        self.gw.inner.clients.sessions.remove(self.session.id());
         if !self.finished {
             // The client went away or never came back: stop the upstream's work.
             let (upstream, id) = (self.upstream.clone(), self.upstream_id);
-            self.gw.inner.tasks.spawn(async move {
+            self.gw.inner.life.tasks.spawn(async move {
                 upstream
                     .cancel_request(id, "the client did not finish the exchange")
                     .await;
@@ -194,6 +187,7 @@ fn park(c: Continuation) -> Message {
         json!({ "resultType": "input_required", "inputRequests": requests, "requestState": token });
     let gw = c.gw.clone();
     gw.inner
+        .clients
         .parked
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -215,6 +209,7 @@ pub(super) async fn resume(
 ) -> Result<Message, GatewayError> {
     let parked = gw
         .inner
+        .clients
         .parked
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -233,6 +228,7 @@ pub(super) async fn resume(
         );
         // Put it back: the right retry may still come.
         gw.inner
+            .clients
             .parked
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -253,7 +249,7 @@ pub(super) async fn resume(
         }
     }
     if let Some(t) = &c.progress_token {
-        gw.inner.progress.redirect(t, related.clone());
+        gw.inner.clients.progress.redirect(t, related.clone());
     }
     if let Some(k) = &c.inflight_key {
         if let Some(f) = c
@@ -355,7 +351,12 @@ pub(super) async fn ask(
 pub(super) fn expire(gw: &Gateway) {
     let now = Instant::now();
     let expired: Vec<Continuation> = {
-        let mut parked = gw.inner.parked.lock().unwrap_or_else(|p| p.into_inner());
+        let mut parked = gw
+            .inner
+            .clients
+            .parked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let keys: Vec<String> = parked
             .iter()
             .filter(|(_, c)| c.deadline <= now)

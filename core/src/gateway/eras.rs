@@ -163,7 +163,7 @@ pub(super) async fn fulfil(
             let params = asked.get("params").cloned().map(|p| to_raw(&p));
             let question = Message::request(raw("null"), method.clone(), params);
             let answer = tokio::select! {
-                () = gw.inner.cancel.cancelled() => return Err(GatewayError::ShuttingDown { what: method.clone() }),
+                () = gw.inner.life.cancel.cancelled() => return Err(GatewayError::ShuttingDown { what: method.clone() }),
                 a = events::ask_client(session, related, question, timeout) => a,
             };
             let answer = answer.map_err(|why| GatewayError::InputNotGiven {

@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::continuation::InputAsk;
 use super::session::Era;
+use super::session::InputAsk;
 use super::{Gateway, GatewayEvent, Session};
 use crate::protocol::{to_raw, ErrorCode, Message};
 use crate::upstream::UpstreamEvent;
@@ -27,7 +27,7 @@ use crate::upstream::UpstreamEvent;
 pub(super) async fn run(gw: Gateway, mut rx: mpsc::Receiver<UpstreamEvent>) {
     loop {
         let event = tokio::select! {
-            () = gw.inner.cancel.cancelled() => return,
+            () = gw.inner.life.cancel.cancelled() => return,
             e = rx.recv() => match e { Some(e) => e, None => return },
         };
         match event {
@@ -48,11 +48,13 @@ pub(super) async fn run(gw: Gateway, mut rx: mpsc::Receiver<UpstreamEvent>) {
                         // A restarted upstream forgot the level clients asked for.
                         let g = gw.clone();
                         gw.inner
+                            .life
                             .tasks
                             .spawn(async move { super::logging::apply(&g).await });
                         // What it says to the model besides tools is held too: read it now.
                         let (g, s) = (gw.clone(), server.clone());
                         gw.inner
+                            .life
                             .tasks
                             .spawn(async move { g.observe_items(&s).await });
                     }
@@ -63,6 +65,7 @@ pub(super) async fn run(gw: Gateway, mut rx: mpsc::Receiver<UpstreamEvent>) {
             UpstreamEvent::Request { server, msg } => {
                 let g = gw.clone();
                 gw.inner
+                    .life
                     .tasks
                     .spawn(async move { route_request(&g, &server, msg).await });
             }
@@ -85,7 +88,12 @@ pub(super) fn rebuild_tools(gw: &Gateway) {
         })
     };
     let changed = {
-        let mut current = gw.inner.table.write().unwrap_or_else(|p| p.into_inner());
+        let mut current = gw
+            .inner
+            .upstreams
+            .table
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         let changed = current.fingerprint != table.fingerprint;
         *current = Arc::new(table);
         changed
@@ -99,7 +107,12 @@ pub(super) fn rebuild_tools(gw: &Gateway) {
 /// merged table are looked at again, whatever the number of tools.
 pub(super) fn retable_decided(gw: &Gateway, server: &str, tools: &[&str]) {
     let changed = {
-        let mut current = gw.inner.table.write().unwrap_or_else(|p| p.into_inner());
+        let mut current = gw
+            .inner
+            .upstreams
+            .table
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         let table = {
             let trust = gw.inner.trust.read().unwrap_or_else(|p| p.into_inner());
             current.decided(server, tools, |s, t| trust.callability(s, t).is_callable())
@@ -127,7 +140,7 @@ fn tell_list_changed(gw: &Gateway) {
 }
 
 pub(super) fn sessions(gw: &Gateway) -> Vec<Arc<Session>> {
-    gw.inner.sessions.all()
+    gw.inner.clients.sessions.all()
 }
 
 fn broadcast(gw: &Gateway, msg: &Message) {
@@ -147,7 +160,7 @@ pub(super) fn route_inline(gw: &Gateway, server: &str, msg: Message) {
 
 /// A progress notification to the session (and request stream) it belongs to.
 pub(super) fn route_progress(gw: &Gateway, mut msg: Message) {
-    if let Some((session, related, params)) = gw.inner.progress.back(&msg) {
+    if let Some((session, related, params)) = gw.inner.clients.progress.back(&msg) {
         msg.params = Some(params);
         session.push(msg, related.as_ref());
     }
@@ -164,6 +177,7 @@ fn route_notification(gw: &Gateway, server: &str, msg: Message) {
                 .unwrap_or_default();
             let ids = gw
                 .inner
+                .clients
                 .subscriptions
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -178,6 +192,7 @@ fn route_notification(gw: &Gateway, server: &str, msg: Message) {
             // Read the new lists for the person; clients refetch through the filter.
             let (g, s) = (gw.clone(), server.to_owned());
             gw.inner
+                .life
                 .tasks
                 .spawn(async move { g.observe_items(&s).await });
             broadcast(gw, &msg);
@@ -295,7 +310,7 @@ async fn route_request(gw: &Gateway, server: &str, msg: Message) {
             let timeout = upstream.settings().call_timeout;
             let asked = match input {
                 Some(input) => tokio::select! {
-                    () = gw.inner.cancel.cancelled() => return,
+                    () = gw.inner.life.cancel.cancelled() => return,
                     a = super::continuation::ask(&session, input, &msg, timeout) => a,
                 },
                 None => Err(format!("a 2026-07-28 client can only be asked for input during tools/call, prompts/get or resources/read, so `{method}` cannot reach it")),
@@ -313,7 +328,7 @@ async fn route_request(gw: &Gateway, server: &str, msg: Message) {
         Pick::Session(session, related, _) => {
             let timeout = upstream.settings().call_timeout;
             let answer = tokio::select! {
-                () = gw.inner.cancel.cancelled() => return,
+                () = gw.inner.life.cancel.cancelled() => return,
                 a = ask_client(&session, related.as_ref(), msg, timeout) => a,
             };
             match answer {

@@ -216,6 +216,7 @@ impl Gateway {
         .unwrap_or_default();
         self.refresh_trust(server);
         self.inner
+            .upstreams
             .items_read
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -231,7 +232,7 @@ impl Gateway {
         }
         let g = self.clone();
         let name = server.to_owned();
-        self.inner.tasks.spawn(async move {
+        self.inner.life.tasks.spawn(async move {
             let store = g.inner.store.clone();
             let n = name.clone();
             let statuses = tokio::task::spawn_blocking(move || {

@@ -54,7 +54,7 @@ impl Listener {
             return Some(m);
         }
         tokio::select! {
-            () = self.gw.inner.cancel.cancelled() => None,
+            () = self.gw.inner.life.cancel.cancelled() => None,
             m = self.rx.recv() => m,
         }
     }
@@ -64,6 +64,7 @@ impl Drop for Listener {
     fn drop(&mut self) {
         self.gw
             .inner
+            .clients
             .listeners
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -165,6 +166,7 @@ impl Gateway {
             &id,
         );
         self.inner
+            .clients
             .listeners
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -185,7 +187,12 @@ pub(super) fn notify(
     subscribers: Option<&std::collections::HashSet<String>>,
 ) {
     let params: Option<Value> = msg.params_as().ok().flatten();
-    let listeners = gw.inner.listeners.lock().unwrap_or_else(|p| p.into_inner());
+    let listeners = gw
+        .inner
+        .clients
+        .listeners
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     for (key, entry) in listeners.iter() {
         let wanted = match msg.method() {
             "notifications/tools/list_changed" => entry.filter.tools,

@@ -79,6 +79,7 @@ pub(super) async fn set_level(
 /// The most verbose level any session asked for.
 fn wanted(gw: &Gateway) -> Option<String> {
     gw.inner
+        .clients
         .sessions
         .all()
         .iter()

@@ -269,7 +269,7 @@ impl Gateway {
     /// The metrics in Prometheus's text format.
     pub fn metrics_text(&self) -> String {
         let mut out = String::new();
-        self.inner.metrics.render_counted(&mut out);
+        self.inner.observe.metrics.render_counted(&mut out);
         let servers = self.servers();
         header(
             &mut out,
@@ -373,7 +373,7 @@ impl Gateway {
         let _ = writeln!(
             out,
             "portcullis_session_queue_bytes {}",
-            self.inner.sessions.budget().used()
+            self.inner.clients.sessions.budget().used()
         );
         out
     }

@@ -31,6 +31,7 @@ mod server_view;
 mod servers;
 mod session;
 mod sessions;
+mod state;
 mod subscriptions;
 mod surface;
 mod tools;
@@ -38,10 +39,9 @@ mod traces;
 mod trust;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use indexmap::IndexMap;
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -51,11 +51,9 @@ use crate::config::{Paths, Settings};
 use crate::isolation::DockerRuntime;
 use crate::protocol::Message;
 use crate::search::SearchIndex;
-use crate::store::{CallRecord, Store};
+use crate::store::Store;
 use crate::trust::{ServerOrigin, ServerState};
-use crate::upstream::{
-    groups_dir, ProcessGroups, UpstreamContext, UpstreamEvent, UpstreamHandle, UpstreamState,
-};
+use crate::upstream::{groups_dir, ProcessGroups, UpstreamContext, UpstreamHandle, UpstreamState};
 
 pub use client_tokens::{
     add_client, list_clients, remove_client, Caller, ClientView, NewClient, Refusal,
@@ -162,50 +160,18 @@ const SEARCH_MODE: crate::search::SearchMode = crate::search::SearchMode::Bm25;
 pub(crate) struct Inner {
     pub(crate) paths: Paths,
     pub(crate) settings: RwLock<Arc<Settings>>,
-    pub(crate) upstreams: RwLock<IndexMap<String, UpstreamHandle>>,
-    /// The open client sessions and the queue budget they share.
-    pub(crate) sessions: sessions::Sessions,
-    pub(crate) table: RwLock<Arc<ToolTable>>,
-    pub(crate) events: broadcast::Sender<GatewayEvent>,
-    /// `CallFinished` only: one per call, so only those who follow calls wake for them.
-    pub(crate) call_events: broadcast::Sender<GatewayEvent>,
-    pub(crate) upstream_events: mpsc::Sender<UpstreamEvent>,
-    /// The rewritten progress tokens of requests in flight.
-    pub(crate) progress: progress::ProgressRoutes,
-    pub(crate) tasks: TaskTracker,
-    pub(crate) cancel: CancellationToken,
+    /// Held while a config is applied, so two edits apply one after the other.
     pub(crate) reload: tokio::sync::Mutex<()>,
-    pub(crate) catalog: Mutex<catalog::Catalog>,
-    /// Stateless-era calls waiting for their client's retry, by `requestState`.
-    pub(crate) parked: Mutex<continuation::Parked>,
-    /// Open `subscriptions/listen` streams.
-    pub(crate) listeners: Mutex<listen::Listeners>,
-    /// Who subscribed to which resource.
-    pub(crate) subscriptions: Mutex<subscriptions::Subscriptions>,
+    /// Approvals, pins, activity: the store decides, the gateway enforces.
     pub(crate) store: Arc<Store>,
-    pub(crate) index: Arc<SearchIndex>,
+    /// What the store decided, as the gateway checks it on every call.
     pub(crate) trust: RwLock<trust::TrustView>,
-    pub(crate) validators: arguments::Validators,
-    /// For each server, at which of its starts (its restart count) its
-    /// items were last read.
-    pub(crate) items_read: Mutex<HashMap<String, u32>>,
-    pub(crate) calls: mpsc::Sender<CallRecord>,
-    /// While set, agents' requests are refused before they reach an upstream.
-    pub(crate) paused: std::sync::atomic::AtomicBool,
-    pub(crate) docker: DockerRuntime,
-    /// The records of the stdio upstreams' process groups (swept at start).
-    pub(crate) groups: Arc<ProcessGroups>,
-    pub(crate) oauth: Arc<crate::oauth::OAuthContext>,
-    /// Secrets the servers' environments and headers name, and OAuth's.
-    pub(crate) secrets: crate::secrets::Secrets,
-    /// Counters and histograms for `/metrics`.
-    pub(crate) metrics: metrics::Metrics,
-    /// Where spans of calls go (`[telemetry]`), if anywhere.
-    pub(crate) telemetry: crate::telemetry::Telemetry,
-    /// Connects servers in this process (in-process tests only).
-    pub(crate) connector: Option<crate::transport::Connector>,
-    /// The client tokens `/mcp` accepts.
-    pub(crate) client_tokens: client_tokens::ClientTokens,
+    pub(crate) upstreams: state::Upstreams,
+    pub(crate) clients: state::Clients,
+    pub(crate) bus: state::Bus,
+    pub(crate) launch: state::Launch,
+    pub(crate) observe: state::Observe,
+    pub(crate) life: state::Life,
 }
 
 /// The gateway. Clones share one gateway.
@@ -267,41 +233,42 @@ impl Gateway {
         let inner = Arc::new(Inner {
             paths,
             settings: RwLock::new(Arc::new(settings.clone())),
-            upstreams: RwLock::new(IndexMap::new()),
-            sessions: sessions::Sessions::new(settings.limits.queue_bytes),
-            table: RwLock::new(Arc::new(ToolTable::default())),
-            events,
-            call_events,
-            upstream_events,
-            progress: progress::ProgressRoutes::default(),
-            tasks: TaskTracker::new(),
-            cancel: CancellationToken::new(),
             reload: tokio::sync::Mutex::new(()),
-            catalog: Mutex::default(),
-            parked: Mutex::default(),
-            listeners: Mutex::default(),
-            subscriptions: Mutex::default(),
             store,
-            index: Arc::new(index),
             trust: RwLock::new(trust::TrustView::default()),
-            validators: arguments::Validators::default(),
-            items_read: Mutex::default(),
-            calls,
-            paused: std::sync::atomic::AtomicBool::new(false),
-            docker: DockerRuntime::new(&paths_data),
-            groups: Arc::new(ProcessGroups::new(groups_dir(&paths_data))),
-            oauth,
-            secrets,
-            metrics: metrics::Metrics::default(),
-            telemetry,
-            connector,
-            client_tokens: client_tokens::ClientTokens::default(),
+            upstreams: state::Upstreams::new(index),
+            clients: state::Clients::new(settings.limits.queue_bytes),
+            bus: state::Bus {
+                events,
+                call_events,
+                upstream_events,
+                calls,
+            },
+            launch: state::Launch {
+                docker: DockerRuntime::new(&paths_data),
+                groups: Arc::new(ProcessGroups::new(groups_dir(&paths_data))),
+                oauth,
+                secrets,
+                connector,
+            },
+            observe: state::Observe {
+                metrics: metrics::Metrics::default(),
+                telemetry,
+            },
+            life: state::Life {
+                tasks: TaskTracker::new(),
+                cancel: CancellationToken::new(),
+                paused: std::sync::atomic::AtomicBool::new(false),
+            },
         });
-        inner.client_tokens.reload(&inner.store);
+        inner.clients.tokens.reload(&inner.store);
         let gw = Self { inner };
         // Process groups an earlier gateway on this home left running (it was killed) go now.
-        let groups = gw.inner.groups.clone();
-        gw.inner.tasks.spawn(async move { groups.sweep().await });
+        let groups = gw.inner.launch.groups.clone();
+        gw.inner
+            .life
+            .tasks
+            .spawn(async move { groups.sweep().await });
         for server in settings.servers.values() {
             gw.start_upstream(server.clone());
         }
@@ -313,23 +280,32 @@ impl Gateway {
             .values()
             .any(|s| matches!(s.isolation, crate::config::Isolation::Docker(_)))
         {
-            let docker = gw.inner.docker.clone();
-            gw.inner.tasks.spawn(async move { docker.sweep().await });
+            let docker = gw.inner.launch.docker.clone();
+            gw.inner
+                .life
+                .tasks
+                .spawn(async move { docker.sweep().await });
         }
         let g = gw.clone();
         gw.inner
+            .life
             .tasks
             .spawn(async move { events::run(g, upstream_rx).await });
         let g = gw.clone();
         gw.inner
+            .life
             .tasks
             .spawn(async move { g.expire_sessions().await });
         let g = gw.clone();
         gw.inner
+            .life
             .tasks
             .spawn(async move { activity::write_calls(g, calls_rx).await });
         let g = gw.clone();
-        gw.inner.tasks.spawn(async move { g.follow_store().await });
+        gw.inner
+            .life
+            .tasks
+            .spawn(async move { g.follow_store().await });
         gw
     }
 
@@ -355,13 +331,13 @@ impl Gateway {
         let ctx = UpstreamContext {
             logs: self.inner.paths.logs(),
             max_message_bytes: settings.max_message_bytes,
-            events: self.inner.upstream_events.clone(),
+            events: self.inner.bus.upstream_events.clone(),
             client_capabilities: client_capabilities(),
-            docker: self.inner.docker.clone(),
-            oauth: self.inner.oauth.clone(),
-            groups: self.inner.groups.clone(),
-            secrets: self.inner.secrets.clone(),
-            connector: self.inner.connector.clone(),
+            docker: self.inner.launch.docker.clone(),
+            oauth: self.inner.launch.oauth.clone(),
+            groups: self.inner.launch.groups.clone(),
+            secrets: self.inner.launch.secrets.clone(),
+            connector: self.inner.launch.connector.clone(),
             egress_refused: {
                 let weak = Arc::downgrade(&self.inner);
                 Arc::new(move |refusal| {
@@ -400,21 +376,22 @@ impl Gateway {
                     server = name,
                     "not started: it starts on the first call (start = \"on-demand\")"
                 );
-                UpstreamHandle::idle(server, ctx, tools, &self.inner.cancel)
+                UpstreamHandle::idle(server, ctx, tools, &self.inner.life.cancel)
             }
             (ServerState::Trusted, None) => {
-                UpstreamHandle::start(server, ctx, &self.inner.tasks, &self.inner.cancel)
+                UpstreamHandle::start(server, ctx, &self.inner.life.tasks, &self.inner.life.cancel)
             }
             (ServerState::Pending, _) => {
                 tracing::info!(server = name, "not started: it waits for approval (portcullis upstream approve --name {name})");
-                UpstreamHandle::held(server, ctx, UpstreamState::Pending, &self.inner.cancel)
+                UpstreamHandle::held(server, ctx, UpstreamState::Pending, &self.inner.life.cancel)
             }
             (ServerState::Blocked, _) => {
-                UpstreamHandle::held(server, ctx, UpstreamState::Blocked, &self.inner.cancel)
+                UpstreamHandle::held(server, ctx, UpstreamState::Blocked, &self.inner.life.cancel)
             }
         };
         self.inner
             .upstreams
+            .handles
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(name, handle);
@@ -437,19 +414,19 @@ impl Gateway {
     /// Live events for the UI, the admin API and the tray: everything but
     /// [`GatewayEvent::CallFinished`] (see [`Gateway::subscribe_calls`]).
     pub fn subscribe(&self) -> broadcast::Receiver<GatewayEvent> {
-        self.inner.events.subscribe()
+        self.inner.bus.events.subscribe()
     }
 
     /// [`GatewayEvent::CallFinished`] for every tool call. Apart from the
     /// other events: one per call would wake every subscriber that ignores it.
     pub fn subscribe_calls(&self) -> broadcast::Receiver<GatewayEvent> {
-        self.inner.call_events.subscribe()
+        self.inner.bus.call_events.subscribe()
     }
 
     pub(crate) fn emit(&self, event: GatewayEvent) {
         let channel = match event {
-            GatewayEvent::CallFinished { .. } => &self.inner.call_events,
-            _ => &self.inner.events,
+            GatewayEvent::CallFinished { .. } => &self.inner.bus.call_events,
+            _ => &self.inner.bus.events,
         };
         let _ = channel.send(event);
     }
@@ -462,6 +439,7 @@ impl Gateway {
     pub(crate) fn upstream(&self, name: &str) -> Option<UpstreamHandle> {
         self.inner
             .upstreams
+            .handles
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(name)
@@ -471,6 +449,7 @@ impl Gateway {
     pub(crate) fn upstream_handles(&self) -> Vec<UpstreamHandle> {
         self.inner
             .upstreams
+            .handles
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .values()
@@ -503,12 +482,12 @@ impl Gateway {
         &self,
         query: &HashMap<String, String>,
     ) -> Result<String, crate::OAuthError> {
-        self.inner.oauth.complete(query).await
+        self.inner.launch.oauth.complete(query).await
     }
 
     /// The gateway listens at `addr` (its sign-in callback is there).
     pub(crate) fn set_listen_addr(&self, addr: std::net::SocketAddr) {
-        self.inner.oauth.set_listen_addr(addr);
+        self.inner.launch.oauth.set_listen_addr(addr);
     }
 
     /// Waits (at most `limit`) until no upstream is starting for the first time.
@@ -531,6 +510,7 @@ impl Gateway {
 
     pub(crate) fn table(&self) -> Arc<ToolTable> {
         self.inner
+            .upstreams
             .table
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -548,6 +528,7 @@ impl Gateway {
             .write()
             .unwrap_or_else(|p| p.into_inner()) = Arc::new(new.clone());
         self.inner
+            .clients
             .sessions
             .budget()
             .set_limit(new.limits.queue_bytes);
@@ -562,6 +543,7 @@ impl Gateway {
                 if let Some(h) = self
                     .inner
                     .upstreams
+                    .handles
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
                     .shift_remove(name)
@@ -588,6 +570,7 @@ impl Gateway {
             let mut ups = self
                 .inner
                 .upstreams
+                .handles
                 .write()
                 .unwrap_or_else(|p| p.into_inner());
             ups.sort_by_cached_key(|k, _| new.servers.get_index_of(k).unwrap_or(usize::MAX));
@@ -605,6 +588,7 @@ impl Gateway {
         let old = self
             .inner
             .upstreams
+            .handles
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(name)
@@ -616,6 +600,7 @@ impl Gateway {
         let order = self.settings();
         self.inner
             .upstreams
+            .handles
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .sort_by_cached_key(|k, _| order.servers.get_index_of(k).unwrap_or(usize::MAX));
@@ -644,6 +629,7 @@ impl Gateway {
     pub fn set_paused(&self, paused: bool) -> bool {
         let was = self
             .inner
+            .life
             .paused
             .swap(paused, std::sync::atomic::Ordering::SeqCst);
         if was != paused {
@@ -662,17 +648,20 @@ impl Gateway {
 
     /// Whether the gateway is paused (see [`Gateway::set_paused`]).
     pub fn is_paused(&self) -> bool {
-        self.inner.paused.load(std::sync::atomic::Ordering::SeqCst)
+        self.inner
+            .life
+            .paused
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The token that ends the gateway's tasks.
     pub fn cancellation(&self) -> CancellationToken {
-        self.inner.cancel.clone()
+        self.inner.life.cancel.clone()
     }
 
     /// The tracker that owns the gateway's tasks (for front ends to add theirs).
     pub fn tasks(&self) -> &TaskTracker {
-        &self.inner.tasks
+        &self.inner.life.tasks
     }
 
     /// Stops every upstream (reaping their processes) and waits for every task, up to `deadline`.
@@ -680,13 +669,13 @@ impl Gateway {
         let handles = self.upstream_handles();
         let stop_all = futures::future::join_all(handles.iter().map(UpstreamHandle::stop));
         let _ = tokio::time::timeout(deadline, stop_all).await;
-        self.inner.cancel.cancel();
-        self.inner.tasks.close();
-        let _ = tokio::time::timeout(deadline, self.inner.tasks.wait()).await;
+        self.inner.life.cancel.cancel();
+        self.inner.life.tasks.close();
+        let _ = tokio::time::timeout(deadline, self.inner.life.tasks.wait()).await;
         // A supervisor stopped in the middle of a start leaves its cleanup
         // (a half-made container and its network) to its upstream's tasks.
         let cleanup = futures::future::join_all(handles.iter().map(UpstreamHandle::drained));
         let _ = tokio::time::timeout(deadline, cleanup).await;
-        self.inner.telemetry.stop(deadline).await;
+        self.inner.observe.telemetry.stop(deadline).await;
     }
 }

@@ -212,7 +212,7 @@ impl Gateway {
             Era::Modern,
             admission.surface,
             0,
-            self.inner.sessions.budget().clone(),
+            self.inner.clients.sessions.budget().clone(),
         );
         session.admit(admission);
         let info = envelope.client_info.clone().unwrap_or(Value::Null);
@@ -237,7 +237,7 @@ impl Gateway {
                 .clone()
                 .unwrap_or_else(|| super::logging::NONE.to_owned()),
         );
-        self.inner.sessions.register(session.clone());
+        self.inner.clients.sessions.register(session.clone());
         session
     }
 }
@@ -252,7 +252,7 @@ struct Registered<'a> {
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
         if !self.session.is_parked() {
-            self.gw.inner.sessions.remove(self.session.id());
+            self.gw.inner.clients.sessions.remove(self.session.id());
         }
     }
 }

@@ -43,7 +43,7 @@ pub(super) async fn before_call(
         _ => return Ok(()),
     }
     let token = progress_token(msg);
-    let starting = trace.and_then(|t| gw.inner.telemetry.start_span(t, &target.server));
+    let starting = trace.and_then(|t| gw.inner.observe.telemetry.start_span(t, &target.server));
     wake(session, &upstream, token.as_ref(), related).await;
     if let Some(span) = starting {
         span.finish(crate::telemetry::Outcome::Ok);

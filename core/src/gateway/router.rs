@@ -425,7 +425,12 @@ pub(super) async fn tools_call(
         );
         if let Some(schema) = surface::meta_schema(&name) {
             let schema = schema.to_string();
-            if let Err(invalid) = gw.inner.validators.check(&name, &schema, &args, META_HINT) {
+            if let Err(invalid) = gw
+                .inner
+                .upstreams
+                .validators
+                .check(&name, &schema, &args, META_HINT)
+            {
                 return Ok(ok(invalid.tool_result()));
             }
         }
@@ -479,7 +484,12 @@ pub(super) async fn tools_call(
                     .and_then(|a| serde_json::from_str(a.get()).ok()),
             );
             let hint = if search { SEARCH_HINT } else { DIRECT_HINT };
-            if let Err(invalid) = gw.inner.validators.check(&name, &schema, &args, hint) {
+            if let Err(invalid) = gw
+                .inner
+                .upstreams
+                .validators
+                .check(&name, &schema, &args, hint)
+            {
                 return Ok(ok(invalid.tool_result()));
             }
         }
@@ -622,7 +632,11 @@ async fn forward(
     // A server with `max_concurrent`: wait for a slot (a cancellation takes
     // the request out of the queue), held until the answer came.
     let _slot = session.take_slot(&upstream, &msg).await?;
-    let token = gw.inner.progress.route(session, &mut msg, related.clone());
+    let token = gw
+        .inner
+        .clients
+        .progress
+        .route(session, &mut msg, related.clone());
     if session.era() == Era::Modern
         && !stateless
         && crate::protocol::modern::INPUT_METHODS.contains(&msg.method())
@@ -633,7 +647,7 @@ async fn forward(
         ))
         .await;
     }
-    let _token_guard = super::progress::Guard::new(&gw.inner.progress, token);
+    let _token_guard = super::progress::Guard::new(&gw.inner.clients.progress, token);
     // A handshake-era client cannot read `input_required`: the gateway answers it for the client.
     let retry = (session.era() == Era::Legacy && stateless).then(|| (msg.clone(), related.clone()));
     let key = msg.id_key().map(str::to_owned);

@@ -96,7 +96,7 @@ pub fn list_secrets(paths: &Paths, secrets: &Secrets) -> Result<Vec<SecretView>,
 impl Gateway {
     /// The secrets (see [`list_secrets`]).
     pub fn secrets(&self) -> Result<Vec<SecretView>, GatewayError> {
-        list_secrets(&self.inner.paths, &self.inner.secrets)
+        list_secrets(&self.inner.paths, &self.inner.launch.secrets)
     }
 
     /// Sets a secret, then restarts the servers that use it.
@@ -105,7 +105,7 @@ impl Gateway {
         name: &SecretName,
         value: &str,
     ) -> Result<SecretSet, GatewayError> {
-        let secrets = self.inner.secrets.clone();
+        let secrets = self.inner.launch.secrets.clone();
         let (owned, value) = (name.clone(), value.to_owned());
         let stored = tokio::task::spawn_blocking(move || secrets.set(&owned, &value))
             .await
@@ -133,7 +133,7 @@ impl Gateway {
     /// Removes a secret; whether it was set. Servers using it keep running
     /// and fail to start next time, saying which secret is missing.
     pub fn remove_secret(&self, name: &str) -> Result<bool, GatewayError> {
-        Ok(self.inner.secrets.remove(name)?)
+        Ok(self.inner.launch.secrets.remove(name)?)
     }
 }
 

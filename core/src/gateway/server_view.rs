@@ -79,13 +79,14 @@ impl Gateway {
                     items_read: status.state == UpstreamState::Ready
                         && self
                             .inner
+                            .upstreams
                             .items_read
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
                             .get(h.name())
                             == Some(&status.restarts),
                     load: h.load(),
-                    calls: self.inner.metrics.rate(h.name()),
+                    calls: self.inner.observe.metrics.rate(h.name()),
                 }
             })
             .collect()

@@ -194,7 +194,7 @@ fn forget(secrets: &Secrets, moved: &[Moved]) {
 
 impl Gateway {
     pub(super) fn server_editor(&self) -> ServerEditor<'_> {
-        ServerEditor::new(&self.inner.paths).with_secrets(self.inner.secrets.clone())
+        ServerEditor::new(&self.inner.paths).with_secrets(self.inner.launch.secrets.clone())
     }
 
     /// Adds a server as a person described it; it starts at once (its tools

@@ -17,6 +17,15 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::SurfaceMode;
 use crate::protocol::Message;
 
+/// One server-to-client request waiting for the client's answer (a
+/// stateless-era call asks it through its session: `continuation.rs`).
+pub(crate) struct InputAsk {
+    pub(crate) key: String,
+    pub(crate) method: String,
+    pub(crate) params: Value,
+    pub(crate) reply: oneshot::Sender<Value>,
+}
+
 /// How many server-initiated messages wait for a client's GET stream.
 const OUTBOUND_QUEUE: usize = 1024;
 
@@ -164,14 +173,14 @@ pub(super) struct Inflight {
     pub(super) related: Option<mpsc::Sender<Message>>,
     pub(super) started: Instant,
     /// Stateless era: where the upstream's requests for this call go (they become `input_required`).
-    pub(super) input: Option<mpsc::Sender<super::continuation::InputAsk>>,
+    pub(super) input: Option<mpsc::Sender<InputAsk>>,
 }
 
 /// The most recent call of a session on one upstream: when it started, its stream, its input channel.
 pub(super) type LatestCall = (
     Instant,
     Option<mpsc::Sender<Message>>,
-    Option<mpsc::Sender<super::continuation::InputAsk>>,
+    Option<mpsc::Sender<InputAsk>>,
 );
 
 impl Session {
@@ -207,7 +216,7 @@ impl Session {
         server: &str,
         upstream_id: u64,
         related: Option<mpsc::Sender<Message>>,
-        input: Option<mpsc::Sender<super::continuation::InputAsk>>,
+        input: Option<mpsc::Sender<InputAsk>>,
     ) {
         let Some(key) = key else {
             return;

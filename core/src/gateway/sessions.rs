@@ -128,11 +128,12 @@ impl Gateway {
             Era::Legacy,
             admission.surface,
             settings.limits.session_queue_bytes,
-            self.inner.sessions.budget().clone(),
+            self.inner.clients.sessions.budget().clone(),
         );
         session.admit(admission);
         let evicted = self
             .inner
+            .clients
             .sessions
             .open(session.clone(), settings.limits.max_sessions)?;
         if let Some(old) = evicted {
@@ -151,11 +152,11 @@ impl Gateway {
             let idle_limit = self.settings().limits.session_idle;
             let every = (idle_limit / 2).clamp(Duration::from_millis(100), Duration::from_secs(60));
             tokio::select! {
-                () = self.inner.cancel.cancelled() => return,
+                () = self.inner.life.cancel.cancelled() => return,
                 () = tokio::time::sleep(every) => {}
             }
             continuation::expire(self);
-            for id in self.inner.sessions.idle(idle_limit) {
+            for id in self.inner.clients.sessions.idle(idle_limit) {
                 tracing::debug!(session = id, "ending an idle session");
                 self.close_session(&id).await;
             }
@@ -164,12 +165,12 @@ impl Gateway {
 
     /// A session by id.
     pub fn session(&self, id: &str) -> Option<Arc<Session>> {
-        self.inner.sessions.get(id)
+        self.inner.clients.sessions.get(id)
     }
 
     /// Ends a session; its requests in flight are cancelled upstream.
     pub async fn close_session(&self, id: &str) -> bool {
-        let Some(session) = self.inner.sessions.remove(id) else {
+        let Some(session) = self.inner.clients.sessions.remove(id) else {
             return false;
         };
         subscriptions::release_session(self, id);

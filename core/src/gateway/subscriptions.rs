@@ -62,6 +62,7 @@ pub(super) fn holds(gw: &Gateway, server: &str) -> bool {
 /// The gateway's subscriptions, locked.
 fn subscriptions(gw: &Gateway) -> std::sync::MutexGuard<'_, Subscriptions> {
     gw.inner
+        .clients
         .subscriptions
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -205,7 +206,7 @@ pub(super) fn release_session(gw: &Gateway, id: &str) {
         };
         if h.is_stateless() {
             let g = gw.clone();
-            gw.inner.tasks.spawn(async move {
+            gw.inner.life.tasks.spawn(async move {
                 if let Err(e) = renew_listen(&g, &server).await {
                     tracing::debug!(
                         server,
@@ -215,7 +216,7 @@ pub(super) fn release_session(gw: &Gateway, id: &str) {
             });
             continue;
         }
-        gw.inner.tasks.spawn(async move {
+        gw.inner.life.tasks.spawn(async move {
             if let Err(e) = h
                 .request(
                     "resources/unsubscribe",

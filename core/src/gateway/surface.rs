@@ -102,7 +102,7 @@ pub(super) async fn search_tools(
         .get("server")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let index = gw.inner.index.clone();
+    let index = gw.inner.upstreams.index.clone();
     // A profile ranks among all tools and keeps its own: ask for enough
     // that its tools are among them.
     let opts = SearchOptions {
@@ -122,7 +122,7 @@ pub(super) async fn search_tools(
             source,
         })?
         .map_err(GatewayError::Search)?;
-    gw.inner.metrics.search(started.elapsed());
+    gw.inner.observe.metrics.search(started.elapsed());
     let table = gw.table();
     let settings = gw.settings();
     let mut lines = Vec::new();
@@ -210,7 +210,7 @@ pub(super) fn find_doc(gw: &Gateway, view: &View, name: &str) -> Option<(String,
             .then(|| (entry.server.clone(), entry.tool.to_value()));
     }
     let settings = gw.settings();
-    let docs: Vec<ToolDoc> = gw.inner.index.all().ok()?;
+    let docs: Vec<ToolDoc> = gw.inner.upstreams.index.all().ok()?;
     docs.into_iter()
         .find(|d| {
             table.downstream_name(&d.server, &d.name, &settings.separator, settings.prefix) == name

@@ -22,7 +22,7 @@ pub(super) async fn tools_call(
     msg: Message,
     related: Option<mpsc::Sender<Message>>,
 ) -> Result<Message, GatewayError> {
-    let telemetry = &gw.inner.telemetry;
+    let telemetry = &gw.inner.observe.telemetry;
     if !telemetry.is_enabled() {
         return super::router::tools_call(gw, session, msg, related, None).await;
     }
@@ -73,7 +73,7 @@ where
                 TransportSettings::Stdio { .. } => "pipe",
                 TransportSettings::Http { .. } => "tcp",
             });
-    let Some(span) = gw.inner.telemetry.upstream_span(
+    let Some(span) = gw.inner.observe.telemetry.upstream_span(
         trace,
         "tools/call",
         &target.server,

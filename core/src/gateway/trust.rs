@@ -142,7 +142,7 @@ impl Gateway {
         let mut last = self.inner.store.data_version().ok();
         loop {
             tokio::select! {
-                () = self.inner.cancel.cancelled() => return,
+                () = self.inner.life.cancel.cancelled() => return,
                 () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
             }
             let now = self.inner.store.data_version().ok();
@@ -151,7 +151,7 @@ impl Gateway {
             }
             last = now;
             // A client token made or removed by another process (the CLI).
-            self.inner.client_tokens.reload(&self.inner.store);
+            self.inner.clients.tokens.reload(&self.inner.store);
             for handle in self.upstream_handles() {
                 let name = handle.name().to_owned();
                 let before = self.cached_server_state(&name);
@@ -332,6 +332,7 @@ impl Gateway {
             // Not connected: keep what the index knows from earlier runs, with fresh states.
             let docs: Vec<ToolDoc> = self
                 .inner
+                .upstreams
                 .index
                 .all()
                 .unwrap_or_default()
@@ -361,7 +362,7 @@ impl Gateway {
         server: &str,
         change: impl FnOnce(&crate::search::SearchIndex, &str) -> Result<(), E> + Send + 'static,
     ) {
-        let index = self.inner.index.clone();
+        let index = self.inner.upstreams.index.clone();
         let name = server.to_owned();
         match tokio::task::spawn_blocking(move || change(&index, &name)).await {
             Ok(Ok(())) => {}
@@ -540,6 +541,7 @@ impl Gateway {
             None => {
                 let doc = self
                     .inner
+                    .upstreams
                     .index
                     .all()
                     .unwrap_or_default()
@@ -601,7 +603,7 @@ impl Gateway {
         query: &str,
         opts: crate::search::SearchOptions,
     ) -> Result<Vec<crate::search::SearchHit>, GatewayError> {
-        let index = self.inner.index.clone();
+        let index = self.inner.upstreams.index.clone();
         let query = query.to_owned();
         let started = std::time::Instant::now();
         let hits = tokio::task::spawn_blocking(move || index.search(&query, &opts))
@@ -611,7 +613,7 @@ impl Gateway {
                 source,
             })?
             .map_err(GatewayError::Search);
-        self.inner.metrics.search(started.elapsed());
+        self.inner.observe.metrics.search(started.elapsed());
         hits
     }
 

@@ -1,11 +1,12 @@
 //! The gateway's client of the Docker engine (bollard, over the engine's
-//! local unix socket only: no TCP, no TLS), and the labels that mark the
-//! containers this gateway owns.
+//! local unix socket only: no TCP, no TLS), which puts its labels
+//! (`labels.rs`) on the containers this gateway makes.
 //!
 //! The client is made on first use and kept; a failed connection is not
 //! kept, so a server retries (with its backoff) until Docker is there. The
-//! first successful connection removes this home's orphans before any
-//! container is created.
+//! first successful connection removes this home's orphans (containers
+//! whose gateway is gone, and their egress folders) before any container is
+//! created.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -13,21 +14,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bollard::errors::Error as BollardError;
+use bollard::query_parameters::{ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
 use bollard::Docker;
-use sha2::{Digest, Sha256};
 
-use super::orphans;
+use super::labels::{
+    abandoned, home_label, of_home, LABEL_GATEWAY, LABEL_HOME, LABEL_MANAGED, LABEL_SERVER,
+};
 use super::IsolationError;
 use crate::config::EnvVars;
-
-/// Every container the gateway makes carries it (value `true`).
-pub const LABEL_MANAGED: &str = "io.portcullis.managed";
-/// Which Portcullis home (data folder) it belongs to: a hash of its path.
-pub const LABEL_HOME: &str = "io.portcullis.home";
-/// Which gateway process made it: `<pid>:<start time>`.
-pub const LABEL_GATEWAY: &str = "io.portcullis.gateway";
-/// The server it runs.
-pub const LABEL_SERVER: &str = "io.portcullis.server";
 
 /// Where the engine listens unless `DOCKER_HOST` says otherwise.
 const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
@@ -79,7 +73,7 @@ impl DockerRuntime {
         };
         let mut swept = self.0.swept.lock().await;
         if !*swept {
-            match orphans::remove(&docker, &self.0.home, &self.0.gateway).await {
+            match remove_orphans(&docker, &self.0.home, &self.0.gateway).await {
                 Ok(removed) if removed.is_empty() => {}
                 Ok(removed) => tracing::info!(
                     "removed {} container(s) left by an earlier gateway on this home: {}",
@@ -118,11 +112,6 @@ impl DockerRuntime {
             (LABEL_SERVER.to_owned(), server.to_owned()),
         ])
     }
-}
-
-/// The value of [`LABEL_HOME`] on the containers of the gateway whose data folder is `data`.
-pub fn home_label(data: &Path) -> String {
-    hex(&Sha256::digest(data.to_string_lossy().as_bytes())[..8])
 }
 
 /// The engine's address as Portcullis will use it.
@@ -197,8 +186,47 @@ fn io_error_kind(err: &BollardError) -> Option<std::io::ErrorKind> {
     None
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// Removes this home's containers whose gateway is gone; returns their names.
+async fn remove_orphans(
+    docker: &Docker,
+    home: &str,
+    me: &str,
+) -> Result<Vec<String>, IsolationError> {
+    let filters = of_home(home);
+    let options = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let containers = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| engine_error("list containers", e))?;
+    let mut removed = Vec::new();
+    for c in containers {
+        let Some(id) = c.id else { continue };
+        if !abandoned(c.labels.as_ref(), me) {
+            continue;
+        }
+        let name = c
+            .names
+            .and_then(|n| n.into_iter().next())
+            .map_or_else(|| id.clone(), |n| n.trim_start_matches('/').to_owned());
+        match docker
+            .remove_container(
+                &id,
+                Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+            )
+            .await
+        {
+            Ok(()) => removed.push(name),
+            // Someone else removed it meanwhile.
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
+            Err(e) => tracing::warn!("could not remove the orphan container {name}: {e}"),
+        }
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]

@@ -27,12 +27,12 @@ mod egress_proxy;
 mod egress_relay;
 mod error;
 mod image;
+mod labels;
 #[cfg(target_os = "linux")]
 mod landlock_rules;
 #[cfg(target_os = "linux")]
 mod launcher;
 mod mounts;
-mod orphans;
 #[cfg(target_os = "linux")]
 mod relay_loop;
 mod sandbox;
@@ -46,12 +46,12 @@ use std::process::ExitCode;
 
 pub(crate) use container::{spawn_container, ContainerOptions};
 pub(crate) use docker::DockerRuntime;
-pub use docker::{home_label, LABEL_GATEWAY, LABEL_HOME, LABEL_MANAGED, LABEL_SERVER};
 pub use egress_proxy::EgressRefusal;
 pub(crate) use egress_proxy::RefusalSink;
 pub use error::{IsolationError, SandboxFeature};
 pub(crate) use image::image_for;
 pub use image::{NODE_IMAGE, PYTHON_IMAGE, UV_IMAGE};
+pub use labels::{home_label, LABEL_GATEWAY, LABEL_HOME, LABEL_MANAGED, LABEL_SERVER};
 pub(crate) use sandbox::{spawn_sandboxed, SandboxOptions};
 
 /// `portcullis sandbox-exec`: the sandbox launcher, which the gateway runs
