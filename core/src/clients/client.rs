@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::format::Layout;
-use super::snippet::Target;
+use super::target::Target;
 use crate::config::EnvVars;
 
 /// An MCP client Portcullis knows how to configure.

@@ -8,6 +8,7 @@
 //! plus the entry. A file that does not parse, or an edit that does not pass
 //! that check, is an error and nothing is written.
 
+use super::EditError;
 use serde_json::{Map, Value};
 
 use super::{json, toml, yaml};
@@ -28,15 +29,6 @@ pub(super) enum Layout {
         key: &'static str,
         preamble: &'static str,
     },
-}
-
-/// Why a file could not be read or edited.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum EditError {
-    /// The file does not parse, or its servers are not where they should be.
-    Unreadable(String),
-    /// The edit would have changed more than the entry.
-    Unverified(String),
 }
 
 impl Layout {

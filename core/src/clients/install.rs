@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::client::Client;
-use super::format::EditError;
 use super::paths::Platform;
-use super::snippet::{ClientSetup, ClientStatus, Target, UndoInfo};
+use super::snippet::{ClientSetup, ClientStatus, UndoInfo};
+use super::target::Target;
+use super::EditError;
 use crate::store::UnixMillis;
 
 /// What went wrong configuring a client.

@@ -10,7 +10,7 @@
 use jsonc_parser::cst::{CstInputValue, CstRootNode};
 use serde_json::{json, Value};
 
-use super::format::EditError;
+use super::EditError;
 use super::ENTRY_NAME;
 use crate::config::{jsonc_options, parse_jsonc};
 

@@ -21,6 +21,7 @@ mod install;
 mod json;
 mod paths;
 mod snippet;
+mod target;
 mod token;
 mod toml;
 mod yaml;
@@ -28,5 +29,15 @@ mod yaml;
 pub use client::Client;
 pub(crate) use client::ENTRY_NAME;
 pub use install::{ClientError, ClientFiles, Installed, Undone};
-pub use snippet::{terminal_snippets, ClientSetup, ClientStatus, Target, UndoInfo};
+pub use snippet::{terminal_snippets, ClientSetup, ClientStatus, UndoInfo};
+pub use target::Target;
 pub use token::{check_client_name, new_token, token_hash, TOKEN_PREFIX};
+
+/// Why a file could not be read or edited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum EditError {
+    /// The file does not parse, or its servers are not where they should be.
+    Unreadable(String),
+    /// The edit would have changed more than the entry.
+    Unverified(String),
+}

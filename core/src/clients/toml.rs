@@ -7,7 +7,7 @@
 use serde_json::Value;
 use toml_edit::{DocumentMut, InlineTable, Item, Table};
 
-use super::format::EditError;
+use super::EditError;
 use super::ENTRY_NAME;
 
 /// The file as a JSON value.

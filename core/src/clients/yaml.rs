@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 
-use super::format::EditError;
+use super::EditError;
 use super::ENTRY_NAME;
 
 /// The file as a JSON value (an empty file is null).

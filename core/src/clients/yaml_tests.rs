@@ -1,6 +1,7 @@
 use serde_json::json;
 
-use super::super::format::{EditError, Layout};
+use super::super::format::Layout;
+use super::super::EditError;
 
 const CONTINUE: Layout = Layout::YamlList {
     key: "mcpServers",

@@ -11,6 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 
+use super::admission::{Caller, Refusal};
 use super::{Gateway, GatewayError};
 use crate::clients::{check_client_name, new_token, token_hash};
 use crate::store::{Store, UnixMillis};
@@ -20,15 +21,6 @@ use crate::store::{Store, UnixMillis};
 #[derive(Default)]
 pub(crate) struct ClientTokens {
     by_hash: RwLock<Arc<HashMap<String, Caller>>>,
-}
-
-/// The client a token names, and the profile the token is bound to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// The client's name.
-    pub name: Arc<str>,
-    /// The profile it sees, wherever it comes in.
-    pub profile: Option<Arc<str>>,
 }
 
 impl ClientTokens {
@@ -59,80 +51,6 @@ impl ClientTokens {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-    }
-}
-
-/// Why a request to `/mcp` is refused before it is read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", self.message())]
-pub enum Refusal {
-    /// No token, and one is required.
-    Missing,
-    /// A token no client has (revoked, mistyped, or another gateway's).
-    Unknown,
-    /// A profile the config does not have (`bound`: the one the token is
-    /// bound to, not the one the endpoint names).
-    UnknownProfile {
-        /// The profile asked for.
-        name: String,
-        /// The profiles there are.
-        known: Vec<String>,
-        /// Whether the client's token named it.
-        bound: bool,
-    },
-    /// The endpoint names another profile than the one the token is bound to.
-    OtherProfile {
-        /// The client.
-        client: String,
-        /// Its token's profile.
-        bound: String,
-        /// The endpoint's.
-        asked: String,
-    },
-}
-
-impl Refusal {
-    /// What went wrong.
-    pub fn message(&self) -> String {
-        match self {
-            Self::Missing => {
-                "this gateway needs a client token: send `Authorization: Bearer TOKEN`".into()
-            }
-            Self::Unknown => {
-                "the client token is not one this gateway knows (it was removed, or mistyped)"
-                    .into()
-            }
-            Self::UnknownProfile { name, bound, .. } if *bound => {
-                format!("this client's token is bound to profile `{name}`, which the config no longer has")
-            }
-            Self::UnknownProfile { name, .. } => format!("there is no profile `{name}`"),
-            Self::OtherProfile {
-                client,
-                bound,
-                asked,
-            } => format!("client `{client}` may use profile `{bound}` only, not `{asked}`"),
-        }
-    }
-
-    /// The HTTP status that answers it.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::Missing | Self::Unknown => 401,
-            Self::UnknownProfile { .. } => 404,
-            Self::OtherProfile { .. } => 403,
-        }
-    }
-}
-
-impl crate::hint::Hinted for Refusal {
-    fn hint(&self) -> Option<String> {
-        Some(match self {
-            Self::Missing | Self::Unknown => "make one with `portcullis client add NAME` (or connect the client again from the Connect page), and put it in the client's config as the `Authorization: Bearer` header".into(),
-            Self::UnknownProfile { name, bound: true, .. } => format!("add [profiles.{name}] back to the config, or give the client a new token with `portcullis client add NAME --profile PROFILE`"),
-            Self::UnknownProfile { known, .. } if known.is_empty() => "no profiles are configured: add one with `portcullis profile add NAME --servers a,b`, or use /mcp".into(),
-            Self::UnknownProfile { known, .. } => format!("the profiles are: {} (`portcullis profile list`)", known.join(", ")),
-            Self::OtherProfile { bound, .. } => format!("connect it to /mcp/p/{bound} (or /mcp, which serves its profile too), or give it a new token with `portcullis client add NAME --profile PROFILE`"),
-        })
     }
 }
 

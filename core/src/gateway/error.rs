@@ -159,6 +159,21 @@ pub enum GatewayError {
 }
 
 impl GatewayError {
+    /// The refusal of a call to `name` (`tool` of `server`), saying why and what to do.
+    pub(crate) fn not_callable(
+        name: &str,
+        callability: &crate::trust::Callability,
+        server: &str,
+        tool: &str,
+    ) -> Self {
+        Self::NotCallable {
+            message: format!(
+                "`{name}` cannot be called: {}, or in the Portcullis window",
+                callability.explain(server, tool)
+            ),
+        }
+    }
+
     /// `message` is wrong; `hint` says what to give instead.
     pub fn invalid(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self::InvalidInput {

@@ -3,6 +3,7 @@
 //! desktop app all call it; none of them re-implements an operation.
 
 mod activity;
+mod admission;
 mod arguments;
 mod catalog;
 mod client_tokens;
@@ -55,9 +56,8 @@ use crate::store::Store;
 use crate::trust::{ServerOrigin, ServerState};
 use crate::upstream::{groups_dir, ProcessGroups, UpstreamContext, UpstreamHandle, UpstreamState};
 
-pub use client_tokens::{
-    add_client, list_clients, remove_client, Caller, ClientView, NewClient, Refusal,
-};
+pub use admission::{Admission, Caller, Door, Refusal};
+pub use client_tokens::{add_client, list_clients, remove_client, ClientView, NewClient};
 pub use clients::ClientSetups;
 pub(crate) use eras::{era_of, EraSigns};
 pub use error::GatewayError;
@@ -65,9 +65,7 @@ pub use listen::Listener;
 pub use metrics::CallRate;
 pub use preferences::Preferences;
 pub(crate) use profiles::View;
-pub use profiles::{
-    check_profile, profile_views, put_profile, remove_profile, Admission, Door, ProfileView,
-};
+pub use profiles::{check_profile, profile_views, put_profile, remove_profile, ProfileView};
 pub use registry::{RegistryAdded, RegistryServerView};
 pub use secrets::{list_secrets, secret_uses, SecretSet, SecretView};
 pub use server_view::ServerView;

@@ -52,7 +52,7 @@ pub(super) async fn before_call(
     if callability.is_callable() {
         return Ok(());
     }
-    Err(super::router::not_callable(
+    Err(GatewayError::not_callable(
         name,
         &callability,
         &target.server,

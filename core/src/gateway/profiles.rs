@@ -10,33 +10,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::client_tokens::{Caller, Refusal};
+use super::admission::{Admission, Caller, Door, Refusal};
 use super::session::Session;
 use super::{ClientView, Gateway, GatewayError};
-use crate::config::{
-    glob_match, ConfigEditor, Paths, Profile, ProfileConfig, Settings, SurfaceMode,
-};
-
-/// The door a request came in by: the endpoint's own surface
-/// (`/mcp/direct`, `/mcp/search`) and profile (`/mcp/p/NAME`), if any.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Door {
-    /// The profile named by the endpoint (`/mcp/p/NAME`, `stdio --profile`).
-    pub profile: Option<String>,
-    /// The surface the endpoint serves, if it picks one.
-    pub surface: Option<SurfaceMode>,
-}
-
-/// A request let in: who sent it, and what it may see.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Admission {
-    /// The client its token names (none without a token, where none is needed).
-    pub caller: Option<Arc<str>>,
-    /// The profile it sees (the door's, or its token's).
-    pub profile: Option<Arc<str>>,
-    /// The surface it sees: the door's, else the profile's, else `[gateway] surface`.
-    pub surface: SurfaceMode,
-}
+use crate::config::{glob_match, ConfigEditor, Paths, Profile, ProfileConfig, Settings};
 
 /// What one session may see: everything, or one profile.
 #[derive(Debug, Clone)]

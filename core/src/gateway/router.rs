@@ -178,7 +178,12 @@ pub(super) async fn request(
                 tools_list(gw, &gw.view(session), &msg).map(ok_raw)
             }
         },
-        "tools/call" => super::traces::tools_call(gw, session, msg, related).await,
+        "tools/call" => {
+            let span = super::traces::call_span(gw, session, &msg);
+            let result = tools_call(gw, session, msg, related, span.as_ref()).await;
+            super::traces::finish(span, &result);
+            result
+        }
         // Everything but tools/call is boxed: an async fn is as large as its largest branch,
         // and the future of every request is allocated (and moved) whole.
         "resources/list" => {
@@ -520,7 +525,7 @@ pub(super) async fn tools_call(
             Err(e) => Err(e),
         }
     } else {
-        Err(not_callable(
+        Err(GatewayError::not_callable(
             &name,
             &callability,
             &target.server,
@@ -581,7 +586,12 @@ fn held_elsewhere(
             name: name.to_owned(),
         });
     }
-    let result = Err(not_callable(name, &callability, &server, &tool));
+    let result = Err(GatewayError::not_callable(
+        name,
+        &callability,
+        &server,
+        &tool,
+    ));
     super::activity::record_call(
         gw,
         session,
@@ -592,21 +602,6 @@ fn held_elsewhere(
         &result,
     );
     result
-}
-
-/// The refusal of a call to `name` (`tool` of `server`), saying why and what to do.
-pub(super) fn not_callable(
-    name: &str,
-    callability: &Callability,
-    server: &str,
-    tool: &str,
-) -> GatewayError {
-    GatewayError::NotCallable {
-        message: format!(
-            "`{name}` cannot be called: {}, or in the Portcullis window",
-            callability.explain(server, tool)
-        ),
-    }
 }
 
 /// Sends a request to one upstream on behalf of a session and waits for the

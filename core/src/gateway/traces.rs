@@ -4,27 +4,21 @@
 //! `_meta`. With no `[telemetry]`, each is one branch and nothing else.
 
 use std::future::Future;
-use std::sync::Arc;
 
 use opentelemetry::KeyValue;
 use serde::Deserialize;
-use tokio::sync::mpsc;
 
 use super::{Gateway, GatewayError, Session};
 use crate::config::TransportSettings;
 use crate::protocol::{Message, ToolName};
 use crate::telemetry::{CallSpan, Outcome};
 
-/// A client's `tools/call`, traced when traces are sent.
-pub(super) async fn tools_call(
-    gw: &Gateway,
-    session: &Arc<Session>,
-    msg: Message,
-    related: Option<mpsc::Sender<Message>>,
-) -> Result<Message, GatewayError> {
+/// The server span of a client's `tools/call` (`msg`), when traces are
+/// sent; the router runs the call inside it and [`finish`]es it.
+pub(super) fn call_span(gw: &Gateway, session: &Session, msg: &Message) -> Option<CallSpan> {
     let telemetry = &gw.inner.observe.telemetry;
     if !telemetry.is_enabled() {
-        return super::router::tools_call(gw, session, msg, related, None).await;
+        return None;
     }
     #[derive(Deserialize)]
     struct Named {
@@ -43,12 +37,14 @@ pub(super) async fn tools_call(
     if let Some(id) = msg.id_key() {
         attributes.push(KeyValue::new("jsonrpc.request.id", id.to_owned()));
     }
-    let span = telemetry.call_span("tools/call", &name, msg.params.as_deref(), attributes);
-    let result = super::router::tools_call(gw, session, msg, related, span.as_ref()).await;
+    telemetry.call_span("tools/call", &name, msg.params.as_deref(), attributes)
+}
+
+/// Ends a call's span with how the call went.
+pub(super) fn finish(span: Option<CallSpan>, result: &Result<Message, GatewayError>) {
     if let Some(span) = span {
-        span.finish(outcome(&result));
+        span.finish(outcome(result));
     }
-    result
 }
 
 /// Sends a call's request to its upstream with `forward`, inside a client
