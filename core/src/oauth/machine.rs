@@ -2,13 +2,10 @@
 //! (SEP-1046, with a client secret or a `private_key_jwt` assertion) and the
 //! JWT bearer grant of workload identity federation (SEP-1933).
 
-use base64::Engine;
-
 use super::discovery::ServerMetadata;
-use super::flow::{dpop_key_for, random_token, record_of, token_request, OFFLINE_ACCESS};
+use super::token_endpoint::{dpop_key_for, record_of, token_request, OFFLINE_ACCESS};
 use super::{OAuthClient, OAuthError};
-use crate::config::ValueOrSecret;
-use crate::store::{OAuthClientRecord, OAuthTokenRecord, UnixMillis};
+use crate::store::{OAuthClientRecord, OAuthTokenRecord};
 
 pub(super) const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
@@ -120,72 +117,4 @@ pub(super) async fn client_credentials(
     let grant = [("grant_type", "client_credentials")];
     let what = "the client credentials grant";
     machine_grant(client, metadata, &record, &grant, what, resource, scopes).await
-}
-
-/// A `private_key_jwt` client assertion (RFC 7523 §2.2): ES256, issued by and
-/// about the client, for the authorization server, valid for five minutes.
-pub(super) fn client_assertion(
-    client: &OAuthClient,
-    client_id: &str,
-    audience: &str,
-) -> Result<String, OAuthError> {
-    use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-    let bad_key = |message: String| {
-        OAuthError::Untrusted { message, hint: format!("set `private_key` under [servers.{}.oauth] to a PEM file with an unencrypted P-256 key in PKCS#8 (BEGIN PRIVATE KEY)", client.server) }
-    };
-    let (pem, path) = match client.config.private_key.clone() {
-        Some(ValueOrSecret::Secret(name)) => (
-            client
-                .ctx
-                .vault
-                .secrets()
-                .get(&name)
-                .map_err(|e| bad_key(e.to_string()))?,
-            std::path::PathBuf::from(format!("the secret `{name}`")),
-        ),
-        plain => {
-            let path = std::path::PathBuf::from(match plain {
-                Some(ValueOrSecret::Plain(p)) => p,
-                _ => String::new(),
-            });
-            let pem = std::fs::read_to_string(&path).map_err(|e| {
-                bad_key(format!(
-                    "cannot read the client's private key {}: {e}",
-                    path.display()
-                ))
-            })?;
-            (pem, path)
-        }
-    };
-    let body: String = pem
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN PRIVATE KEY"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body.trim())
-        .map_err(|_| bad_key(format!("{} is not a PEM private key", path.display())))?;
-    let rng = ring::rand::SystemRandom::new();
-    let key =
-        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng).map_err(|_| {
-            bad_key(format!(
-                "{} is not a P-256 private key in PKCS#8",
-                path.display()
-            ))
-        })?;
-    let now = UnixMillis::now().0 / 1000;
-    let b64 = |v: &serde_json::Value| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
-    };
-    let header = serde_json::json!({ "alg": "ES256", "typ": "JWT" });
-    let claims = serde_json::json!({ "iss": client_id, "sub": client_id, "aud": audience, "iat": now, "exp": now + 300, "jti": random_token() });
-    let input = format!("{}.{}", b64(&header), b64(&claims));
-    let signature = key
-        .sign(&rng, input.as_bytes())
-        .map_err(|_| bad_key("signing the client assertion failed".into()))?;
-    Ok(format!(
-        "{input}.{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature.as_ref())
-    ))
 }

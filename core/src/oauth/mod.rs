@@ -19,6 +19,7 @@ mod dpop;
 mod error;
 mod flow;
 mod machine;
+mod token_endpoint;
 mod urls;
 mod vault;
 

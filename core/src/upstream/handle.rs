@@ -105,6 +105,18 @@ pub struct PendingCall {
 }
 
 impl UpstreamHandle {
+    /// Tells the gateway `event`; a full queue drops it, with a warning.
+    pub(super) fn notify(&self, event: UpstreamEvent) {
+        if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) =
+            self.0.ctx.events.try_send(event)
+        {
+            tracing::warn!(
+                server = self.name(),
+                "gateway event queue full; an upstream event was dropped"
+            );
+        }
+    }
+
     /// Starts the upstream's supervisor in `tasks`.
     pub(crate) fn start(
         settings: ServerSettings,

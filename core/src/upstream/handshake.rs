@@ -4,14 +4,20 @@
 //! the gateway before the server counts as ready.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::handle::empty_params;
-use super::supervisor::{notify, HANDSHAKE_TIMEOUT, OBSERVE_WAIT};
 use super::{stateless, Tool, UpstreamError, UpstreamEvent, UpstreamHandle, UpstreamInfo};
 use crate::config::UpstreamProtocol;
 use crate::protocol::{to_raw, Message, LATEST_VERSION, SUPPORTED_VERSIONS};
+
+/// How long a start may take (npx and uvx may fetch packages first).
+pub(super) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long a listing waits for the gateway to record it before the upstream
+/// says it is ready anyway.
+const OBSERVE_WAIT: Duration = Duration::from_secs(10);
 
 /// Stateless when the upstream is (see `stateless.rs`), else `initialize`.
 pub(super) async fn handshake(handle: &UpstreamHandle) -> Result<(), UpstreamError> {
@@ -131,13 +137,10 @@ pub(super) async fn list_tools(handle: &UpstreamHandle) -> Result<(), UpstreamEr
     }
     *shared.tools.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tools);
     let (observed, recorded) = tokio::sync::oneshot::channel();
-    notify(
-        handle,
-        UpstreamEvent::ToolsChanged {
-            server: handle.name().to_owned(),
-            observed: Some(observed),
-        },
-    );
+    handle.notify(UpstreamEvent::ToolsChanged {
+        server: handle.name().to_owned(),
+        observed: Some(observed),
+    });
     // Ready (or re-listed) only once the gateway has recorded and merged the list.
     let _ = tokio::time::timeout(OBSERVE_WAIT, recorded).await;
     Ok(())

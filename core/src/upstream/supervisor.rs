@@ -9,7 +9,7 @@ use rand::Rng;
 use serde_json::Value;
 
 use super::handle::{empty_params, Live, PendingMap};
-use super::handshake::{handshake, list_tools};
+use super::handshake::{handshake, list_tools, HANDSHAKE_TIMEOUT};
 use super::{UpstreamError, UpstreamEvent, UpstreamHandle, UpstreamState};
 use crate::config::{Isolation, TransportSettings};
 use crate::isolation::{spawn_container, spawn_sandboxed, ContainerOptions, SandboxOptions};
@@ -20,14 +20,9 @@ const BACKOFF_BASE: Duration = Duration::from_millis(500);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
 /// Up this long, a run counts as healthy and the backoff starts over.
 const HEALTHY_AFTER: Duration = Duration::from_secs(30);
-/// How long a start may take (npx and uvx may fetch packages first).
-pub(super) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long an upstream whose call timed out has to answer a ping before it
 /// counts as hung and is restarted.
 const PING_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a listing waits for the gateway to record it before the upstream
-/// says it is ready anyway.
-pub(super) const OBSERVE_WAIT: Duration = Duration::from_secs(10);
 
 pub(super) async fn supervise(handle: UpstreamHandle) {
     let shared = handle.0.clone();
@@ -68,12 +63,9 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
                 s.state = UpstreamState::Idle;
                 s.last_error = None;
             });
-            notify(
-                &handle,
-                UpstreamEvent::StateChanged {
-                    server: shared.settings.name.clone(),
-                },
-            );
+            handle.notify(UpstreamEvent::StateChanged {
+                server: shared.settings.name.clone(),
+            });
             return;
         }
         // Waiting for a person to sign in is not a failure: wait for them, then start at once.
@@ -86,12 +78,9 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
                 s.state = UpstreamState::NeedsSignIn;
                 s.last_error = Some(error);
             });
-            notify(
-                &handle,
-                UpstreamEvent::StateChanged {
-                    server: shared.settings.name.clone(),
-                },
-            );
+            handle.notify(UpstreamEvent::StateChanged {
+                server: shared.settings.name.clone(),
+            });
             tokio::select! {
                 () = oauth.settled() => {}
                 () = shared.cancel.cancelled() => break,
@@ -117,12 +106,9 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
             s.restarts += 1;
             s.retry_at = Some(SystemTime::now() + delay);
         });
-        notify(
-            &handle,
-            UpstreamEvent::StateChanged {
-                server: shared.settings.name.clone(),
-            },
-        );
+        handle.notify(UpstreamEvent::StateChanged {
+            server: shared.settings.name.clone(),
+        });
         let signed_in = async {
             match &shared.oauth {
                 // A sign-in started by a person during the wait ends it.
@@ -166,23 +152,9 @@ fn set_state(handle: &UpstreamHandle, state: UpstreamState, error: Option<String
         }
         s.retry_at = None;
     });
-    notify(
-        handle,
-        UpstreamEvent::StateChanged {
-            server: handle.name().to_owned(),
-        },
-    );
-}
-
-pub(super) fn notify(handle: &UpstreamHandle, event: UpstreamEvent) {
-    if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) =
-        handle.0.ctx.events.try_send(event)
-    {
-        tracing::warn!(
-            server = handle.name(),
-            "gateway event queue full; an upstream event was dropped"
-        );
-    }
+    handle.notify(UpstreamEvent::StateChanged {
+        server: handle.name().to_owned(),
+    });
 }
 
 /// Connects, handshakes and lists tools. On error the connection is ended.
