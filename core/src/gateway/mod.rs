@@ -150,10 +150,11 @@ pub enum GatewayEvent {
     },
 }
 
-/// How the gateway ranks tools for agents: BM25 until the dense signal keeps
-/// a clear keyword match on top (BENCHMARKS.md, "Hybrid search"), the same
-/// for the index on disk and the in-memory one used when that cannot open.
-const SEARCH_MODE: crate::search::SearchMode = crate::search::SearchMode::Bm25;
+/// How the gateway ranks tools for agents: BM25 fused with the built-in
+/// embedding model (BENCHMARKS.md, "Hybrid search"), the same for the index
+/// on disk and the in-memory one used when that cannot open. A binary
+/// without the model ranks with BM25 and says so once.
+const SEARCH_MODE: crate::search::SearchMode = crate::search::SearchMode::Hybrid;
 
 pub(crate) struct Inner {
     pub(crate) paths: Paths,

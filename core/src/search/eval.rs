@@ -57,10 +57,45 @@ struct EvalTool {
     input_schema: serde_json::Value,
 }
 
+/// A request and the ids of the tools that serve it.
 #[derive(Deserialize)]
-struct EvalQuery {
-    text: String,
-    relevant: Vec<String>,
+pub(crate) struct EvalQuery {
+    pub(crate) text: String,
+    pub(crate) relevant: Vec<String>,
+}
+
+/// A labeled data set: its tools as the index takes them, each tool's id by (server, name),
+/// and its queries.
+pub(crate) struct DataSet {
+    pub(crate) tools: Vec<ToolDoc>,
+    pub(crate) ids: HashMap<(String, String), String>,
+    pub(crate) queries: Vec<EvalQuery>,
+}
+
+/// Reads the data set in `dir`.
+pub(crate) fn read(dir: &Path) -> Result<DataSet, SearchError> {
+    let tools: Vec<EvalTool> = read_jsonl(&dir.join("tools.jsonl"))?;
+    let queries: Vec<EvalQuery> = read_jsonl(&dir.join("queries.jsonl"))?;
+    let mut ids: HashMap<(String, String), String> = HashMap::new();
+    let tools: Vec<ToolDoc> = tools
+        .into_iter()
+        .map(|t| {
+            ids.insert((t.server.clone(), t.name.clone()), t.id);
+            ToolDoc {
+                server: t.server,
+                name: t.name,
+                title: t.title,
+                description: t.description,
+                input_schema: t.input_schema,
+                state: "approved".to_owned(),
+            }
+        })
+        .collect();
+    Ok(DataSet {
+        tools,
+        ids,
+        queries,
+    })
 }
 
 /// Reads the data set in `dir`, indexes its tools and scores every query, ranking with
@@ -78,24 +113,11 @@ pub(crate) fn run_with(
     mode: SearchMode,
     fusion: Option<Fusion>,
 ) -> Result<[EvalReport; 3], SearchError> {
-    let tools: Vec<EvalTool> = read_jsonl(&dir.join("tools.jsonl"))?;
-    let queries: Vec<EvalQuery> = read_jsonl(&dir.join("queries.jsonl"))?;
-
-    let mut id_of: HashMap<(String, String), String> = HashMap::new();
-    let docs: Vec<ToolDoc> = tools
-        .into_iter()
-        .map(|t| {
-            id_of.insert((t.server.clone(), t.name.clone()), t.id);
-            ToolDoc {
-                server: t.server,
-                name: t.name,
-                title: t.title,
-                description: t.description,
-                input_schema: t.input_schema,
-                state: "approved".to_owned(),
-            }
-        })
-        .collect();
+    let DataSet {
+        tools: docs,
+        ids: id_of,
+        queries,
+    } = read(dir)?;
     let mut index = SearchIndex::in_memory_with(mode)?;
     if let Some(fusion) = fusion {
         index.set_fusion(fusion);

@@ -76,12 +76,10 @@ impl SearchIndex {
     /// recreated empty, with a warning: the gateway refills it from its upstreams, so losing it
     /// costs less than refusing to start. An index locked by another process is an error.
     ///
-    /// Ranks with BM25. Hybrid ranking keeps every end-to-end expectation of the gateway but
-    /// one: "show the commit history of my repository" puts `git_log` (BM25's third, 1% ahead
-    /// of its fourth) fourth, below `git_branch`, which the dense signal finds closer (the
-    /// static model does not read "history" as "log"). [`Self::open_with`] opens a hybrid one.
+    /// Ranks as the gateway does: hybrid, or BM25 when the binary has no model (see
+    /// [`Self::mode`]); [`Self::open_with`] chooses.
     pub fn open(dir: &Path) -> Result<Self, SearchError> {
-        Self::open_with(dir, SearchMode::Bm25)
+        Self::open_with(dir, SearchMode::Hybrid)
     }
 
     /// Like [`Self::open`], ranking with `mode`; hybrid keeps its vectors in

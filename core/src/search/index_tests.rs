@@ -345,6 +345,62 @@ fn eval_on_fixture_retrieves() {
     assert!(report.hit_at_5 >= 0.9, "{report}");
 }
 
+/// The tools of the real servers the end-to-end tests run (server-everything 2026.8.31,
+/// mcp-server-time and mcp-server-git 2026.10.19, all MIT) as the gateway lists them, with the
+/// requests of `tests/python/test_search.py` (`REQUESTS`), each expected in the top 3.
+fn peers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/search/testdata/peers")
+}
+
+#[test]
+fn plain_requests_find_the_real_servers_tools_in_the_top_3_in_both_modes() {
+    let set = eval::read(&peers_dir()).unwrap();
+    let mut modes = vec![SearchMode::Bm25];
+    if super::embed::builtin().is_some() {
+        modes.push(SearchMode::Hybrid);
+    }
+    let mut misses = Vec::new();
+    for mode in modes {
+        let index = SearchIndex::in_memory_with(mode).unwrap();
+        assert_eq!(index.mode(), mode);
+        // Server by server, as the gateway fills its index.
+        for server in ["everything", "time", "git"] {
+            let tools: Vec<ToolDoc> = set
+                .tools
+                .iter()
+                .filter(|t| t.server == server)
+                .cloned()
+                .collect();
+            index.replace_server(server, &tools).unwrap();
+        }
+        assert_eq!(index.len(), set.tools.len());
+        let opts = SearchOptions {
+            limit: 3,
+            explain: true,
+            ..SearchOptions::default()
+        };
+        for q in &set.queries {
+            let hits = index.search(&q.text, &opts).unwrap();
+            let top: Vec<&str> = hits
+                .iter()
+                .filter_map(|h| set.ids.get(&(h.server.clone(), h.name.clone())))
+                .map(String::as_str)
+                .collect();
+            if !q.relevant.iter().any(|r| top.contains(&r.as_str())) {
+                let why: Vec<String> = hits
+                    .iter()
+                    .map(|h| format!("{} ({})", h.name, h.explanation.as_deref().unwrap_or("")))
+                    .collect();
+                misses.push(format!(
+                    "{mode}: {:?} wants {:?}, top 3: {why:#?}",
+                    q.text, q.relevant
+                ));
+            }
+        }
+    }
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}
+
 /// The shared sets sit beside the checkout (`../shared/search-eval`), in CI too.
 fn shared_set(name: &str) -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -418,17 +474,21 @@ fn tune_fusion() {
         };
         let [_, a, b] = eval::run_with(&dir, SearchMode::Bm25, None).unwrap();
         println!("{name} bm25\n  half0 {a}\n  half1 {b}");
-        for (dense, center, floor) in [
-            (0.3, 0.3, 0.4),
-            (0.5, 0.3, 0.4),
-            (0.6, 0.3, 0.4),
-            (0.5, 0.2, 0.4),
-            (0.5, 0.4, 0.4),
-            (0.5, 0.3, 0.5),
+        // (dense, center, band, floor); a band of 1 is the fusion without one.
+        for (dense, center, band, floor) in [
+            (0.5, 0.3, 1.0, 0.4),
+            (0.5, 0.3, 0.25, 0.4),
+            (0.5, 0.3, 0.2, 0.4),
+            (0.6, 0.2, 0.25, 0.4),
+            (0.7, 0.2, 0.2, 0.4),
+            (0.7, 0.2, 0.25, 0.4),
+            (0.7, 0.3, 0.25, 0.4),
+            (0.8, 0.2, 0.25, 0.4),
         ] {
             let fusion = Fusion {
                 dense,
                 center,
+                band,
                 floor,
             };
             let [_, a, b] = eval::run_with(&dir, SearchMode::Hybrid, Some(fusion)).unwrap();

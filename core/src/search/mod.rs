@@ -14,9 +14,9 @@
 //! - [`SearchIndex::search`] never fails because of what the query says.
 //!
 //! Beside BM25 runs a dense signal (`embed/`, `dense.rs`): a static embedding model built into
-//! the binary ranks tools by meaning, and the two rankings are fused by reciprocal rank
-//! (`fusion.rs`), so "what's on my calendar tomorrow" finds `list_events`. Without the model
-//! the index is BM25 only and says so once.
+//! the binary ranks tools by meaning, and the two rankings are fused by their scores
+//! (`fusion.rs`), so "what's on my calendar tomorrow" finds `list_events`. The gateway ranks
+//! this way. Without the model the index is BM25 only and says so once.
 #![warn(missing_docs)]
 
 mod analysis;
