@@ -5,6 +5,10 @@
 //! Also embeds the tool-search embedding model when it has been made
 //! (`scripts/embed-model/make.sh` writes `core/model/tool-embed.bin`; `PORTCULLIS_EMBED_MODEL`
 //! names another file): writes `$OUT_DIR/embed_model.rs` with `MODEL_BYTES`, `None` without it.
+//!
+//! And names the scanner's code: writes `$OUT_DIR/scanner_source.rs` with `SCANNER_SOURCE`, a
+//! hash of the files of `src/trust/` (tests left out). The store keeps it beside the findings of
+//! each definition, so a binary whose rules differ scans every definition again.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -30,6 +34,49 @@ fn main() {
         .join("ui_assets.rs");
     std::fs::write(dest, out).expect("writing ui_assets.rs");
     embed_model(&manifest);
+    scanner_source(&manifest);
+}
+
+fn scanner_source(manifest: &Path) {
+    let trust = manifest.join("src").join("trust");
+    println!("cargo:rerun-if-changed={}", trust.display());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&trust)
+        .expect("src/trust is readable")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            name.ends_with(".rs") && !name.ends_with("_tests.rs")
+        })
+        .collect();
+    files.sort();
+    // FNV-1a, 64 bits: it only has to change when the code does.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut add = |bytes: &[u8]| {
+        for b in bytes {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for path in &files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        add(name.as_bytes());
+        add(&[0]);
+        add(&std::fs::read(path).expect("src/trust files are readable"));
+        add(&[0]);
+    }
+    let code = format!(
+        "/// A hash of the scanner's source files (`src/trust/`), written by build.rs.\nconst SCANNER_SOURCE: &str = \"{hash:016x}\";\n"
+    );
+    let dest = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("scanner_source.rs");
+    std::fs::write(dest, code).expect("writing scanner_source.rs");
 }
 
 fn embed_model(manifest: &Path) {

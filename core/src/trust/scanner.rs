@@ -25,6 +25,9 @@ use serde_json::Value;
 use super::overlap::Catalogue;
 use super::{blobs, homoglyph, params, rules, tone, unicode};
 
+// `SCANNER_SOURCE`: a hash of the trust module's source files (build.rs).
+include!(concat!(env!("OUT_DIR"), "/scanner_source.rs"));
+
 /// How much a finding should weigh in a person's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -261,6 +264,19 @@ impl Scanner {
         &self.settings
     }
 
+    /// Which scanner this is, as stored beside the findings it gives: the
+    /// findings of a definition scanned by a scanner with the same
+    /// fingerprint are the findings this one would give (the catalogue check
+    /// aside, see [`Scanner::recheck_in_catalogue`]). It names the rules'
+    /// source (any change to the trust module's code gives another) and the
+    /// settings.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "{SCANNER_SOURCE}:max_text_chars={}",
+            self.settings.max_text_chars
+        )
+    }
+
     /// The findings for one tool definition (an MCP `Tool` object), most
     /// severe first. An empty list means no rule matched, not that the tool
     /// is safe.
@@ -288,6 +304,26 @@ impl Scanner {
         catalogue.check(server, tool, &mut findings);
         findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         findings
+    }
+
+    /// What [`Scanner::scan_in_catalogue`] gives for `tool`, from the
+    /// `earlier` findings of a scan of the same definition by a scanner with
+    /// this one's [`fingerprint`](Scanner::fingerprint), against any
+    /// catalogue: their rule findings are kept and the catalogue check is done
+    /// again (the catalogue may have changed since). Compiles nothing.
+    pub fn recheck_in_catalogue(
+        &self,
+        server: &str,
+        tool: &Value,
+        catalogue: &Catalogue,
+        mut earlier: Vec<Finding>,
+    ) -> Vec<Finding> {
+        // Only the catalogue check reports this rule; the rest of `earlier`
+        // is a scan's list, already most severe first.
+        earlier.retain(|f| f.rule != RULE_FUNCTION_OVERLAP);
+        catalogue.check(server, tool, &mut earlier);
+        earlier.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        earlier
     }
 
     fn scan_field(&self, field: &Field<'_>, out: &mut Vec<Finding>) {
