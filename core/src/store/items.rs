@@ -108,14 +108,18 @@ impl Store {
         let scanned_by = self.scanner.fingerprint();
         let mut earlier =
             self.read(|tx| scanned_before(tx, hashes.iter().map(String::as_str), &scanned_by))?;
+        let mut session = None;
         let mut seen: Vec<Seen> = Vec::with_capacity(offered.len());
         for ((key, item), hash) in offered.into_iter().zip(hashes) {
             let findings = match earlier.remove(&hash) {
                 Some(found) => found,
-                None => self.scanner.scan(&kind.scannable(item)),
+                None => session
+                    .get_or_insert_with(|| self.scanner.session())
+                    .scan(&kind.scannable(item)),
             };
             seen.push((key, hash, kind.canonical(item), findings));
         }
+        drop(session);
         self.write(|tx| {
             get_server(tx, server)?;
             let now = UnixMillis::now();

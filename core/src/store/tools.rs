@@ -228,8 +228,9 @@ impl Store {
                 scanned_before(tx, hashes, &scanned_by)?,
             ))
         })?;
-        // Scan outside the lock: it is the slow part, and needs the rules
-        // compiled (a restart that lists nothing new never compiles them).
+        // Scan outside the lock: it is the slow part. The rules are compiled
+        // only if a definition is new to this scanner, and freed after.
+        let mut session = None;
         let mut listed = Vec::with_capacity(seen.len());
         for (name, hash, definition) in seen {
             let findings = match earlier.remove(&hash) {
@@ -237,12 +238,13 @@ impl Store {
                     self.scanner
                         .recheck_in_catalogue(server, &definition, &catalogue, found)
                 }
-                None => self
-                    .scanner
+                None => session
+                    .get_or_insert_with(|| self.scanner.session())
                     .scan_in_catalogue(server, &definition, &catalogue),
             };
             listed.push((name, hash, canonical_json(&definition), findings));
         }
+        drop(session);
 
         self.write(|tx| {
             get_server(tx, server)?;

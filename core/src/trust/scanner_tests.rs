@@ -43,8 +43,10 @@ fn every_poisoned_example_is_flagged_at_medium_or_above() {
     let examples = fixture("poisoned.jsonl");
     assert!(examples.len() >= 15, "keep at least 15 poisoning examples");
     let mut missed = Vec::new();
+    let scanner = Scanner::default();
+    let session = scanner.session();
     for (id, tool) in &examples {
-        let findings = scan(tool);
+        let findings = session.scan(tool);
         println!("{id}: {}", summary(&findings));
         if !findings.iter().any(|f| f.severity >= Severity::Medium) {
             missed.push(id.clone());
@@ -64,6 +66,8 @@ fn benign_evaluation_tools_are_rarely_flagged() {
     }
     let mut total = 0usize;
     let mut flagged = Vec::new();
+    let scanner = Scanner::default();
+    let session = scanner.session();
     for set in ["metatool", "toollens"] {
         let path = dir.join(set).join("tools.jsonl");
         let text = std::fs::read_to_string(&path)
@@ -71,7 +75,7 @@ fn benign_evaluation_tools_are_rarely_flagged() {
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             let tool: Value = serde_json::from_str(line).expect("tools.jsonl lines are JSON");
             total += 1;
-            let findings = scan(&tool);
+            let findings = session.scan(&tool);
             if !findings.is_empty() {
                 println!(
                     "flagged {set}/{}: {} — {:?}",
@@ -95,8 +99,10 @@ fn benign_evaluation_tools_are_rarely_flagged() {
 
 #[test]
 fn popular_real_tools_are_not_flagged_above_low() {
+    let scanner = Scanner::default();
+    let session = scanner.session();
     for (id, tool) in fixture("benign.jsonl") {
-        let findings = scan(&tool);
+        let findings = session.scan(&tool);
         println!("{id}: {}", summary(&findings));
         assert!(
             findings.iter().all(|f| f.severity == Severity::Low),
@@ -306,12 +312,13 @@ fn a_recheck_in_another_catalogue_gives_what_a_full_scan_would() {
     );
     let empty = super::Catalogue::default();
     let scanner = Scanner::default();
+    let session = scanner.session();
     let mut overlaps = 0;
     for (server, tool) in &tools {
         for (before, now) in [(&empty, &full), (&full, &empty), (&full, &full)] {
-            let earlier = scanner.scan_in_catalogue(server, tool, before);
+            let earlier = session.scan_in_catalogue(server, tool, before);
             let rechecked = scanner.recheck_in_catalogue(server, tool, now, earlier);
-            let scanned = scanner.scan_in_catalogue(server, tool, now);
+            let scanned = session.scan_in_catalogue(server, tool, now);
             overlaps += scanned
                 .iter()
                 .filter(|f| f.rule == RULE_FUNCTION_OVERLAP)
