@@ -9,6 +9,10 @@
 //! And the container egress relay (`relay/main.rs`), compiled with `rustc` alone into a static
 //! binary for Linux targets: `$OUT_DIR/egress_relay.rs` with `RELAY_BYTES`, `None` where it
 //! cannot be made (another OS, or no static C library), said as a build warning.
+//!
+//! And names the scanner's code: writes `$OUT_DIR/scanner_source.rs` with `SCANNER_SOURCE`, a
+//! hash of the files of `src/trust/` (tests left out). The store keeps it beside the findings of
+//! each definition, so a binary whose rules differ scans every definition again.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -35,6 +39,7 @@ fn main() {
     std::fs::write(dest, out).expect("writing ui_assets.rs");
     embed_model(&manifest);
     build_relay(&manifest);
+    scanner_source(&manifest);
 }
 
 fn build_relay(manifest: &Path) {
@@ -106,6 +111,48 @@ fn compile_relay(source: &Path, binary: &Path, target: &str) -> bool {
 
 fn modified(path: &Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(path).ok()?.modified().ok()
+}
+
+fn scanner_source(manifest: &Path) {
+    let trust = manifest.join("src").join("trust");
+    println!("cargo:rerun-if-changed={}", trust.display());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&trust)
+        .expect("src/trust is readable")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            name.ends_with(".rs") && !name.ends_with("_tests.rs")
+        })
+        .collect();
+    files.sort();
+    // FNV-1a, 64 bits: it only has to change when the code does.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut add = |bytes: &[u8]| {
+        for b in bytes {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for path in &files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        add(name.as_bytes());
+        add(&[0]);
+        add(&std::fs::read(path).expect("src/trust files are readable"));
+        add(&[0]);
+    }
+    let code = format!(
+        "/// A hash of the scanner's source files (`src/trust/`), written by build.rs.\nconst SCANNER_SOURCE: &str = \"{hash:016x}\";\n"
+    );
+    let dest = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("scanner_source.rs");
+    std::fs::write(dest, code).expect("writing scanner_source.rs");
 }
 
 fn embed_model(manifest: &Path) {

@@ -1,13 +1,22 @@
-//! The search index: one tantivy index, one writer behind a lock, one manually reloaded reader.
+//! The search index: one tantivy index, writes one at a time, one manually reloaded reader.
 //!
 //! Writes are per server: [`SearchIndex::replace_server`] deletes that server's documents and
 //! adds the new ones in a single commit, then reloads the reader, so a search that starts after
-//! it returns sees exactly the new tools. Searches never take the writer lock.
+//! it returns sees exactly the new tools. Searches never wait for a write.
+//!
+//! The tantivy writer exists only during a write: made for it, dropped once its commit and the
+//! merges that commit started are done. A writer holds a 10,000-slot operation channel (2.5 MiB)
+//! and its threads from the moment it is made, and a gateway writes only when a server's tools
+//! change, so keeping one would be most of the index's memory at idle. The index directory is
+//! locked for the life of a [`SearchIndex`] instead, so a second process is still refused.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::directory::error::LockError;
+use tantivy::directory::{Directory, DirectoryLock, Lock, INDEX_WRITER_LOCK};
+use tantivy::indexer::IndexWriterOptions;
 use tantivy::query::{AllQuery, Query};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
@@ -45,14 +54,21 @@ const RERANK_POOL: usize = 50;
 /// signal and high by the other reaches the top.
 const FUSION_POOL: usize = 50;
 
+/// The lock file a [`SearchIndex`] holds in its directory for as long as it is open.
+const OPEN_LOCK: &str = ".portcullis-search.lock";
+
 /// File names tantivy owns in an index directory, removed when a broken index is rebuilt.
 const INDEX_FILE_EXTENSIONS: &[&str] = &["idx", "pos", "term", "store", "fast", "fieldnorm", "del"];
 
 /// A searchable set of tools. `Send + Sync`; share it in an `Arc`.
 pub struct SearchIndex {
     fields: Fields,
+    index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// Taken by each write: one writer at a time.
+    writing: Mutex<()>,
+    /// Held while the index is open: another process opening it is refused.
+    _open: DirectoryLock,
     analyzer: TextAnalyzer,
     path: Option<PathBuf>,
     /// The dense signal; `None` in BM25 mode or when the binary has no model.
@@ -151,20 +167,31 @@ impl SearchIndex {
         path: Option<PathBuf>,
     ) -> Result<Self, SearchError> {
         index.tokenizers().register(ANALYZER, analyzer());
-        let writer = index
-            .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
-            .map_err(|e| match (e, &path) {
-                (TantivyError::LockFailure(..), Some(p)) => SearchError::Locked { path: p.clone() },
-                (e, _) => SearchError::Index(e),
-            })?;
+        let locked = |e: LockError| lock_error(TantivyError::LockFailure(e, None), &path);
+        let open = index
+            .directory()
+            .acquire_lock(&Lock {
+                filepath: PathBuf::from(OPEN_LOCK),
+                is_blocking: false,
+            })
+            .map_err(locked)?;
+        // A release from before holds tantivy's writer lock for as long as it runs: refused too.
+        drop(
+            index
+                .directory()
+                .acquire_lock(&INDEX_WRITER_LOCK)
+                .map_err(locked)?,
+        );
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         Ok(Self {
             fields,
+            index,
             reader,
-            writer: Mutex::new(writer),
+            writing: Mutex::new(()),
+            _open: open,
             analyzer: analyzer(),
             path,
             dense: None,
@@ -176,6 +203,9 @@ impl SearchIndex {
     ///
     /// Each tool is indexed under `server` whatever its own `server` field says, so that
     /// [`SearchIndex::remove_server`] and the server filter always agree with this call.
+    ///
+    /// A server listed again with the tools the index holds for it (a restart, a reconnect)
+    /// writes nothing.
     pub fn replace_server(&self, server: &str, tools: &[ToolDoc]) -> Result<(), SearchError> {
         let renamed: Vec<ToolDoc>;
         let tools = if tools.iter().all(|t| t.server == server) {
@@ -190,13 +220,15 @@ impl SearchIndex {
                 .collect();
             &renamed
         };
-        self.write(|writer, fields| {
-            writer.delete_term(Term::from_field_text(fields.server_key, server));
-            for tool in tools {
-                writer.add_document(to_document(fields, tool)?)?;
-            }
-            Ok(())
-        })?;
+        if !self.holds_exactly(server, tools)? {
+            self.write(|writer, fields| {
+                writer.delete_term(Term::from_field_text(fields.server_key, server));
+                for tool in tools {
+                    writer.add_document(to_document(fields, tool)?)?;
+                }
+                Ok(())
+            })?;
+        }
         // BM25 already serves the new tools while their vectors are computed.
         match &self.dense {
             Some(dense) => dense.replace_server(server, tools),
@@ -262,32 +294,48 @@ impl SearchIndex {
         }
     }
 
-    /// Runs `change` then commits and reloads the reader; rolls back if anything fails.
+    /// Whether the index holds exactly `tools` for `server` (same documents, same order of
+    /// equal names).
+    fn holds_exactly(&self, server: &str, tools: &[ToolDoc]) -> Result<bool, SearchError> {
+        let mut wanted: Vec<&ToolDoc> = tools.iter().collect();
+        wanted.sort_by(|a, b| a.name.cmp(&b.name));
+        let held = self.server_tools(server)?;
+        Ok(held.len() == wanted.len() && held.iter().zip(wanted).all(|(h, w)| h == w))
+    }
+
+    /// Makes a writer, runs `change`, commits, waits for the merges the commit started, drops
+    /// the writer and reloads the reader. If anything fails before the commit, nothing of the
+    /// change is published: the writer is dropped with it.
     fn write(
         &self,
         change: impl FnOnce(&IndexWriter, &Fields) -> Result<(), SearchError>,
     ) -> Result<(), SearchError> {
-        let mut writer = self.lock_writer()?;
-        let result = change(&writer, &self.fields).and_then(|()| {
-            let mut commit = writer.prepare_commit()?;
-            commit.set_payload(INDEX_FORMAT);
-            commit.commit()?;
-            Ok(())
-        });
-        if let Err(e) = result {
-            // Drop the half-made change so the next commit does not publish it.
-            if let Err(rollback) = writer.rollback() {
-                tracing::warn!(error = %rollback, "search index rollback failed");
-            }
-            return Err(e);
+        let _writing = self.lock_writing()?;
+        // One merge thread: a merge of tool documents is small, and each thread is made anew.
+        let options = IndexWriterOptions::builder()
+            .num_worker_threads(1)
+            .num_merge_threads(1)
+            .memory_budget_per_thread(WRITER_MEMORY_BYTES)
+            .build();
+        let mut writer: IndexWriter = self
+            .index
+            .writer_with_options(options)
+            .map_err(|e| lock_error(e, &self.path))?;
+        change(&writer, &self.fields)?;
+        let mut commit = writer.prepare_commit()?;
+        commit.set_payload(INDEX_FORMAT);
+        commit.commit()?;
+        // Merges left running would be abandoned when the writer goes, and segments would pile
+        // up one per write; a merge of tool documents takes milliseconds.
+        if let Err(e) = writer.wait_merging_threads() {
+            tracing::warn!(error = %e, "search index merge failed; the commit stands");
         }
-        drop(writer);
         self.reader.reload()?;
         Ok(())
     }
 
-    fn lock_writer(&self) -> Result<MutexGuard<'_, IndexWriter>, SearchError> {
-        self.writer.lock().map_err(|_| SearchError::Poisoned)
+    fn lock_writing(&self) -> Result<MutexGuard<'_, ()>, SearchError> {
+        self.writing.lock().map_err(|_| SearchError::Poisoned)
     }
 
     /// Ranks the tools for a request in plain words.
@@ -511,6 +559,14 @@ fn signals(bm25: Option<Signal>, dense: Option<(usize, f32)>, fused: f32) -> Str
         None => "dense no vector".to_owned(),
     };
     format!("{lexical}, {semantic}, fused {fused:.3}")
+}
+
+/// A lock that another process holds is [`SearchError::Locked`] for an index on disk.
+fn lock_error(e: TantivyError, path: &Option<PathBuf>) -> SearchError {
+    match (e, path) {
+        (TantivyError::LockFailure(..), Some(p)) => SearchError::Locked { path: p.clone() },
+        (e, _) => SearchError::Index(e),
+    }
 }
 
 /// Opens an existing index; `Ok(None)` when there is none, `Err(reason)` when it is unusable.

@@ -647,3 +647,51 @@ fn vectors_persist_beside_the_index() {
         .unwrap();
     assert_eq!(hits[0].name, "list_events");
 }
+
+#[test]
+fn a_server_listed_again_with_the_same_tools_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open(dir.path()).unwrap();
+    let tools = [
+        tool("files", "write_file", "Write a file"),
+        tool("files", "read_file", "Read a file"),
+    ];
+    index.replace_server("files", &tools).unwrap();
+    let meta = || std::fs::read_to_string(dir.path().join("meta.json")).unwrap();
+    let committed = meta();
+    index.replace_server("files", &tools).unwrap();
+    assert_eq!(meta(), committed, "no commit");
+    let mut changed = tools.clone();
+    changed[1].state = "pending".to_owned();
+    index.replace_server("files", &changed).unwrap();
+    assert_ne!(meta(), committed);
+    assert_eq!(index.server_tools("files").unwrap()[0].state, "pending");
+}
+
+#[test]
+fn writes_that_add_segments_do_not_pile_them_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open(dir.path()).unwrap();
+    for i in 0..40 {
+        let server = format!("s{i}");
+        index
+            .replace_server(&server, &[tool(&server, "t", "a tool")])
+            .unwrap();
+    }
+    let segments = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                let path = e.as_ref().unwrap().path();
+                path.extension().is_some_and(|x| x == "idx")
+            })
+            .count()
+    };
+    // Each write commits a segment; the merges each commit starts finish before the next.
+    assert!(
+        segments(dir.path()) < 12,
+        "{} segments",
+        segments(dir.path())
+    );
+    assert_eq!(index.len(), 40);
+}

@@ -19,6 +19,7 @@ use super::activity::{Decision, DecisionAction, Discovery, DiscoveryAction};
 use super::servers::get_server;
 use super::tools::{
     drop_if_unreferenced, high_rules, load_definition, load_findings, save_definition,
+    scanned_before,
 };
 use super::{ChangedDefinition, HighSeverityHeld, Store, StoreError, UnixMillis};
 
@@ -86,7 +87,8 @@ impl Store {
     /// Records items of one kind that `server` offers now. With `complete`
     /// (the whole list was read), items not in `items` are marked absent;
     /// otherwise only the given ones are recorded. Items without a key are
-    /// skipped.
+    /// skipped. Like a tool's, an item's definition is scanned only if this
+    /// scanner has not scanned it before.
     pub fn observe_items(
         &self,
         server: &str,
@@ -94,15 +96,30 @@ impl Store {
         items: &[Value],
         complete: bool,
     ) -> Result<Vec<ItemStatus>, StoreError> {
-        let mut seen: Vec<Seen> = Vec::with_capacity(items.len());
+        let mut offered: Vec<(String, &Value)> = Vec::with_capacity(items.len());
         for item in items {
             let Some(key) = kind.key(item) else { continue };
-            if seen.iter().any(|(k, ..)| *k == key) {
+            if offered.iter().any(|(k, _)| *k == key) {
                 continue;
             }
-            let findings = self.scanner.scan(&kind.scannable(item));
-            seen.push((key, kind.hash(item), kind.canonical(item), findings));
+            offered.push((key, item));
         }
+        let hashes: Vec<String> = offered.iter().map(|(_, item)| kind.hash(item)).collect();
+        let scanned_by = self.scanner.fingerprint();
+        let mut earlier =
+            self.read(|tx| scanned_before(tx, hashes.iter().map(String::as_str), &scanned_by))?;
+        let mut session = None;
+        let mut seen: Vec<Seen> = Vec::with_capacity(offered.len());
+        for ((key, item), hash) in offered.into_iter().zip(hashes) {
+            let findings = match earlier.remove(&hash) {
+                Some(found) => found,
+                None => session
+                    .get_or_insert_with(|| self.scanner.session())
+                    .scan(&kind.scannable(item)),
+            };
+            seen.push((key, hash, kind.canonical(item), findings));
+        }
+        drop(session);
         self.write(|tx| {
             get_server(tx, server)?;
             let now = UnixMillis::now();
@@ -114,7 +131,7 @@ impl Store {
             let mut out = Vec::new();
             let mut replaced = Vec::new();
             for (key, hash, definition, findings) in &seen {
-                save_definition(tx, hash, definition, findings, now)?;
+                save_definition(tx, hash, definition, findings, &scanned_by, now)?;
                 let label = format!("{kind}:{key}");
                 let Some(old) = existing.get(key) else {
                     tx.execute(

@@ -185,6 +185,12 @@ const MIGRATIONS: &[&str] = &[
 
     ALTER TABLE activity ADD COLUMN client TEXT;
     "#,
+    // 9: which scanner wrote a definition's findings (`Scanner::fingerprint`),
+    // so a listing of a definition that scanner has read is not scanned again
+    // and a binary with other rules scans it anew. NULL: not known, scan it.
+    r#"
+    ALTER TABLE definitions ADD COLUMN scanned_by TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

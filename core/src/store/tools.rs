@@ -187,9 +187,12 @@ impl Store {
     /// becomes changed (the approved definition is kept for
     /// [`Store::tool_diff`]) and is approved again if the upstream reverts;
     /// pending and blocked tools keep their state; a tool no longer listed is
-    /// marked absent, not deleted. Each definition is scanned and its
-    /// findings stored. Tools without a string `name` are skipped, and of
-    /// duplicate names the first is kept.
+    /// marked absent, not deleted. Each definition's findings are stored: a
+    /// definition this scanner ([`crate::trust::Scanner::fingerprint`]) has
+    /// not scanned before is scanned, one it has keeps its findings and only
+    /// has the catalogue check done again (the rules are not compiled for
+    /// it). Tools without a string `name` are skipped, and of duplicate names
+    /// the first is kept.
     ///
     /// Returns the status of each listed tool in listing order, then of each
     /// tool that vanished in this listing.
@@ -198,10 +201,7 @@ impl Store {
         server: &str,
         tools: &[Value],
     ) -> Result<Vec<ToolStatus>, StoreError> {
-        // Other servers' approved tools, so a near copy of one is reported.
-        let catalogue = self.read(|tx| approved_catalogue(tx, server))?;
-        // Scan outside the lock: it is the slow part.
-        let mut listed = Vec::with_capacity(tools.len());
+        let mut seen = Vec::with_capacity(tools.len());
         let mut names = HashSet::new();
         for tool in tools {
             let Some(name) = tool.get("name").and_then(Value::as_str) else {
@@ -216,17 +216,35 @@ impl Store {
                 );
                 continue;
             }
-            let definition = hashed_definition(tool);
-            let findings = self
-                .scanner
-                .scan_in_catalogue(server, &definition, &catalogue);
-            listed.push((
-                name,
-                definition_hash(tool),
-                canonical_json(&definition),
-                findings,
-            ));
+            seen.push((name, definition_hash(tool), hashed_definition(tool)));
         }
+        let scanned_by = self.scanner.fingerprint();
+        // Other servers' approved tools, so a near copy of one is reported,
+        // and what this scanner found before in the definitions listed now.
+        let (catalogue, mut earlier) = self.read(|tx| {
+            let hashes = seen.iter().map(|(_, hash, _)| hash.as_str());
+            Ok((
+                approved_catalogue(tx, server)?,
+                scanned_before(tx, hashes, &scanned_by)?,
+            ))
+        })?;
+        // Scan outside the lock: it is the slow part. The rules are compiled
+        // only if a definition is new to this scanner, and freed after.
+        let mut session = None;
+        let mut listed = Vec::with_capacity(seen.len());
+        for (name, hash, definition) in seen {
+            let findings = match earlier.remove(&hash) {
+                Some(found) => {
+                    self.scanner
+                        .recheck_in_catalogue(server, &definition, &catalogue, found)
+                }
+                None => session
+                    .get_or_insert_with(|| self.scanner.session())
+                    .scan_in_catalogue(server, &definition, &catalogue),
+            };
+            listed.push((name, hash, canonical_json(&definition), findings));
+        }
+        drop(session);
 
         self.write(|tx| {
             get_server(tx, server)?;
@@ -239,7 +257,7 @@ impl Store {
             let mut replaced = Vec::new();
 
             for (name, hash, definition, findings) in &listed {
-                save_definition(tx, hash, definition, findings, now)?;
+                save_definition(tx, hash, definition, findings, &scanned_by, now)?;
                 let max_severity = findings.iter().map(|f| f.severity).max();
                 let Some(old) = existing.get(*name) else {
                     tx.execute(
@@ -581,11 +599,14 @@ pub(super) fn known_names(rows: &[ToolRow]) -> Vec<String> {
         .collect()
 }
 
+/// Stores a definition and the findings `scanned_by` (a scanner's
+/// fingerprint) gave for it.
 pub(super) fn save_definition(
     tx: &Transaction<'_>,
     hash: &str,
     definition: &str,
     findings: &[Finding],
+    scanned_by: &str,
     now: UnixMillis,
 ) -> Result<(), StoreError> {
     tx.execute(
@@ -593,8 +614,21 @@ pub(super) fn save_definition(
          ON CONFLICT (hash) DO NOTHING",
         params![hash, definition, now],
     )?;
-    // Findings are replaced on every listing, so a newer scanner's findings
-    // reach definitions approved under an older one.
+    let recorded: Option<String> = tx.query_row(
+        "SELECT scanned_by FROM definitions WHERE hash = ?1",
+        [hash],
+        |row| row.get(0),
+    )?;
+    if recorded.as_deref() == Some(scanned_by) && load_findings(tx, hash)? == findings {
+        return Ok(());
+    }
+    // Otherwise the findings are replaced: a newer scanner's findings reach
+    // definitions approved under an older one, and a near copy of another
+    // server's tool is reported (or no longer) as the catalogue changes.
+    tx.execute(
+        "UPDATE definitions SET scanned_by = ?2 WHERE hash = ?1",
+        params![hash, scanned_by],
+    )?;
     tx.execute("DELETE FROM findings WHERE hash = ?1", [hash])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO findings (hash, ordinal, rule, severity, message, excerpt,
@@ -617,6 +651,26 @@ pub(super) fn save_definition(
         ])?;
     }
     Ok(())
+}
+
+/// The stored findings of each of `hashes` that the scanner `scanned_by`
+/// (its fingerprint) wrote; definitions it did not scan, or that the store
+/// does not hold, are left out.
+pub(super) fn scanned_before<'a>(
+    tx: &Transaction<'_>,
+    hashes: impl IntoIterator<Item = &'a str>,
+    scanned_by: &str,
+) -> Result<HashMap<String, Vec<Finding>>, StoreError> {
+    let mut stmt = tx.prepare_cached("SELECT scanned_by FROM definitions WHERE hash = ?1")?;
+    let mut out = HashMap::new();
+    for hash in hashes {
+        let recorded: Option<Option<String>> =
+            stmt.query_row([hash], |row| row.get(0)).optional()?;
+        if recorded.flatten().as_deref() == Some(scanned_by) {
+            out.insert(hash.to_owned(), load_findings(tx, hash)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Deletes a definition (and its findings) no tool refers to any more.

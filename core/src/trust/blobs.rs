@@ -7,8 +7,6 @@
 //! reported as opaque. Hex digests, identifiers and URL paths are not base64
 //! in this sense and are skipped.
 
-use std::sync::LazyLock;
-
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use regex::Regex;
@@ -20,14 +18,21 @@ const MIN_TEXT_RUN: usize = 20;
 /// Shortest run reported when it does not decode to text.
 const MIN_OPAQUE_RUN: usize = 100;
 
-static RUN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/_-]{20,}={0,2}").expect("valid regex"));
+/// A run of base64 characters long enough to try, compiled (held in
+/// `regexes.rs` while scans run).
+pub(super) fn compile() -> Regex {
+    Regex::new(r"[A-Za-z0-9+/_-]{20,}={0,2}").expect("valid regex")
+}
 
 /// Reports base64 runs in `field`; returns the decoded texts, labelled.
-pub(super) fn check(field: &Field<'_>, out: &mut Vec<Finding>) -> Vec<(String, String)> {
+pub(super) fn check(
+    runs: &Regex,
+    field: &Field<'_>,
+    out: &mut Vec<Finding>,
+) -> Vec<(String, String)> {
     let mut decoded_texts = Vec::new();
     let mut reported = false;
-    for m in RUN.find_iter(field.text) {
+    for m in runs.find_iter(field.text) {
         let run = m.as_str();
         if !looks_encoded(run) {
             continue;
@@ -134,7 +139,7 @@ mod tests {
             kind: super::super::scanner::FieldKind::Text,
         };
         let mut out = Vec::new();
-        let decoded = check(&field, &mut out);
+        let decoded = check(&compile(), &field, &mut out);
         (out, decoded)
     }
 

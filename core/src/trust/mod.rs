@@ -24,6 +24,7 @@ mod intent;
 mod items;
 mod overlap;
 mod params;
+mod regexes;
 mod rules;
 mod scanner;
 #[cfg(test)]
@@ -36,7 +37,7 @@ pub use hash::{canonical_json, definition_hash, hashed_definition, launch_hash, 
 pub use items::{template_matches, ItemKind, ReviewedItem, INSTRUCTIONS_KEY};
 pub use overlap::{Catalogue, CatalogueTool};
 pub use scanner::{
-    rule_id, scan, Finding, RuleInfo, ScanSettings, Scanner, Severity, Span, RULES,
+    rule_id, scan, Finding, RuleInfo, ScanSession, ScanSettings, Scanner, Severity, Span, RULES,
     RULE_COMMAND_INJECTION, RULE_ENCODED_BLOB, RULE_EXFILTRATION, RULE_FUNCTION_OVERLAP,
     RULE_HIDDEN_INSTRUCTIONS, RULE_HOMOGLYPH, RULE_INVISIBLE_UNICODE, RULE_OVERSIZED, RULE_PADDING,
     RULE_PARAMETER_POISONING, RULE_PREFERENCE, RULE_REDIRECTION, RULE_SECRET_PATHS,

@@ -7,41 +7,54 @@
 //! model fills it in and the upstream receives it. Names are matched whole,
 //! so an ordinary `model` or `prompt` parameter of an AI tool passes.
 
-use std::sync::LazyLock;
-
 use regex::Regex;
 
 use super::scanner::{
     excerpt, Field, FieldKind, Finding, Severity, Span, RULE_PARAMETER_POISONING,
 };
 
-/// Parameter names that ask for the model's identity, instructions or
-/// conversation, or that exist to switch safeguards off.
-static SUSPICIOUS_NAME: LazyLock<Regex> = LazyLock::new(|| {
+/// The parameter rules, compiled (held in `regexes.rs` while scans run).
+pub(super) struct ParameterRules {
+    /// Parameter names that ask for the model's identity, instructions or
+    /// conversation, or that exist to switch safeguards off.
+    suspicious_name: Regex,
+    /// Parameter descriptions that ask about the caller or contradict the schema.
+    suspicious_text: Regex,
+}
+
+impl ParameterRules {
+    pub(super) fn compile() -> ParameterRules {
+        ParameterRules {
+            suspicious_name: suspicious_name(),
+            suspicious_text: suspicious_text(),
+        }
+    }
+}
+
+fn suspicious_name() -> Regex {
     Regex::new(
         r"(?i)^(llm|assistant|caller|calling)_?(model_?)?(name|id|version|identity|type)$|^(system_?prompt|system_?instructions?|conversation(_?history)?|chat_?history|previous_?messages|context_?injection|override_?\w+|bypass_?\w+|\w*jailbreak\w*|simulate_?privileges?|emergency_?override|trust_?level|disable_?(safety|security|filters?|validation)\w*)$",
     )
     .expect("valid regex")
-});
+}
 
-/// Parameter descriptions that ask about the caller or contradict the schema.
-static SUSPICIOUS_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+fn suspicious_text() -> Regex {
     Regex::new(
         r"(?i)\bthe\s+name\s+of\s+the\s+(llm|ai|language\s+model|model|assistant)\b|\b(llm|ai|model|assistant|agent)\s+(\w+\s+)?(that|which|who)\s+(is\s+)?(calls|calling|invokes|invoking|uses|using)\s+this\s+(tool|function)\b|\b(although|even\s+though)\s+(it\s+is\s+|it's\s+)?(marked|listed|shown|declared)\s+as\s+optional\b",
     )
     .expect("valid regex")
-});
+}
 
 /// Reports a parameter that asks for data the tool should not need.
-pub(super) fn check(field: &Field<'_>, out: &mut Vec<Finding>) {
+pub(super) fn check(rules: &ParameterRules, field: &Field<'_>, out: &mut Vec<Finding>) {
     let (regex, says) = match field.kind {
         FieldKind::ParameterName => (
-            &*SUSPICIOUS_NAME,
+            &rules.suspicious_name,
             "asks the model for its identity, its instructions, the conversation, \
              or for safeguards to be switched off",
         ),
         FieldKind::Text => (
-            &*SUSPICIOUS_TEXT,
+            &rules.suspicious_text,
             "asks the model about itself or insists an optional parameter is required",
         ),
         FieldKind::Name => return,
@@ -68,7 +81,7 @@ mod tests {
             kind,
         };
         let mut out = Vec::new();
-        check(&field, &mut out);
+        check(&ParameterRules::compile(), &field, &mut out);
         out
     }
 

@@ -11,8 +11,6 @@
 //! A pattern reports at most once per string; the most severe pattern of a
 //! rule wins.
 
-use std::sync::LazyLock;
-
 use regex::{Captures, Regex};
 
 use super::{claims, dataflow, intent};
@@ -232,54 +230,63 @@ const PATTERNS: &[Pattern] = &[
     ),
 ];
 
+/// The phrase rules compiled: about 80 case-insensitive Unicode regexes, most
+/// of the scanner's memory (see `regexes.rs`).
+pub(super) struct PhraseRules(Vec<Compiled>);
+
 struct Compiled {
     pattern: &'static Pattern,
     regex: Regex,
 }
 
-static COMPILED: LazyLock<Vec<Compiled>> = LazyLock::new(|| {
-    PATTERNS
-        .iter()
-        .chain(intent::PATTERNS)
-        .chain(claims::PATTERNS)
-        .chain(dataflow::PATTERNS)
-        .map(|pattern| {
-            // Phrases match in any case; parts that must not use (?-i:...).
-            let source = format!("(?i){}", pattern.regex);
-            Compiled {
-                pattern,
-                regex: Regex::new(&source).expect("scanner patterns are valid regexes"),
-            }
-        })
-        .collect()
-});
-
-/// Applies every phrase rule to `text` (found at `location`), adding at most
-/// one finding per rule: the most severe match.
-pub(super) fn check(location: &str, text: &str, out: &mut Vec<Finding>) {
-    let mut best: Vec<Finding> = Vec::new();
-    for compiled in COMPILED.iter() {
-        let pattern = compiled.pattern;
-        if best
+impl PhraseRules {
+    /// Compiles every phrase rule of this file and of `intent.rs`,
+    /// `claims.rs` and `dataflow.rs`.
+    pub(super) fn compile() -> PhraseRules {
+        let compiled = PATTERNS
             .iter()
-            .any(|f| f.rule == pattern.rule && f.severity >= pattern.severity)
-        {
-            continue;
-        }
-        let hit = compiled
-            .regex
-            .captures_iter(text)
-            .find(|c| !pattern.reject.is_some_and(|reject| reject(c)));
-        let Some(caps) = hit else { continue };
-        let m = caps.get(0).expect("group 0 always matches");
-        best.retain(|f| f.rule != pattern.rule);
-        best.push(Finding {
-            rule: pattern.rule,
-            severity: pattern.severity,
-            message: format!("{location} {}", pattern.says),
-            excerpt: excerpt(text, m.start(), m.end()),
-            span: Some(Span::of(location, text, m.start(), m.end())),
-        });
+            .chain(intent::PATTERNS)
+            .chain(claims::PATTERNS)
+            .chain(dataflow::PATTERNS)
+            .map(|pattern| {
+                // Phrases match in any case; parts that must not use (?-i:...).
+                let source = format!("(?i){}", pattern.regex);
+                Compiled {
+                    pattern,
+                    regex: Regex::new(&source).expect("scanner patterns are valid regexes"),
+                }
+            })
+            .collect();
+        PhraseRules(compiled)
     }
-    out.extend(best);
+
+    /// Applies every phrase rule to `text` (found at `location`), adding at
+    /// most one finding per rule: the most severe match.
+    pub(super) fn check(&self, location: &str, text: &str, out: &mut Vec<Finding>) {
+        let mut best: Vec<Finding> = Vec::new();
+        for compiled in &self.0 {
+            let pattern = compiled.pattern;
+            if best
+                .iter()
+                .any(|f| f.rule == pattern.rule && f.severity >= pattern.severity)
+            {
+                continue;
+            }
+            let hit = compiled
+                .regex
+                .captures_iter(text)
+                .find(|c| !pattern.reject.is_some_and(|reject| reject(c)));
+            let Some(caps) = hit else { continue };
+            let m = caps.get(0).expect("group 0 always matches");
+            best.retain(|f| f.rule != pattern.rule);
+            best.push(Finding {
+                rule: pattern.rule,
+                severity: pattern.severity,
+                message: format!("{location} {}", pattern.says),
+                excerpt: excerpt(text, m.start(), m.end()),
+                span: Some(Span::of(location, text, m.start(), m.end())),
+            });
+        }
+        out.extend(best);
+    }
 }

@@ -17,13 +17,21 @@
 //! tools in `overlap.rs` (with a catalogue, [`Scanner::scan_in_catalogue`]).
 //! Text hidden by an encoding (Unicode tag characters, base64) is decoded and
 //! read again by the phrase rules. Every finding names its rule, severity and
-//! exact [`Span`], and says why in one sentence.
+//! exact [`Span`], and says why in one sentence. The rules' regexes are
+//! compiled for a run of scans ([`ScanSession`]) and freed after it
+//! (`regexes.rs`).
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::overlap::Catalogue;
-use super::{blobs, homoglyph, params, rules, tone, unicode};
+use super::regexes::{self, Regexes};
+use super::{blobs, homoglyph, params, tone, unicode};
+
+// `SCANNER_SOURCE`: a hash of the trust module's source files (build.rs).
+include!(concat!(env!("OUT_DIR"), "/scanner_source.rs"));
 
 /// How much a finding should weigh in a person's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -245,6 +253,10 @@ impl Default for ScanSettings {
 }
 
 /// A scanner with its settings. Cheap to clone and to share.
+///
+/// It holds no compiled rules: each scan, or each [`ScanSession`] for a run
+/// of scans, compiles them unless a run in progress holds them already, and
+/// they are freed when the last run ends.
 #[derive(Debug, Clone, Default)]
 pub struct Scanner {
     settings: ScanSettings,
@@ -261,9 +273,87 @@ impl Scanner {
         &self.settings
     }
 
+    /// Which scanner this is, as stored beside the findings it gives: the
+    /// findings of a definition scanned by a scanner with the same
+    /// fingerprint are the findings this one would give (the catalogue check
+    /// aside, see [`Scanner::recheck_in_catalogue`]). It names the rules'
+    /// source (any change to the trust module's code gives another) and the
+    /// settings.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "{SCANNER_SOURCE}:max_text_chars={}",
+            self.settings.max_text_chars
+        )
+    }
+
+    /// This scanner with its rules compiled, for a run of scans: compile
+    /// once (about 70 ms), scan many, and drop it to free them.
+    pub fn session(&self) -> ScanSession<'_> {
+        ScanSession {
+            scanner: self,
+            regexes: regexes::shared(),
+        }
+    }
+
     /// The findings for one tool definition (an MCP `Tool` object), most
     /// severe first. An empty list means no rule matched, not that the tool
-    /// is safe.
+    /// is safe. Compiles the rules unless a [`ScanSession`] holds them: scan
+    /// many tools through one session.
+    pub fn scan(&self, tool: &Value) -> Vec<Finding> {
+        self.session().scan(tool)
+    }
+
+    /// The findings for `tool` of `server`, with the tools of other servers
+    /// (`catalogue`, usually the approved ones) to compare it with: what
+    /// [`Scanner::scan`] finds, plus near copies of another server's tool.
+    /// This is the scan the gateway runs when a tool appears.
+    pub fn scan_in_catalogue(
+        &self,
+        server: &str,
+        tool: &Value,
+        catalogue: &Catalogue,
+    ) -> Vec<Finding> {
+        self.session().scan_in_catalogue(server, tool, catalogue)
+    }
+
+    /// What [`Scanner::scan_in_catalogue`] gives for `tool`, from the
+    /// `earlier` findings of a scan of the same definition by a scanner with
+    /// this one's [`fingerprint`](Scanner::fingerprint), against any
+    /// catalogue: their rule findings are kept and the catalogue check is done
+    /// again (the catalogue may have changed since). Compiles nothing.
+    pub fn recheck_in_catalogue(
+        &self,
+        server: &str,
+        tool: &Value,
+        catalogue: &Catalogue,
+        mut earlier: Vec<Finding>,
+    ) -> Vec<Finding> {
+        // Only the catalogue check reports this rule; the rest of `earlier`
+        // is a scan's list, already most severe first.
+        earlier.retain(|f| f.rule != RULE_FUNCTION_OVERLAP);
+        catalogue.check(server, tool, &mut earlier);
+        earlier.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        earlier
+    }
+}
+
+/// A [`Scanner`] with its rules compiled, for a run of scans. Runs that
+/// overlap share one copy of the rules; the last one to end frees it.
+pub struct ScanSession<'a> {
+    scanner: &'a Scanner,
+    regexes: Arc<Regexes>,
+}
+
+impl std::fmt::Debug for ScanSession<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanSession")
+            .field("scanner", self.scanner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ScanSession<'_> {
+    /// Like [`Scanner::scan`], with the rules this session holds.
     pub fn scan(&self, tool: &Value) -> Vec<Finding> {
         let mut findings = Vec::new();
         for field in fields(tool) {
@@ -274,10 +364,7 @@ impl Scanner {
         findings
     }
 
-    /// The findings for `tool` of `server`, with the tools of other servers
-    /// (`catalogue`, usually the approved ones) to compare it with: what
-    /// [`Scanner::scan`] finds, plus near copies of another server's tool.
-    /// This is the scan the gateway runs when a tool appears.
+    /// Like [`Scanner::scan_in_catalogue`], with the rules this session holds.
     pub fn scan_in_catalogue(
         &self,
         server: &str,
@@ -291,32 +378,36 @@ impl Scanner {
     }
 
     fn scan_field(&self, field: &Field<'_>, out: &mut Vec<Finding>) {
+        let settings = &self.scanner.settings;
+        let regexes = &*self.regexes;
         let text = field.text;
         let chars = text.chars().count();
-        if chars > self.settings.max_text_chars {
+        if chars > settings.max_text_chars {
             out.push(Finding {
                 rule: RULE_OVERSIZED,
                 severity: Severity::Low,
                 message: format!(
                     "{} is {chars} characters long (limit {}); read all of it, \
                      clients often show only the first lines",
-                    field.location, self.settings.max_text_chars
+                    field.location, settings.max_text_chars
                 ),
                 excerpt: excerpt(text, 0, 0),
                 span: None,
             });
         }
         let hidden = unicode::check(field, out);
-        let decoded = blobs::check(field, out);
+        let decoded = blobs::check(&regexes.base64_runs, field, out);
         // Phrase rules read the text with invisible characters removed, so
         // "ig\u{200B}nore previous instructions" is still recognised.
         homoglyph::check(field, out);
-        params::check(field, out);
-        tone::check(field, out);
+        params::check(&regexes.parameters, field, out);
+        tone::check(&regexes.promotional, field, out);
         let visible = unicode::strip_invisible(text);
-        rules::check(&field.location, &visible, out);
+        regexes.phrases.check(&field.location, &visible, out);
         for (how, text) in hidden.into_iter().chain(decoded) {
-            rules::check(&format!("{} ({how})", field.location), &text, out);
+            regexes
+                .phrases
+                .check(&format!("{} ({how})", field.location), &text, out);
         }
     }
 }

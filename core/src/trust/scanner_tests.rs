@@ -43,8 +43,10 @@ fn every_poisoned_example_is_flagged_at_medium_or_above() {
     let examples = fixture("poisoned.jsonl");
     assert!(examples.len() >= 15, "keep at least 15 poisoning examples");
     let mut missed = Vec::new();
+    let scanner = Scanner::default();
+    let session = scanner.session();
     for (id, tool) in &examples {
-        let findings = scan(tool);
+        let findings = session.scan(tool);
         println!("{id}: {}", summary(&findings));
         if !findings.iter().any(|f| f.severity >= Severity::Medium) {
             missed.push(id.clone());
@@ -64,6 +66,8 @@ fn benign_evaluation_tools_are_rarely_flagged() {
     }
     let mut total = 0usize;
     let mut flagged = Vec::new();
+    let scanner = Scanner::default();
+    let session = scanner.session();
     for set in ["metatool", "toollens"] {
         let path = dir.join(set).join("tools.jsonl");
         let text = std::fs::read_to_string(&path)
@@ -71,7 +75,7 @@ fn benign_evaluation_tools_are_rarely_flagged() {
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             let tool: Value = serde_json::from_str(line).expect("tools.jsonl lines are JSON");
             total += 1;
-            let findings = scan(&tool);
+            let findings = session.scan(&tool);
             if !findings.is_empty() {
                 println!(
                     "flagged {set}/{}: {} — {:?}",
@@ -95,8 +99,10 @@ fn benign_evaluation_tools_are_rarely_flagged() {
 
 #[test]
 fn popular_real_tools_are_not_flagged_above_low() {
+    let scanner = Scanner::default();
+    let session = scanner.session();
     for (id, tool) in fixture("benign.jsonl") {
-        let findings = scan(&tool);
+        let findings = session.scan(&tool);
         println!("{id}: {}", summary(&findings));
         assert!(
             findings.iter().all(|f| f.severity == Severity::Low),
@@ -279,4 +285,56 @@ fn a_near_copy_of_another_servers_tool_is_found_only_with_the_catalogue() {
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert_eq!(findings[0].rule, RULE_FUNCTION_OVERLAP);
     assert_eq!(findings[0].severity, Severity::High);
+}
+
+#[test]
+fn a_recheck_in_another_catalogue_gives_what_a_full_scan_would() {
+    let Some(dir) = scan_eval_dir() else {
+        println!("skipped: shared/scan-eval is absent (CI has it)");
+        return;
+    };
+    let mut tools = Vec::new();
+    for name in ["poisoned.jsonl", "benign.jsonl"] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let r: Value = serde_json::from_str(line).unwrap();
+            let mut tool = json!({"name": r["name"], "description": r["description"]});
+            if !r["inputSchema"].is_null() {
+                tool["inputSchema"] = r["inputSchema"].clone();
+            }
+            tools.push((r["server"].as_str().unwrap_or_default().to_owned(), tool));
+        }
+    }
+    let full = super::Catalogue::new(
+        tools
+            .iter()
+            .filter_map(|(server, tool)| super::CatalogueTool::from_definition(server, tool)),
+    );
+    let empty = super::Catalogue::default();
+    let scanner = Scanner::default();
+    let session = scanner.session();
+    let mut overlaps = 0;
+    for (server, tool) in &tools {
+        for (before, now) in [(&empty, &full), (&full, &empty), (&full, &full)] {
+            let earlier = session.scan_in_catalogue(server, tool, before);
+            let rechecked = scanner.recheck_in_catalogue(server, tool, now, earlier);
+            let scanned = session.scan_in_catalogue(server, tool, now);
+            overlaps += scanned
+                .iter()
+                .filter(|f| f.rule == RULE_FUNCTION_OVERLAP)
+                .count();
+            assert_eq!(rechecked, scanned, "{server}: {tool}");
+        }
+    }
+    assert!(overlaps > 0, "the set has near copies to find");
+}
+
+#[test]
+fn the_fingerprint_names_the_settings() {
+    let default = Scanner::default().fingerprint();
+    assert_eq!(default, Scanner::default().fingerprint());
+    let relaxed = Scanner::new(ScanSettings {
+        max_text_chars: 10_000,
+    });
+    assert_ne!(relaxed.fingerprint(), default);
 }

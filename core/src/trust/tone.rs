@@ -9,30 +9,29 @@
 //! server). The vocabulary is that of advertising copy in general: praise
 //! adverbs and adjectives, appeals to the reader's benefit and feelings.
 
-use std::sync::LazyLock;
-
 use regex::Regex;
 
 use super::scanner::{excerpt, Field, FieldKind, Finding, Severity, Span, RULE_PREFERENCE};
 
-static PROMOTIONAL: LazyLock<Regex> = LazyLock::new(|| {
+/// The promotional vocabulary, compiled (held in `regexes.rs` while scans run).
+pub(super) fn compile() -> Regex {
     Regex::new(
         r"(?i)\b(effortless(ly)?|seamless(ly)?|elegant(ly)?|captivating|exceptional|invaluable|pristine|exquisite|unlock|discover|delve|gracefully|fluidly|intuitively|engaging|tapestry|transformative|sanctuary|breathe|journey|resonates?|inspiration|insightful|dependable|unparalleled|unmatched|cutting[- ]edge|state[- ]of[- ]the[- ]art|revolutionary|world[- ]class|trusted|reliable|renowned|acclaimed|premier|leading|top[- ]quality|hassle[- ]free|peace\s+of\s+mind|stay\s+(informed|ahead|updated)|competitive|empower\w*|elevate|enhanc\w+\s+your|your\s+(creativity|strategy|experience|workflow))\b",
     )
     .expect("valid regex")
-});
+}
 
 /// Distinct promotional words that make a text advertising.
 const THRESHOLD: usize = 2;
 
 /// Reports a text with [`THRESHOLD`] or more distinct promotional words.
-pub(super) fn check(field: &Field<'_>, out: &mut Vec<Finding>) {
+pub(super) fn check(promotional: &Regex, field: &Field<'_>, out: &mut Vec<Finding>) {
     if field.kind != FieldKind::Text {
         return;
     }
     let mut seen: Vec<String> = Vec::new();
     let mut first: Option<(usize, usize)> = None;
-    for m in PROMOTIONAL.find_iter(field.text) {
+    for m in promotional.find_iter(field.text) {
         let word = m.as_str().to_lowercase();
         if !seen.contains(&word) {
             seen.push(word);
