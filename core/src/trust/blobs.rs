@@ -11,7 +11,8 @@ use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use regex::Regex;
 
-use super::scanner::{excerpt, Field, Finding, Severity, Span, RULE_ENCODED_BLOB};
+use super::finding::{Field, Finding, Severity, Span, RULE_ENCODED_BLOB};
+use super::unicode::excerpt;
 
 /// Shortest run that is tried as base64 text (about 15 decoded characters).
 const MIN_TEXT_RUN: usize = 20;
@@ -136,7 +137,7 @@ mod tests {
         let field = Field {
             location: "description".to_owned(),
             text,
-            kind: super::super::scanner::FieldKind::Text,
+            kind: super::super::finding::FieldKind::Text,
         };
         let mut out = Vec::new();
         let decoded = check(&compile(), &field, &mut out);

@@ -10,8 +10,8 @@
 //! asks about notifications") and a tool's note about its own deprecation
 //! are left alone; real servers write both.
 
-use super::rules::{p, Pattern};
-use super::scanner::{Severity, RULE_PREFERENCE, RULE_REDIRECTION, RULE_TOOL_SHADOWING};
+use super::finding::{Severity, RULE_PREFERENCE, RULE_REDIRECTION, RULE_TOOL_SHADOWING};
+use super::pattern::{p, Pattern};
 
 use Severity::{High, Medium};
 

@@ -8,8 +8,8 @@
 //! or with a kind of secret, so plain "sends an email" or "uploads a file"
 //! does not match.
 
-use super::rules::{p, Pattern};
-use super::scanner::{Severity, RULE_EXFILTRATION};
+use super::finding::{Severity, RULE_EXFILTRATION};
+use super::pattern::{p, Pattern};
 
 use Severity::{High, Medium};
 

@@ -22,8 +22,9 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::finding::{Finding, Severity};
 use super::overlap::{Catalogue, CatalogueTool};
-use super::scanner::{Finding, Scanner, Severity};
+use super::scanner::Scanner;
 
 /// Sources of `benign.jsonl` that are real MCP servers (the strictest
 /// false-flag test: they use imperative, security-flavoured wording).

@@ -6,7 +6,8 @@
 //! Cyrillic, Greek, Armenian or fullwidth letters is reported; whole words
 //! in another script (a Russian or Greek description) are not.
 
-use super::scanner::{excerpt, Field, FieldKind, Finding, Severity, Span, RULE_HOMOGLYPH};
+use super::finding::{Field, FieldKind, Finding, Severity, Span, RULE_HOMOGLYPH};
+use super::unicode::excerpt;
 
 /// Scripts whose letters have Latin look-alikes.
 fn lookalike_script(c: char) -> bool {

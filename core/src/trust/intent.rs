@@ -11,8 +11,8 @@
 //! checked against the real servers' tools of the evaluation set, which use
 //! imperative wording of their own ("You MUST call this function before…").
 
-use super::rules::{p, Pattern};
-use super::scanner::{Severity, RULE_COMMAND_INJECTION, RULE_HIDDEN_INSTRUCTIONS};
+use super::finding::{Severity, RULE_COMMAND_INJECTION, RULE_HIDDEN_INSTRUCTIONS};
+use super::pattern::{p, Pattern};
 
 use Severity::{High, Medium};
 

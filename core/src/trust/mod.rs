@@ -18,12 +18,14 @@ mod blobs;
 mod claims;
 mod dataflow;
 pub mod eval;
+mod finding;
 mod hash;
 mod homoglyph;
 mod intent;
 mod items;
 mod overlap;
 mod params;
+mod pattern;
 mod regexes;
 mod rules;
 mod scanner;
@@ -33,16 +35,16 @@ mod state;
 mod tone;
 mod unicode;
 
+pub use finding::{
+    rule_id, Finding, RuleInfo, Severity, Span, RULES, RULE_COMMAND_INJECTION, RULE_ENCODED_BLOB,
+    RULE_EXFILTRATION, RULE_FUNCTION_OVERLAP, RULE_HIDDEN_INSTRUCTIONS, RULE_HOMOGLYPH,
+    RULE_INVISIBLE_UNICODE, RULE_OVERSIZED, RULE_PADDING, RULE_PARAMETER_POISONING,
+    RULE_PREFERENCE, RULE_REDIRECTION, RULE_SECRET_PATHS, RULE_TOOL_SHADOWING,
+};
 pub use hash::{canonical_json, definition_hash, hashed_definition, launch_hash, HASHED_FIELDS};
 pub use items::{template_matches, ItemKind, ReviewedItem, INSTRUCTIONS_KEY};
 pub use overlap::{Catalogue, CatalogueTool};
-pub use scanner::{
-    rule_id, scan, Finding, RuleInfo, ScanSession, ScanSettings, Scanner, Severity, Span, RULES,
-    RULE_COMMAND_INJECTION, RULE_ENCODED_BLOB, RULE_EXFILTRATION, RULE_FUNCTION_OVERLAP,
-    RULE_HIDDEN_INSTRUCTIONS, RULE_HOMOGLYPH, RULE_INVISIBLE_UNICODE, RULE_OVERSIZED, RULE_PADDING,
-    RULE_PARAMETER_POISONING, RULE_PREFERENCE, RULE_REDIRECTION, RULE_SECRET_PATHS,
-    RULE_TOOL_SHADOWING,
-};
+pub use scanner::{scan, ScanSession, ScanSettings, Scanner};
 pub(crate) use state::spelled_enum;
 pub use state::{
     Actor, Callability, HighFindings, Reviewed, ServerOrigin, ServerState, ToolSelection, ToolState,

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use super::scanner::{Finding, Severity, Span, RULE_FUNCTION_OVERLAP};
+use super::finding::{Finding, Severity, Span, RULE_FUNCTION_OVERLAP};
 
 /// One tool of the catalogue: another server's tool, as the gateway knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

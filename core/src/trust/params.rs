@@ -9,9 +9,8 @@
 
 use regex::Regex;
 
-use super::scanner::{
-    excerpt, Field, FieldKind, Finding, Severity, Span, RULE_PARAMETER_POISONING,
-};
+use super::finding::{Field, FieldKind, Finding, Severity, Span, RULE_PARAMETER_POISONING};
+use super::unicode::excerpt;
 
 /// The parameter rules, compiled (held in `regexes.rs` while scans run).
 pub(super) struct ParameterRules {

@@ -11,41 +11,16 @@
 //! A pattern reports at most once per string; the most severe pattern of a
 //! rule wins.
 
-use regex::{Captures, Regex};
+use regex::Regex;
 
+use super::pattern::{p, Pattern};
 use super::{claims, dataflow, intent};
 
-use super::scanner::{
-    excerpt, Finding, Severity, Span, RULE_EXFILTRATION, RULE_HIDDEN_INSTRUCTIONS, RULE_PADDING,
+use super::finding::{
+    Finding, Severity, Span, RULE_EXFILTRATION, RULE_HIDDEN_INSTRUCTIONS, RULE_PADDING,
     RULE_SECRET_PATHS, RULE_TOOL_SHADOWING,
 };
-
-/// One phrase rule: a regex over one string and what a match means.
-pub(super) struct Pattern {
-    pub(super) rule: &'static str,
-    pub(super) severity: Severity,
-    /// What the match means, completed with the location.
-    pub(super) says: &'static str,
-    pub(super) regex: &'static str,
-    /// Rejects a match that the regex cannot exclude on its own.
-    pub(super) reject: Option<fn(&Captures<'_>) -> bool>,
-}
-
-/// A pattern without a reject function.
-pub(super) const fn p(
-    rule: &'static str,
-    severity: Severity,
-    says: &'static str,
-    regex: &'static str,
-) -> Pattern {
-    Pattern {
-        rule,
-        severity,
-        says,
-        regex,
-        reject: None,
-    }
-}
+use super::unicode::excerpt;
 
 use Severity::{High, Low, Medium};
 

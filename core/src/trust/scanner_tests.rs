@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use super::finding::*;
 use super::scanner::*;
 
 /// A fixture line: `{"id", "source", "tool"}`.

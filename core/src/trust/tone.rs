@@ -11,7 +11,8 @@
 
 use regex::Regex;
 
-use super::scanner::{excerpt, Field, FieldKind, Finding, Severity, Span, RULE_PREFERENCE};
+use super::finding::{Field, FieldKind, Finding, Severity, Span, RULE_PREFERENCE};
+use super::unicode::excerpt;
 
 /// The promotional vocabulary, compiled (held in `regexes.rs` while scans run).
 pub(super) fn compile() -> Regex {

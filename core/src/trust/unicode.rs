@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use super::scanner::{excerpt, Field, Finding, Severity, Span, RULE_INVISIBLE_UNICODE};
+use super::finding::{Field, Finding, Severity, Span, RULE_INVISIBLE_UNICODE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -65,6 +65,46 @@ fn is_emoji(c: Option<char>) -> bool {
         let u = u32::from(c);
         (0x1F000..0xE0000).contains(&u) || (0x2600..=0x27BF).contains(&u) || u == 0xFE0F
     })
+}
+
+/// Up to 60 characters either side of `start..end` (character offsets are
+/// byte offsets into `text`), on one line, with invisible characters shown
+/// as `<U+XXXX>`.
+pub(super) fn excerpt(text: &str, start: usize, end: usize) -> String {
+    const SIDE: usize = 60;
+    let from = text[..start]
+        .char_indices()
+        .rev()
+        .nth(SIDE - 1)
+        .map_or(0, |(i, _)| i);
+    let to = text[end..]
+        .char_indices()
+        .nth(SIDE)
+        .map_or(text.len(), |(i, _)| end + i);
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    let mut last_space = false;
+    for c in text[from..to].chars() {
+        if c.is_whitespace() {
+            if !last_space {
+                out.push(' ');
+            }
+            last_space = true;
+            continue;
+        }
+        last_space = false;
+        if is_suspicious(c) {
+            out.push_str(&format!("<U+{:04X}>", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    if to < text.len() {
+        out.push('…');
+    }
+    out
 }
 
 /// `text` without the characters this rule reports, for the phrase rules.
@@ -157,7 +197,7 @@ mod tests {
         let field = Field {
             location: "description".to_owned(),
             text,
-            kind: super::super::scanner::FieldKind::Text,
+            kind: super::super::finding::FieldKind::Text,
         };
         let mut out = Vec::new();
         let hidden = check(&field, &mut out);
