@@ -103,6 +103,7 @@ fn detach(work: impl FnOnce()) -> Result<(), String> {
     match unsafe { fork() } {
         -1 => Err(format!("fork: {}", std::io::Error::last_os_error())),
         0 => {
+            // SAFETY: as above; this child is single-threaded too.
             if unsafe { fork() } == 0 {
                 // The server's stdio is not the relay's to hold open.
                 if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
