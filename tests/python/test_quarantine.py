@@ -385,11 +385,15 @@ def settled(admin: Admin, name: str, replacing: dict | None = None) -> dict:
     """The view of `name` once the gateway has applied an outside edit that defines it (anew,
     in place of the `replacing` view): listed, with another process than that one, and past
     `starting`. The gateway decides as it lists a server: one it holds is `pending` from then
-    on, one it launched goes through `starting`."""
+    on, one it launched goes through `starting`; the one it replaces is `restarting` until then."""
 
     def view() -> dict | None:
         v = admin.servers().get(name)
-        if v is None or v["state"] == "starting" or (replacing is not None and v["pid"] == replacing["pid"]):
+        if (
+            v is None
+            or v["state"] in ("starting", "restarting")
+            or (replacing is not None and v["pid"] == replacing["pid"])
+        ):
             return None
         return v
 

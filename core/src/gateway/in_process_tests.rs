@@ -406,3 +406,48 @@ async fn a_relisted_server_tells_its_events_and_its_new_tool_waits() {
     assert!(gp.call(&session, 1, "a__echo").await.error.is_none());
     assert!(gp.call(&session, 2, "a__shout").await.error.is_some());
 }
+
+#[tokio::test]
+async fn a_server_whose_settings_change_stays_listed_as_restarting_until_replaced() {
+    let a = FakeServer::new(vec![tool("echo", "Echoes text back.")]);
+    let gp = InProcess::start(&[("a", &a)]).await;
+    gp.approve("a").await;
+    let mut changed = Settings::clone(&gp.gw.settings());
+    changed.servers.get_mut("a").unwrap().call_timeout += Duration::from_secs(1);
+
+    // Watches the server list while the change is applied (this runtime has
+    // one thread: the watcher runs whenever the change waits, as on the old
+    // process stopping).
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = tokio::spawn({
+        let (gw, done) = (gp.gw.clone(), done.clone());
+        async move {
+            let mut seen = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let state = gw
+                    .servers()
+                    .into_iter()
+                    .find(|v| v.name == "a")
+                    .map(|v| v.state);
+                if seen.last() != Some(&state) {
+                    seen.push(state);
+                }
+                tokio::task::yield_now().await;
+            }
+            seen
+        }
+    });
+    tokio::task::yield_now().await;
+    gp.gw.apply_settings(changed).await;
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = watcher.await.unwrap();
+    assert!(!seen.contains(&None), "the server left the list: {seen:?}");
+    assert!(
+        seen.contains(&Some(UpstreamState::Restarting)),
+        "never shown as restarting: {seen:?}"
+    );
+    // The new handle took its place, and serves.
+    gp.wait_for("a", UpstreamState::Ready).await;
+    let view = gp.gw.servers().into_iter().find(|v| v.name == "a").unwrap();
+    assert_eq!(view.state, UpstreamState::Ready);
+}

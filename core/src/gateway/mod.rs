@@ -536,18 +536,26 @@ impl Gateway {
                 "[telemetry] changed: the new settings take effect when the gateway next starts"
             );
         }
+        // A changed server stays listed, as restarting, until its new handle
+        // takes its place; a removed one leaves the list now.
         let mut stops = Vec::new();
-        for (name, server) in &old.servers {
-            if new.servers.get(name) != Some(server) {
-                if let Some(h) = self
-                    .inner
-                    .upstreams
-                    .handles
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .shift_remove(name)
-                {
-                    stops.push(h);
+        {
+            let mut handles = self
+                .inner
+                .upstreams
+                .handles
+                .write()
+                .unwrap_or_else(|p| p.into_inner());
+            for (name, server) in &old.servers {
+                match new.servers.get(name) {
+                    Some(kept) if kept == server => {}
+                    Some(_) => {
+                        if let Some(h) = handles.get(name) {
+                            h.mark_replaced();
+                            stops.push(h.clone());
+                        }
+                    }
+                    None => stops.extend(handles.shift_remove(name)),
                 }
             }
         }
@@ -593,6 +601,7 @@ impl Gateway {
             .get(name)
             .cloned();
         if let Some(h) = old {
+            h.mark_replaced();
             h.stop().await;
         }
         self.start_upstream(settings);

@@ -65,7 +65,11 @@ impl Gateway {
                     name: h.name().to_owned(),
                     transport: h.settings().label().to_owned(),
                     launch: h.settings().transport.summary(),
-                    state: status.state,
+                    state: if h.is_replaced() {
+                        UpstreamState::Restarting
+                    } else {
+                        status.state
+                    },
                     tools: h.tools().len(),
                     last_error: status.last_error,
                     stderr_tail: h.stderr_tail(),

@@ -76,6 +76,8 @@ pub(super) struct Shared {
     pub(super) log_level: Mutex<Option<String>>,
     /// `protocol = "auto"` found that this upstream does not survive `server/discover`.
     pub(super) no_discover: std::sync::atomic::AtomicBool,
+    /// Its settings changed or its approval did: it stops, and a new handle takes its place.
+    pub(super) replaced: std::sync::atomic::AtomicBool,
     /// Stateless era: the resource URIs clients subscribed to here.
     pub(super) resource_subscriptions: Mutex<Vec<String>>,
     /// Stateless era: the id of the gateway's listen stream, and a counter for the next.
@@ -213,6 +215,7 @@ impl UpstreamHandle {
             stderr,
             refresh: Notify::new(),
             stalled: Notify::new(),
+            replaced: std::sync::atomic::AtomicBool::new(false),
             stall: Mutex::new(None),
             log_level: Mutex::new(None),
             no_discover: std::sync::atomic::AtomicBool::new(false),
@@ -298,6 +301,18 @@ impl UpstreamHandle {
     /// A snapshot of its status.
     pub fn status(&self) -> UpstreamStatus {
         self.0.status.borrow().clone()
+    }
+
+    /// Says that it is about to stop for a new handle to take its place
+    /// (its settings or approval changed): views show it as
+    /// [`UpstreamState::Restarting`] until then, and requests are told so.
+    pub(crate) fn mark_replaced(&self) {
+        self.0.replaced.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether it stops for a new handle to take its place ([`Self::mark_replaced`]).
+    pub fn is_replaced(&self) -> bool {
+        self.0.replaced.load(Ordering::SeqCst)
     }
 
     /// What it said in its handshake.
@@ -598,6 +613,14 @@ impl UpstreamHandle {
     }
 
     fn unavailable(&self) -> UpstreamError {
+        if self.is_replaced() {
+            return UpstreamError::Unavailable {
+                server: self.name().to_owned(),
+                reason: "it is restarting with its new settings".to_owned(),
+                stderr: self.stderr_tail(),
+                hint: "try again in a moment".to_owned(),
+            };
+        }
         if self.0.cancel.is_cancelled() {
             return UpstreamError::ShuttingDown;
         }

@@ -20,6 +20,10 @@ pub enum UpstreamState {
     Backoff,
     /// Stopped by the gateway.
     Stopped,
+    /// Its settings or its approval changed: its old process stops and a new
+    /// one starts in its place. Only views show it; the handle that stops
+    /// goes through its own states.
+    Restarting,
     /// Not started: it waits for a person's approval.
     Pending,
     /// Not started: a person blocked it.

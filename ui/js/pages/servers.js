@@ -14,6 +14,7 @@ const STATE_TEXT = {
   backoff: 'failing, retrying',
   disabled: 'disabled',
   stopped: 'stopped',
+  restarting: 'restarting with new settings',
   pending: 'waiting for approval',
   blocked: 'blocked',
   'needs-sign-in': 'needs sign-in',
