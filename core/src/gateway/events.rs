@@ -136,7 +136,7 @@ fn tell_list_changed(gw: &Gateway) {
     {
         s.push(msg.clone(), None);
     }
-    super::listen::notify(gw, &msg, None);
+    super::listeners::notify(gw, &msg, None);
 }
 
 pub(super) fn sessions(gw: &Gateway) -> Vec<Arc<Session>> {
@@ -185,7 +185,7 @@ fn route_notification(gw: &Gateway, server: &str, msg: Message) {
             for s in sessions(gw).into_iter().filter(|s| ids.contains(s.id())) {
                 s.push(msg.clone(), None);
             }
-            super::listen::notify(gw, &msg, Some(&ids));
+            super::listeners::notify(gw, &msg, Some(&ids));
         }
         "notifications/message" => route_log(gw, server, &msg),
         "notifications/prompts/list_changed" | "notifications/resources/list_changed" => {
@@ -196,12 +196,12 @@ fn route_notification(gw: &Gateway, server: &str, msg: Message) {
                 .tasks
                 .spawn(async move { g.observe_items(&s).await });
             broadcast(gw, &msg);
-            super::listen::notify(gw, &msg, None);
+            super::listeners::notify(gw, &msg, None);
         }
         method => {
             tracing::trace!(server, method, "forwarding a notification to every session");
             broadcast(gw, &msg);
-            super::listen::notify(gw, &msg, None);
+            super::listeners::notify(gw, &msg, None);
         }
     }
 }

@@ -334,7 +334,7 @@ impl Gateway {
             for s in super::events::sessions(self) {
                 s.push(msg.clone(), None);
             }
-            super::listen::notify(self, &msg, None);
+            super::listeners::notify(self, &msg, None);
         }
     }
 }

@@ -6,38 +6,16 @@
 //! types, each tagged with `_meta["io.modelcontextprotocol/subscriptionId"]`
 //! (the listen request's id). Resource URIs are subscribed upstream with the
 //! same counting as `resources/subscribe` (see `subscriptions.rs`); they are
-//! released when the stream closes.
+//! released when the stream closes. The open streams and how a
+//! notification reaches them are `listeners.rs`.
 
-use std::collections::HashMap;
-
-use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
+use super::listeners::{tagged, Entry, Filter, QUEUE};
 use super::{router, subscriptions, Gateway};
 use crate::protocol::modern::{self, RoutingHeaders};
 use crate::protocol::{raw, to_raw, Message};
-
-/// How many notifications wait for a slow listener before new ones are dropped.
-const QUEUE: usize = 256;
-
-/// What one listen stream asked for, as honoured.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Filter {
-    tools: bool,
-    prompts: bool,
-    resources: bool,
-    uris: Vec<String>,
-}
-
-pub(crate) struct Entry {
-    id: Box<RawValue>,
-    filter: Filter,
-    tx: mpsc::Sender<Message>,
-}
-
-/// Open listen streams, by an internal key.
-pub(crate) type Listeners = HashMap<String, Entry>;
 
 /// An open listen stream. Dropping it ends the subscription.
 pub struct Listener {
@@ -118,21 +96,6 @@ fn filter_json(f: &Filter) -> Value {
     Value::Object(out)
 }
 
-fn tagged(method: &str, params: Option<&Value>, id: &RawValue) -> Message {
-    let mut p = params
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let meta = p.entry("_meta").or_insert_with(|| json!({}));
-    if let Some(m) = meta.as_object_mut() {
-        m.insert(
-            modern::META_SUBSCRIPTION_ID.into(),
-            serde_json::from_str(id.get()).unwrap_or(Value::Null),
-        );
-    }
-    Message::notification(method, Some(to_raw(&p)))
-}
-
 impl Gateway {
     /// Opens a `subscriptions/listen` stream, or answers why not.
     pub async fn listen(
@@ -177,37 +140,5 @@ impl Gateway {
             gw: self.clone(),
             key,
         })
-    }
-}
-
-/// Delivers a change notification to the listen streams that asked for it.
-pub(super) fn notify(
-    gw: &Gateway,
-    msg: &Message,
-    subscribers: Option<&std::collections::HashSet<String>>,
-) {
-    let params: Option<Value> = msg.params_as().ok().flatten();
-    let listeners = gw
-        .inner
-        .clients
-        .listeners
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    for (key, entry) in listeners.iter() {
-        let wanted = match msg.method() {
-            "notifications/tools/list_changed" => entry.filter.tools,
-            "notifications/prompts/list_changed" => entry.filter.prompts,
-            "notifications/resources/list_changed" => entry.filter.resources,
-            "notifications/resources/updated" => subscribers.is_some_and(|s| s.contains(key)),
-            _ => false,
-        };
-        if wanted
-            && entry
-                .tx
-                .try_send(tagged(msg.method(), params.as_ref(), &entry.id))
-                .is_err()
-        {
-            tracing::warn!("a subscriptions/listen stream is behind; a notification was dropped");
-        }
     }
 }

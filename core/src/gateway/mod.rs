@@ -16,6 +16,7 @@ mod events;
 mod in_process_tests;
 mod items;
 mod listen;
+mod listeners;
 mod logging;
 mod metrics;
 mod modern;

@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 
 use super::tools::ToolTable;
 use super::{
-    arguments, catalog, client_tokens, continuation, listen, metrics, progress, sessions,
+    arguments, catalog, client_tokens, continuation, listeners, metrics, progress, sessions,
     subscriptions, GatewayEvent,
 };
 use crate::isolation::DockerRuntime;
@@ -62,7 +62,7 @@ pub(crate) struct Clients {
     /// Stateless-era calls waiting for their client's retry, by `requestState`.
     pub(crate) parked: Mutex<continuation::Parked>,
     /// Open `subscriptions/listen` streams.
-    pub(crate) listeners: Mutex<listen::Listeners>,
+    pub(crate) listeners: Mutex<listeners::Listeners>,
     /// Who subscribed to which resource.
     pub(crate) subscriptions: Mutex<subscriptions::Subscriptions>,
 }
