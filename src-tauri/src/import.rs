@@ -4,8 +4,8 @@
 //! clicks. Only the staged file can be imported this way: the pages name no
 //! path, so a page cannot make the app read a file of its choosing.
 
+use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use serde::Serialize;
 use tauri::{AppHandle, Manager};
@@ -47,7 +47,7 @@ pub struct ServerPreview {
 /// showing an earlier file loads this one).
 pub fn stage(app: &AppHandle, path: &Path) -> String {
     let staged = app.state::<Staged>();
-    let mut staged = staged.0.lock().unwrap_or_else(|p| p.into_inner());
+    let mut staged = staged.0.lock();
     staged.0 = Some(path.to_path_buf());
     staged.1 += 1;
     tracing::info!("staged {} for import", path.display());
@@ -90,7 +90,7 @@ pub async fn import(app: &AppHandle) -> Result<portcullis::ServersAdded, Command
 
 fn staged(app: &AppHandle) -> Result<PathBuf, CommandError> {
     let staged = app.state::<Staged>();
-    let path = staged.0.lock().unwrap_or_else(|p| p.into_inner()).0.clone();
+    let path = staged.0.lock().0.clone();
     path.ok_or_else(|| CommandError {
         kind: ErrorKind::NotFound,
         message: "no file to import was handed to the app".into(),

@@ -32,9 +32,10 @@
 //!   the status the pages and tests read) and logged once. The tray still
 //!   shows what waits.
 
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis::store::PendingTool;
@@ -403,7 +404,7 @@ pub fn follow(app: &AppHandle) {
                         show(&app, &mut shown, "*", Batch::default(), summary, body, icon.as_deref()).await;
                     } else {
                         for (server, batch) in batches {
-                            let mut merged = shown.get(&server).filter(|s| s.open.load(Ordering::SeqCst)).map(|s| s.batch.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()).unwrap_or_default();
+                            let mut merged = shown.get(&server).filter(|s| s.open.load(Ordering::SeqCst)).map(|s| s.batch.lock().clone()).unwrap_or_default();
                             merged.merge(&batch);
                             let (summary, body) = text(&server, &merged);
                             show(&app, &mut shown, &server, merged, summary, body, icon.as_deref()).await;
@@ -503,9 +504,7 @@ async fn show(
     if replacing == Some(id) {
         // The waiter of the notification it replaced is still listening for this id.
         if let Some(s) = shown.get_mut(key) {
-            *s.batch
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = batch;
+            *s.batch.lock() = batch;
         }
         return;
     }
@@ -527,10 +526,7 @@ async fn show(
             let Some(action) = NotificationAction::from_key(key) else {
                 return;
             };
-            let names = named
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone();
+            let names = named.lock().clone();
             let done = match (action, &server) {
                 (NotificationAction::Review, _) => actions::review(&app, server.as_deref()),
                 (NotificationAction::Block, Some(server)) => actions::block_named(

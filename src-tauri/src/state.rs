@@ -3,8 +3,9 @@
 //! Every decision and every query goes to core's `Gateway`; nothing here
 //! keeps its own copy of servers or tools.
 
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use portcullis::serve::Server;
 use portcullis::upstream::UpstreamState;
@@ -92,18 +93,12 @@ impl Desktop {
 
     /// Records what the last attempt to notify found out.
     pub fn set_notifications(&self, state: NotificationState) {
-        *self
-            .notifications
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = state;
+        *self.notifications.lock() = state;
     }
 
     /// Whether notifications work, as far as is known.
     pub fn notifications(&self) -> NotificationState {
-        self.notifications
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.notifications.lock().clone()
     }
 
     /// Marks the app as quitting; returns false when it already was.

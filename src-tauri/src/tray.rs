@@ -6,7 +6,7 @@
 //! a command is what a click in the menu does. The icon changes (an amber
 //! badge) while tools await approval.
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -213,11 +213,7 @@ pub fn refresh(app: &AppHandle) -> TrayModel {
     };
     // Not held while drawing: from another thread each change waits for the
     // main thread, which may itself be waiting here.
-    let before = tray
-        .shown
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone();
+    let before = tray.shown.lock().clone();
     if before.as_ref() == Some(&model) {
         return model;
     }
@@ -246,10 +242,7 @@ pub fn refresh(app: &AppHandle) -> TrayModel {
     })();
     match applied {
         Ok(()) => {
-            *tray
-                .shown
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(model.clone());
+            *tray.shown.lock() = Some(model.clone());
         }
         Err(e) => tracing::warn!("cannot update the tray: {e}"),
     }

@@ -159,7 +159,7 @@ pub(super) fn record_call(
     }
     // Only the name and version: a copy of the whole ClientInfo (its capabilities) per call is not free.
     let (client_name, client_version) = {
-        let client = session.client.read().unwrap_or_else(|p| p.into_inner());
+        let client = session.client.read();
         (
             (!client.name.is_empty()).then(|| client.name.clone()),
             (!client.version.is_empty()).then(|| client.version.clone()),

@@ -61,7 +61,7 @@ struct Compiled {
 /// Compiled input schemas, by the schema's text (as listed, so a call does
 /// not parse the schema again).
 #[derive(Default)]
-pub(crate) struct Validators(std::sync::Mutex<HashMap<String, Arc<Compiled>>>);
+pub(crate) struct Validators(parking_lot::Mutex<HashMap<String, Arc<Compiled>>>);
 
 impl Validators {
     /// Checks `args` against `schema`; the error lists every violation (up
@@ -119,7 +119,7 @@ impl Validators {
     }
 
     fn compiled(&self, tool: &str, schema: &str) -> Option<Arc<Compiled>> {
-        if let Some(v) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(schema) {
+        if let Some(v) = self.0.lock().get(schema) {
             return Some(v.clone());
         }
         let compiled = serde_json::from_str::<Value>(schema)
@@ -143,7 +143,7 @@ impl Validators {
         match compiled {
             Ok(v) => {
                 let v = Arc::new(v);
-                let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+                let mut map = self.0.lock();
                 if map.len() > MAX_CACHED {
                     map.clear();
                 }

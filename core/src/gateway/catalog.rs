@@ -254,12 +254,7 @@ fn adopt(
         item.get(k)
             .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
     };
-    let mut catalog = gw
-        .inner
-        .upstreams
-        .catalog
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let mut catalog = gw.inner.upstreams.catalog.lock();
     match kind.key {
         "resources" => {
             if let Some(uri) = text("uri") {
@@ -309,12 +304,7 @@ pub(super) fn resource_targets(gw: &Gateway, view: &View, uri: &str) -> Vec<Upst
 /// The server that lists `uri`, or offers the template with the longest
 /// prefix of it, approved or not.
 fn resource_owner(gw: &Gateway, uri: &str) -> Option<String> {
-    let catalog = gw
-        .inner
-        .upstreams
-        .catalog
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let catalog = gw.inner.upstreams.catalog.lock();
     catalog.resource_owner.get(uri).cloned().or_else(|| {
         catalog
             .template_prefixes
@@ -331,16 +321,7 @@ pub(super) fn resolve_prompt(gw: &Gateway, view: &View, name: &str) -> Option<(S
 }
 
 fn resolve_any_prompt(gw: &Gateway, name: &str) -> Option<(String, String)> {
-    if let Some(found) = gw
-        .inner
-        .upstreams
-        .catalog
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .prompts
-        .get(name)
-        .cloned()
-    {
+    if let Some(found) = gw.inner.upstreams.catalog.lock().prompts.get(name).cloned() {
         return Some(found);
     }
     let settings = gw.settings();

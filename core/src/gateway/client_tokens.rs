@@ -6,8 +6,9 @@
 //! writes one into each client's config), so a person who never makes one
 //! loses nothing, and one who does is protected from other local processes.
 
+use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -38,7 +39,7 @@ impl ClientTokens {
                         (r.token_hash, caller)
                     })
                     .collect();
-                *self.by_hash.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(map);
+                *self.by_hash.write() = Arc::new(map);
             }
             Err(e) => {
                 tracing::error!("reading the client tokens failed ({e}); keeping the last ones");
@@ -47,10 +48,7 @@ impl ClientTokens {
     }
 
     fn snapshot(&self) -> Arc<HashMap<String, Caller>> {
-        self.by_hash
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.by_hash.read().clone()
     }
 }
 

@@ -66,11 +66,7 @@ pub(crate) struct Continuation {
 impl Drop for Continuation {
     fn drop(&mut self) {
         if let Some(key) = &self.inflight_key {
-            self.session
-                .inflight
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(key);
+            self.session.inflight.lock().remove(key);
         }
         if let Some(t) = &self.progress_token {
             self.gw.inner.clients.progress.forget(t);
@@ -110,7 +106,6 @@ pub(super) async fn start(
     let (method, name) = session
         .origin
         .lock()
-        .unwrap_or_else(|p| p.into_inner())
         .clone()
         .unwrap_or_else(|| (msg.method().to_owned(), None));
     let key = msg.id_key().map(str::to_owned);
@@ -186,12 +181,7 @@ fn park(c: Continuation) -> Message {
     let result =
         json!({ "resultType": "input_required", "inputRequests": requests, "requestState": token });
     let gw = c.gw.clone();
-    gw.inner
-        .clients
-        .parked
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(token, c);
+    gw.inner.clients.parked.lock().insert(token, c);
     Message {
         result: Some(to_raw(&result)),
         ..Message::default()
@@ -207,13 +197,7 @@ pub(super) async fn resume(
     responses: Option<Value>,
     related: Option<mpsc::Sender<Message>>,
 ) -> Result<Message, GatewayError> {
-    let parked = gw
-        .inner
-        .clients
-        .parked
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(token);
+    let parked = gw.inner.clients.parked.lock().remove(token);
     let Some(mut c) = parked.filter(|c| c.deadline > Instant::now()) else {
         return Err(GatewayError::InvalidParams("requestState was not issued by Portcullis, was altered, or expired: send the request again without requestState and inputResponses".into()));
     };
@@ -227,12 +211,7 @@ pub(super) async fn resume(
                 .unwrap_or_default()
         );
         // Put it back: the right retry may still come.
-        gw.inner
-            .clients
-            .parked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(token.to_owned(), c);
+        gw.inner.clients.parked.lock().insert(token.to_owned(), c);
         return Err(GatewayError::InvalidParams(what));
     }
     let mut answers = match responses {
@@ -252,13 +231,7 @@ pub(super) async fn resume(
         gw.inner.clients.progress.redirect(t, related.clone());
     }
     if let Some(k) = &c.inflight_key {
-        if let Some(f) = c
-            .session
-            .inflight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(k)
-        {
+        if let Some(f) = c.session.inflight.lock().get_mut(k) {
             f.related = related;
         }
     }
@@ -317,12 +290,7 @@ pub(super) async fn ask(
         p.remove("_meta");
     }
     let key = key_for(&method, &params);
-    if let Some(answer) = session
-        .prefilled
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&key)
-    {
+    if let Some(answer) = session.prefilled.lock().remove(&key) {
         return Ok(answer);
     }
     let (reply, rx) = oneshot::channel();
@@ -351,12 +319,7 @@ pub(super) async fn ask(
 pub(super) fn expire(gw: &Gateway) {
     let now = Instant::now();
     let expired: Vec<Continuation> = {
-        let mut parked = gw
-            .inner
-            .clients
-            .parked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut parked = gw.inner.clients.parked.lock();
         let keys: Vec<String> = parked
             .iter()
             .filter(|(_, c)| c.deadline <= now)

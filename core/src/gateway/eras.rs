@@ -88,11 +88,7 @@ pub(super) fn for_handshake_upstream(session: &Session, msg: &mut Message) {
     }
     params.remove("requestState");
     if let Some(Value::Object(answers)) = params.remove("inputResponses") {
-        session
-            .prefilled
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(answers);
+        session.prefilled.lock().extend(answers);
     }
     msg.params = Some(to_raw(&params));
 }
@@ -117,12 +113,7 @@ pub(super) fn for_stateless_upstream(session: &Session, msg: &mut Message) {
             m.entry(META_CLIENT_INFO)
                 .or_insert_with(|| json!({ "name": client.name, "version": client.version }));
         }
-        if let Some(level) = session
-            .log_level
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-        {
+        if let Some(level) = session.log_level.lock().clone() {
             m.entry(META_LOG_LEVEL).or_insert(json!(level));
         }
     }
@@ -238,10 +229,7 @@ mod tests {
             m.params_as::<Value>().unwrap().unwrap(),
             json!({ "name": "t", "_meta": { "progressToken": 1 } })
         );
-        assert_eq!(
-            s.prefilled.lock().unwrap()["k"],
-            json!({ "action": "accept" })
-        );
+        assert_eq!(s.prefilled.lock()["k"], json!({ "action": "accept" }));
 
         let legacy = Session::new(
             "l".into(),
@@ -251,8 +239,8 @@ mod tests {
             1 << 20,
             super::super::session::QueueBudget::new(1 << 20),
         );
-        legacy.client.write().unwrap().capabilities = json!({ "sampling": {} });
-        *legacy.log_level.lock().unwrap() = Some("info".into());
+        legacy.client.write().capabilities = json!({ "sampling": {} });
+        *legacy.log_level.lock() = Some("info".into());
         let mut m = Message::request(raw("2"), "tools/call", Some(raw(r#"{"name":"t"}"#)));
         for_stateless_upstream(&legacy, &mut m);
         let p: Value = m.params_as().unwrap().unwrap();

@@ -82,18 +82,13 @@ pub(super) fn rebuild_tools(gw: &Gateway) {
         .map(|h| (h.name().to_owned(), h.tools()))
         .collect();
     let table = {
-        let trust = gw.inner.trust.read().unwrap_or_else(|p| p.into_inner());
+        let trust = gw.inner.trust.read();
         super::ToolTable::build(&servers, &settings.separator, settings.prefix, |s, t| {
             trust.callability(s, t).is_callable()
         })
     };
     let changed = {
-        let mut current = gw
-            .inner
-            .upstreams
-            .table
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut current = gw.inner.upstreams.table.write();
         let changed = current.fingerprint != table.fingerprint;
         *current = Arc::new(table);
         changed
@@ -107,14 +102,9 @@ pub(super) fn rebuild_tools(gw: &Gateway) {
 /// merged table are looked at again, whatever the number of tools.
 pub(super) fn retable_decided(gw: &Gateway, server: &str, tools: &[&str]) {
     let changed = {
-        let mut current = gw
-            .inner
-            .upstreams
-            .table
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut current = gw.inner.upstreams.table.write();
         let table = {
-            let trust = gw.inner.trust.read().unwrap_or_else(|p| p.into_inner());
+            let trust = gw.inner.trust.read();
             current.decided(server, tools, |s, t| trust.callability(s, t).is_callable())
         };
         let changed = current.fingerprint != table.fingerprint;
@@ -175,13 +165,7 @@ fn route_notification(gw: &Gateway, server: &str, msg: Message) {
                 .flatten()
                 .and_then(|p| p.get("uri").and_then(|u| u.as_str()).map(str::to_owned))
                 .unwrap_or_default();
-            let ids = gw
-                .inner
-                .clients
-                .subscriptions
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .subscribers_of(&uri);
+            let ids = gw.inner.clients.subscriptions.lock().subscribers_of(&uri);
             for s in sessions(gw).into_iter().filter(|s| ids.contains(s.id())) {
                 s.push(msg.clone(), None);
             }
@@ -212,12 +196,7 @@ fn route_notification(gw: &Gateway, server: &str, msg: Message) {
 /// way only where the message meets the session's level.
 fn route_log(gw: &Gateway, server: &str, msg: &Message) {
     let level = super::logging::level_of(msg);
-    let threshold = |s: &Session| {
-        s.log_level
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    };
+    let threshold = |s: &Session| s.log_level.lock().clone();
     let all = sessions(gw);
     let caller = all
         .iter()
@@ -289,7 +268,7 @@ pub(super) fn pick_session(gw: &Gateway, server: &str, method: &str) -> Pick {
     }
     all.into_iter()
         .filter(|s| s.era() == Era::Legacy && declared(s))
-        .max_by_key(|s| *s.last_active.lock().unwrap_or_else(|p| p.into_inner()))
+        .max_by_key(|s| *s.last_active.lock())
         .map_or_else(|| Pick::Nobody(format!("no client connected to Portcullis declared the `{}` capability, so none can answer `{method}` now", cap.unwrap_or(method))), |s| Pick::Session(s, None, None))
 }
 
@@ -361,11 +340,7 @@ pub(super) async fn ask_client(
     let method = msg.method().to_owned();
     let id = session.next_request_id();
     let (tx, rx) = tokio::sync::oneshot::channel();
-    session
-        .client_requests
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(id.clone(), tx);
+    session.client_requests.lock().insert(id.clone(), tx);
     session.push(
         Message {
             id: Some(to_raw(&id)),
@@ -374,11 +349,7 @@ pub(super) async fn ask_client(
         related,
     );
     let answer = tokio::time::timeout(timeout, rx).await;
-    session
-        .client_requests
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&id);
+    session.client_requests.lock().remove(&id);
     match answer {
         Ok(Ok(resp)) => Ok(resp),
         _ => Err(format!(

@@ -5,8 +5,9 @@
 //! the binary or a server. The end-to-end suites (tests/python) test the
 //! same behaviour against real servers and clients.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -46,7 +47,7 @@ impl FakeServer {
     }
 
     pub(super) fn calls(&self) -> Vec<Value> {
-        self.calls.lock().unwrap().clone()
+        self.calls.lock().clone()
     }
 
     /// Serves one connection: answers the gateway's requests until it ends.
@@ -85,7 +86,7 @@ impl FakeServer {
                 "ping" => json!({}),
                 "tools/list" => json!({ "tools": *self.tools.borrow() }),
                 "tools/call" => {
-                    self.calls.lock().unwrap().push(params.clone());
+                    self.calls.lock().push(params.clone());
                     let text =
                         format!("{name} ran {} with {}", params["name"], params["arguments"]);
                     json!({ "content": [{ "type": "text", "text": text }] })

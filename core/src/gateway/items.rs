@@ -92,7 +92,7 @@ pub(super) enum Shown {
 
 impl Gateway {
     fn item_view(&self, server: &str) -> Option<ItemView> {
-        let view = self.inner.trust.read().unwrap_or_else(|p| p.into_inner());
+        let view = self.inner.trust.read();
         if !view.server_trusted(server) {
             return None;
         }
@@ -143,7 +143,7 @@ impl Gateway {
     /// The server whose recorded items (approved or held) include `uri` or
     /// a template that produces it.
     pub(super) fn uri_known_by(&self, uri: &str) -> Option<String> {
-        let view = self.inner.trust.read().unwrap_or_else(|p| p.into_inner());
+        let view = self.inner.trust.read();
         self.upstream_handles()
             .into_iter()
             .map(|h| h.name().to_owned())
@@ -219,7 +219,6 @@ impl Gateway {
             .upstreams
             .items_read
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .insert(server.to_owned(), h.status().restarts);
         self.announce_items(server, &statuses);
     }

@@ -40,13 +40,7 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        self.gw
-            .inner
-            .clients
-            .listeners
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.key);
+        self.gw.inner.clients.listeners.lock().remove(&self.key);
         subscriptions::release_session(&self.gw, &self.key);
     }
 }
@@ -132,7 +126,6 @@ impl Gateway {
             .clients
             .listeners
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .insert(key.clone(), Entry { id, filter, tx });
         Ok(Listener {
             first: Some(ack),

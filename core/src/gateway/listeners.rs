@@ -52,12 +52,7 @@ pub(super) fn tagged(method: &str, params: Option<&Value>, id: &RawValue) -> Mes
 /// Delivers a change notification to the listen streams that asked for it.
 pub(super) fn notify(gw: &Gateway, msg: &Message, subscribers: Option<&HashSet<String>>) {
     let params: Option<Value> = msg.params_as().ok().flatten();
-    let listeners = gw
-        .inner
-        .clients
-        .listeners
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let listeners = gw.inner.clients.listeners.lock();
     for (key, entry) in listeners.iter() {
         let wanted = match msg.method() {
             "notifications/tools/list_changed" => entry.filter.tools,

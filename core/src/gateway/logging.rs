@@ -71,7 +71,7 @@ pub(super) async fn set_level(
                 LEVELS.join(", ")
             ))
         })?;
-    *session.log_level.lock().unwrap_or_else(|p| p.into_inner()) = Some(level);
+    *session.log_level.lock() = Some(level);
     apply(gw).await;
     Ok(())
 }
@@ -83,12 +83,7 @@ fn wanted(gw: &Gateway) -> Option<String> {
         .sessions
         .all()
         .iter()
-        .filter_map(|s| {
-            s.log_level
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
-        })
+        .filter_map(|s| s.log_level.lock().clone())
         .filter(|l| l != NONE)
         .min_by_key(|l| rank(l))
 }

@@ -7,9 +7,9 @@
 //! approval, client sessions and the bytes queued for them. Nothing here
 //! holds a lock across an await; a call costs one short mutex hold.
 
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::Gateway;
@@ -114,7 +114,7 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 impl Metrics {
     /// One tool call ended.
     pub(crate) fn call(&self, server: &str, tool: &str, outcome: &CallOutcome, duration_ms: u64) {
-        let mut servers = self.tools.lock().unwrap_or_else(|p| p.into_inner());
+        let mut servers = self.tools.lock();
         if !servers.contains_key(server) {
             servers.insert(server.to_owned(), BTreeMap::new());
         }
@@ -135,7 +135,7 @@ impl Metrics {
         stats.latency.observe(duration_ms as f64 / 1000.0);
         drop(servers);
         let now = Instant::now();
-        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let mut recent = self.recent.lock();
         if !recent.contains_key(server) {
             recent.insert(server.to_owned(), VecDeque::new());
         }
@@ -153,7 +153,7 @@ impl Metrics {
 
     /// `server`'s calls of the last minute.
     pub(crate) fn rate(&self, server: &str) -> CallRate {
-        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let recent = self.recent.lock();
         let Some(calls) = recent.get(server) else {
             return CallRate::default();
         };
@@ -172,14 +172,11 @@ impl Metrics {
 
     /// One search was answered.
     pub(crate) fn search(&self, took: Duration) {
-        self.search
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .observe(took.as_secs_f64());
+        self.search.lock().observe(took.as_secs_f64());
     }
 
     fn render_counted(&self, out: &mut String) {
-        let tools = self.tools.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let tools = self.tools.lock().clone();
         header(
             out,
             "portcullis_tool_calls_total",
@@ -223,11 +220,7 @@ impl Metrics {
             "histogram",
             "How long tool searches took.",
         );
-        let search = self
-            .search
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let search = self.search.lock().clone();
         search.render(out, "portcullis_search_duration_seconds", "");
         header(
             out,
@@ -235,11 +228,7 @@ impl Metrics {
             "counter",
             "Tool calls by the client whose token made them (`portcullis client add`), and outcome.",
         );
-        let clients = self
-            .clients
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let clients = self.clients.lock().clone();
         for ((client, outcome), n) in &clients {
             let _ = writeln!(
                 out,
@@ -259,7 +248,6 @@ impl Metrics {
         *self
             .clients
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .entry((client.to_owned(), label))
             .or_default() += 1;
     }

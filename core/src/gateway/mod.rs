@@ -40,8 +40,9 @@ mod tools;
 mod traces;
 mod trust;
 
+use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -389,21 +390,12 @@ impl Gateway {
                 UpstreamHandle::held(server, ctx, UpstreamState::Blocked, &self.inner.life.cancel)
             }
         };
-        self.inner
-            .upstreams
-            .handles
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name, handle);
+        self.inner.upstreams.handles.write().insert(name, handle);
     }
 
     /// The current settings.
     pub fn settings(&self) -> Arc<Settings> {
-        self.inner
-            .settings
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.inner.settings.read().clone()
     }
 
     /// Where the gateway keeps its files.
@@ -437,13 +429,7 @@ impl Gateway {
     }
 
     pub(crate) fn upstream(&self, name: &str) -> Option<UpstreamHandle> {
-        self.inner
-            .upstreams
-            .handles
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .cloned()
+        self.inner.upstreams.handles.read().get(name).cloned()
     }
 
     pub(crate) fn upstream_handles(&self) -> Vec<UpstreamHandle> {
@@ -451,7 +437,6 @@ impl Gateway {
             .upstreams
             .handles
             .read()
-            .unwrap_or_else(|p| p.into_inner())
             .values()
             .cloned()
             .collect()
@@ -509,12 +494,7 @@ impl Gateway {
     }
 
     pub(crate) fn table(&self) -> Arc<ToolTable> {
-        self.inner
-            .upstreams
-            .table
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.inner.upstreams.table.read().clone()
     }
 
     /// Applies new settings: servers that were added start, removed ones
@@ -522,11 +502,7 @@ impl Gateway {
     pub async fn apply_settings(&self, new: Settings) {
         let _serial = self.inner.reload.lock().await;
         let old = self.settings();
-        *self
-            .inner
-            .settings
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Arc::new(new.clone());
+        *self.inner.settings.write() = Arc::new(new.clone());
         self.inner
             .clients
             .sessions
@@ -541,12 +517,7 @@ impl Gateway {
         // takes its place; a removed one leaves the list now.
         let mut stops = Vec::new();
         {
-            let mut handles = self
-                .inner
-                .upstreams
-                .handles
-                .write()
-                .unwrap_or_else(|p| p.into_inner());
+            let mut handles = self.inner.upstreams.handles.write();
             for (name, server) in &old.servers {
                 match new.servers.get(name) {
                     Some(kept) if kept == server => {}
@@ -575,12 +546,7 @@ impl Gateway {
         }
         // Keep file order.
         {
-            let mut ups = self
-                .inner
-                .upstreams
-                .handles
-                .write()
-                .unwrap_or_else(|p| p.into_inner());
+            let mut ups = self.inner.upstreams.handles.write();
             ups.sort_by_cached_key(|k, _| new.servers.get_index_of(k).unwrap_or(usize::MAX));
         }
         events::rebuild_tools(self);
@@ -593,14 +559,7 @@ impl Gateway {
         let Some(settings) = self.settings().servers.get(name).cloned() else {
             return;
         };
-        let old = self
-            .inner
-            .upstreams
-            .handles
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .cloned();
+        let old = self.inner.upstreams.handles.read().get(name).cloned();
         if let Some(h) = old {
             h.mark_replaced();
             h.stop().await;
@@ -611,7 +570,6 @@ impl Gateway {
             .upstreams
             .handles
             .write()
-            .unwrap_or_else(|p| p.into_inner())
             .sort_by_cached_key(|k, _| order.servers.get_index_of(k).unwrap_or(usize::MAX));
     }
 

@@ -189,7 +189,7 @@ impl Gateway {
         // Anything else (the envelope, an upstream's own requestState and
         // inputResponses) is adapted per upstream when the request is forwarded.
         let session = self.modern_session(&envelope, admission);
-        *session.origin.lock().unwrap_or_else(|p| p.into_inner()) = Some((method.clone(), name));
+        *session.origin.lock() = Some((method.clone(), name));
         let forwarded = Message {
             params: Some(to_raw(&params)),
             ..msg
@@ -216,7 +216,7 @@ impl Gateway {
         );
         session.admit(admission);
         let info = envelope.client_info.clone().unwrap_or(Value::Null);
-        *session.client.write().unwrap_or_else(|p| p.into_inner()) = ClientInfo {
+        *session.client.write() = ClientInfo {
             protocol_version: envelope.protocol_version.clone(),
             name: info
                 .get("name")
@@ -231,7 +231,7 @@ impl Gateway {
             capabilities: envelope.capabilities.clone(),
         };
         // Without an opt-in, no log message reaches this request.
-        *session.log_level.lock().unwrap_or_else(|p| p.into_inner()) = Some(
+        *session.log_level.lock() = Some(
             envelope
                 .log_level
                 .clone()

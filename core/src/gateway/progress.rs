@@ -4,9 +4,10 @@
 //! until the request ends, so many clients can share one upstream
 //! connection and each hears only its own progress.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 
 use indexmap::IndexMap;
 use serde_json::value::RawValue;
@@ -63,17 +64,14 @@ impl ProgressRoutes {
         meta.insert("progressToken".into(), to_raw(&token));
         value.insert("_meta".into(), to_raw(&meta));
         msg.params = Some(to_raw(&value));
-        self.routes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                token.clone(),
-                Route {
-                    session: Arc::downgrade(session),
-                    token: original,
-                    related,
-                },
-            );
+        self.routes.lock().insert(
+            token.clone(),
+            Route {
+                session: Arc::downgrade(session),
+                token: original,
+                related,
+            },
+        );
         Some(token)
     }
 
@@ -83,7 +81,7 @@ impl ProgressRoutes {
         let mut params: IndexMap<String, Box<RawValue>> =
             serde_json::from_str(msg.params.as_ref()?.get()).ok()?;
         let token: String = serde_json::from_str(params.get("progressToken")?.get()).ok()?;
-        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let routes = self.routes.lock();
         let route = routes.get(&token)?;
         let session = route.session.upgrade()?;
         params.insert("progressToken".into(), route.token.clone());
@@ -93,22 +91,14 @@ impl ProgressRoutes {
     /// Sends the progress of `token` to `related` from now on (a parked
     /// call's retry has a stream of its own).
     pub(super) fn redirect(&self, token: &str, related: Option<mpsc::Sender<Message>>) {
-        if let Some(route) = self
-            .routes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(token)
-        {
+        if let Some(route) = self.routes.lock().get_mut(token) {
             route.related = related;
         }
     }
 
     /// Forgets `token`: its request ended.
     pub(super) fn forget(&self, token: &str) {
-        self.routes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(token);
+        self.routes.lock().remove(token);
     }
 }
 

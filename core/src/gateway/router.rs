@@ -44,13 +44,7 @@ pub(super) async fn handle(
             let waiter = msg
                 .id_key()
                 .and_then(|k| serde_json::from_str::<String>(k).ok())
-                .and_then(|k| {
-                    session
-                        .client_requests
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(&k)
-                });
+                .and_then(|k| session.client_requests.lock().remove(&k));
             match waiter {
                 Some(tx) => {
                     let _ = tx.send(msg);
@@ -96,7 +90,6 @@ async fn notification(gw: &Gateway, session: &Arc<Session>, msg: Message) {
             let found = session
                 .inflight
                 .lock()
-                .unwrap_or_else(|p| p.into_inner())
                 .get(&key)
                 .map(|f| (f.server.clone(), f.upstream_id));
             if let Some((server, upstream_id)) = found {
@@ -107,12 +100,7 @@ async fn notification(gw: &Gateway, session: &Arc<Session>, msg: Message) {
                 if let Some(h) = gw.upstream(&server) {
                     h.cancel_request(upstream_id, reason).await;
                 }
-            } else if let Some(waiting) = session
-                .waiting
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&key)
-            {
+            } else if let Some(waiting) = session.waiting.lock().get(&key) {
                 // Not sent yet: it leaves the queue and never reaches the server.
                 waiting.cancel();
             }
@@ -242,13 +230,7 @@ fn passthrough_target(gw: &Gateway, view: &View, method: &str) -> Option<String>
         .filter(|h| view.server(h.name()))
         .filter(|h| h.settings().passthrough.iter().any(|m| m == method))
         .filter(|h| h.status().state == UpstreamState::Ready)
-        .find(|h| {
-            gw.inner
-                .trust
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .server_trusted(h.name())
-        })
+        .find(|h| gw.inner.trust.read().server_trusted(h.name()))
         .map(|h| h.name().to_owned())
 }
 
@@ -276,7 +258,7 @@ fn initialize(gw: &Gateway, session: &Arc<Session>, msg: &Message) -> Result<Val
         .unwrap_or(Value::Null);
     let version = negotiate(params.get("protocolVersion").and_then(Value::as_str));
     {
-        let mut client = session.client.write().unwrap_or_else(|p| p.into_inner());
+        let mut client = session.client.write();
         client.protocol_version = version.to_owned();
         client.name = params
             .pointer("/clientInfo/name")

@@ -81,13 +81,7 @@ impl Gateway {
                     pid: status.pid,
                     sign_in_url: status.sign_in_url,
                     items_read: status.state == UpstreamState::Ready
-                        && self
-                            .inner
-                            .upstreams
-                            .items_read
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .get(h.name())
+                        && self.inner.upstreams.items_read.lock().get(h.name())
                             == Some(&status.restarts),
                     load: h.load(),
                     calls: self.inner.observe.metrics.rate(h.name()),

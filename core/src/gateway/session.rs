@@ -6,9 +6,10 @@
 //! message leaves the queue (sent, or dropped with the session). A message
 //! that would pass either budget is dropped and counted, with a warning.
 
+use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::Value;
@@ -197,7 +198,7 @@ impl Session {
         }
         let cancel = tokio_util::sync::CancellationToken::new();
         let key = msg.id_key().map(str::to_owned);
-        let waiting = || self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let waiting = || self.waiting.lock();
         if let Some(k) = &key {
             waiting().insert(k.clone(), cancel.clone());
         }
@@ -221,19 +222,16 @@ impl Session {
         let Some(key) = key else {
             return;
         };
-        self.inflight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                key.to_owned(),
-                Inflight {
-                    server: server.to_owned(),
-                    upstream_id,
-                    related,
-                    started: Instant::now(),
-                    input,
-                },
-            );
+        self.inflight.lock().insert(
+            key.to_owned(),
+            Inflight {
+                server: server.to_owned(),
+                upstream_id,
+                related,
+                started: Instant::now(),
+                input,
+            },
+        );
     }
 
     pub(super) fn new(
@@ -322,31 +320,22 @@ impl Session {
 
     /// What the client said about itself.
     pub fn client(&self) -> ClientInfo {
-        self.client
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.client.read().clone()
     }
 
     /// Takes the stream of server-initiated messages (one reader at a time).
     pub(crate) fn take_outbound(&self) -> Option<mpsc::Receiver<Queued>> {
-        self.outbound_rx
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
+        self.outbound_rx.lock().take()
     }
 
     /// Whether a client currently reads the stream of server-initiated messages.
     pub fn is_streaming(&self) -> bool {
-        self.outbound_rx
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_none()
+        self.outbound_rx.lock().is_none()
     }
 
     /// Gives the stream back when its reader goes away.
     pub(crate) fn return_outbound(&self, rx: mpsc::Receiver<Queued>) {
-        *self.outbound_rx.lock().unwrap_or_else(|p| p.into_inner()) = Some(rx);
+        *self.outbound_rx.lock() = Some(rx);
     }
 
     /// Queues a message for the client: on `related` (its request's own
@@ -407,16 +396,8 @@ impl Session {
     /// no question to its client pending, no stream open.
     pub(super) fn is_evictable(&self) -> bool {
         !self.is_streaming()
-            && self
-                .inflight
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .is_empty()
-            && self
-                .client_requests
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .is_empty()
+            && self.inflight.lock().is_empty()
+            && self.client_requests.lock().is_empty()
     }
 
     /// A fresh id for a request the gateway sends to the client.
@@ -428,21 +409,16 @@ impl Session {
     }
 
     pub(super) fn touch(&self) {
-        *self.last_active.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        *self.last_active.lock() = Instant::now();
     }
 
     pub(super) fn has_capability(&self, key: &str) -> bool {
-        self.client
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .capabilities
-            .get(key)
-            .is_some()
+        self.client.read().capabilities.get(key).is_some()
     }
 
     /// The most recent request of this session in flight on `server`.
     pub(super) fn latest_inflight_on(&self, server: &str) -> Option<LatestCall> {
-        let inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        let inflight = self.inflight.lock();
         inflight
             .values()
             .filter(|f| f.server == server)
@@ -465,11 +441,7 @@ pub(super) struct InflightGuard<'a> {
 impl Drop for InflightGuard<'_> {
     fn drop(&mut self) {
         if let Some(key) = &self.key {
-            self.session
-                .inflight
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(key);
+            self.session.inflight.lock().remove(key);
         }
     }
 }

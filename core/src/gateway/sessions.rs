@@ -3,8 +3,9 @@
 //! evicts, and which sessions sat idle too long. One owner for the map, so
 //! the rules about it (eviction, idleness) are written once.
 
+use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::session::{Era, QueueBudget, Session};
@@ -57,7 +58,7 @@ impl Sessions {
             let victim = sessions
                 .values()
                 .filter(|s| http(s) && s.is_evictable())
-                .min_by_key(|s| *s.last_active.lock().unwrap_or_else(|p| p.into_inner()))
+                .min_by_key(|s| *s.last_active.lock())
                 .map(|s| s.id().to_owned());
             let Some(victim) = victim else {
                 tracing::warn!(
@@ -89,22 +90,18 @@ impl Sessions {
             .filter(|s| {
                 s.transport() == "http"
                     && !s.is_streaming()
-                    && s.last_active
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .elapsed()
-                        > limit
+                    && s.last_active.lock().elapsed() > limit
             })
             .map(|s| s.id().to_owned())
             .collect()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Session>>> {
-        self.by_id.read().unwrap_or_else(|p| p.into_inner())
+    fn read(&self) -> parking_lot::RwLockReadGuard<'_, HashMap<String, Arc<Session>>> {
+        self.by_id.read()
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Session>>> {
-        self.by_id.write().unwrap_or_else(|p| p.into_inner())
+    fn write(&self) -> parking_lot::RwLockWriteGuard<'_, HashMap<String, Arc<Session>>> {
+        self.by_id.write()
     }
 }
 
@@ -177,7 +174,6 @@ impl Gateway {
         let inflight: Vec<(String, u64)> = session
             .inflight
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .values()
             .map(|f| (f.server.clone(), f.upstream_id))
             .collect();
@@ -211,9 +207,9 @@ mod tests {
     fn at_the_cap_the_longest_idle_http_session_makes_room_and_busy_ones_do_not() {
         let sessions = Sessions::new(1 << 20);
         let old = session(&sessions, "old", "http");
-        *old.last_active.lock().unwrap() -= Duration::from_secs(60);
+        *old.last_active.lock() -= Duration::from_secs(60);
         let streaming = session(&sessions, "streaming", "http");
-        *streaming.last_active.lock().unwrap() -= Duration::from_secs(120);
+        *streaming.last_active.lock() -= Duration::from_secs(120);
         let _stream = streaming.take_outbound();
         for s in [&old, &streaming] {
             assert!(sessions.open(s.clone(), 2).unwrap().is_none());
@@ -247,7 +243,7 @@ mod tests {
             ("pipe", "stdio", 90, false),
         ] {
             let s = session(&sessions, id, transport);
-            *s.last_active.lock().unwrap() -= Duration::from_secs(idle);
+            *s.last_active.lock() -= Duration::from_secs(idle);
             if stream {
                 drop(s.take_outbound());
             }

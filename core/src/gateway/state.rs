@@ -2,9 +2,10 @@
 //! what one part of the gateway owns and changes together, so a reader
 //! finds, say, everything that routes back to a client in one place.
 
+use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use tokio::sync::{broadcast, mpsc};

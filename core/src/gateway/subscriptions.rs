@@ -60,12 +60,8 @@ pub(super) fn holds(gw: &Gateway, server: &str) -> bool {
 }
 
 /// The gateway's subscriptions, locked.
-fn subscriptions(gw: &Gateway) -> std::sync::MutexGuard<'_, Subscriptions> {
-    gw.inner
-        .clients
-        .subscriptions
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+fn subscriptions(gw: &Gateway) -> parking_lot::MutexGuard<'_, Subscriptions> {
+    gw.inner.clients.subscriptions.lock()
 }
 
 fn uri_of(msg: &Message) -> Result<String, GatewayError> {

@@ -123,7 +123,7 @@ impl Gateway {
             .map(|t| (t.name, t.state))
             .collect();
         let items = super::items::ItemView::from_store(store.items(server).unwrap_or_default());
-        let mut view = self.inner.trust.write().unwrap_or_else(|p| p.into_inner());
+        let mut view = self.inner.trust.write();
         match state {
             Some(s) => {
                 view.servers.insert(server.to_owned(), s);
@@ -169,16 +169,12 @@ impl Gateway {
 
     /// Whether a tool may be called now, and if not, why.
     pub fn callability(&self, server: &str, tool: &str) -> Callability {
-        self.inner
-            .trust
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .callability(server, tool)
+        self.inner.trust.read().callability(server, tool)
     }
 
     /// A tool's approval state as text (`pending` for one never seen).
     pub fn tool_state(&self, server: &str, tool: &str) -> &'static str {
-        let view = self.inner.trust.read().unwrap_or_else(|p| p.into_inner());
+        let view = self.inner.trust.read();
         match view.servers.get(server) {
             Some(ServerState::Blocked) => "blocked",
             _ => view
@@ -215,7 +211,6 @@ impl Gateway {
         self.inner
             .trust
             .write()
-            .unwrap_or_else(|p| p.into_inner())
             .observed
             .insert(server.to_owned(), listing);
         let pending: Vec<String> = statuses
@@ -265,7 +260,7 @@ impl Gateway {
 
     /// Whether the store has recorded the listing `handle` has now.
     fn observed_now(&self, handle: &crate::upstream::UpstreamHandle) -> bool {
-        let view = self.inner.trust.read().unwrap_or_else(|p| p.into_inner());
+        let view = self.inner.trust.read();
         view.observed
             .get(handle.name())
             .is_some_and(|seen| Arc::ptr_eq(seen, &handle.tools()))
@@ -273,18 +268,12 @@ impl Gateway {
 
     /// The server's state as the trust cache has it.
     fn cached_server_state(&self, server: &str) -> Option<ServerState> {
-        self.inner
-            .trust
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .servers
-            .get(server)
-            .copied()
+        self.inner.trust.read().servers.get(server).copied()
     }
 
     /// Puts decided states into the cache without reading the server's other tools back.
     fn note_tool_states(&self, server: &str, statuses: &[ToolStatus]) {
-        let mut view = self.inner.trust.write().unwrap_or_else(|p| p.into_inner());
+        let mut view = self.inner.trust.write();
         let tools = view.tools.entry(server.to_owned()).or_default();
         for s in statuses.iter().filter(|s| s.present) {
             tools.insert(s.name.clone(), s.state);

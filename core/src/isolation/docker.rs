@@ -8,9 +8,10 @@
 //! whose gateway is gone, and their egress folders) before any container is
 //! created.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::errors::Error as BollardError;
@@ -57,17 +58,12 @@ impl DockerRuntime {
 
     /// A connected client. The first one removes this home's orphans.
     pub(crate) async fn client(&self) -> Result<Docker, IsolationError> {
-        let cached = self
-            .0
-            .client
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let cached = self.0.client.lock().clone();
         let docker = match cached {
             Some(d) => d,
             None => {
                 let d = connect().await?;
-                *self.0.client.lock().unwrap_or_else(|p| p.into_inner()) = Some(d.clone());
+                *self.0.client.lock() = Some(d.clone());
                 d
             }
         };

@@ -1,7 +1,7 @@
 //! The proxy against real sockets: a test HTTP server on 127.0.0.1 and a
 //! client on the proxy's Unix socket.
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 
 use super::*;
 use crate::config::{Network, NetworkConfig};
@@ -55,7 +55,7 @@ fn proxy(patterns: &[String]) -> Proxy {
     EgressProxy::bind(dir.path(), false).unwrap().serve(
         "gh".into(),
         allow(patterns),
-        Arc::new(move |r| sink.lock().unwrap().push(r)),
+        Arc::new(move |r| sink.lock().push(r)),
         &tasks,
         cancel.clone(),
     );
@@ -118,7 +118,7 @@ async fn an_allowed_host_is_reached_and_the_rest_refused_and_reported() {
     assert!(got.contains("GET /plain?q=1 HTTP/1.1\r\n"), "{got}");
     assert!(got.contains("Connection: close\r\n"), "{got}");
     assert!(!got.to_ascii_lowercase().contains("proxy-"), "{got}");
-    assert!(p.refused.lock().unwrap().is_empty());
+    assert!(p.refused.lock().is_empty());
 
     // Another port, another name, another address: refused, reported, never connected.
     for (target, host, refused_port) in [
@@ -140,7 +140,7 @@ async fn an_allowed_host_is_reached_and_the_rest_refused_and_reported() {
             got.contains("not on this server's network allow list"),
             "{got}"
         );
-        let last = p.refused.lock().unwrap().last().cloned().unwrap();
+        let last = p.refused.lock().last().cloned().unwrap();
         assert_eq!(
             (last.server.as_str(), last.host.as_str(), last.port),
             ("gh", host.as_str(), refused_port)
@@ -149,11 +149,11 @@ async fn an_allowed_host_is_reached_and_the_rest_refused_and_reported() {
     let got = ask(&p, "GET http://elsewhere.example/ HTTP/1.1\r\n\r\n").await;
     assert!(got.starts_with("HTTP/1.1 403"), "{got}");
     assert_eq!(
-        p.refused.lock().unwrap().last().unwrap().port,
+        p.refused.lock().last().unwrap().port,
         80,
         "plain HTTP is port 80"
     );
-    assert_eq!(p.refused.lock().unwrap().len(), 4);
+    assert_eq!(p.refused.lock().len(), 4);
 
     // Not a proxy request at all.
     for bad in [

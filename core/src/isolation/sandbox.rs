@@ -13,8 +13,9 @@
 //! (`network = [...]`) gets its own egress proxy (`egress_proxy.rs`), which
 //! lives as long as its connection, and the proxy variables that lead to it.
 
+use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use indexmap::IndexMap;
@@ -216,7 +217,7 @@ static CHECKED: Mutex<bool> = Mutex::new(false);
 /// Runs `launcher sandbox-exec --check`, which builds a whole sandbox
 /// around nothing; its failure names the missing feature.
 async fn check(launcher: &Path) -> Result<(), IsolationError> {
-    if *CHECKED.lock().unwrap_or_else(|p| p.into_inner()) {
+    if *CHECKED.lock() {
         return Ok(());
     }
     let output = tokio::process::Command::new(launcher)
@@ -243,7 +244,7 @@ async fn check(launcher: &Path) -> Result<(), IsolationError> {
         }
     };
     if output.status.success() {
-        *CHECKED.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        *CHECKED.lock() = true;
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -106,11 +106,7 @@ pub(super) async fn prepare(
             });
         }
     }
-    let previous = client
-        .scopes
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
+    let previous = client.scopes.lock().clone();
     let scopes = choose_scopes(
         client.config.scope.as_deref(),
         challenge.scope.as_deref(),
@@ -119,7 +115,7 @@ pub(super) async fn prepare(
         &previous,
     );
     if !scopes.is_empty() {
-        *client.scopes.lock().unwrap_or_else(|p| p.into_inner()) = scopes
+        *client.scopes.lock() = scopes
             .iter()
             .filter(|s| *s != OFFLINE_ACCESS)
             .cloned()
@@ -408,14 +404,7 @@ pub(super) async fn exchange(
         pending.dpop.as_deref(),
     )
     .await?;
-    let asked = Some(
-        client
-            .scopes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .join(" "),
-    )
-    .filter(|s| !s.is_empty());
+    let asked = Some(client.scopes.lock().join(" ")).filter(|s| !s.is_empty());
     Ok(record_of(
         client,
         issuer,

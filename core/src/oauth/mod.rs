@@ -23,10 +23,11 @@ mod token_endpoint;
 mod urls;
 mod vault;
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -126,7 +127,6 @@ impl OAuthContext {
         let client = self
             .flows
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .remove(&state)
             .ok_or(OAuthError::UnknownState)?;
         let result = client.finish(&state, query).await;
@@ -225,15 +225,11 @@ impl OAuthClient {
 
     /// Who hears about sign-in URLs (the upstream's status).
     pub(crate) fn observe(&self, observer: SignInObserver) {
-        *self.observer.lock().unwrap_or_else(|p| p.into_inner()) = Some(observer);
+        *self.observer.lock() = Some(observer);
     }
 
     fn tell(&self, url: Option<String>) {
-        let observer = self
-            .observer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let observer = self.observer.lock().clone();
         if let Some(o) = observer {
             o(url);
         }
@@ -243,7 +239,6 @@ impl OAuthClient {
     pub(crate) fn sign_in_url(&self) -> Option<String> {
         self.pending
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .as_ref()
             .map(|p| p.url.clone())
             .filter(|u| is_web_link(u))
@@ -257,11 +252,11 @@ impl OAuthClient {
         url: &str,
         token: &str,
     ) -> Vec<(&'static str, String)> {
-        let key = self.dpop.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let key = self.dpop.lock().clone();
         let Some(key) = key else {
             return vec![("authorization", format!("Bearer {token}"))];
         };
-        let nonce = self.nonce.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let nonce = self.nonce.lock().clone();
         match key.proof(method, url, Some(token), nonce.as_deref()) {
             Ok(proof) => vec![("authorization", format!("DPoP {token}")), ("dpop", proof)],
             Err(e) => {
@@ -274,7 +269,7 @@ impl OAuthClient {
     /// The server gave a DPoP nonce (with a `use_dpop_nonce` refusal, or any answer);
     /// returns whether it is new.
     pub(crate) fn set_nonce(&self, nonce: &str) -> bool {
-        let mut n = self.nonce.lock().unwrap_or_else(|p| p.into_inner());
+        let mut n = self.nonce.lock();
         let new = n.as_deref() != Some(nonce);
         *n = Some(nonce.to_owned());
         new
@@ -282,17 +277,13 @@ impl OAuthClient {
 
     /// The access token to send now, without refreshing.
     pub(crate) fn current_token(&self) -> Option<String> {
-        self.token
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|t| t.access_token.clone())
+        self.token.lock().as_ref().map(|t| t.access_token.clone())
     }
 
     /// The access token to send, refreshed first when it is about to expire.
     pub(crate) async fn token(&self) -> Option<String> {
         let expiring = {
-            let t = self.token.lock().unwrap_or_else(|p| p.into_inner());
+            let t = self.token.lock();
             let t = t.as_ref()?;
             t.refresh_token.is_some()
                 && t.expires_at
@@ -328,7 +319,7 @@ impl OAuthClient {
         if current.is_some() && current.as_deref() != sent {
             return Ok(()); // another request already got a newer token
         }
-        *self.last_refusal.lock().unwrap_or_else(|p| p.into_inner()) = format!(
+        *self.last_refusal.lock() = format!(
             "HTTP {status}{}",
             challenge
                 .error
@@ -351,13 +342,7 @@ impl OAuthClient {
     /// Whether the server still names the authorization server that issued our
     /// token: after a move, the old one's refresh token (and client) must not be used.
     async fn same_issuer(&self, challenge: &Challenge) -> bool {
-        let Some(issuer) = self
-            .token
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|t| t.issuer.clone())
-        else {
+        let Some(issuer) = self.token.lock().as_ref().map(|t| t.issuer.clone()) else {
             return false;
         };
         match discovery::resource_metadata(&self.ctx.http, &self.url, challenge).await {
@@ -383,12 +368,7 @@ impl OAuthClient {
         if let Some(url) = self.sign_in_url() {
             return Ok(Some(url));
         }
-        match self
-            .outcome
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-        {
+        match self.outcome.lock().clone() {
             Some(Ok(())) if *self.settled.borrow() > generation => Ok(None),
             Some(Err(e)) => Err(e),
             _ => Err(OAuthError::Incomplete {
@@ -402,11 +382,7 @@ impl OAuthClient {
     async fn wait(&self, generation: u64) -> Result<(), OAuthError> {
         let mut rx = self.settled.subscribe();
         let _ = rx.wait_for(|g| *g > generation).await;
-        self.outcome
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .unwrap_or(Ok(()))
+        self.outcome.lock().clone().unwrap_or(Ok(()))
     }
 
     /// Waits until no sign-in is pending.
@@ -430,11 +406,7 @@ impl OAuthClient {
         }
         let attempts = self.authorizations.load(Ordering::Relaxed);
         if attempts >= MAX_AUTHORIZATIONS && !asked {
-            let reason = self
-                .last_refusal
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
+            let reason = self.last_refusal.lock().clone();
             return Err(OAuthError::GaveUp {
                 server: self.server.clone(),
                 attempts,
@@ -467,9 +439,8 @@ impl OAuthClient {
         self.ctx
             .flows
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .insert(pending.state.clone(), self.clone());
-        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(pending);
+        *self.pending.lock() = Some(pending);
         tracing::info!(
             server = self.server,
             "needs sign-in: open {url} (or run `portcullis upstream login --name {}`)",
@@ -481,19 +452,11 @@ impl OAuthClient {
 
     /// Ends the pending flow with `outcome`.
     fn settle(&self, outcome: Result<(), OAuthError>) {
-        let old = self
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let old = self.pending.lock().take();
         if let Some(p) = old {
-            self.ctx
-                .flows
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&p.state);
+            self.ctx.flows.lock().remove(&p.state);
         }
-        *self.outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+        *self.outcome.lock() = Some(outcome);
         self.settled.send_modify(|g| *g += 1);
         self.tell(None);
     }
@@ -503,7 +466,6 @@ impl OAuthClient {
         let pending = self
             .pending
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .as_ref()
             .filter(|p| p.state == state)
             .cloned();
@@ -526,7 +488,7 @@ impl OAuthClient {
     }
 
     fn save(&self, record: OAuthTokenRecord) {
-        *self.dpop.lock().unwrap_or_else(|p| p.into_inner()) = record
+        *self.dpop.lock() = record
             .dpop_key
             .as_deref()
             .and_then(|k| DpopKey::from_pkcs8(k).ok())
@@ -537,7 +499,7 @@ impl OAuthClient {
                 "storing its tokens failed ({e}); this sign-in lasts until the gateway stops"
             );
         }
-        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(record);
+        *self.token.lock() = Some(record);
     }
 
     /// Trades the refresh token for a new access token (once, however many ask).
@@ -546,7 +508,7 @@ impl OAuthClient {
         if self.current_token().as_deref() != stale {
             return Ok(());
         }
-        let Some(old) = self.token.lock().unwrap_or_else(|p| p.into_inner()).clone() else {
+        let Some(old) = self.token.lock().clone() else {
             return Err(OAuthError::Incomplete {
                 server: self.server.clone(),
                 message: "no token to refresh".into(),
@@ -559,7 +521,7 @@ impl OAuthClient {
             }
             Err(e) => {
                 // A refused refresh token is spent: sign in again from now on.
-                let mut t = self.token.lock().unwrap_or_else(|p| p.into_inner());
+                let mut t = self.token.lock();
                 if let Some(t) = t.as_mut() {
                     t.refresh_token = None;
                 }

@@ -55,7 +55,7 @@ pub(super) struct SecretFile {
     /// The key last derived from a passphrase, with the salt and passphrase
     /// it came from: derivation is slow on purpose, and a server's start
     /// reads each of its secrets.
-    derived: std::sync::Arc<std::sync::Mutex<Option<Derived>>>,
+    derived: std::sync::Arc<parking_lot::Mutex<Option<Derived>>>,
 }
 
 /// A key derived from a passphrase and a salt.
@@ -169,7 +169,7 @@ impl SecretFile {
                     .as_deref()
                     .and_then(|s| B64.decode(s).ok())
                     .ok_or_else(|| format!("{} has no salt", self.path.display()))?;
-                let mut derived = self.derived.lock().unwrap_or_else(|p| p.into_inner());
+                let mut derived = self.derived.lock();
                 match derived.as_ref() {
                     Some(d) if d.salt == salt && d.phrase == phrase => d.key,
                     _ => {

@@ -34,8 +34,8 @@ mod tools;
 #[cfg(test)]
 mod store_tests;
 
+use parking_lot::{Mutex, MutexGuard};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -155,10 +155,9 @@ impl Store {
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock rolled back its transaction when
-        // the transaction was dropped; the connection itself is still sound.
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        // the transaction was dropped; the connection itself is still sound
+        // (which is why the lock is one that is not poisoned).
+        self.conn.lock()
     }
 
     /// Runs `f` in an IMMEDIATE transaction and commits it.

@@ -4,7 +4,8 @@
 //! tries streamable HTTP with the first message (the `initialize`) and falls
 //! back to SSE when the server answers 400, 404 or 405, as the spec advises.
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -156,7 +157,7 @@ pub(crate) async fn connect_http(
             }
         }
         // End the session politely.
-        let session = l.session.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let session = l.session.lock().clone();
         if let Some(id) = session {
             let req = l
                 .http
@@ -182,22 +183,12 @@ fn request_headers(link: &Link, method: &str) -> HeaderMap {
         HeaderValue::from_static("application/json, text/event-stream"),
     );
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Some(s) = link
-        .session
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .as_deref()
-    {
+    if let Some(s) = link.session.lock().as_deref() {
         if let Ok(v) = HeaderValue::from_str(s) {
             h.insert(SESSION_HEADER, v);
         }
     }
-    if let Some(v) = link
-        .version
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .as_deref()
-    {
+    if let Some(v) = link.version.lock().as_deref() {
         if let Ok(v) = HeaderValue::from_str(v) {
             h.insert(VERSION_HEADER, v);
         }
@@ -275,16 +266,10 @@ async fn post_streamable(link: &Arc<Link>, msg: &Message) -> Result<(), Transpor
             .get(SESSION_HEADER)
             .and_then(|v| v.to_str().ok())
         {
-            *link.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.to_owned());
+            *link.session.lock() = Some(id.to_owned());
         }
     }
-    if status == reqwest::StatusCode::NOT_FOUND
-        && link
-            .session
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
-    {
+    if status == reqwest::StatusCode::NOT_FOUND && link.session.lock().is_some() {
         link.signal.close("the server ended the session (HTTP 404)");
         return Err(TransportError::Status {
             url: link.url.to_string(),
@@ -380,7 +365,7 @@ fn deliver(link: &Link, m: Message, is_init: bool) {
             .transpose()
         {
             if let Some(pv) = v.get("protocolVersion").and_then(|p| p.as_str()) {
-                *link.version.lock().unwrap_or_else(|p| p.into_inner()) = Some(pv.to_owned());
+                *link.version.lock() = Some(pv.to_owned());
             }
         }
     }
@@ -525,11 +510,7 @@ fn open_get_stream(link: Arc<Link>) {
                 // Without a session, 404 only says there is no GET stream here (stateless servers).
                 Ok(r)
                     if r.status() == reqwest::StatusCode::NOT_FOUND
-                        && link
-                            .session
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .is_none() =>
+                        && link.session.lock().is_none() =>
                 {
                     return
                 }

@@ -4,7 +4,8 @@
 //! did not get through. Streamable HTTP (`http.rs`) and legacy SSE
 //! (`sse.rs`) both build on this file, not on each other.
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};

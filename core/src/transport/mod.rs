@@ -70,16 +70,16 @@ pub(crate) struct Connection {
 
 /// Reports the first reason a connection ended; later ones are ignored.
 #[derive(Clone)]
-pub(crate) struct CloseSignal(Arc<std::sync::Mutex<Option<oneshot::Sender<String>>>>);
+pub(crate) struct CloseSignal(Arc<parking_lot::Mutex<Option<oneshot::Sender<String>>>>);
 
 impl CloseSignal {
     pub(crate) fn new() -> (Self, oneshot::Receiver<String>) {
         let (tx, rx) = oneshot::channel();
-        (Self(Arc::new(std::sync::Mutex::new(Some(tx)))), rx)
+        (Self(Arc::new(parking_lot::Mutex::new(Some(tx)))), rx)
     }
 
     pub(crate) fn close(&self, reason: impl Into<String>) {
-        if let Some(tx) = self.0.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(tx) = self.0.lock().take() {
             let _ = tx.send(reason.into());
         }
     }

@@ -1,10 +1,10 @@
 //! An upstream's stderr: written to `logs/<server>.log`, bounded, with the
 //! last lines kept in memory for error messages.
 
+use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 const TAIL_LINES: usize = 20;
 const MAX_LOG_BYTES: u64 = 1024 * 1024;
@@ -52,7 +52,7 @@ impl StderrLog {
             line.truncate(cut);
             line.push('…');
         }
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = self.inner.lock();
         if inner.file.is_none() || inner.written > MAX_LOG_BYTES {
             if inner.written > MAX_LOG_BYTES {
                 let _ = std::fs::rename(&self.path, self.path.with_extension("log.1"));
@@ -82,22 +82,12 @@ impl StderrLog {
 
     /// The last lines, oldest first.
     pub fn tail(&self) -> Vec<String> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .tail
-            .iter()
-            .cloned()
-            .collect()
+        self.inner.lock().tail.iter().cloned().collect()
     }
 
     /// Forgets the in-memory tail (at a restart, so errors quote the new run).
     pub fn clear_tail(&self) {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .tail
-            .clear();
+        self.inner.lock().tail.clear();
     }
 }
 

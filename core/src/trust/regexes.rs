@@ -11,7 +11,8 @@
 //! ends. What they match does not change: the same patterns are compiled the
 //! same way each time.
 
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use parking_lot::Mutex;
+use std::sync::{Arc, Weak};
 
 use regex::Regex;
 
@@ -56,7 +57,7 @@ pub(super) fn shared() -> Arc<Regexes> {
 /// compiles wait for it instead of compiling a second copy.
 fn share<T>(slot: &Mutex<Weak<T>>, make: impl FnOnce() -> T) -> Arc<T> {
     // A panic while compiling left the old (dead) pointer: still sound.
-    let mut current = slot.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut current = slot.lock();
     if let Some(held) = current.upgrade() {
         return held;
     }
@@ -85,7 +86,7 @@ mod tests {
         assert_eq!(made, 1);
         drop(first);
         drop(second);
-        assert!(slot.lock().unwrap().upgrade().is_none(), "freed");
+        assert!(slot.lock().upgrade().is_none(), "freed");
         let _third = share(&slot, || {
             made += 1;
             "compiled"

@@ -1,9 +1,10 @@
 //! The cheap handle callers hold, and the state it shares with the supervisor.
 
+use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::value::RawValue;
@@ -142,7 +143,7 @@ impl UpstreamHandle {
         parent: &CancellationToken,
     ) -> Self {
         let handle = Self::new(settings, ctx, UpstreamState::Idle, parent);
-        *handle.0.tools.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tools);
+        *handle.0.tools.write() = Arc::new(tools);
         handle
     }
 
@@ -275,11 +276,7 @@ impl UpstreamHandle {
         &self,
         uris: Vec<String>,
     ) -> Result<(), UpstreamError> {
-        *self
-            .0
-            .resource_subscriptions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = uris;
+        *self.0.resource_subscriptions.lock() = uris;
         if self.is_stateless() && self.status().state == UpstreamState::Ready {
             super::stateless::listen(self).await?;
         }
@@ -288,14 +285,7 @@ impl UpstreamHandle {
 
     /// Whether it speaks the stateless era (2026-07-28) with the gateway.
     pub fn is_stateless(&self) -> bool {
-        crate::protocol::modern::is_modern(
-            &self
-                .0
-                .info
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .protocol_version,
-        )
+        crate::protocol::modern::is_modern(&self.0.info.read().protocol_version)
     }
 
     /// A snapshot of its status.
@@ -317,20 +307,12 @@ impl UpstreamHandle {
 
     /// What it said in its handshake.
     pub fn info(&self) -> UpstreamInfo {
-        self.0
-            .info
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.0.info.read().clone()
     }
 
     /// Its tools as last listed.
     pub fn tools(&self) -> Arc<Vec<Tool>> {
-        self.0
-            .tools
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.0.tools.read().clone()
     }
 
     /// The last lines of its stderr.
@@ -340,15 +322,11 @@ impl UpstreamHandle {
 
     /// The log level it was last set to with `logging/setLevel`.
     pub fn log_level(&self) -> Option<String> {
-        self.0
-            .log_level
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.0.log_level.lock().clone()
     }
 
     pub(crate) fn set_log_level(&self, level: Option<String>) {
-        *self.0.log_level.lock().unwrap_or_else(|p| p.into_inner()) = level;
+        *self.0.log_level.lock() = level;
     }
 
     /// Its stderr log file.
@@ -456,17 +434,10 @@ impl UpstreamHandle {
         let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
         // Only a server that may be stopped for idleness pays for the clock.
         if self.0.settings.idle_stop.is_some() {
-            *self
-                .0
-                .last_request
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
+            *self.0.last_request.lock() = std::time::Instant::now();
         }
         let (tx, rx) = oneshot::channel();
-        live.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, tx);
+        live.pending.lock().insert(id, tx);
         msg.id = Some(to_raw(&id));
         let method = msg.method().to_owned();
         // The queue is rarely full: the await (a large future) is boxed off the common path.
@@ -478,10 +449,7 @@ impl UpstreamHandle {
             Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
         };
         if sent.is_err() {
-            live.pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&id);
+            live.pending.lock().remove(&id);
             return Err(self.died(&method));
         }
         Ok(PendingCall {
@@ -495,11 +463,7 @@ impl UpstreamHandle {
     /// Asks the upstream to stop working on a request.
     pub async fn cancel_request(&self, upstream_id: u64, reason: &str) {
         if let Ok(live) = self.connected() {
-            let waiter = live
-                .pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&upstream_id);
+            let waiter = live.pending.lock().remove(&upstream_id);
             if let Some(tx) = waiter {
                 // Answer the caller now, saying what happened: a dropped sender would
                 // read as "the upstream stopped", which it did not.
@@ -569,12 +533,7 @@ impl UpstreamHandle {
 
     /// The connection, whether or not the handshake is done.
     fn connected(&self) -> Result<Arc<Live>, UpstreamError> {
-        self.0
-            .live
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| self.unavailable())
+        self.0.live.read().clone().ok_or_else(|| self.unavailable())
     }
 
     /// Whether it has a connection (handshaking or ready).
@@ -657,7 +616,7 @@ impl UpstreamHandle {
         if self.0.status.borrow().state != UpstreamState::Ready {
             return;
         }
-        *self.0.stall.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!(
+        *self.0.stall.lock() = Some(format!(
             "`{method}` timed out after {} s",
             after.as_secs_f64()
         ));

@@ -41,7 +41,7 @@ pub(super) async fn handshake(handle: &UpstreamHandle) -> Result<(), UpstreamErr
         };
         match found {
             Some(info) => {
-                *shared.info.write().unwrap_or_else(|p| p.into_inner()) = info;
+                *shared.info.write() = info;
                 stateless::listen(handle).await?;
                 return list_tools(handle).await;
             }
@@ -83,7 +83,7 @@ async fn initialize(handle: &UpstreamHandle) -> Result<(), UpstreamError> {
             stderr: handle.stderr_tail(),
         });
     }
-    *shared.info.write().unwrap_or_else(|p| p.into_inner()) = UpstreamInfo {
+    *shared.info.write() = UpstreamInfo {
         protocol_version: version,
         server_info: result.get("serverInfo").cloned().unwrap_or(Value::Null),
         capabilities: result.get("capabilities").cloned().unwrap_or(Value::Null),
@@ -101,13 +101,7 @@ async fn initialize(handle: &UpstreamHandle) -> Result<(), UpstreamError> {
 /// Fetches every page of `tools/list`.
 pub(super) async fn list_tools(handle: &UpstreamHandle) -> Result<(), UpstreamError> {
     let shared = &handle.0;
-    let has_tools = shared
-        .info
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .capabilities
-        .get("tools")
-        .is_some();
+    let has_tools = shared.info.read().capabilities.get("tools").is_some();
     let mut tools = Vec::new();
     if has_tools {
         let mut cursor: Option<String> = None;
@@ -135,7 +129,7 @@ pub(super) async fn list_tools(handle: &UpstreamHandle) -> Result<(), UpstreamEr
             }
         }
     }
-    *shared.tools.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tools);
+    *shared.tools.write() = Arc::new(tools);
     let (observed, recorded) = tokio::sync::oneshot::channel();
     handle.notify(UpstreamEvent::ToolsChanged {
         server: handle.name().to_owned(),

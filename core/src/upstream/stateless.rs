@@ -136,12 +136,7 @@ pub(super) async fn listen(handle: &UpstreamHandle) -> Result<(), UpstreamError>
             wanted.insert(key.into(), json!(true));
         }
     }
-    let uris = handle
-        .0
-        .resource_subscriptions
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
+    let uris = handle.0.resource_subscriptions.lock().clone();
     if !uris.is_empty()
         && caps
             .pointer("/resources/subscribe")
@@ -155,12 +150,7 @@ pub(super) async fn listen(handle: &UpstreamHandle) -> Result<(), UpstreamError>
         .listen_seq
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let id = format!("portcullis-listen-{n}");
-    let previous = handle
-        .0
-        .listen_id
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .replace(id.clone());
+    let previous = handle.0.listen_id.lock().replace(id.clone());
     if let Some(old) = previous {
         let _ = handle
             .send_live(Message::notification(

@@ -36,13 +36,8 @@ pub(super) async fn supervise(handle: UpstreamHandle) {
         shared.stderr.clear_tail();
         // A new process or connection starts at its own default level, and in no era yet.
         handle.set_log_level(None);
-        shared
-            .info
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .protocol_version
-            .clear();
-        *shared.listen_id.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        shared.info.write().protocol_version.clear();
+        *shared.listen_id.lock() = None;
         let started = Instant::now();
         let pending: Arc<PendingMap> = Arc::default();
         let attempt = tokio::select! {
@@ -310,7 +305,7 @@ async fn connect(
         tx: conn.tx.clone(),
         pending,
     });
-    *shared.live.write().unwrap_or_else(|p| p.into_inner()) = Some(live);
+    *shared.live.write() = Some(live);
     let mut conn = conn;
     // A connection that ends during the handshake fails it now: nobody else
     // would answer the requests it leaves pending.
@@ -342,7 +337,7 @@ async fn connect(
             Some(reason),
         ),
     };
-    *shared.live.write().unwrap_or_else(|p| p.into_inner()) = None;
+    *shared.live.write() = None;
     conn.cancel.cancel();
     // Let the process die so its exit status and last stderr lines are known.
     let mut closed = conn.closed;
@@ -408,7 +403,6 @@ async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>
                 let what = shared
                     .stall
                     .lock()
-                    .unwrap_or_else(|p| p.into_inner())
                     .take()
                     .unwrap_or_else(|| "a request timed out".into());
                 probe = Some(Box::pin(ping(handle, what)));
@@ -432,8 +426,8 @@ async fn run(handle: &UpstreamHandle, conn: Connection, pending: Arc<PendingMap>
         s.last_error = Some(reason.clone());
         s.pid = None;
     });
-    *shared.live.write().unwrap_or_else(|p| p.into_inner()) = None;
-    pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    *shared.live.write() = None;
+    pending.lock().clear();
     conn.cancel.cancel();
     reason
 }
@@ -448,19 +442,10 @@ const IDLE: &str = "stopped: idle";
 /// stopped server has none.
 fn is_idle(handle: &UpstreamHandle, pending: &PendingMap, limit: Duration) -> bool {
     let shared = &handle.0;
-    let quiet = shared
-        .last_request
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .elapsed()
-        >= limit;
+    let quiet = shared.last_request.lock().elapsed() >= limit;
     quiet
-        && pending.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
-        && shared
-            .resource_subscriptions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty()
+        && pending.lock().is_empty()
+        && shared.resource_subscriptions.lock().is_empty()
         && !(shared.ctx.held_open)(handle.name())
 }
 
@@ -491,11 +476,7 @@ fn tool_schemas(handle: &UpstreamHandle) -> crate::transport::ToolSchemas {
     let weak = Arc::downgrade(&handle.0);
     Arc::new(move |name: &str| {
         let shared = weak.upgrade()?;
-        let tools = shared
-            .tools
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let tools = shared.tools.read().clone();
         tools
             .iter()
             .find(|t| t.name == name)
@@ -531,12 +512,7 @@ fn inbound_sink(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Inbound {
     Arc::new(move |msg: Message| match msg.kind() {
         Kind::Response => {
             let id = msg.id_key().and_then(|k| k.parse::<u64>().ok());
-            let waiter = id.and_then(|id| {
-                pending
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&id)
-            });
+            let waiter = id.and_then(|id| pending.lock().remove(&id));
             match waiter {
                 Some(tx) => {
                     let _ = tx.send(msg);
@@ -591,12 +567,7 @@ fn inbound_sink(handle: &UpstreamHandle, pending: Arc<PendingMap>) -> Inbound {
                     return;
                 };
                 if let (Some(id), Some(shared)) = (msg.id.clone(), weak.upgrade()) {
-                    if let Some(live) = shared
-                        .live
-                        .read()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .clone()
-                    {
+                    if let Some(live) = shared.live.read().clone() {
                         let _ = live.tx.try_send(Message::error_response(
                             id,
                             -32603,
