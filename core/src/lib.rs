@@ -43,6 +43,6 @@ pub use gateway::{list_secrets, secret_uses, CallRate, SecretSet, SecretView};
 pub use gateway::{
     ClientInfo, ClientSetups, Decision, Era, Gateway, GatewayError, GatewayEvent, Listener,
     Preferences, RegistryAdded, RegistryServerView, ServerEditor, ServerView, ServersAdded,
-    Session, ToolDetail, ToolEntry,
+    Session, SessionTransport, ToolDetail, ToolEntry,
 };
 pub use oauth::{is_web_link, OAuthError, MAX_AUTHORIZATIONS};

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use super::answer::{answer_streaming, event, json_response, SESSION_HEADER};
 use super::{check_local, OriginPolicy};
 use crate::config::SurfaceMode;
-use crate::gateway::{Admission, Door, Gateway, GatewayError, Session};
+use crate::gateway::{Admission, Door, Gateway, GatewayError, Session, SessionTransport};
 use crate::protocol::{raw, ErrorCode, Kind, Message, ParseError};
 
 /// A running HTTP endpoint.
@@ -389,7 +389,7 @@ async fn post_in(gw: Gateway, req: Request) -> Response {
                 "`initialize` must be sent alone, not in a batch",
             );
         }
-        let session = match gw.open_session("http", &admission) {
+        let session = match gw.open_session(SessionTransport::Http, &admission) {
             Ok(s) => s,
             Err(e) => {
                 return rpc_error(

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::gateway::{Admission, Gateway};
+use crate::gateway::{Admission, Gateway, SessionTransport};
 use crate::protocol::{raw, ErrorCode, Kind, Message};
 use crate::transport::{Line, LineReader};
 
@@ -101,7 +101,7 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     // Only HTTP sessions count against `max_sessions`: this one always opens.
-    let Ok(session) = gw.open_session("stdio", &admission) else {
+    let Ok(session) = gw.open_session(SessionTransport::Stdio, &admission) else {
         return;
     };
     let limit = gw.settings().max_message_bytes;

@@ -6,10 +6,10 @@
 //! writes one into each client's config), so a person who never makes one
 //! loses nothing, and one who does is protected from other local processes.
 
-use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use parking_lot::RwLock;
 use serde::Serialize;
 
 use super::admission::{Caller, Refusal};

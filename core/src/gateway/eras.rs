@@ -211,7 +211,7 @@ mod tests {
     fn envelopes_are_stripped_and_stamped() {
         let s = Session::new(
             "s".into(),
-            "http",
+            crate::gateway::SessionTransport::Http,
             super::super::session::Era::Modern,
             SurfaceMode::Direct,
             1 << 20,
@@ -233,7 +233,7 @@ mod tests {
 
         let legacy = Session::new(
             "l".into(),
-            "http",
+            crate::gateway::SessionTransport::Http,
             super::super::session::Era::Legacy,
             SurfaceMode::Direct,
             1 << 20,

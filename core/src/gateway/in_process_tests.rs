@@ -5,11 +5,11 @@
 //! the binary or a server. The end-to-end suites (tests/python) test the
 //! same behaviour against real servers and clients.
 
-use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -237,7 +237,10 @@ impl InProcess {
     /// A handshake-era client session let in by `door`, initialized.
     pub(super) async fn session_by(&self, door: &Door) -> Arc<Session> {
         let admission = self.gw.admit(None, door).unwrap();
-        let session = self.gw.open_session("test", &admission).unwrap();
+        let session = self
+            .gw
+            .open_session(crate::gateway::SessionTransport::Http, &admission)
+            .unwrap();
         let init = request(
             1,
             "initialize",

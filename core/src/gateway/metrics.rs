@@ -7,10 +7,11 @@
 //! approval, client sessions and the bytes queued for them. Nothing here
 //! holds a lock across an await; a call costs one short mutex hold.
 
-use parking_lot::Mutex;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use super::Gateway;
 use crate::store::CallOutcome;

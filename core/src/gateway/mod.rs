@@ -40,11 +40,11 @@ mod tools;
 mod traces;
 mod trust;
 
-use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::RwLock;
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -73,7 +73,7 @@ pub use secrets::{list_secrets, secret_uses, SecretSet, SecretView};
 pub use server_view::ServerView;
 pub use servers::{ServerEditor, ServersAdded};
 pub(crate) use session::Queued;
-pub use session::{ClientInfo, Era, Session};
+pub use session::{ClientInfo, Era, Session, SessionTransport};
 pub use tools::ToolEntry;
 use tools::ToolTable;
 pub use trust::{Decision, ToolDetail};

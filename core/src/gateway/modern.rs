@@ -208,7 +208,7 @@ impl Gateway {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let session = Session::new(
             id,
-            "http",
+            crate::gateway::SessionTransport::Http,
             Era::Modern,
             admission.surface,
             0,

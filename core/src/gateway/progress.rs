@@ -4,12 +4,12 @@
 //! until the request ends, so many clients can share one upstream
 //! connection and each hears only its own progress.
 
-use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use indexmap::IndexMap;
+use parking_lot::Mutex;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::mpsc;

@@ -6,12 +6,12 @@
 //! message leaves the queue (sent, or dropped with the session). A message
 //! that would pass either budget is dropped and counted, with a warning.
 
-use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use parking_lot::{Mutex, RwLock};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
@@ -106,6 +106,25 @@ fn weight(msg: &Message) -> usize {
     64 + msg.method.as_ref().map_or(0, String::len) + parts + extra
 }
 
+/// The endpoint a session came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionTransport {
+    /// Streamable HTTP on `/mcp` (sessions there are capped by `[limits] max_sessions`).
+    Http,
+    /// `portcullis stdio`: the one session of the client that started it.
+    Stdio,
+}
+
+impl SessionTransport {
+    /// `tcp` or `pipe`, as OpenTelemetry names it (`network.transport`).
+    pub fn network(self) -> &'static str {
+        match self {
+            Self::Http => "tcp",
+            Self::Stdio => "pipe",
+        }
+    }
+}
+
 /// Which protocol era a session speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Era {
@@ -118,7 +137,7 @@ pub enum Era {
 /// One client session.
 pub struct Session {
     id: String,
-    transport: &'static str,
+    transport: SessionTransport,
     era: Era,
     pub(super) client: RwLock<ClientInfo>,
     /// The client its bearer token names, once the endpoint checked it.
@@ -236,7 +255,7 @@ impl Session {
 
     pub(super) fn new(
         id: String,
-        transport: &'static str,
+        transport: SessionTransport,
         era: Era,
         surface: SurfaceMode,
         queue_limit: usize,
@@ -303,8 +322,8 @@ impl Session {
             && self.profile() == admission.profile.as_deref()
     }
 
-    /// `http` or `stdio`.
-    pub fn transport(&self) -> &'static str {
+    /// The endpoint it came through.
+    pub fn transport(&self) -> SessionTransport {
         self.transport
     }
 

@@ -3,12 +3,13 @@
 //! evicts, and which sessions sat idle too long. One owner for the map, so
 //! the rules about it (eviction, idleness) are written once.
 
-use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::session::{Era, QueueBudget, Session};
+use parking_lot::RwLock;
+
+use super::session::{Era, QueueBudget, Session, SessionTransport};
 use super::{continuation, subscriptions, Admission, Gateway, GatewayError};
 
 /// The open sessions.
@@ -53,8 +54,10 @@ impl Sessions {
     ) -> Result<Option<Arc<Session>>, GatewayError> {
         let mut sessions = self.write();
         let mut evicted = None;
-        let http = |s: &&Arc<Session>| s.transport() == "http";
-        if session.transport() == "http" && sessions.values().filter(http).count() >= max_http {
+        let http = |s: &&Arc<Session>| s.transport() == SessionTransport::Http;
+        if session.transport() == SessionTransport::Http
+            && sessions.values().filter(http).count() >= max_http
+        {
             let victim = sessions
                 .values()
                 .filter(|s| http(s) && s.is_evictable())
@@ -88,7 +91,7 @@ impl Sessions {
         self.read()
             .values()
             .filter(|s| {
-                s.transport() == "http"
+                s.transport() == SessionTransport::Http
                     && !s.is_streaming()
                     && s.last_active.lock().elapsed() > limit
             })
@@ -114,7 +117,7 @@ impl Gateway {
     /// ended to make room; when every session is busy the new one is refused.
     pub fn open_session(
         &self,
-        transport: &'static str,
+        transport: SessionTransport,
         admission: &Admission,
     ) -> Result<Arc<Session>, GatewayError> {
         let settings = self.settings();
@@ -192,7 +195,7 @@ mod tests {
     use crate::config::SurfaceMode;
     use crate::gateway::Era;
 
-    fn session(sessions: &Sessions, id: &str, transport: &'static str) -> Arc<Session> {
+    fn session(sessions: &Sessions, id: &str, transport: SessionTransport) -> Arc<Session> {
         Session::new(
             id.to_owned(),
             transport,
@@ -206,9 +209,9 @@ mod tests {
     #[test]
     fn at_the_cap_the_longest_idle_http_session_makes_room_and_busy_ones_do_not() {
         let sessions = Sessions::new(1 << 20);
-        let old = session(&sessions, "old", "http");
+        let old = session(&sessions, "old", SessionTransport::Http);
         *old.last_active.lock() -= Duration::from_secs(60);
-        let streaming = session(&sessions, "streaming", "http");
+        let streaming = session(&sessions, "streaming", SessionTransport::Http);
         *streaming.last_active.lock() -= Duration::from_secs(120);
         let _stream = streaming.take_outbound();
         for s in [&old, &streaming] {
@@ -216,16 +219,18 @@ mod tests {
         }
         // A stdio session does not count against the cap.
         assert!(sessions
-            .open(session(&sessions, "pipe", "stdio"), 2)
+            .open(session(&sessions, "pipe", SessionTransport::Stdio), 2)
             .unwrap()
             .is_none());
         // The streaming one is idler but busy: the old one goes.
-        let evicted = sessions.open(session(&sessions, "new", "http"), 2).unwrap();
+        let evicted = sessions
+            .open(session(&sessions, "new", SessionTransport::Http), 2)
+            .unwrap();
         assert_eq!(evicted.map(|s| s.id().to_owned()).as_deref(), Some("old"));
         assert!(sessions.get("old").is_none() && sessions.get("new").is_some());
         // Now "new" is the only evictable one; once it streams too, nobody makes room.
         let _new_stream = sessions.get("new").unwrap().take_outbound();
-        let refused = sessions.open(session(&sessions, "more", "http"), 2);
+        let refused = sessions.open(session(&sessions, "more", SessionTransport::Http), 2);
         assert!(matches!(
             refused,
             Err(GatewayError::TooManySessions { limit: 2 })
@@ -237,10 +242,10 @@ mod tests {
     fn idle_lists_http_sessions_without_a_stream_past_the_limit() {
         let sessions = Sessions::new(1 << 20);
         for (id, transport, idle, stream) in [
-            ("idle", "http", 90, false),
-            ("fresh", "http", 0, false),
-            ("streaming", "http", 90, true),
-            ("pipe", "stdio", 90, false),
+            ("idle", SessionTransport::Http, 90, false),
+            ("fresh", SessionTransport::Http, 0, false),
+            ("streaming", SessionTransport::Http, 90, true),
+            ("pipe", SessionTransport::Stdio, 90, false),
         ] {
             let s = session(&sessions, id, transport);
             *s.last_active.lock() -= Duration::from_secs(idle);

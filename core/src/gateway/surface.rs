@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::{Gateway, GatewayError, View};
 use crate::search::{SearchOptions, ToolDoc};
+use crate::trust::ToolState;
 
 /// Names of the search-mode tools.
 pub(super) const SEARCH_TOOLS: &str = "search_tools";
@@ -139,7 +140,7 @@ pub(super) async fn search_tools(
         // argument names, title): it is where poisoning hides. Only that a tool
         // of its server waits.
         let state = gw.tool_state(&h.server, &h.name);
-        if state != "approved" {
+        if state != ToolState::Approved {
             *held.entry(h.server.clone()).or_default() += 1;
             continue;
         }
@@ -247,7 +248,7 @@ pub(super) fn describe_tool(
         .unwrap_or(name)
         .to_owned();
     let state = gw.tool_state(&server, &tool);
-    if state != "approved" {
+    if state != ToolState::Approved {
         // Its definition is text no person approved: none of it reaches the agent,
         // only the name the agent asked about.
         let text = format!("`{name}` of server `{server}` is waiting for a person's approval: nothing of its definition is shown until then");

@@ -32,7 +32,7 @@ pub(super) fn call_span(gw: &Gateway, session: &Session, msg: &Message) -> Optio
         .unwrap_or_default();
     let mut attributes = vec![
         KeyValue::new("mcp.session.id", session.id().to_owned()),
-        KeyValue::new("network.transport", network_transport(session.transport())),
+        KeyValue::new("network.transport", session.transport().network()),
     ];
     if let Some(id) = msg.id_key() {
         attributes.push(KeyValue::new("jsonrpc.request.id", id.to_owned()));
@@ -86,15 +86,6 @@ where
     .await;
     span.finish(outcome(&result));
     result
-}
-
-/// `pipe` or `tcp`, as OpenTelemetry names a session's transport.
-fn network_transport(session_transport: &str) -> &'static str {
-    if session_transport == "stdio" {
-        "pipe"
-    } else {
-        "tcp"
-    }
 }
 
 /// How a call ended, for its span.

@@ -81,7 +81,7 @@ pub struct ToolDetail {
     /// The name clients call it by, while its server lists it.
     pub downstream_name: Option<String>,
     /// `approved`, `pending`, `changed` or `blocked`.
-    pub state: &'static str,
+    pub state: ToolState,
     /// Whether clients may call it now.
     pub callable: bool,
     /// Its compact argument signature.
@@ -172,14 +172,13 @@ impl Gateway {
         self.inner.trust.read().callability(server, tool)
     }
 
-    /// A tool's approval state as text (`pending` for one never seen).
-    pub fn tool_state(&self, server: &str, tool: &str) -> &'static str {
+    /// A tool's approval state: `Pending` for one never seen, `Blocked` for
+    /// every tool of a blocked server.
+    pub fn tool_state(&self, server: &str, tool: &str) -> ToolState {
         let view = self.inner.trust.read();
         match view.servers.get(server) {
-            Some(ServerState::Blocked) => "blocked",
-            _ => view
-                .tool_state(server, tool)
-                .map_or("pending", ToolState::as_str),
+            Some(ServerState::Blocked) => ToolState::Blocked,
+            _ => view.tool_state(server, tool).unwrap_or(ToolState::Pending),
         }
     }
 
@@ -307,7 +306,7 @@ impl Gateway {
             title: t.field("title").and_then(|v| v.as_str().map(str::to_owned)),
             description: t.description(),
             input_schema: t.field("inputSchema").unwrap_or(serde_json::Value::Null),
-            state: self.tool_state(server, &t.name).to_owned(),
+            state: self.tool_state(server, &t.name).to_string(),
         }
     }
 
@@ -328,7 +327,7 @@ impl Gateway {
                 .into_iter()
                 .filter(|d| d.server == server)
                 .map(|mut d| {
-                    d.state = self.tool_state(server, &d.name).to_owned();
+                    d.state = self.tool_state(server, &d.name).to_string();
                     d
                 })
                 .collect();

@@ -8,7 +8,6 @@
 //! whose gateway is gone, and their egress folders) before any container is
 //! created.
 
-use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -17,6 +16,7 @@ use std::time::Duration;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
 use bollard::Docker;
+use parking_lot::Mutex;
 
 use super::labels::{
     abandoned, home_label, of_home, LABEL_GATEWAY, LABEL_HOME, LABEL_MANAGED, LABEL_SERVER,

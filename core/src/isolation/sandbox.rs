@@ -13,12 +13,12 @@
 //! (`network = [...]`) gets its own egress proxy (`egress_proxy.rs`), which
 //! lives as long as its connection, and the proxy variables that lead to it.
 
-use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use indexmap::IndexMap;
+use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 

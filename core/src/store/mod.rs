@@ -34,10 +34,10 @@ mod tools;
 #[cfg(test)]
 mod store_tests;
 
-use parking_lot::{Mutex, MutexGuard};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::trust::Scanner;

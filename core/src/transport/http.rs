@@ -4,12 +4,12 @@
 //! tries streamable HTTP with the first message (the `initialize`) and falls
 //! back to SSE when the server answers 400, 404 or 405, as the spec advises.
 
-use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use indexmap::IndexMap;
+use parking_lot::Mutex;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

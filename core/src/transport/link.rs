@@ -4,10 +4,10 @@
 //! did not get through. Streamable HTTP (`http.rs`) and legacy SSE
 //! (`sse.rs`) both build on this file, not on each other.
 
-use parking_lot::Mutex;
 use std::sync::Arc;
 
 use futures::StreamExt;
+use parking_lot::Mutex;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;

@@ -1,10 +1,11 @@
 //! An upstream's stderr: written to `logs/<server>.log`, bounded, with the
 //! last lines kept in memory for error messages.
 
-use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use parking_lot::Mutex;
 
 const TAIL_LINES: usize = 20;
 const MAX_LOG_BYTES: u64 = 1024 * 1024;

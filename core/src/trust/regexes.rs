@@ -11,9 +11,9 @@
 //! ends. What they match does not change: the same patterns are compiled the
 //! same way each time.
 
-use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
 
+use parking_lot::Mutex;
 use regex::Regex;
 
 use super::params::ParameterRules;
