@@ -113,8 +113,8 @@ pub(super) fn for_stateless_upstream(session: &Session, msg: &mut Message) {
             m.entry(META_CLIENT_INFO)
                 .or_insert_with(|| json!({ "name": client.name, "version": client.version }));
         }
-        if let Some(level) = session.log_level.lock().clone() {
-            m.entry(META_LOG_LEVEL).or_insert(json!(level));
+        if let Some(super::logging::Threshold::From(level)) = *session.log_level.lock() {
+            m.entry(META_LOG_LEVEL).or_insert(json!(level.as_str()));
         }
     }
     msg.params = Some(to_raw(&params));
@@ -240,7 +240,9 @@ mod tests {
             super::super::session::QueueBudget::new(1 << 20),
         );
         legacy.client.write().capabilities = json!({ "sampling": {} });
-        *legacy.log_level.lock() = Some("info".into());
+        *legacy.log_level.lock() = Some(super::super::logging::Threshold::From(
+            crate::protocol::LogLevel::Info,
+        ));
         let mut m = Message::request(raw("2"), "tools/call", Some(raw(r#"{"name":"t"}"#)));
         for_stateless_upstream(&legacy, &mut m);
         let p: Value = m.params_as().unwrap().unwrap();

@@ -196,7 +196,7 @@ fn route_notification(gw: &Gateway, server: &str, msg: Message) {
 /// way only where the message meets the session's level.
 fn route_log(gw: &Gateway, server: &str, msg: &Message) {
     let level = super::logging::level_of(msg);
-    let threshold = |s: &Session| s.log_level.lock().clone();
+    let threshold = |s: &Session| *s.log_level.lock();
     let all = sessions(gw);
     let caller = all
         .iter()
@@ -204,7 +204,7 @@ fn route_log(gw: &Gateway, server: &str, msg: &Message) {
         .max_by_key(|(t, _, _)| *t);
     if let Some((_, s, related)) = caller {
         // A stateless request hears only what its own stream carries.
-        if super::logging::passes(&level, threshold(s).as_deref())
+        if super::logging::passes(level, threshold(s))
             && (related.is_some() || s.era() == Era::Legacy)
         {
             s.push(msg.clone(), related.as_ref());
@@ -212,10 +212,9 @@ fn route_log(gw: &Gateway, server: &str, msg: &Message) {
         return;
     }
     for s in all.iter().filter(|s| s.era() == Era::Legacy) {
+        // Only sessions that asked with `logging/setLevel` (a threshold of their own).
         let asked = threshold(s);
-        if asked.as_deref().is_some_and(|t| t != super::logging::NONE)
-            && super::logging::passes(&level, asked.as_deref())
-        {
+        if asked.is_some() && super::logging::passes(level, asked) {
             s.push(msg.clone(), None);
         }
     }

@@ -16,43 +16,47 @@
 use serde_json::{json, Value};
 
 use super::{Gateway, Session};
-use crate::protocol::{to_raw, Message};
+use crate::protocol::{to_raw, LogLevel, Message};
 
-/// Syslog severities, least severe first (RFC 5424 order reversed).
-const LEVELS: [&str; 8] = [
-    "debug",
-    "info",
-    "notice",
-    "warning",
-    "error",
-    "critical",
-    "alert",
-    "emergency",
-];
+/// Which log messages a session hears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Threshold {
+    /// Messages at this level or more severe.
+    From(LogLevel),
+    /// None: a stateless-era request that did not opt in.
+    Off,
+}
 
-/// The threshold of a stateless-era request that did not opt in: nothing passes.
-pub(super) const NONE: &str = "off";
-
-/// The rank of a level name; unknown names rank as `debug`, so they are never hidden.
-pub(super) fn rank(level: &str) -> usize {
-    if level == NONE {
-        return LEVELS.len();
+/// Whether a message at `level` passes a session's threshold (`None`: the
+/// session never set one, and hears its own calls' messages).
+pub(super) fn passes(level: LogLevel, threshold: Option<Threshold>) -> bool {
+    match threshold {
+        None => true,
+        Some(Threshold::Off) => false,
+        Some(Threshold::From(t)) => level >= t,
     }
-    LEVELS.iter().position(|l| *l == level).unwrap_or(0)
 }
 
-/// Whether a message at `level` passes a threshold.
-pub(super) fn passes(level: &str, threshold: Option<&str>) -> bool {
-    threshold.is_none_or(|t| rank(level) >= rank(t))
-}
-
-/// The level of a `notifications/message`.
-pub(super) fn level_of(msg: &Message) -> String {
+/// The level of a `notifications/message`; a level MCP does not name counts
+/// as `debug`, so it is never hidden.
+pub(super) fn level_of(msg: &Message) -> LogLevel {
     msg.params_as::<Value>()
         .ok()
         .flatten()
-        .and_then(|p| p.get("level").and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_default()
+        .and_then(|p| {
+            p.get("level")
+                .and_then(Value::as_str)
+                .and_then(LogLevel::parse)
+        })
+        .unwrap_or(LogLevel::Debug)
+}
+
+/// The threshold a stateless-era request asks for in its `_meta`: none
+/// without an opt-in; an unknown name as `debug`, so nothing is hidden.
+pub(super) fn requested(level: Option<&str>) -> Threshold {
+    level.map_or(Threshold::Off, |l| {
+        Threshold::From(LogLevel::parse(l).unwrap_or(LogLevel::Debug))
+    })
 }
 
 /// `logging/setLevel` from a session: remembers it and sets upstreams to the most verbose level wanted.
@@ -63,29 +67,35 @@ pub(super) async fn set_level(
 ) -> Result<(), super::GatewayError> {
     let level = params
         .and_then(|p| serde_json::from_str::<Value>(p.get()).ok())
-        .and_then(|p| p.get("level").and_then(Value::as_str).map(str::to_owned))
-        .filter(|l| LEVELS.contains(&l.as_str()))
+        .and_then(|p| {
+            p.get("level")
+                .and_then(Value::as_str)
+                .and_then(LogLevel::parse)
+        })
         .ok_or_else(|| {
+            let names: Vec<&str> = LogLevel::ALL.iter().map(|l| l.as_str()).collect();
             super::GatewayError::InvalidParams(format!(
                 "logging/setLevel needs `level`, one of {}",
-                LEVELS.join(", ")
+                names.join(", ")
             ))
         })?;
-    *session.log_level.lock() = Some(level);
+    *session.log_level.lock() = Some(Threshold::From(level));
     apply(gw).await;
     Ok(())
 }
 
 /// The most verbose level any session asked for.
-fn wanted(gw: &Gateway) -> Option<String> {
+fn wanted(gw: &Gateway) -> Option<LogLevel> {
     gw.inner
         .clients
         .sessions
         .all()
         .iter()
-        .filter_map(|s| s.log_level.lock().clone())
-        .filter(|l| l != NONE)
-        .min_by_key(|l| rank(l))
+        .filter_map(|s| match *s.log_level.lock() {
+            Some(Threshold::From(level)) => Some(level),
+            _ => None,
+        })
+        .min()
 }
 
 /// Sets every upstream that logs to the level the sessions want, when it differs from what it was told last.
@@ -99,14 +109,17 @@ pub(super) async fn apply(gw: &Gateway) {
         {
             continue;
         }
-        if h.log_level().as_deref() == Some(level.as_str()) {
+        if h.log_level() == Some(level) {
             continue;
         }
         match h
-            .request("logging/setLevel", Some(to_raw(&json!({ "level": level }))))
+            .request(
+                "logging/setLevel",
+                Some(to_raw(&json!({ "level": level.as_str() }))),
+            )
             .await
         {
-            Ok(resp) if resp.error.is_none() => h.set_log_level(Some(level.clone())),
+            Ok(resp) if resp.error.is_none() => h.set_log_level(Some(level)),
             Ok(resp) => tracing::debug!(
                 server = h.name(),
                 "logging/setLevel refused: {}",
@@ -123,11 +136,21 @@ mod tests {
 
     #[test]
     fn thresholds() {
-        assert!(passes("error", Some("warning")));
-        assert!(!passes("info", Some("warning")));
-        assert!(passes("debug", None));
-        assert!(passes("emergency", Some("emergency")));
-        assert_eq!(rank("nonsense"), 0);
-        assert!(!passes("emergency", Some(NONE)));
+        let from = |l| Some(Threshold::From(l));
+        assert!(passes(LogLevel::Error, from(LogLevel::Warning)));
+        assert!(!passes(LogLevel::Info, from(LogLevel::Warning)));
+        assert!(passes(LogLevel::Debug, None));
+        assert!(passes(LogLevel::Emergency, from(LogLevel::Emergency)));
+        assert!(!passes(LogLevel::Emergency, Some(Threshold::Off)));
+        let msg = |level: &str| {
+            Message::notification(
+                "notifications/message",
+                Some(to_raw(&json!({ "level": level, "data": "x" }))),
+            )
+        };
+        assert_eq!(level_of(&msg("nonsense")), LogLevel::Debug);
+        assert_eq!(level_of(&msg("alert")), LogLevel::Alert);
+        assert_eq!(requested(None), Threshold::Off);
+        assert_eq!(requested(Some("loud")), Threshold::From(LogLevel::Debug));
     }
 }

@@ -231,12 +231,7 @@ impl Gateway {
             capabilities: envelope.capabilities.clone(),
         };
         // Without an opt-in, no log message reaches this request.
-        *session.log_level.lock() = Some(
-            envelope
-                .log_level
-                .clone()
-                .unwrap_or_else(|| super::logging::NONE.to_owned()),
-        );
+        *session.log_level.lock() = Some(super::logging::requested(envelope.log_level.as_deref()));
         self.inner.clients.sessions.register(session.clone());
         session
     }

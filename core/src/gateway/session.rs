@@ -161,7 +161,7 @@ pub struct Session {
     pub(super) last_active: Mutex<Instant>,
     /// The level the client asked for with `logging/setLevel` (or, in the
     /// stateless era, with its request's `_meta`).
-    pub(super) log_level: Mutex<Option<String>>,
+    pub(super) log_level: Mutex<Option<super::logging::Threshold>>,
     /// Stateless era: answers the client already gave (`inputResponses`
     /// without `requestState`), by key.
     pub(super) prefilled: Mutex<serde_json::Map<String, Value>>,

@@ -6,6 +6,7 @@
 
 mod codes;
 mod depth;
+mod log_level;
 mod message;
 pub mod modern;
 mod names;
@@ -13,6 +14,7 @@ mod version;
 
 pub use codes::{http_status_for, ErrorCode};
 pub use depth::{too_deep, MAX_JSON_DEPTH};
+pub use log_level::LogLevel;
 pub use message::{raw, to_raw, Kind, Message, ParseError};
 pub use names::{NameMap, ToolName};
 pub use version::{negotiate, LATEST_VERSION, SUPPORTED_VERSIONS};

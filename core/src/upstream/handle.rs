@@ -16,7 +16,7 @@ use super::{Tool, UpstreamError, UpstreamEvent, UpstreamInfo, UpstreamState, Ups
 use crate::config::ServerSettings;
 use crate::isolation::DockerRuntime;
 use crate::oauth::{OAuthClient, OAuthContext};
-use crate::protocol::{raw, to_raw, ErrorCode, Message};
+use crate::protocol::{raw, to_raw, ErrorCode, LogLevel, Message};
 use crate::transport::{ProcessGroups, StderrLog};
 
 /// How long a call waits for an upstream that is still starting.
@@ -74,7 +74,7 @@ pub(super) struct Shared {
     pub(super) stalled: Notify,
     pub(super) stall: Mutex<Option<String>>,
     /// The log level it was last set to (forgotten when it restarts).
-    pub(super) log_level: Mutex<Option<String>>,
+    pub(super) log_level: Mutex<Option<LogLevel>>,
     /// `protocol = "auto"` found that this upstream does not survive `server/discover`.
     pub(super) no_discover: std::sync::atomic::AtomicBool,
     /// Its settings changed or its approval did: it stops, and a new handle takes its place.
@@ -321,11 +321,11 @@ impl UpstreamHandle {
     }
 
     /// The log level it was last set to with `logging/setLevel`.
-    pub fn log_level(&self) -> Option<String> {
-        self.0.log_level.lock().clone()
+    pub fn log_level(&self) -> Option<LogLevel> {
+        *self.0.log_level.lock()
     }
 
-    pub(crate) fn set_log_level(&self, level: Option<String>) {
+    pub(crate) fn set_log_level(&self, level: Option<LogLevel>) {
         *self.0.log_level.lock() = level;
     }
 
