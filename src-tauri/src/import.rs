@@ -4,9 +4,9 @@
 //! clicks. Only the staged file can be imported this way: the pages name no
 //! path, so a page cannot make the app read a file of its choosing.
 
-use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
 
+use parking_lot::Mutex;
 use serde::Serialize;
 use tauri::{AppHandle, Manager};
 

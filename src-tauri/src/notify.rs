@@ -32,12 +32,12 @@
 //!   the status the pages and tests read) and logged once. The tray still
 //!   shows what waits.
 
-use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use portcullis::store::PendingTool;
 use portcullis::trust::{Reviewed, Severity};
 use portcullis::GatewayEvent;

@@ -3,10 +3,10 @@
 //! Every decision and every query goes to core's `Gateway`; nothing here
 //! keeps its own copy of servers or tools.
 
-use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use portcullis::serve::Server;
 use portcullis::upstream::UpstreamState;
 use serde::Serialize;

@@ -6,9 +6,9 @@
 //! a command is what a click in the menu does. The icon changes (an amber
 //! badge) while tools await approval.
 
-use parking_lot::Mutex;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use serde::Serialize;
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
