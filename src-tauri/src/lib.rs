@@ -60,7 +60,7 @@ struct Args {
 /// Runs the app; returns only when it could not start at all.
 pub fn run() -> ExitCode {
     let mut args = Args::parse();
-    init_logging();
+    portcullis::telemetry::init_logging("portcullis=info,portcullis_desktop=info");
     // A running app has its own working folder: relative files go absolute.
     let cwd = std::env::current_dir().unwrap_or_default();
     args.links = args
@@ -264,20 +264,4 @@ fn quit_on_signal(app: &tauri::AppHandle) {
         }
         actions::quit(&handle);
     });
-}
-
-fn init_logging() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env(portcullis::config::EnvVars::PORTCULLIS_LOG)
-            .unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("portcullis=info,portcullis_desktop=info")
-            });
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(ansi)
-        .try_init();
 }

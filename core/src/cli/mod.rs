@@ -105,19 +105,3 @@ fn print_error(e: &anyhow::Error) {
         eprintln!("hint: {hint}");
     }
 }
-
-/// Sets up logging to stderr (`PORTCULLIS_LOG` filters).
-pub(crate) fn init_logging(default: &str) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env(portcullis::config::EnvVars::PORTCULLIS_LOG)
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    // Colours only for a person at a terminal: log files and CI logs get plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(ansi)
-        .try_init();
-}

@@ -13,7 +13,7 @@ fn load(config: &ConfigArgs, overrides: &Overrides) -> anyhow::Result<(Paths, Se
 }
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    super::init_logging("portcullis=info");
+    portcullis::telemetry::init_logging("portcullis=info");
     let overrides = Overrides {
         listen: args.listen.clone(),
     };
@@ -59,7 +59,7 @@ fn refuse_a_second_gateway(paths: &Paths) -> anyhow::Result<()> {
 }
 
 pub(crate) async fn stdio(args: StdioArgs) -> anyhow::Result<()> {
-    super::init_logging("portcullis=warn");
+    portcullis::telemetry::init_logging("portcullis=warn");
     let overrides = Overrides::default();
     let (paths, settings) = load(&args.config, &overrides)?;
     let door = Door {

@@ -6,8 +6,9 @@
 //! `propagation` reads and writes W3C trace context (`traceparent`,
 //! `tracestate`) in HTTP headers and in a request's `params._meta`, the
 //! place the OpenTelemetry conventions for MCP give it; `spans` makes the
-//! spans of one call.
+//! spans of one call. `logs` sets up the process's own log on stderr.
 
+mod logs;
 mod propagation;
 mod spans;
 
@@ -22,6 +23,7 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use crate::config::TelemetrySettings;
 use crate::secrets::Secrets;
 
+pub use logs::init_logging;
 pub(crate) use propagation::{copy_to_headers, remote_parent};
 pub(crate) use spans::{CallSpan, Outcome};
 
