@@ -340,25 +340,20 @@ async fn pending_items(State(api): State<Api>) -> Response {
         .map_or_else(error, |p| Json(p).into_response())
 }
 
+/// `?server=S&tool=T`: one tool of one server.
 #[derive(serde::Deserialize)]
-struct DetailQuery {
+struct ToolQuery {
     server: String,
     tool: String,
 }
 
-async fn detail(State(api): State<Api>, Query(q): Query<DetailQuery>) -> Response {
+async fn detail(State(api): State<Api>, Query(q): Query<ToolQuery>) -> Response {
     api.gw
         .tool_detail(&q.server, &q.tool)
         .map_or_else(error, |d| Json(d).into_response())
 }
 
-#[derive(serde::Deserialize)]
-struct DiffQuery {
-    server: String,
-    tool: String,
-}
-
-async fn diff(State(api): State<Api>, Query(q): Query<DiffQuery>) -> Response {
+async fn diff(State(api): State<Api>, Query(q): Query<ToolQuery>) -> Response {
     match api.gw.tool_diff(&q.server, &q.tool) {
         Ok(Some(d)) => Json(d).into_response(),
         Ok(None) => error(GatewayError::UnknownTool {
