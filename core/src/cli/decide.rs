@@ -317,8 +317,8 @@ async fn approve_reviewed(
             }
         }
         Target::Store(store) => {
-            let statuses = match store.approve_reviewed(server, reviewed, confirm, Actor::Cli) {
-                Ok(s) => s,
+            let approval = match store.approve_reviewed(server, reviewed, confirm, Actor::Cli) {
+                Ok(a) => a,
                 Err(e @ StoreError::ChangedSinceShown { .. }) => {
                     if let StoreError::ChangedSinceShown { changed, .. } = &e {
                         let names: Vec<String> = changed.iter().map(|c| c.name.clone()).collect();
@@ -332,16 +332,8 @@ async fn approve_reviewed(
                 }
                 Err(e) => return Err(e.into()),
             };
-            let mut server_state = store.server(server)?.map(|s| s.state);
-            if server_state == Some(ServerState::Pending) {
-                server_state = Some(
-                    store
-                        .set_server_state(server, ServerState::Trusted, Actor::Cli)?
-                        .state,
-                );
-            }
             Ok(
-                json!({ "server": server, "server_state": server_state, "tools": statuses.into_iter().map(|s| (s.name, s.state)).collect::<Vec<_>>() }),
+                json!({ "server": server, "server_state": approval.server_state, "tools": approval.tools.into_iter().map(|s| (s.name, s.state)).collect::<Vec<_>>() }),
             )
         }
     }

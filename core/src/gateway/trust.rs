@@ -436,7 +436,6 @@ impl Gateway {
         choice: Choice<'_>,
         actor: Actor,
     ) -> Result<Decision, GatewayError> {
-        let approve = matches!(choice, Choice::Approve(..));
         if self.upstream(server).is_none() {
             return Err(GatewayError::UnknownServer {
                 name: server.to_owned(),
@@ -450,14 +449,16 @@ impl Gateway {
             self.observe_tools(server).await;
         }
         let store = &self.inner.store;
-        let statuses = match choice {
-            Choice::Approve(reviewed, confirm) => {
-                store.approve_reviewed(server, reviewed, confirm, actor)
-            }
-            Choice::Block(selection) => store.block_tools(server, selection, actor),
+        let decided = match choice {
+            Choice::Approve(reviewed, confirm) => store
+                .approve_reviewed(server, reviewed, confirm, actor)
+                .map(|a| (a.tools, a.server_trusted)),
+            Choice::Block(selection) => store
+                .block_tools(server, selection, actor)
+                .map(|t| (t, false)),
         };
-        let statuses = match statuses {
-            Ok(s) => s,
+        let (statuses, server_trusted) = match decided {
+            Ok(d) => d,
             Err(StoreError::ChangedSinceShown { server, changed }) => {
                 let names: Vec<String> = changed.iter().map(|c| c.name.clone()).collect();
                 let current = names
@@ -472,16 +473,13 @@ impl Gateway {
             }
             Err(e) => return Err(store_err(e)),
         };
-        let mut server_state = store
+        let server_state = store
             .server(server)
             .ok()
             .flatten()
             .map_or(ServerState::Pending, |s| s.state);
-        if approve && server_state == ServerState::Pending {
-            server_state = store
-                .set_server_state(server, ServerState::Trusted, actor)
-                .map_err(store_err)?
-                .state;
+        if server_trusted {
+            // The approval approved the server too (the store's rule): start it.
             self.refresh_trust(server);
             self.restart_upstream(server).await;
             self.refresh_trust(server);

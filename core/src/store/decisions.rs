@@ -10,20 +10,33 @@
 //! finding is approved only with the person's explicit confirmation
 //! ([`HighFindings`]): the store enforces that rule (here, and in
 //! `items.rs` for other items), whatever front end asked. Each decided tool
-//! gets an activity row in the same transaction as the change.
+//! gets an activity row in the same transaction as the change. Approving a
+//! tool of a server that waits for approval approves the server too, in the
+//! same transaction: the one approval rule, whichever front end asked.
 
 use std::collections::HashSet;
 
 use rusqlite::{params, Transaction};
 
-use crate::trust::{Actor, HighFindings, Reviewed, ToolSelection, ToolState};
+use crate::trust::{Actor, HighFindings, Reviewed, ServerState, ToolSelection, ToolState};
 
 use super::activity::{Decision, DecisionAction};
-use super::servers::get_server;
+use super::servers::{get_server, set_state};
 use super::tools::{
     drop_if_unreferenced, high_rules, known_names, max_severity, named_rows, tool_rows, ToolRow,
 };
 use super::{ChangedDefinition, HighSeverityHeld, Store, StoreError, ToolStatus, UnixMillis};
+
+/// What an approval did.
+#[derive(Debug, Clone)]
+pub struct Approval {
+    /// Each approved tool, with the state it had before.
+    pub tools: Vec<ToolStatus>,
+    /// The server's state after the approval.
+    pub server_state: ServerState,
+    /// Whether this approval also approved the server (it was pending).
+    pub server_trusted: bool,
+}
 
 impl Store {
     /// Approves the definitions a person reviewed: each named tool of
@@ -35,15 +48,18 @@ impl Store {
     /// [`HighFindings::Confirmed`] ([`StoreError::HighSeverityUnconfirmed`]).
     /// Naming a blocked tool unblocks it.
     ///
+    /// A server that waits for approval (`pending`) becomes trusted with
+    /// its first approved tools; a blocked one stays blocked.
+    ///
     /// Returns the status of each decided tool (`previous` is the state
-    /// before the decision).
+    /// before the decision) and the server's state after it.
     pub fn approve_reviewed(
         &self,
         server: &str,
         reviewed: &[Reviewed],
         confirm: HighFindings,
         actor: Actor,
-    ) -> Result<Vec<ToolStatus>, StoreError> {
+    ) -> Result<Approval, StoreError> {
         let listed: Vec<String> = reviewed.iter().map(|r| r.name.clone()).collect();
         let names = ToolSelection::Names(listed.clone());
         self.write(|tx| {
@@ -88,7 +104,19 @@ impl Store {
                     });
                 }
             }
-            decide(tx, server, &names, actor, ToolState::Approved)
+            let tools = decide(tx, server, &names, actor, ToolState::Approved)?;
+            let before = get_server(tx, server)?.state;
+            let server_trusted = before == ServerState::Pending;
+            let server_state = if server_trusted {
+                set_state(tx, server, ServerState::Trusted, actor)?.state
+            } else {
+                before
+            };
+            Ok(Approval {
+                tools,
+                server_state,
+                server_trusted,
+            })
         })
     }
 

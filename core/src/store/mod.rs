@@ -47,6 +47,7 @@ pub use activity::{
     DecisionAction, DiscoveryAction,
 };
 pub use clients::ClientRow;
+pub use decisions::Approval;
 pub use error::{ChangedDefinition, HighSeverityHeld, StoreError};
 pub use items::{ItemInfo, ItemStatus, PendingItem};
 pub use oauth::{OAuthClientRecord, OAuthTokenRecord};

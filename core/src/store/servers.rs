@@ -91,25 +91,7 @@ impl Store {
         state: ServerState,
         actor: Actor,
     ) -> Result<ServerInfo, StoreError> {
-        self.write(|tx| {
-            let before = get_server(tx, name)?;
-            let now = UnixMillis::now();
-            tx.execute(
-                "UPDATE servers SET state = ?2, updated_at = ?3 WHERE name = ?1",
-                params![name, state, now],
-            )?;
-            Decision {
-                actor,
-                server: name,
-                tool: None,
-                action: DecisionAction::SetServerState,
-                from: before.state.as_str(),
-                to: state.as_str(),
-                hash: None,
-            }
-            .log(tx, now)?;
-            get_server(tx, name)
-        })
+        self.write(|tx| set_state(tx, name, state, actor))
     }
 
     /// Compares how a server is launched now (`launch_hash`: a fingerprint
@@ -206,6 +188,32 @@ fn find_server(tx: &Transaction<'_>, name: &str) -> Result<Option<ServerInfo>, S
 }
 
 /// The server `name`, or an error listing the known servers.
+/// Sets a server's state and logs the decision, in `tx`.
+pub(super) fn set_state(
+    tx: &Transaction<'_>,
+    name: &str,
+    state: ServerState,
+    actor: Actor,
+) -> Result<ServerInfo, StoreError> {
+    let before = get_server(tx, name)?;
+    let now = UnixMillis::now();
+    tx.execute(
+        "UPDATE servers SET state = ?2, updated_at = ?3 WHERE name = ?1",
+        params![name, state, now],
+    )?;
+    Decision {
+        actor,
+        server: name,
+        tool: None,
+        action: DecisionAction::SetServerState,
+        from: before.state.as_str(),
+        to: state.as_str(),
+        hash: None,
+    }
+    .log(tx, now)?;
+    get_server(tx, name)
+}
+
 pub(super) fn get_server(tx: &Transaction<'_>, name: &str) -> Result<ServerInfo, StoreError> {
     match find_server(tx, name)? {
         Some(server) => Ok(server),

@@ -1099,3 +1099,47 @@ fn an_item_this_scanner_has_read_is_not_scanned_again() {
         .unwrap();
     assert_eq!(observe(), scanned);
 }
+
+#[test]
+fn approving_a_tool_of_a_pending_server_approves_the_server_and_never_a_blocked_one() {
+    let (_dir, store) = temp_store();
+    let echo = tool("echo", "Echoes text.");
+    store
+        .register_server("gh", ServerOrigin::ConfigFile)
+        .unwrap();
+    store.observe_tools("gh", &[echo.clone()]).unwrap();
+    assert_eq!(
+        store.server("gh").unwrap().unwrap().state,
+        ServerState::Pending
+    );
+    let shown = [crate::trust::Reviewed::new("echo", definition_hash(&echo))];
+
+    let approval = store
+        .approve_reviewed("gh", &shown, HighFindings::Unconfirmed, Actor::Cli)
+        .unwrap();
+    assert!(approval.server_trusted);
+    assert_eq!(approval.server_state, ServerState::Trusted);
+    assert_eq!(approval.tools[0].state, ToolState::Approved);
+    assert_eq!(
+        store.is_callable("gh", "echo").unwrap(),
+        Callability::Callable
+    );
+    // Approving again decides nothing more about the server.
+    let again = store
+        .approve_reviewed("gh", &shown, HighFindings::Unconfirmed, Actor::Cli)
+        .unwrap();
+    assert!(!again.server_trusted);
+
+    store
+        .set_server_state("gh", ServerState::Blocked, Actor::Cli)
+        .unwrap();
+    let blocked = store
+        .approve_reviewed("gh", &shown, HighFindings::Unconfirmed, Actor::Cli)
+        .unwrap();
+    assert!(!blocked.server_trusted);
+    assert_eq!(blocked.server_state, ServerState::Blocked);
+    assert_ne!(
+        store.is_callable("gh", "echo").unwrap(),
+        Callability::Callable
+    );
+}
