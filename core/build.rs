@@ -162,12 +162,22 @@ fn embed_model(manifest: &Path) {
         .unwrap_or_else(|| manifest.join("model").join("tool-embed.bin"));
     // Watched even while missing, so making it later rebuilds with it.
     println!("cargo:rerun-if-changed={}", model.display());
+    // The file's hash is taken here, once, rather than at every start: hashing it at run time
+    // touched all of its pages, 8 MiB of the binary kept resident for nothing.
     let code = match model.canonicalize() {
-        Ok(abs) if abs.is_file() => format!(
-            "/// The embedding model file built into this binary.\npub(crate) static MODEL_BYTES: Option<&[u8]> = Some(include_bytes!({:?}));\n",
-            abs.display().to_string()
-        ),
-        _ => "/// No embedding model was built into this binary.\npub(crate) static MODEL_BYTES: Option<&[u8]> = None;\n".to_owned(),
+        Ok(abs) if abs.is_file() => {
+            let bytes = std::fs::read(&abs).expect("reading the embedding model");
+            let mut hash: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a, as search/embed/model.rs
+            for &b in &bytes {
+                hash ^= u64::from(b);
+                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            format!(
+                "/// The embedding model file built into this binary, and its FNV-1a hash.\npub(crate) static MODEL_BYTES: Option<(&[u8], u64)> = Some((include_bytes!({:?}), 0x{hash:016x}));\n",
+                abs.display().to_string()
+            )
+        }
+        _ => "/// No embedding model was built into this binary.\npub(crate) static MODEL_BYTES: Option<(&[u8], u64)> = None;\n".to_owned(),
     };
     let dest = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
         .join("embed_model.rs");

@@ -397,7 +397,7 @@ mod tests {
     fn embedder() -> &'static Embedder {
         let words = ["list", "events", "send", "mail", "calendar", "weather"];
         let bytes = super::super::embed::tests_support::tiny_model(&words, 6);
-        Box::leak(Box::new(Embedder::from_bytes(bytes).expect("model")))
+        Box::leak(Box::new(Embedder::from_bytes(bytes, 0).expect("model")))
     }
 
     fn tool(server: &str, name: &str, description: &str) -> ToolDoc {

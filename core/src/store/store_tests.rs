@@ -1107,7 +1107,9 @@ fn approving_a_tool_of_a_pending_server_approves_the_server_and_never_a_blocked_
     store
         .register_server("gh", ServerOrigin::ConfigFile)
         .unwrap();
-    store.observe_tools("gh", std::slice::from_ref(&echo)).unwrap();
+    store
+        .observe_tools("gh", std::slice::from_ref(&echo))
+        .unwrap();
     assert_eq!(
         store.server("gh").unwrap().unwrap().state,
         ServerState::Pending

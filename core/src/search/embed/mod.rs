@@ -48,13 +48,13 @@ pub(crate) fn builtin() -> Option<&'static Embedder> {
     static EMBEDDER: OnceLock<Option<Embedder>> = OnceLock::new();
     EMBEDDER
         .get_or_init(|| {
-            let Some(bytes) = MODEL_BYTES else {
+            let Some((bytes, fingerprint)) = MODEL_BYTES else {
                 tracing::warn!(
                     "tool search: this build has no embedding model, so search is keyword-only (BM25)\nhint: run scripts/embed-model/make.sh, then rebuild"
                 );
                 return None;
             };
-            match Embedder::from_bytes(bytes) {
+            match Embedder::from_bytes(bytes, fingerprint) {
                 Ok(e) => Some(e),
                 Err(reason) => {
                     tracing::warn!(%reason, "tool search: the built-in embedding model is unusable, so search is keyword-only (BM25)\nhint: rerun scripts/embed-model/make.sh, then rebuild");
@@ -66,10 +66,10 @@ pub(crate) fn builtin() -> Option<&'static Embedder> {
 }
 
 impl Embedder {
-    /// An embedder over a model file's bytes.
-    pub(crate) fn from_bytes(bytes: &'static [u8]) -> Result<Self, String> {
+    /// An embedder over a model file's bytes, whose [`model::fnv1a`] hash is `fingerprint`.
+    pub(crate) fn from_bytes(bytes: &'static [u8], fingerprint: u64) -> Result<Self, String> {
         Ok(Self {
-            model: StaticModel::parse(bytes)?,
+            model: StaticModel::parse(bytes, fingerprint)?,
         })
     }
 
@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn texts_with_the_same_words_embed_alike() {
-        let e = Embedder::from_bytes(model::tests::tiny_model(&["list", "events", "send"], 3))
+        let e = Embedder::from_bytes(model::tests::tiny_model(&["list", "events", "send"], 3), 0)
             .expect("model");
         let a = e.embed("listEvents").expect("vector");
         let b = e.embed("list the events").expect("vector");
@@ -176,14 +176,19 @@ mod tests {
     /// closer than the same request and an unrelated tool, without sharing a word.
     #[test]
     fn the_builtin_model_knows_meaning() {
-        let Some(bytes) = MODEL_BYTES else {
+        let Some((bytes, fingerprint)) = MODEL_BYTES else {
             assert!(
                 std::env::var_os("PORTCULLIS_REQUIRE_EMBED_MODEL").is_none(),
                 "built without the embedding model; run scripts/embed-model/make.sh"
             );
             return;
         };
-        let e = Embedder::from_bytes(bytes).expect("the built-in model parses");
+        assert_eq!(
+            fingerprint,
+            model::fnv1a(bytes),
+            "build.rs hashes as the model does"
+        );
+        let e = Embedder::from_bytes(bytes, fingerprint).expect("the built-in model parses");
         let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
         let q = e.embed("what's on my calendar tomorrow").expect("query");
         let events = e

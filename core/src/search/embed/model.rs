@@ -18,8 +18,10 @@ pub(crate) struct StaticModel {
 }
 
 impl StaticModel {
-    /// Parses a model file; the error says what is wrong with it.
-    pub(crate) fn parse(bytes: &'static [u8]) -> Result<Self, String> {
+    /// Parses a model file whose [`fnv1a`] hash is `fingerprint` (taken by
+    /// build.rs for the built-in one, so a start does not read every page of
+    /// it); the error says what is wrong with it.
+    pub(crate) fn parse(bytes: &'static [u8], fingerprint: u64) -> Result<Self, String> {
         let mut at = 0usize;
         let mut take = |n: usize| -> Result<&'static [u8], String> {
             let end = at
@@ -65,7 +67,7 @@ impl StaticModel {
             vocab,
             scales,
             vectors,
-            fingerprint: fnv1a(bytes),
+            fingerprint,
         })
     }
 
@@ -133,7 +135,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_model_file_round_trips() {
-        let m = StaticModel::parse(tiny_model(&["list", "events"], 4)).expect("parses");
+        let m = StaticModel::parse(tiny_model(&["list", "events"], 4), 0).expect("parses");
         assert_eq!((m.dims(), m.id("events"), m.id("nope")), (4, Some(1), None));
         let mut acc = vec![0.0; 4];
         m.add_to(1, 1.0, &mut acc);
@@ -143,11 +145,11 @@ pub(crate) mod tests {
     #[test]
     fn a_truncated_or_foreign_file_is_refused_with_a_reason() {
         let good = tiny_model(&["a", "b"], 4);
-        let err = StaticModel::parse(&good[..good.len() - 1])
+        let err = StaticModel::parse(&good[..good.len() - 1], 0)
             .err()
             .expect("fails");
         assert!(err.contains("truncated"), "{err}");
-        let err = StaticModel::parse(b"GIF89a..........")
+        let err = StaticModel::parse(b"GIF89a..........", 0)
             .err()
             .expect("fails");
         assert!(err.contains("magic"), "{err}");
