@@ -207,6 +207,9 @@ start_gateway() {
     local which=$1 port
     case $which in
     portcullis)
+        # Emptied here, not only by the child's redirection: the loop below must not
+        # read the previous run's address before the new process truncates the file.
+        : >"$work/serve.out"
         PORTCULLIS_HOME="$phome" "$portcullis" serve --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
         gw_pid=$!
         url=""
