@@ -8,8 +8,8 @@
 //! listed fails the whole decision, with the names it does list, so a typo
 //! never approves half a selection. A definition with a high-severity
 //! finding is approved only with the person's explicit confirmation
-//! ([`HighFindings`]): the store enforces that rule (here, and in
-//! `items.rs` for other items), whatever front end asked. Each decided tool
+//! ([`HighFindings`]): the store enforces that rule (`review.rs`, for tools
+//! here and other items in `items.rs`), whatever front end asked. Each decided tool
 //! gets an activity row in the same transaction as the change. Approving a
 //! tool of a server that waits for approval approves the server too, in the
 //! same transaction: the one approval rule, whichever front end asked.
@@ -21,11 +21,12 @@ use rusqlite::{params, Transaction};
 use crate::trust::{Actor, HighFindings, Reviewed, ServerState, ToolSelection, ToolState};
 
 use super::activity::{Decision, DecisionAction};
+use super::review::{self, Shown};
 use super::servers::{get_server, set_state};
 use super::tools::{
-    drop_if_unreferenced, high_rules, known_names, max_severity, named_rows, tool_rows, ToolRow,
+    drop_if_unreferenced, known_names, max_severity, named_rows, tool_rows, ToolRow,
 };
-use super::{ChangedDefinition, HighSeverityHeld, Store, StoreError, ToolStatus, UnixMillis};
+use super::{Store, StoreError, ToolStatus, UnixMillis};
 
 /// What an approval did.
 #[derive(Debug, Clone)]
@@ -64,46 +65,18 @@ impl Store {
         let names = ToolSelection::Names(listed.clone());
         self.write(|tx| {
             let rows = named_rows(tx, server, &listed)?;
-            let changed: Vec<ChangedDefinition> = reviewed
+            let shown: Vec<Shown<'_>> = reviewed
                 .iter()
-                .filter_map(|r| {
-                    let row = rows.iter().find(|row| row.name == r.name)?;
-                    (row.current_hash != r.hash).then(|| ChangedDefinition {
-                        name: r.name.clone(),
-                        shown: r.hash.clone(),
-                        current: row.current_hash.clone(),
-                    })
+                .map(|r| Shown {
+                    name: r.name.clone(),
+                    shown: &r.hash,
+                    current: rows
+                        .iter()
+                        .find(|row| row.name == r.name)
+                        .map(|row| row.current_hash.as_str()),
                 })
                 .collect();
-            if !changed.is_empty() {
-                return Err(StoreError::ChangedSinceShown {
-                    server: server.to_owned(),
-                    changed,
-                });
-            }
-            if confirm == HighFindings::Unconfirmed {
-                let mut held = Vec::new();
-                for r in reviewed {
-                    if !rows.iter().any(|row| row.name == r.name) {
-                        continue; // `decide` names the unknown ones.
-                    }
-                    let rules = high_rules(tx, &r.hash)?;
-                    if !rules.is_empty()
-                        && !held.iter().any(|h: &HighSeverityHeld| h.name == r.name)
-                    {
-                        held.push(HighSeverityHeld {
-                            name: r.name.clone(),
-                            rules,
-                        });
-                    }
-                }
-                if !held.is_empty() {
-                    return Err(StoreError::HighSeverityUnconfirmed {
-                        server: server.to_owned(),
-                        held,
-                    });
-                }
-            }
+            review::check(tx, server, &shown, confirm)?;
             let tools = decide(tx, server, &names, actor, ToolState::Approved)?;
             let before = get_server(tx, server)?.state;
             let server_trusted = before == ServerState::Pending;

@@ -16,12 +16,12 @@ use serde_json::Value;
 use crate::trust::{Actor, Finding, HighFindings, ItemKind, ReviewedItem, ServerState, ToolState};
 
 use super::activity::{Decision, DecisionAction, Discovery, DiscoveryAction};
+use super::review::{self, Shown};
 use super::servers::get_server;
 use super::tools::{
-    drop_if_unreferenced, high_rules, load_definition, load_findings, save_definition,
-    scanned_before,
+    drop_if_unreferenced, load_definition, load_findings, save_definition, scanned_before,
 };
-use super::{ChangedDefinition, HighSeverityHeld, Store, StoreError, UnixMillis};
+use super::{Store, StoreError, UnixMillis};
 
 /// An item as the store knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -300,39 +300,15 @@ impl Store {
                     unknown,
                 });
             }
-            let changed: Vec<ChangedDefinition> = reviewed
+            let shown: Vec<Shown<'_>> = reviewed
                 .iter()
-                .filter_map(|r| {
-                    let row = find(r.kind, &r.name)?;
-                    (row.current_hash != r.hash).then(|| ChangedDefinition {
-                        name: format!("{}:{}", r.kind, r.name),
-                        shown: r.hash.clone(),
-                        current: row.current_hash.clone(),
-                    })
+                .map(|r| Shown {
+                    name: format!("{}:{}", r.kind, r.name),
+                    shown: &r.hash,
+                    current: find(r.kind, &r.name).map(|row| row.current_hash.as_str()),
                 })
                 .collect();
-            if !changed.is_empty() {
-                return Err(StoreError::ChangedSinceShown {
-                    server: server.to_owned(),
-                    changed,
-                });
-            }
-            if confirm == HighFindings::Unconfirmed {
-                let mut held: Vec<HighSeverityHeld> = Vec::new();
-                for r in reviewed {
-                    let name = format!("{}:{}", r.kind, r.name);
-                    let rules = high_rules(tx, &r.hash)?;
-                    if !rules.is_empty() && !held.iter().any(|h| h.name == name) {
-                        held.push(HighSeverityHeld { name, rules });
-                    }
-                }
-                if !held.is_empty() {
-                    return Err(StoreError::HighSeverityUnconfirmed {
-                        server: server.to_owned(),
-                        held,
-                    });
-                }
-            }
+            review::check(tx, server, &shown, confirm)?;
             let now = UnixMillis::now();
             let mut out = Vec::new();
             for r in reviewed {

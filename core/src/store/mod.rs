@@ -25,6 +25,7 @@ mod error;
 mod items;
 mod migrations;
 mod oauth;
+mod review;
 mod secrets;
 mod servers;
 mod sql;
