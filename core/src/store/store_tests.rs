@@ -786,6 +786,20 @@ fn a_changed_launch_sends_a_trusted_server_back_to_pending() {
     );
 }
 
+/// `shell` listing `copy` (named `execute_command_v1`) is reported, high, as a
+/// near copy of another server's approved tool.
+fn assert_listing_is_a_flagged_copy(store: &Store, copy: Value) {
+    let statuses = store.observe_tools("shell", &[copy]).unwrap();
+    assert_eq!(statuses[0].max_severity, Some(Severity::High));
+    let findings = store.findings("shell", "execute_command_v1").unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.rule == crate::trust::RULE_FUNCTION_OVERLAP),
+        "{findings:?}"
+    );
+}
+
 #[test]
 fn a_near_copy_of_another_servers_approved_tool_is_reported_when_it_appears() {
     let (_dir, store) = temp_store();
@@ -804,15 +818,7 @@ fn a_near_copy_of_another_servers_approved_tool_is_reported_when_it_appears() {
         "execute_command_v1",
         "Execute terminal command and return results",
     );
-    let statuses = store.observe_tools("shell", &[copy]).unwrap();
-    assert_eq!(statuses[0].max_severity, Some(Severity::High));
-    let findings = store.findings("shell", "execute_command_v1").unwrap();
-    assert!(
-        findings
-            .iter()
-            .any(|f| f.rule == crate::trust::RULE_FUNCTION_OVERLAP),
-        "{findings:?}"
-    );
+    assert_listing_is_a_flagged_copy(&store, copy);
 }
 
 #[test]
@@ -1062,15 +1068,7 @@ fn a_near_copy_is_reported_once_the_original_is_approved_without_a_new_scan() {
     store
         .approve_tools("gh", &ToolSelection::All, Actor::Cli)
         .unwrap();
-    let statuses = store.observe_tools("shell", &[copy]).unwrap();
-    assert_eq!(statuses[0].max_severity, Some(Severity::High));
-    let findings = store.findings("shell", "execute_command_v1").unwrap();
-    assert!(
-        findings
-            .iter()
-            .any(|f| f.rule == crate::trust::RULE_FUNCTION_OVERLAP),
-        "{findings:?}"
-    );
+    assert_listing_is_a_flagged_copy(&store, copy);
 }
 
 #[test]
